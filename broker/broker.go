@@ -1,0 +1,432 @@
+// Package broker is the rocketgo broker process: it opens the message store and the
+// metadata database, serves the RocketMQ remoting protocol on one TCP port, and keeps the
+// NameServers informed of its topics.
+//
+// One file per request family: send.go (10, 310, 320), pull.go and longpoll.go (11 with
+// long polling), offsets.go (14, 15, 29, 30, 31, 32), admin_topic.go (17, 21, 200, 201,
+// 215); heartbeat.go, clients.go, locks.go, query.go and stats.go serve the client
+// registry, queue locks, queries and statistics; registrar.go registers with the
+// NameServers. Metadata — topic configs (topics.go), subscription groups (groups.go) and
+// consumer offsets (offsets.go) — lives in a pebble database under <store dir>/meta
+// (meta.go), as protobuf values of proto/metapb.
+//
+// Handlers run on the server's event loops and never block: they answer at once, or
+// return nil and answer later through the connection (a SYNC_FLUSH send when the flush
+// completes, a parked pull when a message arrives or its deadline passes). Every refusal
+// is a Go error that respond.go maps to a RocketMQ response code and remark.
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/rocketgo/rocketgo/broker/longpoll"
+	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/store"
+)
+
+// Broker roles (brokerRole).
+const (
+	RoleAsyncMaster = "ASYNC_MASTER" // answers sends without waiting for a slave
+	RoleSyncMaster  = "SYNC_MASTER"  // waits for a slave's ack: not supported yet
+	RoleSlave       = "SLAVE"        // replicates a master: not supported yet
+)
+
+// Options configure a broker. The mapstructure keys are RocketMQ's broker config names
+// where one exists, so a broker.conf translates key for key.
+type Options struct {
+	// ListenAddr is the address the remoting server binds ("0.0.0.0:10911"; tests use
+	// "127.0.0.1:0").
+	ListenAddr string `mapstructure:"listenAddr"`
+	// AdvertiseIP is the IP clients dial (brokerIP1): it is registered with the
+	// NameServers and stored as every message's store host. Empty means the listen IP
+	// when that is a specific address, else the first non-loopback IPv4, else 127.0.0.1.
+	AdvertiseIP string `mapstructure:"brokerIP1"`
+	// BrokerName names the master/slave group ("broker-a").
+	BrokerName string `mapstructure:"brokerName"`
+	// ClusterName is the cluster the broker registers under ("DefaultCluster").
+	ClusterName string `mapstructure:"brokerClusterName"`
+	// BrokerID is 0 for a master.
+	BrokerID int64 `mapstructure:"brokerId"`
+	// BrokerRole is ASYNC_MASTER; SYNC_MASTER and SLAVE are refused by Validate until
+	// replication exists.
+	BrokerRole string `mapstructure:"brokerRole"`
+	// NamesrvAddrs lists the NameServers ("127.0.0.1:9876"); empty runs unregistered.
+	NamesrvAddrs []string `mapstructure:"namesrvAddr"`
+	// AutoCreateTopicEnable lets a send to an unknown topic create it from TBW102.
+	AutoCreateTopicEnable bool `mapstructure:"autoCreateTopicEnable"`
+	// AutoCreateSubscriptionGroup lets an unknown consumer group be created on first use.
+	AutoCreateSubscriptionGroup bool `mapstructure:"autoCreateSubscriptionGroup"`
+	// DefaultTopicQueueNums is TBW102's queue count, the most an auto-created topic gets.
+	DefaultTopicQueueNums int `mapstructure:"defaultTopicQueueNums"`
+	// RegisterPeriod is how often the broker re-registers (clamped to 10 s .. 60 s).
+	RegisterPeriod time.Duration `mapstructure:"registerNameServerPeriod"`
+	// ClientExpiry drops a client connection silent for this long.
+	ClientExpiry time.Duration `mapstructure:"clientChannelExpiry"`
+	// LongPollingEnable parks a pull that found nothing for its suspendTimeoutMillis;
+	// when false it is parked for ShortPollingTime instead.
+	LongPollingEnable bool `mapstructure:"longPollingEnable"`
+	// ShortPollingTime is the park time of a pull when long polling is off.
+	ShortPollingTime time.Duration `mapstructure:"shortPollingTimeMills"`
+	// MaxFrameBytes bounds one remoting frame (16 MiB).
+	MaxFrameBytes int `mapstructure:"maxFrameBytes"`
+	// Region is the MSG_REGION every send response carries ("DefaultRegion").
+	Region string `mapstructure:"regionId"`
+	// TraceOn is the TRACE_ON every send response carries.
+	TraceOn bool `mapstructure:"traceOn"`
+	// MaxTransferCount bounds the messages of one pull response (Java's
+	// maxTransferCountOnMessageInMemory, 32). A pull asking for fewer gets fewer.
+	MaxTransferCount int `mapstructure:"maxTransferCountOnMessageInMemory"`
+	// MaxTransferBytes bounds the message bytes of one pull response (Java's
+	// maxTransferBytesOnMessageInMemory, 256 KiB). At least one message is always
+	// returned, whatever its size.
+	MaxTransferBytes int `mapstructure:"maxTransferBytesOnMessageInMemory"`
+	// MaxParkedPulls bounds the long-polling pulls held at once; beyond it a pull is
+	// answered SYSTEM_BUSY.
+	MaxParkedPulls int `mapstructure:"maxParkedPulls"`
+	// MaxParkedPullsPerConn bounds the long-polling pulls one connection may hold.
+	MaxParkedPullsPerConn int `mapstructure:"maxParkedPullsPerConn"`
+
+	// Logger receives the broker's logs; the zero value discards them.
+	Logger zerolog.Logger `mapstructure:"-"`
+	// Now is the broker's clock (time.Now when nil).
+	Now func() time.Time `mapstructure:"-"`
+}
+
+// DefaultOptions returns RocketMQ's defaults (PROTOCOL.md Appendix B).
+func DefaultOptions() Options {
+	return Options{
+		ListenAddr:                  "0.0.0.0:10911",
+		BrokerName:                  "broker-a",
+		ClusterName:                 "DefaultCluster",
+		BrokerRole:                  RoleAsyncMaster,
+		NamesrvAddrs:                []string{"127.0.0.1:9876"},
+		AutoCreateTopicEnable:       true,
+		AutoCreateSubscriptionGroup: true,
+		DefaultTopicQueueNums:       8,
+		RegisterPeriod:              30 * time.Second,
+		ClientExpiry:                120 * time.Second,
+		LongPollingEnable:           true,
+		ShortPollingTime:            time.Second,
+		MaxFrameBytes:               remoting.DefaultMaxFrameBytes,
+		Region:                      "DefaultRegion",
+		TraceOn:                     true,
+		MaxTransferCount:            32,
+		MaxTransferBytes:            256 << 10,
+		MaxParkedPulls:              longpoll.DefaultMaxTotal,
+		MaxParkedPullsPerConn:       longpoll.DefaultMaxPerOwner,
+		Logger:                      zerolog.Nop(),
+	}
+}
+
+// Limits Validate enforces on options that size memory or protocol fields.
+const (
+	maxTransferCountLimit = 4096     // messages per pull response
+	maxQueueNums          = 1024     // queues per topic (BenchmarkTest has 1024)
+	minRegisterPeriod     = 10 * time.Second
+	maxRegisterPeriod     = 60 * time.Second
+)
+
+// Validate checks the options and names the first invalid one.
+func (o Options) Validate() error {
+	switch {
+	case o.ListenAddr == "":
+		return errors.New("broker: listenAddr is empty")
+	case o.BrokerName == "":
+		return errors.New("broker: brokerName is empty")
+	case !validName(o.BrokerName):
+		return fmt.Errorf("broker: brokerName %q: only [%%|a-zA-Z0-9_-], at most %d characters", o.BrokerName, maxNameLen)
+	case o.ClusterName == "":
+		return errors.New("broker: brokerClusterName is empty")
+	case !validName(o.ClusterName):
+		return fmt.Errorf("broker: brokerClusterName %q: only [%%|a-zA-Z0-9_-], at most %d characters", o.ClusterName, maxNameLen)
+	case o.BrokerID < 0:
+		return fmt.Errorf("broker: brokerId %d is negative", o.BrokerID)
+	case o.DefaultTopicQueueNums < 1 || o.DefaultTopicQueueNums > maxQueueNums:
+		return fmt.Errorf("broker: defaultTopicQueueNums %d outside 1..%d", o.DefaultTopicQueueNums, maxQueueNums)
+	case o.RegisterPeriod <= 0:
+		return fmt.Errorf("broker: registerNameServerPeriod %v is not positive", o.RegisterPeriod)
+	case o.ClientExpiry < time.Second:
+		return fmt.Errorf("broker: clientChannelExpiry %v is under 1s (durations take a unit, e.g. 120s)", o.ClientExpiry)
+	case o.ShortPollingTime < time.Millisecond:
+		return fmt.Errorf("broker: shortPollingTimeMills %v is under 1ms (durations take a unit, e.g. 1s)", o.ShortPollingTime)
+	case o.MaxFrameBytes < 64<<10:
+		return fmt.Errorf("broker: maxFrameBytes %d is under 64 KiB", o.MaxFrameBytes)
+	case o.MaxTransferCount < 1 || o.MaxTransferCount > maxTransferCountLimit:
+		return fmt.Errorf("broker: maxTransferCountOnMessageInMemory %d outside 1..%d", o.MaxTransferCount, maxTransferCountLimit)
+	case o.MaxTransferBytes < 1 || o.MaxTransferBytes > o.MaxFrameBytes/2:
+		return fmt.Errorf("broker: maxTransferBytesOnMessageInMemory %d outside 1..maxFrameBytes/2 (%d)", o.MaxTransferBytes, o.MaxFrameBytes/2)
+	case o.MaxParkedPulls < 1:
+		return fmt.Errorf("broker: maxParkedPulls %d is not positive", o.MaxParkedPulls)
+	case o.MaxParkedPullsPerConn < 1:
+		return fmt.Errorf("broker: maxParkedPullsPerConn %d is not positive", o.MaxParkedPullsPerConn)
+	}
+	switch o.BrokerRole {
+	case RoleAsyncMaster:
+	case RoleSyncMaster, RoleSlave:
+		return fmt.Errorf("broker: brokerRole %s not supported yet (only %s)", o.BrokerRole, RoleAsyncMaster)
+	default:
+		return fmt.Errorf("broker: brokerRole %q: want %s", o.BrokerRole, RoleAsyncMaster)
+	}
+	if o.BrokerID != 0 {
+		return fmt.Errorf("broker: brokerId %d: only a master (0) is supported yet", o.BrokerID)
+	}
+	if o.AdvertiseIP != "" {
+		if _, err := netip.ParseAddr(o.AdvertiseIP); err != nil {
+			return fmt.Errorf("broker: brokerIP1 %q is not an IP address", o.AdvertiseIP)
+		}
+	}
+	if _, _, err := net.SplitHostPort(o.ListenAddr); err != nil {
+		return fmt.Errorf("broker: listenAddr %q: %v", o.ListenAddr, err)
+	}
+	for _, a := range o.NamesrvAddrs {
+		if _, err := netip.ParseAddrPort(a); err != nil {
+			return fmt.Errorf("broker: namesrvAddr %q is not ip:port", a)
+		}
+	}
+	return nil
+}
+
+// clampedRegisterPeriod returns RegisterPeriod clamped to 10 s .. 60 s, as Java does.
+func (o Options) clampedRegisterPeriod() time.Duration {
+	return min(max(o.RegisterPeriod, minRegisterPeriod), maxRegisterPeriod)
+}
+
+// Broker is one running broker. Its methods are safe from any goroutine.
+type Broker struct {
+	opts  Options
+	sopts store.Options
+	log   zerolog.Logger
+	now   func() time.Time
+
+	store   *store.Store
+	meta    *metaDB
+	topics  *topicTable
+	groups  *groupTable
+	offsets *offsetTable
+	polls   *longpoll.Table
+
+	clients   *clientTable
+	locks     *lockTable
+	registrar *registrar
+
+	srv *remoting.Server
+	// host is the advertised address, known once the server listens (port 0 resolves
+	// then); handlers read it for the store host of every record.
+	host atomic.Pointer[netip.AddrPort]
+
+	started   atomic.Bool
+	closing   atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens the store and the metadata under so.Dir, creates the built-in topics on
+// first start and builds the remoting server with every handler registered. The broker
+// serves nothing until Start.
+func Open(o Options, so store.Options) (*Broker, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if so.Logger.GetLevel() == zerolog.Disabled && o.Logger.GetLevel() != zerolog.Disabled {
+		so.Logger = o.Logger
+	}
+	b := &Broker{
+		opts:  o,
+		sopts: so,
+		log:   o.Logger.With().Str("component", "broker").Str("broker", o.BrokerName).Logger(),
+		now:   o.Now,
+	}
+	st, err := store.Open(so)
+	if err != nil {
+		return nil, fmt.Errorf("broker: open store: %w", err)
+	}
+	b.store = st
+	if err := b.openMeta(filepath.Join(so.Dir, "meta")); err != nil {
+		st.Close()
+		return nil, err
+	}
+	b.polls = longpoll.New(longpoll.Options{MaxTotal: o.MaxParkedPulls, MaxPerOwner: o.MaxParkedPullsPerConn})
+	st.Subscribe(b.onArrival)
+
+	b.clients = newClientTable(b)
+	b.locks = newLockTable(b)
+	b.registrar = newRegistrar(b)
+	b.topics.onChange = b.registrar.Trigger
+
+	b.srv = remoting.NewServer(remoting.ServerOptions{
+		Addr:          o.ListenAddr,
+		MaxFrameBytes: o.MaxFrameBytes,
+		Logger:        o.Logger,
+	})
+	b.registerDataHandlers(b.srv)
+	b.registerClientHandlers(b.srv)
+	b.srv.OnClose(b.onConnClose)
+	return b, nil
+}
+
+// openMeta opens the metadata database and loads the three tables from it.
+func (b *Broker) openMeta(dir string) error {
+	m, err := openMetaDB(dir, b.log)
+	if err != nil {
+		return err
+	}
+	b.meta = m
+	if b.topics, err = loadTopicTable(m, b.opts, b.now); err == nil {
+		if b.groups, err = loadGroupTable(m, b.opts.AutoCreateSubscriptionGroup, b.now); err == nil {
+			b.offsets, err = loadOffsetTable(m, b.now)
+		}
+	}
+	if err != nil {
+		m.Close()
+		return err
+	}
+	return nil
+}
+
+// registerDataHandlers registers the handlers of the data path.
+func (b *Broker) registerDataHandlers(srv *remoting.Server) {
+	srv.Handle(code.SendMessage, b.handleSend)
+	srv.Handle(code.SendMessageV2, b.handleSend)
+	srv.Handle(code.SendBatchMessage, b.handleSend)
+	srv.Handle(code.PullMessage, b.handlePull)
+	srv.Handle(code.QueryConsumerOffset, b.handleQueryConsumerOffset)
+	srv.Handle(code.UpdateConsumerOffset, b.handleUpdateConsumerOffset)
+	srv.Handle(code.SearchOffsetByTimestamp, b.handleSearchOffset)
+	srv.Handle(code.GetMaxOffset, b.handleGetMaxOffset)
+	srv.Handle(code.GetMinOffset, b.handleGetMinOffset)
+	srv.Handle(code.GetEarliestMsgStoretime, b.handleGetEarliestMsgStoretime)
+	// Admin requests write pebble with fsync and may delete queue files: they run on
+	// the worker pool, off the event loops.
+	srv.HandleAsync(code.UpdateAndCreateTopic, b.handleUpdateAndCreateTopic)
+	srv.HandleAsync(code.DeleteTopicInBroker, b.handleDeleteTopic)
+	srv.Handle(code.GetAllTopicConfig, b.handleGetAllTopicConfig)
+	srv.HandleAsync(code.UpdateAndCreateSubGroup, b.handleUpdateAndCreateSubGroup)
+	srv.Handle(code.GetAllSubscriptionGroupConfig, b.handleGetAllSubscriptionGroupConfig)
+}
+
+// Start listens, then starts the registrar and the client registry's loops. It returns
+// once the broker serves requests.
+func (b *Broker) Start(ctx context.Context) error {
+	if b.closing.Load() {
+		return errors.New("broker: closed")
+	}
+	if !b.started.CompareAndSwap(false, true) {
+		return errors.New("broker: already started")
+	}
+	// The advertised address must be known before the first request is served. With a
+	// fixed port it is known now; with port 0 only once listening, and no client can
+	// know the port before Start returns.
+	if ap, err := netip.ParseAddrPort(b.opts.ListenAddr); err == nil && ap.Port() != 0 {
+		host := netip.AddrPortFrom(advertiseIP(b.opts.AdvertiseIP, ap.Addr()), ap.Port())
+		b.host.Store(&host)
+	}
+	if err := b.srv.Start(ctx); err != nil {
+		return fmt.Errorf("broker: listen on %s: %w", b.opts.ListenAddr, err)
+	}
+	host := netip.AddrPortFrom(advertiseIP(b.opts.AdvertiseIP, b.srv.Addr().Addr()), b.srv.Addr().Port())
+	b.host.Store(&host)
+	b.clients.Start(ctx)
+	b.registrar.Start(ctx)
+	b.log.Info().Str("addr", host.String()).Msg("broker serving")
+	return nil
+}
+
+// advertiseIP chooses the IP clients dial: the configured one, else the listen IP when
+// it is a specific address, else the first non-loopback IPv4 of the machine, else
+// 127.0.0.1.
+func advertiseIP(configured string, listen netip.Addr) netip.Addr {
+	if a, err := netip.ParseAddr(configured); err == nil {
+		return a.Unmap()
+	}
+	if listen.IsValid() && !listen.IsUnspecified() {
+		return listen.Unmap()
+	}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok {
+				if ip, ok := netip.AddrFromSlice(ipn.IP); ok {
+					ip = ip.Unmap()
+					if ip.Is4() && !ip.IsLoopback() && !ip.IsLinkLocalUnicast() {
+						return ip
+					}
+				}
+			}
+		}
+	}
+	return netip.AddrFrom4([4]byte{127, 0, 0, 1})
+}
+
+// storeHost returns the advertised address stored in every record (valid once started).
+func (b *Broker) storeHost() netip.AddrPort {
+	if h := b.host.Load(); h != nil {
+		return *h
+	}
+	return netip.AddrPort{}
+}
+
+// Addr returns the advertised "ip:port" clients dial; it is empty before Start.
+func (b *Broker) Addr() string {
+	h := b.host.Load()
+	if h == nil {
+		return ""
+	}
+	return net.JoinHostPort(h.Addr().String(), strconv.Itoa(int(h.Port())))
+}
+
+// Store returns the message store, for tests and tools in the same process.
+func (b *Broker) Store() *store.Store { return b.store }
+
+// Close shuts the broker down gracefully: parked pulls are answered, the broker
+// unregisters from the NameServers, the server stops and closes its connections, and
+// the store and the metadata are closed cleanly. It is safe to call more than once.
+func (b *Broker) Close() error {
+	b.closeOnce.Do(func() { b.closeErr = b.close() })
+	return b.closeErr
+}
+
+func (b *Broker) close() error {
+	b.closing.Store(true)
+	// Parked pulls are answered (PULL_NOT_FOUND with their offsets) while their
+	// connections are still open; pulls that arrive from now on are answered at once.
+	b.polls.Close()
+	var errs []error
+	if b.started.Load() {
+		b.registrar.Close()
+		b.clients.Close()
+	}
+	if err := b.srv.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("broker: close server: %w", err))
+	}
+	if err := b.offsets.Flush(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := b.meta.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := b.store.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("broker: close store: %w", err))
+	}
+	b.log.Info().Msg("broker closed")
+	return errors.Join(errs...)
+}
+
+// onConnClose forgets a closed connection's parked pulls and its client registrations.
+func (b *Broker) onConnClose(c *remoting.Conn) {
+	b.polls.DropOwner(c.ID())
+	b.clients.onConnClose(c)
+}

@@ -1,0 +1,297 @@
+package broker
+
+import (
+	"bufio"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/rocketgo/rocketgo/proto/body"
+	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/proto/header"
+	"github.com/rocketgo/rocketgo/proto/message"
+	"github.com/rocketgo/rocketgo/proto/metapb"
+	"github.com/rocketgo/rocketgo/remoting"
+)
+
+// offsetID names one committed offset.
+type offsetID struct {
+	topic, group string
+	queueID      int32
+}
+
+// offsetTable holds the consumer offsets in memory and writes every change through to
+// the metadata database (without fsync; see meta.go).
+type offsetTable struct {
+	meta *metaDB
+	now  func() time.Time
+
+	mu      sync.RWMutex
+	offsets map[offsetID]int64
+}
+
+// loadOffsetTable loads every committed offset.
+func loadOffsetTable(m *metaDB, now func() time.Time) (*offsetTable, error) {
+	o := &offsetTable{meta: m, now: now, offsets: map[offsetID]int64{}}
+	err := m.scan([]byte{prefixOffset}, func(k, v []byte) error {
+		topic, group, q, ok := parseOffsetKey(k)
+		if !ok {
+			return fmt.Errorf("broker: malformed offset key %q", k)
+		}
+		var co metapb.ConsumerOffset
+		if err := proto.Unmarshal(v, &co); err != nil {
+			return fmt.Errorf("broker: decode offset %s@%s:%d: %w", group, topic, q, err)
+		}
+		o.offsets[offsetID{topic, group, q}] = co.GetOffset()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// Get returns the committed offset of (group, topic, queueID).
+func (o *offsetTable) Get(group, topic string, queueID int32) (int64, bool) {
+	o.mu.RLock()
+	off, ok := o.offsets[offsetID{topic, group, queueID}]
+	o.mu.RUnlock()
+	return off, ok
+}
+
+// Groups returns the groups with a committed offset on topic, sorted.
+func (o *offsetTable) Groups(topic string) []string {
+	seen := map[string]bool{}
+	o.mu.RLock()
+	for id := range o.offsets {
+		if id.topic == topic {
+			seen[id.group] = true
+		}
+	}
+	o.mu.RUnlock()
+	out := make([]string, 0, len(seen))
+	for g := range seen {
+		out = append(out, g)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Commit stores offset for (group, topic, queueID). An unchanged offset costs a map
+// lookup; a changed one is written through. The lock is held across the write so two
+// commits of one queue reach the database in the order they reach the map.
+func (o *offsetTable) Commit(group, topic string, queueID int32, offset int64) error {
+	id := offsetID{topic, group, queueID}
+	o.mu.RLock()
+	old, ok := o.offsets[id]
+	o.mu.RUnlock()
+	if ok && old == offset {
+		return nil
+	}
+	// The value is the metapb.ConsumerOffset wire form, written by hand so the pull
+	// path does not pay for reflection: field 1 offset, field 2 update time.
+	var buf [24]byte
+	v := protowire.AppendTag(buf[:0], 1, protowire.VarintType)
+	v = protowire.AppendVarint(v, uint64(offset))
+	v = protowire.AppendTag(v, 2, protowire.VarintType)
+	v = protowire.AppendVarint(v, uint64(o.now().UnixMilli()))
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if err := o.meta.putRaw(offsetKey(topic, group, queueID), v); err != nil {
+		return err
+	}
+	o.offsets[id] = offset
+	return nil
+}
+
+// DeleteTopic forgets every offset of topic.
+func (o *offsetTable) DeleteTopic(topic string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if err := o.meta.deletePrefix(offsetTopicPrefix(topic)); err != nil {
+		return err
+	}
+	for id := range o.offsets {
+		if id.topic == topic {
+			delete(o.offsets, id)
+		}
+	}
+	return nil
+}
+
+// Flush makes every committed offset durable.
+func (o *offsetTable) Flush() error { return o.meta.Sync() }
+
+// checkOffsetNames refuses names that cannot key an offset.
+func checkOffsetNames(group, topic string, queueID int32) error {
+	if err := checkTopicName(topic); err != nil {
+		return err
+	}
+	if err := checkGroupName(group); err != nil {
+		return err
+	}
+	if queueID < 0 {
+		return reject(errBadRequest, "queueId %d is negative", queueID)
+	}
+	return nil
+}
+
+// offsetResponse answers req with code and the offset extField every offset answer
+// carries (the Go client reads only that key for 29 and 30).
+func offsetResponse(req *remoting.Command, c int16, remark string, offset int64) *remoting.Command {
+	resp := req.NewResponse(c, remark)
+	resp.ExtFields["offset"] = strconv.FormatInt(offset, 10)
+	return resp
+}
+
+// offsetError answers a refused offset request: the table's code and remark, and offset
+// -1, which every client reads as "unknown".
+func offsetError(req *remoting.Command, err error) *remoting.Command {
+	resp := errorResponse(req, err)
+	resp.ExtFields["offset"] = "-1"
+	return resp
+}
+
+// handleQueryConsumerOffset serves QUERY_CONSUMER_OFFSET (14): 0 with the committed
+// offset, or exactly QUERY_NOT_FOUND (22) for "none" — never another code, because the
+// client treats any other code as an error and leaves the queue unassigned for a whole
+// rebalance period (PROTOCOL.md §2.5).
+//
+// With nothing committed, Java answers offset 0 when the queue still starts at 0 and its
+// first message is in memory, so a new group reading a young topic does not miss its
+// first messages. rocketgo keeps that for groups that registered CONSUME_FROM_LAST_OFFSET
+// or CONSUME_FROM_FIRST_OFFSET (or have not sent a heartbeat yet), and answers 22 to
+// groups that registered CONSUME_FROM_TIMESTAMP so their timestamp is honoured.
+// "In memory" is Java's test: the first message lies within 40% of physical memory of
+// the CommitLog's end.
+func (b *Broker) handleQueryConsumerOffset(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+	var h header.QueryConsumerOffsetRequest
+	if err := h.Decode(req.ExtFields); err != nil {
+		return errorResponse(req, err)
+	}
+	if off, ok := b.offsets.Get(h.ConsumerGroup, h.Topic, h.QueueID); ok && off >= 0 {
+		return offsetResponse(req, code.Success, "", off)
+	}
+	notFound := req.NewResponse(code.QueryNotFound,
+		fmt.Sprintf("no committed offset for group %s on topic %s queue %d", h.ConsumerGroup, h.Topic, h.QueueID))
+	if h.SetZeroIfNotFound != nil && !*h.SetZeroIfNotFound {
+		return notFound
+	}
+	if cfw, ok := b.clients.ConsumeFromWhere(h.ConsumerGroup); ok && cfw == body.ConsumeFromTimestamp {
+		return notFound
+	}
+	if b.store.MinOffset(h.Topic, h.QueueID) <= 0 && !b.firstMessageOnDisk(h.Topic, h.QueueID) {
+		return offsetResponse(req, code.Success, "", 0)
+	}
+	return notFound
+}
+
+// firstMessageOnDisk reports whether message 0 of the queue lies further behind the
+// CommitLog's end than the in-memory window (Java's checkInDiskByConsumeOffset). An
+// empty queue's first message is not on disk.
+func (b *Broker) firstMessageOnDisk(topic string, queueID int32) bool {
+	res := b.store.GetMessages(topic, queueID, 0, 1, math.MaxInt32, nil)
+	if len(res.Records) == 0 {
+		return false
+	}
+	phy := message.RecordPhysicalOffset(res.Records[0])
+	return b.store.MaxPhysicalOffset()-phy > inMemoryWindow()
+}
+
+// inMemoryWindow is how much of the CommitLog's tail counts as in memory: 40% of
+// physical memory (accessMessageInMemoryMaxRatio).
+var inMemoryWindow = sync.OnceValue(func() int64 { return physicalMemory() * 40 / 100 })
+
+// physicalMemory returns the machine's memory from /proc/meminfo, or 8 GiB where that
+// cannot be read.
+func physicalMemory() int64 {
+	const fallback = 8 << 30
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return fallback
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err == nil && kb > 0 {
+				return kb << 10
+			}
+		}
+	}
+	return fallback
+}
+
+// handleUpdateConsumerOffset serves UPDATE_CONSUMER_OFFSET (15). The Go client sends it
+// "oneway" with flag 0 and drops the answer; it is answered anyway, as Java does.
+func (b *Broker) handleUpdateConsumerOffset(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+	var h header.UpdateConsumerOffsetRequest
+	if err := h.Decode(req.ExtFields); err != nil {
+		return errorResponse(req, err)
+	}
+	if err := checkOffsetNames(h.ConsumerGroup, h.Topic, h.QueueID); err != nil {
+		return errorResponse(req, err)
+	}
+	if h.CommitOffset < 0 {
+		return errorResponse(req, reject(errBadRequest, "commitOffset %d is negative", h.CommitOffset))
+	}
+	if err := b.offsets.Commit(h.ConsumerGroup, h.Topic, h.QueueID, h.CommitOffset); err != nil {
+		return errorResponse(req, err)
+	}
+	return req.NewResponse(code.Success, "")
+}
+
+// handleSearchOffset serves SEARCH_OFFSET_BY_TIMESTAMP (29): the offset of the first
+// message stored at or after the timestamp.
+func (b *Broker) handleSearchOffset(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+	var h header.SearchOffsetRequest
+	if err := h.Decode(req.ExtFields); err != nil {
+		return offsetError(req, err)
+	}
+	return offsetResponse(req, code.Success, "", b.store.OffsetByTime(h.Topic, h.QueueID, h.Timestamp))
+}
+
+// handleGetMaxOffset serves GET_MAX_OFFSET (30): the queue's next offset.
+func (b *Broker) handleGetMaxOffset(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+	var h header.QueueRequest
+	if err := h.Decode(req.ExtFields); err != nil {
+		return offsetError(req, err)
+	}
+	return offsetResponse(req, code.Success, "", b.store.MaxOffset(h.Topic, h.QueueID))
+}
+
+// handleGetMinOffset serves GET_MIN_OFFSET (31): the smallest offset still stored.
+func (b *Broker) handleGetMinOffset(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+	var h header.QueueRequest
+	if err := h.Decode(req.ExtFields); err != nil {
+		return offsetError(req, err)
+	}
+	return offsetResponse(req, code.Success, "", b.store.MinOffset(h.Topic, h.QueueID))
+}
+
+// handleGetEarliestMsgStoretime serves GET_EARLIEST_MSG_STORETIME (32): the store time of
+// the queue's oldest message, or -1 for an empty queue (Java answers success with -1).
+func (b *Broker) handleGetEarliestMsgStoretime(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+	var h header.QueueRequest
+	if err := h.Decode(req.ExtFields); err != nil {
+		resp := errorResponse(req, err)
+		resp.ExtFields["timestamp"] = "-1"
+		return resp
+	}
+	ts, err := b.store.EarliestStoreTime(h.Topic, h.QueueID)
+	if err != nil {
+		ts = -1
+	}
+	resp := req.NewResponse(code.Success, "")
+	resp.ExtFields["timestamp"] = strconv.FormatInt(ts, 10)
+	return resp
+}

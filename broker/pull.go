@@ -1,0 +1,248 @@
+package broker
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/rocketgo/rocketgo/proto/body"
+	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/proto/header"
+	"github.com/rocketgo/rocketgo/proto/message"
+	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/store"
+)
+
+// reader is the part of the store the pull path reads through.
+type reader interface {
+	GetMessages(topic string, queueID int32, offset int64, maxCount, maxBytes int, match func(tagsCode int64) bool) store.GetResult
+	MaxOffset(topic string, queueID int32) int64
+}
+
+var _ reader = (*store.Store)(nil)
+
+// Expression types of a subscription.
+const (
+	exprTag   = "TAG"
+	exprSQL92 = "SQL92"
+)
+
+// pullPlan is a validated pull: what to read and how to filter. A parked pull keeps it
+// and runs it again when released.
+type pullPlan struct {
+	topic    string
+	group    string
+	queueID  int32
+	offset   int64
+	maxCount int
+	// match filters ConsumeQueue units by tags code; nil accepts every message.
+	match func(tagsCode int64) bool
+}
+
+// handlePull serves PULL_MESSAGE (11) (PROTOCOL.md §2.4): it checks the group, topic,
+// queue and subscription, stores the commit offset the consumer piggybacks, reads up to
+// the batch limits, and answers with the records as zero-copy body parts. A pull that
+// finds nothing new and carries the suspend bit is parked (longpoll.go) and answered
+// when a matching message arrives or its suspend timeout passes.
+func (b *Broker) handlePull(conn *remoting.Conn, req *remoting.Command) *remoting.Command {
+	var h header.PullMessageRequest
+	if err := h.Decode(req.ExtFields); err != nil {
+		return errorResponse(req, err)
+	}
+	p, err := b.planPull(&h)
+	if err != nil {
+		return errorResponse(req, err)
+	}
+	// Stored only on the request's first run, as Java's brokerAllowSuspend gate does;
+	// negative values are the client's "nothing consumed yet".
+	if h.SysFlag&header.PullCommitOffset != 0 && h.CommitOffset >= 0 {
+		if err := b.offsets.Commit(p.group, p.topic, p.queueID, h.CommitOffset); err != nil {
+			b.log.Warn().Err(err).Str("group", p.group).Str("topic", p.topic).Int32("queue_id", p.queueID).Msg("commit offset on pull")
+		}
+	}
+	resp, suspendable := b.runPull(req, p)
+	if suspendable && h.SysFlag&header.PullSuspend != 0 {
+		if busy := b.park(conn, req, p, h.SuspendTimeoutMillis); busy != nil {
+			return busy
+		}
+		if !b.closing.Load() {
+			return nil
+		}
+	}
+	return resp
+}
+
+// planPull validates a pull and resolves its filter.
+func (b *Broker) planPull(h *header.PullMessageRequest) (*pullPlan, error) {
+	sg, err := b.groups.Ensure(h.ConsumerGroup)
+	if err != nil {
+		return nil, err
+	}
+	if !sg.GetConsumeEnable() {
+		return nil, reject(errNoPermission, "subscription group [%s] does not have consume permission", h.ConsumerGroup)
+	}
+	tc, ok := b.topics.Get(h.Topic)
+	if !ok {
+		return nil, reject(errTopicNotExist, "topic[%s] not exist, apply first please!", h.Topic)
+	}
+	if tc.GetPerm()&body.PermRead == 0 {
+		return nil, reject(errNoPermission, "the topic[%s] pulling message is forbidden (perm %d has no read bit)", h.Topic, tc.GetPerm())
+	}
+	if h.QueueID < 0 || h.QueueID >= tc.GetReadQueueNums() {
+		return nil, reject(errBadRequest, "queueId[%d] is illegal, topic:[%s] topicConfig.readQueueNums:[%d] consumer:[%s]",
+			h.QueueID, h.Topic, tc.GetReadQueueNums(), h.ConsumerGroup)
+	}
+	match, err := b.pullFilter(h)
+	if err != nil {
+		return nil, err
+	}
+	maxCount := min(max(int(h.MaxMsgNums), 1), b.opts.MaxTransferCount)
+	return &pullPlan{topic: h.Topic, group: h.ConsumerGroup, queueID: h.QueueID, offset: h.QueueOffset, maxCount: maxCount, match: match}, nil
+}
+
+// pullFilter returns the tag filter of a pull: from the request's own expression when
+// it carries one (sysFlag bit 2), else from the subscription the group registered by
+// heartbeat. The hash codes are always recomputed from the tag strings: the Go client's
+// codeSet hashes UTF-8 bytes and differs from the stored Java hash for non-ASCII tags.
+//
+// A pull with neither — a consumer that pulls before its first heartbeat reached this
+// broker — is served as "*" instead of Java's SUBSCRIPTION_NOT_EXIST (PROTOCOL.md
+// §11.14): the client filters by tag again itself, so the worst case is a few messages
+// transferred and dropped, while an error would stall the queue for 3 s.
+func (b *Broker) pullFilter(h *header.PullMessageRequest) (func(int64) bool, error) {
+	if h.SysFlag&header.PullClassFilter != 0 {
+		return nil, nil
+	}
+	if h.SysFlag&header.PullSubscription != 0 {
+		if err := checkExprType(h.ExpressionType); err != nil {
+			return nil, err
+		}
+		return tagMatcher(parseTagExpr(h.Subscription)), nil
+	}
+	sd, ok := b.clients.Subscription(h.ConsumerGroup, h.Topic)
+	if !ok {
+		return nil, nil
+	}
+	if sd.SubVersion < h.SubVersion {
+		return nil, reject(errSubscriptionNotLatest, "the consumer's subscription of %s is not latest (registered %d, pull %d), group %s",
+			h.Topic, sd.SubVersion, h.SubVersion, h.ConsumerGroup)
+	}
+	if err := checkExprType(sd.ExpressionType); err != nil {
+		return nil, err
+	}
+	if sd.ClassFilterMode {
+		return nil, nil
+	}
+	return tagMatcher(subscriptionTags(sd)), nil
+}
+
+// checkExprType accepts TAG (also when empty) and refuses the rest.
+func checkExprType(t string) error {
+	switch t {
+	case "", exprTag:
+		return nil
+	case exprSQL92:
+		return reject(errNotSupported, "SQL92 filtering not supported yet; subscribe by TAG")
+	}
+	return reject(errSubscriptionParse, "expression type %q unknown; use TAG", t)
+}
+
+// parseTagExpr parses a TAG expression ("*", "", or "a || b") into its tags; nil means
+// every message (FilterAPI.buildSubscriptionData).
+func parseTagExpr(expr string) []string {
+	expr = strings.TrimSpace(expr)
+	if expr == "" || expr == body.SubAll {
+		return nil
+	}
+	var tags []string
+	for _, t := range strings.Split(expr, "||") {
+		if t = strings.TrimSpace(t); t != "" {
+			tags = append(tags, t)
+		}
+	}
+	return tags
+}
+
+// subscriptionTags returns the tags of a heartbeat subscription; nil means every message.
+func subscriptionTags(sd *body.SubscriptionData) []string {
+	if s := strings.TrimSpace(sd.SubString); s == "" || s == body.SubAll {
+		return nil
+	}
+	if len(sd.TagsSet) == 0 {
+		return parseTagExpr(sd.SubString)
+	}
+	tags := make([]string, 0, len(sd.TagsSet))
+	for _, t := range sd.TagsSet {
+		if t = strings.TrimSpace(t); t != "" {
+			tags = append(tags, t)
+		}
+	}
+	return tags
+}
+
+// tagMatcher returns a filter accepting units whose tags code is the hash of one of tags;
+// nil tags accept everything. A message without tags has code 0 and passes a tag filter
+// only by a hash collision, as in Java.
+func tagMatcher(tags []string) func(int64) bool {
+	if len(tags) == 0 {
+		return nil
+	}
+	codes := make([]int64, 0, len(tags))
+	for _, t := range tags {
+		codes = append(codes, message.TagsHash(t))
+	}
+	if len(codes) == 1 {
+		c := codes[0]
+		return func(tc int64) bool { return tc == c }
+	}
+	return func(tc int64) bool { return slices.Contains(codes, tc) }
+}
+
+// runPull reads the queue and builds the answer; suspendable reports PULL_NOT_FOUND,
+// the only answer a long poll may hold back.
+//
+// The status table (PROTOCOL.md §2.4):
+//
+//	status                     code                          nextBeginOffset
+//	NO_MATCHED_LOGIC_QUEUE     21 if offset != 0, else 19    0
+//	NO_MESSAGE_IN_QUEUE        21 if offset != 0, else 19    0
+//	OFFSET_TOO_SMALL           21                            min
+//	OFFSET_OVERFLOW_ONE        19                            offset
+//	OFFSET_OVERFLOW_BADLY      21                            max
+//	FOUND                      0                             offset + units scanned
+//	NO_MATCHED_MESSAGE         20                            offset + units scanned
+//	MESSAGE_WAS_REMOVING       20                            as scanned
+func (b *Broker) runPull(req *remoting.Command, p *pullPlan) (resp *remoting.Command, suspendable bool) {
+	res := b.store.GetMessages(p.topic, p.queueID, p.offset, p.maxCount, b.opts.MaxTransferBytes, p.match)
+	var c int16
+	next := res.NextBegin
+	switch res.Status {
+	case store.Found:
+		c = code.Success
+	case store.NoMatchedMessage, store.MessageWasRemoving:
+		c = code.PullRetryImmediately
+	case store.OffsetTooSmall:
+		c, next = code.PullOffsetMoved, res.MinOffset
+	case store.OffsetOverflowOne:
+		c, next = code.PullNotFound, p.offset
+	case store.OffsetOverflowBadly:
+		c, next = code.PullOffsetMoved, res.MaxOffset
+	case store.NoMessageInQueue, store.NoMatchedLogicQueue:
+		c, next = code.PullOffsetMoved, 0
+		if p.offset == 0 {
+			c = code.PullNotFound
+		}
+	default:
+		c = code.SystemError
+	}
+	resp = req.NewResponse(c, res.Status.String())
+	resp.ExtFields = make(map[string]string, 4)
+	resp.ExtFields["nextBeginOffset"] = strconv.FormatInt(next, 10)
+	resp.ExtFields["minOffset"] = strconv.FormatInt(res.MinOffset, 10)
+	resp.ExtFields["maxOffset"] = strconv.FormatInt(res.MaxOffset, 10)
+	resp.ExtFields["suggestWhichBrokerId"] = "0"
+	if c == code.Success {
+		resp.BodyParts = res.Records
+	}
+	return resp, c == code.PullNotFound
+}

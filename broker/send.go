@@ -1,0 +1,413 @@
+package broker
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/rocketgo/rocketgo/proto/body"
+	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/proto/header"
+	"github.com/rocketgo/rocketgo/proto/message"
+	"github.com/rocketgo/rocketgo/proto/metapb"
+	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/store"
+)
+
+// appender is the part of the store the send path writes through.
+type appender interface {
+	Put(rec []byte) (store.PutResult, error)
+	PutBatch(recs []byte) (store.PutResult, error)
+	OnFlushed(endOffset int64, fn func(err error))
+}
+
+var _ appender = (*store.Store)(nil)
+
+// versionV349 is MQVersion V3_4_9: from it on a send's maxReconsumeTimes header wins
+// over the group's retryMaxTimes (PROTOCOL.md §9.3).
+const versionV349 = 121
+
+// defaultMaxMessageBytes is the store's default body limit, used when the store options
+// leave it unset.
+const defaultMaxMessageBytes = 4 << 20
+
+// maxRetainedBuf caps the encode buffers kept in the pool: a rare 4 MiB message should
+// not pin 4 MiB per pooled buffer forever.
+const maxRetainedBuf = 1 << 20
+
+// sendBuf holds the scratch space of one send: the rewritten properties and the encoded
+// record(s).
+type sendBuf struct {
+	props []byte
+	rec   []byte
+}
+
+var sendBufPool = sync.Pool{New: func() any { return &sendBuf{props: make([]byte, 0, 512), rec: make([]byte, 0, 4096)} }}
+
+func putSendBuf(sb *sendBuf) {
+	if cap(sb.rec) > maxRetainedBuf || cap(sb.props) > maxRetainedBuf {
+		return
+	}
+	sb.props, sb.rec = sb.props[:0], sb.rec[:0]
+	sendBufPool.Put(sb)
+}
+
+// sendTarget is where a send goes after validation, auto-creation and DLQ redirection.
+type sendTarget struct {
+	topic   string
+	queueID int32
+	tc      *metapb.TopicConfig
+}
+
+// handleSend serves SEND_MESSAGE (10, long header), SEND_MESSAGE_V2 (310, short header)
+// and SEND_BATCH_MESSAGE (320, short header, batch body): validate (PROTOCOL.md §2.3),
+// encode the v1 record(s) once into a pooled buffer, append, answer. With ASYNC_FLUSH the
+// answer is written inline; with SYNC_FLUSH it is written when the store reports the
+// record flushed (or FLUSH_DISK_TIMEOUT, which still counts as sent).
+func (b *Broker) handleSend(conn *remoting.Conn, req *remoting.Command) *remoting.Command {
+	h, err := header.DecodeSend(req.Code, req.ExtFields)
+	if err != nil {
+		return b.sendError(req, err)
+	}
+	batch := req.Code == code.SendBatchMessage || h.Batch
+	dst, err := b.sendCheck(&h.SendMessageRequest, req.Version, batch)
+	if err != nil {
+		return b.sendError(req, err)
+	}
+	sb := sendBufPool.Get().(*sendBuf)
+	defer putSendBuf(sb)
+	// The properties every record of this request gets: the header's, without WAIT,
+	// with CLUSTER. Features that need more than a plain append are refused here.
+	var sp propScan
+	sb.props, sp = b.rewriteProps(sb.props[:0], h.Properties)
+	if sp.unsupported != "" {
+		return b.sendError(req, reject(errNotSupported, "%s not supported yet (topic %s)", sp.unsupported, h.Topic))
+	}
+	sysFlag := h.SysFlag &^ (message.FlagBornHostV6 | message.FlagStoreHostV6 | message.FlagMultiTags)
+	if dst.tc.GetTopicFilterType() == metapb.TopicFilterType_MULTI_TAG {
+		sysFlag |= message.FlagMultiTags
+	}
+	m := message.Ext{
+		Topic:          dst.topic,
+		QueueID:        dst.queueID,
+		Flag:           h.Flag,
+		SysFlag:        sysFlag,
+		BornTimestamp:  h.BornTimestamp,
+		BornHost:       conn.RemoteAddr(),
+		StoreHost:      b.storeHost(),
+		ReconsumeTimes: h.ReconsumeTimes,
+	}
+	var (
+		res   store.PutResult
+		sizes []int // record sizes of a batch, for the message ids
+	)
+	if batch {
+		sizes, err = b.encodeBatch(sb, &m, req.Body)
+		if err == nil {
+			res, err = b.store.PutBatch(sb.rec)
+		}
+	} else {
+		if err = b.checkBodySize(len(req.Body)); err == nil {
+			m.Body = req.Body
+			sb.rec, err = message.EncodeRecordProps(sb.rec[:0], &m, string(sb.props))
+		}
+		if err == nil {
+			res, err = b.store.Put(sb.rec)
+		}
+	}
+	if err != nil {
+		return b.sendError(req, err)
+	}
+	if b.sopts.FlushMode != store.SyncFlush || sp.noWait {
+		return b.sendOK(req, code.Success, "", m.StoreHost, dst.queueID, res, sizes)
+	}
+	host, qid := m.StoreHost, dst.queueID
+	b.store.OnFlushed(res.EndOffset, func(ferr error) {
+		c, remark := int16(code.Success), ""
+		if ferr != nil {
+			c, remark = responseCode(ferr), remarkOf(ferr)
+		}
+		resp := b.sendOK(req, c, remark, host, qid, res, sizes)
+		if err := conn.Reply(resp); err != nil {
+			b.log.Debug().Err(err).Uint64("conn", conn.ID()).Msg("send answer dropped")
+		}
+	})
+	return nil
+}
+
+// sendCheck validates a send and resolves where it goes (AbstractSendMessageProcessor's
+// msgCheck and handleRetryAndDLQ): a legal, sendable topic that exists or can be
+// auto-created from the template, write permission, a queue id in range (a negative one
+// picks a random queue), and for %RETRY% topics past their max reconsume times, the
+// group's DLQ.
+func (b *Broker) sendCheck(h *header.SendMessageRequest, version int32, batch bool) (sendTarget, error) {
+	if b.closing.Load() {
+		return sendTarget{}, reject(errNotAvailable, "broker %s is shutting down", b.opts.BrokerName)
+	}
+	if err := checkTopicName(h.Topic); err != nil {
+		return sendTarget{}, err
+	}
+	if notSendableTopics[h.Topic] {
+		return sendTarget{}, reject(errNoPermission, "Sending message to topic[%s] is forbidden: it is written by the broker only.", h.Topic)
+	}
+	retry := strings.HasPrefix(h.Topic, RetryGroupTopicPrefix)
+	if batch && retry {
+		return sendTarget{}, reject(errMessageIllegal, "batch request does not support retry group topic %s", h.Topic)
+	}
+	if tt := message.TxType(h.SysFlag); tt != message.TxNotType {
+		return sendTarget{}, reject(errNotSupported, "transactional messages not supported yet (sysFlag %d, topic %s)", h.SysFlag, h.Topic)
+	}
+	tc, ok := b.topics.Get(h.Topic)
+	if !ok {
+		var err error
+		if retry {
+			tc, err = b.topics.EnsureRetry(strings.TrimPrefix(h.Topic, RetryGroupTopicPrefix), b.retryQueueNums(h.Topic))
+		} else {
+			var sysFlag int32
+			if h.UnitMode {
+				sysFlag = 1 // unit topic
+			}
+			tc, err = b.topics.autoCreate(h.Topic, h.DefaultTopic, h.DefaultTopicQueueNums, sysFlag)
+		}
+		if err != nil {
+			return sendTarget{}, err
+		}
+	}
+	if tc.GetPerm()&body.PermWrite == 0 {
+		return sendTarget{}, reject(errNoPermission, "the topic[%s] sending message is forbidden (perm %d has no write bit)", h.Topic, tc.GetPerm())
+	}
+	limit := max(tc.GetReadQueueNums(), tc.GetWriteQueueNums())
+	if h.QueueID >= limit {
+		return sendTarget{}, reject(errBadRequest, "request queueId[%d] is illegal, topic %s has %d write and %d read queues, producer %s",
+			h.QueueID, h.Topic, tc.GetWriteQueueNums(), tc.GetReadQueueNums(), h.ProducerGroup)
+	}
+	dst := sendTarget{topic: h.Topic, queueID: h.QueueID, tc: tc}
+	if dst.queueID < 0 {
+		if tc.GetWriteQueueNums() <= 0 {
+			return sendTarget{}, reject(errNoPermission, "topic %s has no write queues", h.Topic)
+		}
+		dst.queueID = rand.Int32N(tc.GetWriteQueueNums())
+	}
+	if retry {
+		return b.retryOrDLQ(h, version, dst)
+	}
+	return dst, nil
+}
+
+// retryQueueNums is the queue count a missing %RETRY% topic is created with: the
+// group's retryQueueNums when the group is known, else 1.
+func (b *Broker) retryQueueNums(retryTopic string) int32 {
+	if sg, ok := b.groups.Get(strings.TrimPrefix(retryTopic, RetryGroupTopicPrefix)); ok {
+		return sg.GetRetryQueueNums()
+	}
+	return defaultRetryQueueNums
+}
+
+// retryOrDLQ redirects a send to %RETRY%group whose reconsumeTimes reached the max to
+// %DLQ%group (one queue, created on first use).
+func (b *Broker) retryOrDLQ(h *header.SendMessageRequest, version int32, dst sendTarget) (sendTarget, error) {
+	group := strings.TrimPrefix(h.Topic, RetryGroupTopicPrefix)
+	sg, err := b.groups.Ensure(group)
+	if err != nil {
+		return sendTarget{}, err
+	}
+	maxTimes := sg.GetRetryMaxTimes()
+	if version >= versionV349 && h.MaxReconsumeTimes != nil {
+		maxTimes = *h.MaxReconsumeTimes
+	}
+	if h.ReconsumeTimes < maxTimes {
+		return dst, nil
+	}
+	tc, err := b.topics.EnsureDLQ(group)
+	if err != nil {
+		return sendTarget{}, err
+	}
+	if tc.GetPerm()&body.PermWrite == 0 {
+		return sendTarget{}, reject(errNoPermission, "the DLQ topic[%s] sending message is forbidden (perm %d)", tc.GetTopicName(), tc.GetPerm())
+	}
+	return sendTarget{topic: tc.GetTopicName(), queueID: rand.Int32N(max(tc.GetWriteQueueNums(), 1)), tc: tc}, nil
+}
+
+// maxMessageBytes is the store's body limit.
+func (b *Broker) maxMessageBytes() int {
+	if b.sopts.MaxMessageBytes > 0 {
+		return b.sopts.MaxMessageBytes
+	}
+	return defaultMaxMessageBytes
+}
+
+// checkBodySize refuses a body over maxMessageSize before anything is encoded.
+func (b *Broker) checkBodySize(n int) error {
+	if limit := b.maxMessageBytes(); n > limit {
+		return reject(errMessageIllegal, "the message body size %d bytes exceeds maxMessageSize %d bytes", n, limit)
+	}
+	return nil
+}
+
+// propScan is what the send path learns from the properties in its one pass.
+type propScan struct {
+	noWait      bool   // WAIT=false: answer before the flush
+	unsupported string // a feature this broker does not implement yet, "" when none
+}
+
+// rewriteProps appends to dst the properties to store: props without WAIT and without
+// any CLUSTER pair, pairs no parser would read dropped, in the Java form (0x02 between
+// pairs, none trailing), then CLUSTER=<cluster>. It reports WAIT=false and the first
+// feature it finds that this broker does not implement yet.
+func (b *Broker) rewriteProps(dst []byte, props string) ([]byte, propScan) {
+	var sp propScan
+	for s := props; s != ""; {
+		item := s
+		if i := strings.IndexByte(s, message.PropertySeparator); i >= 0 {
+			item, s = s[:i], s[i+1:]
+		} else {
+			s = ""
+		}
+		i := strings.IndexByte(item, message.NameValueSeparator)
+		if i <= 0 || i == len(item)-1 {
+			continue
+		}
+		key, val := item[:i], item[i+1:]
+		switch key {
+		case message.PropWait:
+			sp.noWait = val == "false"
+			continue
+		case message.PropCluster:
+			continue
+		}
+		if sp.unsupported == "" {
+			sp.unsupported = unsupportedFeature(key, val)
+		}
+		if len(dst) > 0 {
+			dst = append(dst, message.PropertySeparator)
+		}
+		dst = append(dst, item...)
+	}
+	if len(dst) > 0 {
+		dst = append(dst, message.PropertySeparator)
+	}
+	dst = append(dst, message.PropCluster...)
+	dst = append(dst, message.NameValueSeparator)
+	return append(dst, b.opts.ClusterName...), sp
+}
+
+// unsupportedFeature names the feature a property asks for when this broker does not
+// implement it yet: storing such a message as a plain one would deliver it at the wrong
+// time or without its transaction, so the send is refused instead.
+func unsupportedFeature(key, val string) string {
+	switch key {
+	case message.PropTranMsg:
+		if val == "true" {
+			return "transactional messages"
+		}
+	case message.PropDelay:
+		if n, err := strconv.Atoi(val); err != nil || n > 0 {
+			return "delay messages"
+		}
+	case message.PropTimerDeliverMS, message.PropTimerDelaySec, message.PropTimerDelayMS:
+		return "timer messages"
+	}
+	return ""
+}
+
+// encodeBatch expands a batch body into full v1 records in sb.rec (Java's
+// MessageExtBatchEncoder): each entry's properties followed by the request's rewritten
+// properties, all with the header's topic, queue, sysflag, born time and hosts. It
+// returns each record's size.
+func (b *Broker) encodeBatch(sb *sendBuf, m *message.Ext, batchBody []byte) ([]int, error) {
+	entries, err := message.DecodeBatch(batchBody, 0)
+	if err != nil {
+		return nil, err
+	}
+	sizes := make([]int, len(entries))
+	shared := string(sb.props)
+	var props strings.Builder
+	sb.rec = sb.rec[:0]
+	for i, e := range entries {
+		if err := b.checkBodySize(len(e.Body)); err != nil {
+			return nil, reject(errMessageIllegal, "batch entry %d: %s", i, remarkOf(err))
+		}
+		if f := scanUnsupported(e.Properties); f != "" {
+			return nil, reject(errNotSupported, "%s not supported yet (batch entry %d, topic %s)", f, i, m.Topic)
+		}
+		p := shared
+		if e.Properties != "" {
+			props.Reset()
+			props.Grow(len(e.Properties) + 1 + len(shared))
+			props.WriteString(e.Properties)
+			if !strings.HasSuffix(e.Properties, string(message.PropertySeparator)) {
+				props.WriteByte(message.PropertySeparator)
+			}
+			props.WriteString(shared)
+			p = props.String()
+		}
+		m.Flag, m.Body = e.Flag, e.Body
+		before := len(sb.rec)
+		if sb.rec, err = message.EncodeRecordProps(sb.rec, m, p); err != nil {
+			return nil, err
+		}
+		sizes[i] = len(sb.rec) - before
+	}
+	return sizes, nil
+}
+
+// scanUnsupported runs unsupportedFeature over every pair of props.
+func scanUnsupported(props string) string {
+	for s := props; s != ""; {
+		item := s
+		if i := strings.IndexByte(s, message.PropertySeparator); i >= 0 {
+			item, s = s[:i], s[i+1:]
+		} else {
+			s = ""
+		}
+		if i := strings.IndexByte(item, message.NameValueSeparator); i > 0 {
+			if f := unsupportedFeature(item[:i], item[i+1:]); f != "" {
+				return f
+			}
+		}
+	}
+	return ""
+}
+
+// sendOK builds the answer to a stored send: msgId (the offset message id; for a batch
+// the comma-joined ids of its records, which sit back to back from PhysicalOffset),
+// queueId, queueOffset (of the first record), MSG_REGION and TRACE_ON.
+func (b *Broker) sendOK(req *remoting.Command, c int16, remark string, host netip.AddrPort, queueID int32, res store.PutResult, sizes []int) *remoting.Command {
+	resp := req.NewResponse(c, remark)
+	var msgID string
+	if len(sizes) == 0 {
+		msgID = message.OffsetMsgID(host, res.PhysicalOffset)
+	} else {
+		var sb strings.Builder
+		sb.Grow(len(sizes) * 33)
+		off := res.PhysicalOffset
+		for i, n := range sizes {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteString(message.OffsetMsgID(host, off))
+			off += int64(n)
+		}
+		msgID = sb.String()
+	}
+	resp.ExtFields["msgId"] = msgID
+	resp.ExtFields["queueId"] = strconv.FormatInt(int64(queueID), 10)
+	resp.ExtFields["queueOffset"] = strconv.FormatInt(res.QueueOffset, 10)
+	b.addSendExt(resp)
+	return resp
+}
+
+// sendError answers a refused send: the table's code and remark, plus MSG_REGION and
+// TRACE_ON, which every send answer carries.
+func (b *Broker) sendError(req *remoting.Command, err error) *remoting.Command {
+	resp := errorResponse(req, err)
+	b.addSendExt(resp)
+	return resp
+}
+
+func (b *Broker) addSendExt(resp *remoting.Command) {
+	resp.ExtFields[message.PropMsgRegion] = b.opts.Region
+	resp.ExtFields[message.PropTraceOn] = strconv.FormatBool(b.opts.TraceOn)
+}

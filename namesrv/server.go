@@ -1,0 +1,181 @@
+package namesrv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/remoting"
+)
+
+// Server is one NameServer: it listens for brokers' registrations and clients' route
+// queries and answers them from its in-memory route table. Several Servers share
+// nothing; a broker registers with each of them.
+type Server struct {
+	o      Options
+	log    zerolog.Logger
+	now    func() time.Time
+	rs     *remoting.Server
+	routes *routeTable
+
+	mu struct {
+		sync.Mutex
+		// conns holds the connections that carried a registration, so that the sweep
+		// can close the connection of a broker it expires.
+		conns map[uint64]*remoting.Conn
+	}
+
+	started   atomic.Bool
+	stop      chan struct{}
+	loops     sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New returns a Server configured by o; it does not listen until Start. Zero Logger
+// and Now take their defaults (no logging, time.Now); the other options are checked
+// by Start.
+func New(o Options) *Server {
+	s := &Server{
+		o:      o,
+		log:    o.Logger.With().Str("component", "namesrv").Logger(),
+		now:    o.Now,
+		routes: newRouteTable(),
+		stop:   make(chan struct{}),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.mu.conns = make(map[uint64]*remoting.Conn)
+	s.rs = remoting.NewServer(remoting.ServerOptions{
+		Addr:          o.ListenAddr,
+		MaxFrameBytes: o.MaxFrameBytes,
+		Logger:        o.Logger,
+	})
+	// A registration may inflate and parse megabytes of topic configuration, so it
+	// runs on the worker pool; every other request is a short table lookup and is
+	// answered on the event loop.
+	s.rs.HandleAsync(code.RegisterBroker, s.handleRegisterBroker)
+	s.rs.Handle(code.UnregisterBroker, s.handleUnregisterBroker)
+	s.rs.Handle(code.GetRouteInfoByTopic, s.handleGetRouteInfo)
+	s.rs.Handle(code.GetBrokerClusterInfo, s.handleGetClusterInfo)
+	s.rs.Handle(code.GetAllTopicListFromNameserver, s.handleGetAllTopicList)
+	s.rs.Handle(code.DeleteTopicInNamesrv, s.handleDeleteTopic)
+	s.rs.Handle(code.GetTopicsByCluster, s.handleGetTopicsByCluster)
+	s.rs.OnClose(s.connClosed)
+	return s
+}
+
+// Start validates the options, binds the listener and starts the expiry sweep. It
+// returns once the server is listening, or with the reason it cannot; ctx bounds only
+// the start, not the server's life (Close ends that).
+func (s *Server) Start(ctx context.Context) error {
+	if err := s.o.Validate(); err != nil {
+		return err
+	}
+	if !s.started.CompareAndSwap(false, true) {
+		return errors.New("namesrv: already started")
+	}
+	if err := s.rs.Start(ctx); err != nil {
+		return fmt.Errorf("namesrv: %w", err)
+	}
+	s.loops.Add(1)
+	go s.sweepLoop()
+	s.log.Info().Str("addr", s.Addr()).Dur("broker_expiry", s.o.BrokerExpiry).Msg("namesrv started")
+	return nil
+}
+
+// Addr returns the bound address as "ip:port" (port 0 resolved); "" before Start.
+func (s *Server) Addr() string {
+	ap := s.rs.Addr()
+	if !ap.IsValid() {
+		return ""
+	}
+	return ap.String()
+}
+
+// Close stops the sweep, stops accepting, and closes every connection. It waits for
+// the server's goroutines; later calls return the first call's result.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		s.loops.Wait()
+		s.closeErr = s.rs.Close()
+		if s.closeErr != nil {
+			s.closeErr = fmt.Errorf("namesrv: %w", s.closeErr)
+		}
+	})
+	return s.closeErr
+}
+
+// sweepLoop expires brokers every ScanInterval until Close.
+func (s *Server) sweepLoop() {
+	defer s.loops.Done()
+	t := time.NewTicker(s.o.ScanInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.sweep()
+		}
+	}
+}
+
+// sweep removes the brokers that have not registered for BrokerExpiry as of the
+// injected clock, and closes a removed broker's connection when no live registration
+// still uses it (Java closes the channel too, prompting the broker to reconnect). It
+// returns the removed addresses; the sweep loop calls it, and tests call it directly
+// after advancing their clock.
+func (s *Server) sweep() []string {
+	gone := s.routes.expire(s.now(), s.o.BrokerExpiry)
+	if len(gone) == 0 {
+		return nil
+	}
+	addrs := make([]string, 0, len(gone))
+	for _, g := range gone {
+		addrs = append(addrs, g.addr)
+		s.log.Warn().Str("broker", g.addr).Dur("expiry", s.o.BrokerExpiry).Msg("broker expired")
+		if s.routes.connInUse(g.connID) {
+			continue
+		}
+		s.mu.Lock()
+		c := s.mu.conns[g.connID]
+		s.mu.Unlock()
+		if c != nil {
+			_ = c.Close()
+		}
+	}
+	return addrs
+}
+
+// trackConn remembers a connection that carried a registration. If the connection
+// closed while the registration was being processed (it runs on a worker, the close
+// on the event loop), the registration is undone here: Closed is set before the close
+// hook runs, so either the hook or this check sees the registration.
+func (s *Server) trackConn(c *remoting.Conn) {
+	s.mu.Lock()
+	s.mu.conns[c.ID()] = c
+	s.mu.Unlock()
+	if c.Closed() {
+		s.connClosed(c)
+	}
+}
+
+// connClosed is the remoting close hook: every broker whose latest registration came
+// on the connection leaves the route table at once, without waiting for expiry.
+func (s *Server) connClosed(c *remoting.Conn) {
+	s.mu.Lock()
+	delete(s.mu.conns, c.ID())
+	s.mu.Unlock()
+	for _, addr := range s.routes.connClosed(c.ID()) {
+		s.log.Info().Str("broker", addr).Str("addr", c.RemoteAddr().String()).Msg("broker connection closed; broker removed")
+	}
+}

@@ -1,0 +1,163 @@
+package message
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+)
+
+// Property separators (MessageDecoder.NAME_VALUE_SEPARATOR and PROPERTY_SEPARATOR).
+const (
+	NameValueSeparator = '\x01'
+	PropertySeparator  = '\x02'
+)
+
+// validPair reports whether key/value survive a round trip through the parsers: Java
+// drops empty keys and values, a 0x01 or 0x02 in the key and a 0x02 in the value would
+// split the pair differently. A 0x01 in the value is kept by Java (the pair splits at
+// the first 0x01).
+func validPair(key, value string) bool {
+	return key != "" && value != "" &&
+		strings.IndexByte(key, NameValueSeparator) < 0 &&
+		strings.IndexByte(key, PropertySeparator) < 0 &&
+		strings.IndexByte(value, PropertySeparator) < 0
+}
+
+// EncodeProperties encodes p in the Java form: key 0x01 value pairs separated by 0x02,
+// with no trailing 0x02, keys sorted so equal maps encode to equal bytes. Pairs that no
+// parser could read back (see validPair: empty key or value, a separator inside the key,
+// 0x02 inside the value) are left out rather than written garbled.
+func EncodeProperties(p map[string]string) string {
+	if len(p) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(p))
+	n := 0
+	for k, v := range p {
+		if validPair(k, v) {
+			keys = append(keys, k)
+			n += len(k) + len(v) + 2
+		}
+	}
+	if len(keys) == 0 {
+		return ""
+	}
+	slices.Sort(keys)
+	var sb strings.Builder
+	sb.Grow(n - 1)
+	for i, k := range keys {
+		if i > 0 {
+			sb.WriteByte(PropertySeparator)
+		}
+		sb.WriteString(k)
+		sb.WriteByte(NameValueSeparator)
+		sb.WriteString(p[k])
+	}
+	return sb.String()
+}
+
+// nextPair splits the first pair off s (Java's string2messageProperties rules): the pair
+// ends at the next 0x02 or the end, the key at its first 0x01. ok is false for an item
+// the Java parser skips (empty key or value, no 0x01). rest is what follows the pair's
+// 0x02.
+func nextPair(s string) (key, value, rest string, ok bool) {
+	item := s
+	if i := strings.IndexByte(s, PropertySeparator); i >= 0 {
+		item, rest = s[:i], s[i+1:]
+	}
+	i := strings.IndexByte(item, NameValueSeparator)
+	if i <= 0 || i == len(item)-1 {
+		return "", "", rest, false
+	}
+	return item[:i], item[i+1:], rest, true
+}
+
+// DecodeProperties parses a property string in either form: Java's (no trailing 0x02) or
+// the Go client's (trailing 0x02). Items with an empty key or value or without a 0x01 are
+// skipped, as Java does; a later duplicate key wins. The result is never nil.
+func DecodeProperties(s string) map[string]string {
+	// Size from the separator count, itself bounded by len(s): no attacker-chosen size.
+	m := make(map[string]string, strings.Count(s, string(PropertySeparator))+1)
+	for s != "" {
+		k, v, rest, ok := nextPair(s)
+		if ok {
+			m[k] = v
+		}
+		s = rest
+	}
+	return m
+}
+
+// PropertyOf returns the value of key in the encoded properties, scanning without
+// building a map or allocating. Like DecodeProperties, the last occurrence wins.
+func PropertyOf(props []byte, key string) (string, bool) {
+	var (
+		val   []byte
+		found bool
+	)
+	for len(props) > 0 {
+		item := props
+		if i := bytes.IndexByte(props, PropertySeparator); i >= 0 {
+			item, props = props[:i], props[i+1:]
+		} else {
+			props = nil
+		}
+		i := bytes.IndexByte(item, NameValueSeparator)
+		if i <= 0 || i == len(item)-1 {
+			continue
+		}
+		if string(item[:i]) == key {
+			val, found = item[i+1:], true
+		}
+	}
+	if !found {
+		return "", false
+	}
+	return string(val), true
+}
+
+// RemoveProperty returns props without any pair whose key is key (the broker strips
+// WAIT before storing). Other pairs keep their order; items no parser would read are
+// dropped; the result is in the Java form. props is returned unchanged when key is absent.
+func RemoveProperty(props, key string) string {
+	if _, ok := PropertyOf([]byte(props), key); !ok {
+		return props
+	}
+	var sb strings.Builder
+	sb.Grow(len(props))
+	for s := props; s != ""; {
+		k, v, rest, ok := nextPair(s)
+		s = rest
+		if !ok || k == key {
+			continue
+		}
+		appendPair(&sb, k, v)
+	}
+	return sb.String()
+}
+
+// SetProperty returns props with key set to value: any earlier pair for key is removed
+// and the new pair appended (the broker adds CLUSTER this way). The result is in the
+// Java form. An empty value or a key/value no parser could read back removes the key.
+func SetProperty(props, key, value string) string {
+	props = RemoveProperty(props, key)
+	if !validPair(key, value) {
+		return props
+	}
+	props = strings.TrimSuffix(props, string(PropertySeparator))
+	var sb strings.Builder
+	sb.Grow(len(props) + len(key) + len(value) + 2)
+	sb.WriteString(props)
+	appendPair(&sb, key, value)
+	return sb.String()
+}
+
+// appendPair writes key 0x01 value, preceded by 0x02 unless sb is empty.
+func appendPair(sb *strings.Builder, key, value string) {
+	if sb.Len() > 0 {
+		sb.WriteByte(PropertySeparator)
+	}
+	sb.WriteString(key)
+	sb.WriteByte(NameValueSeparator)
+	sb.WriteString(value)
+}

@@ -1,0 +1,504 @@
+package remoting
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/rocketgo/rocketgo/proto/code"
+)
+
+// ClientOptions configures a Client.
+type ClientOptions struct {
+	// MaxFrameBytes bounds one frame, read or written; DefaultMaxFrameBytes when zero.
+	// A server that announces a larger frame has its connection closed.
+	MaxFrameBytes int `mapstructure:"max_frame_bytes"`
+	// DialTimeout bounds connecting to an address; 3 s when zero.
+	DialTimeout time.Duration `mapstructure:"dial_timeout"`
+	// WriteTimeout bounds one socket write; a peer that stops reading for this long has
+	// its connection closed, failing the calls on it. 10 s when zero.
+	WriteTimeout time.Duration `mapstructure:"write_timeout"`
+	// Logger receives connection-level events; zerolog.Nop() when zero.
+	Logger zerolog.Logger `mapstructure:"-"`
+}
+
+// ClientHandler serves a request the server started (CHECK_TRANSACTION_STATE, ...). A
+// non-nil result is sent back with the request's opaque and the response flag.
+type ClientHandler func(addr string, req *Command) *Command
+
+// Client is the calling side of the protocol: one TCP connection per address, dialled on
+// first use and again on the next call after it failed. Requests are matched to
+// responses by opaque (one counter per Client). All methods are safe for concurrent use.
+type Client struct {
+	o   ClientOptions
+	log zerolog.Logger
+
+	opaque   atomic.Int32
+	handlers atomic.Pointer[map[int16]ClientHandler] // copy-on-write
+	hmu      sync.Mutex                              // serializes handler writers
+
+	mu struct {
+		sync.Mutex
+		conns  map[string]*clientConn
+		closed bool
+	}
+	wg sync.WaitGroup // dialers, readers and request handlers
+}
+
+// NewClient returns a client with no connections yet.
+func NewClient(o ClientOptions) *Client {
+	if o.MaxFrameBytes <= 0 {
+		o.MaxFrameBytes = DefaultMaxFrameBytes
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = 3 * time.Second
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	c := &Client{o: o, log: o.Logger.With().Str("component", "remoting_client").Logger()}
+	c.mu.conns = make(map[string]*clientConn)
+	c.handlers.Store(&map[int16]ClientHandler{})
+	return c
+}
+
+// Handle registers h for requests with the given code that servers send on this
+// client's connections. Each such request runs on its own goroutine. Requests with no
+// handler are answered REQUEST_CODE_NOT_SUPPORTED unless flagged oneway.
+func (c *Client) Handle(code int16, h ClientHandler) {
+	c.hmu.Lock()
+	defer c.hmu.Unlock()
+	old := *c.handlers.Load()
+	m := make(map[int16]ClientHandler, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	m[code] = h
+	c.handlers.Store(&m)
+}
+
+// Invoke sends req to addr and waits for the response, ctx bounding the whole call
+// (dial included). It assigns req.Opaque. Errors wrap ErrTimeout when ctx expires (the
+// pending entry is removed), ErrClosed when the connection dies first (promptly, not at
+// the deadline), and ErrFrameTooLarge when req cannot be framed.
+func (c *Client) Invoke(ctx context.Context, addr string, req *Command) (*Command, error) {
+	cc, err := c.conn(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	req.Flag &^= FlagResponse | FlagOneway
+	cl := newSyncCall()
+	op, err := c.register(cc, cl)
+	if err != nil {
+		return nil, err
+	}
+	req.Opaque = op
+	if err := cc.write(req); err != nil {
+		cc.pending.take(op)
+		return nil, err
+	}
+	return cc.pending.wait(ctx, op, cl)
+}
+
+// InvokeAsync sends req to addr and returns once it is queued for writing; cb receives
+// the response or the error (ErrTimeout when ctx ends first, ErrClosed when the
+// connection dies). cb runs exactly once unless InvokeAsync itself returns an error, in
+// which case it never runs. cb runs on the connection's reader goroutine or a timer's,
+// so it must not block: hand longer work to another goroutine. It assigns req.Opaque.
+func (c *Client) InvokeAsync(ctx context.Context, addr string, req *Command, cb func(*Command, error)) error {
+	cc, err := c.conn(ctx, addr)
+	if err != nil {
+		return err
+	}
+	req.Flag &^= FlagResponse | FlagOneway
+	for {
+		op := c.opaque.Add(1)
+		cl := &call{cb: cb}
+		cl.stop = context.AfterFunc(ctx, func() {
+			if pc := cc.pending.take(op); pc != nil {
+				pc.complete(nil, ctxError(ctx, op))
+			}
+		})
+		if err := cc.pending.add(op, cl); err != nil {
+			cl.stop()
+			if errors.Is(err, errOpaqueInUse) {
+				continue
+			}
+			return err
+		}
+		req.Opaque = op
+		if err := cc.write(req); err != nil {
+			if cc.pending.take(op) != nil {
+				cl.stop()
+				return err
+			}
+			return nil // already completed (connection failure): cb has the error
+		}
+		return nil
+	}
+}
+
+// InvokeOneway sends req to addr without waiting for an answer; it sets the oneway flag
+// and assigns req.Opaque. It returns once the frame is queued; a later write failure is
+// only logged. The dial, if one is needed, is bounded by DialTimeout.
+func (c *Client) InvokeOneway(addr string, req *Command) error {
+	cc, err := c.conn(context.Background(), addr)
+	if err != nil {
+		return err
+	}
+	req.Flag = req.Flag&^FlagResponse | FlagOneway
+	req.Opaque = c.opaque.Add(1)
+	return cc.write(req)
+}
+
+// Pending returns the number of calls waiting for a response on all connections.
+func (c *Client) Pending() int {
+	c.mu.Lock()
+	conns := make([]*clientConn, 0, len(c.mu.conns))
+	for _, cc := range c.mu.conns {
+		conns = append(conns, cc)
+	}
+	c.mu.Unlock()
+	n := 0
+	for _, cc := range conns {
+		n += cc.pending.len()
+	}
+	return n
+}
+
+// CloseAddr closes the connection to addr, failing its in-flight calls with ErrClosed;
+// the next call to addr dials again.
+func (c *Client) CloseAddr(addr string) {
+	c.mu.Lock()
+	cc := c.mu.conns[addr]
+	c.mu.Unlock()
+	if cc != nil {
+		<-cc.ready
+		cc.fail(ErrClosed)
+	}
+}
+
+// Close closes every connection, fails every in-flight call with ErrClosed, and waits
+// for the client's goroutines (readers, dialers, running request handlers) to end.
+// Calls made after Close fail with ErrClosed.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	c.mu.closed = true
+	conns := make([]*clientConn, 0, len(c.mu.conns))
+	for _, cc := range c.mu.conns {
+		conns = append(conns, cc)
+	}
+	c.mu.Unlock()
+	for _, cc := range conns {
+		<-cc.ready
+		cc.fail(ErrClosed)
+	}
+	c.wg.Wait()
+	return nil
+}
+
+// register adds cl under a fresh opaque of this client.
+func (c *Client) register(cc *clientConn, cl *call) (int32, error) {
+	for {
+		op := c.opaque.Add(1)
+		err := cc.pending.add(op, cl)
+		if errors.Is(err, errOpaqueInUse) {
+			continue
+		}
+		return op, err
+	}
+}
+
+// conn returns the live connection to addr, dialling it if there is none. Concurrent
+// callers share one dial; each waits at most until its ctx ends.
+func (c *Client) conn(ctx context.Context, addr string) (*clientConn, error) {
+	for {
+		c.mu.Lock()
+		if c.mu.closed {
+			c.mu.Unlock()
+			return nil, fmt.Errorf("remoting: client: %w", ErrClosed)
+		}
+		cc := c.mu.conns[addr]
+		if cc == nil {
+			cc = &clientConn{cl: c, addr: addr, ready: make(chan struct{})}
+			c.mu.conns[addr] = cc
+			c.wg.Add(1)
+			go cc.dial()
+		}
+		c.mu.Unlock()
+		select {
+		case <-cc.ready:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("remoting: connect %s: %w", addr, ctxError(ctx, 0))
+		}
+		if cc.dialErr != nil {
+			return nil, cc.dialErr
+		}
+		if !cc.dead.Load() {
+			return cc, nil
+		}
+		c.forget(cc) // died since; the next round dials again
+	}
+}
+
+// forget removes cc from the table if it is still the entry for its address.
+func (c *Client) forget(cc *clientConn) {
+	c.mu.Lock()
+	if c.mu.conns[cc.addr] == cc {
+		delete(c.mu.conns, cc.addr)
+	}
+	c.mu.Unlock()
+}
+
+// handlersFor returns the handler for a server-started request code.
+func (c *Client) handlerFor(code int16) (ClientHandler, bool) {
+	h, ok := (*c.handlers.Load())[code]
+	return h, ok
+}
+
+// clientConn is one connection of a Client.
+type clientConn struct {
+	cl    *Client
+	addr  string
+	ready chan struct{} // closed when the dial finished; nc and dialErr are set then
+	nc    net.Conn
+	// dialErr is the dial's failure; the entry is already out of the table then.
+	dialErr error
+
+	pending  pendingTable
+	dead     atomic.Bool
+	failOnce sync.Once
+
+	// The writer: callers append frames to wq, and the first caller to find no flush
+	// running becomes the flusher and writes everything queued (writev) until the queue
+	// is empty, so concurrent calls share syscalls without a writer goroutine.
+	wmu      sync.Mutex
+	wq       [][]byte  // frames and BodyParts to write, in order
+	owned    []*[]byte // pooled frame buffers in wq, released after the write
+	spareWq  [][]byte
+	spareOwn []*[]byte
+	flushing bool
+}
+
+// dial connects and starts the reader; it runs on its own goroutine.
+func (cc *clientConn) dial() {
+	c := cc.cl
+	defer c.wg.Done()
+	d := net.Dialer{Timeout: c.o.DialTimeout}
+	nc, err := d.Dial("tcp", cc.addr)
+	if err == nil {
+		c.mu.Lock()
+		if c.mu.closed {
+			err = ErrClosed
+			_ = nc.Close()
+		} else {
+			cc.nc = nc
+			c.wg.Add(1)
+			go cc.readLoop()
+		}
+		c.mu.Unlock()
+	}
+	if err != nil {
+		cc.dialErr = fmt.Errorf("remoting: connect %s: %w: %w", cc.addr, ErrClosed, err)
+		cc.dead.Store(true)
+		c.forget(cc)
+		cc.pending.failAll(cc.dialErr)
+		c.log.Debug().Err(err).Str("addr", cc.addr).Msg("dial failed")
+	}
+	close(cc.ready)
+}
+
+// fail marks the connection dead, closes the socket, removes it from the table and
+// fails every in-flight call. It is idempotent.
+func (cc *clientConn) fail(cause error) {
+	cc.failOnce.Do(func() {
+		cc.dead.Store(true)
+		if cc.nc != nil {
+			_ = cc.nc.Close()
+		}
+		cc.cl.forget(cc)
+		err := cause
+		if !errors.Is(err, ErrClosed) {
+			err = fmt.Errorf("%w: %w", ErrClosed, cause)
+		}
+		cc.pending.failAll(fmt.Errorf("remoting: connection to %s: %w", cc.addr, err))
+		cc.cl.log.Debug().Err(cause).Str("addr", cc.addr).Msg("connection closed")
+	})
+}
+
+// framePool recycles encode buffers of ordinary frames.
+var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// maxPooledFrame keeps rare large frames out of the pool.
+const maxPooledFrame = 64 << 10
+
+// write encodes cmd and queues it; the caller may end up writing other callers' frames
+// too (see the writer fields). A write error kills the connection, which fails the
+// calls waiting on it.
+func (cc *clientConn) write(cmd *Command) error {
+	bp := framePool.Get().(*[]byte)
+	b, err := AppendFrame((*bp)[:0], cmd, cc.cl.o.MaxFrameBytes)
+	if err != nil {
+		framePool.Put(bp)
+		return fmt.Errorf("remoting: encode code %d: %w", cmd.Code, err)
+	}
+	*bp = b
+	cc.wmu.Lock()
+	if cc.dead.Load() {
+		cc.wmu.Unlock()
+		framePool.Put(bp)
+		return fmt.Errorf("remoting: connection to %s: %w", cc.addr, ErrClosed)
+	}
+	cc.wq = append(cc.wq, b)
+	cc.wq = append(cc.wq, cmd.BodyParts...)
+	cc.owned = append(cc.owned, bp)
+	if cc.flushing {
+		cc.wmu.Unlock()
+		return nil
+	}
+	cc.flushing = true
+	for len(cc.wq) > 0 {
+		batch, owned := cc.wq, cc.owned
+		cc.wq, cc.owned = cc.spareWq[:0], cc.spareOwn[:0]
+		cc.wmu.Unlock()
+
+		_ = cc.nc.SetWriteDeadline(time.Now().Add(cc.cl.o.WriteTimeout))
+		bufs := net.Buffers(batch)
+		_, err = bufs.WriteTo(cc.nc)
+		clear(batch)
+		for _, p := range owned {
+			if cap(*p) <= maxPooledFrame {
+				*p = (*p)[:0]
+				framePool.Put(p)
+			}
+		}
+		clear(owned)
+
+		cc.wmu.Lock()
+		cc.spareWq, cc.spareOwn = batch[:0], owned[:0]
+		if err != nil {
+			cc.flushing = false
+			cc.wmu.Unlock()
+			cc.fail(err)
+			return fmt.Errorf("remoting: write to %s: %w: %w", cc.addr, ErrClosed, err)
+		}
+	}
+	cc.flushing = false
+	cc.wmu.Unlock()
+	return nil
+}
+
+// readerBufBytes is the read buffer; frames up to this size are decoded in place.
+const readerBufBytes = 64 << 10
+
+// readLoop reads frames until the connection fails.
+func (cc *clientConn) readLoop() {
+	defer cc.cl.wg.Done()
+	br := bufio.NewReaderSize(cc.nc, readerBufBytes)
+	for {
+		cmd, err := readFrame(br, cc.cl.o.MaxFrameBytes)
+		if err != nil {
+			cc.fail(err)
+			return
+		}
+		cc.dispatch(cmd)
+	}
+}
+
+// readFrame reads one frame. Small frames are decoded from the read buffer (only the
+// body is copied); larger ones are read into a buffer that grows as bytes arrive, so a
+// peer's claimed length alone never makes us allocate it.
+func readFrame(br *bufio.Reader, maxFrame int) (*Command, error) {
+	prefix, err := br.Peek(lengthPrefixBytes)
+	if err != nil {
+		return nil, err
+	}
+	n, err := FrameLength(prefix, maxFrame)
+	if err != nil {
+		return nil, err
+	}
+	if lengthPrefixBytes+n <= br.Size() {
+		frame, err := br.Peek(lengthPrefixBytes + n)
+		if err != nil {
+			return nil, err
+		}
+		cmd := new(Command)
+		body, err := decodeFrameInto(frame[lengthPrefixBytes:], cmd)
+		if err != nil {
+			return nil, err
+		}
+		if len(body) > 0 {
+			cmd.Body = append(make([]byte, 0, len(body)), body...)
+		}
+		_, _ = br.Discard(lengthPrefixBytes + n)
+		return cmd, nil
+	}
+	_, _ = br.Discard(lengthPrefixBytes)
+	buf := make([]byte, 0, readerBufBytes)
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			buf = append(buf[:cap(buf)], make([]byte, min(cap(buf), n-len(buf)))...)[:len(buf)]
+		}
+		m, err := br.Read(buf[len(buf):min(cap(buf), n)])
+		buf = buf[:len(buf)+m]
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	return DecodeFrame(buf)
+}
+
+// dispatch routes one frame from the server: responses to their pending call, requests
+// to a handler goroutine.
+func (cc *clientConn) dispatch(cmd *Command) {
+	c := cc.cl
+	if cmd.IsResponse() {
+		if pc := cc.pending.take(cmd.Opaque); pc != nil {
+			pc.complete(cmd, nil)
+		}
+		return
+	}
+	h, ok := c.handlerFor(cmd.Code)
+	if !ok {
+		c.log.Warn().Str("addr", cc.addr).Int16("code", cmd.Code).Msg("no handler for server request")
+		if !cmd.IsOneway() {
+			resp := cmd.NewResponse(code.RequestCodeNotSupported, fmt.Sprintf("request code %d not supported", cmd.Code))
+			_ = cc.write(resp)
+		}
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		resp := c.serve(h, cc.addr, cmd)
+		if resp == nil || cmd.IsOneway() {
+			return
+		}
+		prepareResponse(cmd, resp)
+		if err := cc.write(resp); err != nil {
+			c.log.Debug().Err(err).Str("addr", cc.addr).Int16("code", cmd.Code).Msg("reply dropped")
+		}
+	}()
+}
+
+// serve runs a request handler, turning a panic into a SYSTEM_ERROR response.
+func (c *Client) serve(h ClientHandler, addr string, req *Command) (resp *Command) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error().Int16("code", req.Code).Str("panic", fmt.Sprint(r)).Msg("request handler panicked")
+			resp = req.NewResponse(code.SystemError, fmt.Sprintf("handler for request code %d failed: %v", req.Code, r))
+		}
+	}()
+	return h(addr, req)
+}

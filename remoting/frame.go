@@ -1,0 +1,219 @@
+package remoting
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+)
+
+// Frame geometry (see the package documentation for the diagram).
+const (
+	// lengthPrefixBytes is the size of the frame's leading length field.
+	lengthPrefixBytes = 4
+	// headerWordBytes is the size of the serialize-type + header-length word.
+	headerWordBytes = 4
+	// maxHeaderBytes is the largest header the 24-bit header-length field can describe.
+	maxHeaderBytes = 1<<24 - 1
+	// rmqFixedBytes is the fixed part of a ROCKETMQ binary header: code 2, language 1,
+	// version 2, opaque 4, flag 4, remark length 4, extFields length 4.
+	rmqFixedBytes = 21
+)
+
+// FrameLength parses a 4-byte length prefix and checks it against maxFrame (the
+// DefaultMaxFrameBytes when maxFrame <= 0). The result is the number of bytes that follow
+// the prefix. It fails before anything of that size is allocated: a prefix over the limit
+// is ErrFrameTooLarge, one too short to hold the header-length word is ErrBadFrame.
+func FrameLength(prefix []byte, maxFrame int) (int, error) {
+	if len(prefix) < lengthPrefixBytes {
+		return 0, fmt.Errorf("%w: length prefix needs 4 bytes, have %d", ErrBadFrame, len(prefix))
+	}
+	if maxFrame <= 0 {
+		maxFrame = DefaultMaxFrameBytes
+	}
+	n := uint64(binary.BigEndian.Uint32(prefix))
+	if n > uint64(maxFrame) {
+		return 0, fmt.Errorf("%w: length %d over limit %d", ErrFrameTooLarge, n, maxFrame)
+	}
+	if n < headerWordBytes {
+		return 0, fmt.Errorf("%w: length %d shorter than the header word", ErrBadFrame, n)
+	}
+	return int(n), nil
+}
+
+// DecodeFrame decodes one frame without its length prefix: the header word, the header
+// and the body. The returned command's Body aliases frame (nil when the body is empty);
+// header strings do not. Every malformed input is an error wrapping ErrBadFrame.
+func DecodeFrame(frame []byte) (*Command, error) {
+	c := new(Command)
+	body, err := decodeFrameInto(frame, c)
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > 0 {
+		c.Body = body
+	}
+	return c, nil
+}
+
+// decodeFrameInto decodes the header of frame into c and returns the body slice, which
+// aliases frame.
+func decodeFrameInto(frame []byte, c *Command) ([]byte, error) {
+	if len(frame) < headerWordBytes {
+		return nil, fmt.Errorf("%w: frame of %d bytes has no header word", ErrBadFrame, len(frame))
+	}
+	word := binary.BigEndian.Uint32(frame)
+	typ := byte(word >> 24)
+	hlen := int(word & maxHeaderBytes)
+	if hlen > len(frame)-headerWordBytes {
+		return nil, fmt.Errorf("%w: header length %d exceeds frame of %d bytes", ErrBadFrame, hlen, len(frame))
+	}
+	header := frame[headerWordBytes : headerWordBytes+hlen]
+	var err error
+	switch typ {
+	case SerializeJSON:
+		err = decodeJSONHeader(header, c)
+	case SerializeRocketMQ:
+		err = decodeRocketMQHeader(header, c)
+	default:
+		return nil, fmt.Errorf("%w: unknown serialize type %d", ErrBadFrame, typ)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.Serialize = typ
+	return frame[headerWordBytes+hlen:], nil
+}
+
+// AppendHeader appends c's header, serialized as c.Serialize says, to dst.
+func AppendHeader(dst []byte, c *Command) ([]byte, error) {
+	switch c.Serialize {
+	case SerializeJSON:
+		return appendJSONHeader(dst, c), nil
+	case SerializeRocketMQ:
+		return appendRocketMQHeader(dst, c)
+	default:
+		return dst, fmt.Errorf("%w: unknown serialize type %d", ErrBadFrame, c.Serialize)
+	}
+}
+
+// AppendFrame appends c as a whole frame to dst: length prefix, header word, header and
+// Body. BodyParts are not appended but are counted in the length prefix: the caller
+// writes them right after the returned bytes (writev), which is how large bodies go out
+// without a copy. It fails with ErrFrameTooLarge when the header exceeds 24 bits of
+// length or the frame exceeds maxFrame (DefaultMaxFrameBytes when maxFrame <= 0).
+func AppendFrame(dst []byte, c *Command, maxFrame int) ([]byte, error) {
+	if maxFrame <= 0 {
+		maxFrame = DefaultMaxFrameBytes
+	}
+	start := len(dst)
+	dst = append(dst, 0, 0, 0, 0, 0, 0, 0, 0)
+	dst, err := AppendHeader(dst, c)
+	if err != nil {
+		return dst[:start], err
+	}
+	hlen := len(dst) - start - lengthPrefixBytes - headerWordBytes
+	if hlen > maxHeaderBytes {
+		return dst[:start], fmt.Errorf("%w: header of %d bytes", ErrFrameTooLarge, hlen)
+	}
+	total := uint64(headerWordBytes) + uint64(hlen) + uint64(c.BodyLen())
+	if total > uint64(maxFrame) || total > math.MaxInt32 {
+		return dst[:start], fmt.Errorf("%w: frame of %d bytes over limit %d", ErrFrameTooLarge, total, maxFrame)
+	}
+	binary.BigEndian.PutUint32(dst[start:], uint32(total))
+	binary.BigEndian.PutUint32(dst[start+lengthPrefixBytes:], uint32(c.Serialize)<<24|uint32(hlen))
+	return append(dst, c.Body...), nil
+}
+
+// appendRocketMQHeader appends the ROCKETMQ binary header (RocketMQSerializable.java).
+// Version is written as int16, as the format has it.
+func appendRocketMQHeader(dst []byte, c *Command) ([]byte, error) {
+	dst = binary.BigEndian.AppendUint16(dst, uint16(c.Code))
+	dst = append(dst, LanguageCode(c.Language))
+	dst = binary.BigEndian.AppendUint16(dst, uint16(int16(c.Version)))
+	dst = binary.BigEndian.AppendUint32(dst, uint32(c.Opaque))
+	dst = binary.BigEndian.AppendUint32(dst, uint32(c.Flag))
+	if len(c.Remark) > maxHeaderBytes {
+		return dst, fmt.Errorf("%w: remark of %d bytes", ErrFrameTooLarge, len(c.Remark))
+	}
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(c.Remark)))
+	dst = append(dst, c.Remark...)
+	extAt := len(dst)
+	dst = append(dst, 0, 0, 0, 0)
+	for k, v := range c.ExtFields {
+		if len(k) > math.MaxInt16 {
+			return dst, fmt.Errorf("%w: extFields key of %d bytes", ErrFrameTooLarge, len(k))
+		}
+		if len(v) > maxHeaderBytes {
+			return dst, fmt.Errorf("%w: extFields value of %d bytes", ErrFrameTooLarge, len(v))
+		}
+		dst = binary.BigEndian.AppendUint16(dst, uint16(len(k)))
+		dst = append(dst, k...)
+		dst = binary.BigEndian.AppendUint32(dst, uint32(len(v)))
+		dst = append(dst, v...)
+	}
+	extLen := len(dst) - extAt - 4
+	if extLen > maxHeaderBytes {
+		return dst, fmt.Errorf("%w: extFields of %d bytes", ErrFrameTooLarge, extLen)
+	}
+	binary.BigEndian.PutUint32(dst[extAt:], uint32(extLen))
+	return dst, nil
+}
+
+// decodeRocketMQHeader decodes a ROCKETMQ binary header. Every length is checked against
+// the bytes that remain, so a hostile length never drives an allocation; strings are
+// substrings of one copy of the header. Bytes after the extFields are an error.
+func decodeRocketMQHeader(h []byte, c *Command) error {
+	if len(h) < rmqFixedBytes {
+		return fmt.Errorf("%w: binary header of %d bytes, need at least %d", ErrBadFrame, len(h), rmqFixedBytes)
+	}
+	s := string(h)
+	c.Code = int16(binary.BigEndian.Uint16(h))
+	c.Language = LanguageName(h[2])
+	c.Version = int32(int16(binary.BigEndian.Uint16(h[3:])))
+	c.Opaque = int32(binary.BigEndian.Uint32(h[5:]))
+	c.Flag = int32(binary.BigEndian.Uint32(h[9:]))
+	p := 13
+	rlen := int64(int32(binary.BigEndian.Uint32(h[p:])))
+	p += 4
+	if rlen < 0 || rlen > int64(len(h)-p) {
+		return fmt.Errorf("%w: binary header remark length %d, %d bytes left", ErrBadFrame, rlen, len(h)-p)
+	}
+	c.Remark = s[p : p+int(rlen)]
+	p += int(rlen)
+	if len(h)-p < 4 {
+		return fmt.Errorf("%w: binary header truncated before extFields length", ErrBadFrame)
+	}
+	elen := int64(int32(binary.BigEndian.Uint32(h[p:])))
+	p += 4
+	if elen < 0 || elen > int64(len(h)-p) {
+		return fmt.Errorf("%w: binary header extFields length %d, %d bytes left", ErrBadFrame, elen, len(h)-p)
+	}
+	end := p + int(elen)
+	if end != len(h) {
+		return fmt.Errorf("%w: binary header has %d bytes after extFields", ErrBadFrame, len(h)-end)
+	}
+	c.ExtFields = make(map[string]string, min(int(elen)/8, 32))
+	for p < end {
+		if end-p < 2 {
+			return fmt.Errorf("%w: binary header extFields entry truncated at key length", ErrBadFrame)
+		}
+		klen := int(int16(binary.BigEndian.Uint16(h[p:])))
+		p += 2
+		if klen < 0 || klen > end-p {
+			return fmt.Errorf("%w: binary header extFields key length %d, %d bytes left", ErrBadFrame, klen, end-p)
+		}
+		key := s[p : p+klen]
+		p += klen
+		if end-p < 4 {
+			return fmt.Errorf("%w: binary header extFields entry truncated at value length", ErrBadFrame)
+		}
+		vlen := int64(int32(binary.BigEndian.Uint32(h[p:])))
+		p += 4
+		if vlen < 0 || vlen > int64(end-p) {
+			return fmt.Errorf("%w: binary header extFields value length %d, %d bytes left", ErrBadFrame, vlen, end-p)
+		}
+		c.ExtFields[key] = s[p : p+int(vlen)]
+		p += int(vlen)
+	}
+	return nil
+}

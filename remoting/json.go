@@ -1,0 +1,576 @@
+package remoting
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// The JSON header is written by hand: encoding/json's reflection costs more than the rest
+// of the send path's framing together, and the shape is fixed. Keys come out in the order
+// the official Go client writes them; extFields keys in map order (JSON objects are
+// unordered, and sorting 14 keys per frame buys nothing on the wire).
+
+// appendJSONHeader appends c's header as compact JSON:
+//
+//	{"code":0,"language":"GO","version":317,"opaque":7,"flag":1,"remark":"","extFields":{"k":"v"}}
+//
+// extFields values are always JSON strings, which is what the official clients require
+// (PROTOCOL.md §0.2).
+func appendJSONHeader(dst []byte, c *Command) []byte {
+	dst = append(dst, `{"code":`...)
+	dst = strconv.AppendInt(dst, int64(c.Code), 10)
+	dst = append(dst, `,"language":`...)
+	dst = appendJSONString(dst, c.Language)
+	dst = append(dst, `,"version":`...)
+	dst = strconv.AppendInt(dst, int64(c.Version), 10)
+	dst = append(dst, `,"opaque":`...)
+	dst = strconv.AppendInt(dst, int64(c.Opaque), 10)
+	dst = append(dst, `,"flag":`...)
+	dst = strconv.AppendInt(dst, int64(c.Flag), 10)
+	dst = append(dst, `,"remark":`...)
+	dst = appendJSONString(dst, c.Remark)
+	dst = append(dst, `,"extFields":{`...)
+	first := true
+	for k, v := range c.ExtFields {
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = appendJSONString(dst, k)
+		dst = append(dst, ':')
+		dst = appendJSONString(dst, v)
+	}
+	return append(dst, "}}"...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string literal, escaping as encoding/json does
+// apart from its HTML escaping: quote, backslash and control characters are escaped, an
+// invalid UTF-8 byte becomes \ufffd, and U+2028/U+2029 are escaped so the output is also
+// valid JavaScript. Runs of plain bytes are appended in one copy.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '"', '\\':
+				dst = append(dst, '\\', b)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// maxJSONDepth bounds the nesting of values skipped under unknown keys.
+const maxJSONDepth = 64
+
+// jsonScanner reads one JSON header. It works on a string copy of the header so that
+// strings without escapes are substrings of it: one allocation for the whole header.
+type jsonScanner struct {
+	s string
+	i int
+}
+
+// decodeJSONHeader decodes a JSON header into c. It accepts the official Go client's
+// shape and Java's (unknown keys such as serializeTypeCurrentRPC are skipped; a missing
+// remark or a null extFields is fine). Integers must fit their field (code in int16);
+// extFields values may be strings, null (entry dropped), numbers or booleans (kept as
+// their literal text). Anything else, or trailing bytes, is ErrBadFrame.
+func decodeJSONHeader(h []byte, c *Command) error {
+	sc := jsonScanner{s: string(h)}
+	if err := sc.header(c); err != nil {
+		return fmt.Errorf("%w: json header at byte %d: %v", ErrBadFrame, sc.i, err)
+	}
+	return nil
+}
+
+// errJSON is the scanner's internal error; decodeJSONHeader wraps it with the position.
+type errJSON string
+
+func (e errJSON) Error() string { return string(e) }
+
+func (sc *jsonScanner) header(c *Command) error {
+	sc.ws()
+	if !sc.eat('{') {
+		return errJSON("want '{'")
+	}
+	sc.ws()
+	if sc.eat('}') {
+		return sc.end()
+	}
+	for {
+		sc.ws()
+		key, err := sc.str()
+		if err != nil {
+			return err
+		}
+		sc.ws()
+		if !sc.eat(':') {
+			return errJSON("want ':'")
+		}
+		sc.ws()
+		if err := sc.field(key, c); err != nil {
+			return err
+		}
+		sc.ws()
+		if sc.eat(',') {
+			continue
+		}
+		if sc.eat('}') {
+			return sc.end()
+		}
+		return errJSON("want ',' or '}'")
+	}
+}
+
+// field decodes the value of one top-level key.
+func (sc *jsonScanner) field(key string, c *Command) error {
+	var err error
+	switch key {
+	case "code":
+		var v int64
+		v, err = sc.integer(math.MinInt16, math.MaxInt16)
+		c.Code = int16(v)
+	case "language":
+		c.Language, err = sc.strOrNull()
+	case "version":
+		var v int64
+		v, err = sc.integer(math.MinInt32, math.MaxInt32)
+		c.Version = int32(v)
+	case "opaque":
+		var v int64
+		v, err = sc.integer(math.MinInt32, math.MaxInt32)
+		c.Opaque = int32(v)
+	case "flag":
+		var v int64
+		v, err = sc.integer(math.MinInt32, math.MaxInt32)
+		c.Flag = int32(v)
+	case "remark":
+		c.Remark, err = sc.strOrNull()
+	case "extFields":
+		err = sc.extFields(c)
+	default:
+		err = sc.skip()
+	}
+	return err
+}
+
+func (sc *jsonScanner) end() error {
+	sc.ws()
+	if sc.i != len(sc.s) {
+		return errJSON("trailing bytes after header object")
+	}
+	return nil
+}
+
+func (sc *jsonScanner) ws() {
+	for sc.i < len(sc.s) {
+		switch sc.s[sc.i] {
+		case ' ', '\t', '\n', '\r':
+			sc.i++
+		default:
+			return
+		}
+	}
+}
+
+func (sc *jsonScanner) eat(b byte) bool {
+	if sc.i < len(sc.s) && sc.s[sc.i] == b {
+		sc.i++
+		return true
+	}
+	return false
+}
+
+// lit consumes the literal word (null, true, false) if it is next.
+func (sc *jsonScanner) lit(word string) bool {
+	if strings.HasPrefix(sc.s[sc.i:], word) {
+		sc.i += len(word)
+		return true
+	}
+	return false
+}
+
+// integer reads a JSON integer (null reads as 0) within [lo, hi]. Fractions and
+// exponents are refused: every header number is an integer.
+func (sc *jsonScanner) integer(lo, hi int64) (int64, error) {
+	if sc.lit("null") {
+		return 0, nil
+	}
+	start := sc.i
+	if sc.i < len(sc.s) && sc.s[sc.i] == '-' {
+		sc.i++
+	}
+	digits := sc.i
+	for sc.i < len(sc.s) && sc.s[sc.i] >= '0' && sc.s[sc.i] <= '9' {
+		sc.i++
+	}
+	if sc.i == digits {
+		return 0, errJSON("want an integer")
+	}
+	if sc.i < len(sc.s) && (sc.s[sc.i] == '.' || sc.s[sc.i] == 'e' || sc.s[sc.i] == 'E') {
+		return 0, errJSON("want an integer, got a fraction or exponent")
+	}
+	v, err := strconv.ParseInt(sc.s[start:sc.i], 10, 64)
+	if err != nil || v < lo || v > hi {
+		return 0, errJSON("integer " + sc.s[start:sc.i] + " out of range")
+	}
+	return v, nil
+}
+
+func (sc *jsonScanner) strOrNull() (string, error) {
+	if sc.lit("null") {
+		return "", nil
+	}
+	return sc.str()
+}
+
+// str reads a JSON string. Without escapes and with valid UTF-8 it is a substring of the
+// header; otherwise it is unescaped into a new string, with invalid UTF-8 and unpaired
+// surrogates replaced by U+FFFD as encoding/json does.
+func (sc *jsonScanner) str() (string, error) {
+	if !sc.eat('"') {
+		return "", errJSON("want a string")
+	}
+	start := sc.i
+	ascii := true
+	for sc.i < len(sc.s) {
+		b := sc.s[sc.i]
+		switch {
+		case b == '"':
+			s := sc.s[start:sc.i]
+			sc.i++
+			if !ascii && !utf8.ValidString(s) {
+				return strings.ToValidUTF8(s, "\uFFFD"), nil
+			}
+			return s, nil
+		case b == '\\':
+			return sc.strSlow(start)
+		case b < 0x20:
+			return "", errJSON("control character in string")
+		case b >= utf8.RuneSelf:
+			ascii = false
+		}
+		sc.i++
+	}
+	return "", errJSON("unterminated string")
+}
+
+// strSlow finishes a string that has escapes; sc.i is at the first backslash.
+func (sc *jsonScanner) strSlow(start int) (string, error) {
+	buf := make([]byte, 0, sc.i-start+16)
+	buf = append(buf, sc.s[start:sc.i]...)
+	for sc.i < len(sc.s) {
+		b := sc.s[sc.i]
+		switch {
+		case b == '"':
+			sc.i++
+			if !utf8.Valid(buf) {
+				return strings.ToValidUTF8(string(buf), "\uFFFD"), nil
+			}
+			return string(buf), nil
+		case b < 0x20:
+			return "", errJSON("control character in string")
+		case b != '\\':
+			buf = append(buf, b)
+			sc.i++
+			continue
+		}
+		sc.i++
+		if sc.i >= len(sc.s) {
+			break
+		}
+		e := sc.s[sc.i]
+		sc.i++
+		switch e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, ok := sc.hex4()
+			if !ok {
+				return "", errJSON("bad \\u escape")
+			}
+			if utf16.IsSurrogate(r) {
+				// A high surrogate followed by an escaped low one is one rune; anything
+				// else is an unpaired surrogate and reads as U+FFFD.
+				save := sc.i
+				if sc.lit(`\u`) {
+					if r2, ok := sc.hex4(); ok {
+						if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+							buf = utf8.AppendRune(buf, dec)
+							continue
+						}
+					}
+				}
+				sc.i = save
+				r = utf8.RuneError
+			}
+			buf = utf8.AppendRune(buf, r)
+		default:
+			return "", errJSON("bad escape")
+		}
+	}
+	return "", errJSON("unterminated string")
+}
+
+// hex4 reads four hex digits.
+func (sc *jsonScanner) hex4() (rune, bool) {
+	if len(sc.s)-sc.i < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, b := range []byte(sc.s[sc.i : sc.i+4]) {
+		switch {
+		case b >= '0' && b <= '9':
+			b -= '0'
+		case b >= 'a' && b <= 'f':
+			b = b - 'a' + 10
+		case b >= 'A' && b <= 'F':
+			b = b - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(b)
+	}
+	sc.i += 4
+	return r, true
+}
+
+// extFields reads the extFields object (or null) into c.ExtFields, merging with entries
+// already read.
+func (sc *jsonScanner) extFields(c *Command) error {
+	if sc.lit("null") {
+		return nil
+	}
+	if !sc.eat('{') {
+		return errJSON("extFields: want an object")
+	}
+	if c.ExtFields == nil {
+		c.ExtFields = make(map[string]string, 16)
+	}
+	sc.ws()
+	if sc.eat('}') {
+		return nil
+	}
+	for {
+		sc.ws()
+		k, err := sc.str()
+		if err != nil {
+			return err
+		}
+		sc.ws()
+		if !sc.eat(':') {
+			return errJSON("extFields: want ':'")
+		}
+		sc.ws()
+		if err := sc.extValue(c.ExtFields, k); err != nil {
+			return err
+		}
+		sc.ws()
+		if sc.eat(',') {
+			continue
+		}
+		if sc.eat('}') {
+			return nil
+		}
+		return errJSON("extFields: want ',' or '}'")
+	}
+}
+
+// extValue reads one extFields value: a string, or a scalar kept as its literal text.
+func (sc *jsonScanner) extValue(m map[string]string, k string) error {
+	if sc.i >= len(sc.s) {
+		return errJSON("extFields: missing value")
+	}
+	switch b := sc.s[sc.i]; {
+	case b == '"':
+		v, err := sc.str()
+		if err != nil {
+			return err
+		}
+		m[k] = v
+	case sc.lit("null"):
+		delete(m, k)
+	case sc.lit("true"):
+		m[k] = "true"
+	case sc.lit("false"):
+		m[k] = "false"
+	case b == '-' || (b >= '0' && b <= '9'):
+		start := sc.i
+		if err := sc.number(); err != nil {
+			return err
+		}
+		m[k] = sc.s[start:sc.i]
+	default:
+		return errJSON("extFields: value must be a string or scalar")
+	}
+	return nil
+}
+
+// number consumes a JSON number per the JSON grammar.
+func (sc *jsonScanner) number() error {
+	sc.eat('-')
+	digits := func() int {
+		n := 0
+		for sc.i < len(sc.s) && sc.s[sc.i] >= '0' && sc.s[sc.i] <= '9' {
+			sc.i++
+			n++
+		}
+		return n
+	}
+	if digits() == 0 {
+		return errJSON("bad number")
+	}
+	if sc.eat('.') && digits() == 0 {
+		return errJSON("bad number fraction")
+	}
+	if sc.eat('e') || sc.eat('E') {
+		if !sc.eat('+') {
+			sc.eat('-')
+		}
+		if digits() == 0 {
+			return errJSON("bad number exponent")
+		}
+	}
+	return nil
+}
+
+// skip consumes any JSON value, iteratively with a fixed stack so that deep nesting
+// cannot grow the goroutine stack; nesting beyond maxJSONDepth is an error.
+func (sc *jsonScanner) skip() error {
+	var stack [maxJSONDepth]byte // open containers: '{' or '['
+	depth := 0
+	for {
+		sc.ws()
+		if sc.i >= len(sc.s) {
+			return errJSON("unexpected end of value")
+		}
+		complete := true // a whole value was consumed
+		switch b := sc.s[sc.i]; {
+		case b == '{' || b == '[':
+			if depth == maxJSONDepth {
+				return errJSON("value nested too deeply")
+			}
+			sc.i++
+			sc.ws()
+			switch {
+			case b == '{' && sc.eat('}'), b == '[' && sc.eat(']'):
+			case b == '{':
+				if err := sc.objectKey(); err != nil {
+					return err
+				}
+				stack[depth] = b
+				depth++
+				complete = false
+			default:
+				stack[depth] = b
+				depth++
+				complete = false
+			}
+		case b == '"':
+			if _, err := sc.str(); err != nil {
+				return err
+			}
+		case sc.lit("null"), sc.lit("true"), sc.lit("false"):
+		case b == '-' || (b >= '0' && b <= '9'):
+			if err := sc.number(); err != nil {
+				return err
+			}
+		default:
+			return errJSON("bad value")
+		}
+		if !complete {
+			continue
+		}
+		// After a complete value: close containers, or step to the next element.
+		for depth > 0 {
+			sc.ws()
+			if sc.eat(',') {
+				if stack[depth-1] == '{' {
+					sc.ws()
+					if err := sc.objectKey(); err != nil {
+						return err
+					}
+				}
+				break
+			}
+			closer := byte(']')
+			if stack[depth-1] == '{' {
+				closer = '}'
+			}
+			if !sc.eat(closer) {
+				return errJSON("want ',' or a closing bracket")
+			}
+			depth--
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
+}
+
+// objectKey reads `"key":` at the start of an object member.
+func (sc *jsonScanner) objectKey() error {
+	if _, err := sc.str(); err != nil {
+		return err
+	}
+	sc.ws()
+	if !sc.eat(':') {
+		return errJSON("want ':'")
+	}
+	return nil
+}

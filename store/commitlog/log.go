@@ -1,0 +1,439 @@
+package commitlog
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/rocketgo/rocketgo/proto/message"
+	"github.com/rocketgo/rocketgo/store/segment"
+)
+
+// Errors of the log. Their text starts with "store:" because the store returns them to
+// its callers unchanged.
+var (
+	// ErrClosed reports use of a closed log.
+	ErrClosed = errors.New("store: closed")
+	// ErrWriteFailed reports a log that refuses writes after a failed write or msync.
+	ErrWriteFailed = errors.New("store: write failed")
+	// ErrFlushTimeout reports a flush that did not complete within the sync flush timeout.
+	ErrFlushTimeout = errors.New("store: flush timeout")
+	// ErrTooLarge reports records that cannot fit one segment.
+	ErrTooLarge = errors.New("store: message too large")
+	// ErrNoRecord reports a physical offset where no record starts.
+	ErrNoRecord = errors.New("store: no record at offset")
+)
+
+// Options configures a Log.
+type Options struct {
+	Dir              string        // the commitlog directory
+	SegmentBytes     int64         // size of every segment file
+	SyncFlush        bool          // group commit on every append instead of periodic flushes
+	FlushInterval    time.Duration // period of the background flush
+	SyncFlushTimeout time.Duration // OnFlushed gives up with ErrFlushTimeout after this
+	Now              func() time.Time
+	Logger           zerolog.Logger
+	Grave            *segment.Grave
+	// Notify is called after every append, outside the lock (the store wakes its
+	// dispatcher with it). It must not block.
+	Notify func()
+}
+
+// Log is the CommitLog: every record of every topic, appended by one writer at a time
+// into a run of preallocated, mapped segment files.
+type Log struct {
+	o     Options
+	files *segment.Set
+	log   zerolog.Logger
+
+	mu struct {
+		sync.Mutex
+		active *segment.File
+		wpos   int64 // absolute write position
+		failed error
+		closed bool
+		topics map[string]*topicState
+		puts   int64
+		bytes  int64
+	}
+	written atomic.Int64 // published write position: records below it are complete
+
+	fl       flusher
+	prep     preparer
+	wg       sync.WaitGroup
+	stop     chan struct{}
+	stopOnce sync.Once
+}
+
+// topicState is the append-side state of one topic: the next queue offset of each of
+// its queues and how many records it received.
+type topicState struct {
+	queues map[int32]int64
+	puts   int64
+}
+
+// New returns a log over o.Dir that has not been recovered yet; call Recover, then
+// Start.
+func New(o Options) *Log {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Grave == nil {
+		o.Grave = segment.NewGrave(time.Minute)
+	}
+	if o.Notify == nil {
+		o.Notify = func() {}
+	}
+	l := &Log{
+		o:     o,
+		files: segment.NewSet(o.Dir, o.SegmentBytes),
+		log:   o.Logger.With().Str("component", "commitlog").Logger(),
+		stop:  make(chan struct{}),
+	}
+	l.mu.topics = make(map[string]*topicState)
+	l.fl.init()
+	l.prep.init()
+	return l
+}
+
+// Start launches the flusher, the flush-timeout sweeper and the segment preparer.
+func (l *Log) Start() {
+	l.wg.Add(3)
+	go l.flushLoop()
+	go l.sweepLoop()
+	go l.prepareLoop()
+}
+
+// SegmentBytes returns the size of every segment.
+func (l *Log) SegmentBytes() int64 { return l.o.SegmentBytes }
+
+// Written returns the offset just past the last complete record: readers may read any
+// record below it.
+func (l *Log) Written() int64 { return l.written.Load() }
+
+// Flushed returns the offset through which the log is known to be on disk.
+func (l *Log) Flushed() int64 { return l.fl.flushed.Load() }
+
+// Min returns the offset of the first byte still stored (the first segment's start).
+func (l *Log) Min() int64 {
+	if f := l.files.First(); f != nil {
+		return f.Start()
+	}
+	return 0
+}
+
+// Segments returns the current segment files, oldest first. The slice must not be
+// modified.
+func (l *Log) Segments() []*segment.File { return l.files.Files() }
+
+// Err returns the sticky failure of the log, nil while it accepts writes.
+func (l *Log) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.mu.failed
+}
+
+// Append copies recs — count records encoded back to back, all of topic and queueID,
+// already verified by the caller — into the log as one unit: they land in one segment,
+// with consecutive queue offsets when advance is true (queue offset 0 and no advance
+// otherwise, for prepared and rolled back transaction records). The store timestamp,
+// queue offsets and physical offsets are patched in the mapping, so recs itself is not
+// modified and is copied exactly once.
+func (l *Log) Append(recs []byte, count int, topic []byte, queueID int32, advance bool) (Result, error) {
+	n := int64(len(recs))
+	if n+message.MinBlankSize > l.o.SegmentBytes {
+		return Result{}, fmt.Errorf("%w: %d bytes do not fit a %d-byte segment", ErrTooLarge, n, l.o.SegmentBytes)
+	}
+	l.mu.Lock()
+	if err := l.writableLocked(); err != nil {
+		l.mu.Unlock()
+		return Result{}, err
+	}
+	seg := l.mu.active
+	rel := l.mu.wpos - seg.Start()
+	if rel+n+message.MinBlankSize > l.o.SegmentBytes {
+		var err error
+		if seg, err = l.rollLocked(seg, rel); err != nil {
+			l.mu.Unlock()
+			return Result{}, err
+		}
+		rel = 0
+	}
+	ts := l.o.Now().UnixMilli()
+	t := l.mu.topics[string(topic)]
+	if t == nil {
+		t = &topicState{queues: make(map[int32]int64)}
+		l.mu.topics[string(topic)] = t
+	}
+	qo := int64(0)
+	if advance {
+		qo = t.queues[queueID]
+	}
+	pos := l.mu.wpos
+	dst := seg.Bytes()[rel : rel+n]
+	copy(dst, recs)
+	off := 0
+	for i := 0; i < count; i++ {
+		size := int(binary.BigEndian.Uint32(dst[off:]))
+		q := int64(0)
+		if advance {
+			q = qo + int64(i)
+		}
+		message.PatchRecord(dst[off:off+size], q, pos+int64(off), ts)
+		off += size
+	}
+	if advance {
+		t.queues[queueID] = qo + int64(count)
+	}
+	t.puts += int64(count)
+	l.mu.puts += int64(count)
+	l.mu.bytes += n
+	l.mu.wpos = pos + n
+	l.written.Store(pos + n)
+	l.prep.noteLocked(l, seg, rel+n)
+	l.mu.Unlock()
+	l.o.Notify()
+	if l.o.SyncFlush {
+		l.fl.kickFlush()
+	}
+	return Result{PhysicalOffset: pos, QueueOffset: qo, Count: count, StoreTimestamp: ts, EndOffset: pos + n}, nil
+}
+
+// Result describes an append.
+type Result struct {
+	PhysicalOffset int64 // of the first record
+	QueueOffset    int64 // of the first record (0 when the queue does not advance)
+	Count          int
+	StoreTimestamp int64 // ms
+	EndOffset      int64 // just past the last record
+}
+
+func (l *Log) writableLocked() error {
+	if l.mu.closed {
+		return ErrClosed
+	}
+	if l.mu.failed != nil {
+		return l.mu.failed
+	}
+	if l.mu.active == nil {
+		return fmt.Errorf("%w: log not recovered", ErrClosed)
+	}
+	return nil
+}
+
+// rollLocked closes the active segment with a blank from rel to its end and makes the
+// next segment active.
+func (l *Log) rollLocked(seg *segment.File, rel int64) (*segment.File, error) {
+	next, err := l.prep.take(l, seg.End())
+	if err != nil {
+		// Nothing was written: the failure is not sticky, a later append retries.
+		return nil, fmt.Errorf("store: roll to segment %s: %w", segment.Name(seg.End()), err)
+	}
+	message.EncodeBlank(seg.Bytes()[rel:])
+	l.mu.active = next
+	l.mu.wpos = next.Start()
+	l.log.Debug().Str("segment", next.Path()).Msg("segment rolled")
+	return next, nil
+}
+
+// failLocked makes the log sticky-failed.
+func (l *Log) failLocked(err error) {
+	if l.mu.failed == nil {
+		l.mu.failed = fmt.Errorf("%w: %v", ErrWriteFailed, err)
+		l.log.Error().Err(err).Msg("commitlog failed; writes refused")
+	}
+}
+
+// At returns the record that starts at pos (a slice of the mapping, valid until the
+// segment is unmapped) and the offset of the next record. A blank at pos returns a nil
+// record and the next segment's start. pos must be below Written.
+func (l *Log) At(pos int64) (rec []byte, next int64, err error) {
+	seg := l.files.Find(pos)
+	if seg == nil {
+		return nil, 0, fmt.Errorf("%w %d: no segment holds it", ErrNoRecord, pos)
+	}
+	b := seg.Bytes()[pos-seg.Start():]
+	if len(b) < message.MinBlankSize {
+		return nil, 0, fmt.Errorf("%w: %d bytes left in segment %s at %d", segment.ErrCorrupt, len(b), seg.Path(), pos)
+	}
+	size := int64(int32(binary.BigEndian.Uint32(b)))
+	switch binary.BigEndian.Uint32(b[4:]) {
+	case message.MagicBlank:
+		return nil, seg.End(), nil
+	case message.MagicV1:
+		if size < message.FixedOverheadV4 || size > int64(len(b)) {
+			return nil, 0, fmt.Errorf("%w: record size %d in segment %s at %d", segment.ErrCorrupt, size, seg.Path(), pos)
+		}
+		return b[:size:size], pos + size, nil
+	default:
+		return nil, 0, fmt.Errorf("%w: bad magic in segment %s at %d", segment.ErrCorrupt, seg.Path(), pos)
+	}
+}
+
+// Slice returns the size bytes at pos if they lie inside one segment below Written and
+// start with a v1 record of exactly that size (a ConsumeQueue unit's claim checked
+// cheaply); ok is false otherwise (removed by retention, or a unit that does not match).
+func (l *Log) Slice(pos int64, size int32) (b []byte, ok bool) {
+	if size < message.FixedOverheadV4 || pos+int64(size) > l.written.Load() {
+		return nil, false
+	}
+	seg := l.files.Find(pos)
+	if seg == nil {
+		return nil, false
+	}
+	rel := pos - seg.Start()
+	if rel+int64(size) > seg.Size() {
+		return nil, false
+	}
+	b = seg.Bytes()[rel : rel+int64(size) : rel+int64(size)]
+	if int32(binary.BigEndian.Uint32(b)) != size || binary.BigEndian.Uint32(b[4:]) != message.MagicV1 {
+		return nil, false
+	}
+	return b, true
+}
+
+// Record returns the record that starts at the physical offset pos. The record must
+// carry pos as its PHYSICALOFFSET, so an offset into the middle of a record is refused.
+func (l *Log) Record(pos int64) ([]byte, error) {
+	if pos < l.Min() || pos >= l.written.Load() {
+		return nil, fmt.Errorf("%w %d: outside [%d, %d)", ErrNoRecord, pos, l.Min(), l.written.Load())
+	}
+	seg := l.files.Find(pos)
+	if seg == nil {
+		return nil, fmt.Errorf("%w %d: segment removed", ErrNoRecord, pos)
+	}
+	b := seg.Bytes()[pos-seg.Start():]
+	if len(b) < message.FixedOverheadV4 || binary.BigEndian.Uint32(b[4:]) != message.MagicV1 {
+		return nil, fmt.Errorf("%w %d", ErrNoRecord, pos)
+	}
+	size := int64(int32(binary.BigEndian.Uint32(b)))
+	if size < message.FixedOverheadV4 || size > int64(len(b)) || pos+size > l.written.Load() ||
+		message.RecordPhysicalOffset(b) != pos {
+		return nil, fmt.Errorf("%w %d", ErrNoRecord, pos)
+	}
+	return b[:size:size], nil
+}
+
+// Counters returns the records and bytes appended since the log was opened, and a copy
+// of the per-topic record counts.
+func (l *Log) Counters() (puts, bytes int64, topics map[string]int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	topics = make(map[string]int64, len(l.mu.topics))
+	for name, t := range l.mu.topics {
+		if t.puts > 0 {
+			topics[name] = t.puts
+		}
+	}
+	return l.mu.puts, l.mu.bytes, topics
+}
+
+// SetQueueOffset sets the next queue offset of (topic, queueID). Recovery calls it with
+// each ConsumeQueue's max once the queues are rebuilt.
+func (l *Log) SetQueueOffset(topic string, queueID int32, next int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t := l.mu.topics[topic]
+	if t == nil {
+		t = &topicState{queues: make(map[int32]int64)}
+		l.mu.topics[strings.Clone(topic)] = t
+	}
+	t.queues[queueID] = next
+}
+
+// QueueOffset returns the next queue offset of (topic, queueID).
+func (l *Log) QueueOffset(topic string, queueID int32) int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t := l.mu.topics[topic]; t != nil {
+		return t.queues[queueID]
+	}
+	return 0
+}
+
+// Exclusive runs fn while no append can run. The store deletes a topic's queues inside
+// it so that no record of the topic is appended half-way.
+func (l *Log) Exclusive(fn func() error) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return fn()
+}
+
+// ForgetTopicLocked drops the queue offsets of topic; the next record of the topic
+// starts its queues at 0 again. Call it only inside Exclusive.
+func (l *Log) ForgetTopicLocked(topic string) {
+	delete(l.mu.topics, topic)
+}
+
+// Close flushes everything appended, stops the background goroutines and unmaps the
+// segments. Slices returned by At, Slice and Record are invalid afterwards.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.mu.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.mu.closed = true
+	l.mu.Unlock()
+	err := l.Flush()
+	l.stopOnce.Do(func() { close(l.stop) })
+	l.wg.Wait()
+	l.fl.failAll(ErrClosed)
+	l.prep.discard()
+	if cerr := l.files.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Abandon stops the background goroutines and unmaps the segments without flushing,
+// leaving the files as a killed process would. Tests use it to simulate a crash.
+func (l *Log) Abandon() {
+	l.mu.Lock()
+	l.mu.closed = true
+	l.mu.Unlock()
+	l.stopOnce.Do(func() { close(l.stop) })
+	l.wg.Wait()
+	l.fl.failAll(ErrClosed)
+	l.prep.discard()
+	_ = l.files.Close()
+}
+
+// DeleteHead removes the oldest segments for which expired returns true, oldest first,
+// stopping at the first that is kept. The active segment is never removed. Removed
+// segments are buried (unmapped after the grave's grace). It returns the new Min.
+func (l *Log) DeleteHead(now time.Time, expired func(seg *segment.File, next *segment.File) bool) (removed []string, newMin int64) {
+	for {
+		fs := l.files.Files()
+		if len(fs) < 2 {
+			break
+		}
+		l.mu.Lock()
+		active := l.mu.active
+		l.mu.Unlock()
+		if fs[0] == active || !expired(fs[0], fs[1]) {
+			break
+		}
+		f := l.files.RemoveFirst()
+		if err := l.o.Grave.Bury(f, now); err != nil {
+			l.log.Warn().Err(err).Str("segment", f.Path()).Msg("remove segment")
+		}
+		removed = append(removed, f.Path())
+		l.log.Info().Str("segment", f.Path()).Msg("segment deleted")
+	}
+	return removed, l.Min()
+}
+
+// removeFile deletes a segment file that was never part of the set.
+func removeFile(f *segment.File) {
+	path := f.Path()
+	f.Close()
+	_ = os.Remove(path)
+}

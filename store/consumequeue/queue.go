@@ -1,0 +1,299 @@
+package consumequeue
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rocketgo/rocketgo/store/segment"
+)
+
+// UnitSize is the size of one ConsumeQueue unit: commitlog offset (8), record size (4),
+// tags code (8).
+const UnitSize = 20
+
+// maxFill bounds how many filler units Append writes to close a gap in queue offsets.
+// A gap means the log and the queue disagree, which only corruption causes; a larger
+// one is refused rather than written.
+const maxFill = 1 << 20
+
+// Errors of this package.
+var (
+	// ErrClosed reports use of a destroyed or closed queue.
+	ErrClosed = errors.New("consumequeue: closed")
+	// ErrGap reports a record whose queue offset is far past the queue's end.
+	ErrGap = errors.New("consumequeue: queue offset gap")
+)
+
+// Unit is one ConsumeQueue entry: where the record of a logical offset lives in the
+// CommitLog, its size, and the hash of its tags. A unit with Size 0 is a filler: it
+// stands for a logical offset that has no record (readers skip it).
+type Unit struct {
+	Offset   int64 // CommitLog physical offset of the record
+	Size     int32 // record size; 0 for a filler unit
+	TagsCode int64 // TagsHash(TAGS), 0 without tags
+}
+
+// isZero reports an all-zero unit: never written.
+func (u Unit) isZero() bool { return u.Offset == 0 && u.Size == 0 && u.TagsCode == 0 }
+
+// Queue is the ConsumeQueue of one (topic, queue id): a dense array of units indexed by
+// logical offset, stored in fixed-size files under consumequeue/<topic>/<queueId>/.
+//
+// One goroutine (the dispatcher) appends; any number read concurrently. Max is
+// published after the unit is written, so a reader that loads Max and then reads units
+// below it sees complete units. Retention (DeleteBefore) may run concurrently with both.
+type Queue struct {
+	topic     string
+	queueID   int32
+	fileBytes int64
+	files     *segment.Set
+	grave     *segment.Grave
+
+	min atomic.Int64 // logical offset of the first live unit
+	max atomic.Int64 // logical offset of the next unit to write
+
+	lastPhysEnd int64 // writer only: offset+size of the last real unit
+
+	flushMu sync.Mutex
+	flushed int64 // byte position (absolute) known msync'd
+	closed  atomic.Bool
+}
+
+// Dir returns the directory of the queue's files under root.
+func Dir(root, topic string, queueID int32) string {
+	return filepath.Join(root, topic, strconv.Itoa(int(queueID)))
+}
+
+// Create returns a new, empty queue whose files will live in Dir(root, topic, queueID).
+// The directory is made when the first unit is written.
+func Create(root, topic string, queueID int32, unitsPerFile int64, grave *segment.Grave) *Queue {
+	fb := unitsPerFile * UnitSize
+	return &Queue{
+		topic:     topic,
+		queueID:   queueID,
+		fileBytes: fb,
+		files:     segment.NewSet(Dir(root, topic, queueID), fb),
+		grave:     grave,
+	}
+}
+
+// Topic returns the queue's topic.
+func (q *Queue) Topic() string { return q.topic }
+
+// QueueID returns the queue's id.
+func (q *Queue) QueueID() int32 { return q.queueID }
+
+// Min returns the smallest logical offset still stored.
+func (q *Queue) Min() int64 { return q.min.Load() }
+
+// Max returns the logical offset the next unit will take: the count of units ever
+// written, including those removed by retention.
+func (q *Queue) Max() int64 { return q.max.Load() }
+
+// Unit returns the unit at logical offset off; ok is false outside [Min, Max).
+func (q *Queue) Unit(off int64) (u Unit, ok bool) {
+	if off < q.min.Load() || off >= q.max.Load() {
+		return Unit{}, false
+	}
+	return q.unitAt(off)
+}
+
+// unitAt reads the unit at off without range checks against min/max.
+func (q *Queue) unitAt(off int64) (Unit, bool) {
+	pos := off * UnitSize
+	f := q.files.Find(pos)
+	if f == nil {
+		return Unit{}, false
+	}
+	b := f.Bytes()[pos-f.Start():]
+	return Unit{
+		Offset:   int64(binary.BigEndian.Uint64(b)),
+		Size:     int32(binary.BigEndian.Uint32(b[8:])),
+		TagsCode: int64(binary.BigEndian.Uint64(b[12:])),
+	}, true
+}
+
+func putUnit(b []byte, u Unit) {
+	binary.BigEndian.PutUint64(b, uint64(u.Offset))
+	binary.BigEndian.PutUint32(b[8:], uint32(u.Size))
+	binary.BigEndian.PutUint64(b[12:], uint64(u.TagsCode))
+}
+
+// LastPhysicalEnd returns the CommitLog offset just past the record of the last real unit
+// written, 0 if none. Writer only.
+func (q *Queue) LastPhysicalEnd() int64 { return q.lastPhysEnd }
+
+// Append writes u at logical offset queueOffset. A queueOffset below Max is a unit the
+// queue already holds (re-dispatch) and is skipped; written reports whether the unit was
+// written. A queueOffset past Max is a gap: an empty queue simply starts there, a
+// non-empty one is padded with filler units. Writer only.
+func (q *Queue) Append(queueOffset int64, u Unit) (written bool, err error) {
+	if q.closed.Load() {
+		return false, ErrClosed
+	}
+	next := q.max.Load()
+	if queueOffset < next {
+		return false, nil
+	}
+	if queueOffset > next {
+		if q.files.Len() == 0 && next == q.min.Load() {
+			q.min.Store(queueOffset)
+			q.max.Store(queueOffset)
+			next = queueOffset
+		} else {
+			if queueOffset-next > maxFill {
+				return false, fmt.Errorf("%w: %s/%d at %d, record says %d", ErrGap, q.topic, q.queueID, next, queueOffset)
+			}
+			for next < queueOffset {
+				if err := q.write(next, Unit{Offset: u.Offset}); err != nil {
+					return false, err
+				}
+				next++
+				q.max.Store(next)
+			}
+		}
+	}
+	if err := q.write(next, u); err != nil {
+		return false, err
+	}
+	q.lastPhysEnd = u.Offset + int64(u.Size)
+	q.max.Store(next + 1)
+	return true, nil
+}
+
+// write stores u at logical offset off, creating the file that holds it if needed.
+func (q *Queue) write(off int64, u Unit) error {
+	pos := off * UnitSize
+	f := q.files.Last()
+	if f == nil || pos >= f.End() {
+		var err error
+		if f, err = q.newFile(pos - pos%q.fileBytes); err != nil {
+			return err
+		}
+	}
+	if pos < f.Start() {
+		return fmt.Errorf("consumequeue: %s/%d: write at %d before last file %s", q.topic, q.queueID, off, f.Path())
+	}
+	putUnit(f.Bytes()[pos-f.Start():], u)
+	return nil
+}
+
+func (q *Queue) newFile(start int64) (*segment.File, error) {
+	if err := os.MkdirAll(q.files.Dir(), 0o755); err != nil {
+		return nil, fmt.Errorf("consumequeue: %w", err)
+	}
+	if last := q.files.Last(); last != nil && last.End() != start {
+		return nil, fmt.Errorf("%w: %s/%d: next file at %d, last ends at %d", ErrGap, q.topic, q.queueID, start, last.End())
+	}
+	f, err := segment.Create(q.files.Dir(), start, q.fileBytes)
+	if err != nil {
+		return nil, fmt.Errorf("consumequeue: %s/%d: %w", q.topic, q.queueID, err)
+	}
+	if err := q.files.Append(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// Flush msyncs every unit written so far. It may run concurrently with Append. After a
+// failed msync the file is sticky-failed and Flush keeps failing.
+func (q *Queue) Flush() error {
+	q.flushMu.Lock()
+	defer q.flushMu.Unlock()
+	if q.closed.Load() {
+		return nil
+	}
+	target := q.max.Load() * UnitSize
+	for q.flushed < target {
+		f := q.files.Find(q.flushed)
+		if f == nil {
+			// Removed by retention (or before the first file): nothing to flush there.
+			first := q.files.First()
+			if first == nil || first.Start() <= q.flushed {
+				return nil
+			}
+			q.flushed = first.Start()
+			continue
+		}
+		end := min(target, f.End())
+		if err := f.Sync(q.flushed-f.Start(), end-f.Start()); err != nil {
+			return fmt.Errorf("consumequeue: flush %s/%d: %w", q.topic, q.queueID, err)
+		}
+		q.flushed = end
+	}
+	return nil
+}
+
+// DeleteBefore removes the queue's files whose every unit points below the CommitLog
+// offset minPhys and advances Min to the first unit at or past it. The file being
+// written is never removed. It returns the number of files removed.
+func (q *Queue) DeleteBefore(minPhys int64, now time.Time) int {
+	removed := 0
+	for q.files.Len() > 1 {
+		f := q.files.First()
+		lastOff := f.End()/UnitSize - 1
+		u, ok := q.unitAt(lastOff)
+		if !ok || u.Offset >= minPhys {
+			break
+		}
+		q.min.Store(max(q.min.Load(), f.End()/UnitSize))
+		q.files.RemoveFirst()
+		_ = q.grave.Bury(f, now)
+		removed++
+	}
+	q.advanceMin(minPhys)
+	return removed
+}
+
+// advanceMin moves Min forward to the first unit whose record is at or past minPhys,
+// by binary search: units are ordered by CommitLog offset.
+func (q *Queue) advanceMin(minPhys int64) {
+	lo, hi := q.min.Load(), q.max.Load()
+	if lo >= hi {
+		return
+	}
+	if u, ok := q.unitAt(lo); ok && u.Offset >= minPhys {
+		return
+	}
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		u, ok := q.unitAt(mid)
+		if ok && u.Offset >= minPhys {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	q.min.Store(lo)
+}
+
+// Destroy takes the queue out of service: its files are buried (unlinked now, unmapped
+// after the grave's grace) and its directory removed.
+func (q *Queue) Destroy(now time.Time) error {
+	q.flushMu.Lock()
+	defer q.flushMu.Unlock()
+	q.closed.Store(true)
+	for f := q.files.RemoveFirst(); f != nil; f = q.files.RemoveFirst() {
+		_ = q.grave.Bury(f, now)
+	}
+	if err := os.RemoveAll(q.files.Dir()); err != nil {
+		return fmt.Errorf("consumequeue: destroy %s/%d: %w", q.topic, q.queueID, err)
+	}
+	return nil
+}
+
+// Close unmaps the queue's files.
+func (q *Queue) Close() error {
+	q.flushMu.Lock()
+	defer q.flushMu.Unlock()
+	q.closed.Store(true)
+	return q.files.Close()
+}

@@ -1,0 +1,363 @@
+package segment
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// NameLen is the length of a segment file name: the start offset as 20 decimal digits,
+// zero-padded, so that names sort in offset order.
+const NameLen = 20
+
+// PageSize is the unit msync and madvise work in.
+var PageSize = int64(os.Getpagesize())
+
+// Errors of this package. A segment that failed a write or a sync wraps ErrFailed and
+// stays failed; nothing retries an msync (a failed fsync may have dropped the dirty pages
+// it was asked to write, so a retry that "succeeds" proves nothing).
+var (
+	// ErrFailed marks a segment whose msync failed: it refuses further syncs.
+	ErrFailed = errors.New("segment: sticky write failure")
+	// ErrCorrupt is the store's single corruption marker: a file whose size, name or
+	// contents cannot be what the store wrote. Recovery and operators test for it with
+	// errors.Is and nothing else.
+	ErrCorrupt = errors.New("store: corruption")
+)
+
+// Name returns the file name of the segment that starts at offset start.
+func Name(start int64) string {
+	return fmt.Sprintf("%020d", start)
+}
+
+// ParseName returns the start offset a segment file name encodes; ok is false for any
+// other name (temporary files, LOCK, checkpoints).
+func ParseName(name string) (start int64, ok bool) {
+	if len(name) != NameLen {
+		return 0, false
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] < '0' || name[i] > '9' {
+			return 0, false
+		}
+	}
+	v, err := strconv.ParseInt(name, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return v, true
+}
+
+// List returns the start offsets of the segment files in dir, ascending. A missing dir
+// is empty.
+func List(dir string) ([]int64, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("segment: list %s: %w", dir, err)
+	}
+	var starts []int64
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		if v, ok := ParseName(e.Name()); ok {
+			starts = append(starts, v)
+		}
+	}
+	slices.Sort(starts)
+	return starts, nil
+}
+
+// File is one fixed-size, preallocated file mapped read-write into memory, holding the
+// bytes [Start, Start+Size) of a log. Writers copy into Bytes() directly; a single
+// writer per file is the caller's rule. Reads of Bytes() are safe from any goroutine
+// until Close; the caller publishes how far the contents are valid.
+type File struct {
+	path  string
+	start int64
+	size  int64
+	f     *os.File
+	data  []byte
+
+	mu     sync.Mutex // serializes Sync and guards failed and closed
+	failed error
+	closed bool
+}
+
+// Create makes (or reopens, if it already exists with the right size) the segment file
+// of size bytes that starts at start in dir, preallocates its blocks with fallocate so
+// that writes through the mapping can never hit ENOSPC (which would arrive as SIGBUS),
+// maps it read-write and syncs the directory so that the new name survives a crash.
+func Create(dir string, start, size int64) (*File, error) {
+	if size <= 0 || size%PageSize != 0 {
+		return nil, fmt.Errorf("segment: size %d is not a positive multiple of the page size %d", size, PageSize)
+	}
+	path := filepath.Join(dir, Name(start))
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("segment: create %s: %w", path, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("segment: stat %s: %w", path, err)
+	}
+	if fi.Size() != 0 && fi.Size() != size {
+		f.Close()
+		return nil, fmt.Errorf("%w: segment %s is %d bytes, want %d", ErrCorrupt, path, fi.Size(), size)
+	}
+	if err := preallocate(f, size); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("segment: preallocate %s (%d bytes): %w", path, size, err)
+	}
+	if err := SyncDir(dir); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return mapFile(f, path, start, size)
+}
+
+// Open maps an existing segment file. A file whose size is not size is corruption (the
+// format options pin the size; a short file is a torn creation).
+func Open(dir string, start, size int64) (*File, error) {
+	path := filepath.Join(dir, Name(start))
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("segment: open %s: %w", path, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("segment: stat %s: %w", path, err)
+	}
+	if fi.Size() != size {
+		f.Close()
+		return nil, fmt.Errorf("%w: segment %s is %d bytes, want %d", ErrCorrupt, path, fi.Size(), size)
+	}
+	return mapFile(f, path, start, size)
+}
+
+// preallocate reserves size bytes of disk for f. fallocate is tried first; file systems
+// without it (some FUSE and network ones) fall back to Truncate, which leaves the file
+// sparse: writes may then fail with SIGBUS when the disk is full, which the store's disk
+// watermark is there to prevent.
+func preallocate(f *os.File, size int64) error {
+	err := unix.Fallocate(int(f.Fd()), 0, 0, size)
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) {
+		return f.Truncate(size)
+	}
+	return err
+}
+
+func mapFile(f *os.File, path string, start, size int64) (*File, error) {
+	data, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("segment: mmap %s: %w", path, err)
+	}
+	return &File{path: path, start: start, size: size, f: f, data: data}, nil
+}
+
+// SyncDir fsyncs a directory so that file creations, renames and removals in it are
+// durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("segment: open dir %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("segment: sync dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Path returns the file's path.
+func (f *File) Path() string { return f.path }
+
+// Start returns the absolute offset of the file's first byte.
+func (f *File) Start() int64 { return f.start }
+
+// End returns the absolute offset just past the file's last byte.
+func (f *File) End() int64 { return f.start + f.size }
+
+// Size returns the file size.
+func (f *File) Size() int64 { return f.size }
+
+// Contains reports whether the absolute offset off falls inside the file.
+func (f *File) Contains(off int64) bool { return off >= f.start && off < f.start+f.size }
+
+// Bytes returns the whole mapping. Slices of it stay valid until Close.
+func (f *File) Bytes() []byte { return f.data }
+
+// Err returns the sticky failure of the file, nil while healthy.
+func (f *File) Err() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.failed
+}
+
+// Sync writes the bytes [from, to) (relative to the file start) to disk with msync and
+// waits for it. After a failure the file is sticky-failed: this and every later Sync
+// return an error wrapping ErrFailed.
+func (f *File) Sync(from, to int64) error {
+	from = max(from, 0)
+	to = min(to, f.size)
+	if from >= to {
+		return f.Err()
+	}
+	lo := from &^ (PageSize - 1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failed != nil {
+		return f.failed
+	}
+	if f.closed {
+		return fmt.Errorf("segment: sync %s: closed", f.path)
+	}
+	if err := unix.Msync(f.data[lo:to], unix.MS_SYNC); err != nil {
+		f.failed = fmt.Errorf("%w: msync %s [%d, %d): %v", ErrFailed, f.path, from, to, err)
+		return f.failed
+	}
+	return nil
+}
+
+// Fail marks the file failed with err (a write error found elsewhere) unless it already
+// failed.
+func (f *File) Fail(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failed == nil {
+		f.failed = fmt.Errorf("%w: %s: %v", ErrFailed, f.path, err)
+	}
+}
+
+// Populate pre-faults the pages of [from, to) for writing (MADV_POPULATE_WRITE) so that
+// the appender does not take a page fault per 4 KiB in its critical section. It does not
+// change the contents, so it may run concurrently with the writer. ok is false when the
+// kernel does not support it; callers then stop asking.
+func (f *File) Populate(from, to int64) (ok bool) {
+	from = max(from, 0) &^ (PageSize - 1)
+	to = min(to, f.size)
+	if from >= to {
+		return true
+	}
+	err := unix.Madvise(f.data[from:to], unix.MADV_POPULATE_WRITE)
+	return err == nil
+}
+
+// AdviseSequential tells the kernel that the mapping will be read front to back
+// (recovery), so readahead is aggressive.
+func (f *File) AdviseSequential() {
+	_ = unix.Madvise(f.data, unix.MADV_SEQUENTIAL)
+}
+
+// AdviseNormal undoes AdviseSequential.
+func (f *File) AdviseNormal() {
+	_ = unix.Madvise(f.data, unix.MADV_NORMAL)
+}
+
+// ZeroFrom zeroes [off, Size) of the mapping. Only the file's data regions are visited
+// (DataRanges) and only pages that hold a non-zero byte are written, so an untouched
+// preallocated tail is neither read from disk nor dirtied. Recovery uses it to erase a
+// torn tail, so that stale bytes past the cut can never be taken for records later.
+func (f *File) ZeroFrom(off int64) {
+	for _, r := range f.DataRanges(max(off, 0)) {
+		for p := r[0]; p < r[1]; {
+			end := min((p|(PageSize-1))+1, r[1])
+			if chunk := f.data[p:end]; !allZero(chunk) {
+				clear(chunk)
+			}
+			p = end
+		}
+	}
+}
+
+// DataRanges returns the ranges [from, to) at or after off that may hold non-zero
+// bytes, found with SEEK_DATA / SEEK_HOLE: preallocated blocks never written are holes
+// to those on most file systems, so scanning a mostly empty 1 GiB segment costs only its
+// written part. Where the file system cannot tell, the whole rest of the file is one
+// range.
+func (f *File) DataRanges(off int64) [][2]int64 {
+	var out [][2]int64
+	fd := int(f.f.Fd())
+	for off < f.size {
+		start, err := unix.Seek(fd, off, unix.SEEK_DATA)
+		if errors.Is(err, unix.ENXIO) {
+			break
+		}
+		if err != nil {
+			return append(out, [2]int64{off, f.size})
+		}
+		if start >= f.size {
+			break
+		}
+		end, err := unix.Seek(fd, start, unix.SEEK_HOLE)
+		if err != nil || end > f.size {
+			end = f.size
+		}
+		if end <= start {
+			return append(out, [2]int64{start, f.size})
+		}
+		out = append(out, [2]int64{max(start, off), end})
+		off = end
+	}
+	return out
+}
+
+func allZero(b []byte) bool {
+	for len(b) >= 8 {
+		if b[0]|b[1]|b[2]|b[3]|b[4]|b[5]|b[6]|b[7] != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Close unmaps and closes the file. Slices of Bytes() must not be used afterwards.
+// Close is idempotent.
+func (f *File) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return nil
+	}
+	f.closed = true
+	err := unix.Munmap(f.data)
+	f.data = nil
+	if cerr := f.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("segment: close %s: %w", f.path, err)
+	}
+	return nil
+}
+
+// Remove unlinks the file. The mapping stays valid until Close, and the disk space is
+// released only then.
+func (f *File) Remove() error {
+	if err := os.Remove(f.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("segment: remove %s: %w", f.path, err)
+	}
+	return nil
+}
