@@ -211,6 +211,7 @@ type Broker struct {
 	now   func() time.Time
 
 	store   *store.Store
+	pullSrc reader // the store; a fake in the pull status-table tests
 	meta    *metaDB
 	topics  *topicTable
 	groups  *groupTable
@@ -226,7 +227,7 @@ type Broker struct {
 	// then); handlers read it for the store host of every record.
 	host atomic.Pointer[netip.AddrPort]
 
-	started   atomic.Bool
+	starting  atomic.Bool // Start was called
 	closing   atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
@@ -255,7 +256,7 @@ func Open(o Options, so store.Options) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("broker: open store: %w", err)
 	}
-	b.store = st
+	b.store, b.pullSrc = st, st
 	if err := b.openMeta(filepath.Join(so.Dir, "meta")); err != nil {
 		st.Close()
 		return nil, err
@@ -325,7 +326,7 @@ func (b *Broker) Start(ctx context.Context) error {
 	if b.closing.Load() {
 		return errors.New("broker: closed")
 	}
-	if !b.started.CompareAndSwap(false, true) {
+	if !b.starting.CompareAndSwap(false, true) {
 		return errors.New("broker: already started")
 	}
 	// The advertised address must be known before the first request is served. With a
@@ -405,10 +406,9 @@ func (b *Broker) close() error {
 	// connections are still open; pulls that arrive from now on are answered at once.
 	b.polls.Close()
 	var errs []error
-	if b.started.Load() {
-		b.registrar.Close()
-		b.clients.Close()
-	}
+	// Both are safe to close unstarted; the registrar unregisters only if it started.
+	b.registrar.Close()
+	b.clients.Close()
 	if err := b.srv.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("broker: close server: %w", err))
 	}

@@ -62,11 +62,12 @@ func (b *Broker) handlePull(conn *remoting.Conn, req *remoting.Command) *remotin
 	}
 	resp, suspendable := b.runPull(req, p)
 	if suspendable && h.SysFlag&header.PullSuspend != 0 {
-		if busy := b.park(conn, req, p, h.SuspendTimeoutMillis); busy != nil {
-			return busy
-		}
-		if !b.closing.Load() {
+		parked, busy := b.park(conn, req, p, h.SuspendTimeoutMillis)
+		if parked {
 			return nil
+		}
+		if busy != nil {
+			return busy
 		}
 	}
 	return resp
@@ -213,7 +214,7 @@ func tagMatcher(tags []string) func(int64) bool {
 //	NO_MATCHED_MESSAGE         20                            offset + units scanned
 //	MESSAGE_WAS_REMOVING       20                            as scanned
 func (b *Broker) runPull(req *remoting.Command, p *pullPlan) (resp *remoting.Command, suspendable bool) {
-	res := b.store.GetMessages(p.topic, p.queueID, p.offset, p.maxCount, b.opts.MaxTransferBytes, p.match)
+	res := b.pullSrc.GetMessages(p.topic, p.queueID, p.offset, p.maxCount, b.opts.MaxTransferBytes, p.match)
 	var c int16
 	next := res.NextBegin
 	switch res.Status {

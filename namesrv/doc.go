@@ -37,10 +37,12 @@
 //	206 GET_ALL_TOPIC_LIST_FROM_NAMESERVER   TopicList
 //	216 DELETE_TOPIC_IN_NAMESRV    optional clusterName limits it to that cluster
 //	224 GET_TOPICS_BY_CLUSTER      TopicList
+//	322 QUERY_DATA_VERSION         for Java brokers running with forceRegister=false
 //
 // A request this server cannot carry out (a header missing a key, a body that does
 // not decode, a CRC mismatch) is answered SYSTEM_ERROR (1) with a remark saying what
 // was wrong, and the connection keeps being served. Other request codes get
-// REQUEST_CODE_NOT_SUPPORTED (3) from the remoting layer. The KV-config and
-// write-permission codes of Java's namesrv are not served.
+// REQUEST_CODE_NOT_SUPPORTED (3) from the remoting layer; among them the rest of
+// Java's namesrv: the KV-config codes (100-102, 219), wipe/add write permission (205,
+// 327), the system and unit topic lists (304, 311-313) and namesrv config (318, 319).
 package namesrv

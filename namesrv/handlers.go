@@ -3,6 +3,7 @@ package namesrv
 import (
 	"fmt"
 	"hash/crc32"
+	"strconv"
 	"strings"
 
 	"github.com/rocketgo/rocketgo/proto/body"
@@ -15,6 +16,11 @@ import (
 // on send a RegisterBrokerBody (topics plus filter servers, optionally compressed);
 // older ones sent the bare TopicConfigSerializeWrapper JSON.
 const versionWithFilterServer = 37
+
+// queryDataVersion is QUERY_DATA_VERSION (RequestCode.java): a Java broker with
+// forceRegister=false asks it before each periodic registration and skips the
+// registration when the answer is "unchanged", so without it such a broker would expire.
+const queryDataVersion = 322
 
 // failure answers req with SYSTEM_ERROR and a remark saying what was wrong.
 func failure(req *remoting.Command, format string, args ...any) *remoting.Command {
@@ -119,6 +125,30 @@ func (s *Server) handleUnregisterBroker(_ *remoting.Conn, req *remoting.Command)
 	s.log.Info().Str("broker", h.BrokerAddr).Str("broker_name", h.BrokerName).Int64("broker_id", h.BrokerID).
 		Bool("was_registered", known).Msg("broker unregistered")
 	return req.NewResponse(code.Success, "")
+}
+
+// handleQueryDataVersion serves QUERY_DATA_VERSION (322). The header names the broker
+// (brokerAddr is the key); the body is its DataVersion JSON. The answer carries
+// changed=true|false and, as its body, the version the table holds for the address.
+func (s *Server) handleQueryDataVersion(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+	addr, ok := req.ExtFields["brokerAddr"]
+	if !ok {
+		return failure(req, "query data version: bad header: missing brokerAddr")
+	}
+	var dv body.DataVersion
+	if len(req.Body) > 0 {
+		var err error
+		if dv, err = body.DecodeDataVersion(req.Body); err != nil {
+			return failure(req, "query data version from %s: %v", addr, err)
+		}
+	}
+	changed, held := s.routes.queryDataVersion(addr, dv, s.now())
+	resp := req.NewResponse(code.Success, "")
+	resp.ExtFields["changed"] = strconv.FormatBool(changed)
+	if held != nil {
+		resp.Body = held.AppendJSON(nil)
+	}
+	return resp
 }
 
 // handleGetRouteInfo serves GET_ROUTEINFO_BY_TOPIC (105). The body always has quoted

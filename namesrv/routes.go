@@ -103,6 +103,10 @@ func (t *routeTable) register(r registration) registerResult {
 	}
 	names[r.name] = struct{}{}
 
+	// An address belongs to one broker group. Java leaves it in its old group when a
+	// broker is renamed, where it would never expire (liveness is per address).
+	t.detachAddrLocked(r.addr, r.name)
+
 	first := false
 	group := t.mu.brokers[r.name]
 	if group == nil {
@@ -217,37 +221,40 @@ func (t *routeTable) removeBrokerNameLocked(name string) {
 
 // removeAddrLocked forgets a broker address everywhere, as Java's onChannelDestroy
 // does for a closed or expired broker channel: liveness, filter servers, its entry in
-// its group, and — when the group is left empty — the group, its cluster membership
-// and its queue data. t.mu must be held for writing.
+// its group, and — when the group is left empty — the group itself (see
+// detachAddrLocked). t.mu must be held for writing.
 func (t *routeTable) removeAddrLocked(addr string) {
 	delete(t.mu.live, addr)
 	delete(t.mu.filterServers, addr)
+	t.detachAddrLocked(addr, "")
+}
+
+// detachAddrLocked removes addr from every broker group but the one named keep, and
+// drops each group it leaves empty: the group leaves its cluster and its queue data
+// leaves every topic. t.mu must be held for writing.
+func (t *routeTable) detachAddrLocked(addr, keep string) {
 	for name, group := range t.mu.brokers {
-		found := false
+		if name == keep {
+			continue
+		}
 		for id, a := range group.addrs {
 			if a == addr {
 				delete(group.addrs, id)
-				found = true
-				break
 			}
 		}
-		if !found {
+		if len(group.addrs) > 0 {
 			continue
 		}
-		if len(group.addrs) == 0 {
-			delete(t.mu.brokers, name)
-			for cluster, names := range t.mu.clusters {
-				if _, ok := names[name]; ok {
-					delete(names, name)
-					if len(names) == 0 {
-						delete(t.mu.clusters, cluster)
-					}
-					break
+		delete(t.mu.brokers, name)
+		for cluster, names := range t.mu.clusters {
+			if _, ok := names[name]; ok {
+				delete(names, name)
+				if len(names) == 0 {
+					delete(t.mu.clusters, cluster)
 				}
 			}
-			t.removeBrokerNameLocked(name)
 		}
-		return
+		t.removeBrokerNameLocked(name)
 	}
 }
 
@@ -404,6 +411,28 @@ func (t *routeTable) deleteTopic(topic, cluster string) {
 	if len(qds) == 0 {
 		delete(t.mu.topics, topic)
 	}
+}
+
+// queryDataVersion answers a broker asking whether its topic configuration at dv is
+// what the table holds for its address: changed is true when it is not (or the address
+// is unknown). An unchanged broker counts as alive, as if it had registered at now. It
+// also returns the version the table holds, if any.
+func (t *routeTable) queryDataVersion(addr string, dv body.DataVersion, now time.Time) (changed bool, held *body.DataVersion) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	l := t.mu.live[addr]
+	if l == nil {
+		return true, nil
+	}
+	if l.dataVersion == dv {
+		l.lastUpdate = now
+		changed = false
+	} else {
+		changed = true
+	}
+	held = new(body.DataVersion)
+	*held = l.dataVersion
+	return changed, held
 }
 
 // connInUse reports whether any broker's latest registration came on connection

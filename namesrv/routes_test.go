@@ -262,3 +262,40 @@ func TestFilterServersInRoute(t *testing.T) {
 		t.Fatalf("filter servers after empty list: got %v", got)
 	}
 }
+
+func TestQueryDataVersion(t *testing.T) {
+	rt := newRouteTable()
+	dv := body.DataVersion{Timestamp: 1000, Counter: 1}
+	if changed, held := rt.queryDataVersion("10.0.0.1:10911", dv, t0); !changed || held != nil {
+		t.Fatalf("unknown broker: got changed=%v held=%v, want true, nil", changed, held)
+	}
+	rt.register(reg("C", "broker-a", 0, "10.0.0.1:10911", topics(1), 1, t0))
+	// Unchanged: the broker skips registering, and the query keeps it alive.
+	changed, held := rt.queryDataVersion("10.0.0.1:10911", dv, t0.Add(100*time.Second))
+	if changed || held == nil || *held != dv {
+		t.Fatalf("same version: got changed=%v held=%v", changed, held)
+	}
+	if gone := rt.expire(t0.Add(200*time.Second), 120*time.Second); len(gone) != 0 {
+		t.Fatalf("broker kept alive by the query expired: %v", gone)
+	}
+	changed, held = rt.queryDataVersion("10.0.0.1:10911", body.DataVersion{Timestamp: 1000, Counter: 2}, t0.Add(300*time.Second))
+	if !changed || *held != dv {
+		t.Fatalf("new version: got changed=%v held=%v", changed, held)
+	}
+	if gone := rt.expire(t0.Add(300*time.Second), 120*time.Second); len(gone) != 1 {
+		t.Fatalf("a changed-version query refreshed liveness: removed %v", gone)
+	}
+}
+
+func TestRegisterRenamedBrokerLeavesOldGroup(t *testing.T) {
+	rt := newRouteTable()
+	rt.register(reg("C", "old-name", 0, "10.0.0.1:10911", topics(1, tc("T", 4, 4, 6)), 1, t0))
+	rt.register(reg("C", "new-name", 0, "10.0.0.1:10911", topics(1, tc("T", 4, 4, 6)), 1, t0))
+	r := mustRoute(t, rt, "T")
+	if len(r.QueueDatas) != 1 || r.QueueDatas[0].BrokerName != "new-name" || len(r.BrokerDatas) != 1 || r.BrokerDatas[0].BrokerName != "new-name" {
+		t.Fatalf("route after rename: got %+v", r)
+	}
+	if ci := rt.clusterInfo(); !reflect.DeepEqual(ci.ClusterAddrTable, map[string][]string{"C": {"new-name"}}) {
+		t.Fatalf("clusters after rename: got %v", ci.ClusterAddrTable)
+	}
+}

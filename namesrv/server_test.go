@@ -572,3 +572,61 @@ func TestOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestSweepLoopExpires(t *testing.T) {
+	clk := &manualClock{t: t0}
+	o := DefaultOptions()
+	o.ListenAddr = "127.0.0.1:0"
+	o.ScanInterval = 5 * time.Millisecond
+	o.Logger = zerolog.New(zerolog.NewTestWriter(t))
+	o.Now = clk.Now
+	s := New(o)
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	defer s.Close()
+	if err := s.Start(context.Background()); err == nil {
+		t.Fatal("second Start: want error")
+	}
+	c := newClient(t)
+	brokerA.register(t, newClient(t), s.Addr())
+	if _, r := getRoute(t, c, s.Addr(), "TopicA"); r == nil {
+		t.Fatal("route missing after registration")
+	}
+	clk.Advance(o.BrokerExpiry + time.Second)
+	pollUntil(t, "the sweep loop to expire the broker", func() bool {
+		return call(t, c, s.Addr(), routeReq("TopicA")).Code == code.TopicNotExist
+	})
+}
+
+func TestCloseWithoutStart(t *testing.T) {
+	s := New(DefaultOptions())
+	if err := s.Close(); err != nil {
+		t.Fatalf("close before start: %v", err)
+	}
+	if s.Addr() != "" {
+		t.Fatalf("addr before start: %q", s.Addr())
+	}
+}
+
+func TestQueryDataVersionTCP(t *testing.T) {
+	clk := &manualClock{t: t0}
+	s := startServer(t, clk)
+	c := newClient(t)
+	brokerA.register(t, c, s.Addr())
+	ext := map[string]string{"brokerName": "broker-a", "brokerAddr": brokerA.addr, "clusterName": brokerA.cluster, "brokerId": "0"}
+	same := body.DataVersion{Timestamp: 1690000000000, Counter: brokerA.version}
+	resp := call(t, c, s.Addr(), remoting.NewRequest(queryDataVersion, ext, same.AppendJSON(nil)))
+	if resp.Code != code.Success || resp.ExtFields["changed"] != "false" || string(resp.Body) != `{"counter":1,"timestamp":1690000000000}` {
+		t.Fatalf("same version: code %d ext %v body %s", resp.Code, resp.ExtFields, resp.Body)
+	}
+	next := body.DataVersion{Timestamp: 1690000000001, Counter: 2}
+	resp = call(t, c, s.Addr(), remoting.NewRequest(queryDataVersion, ext, next.AppendJSON(nil)))
+	if resp.Code != code.Success || resp.ExtFields["changed"] != "true" {
+		t.Fatalf("new version: code %d ext %v", resp.Code, resp.ExtFields)
+	}
+	resp = call(t, c, s.Addr(), remoting.NewRequest(queryDataVersion, ext, []byte("{")))
+	if resp.Code != code.SystemError || !strings.Contains(resp.Remark, "data version") {
+		t.Fatalf("bad body: code %d remark %q", resp.Code, resp.Remark)
+	}
+}

@@ -192,7 +192,7 @@ func decodeRocketMQHeader(h []byte, c *Command) error {
 	if end != len(h) {
 		return fmt.Errorf("%w: binary header has %d bytes after extFields", ErrBadFrame, len(h)-end)
 	}
-	c.ExtFields = make(map[string]string, min(int(elen)/8, 32))
+	c.ExtFields = make(map[string]string, countRocketMQEntries(h[p:end]))
 	for p < end {
 		if end-p < 2 {
 			return fmt.Errorf("%w: binary header extFields entry truncated at key length", ErrBadFrame)
@@ -216,4 +216,23 @@ func decodeRocketMQHeader(h []byte, c *Command) error {
 		p += int(vlen)
 	}
 	return nil
+}
+
+// countRocketMQEntries counts the well-formed entries at the start of an extFields
+// block, so the map is sized once; decoding checks the lengths again.
+func countRocketMQEntries(b []byte) int {
+	n := 0
+	for len(b) >= 2 {
+		klen := int(binary.BigEndian.Uint16(b))
+		if len(b) < 2+klen+4 {
+			break
+		}
+		vlen := uint64(binary.BigEndian.Uint32(b[2+klen:]))
+		if vlen > uint64(len(b)-2-klen-4) {
+			break
+		}
+		b = b[2+klen+4+int(vlen):]
+		n++
+	}
+	return n
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // The JSON header is written by hand: encoding/json's reflection costs more than the rest
@@ -49,6 +50,14 @@ func appendJSONHeader(dst []byte, c *Command) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// jsonPlain marks the ASCII bytes a JSON string can carry unescaped.
+var jsonPlain = func() (t [utf8.RuneSelf]bool) {
+	for b := 0x20; b < utf8.RuneSelf; b++ {
+		t[b] = b != '"' && b != '\\'
+	}
+	return t
+}()
+
 // appendJSONString appends s as a JSON string literal, escaping as encoding/json does
 // apart from its HTML escaping: quote, backslash and control characters are escaped, an
 // invalid UTF-8 byte becomes \ufffd, and U+2028/U+2029 are escaped so the output is also
@@ -59,7 +68,7 @@ func appendJSONString(dst []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		b := s[i]
 		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
+			if jsonPlain[b] {
 				i++
 				continue
 			}
@@ -242,14 +251,8 @@ func (sc *jsonScanner) integer(lo, hi int64) (int64, error) {
 		return 0, nil
 	}
 	start := sc.i
-	if sc.i < len(sc.s) && sc.s[sc.i] == '-' {
-		sc.i++
-	}
-	digits := sc.i
-	for sc.i < len(sc.s) && sc.s[sc.i] >= '0' && sc.s[sc.i] <= '9' {
-		sc.i++
-	}
-	if sc.i == digits {
+	sc.eat('-')
+	if !sc.digits() {
 		return 0, errJSON("want an integer")
 	}
 	if sc.i < len(sc.s) && (sc.s[sc.i] == '.' || sc.s[sc.i] == 'e' || sc.s[sc.i] == 'E') {
@@ -260,6 +263,23 @@ func (sc *jsonScanner) integer(lo, hi int64) (int64, error) {
 		return 0, errJSON("integer " + sc.s[start:sc.i] + " out of range")
 	}
 	return v, nil
+}
+
+// digits consumes the integer part of a JSON number: 0, or a digit run not starting
+// with 0. It reports whether there was one.
+func (sc *jsonScanner) digits() bool {
+	if sc.i >= len(sc.s) {
+		return false
+	}
+	if sc.s[sc.i] == '0' {
+		sc.i++
+		return true
+	}
+	start := sc.i
+	for sc.i < len(sc.s) && sc.s[sc.i] >= '0' && sc.s[sc.i] <= '9' {
+		sc.i++
+	}
+	return sc.i > start
 }
 
 func (sc *jsonScanner) strOrNull() (string, error) {
@@ -312,7 +332,9 @@ func (sc *jsonScanner) strSlow(start int) (string, error) {
 			if !utf8.Valid(buf) {
 				return strings.ToValidUTF8(string(buf), "\uFFFD"), nil
 			}
-			return string(buf), nil
+			// buf was allocated here and is never written again: hand it over
+			// as the string instead of copying it.
+			return unsafe.String(unsafe.SliceData(buf), len(buf)), nil
 		case b < 0x20:
 			return "", errJSON("control character in string")
 		case b != '\\':
@@ -400,7 +422,9 @@ func (sc *jsonScanner) extFields(c *Command) error {
 		return errJSON("extFields: want an object")
 	}
 	if c.ExtFields == nil {
-		c.ExtFields = make(map[string]string, 16)
+		// Size the map from the quotes that follow (four per entry, plus a few from
+		// later keys): growing a map twice costs more than the count.
+		c.ExtFields = make(map[string]string, min(strings.Count(sc.s[sc.i:], `"`)/4, 64))
 	}
 	sc.ws()
 	if sc.eat('}') {
@@ -464,25 +488,24 @@ func (sc *jsonScanner) extValue(m map[string]string, k string) error {
 // number consumes a JSON number per the JSON grammar.
 func (sc *jsonScanner) number() error {
 	sc.eat('-')
-	digits := func() int {
-		n := 0
-		for sc.i < len(sc.s) && sc.s[sc.i] >= '0' && sc.s[sc.i] <= '9' {
-			sc.i++
-			n++
-		}
-		return n
-	}
-	if digits() == 0 {
+	if !sc.digits() {
 		return errJSON("bad number")
 	}
-	if sc.eat('.') && digits() == 0 {
+	run := func() bool {
+		start := sc.i
+		for sc.i < len(sc.s) && sc.s[sc.i] >= '0' && sc.s[sc.i] <= '9' {
+			sc.i++
+		}
+		return sc.i > start
+	}
+	if sc.eat('.') && !run() {
 		return errJSON("bad number fraction")
 	}
 	if sc.eat('e') || sc.eat('E') {
 		if !sc.eat('+') {
 			sc.eat('-')
 		}
-		if digits() == 0 {
+		if !run() {
 			return errJSON("bad number exponent")
 		}
 	}

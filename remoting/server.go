@@ -166,7 +166,8 @@ func (s *Server) Start(ctx context.Context) error {
 		s.log.Info().Str("addr", s.addr.String()).Msg("listening")
 		return nil
 	case <-s.runDone:
-		s.stopWorkers()
+		// The engine never ran; Close has nothing left to do but the workers.
+		s.closeOnce.Do(s.stopWorkers)
 		if s.runErr == nil {
 			s.runErr = ErrClosed
 		}

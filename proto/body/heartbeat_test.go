@@ -193,3 +193,14 @@ func TestDecodersRefuseHugeBodies(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkDecodeHeartbeat(b *testing.B) {
+	in := readGolden(b, "heartbeat_go.json")
+	b.ReportAllocs()
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		if _, err := DecodeHeartbeat(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -51,6 +51,15 @@ func (v DataVersion) AppendJSON(dst []byte) []byte {
 	return append(dst, '}')
 }
 
+// DecodeDataVersion parses a DataVersion body, as QUERY_DATA_VERSION carries it.
+func DecodeDataVersion(data []byte) (DataVersion, error) {
+	var v DataVersion
+	if err := decodeJSONObject(data, &v); err != nil {
+		return DataVersion{}, fmt.Errorf("data version: %w", err)
+	}
+	return v, nil
+}
+
 // TopicConfig is one topic's configuration on a broker, in the JSON shape of Java's
 // TopicConfig.
 type TopicConfig struct {
@@ -343,19 +352,35 @@ func decodeCompressedRegisterBody(data []byte) (*RegisterBrokerBody, error) {
 }
 
 // boundedRecordReader reads int32-prefixed records from an inflating reader, charging
-// each against a budget of inflated bytes.
+// each against a budget of inflated bytes. A record it returns is valid only until the
+// next read: small records share one scratch buffer.
 type boundedRecordReader struct {
-	r    io.Reader
-	left int64
+	r       io.Reader
+	left    int64
+	scratch []byte
 }
+
+// smallRecord is the largest record read into the scratch buffer with its claimed
+// length reserved up front; a claim that large costs at most this much if it is a lie.
+const smallRecord = 64 << 10
 
 func (r *boundedRecordReader) read(what string, n int64) ([]byte, error) {
 	if n > r.left {
 		return nil, fmt.Errorf("%w: %s of %d bytes exceeds the %d-byte inflate limit", ErrTooLarge, what, n, MaxBodyBytes)
 	}
 	r.left -= n
-	// ReadAll over a LimitReader grows the buffer as bytes arrive, so a claimed length
-	// costs memory only if the stream really holds that much.
+	if n <= smallRecord {
+		if int64(cap(r.scratch)) < n {
+			r.scratch = make([]byte, n, max(n, 512))
+		}
+		p := r.scratch[:n]
+		if got, err := io.ReadFull(r.r, p); err != nil {
+			return nil, fmt.Errorf("%w: %s: stream ends after %d of %d bytes: %v", ErrMalformed, what, got, n, err)
+		}
+		return p, nil
+	}
+	// ReadAll over a LimitReader grows the buffer as bytes arrive, so a large claimed
+	// length costs memory only if the stream really holds that much.
 	p, err := io.ReadAll(io.LimitReader(r.r, n))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, what, err)

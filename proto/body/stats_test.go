@@ -152,3 +152,19 @@ func FuzzDecodeTopicStats(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkConsumeStatsRoundTrip(b *testing.B) {
+	c := &ConsumeStats{ConsumeTps: 12.5, OffsetTable: map[MessageQueue]OffsetWrapper{}}
+	for q := range int32(16) {
+		c.OffsetTable[MessageQueue{Topic: "TopicTest", BrokerName: "broker-a", QueueID: q}] =
+			OffsetWrapper{BrokerOffset: 100000 + int64(q), ConsumerOffset: 99000, LastTimestamp: 1690000000000}
+	}
+	enc := c.Encode()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(enc)))
+	for b.Loop() {
+		if _, err := DecodeConsumeStats(c.Encode()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -40,10 +40,16 @@ func mustEncode(t testing.TB, m *Ext) []byte {
 	return b
 }
 
-// unhex decodes hex written with spaces and newlines between fields.
+// unhex decodes hex written with spaces and newlines between fields; "#" starts a
+// comment that runs to the end of the line.
 func unhex(t testing.TB, s string) []byte {
 	t.Helper()
-	b, err := hex.DecodeString(strings.Join(strings.Fields(s), ""))
+	var sb strings.Builder
+	for _, line := range strings.Split(s, "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		sb.WriteString(strings.Join(strings.Fields(line), ""))
+	}
+	b, err := hex.DecodeString(sb.String())
 	if err != nil {
 		t.Fatalf("bad hex in test: %v", err)
 	}
@@ -70,23 +76,23 @@ func TestEncodeRecordGoldenIPv4(t *testing.T) {
 	// has CRC32 IEEE 0xA40FFDB5; masked to 31 bits as Java stores it: 0x240FFDB5.
 	// Size: 91 fixed + 15 body + 9 topic + 17 properties = 132 = 0x84.
 	want := unhex(t, `
-		00000084                                  TOTALSIZE 132
-		DAA320A7                                  MAGICCODE
-		240FFDB5                                  BODYCRC
-		00000003                                  QUEUEID 3
-		00000011                                  FLAG 0x11
-		000000000000002A                          QUEUEOFFSET 42
-		0000000000001000                          PHYSICALOFFSET 0x1000
-		0000000A                                  SYSFLAG commit|multi-tags
-		0000018BCFE56800                          BORNTIMESTAMP
-		C0A8000A 0000C3CB                         BORNHOST 192.168.0.10:50123
-		0000018BCFE56901                          STORETIMESTAMP
-		0A000001 00002A9F                         STOREHOST 10.0.0.1:10911
-		00000002                                  RECONSUMETIMES 2
-		0000000000000077                          PREPAREDTRANSACTIONOFFSET
-		0000000F 68656C6C6F2C20726F636B6574676F   BODYLENGTH 15, "hello, rocketgo"
-		09 546F70696354657374                     TOPICLENGTH 9, "TopicTest"
-		0011 4B455953016B3102544147530154616741   PROPERTIESLENGTH 17, "KEYS\x01k1\x02TAGS\x01TagA"
+		00000084                                  # TOTALSIZE 132
+		DAA320A7                                  # MAGICCODE
+		240FFDB5                                  # BODYCRC
+		00000003                                  # QUEUEID 3
+		00000011                                  # FLAG 0x11
+		000000000000002A                          # QUEUEOFFSET 42
+		0000000000001000                          # PHYSICALOFFSET 0x1000
+		0000000A                                  # SYSFLAG commit|multi-tags
+		0000018BCFE56800                          # BORNTIMESTAMP
+		C0A8000A 0000C3CB                         # BORNHOST 192.168.0.10:50123
+		0000018BCFE56901                          # STORETIMESTAMP
+		0A000001 00002A9F                         # STOREHOST 10.0.0.1:10911
+		00000002                                  # RECONSUMETIMES 2
+		0000000000000077                          # PREPAREDTRANSACTIONOFFSET
+		0000000F 68656C6C6F2C20726F636B6574676F   # BODYLENGTH 15, "hello, rocketgo"
+		09 546F70696354657374                     # TOPICLENGTH 9, "TopicTest"
+		0011 4B455953016B3102544147530154616741   # PROPERTIESLENGTH 17, "KEYS\x01k1\x02TAGS\x01TagA"
 	`)
 	got := mustEncode(t, sampleExt())
 	if !bytes.Equal(got, want) {
@@ -115,20 +121,20 @@ func TestEncodeRecordGoldenIPv6(t *testing.T) {
 	m.Properties = nil
 	m.Topic = "T"
 	want := unhex(t, `
-		00000074                                  TOTALSIZE 116 = 115 + 1 topic byte
-		DAA320A7 00000000                         MAGICCODE, BODYCRC of empty body
-		00000003 00000011                         QUEUEID, FLAG
-		000000000000002A 0000000000001000         QUEUEOFFSET, PHYSICALOFFSET
-		0000003A                                  SYSFLAG 0xA | 0x10 | 0x20
-		0000018BCFE56800                          BORNTIMESTAMP at 40
-		20010DB8000000000000000000000001 0000C3CB BORNHOST at 48
-		0000018BCFE56901                          STORETIMESTAMP at 68
-		FE800000000000000000000000000002 00002A9F STOREHOST at 76
-		00000002                                  RECONSUMETIMES at 96
-		0000000000000077                          PREPAREDTRANSACTIONOFFSET at 100
-		00000000                                  BODYLENGTH at 108
-		01 54                                     TOPICLENGTH at 112, "T"
-		0000                                      PROPERTIESLENGTH at 114
+		00000074                                  # TOTALSIZE 116 = 115 + 1 topic byte
+		DAA320A7 00000000                         # MAGICCODE, BODYCRC of empty body
+		00000003 00000011                         # QUEUEID, FLAG
+		000000000000002A 0000000000001000         # QUEUEOFFSET, PHYSICALOFFSET
+		0000003A                                  # SYSFLAG 0xA | 0x10 | 0x20
+		0000018BCFE56800                          # BORNTIMESTAMP at 40
+		20010DB8000000000000000000000001 0000C3CB # BORNHOST at 48
+		0000018BCFE56901                          # STORETIMESTAMP at 68
+		FE800000000000000000000000000002 00002A9F # STOREHOST at 76
+		00000002                                  # RECONSUMETIMES at 96
+		0000000000000077                          # PREPAREDTRANSACTIONOFFSET at 100
+		00000000                                  # BODYLENGTH at 108
+		01 54                                     # TOPICLENGTH at 112, "T"
+		0000                                      # PROPERTIESLENGTH at 114
 	`)
 	got := mustEncode(t, m)
 	if !bytes.Equal(got, want) {

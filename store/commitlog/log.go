@@ -67,9 +67,9 @@ type Log struct {
 
 	fl       flusher
 	prep     preparer
-	wg       sync.WaitGroup
-	stop     chan struct{}
-	stopOnce sync.Once
+	wg        sync.WaitGroup
+	stop      chan struct{}
+	closeOnce sync.Once
 }
 
 // topicState is the append-side state of one topic: the next queue offset of each of
@@ -372,34 +372,37 @@ func (l *Log) ForgetTopicLocked(topic string) {
 	delete(l.mu.topics, topic)
 }
 
-// Close flushes everything appended, stops the background goroutines and unmaps the
-// segments. Slices returned by At, Slice and Record are invalid afterwards.
-func (l *Log) Close() error {
+// Seal refuses every later append with ErrClosed. Reads and flushes keep working until
+// Close.
+func (l *Log) Seal() {
 	l.mu.Lock()
-	if l.mu.closed {
-		l.mu.Unlock()
-		return nil
-	}
 	l.mu.closed = true
 	l.mu.Unlock()
-	err := l.Flush()
-	l.stopOnce.Do(func() { close(l.stop) })
-	l.wg.Wait()
-	l.fl.failAll(ErrClosed)
-	l.prep.discard()
-	if cerr := l.files.Close(); err == nil {
-		err = cerr
-	}
+}
+
+// Close seals the log, flushes everything appended, stops the background goroutines and
+// unmaps the segments. Slices returned by At, Slice and Record are invalid afterwards.
+func (l *Log) Close() error {
+	var err error
+	l.closeOnce.Do(func() {
+		l.Seal()
+		err = l.Flush()
+		l.shutdown()
+	})
 	return err
 }
 
-// Abandon stops the background goroutines and unmaps the segments without flushing,
-// leaving the files as a killed process would. Tests use it to simulate a crash.
+// Abandon does what Close does except the flush, leaving the files as a killed process
+// would. Tests use it to simulate a crash.
 func (l *Log) Abandon() {
-	l.mu.Lock()
-	l.mu.closed = true
-	l.mu.Unlock()
-	l.stopOnce.Do(func() { close(l.stop) })
+	l.closeOnce.Do(func() {
+		l.Seal()
+		l.shutdown()
+	})
+}
+
+func (l *Log) shutdown() {
+	close(l.stop)
 	l.wg.Wait()
 	l.fl.failAll(ErrClosed)
 	l.prep.discard()

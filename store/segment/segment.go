@@ -98,8 +98,8 @@ type File struct {
 // that writes through the mapping can never hit ENOSPC (which would arrive as SIGBUS),
 // maps it read-write and syncs the directory so that the new name survives a crash.
 func Create(dir string, start, size int64) (*File, error) {
-	if size <= 0 || size%PageSize != 0 {
-		return nil, fmt.Errorf("segment: size %d is not a positive multiple of the page size %d", size, PageSize)
+	if size <= 0 {
+		return nil, fmt.Errorf("segment: size %d is not positive", size)
 	}
 	path := filepath.Join(dir, Name(start))
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)

@@ -1,0 +1,203 @@
+package broker
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/rocketgo/rocketgo/proto/body"
+	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/proto/header"
+	"github.com/rocketgo/rocketgo/proto/metapb"
+	"github.com/rocketgo/rocketgo/remoting"
+)
+
+// handleUpdateAndCreateTopic serves UPDATE_AND_CREATE_TOPIC (17): create a topic, or
+// replace its config, and register the change with the NameServers at once. The broker's
+// own topics cannot be redefined.
+func (b *Broker) handleUpdateAndCreateTopic(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+	var h header.CreateTopicRequest
+	if err := h.Decode(req.ExtFields); err != nil {
+		return errorResponse(req, err)
+	}
+	tc, err := b.topicFromRequest(&h)
+	if err != nil {
+		return errorResponse(req, err)
+	}
+	if err := b.topics.Put(tc); err != nil {
+		return errorResponse(req, err)
+	}
+	b.log.Info().Str("topic", tc.GetTopicName()).Int32("read_queues", tc.GetReadQueueNums()).
+		Int32("write_queues", tc.GetWriteQueueNums()).Int32("perm", tc.GetPerm()).Msg("topic updated")
+	return req.NewResponse(code.Success, "")
+}
+
+// topicFromRequest validates an UPDATE_AND_CREATE_TOPIC header into a topic config.
+func (b *Broker) topicFromRequest(h *header.CreateTopicRequest) (*metapb.TopicConfig, error) {
+	if err := checkTopicName(h.Topic); err != nil {
+		return nil, err
+	}
+	if b.topics.IsSystem(h.Topic) {
+		return nil, reject(errBadRequest, "The topic[%s] is conflict with system topic.", h.Topic)
+	}
+	for _, n := range []struct {
+		name string
+		v    int32
+	}{{"readQueueNums", h.ReadQueueNums}, {"writeQueueNums", h.WriteQueueNums}} {
+		if n.v < 1 || n.v > maxQueueNums {
+			return nil, reject(errBadRequest, "%s %d of topic %s outside 1..%d", n.name, n.v, h.Topic, maxQueueNums)
+		}
+	}
+	if h.Perm&^permAll != 0 {
+		return nil, reject(errBadRequest, "perm %d of topic %s: only bits 8 (priority), 4 (read), 2 (write), 1 (inherit) exist", h.Perm, h.Topic)
+	}
+	ft := metapb.TopicFilterType_SINGLE_TAG
+	switch h.TopicFilterType {
+	case "", body.FilterSingleTag:
+	case body.FilterMultiTag:
+		ft = metapb.TopicFilterType_MULTI_TAG
+	default:
+		return nil, reject(errBadRequest, "topicFilterType %q of topic %s: want %s or %s", h.TopicFilterType, h.Topic, body.FilterSingleTag, body.FilterMultiTag)
+	}
+	return &metapb.TopicConfig{
+		TopicName:       h.Topic,
+		ReadQueueNums:   h.ReadQueueNums,
+		WriteQueueNums:  h.WriteQueueNums,
+		Perm:            h.Perm,
+		TopicFilterType: ft,
+		TopicSysFlag:    h.TopicSysFlag,
+		Order:           h.Order,
+	}, nil
+}
+
+// handleDeleteTopic serves DELETE_TOPIC_IN_BROKER (215): forget the topic's config,
+// drop its ConsumeQueues (its records stay in the CommitLog until retention deletes the
+// segments) and every consumer offset on it. Deleting an unknown topic succeeds, as in
+// Java, so the admin tool can retry.
+func (b *Broker) handleDeleteTopic(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+	var h header.DeleteTopicRequest
+	if err := h.Decode(req.ExtFields); err != nil {
+		return errorResponse(req, err)
+	}
+	if err := checkTopicName(h.Topic); err != nil {
+		return errorResponse(req, err)
+	}
+	if b.topics.IsSystem(h.Topic) {
+		return errorResponse(req, reject(errBadRequest, "The topic[%s] is conflict with system topic.", h.Topic))
+	}
+	if err := b.topics.Delete(h.Topic); err != nil {
+		return errorResponse(req, err)
+	}
+	if err := b.store.DeleteTopic(h.Topic); err != nil {
+		return errorResponse(req, fmt.Errorf("delete queues of topic %s: %w", h.Topic, err))
+	}
+	if err := b.offsets.DeleteTopic(h.Topic); err != nil {
+		return errorResponse(req, fmt.Errorf("delete offsets of topic %s: %w", h.Topic, err))
+	}
+	b.log.Info().Str("topic", h.Topic).Msg("topic deleted")
+	return req.NewResponse(code.Success, "")
+}
+
+// handleGetAllTopicConfig serves GET_ALL_TOPIC_CONFIG (21): every topic config with the
+// table's version, {"dataVersion":{...},"topicConfigTable":{...}}.
+func (b *Broker) handleGetAllTopicConfig(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+	resp := req.NewResponse(code.Success, "")
+	resp.Body = b.topics.Wrapper().AppendJSON(nil)
+	return resp
+}
+
+// subGroupJSON is a subscription group in the JSON of SubscriptionGroupConfig.java,
+// fields in fastjson's (alphabetical) order.
+type subGroupJSON struct {
+	BrokerID                       int64  `json:"brokerId"`
+	ConsumeBroadcastEnable         bool   `json:"consumeBroadcastEnable"`
+	ConsumeEnable                  bool   `json:"consumeEnable"`
+	ConsumeFromMinEnable           bool   `json:"consumeFromMinEnable"`
+	GroupName                      string `json:"groupName"`
+	NotifyConsumerIDsChangedEnable bool   `json:"notifyConsumerIdsChangedEnable"`
+	RetryMaxTimes                  int32  `json:"retryMaxTimes"`
+	RetryQueueNums                 int32  `json:"retryQueueNums"`
+	WhichBrokerWhenConsumeSlowly   int64  `json:"whichBrokerWhenConsumeSlowly"`
+}
+
+// subGroupWrapperJSON is the body of GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201).
+type subGroupWrapperJSON struct {
+	DataVersion            DataVersion             `json:"dataVersion"`
+	SubscriptionGroupTable map[string]subGroupJSON `json:"subscriptionGroupTable"`
+}
+
+func groupToJSON(sg *metapb.SubscriptionGroup) subGroupJSON {
+	return subGroupJSON{
+		BrokerID:                       sg.GetBrokerId(),
+		ConsumeBroadcastEnable:         sg.GetConsumeBroadcastEnable(),
+		ConsumeEnable:                  sg.GetConsumeEnable(),
+		ConsumeFromMinEnable:           sg.GetConsumeFromMinEnable(),
+		GroupName:                      sg.GetGroupName(),
+		NotifyConsumerIDsChangedEnable: sg.GetNotifyConsumerIdsChangedEnable(),
+		RetryMaxTimes:                  sg.GetRetryMaxTimes(),
+		RetryQueueNums:                 sg.GetRetryQueueNums(),
+		WhichBrokerWhenConsumeSlowly:   sg.GetWhichBrokerWhenConsumeSlowly(),
+	}
+}
+
+// decodeSubGroup parses an UPDATE_AND_CREATE_SUBSCRIPTIONGROUP body; fields it leaves
+// out get RocketMQ's defaults, as fastjson leaves Java's field initialisers in place.
+func decodeSubGroup(data []byte) (*metapb.SubscriptionGroup, error) {
+	d := newGroup("")
+	j := groupToJSON(d)
+	if err := json.Unmarshal(data, &j); err != nil {
+		return nil, reject(errBadRequest, "subscription group body is not a SubscriptionGroupConfig JSON object: %v", err)
+	}
+	if err := checkGroupName(j.GroupName); err != nil {
+		return nil, err
+	}
+	if j.RetryQueueNums < 0 || j.RetryQueueNums > maxQueueNums {
+		return nil, reject(errBadRequest, "retryQueueNums %d of group %s outside 0..%d", j.RetryQueueNums, j.GroupName, maxQueueNums)
+	}
+	if j.RetryMaxTimes < -1 {
+		return nil, reject(errBadRequest, "retryMaxTimes %d of group %s below -1", j.RetryMaxTimes, j.GroupName)
+	}
+	return &metapb.SubscriptionGroup{
+		GroupName:                      j.GroupName,
+		ConsumeEnable:                  j.ConsumeEnable,
+		ConsumeFromMinEnable:           j.ConsumeFromMinEnable,
+		ConsumeBroadcastEnable:         j.ConsumeBroadcastEnable,
+		RetryQueueNums:                 j.RetryQueueNums,
+		RetryMaxTimes:                  j.RetryMaxTimes,
+		BrokerId:                       j.BrokerID,
+		WhichBrokerWhenConsumeSlowly:   j.WhichBrokerWhenConsumeSlowly,
+		NotifyConsumerIdsChangedEnable: j.NotifyConsumerIDsChangedEnable,
+	}, nil
+}
+
+// handleUpdateAndCreateSubGroup serves UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200): create
+// or replace a consumer group's config from the SubscriptionGroupConfig JSON body.
+func (b *Broker) handleUpdateAndCreateSubGroup(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+	sg, err := decodeSubGroup(req.Body)
+	if err != nil {
+		return errorResponse(req, err)
+	}
+	if err := b.groups.Put(sg); err != nil {
+		return errorResponse(req, err)
+	}
+	b.log.Info().Str("group", sg.GetGroupName()).Bool("consume_enable", sg.GetConsumeEnable()).
+		Int32("retry_max_times", sg.GetRetryMaxTimes()).Msg("subscription group updated")
+	return req.NewResponse(code.Success, "")
+}
+
+// handleGetAllSubscriptionGroupConfig serves GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201):
+// {"dataVersion":{...},"subscriptionGroupTable":{"g":{...}}} as strict JSON, which the Go
+// admin client parses with encoding/json.
+func (b *Broker) handleGetAllSubscriptionGroupConfig(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+	all, v := b.groups.All()
+	w := subGroupWrapperJSON{DataVersion: v, SubscriptionGroupTable: make(map[string]subGroupJSON, len(all))}
+	for _, sg := range all {
+		w.SubscriptionGroupTable[sg.GetGroupName()] = groupToJSON(sg)
+	}
+	data, err := json.Marshal(w)
+	if err != nil {
+		return errorResponse(req, fmt.Errorf("encode subscription groups: %w", err))
+	}
+	resp := req.NewResponse(code.Success, "")
+	resp.Body = data
+	return resp
+}

@@ -1,0 +1,392 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/rocketgo/rocketgo/proto/message"
+	"github.com/rocketgo/rocketgo/store/consumequeue"
+)
+
+// Arrival tells subscribers that a ConsumeQueue grew by one unit.
+type Arrival struct {
+	Topic          string
+	QueueID        int32
+	MaxOffset      int64 // the queue's max after the append: the new unit's offset + 1
+	TagsCode       int64
+	StoreTimestamp int64 // ms
+}
+
+// Projection is a structure built from the CommitLog (timer index, half messages...).
+// The dispatcher feeds it every record in log order, on the dispatcher goroutine, and
+// remembers how far it fed it; after a restart it resumes from Applied().
+type Projection interface {
+	// Name identifies the projection in the checkpoint and in logs.
+	Name() string
+	// Applied returns the physical offset the projection has durably applied through
+	// (exclusive): the offset just past the last record it keeps. Called on the
+	// dispatcher goroutine when the projection is added.
+	Applied() int64
+	// Apply adds one record, a slice of the mapping that is valid only during the call.
+	// It must not block. An error stops the feeding of this projection (logged); it
+	// resumes from Applied() at the next Open.
+	Apply(rec []byte, physicalOffset int64) error
+	// Truncate forgets everything at or past physicalOffset: the log was cut there, or
+	// the projection claimed to be ahead of it.
+	Truncate(physicalOffset int64) error
+}
+
+// dispatchRetry is how long the dispatcher waits before retrying a record it could not
+// dispatch (a ConsumeQueue file that could not be created on a full disk).
+const dispatchRetry = 100 * time.Millisecond
+
+// closeDispatchWait bounds how long Close waits for the dispatcher to catch up.
+const closeDispatchWait = 10 * time.Second
+
+// dispatcher is the state of the dispatcher goroutine, which tails the CommitLog and
+// feeds every projection. It is woken by each append (wake), never by a timer, except
+// for a retry after an error.
+type dispatcher struct {
+	kick chan struct{}
+	reqs chan func() // work to run on the dispatcher goroutine
+	pos  atomic.Int64
+
+	subMu sync.Mutex
+	subs  atomic.Pointer[[]func(Arrival)]
+
+	// Owned by the dispatcher goroutine (and by recovery before it starts).
+	cqFrom    int64 // records below are already in the ConsumeQueues
+	indexFrom int64 // records below are already in the key index
+	projs     []*projState
+	lastErr   string
+
+	waitMu  sync.Mutex
+	waiters []dispatchWaiter
+}
+
+type projState struct {
+	p       Projection
+	name    string
+	from    int64
+	applied atomic.Int64
+	failed  bool
+}
+
+type dispatchWaiter struct {
+	target int64
+	done   chan struct{}
+}
+
+func (d *dispatcher) init() {
+	d.kick = make(chan struct{}, 1)
+	d.reqs = make(chan func())
+	d.subs.Store(&[]func(Arrival){})
+}
+
+// wake asks the dispatcher to look for new records. It never blocks.
+func (d *dispatcher) wake() {
+	select {
+	case d.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Store) dispatchLoop() {
+	defer s.wg.Done()
+	var retry <-chan time.Time
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.d.kick:
+		case fn := <-s.d.reqs:
+			fn()
+		case <-retry:
+		}
+		retry = nil
+		if err := s.dispatchAvailable(); err != nil {
+			if msg := err.Error(); msg != s.d.lastErr {
+				s.d.lastErr = msg
+				s.log.Error().Err(err).Int64("offset", s.d.pos.Load()).Msg("dispatch failed; retrying")
+			}
+			retry = time.After(dispatchRetry)
+			continue
+		}
+		s.d.lastErr = ""
+	}
+}
+
+// dispatchAvailable dispatches every record below the log's written offset.
+func (s *Store) dispatchAvailable() error {
+	pos := s.d.pos.Load()
+	if min := s.cl.Min(); pos < min {
+		s.log.Warn().Int64("offset", pos).Int64("min", min).Msg("records deleted before dispatch; skipping")
+		pos = min
+		s.d.pos.Store(pos)
+	}
+	err := s.dispatchRange(pos, s.cl.Written())
+	s.d.complete(s.d.pos.Load())
+	return err
+}
+
+// dispatchRange dispatches the records of [pos, end), advancing d.pos after each.
+func (s *Store) dispatchRange(pos, end int64) error {
+	for pos < end {
+		rec, next, err := s.cl.At(pos)
+		if err != nil {
+			return errors.Join(err, s.commitIndex(pos))
+		}
+		if rec != nil {
+			if err := s.dispatchRecord(rec, pos); err != nil {
+				return errors.Join(err, s.commitIndex(pos))
+			}
+		}
+		pos = next
+		s.d.pos.Store(pos)
+		if s.idx.Full() {
+			if err := s.commitIndex(pos); err != nil {
+				return err
+			}
+		}
+	}
+	return s.commitIndex(pos)
+}
+
+// commitIndex commits the pending index entries; the index's applied offset moves to
+// pos only once the index has caught up with its own start.
+func (s *Store) commitIndex(pos int64) error {
+	if pos < s.d.indexFrom {
+		return nil
+	}
+	return s.idx.Commit(pos)
+}
+
+// dispatchRecord feeds one record to the ConsumeQueue, the key index and the
+// projections, each only if the record is at or past where it resumes.
+func (s *Store) dispatchRecord(rec []byte, pos int64) error {
+	tx := message.TxType(message.RecordSysFlag(rec))
+	tags, keys, uniq := scanProps(message.RecordProperties(rec))
+	topic := message.RecordTopicBytes(rec)
+	storeTS := message.RecordStoreTimestamp(rec)
+	if pos >= s.d.cqFrom && (tx == message.TxNotType || tx == message.TxCommitType) {
+		qid := message.RecordQueueID(rec)
+		q, err := s.queueFor(topic, qid)
+		if err != nil {
+			return err
+		}
+		tagsCode := tagsHash(tags)
+		written, err := q.Append(message.RecordQueueOffset(rec), consumequeue.Unit{Offset: pos, Size: int32(len(rec)), TagsCode: tagsCode})
+		if err != nil {
+			return fmt.Errorf("store: dispatch record at %d to %s/%d: %w", pos, q.Topic(), qid, err)
+		}
+		if written {
+			a := Arrival{Topic: q.Topic(), QueueID: qid, MaxOffset: q.Max(), TagsCode: tagsCode, StoreTimestamp: storeTS}
+			for _, fn := range *s.d.subs.Load() {
+				fn(a)
+			}
+		}
+	}
+	if pos >= s.d.indexFrom && tx != message.TxRollbackType {
+		seg := pos - pos%s.o.CommitLogSegmentBytes
+		for len(keys) > 0 {
+			var k []byte
+			k, keys, _ = bytes.Cut(keys, keySeparator)
+			if err := s.idx.Add(seg, topic, k, pos, storeTS); err != nil {
+				return err
+			}
+		}
+		if err := s.idx.Add(seg, topic, uniq, pos, storeTS); err != nil {
+			return err
+		}
+	}
+	for _, ps := range s.d.projs {
+		if ps.failed || pos < ps.from {
+			continue
+		}
+		if err := ps.p.Apply(rec, pos); err != nil {
+			ps.failed = true
+			s.log.Error().Err(err).Str("projection", ps.name).Int64("offset", pos).
+				Msg("projection failed; no longer fed until the next open")
+			continue
+		}
+		ps.applied.Store(pos + int64(len(rec)))
+	}
+	return nil
+}
+
+var keySeparator = []byte(message.KeySeparator)
+
+// scanProps returns the values of TAGS, KEYS and UNIQ_KEY in one pass over the encoded
+// properties, without allocating. As in message.DecodeProperties the last occurrence of
+// a key wins and malformed pairs are skipped.
+func scanProps(props []byte) (tags, keys, uniq []byte) {
+	for len(props) > 0 {
+		item := props
+		if i := bytes.IndexByte(props, message.PropertySeparator); i >= 0 {
+			item, props = props[:i], props[i+1:]
+		} else {
+			props = nil
+		}
+		i := bytes.IndexByte(item, message.NameValueSeparator)
+		if i <= 0 || i == len(item)-1 {
+			continue
+		}
+		switch string(item[:i]) {
+		case message.PropTags:
+			tags = item[i+1:]
+		case message.PropKeys:
+			keys = item[i+1:]
+		case message.PropUniqKey:
+			uniq = item[i+1:]
+		}
+	}
+	return tags, keys, uniq
+}
+
+// tagsHash is message.TagsHash over bytes. The string view is not retained by
+// TagsHash, so it can alias the mapping instead of copying the tag per record.
+func tagsHash(tags []byte) int64 {
+	if len(tags) == 0 {
+		return 0
+	}
+	return message.TagsHash(unsafe.String(&tags[0], len(tags)))
+}
+
+// queueFor returns the ConsumeQueue of (topic, queueID), creating it on first use.
+func (s *Store) queueFor(topic []byte, queueID int32) (*consumequeue.Queue, error) {
+	s.queues.RLock()
+	q := s.queues.m[string(topic)][queueID]
+	s.queues.RUnlock()
+	if q != nil {
+		return q, nil
+	}
+	s.queues.Lock()
+	defer s.queues.Unlock()
+	qs := s.queues.m[string(topic)]
+	if qs == nil {
+		qs = make(map[int32]*consumequeue.Queue)
+		s.queues.m[string(topic)] = qs
+	}
+	if q = qs[queueID]; q == nil {
+		q = consumequeue.Create(s.cqDir, string(topic), queueID, int64(s.o.ConsumeQueueUnits), s.grave)
+		qs[queueID] = q
+	}
+	return q, nil
+}
+
+// Subscribe registers fn to learn of every ConsumeQueue append (the broker wakes long
+// polls with it). fn runs on the dispatcher goroutine after the unit is readable and
+// must not block.
+func (s *Store) Subscribe(fn func(Arrival)) {
+	s.d.subMu.Lock()
+	defer s.d.subMu.Unlock()
+	old := *s.d.subs.Load()
+	next := append(append(make([]func(Arrival), 0, len(old)+1), old...), fn)
+	s.d.subs.Store(&next)
+}
+
+// AddProjection registers p. It first catches p up from p.Applied() to what has been
+// dispatched (a projection that claims to be past the log's end is truncated to it,
+// never trusted), then feeds it every new record. It returns once p has caught up.
+func (s *Store) AddProjection(p Projection) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	done := make(chan error, 1)
+	req := func() { done <- s.addProjection(p) }
+	select {
+	case s.d.reqs <- req:
+	case <-s.stop:
+		return ErrClosed
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-s.stop:
+		return ErrClosed
+	}
+}
+
+// addProjection runs on the dispatcher goroutine.
+func (s *Store) addProjection(p Projection) error {
+	name := p.Name()
+	for _, ps := range s.d.projs {
+		if ps.name == name {
+			return fmt.Errorf("store: projection %q already added", name)
+		}
+	}
+	from, written := p.Applied(), s.cl.Written()
+	if from > written {
+		s.log.Warn().Str("projection", name).Int64("applied", from).Int64("end", written).
+			Msg("projection ahead of the log; truncating")
+		if err := p.Truncate(written); err != nil {
+			return fmt.Errorf("store: projection %q truncate to %d: %w", name, written, err)
+		}
+		from = written
+	}
+	if min := s.cl.Min(); from < min {
+		s.log.Warn().Str("projection", name).Int64("applied", from).Int64("min", min).
+			Msg("projection behind the oldest segment; the records between were deleted")
+		from = min
+	}
+	ps := &projState{p: p, name: name, from: from}
+	ps.applied.Store(from)
+	for pos, end := from, s.d.pos.Load(); pos < end; {
+		rec, next, err := s.cl.At(pos)
+		if err != nil {
+			return fmt.Errorf("store: projection %q catch up at %d: %w", name, pos, err)
+		}
+		if rec != nil {
+			if err := p.Apply(rec, pos); err != nil {
+				return fmt.Errorf("store: projection %q apply at %d: %w", name, pos, err)
+			}
+			ps.applied.Store(next)
+		}
+		pos = next
+	}
+	s.d.projs = append(s.d.projs, ps)
+	return nil
+}
+
+// complete releases the waiters whose target is at or below pos.
+func (d *dispatcher) complete(pos int64) {
+	d.waitMu.Lock()
+	defer d.waitMu.Unlock()
+	keep := d.waiters[:0]
+	for _, w := range d.waiters {
+		if w.target <= pos {
+			close(w.done)
+		} else {
+			keep = append(keep, w)
+		}
+	}
+	clear(d.waiters[len(keep):])
+	d.waiters = keep
+}
+
+// waitDispatched blocks until every record below target is dispatched.
+func (s *Store) waitDispatched(target int64) error {
+	if s.d.pos.Load() >= target {
+		return nil
+	}
+	w := dispatchWaiter{target: target, done: make(chan struct{})}
+	s.d.waitMu.Lock()
+	s.d.waiters = append(s.d.waiters, w)
+	s.d.waitMu.Unlock()
+	s.d.wake()
+	t := time.NewTimer(closeDispatchWait)
+	defer t.Stop()
+	select {
+	case <-w.done:
+		return nil
+	case <-t.C:
+		return fmt.Errorf("store: dispatcher did not reach %d within %s (at %d)", target, closeDispatchWait, s.d.pos.Load())
+	case <-s.stop:
+		return ErrClosed
+	}
+}

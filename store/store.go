@@ -1,0 +1,335 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/rocketgo/rocketgo/proto/message"
+	"github.com/rocketgo/rocketgo/store/commitlog"
+	"github.com/rocketgo/rocketgo/store/consumequeue"
+	"github.com/rocketgo/rocketgo/store/index"
+	"github.com/rocketgo/rocketgo/store/segment"
+)
+
+// Store is the message store: one CommitLog that every record is appended to, and the
+// projections the dispatcher builds from it (ConsumeQueues, the key index, registered
+// Projections). All methods are safe for concurrent use. After Close every method
+// returns ErrClosed (or an empty result) and slices returned earlier are invalid.
+type Store struct {
+	o     Options
+	log   zerolog.Logger
+	lock  *os.File
+	cl    *commitlog.Log
+	idx   *index.Index
+	cp    *checkpointFile
+	cpMu  sync.Mutex // serializes checkpoints
+	grave *segment.Grave
+	cqDir string
+
+	// life is held shared by every read that touches a mapping, and exclusively by
+	// Close, so a read never races the unmapping.
+	life   sync.RWMutex
+	closed atomic.Bool
+
+	queues struct {
+		sync.RWMutex
+		m map[string]map[int32]*consumequeue.Queue
+	}
+
+	d dispatcher
+
+	disk diskState
+
+	recovery RecoveryStats
+	stop     chan struct{}
+	wg       sync.WaitGroup
+}
+
+// PutResult describes an append.
+type PutResult struct {
+	PhysicalOffset int64 // of the (first) record
+	QueueOffset    int64 // of the (first) record; 0 for prepared and rolled back records
+	Count          int   // records appended (batch)
+	StoreTimestamp int64 // ms, the same for every record of a batch
+	EndOffset      int64 // physical offset after the last record: the durability target
+}
+
+// Open opens the store in o.Dir, creating it if needed: it locks the directory, checks
+// the format options, recovers the CommitLog and its projections (RecoveryStats says
+// how), and starts the flusher, dispatcher, checkpoint and retention goroutines.
+func Open(o Options) (*Store, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	lock, err := lockDir(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{
+		o:     o,
+		log:   o.Logger.With().Str("component", "store").Logger(),
+		lock:  lock,
+		grave: segment.NewGrave(ReadGrace),
+		cqDir: filepath.Join(o.Dir, consumeQDir),
+		stop:  make(chan struct{}),
+	}
+	s.queues.m = make(map[string]map[int32]*consumequeue.Queue)
+	s.d.init()
+	if err := s.open(); err != nil {
+		s.abandon()
+		return nil, fmt.Errorf("store: open %s: %w", o.Dir, err)
+	}
+	s.wg.Add(3)
+	go s.dispatchLoop()
+	go s.checkpointLoop()
+	go s.retentionLoop()
+	return s, nil
+}
+
+// open does the part of Open that can fail after the directory is locked.
+func (s *Store) open() error {
+	if err := checkFormat(s.o.Dir, s.o); err != nil {
+		return err
+	}
+	s.cl = commitlog.New(commitlog.Options{
+		Dir:              filepath.Join(s.o.Dir, commitLogDir),
+		SegmentBytes:     s.o.CommitLogSegmentBytes,
+		SyncFlush:        s.o.FlushMode == SyncFlush,
+		FlushInterval:    s.o.FlushInterval,
+		SyncFlushTimeout: s.o.SyncFlushTimeout,
+		Now:              s.o.Now,
+		Logger:           s.o.Logger,
+		Grave:            s.grave,
+		Notify:           s.d.wake,
+	})
+	idx, err := index.Open(index.Options{Dir: filepath.Join(s.o.Dir, indexDir), Logger: s.o.Logger})
+	if err != nil {
+		return err
+	}
+	s.idx = idx
+	if err := s.recover(); err != nil {
+		return err
+	}
+	s.cl.Start()
+	s.refreshDisk(true)
+	return nil
+}
+
+// abandon releases what a failed Open acquired.
+func (s *Store) abandon() {
+	if s.cl != nil {
+		s.cl.Abandon()
+	}
+	if s.idx != nil {
+		s.idx.Close()
+	}
+	s.closeQueues()
+	if s.cp != nil {
+		s.cp.close()
+	}
+	s.grave.Close()
+	s.lock.Close()
+}
+
+// Put appends one encoded v1 record (message.EncodeRecord). Its QUEUEOFFSET,
+// PHYSICALOFFSET and STORETIMESTAMP are placeholders: the store assigns them inside the
+// append critical section, taking topic, queue id and transaction type from the record.
+// PREPARED and ROLLBACK records get queue offset 0 and do not advance the queue. rec is
+// not modified or retained.
+//
+// Errors: ErrInvalidRecord, ErrMessageTooLarge, ErrPropertiesTooLarge, ErrDiskFull,
+// ErrWriteFailed (sticky), ErrClosed.
+func (s *Store) Put(rec []byte) (PutResult, error) {
+	if err := s.disk.admit(s); err != nil {
+		return PutResult{}, err
+	}
+	size, err := message.VerifyRecord(rec)
+	if err != nil {
+		return PutResult{}, fmt.Errorf("%w: %v", ErrInvalidRecord, err)
+	}
+	if size != len(rec) {
+		return PutResult{}, fmt.Errorf("%w: %d trailing bytes after a %d-byte record (use PutBatch)", ErrInvalidRecord, len(rec)-size, size)
+	}
+	if err := s.checkRecord(rec); err != nil {
+		return PutResult{}, err
+	}
+	return s.append(rec, 1, rec)
+}
+
+// PutBatch appends concatenated records of one topic and one queue as a unit: they land
+// in one segment with consecutive queue offsets. Prepared (half) transaction records
+// cannot be batched.
+func (s *Store) PutBatch(recs []byte) (PutResult, error) {
+	if err := s.disk.admit(s); err != nil {
+		return PutResult{}, err
+	}
+	if len(recs) == 0 {
+		return PutResult{}, fmt.Errorf("%w: empty batch", ErrInvalidRecord)
+	}
+	var first []byte
+	count := 0
+	for off := 0; off < len(recs); count++ {
+		rec := recs[off:]
+		size, err := message.VerifyRecord(rec)
+		if err != nil {
+			return PutResult{}, fmt.Errorf("%w: batch record %d at byte %d: %v", ErrInvalidRecord, count, off, err)
+		}
+		rec = rec[:size]
+		if err := s.checkRecord(rec); err != nil {
+			return PutResult{}, fmt.Errorf("batch record %d: %w", count, err)
+		}
+		if first == nil {
+			first = rec
+			if tx := message.TxType(message.RecordSysFlag(rec)); tx == message.TxPreparedType || tx == message.TxRollbackType {
+				return PutResult{}, fmt.Errorf("%w: a batch cannot hold prepared or rolled back transaction records", ErrInvalidRecord)
+			}
+		} else if message.RecordQueueID(rec) != message.RecordQueueID(first) ||
+			string(message.RecordTopicBytes(rec)) != string(message.RecordTopicBytes(first)) ||
+			message.TxType(message.RecordSysFlag(rec)) != message.TxType(message.RecordSysFlag(first)) {
+			return PutResult{}, fmt.Errorf("%w: batch record %d is for another topic, queue or transaction type than the first", ErrInvalidRecord, count)
+		}
+		off += size
+	}
+	return s.append(recs, count, first)
+}
+
+// checkRecord applies the store's limits to one verified record.
+func (s *Store) checkRecord(rec []byte) error {
+	if n := len(message.RecordBody(rec)); n > s.o.MaxMessageBytes {
+		return fmt.Errorf("%w: body of %d bytes, limit %d", ErrMessageTooLarge, n, s.o.MaxMessageBytes)
+	}
+	if n := len(message.RecordProperties(rec)); n > message.MaxPropertiesLen {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrPropertiesTooLarge, n, message.MaxPropertiesLen)
+	}
+	if t := message.RecordTopicBytes(rec); !pathSafeTopic(t) {
+		return fmt.Errorf("%w: topic %q cannot name a queue directory", ErrInvalidRecord, t)
+	}
+	return nil
+}
+
+// append hands verified records to the log; first is the first record (topic, queue,
+// transaction type).
+func (s *Store) append(recs []byte, count int, first []byte) (PutResult, error) {
+	tx := message.TxType(message.RecordSysFlag(first))
+	advance := tx != message.TxPreparedType && tx != message.TxRollbackType
+	r, err := s.cl.Append(recs, count, message.RecordTopicBytes(first), message.RecordQueueID(first), advance)
+	if err != nil {
+		switch {
+		case errors.Is(err, commitlog.ErrTooLarge):
+			return PutResult{}, fmt.Errorf("%w: %v", ErrMessageTooLarge, err)
+		case errors.Is(err, syscall.ENOSPC):
+			s.disk.markFull()
+			return PutResult{}, fmt.Errorf("%w: %v", ErrDiskFull, err)
+		}
+		return PutResult{}, err
+	}
+	return PutResult{
+		PhysicalOffset: r.PhysicalOffset,
+		QueueOffset:    r.QueueOffset,
+		Count:          r.Count,
+		StoreTimestamp: r.StoreTimestamp,
+		EndOffset:      r.EndOffset,
+	}, nil
+}
+
+// OnFlushed arranges for fn to run once the CommitLog is flushed through endOffset:
+// inline if it already is, otherwise from the flusher goroutine, or with
+// ErrFlushTimeout after SyncFlushTimeout (ErrWriteFailed if the flush failed, ErrClosed
+// if the store closed first). fn runs exactly once and must not block.
+func (s *Store) OnFlushed(endOffset int64, fn func(err error)) {
+	s.cl.OnFlushed(endOffset, fn)
+}
+
+// WaitFlushed blocks until the CommitLog is flushed through endOffset, the flush times
+// out (ErrFlushTimeout), or ctx is done (ctx.Err()).
+func (s *Store) WaitFlushed(ctx context.Context, endOffset int64) error {
+	return s.cl.WaitFlushed(ctx, endOffset)
+}
+
+// Flush msyncs everything appended so far and waits for it.
+func (s *Store) Flush() error { return s.cl.Flush() }
+
+// RecoveryStats reports how the last Open recovered: clean or not, how long it took,
+// how much of the log it verified and re-dispatched, and what it cut.
+func (s *Store) RecoveryStats() RecoveryStats { return s.recovery }
+
+// Close stops accepting appends, flushes the CommitLog, lets the dispatcher finish,
+// flushes the ConsumeQueues and the index, writes a final checkpoint, removes the
+// abort marker (the clean-shutdown mark), and releases every file and the directory
+// lock. Slices returned by reads are invalid afterwards.
+func (s *Store) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return ErrClosed
+	}
+	s.cl.Seal()
+	err := s.cl.Flush()
+	if derr := s.waitDispatched(s.cl.Written()); err == nil {
+		err = derr
+	}
+	close(s.stop)
+	s.wg.Wait()
+	if cerr := s.checkpoint(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = removeAbort(s.o.Dir)
+	}
+	s.life.Lock()
+	defer s.life.Unlock()
+	if cerr := s.idx.Close(); err == nil {
+		err = cerr
+	}
+	s.closeQueues()
+	if cerr := s.cl.Close(); err == nil {
+		err = cerr
+	}
+	s.cp.close()
+	s.grave.Close()
+	s.lock.Close()
+	return err
+}
+
+// crash stops the store as a killed process would leave it: no final flush, dispatch,
+// checkpoint or marker removal. Tests use it.
+func (s *Store) crash() {
+	if !s.closed.CompareAndSwap(false, true) {
+		return
+	}
+	s.cl.Seal()
+	close(s.stop)
+	s.wg.Wait()
+	s.life.Lock()
+	defer s.life.Unlock()
+	s.idx.Close()
+	s.closeQueues()
+	s.cl.Abandon()
+	s.cp.close()
+	s.grave.Close()
+	s.lock.Close()
+}
+
+func (s *Store) closeQueues() {
+	s.queues.Lock()
+	defer s.queues.Unlock()
+	for _, qs := range s.queues.m {
+		for _, q := range qs {
+			q.Close()
+		}
+	}
+	s.queues.m = map[string]map[int32]*consumequeue.Queue{}
+}

@@ -1,0 +1,138 @@
+package cluster
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// A fresh cluster serves TBW102 (autoCreateTopicEnable) from its broker: perm 7
+// (inherit, read, write) and the broker's defaultTopicQueueNums of 8.
+func TestStartServesDefaultTopic(t *testing.T) {
+	t.Parallel()
+	c := Start(t)
+	if c.NamesrvAddr() == "" || c.BrokerAddr() == "" {
+		t.Fatalf("addresses: namesrv %q, broker %q", c.NamesrvAddr(), c.BrokerAddr())
+	}
+	r := c.WaitRoute(t, "TBW102", 0)
+	q, _ := r.Queue(DefaultBrokerName)
+	if q.Perm != 7 || q.ReadQueueNums != 8 || q.WriteQueueNums != 8 {
+		t.Fatalf("TBW102 queue data %+v, want perm 7 and 8 queues", q)
+	}
+	for _, b := range r.BrokerDatas {
+		if b.BrokerName == DefaultBrokerName && b.Cluster != DefaultClusterName {
+			t.Fatalf("broker data %+v, want cluster %s", b, DefaultClusterName)
+		}
+	}
+	if _, err := c.Route("no-such-topic"); !errors.Is(err, ErrNoRoute) {
+		t.Fatalf("route of an unknown topic: %v, want ErrNoRoute", err)
+	}
+	if _, err := os.Stat(c.StoreDir()); err != nil {
+		t.Fatalf("store dir: %v", err)
+	}
+}
+
+// Without autoCreateTopicEnable the broker still registers TBW102, but without the
+// inherit bit (perm 6), so nothing can be created from it.
+func TestAutoCreateOff(t *testing.T) {
+	t.Parallel()
+	c := Start(t, WithAutoCreateTopic(false))
+	r := c.WaitRoute(t, "TBW102", 0)
+	if q, _ := r.Queue(DefaultBrokerName); q.Perm&1 != 0 {
+		t.Fatalf("TBW102 perm %d with autoCreateTopicEnable=false, want no inherit bit", q.Perm)
+	}
+}
+
+// CreateTopic makes a topic with the asked queue count whose queues are empty; the
+// inspection helpers see it as a client would.
+func TestCreateTopicAndInspect(t *testing.T) {
+	t.Parallel()
+	c := Start(t, WithFlushMode("SYNC_FLUSH"))
+	r := c.CreateTopic(t, "harness-topic", 3)
+	q, _ := r.Queue(DefaultBrokerName)
+	if q.ReadQueueNums != 3 || q.WriteQueueNums != 3 || q.Perm != 6 {
+		t.Fatalf("created topic queue data %+v, want 3/3 perm 6", q)
+	}
+	if got := r.MasterAddr(DefaultBrokerName); got != c.BrokerAddr() {
+		t.Fatalf("master address %q, want %q", got, c.BrokerAddr())
+	}
+	for qid := 0; qid < 3; qid++ {
+		if max := c.MaxOffset(t, "harness-topic", qid); max != 0 {
+			t.Fatalf("queue %d max offset %d, want 0", qid, max)
+		}
+	}
+	if ids := c.ConsumerIDs(t, "nobody"); len(ids) != 0 {
+		t.Fatalf("consumers of an unknown group: %v", ids)
+	}
+}
+
+// Restart keeps the store directory, the topics and the address.
+func TestRestartKeepsStoreAndAddress(t *testing.T) {
+	t.Parallel()
+	c := Start(t)
+	c.CreateTopic(t, "kept", 2)
+	addr, dir := c.BrokerAddr(), c.StoreDir()
+	before := c.Broker()
+	c.Restart(t)
+	if c.BrokerAddr() != addr || c.StoreDir() != dir {
+		t.Fatalf("after restart: addr %q dir %q, want %q %q", c.BrokerAddr(), c.StoreDir(), addr, dir)
+	}
+	if c.Broker() == before {
+		t.Fatalf("Broker() returns the closed broker after Restart")
+	}
+	r := c.WaitRoute(t, "kept", 0)
+	if q, _ := r.Queue(DefaultBrokerName); q.ReadQueueNums != 2 {
+		t.Fatalf("topic after restart: %+v, want 2 queues", q)
+	}
+	entries, err := os.ReadDir(filepath.Clean(dir))
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("store dir after restart: %v entries, err %v", len(entries), err)
+	}
+}
+
+func TestDecodeRoute(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		ok   bool
+	}{
+		{"compact quoted keys", `{"queueDatas":[{"brokerName":"b","readQueueNums":4,"writeQueueNums":4,"perm":6,"topicSysFlag":0}],"brokerDatas":[{"cluster":"c","brokerName":"b","brokerAddrs":{"0":"127.0.0.1:10911"}}],"filterServerTable":{}}`, true},
+		{"empty", `{"queueDatas":[],"brokerDatas":[]}`, true},
+		{"null queueDatas", `{"queueDatas":null,"brokerDatas":[]}`, false},
+		{"missing queueDatas", `{"brokerDatas":[]}`, false},
+		{"missing brokerAddrs", `{"queueDatas":[],"brokerDatas":[{"cluster":"c","brokerName":"b"}]}`, false},
+		{"spaced brokerAddrs", `{"queueDatas":[],"brokerDatas":[{"cluster":"c","brokerName":"b","brokerAddrs":{"0": "127.0.0.1:10911"}}]}`, false},
+		{"unquoted keys", `{"queueDatas":[],"brokerDatas":[{"cluster":"c","brokerName":"b","brokerAddrs":{0:"127.0.0.1:10911"}}]}`, false},
+		{"not json", `queueDatas`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := decodeRoute([]byte(tc.body))
+			if tc.ok != (err == nil) {
+				t.Fatalf("decode %s: err %v, want ok=%v", tc.body, err, tc.ok)
+			}
+			if err != nil && !errors.Is(err, ErrBadRoute) {
+				t.Fatalf("decode error %v is not ErrBadRoute", err)
+			}
+			if tc.name == "compact quoted keys" && (r.MasterAddr("b") != "127.0.0.1:10911" || len(r.QueueDatas) != 1) {
+				t.Fatalf("decoded %+v", r)
+			}
+		})
+	}
+}
+
+func TestEventually(t *testing.T) {
+	began := time.Now()
+	if Eventually(30*time.Millisecond, func() bool { return false }) {
+		t.Fatalf("a condition that never holds was reported true")
+	}
+	if took := time.Since(began); took < 30*time.Millisecond || took > 2*time.Second {
+		t.Fatalf("Eventually gave up after %v, want about 30ms", took)
+	}
+	n := 0
+	if !Eventually(time.Second, func() bool { n++; return n == 3 }) || n != 3 {
+		t.Fatalf("a condition true on the third poll: polled %d times", n)
+	}
+}
