@@ -132,8 +132,8 @@ func DefaultOptions() Options {
 
 // Limits Validate enforces on options that size memory or protocol fields.
 const (
-	maxTransferCountLimit = 4096     // messages per pull response
-	maxQueueNums          = 1024     // queues per topic (BenchmarkTest has 1024)
+	maxTransferCountLimit = 4096 // messages per pull response
+	maxQueueNums          = 1024 // queues per topic (BenchmarkTest has 1024)
 	minRegisterPeriod     = 10 * time.Second
 	maxRegisterPeriod     = 60 * time.Second
 )
@@ -243,9 +243,6 @@ func Open(o Options, so store.Options) (*Broker, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if so.Logger.GetLevel() == zerolog.Disabled && o.Logger.GetLevel() != zerolog.Disabled {
-		so.Logger = o.Logger
-	}
 	b := &Broker{
 		opts:  o,
 		sopts: so,
@@ -289,7 +286,7 @@ func (b *Broker) openMeta(dir string) error {
 	b.meta = m
 	if b.topics, err = loadTopicTable(m, b.opts, b.now); err == nil {
 		if b.groups, err = loadGroupTable(m, b.opts.AutoCreateSubscriptionGroup, b.now); err == nil {
-			b.offsets, err = loadOffsetTable(m, b.now)
+			b.offsets, err = loadOffsetTable(m, b.now, b.log)
 		}
 	}
 	if err != nil {
@@ -412,7 +409,7 @@ func (b *Broker) close() error {
 	if err := b.srv.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("broker: close server: %w", err))
 	}
-	if err := b.offsets.Flush(); err != nil {
+	if err := b.offsets.Close(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := b.meta.Close(); err != nil {

@@ -131,7 +131,15 @@ func (h *harness) send(topic string, queueID int32, body string, props map[strin
 	if err := r.Decode(resp.ExtFields); err != nil {
 		h.t.Fatalf("send response header: %v (%v)", err, resp.ExtFields)
 	}
+	// Dispatch into the ConsumeQueue is asynchronous: wait until a pull can see it.
+	h.waitDispatched(topic, r.QueueID, r.QueueOffset+1)
 	return &r
+}
+
+// waitDispatched polls until the queue's max offset reaches n.
+func (h *harness) waitDispatched(topic string, q int32, n int64) {
+	h.t.Helper()
+	waitMax(h.t, h.b, topic, q, n)
 }
 
 // pullReq is a push consumer's pull header without the suspend bit.
@@ -264,12 +272,12 @@ func TestBuiltinTopics(t *testing.T) {
 	h := newHarness(t)
 	w := h.topicConfigs()
 	want := map[string][3]int32{ // read, write, perm
-		TopicAutoCreate:       {8, 8, 7},
-		TopicSelfTest:         {1, 1, 6},
-		TopicOffsetMovedEvent: {1, 1, 6},
-		TopicSchedule:         {18, 18, 6},
-		"ClusterT":            {16, 16, 7},
-		"broker-t":            {1, 1, 7},
+		TopicAutoCreate:        {8, 8, 7},
+		TopicSelfTest:          {1, 1, 6},
+		TopicOffsetMovedEvent:  {1, 1, 6},
+		TopicSchedule:          {18, 18, 6},
+		"ClusterT":             {16, 16, 7},
+		"broker-t":             {1, 1, 7},
 		"ClusterT_REPLY_TOPIC": {1, 1, 6},
 	}
 	for name, w3 := range want {

@@ -229,7 +229,7 @@ func TestClientTableExpiry(t *testing.T) {
 
 	f.clock.Advance(100 * time.Second)
 	f.tab.registerConsumer(c2, consumerData("g", sub("T", 1)), chanOf("b@2")) // c2 stays alive
-	f.clock.Advance(20 * time.Second)                                      // c1 silent for exactly 120 s
+	f.clock.Advance(20 * time.Second)                                         // c1 silent for exactly 120 s
 	f.tab.sweep()
 	expectQuiet(t, f)
 	if got := f.tab.ConsumerIDs("g"); len(got) != 2 {

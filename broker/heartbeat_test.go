@@ -134,7 +134,7 @@ func TestHeartbeatCreatesRetryTopic(t *testing.T) {
 	e.heartbeat(e.cli, "10.0.0.5@1", []string{"cg"}, []string{"T"}, "pg")
 	tc, ok := e.b.topics.Get("%RETRY%cg")
 	if !ok {
-		t.Fatal("heartbeat did not create %RETRY%cg")
+		t.Fatal("heartbeat did not create the retry topic")
 	}
 	if tc.GetReadQueueNums() != 1 || tc.GetWriteQueueNums() != 1 || tc.GetPerm() != body.PermRead|body.PermWrite {
 		t.Fatalf("retry topic: got %v, want 1 queue, perm 6", tc)

@@ -23,9 +23,10 @@ import (
 // "o <len> <topic>", which DELETE_TOPIC_IN_BROKER removes with one range deletion.
 //
 // Topic and group changes are written with fsync (they are rare and a lost topic config
-// would hide stored messages); committed offsets are written without (they arrive on
-// every pull, a crash loses at most the last few, and the consumer then re-reads a few
-// messages, which at-least-once delivery allows). Close syncs everything.
+// would hide stored messages); committed offsets are written in batches every second
+// without fsync (they arrive with nearly every pull; a crash loses at most the last
+// second of progress and the consumer re-reads those messages, which at-least-once
+// delivery allows). Close syncs everything.
 const (
 	prefixTopic   = 't'
 	prefixGroup   = 'g'
@@ -135,9 +136,19 @@ func (m *metaDB) put(key []byte, val proto.Message, sync bool) error {
 	return m.apply([]metaWrite{{key: key, val: val}}, sync)
 }
 
-// putRaw stores already-encoded bytes without fsync (the offset path).
-func (m *metaDB) putRaw(key, val []byte) error {
-	if err := m.db.Set(key, val, pebble.NoSync); err != nil {
+// applyRaw writes one batch of already-encoded values: fill calls put for each.
+func (m *metaDB) applyRaw(n int, fill func(put func(k, v []byte) error) error, sync bool) error {
+	b := m.db.NewBatchWithSize(n * 64)
+	defer b.Close()
+	err := fill(func(k, v []byte) error { return b.Set(k, v, nil) })
+	if err != nil {
+		return fmt.Errorf("broker: metadata batch: %w", err)
+	}
+	opts := pebble.NoSync
+	if sync {
+		opts = pebble.Sync
+	}
+	if err := b.Commit(opts); err != nil {
 		return fmt.Errorf("broker: write metadata: %w", err)
 	}
 	return nil

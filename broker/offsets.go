@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rs/zerolog"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
@@ -28,19 +29,34 @@ type offsetID struct {
 	queueID      int32
 }
 
-// offsetTable holds the consumer offsets in memory and writes every change through to
-// the metadata database (without fsync; see meta.go).
+// offsetFlushInterval is how often committed offsets are written to the metadata
+// database. Offsets arrive with nearly every pull; writing each one costs about as much
+// as the rest of the pull, so they collect in memory and go out in one batch. A crash
+// loses at most this much progress, and the consumer re-reads those messages, which
+// at-least-once delivery allows (Java persists every 5 s).
+const offsetFlushInterval = time.Second
+
+// offsetTable holds the consumer offsets in memory; changed ones are written to the
+// metadata database in batches every offsetFlushInterval and at Close.
 type offsetTable struct {
 	meta *metaDB
 	now  func() time.Time
+	log  zerolog.Logger
 
+	// writeMu serializes batch writes with topic deletions, so a batch taken before a
+	// deletion cannot write the deleted offsets back after it. Taken before mu.
+	writeMu sync.Mutex
 	mu      sync.RWMutex
 	offsets map[offsetID]int64
+	dirty   map[offsetID]int64 // changed since the last batch
+
+	stop chan struct{}
+	wg   sync.WaitGroup
 }
 
-// loadOffsetTable loads every committed offset.
-func loadOffsetTable(m *metaDB, now func() time.Time) (*offsetTable, error) {
-	o := &offsetTable{meta: m, now: now, offsets: map[offsetID]int64{}}
+// loadOffsetTable loads every committed offset and starts the batch writer.
+func loadOffsetTable(m *metaDB, now func() time.Time, log zerolog.Logger) (*offsetTable, error) {
+	o := &offsetTable{meta: m, now: now, log: log, offsets: map[offsetID]int64{}, dirty: map[offsetID]int64{}, stop: make(chan struct{})}
 	err := m.scan([]byte{prefixOffset}, func(k, v []byte) error {
 		topic, group, q, ok := parseOffsetKey(k)
 		if !ok {
@@ -56,7 +72,26 @@ func loadOffsetTable(m *metaDB, now func() time.Time) (*offsetTable, error) {
 	if err != nil {
 		return nil, err
 	}
+	o.wg.Add(1)
+	go o.loop()
 	return o, nil
+}
+
+// loop writes the changed offsets every offsetFlushInterval until Close.
+func (o *offsetTable) loop() {
+	defer o.wg.Done()
+	t := time.NewTicker(offsetFlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-o.stop:
+			return
+		case <-t.C:
+			if err := o.writeDirty(false); err != nil {
+				o.log.Warn().Err(err).Msg("write consumer offsets; retrying")
+			}
+		}
+	}
 }
 
 // Get returns the committed offset of (group, topic, queueID).
@@ -85,10 +120,13 @@ func (o *offsetTable) Groups(topic string) []string {
 	return out
 }
 
-// Commit stores offset for (group, topic, queueID). An unchanged offset costs a map
-// lookup; a changed one is written through. The lock is held across the write so two
-// commits of one queue reach the database in the order they reach the map.
+// Commit records offset for (group, topic, queueID); the next batch writes it. An
+// unchanged offset costs one map lookup under a read lock. It fails only for names an
+// offset key cannot hold (a topic over 127 bytes, a group over 65535).
 func (o *offsetTable) Commit(group, topic string, queueID int32, offset int64) error {
+	if len(topic) > maxNameLen || len(group) > maxGroupKeyLen {
+		return reject(errBadRequest, "cannot store an offset for topic of %d bytes and group of %d bytes", len(topic), len(group))
+	}
 	id := offsetID{topic, group, queueID}
 	o.mu.RLock()
 	old, ok := o.offsets[id]
@@ -96,39 +134,83 @@ func (o *offsetTable) Commit(group, topic string, queueID int32, offset int64) e
 	if ok && old == offset {
 		return nil
 	}
-	// The value is the metapb.ConsumerOffset wire form, written by hand so the pull
-	// path does not pay for reflection: field 1 offset, field 2 update time.
-	var buf [24]byte
-	v := protowire.AppendTag(buf[:0], 1, protowire.VarintType)
-	v = protowire.AppendVarint(v, uint64(offset))
-	v = protowire.AppendTag(v, 2, protowire.VarintType)
-	v = protowire.AppendVarint(v, uint64(o.now().UnixMilli()))
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	if err := o.meta.putRaw(offsetKey(topic, group, queueID), v); err != nil {
-		return err
-	}
 	o.offsets[id] = offset
+	o.dirty[id] = offset
+	o.mu.Unlock()
 	return nil
 }
 
-// DeleteTopic forgets every offset of topic.
-func (o *offsetTable) DeleteTopic(topic string) error {
+// writeDirty writes the offsets changed since the last batch in one pebble batch
+// (fsynced when sync is set). On failure they stay pending, unless committed again
+// meanwhile.
+func (o *offsetTable) writeDirty(sync bool) error {
+	o.writeMu.Lock()
+	defer o.writeMu.Unlock()
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	if err := o.meta.deletePrefix(offsetTopicPrefix(topic)); err != nil {
-		return err
+	batch := o.dirty
+	if len(batch) > 0 {
+		o.dirty = make(map[offsetID]int64, len(batch))
 	}
+	o.mu.Unlock()
+	if len(batch) == 0 {
+		if sync {
+			return o.meta.Sync()
+		}
+		return nil
+	}
+	nowMS := o.now().UnixMilli()
+	err := o.meta.applyRaw(len(batch), func(put func(k, v []byte) error) error {
+		var buf [24]byte
+		for id, off := range batch {
+			if err := put(offsetKey(id.topic, id.group, id.queueID), encodeConsumerOffset(buf[:0], off, nowMS)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, sync)
+	if err != nil {
+		o.mu.Lock()
+		for id, off := range batch {
+			if _, newer := o.dirty[id]; !newer {
+				o.dirty[id] = off
+			}
+		}
+		o.mu.Unlock()
+	}
+	return err
+}
+
+// encodeConsumerOffset appends the metapb.ConsumerOffset wire form, written by hand so
+// the batch does not pay for reflection: field 1 offset, field 2 update time.
+func encodeConsumerOffset(dst []byte, offset, updateMS int64) []byte {
+	dst = protowire.AppendTag(dst, 1, protowire.VarintType)
+	dst = protowire.AppendVarint(dst, uint64(offset))
+	dst = protowire.AppendTag(dst, 2, protowire.VarintType)
+	return protowire.AppendVarint(dst, uint64(updateMS))
+}
+
+// DeleteTopic forgets every offset of topic, pending ones included.
+func (o *offsetTable) DeleteTopic(topic string) error {
+	o.writeMu.Lock()
+	defer o.writeMu.Unlock()
+	o.mu.Lock()
 	for id := range o.offsets {
 		if id.topic == topic {
 			delete(o.offsets, id)
+			delete(o.dirty, id)
 		}
 	}
-	return nil
+	o.mu.Unlock()
+	return o.meta.deletePrefix(offsetTopicPrefix(topic))
 }
 
-// Flush makes every committed offset durable.
-func (o *offsetTable) Flush() error { return o.meta.Sync() }
+// Close stops the batch writer and writes every pending offset with fsync.
+func (o *offsetTable) Close() error {
+	close(o.stop)
+	o.wg.Wait()
+	return o.writeDirty(true)
+}
 
 // checkOffsetNames refuses names that cannot key an offset.
 func checkOffsetNames(group, topic string, queueID int32) error {

@@ -60,6 +60,7 @@ var codeTable = []struct {
 	// Store errors (PROTOCOL.md §2.3 step 7).
 	{store.ErrMessageTooLarge, code.MessageIllegal},
 	{store.ErrPropertiesTooLarge, code.MessageIllegal},
+	{store.ErrInvalidRecord, code.MessageIllegal},
 	{store.ErrDiskFull, code.ServiceNotAvailable},
 	{store.ErrClosed, code.ServiceNotAvailable},
 	{store.ErrFlushTimeout, code.FlushDiskTimeout},

@@ -159,11 +159,20 @@ func (b *Broker) sendCheck(h *header.SendMessageRequest, version int32, batch bo
 	if tt := message.TxType(h.SysFlag); tt != message.TxNotType {
 		return sendTarget{}, reject(errNotSupported, "transactional messages not supported yet (sysFlag %d, topic %s)", h.SysFlag, h.Topic)
 	}
+	// A retry topic belongs to a consumer group: the group must exist (or be
+	// auto-created) before its retry topic is.
+	var sg *metapb.SubscriptionGroup
+	if retry {
+		var err error
+		if sg, err = b.groups.Ensure(strings.TrimPrefix(h.Topic, RetryGroupTopicPrefix)); err != nil {
+			return sendTarget{}, err
+		}
+	}
 	tc, ok := b.topics.Get(h.Topic)
 	if !ok {
 		var err error
 		if retry {
-			tc, err = b.topics.EnsureRetry(strings.TrimPrefix(h.Topic, RetryGroupTopicPrefix), b.retryQueueNums(h.Topic))
+			tc, err = b.topics.EnsureRetry(sg.GetGroupName(), sg.GetRetryQueueNums())
 		} else {
 			var sysFlag int32
 			if h.UnitMode {
@@ -191,28 +200,15 @@ func (b *Broker) sendCheck(h *header.SendMessageRequest, version int32, batch bo
 		dst.queueID = rand.Int32N(tc.GetWriteQueueNums())
 	}
 	if retry {
-		return b.retryOrDLQ(h, version, dst)
+		return b.retryOrDLQ(h, version, sg, dst)
 	}
 	return dst, nil
 }
 
-// retryQueueNums is the queue count a missing %RETRY% topic is created with: the
-// group's retryQueueNums when the group is known, else 1.
-func (b *Broker) retryQueueNums(retryTopic string) int32 {
-	if sg, ok := b.groups.Get(strings.TrimPrefix(retryTopic, RetryGroupTopicPrefix)); ok {
-		return sg.GetRetryQueueNums()
-	}
-	return defaultRetryQueueNums
-}
-
 // retryOrDLQ redirects a send to %RETRY%group whose reconsumeTimes reached the max to
 // %DLQ%group (one queue, created on first use).
-func (b *Broker) retryOrDLQ(h *header.SendMessageRequest, version int32, dst sendTarget) (sendTarget, error) {
-	group := strings.TrimPrefix(h.Topic, RetryGroupTopicPrefix)
-	sg, err := b.groups.Ensure(group)
-	if err != nil {
-		return sendTarget{}, err
-	}
+func (b *Broker) retryOrDLQ(h *header.SendMessageRequest, version int32, sg *metapb.SubscriptionGroup, dst sendTarget) (sendTarget, error) {
+	group := sg.GetGroupName()
 	maxTimes := sg.GetRetryMaxTimes()
 	if version >= versionV349 && h.MaxReconsumeTimes != nil {
 		maxTimes = *h.MaxReconsumeTimes

@@ -181,6 +181,7 @@ func TestSendBatch(t *testing.T) {
 	if len(ids) != 3 || r.QueueOffset != 1 || r.QueueID != 0 {
 		t.Fatalf("batch answer: ids %v queue %d offset %d, want 3 ids on queue 0 from offset 1", ids, r.QueueID, r.QueueOffset)
 	}
+	h.waitDispatched("B", 0, 4)
 	resp = h.pull(pullReq("cg", "B", 0, 1))
 	msgs := records(t, resp.Body)
 	if len(msgs) != 3 {
@@ -276,6 +277,7 @@ func TestRetryTopicToDLQ(t *testing.T) {
 	hdr.ReconsumeTimes = 3
 	resp = h.sendWith(hdr, []byte("dead"))
 	wantCode(t, "dlq", resp, code.Success, "")
+	h.waitDispatched("%DLQ%cg", 0, 1)
 	tc, ok := h.b.topics.Get("%DLQ%cg")
 	if !ok || tc.GetWriteQueueNums() != 1 || tc.GetPerm() != 6 {
 		t.Fatalf("DLQ topic %v (present %v)", tc, ok)

@@ -205,6 +205,12 @@ func appendJavaDouble(dst []byte, v float64) []byte {
 	return out
 }
 
+// countPulled records n messages served by a pull (FOUND); the pull path calls it so
+// msgGetTotalTodayNow and getTransferedTps count deliveries. One atomic add.
+func (b *Broker) countPulled(n int) {
+	b.clients.stats.countPulled(n)
+}
+
 // sampleStats is the housekeeping step of the statistics: it records the store's put
 // total and the committed-offset sums of online consumer groups.
 func (b *Broker) sampleStats() {
@@ -254,7 +260,7 @@ func (b *Broker) handleRuntimeInfo(_ *remoting.Conn, req *remoting.Command) *rem
 	putTps, getTps := rs.tps(now, ss.PutMessages)
 	today, yesterday := rs.mornings()
 	i64 := func(v int64) string { return strconv.FormatInt(v, 10) }
-	ratio := string(appendJavaDouble(nil, ss.DiskUsageRatio))
+	ratio := string(appendJavaDouble(nil, ss.DiskUsage))
 	t := map[string]string{
 		"brokerVersionDesc":                     brokerVersionDesc,
 		"brokerVersion":                         strconv.Itoa(brokerVersion),
@@ -270,8 +276,8 @@ func (b *Broker) handleRuntimeInfo(_ *remoting.Conn, req *remoting.Command) *rem
 		"getTransferedTps":                      getTps,
 		"putMessageTimesTotal":                  i64(ss.PutMessages),
 		"putMessageSizeTotal":                   i64(ss.PutBytes),
-		"commitLogMinOffset":                    i64(b.store.MinPhysicalOffset()),
-		"commitLogMaxOffset":                    i64(b.store.MaxPhysicalOffset()),
+		"commitLogMinOffset":                    i64(ss.MinPhysicalOffset),
+		"commitLogMaxOffset":                    i64(ss.MaxPhysicalOffset),
 		"commitLogDiskRatio":                    ratio,
 		"consumeQueueDiskRatio":                 ratio,
 		"earliestMessageTimeStamp":              i64(b.earliestMessageTime()),
@@ -279,7 +285,7 @@ func (b *Broker) handleRuntimeInfo(_ *remoting.Conn, req *remoting.Command) *rem
 		"pullThreadPoolQueueSize":               "0",
 		"queryThreadPoolQueueSize":              "0",
 		"pageCacheLockTimeMills":                "0",
-		"dispatchBehindBytes":                   "0",
+		"dispatchBehindBytes":                   i64(max(ss.MaxPhysicalOffset-ss.DispatchedOffset, 0)),
 		"sendThreadPoolQueueHeadWaitTimeMills":  "0",
 		"pullThreadPoolQueueHeadWaitTimeMills":  "0",
 		"queryThreadPoolQueueHeadWaitTimeMills": "0",

@@ -301,11 +301,11 @@ func (t *topicTable) autoCreate(topic, defaultTopic string, requested, topicSysF
 	if tc, ok := t.Get(topic); ok {
 		return tc, nil
 	}
+	// With autoCreateTopicEnable off no template creates topics, whatever its perm:
+	// Java only strips TBW102's INHERIT bit, which the cluster and broker-name topics
+	// (perm 7) would otherwise bypass.
 	tmpl, ok := t.Get(defaultTopic)
-	if defaultTopic == TopicAutoCreate && !t.opts.AutoCreateTopicEnable {
-		ok = false
-	}
-	if !ok || tmpl.GetPerm()&body.PermInherit == 0 {
+	if !ok || !t.opts.AutoCreateTopicEnable || tmpl.GetPerm()&body.PermInherit == 0 {
 		return nil, reject(errTopicNotExist, autoCreateRemarkTemplate, topic)
 	}
 	queues := min(requested, tmpl.GetWriteQueueNums())

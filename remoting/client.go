@@ -38,8 +38,9 @@ type ClientHandler func(addr string, req *Command) *Command
 // first use and again on the next call after it failed. Requests are matched to
 // responses by opaque (one counter per Client). All methods are safe for concurrent use.
 type Client struct {
-	o   ClientOptions
-	log zerolog.Logger
+	o    ClientOptions
+	log  zerolog.Logger
+	warn zerolog.Logger // log, sampled
 
 	opaque   atomic.Int32
 	handlers atomic.Pointer[map[int16]ClientHandler] // copy-on-write
@@ -50,8 +51,13 @@ type Client struct {
 		conns  map[string]*clientConn
 		closed bool
 	}
-	wg sync.WaitGroup // dialers, readers and request handlers
+	wg      sync.WaitGroup // dialers, readers and request handlers
+	running atomic.Int32   // server-started requests being handled
 }
+
+// maxClientHandlers bounds the server-started requests handled at once; more are
+// refused with SYSTEM_BUSY rather than growing goroutines without limit.
+const maxClientHandlers = 256
 
 // NewClient returns a client with no connections yet.
 func NewClient(o ClientOptions) *Client {
@@ -65,6 +71,7 @@ func NewClient(o ClientOptions) *Client {
 		o.WriteTimeout = 10 * time.Second
 	}
 	c := &Client{o: o, log: o.Logger.With().Str("component", "remoting_client").Logger()}
+	c.warn = c.log.Sample(warnSampler())
 	c.mu.conns = make(map[string]*clientConn)
 	c.handlers.Store(&map[int16]ClientHandler{})
 	return c
@@ -133,6 +140,15 @@ func (c *Client) InvokeAsync(ctx context.Context, addr string, req *Command, cb 
 				continue
 			}
 			return err
+		}
+		if ctx.Err() != nil {
+			// The context ended before the entry was in the table, so the AfterFunc
+			// may have missed it: whoever takes the entry completes the call.
+			if cc.pending.take(op) != nil {
+				cl.stop()
+				return ctxError(ctx, op)
+			}
+			return nil
 		}
 		req.Opaque = op
 		if err := cc.write(req); err != nil {
@@ -471,16 +487,25 @@ func (cc *clientConn) dispatch(cmd *Command) {
 	}
 	h, ok := c.handlerFor(cmd.Code)
 	if !ok {
-		c.log.Warn().Str("addr", cc.addr).Int16("code", cmd.Code).Msg("no handler for server request")
+		c.warn.Warn().Str("addr", cc.addr).Int16("code", cmd.Code).Msg("no handler for server request")
 		if !cmd.IsOneway() {
 			resp := cmd.NewResponse(code.RequestCodeNotSupported, fmt.Sprintf("request code %d not supported", cmd.Code))
 			_ = cc.write(resp)
 		}
 		return
 	}
+	if c.running.Add(1) > maxClientHandlers {
+		c.running.Add(-1)
+		c.warn.Warn().Str("addr", cc.addr).Int16("code", cmd.Code).Msg("too many server requests running; refused")
+		if !cmd.IsOneway() {
+			_ = cc.write(cmd.NewResponse(code.SystemBusy, "[OVERLOAD]client busy, too many requests running"))
+		}
+		return
+	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
+		defer c.running.Add(-1)
 		resp := c.serve(h, cc.addr, cmd)
 		if resp == nil || cmd.IsOneway() {
 			return

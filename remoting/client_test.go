@@ -3,14 +3,18 @@ package remoting
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/rocketgo/rocketgo/proto/code"
 )
@@ -310,7 +314,16 @@ func TestClientCloseStopsGoroutines(t *testing.T) {
 		tr = trackConns(s)
 		s.Handle(100, echoHandler)
 	})
-	runtime.GC()
+	// gnet starts its event-loop goroutines just after Start returns; a first call to
+	// each server makes sure they all run before counting.
+	warm := NewClient(ClientOptions{Logger: testLogger(t)})
+	for _, a := range []string{s1.Addr().String(), s2.Addr().String()} {
+		if _, err := warm.Invoke(ctxTimeout(t, 5*time.Second), a, NewRequest(100, nil, nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = warm.Close()
+	<-tr.opened // the warm-up connection
 	before := runtime.NumGoroutine()
 
 	c := NewClient(ClientOptions{Logger: testLogger(t)})
@@ -346,5 +359,207 @@ func TestClientCloseStopsGoroutines(t *testing.T) {
 			t.Fatalf("goroutines: %d before, %d after Close:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
 		}
 		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// startServer starts a server on 127.0.0.1:0 with handlers installed by setup, and
+// closes it when the test ends.
+func startServer(t testing.TB, setup func(*Server)) *Server {
+	t.Helper()
+	s := NewServer(ServerOptions{Addr: "127.0.0.1:0", Logger: testLogger(t), EventLoops: 2})
+	if setup != nil {
+		setup(s)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Start(ctx); err != nil {
+		t.Fatalf("start server: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// newClient returns a client closed when the test ends.
+func newClient(t testing.TB) *Client {
+	t.Helper()
+	c := NewClient(ClientOptions{DialTimeout: 2 * time.Second, Logger: testLogger(t)})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// testLogger routes logs to the test output (shown only on failure).
+func testLogger(t testing.TB) zerolog.Logger {
+	if tt, ok := t.(*testing.T); ok {
+		return zerolog.New(zerolog.NewTestWriter(tt)).Level(zerolog.WarnLevel)
+	}
+	return zerolog.Nop()
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// echoHandler answers with the request's "k" ext field and body.
+func echoHandler(_ *Conn, req *Command) *Command {
+	resp := req.NewResponse(0, "")
+	resp.ExtFields["k"] = req.ExtFields["k"]
+	resp.Body = req.Body
+	return resp
+}
+
+func ctxTimeout(t testing.TB, d time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func BenchmarkEncodeFrame(b *testing.B) {
+	for _, typ := range []struct {
+		name string
+		t    byte
+	}{{"json", SerializeJSON}, {"rocketmq", SerializeRocketMQ}} {
+		b.Run(typ.name, func(b *testing.B) {
+			c := sendRequest(1024)
+			c.Serialize = typ.t
+			buf, _ := AppendFrame(nil, c, 0)
+			b.SetBytes(int64(len(buf)))
+			b.ReportAllocs()
+			for b.Loop() {
+				var err error
+				buf, err = AppendFrame(buf[:0], c, 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkDecodeFrame(b *testing.B) {
+	for _, typ := range []struct {
+		name string
+		t    byte
+	}{{"json", SerializeJSON}, {"rocketmq", SerializeRocketMQ}} {
+		b.Run(typ.name, func(b *testing.B) {
+			c := sendRequest(1024)
+			c.Serialize = typ.t
+			f, _ := AppendFrame(nil, c, 0)
+			b.SetBytes(int64(len(f)))
+			b.ReportAllocs()
+			for b.Loop() {
+				n, err := FrameLength(f, 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				d, err := DecodeFrame(f[4 : 4+n])
+				if err != nil || len(d.ExtFields) != len(c.ExtFields) {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkEchoCall measures a whole call over loopback: client encode and write, server
+// decode, inline handler, response encode, client decode and wake-up. The request is
+// SEND-sized (1 KiB body, the Go client's send extFields); the answer echoes one field.
+func BenchmarkEchoCall(b *testing.B) {
+	for _, inflight := range []int{1, 64} {
+		b.Run("inflight="+itoa(inflight), func(b *testing.B) {
+			s := startServer(b, func(s *Server) {
+				s.Handle(10, func(_ *Conn, req *Command) *Command {
+					resp := req.NewResponse(0, "")
+					resp.ExtFields["queueId"] = req.ExtFields["queueId"]
+					return resp
+				})
+			})
+			c := newClient(b)
+			addr := s.Addr().String()
+			proto := sendRequest(1024)
+			if _, err := c.Invoke(context.Background(), addr, proto); err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(proto.BodyLen()))
+			b.ReportAllocs()
+			var left atomic.Int64
+			left.Store(int64(b.N))
+			var wg sync.WaitGroup
+			var failed atomic.Value
+			b.ResetTimer()
+			start := time.Now()
+			for range inflight {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					req := *proto
+					for left.Add(-1) >= 0 {
+						r := req
+						if _, err := c.Invoke(context.Background(), addr, &r); err != nil {
+							failed.Store(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			b.StopTimer()
+			if err := failed.Load(); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "calls/s")
+		})
+	}
+}
+
+func itoa(i int) string {
+	if i < 10 {
+		return string(rune('0' + i))
+	}
+	return itoa(i/10) + string(rune('0'+i%10))
+}
+
+// BenchmarkDecodeJSONHeaderStdlib is the reference the hand-written JSON decoder is
+// measured against: encoding/json into the Go client's header shape.
+func BenchmarkDecodeJSONHeaderStdlib(b *testing.B) {
+	c := sendRequest(0)
+	h := appendJSONHeader(nil, c)
+	b.SetBytes(int64(len(h)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var v struct {
+			Code      int16             `json:"code"`
+			Language  string            `json:"language"`
+			Version   int32             `json:"version"`
+			Opaque    int32             `json:"opaque"`
+			Flag      int32             `json:"flag"`
+			Remark    string            `json:"remark"`
+			ExtFields map[string]string `json:"extFields"`
+		}
+		if err := json.Unmarshal(h, &v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeJSONHeader(b *testing.B) {
+	c := sendRequest(0)
+	h := appendJSONHeader(nil, c)
+	b.SetBytes(int64(len(h)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var d Command
+		if err := decodeJSONHeader(h, &d); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

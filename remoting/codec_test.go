@@ -3,13 +3,18 @@ package remoting
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"flag"
 	"maps"
+	"net"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // frameOf wraps a header (serialize type typ) and body into a whole frame, prefix
@@ -243,8 +248,7 @@ func TestJSONHeaderLenient(t *testing.T) {
 			if err := decodeJSONHeader([]byte(tc.header), &c); err != nil {
 				t.Fatalf("decode %s: %v", tc.header, err)
 			}
-			if !reflect.DeepEqual(c, tc.want) && !(len(c.ExtFields) == 0 && len(tc.want.ExtFields) == 0 &&
-				c.Code == tc.want.Code && c.Opaque == tc.want.Opaque && c.Remark == tc.want.Remark) {
+			if !sameCommand(&c, &tc.want) {
 				t.Fatalf("decode %s:\n got %+v\nwant %+v", tc.header, c, tc.want)
 			}
 		})
@@ -426,4 +430,280 @@ func sendRequest(n int) *Command {
 	c := NewRequest(10, ext, bytes.Repeat([]byte{'m'}, n))
 	c.Opaque = 12345
 	return c
+}
+
+var update = flag.Bool("update", false, "rewrite the golden frames in testdata/")
+
+// goldenCommands are encoded and compared with testdata/*.frame.hex. Each has at most
+// one extFields entry so that the map order cannot change the bytes.
+func goldenCommands() map[string]*Command {
+	route := NewRequest(105, map[string]string{"topic": "TopicTest"}, nil)
+	route.Opaque = 2
+	sendResp := (&Command{Code: 10, Opaque: 7}).NewResponse(0, "")
+	sendResp.ExtFields["queueOffset"] = "5"
+	errResp := (&Command{Code: 10, Opaque: 8, Serialize: SerializeRocketMQ}).NewResponse(17, "topic[T] not exist")
+	errResp.ExtFields["MSG_REGION"] = "DefaultRegion"
+	pull := (&Command{Code: 11, Opaque: 9}).NewResponse(19, "")
+	pull.ExtFields["nextBeginOffset"] = "42"
+	pull.Body = []byte{0xDA, 0xA3, 0x20, 0xA7}
+	return map[string]*Command{
+		"route_request_json":      route,
+		"send_response_json":      sendResp,
+		"error_response_binary":   errResp,
+		"pull_response_with_body": pull,
+	}
+}
+
+func TestGoldenFrames(t *testing.T) {
+	for name, c := range goldenCommands() {
+		t.Run(name, func(t *testing.T) {
+			got, err := AppendFrame(nil, c, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", name+".frame.hex")
+			if *update {
+				if err := os.WriteFile(path, []byte(hex.Dump(got)), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create)", err)
+			}
+			if string(want) != hex.Dump(got) {
+				t.Fatalf("frame differs from %s:\n got\n%s\nwant\n%s", path, hex.Dump(got), want)
+			}
+			if d := decodeWhole(t, got); !sameCommand(d, c) {
+				t.Fatalf("golden frame decodes to %+v, want %+v", d, c)
+			}
+		})
+	}
+}
+
+// TestServerAnswersGoClientFrameOnTheWire sends the official Go client's exact request
+// bytes and checks the exact response bytes.
+func TestServerAnswersGoClientFrameOnTheWire(t *testing.T) {
+	s := startServer(t, func(s *Server) {
+		s.Handle(105, func(_ *Conn, req *Command) *Command {
+			resp := req.NewResponse(0, "")
+			resp.ExtFields["topic"] = req.ExtFields["topic"]
+			resp.Body = []byte(`{"brokerDatas":[],"queueDatas":[]}`)
+			return resp
+		})
+	})
+	nc, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	header := golden(t, "go_client_route_request.json")
+	if _, err := nc.Write(frameOf(SerializeJSON, header, nil)); err != nil {
+		t.Fatal(err)
+	}
+	wantHeader := `{"code":0,"language":"GO","version":317,"opaque":2,"flag":1,"remark":"","extFields":{"topic":"T"}}`
+	want := frameOf(SerializeJSON, []byte(wantHeader), []byte(`{"brokerDatas":[],"queueDatas":[]}`))
+	got := make([]byte, len(want))
+	_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := readFull(nc, got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("response bytes:\n got %q\nwant %q", got, want)
+	}
+	if strings.ContainsAny(string(got[8:8+len(wantHeader)]), " \n\t") {
+		t.Fatal("response header is not compact")
+	}
+}
+
+func readFull(nc net.Conn, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := nc.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// fuzzFrameLimit lets re-encoding grow a header (JSON escaping can expand it) without
+// hitting the production limit; the property is about values, not sizes.
+const fuzzFrameLimit = 1 << 30
+
+// seedFrames returns whole frames (prefix included) for the fuzz corpora: the golden
+// headers, both serializations, with and without bodies.
+func seedFrames(f *testing.F) [][]byte {
+	f.Helper()
+	var out [][]byte
+	files, _ := filepath.Glob("testdata/*.json")
+	for _, name := range files {
+		h, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		out = append(out, frameOf(SerializeJSON, h, nil), frameOf(SerializeJSON, h, []byte("body")))
+	}
+	for _, c := range []*Command{
+		sendRequest(64),
+		{Code: 10, Language: "JAVA", Version: 407, Opaque: 1 << 20, Flag: 3, Remark: "ré\"mark\n",
+			ExtFields: map[string]string{"a": "1", "": "", "k\u2028": "\xff"}, Body: []byte{0, 1, 2}},
+		NewRequest(105, map[string]string{"topic": "T"}, nil).NewResponse(17, "no route"),
+	} {
+		for _, typ := range []byte{SerializeJSON, SerializeRocketMQ} {
+			c.Serialize = typ
+			b, err := AppendFrame(nil, c, 0)
+			if err != nil {
+				f.Fatal(err)
+			}
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// sameCommand compares decoded commands, treating nil and empty maps and bodies alike.
+func sameCommand(a, b *Command) bool {
+	return a.Code == b.Code && a.Language == b.Language && a.Version == b.Version &&
+		a.Opaque == b.Opaque && a.Flag == b.Flag && a.Remark == b.Remark &&
+		a.Serialize == b.Serialize && bytes.Equal(a.Body, b.Body) && maps.Equal(a.ExtFields, b.ExtFields)
+}
+
+func FuzzDecodeFrame(f *testing.F) {
+	for _, s := range seedFrames(f) {
+		f.Add(s)
+	}
+	f.Add([]byte{0x80, 0, 0, 0, 0, 0, 0, 0})
+	f.Add([]byte{0, 0, 0, 4, 7, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n, err := FrameLength(data, 0)
+		if err != nil {
+			if !errors.Is(err, ErrBadFrame) && !errors.Is(err, ErrFrameTooLarge) {
+				t.Fatalf("FrameLength error not a package error: %v", err)
+			}
+			return
+		}
+		if n > len(data)-4 {
+			n = len(data) - 4 // a short read: decode what is there
+		}
+		c, err := DecodeFrame(data[4 : 4+n])
+		if err != nil {
+			if !errors.Is(err, ErrBadFrame) {
+				t.Fatalf("DecodeFrame error not ErrBadFrame: %v", err)
+			}
+			return
+		}
+		enc, err := AppendFrame(nil, c, fuzzFrameLimit)
+		if err != nil {
+			t.Fatalf("re-encode %+v: %v", c, err)
+		}
+		n2, err := FrameLength(enc, fuzzFrameLimit)
+		if err != nil || n2 != len(enc)-4 {
+			t.Fatalf("re-encoded length: %d, %v (frame %d bytes)", n2, err, len(enc))
+		}
+		c2, err := DecodeFrame(enc[4:])
+		if err != nil {
+			t.Fatalf("decode re-encoded frame: %v\n%q", err, enc)
+		}
+		if !sameCommand(c, c2) {
+			t.Fatalf("round trip differs:\n first %+v\nsecond %+v", c, c2)
+		}
+	})
+}
+
+// headerOf returns the header bytes of a whole frame.
+func headerOf(frame []byte) []byte {
+	hlen := int(uint32(frame[5])<<16 | uint32(frame[6])<<8 | uint32(frame[7]))
+	return frame[8 : 8+hlen]
+}
+
+func FuzzJSONHeader(f *testing.F) {
+	for _, s := range seedFrames(f) {
+		if s[4] == SerializeJSON {
+			f.Add(headerOf(s))
+		}
+	}
+	for _, s := range []string{
+		`{"extFields":{"n":42,"f":-1.5e3,"t":true,"x":null}}`,
+		`{"x":[{"a":[]},{}],"remark":"\ud83c\udf89\ud83c"}`,
+		`{"code":-32768,"opaque":2147483647,"flag":-1}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, h []byte) {
+		var c Command
+		if err := decodeJSONHeader(h, &c); err != nil {
+			if !errors.Is(err, ErrBadFrame) {
+				t.Fatalf("error not ErrBadFrame: %v", err)
+			}
+			return
+		}
+		// Whatever we accept is JSON.
+		if !json.Valid(h) {
+			t.Fatalf("accepted invalid JSON: %q", h)
+		}
+		enc := appendJSONHeader(nil, &c)
+		if !json.Valid(enc) {
+			t.Fatalf("encoded invalid JSON: %q", enc)
+		}
+		var c2 Command
+		if err := decodeJSONHeader(enc, &c2); err != nil {
+			t.Fatalf("decode re-encoded header %q: %v", enc, err)
+		}
+		if !sameCommand(&c, &c2) {
+			t.Fatalf("round trip differs:\n first %+v\nsecond %+v\n%s", c, c2, enc)
+		}
+		// encoding/json reads our output to the same values (the Go client's view).
+		var std struct {
+			Code      int16             `json:"code"`
+			Language  string            `json:"language"`
+			Version   int32             `json:"version"`
+			Opaque    int32             `json:"opaque"`
+			Flag      int32             `json:"flag"`
+			Remark    string            `json:"remark"`
+			ExtFields map[string]string `json:"extFields"`
+		}
+		if err := json.Unmarshal(enc, &std); err != nil {
+			t.Fatalf("encoding/json rejects our header %q: %v", enc, err)
+		}
+		if std.Code != c.Code || std.Language != c.Language || std.Version != c.Version || std.Opaque != c.Opaque ||
+			std.Flag != c.Flag || std.Remark != c.Remark || !maps.Equal(std.ExtFields, c.ExtFields) {
+			t.Fatalf("encoding/json reads %+v, we read %+v", std, c)
+		}
+	})
+}
+
+func FuzzRocketMQHeader(f *testing.F) {
+	for _, s := range seedFrames(f) {
+		if s[4] == SerializeRocketMQ {
+			f.Add(headerOf(s))
+		}
+	}
+	f.Add(make([]byte, rmqFixedBytes))
+	f.Fuzz(func(t *testing.T, h []byte) {
+		var c Command
+		if err := decodeRocketMQHeader(h, &c); err != nil {
+			if !errors.Is(err, ErrBadFrame) {
+				t.Fatalf("error not ErrBadFrame: %v", err)
+			}
+			return
+		}
+		c.Serialize = SerializeRocketMQ
+		enc, err := appendRocketMQHeader(nil, &c)
+		if err != nil {
+			t.Fatalf("re-encode %+v: %v", c, err)
+		}
+		if len(enc) > len(h) {
+			t.Fatalf("re-encoded header grew: %d > %d bytes", len(enc), len(h))
+		}
+		var c2 Command
+		if err := decodeRocketMQHeader(enc, &c2); err != nil {
+			t.Fatalf("decode re-encoded header: %v", err)
+		}
+		c2.Serialize = SerializeRocketMQ
+		if !sameCommand(&c, &c2) {
+			t.Fatalf("round trip differs:\n first %+v\nsecond %+v", c, c2)
+		}
+	})
 }

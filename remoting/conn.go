@@ -1,10 +1,12 @@
 package remoting
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 
 	"github.com/panjf2000/gnet/v2"
@@ -25,12 +27,37 @@ type Conn struct {
 	// out collects the responses produced while one OnTraffic call runs, so a burst of
 	// pipelined requests is answered with one write. Only the event loop touches it.
 	out outBatch
+	// afterWrite is c.checkOutbound as a value, made once so that async writes do not
+	// allocate a closure each.
+	afterWrite gnet.AsyncCallback
+}
+
+// newConn wraps an accepted gnet connection.
+func newConn(s *Server, gc gnet.Conn) *Conn {
+	c := &Conn{id: s.nextID.Add(1), srv: s, gc: gc}
+	c.afterWrite = c.checkOutbound
+	return c
+}
+
+// checkOutbound runs on the event loop after a write: a peer that does not read its
+// responses makes gnet buffer them without limit, so past MaxOutboundBytes the
+// connection is closed (a slow consumer loses its connection, not the server's memory).
+func (c *Conn) checkOutbound(gc gnet.Conn, err error) error {
+	if err != nil || c.closed.Load() {
+		return nil
+	}
+	if n := gc.OutboundBuffered(); n > c.srv.o.MaxOutboundBytes {
+		c.srv.warn.Warn().Uint64("conn", c.id).Str("addr", c.remote.String()).Int("buffered", n).
+			Msg("closing connection: peer does not read its responses")
+		_ = gc.Close()
+	}
+	return nil
 }
 
 // valueBox lets an atomic.Pointer hold any value, nil included.
 type valueBox struct{ v any }
 
-// ID returns the connection's process-unique id (1, 2, ...).
+// ID returns the connection's id, unique among its Server's connections (1, 2, ...).
 func (c *Conn) ID() uint64 { return c.id }
 
 // RemoteAddr returns the peer's address.
@@ -71,7 +98,9 @@ func (c *Conn) Reply(resp *Command) error {
 
 // Invoke sends a server-started request and waits for the client's answer, ctx
 // bounding the wait. It assigns req.Opaque. On timeout the pending entry is removed and
-// the error wraps ErrTimeout; if the connection closes first it wraps ErrClosed.
+// the error wraps ErrTimeout; if the connection closes first it wraps ErrClosed. It
+// must not be called from a handler registered with Handle: the event loop that would
+// read the answer is the one waiting.
 func (c *Conn) Invoke(ctx context.Context, req *Command) (*Command, error) {
 	if c.closed.Load() {
 		return nil, fmt.Errorf("remoting: invoke on connection %d: %w", c.id, ErrClosed)
@@ -89,13 +118,13 @@ func (c *Conn) Invoke(ctx context.Context, req *Command) (*Command, error) {
 		return nil, err
 	}
 	opaque := req.Opaque
-	err = c.send(req, func(_ gnet.Conn, werr error) error {
+	err = c.send(req, func(gc gnet.Conn, werr error) error {
 		if werr != nil {
 			if pc := c.pending.take(opaque); pc != nil {
 				pc.complete(nil, fmt.Errorf("remoting: invoke on connection %d: %w: %w", c.id, ErrClosed, werr))
 			}
 		}
-		return nil
+		return c.checkOutbound(gc, werr)
 	})
 	if err != nil {
 		c.pending.take(opaque)
@@ -126,13 +155,13 @@ func (c *Conn) send(cmd *Command, cb gnet.AsyncCallback) error {
 	if err != nil {
 		return fmt.Errorf("remoting: encode code %d: %w", cmd.Code, err)
 	}
+	if cb == nil {
+		cb = c.afterWrite
+	}
 	if len(cmd.BodyParts) == 0 {
 		err = c.gc.AsyncWrite(head, cb)
 	} else {
-		iov := make([][]byte, 0, 1+len(cmd.BodyParts))
-		iov = append(iov, head)
-		iov = append(iov, cmd.BodyParts...)
-		err = c.gc.AsyncWritev(iov, cb)
+		err = c.gc.AsyncWritev(replyIOV(head, cmd.BodyParts), cb)
 	}
 	if err != nil {
 		return fmt.Errorf("remoting: connection %d: %w: %w", c.id, ErrClosed, err)
@@ -145,17 +174,47 @@ func (c *Conn) send(cmd *Command, cb gnet.AsyncCallback) error {
 func (c *Conn) queue(req, resp *Command) {
 	prepareResponse(req, resp)
 	if err := c.out.add(resp, c.srv.o.MaxFrameBytes); err != nil {
-		c.srv.log.Warn().Err(err).Uint64("conn", c.id).Int16("code", req.Code).Msg("response not encodable")
+		c.srv.warn.Warn().Err(err).Uint64("conn", c.id).Int16("code", req.Code).Msg("response not encodable")
 		fail := req.NewResponse(code.SystemError, fmt.Sprintf("response not encodable: %v", err))
 		_ = c.out.add(fail, c.srv.o.MaxFrameBytes)
 	}
 }
 
-// flush writes the batch collected during OnTraffic. It runs on the event loop.
-func (c *Conn) flush() {
+// flush writes the batch collected during OnTraffic and reports whether the
+// connection may stay open. It runs on the event loop. Nothing is written once the
+// connection closed: its descriptor may already belong to a new connection.
+func (c *Conn) flush() bool {
+	if c.closed.Load() {
+		c.out.reset()
+		return false
+	}
 	if err := c.out.flush(c.gc); err != nil {
 		c.srv.log.Debug().Err(err).Uint64("conn", c.id).Msg("write failed")
+		return false
 	}
+	if n := c.gc.OutboundBuffered(); n > c.srv.o.MaxOutboundBytes {
+		c.srv.warn.Warn().Uint64("conn", c.id).Str("addr", c.remote.String()).Int("buffered", n).
+			Msg("closing connection: peer does not read its responses")
+		return false
+	}
+	return true
+}
+
+// maxIOV is the most slices one writev takes (IOV_MAX on Linux and the BSDs).
+const maxIOV = 1024
+
+// replyIOV returns head followed by parts as one writev list. gnet hands an async
+// writev to the kernel in one call, so a list longer than maxIOV has its tail copied
+// into a single slice; only pathological part counts pay for that copy.
+func replyIOV(head []byte, parts [][]byte) [][]byte {
+	keep := min(len(parts), maxIOV-2)
+	iov := make([][]byte, 0, keep+2)
+	iov = append(iov, head)
+	iov = append(iov, parts[:keep]...)
+	if keep < len(parts) {
+		iov = append(iov, bytes.Join(parts[keep:], nil))
+	}
+	return iov
 }
 
 // outBatch is a run of encoded frames plus the BodyParts spliced in between them.
@@ -203,11 +262,24 @@ func (o *outBatch) flush(gc gnet.Conn) error {
 		if prev < len(o.buf) {
 			iov = append(iov, o.buf[prev:])
 		}
-		_, err = gc.Writev(iov)
+		// writev takes at most IOV_MAX (1024) slices and gnet passes the list
+		// through, so a long batch goes out in chunks; on the event loop nothing can
+		// come between them.
+		for rest := iov; len(rest) > 0 && err == nil; {
+			n := min(len(rest), maxIOV)
+			_, err = gc.Writev(rest[:n])
+			rest = rest[n:]
+		}
 		clear(iov)
 		o.iov = iov[:0]
-		clear(o.parts)
 	}
+	o.reset()
+	return err
+}
+
+// reset empties the batch, dropping references to body parts.
+func (o *outBatch) reset() {
+	clear(o.parts)
 	if cap(o.buf) > maxRetainedBatch {
 		o.buf = nil
 	} else {
@@ -215,5 +287,130 @@ func (o *outBatch) flush(gc gnet.Conn) error {
 	}
 	o.cuts = o.cuts[:0]
 	o.parts = o.parts[:0]
-	return err
 }
+
+// callResult is the outcome of one call: the response or why there is none.
+type callResult struct {
+	resp *Command
+	err  error
+}
+
+// call is one request waiting for its response. Exactly one party completes it: the one
+// that removes it from its pendingTable (the reader that matched the response, the
+// timeout, or the connection failure), so a late response after a timeout is dropped.
+type call struct {
+	ch   chan callResult       // sync callers wait here (buffered 1)
+	cb   func(*Command, error) // async callers are called back instead
+	stop func() bool           // releases the context.AfterFunc of an async call
+}
+
+// complete delivers the outcome. It never blocks for a sync call; an async callback runs
+// on the calling goroutine.
+func (c *call) complete(resp *Command, err error) {
+	if c.cb != nil {
+		if c.stop != nil {
+			c.stop()
+		}
+		c.cb(resp, err)
+		return
+	}
+	c.ch <- callResult{resp, err}
+}
+
+// pendingTable holds the calls of one connection keyed by opaque.
+type pendingTable struct {
+	mu struct {
+		sync.Mutex
+		m      map[int32]*call
+		failed error // set once the connection is gone: no new calls are accepted
+	}
+}
+
+// errOpaqueInUse reports an opaque that is still pending after the counter wrapped.
+var errOpaqueInUse = errors.New("remoting: opaque in use")
+
+// add registers c under opaque. It fails with the connection's error once failAll ran,
+// and with errOpaqueInUse if the opaque is taken.
+func (p *pendingTable) add(opaque int32, c *call) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.mu.failed != nil {
+		return p.mu.failed
+	}
+	if p.mu.m == nil {
+		p.mu.m = make(map[int32]*call)
+	}
+	if _, ok := p.mu.m[opaque]; ok {
+		return errOpaqueInUse
+	}
+	p.mu.m[opaque] = c
+	return nil
+}
+
+// take removes and returns the call under opaque, or nil if there is none (answered,
+// timed out, or never sent).
+func (p *pendingTable) take(opaque int32) *call {
+	p.mu.Lock()
+	c := p.mu.m[opaque]
+	if c != nil {
+		delete(p.mu.m, opaque)
+	}
+	p.mu.Unlock()
+	return c
+}
+
+// failAll refuses new calls with err and completes every pending call with it.
+func (p *pendingTable) failAll(err error) {
+	p.mu.Lock()
+	if p.mu.failed == nil {
+		p.mu.failed = err
+	}
+	m := p.mu.m
+	p.mu.m = nil
+	p.mu.Unlock()
+	for _, c := range m {
+		c.complete(nil, err)
+	}
+}
+
+// len returns the number of calls waiting for an answer.
+func (p *pendingTable) len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.mu.m)
+}
+
+// ctxError converts an expired context into the package's error for opaque.
+func ctxError(ctx context.Context, opaque int32) error {
+	err := ctx.Err()
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: opaque %d: %w", ErrTimeout, opaque, err)
+	}
+	return fmt.Errorf("remoting: opaque %d: %w", opaque, err)
+}
+
+// wait blocks until the call under opaque completes or ctx ends; in the latter case the
+// pending entry is removed so nothing is left behind. Every way out leaves c owned by
+// nobody else and its channel empty, so c goes back to the pool.
+func (p *pendingTable) wait(ctx context.Context, opaque int32, c *call) (*Command, error) {
+	defer syncCalls.Put(c)
+	select {
+	case r := <-c.ch:
+		return r.resp, r.err
+	case <-ctx.Done():
+		if p.take(opaque) != nil {
+			return nil, ctxError(ctx, opaque)
+		}
+		// Someone completed the call at the same moment; its result is on the way.
+		r := <-c.ch
+		return r.resp, r.err
+	}
+}
+
+// syncCalls recycles the calls of waiting callers (a call and its channel per request
+// otherwise).
+var syncCalls = sync.Pool{New: func() any { return &call{ch: make(chan callResult, 1)} }}
+
+// newSyncCall returns a call for a waiting caller; pass it to wait, which recycles it.
+// A call abandoned before wait (its send failed) is simply left to the collector.
+func newSyncCall() *call { return syncCalls.Get().(*call) }

@@ -289,6 +289,22 @@ func (sc *jsonScanner) strOrNull() (string, error) {
 	return sc.str()
 }
 
+// jsonStrRun marks the bytes that continue a run inside a string literal: everything
+// but the quote, the backslash and control characters. UTF-8 is validated separately.
+var jsonStrRun = func() (t [256]bool) {
+	for b := 0x20; b < 256; b++ {
+		t[b] = b != '"' && b != '\\'
+	}
+	return t
+}()
+
+// run advances over plain string bytes.
+func (sc *jsonScanner) run() {
+	for sc.i < len(sc.s) && jsonStrRun[sc.s[sc.i]] {
+		sc.i++
+	}
+}
+
 // str reads a JSON string. Without escapes and with valid UTF-8 it is a substring of the
 // header; otherwise it is unescaped into a new string, with invalid UTF-8 and unpaired
 // surrogates replaced by U+FFFD as encoding/json does.
@@ -297,52 +313,59 @@ func (sc *jsonScanner) str() (string, error) {
 		return "", errJSON("want a string")
 	}
 	start := sc.i
-	ascii := true
-	for sc.i < len(sc.s) {
-		b := sc.s[sc.i]
-		switch {
-		case b == '"':
-			s := sc.s[start:sc.i]
-			sc.i++
-			if !ascii && !utf8.ValidString(s) {
-				return strings.ToValidUTF8(s, "\uFFFD"), nil
-			}
-			return s, nil
-		case b == '\\':
-			return sc.strSlow(start)
-		case b < 0x20:
-			return "", errJSON("control character in string")
-		case b >= utf8.RuneSelf:
-			ascii = false
-		}
-		sc.i++
+	sc.run()
+	if sc.i >= len(sc.s) {
+		return "", errJSON("unterminated string")
 	}
-	return "", errJSON("unterminated string")
+	switch sc.s[sc.i] {
+	case '"':
+		s := sc.s[start:sc.i]
+		sc.i++
+		if !utf8.ValidString(s) {
+			return strings.ToValidUTF8(s, "\uFFFD"), nil
+		}
+		return s, nil
+	case '\\':
+		return sc.strSlow(start)
+	default:
+		return "", errJSON("control character in string")
+	}
 }
 
 // strSlow finishes a string that has escapes; sc.i is at the first backslash.
 func (sc *jsonScanner) strSlow(start int) (string, error) {
-	buf := make([]byte, 0, sc.i-start+16)
+	// The raw literal bounds the decoded size (every escape shrinks or keeps its
+	// length), so one allocation of the raw length up to the closing quote suffices.
+	end := sc.i
+	for end < len(sc.s) && sc.s[end] != '"' {
+		if sc.s[end] == '\\' {
+			end++
+		}
+		end++
+	}
+	buf := make([]byte, 0, min(end, len(sc.s))-start)
 	buf = append(buf, sc.s[start:sc.i]...)
 	for sc.i < len(sc.s) {
+		from := sc.i
+		sc.run()
+		buf = append(buf, sc.s[from:sc.i]...)
+		if sc.i >= len(sc.s) {
+			break
+		}
 		b := sc.s[sc.i]
-		switch {
-		case b == '"':
-			sc.i++
+		sc.i++
+		if b == '"' {
 			if !utf8.Valid(buf) {
 				return strings.ToValidUTF8(string(buf), "\uFFFD"), nil
 			}
 			// buf was allocated here and is never written again: hand it over
 			// as the string instead of copying it.
 			return unsafe.String(unsafe.SliceData(buf), len(buf)), nil
-		case b < 0x20:
-			return "", errJSON("control character in string")
-		case b != '\\':
-			buf = append(buf, b)
-			sc.i++
-			continue
 		}
-		sc.i++
+		if b < 0x20 {
+			return "", errJSON("control character in string")
+		}
+		// A backslash.
 		if sc.i >= len(sc.s) {
 			break
 		}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/panjf2000/gnet/v2"
 	"github.com/rs/zerolog"
@@ -29,6 +30,9 @@ type ServerOptions struct {
 	// WorkerQueue bounds the requests waiting for a worker; 4096 when zero. A request
 	// that finds the queue full is answered SYSTEM_BUSY at once.
 	WorkerQueue int `mapstructure:"worker_queue"`
+	// MaxOutboundBytes bounds what may wait in a connection's send buffer; a peer that
+	// lets more pile up by not reading is disconnected. 64 MiB when zero.
+	MaxOutboundBytes int `mapstructure:"max_outbound_bytes"`
 	// EventLoops is the number of gnet event loops; the number of CPUs when zero.
 	EventLoops int `mapstructure:"event_loops"`
 	// Logger receives connection-level warnings; zerolog.Nop() when zero.
@@ -59,8 +63,9 @@ type task struct {
 // handlers by code. Responses to requests the server started (Conn.Invoke) are matched
 // by opaque. Handlers may be registered before or after Start.
 type Server struct {
-	o   ServerOptions
-	log zerolog.Logger
+	o    ServerOptions
+	log  zerolog.Logger
+	warn zerolog.Logger // log, sampled: per-connection anomalies can come in floods
 
 	routes   atomic.Pointer[map[int16]route] // copy-on-write; read on every request
 	routesMu sync.Mutex                      // serializes route writers
@@ -93,6 +98,9 @@ func NewServer(o ServerOptions) *Server {
 	if o.Workers <= 0 {
 		o.Workers = 16
 	}
+	if o.MaxOutboundBytes <= 0 {
+		o.MaxOutboundBytes = 64 << 20
+	}
 	if o.WorkerQueue <= 0 {
 		o.WorkerQueue = 4096
 	}
@@ -103,6 +111,7 @@ func NewServer(o ServerOptions) *Server {
 		booted:  make(chan struct{}),
 		runDone: make(chan struct{}),
 	}
+	s.warn = s.log.Sample(warnSampler())
 	s.routes.Store(&map[int16]route{})
 	return s
 }
@@ -135,7 +144,9 @@ func (s *Server) OnOpen(fn func(*Conn)) { s.onOpen.Store(&fn) }
 func (s *Server) OnClose(fn func(*Conn)) { s.onClose.Store(&fn) }
 
 // Start binds the listener and starts the event loops and workers. It returns once the
-// server is listening (Addr is valid then), or with the bind error. ctx bounds the wait.
+// server is listening (Addr is valid then), or with the bind error; ctx bounds the wait.
+// The event loops come up right after, and connections arriving meanwhile wait in the
+// listen backlog.
 func (s *Server) Start(ctx context.Context) error {
 	if !s.started.CompareAndSwap(false, true) {
 		return errors.New("remoting: server already started")
@@ -330,7 +341,7 @@ func (e *events) OnBoot(eng gnet.Engine) gnet.Action {
 // OnOpen wraps the connection and runs the owner's hook.
 func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	s := e.s
-	c := &Conn{id: s.nextID.Add(1), srv: s, gc: gc}
+	c := newConn(s, gc)
 	if ta, ok := gc.RemoteAddr().(*net.TCPAddr); ok {
 		c.remote = ta.AddrPort()
 		c.remote = netip.AddrPortFrom(c.remote.Addr().Unmap(), c.remote.Port())
@@ -376,8 +387,8 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 		}
 		n, err := FrameLength(prefix, s.o.MaxFrameBytes)
 		if err != nil {
-			s.log.Warn().Err(err).Uint64("conn", c.id).Str("addr", c.remote.String()).Msg("closing connection: bad frame")
-			c.flush()
+			s.warn.Warn().Err(err).Uint64("conn", c.id).Str("addr", c.remote.String()).Msg("closing connection: bad frame")
+			c.flush() // answers to the good frames before it still go out
 			return gnet.Close
 		}
 		frame, err := gc.Peek(lengthPrefixBytes + n)
@@ -387,7 +398,7 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 		cmd := new(Command)
 		body, err := decodeFrameInto(frame[lengthPrefixBytes:], cmd)
 		if err != nil {
-			s.log.Warn().Err(err).Uint64("conn", c.id).Str("addr", c.remote.String()).Msg("closing connection: bad frame")
+			s.warn.Warn().Err(err).Uint64("conn", c.id).Str("addr", c.remote.String()).Msg("closing connection: bad frame")
 			c.flush()
 			return gnet.Close
 		}
@@ -398,8 +409,15 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 		_, _ = gc.Discard(lengthPrefixBytes + n)
 		s.dispatch(c, cmd)
 	}
-	c.flush()
+	if !c.flush() {
+		return gnet.Close
+	}
 	return gnet.None
+}
+
+// warnSampler bounds the warnings one server or client logs about misbehaving peers.
+func warnSampler() zerolog.Sampler {
+	return &zerolog.BurstSampler{Burst: 20, Period: time.Second}
 }
 
 // gnetLogger routes gnet's own log lines into zerolog. Fatal lines are logged as errors:

@@ -575,3 +575,96 @@ func TestServerStartBindError(t *testing.T) {
 		t.Fatalf("Close after failed Start: %v", err)
 	}
 }
+
+func TestServerDropsPeerThatDoesNotRead(t *testing.T) {
+	body := make([]byte, 64<<10)
+	var tr *connTracker
+	s := NewServer(ServerOptions{Addr: "127.0.0.1:0", MaxOutboundBytes: 256 << 10, Logger: testLogger(t)})
+	tr = trackConns(s)
+	s.Handle(11, func(_ *Conn, req *Command) *Command {
+		resp := req.NewResponse(0, "")
+		resp.BodyParts = [][]byte{body}
+		return resp
+	})
+	if err := s.Start(ctxTimeout(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	nc, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	_ = nc.(*net.TCPConn).SetReadBuffer(4096)
+	bad := tr.next(t)
+	req := rawFrame(t, NewRequest(11, nil, nil))
+	// Keep asking, never read: the answers (64 MiB in all) cannot fit in socket buffers.
+	go func() {
+		for range 1024 {
+			if _, err := nc.Write(req); err != nil {
+				return
+			}
+		}
+	}()
+	waitFor(t, 20*time.Second, "server to drop the non-reading peer", func() bool { return tr.isClosed(bad.ID()) })
+
+	// Others are unaffected.
+	c := newClient(t)
+	if _, err := c.Invoke(ctxTimeout(t, 5*time.Second), s.Addr().String(), NewRequest(11, nil, nil)); err != nil {
+		t.Fatalf("reading client: %v", err)
+	}
+}
+
+func TestServerManySlicesPerWrite(t *testing.T) {
+	parts := make([][]byte, 2000)
+	var want []byte
+	for i := range parts {
+		parts[i] = []byte{byte(i), byte(i >> 8)}
+		want = append(want, parts[i]...)
+	}
+	s := startServer(t, func(s *Server) {
+		s.Handle(11, func(_ *Conn, req *Command) *Command {
+			resp := req.NewResponse(0, "")
+			resp.BodyParts = [][]byte{[]byte("a"), []byte("b")}
+			return resp
+		})
+		s.Handle(12, func(c *Conn, req *Command) *Command {
+			go func() {
+				resp := req.NewResponse(0, "")
+				resp.BodyParts = parts
+				_ = c.Reply(resp)
+			}()
+			return nil
+		})
+	})
+	nc, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	// Pipelined answers of 3 slices each: one read holds hundreds of requests, more
+	// answers than one writev can take.
+	var burst []byte
+	const n = 2000
+	for i := range n {
+		req := NewRequest(11, nil, nil)
+		req.Opaque = int32(i)
+		burst = append(burst, rawFrame(t, req)...)
+	}
+	go func() { _, _ = nc.Write(burst) }()
+	for i := range n {
+		resp := readRawFrame(t, nc)
+		if resp.Opaque != int32(i) || string(resp.Body) != "ab" {
+			t.Fatalf("answer %d: opaque %d body %q", i, resp.Opaque, resp.Body)
+		}
+	}
+	// A late reply made of 2000 slices.
+	c := newClient(t)
+	resp, err := c.Invoke(ctxTimeout(t, 5*time.Second), s.Addr().String(), NewRequest(12, nil, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(resp.Body, want) {
+		t.Fatalf("2000-part reply: got %d bytes, want %d", len(resp.Body), len(want))
+	}
+}

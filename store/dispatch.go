@@ -64,6 +64,7 @@ type dispatcher struct {
 	indexFrom int64 // records below are already in the key index
 	projs     []*projState
 	lastErr   string
+	projList  atomic.Pointer[[]*projState] // copy of projs for the checkpoint
 
 	waitMu  sync.Mutex
 	waiters []dispatchWaiter
@@ -86,6 +87,7 @@ func (d *dispatcher) init() {
 	d.kick = make(chan struct{}, 1)
 	d.reqs = make(chan func())
 	d.subs.Store(&[]func(Arrival){})
+	d.projList.Store(&[]*projState{})
 }
 
 // wake asks the dispatcher to look for new records. It never blocks.
@@ -350,6 +352,8 @@ func (s *Store) addProjection(p Projection) error {
 		pos = next
 	}
 	s.d.projs = append(s.d.projs, ps)
+	list := append([]*projState(nil), s.d.projs...)
+	s.d.projList.Store(&list)
 	return nil
 }
 

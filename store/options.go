@@ -130,7 +130,6 @@ func (o Options) Validate() error {
 	return nil
 }
 
-
 // pathSafeTopic reports whether topic can name a ConsumeQueue directory.
 func pathSafeTopic(topic []byte) bool {
 	if len(topic) == 0 || string(topic) == "." || string(topic) == ".." {

@@ -1,8 +1,10 @@
 package message
 
 import (
+	"errors"
 	"net/netip"
 	"strings"
+	"unicode/utf8"
 )
 
 // SysFlag bits of a stored message (PROTOCOL.md §4.2). The low bits travel in the send
@@ -153,4 +155,50 @@ func splitKeys(s string) []string {
 		return nil
 	}
 	return strings.Fields(s)
+}
+
+// Sentinel errors. Decoders wrap them with the field and offsets involved, so callers
+// test with errors.Is and operators read the wrapped text.
+var (
+	// ErrBlank reports an end-of-file blank record (magic 0xCBD43194): the reader rolls
+	// to the next segment. It is not corruption.
+	ErrBlank = errors.New("message: blank record")
+	// ErrTruncated reports input that ends before the record (or value) it starts.
+	ErrTruncated = errors.New("message: truncated")
+	// ErrCorrupt reports bytes that cannot be a valid record: bad magic, inconsistent
+	// sizes, a body CRC mismatch, an impossible port.
+	ErrCorrupt = errors.New("message: corrupt record")
+	// ErrTopicTooLong reports a topic over MaxTopicLen bytes.
+	ErrTopicTooLong = errors.New("message: topic too long")
+	// ErrPropertiesTooLong reports encoded properties over MaxPropertiesLen bytes.
+	ErrPropertiesTooLong = errors.New("message: properties too long")
+	// ErrTooLarge reports a record, batch entry or decompressed body over its size limit.
+	ErrTooLarge = errors.New("message: too large")
+	// ErrBadBatch reports a malformed batch body (SEND_BATCH_MESSAGE).
+	ErrBadBatch = errors.New("message: malformed batch")
+	// ErrBadMsgID reports a message id that is not of the expected length or not hex.
+	ErrBadMsgID = errors.New("message: malformed message id")
+	// ErrBadCompressed reports a body that is not a valid zlib stream.
+	ErrBadCompressed = errors.New("message: bad compressed body")
+)
+
+// TagsHash returns the tagsCode the broker stores in the ConsumeQueue for a TAGS value:
+// Java's String.hashCode computed over the UTF-16 code units of tags (a character outside
+// the BMP counts as its surrogate pair), with int32 overflow, sign-extended to int64. It
+// is 0 for "". Invalid UTF-8 bytes count as U+FFFD each, as a Java decoder replaces them.
+//
+// The Go client hashes UTF-8 bytes instead, which agrees only for ASCII tags (§4.4), so
+// the broker must always recompute the code from the tag strings.
+func TagsHash(tags string) int64 {
+	var h int32
+	for _, r := range tags {
+		if r >= 0x10000 && r <= utf8.MaxRune {
+			r -= 0x10000
+			h = 31*h + int32(0xD800+(r>>10)&0x3FF)
+			h = 31*h + int32(0xDC00+r&0x3FF)
+			continue
+		}
+		h = 31*h + r
+	}
+	return int64(h)
 }

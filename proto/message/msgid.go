@@ -113,10 +113,8 @@ func NewUniqIDSource(ip netip.Addr, pid int, salt int32, now func() time.Time) *
 	}
 	b = binary.BigEndian.AppendUint16(b, uint16(pid))
 	b = binary.BigEndian.AppendUint32(b, uint32(salt))
-	s := &UniqIDSource{prefix: appendHexUpper(nil, b), now: now}
-	s.mu.monthStart, s.mu.nextMonth = monthBounds(now())
-	s.mu.elapsed = -1
-	return s
+	// The month bounds start at zero, so the first Next computes them.
+	return &UniqIDSource{prefix: appendHexUpper(nil, b), now: now}
 }
 
 // monthBounds returns the start of t's local month and of the next one, in ms.
@@ -137,17 +135,19 @@ func (s *UniqIDSource) Next() string {
 		s.mu.elapsed = -1
 	}
 	elapsed := max(nowMS-s.mu.monthStart, 0)
+	// Like Java's COUNTER.getAndIncrement: the first id of a process has counter 0.
+	counter := s.mu.counter
 	s.mu.counter++
 	switch {
 	case elapsed > s.mu.elapsed:
 		s.mu.elapsed = elapsed
-		s.mu.wrapAt = s.mu.counter
-	case s.mu.counter == s.mu.wrapAt:
-		// Every counter value was used with this time field (or the clock stepped back):
-		// advance the time field rather than repeat an id.
+		s.mu.wrapAt = counter
+	case counter == s.mu.wrapAt:
+		// Every counter value was used with this time field (the clock stood still or
+		// stepped back): advance the time field rather than repeat an id.
 		s.mu.elapsed++
 	}
-	elapsed, counter := s.mu.elapsed, s.mu.counter
+	elapsed = s.mu.elapsed
 	s.mu.Unlock()
 
 	out := make([]byte, 0, len(s.prefix)+12)

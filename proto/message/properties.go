@@ -31,7 +31,9 @@ func EncodeProperties(p map[string]string) string {
 	if len(p) == 0 {
 		return ""
 	}
-	keys := make([]string, 0, len(p))
+	// Typical messages carry a handful of properties: sort them in a stack array.
+	var small [16]string
+	keys := small[:0]
 	n := 0
 	for k, v := range p {
 		if validPair(k, v) {

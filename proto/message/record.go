@@ -247,15 +247,21 @@ func scan(b []byte) (layout, error) {
 // returns the record size. For an end-of-file blank it returns the blank's TOTALSIZE and
 // ErrBlank. Recovery scans the CommitLog tail with it.
 func VerifyRecord(b []byte) (size int, err error) {
+	l, err := verify(b)
+	return l.size, err
+}
+
+// verify is scan plus the body CRC check.
+func verify(b []byte) (layout, error) {
 	l, err := scan(b)
 	if err != nil {
-		return l.size, err
+		return l, err
 	}
 	stored := binary.BigEndian.Uint32(b[offBodyCRC:])
 	if got := BodyCRC(b[l.bodyOff : l.bodyOff+l.bodyLen]); got != stored {
-		return l.size, fmt.Errorf("%w: body crc 0x%08X, computed 0x%08X", ErrCorrupt, stored, got)
+		return l, fmt.Errorf("%w: body crc 0x%08X, computed 0x%08X", ErrCorrupt, stored, got)
 	}
-	return l.size, nil
+	return l, nil
 }
 
 // DecodeRecord decodes the record at the start of b and returns it with its TOTALSIZE.
@@ -264,11 +270,10 @@ func VerifyRecord(b []byte) (size int, err error) {
 // The returned Ext shares no memory with b. It never panics and never reads beyond
 // len(b) or TOTALSIZE.
 func DecodeRecord(b []byte) (*Ext, int, error) {
-	size, err := VerifyRecord(b)
+	l, err := verify(b)
 	if err != nil {
-		return nil, size, err
+		return nil, l.size, err
 	}
-	l, _ := scan(b) // cannot fail: VerifyRecord just passed
 	rec := b[:l.size]
 	be := binary.BigEndian
 	born, err := readHost(rec, offBornHost, l.sysFlag&FlagBornHostV6 != 0, "born host")

@@ -65,8 +65,8 @@ type Log struct {
 	}
 	written atomic.Int64 // published write position: records below it are complete
 
-	fl       flusher
-	prep     preparer
+	fl        flusher
+	prep      preparer
 	wg        sync.WaitGroup
 	stop      chan struct{}
 	closeOnce sync.Once

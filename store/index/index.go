@@ -1,31 +1,29 @@
 package index
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/rs/zerolog"
 )
 
-// Key prefixes (see doc.go for the layouts).
+// Key prefixes and sizes (see doc.go for the layouts).
 const (
-	prefixKey     = 'k'
-	prefixReverse = 'r'
-	prefixMeta    = 'm'
+	prefixEntry     = 'k'
+	prefixMeta      = 'm'
+	prefixTombstone = 't'
+	entryLen    = 1 + 8 + 8 + 8 // prefix, segment, hash, physical offset
 )
 
 var appliedKey = []byte{prefixMeta, 'a', 'p', 'p', 'l', 'i', 'e', 'd'}
 
-// Limits on the reverse record of one commit: past them Add commits on its own so a
-// batch (and the value holding its keys) stays bounded.
-const (
-	maxBatchKeys  = 8192
-	maxBatchBytes = 1 << 20
-)
+// maxBatchKeys bounds the entries of one uncommitted batch: past it, Full reports true
+// and the writer commits, so memory stays bounded and entries become visible steadily.
+const maxBatchKeys = 16384
 
 // ErrClosed reports use of a closed index.
 var ErrClosed = errors.New("index: closed")
@@ -36,19 +34,20 @@ type Options struct {
 	Logger zerolog.Logger
 }
 
-// Index maps (topic, key) to the CommitLog offsets of the records that carry the key,
-// in pebble. The dispatcher is its only writer (Add, Commit, Truncate, DeleteBefore,
-// DeleteTopic run on one goroutine at a time); Query may run concurrently.
+// Index maps (topic, key) to the CommitLog offsets of the records that carry the key.
+// Entries hold a 64-bit hash of the pair, not the strings, so an entry is 25 bytes of
+// key and 8 of value whatever the key's length; the hash may collide, so Query returns
+// candidates that the caller checks against the records.
+//
+// One goroutine writes (Add, Commit, Truncate, DeleteBefore); Query, Applied and Sync
+// may run concurrently with it.
 type Index struct {
 	db  *pebble.DB
 	log zerolog.Logger
 
 	batch   *pebble.Batch
-	rev     []byte // main keys added since the last commit, each uvarint-length-prefixed
-	revFrom int64  // CommitLog offset of the first record added since the last commit
 	keys    int
-	scratch []byte
-	applied int64
+	applied atomic.Int64
 }
 
 // Open opens (or creates) the index in o.Dir.
@@ -56,18 +55,23 @@ func Open(o Options) (*Index, error) {
 	lg := o.Logger.With().Str("component", "index").Logger()
 	opts := &pebble.Options{
 		Logger:       pebbleLogger{lg},
-		MemTableSize: 8 << 20,
+		MemTableSize: 16 << 20,
+	}
+	// Hashes do not compress; compressing them costs CPU on every flush and
+	// compaction for nothing.
+	for i := range opts.Levels {
+		opts.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
 	}
 	db, err := pebble.Open(o.Dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("index: open %s: %w", o.Dir, err)
 	}
-	x := &Index{db: db, log: lg, revFrom: -1}
+	x := &Index{db: db, log: lg}
 	v, closer, err := db.Get(appliedKey)
 	switch {
 	case err == nil:
 		if len(v) == 8 {
-			x.applied = int64(binary.BigEndian.Uint64(v))
+			x.applied.Store(int64(binary.BigEndian.Uint64(v)))
 		}
 		closer.Close()
 	case errors.Is(err, pebble.ErrNotFound):
@@ -80,17 +84,14 @@ func Open(o Options) (*Index, error) {
 }
 
 // Applied returns the CommitLog offset through which records are indexed (committed).
-func (x *Index) Applied() int64 { return x.applied }
+// It is safe to call from any goroutine.
+func (x *Index) Applied() int64 { return x.applied.Load() }
 
-// appendMainKey appends the main key of (segment, topic, key, phys) to dst.
-func appendMainKey(dst []byte, seg int64, topic, key []byte, phys int64) []byte {
-	dst = append(dst, prefixKey)
-	dst = binary.BigEndian.AppendUint64(dst, uint64(seg))
-	dst = binary.AppendUvarint(dst, uint64(len(topic)))
-	dst = append(dst, topic...)
-	dst = binary.AppendUvarint(dst, uint64(len(key)))
-	dst = append(dst, key...)
-	return binary.BigEndian.AppendUint64(dst, uint64(phys))
+func entryKey(dst *[entryLen]byte, seg int64, hash uint64, phys int64) {
+	dst[0] = prefixEntry
+	binary.BigEndian.PutUint64(dst[1:], uint64(seg))
+	binary.BigEndian.PutUint64(dst[9:], hash)
+	binary.BigEndian.PutUint64(dst[17:], uint64(phys))
 }
 
 // Add indexes key for the record at phys (stored at storeMS) in the CommitLog segment
@@ -99,43 +100,50 @@ func (x *Index) Add(seg int64, topic, key []byte, phys, storeMS int64) error {
 	if len(key) == 0 {
 		return nil
 	}
-	if x.revFrom < 0 {
-		x.revFrom = phys
-	}
-	x.scratch = appendMainKey(x.scratch[:0], seg, topic, key, phys)
-	var ts [8]byte
-	binary.BigEndian.PutUint64(ts[:], uint64(storeMS))
-	if err := x.batch.Set(x.scratch, ts[:], nil); err != nil {
+	var k [entryLen]byte
+	entryKey(&k, seg, fnv64a(topic, key), phys)
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], uint64(storeMS))
+	if err := x.batch.Set(k[:], v[:], nil); err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
-	x.rev = binary.AppendUvarint(x.rev, uint64(len(x.scratch)))
-	x.rev = append(x.rev, x.scratch...)
 	x.keys++
 	return nil
 }
 
-// Full reports whether the pending batch has reached its bounds and should be committed.
-func (x *Index) Full() bool { return x.keys >= maxBatchKeys || len(x.rev) >= maxBatchBytes }
+// fnv64a returns the 64-bit hash an entry of (topic, key) is stored under: FNV-1a over
+// the topic, a zero byte and the key. It is part of the on-disk format.
+func fnv64a(topic, key []byte) uint64 {
+	const (
+		offset = 14695981039346656037
+		prime  = 1099511628211
+	)
+	h := uint64(offset)
+	for _, c := range topic {
+		h ^= uint64(c)
+		h *= prime
+	}
+	h *= prime // the zero separator: h ^= 0 leaves h as is
+	for _, c := range key {
+		h ^= uint64(c)
+		h *= prime
+	}
+	return h
+}
 
-// Commit makes every entry added since the last commit visible, together with the
-// reverse record that lets Truncate find them and the new applied offset, in one atomic
-// pebble batch. It is not synced: the WAL reaches the disk with the next Sync (the
-// checkpoint) or pebble's own flushes; after a crash pebble recovers a prefix of the
-// batches, and the applied offset in it always matches the entries.
+// Full reports whether the pending batch has reached its bound and should be committed.
+func (x *Index) Full() bool { return x.keys >= maxBatchKeys }
+
+// Commit makes every entry added since the last commit visible, together with the new
+// applied offset, in one atomic pebble batch. It is not synced: the WAL reaches the disk
+// with the next Sync (the checkpoint) or pebble's own flushes; after a crash pebble
+// recovers a prefix of the batches, and the applied offset in it matches its entries.
 func (x *Index) Commit(applied int64) error {
 	if x.db == nil {
 		return ErrClosed
 	}
-	if x.keys == 0 && applied == x.applied {
+	if x.keys == 0 && applied == x.applied.Load() {
 		return nil
-	}
-	if x.keys > 0 {
-		var k [9]byte
-		k[0] = prefixReverse
-		binary.BigEndian.PutUint64(k[1:], uint64(x.revFrom))
-		if err := x.batch.Set(k[:], x.rev, nil); err != nil {
-			return fmt.Errorf("index: %w", err)
-		}
 	}
 	var v [8]byte
 	binary.BigEndian.PutUint64(v[:], uint64(applied))
@@ -146,10 +154,8 @@ func (x *Index) Commit(applied int64) error {
 		return fmt.Errorf("index: commit: %w", err)
 	}
 	x.batch.Reset()
-	x.rev = x.rev[:0]
-	x.revFrom = -1
 	x.keys = 0
-	x.applied = applied
+	x.applied.Store(applied)
 	return nil
 }
 
@@ -165,50 +171,37 @@ func (x *Index) Sync() error {
 }
 
 // Truncate removes every entry for a record at or past off and lowers the applied
-// offset to off (the CommitLog was cut there, or a re-dispatch restarts there). Pending
-// uncommitted entries are dropped.
-func (x *Index) Truncate(off int64) error {
+// offset to off (the CommitLog was cut there). Pending uncommitted entries are dropped.
+// The entries of the segments past the one holding off go by range deletion; those of
+// that segment are found by scanning its entries, which happens only when the index
+// outran a log that lost its tail (a machine crash).
+func (x *Index) Truncate(off, segBytes int64) error {
 	if x.db == nil {
 		return ErrClosed
 	}
 	x.batch.Reset()
-	x.rev, x.revFrom, x.keys = x.rev[:0], -1, 0
-	if x.applied <= off {
+	x.keys = 0
+	if x.applied.Load() <= off {
 		return nil
 	}
-	// The reverse record that covers off starts at or before it; all later ones after.
-	var lo [9]byte
-	lo[0] = prefixReverse
-	binary.BigEndian.PutUint64(lo[1:], uint64(off))
-	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixReverse}, UpperBound: []byte{prefixReverse + 1}})
+	seg := off - off%segBytes
+	b := x.db.NewBatch()
+	defer b.Close()
+	var lo, hi [entryLen]byte
+	entryKey(&lo, seg+segBytes, 0, 0)
+	if err := b.DeleteRange(lo[:9], []byte{prefixEntry + 1}, nil); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	entryKey(&lo, seg, 0, 0)
+	entryKey(&hi, seg+segBytes, 0, 0)
+	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: lo[:9], UpperBound: hi[:9]})
 	if err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
-	b := x.db.NewBatch()
-	defer b.Close()
-	valid := it.SeekLT(lo[:])
-	if !valid {
-		valid = it.First()
-	}
-	for ; valid; valid = it.Next() {
-		start := int64(binary.BigEndian.Uint64(it.Key()[1:]))
-		rev := it.Value()
-		for len(rev) > 0 {
-			n, w := binary.Uvarint(rev)
-			if w <= 0 || uint64(len(rev)-w) < n {
-				break // cannot happen for values this package wrote
-			}
-			k := rev[w : w+int(n)]
-			rev = rev[w+int(n):]
-			if len(k) >= 8 && int64(binary.BigEndian.Uint64(k[len(k)-8:])) >= off {
-				if err := b.Delete(k, nil); err != nil {
-					it.Close()
-					return fmt.Errorf("index: %w", err)
-				}
-			}
-		}
-		if start >= off {
-			if err := b.Delete(it.Key(), nil); err != nil {
+	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()
+		if len(k) == entryLen && int64(binary.BigEndian.Uint64(k[17:])) >= off {
+			if err := b.Delete(k, nil); err != nil {
 				it.Close()
 				return fmt.Errorf("index: %w", err)
 			}
@@ -225,111 +218,135 @@ func (x *Index) Truncate(off int64) error {
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("index: truncate: %w", err)
 	}
-	x.applied = off
+	x.applied.Store(off)
 	return nil
 }
 
 // DeleteBefore drops every entry of the CommitLog segments that start below minSeg (they
-// were deleted by retention), and the reverse records below minPhys. Range deletions
-// make it cheap however many entries there are.
-func (x *Index) DeleteBefore(minSeg, minPhys int64) error {
+// were deleted by retention) with one range deletion, however many entries there are.
+// It may run concurrently with the writer.
+func (x *Index) DeleteBefore(minSeg int64) error {
 	if x.db == nil {
 		return ErrClosed
 	}
-	var hi [9]byte
-	hi[0] = prefixKey
-	binary.BigEndian.PutUint64(hi[1:], uint64(minSeg))
-	b := x.db.NewBatch()
-	defer b.Close()
-	if err := b.DeleteRange([]byte{prefixKey}, hi[:], nil); err != nil {
-		return fmt.Errorf("index: %w", err)
-	}
-	hi[0] = prefixReverse
-	binary.BigEndian.PutUint64(hi[1:], uint64(minPhys))
-	if err := b.DeleteRange([]byte{prefixReverse}, hi[:], nil); err != nil {
-		return fmt.Errorf("index: %w", err)
-	}
-	if err := b.Commit(pebble.NoSync); err != nil {
+	var hi [entryLen]byte
+	entryKey(&hi, minSeg, 0, 0)
+	if err := x.db.DeleteRange([]byte{prefixEntry}, hi[:9], pebble.NoSync); err != nil {
 		return fmt.Errorf("index: delete before %d: %w", minSeg, err)
 	}
-	return nil
+	return x.dropTombstones(minSeg)
 }
 
-// topicPrefix returns 'k' | seg | len(topic) | topic.
-func topicPrefix(dst []byte, seg int64, topic string) []byte {
-	dst = append(dst, prefixKey)
-	dst = binary.BigEndian.AppendUint64(dst, uint64(seg))
-	dst = binary.AppendUvarint(dst, uint64(len(topic)))
-	return append(dst, topic...)
-}
-
-// prefixEnd returns the smallest key greater than every key with prefix p.
-func prefixEnd(p []byte) []byte {
-	end := slices.Clone(p)
-	for i := len(end) - 1; i >= 0; i-- {
-		if end[i] != 0xff {
-			end[i]++
-			return end[:i+1]
-		}
-	}
-	return nil
-}
-
-// DeleteTopic drops every entry of topic in the given segments.
-func (x *Index) DeleteTopic(topic string, segs []int64) error {
+// DeleteTopic hides every entry of topic for a record below off (the topic was deleted
+// when the log ended at off): entries are keyed by hash, so they cannot be found by
+// topic; a tombstone makes Query skip them instead, and DeleteBefore drops the
+// tombstone once retention has removed the records.
+func (x *Index) DeleteTopic(topic string, off int64) error {
 	if x.db == nil {
 		return ErrClosed
 	}
-	b := x.db.NewBatch()
-	defer b.Close()
-	for _, s := range segs {
-		p := topicPrefix(nil, s, topic)
-		if err := b.DeleteRange(p, prefixEnd(p), nil); err != nil {
-			return fmt.Errorf("index: %w", err)
-		}
-	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], uint64(off))
+	if err := x.db.Set(append([]byte{prefixTombstone}, topic...), v[:], pebble.Sync); err != nil {
 		return fmt.Errorf("index: delete topic %s: %w", topic, err)
 	}
 	return nil
 }
 
-// Query returns the CommitLog offsets of up to max records of topic carrying key whose
-// store time is within [beginMS, endMS], newest first, looking in the given segments
-// (ascending starts, all live).
-func (x *Index) Query(topic, key string, beginMS, endMS int64, max int, segs []int64) ([]int64, error) {
-	if x.db == nil {
-		return nil, ErrClosed
+// deletedBefore returns the offset below which topic's entries are hidden, 0 if none.
+func (x *Index) deletedBefore(topic []byte) (int64, error) {
+	v, closer, err := x.db.Get(append([]byte{prefixTombstone}, topic...))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, nil
 	}
-	var out []int64
-	for i := len(segs) - 1; i >= 0 && len(out) < max; i-- {
-		p := topicPrefix(nil, segs[i], topic)
-		p = binary.AppendUvarint(p, uint64(len(key)))
-		p = append(p, key...)
-		it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: prefixEnd(p)})
-		if err != nil {
-			return out, fmt.Errorf("index: %w", err)
-		}
-		for ok := it.Last(); ok && len(out) < max; ok = it.Prev() {
-			k := it.Key()
-			if len(k) != len(p)+8 || !bytes.HasPrefix(k, p) {
-				continue
+	if err != nil {
+		return 0, fmt.Errorf("index: %w", err)
+	}
+	defer closer.Close()
+	if len(v) != 8 {
+		return 0, nil
+	}
+	return int64(binary.BigEndian.Uint64(v)), nil
+}
+
+// dropTombstones removes the tombstones of topics deleted below minPhys: none of their
+// hidden records is stored any more.
+func (x *Index) dropTombstones(minPhys int64) error {
+	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixTombstone}, UpperBound: []byte{prefixTombstone + 1}})
+	if err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	b := x.db.NewBatch()
+	defer b.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		if v := it.Value(); len(v) == 8 && int64(binary.BigEndian.Uint64(v)) <= minPhys {
+			if err := b.Delete(it.Key(), nil); err != nil {
+				it.Close()
+				return fmt.Errorf("index: %w", err)
 			}
-			v := it.Value()
-			if len(v) != 8 {
+		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	if b.Empty() {
+		return nil
+	}
+	return b.Commit(pebble.NoSync)
+}
+
+// Candidate is an index entry: a record that may carry the key (hashes can collide).
+type Candidate struct {
+	Offset  int64 // CommitLog physical offset
+	StoreMS int64 // store timestamp
+}
+
+// Query calls fn with the entries of (topic, key) whose store time is within
+// [beginMS, endMS], newest first, looking in the given segments (ascending starts),
+// until fn returns false.
+func (x *Index) Query(topic, key []byte, beginMS, endMS int64, segs []int64, fn func(Candidate) bool) error {
+	if x.db == nil {
+		return ErrClosed
+	}
+	h := fnv64a(topic, key)
+	hidden, err := x.deletedBefore(topic)
+	if err != nil {
+		return err
+	}
+	for i := len(segs) - 1; i >= 0; i-- {
+		var lo, hi [entryLen]byte
+		entryKey(&lo, segs[i], h, 0)
+		entryKey(&hi, segs[i], h+1, 0)
+		upper := hi[:17]
+		if h == ^uint64(0) {
+			entryKey(&hi, segs[i]+1, 0, 0)
+			upper = hi[:9]
+		}
+		it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: lo[:17], UpperBound: upper})
+		if err != nil {
+			return fmt.Errorf("index: %w", err)
+		}
+		more := true
+		for ok := it.Last(); ok && more; ok = it.Prev() {
+			k, v := it.Key(), it.Value()
+			if len(k) != entryLen || len(v) != 8 {
 				continue
 			}
 			ts := int64(binary.BigEndian.Uint64(v))
-			if ts < beginMS || ts > endMS {
+			phys := int64(binary.BigEndian.Uint64(k[17:]))
+			if ts < beginMS || ts > endMS || phys < hidden {
 				continue
 			}
-			out = append(out, int64(binary.BigEndian.Uint64(k[len(p):])))
+			more = fn(Candidate{Offset: phys, StoreMS: ts})
 		}
 		if err := it.Close(); err != nil {
-			return out, fmt.Errorf("index: %w", err)
+			return fmt.Errorf("index: %w", err)
+		}
+		if !more {
+			return nil
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // Close closes the index (without syncing; call Sync first for durability).
@@ -358,8 +375,7 @@ func (p pebbleLogger) Errorf(format string, args ...any) {
 }
 
 // Fatalf reports an error pebble cannot continue after (its contract: Fatalf does not
-// return). It panics rather than exiting the process, so the broker's own shutdown
-// runs.
+// return). It panics rather than exiting the process, so deferred cleanup still runs.
 func (p pebbleLogger) Fatalf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	p.l.Error().Msg(msg)

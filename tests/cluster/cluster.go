@@ -113,6 +113,10 @@ func Start(t testing.TB, opts ...Option) *Cluster {
 		o(&s)
 	}
 	log := testLogger(t)
+	// t.TempDir registers the directory's removal as a cleanup: it must be registered
+	// before the cluster's own cleanup so that it runs after it (cleanups run last
+	// registered first), when the broker has closed its store.
+	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Cluster{log: log, ctx: ctx, cancel: cancel}
 	t.Cleanup(func() { c.close(t) })
@@ -141,7 +145,7 @@ func Start(t testing.TB, opts ...Option) *Cluster {
 		fn(&bo)
 	}
 	so := store.DefaultOptions()
-	so.Dir = filepath.Join(t.TempDir(), "store")
+	so.Dir = filepath.Join(dir, "store")
 	so.CommitLogSegmentBytes = SegmentBytes
 	so.MaxMessageBytes = MaxMessageBytes
 	so.ConsumeQueueUnits = ConsumeQueueUnits
@@ -300,8 +304,25 @@ func testLogger(t testing.TB) zerolog.Logger {
 	// Registered before the cluster's own cleanup, so it runs after it (cleanups are
 	// LIFO): the servers may log while they close.
 	t.Cleanup(sink.stop)
-	out := zerolog.ConsoleWriter{Out: sink, NoColor: true, TimeFormat: "15:04:05.000000"}
-	return zerolog.New(out).Level(testLevel()).With().Timestamp().Logger()
+	out := zerolog.ConsoleWriter{
+		Out:           sink,
+		NoColor:       true,
+		PartsOrder:    []string{atField, zerolog.LevelFieldName, zerolog.MessageFieldName},
+		FieldsExclude: []string{atField},
+	}
+	return zerolog.New(out).Level(testLevel()).Hook(atHook{})
+}
+
+// atField carries a microsecond wall-clock time on every test log line: zerolog's own
+// timestamp has the precision of a process-global format, seconds by default, which
+// cannot order the events of one request.
+const atField = "at"
+
+type atHook struct{}
+
+// Run implements zerolog.Hook.
+func (atHook) Run(e *zerolog.Event, _ zerolog.Level, _ string) {
+	e.Str(atField, time.Now().Format("15:04:05.000000"))
 }
 
 // testLevel reads ROCKETGO_TEST_LOG; info when unset or not a level name.

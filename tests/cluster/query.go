@@ -304,6 +304,24 @@ func (c *Cluster) MaxOffset(t testing.TB, topic string, queueID int) int64 {
 	return v
 }
 
+// MinOffset asks the broker for the smallest logical offset still stored in a queue
+// (GET_MIN_OFFSET): above 0 once retention has deleted the queue's first messages.
+func (c *Cluster) MinOffset(t testing.TB, topic string, queueID int) int64 {
+	t.Helper()
+	ext := map[string]string{"topic": topic, "queueId": strconv.Itoa(queueID)}
+	resp, err := c.invoke(c.BrokerAddr(), func() *remoting.Command {
+		return remoting.NewRequest(code.GetMinOffset, ext, nil)
+	})
+	if err != nil {
+		t.Fatalf("cluster: min offset %s/%d: %v", topic, queueID, err)
+	}
+	v, err := strconv.ParseInt(resp.ExtFields["offset"], 10, 64)
+	if err != nil {
+		t.Fatalf("cluster: min offset %s/%d: code %d, offset extField %q", topic, queueID, resp.Code, resp.ExtFields["offset"])
+	}
+	return v
+}
+
 // WaitFor polls cond until it returns true, failing the test with msg if it has not
 // after timeout. Polling starts fast and backs off to 100 ms, so a condition that
 // becomes true quickly costs little time. Call it from the test's goroutine only.

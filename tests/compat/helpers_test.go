@@ -183,6 +183,8 @@ func (e *env) waitCaughtUp(pc *pushClient, topic string, queues int) {
 type inbox struct {
 	mu   sync.Mutex
 	msgs []*primitive.MessageExt
+	// timeout bounds wait; consumeTimeout when zero.
+	timeout time.Duration
 }
 
 func (b *inbox) handle(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
@@ -223,13 +225,17 @@ func (b *inbox) distinct() (msgs []*primitive.MessageExt, dups int) {
 // wait waits until the inbox holds at least n distinct messages and returns them.
 func (b *inbox) wait(t *testing.T, n int) []*primitive.MessageExt {
 	t.Helper()
+	timeout := b.timeout
+	if timeout == 0 {
+		timeout = consumeTimeout
+	}
 	var got []*primitive.MessageExt
-	ok := cluster.Eventually(consumeTimeout, func() bool {
+	ok := cluster.Eventually(timeout, func() bool {
 		got, _ = b.distinct()
 		return len(got) >= n
 	})
 	if !ok {
-		t.Fatalf("received %d distinct messages within %v, want %d: %s", len(got), consumeTimeout, n, describe(got))
+		t.Fatalf("received %d distinct messages within %v, want %d: %s", len(got), timeout, n, describe(got))
 	}
 	return got
 }

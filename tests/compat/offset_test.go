@@ -1,12 +1,15 @@
 package compat_test
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
+	rocketmq "github.com/apache/rocketmq-client-go/v2"
 	"github.com/apache/rocketmq-client-go/v2/consumer"
-	"github.com/apache/rocketmq-client-go/v2/primitive"
 
+	"github.com/rocketgo/rocketgo/store"
 	"github.com/rocketgo/rocketgo/tests/cluster"
 )
 
@@ -146,14 +149,77 @@ func TestConsumeFromWhereIgnoredForCommittedGroup(t *testing.T) {
 	}
 }
 
-// firstOffsets returns, per queue id, the smallest queue offset among msgs.
-func firstOffsets(msgs []*primitive.MessageExt) map[int]int64 {
-	out := map[int]int64{}
-	for _, m := range msgs {
-		q := m.Queue.QueueId
-		if cur, ok := out[q]; !ok || m.QueueOffset < cur {
-			out[q] = m.QueueOffset
+// oldTopic makes a one-queue topic whose first messages are gone, the state of any topic
+// older than the broker's retention: the store deletes every CommitLog segment but the
+// one being written as soon as it can (diskWarnRatio far below the disk's real usage),
+// and 8 incompressible 200 KiB messages span several 1 MiB segments. It returns the
+// producer, the topic and the queue's min offset once that is above 0.
+func oldTopic(t *testing.T) (*env, rocketmq.Producer, string, int64) {
+	t.Helper()
+	e := newEnv(t, cluster.WithStoreOptions(func(o *store.Options) {
+		o.DiskWarnRatio = 1e-9
+		o.DiskMaxRatio = 1
+	}))
+	topic := e.name("T")
+	e.c.CreateTopic(t, topic, 1)
+	p := e.producer()
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 8; i++ {
+		m := message(topic, "aged", i)
+		body := make([]byte, 200<<10)
+		for j := range body {
+			body[j] = byte(rnd.Uint32())
+		}
+		m.Body = append([]byte(fmt.Sprintf("aged-%d:", i)), body...)
+		sendSync(t, p, m)
+	}
+	var min int64
+	cluster.WaitFor(t, 20*time.Second, func() bool {
+		min = e.c.MinOffset(t, topic, 0)
+		return min > 0
+	}, "retention to delete the topic's first messages")
+	return e, p, topic, min
+}
+
+// CONSUME_FROM_LAST_OFFSET on a topic whose first messages have expired: a new group
+// starts at the end of the queue. Messages stored before it started are not delivered;
+// those stored after are.
+func TestConsumeFromLastOffsetOldTopic(t *testing.T) {
+	t.Parallel()
+	e, p, topic, _ := oldTopic(t)
+	sendN(t, p, topic, "before", 3)
+
+	box := &inbox{}
+	pc := e.pushConsumer(e.name("CG"), topic, "*", consumer.ConsumeFromLastOffset, box)
+	cluster.WaitFor(t, settleTimeout, func() bool { return len(pc.queues(topic)) == 1 }, "the consumer to own the queue")
+	sendN(t, p, topic, "after", 3)
+	box.wait(t, 3)
+	e.waitCaughtUp(pc, topic, 1)
+	got, _ := box.distinct()
+	requireSet(t, "CONSUME_FROM_LAST_OFFSET on an old topic", bodies(got), wantBodies(topic, "after", 3))
+}
+
+// CONSUME_FROM_FIRST_OFFSET on a topic whose first messages have expired: a new group
+// starts at the earliest message still stored (the client first asks for offset 0 and
+// is moved to the queue's min offset by PULL_OFFSET_MOVED).
+func TestConsumeFromFirstOffsetOldTopic(t *testing.T) {
+	t.Parallel()
+	e, p, topic, _ := oldTopic(t)
+	sendN(t, p, topic, "fresh", 3)
+	min := e.c.MinOffset(t, topic, 0)
+	max := e.c.MaxOffset(t, topic, 0)
+
+	box := &inbox{}
+	box.timeout = 60 * time.Second // PULL_OFFSET_MOVED costs the client a 10 s pause and a rebalance
+	e.pushConsumer(e.name("CG"), topic, "*", consumer.ConsumeFromFirstOffset, box)
+	got := box.wait(t, int(max-min))
+	if got[0].QueueOffset != min || got[len(got)-1].QueueOffset != max-1 || len(got) != int(max-min) {
+		t.Fatalf("delivered offsets %d..%d (%d messages), want the stored range %d..%d",
+			got[0].QueueOffset, got[len(got)-1].QueueOffset, len(got), min, max-1)
+	}
+	for b := range wantBodies(topic, "fresh", 3) {
+		if !bodies(got)[b] {
+			t.Fatalf("message %q stored after the deletion was not delivered", b)
 		}
 	}
-	return out
 }

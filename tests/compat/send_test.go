@@ -9,11 +9,8 @@ import (
 	"testing"
 	"time"
 
-	rocketmq "github.com/apache/rocketmq-client-go/v2"
 	"github.com/apache/rocketmq-client-go/v2/consumer"
 	"github.com/apache/rocketmq-client-go/v2/primitive"
-
-	"github.com/rocketgo/rocketgo/tests/cluster"
 )
 
 // offsetMsgID is the broker's offset message id for IPv4: store IP, port and commitlog
@@ -316,14 +313,4 @@ func TestSendBatch(t *testing.T) {
 			}
 		}
 	}
-}
-
-// sendAll sends n messages of batch synchronously and waits for their topic's route to
-// be usable by consumers; it returns the producer for further sends.
-func sendAll(t *testing.T, e *env, topic, batch string, n int) rocketmq.Producer {
-	t.Helper()
-	p := e.producer()
-	sendN(t, p, topic, batch, n)
-	e.c.WaitRoute(t, topic, cluster.RouteTimeout)
-	return p
 }

@@ -1,0 +1,200 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/rocketgo/rocketgo/proto/body"
+	"github.com/rocketgo/rocketgo/proto/message"
+)
+
+// Property keys a user may want to set or read (MessageConst.java); the message
+// package has the full list.
+const (
+	PropertyTags        = message.PropTags
+	PropertyKeys        = message.PropKeys
+	PropertyUniqKey     = message.PropUniqKey
+	PropertyDelayLevel  = message.PropDelay
+	PropertyShardingKey = "SHARDING_KEY"
+	PropertyRetryTopic  = message.PropRetryTopic
+)
+
+// MaxInflatedBody bounds the size a compressed message body may inflate to when
+// consumed: a hostile or corrupt body cannot make the client allocate more.
+const MaxInflatedBody = 64 << 20
+
+// MessageQueue names one queue: a topic's queue on one broker.
+type MessageQueue = body.MessageQueue
+
+// Message is what a producer sends. Tags, keys, the delay level and any other
+// property live in Properties; the With* methods set them and return the message, so a
+// message can be built in one expression:
+//
+//	msg := client.NewMessage("orders", payload).WithTags("paid").WithKeys(orderID)
+type Message struct {
+	Topic      string
+	Body       []byte
+	Flag       int32 // the user's int32, stored and delivered as is
+	Properties map[string]string
+}
+
+// NewMessage returns a message of topic carrying body.
+func NewMessage(topic string, body []byte) *Message {
+	return &Message{Topic: topic, Body: body}
+}
+
+// WithProperty sets a property and returns m. An empty value removes the key: neither
+// RocketMQ parser keeps empty values.
+func (m *Message) WithProperty(key, value string) *Message {
+	if value == "" {
+		delete(m.Properties, key)
+		return m
+	}
+	if m.Properties == nil {
+		m.Properties = make(map[string]string, 4)
+	}
+	m.Properties[key] = value
+	return m
+}
+
+// Property returns a property, "" when absent.
+func (m *Message) Property(key string) string { return m.Properties[key] }
+
+// WithTags sets the tag consumers filter on and returns m.
+func (m *Message) WithTags(tags string) *Message { return m.WithProperty(PropertyTags, tags) }
+
+// Tags returns the tag, "" when none.
+func (m *Message) Tags() string { return m.Properties[PropertyTags] }
+
+// WithKeys sets the business keys (indexed by the broker for QueryMessageByKey) and
+// returns m. Keys must not contain spaces: the KEYS property is space separated.
+func (m *Message) WithKeys(keys ...string) *Message {
+	return m.WithProperty(PropertyKeys, strings.Join(keys, message.KeySeparator))
+}
+
+// Keys returns the business keys, nil when none.
+func (m *Message) Keys() []string {
+	if k := m.Properties[PropertyKeys]; k != "" {
+		return strings.Fields(k)
+	}
+	return nil
+}
+
+// WithDelayLevel asks the broker to deliver the message after delay level l (1 = 1 s,
+// 2 = 5 s, ... 18 = 2 h; PROTOCOL.md §8). Level 0 removes the delay.
+func (m *Message) WithDelayLevel(l int) *Message {
+	if l <= 0 {
+		return m.WithProperty(PropertyDelayLevel, "")
+	}
+	return m.WithProperty(PropertyDelayLevel, strconv.Itoa(l))
+}
+
+// DelayLevel returns the delay level, 0 when none.
+func (m *Message) DelayLevel() int {
+	l, _ := strconv.Atoi(m.Properties[PropertyDelayLevel])
+	return l
+}
+
+// WithShardingKey sets the key the SelectByShardingKey selector hashes to pick the
+// queue, so messages with one key stay in order on one queue. Returns m.
+func (m *Message) WithShardingKey(key string) *Message {
+	return m.WithProperty(PropertyShardingKey, key)
+}
+
+// ShardingKey returns the sharding key, "" when none.
+func (m *Message) ShardingKey() string { return m.Properties[PropertyShardingKey] }
+
+// String describes the message without its body.
+func (m *Message) String() string {
+	return fmt.Sprintf("Message{topic=%s, flag=%d, properties=%v, body=%d bytes}", m.Topic, m.Flag, m.Properties, len(m.Body))
+}
+
+// MessageExt is a stored message as consumers receive it: the message plus where and
+// when it was stored.
+type MessageExt struct {
+	Message
+	// MsgID is the client unique id (UNIQ_KEY) when the producer set one, otherwise
+	// OffsetMsgID — the id the official clients show.
+	MsgID string
+	// OffsetMsgID is the broker id of the record: store host and commitlog offset.
+	OffsetMsgID string
+	// Queue is the queue the message was consumed from; consumers fill BrokerName.
+	Queue                     MessageQueue
+	QueueOffset               int64 // logical offset in the queue
+	CommitLogOffset           int64 // physical offset in the broker's CommitLog
+	SysFlag                   int32
+	BornTimestamp             int64 // ms since the epoch, producer clock
+	BornHost                  netip.AddrPort
+	StoreTimestamp            int64 // ms since the epoch, broker clock
+	StoreHost                 netip.AddrPort
+	ReconsumeTimes            int32
+	PreparedTransactionOffset int64
+	BodyCRC                   uint32
+	StoreSize                 int32 // record size in the CommitLog
+}
+
+// String describes the message without its body.
+func (m *MessageExt) String() string {
+	return fmt.Sprintf("MessageExt{topic=%s, queue=%d, offset=%d, msgId=%s, properties=%v, body=%d bytes}",
+		m.Topic, m.Queue.QueueID, m.QueueOffset, m.MsgID, m.Properties, len(m.Body))
+}
+
+// DecodeMessages decodes a run of v1 CommitLog records (a PULL_MESSAGE body, a
+// QUERY_MESSAGE or VIEW_MESSAGE_BY_ID body, a CHECK_TRANSACTION_STATE body) into
+// messages, inflating compressed bodies (sysflag bit 0) up to MaxInflatedBody. A record
+// that fails to decode ends the run: the messages before it are returned with an error
+// wrapping ErrBadResponse. A body that fails to inflate is kept as stored, as the
+// official client does. Bad input never panics.
+func DecodeMessages(b []byte) ([]*MessageExt, error) {
+	var out []*MessageExt
+	for off := 0; off < len(b); {
+		rec, size, err := message.DecodeRecord(b[off:])
+		if err != nil {
+			return out, fmt.Errorf("%w: record at offset %d: %w", ErrBadResponse, off, err)
+		}
+		out = append(out, messageFromRecord(rec, size))
+		off += size
+	}
+	return out, nil
+}
+
+// messageFromRecord converts a decoded record, inflating a compressed body.
+func messageFromRecord(r *message.Ext, size int) *MessageExt {
+	m := &MessageExt{
+		Message: Message{
+			Topic:      r.Topic,
+			Body:       r.Body,
+			Flag:       r.Flag,
+			Properties: r.Properties,
+		},
+		Queue:                     MessageQueue{Topic: r.Topic, QueueID: r.QueueID},
+		QueueOffset:               r.QueueOffset,
+		CommitLogOffset:           r.PhysicalOffset,
+		SysFlag:                   r.SysFlag,
+		BornTimestamp:             r.BornTimestamp,
+		BornHost:                  r.BornHost,
+		StoreTimestamp:            r.StoreTimestamp,
+		StoreHost:                 r.StoreHost,
+		ReconsumeTimes:            r.ReconsumeTimes,
+		PreparedTransactionOffset: r.PreparedTransactionOffset,
+		BodyCRC:                   r.BodyCRC,
+		StoreSize:                 int32(size),
+	}
+	if r.SysFlag&message.FlagCompressed != 0 {
+		if inflated, err := message.Decompress(r.Body, MaxInflatedBody); err == nil {
+			m.Body = inflated
+		}
+	}
+	m.OffsetMsgID = message.OffsetMsgID(r.StoreHost, r.PhysicalOffset)
+	m.MsgID = m.Properties[message.PropUniqKey]
+	if m.MsgID == "" {
+		m.MsgID = m.OffsetMsgID
+	}
+	return m
+}
+
+// errEmptyBody is the cause of ErrInvalidMessage for a message without body.
+var errEmptyBody = errors.New("empty body")

@@ -1,0 +1,163 @@
+package client
+
+import (
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Defaults shared by every producer, consumer and admin client (PROTOCOL.md §1.4 and
+// Appendix A: the official client's timers and timeouts).
+const (
+	// DefaultInstanceName is replaced by the process id in the client id, as RocketMQ does.
+	DefaultInstanceName = "DEFAULT"
+	// DefaultRouteRefreshInterval is how often every cached topic route is fetched again.
+	DefaultRouteRefreshInterval = 30 * time.Second
+	// DefaultHeartbeatInterval is how often the client sends HEART_BEAT to its brokers.
+	DefaultHeartbeatInterval = 30 * time.Second
+	// DefaultCallTimeout bounds one request whose context carries no deadline.
+	DefaultCallTimeout = 3 * time.Second
+	// DefaultRouteTimeout bounds one GET_ROUTEINFO_BY_TOPIC whose context has no deadline.
+	DefaultRouteTimeout = 6 * time.Second
+)
+
+// clientOptions are the settings of the shared client instance: where the NameServers
+// are, who this client is, and its timers. Producers, consumers and admin clients embed
+// them; the instance is shared by all users whose identity and NameServers match.
+type clientOptions struct {
+	nameServers  []string
+	namespace    string
+	instanceName string
+	unitName     string
+	clientIP     string
+	logger       zerolog.Logger
+	credentials  Credentials
+	now          func() time.Time
+
+	routeRefresh time.Duration
+	heartbeat    time.Duration
+	callTimeout  time.Duration
+	routeTimeout time.Duration
+}
+
+// defaultClientOptions returns the options before any Option is applied.
+func defaultClientOptions() clientOptions {
+	return clientOptions{
+		instanceName: DefaultInstanceName,
+		logger:       zerolog.Nop(),
+		now:          time.Now,
+		routeRefresh: DefaultRouteRefreshInterval,
+		heartbeat:    DefaultHeartbeatInterval,
+		callTimeout:  DefaultCallTimeout,
+		routeTimeout: DefaultRouteTimeout,
+	}
+}
+
+// Option is a setting every kind of client accepts (producer, consumers, admin): the
+// NameServers, the namespace, the instance name, the logger. Each client kind also has
+// options of its own.
+type Option func(*clientOptions)
+
+// Credentials are an ACL access key pair. When set, every request is signed the way
+// RocketMQ's AclClientRPCHook signs it: extFields AccessKey, optional SecurityToken, and
+// Signature = base64(HMAC-SHA1(secret, values of all extFields sorted by key ++ body)).
+type Credentials struct {
+	AccessKey     string
+	SecretKey     string
+	SecurityToken string
+}
+
+// WithNameServer sets the NameServer addresses ("ip:port"). Each address may itself be
+// a ";"-separated list, as RocketMQ's namesrvAddr setting is. When one NameServer fails,
+// the next is tried.
+func WithNameServer(addrs ...string) Option {
+	return func(o *clientOptions) {
+		o.nameServers = o.nameServers[:0:0]
+		for _, a := range addrs {
+			for _, s := range strings.Split(a, ";") {
+				if s = strings.TrimSpace(s); s != "" {
+					o.nameServers = append(o.nameServers, s)
+				}
+			}
+		}
+	}
+}
+
+// WithNamespace puts every topic and group of the client in namespace ns: "T" is sent as
+// "ns%T", "%RETRY%G" as "%RETRY%ns%G", as RocketMQ's NamespaceUtil does. Results (send
+// results, consumed messages, admin listings) show the names without the namespace.
+func WithNamespace(ns string) Option {
+	return func(o *clientOptions) { o.namespace = ns }
+}
+
+// WithInstanceName sets the instance name part of the client id. The default, "DEFAULT",
+// is replaced by the process id, so one process has one client id ("ip@pid"). Two
+// consumers of the same group in one process need different instance names.
+func WithInstanceName(name string) Option {
+	return func(o *clientOptions) {
+		if name == "" {
+			name = DefaultInstanceName
+		}
+		o.instanceName = name
+	}
+}
+
+// WithUnitName appends "@unit" to the client id.
+func WithUnitName(unit string) Option {
+	return func(o *clientOptions) { o.unitName = unit }
+}
+
+// WithClientIP sets the IP of the client id; by default the first non-loopback IPv4
+// address of the host (127.0.0.1 if there is none).
+func WithClientIP(ip string) Option {
+	return func(o *clientOptions) { o.clientIP = ip }
+}
+
+// WithLogger sets the logger; the default discards everything.
+func WithLogger(l zerolog.Logger) Option {
+	return func(o *clientOptions) { o.logger = l }
+}
+
+// WithCredentials signs every request with an ACL access key (see Credentials).
+func WithCredentials(c Credentials) Option {
+	return func(o *clientOptions) { o.credentials = c }
+}
+
+// WithCallTimeout bounds each request whose context carries no deadline (3 s default).
+func WithCallTimeout(d time.Duration) Option {
+	return func(o *clientOptions) {
+		if d > 0 {
+			o.callTimeout = d
+		}
+	}
+}
+
+// WithRouteRefreshInterval sets how often cached routes are fetched again (30 s default).
+func WithRouteRefreshInterval(d time.Duration) Option {
+	return func(o *clientOptions) {
+		if d > 0 {
+			o.routeRefresh = d
+		}
+	}
+}
+
+// WithHeartbeatInterval sets how often HEART_BEAT goes to the brokers (30 s default).
+func WithHeartbeatInterval(d time.Duration) Option {
+	return func(o *clientOptions) {
+		if d > 0 {
+			o.heartbeat = d
+		}
+	}
+}
+
+// withClock replaces the clock (tests).
+func withClock(now func() time.Time) Option {
+	return func(o *clientOptions) { o.now = now }
+}
+
+// applyProducer lets a shared Option configure a producer.
+func (f Option) applyProducer(o *producerOptions) { f(&o.client) }
+
+// applyAdmin lets a shared Option configure an admin client.
+func (f Option) applyAdmin(o *adminOptions) { f(&o.client) }

@@ -1,0 +1,579 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/proto/header"
+	"github.com/rocketgo/rocketgo/proto/message"
+	"github.com/rocketgo/rocketgo/remoting"
+)
+
+// SendStatus is how a broker acknowledged a send. Every status means the message is
+// stored on the master; the non-OK ones say a durability step did not finish in time.
+type SendStatus int
+
+// Send statuses (PROTOCOL.md §2.3, response codes 0, 10, 12, 11).
+const (
+	SendOK                SendStatus = iota // stored (and flushed/replicated as configured)
+	SendFlushDiskTimeout                    // stored, the synchronous flush timed out
+	SendFlushSlaveTimeout                   // stored, the slave did not acknowledge in time
+	SendSlaveNotAvailable                   // stored, no slave to replicate to
+)
+
+// String returns the RocketMQ name of the status.
+func (s SendStatus) String() string {
+	switch s {
+	case SendOK:
+		return "SEND_OK"
+	case SendFlushDiskTimeout:
+		return "FLUSH_DISK_TIMEOUT"
+	case SendFlushSlaveTimeout:
+		return "FLUSH_SLAVE_TIMEOUT"
+	case SendSlaveNotAvailable:
+		return "SLAVE_NOT_AVAILABLE"
+	}
+	return fmt.Sprintf("SendStatus(%d)", int(s))
+}
+
+// SendResult is the broker's acknowledgement of a send.
+type SendResult struct {
+	Status SendStatus
+	// MsgID is the client unique id (UNIQ_KEY) of the message; for a batch, the ids of
+	// its messages joined by commas.
+	MsgID string
+	// OffsetMsgID is the broker's id of the stored record (store host + commitlog
+	// offset); for a batch, comma-joined.
+	OffsetMsgID   string
+	MessageQueue  MessageQueue // where it went, topic without namespace
+	QueueOffset   int64        // logical offset of the (first) message in the queue
+	TransactionID string
+	RegionID      string
+	TraceOn       bool
+}
+
+// String describes the result.
+func (r *SendResult) String() string {
+	return fmt.Sprintf("SendResult{status=%s, msgId=%s, offsetMsgId=%s, queue=%s, queueOffset=%d}",
+		r.Status, r.MsgID, r.OffsetMsgID, r.MessageQueue, r.QueueOffset)
+}
+
+// outgoing is a validated and encoded send, ready to go to any queue of its topic.
+type outgoing struct {
+	topic   string   // namespace-wrapped
+	first   *Message // what selectors see
+	body    []byte   // the raw, compressed or batch body
+	sysFlag int32
+	flag    int32
+	props   string
+	batch   bool
+	msgIDs  string
+	queue   *MessageQueue // fixed by SendToQueue, else nil
+}
+
+// Send sends one message (SEND_MESSAGE) or a batch of messages of one topic
+// (SEND_BATCH_MESSAGE, stored together on one queue) and waits for the broker. It
+// retries failed attempts (see WithRetries) on other brokers until ctx ends; without a
+// deadline on ctx each attempt is bounded by the send timeout. A message without a
+// UNIQ_KEY gets one; the caller's messages are not modified.
+func (p *Producer) Send(ctx context.Context, msgs ...*Message) (*SendResult, error) {
+	out, err := p.prepare(msgs)
+	if err != nil {
+		return nil, err
+	}
+	if !p.track.begin() {
+		return nil, ErrNotStarted
+	}
+	defer p.track.end()
+	return p.sendSync(ctx, out)
+}
+
+// SendToQueue is Send to one given queue (as listed by the topic's route, with the
+// topic without namespace). Retries stay on that queue.
+func (p *Producer) SendToQueue(ctx context.Context, mq MessageQueue, msgs ...*Message) (*SendResult, error) {
+	out, err := p.prepare(msgs)
+	if err != nil {
+		return nil, err
+	}
+	mq.Topic = out.topic
+	out.queue = &mq
+	if !p.track.begin() {
+		return nil, ErrNotStarted
+	}
+	defer p.track.end()
+	return p.sendSync(ctx, out)
+}
+
+// SendAsync sends like Send without waiting: cb receives the result or the final error
+// exactly once, on another goroutine (or inline, see WithInlineCallbacks). SendAsync
+// itself returns an error, and never calls cb, when the send cannot start: invalid
+// messages, a producer not running, no route.
+func (p *Producer) SendAsync(ctx context.Context, cb func(*SendResult, error), msgs ...*Message) error {
+	out, err := p.prepare(msgs)
+	if err != nil {
+		return err
+	}
+	if !p.track.begin() {
+		return ErrNotStarted
+	}
+	entry, err := p.inst.publishRoute(ctx, out.topic, p.o.createTopicKey)
+	if err != nil {
+		p.track.end()
+		return fmt.Errorf("send to %s: %w", out.topic, err)
+	}
+	if len(entry.pub) == 0 {
+		p.track.end()
+		return fmt.Errorf("send to %s: %w: no writable queue", out.topic, ErrNoRoute)
+	}
+	a := &asyncSend{p: p, ctx: ctx, out: out, cb: cb}
+	a.next("", nil)
+	return nil
+}
+
+// SendOneway sends without waiting for, or getting, any acknowledgement: one attempt,
+// no retry, the message may be lost. It returns once the request is queued for writing.
+func (p *Producer) SendOneway(ctx context.Context, msgs ...*Message) error {
+	out, err := p.prepare(msgs)
+	if err != nil {
+		return err
+	}
+	if !p.track.begin() {
+		return ErrNotStarted
+	}
+	defer p.track.end()
+	entry, err := p.inst.publishRoute(ctx, out.topic, p.o.createTopicKey)
+	if err != nil {
+		return fmt.Errorf("send to %s: %w", out.topic, err)
+	}
+	mq, err := p.selectQueue(entry, out, "")
+	if err != nil {
+		return err
+	}
+	addr := p.inst.masterAddr(mq.BrokerName)
+	if addr == "" {
+		return fmt.Errorf("send to %s: %w: %s", out.topic, ErrBrokerNotFound, mq.BrokerName)
+	}
+	return p.inst.invokeOneway(addr, p.request(out, mq))
+}
+
+// sendSync runs the attempts of a synchronous send.
+func (p *Producer) sendSync(ctx context.Context, out *outgoing) (*SendResult, error) {
+	entry, err := p.inst.publishRoute(ctx, out.topic, p.o.createTopicKey)
+	if err != nil {
+		return nil, fmt.Errorf("send to %s: %w", out.topic, err)
+	}
+	attempts := 1 + p.o.retries
+	lastBroker := ""
+	var lastErr error
+	for i := 0; i < attempts; i++ {
+		if i > 0 {
+			if e := p.inst.cachedRoute(out.topic); e != nil {
+				entry = e // a refresh may have changed the route meanwhile
+			}
+		}
+		mq, err := p.selectQueue(entry, out, lastBroker)
+		if err != nil {
+			return nil, err
+		}
+		lastBroker = mq.BrokerName
+		addr := p.inst.masterAddr(mq.BrokerName)
+		if addr == "" {
+			lastErr = fmt.Errorf("%w: %s", ErrBrokerNotFound, mq.BrokerName)
+			continue
+		}
+		actx, cancel := withTimeout(ctx, p.o.sendTimeout)
+		start := time.Now()
+		resp, err := p.inst.invoke(actx, addr, p.request(out, mq))
+		cancel()
+		latency := time.Since(start)
+		if err == nil {
+			var res *SendResult
+			if res, err = p.result(resp, mq, out); err == nil {
+				p.noteLatency(mq.BrokerName, latency, false)
+				return res, nil
+			}
+			if !retryableCode(resp.Code) {
+				return nil, fmt.Errorf("send to %s via %s: %w", out.topic, addr, err)
+			}
+		}
+		p.noteLatency(mq.BrokerName, latency, true)
+		lastErr = fmt.Errorf("send to %s via %s: %w", out.topic, addr, err)
+		p.log.Debug().Err(err).Str("topic", out.topic).Str("broker", mq.BrokerName).Int("attempt", i+1).Msg("send failed")
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, fmt.Errorf("%w (after %d attempts)", lastErr, attempts)
+}
+
+// asyncSend is one SendAsync in progress.
+type asyncSend struct {
+	p        *Producer
+	ctx      context.Context
+	out      *outgoing
+	cb       func(*SendResult, error)
+	attempts int
+	once     sync.Once
+}
+
+// next starts the next attempt, avoiding lastBroker; lastErr is what the previous
+// attempt failed with. Attempts that fail before anything is sent (no address, dial
+// error) move on at once.
+func (a *asyncSend) next(lastBroker string, lastErr error) {
+	p := a.p
+	for a.attempts < 1+p.o.retries {
+		if err := a.ctx.Err(); err != nil {
+			if lastErr == nil {
+				lastErr = err
+			}
+			break
+		}
+		a.attempts++
+		entry := p.inst.cachedRoute(a.out.topic)
+		if entry == nil {
+			a.finish(nil, fmt.Errorf("send to %s: %w", a.out.topic, ErrNoRoute))
+			return
+		}
+		mq, err := p.selectQueue(entry, a.out, lastBroker)
+		if err != nil {
+			a.finish(nil, err)
+			return
+		}
+		lastBroker = mq.BrokerName
+		addr := p.inst.masterAddr(mq.BrokerName)
+		if addr == "" {
+			lastErr = fmt.Errorf("send to %s: %w: %s", a.out.topic, ErrBrokerNotFound, mq.BrokerName)
+			continue
+		}
+		actx, cancel := withTimeout(a.ctx, p.o.sendTimeout)
+		start := time.Now()
+		err = p.inst.invokeAsync(actx, addr, p.request(a.out, mq), func(resp *remoting.Command, err error) {
+			cancel()
+			a.done(mq, addr, time.Since(start), resp, err)
+		})
+		if err == nil {
+			return
+		}
+		cancel()
+		p.noteLatency(mq.BrokerName, time.Since(start), true)
+		lastErr = fmt.Errorf("send to %s via %s: %w", a.out.topic, addr, err)
+	}
+	a.finish(nil, fmt.Errorf("%w (after %d attempts)", lastErr, a.attempts))
+}
+
+// done handles the answer of one attempt. It runs on the transport's goroutine, so a
+// retry, which may have to dial, moves to a goroutine of its own.
+func (a *asyncSend) done(mq MessageQueue, addr string, latency time.Duration, resp *remoting.Command, err error) {
+	p := a.p
+	if err == nil {
+		var res *SendResult
+		if res, err = p.result(resp, mq, a.out); err == nil {
+			p.noteLatency(mq.BrokerName, latency, false)
+			a.finish(res, nil)
+			return
+		}
+		if !retryableCode(resp.Code) {
+			a.finish(nil, fmt.Errorf("send to %s via %s: %w", a.out.topic, addr, err))
+			return
+		}
+	}
+	p.noteLatency(mq.BrokerName, latency, true)
+	err = fmt.Errorf("send to %s via %s: %w", a.out.topic, addr, err)
+	if a.attempts >= 1+p.o.retries || a.ctx.Err() != nil {
+		a.finish(nil, fmt.Errorf("%w (after %d attempts)", err, a.attempts))
+		return
+	}
+	go a.next(mq.BrokerName, err)
+}
+
+// finish calls the callback once and ends the send's tracking.
+func (a *asyncSend) finish(res *SendResult, err error) {
+	a.once.Do(func() {
+		if a.cb == nil {
+			a.p.track.end()
+			return
+		}
+		if a.p.o.inlineCallbacks {
+			a.cb(res, err)
+			a.p.track.end()
+			return
+		}
+		go func() {
+			defer a.p.track.end()
+			a.cb(res, err)
+		}()
+	})
+}
+
+// retryableCode reports whether a send answered with c is worth another attempt
+// (needRetryCode of the official client).
+func retryableCode(c int16) bool {
+	switch c {
+	case code.SystemError, code.ServiceNotAvailable, code.NoPermission, code.TopicNotExist:
+		return true
+	}
+	return false
+}
+
+// noteLatency feeds the fault table.
+func (p *Producer) noteLatency(broker string, latency time.Duration, failed bool) {
+	if p.faults != nil {
+		p.faults.update(broker, latency, failed)
+	}
+}
+
+// selectQueue picks the queue of one attempt.
+func (p *Producer) selectQueue(entry *routeEntry, out *outgoing, lastBroker string) (MessageQueue, error) {
+	if out.queue != nil {
+		return *out.queue, nil
+	}
+	if len(entry.pub) == 0 {
+		return MessageQueue{}, fmt.Errorf("send to %s: %w: no writable queue on a broker with a master", out.topic, ErrNoRoute)
+	}
+	if _, ok := p.o.selector.(*roundRobin); ok {
+		return pickQueue(entry.pub, &p.rr, lastBroker, p.faults), nil
+	}
+	return p.o.selector.Select(out.first, entry.pub), nil
+}
+
+// request builds the SEND_MESSAGE (long header) or SEND_BATCH_MESSAGE (short header)
+// command of out for queue mq.
+func (p *Producer) request(out *outgoing, mq MessageQueue) *remoting.Command {
+	h := header.SendMessageRequest{
+		ProducerGroup:         p.groupName,
+		Topic:                 out.topic,
+		DefaultTopic:          p.defaultTopic,
+		DefaultTopicQueueNums: defaultTopicQueueNums,
+		QueueID:               mq.QueueID,
+		SysFlag:               out.sysFlag,
+		BornTimestamp:         p.now().UnixMilli(),
+		Flag:                  out.flag,
+		Properties:            out.props,
+		Batch:                 out.batch,
+	}
+	if out.batch {
+		v2 := header.SendMessageRequestV2{SendMessageRequest: h}
+		return remoting.NewRequest(code.SendBatchMessage, v2.Encode(), out.body)
+	}
+	return remoting.NewRequest(code.SendMessage, h.Encode(), out.body)
+}
+
+// result turns a send answer into a SendResult, or a *BrokerError for the codes that
+// do not mean "stored".
+func (p *Producer) result(resp *remoting.Command, mq MessageQueue, out *outgoing) (*SendResult, error) {
+	var st SendStatus
+	switch resp.Code {
+	case code.Success:
+		st = SendOK
+	case code.FlushDiskTimeout:
+		st = SendFlushDiskTimeout
+	case code.FlushSlaveTimeout:
+		st = SendFlushSlaveTimeout
+	case code.SlaveNotAvailable:
+		st = SendSlaveNotAvailable
+	default:
+		return nil, brokerErr(resp.Code, resp.Remark)
+	}
+	var h header.SendMessageResponse
+	if err := h.Decode(resp.ExtFields); err != nil {
+		return nil, fmt.Errorf("%w: send response: %w", ErrBadResponse, err)
+	}
+	mq.Topic = p.unwrap(mq.Topic)
+	mq.QueueID = h.QueueID
+	return &SendResult{
+		Status:        st,
+		MsgID:         out.msgIDs,
+		OffsetMsgID:   h.MsgID,
+		MessageQueue:  mq,
+		QueueOffset:   h.QueueOffset,
+		TransactionID: h.TransactionID,
+		RegionID:      h.Region,
+		TraceOn:       h.TraceOn,
+	}, nil
+}
+
+// Topics a producer may not send to: the template of auto-created topics and the
+// broker's internal topics (TopicValidator.isNotAllowedSendTopic).
+var notAllowedSendTopics = map[string]bool{
+	"SCHEDULE_TOPIC_XXXX":         true,
+	"RMQ_SYS_TRANS_HALF_TOPIC":    true,
+	"RMQ_SYS_TRANS_OP_HALF_TOPIC": true,
+	"TRANS_CHECK_MAX_TIME_TOPIC":  true,
+}
+
+// checkTopic applies the broker's topic rules before anything is sent.
+func (p *Producer) checkTopic(topic, wrapped string) error {
+	if topic == "" {
+		return fmt.Errorf("%w: empty topic", ErrInvalidMessage)
+	}
+	if len(wrapped) > message.MaxTopicLen {
+		return fmt.Errorf("%w: topic %q is %d bytes, at most %d", ErrInvalidMessage, wrapped, len(wrapped), message.MaxTopicLen)
+	}
+	for i := 0; i < len(wrapped); i++ {
+		c := wrapped[i]
+		if !(c == '%' || c == '|' || c == '-' || c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return fmt.Errorf("%w: topic %q has character %q outside [%%|a-zA-Z0-9_-]", ErrInvalidMessage, topic, c)
+		}
+	}
+	if wrapped == p.o.createTopicKey || wrapped == DefaultTopic || notAllowedSendTopics[wrapped] {
+		return fmt.Errorf("%w: topic %q is reserved", ErrInvalidMessage, topic)
+	}
+	return nil
+}
+
+// checkBody rejects empty and oversized bodies.
+func (p *Producer) checkBody(m *Message) error {
+	if len(m.Body) == 0 {
+		return fmt.Errorf("%w: %w", ErrInvalidMessage, errEmptyBody)
+	}
+	if len(m.Body) > p.o.maxMessageBytes {
+		return fmt.Errorf("%w: body of %d bytes, at most %d", ErrInvalidMessage, len(m.Body), p.o.maxMessageBytes)
+	}
+	return nil
+}
+
+// properties encodes m's properties with a UNIQ_KEY (generated when absent) and
+// returns them with the id.
+func properties(m *Message) (props, id string, err error) {
+	props = message.EncodeProperties(m.Properties)
+	id = m.Properties[message.PropUniqKey]
+	if id == "" {
+		id = message.NewUniqID()
+		props = message.SetProperty(props, message.PropUniqKey, id)
+	}
+	if len(props) > message.MaxPropertiesLen {
+		return "", "", fmt.Errorf("%w: properties of %d bytes, at most %d", ErrInvalidMessage, len(props), message.MaxPropertiesLen)
+	}
+	return props, id, nil
+}
+
+// prepare validates msgs and encodes them once for every attempt.
+func (p *Producer) prepare(msgs []*Message) (*outgoing, error) {
+	if len(msgs) == 0 || msgs[0] == nil {
+		return nil, fmt.Errorf("%w: no message", ErrInvalidMessage)
+	}
+	first := msgs[0]
+	wrapped := p.wrap(first.Topic)
+	if err := p.checkTopic(first.Topic, wrapped); err != nil {
+		return nil, err
+	}
+	out := &outgoing{topic: wrapped, first: first}
+	if len(msgs) == 1 {
+		if err := p.checkBody(first); err != nil {
+			return nil, err
+		}
+		props, id, err := properties(first)
+		if err != nil {
+			return nil, err
+		}
+		out.body, out.flag, out.props, out.msgIDs = first.Body, first.Flag, props, id
+		if p.o.compressThreshold > 0 && len(first.Body) >= p.o.compressThreshold {
+			if c, err := message.Compress(first.Body, p.o.compressLevel); err == nil {
+				out.body = c
+				out.sysFlag |= message.FlagCompressed
+			}
+		}
+		return out, nil
+	}
+	if strings.HasPrefix(wrapped, RetryTopicPrefix) {
+		return nil, fmt.Errorf("%w: batches cannot go to retry topic %s", ErrInvalidMessage, first.Topic)
+	}
+	entries := make([]message.BatchEntry, len(msgs))
+	ids := make([]string, len(msgs))
+	size := 0
+	for i, m := range msgs {
+		if m == nil {
+			return nil, fmt.Errorf("%w: batch message %d is nil", ErrInvalidMessage, i)
+		}
+		if m.Topic != first.Topic {
+			return nil, fmt.Errorf("%w: batch mixes topics %q and %q", ErrInvalidMessage, first.Topic, m.Topic)
+		}
+		if m.DelayLevel() > 0 {
+			return nil, fmt.Errorf("%w: batch message %d has a delay level; batches cannot be delayed", ErrInvalidMessage, i)
+		}
+		if err := p.checkBody(m); err != nil {
+			return nil, fmt.Errorf("batch message %d: %w", i, err)
+		}
+		props, id, err := properties(m)
+		if err != nil {
+			return nil, fmt.Errorf("batch message %d: %w", i, err)
+		}
+		size += message.BatchEntryOverhead + len(m.Body) + len(props)
+		if size > p.o.maxMessageBytes {
+			return nil, fmt.Errorf("%w: %d messages encode to more than %d bytes (limit %d); split the batch",
+				ErrBatchTooLarge, len(msgs), size, p.o.maxMessageBytes)
+		}
+		entries[i] = message.BatchEntry{Flag: m.Flag, Body: m.Body, Properties: props}
+		ids[i] = id
+	}
+	b, err := message.EncodeBatch(make([]byte, 0, size), entries)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+	}
+	out.body, out.batch, out.msgIDs = b, true, strings.Join(ids, ",")
+	return out, nil
+}
+
+// sendTracker counts the sends in progress and refuses new ones once Shutdown began, so
+// Shutdown can wait for the last one without racing a new send.
+type sendTracker struct {
+	mu      sync.Mutex
+	started bool
+	closed  bool
+	n       int
+	idle    chan struct{} // closed when n drops to zero after close
+}
+
+// open lets sends begin.
+func (t *sendTracker) open() {
+	t.mu.Lock()
+	t.started = true
+	t.mu.Unlock()
+}
+
+// begin counts a new send; false when the producer is not running.
+func (t *sendTracker) begin() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.started || t.closed {
+		return false
+	}
+	t.n++
+	return true
+}
+
+// end counts a send finished.
+func (t *sendTracker) end() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.n--
+	if t.n == 0 && t.idle != nil {
+		close(t.idle)
+		t.idle = nil
+	}
+}
+
+// drain refuses new sends and waits until those in progress finish or ctx ends.
+func (t *sendTracker) drain(ctx context.Context) error {
+	t.mu.Lock()
+	t.closed = true
+	if t.n == 0 {
+		t.mu.Unlock()
+		return nil
+	}
+	ch := make(chan struct{})
+	t.idle = ch
+	n := t.n
+	t.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%d sends still in flight: %w", n, errors.Join(ctx.Err()))
+	}
+}

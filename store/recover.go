@@ -1,0 +1,214 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/rocketgo/rocketgo/proto/metapb"
+	"github.com/rocketgo/rocketgo/store/commitlog"
+	"github.com/rocketgo/rocketgo/store/consumequeue"
+)
+
+// Names of the store's own projections in the checkpoint.
+const (
+	appliedConsumeQueue = "consumequeue"
+	appliedIndex        = "index"
+)
+
+// RecoveryStats reports how Open recovered the store.
+type RecoveryStats struct {
+	// Clean is true when the last run shut down cleanly (or the store is new).
+	Clean bool
+	// Duration is the time Open spent recovering, re-dispatch included.
+	Duration time.Duration
+	// CheckpointFlushed is the flushed offset of the checkpoint recovery started from.
+	CheckpointFlushed int64
+	// VerifiedFrom is where record verification started; EndOffset is the log's end
+	// after recovery.
+	VerifiedFrom int64
+	EndOffset    int64
+	// BytesScanned and RecordsVerified measure the verification pass.
+	BytesScanned    int64
+	RecordsVerified int64
+	// RedispatchedFrom is where re-dispatch to the ConsumeQueues and the index started;
+	// RedispatchedBytes is how much of the log it covered.
+	RedispatchedFrom  int64
+	RedispatchedBytes int64
+	// TruncatedAt is where invalid data was cut from the log, -1 if none was;
+	// TruncateReason says what was wrong with the record there.
+	TruncatedAt    int64
+	TruncateReason string
+	// Corruption is true when the cut also dropped valid records (TruncateOnCorruption).
+	Corruption bool
+	// RemovedSegments counts CommitLog files removed (past the cut, or torn creations).
+	RemovedSegments int
+	// Queues is the number of ConsumeQueues found; TrimmedUnits how many of their
+	// units were past the trusted offset and rebuilt.
+	Queues       int
+	TrimmedUnits int64
+	// IndexTruncated is true when the key index was ahead of the log and was cut back.
+	IndexTruncated bool
+}
+
+// recover brings the CommitLog and every projection to a consistent state: verify the
+// log from the checkpoint, cut it at the first invalid record, trim projections past the
+// trusted offsets, and re-dispatch the rest, synchronously, before Open returns.
+func (s *Store) recover() error {
+	began := time.Now()
+	cp, last, err := openCheckpoint(s.o.Dir)
+	if err != nil {
+		return err
+	}
+	s.cp = cp
+	st := RecoveryStats{Clean: !abortExists(s.o.Dir), TruncatedAt: -1}
+	// The marker goes first: a crash during recovery must make the next Open recover
+	// again.
+	if err := createAbort(s.o.Dir); err != nil {
+		return err
+	}
+	flushed := last.GetFlushedOffset()
+	cqApplied := last.GetApplied()[appliedConsumeQueue]
+	idxApplied := s.idx.Applied()
+	st.CheckpointFlushed = flushed
+	res, err := s.cl.Recover(commitlog.RecoverOptions{
+		Flushed:              flushed,
+		From:                 min(flushed, cqApplied, idxApplied),
+		TruncateOnCorruption: s.o.TruncateOnCorruption,
+	})
+	st.VerifiedFrom, st.EndOffset = res.Start, res.End
+	st.BytesScanned, st.RecordsVerified = res.Scanned, res.Records
+	st.TruncatedAt, st.TruncateReason, st.Corruption = res.CutAt, res.CutReason, res.Corruption
+	st.RemovedSegments = res.RemovedSegments
+	if err != nil {
+		return err
+	}
+	end, logMin := res.End, s.cl.Min()
+
+	trusted := min(cqApplied, end)
+	refs, err := consumequeue.List(s.cqDir)
+	if err != nil {
+		return err
+	}
+	for _, r := range refs {
+		q, qs, err := consumequeue.Open(s.cqDir, r.Topic, r.QueueID, int64(s.o.ConsumeQueueUnits), trusted, s.grave)
+		if err != nil {
+			return err
+		}
+		q.AdvanceMin(logMin)
+		s.addQueue(q)
+		st.TrimmedUnits += qs.TrimmedUnits
+	}
+	st.Queues = len(refs)
+
+	if idxApplied > end {
+		if err := s.idx.Truncate(end); err != nil {
+			return err
+		}
+		st.IndexTruncated = true
+		idxApplied = end
+	}
+	s.d.cqFrom, s.d.indexFrom = trusted, idxApplied
+	start := max(min(trusted, idxApplied), logMin)
+	s.d.pos.Store(start)
+	if err := s.dispatchRange(start, end); err != nil {
+		return fmt.Errorf("store: re-dispatch [%d, %d): %w", start, end, err)
+	}
+	st.RedispatchedFrom, st.RedispatchedBytes = start, end-start
+	s.queues.RLock()
+	for topic, qs := range s.queues.m {
+		for id, q := range qs {
+			s.cl.SetQueueOffset(topic, id, q.Max())
+		}
+	}
+	s.queues.RUnlock()
+	if err := s.checkpoint(); err != nil {
+		return err
+	}
+	st.Duration = time.Since(began)
+	s.recovery = st
+	ev := s.log.Info()
+	if !st.Clean {
+		ev = s.log.Warn()
+	}
+	ev.Bool("clean", st.Clean).Dur("took", st.Duration).Int64("verified_from", st.VerifiedFrom).
+		Int64("end", st.EndOffset).Int64("scanned_bytes", st.BytesScanned).Int64("truncated_at", st.TruncatedAt).
+		Int("queues", st.Queues).Int64("trimmed_units", st.TrimmedUnits).Msg("store recovered")
+	return nil
+}
+
+func (s *Store) addQueue(q *consumequeue.Queue) {
+	s.queues.Lock()
+	defer s.queues.Unlock()
+	qs := s.queues.m[q.Topic()]
+	if qs == nil {
+		qs = make(map[int32]*consumequeue.Queue)
+		s.queues.m[q.Topic()] = qs
+	}
+	qs[q.QueueID()] = q
+}
+
+// allQueues returns a snapshot of every ConsumeQueue.
+func (s *Store) allQueues() []*consumequeue.Queue {
+	s.queues.RLock()
+	defer s.queues.RUnlock()
+	var out []*consumequeue.Queue
+	for _, qs := range s.queues.m {
+		for _, q := range qs {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// checkpoint records how far the store is durable: it reads the flushed and dispatched
+// offsets, msyncs every ConsumeQueue (so every unit for a record below the dispatched
+// offset is on disk) and syncs the index, and only then writes the checkpoint.
+func (s *Store) checkpoint() error {
+	s.cpMu.Lock()
+	defer s.cpMu.Unlock()
+	flushed := s.cl.Flushed()
+	dispatched := s.d.pos.Load()
+	for _, q := range s.allQueues() {
+		if err := q.Flush(); err != nil {
+			return fmt.Errorf("store: checkpoint: %w", err)
+		}
+	}
+	if err := s.idx.Sync(); err != nil {
+		return fmt.Errorf("store: checkpoint: %w", err)
+	}
+	applied := map[string]int64{
+		appliedConsumeQueue: dispatched,
+		appliedIndex:        s.idx.Applied(),
+	}
+	for _, ps := range *s.d.projList.Load() {
+		applied[ps.name] = ps.applied.Load()
+	}
+	return s.cp.write(&metapb.Checkpoint{
+		FlushedOffset: flushed,
+		Applied:       applied,
+		TimestampMs:   time.Now().UnixMilli(),
+	})
+}
+
+// checkpointLoop writes a checkpoint every CheckpointInterval.
+func (s *Store) checkpointLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.o.CheckpointInterval)
+	defer t.Stop()
+	var lastErr string
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		if err := s.checkpoint(); err != nil {
+			if err.Error() != lastErr {
+				s.log.Error().Err(err).Msg("checkpoint failed")
+			}
+			lastErr = err.Error()
+			continue
+		}
+		lastErr = ""
+	}
+}
