@@ -72,6 +72,35 @@ func BenchmarkSendHandler(b *testing.B) {
 	}
 }
 
+// discard is an appender that keeps nothing: BenchmarkSendHandlerOnly measures the
+// handler (decode, validate, encode, answer) without the store's append.
+type discard struct{ off int64 }
+
+func (d *discard) Put(rec []byte) (store.PutResult, error) {
+	r := store.PutResult{PhysicalOffset: d.off, QueueOffset: d.off, Count: 1, EndOffset: d.off + int64(len(rec))}
+	d.off += int64(len(rec))
+	return r, nil
+}
+func (d *discard) PutBatch(recs []byte) (store.PutResult, error) { return d.Put(recs) }
+func (d *discard) OnFlushed(_ int64, fn func(error))             { fn(nil) }
+
+func BenchmarkSendHandlerOnly(b *testing.B) {
+	br := openInProcess(b, nil)
+	createTopicDirect(b, br, "Bench", 4)
+	br.putDst = &discard{}
+	body := make([]byte, 1024)
+	req := sendCommand("Bench", 1, body)
+	conn := &remoting.Conn{}
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if resp := br.handleSend(conn, req); resp == nil || resp.Code != code.Success {
+			b.Fatalf("send: %+v", resp)
+		}
+	}
+}
+
 func BenchmarkPullHandler32(b *testing.B) {
 	br := openInProcess(b, nil)
 	createTopicDirect(b, br, "Bench", 1)

@@ -211,7 +211,8 @@ type Broker struct {
 	now   func() time.Time
 
 	store   *store.Store
-	pullSrc reader // the store; a fake in the pull status-table tests
+	putDst  appender // the store; a discarding fake in the handler benchmark
+	pullSrc reader   // the store; a fake in the pull status-table tests
 	meta    *metaDB
 	topics  *topicTable
 	groups  *groupTable
@@ -253,7 +254,7 @@ func Open(o Options, so store.Options) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("broker: open store: %w", err)
 	}
-	b.store, b.pullSrc = st, st
+	b.store, b.putDst, b.pullSrc = st, st, st
 	if err := b.openMeta(filepath.Join(so.Dir, "meta")); err != nil {
 		st.Close()
 		return nil, err

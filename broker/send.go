@@ -106,7 +106,7 @@ func (b *Broker) handleSend(conn *remoting.Conn, req *remoting.Command) *remotin
 	if batch {
 		sizes, err = b.encodeBatch(sb, &m, req.Body)
 		if err == nil {
-			res, err = b.store.PutBatch(sb.rec)
+			res, err = b.putDst.PutBatch(sb.rec)
 		}
 	} else {
 		if err = b.checkBodySize(len(req.Body)); err == nil {
@@ -114,7 +114,7 @@ func (b *Broker) handleSend(conn *remoting.Conn, req *remoting.Command) *remotin
 			sb.rec, err = message.EncodeRecordProps(sb.rec[:0], &m, string(sb.props))
 		}
 		if err == nil {
-			res, err = b.store.Put(sb.rec)
+			res, err = b.putDst.Put(sb.rec)
 		}
 	}
 	if err != nil {
@@ -124,7 +124,7 @@ func (b *Broker) handleSend(conn *remoting.Conn, req *remoting.Command) *remotin
 		return b.sendOK(req, code.Success, "", m.StoreHost, dst.queueID, res, sizes)
 	}
 	host, qid := m.StoreHost, dst.queueID
-	b.store.OnFlushed(res.EndOffset, func(ferr error) {
+	b.putDst.OnFlushed(res.EndOffset, func(ferr error) {
 		c, remark := int16(code.Success), ""
 		if ferr != nil {
 			c, remark = responseCode(ferr), remarkOf(ferr)

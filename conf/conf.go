@@ -18,6 +18,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 
 	"github.com/rocketgo/rocketgo/broker"
@@ -78,13 +79,33 @@ func Load(path string) (Config, error) {
 		}
 	}
 	cfg := def
-	if err := v.UnmarshalExact(&cfg); err != nil {
+	hooks := viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
+		mapstructure.StringToTimeDurationHookFunc(),
+		splitList,
+	))
+	if err := v.UnmarshalExact(&cfg, hooks); err != nil {
 		return Config{}, fmt.Errorf("conf: %s: %w", describe(path), err)
 	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil
+}
+
+// splitList turns "a;b" or "a,b" into a list, as RocketMQ's namesrvAddr is written.
+func splitList(from, to reflect.Type, data any) (any, error) {
+	if from.Kind() != reflect.String || to.Kind() != reflect.Slice || to.Elem().Kind() != reflect.String {
+		return data, nil
+	}
+	s := strings.TrimSpace(data.(string))
+	if s == "" {
+		return []string{}, nil
+	}
+	parts := strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == ',' })
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	return parts, nil
 }
 
 func describe(path string) string {

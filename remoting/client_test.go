@@ -563,3 +563,42 @@ func BenchmarkDecodeJSONHeader(b *testing.B) {
 		}
 	}
 }
+
+func TestClientDropsServerSendingGarbage(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	replies := [][]byte{
+		frameOf(7, []byte(`{}`), nil),                    // unknown serialize type
+		frameOf(SerializeJSON, []byte(`{"code":`), nil),  // invalid JSON
+		frameOf(SerializeRocketMQ, []byte{0, 1, 2}, nil), // truncated binary header
+		{0x7F, 0xFF, 0xFF, 0xFF},                         // 2 GiB length prefix
+	}
+	go func() {
+		for _, r := range replies {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			// Answer the first request with garbage, then keep the socket open: the
+			// client must give up on its own.
+			buf := make([]byte, 4096)
+			_, _ = nc.Read(buf)
+			_, _ = nc.Write(r)
+			defer nc.Close()
+		}
+	}()
+	c := newClient(t)
+	for i := range replies {
+		start := time.Now()
+		_, err := c.Invoke(ctxTimeout(t, 30*time.Second), ln.Addr().String(), NewRequest(100, nil, nil))
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("reply %d: got %v, want ErrClosed", i, err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("reply %d: failing took %v", i, d)
+		}
+	}
+}

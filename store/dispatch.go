@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -52,22 +51,17 @@ const closeDispatchWait = 10 * time.Second
 // feeds every projection. It is woken by each append (wake), never by a timer, except
 // for a retry after an error.
 type dispatcher struct {
-	kick chan struct{}
+	tailer
 	reqs chan func() // work to run on the dispatcher goroutine
-	pos  atomic.Int64
 
 	subMu sync.Mutex
 	subs  atomic.Pointer[[]func(Arrival)]
 
 	// Owned by the dispatcher goroutine (and by recovery before it starts).
-	cqFrom    int64 // records below are already in the ConsumeQueues
-	indexFrom int64 // records below are already in the key index
-	projs     []*projState
-	lastErr   string
-	projList  atomic.Pointer[[]*projState] // copy of projs for the checkpoint
-
-	waitMu  sync.Mutex
-	waiters []dispatchWaiter
+	cqFrom   int64 // records below are already in the ConsumeQueues
+	projs    []*projState
+	lastErr  string
+	projList atomic.Pointer[[]*projState] // copy of projs for the checkpoint
 }
 
 type projState struct {
@@ -78,24 +72,11 @@ type projState struct {
 	failed  bool
 }
 
-type dispatchWaiter struct {
-	target int64
-	done   chan struct{}
-}
-
 func (d *dispatcher) init() {
-	d.kick = make(chan struct{}, 1)
+	d.tailer.init()
 	d.reqs = make(chan func())
 	d.subs.Store(&[]func(Arrival){})
 	d.projList.Store(&[]*projState{})
-}
-
-// wake asks the dispatcher to look for new records. It never blocks.
-func (d *dispatcher) wake() {
-	select {
-	case d.kick <- struct{}{}:
-	default:
-	}
 }
 
 func (s *Store) dispatchLoop() {
@@ -120,6 +101,7 @@ func (s *Store) dispatchLoop() {
 			continue
 		}
 		s.d.lastErr = ""
+		s.ix.wake()
 	}
 }
 
@@ -141,43 +123,27 @@ func (s *Store) dispatchRange(pos, end int64) error {
 	for pos < end {
 		rec, next, err := s.cl.At(pos)
 		if err != nil {
-			return errors.Join(err, s.commitIndex(pos))
+			return err
 		}
 		if rec != nil {
 			if err := s.dispatchRecord(rec, pos); err != nil {
-				return errors.Join(err, s.commitIndex(pos))
+				return err
 			}
 		}
 		pos = next
 		s.d.pos.Store(pos)
-		if s.idx.Full() {
-			if err := s.commitIndex(pos); err != nil {
-				return err
-			}
-		}
 	}
-	return s.commitIndex(pos)
+	return nil
 }
 
-// commitIndex commits the pending index entries; the index's applied offset moves to
-// pos only once the index has caught up with its own start.
-func (s *Store) commitIndex(pos int64) error {
-	if pos < s.d.indexFrom {
-		return nil
-	}
-	return s.idx.Commit(pos)
-}
-
-// dispatchRecord feeds one record to the ConsumeQueue, the key index and the
+// dispatchRecord feeds one record to its ConsumeQueue (waking subscribers) and to the
 // projections, each only if the record is at or past where it resumes.
 func (s *Store) dispatchRecord(rec []byte, pos int64) error {
 	tx := message.TxType(message.RecordSysFlag(rec))
-	tags, keys, uniq := scanProps(message.RecordProperties(rec))
-	topic := message.RecordTopicBytes(rec)
-	storeTS := message.RecordStoreTimestamp(rec)
 	if pos >= s.d.cqFrom && (tx == message.TxNotType || tx == message.TxCommitType) {
+		tags, _, _ := scanProps(message.RecordProperties(rec))
 		qid := message.RecordQueueID(rec)
-		q, err := s.queueFor(topic, qid)
+		q, err := s.queueFor(message.RecordTopicBytes(rec), qid)
 		if err != nil {
 			return err
 		}
@@ -187,23 +153,11 @@ func (s *Store) dispatchRecord(rec []byte, pos int64) error {
 			return fmt.Errorf("store: dispatch record at %d to %s/%d: %w", pos, q.Topic(), qid, err)
 		}
 		if written {
-			a := Arrival{Topic: q.Topic(), QueueID: qid, MaxOffset: q.Max(), TagsCode: tagsCode, StoreTimestamp: storeTS}
+			a := Arrival{Topic: q.Topic(), QueueID: qid, MaxOffset: q.Max(), TagsCode: tagsCode,
+				StoreTimestamp: message.RecordStoreTimestamp(rec)}
 			for _, fn := range *s.d.subs.Load() {
 				fn(a)
 			}
-		}
-	}
-	if pos >= s.d.indexFrom && tx != message.TxRollbackType {
-		seg := pos - pos%s.o.CommitLogSegmentBytes
-		for len(keys) > 0 {
-			var k []byte
-			k, keys, _ = bytes.Cut(keys, keySeparator)
-			if err := s.idx.Add(seg, topic, k, pos, storeTS); err != nil {
-				return err
-			}
-		}
-		if err := s.idx.Add(seg, topic, uniq, pos, storeTS); err != nil {
-			return err
 		}
 	}
 	for _, ps := range s.d.projs {
@@ -357,40 +311,3 @@ func (s *Store) addProjection(p Projection) error {
 	return nil
 }
 
-// complete releases the waiters whose target is at or below pos.
-func (d *dispatcher) complete(pos int64) {
-	d.waitMu.Lock()
-	defer d.waitMu.Unlock()
-	keep := d.waiters[:0]
-	for _, w := range d.waiters {
-		if w.target <= pos {
-			close(w.done)
-		} else {
-			keep = append(keep, w)
-		}
-	}
-	clear(d.waiters[len(keep):])
-	d.waiters = keep
-}
-
-// waitDispatched blocks until every record below target is dispatched.
-func (s *Store) waitDispatched(target int64) error {
-	if s.d.pos.Load() >= target {
-		return nil
-	}
-	w := dispatchWaiter{target: target, done: make(chan struct{})}
-	s.d.waitMu.Lock()
-	s.d.waiters = append(s.d.waiters, w)
-	s.d.waitMu.Unlock()
-	s.d.wake()
-	t := time.NewTimer(closeDispatchWait)
-	defer t.Stop()
-	select {
-	case <-w.done:
-		return nil
-	case <-t.C:
-		return fmt.Errorf("store: dispatcher did not reach %d within %s (at %d)", target, closeDispatchWait, s.d.pos.Load())
-	case <-s.stop:
-		return ErrClosed
-	}
-}

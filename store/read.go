@@ -8,6 +8,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/store/consumequeue"
+	"github.com/rocketgo/rocketgo/store/index"
 )
 
 // GetStatus is the outcome of GetMessages, with the names of RocketMQ's
@@ -170,17 +171,34 @@ func (s *Store) QueryByKey(topic, key string, beginMS, endMS int64, max int) ([]
 		return nil, nil
 	}
 	max = min(max, maxQuery)
+	minPhys := s.cl.Min()
+	var offs []int64
+	err := s.idx.Query([]byte(topic), []byte(key), beginMS, endMS, s.segmentStarts(), func(c index.Candidate) bool {
+		if c.Offset < minPhys {
+			return true
+		}
+		// Entries hold hashes: keep only records that really carry the topic and key.
+		rec, err := s.cl.Record(c.Offset)
+		if err != nil || string(message.RecordTopicBytes(rec)) != topic || !recordHasKey(rec, key) {
+			return true
+		}
+		offs = append(offs, c.Offset)
+		return len(offs) < max
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: query %s key %q: %w", topic, key, err)
+	}
+	return offs, nil
+}
+
+// segmentStarts returns the start offsets of the CommitLog segments, ascending.
+func (s *Store) segmentStarts() []int64 {
 	segs := s.cl.Segments()
 	starts := make([]int64, len(segs))
 	for i, f := range segs {
 		starts[i] = f.Start()
 	}
-	offs, err := s.idx.Query(topic, key, beginMS, endMS, max, starts)
-	if err != nil {
-		return nil, fmt.Errorf("store: query %s key %q: %w", topic, key, err)
-	}
-	minPhys := s.cl.Min()
-	return slices.DeleteFunc(offs, func(o int64) bool { return o < minPhys }), nil
+	return starts
 }
 
 // OffsetByTime returns the logical offset of the first message of (topic, queueID)
@@ -352,12 +370,7 @@ func (s *Store) DeleteTopic(topic string) error {
 	if err != nil {
 		return err
 	}
-	segs := s.cl.Segments()
-	starts := make([]int64, len(segs))
-	for i, f := range segs {
-		starts[i] = f.Start()
-	}
-	if err := s.idx.DeleteTopic(topic, starts); err != nil {
+	if err := s.idx.DeleteTopic(topic, s.cl.Written()); err != nil {
 		return err
 	}
 	return s.checkpoint()

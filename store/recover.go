@@ -34,6 +34,8 @@ type RecoveryStats struct {
 	// RedispatchedBytes is how much of the log it covered.
 	RedispatchedFrom  int64
 	RedispatchedBytes int64
+	// ReindexedFrom is where re-indexing of the key index started.
+	ReindexedFrom int64
 	// TruncatedAt is where invalid data was cut from the log, -1 if none was;
 	// TruncateReason says what was wrong with the record there.
 	TruncatedAt    int64
@@ -101,19 +103,26 @@ func (s *Store) recover() error {
 	st.Queues = len(refs)
 
 	if idxApplied > end {
-		if err := s.idx.Truncate(end); err != nil {
+		if err := s.idx.Truncate(end, s.o.CommitLogSegmentBytes); err != nil {
 			return err
 		}
 		st.IndexTruncated = true
 		idxApplied = end
 	}
-	s.d.cqFrom, s.d.indexFrom = trusted, idxApplied
-	start := max(min(trusted, idxApplied), logMin)
+	s.d.cqFrom = trusted
+	start := max(trusted, logMin)
 	s.d.pos.Store(start)
 	if err := s.dispatchRange(start, end); err != nil {
 		return fmt.Errorf("store: re-dispatch [%d, %d): %w", start, end, err)
 	}
 	st.RedispatchedFrom, st.RedispatchedBytes = start, end-start
+	s.ix.from = idxApplied
+	ixStart := max(idxApplied, logMin)
+	s.ix.pos.Store(ixStart)
+	if err := s.indexRange(ixStart, end); err != nil {
+		return fmt.Errorf("store: re-index [%d, %d): %w", ixStart, end, err)
+	}
+	st.ReindexedFrom = ixStart
 	s.queues.RLock()
 	for topic, qs := range s.queues.m {
 		for id, q := range qs {

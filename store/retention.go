@@ -142,7 +142,7 @@ func (s *Store) runRetention() (removed int) {
 	for _, q := range s.allQueues() {
 		q.DeleteBefore(newMin, time.Now())
 	}
-	if err := s.idx.DeleteBefore(newMin, newMin); err != nil {
+	if err := s.idx.DeleteBefore(newMin); err != nil {
 		s.log.Warn().Err(err).Msg("index retention")
 	}
 	return len(names)

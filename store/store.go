@@ -45,7 +45,8 @@ type Store struct {
 		m map[string]map[int32]*consumequeue.Queue
 	}
 
-	d dispatcher
+	d  dispatcher
+	ix indexer
 
 	disk diskState
 
@@ -90,12 +91,14 @@ func Open(o Options) (*Store, error) {
 	}
 	s.queues.m = make(map[string]map[int32]*consumequeue.Queue)
 	s.d.init()
+	s.ix.init()
 	if err := s.open(); err != nil {
 		s.abandon()
 		return nil, fmt.Errorf("store: open %s: %w", o.Dir, err)
 	}
-	s.wg.Add(3)
+	s.wg.Add(4)
 	go s.dispatchLoop()
+	go s.indexLoop()
 	go s.checkpointLoop()
 	go s.retentionLoop()
 	return s, nil
@@ -280,6 +283,9 @@ func (s *Store) Close() error {
 	err := s.cl.Flush()
 	if derr := s.waitDispatched(s.cl.Written()); err == nil {
 		err = derr
+	}
+	if ierr := s.waitIndexed(s.cl.Written()); err == nil {
+		err = ierr
 	}
 	close(s.stop)
 	s.wg.Wait()

@@ -177,6 +177,7 @@ func (l *Log) Append(recs []byte, count int, topic []byte, queueID int32, advanc
 		qo = t.queues[queueID]
 	}
 	pos := l.mu.wpos
+	l.prep.ensureLocked(seg, rel, n)
 	dst := seg.Bytes()[rel : rel+n]
 	copy(dst, recs)
 	off := 0

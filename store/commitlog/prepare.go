@@ -16,9 +16,15 @@ import (
 // before the active one fills up. Populating whole 1 GiB segments at creation was
 // rejected: it pins 1 GiB of page cache per segment before it is needed and makes an idle
 // broker's RSS a gigabyte.
+//
+// When the writer still catches up with the populated range (the preparer lost the CPU
+// to others), it populates the next inlineChunk itself rather than fault page by page:
+// a 1 MiB MADV_POPULATE_WRITE measured 4 M records/s against 0.14 M for the same pages
+// faulted one by one.
 const (
 	populateChunk = 8 << 20
 	populateAhead = 256 << 20
+	inlineChunk   = 1 << 20
 )
 
 // preparer runs on its own goroutine: it creates the next segment before the active one
@@ -130,8 +136,32 @@ func (l *Log) prepare() {
 		if !p.unsupported.Load() && !f.Populate(from-f.Start(), end-f.Start()) {
 			p.unsupported.Store(true)
 		}
-		p.populated.Store(end)
+		p.raise(end)
 	}
+}
+
+// raise moves populated up to v unless it is already past it.
+func (p *preparer) raise(v int64) {
+	for {
+		old := p.populated.Load()
+		if old >= v || p.populated.CompareAndSwap(old, v) {
+			return
+		}
+	}
+}
+
+// ensureLocked populates [rel, rel+n) of seg plus inlineChunk beyond it if the preparer
+// has not got there yet. Called by the appender under the log lock.
+func (p *preparer) ensureLocked(seg *segment.File, rel, n int64) {
+	if p.unsupported.Load() || seg.Start()+rel+n <= p.populated.Load() {
+		return
+	}
+	to := min(rel+n+inlineChunk, seg.Size())
+	if !seg.Populate(rel, to) {
+		p.unsupported.Store(true)
+		return
+	}
+	p.raise(seg.Start() + to)
 }
 
 // nextSegment returns the prepared segment that starts at start, creating it if needed;

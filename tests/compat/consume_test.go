@@ -125,8 +125,8 @@ func TestTwoConsumersSplitQueues(t *testing.T) {
 	if len(want1) == 0 || len(want2) == 0 {
 		t.Fatalf("sends did not reach both consumers' queues: %d and %d", len(want1), len(want2))
 	}
-	e.waitCaughtUp(c1, topic, 2)
-	e.waitCaughtUp(c2, topic, 2)
+	e.waitCaughtUp(c1, topic, q1)
+	e.waitCaughtUp(c2, topic, q2)
 	got1, dups1 := box1.distinct()
 	got2, dups2 := box2.distinct()
 	requireSet(t, "first consumer's messages", bodies(got1), want1)
@@ -153,7 +153,7 @@ func TestConsumerRestartResumesFromCommittedOffset(t *testing.T) {
 	const n1, n2 = 16, 12
 	sendN(t, p, topic, "before", n1)
 	box1.wait(t, n1)
-	e.waitCaughtUp(c1, topic, queues)
+	e.waitCaughtUp(c1, topic, queueIDs(queues))
 	c1.stop()
 	waitCommitted(t, e, group, topic, queues)
 
@@ -219,7 +219,7 @@ func TestBrokerRestartKeepsMessagesAndOffsets(t *testing.T) {
 	box1 := &inbox{}
 	c1 := e.pushConsumer(group, topic, "*", consumer.ConsumeFromFirstOffset, box1)
 	box1.wait(t, n1)
-	e.waitCaughtUp(c1, topic, queues)
+	e.waitCaughtUp(c1, topic, queueIDs(queues))
 	c1.stop()
 	waitCommitted(t, e, group, topic, queues)
 	before := map[int]int64{}
@@ -289,7 +289,7 @@ func TestTagSubscription(t *testing.T) {
 			want[string(m.Body)] = true
 		}
 	}
-	e.waitCaughtUp(pc, topic, queues)
+	e.waitCaughtUp(pc, topic, queueIDs(queues))
 	got, _ := box.distinct()
 	requireSet(t, `messages for "a || b"`, bodies(got), want)
 	for _, m := range got {

@@ -150,25 +150,24 @@ func (e *env) pushConsumer(group, topic, expr string, from consumer.ConsumeFromW
 	}
 }
 
-// waitCaughtUp waits until the consumer owns all queues of topic and its in-memory
-// offset of each equals the queue's max offset on the broker: everything stored so far
-// has been delivered or filtered, so anything the consumer has not received by then it
-// will never receive.
-func (e *env) waitCaughtUp(pc *pushClient, topic string, queues int) {
+// waitCaughtUp waits until the consumer owns exactly the given queues of topic and its
+// in-memory offset of each equals the queue's max offset on the broker: everything
+// stored there so far has been delivered or filtered, so anything the consumer has not
+// received by then it will never receive.
+func (e *env) waitCaughtUp(pc *pushClient, topic string, queueIDs []int) {
 	e.t.Helper()
-	var last map[int]int64
-	var want map[int]int64
+	var last, want map[int]int64
 	ok := cluster.Eventually(consumeTimeout, func() bool {
 		last = pc.offsets(topic)
 		want = map[int]int64{}
-		for q := 0; q < queues; q++ {
+		for _, q := range queueIDs {
 			want[q] = e.c.MaxOffset(e.t, topic, q)
 		}
-		if len(last) != queues {
+		if len(last) != len(want) {
 			return false
 		}
 		for q, max := range want {
-			if last[q] != max {
+			if off, ok := last[q]; !ok || off != max {
 				return false
 			}
 		}
@@ -177,6 +176,15 @@ func (e *env) waitCaughtUp(pc *pushClient, topic string, queues int) {
 	if !ok {
 		e.t.Fatalf("consumer %s did not catch up on %s: offsets %v, broker max offsets %v", pc.id, topic, last, want)
 	}
+}
+
+// queueIDs returns 0, 1, ..., n-1.
+func queueIDs(n int) []int {
+	ids := make([]int, n)
+	for i := range ids {
+		ids[i] = i
+	}
+	return ids
 }
 
 // inbox collects what a consumer callback receives.

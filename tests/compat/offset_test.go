@@ -106,7 +106,7 @@ func TestConsumeFromTimestamp(t *testing.T) {
 	box := &inbox{}
 	pc := e.pushConsumer(e.name("CG"), topic, "*", consumer.ConsumeFromTimestamp, box,
 		consumer.WithConsumeTimestamp(at.Format("20060102150405")))
-	e.waitCaughtUp(pc, topic, queues)
+	e.waitCaughtUp(pc, topic, queueIDs(queues))
 	got, _ := box.distinct()
 	requireSet(t, "CONSUME_FROM_TIMESTAMP", bodies(got), wantBodies(topic, "after", 8))
 	for _, m := range got {
@@ -133,7 +133,7 @@ func TestConsumeFromWhereIgnoredForCommittedGroup(t *testing.T) {
 	c1 := e.pushConsumer(group, topic, "*", consumer.ConsumeFromFirstOffset, box1)
 	sendN(t, p, topic, "first", 8)
 	box1.wait(t, 8)
-	e.waitCaughtUp(c1, topic, queues)
+	e.waitCaughtUp(c1, topic, queueIDs(queues))
 	c1.stop()
 	waitCommitted(t, e, group, topic, queues)
 
@@ -141,7 +141,7 @@ func TestConsumeFromWhereIgnoredForCommittedGroup(t *testing.T) {
 	future := time.Now().UTC().Add(time.Hour).Format("20060102150405")
 	box2 := &inbox{}
 	c2 := e.pushConsumer(group, topic, "*", consumer.ConsumeFromTimestamp, box2, consumer.WithConsumeTimestamp(future))
-	e.waitCaughtUp(c2, topic, queues)
+	e.waitCaughtUp(c2, topic, queueIDs(queues))
 	got, dups := box2.distinct()
 	requireSet(t, "returning group's messages", bodies(got), wantBodies(topic, "away", 8))
 	if dups != 0 {
@@ -194,7 +194,7 @@ func TestConsumeFromLastOffsetOldTopic(t *testing.T) {
 	cluster.WaitFor(t, settleTimeout, func() bool { return len(pc.queues(topic)) == 1 }, "the consumer to own the queue")
 	sendN(t, p, topic, "after", 3)
 	box.wait(t, 3)
-	e.waitCaughtUp(pc, topic, 1)
+	e.waitCaughtUp(pc, topic, queueIDs(1))
 	got, _ := box.distinct()
 	requireSet(t, "CONSUME_FROM_LAST_OFFSET on an old topic", bodies(got), wantBodies(topic, "after", 3))
 }

@@ -132,6 +132,10 @@ func TestPullConsumerPullFrom(t *testing.T) {
 			want = append(want, string(message(topic, "pf", i).Body))
 		}
 	}
+	// A send is acknowledged once it is in the CommitLog; its ConsumeQueue entry follows
+	// from the dispatcher a moment later, so wait until the queue shows all of them.
+	cluster.WaitFor(t, 5*time.Second, func() bool { return e.c.MaxOffset(t, topic, q.QueueId) == int64(len(want)) },
+		"the queue's max offset to cover every acknowledged send")
 	pc := e.newPullConsumer(e.name("CG"), topic)
 	mq := &primitive.MessageQueue{Topic: topic, BrokerName: e.c.BrokerName(), QueueId: q.QueueId}
 

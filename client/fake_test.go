@@ -1,0 +1,281 @@
+package client
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/rocketgo/rocketgo/proto/body"
+	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/proto/header"
+	"github.com/rocketgo/rocketgo/proto/message"
+	"github.com/rocketgo/rocketgo/remoting"
+)
+
+// This file holds fakes of a NameServer and brokers built on remoting.Server, so
+// producer and admin behaviour (routes, retries, heartbeats) can be tested with
+// answers the test chooses, including ones a real broker never gives.
+
+// fakeRequest is a copy of a request a fake received.
+type fakeRequest struct {
+	Code   int16
+	Flag   int32
+	Ext    map[string]string
+	Body   []byte
+	Remote netip.AddrPort
+}
+
+// fakeBroker answers sends, heartbeats and whatever else a test adds.
+type fakeBroker struct {
+	name string
+	srv  *remoting.Server
+	addr string
+
+	mu       sync.Mutex
+	reqs     []fakeRequest
+	answer   func(req *remoting.Command) *remoting.Command // nil: the default answers
+	queueOff map[int32]int64
+	physOff  int64
+}
+
+// startFakeBroker starts a fake broker named name on 127.0.0.1:0.
+func startFakeBroker(t *testing.T, name string) *fakeBroker {
+	t.Helper()
+	b := &fakeBroker{name: name, queueOff: map[int32]int64{}}
+	b.srv = remoting.NewServer(remoting.ServerOptions{Addr: "127.0.0.1:0", EventLoops: 1, Workers: 2})
+	for _, c := range []int16{code.SendMessage, code.SendBatchMessage, code.HeartBeat, code.SendMessageV2,
+		code.UpdateAndCreateTopic, code.DeleteTopicInBroker, code.GetConsumeStats, code.QueryMessage,
+		code.ViewMessageByID, code.SearchOffsetByTimestamp, code.UpdateConsumerOffset} {
+		b.srv.Handle(c, b.serve)
+	}
+	if err := b.srv.Start(context.Background()); err != nil {
+		t.Fatalf("start fake broker: %v", err)
+	}
+	b.addr = b.srv.Addr().String()
+	t.Cleanup(func() { _ = b.srv.Close() })
+	return b
+}
+
+// setAnswer replaces the answer to every request; nil restores the defaults.
+func (b *fakeBroker) setAnswer(fn func(req *remoting.Command) *remoting.Command) {
+	b.mu.Lock()
+	b.answer = fn
+	b.mu.Unlock()
+}
+
+// serve records the request and answers it.
+func (b *fakeBroker) serve(c *remoting.Conn, req *remoting.Command) *remoting.Command {
+	fr := fakeRequest{Code: req.Code, Flag: req.Flag, Ext: map[string]string{}, Body: slices.Clone(req.Body), Remote: c.RemoteAddr()}
+	for k, v := range req.ExtFields {
+		fr.Ext[k] = v
+	}
+	b.mu.Lock()
+	b.reqs = append(b.reqs, fr)
+	answer := b.answer
+	b.mu.Unlock()
+	if answer != nil {
+		if resp := answer(req); resp != nil {
+			return resp
+		}
+	}
+	switch req.Code {
+	case code.SendMessage, code.SendBatchMessage, code.SendMessageV2:
+		return b.sendOK(req)
+	}
+	return req.NewResponse(code.Success, "")
+}
+
+// sendOK answers a send with the next offsets of the queue.
+func (b *fakeBroker) sendOK(req *remoting.Command) *remoting.Command {
+	h, err := header.DecodeSend(req.Code, req.ExtFields)
+	if err != nil {
+		return req.NewResponse(code.SystemError, err.Error())
+	}
+	n := int64(1)
+	if h.Batch {
+		entries, err := message.DecodeBatch(req.Body, 0)
+		if err != nil {
+			return req.NewResponse(code.MessageIllegal, err.Error())
+		}
+		n = int64(len(entries))
+	}
+	b.mu.Lock()
+	qo := b.queueOff[h.QueueID]
+	b.queueOff[h.QueueID] += n
+	po := b.physOff
+	b.physOff += 100 * n
+	b.mu.Unlock()
+	resp := req.NewResponse(code.Success, "")
+	resp.ExtFields = (&header.SendMessageResponse{
+		MsgID:       message.OffsetMsgID(netip.MustParseAddrPort(b.addr), po),
+		QueueID:     h.QueueID,
+		QueueOffset: qo,
+	}).Encode()
+	return resp
+}
+
+// requests returns the requests received with code c, in order.
+func (b *fakeBroker) requests(c int16) []fakeRequest {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []fakeRequest
+	for _, r := range b.reqs {
+		if r.Code == c {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// sends returns the SEND_MESSAGE and SEND_BATCH_MESSAGE requests received.
+func (b *fakeBroker) sends() []fakeRequest {
+	return append(b.requests(code.SendMessage), b.requests(code.SendBatchMessage)...)
+}
+
+// fakeNamesrv serves routes the test sets.
+type fakeNamesrv struct {
+	srv  *remoting.Server
+	addr string
+
+	mu      sync.Mutex
+	routes  map[string]*body.TopicRouteData
+	raw     map[string][]byte // topic → body answered verbatim
+	queries map[string]int
+	deleted []string
+}
+
+// startFakeNamesrv starts a fake NameServer on 127.0.0.1:0.
+func startFakeNamesrv(t *testing.T) *fakeNamesrv {
+	t.Helper()
+	n := &fakeNamesrv{routes: map[string]*body.TopicRouteData{}, raw: map[string][]byte{}, queries: map[string]int{}}
+	n.srv = remoting.NewServer(remoting.ServerOptions{Addr: "127.0.0.1:0", EventLoops: 1, Workers: 2})
+	n.srv.Handle(code.GetRouteInfoByTopic, n.serveRoute)
+	n.srv.Handle(code.GetAllTopicListFromNameserver, func(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+		n.mu.Lock()
+		var l body.TopicList
+		for t := range n.routes {
+			l.TopicList = append(l.TopicList, t)
+		}
+		n.mu.Unlock()
+		resp := req.NewResponse(code.Success, "")
+		resp.Body = l.Encode()
+		return resp
+	})
+	n.srv.Handle(code.DeleteTopicInNamesrv, func(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+		n.mu.Lock()
+		n.deleted = append(n.deleted, req.ExtFields["topic"])
+		delete(n.routes, req.ExtFields["topic"])
+		n.mu.Unlock()
+		return req.NewResponse(code.Success, "")
+	})
+	if err := n.srv.Start(context.Background()); err != nil {
+		t.Fatalf("start fake namesrv: %v", err)
+	}
+	n.addr = n.srv.Addr().String()
+	t.Cleanup(func() { _ = n.srv.Close() })
+	return n
+}
+
+func (n *fakeNamesrv) serveRoute(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+	topic := req.ExtFields["topic"]
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.queries[topic]++
+	if raw, ok := n.raw[topic]; ok {
+		resp := req.NewResponse(code.Success, "")
+		resp.Body = raw
+		return resp
+	}
+	r := n.routes[topic]
+	if r == nil {
+		return req.NewResponse(code.TopicNotExist, "No topic route info in name server for the topic: "+topic)
+	}
+	resp := req.NewResponse(code.Success, "")
+	resp.Body = r.Encode()
+	return resp
+}
+
+// setRoute makes topic served by brokers, queues each, perm 6.
+func (n *fakeNamesrv) setRoute(topic string, queues int32, brokers ...*fakeBroker) {
+	r := &body.TopicRouteData{FilterServerTable: map[string][]string{}}
+	for _, b := range brokers {
+		r.QueueDatas = append(r.QueueDatas, body.QueueData{BrokerName: b.name, ReadQueueNums: queues, WriteQueueNums: queues, Perm: 6})
+		r.BrokerDatas = append(r.BrokerDatas, body.BrokerData{Cluster: "C", BrokerName: b.name, BrokerAddrs: map[int64]string{0: b.addr}})
+	}
+	n.putRoute(topic, r)
+}
+
+// putRoute sets the route of topic; nil removes it.
+func (n *fakeNamesrv) putRoute(topic string, r *body.TopicRouteData) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if r == nil {
+		delete(n.routes, topic)
+		return
+	}
+	n.routes[topic] = r
+}
+
+// routeQueries returns how many route requests topic got.
+func (n *fakeNamesrv) routeQueries(topic string) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.queries[topic]
+}
+
+// testLogger routes client logs to t.Log.
+func testLogger(t *testing.T) zerolog.Logger {
+	return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
+}
+
+// uniqueInstance returns an instance name no other test uses, so tests never share a
+// client instance by accident.
+func uniqueInstance(t *testing.T) string {
+	fakeSeq.Lock()
+	defer fakeSeq.Unlock()
+	fakeSeq.n++
+	return t.Name() + "-" + strconv.Itoa(fakeSeq.n)
+}
+
+var fakeSeq struct {
+	sync.Mutex
+	n int
+}
+
+// startProducer starts a producer against the fake NameServer; it is shut down at
+// cleanup.
+func startProducer(t *testing.T, ns string, opts ...ProducerOption) *Producer {
+	t.Helper()
+	all := append([]ProducerOption{
+		WithNameServer(ns),
+		WithInstanceName(uniqueInstance(t)),
+		WithLogger(testLogger(t)),
+	}, opts...)
+	p, err := NewProducer(all...)
+	if err != nil {
+		t.Fatalf("new producer: %v", err)
+	}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatalf("start producer: %v", err)
+	}
+	t.Cleanup(func() { _ = p.Shutdown(context.Background()) })
+	return p
+}
+
+// waitFor polls cond until it holds or the timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond) // polling interval, not synchronization
+	}
+}

@@ -1,0 +1,214 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/proto/header"
+	"github.com/rocketgo/rocketgo/proto/message"
+	"github.com/rocketgo/rocketgo/remoting"
+)
+
+// quickAnswer is how fast an answer that did not move the offset must come for the
+// next pull to wait: a broker that holds pulls (long polling) never answers
+// PULL_NOT_FOUND that fast, one that does not would otherwise be polled in a hot loop.
+const quickAnswer = 100 * time.Millisecond
+
+// pullLoop pulls pq's queue from offset until pq is stopped: one pull in flight at a
+// time, long-polled, paused while the queue's cache is over its limits. Every answer
+// is handled as PROTOCOL.md §2.4 says; anything unexpected backs off and pulls the same
+// offset again, so no message is ever skipped.
+func (c *consumerCore) pullLoop(pq *processQueue, offset int64) {
+	for pq.ctx.Err() == nil {
+		if !c.waitForSpace(pq) {
+			return
+		}
+		sub := c.subscription(pq.mq.Topic)
+		if sub == nil {
+			// Assign mode with a topic that has no subscription, or a topic being
+			// unsubscribed: read everything.
+			sub = &subscription{topic: pq.mq.Topic, expr: "*"}
+		}
+		started := time.Now()
+		next, wait, err := c.pullOnce(pq, sub, offset)
+		if pq.ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			c.log.Warn().Err(err).Str("queue", pq.mq.String()).Int64("offset", offset).Msg("pull")
+			c.pullFailed(pq.mq, err)
+			if !sleepCtx(pq.ctx, c.o.pullBackoff) {
+				return
+			}
+			continue
+		}
+		if next == offset && wait && time.Since(started) < quickAnswer {
+			if !sleepCtx(pq.ctx, quickAnswer) {
+				return
+			}
+		}
+		offset = next
+	}
+}
+
+// waitForSpace blocks while pq caches more than the limits allow (count, bytes, and for
+// concurrent consumers the offset span). It returns false when pq is stopped.
+func (c *consumerCore) waitForSpace(pq *processQueue) bool {
+	for {
+		n, b := pq.cached()
+		over := n > c.o.cacheCount || b > c.o.cacheBytes
+		if !over && !c.orderly && n > 0 && c.o.maxSpan > 0 {
+			over = pq.span() > c.o.maxSpan
+		}
+		if !over {
+			return true
+		}
+		select {
+		case <-pq.space:
+		case <-pq.ctx.Done():
+			return false
+		}
+	}
+}
+
+// pullOnce sends one PULL_MESSAGE and handles its answer. It returns the next offset to
+// pull, whether the answer was "nothing there yet" (so a too-fast answer is paced), or
+// an error after which the same offset is pulled again after the back-off.
+func (c *consumerCore) pullOnce(pq *processQueue, sub *subscription, offset int64) (int64, bool, error) {
+	mq := pq.mq
+	addr, brokerID, ok := c.inst.brokerAddr(mq.BrokerName, pq.brokerID.Load(), false)
+	if !ok {
+		ctx, cancel := context.WithTimeout(pq.ctx, c.o.client.routeTimeout)
+		_, err := c.inst.route(ctx, mq.Topic)
+		cancel()
+		if addr, brokerID, ok = c.inst.brokerAddr(mq.BrokerName, pq.brokerID.Load(), false); !ok {
+			return offset, false, fmt.Errorf("pull %s: %w (route: %v)", mq, ErrBrokerNotFound, err)
+		}
+	}
+	h := header.PullMessageRequest{
+		ConsumerGroup:        c.group,
+		Topic:                mq.Topic,
+		QueueID:              mq.QueueID,
+		QueueOffset:          offset,
+		MaxMsgNums:           c.o.pullBatchSize,
+		SysFlag:              header.PullSuspend | header.PullSubscription,
+		SuspendTimeoutMillis: c.o.longPoll.Milliseconds(),
+		Subscription:         sub.expr,
+		SubVersion:           sub.version,
+		ExpressionType:       ExpressionTag,
+	}
+	if c.o.model == Clustering && brokerID == 0 {
+		// Piggyback the consumed offset on the pull; only a master stores it.
+		if committed, err := c.store.read(pq.ctx, mq, false); err == nil && committed > 0 {
+			h.SysFlag |= header.PullCommitOffset
+			h.CommitOffset = committed
+		}
+	}
+	ctx, cancel := context.WithTimeout(pq.ctx, c.o.pullTimeout)
+	resp, err := c.inst.invoke(ctx, addr, remoting.NewRequest(code.PullMessage, h.Encode(), nil))
+	cancel()
+	if err != nil {
+		return offset, false, fmt.Errorf("pull %s at %d: %w", mq, offset, err)
+	}
+	pq.touchPull(c.now())
+	switch resp.Code {
+	case code.Success, code.PullNotFound, code.PullRetryImmediately, code.PullOffsetMoved:
+	default:
+		return offset, false, fmt.Errorf("pull %s at %d: %w", mq, offset, brokerErr(resp.Code, resp.Remark))
+	}
+	var rh header.PullMessageResponse
+	if err := rh.Decode(resp.ExtFields); err != nil {
+		return offset, false, fmt.Errorf("pull %s at %d: %w: %w", mq, offset, ErrBadResponse, err)
+	}
+	if rh.NextBeginOffset < 0 {
+		return offset, false, fmt.Errorf("pull %s at %d: %w: nextBeginOffset %d", mq, offset, ErrBadResponse, rh.NextBeginOffset)
+	}
+	pq.brokerID.Store(max(rh.SuggestWhichBrokerID, 0))
+	commit := func(off int64) { c.store.update(mq, off, true) }
+	switch resp.Code {
+	case code.Success:
+		return c.found(pq, sub, offset, resp.Body, &rh)
+	case code.PullOffsetMoved:
+		c.log.Warn().Str("queue", mq.String()).Int64("offset", offset).Int64("next", rh.NextBeginOffset).Msg("pull offset moved")
+		if fn := c.o.events.OffsetIllegal; fn != nil {
+			umq := mq
+			umq.Topic = c.unwrap(mq.Topic)
+			fn(umq, offset, rh.NextBeginOffset)
+		}
+		// The broker's answer is the truth, even backwards (a queue that was reset):
+		// forget what is cached and commit the new start.
+		pq.reset(rh.NextBeginOffset, func(off int64) { c.store.update(mq, off, false) })
+		return rh.NextBeginOffset, false, nil
+	default: // PULL_NOT_FOUND, PULL_RETRY_IMMEDIATELY
+		pq.skipTo(rh.NextBeginOffset, commit)
+		return rh.NextBeginOffset, true, nil
+	}
+}
+
+// found handles a FOUND answer: decodes the records, keeps the ones of the queue's
+// range that pass the tag re-check, restores retry messages' topics, caches them and
+// delivers them. When the body is damaged, the records before the damage are used and
+// the next pull starts right after the last good one; nothing is skipped.
+func (c *consumerCore) found(pq *processQueue, sub *subscription, offset int64, b []byte, rh *header.PullMessageResponse) (int64, bool, error) {
+	msgs, derr := DecodeMessages(b)
+	next := rh.NextBeginOffset
+	if derr != nil {
+		if len(msgs) == 0 {
+			return offset, false, fmt.Errorf("pull %s at %d: %w", pq.mq, offset, derr)
+		}
+		c.log.Warn().Err(derr).Str("queue", pq.mq.String()).Int("good", len(msgs)).Msg("pull body damaged")
+		next = msgs[len(msgs)-1].QueueOffset + 1
+	}
+	minOff, maxOff := strconv.FormatInt(rh.MinOffset, 10), strconv.FormatInt(rh.MaxOffset, 10)
+	kept := msgs[:0]
+	last := int64(-1)
+	for _, m := range msgs {
+		if m.QueueOffset < offset || m.QueueOffset <= last {
+			// Not of the range asked for, or out of order: a broker bug; the cache
+			// keys on offsets, so such a record must not get in.
+			continue
+		}
+		last = m.QueueOffset
+		if !sub.matches(m.Properties[message.PropTags]) {
+			continue
+		}
+		c.prepare(pq.mq, m, minOff, maxOff)
+		kept = append(kept, m)
+	}
+	if last >= next {
+		// nextBeginOffset must lie past what was returned; trust the records.
+		next = last + 1
+	}
+	if added := pq.put(kept); len(added) > 0 {
+		c.deliver(pq, added)
+	}
+	pq.skipTo(next, func(off int64) { c.store.update(pq.mq, off, true) })
+	return next, false, nil
+}
+
+// prepare turns a pulled record into what the user sees: the queue it came from, the
+// original topic of a retry message, names without the namespace, and the queue's
+// offsets as MIN_OFFSET / MAX_OFFSET properties (as the official client adds them).
+func (c *consumerCore) prepare(mq MessageQueue, m *MessageExt, minOff, maxOff string) {
+	topic := mq.Topic
+	if isRetryTopic(topic) {
+		if rt := m.Properties[message.PropRetryTopic]; rt != "" {
+			topic = rt
+		}
+	}
+	m.Topic = c.unwrap(topic)
+	m.Queue = mq
+	m.Queue.Topic = c.unwrap(mq.Topic)
+	if m.Properties == nil {
+		m.Properties = make(map[string]string, 2)
+	}
+	m.Properties[message.PropMinOffset] = minOff
+	m.Properties[message.PropMaxOffset] = maxOff
+}
+
+// errStopped is returned by waits that end because the queue or consumer stopped.
+var errStopped = errors.New("client: stopped")
