@@ -145,3 +145,9 @@ func TestProducerFaultAvoidanceWithClock(t *testing.T) {
 		t.Fatalf("after avoidance expired: %v, want 2 each", brokers)
 	}
 }
+
+// atomicCounter is a round-robin counter for tests.
+type atomicCounter struct{ atomic.Uint32 }
+
+// testTime is a fixed instant for code that stamps times.
+var testTime = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -231,14 +231,21 @@ func (pq *processQueue) commitTaken(commit func(offset int64)) int64 {
 // returnTaken puts the taken batch back at the front of the cache, to be taken again
 // (orderly retry). The messages keep their order; their ReconsumeTimes is incremented
 // because the listener will see them again.
-func (pq *processQueue) returnTaken() {
+func (pq *processQueue) returnTaken() { pq.giveBack(true) }
+
+// returnUntouched puts back a taken batch the listener never saw.
+func (pq *processQueue) returnUntouched() { pq.giveBack(false) }
+
+func (pq *processQueue) giveBack(reconsumed bool) {
 	pq.mu.Lock()
 	defer pq.mu.Unlock()
 	if len(pq.mu.taken) == 0 {
 		return
 	}
-	for _, m := range pq.mu.taken {
-		m.ReconsumeTimes++
+	if reconsumed {
+		for _, m := range pq.mu.taken {
+			m.ReconsumeTimes++
+		}
 	}
 	pq.mu.msgs = append(slices.Clone(pq.mu.taken), pq.mu.msgs...)
 	pq.mu.taken = pq.mu.taken[:0]

@@ -148,9 +148,9 @@ func WithInlineCallbacks() ProducerOption {
 
 // Producer states.
 const (
-	stateCreated int32 = iota
-	stateRunning
-	stateShutdown
+	producerCreated int32 = iota
+	producerRunning
+	producerShutdown
 )
 
 // Producer sends messages to brokers. Create one with NewProducer, call Start, send
@@ -218,7 +218,7 @@ func (p *Producer) Group() string { return p.o.group }
 func (p *Producer) Start(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.state.Load() != stateCreated {
+	if p.state.Load() != producerCreated {
 		return fmt.Errorf("start producer: %w: already started", ErrInvalidOption)
 	}
 	inst, err := acquireInstance(p.o.client)
@@ -227,7 +227,7 @@ func (p *Producer) Start(ctx context.Context) error {
 	}
 	p.inst = inst
 	inst.registerProducer(p.groupName)
-	p.state.Store(stateRunning)
+	p.state.Store(producerRunning)
 	p.track.open()
 	// Brokers are known only once a route was fetched; this reaches those already known
 	// (another user of the instance may have fetched some). Failure is not fatal: the
@@ -245,7 +245,7 @@ func (p *Producer) Start(ctx context.Context) error {
 func (p *Producer) Shutdown(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.state.Swap(stateShutdown) != stateRunning {
+	if p.state.Swap(producerShutdown) != producerRunning {
 		return nil
 	}
 	err := p.track.drain(ctx)

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
-	"slices"
 	"sync"
-	"time"
 
 	"github.com/rocketgo/rocketgo/proto/body"
 )
@@ -262,11 +260,13 @@ func (p *PushConsumer) callListener(pq *processQueue, msgs []*MessageExt) (res C
 	if l == nil {
 		return ConsumeRetryLater, fmt.Errorf("no listener for topic %s", msgs[0].Topic)
 	}
-	now := p.core.now()
-	pq.touchConsume(now)
-	start := fmt.Sprint(now.UnixMilli())
-	for _, m := range msgs {
-		m.Properties[propConsumeStartTime] = start
+	pq.touchConsume(p.core.now())
+	// The listener gets its own copies: it may keep them, while the consumer keeps
+	// using its originals (retries, offsets).
+	given := make([]*MessageExt, len(msgs))
+	for i, m := range msgs {
+		cp := *m
+		given[i] = &cp
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -275,7 +275,7 @@ func (p *PushConsumer) callListener(pq *processQueue, msgs []*MessageExt) (res C
 			res, err = ConsumeRetryLater, fmt.Errorf("listener panicked: %v", r)
 		}
 	}()
-	res, err = l(p.cctx, slices.Clone(msgs))
+	res, err = l(p.cctx, given)
 	if err == nil && res != ConsumeSuccess {
 		res = ConsumeRetryLater
 	}
@@ -284,9 +284,6 @@ func (p *PushConsumer) callListener(pq *processQueue, msgs []*MessageExt) (res C
 	}
 	return res, err
 }
-
-// propConsumeStartTime records when the listener got the message (CONSUME_START_TIME).
-const propConsumeStartTime = "CONSUME_START_TIME"
 
 // consumeFailed reports failed messages to the ConsumeFailed hook.
 func (p *PushConsumer) consumeFailed(msgs []*MessageExt, err error) {
@@ -304,11 +301,8 @@ func (p *PushConsumer) sendBackFailed(m *MessageExt, err error) {
 	}
 }
 
-// sendBackTimeout bounds one CONSUMER_SEND_MSG_BACK; like the final commits it runs
-// on a fresh context, so a shutdown does not cut it off half way.
+// sendBackCtx bounds one CONSUMER_SEND_MSG_BACK; like the final commits it runs on a
+// fresh context, so a shutdown does not cut it off half way.
 func (p *PushConsumer) sendBackCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), p.o.client.callTimeout)
 }
-
-// retryDelay is exposed for the orderly loop and the worker.
-func (p *PushConsumer) retryAfter() time.Duration { return p.o.retryDelay }

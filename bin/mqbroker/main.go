@@ -9,6 +9,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -25,6 +26,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "mqbroker:", err)
 		os.Exit(1)
 	}
+}
+
+// dialable turns a wildcard listen address into one this process can dial.
+func dialable(addr string) string {
+	if ap, err := netip.ParseAddrPort(addr); err == nil && ap.Addr().IsUnspecified() {
+		return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), ap.Port()).String()
+	}
+	return addr
 }
 
 func run() error {
@@ -69,7 +78,7 @@ func run() error {
 			return fmt.Errorf("start namesrv on %s: %w", cfg.Namesrv.ListenAddr, err)
 		}
 		defer ns.Close()
-		cfg.Broker.NamesrvAddrs = []string{ns.Addr()}
+		cfg.Broker.NamesrvAddrs = []string{dialable(ns.Addr())}
 		log.Info().Str("addr", ns.Addr()).Msg("namesrv listening")
 	}
 	if err := cfg.Validate(); err != nil {

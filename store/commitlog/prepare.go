@@ -188,5 +188,3 @@ func (l *Log) nextSegment(start int64) *segment.File {
 	p.next = next
 	return next
 }
-
-func (l *Log) PopulatedForTest() int64 { return l.prep.populated.Load() }
