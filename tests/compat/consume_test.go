@@ -190,7 +190,7 @@ func waitCommitted(t *testing.T, e *env, group, topic string, queues int) {
 			if ok {
 				got[q] = off
 			}
-			want[q] = e.c.MaxOffset(t, topic, q)
+			want[q] = max(e.c.MaxOffset(t, topic, q), acked.max(topic, q))
 			if !ok || off != want[q] {
 				done = false
 			}

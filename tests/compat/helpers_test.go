@@ -151,9 +151,12 @@ func (e *env) pushConsumer(group, topic, expr string, from consumer.ConsumeFromW
 }
 
 // waitCaughtUp waits until the consumer owns exactly the given queues of topic and its
-// in-memory offset of each equals the queue's max offset on the broker: everything
-// stored there so far has been delivered or filtered, so anything the consumer has not
-// received by then it will never receive.
+// in-memory offset of each equals the queue's max offset: everything stored there so
+// far has been delivered or filtered, so anything the consumer has not received by then
+// it will never receive. The max offset is the broker's, but at least what the
+// acknowledged sends imply: a send is acknowledged once it is in the CommitLog, and its
+// ConsumeQueue unit follows from the dispatcher a moment later (as in RocketMQ, whose
+// reput service is asynchronous too).
 func (e *env) waitCaughtUp(pc *pushClient, topic string, queueIDs []int) {
 	e.t.Helper()
 	var last, want map[int]int64
@@ -161,7 +164,7 @@ func (e *env) waitCaughtUp(pc *pushClient, topic string, queueIDs []int) {
 		last = pc.offsets(topic)
 		want = map[int]int64{}
 		for _, q := range queueIDs {
-			want[q] = e.c.MaxOffset(e.t, topic, q)
+			want[q] = max(e.c.MaxOffset(e.t, topic, q), acked.max(topic, q))
 		}
 		if len(last) != len(want) {
 			return false
@@ -283,6 +286,34 @@ func message(topic, batch string, i int) *primitive.Message {
 	return m
 }
 
+// ackLog remembers, per topic and queue, the max offset the acknowledged sends imply
+// (the last acknowledged offset + 1). Topic names are unique per test.
+type ackLog struct {
+	mu sync.Mutex
+	m  map[string]map[int]int64
+}
+
+var acked = &ackLog{m: map[string]map[int]int64{}}
+
+func (a *ackLog) record(res *primitive.SendResult, count int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	qs := a.m[res.MessageQueue.Topic]
+	if qs == nil {
+		qs = map[int]int64{}
+		a.m[res.MessageQueue.Topic] = qs
+	}
+	if end := res.QueueOffset + int64(count); end > qs[res.MessageQueue.QueueId] {
+		qs[res.MessageQueue.QueueId] = end
+	}
+}
+
+func (a *ackLog) max(topic string, queueID int) int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.m[topic][queueID]
+}
+
 // sendSync sends msgs (one message, or a batch) and requires SEND_OK.
 func sendSync(t *testing.T, p rocketmq.Producer, msgs ...*primitive.Message) *primitive.SendResult {
 	t.Helper()
@@ -294,6 +325,9 @@ func sendSync(t *testing.T, p rocketmq.Producer, msgs ...*primitive.Message) *pr
 	}
 	if res.Status != primitive.SendOK {
 		t.Fatalf("send to %s: status %v, want SEND_OK (%+v)", msgs[0].Topic, res.Status, res)
+	}
+	if res.MessageQueue != nil {
+		acked.record(res, len(msgs))
 	}
 	return res
 }
