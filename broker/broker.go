@@ -2,18 +2,39 @@
 // metadata database, serves the RocketMQ remoting protocol on one TCP port, and keeps the
 // NameServers informed of its topics.
 //
-// One file per request family: send.go (10, 310, 320), pull.go and longpoll.go (11 with
-// long polling), offsets.go (14, 15, 29, 30, 31, 32), admin_topic.go (17, 21, 200, 201,
-// 215); heartbeat.go, clients.go, locks.go, query.go and stats.go serve the client
-// registry, queue locks, queries and statistics; registrar.go registers with the
-// NameServers. Metadata — topic configs (topics.go), subscription groups (groups.go) and
-// consumer offsets (offsets.go) — lives in a pebble database under <store dir>/meta
-// (meta.go), as protobuf values of proto/metapb.
+//	b, err := broker.Open(opts, storeOpts) // store + metadata opened, handlers registered
+//	err = b.Start(ctx)                     // listening; registered with the NameServers
+//	addr := b.Addr()                       // advertised "ip:port"
+//	err = b.Close()                        // parked pulls answered, unregistered, store closed
 //
-// Handlers run on the server's event loops and never block: they answer at once, or
+// One file per request family: send.go (10, 310, 320), pull.go (11, with long polling
+// on the broker/longpoll table), offsets.go (14, 15, 29, 30, 31, 32), admin_topic.go
+// (17, 21, 200, 201, 215); heartbeat.go, clients.go, locks.go, query.go and stats.go
+// serve the client registry, queue locks, queries and statistics; registrar.go
+// registers with the NameServers. Metadata — topic configs (topics.go), subscription
+// groups (groups.go) and consumer offsets (offsets.go) — lives in a pebble database under
+// <store dir>/meta, as protobuf values of proto/metapb; meta.go draws its key layout.
+//
+// Handlers run on the server's event loops and do not wait: they answer at once, or
 // return nil and answer later through the connection (a SYNC_FLUSH send when the flush
-// completes, a parked pull when a message arrives or its deadline passes). Every refusal
+// completes, a parked pull when a message arrives or its deadline passes). The one
+// exception is a first use that creates metadata — a send to a topic auto-created from
+// TBW102, a pull by an auto-created group — which writes the config with fsync before
+// answering; admin requests that write metadata run on the worker pool. Every refusal
 // is a Go error that respond.go maps to a RocketMQ response code and remark.
+//
+// Choices where RocketMQ leaves room:
+//   - A pull with no subscription (none in the request, none registered by heartbeat)
+//     is served as "*" rather than SUBSCRIPTION_NOT_EXIST (PROTOCOL.md §11.14).
+//   - QUERY_CONSUMER_OFFSET keeps Java's "offset 0 for a young queue" answer except for
+//     groups that registered CONSUME_FROM_TIMESTAMP (PROTOCOL.md §2.5).
+//   - Transactional, delay and timer messages are refused with SYSTEM_ERROR and a
+//     remark saying so until those features exist, rather than stored as plain ones.
+//
+// Seams between the files (one side calls the other): topicTable Get, All, Wrapper,
+// EnsureRetry, Put, Delete; groupTable Ensure, Get; offsetTable Get, Groups, Commit;
+// clientTable Subscription, ConsumeFromWhere, ConsumerIDs, ProducerConns; registrar
+// Trigger; errorResponse for every refusal.
 package broker
 
 import (
@@ -407,6 +428,11 @@ func (b *Broker) close() error {
 	// Both are safe to close unstarted; the registrar unregisters only if it started.
 	b.registrar.Close()
 	b.clients.Close()
+	// Flushing now completes the SYNC_FLUSH sends still waiting while their
+	// connections can carry the answers; new sends are refused since closing was set.
+	if err := b.store.Flush(); err != nil {
+		b.log.Warn().Err(err).Msg("flush before close")
+	}
 	if err := b.srv.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("broker: close server: %w", err))
 	}

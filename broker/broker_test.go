@@ -28,11 +28,20 @@ type harness struct {
 	cl *remoting.Client
 	bo Options
 	so store.Options
+	// beforeStart, when set, runs between Open and Start: the place to install fakes
+	// before any server goroutine can read them.
+	beforeStart func(*Broker)
 }
 
 type harnessOpt func(*Options, *store.Options)
 
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
+	t.Helper()
+	return newHarnessWith(t, nil, opts...)
+}
+
+// newHarnessWith is newHarness with a hook run between Open and Start.
+func newHarnessWith(t *testing.T, beforeStart func(*Broker), opts ...harnessOpt) *harness {
 	t.Helper()
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
 	bo := DefaultOptions()
@@ -50,7 +59,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	for _, fn := range opts {
 		fn(&bo, &so)
 	}
-	h := &harness{t: t, bo: bo, so: so}
+	h := &harness{t: t, bo: bo, so: so, beforeStart: beforeStart}
 	h.open()
 	h.cl = remoting.NewClient(remoting.ClientOptions{DialTimeout: 3 * time.Second, Logger: log})
 	t.Cleanup(func() {
@@ -69,6 +78,9 @@ func (h *harness) open() {
 	b, err := Open(h.bo, h.so)
 	if err != nil {
 		h.t.Fatalf("open broker: %v", err)
+	}
+	if h.beforeStart != nil {
+		h.beforeStart(b)
 	}
 	if err := b.Start(context.Background()); err != nil {
 		b.Close()

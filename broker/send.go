@@ -72,18 +72,25 @@ func (b *Broker) handleSend(conn *remoting.Conn, req *remoting.Command) *remotin
 		return b.sendError(req, err)
 	}
 	batch := req.Code == code.SendBatchMessage || h.Batch
-	dst, err := b.sendCheck(&h.SendMessageRequest, req.Version, batch)
-	if err != nil {
-		return b.sendError(req, err)
-	}
 	sb := sendBufPool.Get().(*sendBuf)
 	defer putSendBuf(sb)
 	// The properties every record of this request gets: the header's, without WAIT,
-	// with CLUSTER. Features that need more than a plain append are refused here.
+	// with CLUSTER. Features that need more than a plain append are refused before
+	// anything (an auto-created topic) is done on the message's behalf; so is a body
+	// over the limit.
 	var sp propScan
 	sb.props, sp = b.rewriteProps(sb.props[:0], h.Properties)
 	if sp.unsupported != "" {
 		return b.sendError(req, reject(errNotSupported, "%s not supported yet (topic %s)", sp.unsupported, h.Topic))
+	}
+	if !batch {
+		if err := b.checkBodySize(len(req.Body)); err != nil {
+			return b.sendError(req, err)
+		}
+	}
+	dst, err := b.sendCheck(&h.SendMessageRequest, req.Version, batch)
+	if err != nil {
+		return b.sendError(req, err)
 	}
 	sysFlag := h.SysFlag &^ (message.FlagBornHostV6 | message.FlagStoreHostV6 | message.FlagMultiTags)
 	if dst.tc.GetTopicFilterType() == metapb.TopicFilterType_MULTI_TAG {
@@ -109,10 +116,8 @@ func (b *Broker) handleSend(conn *remoting.Conn, req *remoting.Command) *remotin
 			res, err = b.putDst.PutBatch(sb.rec)
 		}
 	} else {
-		if err = b.checkBodySize(len(req.Body)); err == nil {
-			m.Body = req.Body
-			sb.rec, err = message.EncodeRecordProps(sb.rec[:0], &m, string(sb.props))
-		}
+		m.Body = req.Body
+		sb.rec, err = message.EncodeRecordProps(sb.rec[:0], &m, string(sb.props))
 		if err == nil {
 			res, err = b.putDst.Put(sb.rec)
 		}
@@ -313,12 +318,18 @@ func unsupportedFeature(key, val string) string {
 // properties, all with the header's topic, queue, sysflag, born time and hosts. It
 // returns each record's size.
 func (b *Broker) encodeBatch(sb *sendBuf, m *message.Ext, batchBody []byte) ([]int, error) {
-	entries, err := message.DecodeBatch(batchBody, 0)
+	entries, err := message.DecodeBatch(batchBody, maxBatchEntries)
 	if err != nil {
 		return nil, err
 	}
-	sizes := make([]int, len(entries))
 	shared := string(sb.props)
+	// Every record repeats the request's properties: bound what the batch expands to
+	// before encoding, or a small body with many entries could claim gigabytes.
+	perRecord := message.RecordSize(0, len(m.Topic), len(shared)+1, 0) + 24 // IPv6 hosts
+	if need, limit := int64(len(batchBody))+int64(len(entries))*int64(perRecord), batchLimit(b.maxMessageBytes()); need > limit {
+		return nil, reject(errMessageIllegal, "batch of %d messages expands to %d bytes of records, limit %d (2 × maxMessageSize)", len(entries), need, limit)
+	}
+	sizes := make([]int, len(entries))
 	var props strings.Builder
 	sb.rec = sb.rec[:0]
 	for i, e := range entries {
@@ -348,6 +359,14 @@ func (b *Broker) encodeBatch(sb *sendBuf, m *message.Ext, batchBody []byte) ([]i
 	}
 	return sizes, nil
 }
+
+// maxBatchEntries bounds the messages of one SEND_BATCH_MESSAGE.
+const maxBatchEntries = 1 << 16
+
+// batchLimit bounds the encoded records of one batch. Producers cap a batch's bodies and
+// properties at maxMessageSize; the records add their fixed fields, topic and the
+// request's properties to each message, hence the factor of two.
+func batchLimit(maxMessageBytes int) int64 { return 2 * int64(maxMessageBytes) }
 
 // scanUnsupported runs unsupportedFeature over every pair of props.
 func scanUnsupported(props string) string {

@@ -209,6 +209,15 @@ func TestSendBatch(t *testing.T) {
 	rh := header.SendMessageRequestV2{SendMessageRequest: *sendReq("%RETRY%g", 0, nil)}
 	rh.Batch = true
 	wantCode(t, "retry batch", h.call(code.SendBatchMessage, rh.Encode(), bb), code.MessageIllegal, "retry")
+	// Many small entries that each repeat 30 KB of request properties.
+	many := make([]message.BatchEntry, 1000)
+	for i := range many {
+		many[i].Body = []byte("x")
+	}
+	manyBody, _ := message.EncodeBatch(nil, many)
+	bigHdr := header.SendMessageRequestV2{SendMessageRequest: *sendReq("B", 0, map[string]string{"pad": strings.Repeat("p", 30000)})}
+	bigHdr.Batch = true
+	wantCode(t, "expanding batch", h.call(code.SendBatchMessage, bigHdr.Encode(), manyBody), code.MessageIllegal, "expands")
 	delayed, _ := message.EncodeBatch(nil, []message.BatchEntry{{Body: []byte("d"), Properties: "DELAY\x012"}})
 	wantCode(t, "delay in batch", h.call(code.SendBatchMessage, hdr.Encode(), delayed), code.SystemError, "delay messages not supported yet")
 }
@@ -300,6 +309,25 @@ func TestSyncFlushSend(t *testing.T) {
 	r := h.send("S", 0, "no wait", map[string]string{message.PropWait: "false"})
 	if r.QueueOffset != 5 {
 		t.Fatalf("WAIT=false send offset %d", r.QueueOffset)
+	}
+}
+
+// slowDisk is the store with a flush that always times out.
+type slowDisk struct{ *store.Store }
+
+func (s slowDisk) OnFlushed(_ int64, fn func(error)) { fn(store.ErrFlushTimeout) }
+
+// TestSyncFlushTimeout: a send whose flush times out is answered FLUSH_DISK_TIMEOUT (10),
+// which the client counts as sent, with msgId, queueId and queueOffset all present.
+func TestSyncFlushTimeout(t *testing.T) {
+	h := newHarnessWith(t, func(b *Broker) { b.putDst = slowDisk{b.store} },
+		func(_ *Options, so *store.Options) { so.FlushMode = store.SyncFlush })
+	h.createTopic("ST", 1, 6)
+	resp := h.sendWith(sendReq("ST", 0, nil), []byte("late"))
+	wantCode(t, "flush timeout", resp, code.FlushDiskTimeout, "flush")
+	var r header.SendMessageResponse
+	if err := r.Decode(resp.ExtFields); err != nil || len(r.MsgID) != 32 || r.QueueOffset != 0 {
+		t.Fatalf("flush-timeout answer %+v (%v), want msgId and offsets", r, err)
 	}
 }
 

@@ -261,6 +261,67 @@ func (a *Admin) Clusters(ctx context.Context) (*body.ClusterInfo, error) {
 	return ci, nil
 }
 
+// QueueStats is the state of one queue of a topic.
+type QueueStats struct {
+	Queue               MessageQueue // topic without namespace
+	MinOffset           int64        // oldest logical offset still stored
+	MaxOffset           int64        // next logical offset to be written
+	LastUpdateTimestamp int64        // store time (ms) of the newest message, 0 if none
+}
+
+// TopicStats returns the min and max offsets of every queue of topic on every master
+// serving it (GET_TOPIC_STATS_INFO, 202), sorted by broker and queue id: what mqadmin
+// topicStatus shows. The number of messages a topic holds is the sum of MaxOffset -
+// MinOffset.
+func (a *Admin) TopicStats(ctx context.Context, topic string) ([]QueueStats, error) {
+	if err := a.check(); err != nil {
+		return nil, err
+	}
+	wrapped := a.wrap(topic)
+	r, err := a.inst.fetchRoute(ctx, wrapped)
+	if err != nil {
+		return nil, fmt.Errorf("topic stats of %s: %w", topic, err)
+	}
+	h := header.TopicRequest{Topic: wrapped}
+	var (
+		mu  sync.Mutex
+		out []QueueStats
+	)
+	err = a.eachBroker(ctx, routeMasters(r), func(ctx context.Context, addr string) error {
+		resp, err := a.inst.invoke(ctx, addr, remoting.NewRequest(code.GetTopicStatsInfo, h.Encode(), nil))
+		if err != nil {
+			return err
+		}
+		if resp.Code != code.Success {
+			return brokerErr(resp.Code, resp.Remark)
+		}
+		ts, err := body.DecodeTopicStatsTable(resp.Body)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrBadResponse, err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for mq, o := range ts.OffsetTable {
+			mq.Topic = a.unwrap(mq.Topic)
+			out = append(out, QueueStats{Queue: mq, MinOffset: o.MinOffset, MaxOffset: o.MaxOffset, LastUpdateTimestamp: o.LastUpdateTimestamp})
+		}
+		return nil
+	}, "topic stats of "+topic)
+	slices.SortFunc(out, func(x, y QueueStats) int { return compareQueues(x.Queue, y.Queue) })
+	return out, err
+}
+
+// compareQueues orders queues by topic, broker name and queue id.
+func compareQueues(x, y MessageQueue) int {
+	switch {
+	case x.Less(y):
+		return -1
+	case y.Less(x):
+		return 1
+	}
+	return 0
+}
+
 // targetAddrs resolves a Target to broker addresses, sorted and without duplicates.
 func (a *Admin) targetAddrs(ctx context.Context, t Target) ([]string, error) {
 	if len(t.BrokerAddrs) > 0 {
@@ -421,15 +482,7 @@ func (a *Admin) ConsumerProgress(ctx context.Context, group, topic string) (*Con
 		}
 		return nil
 	}, "consumer progress of "+group)
-	slices.SortFunc(prog.Queues, func(x, y QueueProgress) int {
-		switch {
-		case x.Queue.Less(y.Queue):
-			return -1
-		case y.Queue.Less(x.Queue):
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(prog.Queues, func(x, y QueueProgress) int { return compareQueues(x.Queue, y.Queue) })
 	for _, q := range prog.Queues {
 		prog.TotalLag += q.Lag
 	}
@@ -589,12 +642,15 @@ func (a *Admin) ResetOffsetByTimestamp(ctx context.Context, group, topic string,
 	if err != nil {
 		return nil, fmt.Errorf("reset offsets of %s on %s: %w", group, topic, err)
 	}
-	a.inst.addBrokers(r)
-	queues := newRouteEntry(wrapped, r, false, time.Time{}).sub
+	masters := make(map[string]string, len(r.BrokerDatas))
+	for _, b := range r.BrokerDatas {
+		masters[b.BrokerName] = b.BrokerAddrs[0]
+	}
+	queues := newRouteEntry(wrapped, r, "", time.Time{}).sub
 	out := make(map[MessageQueue]int64, len(queues))
 	var errs []error
 	for _, mq := range queues {
-		off, err := a.resetQueue(ctx, wgroup, mq, ts)
+		off, err := a.resetQueue(ctx, masters[mq.BrokerName], wgroup, mq, ts)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("reset %s: %w", mq, err))
 			continue
@@ -605,9 +661,9 @@ func (a *Admin) ResetOffsetByTimestamp(ctx context.Context, group, topic string,
 	return out, errors.Join(errs...)
 }
 
-// resetQueue searches the offset of ts on one queue and commits it for group.
-func (a *Admin) resetQueue(ctx context.Context, group string, mq MessageQueue, ts time.Time) (int64, error) {
-	addr := a.inst.masterAddr(mq.BrokerName)
+// resetQueue searches the offset of ts on one queue of the master at addr and commits
+// it for group.
+func (a *Admin) resetQueue(ctx context.Context, addr, group string, mq MessageQueue, ts time.Time) (int64, error) {
 	if addr == "" {
 		return 0, fmt.Errorf("%w: %s has no master", ErrBrokerNotFound, mq.BrokerName)
 	}

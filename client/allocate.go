@@ -78,12 +78,12 @@ func AllocateFixed(queues ...MessageQueue) AllocateStrategy {
 	}
 }
 
-// compareQueues orders queues as RocketMQ's MessageQueue.compareTo (and the official Go
+// cmpQueue orders queues as RocketMQ's MessageQueue.compareTo (and the official Go
 // client's rebalance sort) do: topic, broker name, then queue id. Names compare as
 // bytes, as the Go client compares them; Java's UTF-16 order differs only for names
 // mixing characters above U+FFFF with ones in U+E000..U+FFFF, which topic and broker
 // names cannot hold ([%|a-zA-Z0-9_-] only).
-func compareQueues(a, b MessageQueue) int {
+func cmpQueue(a, b MessageQueue) int {
 	if c := strings.Compare(a.Topic, b.Topic); c != 0 {
 		return c
 	}
@@ -104,7 +104,7 @@ func compareQueues(a, b MessageQueue) int {
 // ids are dropped; they are never a member's id.
 func allocationInput(queues []MessageQueue, clientIDs []string) ([]MessageQueue, []string) {
 	qs := slices.Clone(queues)
-	slices.SortFunc(qs, compareQueues)
+	slices.SortFunc(qs, cmpQueue)
 	qs = slices.Compact(qs)
 	ids := make([]string, 0, len(clientIDs))
 	for _, id := range clientIDs {
@@ -125,10 +125,10 @@ func allocate(strategy AllocateStrategy, group, clientID string, queues []Messag
 	got := strategy(group, clientID, slices.Clone(qs), slices.Clone(ids))
 	out := make([]MessageQueue, 0, len(got))
 	for _, q := range got {
-		if _, ok := slices.BinarySearchFunc(qs, q, compareQueues); ok {
+		if _, ok := slices.BinarySearchFunc(qs, q, cmpQueue); ok {
 			out = append(out, q)
 		}
 	}
-	slices.SortFunc(out, compareQueues)
+	slices.SortFunc(out, cmpQueue)
 	return slices.Compact(out)
 }

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -37,17 +38,18 @@ type fakeBroker struct {
 	srv  *remoting.Server
 	addr string
 
-	mu       sync.Mutex
-	reqs     []fakeRequest
-	answer   func(req *remoting.Command) *remoting.Command // nil: the default answers
-	queueOff map[int32]int64
-	physOff  int64
+	mu           sync.Mutex
+	keepRequests bool // false in benchmarks: do not grow the request log
+	reqs         []fakeRequest
+	answer       func(req *remoting.Command) *remoting.Command // nil: the default answers
+	queueOff     map[int32]int64
+	physOff      int64
 }
 
 // startFakeBroker starts a fake broker named name on 127.0.0.1:0.
-func startFakeBroker(t *testing.T, name string) *fakeBroker {
+func startFakeBroker(t testing.TB, name string) *fakeBroker {
 	t.Helper()
-	b := &fakeBroker{name: name, queueOff: map[int32]int64{}}
+	b := &fakeBroker{name: name, queueOff: map[int32]int64{}, keepRequests: true}
 	b.srv = remoting.NewServer(remoting.ServerOptions{Addr: "127.0.0.1:0", EventLoops: 1, Workers: 2})
 	for _, c := range []int16{code.SendMessage, code.SendBatchMessage, code.HeartBeat, code.SendMessageV2,
 		code.UpdateAndCreateTopic, code.DeleteTopicInBroker, code.GetConsumeStats, code.QueryMessage,
@@ -71,12 +73,11 @@ func (b *fakeBroker) setAnswer(fn func(req *remoting.Command) *remoting.Command)
 
 // serve records the request and answers it.
 func (b *fakeBroker) serve(c *remoting.Conn, req *remoting.Command) *remoting.Command {
-	fr := fakeRequest{Code: req.Code, Flag: req.Flag, Ext: map[string]string{}, Body: slices.Clone(req.Body), Remote: c.RemoteAddr()}
-	for k, v := range req.ExtFields {
-		fr.Ext[k] = v
-	}
 	b.mu.Lock()
-	b.reqs = append(b.reqs, fr)
+	if b.keepRequests {
+		fr := fakeRequest{Code: req.Code, Flag: req.Flag, Ext: maps.Clone(req.ExtFields), Body: slices.Clone(req.Body), Remote: c.RemoteAddr()}
+		b.reqs = append(b.reqs, fr)
+	}
 	answer := b.answer
 	b.mu.Unlock()
 	if answer != nil {
@@ -151,7 +152,7 @@ type fakeNamesrv struct {
 }
 
 // startFakeNamesrv starts a fake NameServer on 127.0.0.1:0.
-func startFakeNamesrv(t *testing.T) *fakeNamesrv {
+func startFakeNamesrv(t testing.TB) *fakeNamesrv {
 	t.Helper()
 	n := &fakeNamesrv{routes: map[string]*body.TopicRouteData{}, raw: map[string][]byte{}, queries: map[string]int{}}
 	n.srv = remoting.NewServer(remoting.ServerOptions{Addr: "127.0.0.1:0", EventLoops: 1, Workers: 2})

@@ -155,7 +155,7 @@ func FuzzRouteEntry(f *testing.F) {
 		if err != nil {
 			return
 		}
-		e := newRouteEntry("T", r, false, testTime)
+		e := newRouteEntry("T", r, "", testTime)
 		masters := map[string]bool{}
 		for _, bd := range r.BrokerDatas {
 			if bd.BrokerAddrs[0] != "" {

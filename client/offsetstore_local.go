@@ -59,7 +59,7 @@ func encodeOffsetFile(group string, offsets map[MessageQueue]int64) []byte {
 		f.Offsets = append(f.Offsets, offsetFileEntry{Topic: mq.Topic, BrokerName: mq.BrokerName, QueueID: mq.QueueID, Offset: off})
 	}
 	slices.SortFunc(f.Offsets, func(a, b offsetFileEntry) int {
-		return compareQueues(MessageQueue{Topic: a.Topic, BrokerName: a.BrokerName, QueueID: a.QueueID},
+		return cmpQueue(MessageQueue{Topic: a.Topic, BrokerName: a.BrokerName, QueueID: a.QueueID},
 			MessageQueue{Topic: b.Topic, BrokerName: b.BrokerName, QueueID: b.QueueID})
 	})
 	b, err := json.Marshal(f)

@@ -128,7 +128,7 @@ func (c *consumerCore) pullOnce(pq *processQueue, sub *subscription, offset int6
 		return offset, false, fmt.Errorf("pull %s at %d: %w: nextBeginOffset %d", mq, offset, ErrBadResponse, rh.NextBeginOffset)
 	}
 	pq.brokerID.Store(max(rh.SuggestWhichBrokerID, 0))
-	commit := func(off int64) { c.store.update(mq, off, true) }
+	commit := func(off int64) { c.advance(pq, off, true) }
 	switch resp.Code {
 	case code.Success:
 		return c.found(pq, sub, offset, resp.Body, &rh)
@@ -141,7 +141,7 @@ func (c *consumerCore) pullOnce(pq *processQueue, sub *subscription, offset int6
 		}
 		// The broker's answer is the truth, even backwards (a queue that was reset):
 		// forget what is cached and commit the new start.
-		pq.reset(rh.NextBeginOffset, func(off int64) { c.store.update(mq, off, false) })
+		pq.reset(rh.NextBeginOffset, func(off int64) { c.advance(pq, off, false) })
 		return rh.NextBeginOffset, false, nil
 	default: // PULL_NOT_FOUND, PULL_RETRY_IMMEDIATELY
 		pq.skipTo(rh.NextBeginOffset, commit)
@@ -186,7 +186,7 @@ func (c *consumerCore) found(pq *processQueue, sub *subscription, offset int64, 
 	if added := pq.put(kept); len(added) > 0 {
 		c.deliver(pq, added)
 	}
-	pq.skipTo(next, func(off int64) { c.store.update(pq.mq, off, true) })
+	pq.skipTo(next, func(off int64) { c.advance(pq, off, true) })
 	return next, false, nil
 }
 

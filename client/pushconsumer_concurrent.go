@@ -37,7 +37,7 @@ func (p *PushConsumer) consumeConcurrently(t consumeTask) {
 		// Taken away or shutting down: whoever reads the queue next gets these.
 		return
 	}
-	commit := func(off int64) { p.core.store.update(pq.mq, off, true) }
+	commit := func(off int64) { p.core.advance(pq, off, true) }
 	res, err := p.callListener(pq, t.msgs)
 	if res == ConsumeSuccess {
 		pq.remove(t.msgs, commit)

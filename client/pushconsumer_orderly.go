@@ -57,7 +57,7 @@ func (p *PushConsumer) orderlyLoop(pq *processQueue) {
 // settleOrderly settles a batch's result and reports whether the queue may go on at
 // once (false: suspend it).
 func (p *PushConsumer) settleOrderly(pq *processQueue, msgs []*MessageExt, res ConsumeResult, err error) bool {
-	commit := func(off int64) { p.core.store.update(pq.mq, off, true) }
+	commit := func(off int64) { p.core.advance(pq, off, true) }
 	if res == ConsumeSuccess {
 		pq.commitTaken(commit)
 		return true

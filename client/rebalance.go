@@ -51,6 +51,9 @@ type consumerCore struct {
 	// beforeCommit runs before each periodic or final commit (lite pull moves polled
 	// offsets into the store there).
 	beforeCommit func(mqs []MessageQueue)
+	// advance moves a queue's commit point; the default updates the offset store, the
+	// lite pull consumer without auto commit holds points until the user commits.
+	advance func(pq *processQueue, offset int64, increaseOnly bool)
 	// extraLoops are started with the core's own loops (the orderly lock renewal).
 	extraLoops []func(ctx context.Context)
 
@@ -84,6 +87,7 @@ func newConsumerCore(o *consumerOptions, consumeType string, orderly bool, maxRe
 		now:      o.client.now,
 		kick:     make(chan struct{}, 1),
 	}
+	c.advance = func(pq *processQueue, off int64, increaseOnly bool) { c.store.update(pq.mq, off, increaseOnly) }
 	c.group = WrapNamespace(o.client.namespace, o.group)
 	c.subs.m = make(map[string]*subscription)
 	c.queues.m = make(map[MessageQueue]*processQueue)
@@ -378,7 +382,7 @@ func (c *consumerCore) userQueues(qs []MessageQueue) []MessageQueue {
 		q.Topic = c.unwrap(q.Topic)
 		out[i] = q
 	}
-	slices.SortFunc(out, compareQueues)
+	slices.SortFunc(out, cmpQueue)
 	return out
 }
 
@@ -498,6 +502,7 @@ func (c *consumerCore) startOffset(pq *processQueue) (int64, bool) {
 	for {
 		off, fresh, err := c.computeStart(pq)
 		if err == nil {
+			c.log.Debug().Str("queue", pq.mq.String()).Int64("offset", off).Bool("stored", !fresh).Msg("queue started")
 			if fresh {
 				// Record where we start, so it is committed even if nothing is
 				// consumed: a restart must not apply consume-from-where again and
@@ -597,7 +602,7 @@ func (c *consumerCore) assigned() []*processQueue {
 	for _, pq := range c.queues.m {
 		out = append(out, pq)
 	}
-	slices.SortFunc(out, func(a, b *processQueue) int { return compareQueues(a.mq, b.mq) })
+	slices.SortFunc(out, func(a, b *processQueue) int { return cmpQueue(a.mq, b.mq) })
 	return out
 }
 

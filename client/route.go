@@ -26,14 +26,16 @@ type routeEntry struct {
 	// fromDefault marks a route of the default topic (TBW102) standing in for a topic
 	// that does not exist yet: sends there make the broker create it.
 	fromDefault bool
+	defaultKey  string         // the default topic borrowed from, when fromDefault
 	pub         []MessageQueue // writable queues on brokers with a master
 	sub         []MessageQueue // readable queues
 	updated     time.Time
 }
 
 // newRouteEntry derives the publish and subscribe queues of r (PROTOCOL.md §3.1).
-func newRouteEntry(topic string, r *body.TopicRouteData, fromDefault bool, now time.Time) *routeEntry {
-	e := &routeEntry{topic: topic, data: r, fromDefault: fromDefault, updated: now}
+// defaultKey names the default topic r was borrowed from, "" for the topic's own route.
+func newRouteEntry(topic string, r *body.TopicRouteData, defaultKey string, now time.Time) *routeEntry {
+	e := &routeEntry{topic: topic, data: r, fromDefault: defaultKey != "", defaultKey: defaultKey, updated: now}
 	masters := make(map[string]bool, len(r.BrokerDatas))
 	for _, b := range r.BrokerDatas {
 		if b.BrokerAddrs[0] != "" {
@@ -108,7 +110,7 @@ func (c *instance) route(ctx context.Context, topic string) (*body.TopicRouteDat
 	if err != nil {
 		return nil, err
 	}
-	c.storeRoute(topic, r, false)
+	c.storeRoute(topic, r, "")
 	return r, nil
 }
 
@@ -135,7 +137,7 @@ func (c *instance) publishRoute(ctx context.Context, topic, createTopicKey strin
 	}
 	r, err := c.fetchRoute(ctx, topic)
 	if err == nil {
-		return c.storeRoute(topic, r, false), nil
+		return c.storeRoute(topic, r, ""), nil
 	}
 	if !errors.Is(err, ErrTopicNotExist) || createTopicKey == "" {
 		return nil, err
@@ -144,7 +146,7 @@ func (c *instance) publishRoute(ctx context.Context, topic, createTopicKey strin
 	if derr != nil {
 		return nil, fmt.Errorf("%w (default topic: %w)", err, derr)
 	}
-	return c.storeRoute(topic, borrowDefaultRoute(def), true), nil
+	return c.storeRoute(topic, borrowDefaultRoute(def), createTopicKey), nil
 }
 
 // borrowDefaultRoute copies a default-topic route with its queue counts capped at
@@ -174,10 +176,12 @@ func (c *instance) dropRoute(topic string) {
 	c.routes.Unlock()
 }
 
-// storeRoute caches a route, records its broker addresses, and tells the route
-// listeners when it differs from the cached one.
-func (c *instance) storeRoute(topic string, r *body.TopicRouteData, fromDefault bool) *routeEntry {
-	e := newRouteEntry(topic, r, fromDefault, c.o.now())
+// storeRoute caches a route (borrowed from default topic defaultKey unless that is
+// ""), records its broker addresses, and tells the route listeners when it differs
+// from the cached one.
+func (c *instance) storeRoute(topic string, r *body.TopicRouteData, defaultKey string) *routeEntry {
+	fromDefault := defaultKey != ""
+	e := newRouteEntry(topic, r, defaultKey, c.o.now())
 	c.routes.Lock()
 	old := c.routes.m[topic]
 	c.routes.m[topic] = e
@@ -205,11 +209,11 @@ func (c *instance) refreshRoutes(ctx context.Context) {
 		r, err := c.fetchRoute(ctx, e.topic)
 		switch {
 		case err == nil:
-			c.storeRoute(e.topic, r, false)
+			c.storeRoute(e.topic, r, "")
 		case errors.Is(err, ErrTopicNotExist) && e.fromDefault:
 			// Still not created: keep the stand-in, refreshed from the default topic.
-			if def, derr := c.fetchRoute(ctx, DefaultTopic); derr == nil {
-				c.storeRoute(e.topic, borrowDefaultRoute(def), true)
+			if def, derr := c.fetchRoute(ctx, e.defaultKey); derr == nil {
+				c.storeRoute(e.topic, borrowDefaultRoute(def), e.defaultKey)
 			}
 		case errors.Is(err, ErrTopicNotExist):
 			c.log.Info().Str("topic", e.topic).Msg("topic route gone")

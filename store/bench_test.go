@@ -104,6 +104,7 @@ func BenchmarkPutSync64(b *testing.B) {
 	wg.Wait()
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
+	b.ReportMetric(float64(b.N)/float64(max(1, s.Stats().Flushes)), "msg/flush")
 }
 
 // BenchmarkGetMessages32 measures reading 32 records of a queue through its

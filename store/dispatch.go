@@ -88,6 +88,9 @@ func (s *Store) dispatchLoop() {
 			return
 		case <-s.d.kick:
 		case fn := <-s.d.reqs:
+			// Catch up with the log first, so that fn (adding a projection) sees
+			// everything appended before it was asked for.
+			_ = s.dispatchAvailable()
 			fn()
 		case <-retry:
 		}

@@ -314,7 +314,9 @@ type Stats struct {
 	MinPhysicalOffset int64
 	MaxPhysicalOffset int64
 	FlushedOffset     int64
+	Flushes           int64 // flush rounds (msync group commits) since Open
 	DispatchedOffset  int64
+	IndexedOffset     int64
 	Segments          int // CommitLog segment files
 	Queues            int // ConsumeQueues
 }
@@ -338,7 +340,9 @@ func (s *Store) Stats() Stats {
 		MinPhysicalOffset: s.cl.Min(),
 		MaxPhysicalOffset: s.cl.Written(),
 		FlushedOffset:     s.cl.Flushed(),
+		Flushes:           s.cl.Flushes(),
 		DispatchedOffset:  s.d.pos.Load(),
+		IndexedOffset:     s.ix.pos.Load(),
 		Segments:          len(s.cl.Segments()),
 		Queues:            n,
 	}

@@ -179,15 +179,24 @@ func (l *Log) Append(recs []byte, count int, topic []byte, queueID int32, advanc
 	pos := l.mu.wpos
 	l.prep.ensureLocked(seg, rel, n)
 	dst := seg.Bytes()[rel : rel+n]
-	copy(dst, recs)
-	off := 0
-	for i := 0; i < count; i++ {
-		size := int(binary.BigEndian.Uint32(dst[off:]))
+	// Each record's first 8 bytes (TOTALSIZE and MAGICCODE) are written after the rest
+	// of it and after the records before it: a process killed part-way through leaves
+	// a prefix of whole records followed by records without a header, which recovery
+	// cuts as a torn tail, never a record whose unprotected fields (properties) were
+	// only half copied.
+	for i, off := 0, 0; i < count; i++ {
+		size := int(binary.BigEndian.Uint32(recs[off:]))
+		copy(dst[off+headerLen:off+size], recs[off+headerLen:off+size])
 		q := int64(0)
 		if advance {
 			q = qo + int64(i)
 		}
 		message.PatchRecord(dst[off:off+size], q, pos+int64(off), ts)
+		off += size
+	}
+	for i, off := 0, 0; i < count; i++ {
+		size := int(binary.BigEndian.Uint32(recs[off:]))
+		copy(dst[off:off+headerLen], recs[off:off+headerLen])
 		off += size
 	}
 	if advance {
@@ -206,6 +215,9 @@ func (l *Log) Append(recs []byte, count int, topic []byte, queueID int32, advanc
 	}
 	return Result{PhysicalOffset: pos, QueueOffset: qo, Count: count, StoreTimestamp: ts, EndOffset: pos + n}, nil
 }
+
+// headerLen is the part of a record written last: TOTALSIZE and MAGICCODE.
+const headerLen = 8
 
 // Result describes an append.
 type Result struct {

@@ -93,6 +93,7 @@ func (l *Log) Recover(o RecoverOptions) (RecoverResult, error) {
 	if err != nil {
 		return res, err
 	}
+	res.End = end
 	if err := l.cut(end, &res); err != nil {
 		return res, err
 	}

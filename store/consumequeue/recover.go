@@ -76,11 +76,16 @@ func (q *Queue) recoverBounds(trusted int64, st *RecoverStats) {
 	firstOff := first.Start() / UnitSize
 	// A queue may start in the middle of its first file (it was created at a queue offset
 	// past 0): the units before its start were never written and are all zero.
+	// A file holding no unit at all (created just before the process died) leaves the
+	// queue empty at the file's start.
 	min := firstOff
 	for end := first.End() / UnitSize; min < end; min++ {
 		if u, _ := q.unitAt(min); !u.isZero() {
 			break
 		}
+	}
+	if min == first.End()/UnitSize {
+		min = firstOff
 	}
 	last := q.files.Last()
 	from := max(last.Start()/UnitSize, min)

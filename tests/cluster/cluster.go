@@ -310,7 +310,7 @@ func testLogger(t testing.TB) zerolog.Logger {
 		PartsOrder:    []string{atField, zerolog.LevelFieldName, zerolog.MessageFieldName},
 		FieldsExclude: []string{atField},
 	}
-	return zerolog.New(out).Level(testLevel()).Hook(atHook{})
+	return zerolog.New(out).Level(testLevel(t)).Hook(atHook{})
 }
 
 // atField carries a microsecond wall-clock time on every test log line: zerolog's own
@@ -325,10 +325,14 @@ func (atHook) Run(e *zerolog.Event, _ zerolog.Level, _ string) {
 	e.Str(atField, time.Now().Format("15:04:05.000000"))
 }
 
-// testLevel reads ROCKETGO_TEST_LOG; info when unset or not a level name.
-func testLevel() zerolog.Level {
+// testLevel reads ROCKETGO_TEST_LOG. Unset (or not a level name) it is info for tests
+// and warn for benchmarks, whose logs go to the output even when they pass.
+func testLevel(t testing.TB) zerolog.Level {
 	if lvl, err := zerolog.ParseLevel(os.Getenv("ROCKETGO_TEST_LOG")); err == nil && lvl != zerolog.NoLevel {
 		return lvl
+	}
+	if _, bench := t.(*testing.B); bench {
+		return zerolog.WarnLevel
 	}
 	return zerolog.InfoLevel
 }

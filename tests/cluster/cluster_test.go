@@ -1,9 +1,12 @@
 package cluster
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -92,22 +95,26 @@ func TestRestartKeepsStoreAndAddress(t *testing.T) {
 	}
 }
 
+// routeCases are the golden route bodies of TestDecodeRoute, also the fuzz seeds.
+var routeCases = []struct {
+	name string
+	body string
+	ok   bool
+}{
+	{"compact quoted keys", `{"queueDatas":[{"brokerName":"b","readQueueNums":4,"writeQueueNums":4,"perm":6,"topicSysFlag":0}],"brokerDatas":[{"cluster":"c","brokerName":"b","brokerAddrs":{"0":"127.0.0.1:10911"}}],"filterServerTable":{}}`, true},
+	{"empty", `{"queueDatas":[],"brokerDatas":[]}`, true},
+	{"null queueDatas", `{"queueDatas":null,"brokerDatas":[]}`, false},
+	{"missing queueDatas", `{"brokerDatas":[]}`, false},
+	{"missing brokerAddrs", `{"queueDatas":[],"brokerDatas":[{"cluster":"c","brokerName":"b"}]}`, false},
+	{"spaced brokerAddrs", `{"queueDatas":[],"brokerDatas":[{"cluster":"c","brokerName":"b","brokerAddrs":{"0": "127.0.0.1:10911"}}]}`, false},
+	{"unquoted keys", `{"queueDatas":[],"brokerDatas":[{"cluster":"c","brokerName":"b","brokerAddrs":{0:"127.0.0.1:10911"}}]}`, false},
+	{"not json", `queueDatas`, false},
+	{"null brokerAddrs", `{"queueDatas":[],"brokerDatas":[{"cluster":"c","brokerName":"b","brokerAddrs":null}]}`, false},
+	{"escaped brokerAddrs", `{"queueDatas":[],"brokerDatas":[{"cluster":"c","brokerName":"b","brokerAddrs":{"0":"127.0.0.1\u003a1"}}]}`, false},
+}
+
 func TestDecodeRoute(t *testing.T) {
-	tests := []struct {
-		name string
-		body string
-		ok   bool
-	}{
-		{"compact quoted keys", `{"queueDatas":[{"brokerName":"b","readQueueNums":4,"writeQueueNums":4,"perm":6,"topicSysFlag":0}],"brokerDatas":[{"cluster":"c","brokerName":"b","brokerAddrs":{"0":"127.0.0.1:10911"}}],"filterServerTable":{}}`, true},
-		{"empty", `{"queueDatas":[],"brokerDatas":[]}`, true},
-		{"null queueDatas", `{"queueDatas":null,"brokerDatas":[]}`, false},
-		{"missing queueDatas", `{"brokerDatas":[]}`, false},
-		{"missing brokerAddrs", `{"queueDatas":[],"brokerDatas":[{"cluster":"c","brokerName":"b"}]}`, false},
-		{"spaced brokerAddrs", `{"queueDatas":[],"brokerDatas":[{"cluster":"c","brokerName":"b","brokerAddrs":{"0": "127.0.0.1:10911"}}]}`, false},
-		{"unquoted keys", `{"queueDatas":[],"brokerDatas":[{"cluster":"c","brokerName":"b","brokerAddrs":{0:"127.0.0.1:10911"}}]}`, false},
-		{"not json", `queueDatas`, false},
-	}
-	for _, tc := range tests {
+	for _, tc := range routeCases {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := decodeRoute([]byte(tc.body))
 			if tc.ok != (err == nil) {
@@ -134,5 +141,46 @@ func TestEventually(t *testing.T) {
 	n := 0
 	if !Eventually(time.Second, func() bool { n++; return n == 3 }) || n != 3 {
 		t.Fatalf("a condition true on the third poll: polled %d times", n)
+	}
+}
+
+// FuzzDecodeRoute: decodeRoute never panics, and a route it accepts, encoded again as
+// compact JSON, decodes to the same value.
+func FuzzDecodeRoute(f *testing.F) {
+	for _, tc := range routeCases {
+		f.Add([]byte(tc.body))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r, err := decodeRoute(body)
+		if err != nil {
+			if !errors.Is(err, ErrBadRoute) {
+				t.Fatalf("error %v is not ErrBadRoute", err)
+			}
+			return
+		}
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false) // the route rules forbid escapes in brokerAddrs
+		if err := enc.Encode(r); err != nil {
+			t.Fatalf("encode %+v: %v", r, err)
+		}
+		again, err := decodeRoute(buf.Bytes())
+		if err != nil {
+			t.Fatalf("re-decode of %s (from %q): %v", buf.Bytes(), body, err)
+		}
+		if !reflect.DeepEqual(r, again) {
+			t.Fatalf("round trip changed the route:\n%+v\n%+v", r, again)
+		}
+	})
+}
+
+func BenchmarkDecodeRoute(b *testing.B) {
+	body := []byte(routeCases[0].body)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeRoute(body); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

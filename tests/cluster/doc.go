@@ -10,7 +10,7 @@
 // Everything a cluster starts is closed by t.Cleanup. Logs of the NameServer, broker and
 // store go to t.Log through zerolog's test writer, so they are printed only when a test
 // fails (or with -v); ROCKETGO_TEST_LOG=debug|info|warn|error chooses the level (default
-// info).
+// info, and warn for benchmarks, whose logs are printed even when they pass).
 //
 // The helpers that inspect the cluster (Route, ConsumerOffset, ConsumerIDs, MaxOffset)
 // speak the remoting protocol to the servers like any client would, rather than

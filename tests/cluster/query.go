@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,8 +28,8 @@ var (
 	// ErrNoRoute: the NameServer answered TOPIC_NOT_EXIST for the topic.
 	ErrNoRoute = errors.New("cluster: no route")
 	// ErrBadRoute: the route body breaks a rule the official Go client depends on
-	// (PROTOCOL.md §3.1): queueDatas must be an array, brokerAddrs must be present and
-	// must contain no whitespace.
+	// (PROTOCOL.md §3.1): queueDatas must be an array, brokerAddrs must be a present
+	// object without whitespace or escapes.
 	ErrBadRoute = errors.New("cluster: route body unusable by the Go client")
 )
 
@@ -129,12 +130,23 @@ func decodeRoute(body []byte) (*Route, error) {
 		if err := json.Unmarshal(bd, &fields); err != nil {
 			return nil, fmt.Errorf("%w: brokerData %q: %v", ErrBadRoute, bd, err)
 		}
-		addrs, ok := fields["brokerAddrs"]
-		if !ok {
+		if _, ok := fields["brokerAddrs"]; !ok {
 			return nil, fmt.Errorf("%w: brokerData without brokerAddrs: %q", ErrBadRoute, bd)
 		}
-		if bytes.ContainsAny(addrs, " \t\r\n") {
-			return nil, fmt.Errorf("%w: whitespace in brokerAddrs %q", ErrBadRoute, addrs)
+		// encoding/json matches keys case-insensitively, so every spelling that could
+		// land in BrokerAddrs is checked.
+		for k, addrs := range fields {
+			if !strings.EqualFold(k, "brokerAddrs") {
+				continue
+			}
+			if len(addrs) == 0 || addrs[0] != '{' {
+				return nil, fmt.Errorf("%w: %s is %q, want an object", ErrBadRoute, k, addrs)
+			}
+			// The client splits the object's raw text on ',' and ':' and strips quotes:
+			// it neither skips whitespace nor resolves escapes.
+			if bytes.ContainsAny(addrs, " \t\r\n\\") {
+				return nil, fmt.Errorf("%w: whitespace or escapes in %s %q", ErrBadRoute, k, addrs)
+			}
 		}
 	}
 	var r Route

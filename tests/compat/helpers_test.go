@@ -31,7 +31,7 @@ const (
 // env is one test's world: a fresh cluster and a name prefix for its topics, groups
 // and client instances.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	c      *cluster.Cluster
 	prefix string
 }
@@ -42,7 +42,7 @@ var unsafeName = regexp.MustCompile(`[^a-zA-Z0-9_-]+`)
 
 // newEnv starts a cluster for t. Topic and group names derive from the test name, so a
 // log line names its test.
-func newEnv(t *testing.T, opts ...cluster.Option) *env {
+func newEnv(t testing.TB, opts ...cluster.Option) *env {
 	t.Helper()
 	c := cluster.Start(t, opts...)
 	prefix := unsafeName.ReplaceAllString(t.Name(), "_")
@@ -234,7 +234,7 @@ func (b *inbox) distinct() (msgs []*primitive.MessageExt, dups int) {
 }
 
 // wait waits until the inbox holds at least n distinct messages and returns them.
-func (b *inbox) wait(t *testing.T, n int) []*primitive.MessageExt {
+func (b *inbox) wait(t testing.TB, n int) []*primitive.MessageExt {
 	t.Helper()
 	timeout := b.timeout
 	if timeout == 0 {
@@ -265,7 +265,7 @@ func describe(msgs []*primitive.MessageExt) string {
 }
 
 // byBody indexes messages by body; a body seen twice fails the test.
-func byBody(t *testing.T, msgs []*primitive.MessageExt) map[string]*primitive.MessageExt {
+func byBody(t testing.TB, msgs []*primitive.MessageExt) map[string]*primitive.MessageExt {
 	t.Helper()
 	out := make(map[string]*primitive.MessageExt, len(msgs))
 	for _, m := range msgs {
@@ -315,7 +315,7 @@ func (a *ackLog) max(topic string, queueID int) int64 {
 }
 
 // sendSync sends msgs (one message, or a batch) and requires SEND_OK.
-func sendSync(t *testing.T, p rocketmq.Producer, msgs ...*primitive.Message) *primitive.SendResult {
+func sendSync(t testing.TB, p rocketmq.Producer, msgs ...*primitive.Message) *primitive.SendResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
 	defer cancel()
@@ -334,7 +334,7 @@ func sendSync(t *testing.T, p rocketmq.Producer, msgs ...*primitive.Message) *pr
 
 // sendN sends n single messages of batch synchronously and returns their results in
 // order.
-func sendN(t *testing.T, p rocketmq.Producer, topic, batch string, n int) []*primitive.SendResult {
+func sendN(t testing.TB, p rocketmq.Producer, topic, batch string, n int) []*primitive.SendResult {
 	t.Helper()
 	out := make([]*primitive.SendResult, n)
 	for i := 0; i < n; i++ {
@@ -379,7 +379,7 @@ func sameSet(got, want map[string]bool) (missing, unexpected []string) {
 }
 
 // requireSet fails the test unless got equals want exactly.
-func requireSet(t *testing.T, what string, got, want map[string]bool) {
+func requireSet(t testing.TB, what string, got, want map[string]bool) {
 	t.Helper()
 	missing, unexpected := sameSet(got, want)
 	if len(missing) > 0 || len(unexpected) > 0 {

@@ -156,7 +156,7 @@ func (r *ringLog) OutputPath(string) error { return nil }
 // watchClient prints, when t fails, the client log entries written during t that
 // mention any of marks (its topics, groups, addresses), and the client panics recovered
 // during t.
-func watchClient(t *testing.T, marks ...string) {
+func watchClient(t testing.TB, marks ...string) {
 	t.Helper()
 	began := time.Now()
 	panicsBefore := clientPanics.count()

@@ -1,0 +1,185 @@
+package sdk
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/rocketgo/rocketgo/client"
+	"github.com/rocketgo/rocketgo/tests/cluster"
+)
+
+// TestPushConsumerGetsEverything sends messages with tags, keys and properties and
+// checks that a push consumer receives each exactly once with everything intact, and
+// that the group's offsets end at the queues' ends.
+func TestPushConsumerGetsEverything(t *testing.T) {
+	c := cluster.Start(t)
+	const topic, n = "push-all", 60
+	c.CreateTopic(t, topic, 4)
+	p := startProducer(t, c)
+	col := newCollector()
+	pc := startPush(t, c, "CG_all", topic, client.SelectAll, col.listener(), client.WithConsumeFrom(client.ConsumeFromFirstOffset))
+	bodies := send(t, p, topic, "m", n, func(i int, m *client.Message) {
+		m.WithTags(fmt.Sprintf("tag%d", i%3)).WithKeys(fmt.Sprintf("k%d", i), "common").WithProperty("seq", fmt.Sprint(i))
+		m.Flag = int32(i)
+	})
+	cluster.WaitFor(t, 20*time.Second, func() bool { return col.distinct() == n }, "all messages consumed")
+	byBody := map[string]*client.MessageExt{}
+	for _, m := range col.snapshot() {
+		byBody[string(m.Body)] = m
+	}
+	for i, b := range bodies {
+		m := byBody[b]
+		if col.count(b) != 1 {
+			t.Errorf("%s delivered %d times", b, col.count(b))
+		}
+		if m.Topic != topic || m.Tags() != fmt.Sprintf("tag%d", i%3) || m.Property("seq") != fmt.Sprint(i) || m.Flag != int32(i) {
+			t.Errorf("%s: topic %q tags %q seq %q flag %d", b, m.Topic, m.Tags(), m.Property("seq"), m.Flag)
+		}
+		if keys := m.Keys(); !slices.Equal(keys, []string{fmt.Sprintf("k%d", i), "common"}) {
+			t.Errorf("%s: keys %v", b, keys)
+		}
+		if m.MsgID == "" || m.OffsetMsgID == "" || m.Queue.BrokerName != c.BrokerName() || m.Queue.Topic != topic {
+			t.Errorf("%s: ids %q %q queue %+v", b, m.MsgID, m.OffsetMsgID, m.Queue)
+		}
+		if m.StoreTimestamp == 0 || m.BornTimestamp == 0 || m.ReconsumeTimes != 0 {
+			t.Errorf("%s: timestamps %d %d reconsume %d", b, m.BornTimestamp, m.StoreTimestamp, m.ReconsumeTimes)
+		}
+	}
+	// Offsets: every queue's committed offset reaches its max.
+	cluster.WaitFor(t, 10*time.Second, func() bool {
+		for q := 0; q < 4; q++ {
+			off, ok := c.ConsumerOffset(t, "CG_all", topic, q)
+			if !ok || off != c.MaxOffset(t, topic, q) {
+				return false
+			}
+		}
+		return true
+	}, "offsets committed to the queue ends")
+	if got := pc.Assignment(); len(got) != 5 { // 4 queues + the retry queue
+		t.Errorf("assignment %v, want 4 topic queues and the retry queue", got)
+	}
+}
+
+// TestPushConsumerTagFilter subscribes to two of three tags.
+func TestPushConsumerTagFilter(t *testing.T) {
+	c := cluster.Start(t)
+	const topic = "push-tags"
+	c.CreateTopic(t, topic, 2)
+	p := startProducer(t, c)
+	col := newCollector()
+	startPush(t, c, "CG_tags", topic, client.ByTag("red || blue"), col.listener(), client.WithConsumeFrom(client.ConsumeFromFirstOffset))
+	tags := []string{"red", "green", "blue", ""}
+	send(t, p, topic, "t", 40, func(i int, m *client.Message) { m.WithTags(tags[i%4]) })
+	cluster.WaitFor(t, 20*time.Second, func() bool { return col.distinct() == 20 }, "red and blue consumed")
+	// Whatever is still in flight for green or untagged would have arrived by now only
+	// if the filter leaked; make sure the committed offsets moved past them too.
+	cluster.WaitFor(t, 10*time.Second, func() bool {
+		for q := 0; q < 2; q++ {
+			off, ok := c.ConsumerOffset(t, "CG_tags", topic, q)
+			if !ok || off != c.MaxOffset(t, topic, q) {
+				return false
+			}
+		}
+		return true
+	}, "offsets past filtered messages")
+	for _, m := range col.snapshot() {
+		if m.Tags() != "red" && m.Tags() != "blue" {
+			t.Errorf("got %s with tag %q", m.Body, m.Tags())
+		}
+	}
+	if col.total() != 20 {
+		t.Errorf("deliveries %d, want 20", col.total())
+	}
+}
+
+// TestPushConsumeFrom checks the three starting rules for a group with no offsets.
+func TestPushConsumeFrom(t *testing.T) {
+	c := cluster.Start(t)
+	const topic = "push-from"
+	c.CreateTopic(t, topic, 2)
+	p := startProducer(t, c)
+	send(t, p, topic, "old", 10, nil)
+	// Store times have millisecond resolution: make "mid" strictly later than every
+	// "old" store time, and every "mid" store time strictly later than it.
+	waitClockPast(t, time.Now())
+	mid := time.Now()
+	waitClockPast(t, mid)
+	send(t, p, topic, "mid", 6, nil)
+
+	t.Run("first", func(t *testing.T) {
+		col := newCollector()
+		startPush(t, c, "CG_first", topic, client.SelectAll, col.listener(), client.WithConsumeFrom(client.ConsumeFromFirstOffset))
+		cluster.WaitFor(t, 20*time.Second, func() bool { return col.distinct() == 16 }, "all 16 from the start")
+	})
+	t.Run("timestamp", func(t *testing.T) {
+		col := newCollector()
+		startPush(t, c, "CG_ts", topic, client.SelectAll, col.listener(), client.WithConsumeTimestamp(mid))
+		cluster.WaitFor(t, 20*time.Second, func() bool { return col.distinct() == 6 }, "the 6 sent after the timestamp")
+		for _, m := range col.snapshot() {
+			if string(m.Body[:3]) != "mid" {
+				t.Errorf("timestamp consumer got %s", m.Body)
+			}
+		}
+	})
+	t.Run("last", func(t *testing.T) {
+		col := newCollector()
+		pc := startPush(t, c, "CG_last", topic, client.SelectAll, col.listener(), client.WithConsumeFrom(client.ConsumeFromLastOffset))
+		cluster.WaitFor(t, 10*time.Second, func() bool { return len(pc.Assignment()) == 3 }, "queues assigned")
+		// The broker may answer offset 0 for a young queue (RocketMQ's rule), so what
+		// counts is that everything sent from now on arrives.
+		send(t, p, topic, "new", 5, nil)
+		cluster.WaitFor(t, 20*time.Second, func() bool {
+			for i := 0; i < 5; i++ {
+				if col.count(fmt.Sprintf("new-%d", i)) == 0 {
+					return false
+				}
+			}
+			return true
+		}, "messages sent after start")
+	})
+}
+
+// waitClockPast waits until the wall clock is past t by a millisecond, so store
+// timestamps of later sends are strictly greater.
+func waitClockPast(t *testing.T, ts time.Time) {
+	t.Helper()
+	cluster.WaitFor(t, 5*time.Second, func() bool { return time.Since(ts) > 5*time.Millisecond }, "clock advance")
+}
+
+// TestPushConsumerShutdownLeavesNothing checks that Shutdown ends every goroutine the
+// consumer started, commits its offsets and leaves the group.
+func TestPushConsumerShutdownLeavesNothing(t *testing.T) {
+	c := cluster.Start(t)
+	const topic = "push-shutdown"
+	c.CreateTopic(t, topic, 4)
+	p := startProducer(t, c)
+	send(t, p, topic, "s", 20, nil)
+	before := runtimeGoroutines()
+	col := newCollector()
+	pc, err := client.NewPushConsumer(pushOpts(t, c, "CG_shut", client.WithConsumeFrom(client.ConsumeFromFirstOffset))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.Subscribe(topic, client.SelectAll, col.listener()); err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cluster.WaitFor(t, 20*time.Second, func() bool { return col.distinct() == 20 }, "consumed")
+	id := pc.ClientID()
+	shutdown(t, pc)
+	for q := 0; q < 4; q++ {
+		if off, ok := c.ConsumerOffset(t, "CG_shut", topic, q); !ok || off != c.MaxOffset(t, topic, q) {
+			t.Errorf("queue %d: committed %d (%v), want %d", q, off, ok, c.MaxOffset(t, topic, q))
+		}
+	}
+	cluster.WaitFor(t, 10*time.Second, func() bool { return !slices.Contains(c.ConsumerIDs(t, "CG_shut"), id) }, "left the group")
+	waitGoroutines(t, before)
+	if err := pc.Start(context.Background()); err == nil {
+		t.Error("restart of a shut down consumer succeeded")
+	}
+}
