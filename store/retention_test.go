@@ -175,15 +175,26 @@ func TestDiskFull(t *testing.T) {
 		o.DiskWarnRatio, o.DiskMaxRatio = 0.85, 0.9
 		s := openT(t, o)
 		put(t, s, msg{topic: "T", body: []byte("before")})
-		usage, total, err := diskUsage(o.Dir)
+		// Fill the file system up to 95 % with another file, a chunk at a time.
+		filler := filepath.Join(mnt, "filler")
+		t.Cleanup(func() { os.Remove(filler) })
+		f, err := os.Create(filler)
 		if err != nil {
 			t.Fatal(err)
 		}
-		filler := filepath.Join(mnt, "filler")
-		fill := int64((0.95 - usage) * float64(total))
-		if err := os.WriteFile(filler, make([]byte, fill), 0o644); err != nil {
-			t.Fatalf("write filler: %v", err)
+		for {
+			usage, _, err := diskUsage(o.Dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if usage >= 0.95 {
+				break
+			}
+			if _, err := f.Write(make([]byte, 256<<10)); err != nil {
+				t.Fatalf("write filler at %.1f%%: %v", 100*usage, err)
+			}
 		}
+		f.Close()
 		var perr error
 		waitFor(t, "ErrDiskFull", 10*time.Second, func() bool {
 			_, perr = s.Put(encode(t, msg{topic: "T", body: []byte("x")}))
