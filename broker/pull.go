@@ -222,6 +222,7 @@ func (b *Broker) runPull(req *remoting.Command, p *pullPlan) (resp *remoting.Com
 	switch res.Status {
 	case store.Found:
 		c = code.Success
+		b.countPulled(len(res.Records))
 	case store.NoMatchedMessage, store.MessageWasRemoving:
 		c = code.PullRetryImmediately
 	case store.OffsetTooSmall:
