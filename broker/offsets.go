@@ -147,20 +147,25 @@ func (o *offsetTable) Commit(group, topic string, queueID int32, offset int64) e
 func (o *offsetTable) writeDirty(sync bool) error {
 	o.writeMu.Lock()
 	defer o.writeMu.Unlock()
+	// Take the length under the lock: when nothing is dirty the map is not swapped, and
+	// Commit may be writing into it as soon as the lock is released.
 	o.mu.Lock()
 	batch := o.dirty
-	if len(batch) > 0 {
-		o.dirty = make(map[offsetID]int64, len(batch))
+	n := len(batch)
+	if n > 0 {
+		o.dirty = make(map[offsetID]int64, n)
+	} else {
+		batch = nil
 	}
 	o.mu.Unlock()
-	if len(batch) == 0 {
+	if n == 0 {
 		if sync {
 			return o.meta.Sync()
 		}
 		return nil
 	}
 	nowMS := o.now().UnixMilli()
-	err := o.meta.applyRaw(len(batch), func(put func(k, v []byte) error) error {
+	err := o.meta.applyRaw(n, func(put func(k, v []byte) error) error {
 		var buf [24]byte
 		for id, off := range batch {
 			if err := put(offsetKey(id.topic, id.group, id.queueID), encodeConsumerOffset(buf[:0], off, nowMS)); err != nil {

@@ -32,6 +32,7 @@
 // one instance: one TCP connection per broker, one route cache (refreshed every 30 s),
 // one heartbeat (every 30 s, and at once when a new broker appears) announcing all their
 // groups. The instance's goroutines and connections end when its last user shuts down.
+// Its logger and timers are those of the client that created it.
 //
 //	producer ─┐                       ┌─ GET_ROUTEINFO_BY_TOPIC (105) ─▶ NameServers (next on failure)
 //	consumer ─┼─▶ instance ─ routes ───┤

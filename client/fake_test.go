@@ -25,11 +25,12 @@ import (
 
 // fakeRequest is a copy of a request a fake received.
 type fakeRequest struct {
-	Code   int16
-	Flag   int32
-	Ext    map[string]string
-	Body   []byte
-	Remote netip.AddrPort
+	Code      int16
+	Serialize byte
+	Flag      int32
+	Ext       map[string]string
+	Body      []byte
+	Remote    netip.AddrPort
 }
 
 // fakeBroker answers sends, heartbeats and whatever else a test adds.
@@ -75,7 +76,7 @@ func (b *fakeBroker) setAnswer(fn func(req *remoting.Command) *remoting.Command)
 func (b *fakeBroker) serve(c *remoting.Conn, req *remoting.Command) *remoting.Command {
 	b.mu.Lock()
 	if b.keepRequests {
-		fr := fakeRequest{Code: req.Code, Flag: req.Flag, Ext: maps.Clone(req.ExtFields), Body: slices.Clone(req.Body), Remote: c.RemoteAddr()}
+		fr := fakeRequest{Code: req.Code, Serialize: req.Serialize, Flag: req.Flag, Ext: maps.Clone(req.ExtFields), Body: slices.Clone(req.Body), Remote: c.RemoteAddr()}
 		b.reqs = append(b.reqs, fr)
 	}
 	answer := b.answer

@@ -101,13 +101,15 @@ func clientIDOf(o *clientOptions) string {
 }
 
 // acquireInstance returns the instance for o, creating and starting it if no live
-// instance has the same client id and NameServers, and counts one more user of it.
+// instance has the same client id, NameServers, access key and header form, and counts
+// one more user of it. The other options (logger, timers) are those of the user that
+// created the instance.
 func acquireInstance(o clientOptions) (*instance, error) {
 	if len(o.nameServers) == 0 {
 		return nil, ErrNoNameServer
 	}
 	id := clientIDOf(&o)
-	key := id + "|" + strings.Join(o.nameServers, ";")
+	key := fmt.Sprintf("%s|%s|%s|%d", id, strings.Join(o.nameServers, ";"), o.credentials.AccessKey, o.serialize)
 	registry.Lock()
 	defer registry.Unlock()
 	if c := registry.m[key]; c != nil {
@@ -351,8 +353,10 @@ func (c *instance) invokeNamesrv(ctx context.Context, timeout time.Duration, new
 	return nil, fmt.Errorf("name servers %v: %w", addrs, errors.Join(errs...))
 }
 
-// sign adds the ACL keys and signature to req when credentials are configured.
+// sign sets req's header serialization and adds the ACL keys and signature to req when
+// credentials are configured.
 func (c *instance) sign(req *remoting.Command) {
+	req.Serialize = c.o.serialize
 	cr := c.o.credentials
 	if cr.AccessKey == "" {
 		return

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/rocketgo/rocketgo/remoting"
 )
 
 // Defaults shared by every producer, consumer and admin client (PROTOCOL.md §1.4 and
@@ -34,6 +36,7 @@ type clientOptions struct {
 	logger       zerolog.Logger
 	credentials  Credentials
 	now          func() time.Time
+	serialize    byte // header serialization of requests (remoting.Serialize*)
 
 	routeRefresh time.Duration
 	heartbeat    time.Duration
@@ -46,6 +49,7 @@ func defaultClientOptions() clientOptions {
 	return clientOptions{
 		instanceName: DefaultInstanceName,
 		logger:       zerolog.Nop(),
+		serialize:    remoting.SerializeRocketMQ,
 		now:          time.Now,
 		routeRefresh: DefaultRouteRefreshInterval,
 		heartbeat:    DefaultHeartbeatInterval,
@@ -149,6 +153,14 @@ func WithHeartbeatInterval(d time.Duration) Option {
 			o.heartbeat = d
 		}
 	}
+}
+
+// WithJSONHeaders makes the client send request headers as JSON, as the official Go
+// client does, instead of the ROCKETMQ binary form. Every RocketMQ 4.x server reads
+// both and answers in the request's form; the binary form is cheaper to encode and
+// decode on both sides, so it is the default.
+func WithJSONHeaders() Option {
+	return func(o *clientOptions) { o.serialize = remoting.SerializeJSON }
 }
 
 // withClock replaces the clock (tests).

@@ -166,8 +166,9 @@ type Producer struct {
 	rr     atomic.Uint32
 	now    func() time.Time
 
-	mu    sync.Mutex  // guards Start and Shutdown
-	track sendTracker // sends in progress; refuses new ones after Shutdown
+	mu        sync.Mutex      // guards Start and Shutdown
+	track     sendTracker     // sends in progress; refuses new ones after Shutdown
+	deadlines sharedDeadlines // attempt deadlines of asynchronous sends
 
 	groupName    string // namespace-wrapped group, as sent
 	defaultTopic string // defaultTopic of the send header
@@ -254,6 +255,7 @@ func (p *Producer) Shutdown(ctx context.Context) error {
 	}
 	p.inst.unregisterProducer(p.groupName)
 	p.inst.release()
+	p.deadlines.stop()
 	// Sends still in flight after ctx ended fail when the instance closes, or at their
 	// own deadline when another user keeps it open; their callbacks still run once.
 	return err

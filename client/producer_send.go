@@ -250,7 +250,7 @@ func (a *asyncSend) next(lastBroker string, lastErr error) {
 			lastErr = fmt.Errorf("send to %s: %w: %s", a.out.topic, ErrBrokerNotFound, mq.BrokerName)
 			continue
 		}
-		actx, cancel := withTimeout(a.ctx, p.o.sendTimeout)
+		actx, cancel := p.attemptContext(a.ctx)
 		start := time.Now()
 		err = p.inst.invokeAsync(actx, addr, p.request(a.out, mq), func(resp *remoting.Command, err error) {
 			cancel()
@@ -308,6 +308,59 @@ func (a *asyncSend) finish(res *SendResult, err error) {
 			a.cb(res, err)
 		}()
 	})
+}
+
+// deadlineTick is the granularity of the shared attempt deadlines: an asynchronous
+// attempt times out between sendTimeout and sendTimeout+deadlineTick after it started.
+const deadlineTick = 10 * time.Millisecond
+
+// sharedDeadlines hands out one context per tick that ends sendTimeout after the tick,
+// so asynchronous sends without a deadline of their own share a timer instead of
+// arming one each (a timer and a context per message cost more than the rest of the
+// client's work on a send).
+type sharedDeadlines struct {
+	mu     sync.Mutex
+	tick   int64
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// get returns the context of the current tick.
+func (d *sharedDeadlines) get(timeout time.Duration) context.Context {
+	now := time.Now()
+	tick := now.UnixNano() / int64(deadlineTick)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ctx == nil || tick != d.tick {
+		// The previous tick's context ends by its own timer; its cancel is dropped
+		// only after that, so nothing leaks.
+		end := time.Unix(0, (tick+1)*int64(deadlineTick)).Add(timeout)
+		d.ctx, d.cancel = context.WithDeadline(context.Background(), end)
+		d.tick = tick
+	}
+	return d.ctx
+}
+
+// stop ends the current tick's context.
+func (d *sharedDeadlines) stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cancel != nil {
+		d.cancel()
+	}
+}
+
+// attemptContext returns the context of one asynchronous attempt: ctx itself when it
+// has a deadline; a shared per-tick deadline context when ctx can never end (the
+// common context.Background case); otherwise ctx bounded by the send timeout.
+func (p *Producer) attemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	if ctx.Done() == nil {
+		return p.deadlines.get(p.o.sendTimeout), func() {}
+	}
+	return context.WithTimeout(ctx, p.o.sendTimeout)
 }
 
 // retryableCode reports whether a send answered with c is worth another attempt

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
@@ -515,5 +516,44 @@ func TestProducerLifecycleErrors(t *testing.T) {
 	}
 	if _, err := p.Send(context.Background(), NewMessage("T", []byte("m"))); !errors.Is(err, ErrNotStarted) {
 		t.Fatalf("send after shutdown: %v", err)
+	}
+}
+
+func TestProducerHeaderSerialization(t *testing.T) {
+	ns := startFakeNamesrv(t)
+	b := startFakeBroker(t, "broker-a")
+	ns.setRoute("T", 1, b)
+	binary := startProducer(t, ns.addr)
+	json := startProducer(t, ns.addr, WithJSONHeaders())
+	for _, p := range []*Producer{binary, json} {
+		if _, err := p.Send(context.Background(), NewMessage("T", []byte("m")).WithTags("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sends := b.sends()
+	if len(sends) != 2 || sends[0].Serialize != remoting.SerializeRocketMQ || sends[1].Serialize != remoting.SerializeJSON {
+		t.Fatalf("serializations: %+v", sends)
+	}
+	for _, s := range sends {
+		if s.Ext["topic"] != "T" || message.DecodeProperties(s.Ext["properties"])["TAGS"] != "x" {
+			t.Fatalf("header lost in %d form: %v", s.Serialize, s.Ext)
+		}
+	}
+}
+
+func TestProducerRefetchesRouteWithoutMaster(t *testing.T) {
+	ns := startFakeNamesrv(t)
+	b := startFakeBroker(t, "broker-a")
+	ns.putRoute("T", &body.TopicRouteData{
+		QueueDatas:  []body.QueueData{{BrokerName: "broker-a", ReadQueueNums: 1, WriteQueueNums: 1, Perm: 6}},
+		BrokerDatas: []body.BrokerData{{BrokerName: "broker-a", BrokerAddrs: map[int64]string{1: b.addr}}}, // slave only
+	})
+	p := startProducer(t, ns.addr)
+	if _, err := p.Send(context.Background(), NewMessage("T", []byte("m"))); !errors.Is(err, ErrNoRoute) {
+		t.Fatalf("no master: got %v, want ErrNoRoute", err)
+	}
+	ns.setRoute("T", 1, b) // the master is back
+	if _, err := p.Send(context.Background(), NewMessage("T", []byte("m"))); err != nil {
+		t.Fatalf("master back: %v", err)
 	}
 }

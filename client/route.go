@@ -132,7 +132,9 @@ func (c *instance) subscribeQueues(ctx context.Context, topic string) ([]Message
 // normally TBW102), capped at four queues per broker, and caches it under the topic's
 // name, so the broker creates the topic on the first send (§3.6).
 func (c *instance) publishRoute(ctx context.Context, topic, createTopicKey string) (*routeEntry, error) {
-	if e := c.cachedRoute(topic); e != nil {
+	// A cached route without writable queue (its master down, say) is fetched again,
+	// as the official client does, so a master's return is seen at the next send.
+	if e := c.cachedRoute(topic); e != nil && len(e.pub) > 0 {
 		return e, nil
 	}
 	r, err := c.fetchRoute(ctx, topic)

@@ -313,4 +313,3 @@ func (s *Store) addProjection(p Projection) error {
 	s.d.projList.Store(&list)
 	return nil
 }
-

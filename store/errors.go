@@ -42,6 +42,4 @@ var (
 	// ErrFormatMismatch reports options that contradict the format recorded in the
 	// store directory; the message names both values.
 	ErrFormatMismatch = errors.New("store: format mismatch")
-	// ErrNotSupported reports a request the store does not implement.
-	ErrNotSupported = errors.New("store: not supported")
 )

@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"os/exec"
 	"os"
 	"path/filepath"
 	"strings"
@@ -191,15 +192,27 @@ func TestDiskFull(t *testing.T) {
 				break
 			}
 			if _, err := f.Write(make([]byte, 256<<10)); err != nil {
-				t.Fatalf("write filler at %.1f%%: %v", 100*usage, err)
+				out, _ := exec.Command("sh", "-c", "df "+mnt+"; du -a "+mnt+" | sort -n | tail -15").CombinedOutput()
+				t.Fatalf("write filler at %.1f%%: %v\n%s", 100*usage, err, out)
 			}
 		}
 		f.Close()
 		var perr error
-		waitFor(t, "ErrDiskFull", 10*time.Second, func() bool {
+		puts := 0
+		deadline := time.Now().Add(10 * time.Second)
+		for {
 			_, perr = s.Put(encode(t, msg{topic: "T", body: []byte("x")}))
-			return errors.Is(perr, ErrDiskFull)
-		})
+			if errors.Is(perr, ErrDiskFull) {
+				break
+			}
+			puts++
+			if time.Now().After(deadline) {
+				usage, _, _ := diskUsage(o.Dir)
+				out, _ := exec.Command("sh", "-c", "df "+mnt+"; du -a "+mnt+" | sort -n | tail -15").CombinedOutput()
+				t.Fatalf("no ErrDiskFull after %d puts: last error %v, usage %.3f, stats %+v\n%s", puts, perr, usage, s.Stats(), out)
+			}
+			time.Sleep(time.Millisecond)
+		}
 		if !strings.Contains(perr.Error(), "% used") || !strings.Contains(perr.Error(), o.Dir) {
 			t.Fatalf("disk full error %q does not name the usage and directory", perr)
 		}

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -39,6 +40,7 @@ func run(ctx context.Context, cmd string, args []string) error {
 	fs := flag.NewFlagSet(cmd, flag.ExitOnError)
 	ns := fs.String("namesrv", "127.0.0.1:9876", "NameServer address")
 	verbose := fs.Bool("v", false, "log client warnings to stderr")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of this process to the file")
 	logger := func() zerolog.Logger {
 		if *verbose {
 			return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).Level(zerolog.WarnLevel).With().Timestamp().Logger()
@@ -62,6 +64,17 @@ func run(ctx context.Context, cmd string, args []string) error {
 		fs.IntVar(&c.BrokerPID, "broker-pid", 0, "broker process id: report its CPU per message")
 		fs.Parse(args)
 		c.NameServer, c.Out, c.Logger = *ns, os.Stdout, logger()
+		if *profile != "" {
+			f, err := os.Create(*profile)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
+		}
 		return bench.RunFigures(ctx, c)
 	case "producer", "consumer":
 		c := bench.LoadConfig{Out: os.Stdout}

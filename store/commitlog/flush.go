@@ -14,7 +14,7 @@ import (
 // message falls as load rises.
 type flusher struct {
 	flushed atomic.Int64
-	count   atomic.Int64 // msync rounds that flushed something
+	count   atomic.Int64  // msync rounds that flushed something
 	kick    chan struct{} // a flush is wanted now (cap 1)
 
 	syncMu sync.Mutex // serializes flushTo

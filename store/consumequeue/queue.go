@@ -186,8 +186,10 @@ func (q *Queue) write(off int64, u Unit) error {
 }
 
 func (q *Queue) newFile(start int64) (*segment.File, error) {
-	if err := os.MkdirAll(q.files.Dir(), 0o755); err != nil {
-		return nil, fmt.Errorf("consumequeue: %w", err)
+	if q.files.Len() == 0 {
+		if err := q.makeDir(); err != nil {
+			return nil, err
+		}
 	}
 	if last := q.files.Last(); last != nil && last.End() != start {
 		return nil, fmt.Errorf("%w: %s/%d: next file at %d, last ends at %d", ErrGap, q.topic, q.queueID, start, last.End())
@@ -201,6 +203,24 @@ func (q *Queue) newFile(start int64) (*segment.File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// makeDir creates the queue's directory and makes its name durable: the checkpoint will
+// vouch for units in it, so a crash must not lose the directory entry (which fsyncing
+// the file alone does not guarantee).
+func (q *Queue) makeDir() error {
+	dir := q.files.Dir()
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("consumequeue: %w", err)
+	}
+	topicDir := filepath.Dir(dir)
+	if err := segment.SyncDir(topicDir); err != nil {
+		return err
+	}
+	return segment.SyncDir(filepath.Dir(topicDir))
 }
 
 // Flush msyncs every unit written so far. It may run concurrently with Append. After a

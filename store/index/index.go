@@ -16,7 +16,7 @@ const (
 	prefixEntry     = 'k'
 	prefixMeta      = 'm'
 	prefixTombstone = 't'
-	entryLen    = 1 + 8 + 8 + 8 // prefix, segment, hash, physical offset
+	entryLen        = 1 + 8 + 8 + 8 // prefix, segment, hash, physical offset
 )
 
 var appliedKey = []byte{prefixMeta, 'a', 'p', 'p', 'l', 'i', 'e', 'd'}

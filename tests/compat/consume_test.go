@@ -99,7 +99,7 @@ func TestTwoConsumersSplitQueues(t *testing.T) {
 	if ids := e.c.ConsumerIDs(t, group); len(ids) != 2 {
 		t.Fatalf("broker lists consumers %v, want 2", ids)
 	}
-	if notified := clientLog.since(began, "receive broker's notification"); len(notified) == 0 {
+	if notified := clientLog.withAll(began, "receive broker's notification", "consumerGroup="+group); len(notified) == 0 {
 		t.Errorf("no NOTIFY_CONSUMER_IDS_CHANGED reached the first consumer; the split took %v (the 20 s rebalance timer)", settled)
 	}
 

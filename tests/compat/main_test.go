@@ -127,6 +127,21 @@ func (r *ringLog) since(t time.Time, marks ...string) []logEntry {
 	return out
 }
 
+// withAll returns the entries logged at or after t that mention every one of words.
+func (r *ringLog) withAll(t time.Time, words ...string) []logEntry {
+	var out []logEntry
+	for _, e := range r.since(t, words[0]) {
+		all := true
+		for _, w := range words[1:] {
+			all = all && strings.Contains(e.text, w)
+		}
+		if all {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // Debug implements rlog.Logger.
 func (r *ringLog) Debug(msg string, fields map[string]interface{}) {
 	if r.debug {

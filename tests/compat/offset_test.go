@@ -152,9 +152,9 @@ func TestConsumeFromWhereIgnoredForCommittedGroup(t *testing.T) {
 // oldTopic makes a one-queue topic whose first messages are gone, the state of any topic
 // older than the broker's retention: the store deletes every CommitLog segment but the
 // one being written as soon as it can (diskWarnRatio far below the disk's real usage),
-// and 8 incompressible 200 KiB messages span several 1 MiB segments. It returns the
-// producer, the topic and the queue's min offset once that is above 0.
-func oldTopic(t *testing.T) (*env, rocketmq.Producer, string, int64) {
+// and 8 incompressible 200 KiB messages span two 1 MiB segments (five fit in one). It
+// returns once the queue's min offset is above 0.
+func oldTopic(t *testing.T) (*env, rocketmq.Producer, string) {
 	t.Helper()
 	e := newEnv(t, cluster.WithStoreOptions(func(o *store.Options) {
 		o.DiskWarnRatio = 1e-9
@@ -173,12 +173,9 @@ func oldTopic(t *testing.T) (*env, rocketmq.Producer, string, int64) {
 		m.Body = append([]byte(fmt.Sprintf("aged-%d:", i)), body...)
 		sendSync(t, p, m)
 	}
-	var min int64
-	cluster.WaitFor(t, 20*time.Second, func() bool {
-		min = e.c.MinOffset(t, topic, 0)
-		return min > 0
-	}, "retention to delete the topic's first messages")
-	return e, p, topic, min
+	cluster.WaitFor(t, 20*time.Second, func() bool { return e.c.MinOffset(t, topic, 0) > 0 },
+		"retention to delete the topic's first messages")
+	return e, p, topic
 }
 
 // CONSUME_FROM_LAST_OFFSET on a topic whose first messages have expired: a new group
@@ -186,7 +183,7 @@ func oldTopic(t *testing.T) (*env, rocketmq.Producer, string, int64) {
 // those stored after are.
 func TestConsumeFromLastOffsetOldTopic(t *testing.T) {
 	t.Parallel()
-	e, p, topic, _ := oldTopic(t)
+	e, p, topic := oldTopic(t)
 	sendN(t, p, topic, "before", 3)
 
 	box := &inbox{}
@@ -204,18 +201,18 @@ func TestConsumeFromLastOffsetOldTopic(t *testing.T) {
 // is moved to the queue's min offset by PULL_OFFSET_MOVED).
 func TestConsumeFromFirstOffsetOldTopic(t *testing.T) {
 	t.Parallel()
-	e, p, topic, _ := oldTopic(t)
+	e, p, topic := oldTopic(t)
 	sendN(t, p, topic, "fresh", 3)
-	min := e.c.MinOffset(t, topic, 0)
-	max := e.c.MaxOffset(t, topic, 0)
+	first := e.c.MinOffset(t, topic, 0)
+	end := acked.max(topic, 0)
 
 	box := &inbox{}
 	box.timeout = 60 * time.Second // PULL_OFFSET_MOVED costs the client a 10 s pause and a rebalance
 	e.pushConsumer(e.name("CG"), topic, "*", consumer.ConsumeFromFirstOffset, box)
-	got := box.wait(t, int(max-min))
-	if got[0].QueueOffset != min || got[len(got)-1].QueueOffset != max-1 || len(got) != int(max-min) {
+	got := box.wait(t, int(end-first))
+	if got[0].QueueOffset != first || got[len(got)-1].QueueOffset != end-1 || len(got) != int(end-first) {
 		t.Fatalf("delivered offsets %d..%d (%d messages), want the stored range %d..%d",
-			got[0].QueueOffset, got[len(got)-1].QueueOffset, len(got), min, max-1)
+			got[0].QueueOffset, got[len(got)-1].QueueOffset, len(got), first, end-1)
 	}
 	for b := range wantBodies(topic, "fresh", 3) {
 		if !bodies(got)[b] {

@@ -1,0 +1,313 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/proto/header"
+	"github.com/rocketgo/rocketgo/remoting"
+)
+
+// TestPullRequestHeader checks what a push consumer puts in PULL_MESSAGE: long poll and
+// subscription bits, the expression, the batch size, the suspend timeout, and the
+// commit-offset bit with the consumed offset once there is one.
+func TestPullRequestHeader(t *testing.T) {
+	ns := startFakeNamesrv(t)
+	b := startConsumerBroker(t, ns, "T", 1, "g")
+	b.add(t, "T", 0, "a", "m0", "m1", "m2")
+	rec := &recorder{}
+	pc := newFakePush(t, ns, "g", WithPullBatchSize(2), WithPullTimeouts(3*time.Second, 9*time.Second))
+	startFake(t, pc, "T", ByTag("a || b"), rec.listen)
+	waitFor(t, 5*time.Second, func() bool { return len(rec.got()) == 3 }, "3 messages")
+	waitFor(t, 5*time.Second, func() bool {
+		for _, p := range b.pullsOf(0, "T") {
+			if p.SysFlag&header.PullCommitOffset != 0 && p.CommitOffset == 3 {
+				return true
+			}
+		}
+		return false
+	}, "a pull carrying commit offset 3")
+	first := b.pullsOf(0, "T")[0]
+	if first.SysFlag != header.PullSuspend|header.PullSubscription || first.Subscription != "a || b" ||
+		first.ExpressionType != "TAG" || first.MaxMsgNums != 2 || first.SuspendTimeoutMillis != 3000 || first.QueueOffset != 0 {
+		t.Errorf("first pull %+v", first)
+	}
+	if got := b.pullsOf(0, "T")[1].QueueOffset; got != 2 {
+		t.Errorf("second pull at %d, want 2", got)
+	}
+}
+
+// TestPullOffsetMoved answers PULL_OFFSET_MOVED and checks that the consumer jumps to
+// nextBeginOffset, commits it, and reports it.
+func TestPullOffsetMoved(t *testing.T) {
+	ns := startFakeNamesrv(t)
+	b := startConsumerBroker(t, ns, "T", 1, "g")
+	b.add(t, "T", 0, "", "m0", "m1", "m2", "m3", "m4", "m5")
+	var moved atomic.Bool
+	b.setOnPull(func(h header.PullMessageRequest) *remoting.Command {
+		if h.Topic == "T" && h.QueueOffset == 0 && moved.CompareAndSwap(false, true) {
+			return pullAnswer(&remoting.Command{}, code.PullOffsetMoved, 4, 6)
+		}
+		return nil
+	})
+	var events []int64
+	var mu sync.Mutex
+	rec := &recorder{}
+	pc := newFakePush(t, ns, "g", WithConsumerEvents(ConsumerEvents{OffsetIllegal: func(_ MessageQueue, from, to int64) {
+		mu.Lock()
+		events = append(events, from, to)
+		mu.Unlock()
+	}}))
+	startFake(t, pc, "T", SelectAll, rec.listen)
+	waitFor(t, 5*time.Second, func() bool { return len(rec.got()) == 2 }, "messages after the moved offset")
+	if got := slices.Sorted(slices.Values(rec.got())); !slices.Equal(got, []string{"m4", "m5"}) {
+		t.Errorf("got %v, want m4 m5", got)
+	}
+	waitFor(t, 5*time.Second, func() bool { off, _ := b.committedOffset("T", 0); return off == 6 }, "commit 6")
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(events, []int64{0, 4}) {
+		t.Errorf("OffsetIllegal events %v, want [0 4]", events)
+	}
+}
+
+// TestPullDamagedBody answers a body whose last record is cut short: the good records
+// are consumed, and the next pull starts right after them, not at nextBeginOffset.
+func TestPullDamagedBody(t *testing.T) {
+	ns := startFakeNamesrv(t)
+	b := startConsumerBroker(t, ns, "T", 1, "g")
+	b.add(t, "T", 0, "", "m0", "m1", "m2", "m3")
+	var once atomic.Bool
+	b.setOnPull(func(h header.PullMessageRequest) *remoting.Command {
+		if h.Topic != "T" || h.QueueOffset != 0 || !once.CompareAndSwap(false, true) {
+			return nil
+		}
+		b.mu.Lock()
+		recs := b.records[0]
+		resp := pullAnswer(&remoting.Command{}, code.Success, 4, 4)
+		resp.Body = append(append(append([]byte{}, recs[0]...), recs[1]...), recs[2][:20]...)
+		b.mu.Unlock()
+		return resp
+	})
+	rec := &recorder{}
+	startFake(t, newFakePush(t, ns, "g"), "T", SelectAll, rec.listen)
+	waitFor(t, 5*time.Second, func() bool { return len(rec.got()) == 4 }, "all four messages")
+	if got := slices.Sorted(slices.Values(rec.got())); !slices.Equal(got, []string{"m0", "m1", "m2", "m3"}) {
+		t.Errorf("got %v", got)
+	}
+	if p := b.pullsOf(0, "T"); len(p) < 2 || p[1].QueueOffset != 2 {
+		t.Errorf("pull after the damaged body at %d, want 2", p[1].QueueOffset)
+	}
+}
+
+// TestPullUnexpectedCodeBacksOff answers SUBSCRIPTION_NOT_EXIST once: the failure is
+// reported and the same offset pulled again after the back-off.
+func TestPullUnexpectedCodeBacksOff(t *testing.T) {
+	ns := startFakeNamesrv(t)
+	b := startConsumerBroker(t, ns, "T", 1, "g")
+	b.add(t, "T", 0, "", "m0")
+	var once atomic.Bool
+	b.setOnPull(func(h header.PullMessageRequest) *remoting.Command {
+		if h.Topic == "T" && once.CompareAndSwap(false, true) {
+			return (&remoting.Command{}).NewResponse(code.SubscriptionNotExist, "no subscription")
+		}
+		return nil
+	})
+	var failures atomic.Int32
+	var failCode atomic.Int32
+	rec := &recorder{}
+	pc := newFakePush(t, ns, "g", WithConsumerEvents(ConsumerEvents{PullFailed: func(mq MessageQueue, err error) {
+		if c, ok := CodeOf(err); ok && mq.Topic == "T" {
+			failCode.Store(int32(c))
+			failures.Add(1)
+		}
+	}}))
+	startFake(t, pc, "T", SelectAll, rec.listen)
+	waitFor(t, 5*time.Second, func() bool { return len(rec.got()) == 1 }, "message after the failure")
+	if failures.Load() != 1 || failCode.Load() != code.SubscriptionNotExist {
+		t.Errorf("PullFailed %d times, code %d", failures.Load(), failCode.Load())
+	}
+	if p := b.pullsOf(0, "T"); p[0].QueueOffset != 0 || p[1].QueueOffset != 0 {
+		t.Errorf("retry pulled %d, want the same offset 0", p[1].QueueOffset)
+	}
+}
+
+// TestSendBackCheckedAndRetriedLocally makes the listener fail a message and the broker
+// refuse the send-back (SYSTEM_ERROR, then success): the consumer must see the refusal,
+// retry the message locally, not commit past it meanwhile, and send the right header.
+func TestSendBackCheckedAndRetriedLocally(t *testing.T) {
+	ns := startFakeNamesrv(t)
+	b := startConsumerBroker(t, ns, "T", 1, "g")
+	b.add(t, "T", 0, "", "m0", "m1", "m2")
+	var refusals atomic.Int32
+	b.mu.Lock()
+	b.onSendBack = func(header.ConsumerSendMsgBackRequest) int16 {
+		if refusals.Add(1) == 1 {
+			return code.SystemError
+		}
+		return code.Success
+	}
+	b.mu.Unlock()
+	var attempts atomic.Int32
+	rec := &recorder{result: func(m *MessageExt) ConsumeResult {
+		if string(m.Body) == "m1" && attempts.Add(1) <= 2 {
+			return ConsumeRetryLater
+		}
+		return ConsumeSuccess
+	}}
+	var failed []error
+	var mu sync.Mutex
+	pc := newFakePush(t, ns, "g", WithRetryDelay(50*time.Millisecond), WithConsumerEvents(ConsumerEvents{
+		SendBackFailed: func(_ *MessageExt, err error) {
+			mu.Lock()
+			failed = append(failed, err)
+			mu.Unlock()
+		},
+	}))
+	startFake(t, pc, "T", SelectAll, rec.listen)
+	waitFor(t, 5*time.Second, func() bool { return len(b.sendBackRequests()) == 2 }, "two send-backs")
+	// The second failure was sent back successfully: the message is the broker's now,
+	// and the queue commits past it.
+	waitFor(t, 5*time.Second, func() bool { off, _ := b.committedOffset("T", 0); return off == 3 }, "commit 3")
+	mu.Lock()
+	if len(failed) != 1 {
+		t.Fatalf("SendBackFailed %d times, want 1", len(failed))
+	}
+	if c, ok := CodeOf(failed[0]); !ok || c != code.SystemError {
+		t.Errorf("send-back error %v, want SYSTEM_ERROR", failed[0])
+	}
+	mu.Unlock()
+	sb := b.sendBackRequests()[0]
+	if sb.Group != "g" || sb.DelayLevel != 0 || sb.OriginTopic != "T" || sb.OriginMsgID != "U-m1" ||
+		sb.MaxReconsumeTimes == nil || *sb.MaxReconsumeTimes != 16 || sb.Offset <= 0 {
+		t.Errorf("send-back header %+v", sb)
+	}
+	var m1 []int32
+	rec.mu.Lock()
+	for _, m := range rec.msgs {
+		if string(m.Body) == "m1" {
+			m1 = append(m1, m.ReconsumeTimes)
+		}
+	}
+	rec.mu.Unlock()
+	if !slices.Equal(m1, []int32{0, 1}) {
+		t.Errorf("m1 seen with reconsume times %v, want [0 1] (once from the broker, once retried locally)", m1)
+	}
+}
+
+// TestOrderlyDeadLetter fails an orderly message every time with max reconsume 2: it
+// is retried in place twice, then sent back with delay level -1 (the dead-letter
+// queue), and the queue moves on to the next message only then.
+func TestOrderlyDeadLetter(t *testing.T) {
+	ns := startFakeNamesrv(t)
+	b := startConsumerBroker(t, ns, "T", 1, "g")
+	b.add(t, "T", 0, "", "m0", "m1", "m2")
+	rec := &recorder{result: func(m *MessageExt) ConsumeResult {
+		if string(m.Body) == "m1" {
+			return ConsumeRetryLater
+		}
+		return ConsumeSuccess
+	}}
+	pc := newFakePush(t, ns, "g", WithConsumeOrderly(), WithMaxReconsumeTimes(2), WithSuspendInterval(20*time.Millisecond))
+	startFake(t, pc, "T", SelectAll, rec.listen)
+	waitFor(t, 5*time.Second, func() bool { return slices.Contains(rec.got(), "m2") }, "m2 after the dead-lettered m1")
+	if got := rec.got(); !slices.Equal(got, []string{"m0", "m1", "m1", "m1", "m2"}) {
+		t.Errorf("deliveries %v", got)
+	}
+	sb := b.sendBackRequests()
+	if len(sb) != 1 || sb[0].DelayLevel != -1 || sb[0].OriginMsgID != "U-m1" {
+		t.Errorf("send-backs %+v, want one with delay level -1", sb)
+	}
+	b.mu.Lock()
+	locks := b.locks
+	b.mu.Unlock()
+	if locks == 0 {
+		t.Error("orderly clustering consumer never locked its queue")
+	}
+	shutdownNow(t, pc)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.unlocks == 0 {
+		t.Error("queue not unlocked at shutdown")
+	}
+}
+
+// TestRebalanceKeepsQueuesWhenListFails checks that a failing GET_CONSUMER_LIST_BY_GROUP
+// leaves the member's queues alone, and that a list without the member (its heartbeat
+// not seen yet) does not drop them either.
+func TestRebalanceKeepsQueuesWhenListFails(t *testing.T) {
+	ns := startFakeNamesrv(t)
+	b := startConsumerBroker(t, ns, "T", 4, "g")
+	rec := &recorder{}
+	pc := newFakePush(t, ns, "g")
+	startFake(t, pc, "T", SelectAll, rec.listen)
+	waitFor(t, 5*time.Second, func() bool { return len(pc.Assignment()) == 5 }, "all queues")
+	var lists atomic.Int32
+	b.mu.Lock()
+	b.onList = func() *remoting.Command {
+		if lists.Add(1)%2 == 0 {
+			return (&remoting.Command{}).NewResponse(code.SystemError, "no consumer for this group")
+		}
+		r := (&remoting.Command{}).NewResponse(code.Success, "")
+		r.Body = []byte(`{"consumerIdList":["someone-else@1"]}`)
+		return r
+	}
+	b.mu.Unlock()
+	waitFor(t, 5*time.Second, func() bool { return lists.Load() >= 6 }, "several rebalance rounds")
+	if got := len(pc.Assignment()); got != 5 {
+		t.Errorf("assignment shrank to %d queues", got)
+	}
+	// A real second member: the queues split.
+	b.mu.Lock()
+	b.onList = nil
+	b.members = []string{pc.ClientID(), "zzz@2"}
+	b.mu.Unlock()
+	pc.core.kickRebalance()
+	waitFor(t, 5*time.Second, func() bool { return len(pc.Assignment()) == 3 }, "half of the topic plus the retry queue")
+}
+
+// TestPushConsumerOptionsValidate checks constructor errors.
+func TestPushConsumerOptionsValidate(t *testing.T) {
+	if _, err := NewPushConsumer(WithNameServer("127.0.0.1:1")); !errors.Is(err, ErrInvalidOption) {
+		t.Errorf("no group: %v", err)
+	}
+	if _, err := NewPushConsumer(WithConsumerGroup("g")); !errors.Is(err, ErrNoNameServer) {
+		t.Errorf("no name server: %v", err)
+	}
+	if _, err := NewPushConsumer(WithConsumerGroup("g"), WithNameServer("127.0.0.1:1"),
+		WithPullTimeouts(10*time.Second, 5*time.Second)); !errors.Is(err, ErrInvalidOption) {
+		t.Errorf("long poll above timeout: %v", err)
+	}
+	pc, err := NewPushConsumer(WithConsumerGroup("g"), WithNameServer("127.0.0.1:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.Subscribe("%RETRY%g", SelectAll, (&recorder{}).listen); !errors.Is(err, ErrInvalidOption) {
+		t.Errorf("subscribe to a retry topic: %v", err)
+	}
+	if err := pc.Subscribe("T", SelectAll, nil); !errors.Is(err, ErrInvalidOption) {
+		t.Errorf("nil listener: %v", err)
+	}
+	if err := pc.Start(context.Background()); !errors.Is(err, ErrInvalidOption) {
+		t.Errorf("start with nothing subscribed: %v", err)
+	}
+	if pc.o.maxReconsumeTimes() != 16 {
+		t.Errorf("default max reconsume %d", pc.o.maxReconsumeTimes())
+	}
+}
+
+// shutdownNow shuts a consumer down within 10 s.
+func shutdownNow(t *testing.T, pc *PushConsumer) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := pc.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+}
