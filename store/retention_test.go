@@ -2,7 +2,6 @@ package store
 
 import (
 	"errors"
-	"os/exec"
 	"os"
 	"path/filepath"
 	"strings"
@@ -176,50 +175,44 @@ func TestDiskFull(t *testing.T) {
 		o.DiskWarnRatio, o.DiskMaxRatio = 0.85, 0.9
 		s := openT(t, o)
 		put(t, s, msg{topic: "T", body: []byte("before")})
-		// Fill the file system up to 95 % with another file, a chunk at a time.
+		// Fill the file system up to 95 % with another file, a chunk at a time, and
+		// keep it there (pebble's WAL grows and shrinks meanwhile) until appends fail.
 		filler := filepath.Join(mnt, "filler")
-		t.Cleanup(func() { os.Remove(filler) })
 		f, err := os.Create(filler)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for {
-			usage, _, err := diskUsage(o.Dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if usage >= 0.95 {
-				break
-			}
-			if _, err := f.Write(make([]byte, 256<<10)); err != nil {
-				out, _ := exec.Command("sh", "-c", "df "+mnt+"; du -a "+mnt+" | sort -n | tail -15").CombinedOutput()
-				t.Fatalf("write filler at %.1f%%: %v\n%s", 100*usage, err, out)
+		defer os.Remove(filler)
+		topUp := func() {
+			for {
+				usage, _, err := diskUsage(o.Dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if usage >= 0.95 {
+					return
+				}
+				if _, err := f.Write(make([]byte, 64<<10)); err != nil {
+					return // ENOSPC: full by any measure
+				}
 			}
 		}
-		f.Close()
 		var perr error
-		puts := 0
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		waitFor(t, "ErrDiskFull", 10*time.Second, func() bool {
+			topUp()
 			_, perr = s.Put(encode(t, msg{topic: "T", body: []byte("x")}))
-			if errors.Is(perr, ErrDiskFull) {
-				break
-			}
-			puts++
-			if time.Now().After(deadline) {
-				usage, _, _ := diskUsage(o.Dir)
-				out, _ := exec.Command("sh", "-c", "df "+mnt+"; du -a "+mnt+" | sort -n | tail -15").CombinedOutput()
-				t.Fatalf("no ErrDiskFull after %d puts: last error %v, usage %.3f, stats %+v\n%s", puts, perr, usage, s.Stats(), out)
-			}
-			time.Sleep(time.Millisecond)
-		}
+			return errors.Is(perr, ErrDiskFull)
+		})
+		f.Close()
 		if !strings.Contains(perr.Error(), "% used") || !strings.Contains(perr.Error(), o.Dir) {
 			t.Fatalf("disk full error %q does not name the usage and directory", perr)
 		}
 		if !s.Stats().DiskFull {
 			t.Fatal("stats do not report the full disk")
 		}
-		os.Remove(filler)
+		if err := os.Remove(filler); err != nil {
+			t.Fatal(err)
+		}
 		waitFor(t, "appends to resume", 10*time.Second, func() bool {
 			_, perr = s.Put(encode(t, msg{topic: "T", body: []byte("y")}))
 			return perr == nil
@@ -232,5 +225,9 @@ func TestDiskFull(t *testing.T) {
 		if g.Status != Found || string(message.RecordBody(g.Records[0])) != "before" {
 			t.Fatalf("get after resume: %s", g.Status)
 		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		os.RemoveAll(o.Dir)
 	})
 }

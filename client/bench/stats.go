@@ -109,7 +109,7 @@ func (m *cpuMeter) fields(msgs int) string {
 
 // Summarize reads "figure key=value ..." lines and writes, per figure, the median of
 // every numeric key over the lines seen — the peer harness's summarize, so the outputs
-// of both can be fed to either.
+// of both can be fed to either. Lines starting with "#" are comments.
 func Summarize(r io.Reader, w io.Writer) error {
 	type acc map[string][]float64
 	figs := map[string]acc{}
@@ -117,7 +117,7 @@ func Summarize(r io.Reader, w io.Writer) error {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
-		if len(f) < 2 || strings.Contains(f[0], "=") {
+		if len(f) < 2 || strings.Contains(f[0], "=") || strings.HasPrefix(f[0], "#") {
 			continue
 		}
 		a, ok := figs[f[0]]

@@ -55,7 +55,7 @@ func Open(o Options) (*Index, error) {
 	lg := o.Logger.With().Str("component", "index").Logger()
 	opts := &pebble.Options{
 		Logger:       pebbleLogger{lg},
-		MemTableSize: 16 << 20,
+		MemTableSize: 4 << 20,
 	}
 	// Hashes do not compress; compressing them costs CPU on every flush and
 	// compaction for nothing.
