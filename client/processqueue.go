@@ -381,8 +381,43 @@ func (pq *processQueue) span() int64 {
 	return last - first
 }
 
-// empty reports whether nothing is cached or taken.
-func (pq *processQueue) empty() bool { return pq.count.Load() == 0 }
+// offsetRange returns the lowest and highest cached offsets (taken included), 0 and 0
+// when nothing is cached.
+func (pq *processQueue) offsetRange() (lo, hi int64) {
+	pq.mu.Lock()
+	defer pq.mu.Unlock()
+	all := [][]*MessageExt{pq.mu.taken, pq.mu.msgs}
+	first := true
+	for _, ms := range all {
+		for _, m := range []*MessageExt{firstOf(ms), lastOf(ms)} {
+			if m == nil {
+				continue
+			}
+			if first || m.QueueOffset < lo {
+				lo = m.QueueOffset
+			}
+			if first || m.QueueOffset > hi {
+				hi = m.QueueOffset
+			}
+			first = false
+		}
+	}
+	return lo, hi
+}
+
+func firstOf(ms []*MessageExt) *MessageExt {
+	if len(ms) == 0 {
+		return nil
+	}
+	return ms[0]
+}
+
+func lastOf(ms []*MessageExt) *MessageExt {
+	if len(ms) == 0 {
+		return nil
+	}
+	return ms[len(ms)-1]
+}
 
 // setLocked records the outcome of a LOCK_BATCH_MQ for this queue at time now.
 func (pq *processQueue) setLocked(locked bool, now time.Time) {
@@ -404,6 +439,13 @@ func (pq *processQueue) lockValid(now time.Time, ttl time.Duration) bool {
 	pq.mu.Lock()
 	defer pq.mu.Unlock()
 	return pq.mu.locked && now.Sub(pq.mu.lockedAt) < ttl
+}
+
+// lockState returns whether the lease is held and when it was last confirmed.
+func (pq *processQueue) lockState() (bool, time.Time) {
+	pq.mu.Lock()
+	defer pq.mu.Unlock()
+	return pq.mu.locked, pq.mu.lockedAt
 }
 
 // isLocked reports whether the lease is held, however old.

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -142,7 +141,8 @@ func (c *consumerCore) pullOnce(pq *processQueue, sub *subscription, offset int6
 		// The broker's answer is the truth, even backwards (a queue that was reset):
 		// forget what is cached and commit the new start.
 		pq.reset(rh.NextBeginOffset, func(off int64) { c.advance(pq, off, false) })
-		return rh.NextBeginOffset, false, nil
+		// A broker that "moves" the offset to where it already is gets paced.
+		return rh.NextBeginOffset, rh.NextBeginOffset == offset, nil
 	default: // PULL_NOT_FOUND, PULL_RETRY_IMMEDIATELY
 		pq.skipTo(rh.NextBeginOffset, commit)
 		return rh.NextBeginOffset, true, nil
@@ -187,7 +187,9 @@ func (c *consumerCore) found(pq *processQueue, sub *subscription, offset int64, 
 		c.deliver(pq, added)
 	}
 	pq.skipTo(next, func(off int64) { c.advance(pq, off, true) })
-	return next, false, nil
+	// An answer with no record at all is paced like "nothing there": a broker that
+	// keeps answering that way must not be polled in a hot loop.
+	return next, len(msgs) == 0, nil
 }
 
 // prepare turns a pulled record into what the user sees: the queue it came from, the
@@ -209,6 +211,3 @@ func (c *consumerCore) prepare(mq MessageQueue, m *MessageExt, minOff, maxOff st
 	m.Properties[message.PropMinOffset] = minOff
 	m.Properties[message.PropMaxOffset] = maxOff
 }
-
-// errStopped is returned by waits that end because the queue or consumer stopped.
-var errStopped = errors.New("client: stopped")

@@ -363,6 +363,5 @@ func (p *PullConsumer) Shutdown(ctx context.Context) error {
 	}
 	close(p.closed)
 	p.async.Wait()
-	p.core.shutdown(ctx)
-	return nil
+	return p.core.shutdown(ctx)
 }

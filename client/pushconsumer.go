@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/rocketgo/rocketgo/proto/body"
+	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/remoting"
 )
 
 // PushConsumer receives the messages of the topics it subscribes to and hands them to
@@ -62,11 +64,14 @@ func NewPushConsumer(opts ...PushConsumerOption) (*PushConsumer, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	p := &PushConsumer{o: o, stop: make(chan struct{})}
+	p := &PushConsumer{o: o}
 	p.mu.listeners = make(map[string]Listener)
 	p.core = newConsumerCore(&p.o.consumerOptions, body.ConsumePassively, o.orderly, o.maxReconsumeTimes())
 	p.core.deliver = p.deliver
 	p.core.startConsume = p.startConsume
+	p.core.extraHandlers = map[int16]func(string, *remoting.Command) *remoting.Command{
+		code.ConsumeMessageDirectly: p.handleConsumeDirectly,
+	}
 	if o.orderly && o.model == Clustering {
 		p.core.extraLoops = append(p.core.extraLoops, p.lockLoop)
 	}
@@ -137,6 +142,7 @@ func (p *PushConsumer) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	p.stop = make(chan struct{}) // fresh: a failed Start closed the previous one
 	if !p.o.orderly {
 		for i := 0; i < p.o.goroutines; i++ {
 			p.workers.Add(1)
@@ -156,7 +162,9 @@ func (p *PushConsumer) Start(ctx context.Context) error {
 // context is cancelled when ctx ends), offsets are committed, orderly queue locks are
 // released, the group is left, and every goroutine of the consumer ends before it
 // returns. Messages pulled but not consumed are delivered again to whoever reads their
-// queue next. A consumer cannot be restarted; create a new one.
+// queue next. If ctx ends while a listener call is still running, Shutdown leaves the
+// group without waiting for it and returns an error wrapping ctx's error; that call's
+// result is then not committed. A consumer cannot be restarted; create a new one.
 func (p *PushConsumer) Shutdown(ctx context.Context) error {
 	p.mu.Lock()
 	state := p.mu.state
@@ -165,15 +173,18 @@ func (p *PushConsumer) Shutdown(ctx context.Context) error {
 	if state != stateRunning {
 		return nil
 	}
+	var err error
 	p.shutOnce.Do(func() {
 		stopCancel := context.AfterFunc(ctx, p.ccancel)
 		defer stopCancel()
-		p.core.shutdown(ctx)
+		err = p.core.shutdown(ctx)
 		close(p.stop)
-		p.workers.Wait()
+		if !waitGroupCtx(ctx, &p.workers) && err == nil {
+			err = fmt.Errorf("shutdown consumer %s: listener calls still running: %w", p.o.group, ctx.Err())
+		}
 		p.ccancel()
 	})
-	return nil
+	return err
 }
 
 // ClientID returns the id this consumer has in its group ("ip@instance"), "" before
@@ -260,7 +271,9 @@ func (p *PushConsumer) callListener(pq *processQueue, msgs []*MessageExt) (res C
 	if l == nil {
 		return ConsumeRetryLater, fmt.Errorf("no listener for topic %s", msgs[0].Topic)
 	}
-	pq.touchConsume(p.core.now())
+	if pq != nil {
+		pq.touchConsume(p.core.now())
+	}
 	// The listener gets its own copies: it may keep them, while the consumer keeps
 	// using its originals (retries, offsets).
 	given := make([]*MessageExt, len(msgs))
@@ -271,7 +284,7 @@ func (p *PushConsumer) callListener(pq *processQueue, msgs []*MessageExt) (res C
 	defer func() {
 		if r := recover(); r != nil {
 			p.core.log.Error().Str("panic", fmt.Sprint(r)).Str("stack", string(debug.Stack())).
-				Str("queue", pq.mq.String()).Msg("listener panicked")
+				Str("topic", msgs[0].Topic).Msg("listener panicked")
 			res, err = ConsumeRetryLater, fmt.Errorf("listener panicked: %v", r)
 		}
 	}()

@@ -31,6 +31,7 @@ type consumerBroker struct {
 	committed map[string]int64   // "topic/queue" → offset
 	members   []string           // answer of GET_CONSUMER_LIST_BY_GROUP; nil: the heartbeating clients
 	heartbeat map[string]bool
+	conns     []*remoting.Conn // client connections that heartbeated
 	pulls     []header.PullMessageRequest
 	sendBacks []header.ConsumerSendMsgBackRequest
 	commits   []header.UpdateConsumerOffsetRequest
@@ -112,13 +113,16 @@ func (b *consumerBroker) add(t *testing.T, topic string, q int32, tags string, b
 	}
 }
 
-func (b *consumerBroker) serveHeartbeat(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *consumerBroker) serveHeartbeat(conn *remoting.Conn, req *remoting.Command) *remoting.Command {
 	hb, err := body.DecodeHeartbeat(req.Body)
 	if err != nil {
 		return req.NewResponse(code.SystemError, err.Error())
 	}
 	b.mu.Lock()
 	b.heartbeat[hb.ClientID] = true
+	if !slices.Contains(b.conns, conn) {
+		b.conns = append(b.conns, conn)
+	}
 	b.mu.Unlock()
 	return req.NewResponse(code.Success, "")
 }
@@ -256,6 +260,34 @@ func (b *consumerBroker) serveUnlock(_ *remoting.Conn, req *remoting.Command) *r
 	b.unlocks++
 	b.mu.Unlock()
 	return req.NewResponse(code.Success, "")
+}
+
+// toClient sends a broker-started request to the (first) consumer connection.
+func (b *consumerBroker) toClient(t *testing.T, reqCode int16, ext map[string]string, payload []byte) *remoting.Command {
+	t.Helper()
+	b.mu.Lock()
+	var conn *remoting.Conn
+	if len(b.conns) > 0 {
+		conn = b.conns[0]
+	}
+	b.mu.Unlock()
+	if conn == nil {
+		t.Fatal("no client connection")
+	}
+	req := remoting.NewRequest(reqCode, ext, payload)
+	if reqCode == code.ResetConsumerClientOffset {
+		if err := conn.InvokeOneway(req); err != nil {
+			t.Fatalf("request %d to client: %v", reqCode, err)
+		}
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := conn.Invoke(ctx, req)
+	if err != nil {
+		t.Fatalf("request %d to client: %v", reqCode, err)
+	}
+	return resp
 }
 
 // setOnPull installs a pull hook.

@@ -6,10 +6,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/rocketgo/rocketgo/proto/body"
+	"github.com/rocketgo/rocketgo/proto/message"
 )
 
 // MessageModel says how a consumer group shares a topic.
@@ -95,8 +98,11 @@ type Listener func(ctx context.Context, msgs []*MessageExt) (ConsumeResult, erro
 
 // Expression types of a MessageSelector.
 const (
-	ExpressionTag   = body.ExpressionTag // tag expression: "*" or "a || b || c"
-	ExpressionSQL92 = "SQL92"            // SQL92 property filter: not supported
+	// ExpressionTag is a tag expression: "*" or "a || b || c".
+	ExpressionTag = body.ExpressionTag
+	// ExpressionSQL92 is a SQL92 property filter, which the brokers of this project
+	// do not evaluate: selectors of this type are refused.
+	ExpressionSQL92 = "SQL92"
 )
 
 // MessageSelector chooses the messages of a topic a consumer receives.
@@ -117,6 +123,90 @@ var SelectAll = MessageSelector{Type: ExpressionTag, Expression: body.SubAll}
 func ByTag(expr string) MessageSelector {
 	return MessageSelector{Type: ExpressionTag, Expression: expr}
 }
+
+// subscription is one topic a consumer reads, with its parsed tag expression.
+type subscription struct {
+	topic   string   // as the broker knows it (namespace-wrapped)
+	expr    string   // the user's expression, "*" for all
+	tags    []string // trimmed tags, sorted and unique; nil means every message
+	version int64    // subVersion: set when the subscription is made
+}
+
+// maxSubscriptionTags bounds the tags of one expression; the broker refuses more
+// (body.MaxTagsPerSub) and nobody needs them.
+const maxSubscriptionTags = 1024
+
+// parseSelector checks a selector and returns its subscription of topic. "*" and ""
+// select everything; otherwise the expression is tags separated by "||", each trimmed
+// and non-empty. SQL92 is rejected with ErrNotSupported.
+func parseSelector(topic string, sel MessageSelector, version int64) (*subscription, error) {
+	switch sel.Type {
+	case "", ExpressionTag:
+	case ExpressionSQL92:
+		return nil, fmt.Errorf("subscribe %s: SQL92 selectors: %w", topic, ErrNotSupported)
+	default:
+		return nil, invalidOption("subscribe %s: expression type %q", topic, sel.Type)
+	}
+	s := &subscription{topic: topic, expr: strings.TrimSpace(sel.Expression), version: version}
+	if s.expr == "" || s.expr == body.SubAll {
+		s.expr = body.SubAll
+		return s, nil
+	}
+	for _, t := range strings.Split(s.expr, "||") {
+		t = strings.TrimSpace(t)
+		if t == "" {
+			return nil, invalidOption("subscribe %s: empty tag in %q", topic, sel.Expression)
+		}
+		if t == body.SubAll {
+			// "a || *" means everything, as the brokers read it.
+			s.tags = nil
+			s.expr = body.SubAll
+			return s, nil
+		}
+		s.tags = append(s.tags, t)
+	}
+	slices.Sort(s.tags)
+	s.tags = slices.Compact(s.tags)
+	if len(s.tags) > maxSubscriptionTags {
+		return nil, invalidOption("subscribe %s: %d tags, at most %d", topic, len(s.tags), maxSubscriptionTags)
+	}
+	return s, nil
+}
+
+// matches reports whether a message with tags passes the subscription: the exact
+// re-check of the TAGS string after the broker's hash filter, which lets hash
+// collisions through.
+func (s *subscription) matches(tags string) bool {
+	if s.tags == nil {
+		return true
+	}
+	_, ok := slices.BinarySearch(s.tags, tags)
+	return ok
+}
+
+// data returns the subscription as HEART_BEAT carries it. Codes are the tag hashes a
+// Java broker compares with its ConsumeQueue tag codes (String.hashCode, PROTOCOL.md
+// §4.4), written as strings as the Go client writes them.
+func (s *subscription) data() body.SubscriptionData {
+	d := body.SubscriptionData{
+		Topic:          s.topic,
+		SubString:      s.expr,
+		TagsSet:        slices.Clone(s.tags),
+		CodeSet:        make(body.CodeSet, 0, len(s.tags)),
+		SubVersion:     s.version,
+		ExpressionType: body.ExpressionTag,
+	}
+	if d.TagsSet == nil {
+		d.TagsSet = []string{}
+	}
+	for _, t := range s.tags {
+		d.CodeSet = append(d.CodeSet, strconv.FormatInt(int64(int32(message.TagsHash(t))), 10))
+	}
+	return d
+}
+
+// isRetryTopic reports whether topic is a group's retry topic.
+func isRetryTopic(topic string) bool { return strings.HasPrefix(topic, RetryTopicPrefix) }
 
 // ConsumerEvents are optional hooks a consumer calls when something noteworthy
 // happens, in addition to logging it. They run on the consumer's own goroutines and must
@@ -142,21 +232,21 @@ type ConsumerEvents struct {
 
 // Defaults of the consumer options (the official client's, PROTOCOL.md Appendix A).
 const (
-	DefaultRebalanceInterval = 20 * time.Second
-	DefaultCommitInterval    = 5 * time.Second
-	DefaultPullBatchSize     = 32
-	DefaultPullTimeout       = 30 * time.Second
-	DefaultLongPollTimeout   = 20 * time.Second
-	DefaultPullBackoff       = 3 * time.Second
-	DefaultQueueCacheCount   = 1000
-	DefaultQueueCacheBytes   = 100 << 20
-	DefaultConsumeGoroutines = 20
-	DefaultRetryDelay        = 5 * time.Second
-	DefaultSuspendInterval   = time.Second
-	DefaultLockInterval      = 20 * time.Second
-	DefaultLockTTL           = 30 * time.Second
-	DefaultMaxReconsumeTimes = 16
-	DefaultPollBatchSize     = 10
+	DefaultRebalanceInterval = 20 * time.Second // rebalance without a membership notice
+	DefaultCommitInterval    = 5 * time.Second  // periodic offset commit
+	DefaultPullBatchSize     = 32               // messages one pull asks for
+	DefaultPullTimeout       = 30 * time.Second // wait for a pull's answer
+	DefaultLongPollTimeout   = 20 * time.Second // how long the broker may hold a pull
+	DefaultPullBackoff       = 3 * time.Second  // pause after a failed pull
+	DefaultQueueCacheCount   = 1000             // flow control: cached messages per queue
+	DefaultQueueCacheBytes   = 100 << 20        // flow control: cached body bytes per queue
+	DefaultConsumeGoroutines = 20               // concurrent listener calls
+	DefaultRetryDelay        = 5 * time.Second  // local retry after a failed send-back
+	DefaultSuspendInterval   = time.Second      // orderly pause after a failed batch
+	DefaultLockInterval      = 20 * time.Second // orderly lock renewal
+	DefaultLockTTL           = 30 * time.Second // orderly lock validity after renewal
+	DefaultMaxReconsumeTimes = 16               // redeliveries before the dead-letter topic
+	DefaultPollBatchSize     = 10               // most messages one Poll returns
 	// DefaultMaxSpan bounds, for concurrent consumption, the distance between the
 	// lowest and highest cached offsets of a queue: one stuck message holds the group's
 	// offset, so pulling more behind it only grows what is redelivered after a crash.

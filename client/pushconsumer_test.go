@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -310,4 +311,99 @@ func shutdownNow(t *testing.T, pc *PushConsumer) {
 	if err := pc.Shutdown(ctx); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
+}
+
+// TestShutdownBoundedByContext gives Shutdown a short context while a listener call
+// hangs until its own context is cancelled: Shutdown must cancel the listener's
+// context, return an error wrapping the deadline, and not commit the unfinished message.
+func TestShutdownBoundedByContext(t *testing.T) {
+	ns := startFakeNamesrv(t)
+	b := startConsumerBroker(t, ns, "T", 1, "g")
+	b.add(t, "T", 0, "", "m0")
+	entered := make(chan struct{})
+	var once sync.Once
+	pc := newFakePush(t, ns, "g")
+	startFake(t, pc, "T", SelectAll, func(ctx context.Context, _ []*MessageExt) (ConsumeResult, error) {
+		once.Do(func() { close(entered) })
+		<-ctx.Done()
+		return ConsumeSuccess, nil // too late: the queue is frozen by now
+	})
+	select {
+	case <-entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("listener never called")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := pc.Shutdown(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("shutdown: %v, want a deadline error", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("shutdown took %v", d)
+	}
+	if off, ok := b.committedOffset("T", 0); ok && off > 0 {
+		t.Errorf("unfinished message committed: offset %d", off)
+	}
+}
+
+// TestConsumersLeaveNoGoroutines starts and shuts down an orderly push consumer, a
+// broadcasting push consumer and a lite pull consumer against the fake broker and
+// checks that the goroutine count returns to where it was.
+func TestConsumersLeaveNoGoroutines(t *testing.T) {
+	ns := startFakeNamesrv(t)
+	b := startConsumerBroker(t, ns, "T", 2, "g")
+	b.add(t, "T", 0, "", "m0", "m1")
+	b.add(t, "T", 1, "", "m2")
+	// Warm the fake up so its own goroutines exist before the baseline.
+	warm := newFakePush(t, ns, "warm")
+	rec := &recorder{}
+	startFake(t, warm, "T", SelectAll, rec.listen)
+	waitFor(t, 5*time.Second, func() bool { return len(rec.got()) == 3 }, "warm-up")
+	shutdownNow(t, warm)
+	base := stableGoroutines(t, -1)
+
+	orderly := newFakePush(t, ns, "g1", WithConsumeOrderly())
+	bcast := newFakePush(t, ns, "g2", WithMessageModel(Broadcasting))
+	recs := []*recorder{{}, {}, {}}
+	if err := orderly.Subscribe("T", SelectAll, recs[0].listen); err != nil {
+		t.Fatal(err)
+	}
+	if err := bcast.Subscribe("T", SelectAll, recs[1].listen); err != nil {
+		t.Fatal(err)
+	}
+	pull, err := NewPullConsumer(WithNameServer(ns.addr), WithInstanceName(uniqueInstance(t)), WithConsumerGroup("g3"),
+		WithConsumeFrom(ConsumeFromFirstOffset))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pull.Subscribe("T", SelectAll); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, s := range []interface{ Start(context.Context) error }{orderly, bcast, pull} {
+		if err := s.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 5*time.Second, func() bool { return len(recs[0].got()) == 3 }, "orderly got everything")
+	waitFor(t, 5*time.Second, func() bool { return len(recs[1].got()) == 3 }, "broadcast got everything")
+	polled := 0
+	for polled < 3 {
+		msgs, err := pull.Poll(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		polled += len(msgs)
+	}
+	if runtime.NumGoroutine() <= base {
+		t.Fatalf("running consumers add no goroutines: the test would prove nothing")
+	}
+	for _, s := range []interface{ Shutdown(context.Context) error }{orderly, bcast, pull} {
+		if err := s.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stableGoroutines(t, base)
 }

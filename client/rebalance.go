@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -54,6 +55,9 @@ type consumerCore struct {
 	// advance moves a queue's commit point; the default updates the offset store, the
 	// lite pull consumer without auto commit holds points until the user commits.
 	advance func(pq *processQueue, offset int64, increaseOnly bool)
+	// extraHandlers are registered with the instance for the consumer's lifetime
+	// (the push consumer's CONSUME_MESSAGE_DIRECTLY).
+	extraHandlers map[int16]func(addr string, req *remoting.Command) *remoting.Command
 	// extraLoops are started with the core's own loops (the orderly lock renewal).
 	extraLoops []func(ctx context.Context)
 
@@ -68,13 +72,17 @@ type consumerCore struct {
 		draining map[MessageQueue]*processQueue // stopped, not finished yet
 	}
 
-	kick   chan struct{} // rebalance now
-	drain  context.Context // Shutdown's context: bounds the wait for in-flight consumption
-	ctx    context.Context
-	cancel context.CancelFunc
-	loops  sync.WaitGroup // rebalance, commit and lock loops
-	qwg    sync.WaitGroup // runQueue goroutines and what they start
-	remove []func()       // handler registrations to undo
+	started time.Time     // when start succeeded (running info)
+	kick    chan struct{} // rebalance now
+	// subsChanged makes the next rebalance send a heartbeat first, so the brokers
+	// learn a subscription made or dropped after Start.
+	subsChanged atomic.Bool
+	drain       context.Context // Shutdown's context: bounds the wait for in-flight consumption
+	ctx         context.Context
+	cancel      context.CancelFunc
+	loops       sync.WaitGroup // rebalance, commit and lock loops
+	qwg         sync.WaitGroup // runQueue goroutines and what they start
+	remove      []func()       // handler registrations to undo
 }
 
 // newConsumerCore builds the shared part of a consumer; start brings it to life.
@@ -115,6 +123,7 @@ func (c *consumerCore) subscribe(topic string, sel MessageSelector) error {
 	c.subs.Lock()
 	c.subs.m[s.topic] = s
 	c.subs.Unlock()
+	c.subsChanged.Store(true)
 	return nil
 }
 
@@ -123,6 +132,7 @@ func (c *consumerCore) unsubscribe(topic string) {
 	c.subs.Lock()
 	delete(c.subs.m, c.wrap(topic))
 	c.subs.Unlock()
+	c.subsChanged.Store(true)
 }
 
 // subscription returns the subscription of a wrapped topic.
@@ -184,8 +194,19 @@ func (c *consumerCore) start(ctx context.Context) (err error) {
 		return err
 	}
 	c.remove = append(c.remove, func() { inst.unregisterConsumer(c.group) })
-	c.remove = append(c.remove, inst.handle(code.NotifyConsumerIDsChanged, c.handleNotify))
+	// Everything the handlers read is set before they are registered.
+	c.started = c.now()
+	if c.o.from == ConsumeFromTimestamp && c.o.timestamp.IsZero() {
+		// RocketMQ's default: half an hour before the consumer started.
+		c.o.timestamp = c.started.Add(-30 * time.Minute)
+	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.subsChanged.Store(false)
+	c.remove = append(c.remove, inst.handle(code.NotifyConsumerIDsChanged, c.handleNotify))
+	c.registerAdminHandlers()
+	for reqCode, h := range c.extraHandlers {
+		c.remove = append(c.remove, inst.handle(reqCode, h))
+	}
 	if err := inst.sendHeartbeat(ctx); err != nil {
 		// A broker may be down; the others have us, and the heartbeat loop retries.
 		c.log.Warn().Err(err).Msg("first heartbeat")
@@ -275,6 +296,11 @@ func (c *consumerCore) rebalanceLoop(ctx context.Context) {
 // transient failure must not drop working queues). It reports whether every topic was
 // rebalanced.
 func (c *consumerCore) rebalance(ctx context.Context) bool {
+	if c.subsChanged.Swap(false) {
+		if err := c.inst.sendHeartbeat(ctx); err != nil {
+			c.log.Warn().Err(err).Msg("heartbeat after subscription change")
+		}
+	}
 	c.subs.RLock()
 	subs := slices.Sorted(maps.Keys(c.subs.m))
 	assign := maps.Clone(c.subs.assign)
@@ -386,214 +412,6 @@ func (c *consumerCore) userQueues(qs []MessageQueue) []MessageQueue {
 	return out
 }
 
-// addQueue starts reading mq, from startAt when >= 0 (a seek) or else from its stored
-// offset. A previous processQueue of mq still draining is waited for by the new one's
-// goroutine, so two never run for one queue.
-func (c *consumerCore) addQueue(mq MessageQueue, startAt int64) *processQueue {
-	pq := newProcessQueue(c.ctx, mq)
-	pq.startAt = startAt
-	c.queues.Lock()
-	if old := c.queues.m[mq]; old != nil {
-		c.queues.Unlock()
-		return old
-	}
-	c.queues.m[mq] = pq
-	prev := c.queues.draining[mq]
-	c.queues.Unlock()
-	c.qwg.Add(1)
-	go c.runQueue(pq, prev)
-	return pq
-}
-
-// replaceQueue restarts mq at offset (a seek): the current processQueue is dropped
-// without a final commit, and a new one reads from offset once the old one finished.
-// It returns false when mq is not assigned.
-func (c *consumerCore) replaceQueue(mq MessageQueue, offset int64) bool {
-	c.queues.Lock()
-	old := c.queues.m[mq]
-	if old == nil {
-		c.queues.Unlock()
-		return false
-	}
-	pq := newProcessQueue(c.ctx, mq)
-	pq.startAt = offset
-	c.queues.m[mq] = pq
-	c.queues.draining[mq] = old
-	c.queues.Unlock()
-	old.skipCommit.Store(true)
-	old.drop()
-	c.qwg.Add(1)
-	go c.runQueue(pq, old)
-	return true
-}
-
-// dropQueue takes pq out of the table and stops it. A concurrent consumer abandons the
-// queue's in-flight messages at once (their results no longer move the offset; the new
-// owner gets them again); an orderly one lets its batch in flight finish first.
-func (c *consumerCore) dropQueue(pq *processQueue) {
-	c.queues.Lock()
-	if c.queues.m[pq.mq] == pq {
-		delete(c.queues.m, pq.mq)
-	}
-	c.queues.draining[pq.mq] = pq
-	c.queues.Unlock()
-	if c.orderly {
-		pq.stop()
-	} else {
-		pq.drop()
-	}
-}
-
-// runQueue is the life of one assigned queue: wait for its predecessor, lock, find the
-// start offset, pull until stopped, then finish.
-func (c *consumerCore) runQueue(pq *processQueue, prev *processQueue) {
-	defer c.qwg.Done()
-	defer c.finishQueue(pq)
-	if prev != nil {
-		// Even when pq is stopped before it starts, it finishes only after prev: a
-		// later processQueue of the queue waits for pq alone, so pq must stand for
-		// the whole chain.
-		<-prev.done
-		if pq.stopped() {
-			return
-		}
-	}
-	if c.lockedQueues() && !c.waitLock(pq) {
-		return
-	}
-	offset, ok := c.startOffset(pq)
-	if !ok {
-		return
-	}
-	wait := func() {}
-	if c.startConsume != nil {
-		wait = c.startConsume(pq)
-	}
-	c.pullLoop(pq, offset)
-	wait()
-}
-
-// waitLock wins the broker lock of pq's queue, retrying until it is won or the queue
-// stopped. The previous owner releases it after its final commit, so the offset read
-// next is the one it left.
-func (c *consumerCore) waitLock(pq *processQueue) bool {
-	for {
-		ctx, cancel := context.WithTimeout(pq.ctx, c.o.client.callTimeout)
-		got, err := c.lockQueues(ctx, pq.mq.BrokerName, []MessageQueue{pq.mq})
-		cancel()
-		if err == nil && slices.Contains(got, pq.mq) {
-			pq.setLocked(true, c.now())
-			return true
-		}
-		if err != nil && pq.ctx.Err() == nil {
-			c.log.Debug().Err(err).Str("queue", pq.mq.String()).Msg("lock queue")
-		}
-		if !sleepCtx(pq.ctx, c.o.rebalanceRetry) {
-			return false
-		}
-	}
-}
-
-// startOffset finds where pq starts: its seek offset, its committed offset, or the
-// consume-from-where rule. It retries failures (a broker restarting, say) with the pull
-// back-off until it succeeds or the queue is stopped, instead of leaving the queue
-// unassigned until the next rebalance.
-func (c *consumerCore) startOffset(pq *processQueue) (int64, bool) {
-	for {
-		off, fresh, err := c.computeStart(pq)
-		if err == nil {
-			c.log.Debug().Str("queue", pq.mq.String()).Int64("offset", off).Bool("stored", !fresh).Msg("queue started")
-			if fresh {
-				// Record where we start, so it is committed even if nothing is
-				// consumed: a restart must not apply consume-from-where again and
-				// skip what arrived meanwhile.
-				pq.commit(func() { c.store.update(pq.mq, off, false) })
-			}
-			return off, true
-		}
-		if pq.ctx.Err() != nil {
-			return 0, false
-		}
-		c.log.Warn().Err(err).Str("queue", pq.mq.String()).Msg("start offset")
-		c.pullFailed(pq.mq, err)
-		if !sleepCtx(pq.ctx, c.o.pullBackoff) {
-			return 0, false
-		}
-	}
-}
-
-// computeStart applies the start rules of PROTOCOL.md §2.5. fresh means the offset did
-// not come from the store.
-func (c *consumerCore) computeStart(pq *processQueue) (offset int64, fresh bool, err error) {
-	ctx, cancel := context.WithTimeout(pq.ctx, c.o.client.callTimeout)
-	defer cancel()
-	mq := pq.mq
-	if pq.startAt >= 0 {
-		return pq.startAt, true, nil
-	}
-	off, err := c.store.read(ctx, mq, true)
-	if err == nil {
-		return off, false, nil
-	}
-	if !errors.Is(err, errNoOffset) {
-		return 0, false, err
-	}
-	retry := isRetryTopic(mq.Topic)
-	switch c.o.from {
-	case ConsumeFromFirstOffset:
-		return 0, true, nil
-	case ConsumeFromTimestamp:
-		if retry {
-			off, err = c.queueOffset(ctx, mq, code.GetMaxOffset, 0)
-		} else {
-			ts := c.o.timestamp
-			if ts.IsZero() {
-				ts = c.now().Add(-30 * time.Minute)
-			}
-			off, err = c.queueOffset(ctx, mq, code.SearchOffsetByTimestamp, ts.UnixMilli())
-		}
-	default:
-		if retry {
-			return 0, true, nil
-		}
-		off, err = c.queueOffset(ctx, mq, code.GetMaxOffset, 0)
-	}
-	return off, true, err
-}
-
-// finishQueue ends a queue: freezes it, commits its final offset (unless a seek
-// replaces it), releases its broker lock, forgets its offset, and closes done.
-func (c *consumerCore) finishQueue(pq *processQueue) {
-	pq.stop()
-	pq.freeze()
-	mq := pq.mq
-	ctx, cancel := context.WithTimeout(context.Background(), c.o.client.callTimeout)
-	defer cancel()
-	if !pq.skipCommit.Load() {
-		if c.beforeCommit != nil {
-			c.beforeCommit([]MessageQueue{mq})
-		}
-		if err := c.store.persist(ctx, []MessageQueue{mq}); err != nil {
-			c.log.Warn().Err(err).Str("queue", mq.String()).Msg("final commit")
-		}
-	}
-	if c.lockedQueues() && pq.isLocked() {
-		if err := c.unlockQueues(ctx, mq.BrokerName, []MessageQueue{mq}); err != nil {
-			c.log.Warn().Err(err).Str("queue", mq.String()).Msg("unlock")
-		}
-	}
-	c.queues.Lock()
-	if c.queues.draining[mq] == pq {
-		delete(c.queues.draining, mq)
-	}
-	if c.queues.m[mq] == pq {
-		delete(c.queues.m, mq)
-	}
-	c.queues.Unlock()
-	c.store.remove(mq)
-	pq.finish()
-}
-
 // assigned returns the processQueues currently in the table.
 func (c *consumerCore) assigned() []*processQueue {
 	c.queues.Lock()
@@ -647,8 +465,10 @@ func (c *consumerCore) persistAll(ctx context.Context) error {
 // shutdown leaves the group: stops the loops and every queue, lets consumption in
 // flight finish while ctx allows (its results commit), commits every final offset,
 // releases locks, unregisters from the brokers and the instance, and waits for every
-// goroutine it started.
-func (c *consumerCore) shutdown(ctx context.Context) {
+// goroutine it started. When ctx ends first — a listener that does not return — it
+// leaves the group anyway and returns an error wrapping ctx's: the queues still busy
+// keep their goroutines until their listener returns, and commit nothing more.
+func (c *consumerCore) shutdown(ctx context.Context) error {
 	// drain is read by the queues' consumption after their context ends; the
 	// cancellation below orders this write before those reads.
 	c.drain = ctx
@@ -664,8 +484,12 @@ func (c *consumerCore) shutdown(ctx context.Context) {
 		pq.graceful.Store(true)
 		pq.stop()
 	}
-	c.qwg.Wait()
-	uctx, cancel := withTimeout(ctx, c.o.client.callTimeout)
+	var err error
+	if !waitGroupCtx(ctx, &c.qwg) {
+		err = fmt.Errorf("shutdown consumer %s: listener calls still running: %w", c.group, ctx.Err())
+		c.log.Error().Err(err).Msg("shutdown")
+	}
+	uctx, cancel := context.WithTimeout(context.Background(), c.o.client.callTimeout)
 	c.unregister(uctx)
 	cancel()
 	for _, f := range c.remove {
@@ -673,6 +497,22 @@ func (c *consumerCore) shutdown(ctx context.Context) {
 	}
 	c.remove = nil
 	c.inst.release()
+	return err
+}
+
+// waitGroupCtx waits for wg or for ctx to end, and reports whether wg finished.
+func waitGroupCtx(ctx context.Context, wg *sync.WaitGroup) bool {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // pullFailed reports a failure to the PullFailed hook.

@@ -104,7 +104,9 @@ func BenchmarkPutSync64(b *testing.B) {
 	wg.Wait()
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
-	b.ReportMetric(float64(b.N)/float64(max(1, s.Stats().Flushes)), "msg/flush")
+	st := s.Stats()
+	b.ReportMetric(float64(b.N)/float64(max(1, st.Flushes)), "msg/flush")
+	b.ReportMetric(float64(st.FlushTime.Microseconds())/float64(max(1, st.Flushes)), "µs/msync")
 }
 
 // BenchmarkGetMessages32 measures reading 32 records of a queue through its

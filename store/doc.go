@@ -79,6 +79,23 @@
 // back if it is ahead of the log, and both are rebuilt by re-dispatching the rest
 // before Open returns. RecoveryStats reports what happened.
 //
+// # Goroutines and locks
+//
+// A Store runs the CommitLog's flusher, flush-timeout sweeper and preparer, and its own
+// dispatcher, indexer, checkpointer and retention loop; Close stops them all. Locks, in
+// the order they may nest:
+//
+//	Store.life (reads vs Close)
+//	commitlog Log.mu (the append critical section; DeleteTopic holds it while it waits
+//	                   for the dispatcher)
+//	  → Store.queues (the ConsumeQueue map)
+//	  → preparer.mu, segment.Set.mu, segment.File.mu
+//	commitlog flusher.syncMu (one flush at a time) → segment.File.mu → Log.mu (on failure)
+//	Store.cpMu (one checkpoint at a time) → Queue.flushMu → segment.File.mu
+//
+// Projection.Apply and Subscribe callbacks run on the dispatcher goroutine and must not
+// call the store's write methods (Put, PutBatch, DeleteTopic, AddProjection).
+//
 // # Retention
 //
 // A goroutine checks the disk every second. Whole CommitLog segments go when older than

@@ -73,6 +73,11 @@ func (s *Store) indexRange(pos, end int64) error {
 			if err := s.commitIndex(pos); err != nil {
 				return err
 			}
+			select {
+			case <-s.stop:
+				return nil // closing: resume from the committed offset next time
+			default:
+			}
 		}
 	}
 	return s.commitIndex(pos)

@@ -314,7 +314,8 @@ type Stats struct {
 	MinPhysicalOffset int64
 	MaxPhysicalOffset int64
 	FlushedOffset     int64
-	Flushes           int64 // flush rounds (msync group commits) since Open
+	Flushes           int64         // flush rounds (msync group commits) since Open
+	FlushTime         time.Duration // time spent in them
 	DispatchedOffset  int64
 	IndexedOffset     int64
 	Segments          int // CommitLog segment files
@@ -341,6 +342,7 @@ func (s *Store) Stats() Stats {
 		MaxPhysicalOffset: s.cl.Written(),
 		FlushedOffset:     s.cl.Flushed(),
 		Flushes:           s.cl.Flushes(),
+		FlushTime:         s.cl.FlushTime(),
 		DispatchedOffset:  s.d.pos.Load(),
 		IndexedOffset:     s.ix.pos.Load(),
 		Segments:          len(s.cl.Segments()),

@@ -272,7 +272,8 @@ func (s *Store) Flush() error { return s.cl.Flush() }
 func (s *Store) RecoveryStats() RecoveryStats { return s.recovery }
 
 // Close stops accepting appends, flushes the CommitLog, lets the dispatcher finish,
-// flushes the ConsumeQueues and the index, writes a final checkpoint, removes the
+// stops the indexer where it is (the next Open resumes it there), flushes the
+// ConsumeQueues and the index, writes a final checkpoint, removes the
 // abort marker (the clean-shutdown mark), and releases every file and the directory
 // lock. Slices returned by reads are invalid afterwards.
 func (s *Store) Close() error {
@@ -283,9 +284,6 @@ func (s *Store) Close() error {
 	err := s.cl.Flush()
 	if derr := s.waitDispatched(s.cl.Written()); err == nil {
 		err = derr
-	}
-	if ierr := s.waitIndexed(s.cl.Written()); err == nil {
-		err = ierr
 	}
 	close(s.stop)
 	s.wg.Wait()

@@ -15,6 +15,7 @@ import (
 type flusher struct {
 	flushed atomic.Int64
 	count   atomic.Int64  // msync rounds that flushed something
+	nanos   atomic.Int64  // time spent in those rounds
 	kick    chan struct{} // a flush is wanted now (cap 1)
 
 	syncMu sync.Mutex // serializes flushTo
@@ -101,6 +102,9 @@ func (l *Log) WaitFlushed(ctx context.Context, end int64) error {
 // commit, appends per flush is the batching achieved.
 func (l *Log) Flushes() int64 { return l.fl.count.Load() }
 
+// FlushTime returns the time spent in flush rounds since Open.
+func (l *Log) FlushTime() time.Duration { return time.Duration(l.fl.nanos.Load()) }
+
 // Flush msyncs everything appended so far and waits for it.
 func (l *Log) Flush() error {
 	return l.flushTo(l.written.Load())
@@ -118,6 +122,7 @@ func (l *Log) flushTo(target int64) error {
 	if target <= from {
 		return l.Err()
 	}
+	began := time.Now()
 	for pos := from; pos < target; {
 		seg := l.files.Find(pos)
 		if seg == nil {
@@ -142,6 +147,7 @@ func (l *Log) flushTo(target int64) error {
 	}
 	l.fl.flushed.Store(target)
 	l.fl.count.Add(1)
+	l.fl.nanos.Add(int64(time.Since(began)))
 	l.fl.complete(target)
 	return nil
 }

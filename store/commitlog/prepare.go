@@ -60,14 +60,17 @@ func (p *preparer) noteLocked(l *Log, seg *segment.File, rel int64) {
 
 // take returns the segment that starts at start: the prepared one if it is ready,
 // otherwise one created now. It is added to the log's set. Called under the log lock.
+// Creation happens under p.mu on both sides (here and in nextSegment), always at the
+// set's end, so the preparer can never hold a second mapping of a file in the set.
 func (p *preparer) take(l *Log, start int64) (*segment.File, error) {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	f := p.next
 	p.next = nil
-	p.mu.Unlock()
 	if f != nil && f.Start() != start {
-		// Prepared for a roll that another path already made: a second mapping of a
-		// file in use, so it is only unmapped, never removed.
+		// Unreachable while both sides create only at the set's end; closing is safe
+		// because only the preparer goroutine touches p.next, and it holds no
+		// reference across p.mu except to files in the set.
 		f.Close()
 		f = nil
 	}
@@ -136,6 +139,11 @@ func (l *Log) prepare() {
 		if !p.unsupported.Load() && !f.Populate(from-f.Start(), end-f.Start()) {
 			p.unsupported.Store(true)
 		}
+		if l.o.SyncFlush {
+			// Group commit pays for every extent conversion in its msync: start writing
+			// the zeros now, while nobody waits for them.
+			f.StartWriteback(max(from, l.written.Load())-f.Start(), end-f.Start())
+		}
 		p.raise(end)
 	}
 }
@@ -165,25 +173,27 @@ func (p *preparer) ensureLocked(seg *segment.File, rel, n int64) {
 }
 
 // nextSegment returns the prepared segment that starts at start, creating it if needed;
-// nil if start is not the end of the active segment or creation failed.
+// nil if start is not the end of the set (the appender rolled meanwhile: the file is in
+// the set now and the caller finds it there) or creation failed.
 func (l *Log) nextSegment(start int64) *segment.File {
 	p := &l.prep
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	last := l.files.Last()
 	if last == nil || last.End() != start {
 		return nil
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.next != nil && p.next.Start() == start {
-		return p.next
+	if p.next != nil {
+		if p.next.Start() == start {
+			return p.next
+		}
+		p.next.Close()
+		p.next = nil
 	}
 	next, err := segment.Create(l.o.Dir, start, l.o.SegmentBytes)
 	if err != nil {
 		l.log.Warn().Err(err).Msg("prepare next segment")
 		return nil
-	}
-	if p.next != nil {
-		p.next.Close()
 	}
 	p.next = next
 	return next

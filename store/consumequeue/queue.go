@@ -18,6 +18,9 @@ import (
 // tags code (8).
 const UnitSize = 20
 
+// populateChunk is how much of a file the writer faults in at once (3276 units).
+const populateChunk = 64 << 10
+
 // maxFill bounds how many filler units Append writes to close a gap in queue offsets.
 // A gap means the log and the queue disagree, which only corruption causes; a larger
 // one is refused rather than written.
@@ -60,6 +63,7 @@ type Queue struct {
 	max atomic.Int64 // logical offset of the next unit to write
 
 	lastPhysEnd int64 // writer only: offset+size of the last real unit
+	populated   int64 // writer only: absolute byte position pages are faulted in up to
 
 	flushMu sync.Mutex
 	flushed int64 // byte position (absolute) known msync'd
@@ -180,6 +184,13 @@ func (q *Queue) write(off int64, u Unit) error {
 	}
 	if pos < f.Start() {
 		return fmt.Errorf("consumequeue: %s/%d: write at %d before last file %s", q.topic, q.queueID, off, f.Path())
+	}
+	if pos+UnitSize > q.populated {
+		// Fault the next pages in one call: page by page, first touches cost 13-80 µs
+		// each on the reference machines (see commitlog's preparer).
+		to := min(pos-f.Start()+populateChunk, f.Size())
+		f.Populate(pos-f.Start(), to)
+		q.populated = f.Start() + to
 	}
 	putUnit(f.Bytes()[pos-f.Start():], u)
 	return nil

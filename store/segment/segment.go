@@ -259,6 +259,18 @@ func (f *File) Populate(from, to int64) (ok bool) {
 	return err == nil
 }
 
+// StartWriteback asks the kernel to start writing [from, to) to disk without waiting
+// (sync_file_range SYNC_FILE_RANGE_WRITE). Written over populated, still-zero pages it
+// turns the file's preallocated (unwritten) extents into written ones ahead of the
+// appender, so that a later msync of real data commits no extent conversion.
+func (f *File) StartWriteback(from, to int64) {
+	from = max(from, 0)
+	to = min(to, f.size)
+	if from < to {
+		_ = unix.SyncFileRange(int(f.f.Fd()), from, to-from, unix.SYNC_FILE_RANGE_WRITE)
+	}
+}
+
 // AdviseSequential tells the kernel that the mapping will be read front to back
 // (recovery), so readahead is aggressive.
 func (f *File) AdviseSequential() {

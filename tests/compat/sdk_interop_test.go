@@ -146,7 +146,7 @@ func TestInteropOurProducerToOfficialConsumer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for i := 0; i < n; i++ {
-		m := client.NewMessage(topic, []byte(fmt.Sprintf("%s-ours-%03d", topic, i))).WithTags("t" + strconv.Itoa(i%3)).
+		m := client.NewMessage(topic, []byte(fmt.Sprintf("%s-ours-%03d", topic, i))).WithTags("t"+strconv.Itoa(i%3)).
 			WithKeys("key"+strconv.Itoa(i)).WithProperty("seq", strconv.Itoa(i))
 		if _, err := p.Send(ctx, m); err != nil {
 			t.Fatalf("rocketgo send: %v", err)

@@ -35,7 +35,7 @@ func instanceName(t testing.TB) string {
 
 // logger routes client logs to the test log.
 func logger(t testing.TB) zerolog.Logger {
-	return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel).With().Timestamp().Logger()
+	return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel).With().Timestamp().Logger()
 }
 
 // startProducer starts a producer on c with its own instance.

@@ -215,3 +215,47 @@ func TestLitePullRejectsMisuse(t *testing.T) {
 		t.Errorf("no group: %v", err)
 	}
 }
+
+// TestLitePullShutdownLeavesNothing checks that Shutdown ends every goroutine the pull
+// consumer started (a Poll blocked in another goroutine returns ErrClosed) and commits
+// what was polled.
+func TestLitePullShutdownLeavesNothing(t *testing.T) {
+	c := cluster.Start(t)
+	const topic, group = "lite-shut", "CG_lite_shut"
+	c.CreateTopic(t, topic, 4)
+	p := startProducer(t, c)
+	send(t, p, topic, "s", 20, nil)
+	before := runtimeGoroutines()
+	pc, err := client.NewPullConsumer(client.WithNameServer(c.NamesrvAddr()), client.WithInstanceName(instanceName(t)),
+		client.WithConsumerGroup(group), client.WithConsumeFrom(client.ConsumeFromFirstOffset))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.Subscribe(topic, client.SelectAll); err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pollN(t, pc, 20)
+	blocked := make(chan error, 1)
+	go func() {
+		_, err := pc.Poll(context.Background())
+		blocked <- err
+	}()
+	shutdown(t, pc)
+	select {
+	case err := <-blocked:
+		if !errors.Is(err, client.ErrClosed) {
+			t.Errorf("blocked poll: %v, want ErrClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("blocked poll did not return")
+	}
+	for q := 0; q < 4; q++ {
+		if off, ok := c.ConsumerOffset(t, group, topic, q); !ok || off != c.MaxOffset(t, topic, q) {
+			t.Errorf("queue %d: committed %d (%v), want %d", q, off, ok, c.MaxOffset(t, topic, q))
+		}
+	}
+	waitGoroutines(t, before)
+}
