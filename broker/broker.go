@@ -11,7 +11,9 @@
 // on the broker/longpoll table), offsets.go (14, 15, 29, 30, 31, 32), admin_topic.go
 // (17, 21, 200, 201, 215); heartbeat.go, clients.go, locks.go, query.go and stats.go
 // serve the client registry, queue locks, queries and statistics; registrar.go
-// registers with the NameServers. Metadata — topic configs (topics.go), subscription
+// registers with the NameServers. Transactions: txn.go (half messages, the check-back
+// loop on the broker/txn half-message set) and endtx.go (37, and the rocketgo
+// extensions 2100, 2101). Metadata — topic configs (topics.go), subscription
 // groups (groups.go) and consumer offsets (offsets.go) — lives in a pebble database under
 // <store dir>/meta, as protobuf values of proto/metapb; meta.go draws its key layout.
 //
@@ -28,8 +30,11 @@
 //     is served as "*" rather than SUBSCRIPTION_NOT_EXIST (PROTOCOL.md §11.14).
 //   - QUERY_CONSUMER_OFFSET keeps Java's "offset 0 for a young queue" answer except for
 //     groups that registered CONSUME_FROM_TIMESTAMP (PROTOCOL.md §2.5).
-//   - Transactional, delay and timer messages are refused with SYSTEM_ERROR and a
-//     remark saying so until those features exist, rather than stored as plain ones.
+//   - Delay and timer messages are refused with SYSTEM_ERROR and a remark saying so
+//     until those features exist, rather than stored as plain ones.
+//   - A transaction keeps one key, its half message's offset, for its whole life: the
+//     check-back does not re-append the half message as Java does, so a repeated or
+//     late END_TRANSACTION is recognised and changes nothing (broker/txn).
 //
 // Seams between the files (one side calls the other): topicTable Get, All, Wrapper,
 // EnsureRetry, Put, Delete; groupTable Ensure, Get; offsetTable Get, Groups, Commit;
@@ -60,8 +65,8 @@ import (
 // Broker roles (brokerRole).
 const (
 	RoleAsyncMaster = "ASYNC_MASTER" // answers sends without waiting for a slave
-	RoleSyncMaster  = "SYNC_MASTER"  // waits for a slave's ack: not supported yet
-	RoleSlave       = "SLAVE"        // replicates a master: not supported yet
+	RoleSyncMaster  = "SYNC_MASTER"  // answers sends once a slave has them (role.go)
+	RoleSlave       = "SLAVE"        // replicates a master, serves pulls (role.go)
 )
 
 // Options configure a broker. The mapstructure keys are RocketMQ's broker config names
@@ -78,11 +83,40 @@ type Options struct {
 	BrokerName string `mapstructure:"brokerName"`
 	// ClusterName is the cluster the broker registers under ("DefaultCluster").
 	ClusterName string `mapstructure:"brokerClusterName"`
-	// BrokerID is 0 for a master.
+	// BrokerID is 0 for a master, > 0 for a slave.
 	BrokerID int64 `mapstructure:"brokerId"`
-	// BrokerRole is ASYNC_MASTER; SYNC_MASTER and SLAVE are refused by Validate until
-	// replication exists.
+	// BrokerRole is ASYNC_MASTER, SYNC_MASTER or SLAVE (role.go).
 	BrokerRole string `mapstructure:"brokerRole"`
+	// HAListenPort is the port a master's slaves replicate from (haListenPort); 0 means
+	// the listen port + 1, or a kernel-chosen port when the listen port is 0.
+	HAListenPort int `mapstructure:"haListenPort"`
+	// HAMasterAddr fixes the master's HA address a slave replicates from
+	// (haMasterAddress); empty means the one the NameServers report.
+	HAMasterAddr string `mapstructure:"haMasterAddress"`
+	// HATransferBatchBytes bounds the log bytes of one replication frame
+	// (haTransferBatchSize, 256 KiB).
+	HATransferBatchBytes int `mapstructure:"haTransferBatchSize"`
+	// HASendHeartbeatInterval is how often an idle master and its slave tell each other
+	// where their logs end (haSendHeartbeatInterval, 5s).
+	HASendHeartbeatInterval time.Duration `mapstructure:"haSendHeartbeatInterval"`
+	// HAHousekeepingInterval drops a replication connection silent this long
+	// (haHousekeepingInterval, 20s).
+	HAHousekeepingInterval time.Duration `mapstructure:"haHousekeepingInterval"`
+	// HASlaveFallbehindMax: a SYNC_MASTER whose slaves are further behind than this
+	// answers SLAVE_NOT_AVAILABLE at once (haSlaveFallbehindMax, 256 MiB).
+	HASlaveFallbehindMax int64 `mapstructure:"haSlaveFallbehindMax"`
+	// SlaveTimeout bounds a SYNC_MASTER send's wait for a slave; past it the answer is
+	// FLUSH_SLAVE_TIMEOUT (slaveTimeout, 3s).
+	SlaveTimeout time.Duration `mapstructure:"slaveTimeout"`
+	// SlaveReadEnable lets pull answers suggest the slave to consumers reading far
+	// behind the log's end (slaveReadEnable).
+	SlaveReadEnable bool `mapstructure:"slaveReadEnable"`
+	// AccessMessageInMemoryMaxRatio is that distance, in percent of physical memory
+	// (accessMessageInMemoryMaxRatio, 40).
+	AccessMessageInMemoryMaxRatio int `mapstructure:"accessMessageInMemoryMaxRatio"`
+	// SlaveSyncInterval is how often a slave copies its master's topics, groups and
+	// consumer offsets (slaveSyncInterval, 10s).
+	SlaveSyncInterval time.Duration `mapstructure:"slaveSyncInterval"`
 	// NamesrvAddrs lists the NameServers ("127.0.0.1:9876"); empty runs unregistered.
 	NamesrvAddrs []string `mapstructure:"namesrvAddr"`
 	// AutoCreateTopicEnable lets a send to an unknown topic create it from TBW102.
@@ -118,6 +152,26 @@ type Options struct {
 	MaxParkedPulls int `mapstructure:"maxParkedPulls"`
 	// MaxParkedPullsPerConn bounds the long-polling pulls one connection may hold.
 	MaxParkedPullsPerConn int `mapstructure:"maxParkedPullsPerConn"`
+	// TransactionCheckInterval is how often unresolved half messages are looked at for
+	// check-back (transactionCheckInterval, 60 s).
+	TransactionCheckInterval time.Duration `mapstructure:"transactionCheckInterval"`
+	// TransactionTimeout is the age of a half message before its first check-back
+	// (transactionTimeOut, 6 s); CHECK_IMMUNITY_TIME_IN_SECONDS overrides it per message.
+	TransactionTimeout time.Duration `mapstructure:"transactionTimeOut"`
+	// TransactionCheckMax is how many check-backs a half message gets before it is
+	// moved to TRANS_CHECK_MAX_TIME_TOPIC (transactionCheckMax, 15).
+	TransactionCheckMax int `mapstructure:"transactionCheckMax"`
+	// MessageDelayLevel is the delay of each DELAY level, from level 1 up, separated by
+	// spaces: "1s 5s 10s 30s 1m ... 2h" (RocketMQ's default, 18 levels). Retries use
+	// level 3 + reconsume times, capped at the last level.
+	MessageDelayLevel string `mapstructure:"messageDelayLevel"`
+	// TimerMaxDelay is how far ahead a timer message (TIMER_DELIVER_MS,
+	// TIMER_DELAY_SEC, TIMER_DELAY_MS) may be due; later ones are refused with
+	// MESSAGE_ILLEGAL (720h).
+	TimerMaxDelay time.Duration `mapstructure:"timerMaxDelay"`
+	// EnablePropertyFilter lets consumers subscribe with SQL92 expressions over message
+	// properties (off by default, as in RocketMQ).
+	EnablePropertyFilter bool `mapstructure:"enablePropertyFilter"`
 
 	// Logger receives the broker's logs; the zero value discards them.
 	Logger zerolog.Logger `mapstructure:"-"`
@@ -127,7 +181,7 @@ type Options struct {
 
 // DefaultOptions returns RocketMQ's defaults (PROTOCOL.md Appendix B).
 func DefaultOptions() Options {
-	return Options{
+	return withRoleDefaults(Options{
 		ListenAddr:                  "0.0.0.0:10911",
 		BrokerName:                  "broker-a",
 		ClusterName:                 "DefaultCluster",
@@ -147,8 +201,13 @@ func DefaultOptions() Options {
 		MaxTransferBytes:            256 << 10,
 		MaxParkedPulls:              longpoll.DefaultMaxTotal,
 		MaxParkedPullsPerConn:       longpoll.DefaultMaxPerOwner,
+		TransactionCheckInterval:    defaultTxnCheckInterval,
+		TransactionTimeout:          defaultTxnTimeout,
+		TransactionCheckMax:         defaultTxnCheckMax,
+		MessageDelayLevel:           defaultDelayLevels,
+		TimerMaxDelay:               defaultTimerMaxDelay,
 		Logger:                      zerolog.Nop(),
-	}
+	})
 }
 
 // Limits Validate enforces on options that size memory or protocol fields.
@@ -193,15 +252,14 @@ func (o Options) Validate() error {
 	case o.MaxParkedPullsPerConn < 1:
 		return fmt.Errorf("broker: maxParkedPullsPerConn %d is not positive", o.MaxParkedPullsPerConn)
 	}
-	switch o.BrokerRole {
-	case RoleAsyncMaster:
-	case RoleSyncMaster, RoleSlave:
-		return fmt.Errorf("broker: brokerRole %s not supported yet (only %s)", o.BrokerRole, RoleAsyncMaster)
-	default:
-		return fmt.Errorf("broker: brokerRole %q: want %s", o.BrokerRole, RoleAsyncMaster)
+	if err := o.validateTxn(); err != nil {
+		return err
 	}
-	if o.BrokerID != 0 {
-		return fmt.Errorf("broker: brokerId %d: only a master (0) is supported yet", o.BrokerID)
+	if err := o.validateSchedule(); err != nil {
+		return err
+	}
+	if err := o.validateRole(); err != nil {
+		return err
 	}
 	if o.AdvertiseIP != "" {
 		if _, err := netip.ParseAddr(o.AdvertiseIP); err != nil {
@@ -243,6 +301,11 @@ type Broker struct {
 	clients   *clientTable
 	locks     *lockTable
 	registrar *registrar
+	txn       *txnService
+	sched     *scheduler // delay.go: delay levels, timers, retry
+	sqlCache  sqlCache   // propfilter.go: compiled SQL92 subscriptions
+
+	repl replication // role.go: the HA server of a master, the HA client of a slave
 
 	srv *remoting.Server
 	// host is the advertised address, known once the server listens (port 0 resolves
@@ -295,6 +358,25 @@ func Open(o Options, so store.Options) (*Broker, error) {
 	})
 	b.registerDataHandlers(b.srv)
 	b.registerClientHandlers(b.srv)
+	if err := b.openReplication(b.srv); err != nil {
+		b.offsets.Close()
+		b.meta.Close()
+		st.Close()
+		return nil, err
+	}
+	if err := b.openTxn(); err != nil {
+		b.offsets.Close()
+		b.meta.Close()
+		st.Close()
+		return nil, err
+	}
+	if err := b.openSchedule(); err != nil {
+		b.txn.close()
+		b.offsets.Close()
+		b.meta.Close()
+		st.Close()
+		return nil, err
+	}
 	b.srv.OnClose(b.onConnClose)
 	return b, nil
 }
@@ -361,7 +443,12 @@ func (b *Broker) Start(ctx context.Context) error {
 	host := netip.AddrPortFrom(advertiseIP(b.opts.AdvertiseIP, b.srv.Addr().Addr()), b.srv.Addr().Port())
 	b.host.Store(&host)
 	b.clients.Start(ctx)
+	if err := b.startReplication(ctx); err != nil {
+		return err
+	}
 	b.registrar.Start(ctx)
+	b.txn.start()
+	b.sched.Start(ctx)
 	b.log.Info().Str("addr", host.String()).Msg("broker serving")
 	return nil
 }
@@ -433,8 +520,15 @@ func (b *Broker) close() error {
 	if err := b.store.Flush(); err != nil {
 		b.log.Warn().Err(err).Msg("flush before close")
 	}
+	// SYNC_MASTER sends still waiting for a slave are answered now, while their
+	// connections are open; replication stops before the store closes.
+	b.closeReplication()
 	if err := b.srv.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("broker: close server: %w", err))
+	}
+	b.txn.close()
+	if err := b.closeSchedule(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := b.offsets.Close(); err != nil {
 		errs = append(errs, err)

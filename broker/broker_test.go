@@ -251,8 +251,8 @@ func TestOptionsValidate(t *testing.T) {
 		mod  func(*Options)
 		want string
 	}{
-		{"slave", func(o *Options) { o.BrokerRole = RoleSlave }, "not supported yet"},
-		{"sync master", func(o *Options) { o.BrokerRole = RoleSyncMaster }, "not supported yet"},
+		{"slave without id", func(o *Options) { o.BrokerRole = RoleSlave }, "brokerId > 0"},
+		{"sync master with slave id", func(o *Options) { o.BrokerRole, o.BrokerID = RoleSyncMaster, 2 }, "brokerId 0"},
 		{"bad role", func(o *Options) { o.BrokerRole = "LEADER" }, "brokerRole"},
 		{"empty name", func(o *Options) { o.BrokerName = "" }, "brokerName"},
 		{"bad name", func(o *Options) { o.BrokerName = "a b" }, "brokerName"},

@@ -239,12 +239,13 @@ func (b *Broker) runPull(req *remoting.Command, p *pullPlan) (resp *remoting.Com
 	default:
 		c = code.SystemError
 	}
-	resp = req.NewResponse(c, res.Status.String())
+	c, next, remark := b.slavePull(p, &res, c, next) // role.go: a slave never moves offsets
+	resp = req.NewResponse(c, remark)
 	resp.ExtFields = make(map[string]string, 4)
 	resp.ExtFields["nextBeginOffset"] = strconv.FormatInt(next, 10)
 	resp.ExtFields["minOffset"] = strconv.FormatInt(res.MinOffset, 10)
 	resp.ExtFields["maxOffset"] = strconv.FormatInt(res.MaxOffset, 10)
-	resp.ExtFields["suggestWhichBrokerId"] = "0"
+	resp.ExtFields["suggestWhichBrokerId"] = strconv.FormatInt(b.suggestBrokerID(p.group, &res), 10) // role.go
 	if c == code.Success {
 		resp.BodyParts = res.Records
 	}

@@ -156,16 +156,6 @@ func bodyCRC32(b []byte) int32 {
 	return int32(crc32.ChecksumIEEE(b) & 0x7FFFFFFF)
 }
 
-// haServerAddr is the address a slave would replicate from: the advertised IP and the
-// listen port + 1 (Java's haListenPort default).
-func (b *Broker) haServerAddr() string {
-	h := b.storeHost()
-	if !h.IsValid() {
-		return ""
-	}
-	return fmt.Sprintf("%s:%d", h.Addr(), int(h.Port())+1)
-}
-
 // registerAll sends one registration to every NameServer in parallel and waits for all
 // of them (each bounded by the timeout).
 func (r *registrar) registerAll(ctx context.Context) {
@@ -190,6 +180,7 @@ func (r *registrar) registerAll(ctx context.Context) {
 				r.warn(addr, fmt.Errorf("answered code %d: %s", resp.Code, resp.Remark))
 			default:
 				r.recovered(addr)
+				r.b.onRegistered(resp) // a slave learns its master (role.go)
 			}
 		}()
 	}

@@ -64,6 +64,10 @@ var codeTable = []struct {
 	{store.ErrDiskFull, code.ServiceNotAvailable},
 	{store.ErrClosed, code.ServiceNotAvailable},
 	{store.ErrFlushTimeout, code.FlushDiskTimeout},
+	// SYNC_MASTER outcomes (role.go): stored on the master, counted as sent.
+	{errSlaveNotAvailable, code.SlaveNotAvailable},
+	{errSlaveTimeout, code.FlushSlaveTimeout},
+	{errReplicationClosed, code.FlushSlaveTimeout},
 	{store.ErrWriteFailed, code.SystemError},
 
 	// Record and batch encoding refusals.

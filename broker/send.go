@@ -71,6 +71,12 @@ func (b *Broker) handleSend(conn *remoting.Conn, req *remoting.Command) *remotin
 	if err != nil {
 		return b.sendError(req, err)
 	}
+	if err := b.refuseSendOnSlave(); err != nil { // role.go
+		return b.sendError(req, err)
+	}
+	if isTxSend(&h.SendMessageRequest) {
+		return b.handleHalfSend(conn, req, &h) // txn.go
+	}
 	batch := req.Code == code.SendBatchMessage || h.Batch
 	sb := sendBufPool.Get().(*sendBuf)
 	defer putSendBuf(sb)
@@ -106,6 +112,11 @@ func (b *Broker) handleSend(conn *remoting.Conn, req *remoting.Command) *remotin
 		StoreHost:      b.storeHost(),
 		ReconsumeTimes: h.ReconsumeTimes,
 	}
+	if sp.sched.set { // DELAY or TIMER_*: stored where it waits (delay.go)
+		if err := b.routeScheduled(&m, sb, &sp.sched, batch); err != nil {
+			return b.sendError(req, err)
+		}
+	}
 	var (
 		res   store.PutResult
 		sizes []int // record sizes of a batch, for the message ids
@@ -125,11 +136,11 @@ func (b *Broker) handleSend(conn *remoting.Conn, req *remoting.Command) *remotin
 	if err != nil {
 		return b.sendError(req, err)
 	}
-	if b.sopts.FlushMode != store.SyncFlush || sp.noWait {
+	if !b.waitsForDurability() || sp.noWait { // SYNC_FLUSH and SYNC_MASTER wait (role.go)
 		return b.sendOK(req, code.Success, "", m.StoreHost, dst.queueID, res, sizes)
 	}
 	host, qid := m.StoreHost, dst.queueID
-	b.putDst.OnFlushed(res.EndOffset, func(ferr error) {
+	b.onDurable(res.EndOffset, func(ferr error) {
 		c, remark := int16(code.Success), ""
 		if ferr != nil {
 			c, remark = responseCode(ferr), remarkOf(ferr)
@@ -251,6 +262,7 @@ func (b *Broker) checkBodySize(n int) error {
 type propScan struct {
 	noWait      bool   // WAIT=false: answer before the flush
 	unsupported string // a feature this broker does not implement yet, "" when none
+	sched       schedProps // DELAY and TIMER_* (delay.go)
 }
 
 // rewriteProps appends to dst the properties to store: props without WAIT and without
@@ -275,10 +287,10 @@ func (b *Broker) rewriteProps(dst []byte, props string) ([]byte, propScan) {
 		case message.PropWait:
 			sp.noWait = val == "false"
 			continue
-		case message.PropCluster:
+		case message.PropCluster, propScheduleFrom: // SCHEDULE_FROM is the scheduler's alone (delay.go)
 			continue
 		}
-		if sp.unsupported == "" {
+		if !sp.sched.note(key, val) && sp.unsupported == "" {
 			sp.unsupported = unsupportedFeature(key, val)
 		}
 		if len(dst) > 0 {
@@ -339,6 +351,7 @@ func (b *Broker) encodeBatch(sb *sendBuf, m *message.Ext, batchBody []byte) ([]i
 		if f := scanUnsupported(e.Properties); f != "" {
 			return nil, reject(errNotSupported, "%s not supported yet (batch entry %d, topic %s)", f, i, m.Topic)
 		}
+		e.Properties = stripScheduleFrom(e.Properties) // delay.go
 		p := shared
 		if e.Properties != "" {
 			props.Reset()

@@ -37,7 +37,6 @@ func TestSendBadInput(t *testing.T) {
 		{"queue out of range", sendReq("Good", 4, nil), []byte("x"), code.SystemError, "queueId[4]"},
 		{"no write perm", sendReq("ReadOnly", 0, nil), []byte("x"), code.NoPermission, "ReadOnly"},
 		{"delay", sendReq("Good", 0, map[string]string{message.PropDelay: "3"}), []byte("x"), code.SystemError, "delay messages not supported yet"},
-		{"transaction", sendReq("Good", 0, map[string]string{message.PropTranMsg: "true"}), []byte("x"), code.SystemError, "transactional messages not supported yet"},
 		{"timer", sendReq("Good", 0, map[string]string{message.PropTimerDelaySec: "5"}), []byte("x"), code.SystemError, "timer messages not supported yet"},
 	}
 	txHdr := sendReq("Good", 0, nil)
@@ -48,7 +47,7 @@ func TestSendBadInput(t *testing.T) {
 		body   []byte
 		code   int16
 		remark string
-	}{"prepared sysflag", txHdr, []byte("x"), code.SystemError, "transactional messages not supported yet"})
+	}{"prepared sysflag without TRAN_MSG", txHdr, []byte("x"), code.MessageIllegal, "TRAN_MSG is not true"})
 
 	for _, c := range cases {
 		resp := h.sendWith(c.hdr, c.body)

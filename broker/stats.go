@@ -291,6 +291,7 @@ func (b *Broker) handleRuntimeInfo(_ *remoting.Conn, req *remoting.Command) *rem
 		"queryThreadPoolQueueHeadWaitTimeMills": "0",
 	}
 	resp := req.NewResponse(code.Success, "")
+	b.addReplicationInfo(t) // role.go
 	resp.Body = (&body.KVTable{Table: t}).Encode()
 	return resp
 }

@@ -31,7 +31,7 @@ type PushConsumer struct {
 	core *consumerCore
 
 	mu struct {
-		sync.Mutex
+		sync.RWMutex
 		state     int                 // stateNew, stateRunning, stateClosed
 		listeners map[string]Listener // user topic → listener
 	}
@@ -208,8 +208,8 @@ func (p *PushConsumer) Assignment() []MessageQueue {
 
 // listener returns the listener of a user topic.
 func (p *PushConsumer) listener(topic string) Listener {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.mu.RLock()
+	defer p.mu.RUnlock()
 	return p.mu.listeners[topic]
 }
 

@@ -28,9 +28,9 @@ type consumerBroker struct {
 
 	mu        sync.Mutex
 	records   map[int32][][]byte // queue id → records, index = queue offset
-	committed map[string]int64   // "topic/queue" → offset
+	committed map[string]int64   // "group/topic/queue" → offset
 	members   []string           // answer of GET_CONSUMER_LIST_BY_GROUP; nil: the heartbeating clients
-	heartbeat map[string]bool
+	heartbeat map[string]map[string]bool // group → client ids
 	conns     []*remoting.Conn // client connections that heartbeated
 	pulls     []header.PullMessageRequest
 	sendBacks []header.ConsumerSendMsgBackRequest
@@ -52,7 +52,7 @@ func startConsumerBroker(t *testing.T, ns *fakeNamesrv, topic string, queues int
 		name:      "broker-f",
 		records:   map[int32][][]byte{},
 		committed: map[string]int64{},
-		heartbeat: map[string]bool{},
+		heartbeat: map[string]map[string]bool{},
 	}
 	b.srv = remoting.NewServer(remoting.ServerOptions{Addr: "127.0.0.1:0", EventLoops: 1, Workers: 4})
 	handlers := map[int16]remoting.Handler{
@@ -119,7 +119,12 @@ func (b *consumerBroker) serveHeartbeat(conn *remoting.Conn, req *remoting.Comma
 		return req.NewResponse(code.SystemError, err.Error())
 	}
 	b.mu.Lock()
-	b.heartbeat[hb.ClientID] = true
+	for _, cd := range hb.ConsumerDataSet {
+		if b.heartbeat[cd.GroupName] == nil {
+			b.heartbeat[cd.GroupName] = map[string]bool{}
+		}
+		b.heartbeat[cd.GroupName][hb.ClientID] = true
+	}
 	if !slices.Contains(b.conns, conn) {
 		b.conns = append(b.conns, conn)
 	}
@@ -153,7 +158,7 @@ func (b *consumerBroker) servePull(_ *remoting.Conn, req *remoting.Command) *rem
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if h.SysFlag&header.PullCommitOffset != 0 {
-		b.committed[h.Topic+"/"+strconv.Itoa(int(h.QueueID))] = h.CommitOffset
+		b.committed[h.ConsumerGroup+"/"+h.Topic+"/"+strconv.Itoa(int(h.QueueID))] = h.CommitOffset
 	}
 	recs := b.records[h.QueueID]
 	if isRetryTopic(h.Topic) {
@@ -174,7 +179,7 @@ func (b *consumerBroker) servePull(_ *remoting.Conn, req *remoting.Command) *rem
 func (b *consumerBroker) serveQuery(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	off, ok := b.committed[req.ExtFields["topic"]+"/"+req.ExtFields["queueId"]]
+	off, ok := b.committed[req.ExtFields["consumerGroup"]+"/"+req.ExtFields["topic"]+"/"+req.ExtFields["queueId"]]
 	if !ok {
 		return req.NewResponse(code.QueryNotFound, "")
 	}
@@ -190,7 +195,7 @@ func (b *consumerBroker) serveCommit(_ *remoting.Conn, req *remoting.Command) *r
 	}
 	b.mu.Lock()
 	b.commits = append(b.commits, h)
-	b.committed[h.Topic+"/"+strconv.Itoa(int(h.QueueID))] = h.CommitOffset
+	b.committed[h.ConsumerGroup+"/"+h.Topic+"/"+strconv.Itoa(int(h.QueueID))] = h.CommitOffset
 	b.mu.Unlock()
 	return req.NewResponse(code.Success, "")
 }
@@ -210,7 +215,7 @@ func (b *consumerBroker) serveList(_ *remoting.Conn, req *remoting.Command) *rem
 	hook := b.onList
 	ids := slices.Clone(b.members)
 	if ids == nil {
-		for id := range b.heartbeat {
+		for id := range b.heartbeat[req.ExtFields["consumerGroup"]] {
 			ids = append(ids, id)
 		}
 	}
@@ -310,10 +315,11 @@ func (b *consumerBroker) pullsOf(q int32, topic string) []header.PullMessageRequ
 	return out
 }
 
+// committedOffset returns group "g"'s committed offset of a queue.
 func (b *consumerBroker) committedOffset(topic string, q int32) (int64, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	off, ok := b.committed[topic+"/"+strconv.Itoa(int(q))]
+	off, ok := b.committed["g/"+topic+"/"+strconv.Itoa(int(q))]
 	return off, ok
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,10 @@ type Projection interface {
 	// the projection claimed to be ahead of it.
 	Truncate(physicalOffset int64) error
 }
+
+// errUnservable marks a record the dispatcher can never give a ConsumeQueue unit. The
+// live dispatcher skips it (logged); recovery treats it as a damaged record.
+var errUnservable = fmt.Errorf("%w: cannot be dispatched", ErrInvalidRecord)
 
 // dispatchRetry is how long the dispatcher waits before retrying a record it could not
 // dispatch (a ConsumeQueue file that could not be created on a full disk).
@@ -116,9 +121,19 @@ func (s *Store) dispatchAvailable() error {
 		pos = min
 		s.d.pos.Store(pos)
 	}
-	err := s.dispatchRange(pos, s.cl.Written())
-	s.d.complete(s.d.pos.Load())
-	return err
+	for {
+		err := s.dispatchRange(s.d.pos.Load(), s.cl.Written())
+		if errors.Is(err, errUnservable) {
+			bad := s.d.pos.Load()
+			if _, next, aerr := s.cl.At(bad); aerr == nil {
+				s.log.Error().Err(err).Int64("offset", bad).Msg("record skipped by the dispatcher")
+				s.d.pos.Store(next)
+				continue
+			}
+		}
+		s.d.complete(s.d.pos.Load())
+		return err
+	}
 }
 
 // dispatchRange dispatches the records of [pos, end), advancing d.pos after each.
@@ -146,7 +161,12 @@ func (s *Store) dispatchRecord(rec []byte, pos int64) error {
 	if pos >= s.d.cqFrom && (tx == message.TxNotType || tx == message.TxCommitType) {
 		tags, _, _ := scanProps(message.RecordProperties(rec))
 		qid := message.RecordQueueID(rec)
-		q, err := s.queueFor(message.RecordTopicBytes(rec), qid)
+		topic := message.RecordTopicBytes(rec)
+		if !pathSafeTopic(topic) {
+			// Put refuses such topics; one can only come from a damaged or foreign log.
+			return fmt.Errorf("%w: record at %d has topic %q, which cannot name a queue", errUnservable, pos, topic)
+		}
+		q, err := s.queueFor(topic, qid)
 		if err != nil {
 			return err
 		}
@@ -312,4 +332,202 @@ func (s *Store) addProjection(p Projection) error {
 	list := append([]*projState(nil), s.d.projs...)
 	s.d.projList.Store(&list)
 	return nil
+}
+
+// tailer is what the dispatcher and the indexer share: a goroutine that follows the
+// CommitLog, its position (everything below pos is processed), a wake-up channel, and
+// the callers waiting for the position to pass an offset.
+type tailer struct {
+	kick chan struct{}
+	pos  atomic.Int64
+
+	waitMu  sync.Mutex
+	waiters []tailWaiter
+}
+
+type tailWaiter struct {
+	target int64
+	done   chan struct{}
+}
+
+func (t *tailer) init() { t.kick = make(chan struct{}, 1) }
+
+// wake asks the goroutine to look for new records. It never blocks.
+func (t *tailer) wake() {
+	select {
+	case t.kick <- struct{}{}:
+	default:
+	}
+}
+
+// complete releases the waiters whose target is at or below pos.
+func (t *tailer) complete(pos int64) {
+	t.waitMu.Lock()
+	defer t.waitMu.Unlock()
+	keep := t.waiters[:0]
+	for _, w := range t.waiters {
+		if w.target <= pos {
+			close(w.done)
+		} else {
+			keep = append(keep, w)
+		}
+	}
+	clear(t.waiters[len(keep):])
+	t.waiters = keep
+}
+
+// wait blocks until pos reaches target, stop is closed, or timeout passes.
+func (t *tailer) wait(target int64, stop <-chan struct{}, timeout time.Duration, what string) error {
+	if t.pos.Load() >= target {
+		return nil
+	}
+	w := tailWaiter{target: target, done: make(chan struct{})}
+	t.waitMu.Lock()
+	t.waiters = append(t.waiters, w)
+	t.waitMu.Unlock()
+	t.wake()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-w.done:
+		return nil
+	case <-timer.C:
+		return fmt.Errorf("store: %s did not reach %d within %s (at %d)", what, target, timeout, t.pos.Load())
+	case <-stop:
+		return ErrClosed
+	}
+}
+
+// waitDispatched blocks until every record below target is in the ConsumeQueues and
+// projections.
+func (s *Store) waitDispatched(target int64) error {
+	return s.d.wait(target, s.stop, closeDispatchWait, "dispatcher")
+}
+
+// waitIndexed blocks until every record below target is in the key index.
+func (s *Store) waitIndexed(target int64) error {
+	return s.ix.wait(target, s.stop, closeDispatchWait, "indexer")
+}
+
+// indexer is the goroutine that builds the key index. It follows the CommitLog on its
+// own, a step behind the dispatcher (which wakes it after each round), so that pebble's
+// cost — a memtable insert per key and compactions behind it, several times the cost of
+// a ConsumeQueue unit — never delays a ConsumeQueue append or a long-poll wake-up.
+// Under a sustained load beyond what pebble absorbs the index lags and catches up
+// later; QueryByKey sees a record once it is indexed.
+type indexer struct {
+	tailer
+	from    int64 // records below are already indexed (set by recovery)
+	lastErr string
+}
+
+func (s *Store) indexLoop() {
+	defer s.wg.Done()
+	var retry <-chan time.Time
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.ix.kick:
+		case <-retry:
+		}
+		retry = nil
+		if err := s.indexAvailable(); err != nil {
+			if msg := err.Error(); msg != s.ix.lastErr {
+				s.ix.lastErr = msg
+				s.log.Error().Err(err).Int64("offset", s.ix.pos.Load()).Msg("indexing failed; retrying")
+			}
+			retry = time.After(dispatchRetry)
+			continue
+		}
+		s.ix.lastErr = ""
+	}
+}
+
+// indexAvailable indexes every record below the log's written offset.
+func (s *Store) indexAvailable() error {
+	pos := s.ix.pos.Load()
+	if min := s.cl.Min(); pos < min {
+		pos = min
+		s.ix.pos.Store(pos)
+	}
+	err := s.indexRange(pos, s.cl.Written())
+	s.ix.complete(s.ix.pos.Load())
+	return err
+}
+
+// indexRange indexes the records of [pos, end). ix.pos advances at each commit, so it
+// always names what a query can see.
+func (s *Store) indexRange(pos, end int64) error {
+	for pos < end {
+		rec, next, err := s.cl.At(pos)
+		if err != nil {
+			return errors.Join(err, s.commitIndex(pos))
+		}
+		if rec != nil && pos >= s.ix.from {
+			if err := s.indexRecord(rec, pos); err != nil {
+				return errors.Join(err, s.commitIndex(pos))
+			}
+		}
+		pos = next
+		if s.idx.Full() {
+			if err := s.commitIndex(pos); err != nil {
+				return err
+			}
+			select {
+			case <-s.stop:
+				return nil // closing: resume from the committed offset next time
+			default:
+			}
+		}
+	}
+	return s.commitIndex(pos)
+}
+
+// commitIndex commits the pending entries and moves the indexer's position to pos.
+func (s *Store) commitIndex(pos int64) error {
+	if pos < s.ix.from {
+		return nil
+	}
+	if err := s.idx.Commit(pos); err != nil {
+		return err
+	}
+	s.ix.pos.Store(pos)
+	return nil
+}
+
+// indexRecord adds the record's KEYS tokens and UNIQ_KEY. Rolled back transaction
+// records are not indexed, as in RocketMQ.
+func (s *Store) indexRecord(rec []byte, pos int64) error {
+	if message.TxType(message.RecordSysFlag(rec)) == message.TxRollbackType {
+		return nil
+	}
+	_, keys, uniq := scanProps(message.RecordProperties(rec))
+	topic := message.RecordTopicBytes(rec)
+	storeTS := message.RecordStoreTimestamp(rec)
+	seg := pos - pos%s.o.CommitLogSegmentBytes
+	for len(keys) > 0 {
+		var k []byte
+		k, keys, _ = bytes.Cut(keys, keySeparator)
+		if err := s.idx.Add(seg, topic, k, pos, storeTS); err != nil {
+			return err
+		}
+	}
+	return s.idx.Add(seg, topic, uniq, pos, storeTS)
+}
+
+// recordHasKey reports whether rec carries key in its KEYS tokens or as its UNIQ_KEY.
+func recordHasKey(rec []byte, key string) bool {
+	_, keys, uniq := scanProps(message.RecordProperties(rec))
+	if string(uniq) == key {
+		return true
+	}
+	for len(keys) > 0 {
+		var k []byte
+		k, keys, _ = bytes.Cut(keys, keySeparator)
+		if string(k) == key {
+			return true
+		}
+	}
+	return false
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -130,13 +129,18 @@ func (o Options) Validate() error {
 	return nil
 }
 
-// pathSafeTopic reports whether topic can name a ConsumeQueue directory.
+// pathSafeTopic reports whether topic can name a ConsumeQueue directory: bytes of
+// RocketMQ's topic alphabet [%|a-zA-Z0-9_-] (and '.'), never "." or "..". Anything else
+// could escape the consumequeue directory or be refused by the file system.
 func pathSafeTopic(topic []byte) bool {
 	if len(topic) == 0 || string(topic) == "." || string(topic) == ".." {
 		return false
 	}
 	for _, c := range topic {
-		if c == '/' || c == 0 || c == os.PathSeparator {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '%' || c == '|' || c == '_' || c == '-' || c == '.':
+		default:
 			return false
 		}
 	}

@@ -110,7 +110,7 @@ func (s *Store) GetMessages(topic string, queueID int32, offset int64, maxCount,
 			break
 		}
 		if u.Size <= 0 {
-			continue // filler unit: no record at this offset
+			continue // damaged unit (never written so): no record to serve
 		}
 		if len(r.Records) > 0 && (len(r.Records) >= maxCount || maxBytes > 0 && r.Bytes+int(u.Size) > maxBytes) {
 			break

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/rocketgo/rocketgo/proto/metapb"
@@ -116,8 +118,32 @@ func (s *Store) recover() error {
 	s.d.cqFrom = trusted
 	start := max(trusted, logMin)
 	s.d.pos.Store(start)
-	if err := s.dispatchRange(start, end); err != nil {
-		return fmt.Errorf("store: re-dispatch [%d, %d): %w", start, end, err)
+	for {
+		err := s.dispatchRange(start, end)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, consumequeue.ErrGap) && !errors.Is(err, consumequeue.ErrMismatch) && !errors.Is(err, errUnservable) {
+			return fmt.Errorf("store: re-dispatch [%d, %d): %w", start, end, err)
+		}
+		// A record whose queue offset does not follow its queue, or whose topic
+		// cannot be a queue: its header is damaged (v1 has no checksum over it). Cut
+		// there as recovery would at any invalid record.
+		bad := s.d.pos.Load()
+		cut, err := s.cl.Reject(bad, err, commitlog.RecoverOptions{Flushed: flushed, TruncateOnCorruption: s.o.TruncateOnCorruption})
+		st.RemovedSegments += cut.RemovedSegments
+		if err != nil {
+			return err
+		}
+		end, st.EndOffset = bad, bad
+		st.TruncatedAt, st.TruncateReason, st.Corruption = cut.CutAt, cut.CutReason, st.Corruption || cut.Corruption
+		if idxApplied > end {
+			if err := s.idx.Truncate(end, s.o.CommitLogSegmentBytes); err != nil {
+				return err
+			}
+			st.IndexTruncated = true
+			idxApplied = end
+		}
 	}
 	st.RedispatchedFrom, st.RedispatchedBytes = start, end-start
 	// The key index catches up in the background: pebble's cost per key is several
@@ -170,12 +196,22 @@ func (s *Store) allQueues() []*consumequeue.Queue {
 
 // checkpoint records how far the store is durable: it reads the flushed and dispatched
 // offsets, msyncs every ConsumeQueue (so every unit for a record below the dispatched
-// offset is on disk) and syncs the index, and only then writes the checkpoint.
+// offset is on disk) and syncs the index, and only then writes the checkpoint. An idle
+// store does no I/O: nothing is synced or written when nothing moved.
 func (s *Store) checkpoint() error {
 	s.cpMu.Lock()
 	defer s.cpMu.Unlock()
-	flushed := s.cl.Flushed()
-	dispatched := s.d.pos.Load()
+	applied := map[string]int64{
+		appliedConsumeQueue: s.d.pos.Load(),
+		appliedIndex:        s.idx.Applied(),
+	}
+	for _, ps := range *s.d.projList.Load() {
+		applied[ps.name] = ps.applied.Load()
+	}
+	cp := &metapb.Checkpoint{FlushedOffset: s.cl.Flushed(), Applied: applied}
+	if last := s.lastCheckpoint; last != nil && last.FlushedOffset == cp.FlushedOffset && maps.Equal(last.Applied, applied) {
+		return nil
+	}
 	for _, q := range s.allQueues() {
 		if err := q.Flush(); err != nil {
 			return fmt.Errorf("store: checkpoint: %w", err)
@@ -184,18 +220,12 @@ func (s *Store) checkpoint() error {
 	if err := s.idx.Sync(); err != nil {
 		return fmt.Errorf("store: checkpoint: %w", err)
 	}
-	applied := map[string]int64{
-		appliedConsumeQueue: dispatched,
-		appliedIndex:        s.idx.Applied(),
+	cp.TimestampMs = time.Now().UnixMilli()
+	if err := s.cp.write(cp); err != nil {
+		return err
 	}
-	for _, ps := range *s.d.projList.Load() {
-		applied[ps.name] = ps.applied.Load()
-	}
-	return s.cp.write(&metapb.Checkpoint{
-		FlushedOffset: flushed,
-		Applied:       applied,
-		TimestampMs:   time.Now().UnixMilli(),
-	})
+	s.lastCheckpoint = cp
+	return nil
 }
 
 // checkpointLoop writes a checkpoint every CheckpointInterval.

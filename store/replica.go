@@ -65,12 +65,28 @@ func (s *Store) AppendRaw(offset int64, b []byte) (int64, error) {
 	if err := s.disk.admit(s); err != nil {
 		return 0, err
 	}
+	// Held shared so that Close cannot unmap the segments under the copy: a replica's
+	// sealed log does not refuse this writer by itself.
+	s.life.RLock()
+	defer s.life.RUnlock()
+	if s.closed.Load() {
+		return 0, ErrClosed
+	}
 	end, err := s.cl.AppendRaw(offset, b)
 	if errors.Is(err, syscall.ENOSPC) {
 		s.disk.markFull()
 		return 0, fmt.Errorf("%w: %v", ErrDiskFull, err)
 	}
 	return end, err
+}
+
+// SetReplica makes the store a replica of another store's log: Put and PutBatch fail
+// with ErrClosed from then on, so that only AppendRaw writes and nothing a slave does
+// on its own (a delivery, a transaction check) can make its log differ from its
+// master's. It lasts until the store is closed; a store reopened without it takes
+// appends again (a slave promoted to master).
+func (s *Store) SetReplica() {
+	s.cl.Seal()
 }
 
 // ResetEmpty makes an empty store's CommitLog start at start, a multiple of the segment

@@ -77,6 +77,10 @@ func TestReplicaLogIsByteIdentical(t *testing.T) {
 	forEachMode(t, func(t *testing.T, mode FlushMode) {
 		mo, so := testOptions(t, mode), testOptions(t, mode)
 		master, slave := openT(t, mo), openT(t, so)
+		slave.SetReplica()
+		if _, err := slave.Put(encode(t, msg{topic: "T0", queue: 0, body: body(0, 10)})); !errors.Is(err, ErrClosed) {
+			t.Fatalf("put on a replica: got %v, want ErrClosed", err)
+		}
 		msgs := fillMaster(t, master, 0, 150)
 		runs, blanks := replicate(t, master, slave, 4096)
 		if blanks == 0 || runs < 10 {
@@ -87,6 +91,7 @@ func TestReplicaLogIsByteIdentical(t *testing.T) {
 			t.Fatalf("close slave: %v", err)
 		}
 		slave = openT(t, so)
+		slave.SetReplica()
 		if !slave.RecoveryStats().Clean {
 			t.Fatalf("slave reopened unclean: %+v", slave.RecoveryStats())
 		}

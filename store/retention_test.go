@@ -128,28 +128,30 @@ func TestRetentionByTime(t *testing.T) {
 }
 
 func TestRetentionUnderDiskPressure(t *testing.T) {
-	o := testOptions(t, AsyncFlush)
-	o.DiskWarnRatio = 1e-9 // always above: delete the oldest segments at once
-	s := openT(t, o)
-	var last PutResult
-	for i := 0; i < 300; i++ {
-		last = put(t, s, msg{topic: "T", body: body(i, 900)})
-	}
-	syncDispatch(t, s)
-	if n := s.runRetention(); n == 0 {
-		t.Fatal("nothing deleted under disk pressure")
-	}
-	segs := s.cl.Segments()
-	if len(segs) != 1 || !segs[0].Contains(last.PhysicalOffset) {
-		t.Fatalf("kept %d segments; want only the active one", len(segs))
-	}
-	if g := s.GetMessages("T", 0, last.QueueOffset, 1, 0, nil); g.Status != Found {
-		t.Fatalf("newest record: %s", g.Status)
-	}
-	r := put(t, s, msg{topic: "T", body: []byte("after")})
-	if r.QueueOffset != last.QueueOffset+1 {
-		t.Fatalf("queue offset after deletion %d, want %d", r.QueueOffset, last.QueueOffset+1)
-	}
+	forEachMode(t, func(t *testing.T, mode FlushMode) {
+		o := testOptions(t, mode)
+		o.DiskWarnRatio = 1e-9 // always above: delete the oldest segments at once
+		s := openT(t, o)
+		var last PutResult
+		for i := 0; i < 300; i++ {
+			last = put(t, s, msg{topic: "T", body: body(i, 900)})
+		}
+		syncDispatch(t, s)
+		if n := s.runRetention(); n == 0 {
+			t.Fatal("nothing deleted under disk pressure")
+		}
+		segs := s.cl.Segments()
+		if len(segs) != 1 || !segs[0].Contains(last.PhysicalOffset) {
+			t.Fatalf("kept %d segments; want only the active one", len(segs))
+		}
+		if g := s.GetMessages("T", 0, last.QueueOffset, 1, 0, nil); g.Status != Found {
+			t.Fatalf("newest record: %s", g.Status)
+		}
+		r := put(t, s, msg{topic: "T", body: []byte("after")})
+		if r.QueueOffset != last.QueueOffset+1 {
+			t.Fatalf("queue offset after deletion %d, want %d", r.QueueOffset, last.QueueOffset+1)
+		}
+	})
 }
 
 // TestDiskFull runs the store on a 64 MiB tmpfs the test mounts, fills the disk with

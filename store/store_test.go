@@ -197,13 +197,15 @@ func TestTransactionRecordsGetNoUnit(t *testing.T) {
 }
 
 func TestReadRecordRefusesNonRecordOffsets(t *testing.T) {
-	s := openT(t, testOptions(t, AsyncFlush))
-	r := put(t, s, msg{topic: "T", body: []byte("hello")})
-	for _, off := range []int64{-1, r.PhysicalOffset + 1, r.PhysicalOffset + 4, r.EndOffset, 1 << 40} {
-		if _, err := s.ReadRecord(off); !errors.Is(err, ErrNotFound) {
-			t.Errorf("offset %d: got %v, want ErrNotFound", off, err)
+	forEachMode(t, func(t *testing.T, mode FlushMode) {
+		s := openT(t, testOptions(t, mode))
+		r := put(t, s, msg{topic: "T", body: []byte("hello")})
+		for _, off := range []int64{-1, r.PhysicalOffset + 1, r.PhysicalOffset + 4, r.EndOffset, 1 << 40} {
+			if _, err := s.ReadRecord(off); !errors.Is(err, ErrNotFound) {
+				t.Errorf("offset %d: got %v, want ErrNotFound", off, err)
+			}
 		}
-	}
+	})
 }
 
 func TestConcurrentPutsKeepQueuesDense(t *testing.T) {
@@ -257,6 +259,27 @@ func TestConcurrentPutsKeepQueuesDense(t *testing.T) {
 		}
 		if total != writers*each {
 			t.Fatalf("read %d records, want %d", total, writers*each)
+		}
+	})
+}
+
+// TestDispatcherSkipsUnservableRecord puts a record with a topic no queue directory can
+// have straight into the log (as only a damaged or foreign log could hold): the
+// dispatcher logs and skips it, and the records after it are dispatched.
+func TestDispatcherSkipsUnservableRecord(t *testing.T) {
+	forEachMode(t, func(t *testing.T, mode FlushMode) {
+		s := openT(t, testOptions(t, mode))
+		bad := encode(t, msg{topic: "../escape", body: []byte("x")})
+		if _, err := s.cl.Append(bad, 1, []byte("../escape"), 0, true); err != nil {
+			t.Fatal(err)
+		}
+		r := put(t, s, msg{topic: "Good", body: []byte("y")})
+		syncDispatch(t, s)
+		if g := s.GetMessages("Good", 0, 0, 1, 0, nil); g.Status != Found || message.RecordPhysicalOffset(g.Records[0]) != r.PhysicalOffset {
+			t.Fatalf("record after the skipped one: %s", g.Status)
+		}
+		if qs := s.Queues("../escape"); len(qs) != 0 {
+			t.Fatalf("queue created for an unsafe topic: %v", qs)
 		}
 	})
 }

@@ -21,7 +21,7 @@
 //	primary: literal, property name, ( expression )
 //
 // Keywords are case-insensitive; property names ([A-Za-z_$][A-Za-z0-9_$]*) are not.
-// Literals: 'strings' with '' for a quote, integers (an optional L suffix; int64),
+// Literals: 'strings' (a quote inside is written twice), integers (an optional L suffix; int64),
 // decimals (1.5, .5, 5., 1e3), TRUE, FALSE and NULL. Comments run from -- to the end of
 // the line and between /* and */.
 //

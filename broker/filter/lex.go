@@ -298,7 +298,7 @@ func (l *lexer) checkEnd(t token) (token, error) {
 	return t, nil
 }
 
-// str lexes a quoted string; '' inside stands for one quote.
+// str lexes a quoted string; ” inside stands for one quote.
 func (l *lexer) str() (token, error) {
 	start := l.pos
 	l.pos++

@@ -18,7 +18,8 @@ func FuzzSnapshot(f *testing.F) {
 		if err != nil {
 			return
 		}
-		again, err := Restore(s.Snapshot())
+		snap, _ := s.Snapshot()
+		again, err := Restore(snap)
 		if err != nil {
 			t.Fatalf("re-encoded snapshot does not restore: %v", err)
 		}
@@ -66,7 +67,8 @@ func FuzzApply(f *testing.F) {
 			}
 		}
 		s.mu.Unlock()
-		if _, err := Restore(s.Snapshot()); err != nil {
+		snap, _ := s.Snapshot()
+		if _, err := Restore(snap); err != nil {
 			t.Fatalf("snapshot of the fuzzed set: %v", err)
 		}
 		_ = s.Due(epoch, Policy{Interval: 1, Timeout: 1, MaxChecks: 1, Retention: 1})

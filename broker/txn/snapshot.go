@@ -16,11 +16,11 @@ var ErrBadSnapshot = errors.New("txn: bad snapshot")
 
 // Snapshot layout constants (see doc.go).
 const (
-	snapshotMagic    = "RGTX"
-	snapshotVersion  = 1
-	snapshotHeader   = 4 + 2 + 2 + 4 + 8 + 4 // magic, version, reserved, crc, applied, count
-	entryNumeric     = 5*8 + 4 + 4              // offsets, times, checks, queue id
-	entryFixed       = entryNumeric + 2 + 1 + 2 // and the three string lengths
+	snapshotMagic   = "RGTX"
+	snapshotVersion = 1
+	snapshotHeader  = 4 + 2 + 2 + 4 + 8 + 4    // magic, version, reserved, crc, applied, count
+	entryNumeric    = 5*8 + 4 + 4              // offsets, times, checks, queue id
+	entryFixed      = entryNumeric + 2 + 1 + 2 // and the three string lengths
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -30,9 +30,9 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // kept: a resolution in flight is either in the log, and re-applied, or lost with the
 // process. Strings longer than the format holds are cut (a group or key that long is
 // not one a producer can use anyway).
-func (s *Set) Snapshot() []byte {
+func (s *Set) Snapshot() (data []byte, applied int64) {
 	s.mu.Lock()
-	applied := s.applied.Load()
+	applied = s.applied.Load()
 	entries := make([]Entry, 0, len(s.mu.pending))
 	size := snapshotHeader
 	for _, e := range s.mu.pending {
@@ -41,7 +41,7 @@ func (s *Set) Snapshot() []byte {
 	}
 	s.mu.Unlock()
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Offset < entries[j].Offset })
-	return encodeSnapshot(make([]byte, 0, size), applied, entries)
+	return encodeSnapshot(make([]byte, 0, size), applied, entries), applied
 }
 
 func encodeSnapshot(dst []byte, applied int64, entries []Entry) []byte {

@@ -20,7 +20,8 @@ func goldenSnapshot(t testing.TB) (*Set, []byte) {
 	l.half("other", "Pay", 0, "", nil)
 	l.now = l.now.Add(time.Minute)
 	l.op(OpTagChecked, q)
-	return l.set, l.set.Snapshot()
+	snap, _ := l.set.Snapshot()
+	return l.set, snap
 }
 
 func TestSnapshotRoundTrip(t *testing.T) {

@@ -234,6 +234,41 @@ func (l *Log) scan(pos int64, o RecoverOptions, res *RecoverResult) (int64, erro
 	}
 }
 
+// Reject cuts the recovered log at pos, the start of a record that passed verification
+// but that the store found inconsistent while re-dispatching it (its queue offset does
+// not follow its queue's: the v1 record has no checksum over its header fields). The
+// rule is Recover's: a record at or past o.Flushed with nothing valid after it is a torn
+// tail and is cut; otherwise it is corruption, refused with an error naming the file
+// and offset unless o.TruncateOnCorruption. Only before Start.
+func (l *Log) Reject(pos int64, why error, o RecoverOptions) (RecoverResult, error) {
+	res := RecoverResult{CutAt: pos, CutReason: why.Error(), End: pos}
+	seg := l.files.Find(pos)
+	if seg == nil || pos >= l.written.Load() {
+		return res, fmt.Errorf("commitlog: reject %d: not a record of the log", pos)
+	}
+	if after, hasAfter := l.findValidAfter(pos); pos < o.Flushed || hasAfter {
+		what := fmt.Sprintf("a valid record follows at %d", after)
+		if pos < o.Flushed {
+			what = fmt.Sprintf("it lies below the checkpoint's flushed offset %d", o.Flushed)
+		}
+		if !o.TruncateOnCorruption {
+			return res, fmt.Errorf("%w: commitlog segment %s, offset %d (byte %d of the file): %v; %s. "+
+				"Refusing to open: set truncateOnCorruption to cut the log there and lose what follows",
+				segment.ErrCorrupt, seg.Path(), pos, pos-seg.Start(), why, what)
+		}
+		res.Corruption = true
+		l.log.Error().Err(why).Str("segment", seg.Path()).Int64("offset", pos).Str("reason", what).
+			Msg("inconsistent commitlog record; truncating as configured")
+	} else {
+		l.log.Warn().Err(why).Str("segment", seg.Path()).Int64("offset", pos).Msg("inconsistent record at the log tail cut")
+	}
+	if err := l.cut(pos, &res); err != nil {
+		return res, err
+	}
+	l.setEnd(pos, l.files.Find(pos), min(l.fl.flushed.Load(), pos))
+	return res, nil
+}
+
 var magicV1 = binary.BigEndian.AppendUint32(nil, message.MagicV1)
 
 // findValidAfter looks for any valid record that starts after pos: in the rest of pos's

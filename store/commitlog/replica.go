@@ -108,7 +108,7 @@ func (l *Log) AppendRaw(pos int64, b []byte) (int64, error) {
 	}
 	n := int64(len(b))
 	l.mu.Lock()
-	if err := l.writableLocked(); err != nil {
+	if err := l.replicableLocked(); err != nil {
 		l.mu.Unlock()
 		return 0, err
 	}
@@ -151,6 +151,20 @@ func (l *Log) AppendRaw(pos int64, b []byte) (int64, error) {
 		l.fl.kickFlush()
 	}
 	return pos + n, nil
+}
+
+// replicableLocked is writableLocked for the replication writer, which a sealed log
+// still accepts: a slave's store seals its log against ordinary appends (Store.
+// SetReplica) so that only replication writes to it. The store makes sure nothing
+// replicates after Close.
+func (l *Log) replicableLocked() error {
+	if l.mu.failed != nil {
+		return l.mu.failed
+	}
+	if l.mu.active == nil {
+		return fmt.Errorf("%w: log not recovered", ErrClosed)
+	}
+	return nil
 }
 
 // verifyRun checks that b is whole, valid records whose PHYSICALOFFSET fields count up
@@ -201,7 +215,7 @@ func (l *Log) appendBlank(pos int64, b []byte) (int64, error) {
 	claimed := int64(int32(binary.BigEndian.Uint32(b)))
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err := l.writableLocked(); err != nil {
+	if err := l.replicableLocked(); err != nil {
 		return 0, err
 	}
 	if pos != l.mu.wpos {
@@ -246,7 +260,7 @@ func (l *Log) ResetEmpty(start int64) error {
 	defer l.fl.syncMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err := l.writableLocked(); err != nil {
+	if err := l.replicableLocked(); err != nil {
 		return err
 	}
 	fs := l.files.Files()

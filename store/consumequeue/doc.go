@@ -15,9 +15,9 @@
 //	| 0                           7 | 8          11 | 12                         19 |
 //	+-------------------------------+---------------+-------------------------------+
 //
-// The tags code is the Java String.hashCode of the TAGS property (0 without tags). A
-// unit of size 0 is a filler for a logical offset without a record; readers skip it.
-// Units never written are all zero, which is how recovery finds a queue's end.
+// The tags code is the Java String.hashCode of the TAGS property (0 without tags).
+// Units never written are all zero, which is how recovery finds a queue's end; a unit
+// of size 0 is never written, and readers skip one.
 //
 // # Min and max
 //

@@ -21,25 +21,24 @@ const UnitSize = 20
 // populateChunk is how much of a file the writer faults in at once (3276 units).
 const populateChunk = 64 << 10
 
-// maxFill bounds how many filler units Append writes to close a gap in queue offsets.
-// A gap means the log and the queue disagree, which only corruption causes; a larger
-// one is refused rather than written.
-const maxFill = 1 << 20
-
 // Errors of this package.
 var (
 	// ErrClosed reports use of a destroyed or closed queue.
 	ErrClosed = errors.New("consumequeue: closed")
-	// ErrGap reports a record whose queue offset is far past the queue's end.
+	// ErrGap reports a record whose queue offset is past the queue's end: the log and
+	// the queue disagree, which only a damaged record causes.
 	ErrGap = errors.New("consumequeue: queue offset gap")
+	// ErrMismatch reports a record whose queue offset names a unit that points at
+	// another record.
+	ErrMismatch = errors.New("consumequeue: queue offset taken by another record")
 )
 
 // Unit is one ConsumeQueue entry: where the record of a logical offset lives in the
-// CommitLog, its size, and the hash of its tags. A unit with Size 0 is a filler: it
-// stands for a logical offset that has no record (readers skip it).
+// CommitLog, its size, and the hash of its tags. Readers skip a unit of size 0 (none is
+// written; one read back is damage that recovery had no reason to trim).
 type Unit struct {
 	Offset   int64 // CommitLog physical offset of the record
-	Size     int32 // record size; 0 for a filler unit
+	Size     int32 // record size, > 0
 	TagsCode int64 // TagsHash(TAGS), 0 without tags
 }
 
@@ -134,35 +133,32 @@ func putUnit(b []byte, u Unit) {
 // written, 0 if none. Writer only.
 func (q *Queue) LastPhysicalEnd() int64 { return q.lastPhysEnd }
 
-// Append writes u at logical offset queueOffset. A queueOffset below Max is a unit the
-// queue already holds (re-dispatch) and is skipped; written reports whether the unit was
-// written. A queueOffset past Max is a gap: an empty queue simply starts there, a
-// non-empty one is padded with filler units. Writer only.
+// Append writes u at logical offset queueOffset, which must be Max: the log assigns
+// queue offsets densely. A queueOffset below Max is a unit the queue already holds (a
+// re-dispatch) and is skipped, written false, if the unit there points at the same
+// record (ErrMismatch otherwise). Past Max it is ErrGap, except for a queue that has no
+// file yet, which simply starts there (a store whose log starts after offset 0). Writer
+// only.
 func (q *Queue) Append(queueOffset int64, u Unit) (written bool, err error) {
 	if q.closed.Load() {
 		return false, ErrClosed
 	}
 	next := q.max.Load()
-	if queueOffset < next {
-		return false, nil
-	}
-	if queueOffset > next {
-		if q.files.Len() == 0 && next == q.min.Load() {
-			q.min.Store(queueOffset)
-			q.max.Store(queueOffset)
-			next = queueOffset
-		} else {
-			if queueOffset-next > maxFill {
-				return false, fmt.Errorf("%w: %s/%d at %d, record says %d", ErrGap, q.topic, q.queueID, next, queueOffset)
-			}
-			for next < queueOffset {
-				if err := q.write(next, Unit{Offset: u.Offset}); err != nil {
-					return false, err
-				}
-				next++
-				q.max.Store(next)
-			}
+	switch {
+	case queueOffset < next:
+		if have, ok := q.Unit(queueOffset); ok && have.Offset != u.Offset {
+			return false, fmt.Errorf("%w: %s/%d offset %d holds the record at %d, not %d",
+				ErrMismatch, q.topic, q.queueID, queueOffset, have.Offset, u.Offset)
 		}
+		return false, nil
+	case queueOffset > next:
+		if q.files.Len() > 0 || next != q.min.Load() {
+			return false, fmt.Errorf("%w: %s/%d ends at %d, the record at %d says %d",
+				ErrGap, q.topic, q.queueID, next, u.Offset, queueOffset)
+		}
+		q.min.Store(queueOffset)
+		q.max.Store(queueOffset)
+		next = queueOffset
 	}
 	if err := q.write(next, u); err != nil {
 		return false, err

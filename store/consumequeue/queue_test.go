@@ -19,8 +19,11 @@ func TestAppendReadRecover(t *testing.T) {
 			t.Fatalf("append %d: %v %v", i, ok, err)
 		}
 	}
-	if ok, err := q.Append(3, Unit{Offset: 1, Size: 1}); ok || err != nil {
+	if ok, err := q.Append(3, Unit{Offset: 300, Size: 50}); ok || err != nil {
 		t.Fatalf("re-dispatched unit written: %v %v", ok, err)
+	}
+	if _, err := q.Append(3, Unit{Offset: 301, Size: 50}); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("another record at a taken offset: %v", err)
 	}
 	if q.Min() != 0 || q.Max() != 25 || q.LastPhysicalEnd() != 2450 {
 		t.Fatalf("min %d max %d last end %d", q.Min(), q.Max(), q.LastPhysicalEnd())
@@ -31,13 +34,20 @@ func TestAppendReadRecover(t *testing.T) {
 	if _, ok := q.Unit(25); ok {
 		t.Fatal("unit past max readable")
 	}
-	// A gap is padded with filler units that readers skip.
-	if ok, err := q.Append(27, Unit{Offset: 2700, Size: 50}); !ok || err != nil {
-		t.Fatal(err)
+	if _, err := q.Append(27, Unit{Offset: 2700, Size: 50}); !errors.Is(err, ErrGap) {
+		t.Fatalf("gap: %v", err)
 	}
-	if u, _ := q.Unit(26); u.Size != 0 || q.Max() != 28 {
-		t.Fatalf("filler %+v max %d", u, q.Max())
+	for i := int64(25); i < 28; i++ {
+		if _, err := q.Append(i, Unit{Offset: 100 * i, Size: 50}); err != nil {
+			t.Fatal(err)
+		}
 	}
+	// A queue without files may start anywhere (a log that starts after 0).
+	late := Create(root, "Late", 0, 10, g)
+	if ok, err := late.Append(42, Unit{Offset: 1, Size: 1}); !ok || err != nil || late.Min() != 42 || late.Max() != 43 {
+		t.Fatalf("late start: %v %v min %d max %d", ok, err, late.Min(), late.Max())
+	}
+	late.Close()
 	if err := q.Flush(); err != nil {
 		t.Fatal(err)
 	}
