@@ -167,9 +167,10 @@ func (b *Broker) handleCheckClientConfig(_ *remoting.Conn, req *remoting.Command
 	if err != nil {
 		return errorResponse(req, reject(errBadRequest, "%v", err))
 	}
-	if s := r.SubscriptionData; s != nil && s.ExpressionType != "" && s.ExpressionType != body.ExpressionTag {
-		return errorResponse(req, reject(errNotSupported,
-			"The broker does not support consumer to filter message by %s", s.ExpressionType))
+	if s := r.SubscriptionData; s != nil {
+		if err := b.checkSubscriptionExpr(s); err != nil { // propfilter.go
+			return errorResponse(req, err)
+		}
 	}
 	return req.NewResponse(code.Success, "")
 }

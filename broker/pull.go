@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rocketgo/rocketgo/broker/filter"
 	"github.com/rocketgo/rocketgo/broker/longpoll"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
@@ -40,6 +41,8 @@ type pullPlan struct {
 	maxCount int
 	// match filters ConsumeQueue units by tags code; nil accepts every message.
 	match func(tagsCode int64) bool
+	// sql filters records by their properties (SQL92, propfilter.go); nil for tags.
+	sql *filter.Expr
 }
 
 // handlePull serves PULL_MESSAGE (11) (PROTOCOL.md §2.4): it checks the group, topic,
@@ -95,12 +98,18 @@ func (b *Broker) planPull(h *header.PullMessageRequest) (*pullPlan, error) {
 		return nil, reject(errBadRequest, "queueId[%d] is illegal, topic:[%s] topicConfig.readQueueNums:[%d] consumer:[%s]",
 			h.QueueID, h.Topic, tc.GetReadQueueNums(), h.ConsumerGroup)
 	}
-	match, err := b.pullFilter(h)
+	sql, err := b.sqlFilterOf(h) // propfilter.go
 	if err != nil {
 		return nil, err
 	}
+	var match func(int64) bool
+	if sql == nil {
+		if match, err = b.pullFilter(h); err != nil {
+			return nil, err
+		}
+	}
 	maxCount := min(max(int(h.MaxMsgNums), 1), b.opts.MaxTransferCount)
-	return &pullPlan{topic: h.Topic, group: h.ConsumerGroup, queueID: h.QueueID, offset: h.QueueOffset, maxCount: maxCount, match: match}, nil
+	return &pullPlan{topic: h.Topic, group: h.ConsumerGroup, queueID: h.QueueID, offset: h.QueueOffset, maxCount: maxCount, match: match, sql: sql}, nil
 }
 
 // pullFilter returns the tag filter of a pull: from the request's own expression when
@@ -216,7 +225,7 @@ func tagMatcher(tags []string) func(int64) bool {
 //	NO_MATCHED_MESSAGE         20                            offset + units scanned
 //	MESSAGE_WAS_REMOVING       20                            as scanned
 func (b *Broker) runPull(req *remoting.Command, p *pullPlan) (resp *remoting.Command, suspendable bool) {
-	res := b.pullSrc.GetMessages(p.topic, p.queueID, p.offset, p.maxCount, b.opts.MaxTransferBytes, p.match)
+	res := b.readPull(p) // propfilter.go: the tag filter, or SQL92 per record
 	var c int16
 	next := res.NextBegin
 	switch res.Status {

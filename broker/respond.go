@@ -38,6 +38,9 @@ var (
 	errNotSupported = errors.New("broker: not supported")
 	// errNotAvailable: the broker is shutting down or cannot write.
 	errNotAvailable = errors.New("broker: service not available")
+	// errNotFound: what an admin request names does not exist (a group without dead
+	// letters, no pending timer with that key).
+	errNotFound = errors.New("broker: not found")
 )
 
 // codeTable is the one mapping from Go errors to response codes. The first entry whose
@@ -56,6 +59,7 @@ var codeTable = []struct {
 	{errSystemBusy, code.SystemBusy},
 	{errNotSupported, code.SystemError},
 	{errNotAvailable, code.ServiceNotAvailable},
+	{errNotFound, code.QueryNotFound},
 
 	// Store errors (PROTOCOL.md §2.3 step 7).
 	{store.ErrMessageTooLarge, code.MessageIllegal},

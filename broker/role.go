@@ -311,8 +311,11 @@ func (b *Broker) suggestBrokerID(group string, res *store.GetResult) int64 {
 		slow, id = sg.GetWhichBrokerWhenConsumeSlowly(), sg.GetBrokerId()
 	}
 	if res.Status == store.Found && len(res.Records) > 0 {
-		last := message.RecordPhysicalOffset(res.Records[len(res.Records)-1])
-		if b.store.MaxPhysicalOffset()-last > b.slaveWindow() {
+		rec := res.Records[len(res.Records)-1]
+		// Measured from the end of the last record read (Java takes its start), so a
+		// consumer that has read everything is never "behind".
+		end := message.RecordPhysicalOffset(rec) + int64(len(rec))
+		if b.store.MaxPhysicalOffset()-end > b.slaveWindow() {
 			return slow
 		}
 	}

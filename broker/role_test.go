@@ -277,6 +277,7 @@ func TestSuggestSlaveForLaggingConsumers(t *testing.T) {
 		t.Fatalf("a consumer at the end is suggested broker %d, want the master (0)", s)
 	}
 	waitMax(t, slave.b, "SL", 0, 10)
+	waitFor(t, 10*time.Second, "the topic on the slave", func() bool { _, ok := slave.b.topics.Get("SL"); return ok })
 	p.MaxMsgNums = 2
 	if s := pullHeader(t, slave.pull(p)).SuggestWhichBrokerID; s != 1 {
 		t.Fatalf("the slave suggests broker %d to a lagging consumer, want itself (1)", s)

@@ -260,8 +260,8 @@ func (b *Broker) checkBodySize(n int) error {
 
 // propScan is what the send path learns from the properties in its one pass.
 type propScan struct {
-	noWait      bool   // WAIT=false: answer before the flush
-	unsupported string // a feature this broker does not implement yet, "" when none
+	noWait      bool       // WAIT=false: answer before the flush
+	unsupported string     // a feature this broker does not implement yet, "" when none
 	sched       schedProps // DELAY and TIMER_* (delay.go)
 }
 

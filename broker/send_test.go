@@ -36,8 +36,9 @@ func TestSendBadInput(t *testing.T) {
 		{"properties too long", sendReq("Good", 0, bigProps), []byte("x"), code.MessageIllegal, "properties"},
 		{"queue out of range", sendReq("Good", 4, nil), []byte("x"), code.SystemError, "queueId[4]"},
 		{"no write perm", sendReq("ReadOnly", 0, nil), []byte("x"), code.NoPermission, "ReadOnly"},
-		{"delay", sendReq("Good", 0, map[string]string{message.PropDelay: "3"}), []byte("x"), code.SystemError, "delay messages not supported yet"},
-		{"timer", sendReq("Good", 0, map[string]string{message.PropTimerDelaySec: "5"}), []byte("x"), code.SystemError, "timer messages not supported yet"},
+		{"delay", sendReq("Good", 0, map[string]string{message.PropDelay: "three"}), []byte("x"), code.MessageIllegal, "not a delay level"},
+		{"timer", sendReq("Good", 0, map[string]string{message.PropTimerDelaySec: "5s"}), []byte("x"), code.MessageIllegal, "TIMER_DELAY_SEC"},
+		{"timer horizon", sendReq("Good", 0, map[string]string{message.PropTimerDelaySec: "2592001"}), []byte("x"), code.MessageIllegal, "horizon"},
 	}
 	txHdr := sendReq("Good", 0, nil)
 	txHdr.SysFlag = message.TxPreparedType
@@ -343,7 +344,8 @@ func TestRewriteProps(t *testing.T) {
 		{"CLUSTER\x01X\x02WAIT\x01true", "CLUSTER\x01C", false, ""},
 		{"\x01v\x02k\x01\x02junk\x02B\x012", "B\x012\x02CLUSTER\x01C", false, ""},
 		{"DELAY\x010\x02A\x011", "DELAY\x010\x02A\x011\x02CLUSTER\x01C", false, ""},
-		{"DELAY\x014", "DELAY\x014\x02CLUSTER\x01C", false, "delay messages"},
+		{"DELAY\x014", "DELAY\x014\x02CLUSTER\x01C", false, ""},                  // routed by delay.go
+		{"SCHEDULE_FROM\x01L1:5\x02A\x011", "A\x011\x02CLUSTER\x01C", false, ""}, // the scheduler's mark, never a client's
 		{"TRAN_MSG\x01true", "TRAN_MSG\x01true\x02CLUSTER\x01C", false, "transactional messages"},
 	}
 	for _, c := range cases {

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -30,6 +31,10 @@ import (
 // ha), and its empty tables must not wipe the slave's either. Topic and group tables
 // are replaced when their DataVersion differs from the one last applied; offsets are
 // merged, the master's value winning, as Java's putAll does.
+
+// errNotStreaming: the slave is not replicating its master's log, so the master's
+// metadata is not known to describe the slave's data.
+var errNotStreaming = errors.New("broker: not streaming from the master's log; its metadata is not applied")
 
 // metaSyncTimeout bounds each request of one sync round.
 const metaSyncTimeout = 5 * time.Second
@@ -103,7 +108,11 @@ func (m *metaSync) Start() {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		t := time.NewTicker(m.b.opts.SlaveSyncInterval)
+		every := m.b.opts.SlaveSyncInterval
+		// A failed round is retried sooner: the first copy matters most (a slave knows
+		// no topic before it), and it fails while replication is still connecting.
+		retry := min(every, time.Second)
+		t := time.NewTimer(every)
 		defer t.Stop()
 		var lastErr string
 		for {
@@ -114,13 +123,22 @@ func (m *metaSync) Start() {
 			case <-m.kick:
 			}
 			err := m.round(ctx)
+			next := every
 			switch {
 			case err == nil:
 				lastErr = ""
 			case err.Error() != lastErr:
 				lastErr = err.Error()
-				m.log.Warn().Err(err).Msg("metadata sync from master failed; retrying")
+				ev := m.log.Warn()
+				if errors.Is(err, errNotStreaming) {
+					ev = m.log.Debug() // replication logs why
+				}
+				ev.Err(err).Msg("metadata sync from master failed; retrying")
+				next = retry
+			default:
+				next = retry
 			}
+			t.Reset(next)
 		}
 	}()
 }
@@ -141,7 +159,7 @@ func (m *metaSync) round(ctx context.Context) error {
 		return nil
 	}
 	if st, _ := m.b.ReplicationStatus(); !st.Connected {
-		return fmt.Errorf("not streaming from the master's log (%s): its metadata is not applied", orDefault(st.LastError, "not connected"))
+		return fmt.Errorf("%w (%s)", errNotStreaming, orDefault(st.LastError, "not connected yet"))
 	}
 	topics, err := m.fetch(ctx, addr, code.GetAllTopicConfig)
 	if err != nil {

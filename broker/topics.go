@@ -80,6 +80,7 @@ var notSendableTopics = map[string]bool{
 	TopicTransHalf:         true,
 	TopicTransOpHalf:       true,
 	TopicTransCheckMaxTime: true,
+	TopicTimer:             true, // delay.go
 }
 
 // topicTable holds the topic configs, persisted in the metadata database. Configs handed
@@ -147,7 +148,7 @@ func loadTopicTable(m *metaDB, o Options, now func() time.Time) (*topicTable, er
 			changed = append(changed, upd)
 		}
 	}
-	for _, name := range []string{TopicTransHalf, TopicTransOpHalf, TopicTransCheckMaxTime, TopicBenchmark, TopicTrace} {
+	for _, name := range []string{TopicTransHalf, TopicTransOpHalf, TopicTransCheckMaxTime, TopicBenchmark, TopicTrace, TopicTimer} {
 		t.system[name] = true
 	}
 	if len(changed) > 0 {

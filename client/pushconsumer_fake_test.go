@@ -27,11 +27,11 @@ type consumerBroker struct {
 	addr string
 
 	mu        sync.Mutex
-	records   map[int32][][]byte // queue id → records, index = queue offset
-	committed map[string]int64   // "group/topic/queue" → offset
-	members   []string           // answer of GET_CONSUMER_LIST_BY_GROUP; nil: the heartbeating clients
+	records   map[int32][][]byte         // queue id → records, index = queue offset
+	committed map[string]int64           // "group/topic/queue" → offset
+	members   []string                   // answer of GET_CONSUMER_LIST_BY_GROUP; nil: the heartbeating clients
 	heartbeat map[string]map[string]bool // group → client ids
-	conns     []*remoting.Conn // client connections that heartbeated
+	conns     []*remoting.Conn           // client connections that heartbeated
 	pulls     []header.PullMessageRequest
 	sendBacks []header.ConsumerSendMsgBackRequest
 	commits   []header.UpdateConsumerOffsetRequest
@@ -310,6 +310,19 @@ func (b *consumerBroker) pullsOf(q int32, topic string) []header.PullMessageRequ
 	for _, p := range b.pulls {
 		if p.QueueID == q && p.Topic == topic {
 			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// commitsOf returns the UPDATE_CONSUMER_OFFSET values group "g" sent for a queue.
+func (b *consumerBroker) commitsOf(topic string, q int32) []int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []int64
+	for _, c := range b.commits {
+		if c.ConsumerGroup == "g" && c.Topic == topic && c.QueueID == q {
+			out = append(out, c.CommitOffset)
 		}
 	}
 	return out

@@ -139,17 +139,31 @@ func TestPullUnexpectedCodeBacksOff(t *testing.T) {
 	}
 }
 
-// TestSendBackCheckedAndRetriedLocally makes the listener fail a message and the broker
-// refuse the send-back (SYSTEM_ERROR, then success): the consumer must see the refusal,
-// retry the message locally, not commit past it meanwhile, and send the right header.
+// TestSendBackCheckedAndRetriedLocally makes the listener fail a message three times
+// and the broker refuse the first two send-backs (REQUEST_CODE_NOT_SUPPORTED, then
+// SYSTEM_ERROR): the consumer must surface each refusal, retry the message locally, not
+// commit past it meanwhile, and send the right header; the third send-back succeeds
+// and the queue moves on.
 func TestSendBackCheckedAndRetriedLocally(t *testing.T) {
 	ns := startFakeNamesrv(t)
 	b := startConsumerBroker(t, ns, "T", 1, "g")
 	b.add(t, "T", 0, "", "m0", "m1", "m2")
 	var refusals atomic.Int32
+	var committedWhilePending atomic.Int64
 	b.mu.Lock()
 	b.onSendBack = func(header.ConsumerSendMsgBackRequest) int16 {
-		if refusals.Add(1) == 1 {
+		n := refusals.Add(1)
+		if n == 3 {
+			// m1 (offset 1) has been pending since the first failure: nothing past
+			// it may have been committed yet.
+			for _, c := range b.commitsOf("T", 0) {
+				committedWhilePending.Store(max(committedWhilePending.Load(), c))
+			}
+		}
+		switch n {
+		case 1:
+			return code.RequestCodeNotSupported
+		case 2:
 			return code.SystemError
 		}
 		return code.Success
@@ -157,7 +171,7 @@ func TestSendBackCheckedAndRetriedLocally(t *testing.T) {
 	b.mu.Unlock()
 	var attempts atomic.Int32
 	rec := &recorder{result: func(m *MessageExt) ConsumeResult {
-		if string(m.Body) == "m1" && attempts.Add(1) <= 2 {
+		if string(m.Body) == "m1" && attempts.Add(1) <= 3 {
 			return ConsumeRetryLater
 		}
 		return ConsumeSuccess
@@ -172,18 +186,23 @@ func TestSendBackCheckedAndRetriedLocally(t *testing.T) {
 		},
 	}))
 	startFake(t, pc, "T", SelectAll, rec.listen)
-	waitFor(t, 5*time.Second, func() bool { return len(b.sendBackRequests()) == 2 }, "two send-backs")
-	// The second failure was sent back successfully: the message is the broker's now,
+	waitFor(t, 5*time.Second, func() bool { return len(b.sendBackRequests()) == 3 }, "three send-backs")
+	if c := committedWhilePending.Load(); c > 1 {
+		t.Errorf("committed offset %d while m1 (offset 1) was still pending", c)
+	}
+	// The third failure was sent back successfully: the message is the broker's now,
 	// and the queue commits past it.
 	waitFor(t, 5*time.Second, func() bool { off, _ := b.committedOffset("T", 0); return off == 3 }, "commit 3")
 	mu.Lock()
-	if len(failed) != 1 {
-		t.Fatalf("SendBackFailed %d times, want 1", len(failed))
-	}
-	if c, ok := CodeOf(failed[0]); !ok || c != code.SystemError {
-		t.Errorf("send-back error %v, want SYSTEM_ERROR", failed[0])
+	var codes []int16
+	for _, err := range failed {
+		c, _ := CodeOf(err)
+		codes = append(codes, c)
 	}
 	mu.Unlock()
+	if !slices.Equal(codes, []int16{code.RequestCodeNotSupported, code.SystemError}) {
+		t.Errorf("SendBackFailed codes %v, want [3 1]", codes)
+	}
 	sb := b.sendBackRequests()[0]
 	if sb.Group != "g" || sb.DelayLevel != 0 || sb.OriginTopic != "T" || sb.OriginMsgID != "U-m1" ||
 		sb.MaxReconsumeTimes == nil || *sb.MaxReconsumeTimes != 16 || sb.Offset <= 0 {
@@ -197,8 +216,8 @@ func TestSendBackCheckedAndRetriedLocally(t *testing.T) {
 		}
 	}
 	rec.mu.Unlock()
-	if !slices.Equal(m1, []int32{0, 1}) {
-		t.Errorf("m1 seen with reconsume times %v, want [0 1] (once from the broker, once retried locally)", m1)
+	if !slices.Equal(m1, []int32{0, 1, 2}) {
+		t.Errorf("m1 seen with reconsume times %v, want [0 1 2] (from the broker, then retried locally twice)", m1)
 	}
 }
 

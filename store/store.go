@@ -26,17 +26,17 @@ import (
 // Projections). All methods are safe for concurrent use. After Close every method
 // returns ErrClosed (or an empty result) and slices returned earlier are invalid.
 type Store struct {
-	o     Options
-	log   zerolog.Logger
-	lock  *os.File
-	cl    *commitlog.Log
-	idx   *index.Index
-	cp    *checkpointFile
-	cpMu  sync.Mutex // serializes checkpoints
+	o    Options
+	log  zerolog.Logger
+	lock *os.File
+	cl   *commitlog.Log
+	idx  *index.Index
+	cp   *checkpointFile
+	cpMu sync.Mutex // serializes checkpoints
 	// lastCheckpoint is what the checkpoint file holds (guarded by cpMu).
 	lastCheckpoint *metapb.Checkpoint
-	grave *segment.Grave
-	cqDir string
+	grave          *segment.Grave
+	cqDir          string
 
 	// life is held shared by every read that touches a mapping, and exclusively by
 	// Close, so a read never races the unmapping.
