@@ -28,6 +28,7 @@ func FuzzRewriteProps(f *testing.F) {
 		want := message.DecodeProperties(props)
 		wait, hadWait := want[message.PropWait]
 		delete(want, message.PropWait)
+		delete(want, propScheduleFrom) // the scheduler's mark is never a client's (delay.go)
 		want[message.PropCluster] = "FuzzCluster"
 		if !maps.Equal(got, want) {
 			t.Fatalf("rewrite(%q) = %q: decodes to %v, want %v", props, out, got, want)
@@ -132,8 +133,13 @@ func FuzzSendHandler(f *testing.F) {
 			if _, ok := m.Properties[message.PropWait]; ok || m.Properties[message.PropCluster] != b.opts.ClusterName {
 				t.Fatalf("stored properties %v", m.Properties)
 			}
-			if q, _ := strconv.Atoi(resp.ExtFields["queueId"]); m.QueueID != int32(q) {
-				t.Fatalf("stored queue %d, answered %d", m.QueueID, q)
+			stored := m.QueueID
+			if m.Topic == TopicSchedule || m.Topic == TopicTimer { // waiting: delay.go
+				n, _ := strconv.Atoi(m.Properties[message.PropRealQueueID])
+				stored = int32(n)
+			}
+			if q, _ := strconv.Atoi(resp.ExtFields["queueId"]); stored != int32(q) {
+				t.Fatalf("stored queue %d, answered %d", stored, q)
 			}
 		}
 	})

@@ -220,3 +220,38 @@ func LogChecksum(t testing.TB, dir string, segBytes, from, to int64) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// BrokerAddrs returns the addresses by brokerId of brokerName in topic's route on the
+// NameServer at ns; nil when the route or the broker is missing.
+func BrokerAddrs(ns, topic, brokerName string) map[int64]string {
+	h := &header.GetRouteInfoRequest{Topic: topic}
+	resp, err := Invoke(ns, remoting.NewRequest(code.GetRouteInfoByTopic, h.Encode(), nil))
+	if err != nil || resp.Code != code.Success {
+		return nil
+	}
+	r, err := body.DecodeTopicRouteData(resp.Body)
+	if err != nil {
+		return nil
+	}
+	for _, b := range r.BrokerDatas {
+		if b.BrokerName == brokerName {
+			return b.BrokerAddrs
+		}
+	}
+	return nil
+}
+
+// CommittedOffset returns group's committed offset of topic's queue on the broker at
+// addr; ok is false when none is stored or the broker does not answer.
+func CommittedOffset(addr, group, topic string, queue int32) (int64, bool) {
+	h := &header.QueryConsumerOffsetRequest{ConsumerGroup: group, Topic: topic, QueueID: queue, SetZeroIfNotFound: header.Bool(false)}
+	resp, err := Invoke(addr, remoting.NewRequest(code.QueryConsumerOffset, h.Encode(), nil))
+	if err != nil || resp.Code != code.Success {
+		return 0, false
+	}
+	var off int64
+	if _, err := fmt.Sscan(resp.ExtFields["offset"], &off); err != nil {
+		return 0, false
+	}
+	return off, true
+}
