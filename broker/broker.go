@@ -13,7 +13,14 @@
 // serve the client registry, queue locks, queries and statistics; registrar.go
 // registers with the NameServers. Transactions: txn.go (half messages, the check-back
 // loop on the broker/txn half-message set) and endtx.go (37, and the rocketgo
-// extensions 2100, 2101). Metadata — topic configs (topics.go), subscription
+// extensions 2100, 2101). Master/Slave: role.go (roles, SYNC_MASTER waits, slave pull
+// rules, on the broker/ha replication stream) and slave.go (a slave's copy of its
+// master's metadata; 43). Scheduling: delay.go (DELAY levels and TIMER_* messages,
+// stored where they wait and delivered by broker/schedule; the rocketgo extension
+// 2202 cancels a timer), sendback.go (36: retry topics and the DLQ), dlq.go (the
+// rocketgo extensions 2200 and 2201 that list and resend dead letters); propfilter.go
+// filters pulls by SQL92 over message properties (broker/filter) and answers
+// CHECK_CLIENT_CONFIG's expression check. Metadata — topic configs (topics.go), subscription
 // groups (groups.go) and consumer offsets (offsets.go) — lives in a pebble database under
 // <store dir>/meta, as protobuf values of proto/metapb; meta.go draws its key layout.
 //
@@ -30,8 +37,15 @@
 //     is served as "*" rather than SUBSCRIPTION_NOT_EXIST (PROTOCOL.md §11.14).
 //   - QUERY_CONSUMER_OFFSET keeps Java's "offset 0 for a young queue" answer except for
 //     groups that registered CONSUME_FROM_TIMESTAMP (PROTOCOL.md §2.5).
-//   - Delay and timer messages are refused with SYSTEM_ERROR and a remark saying so
-//     until those features exist, rather than stored as plain ones.
+//   - Timer messages (RocketMQ 5's TIMER_* properties) are honoured for every client,
+//     4.x clients included; a delay level wins over a timer, as in RocketMQ 5. A
+//     scheduled message is delivered exactly once, also across kill -9 (the package
+//     doc of broker/schedule says how).
+//   - A SQL92 pull examines at most 800 ConsumeQueue units and reads their records;
+//     there is no bloom-filter ConsumeQueue extension (propfilter.go).
+//   - A slave never moves a consumer's offset: an offset it does not hold yet is
+//     parked or retried, not corrected (role.go), so reading from a slave while the
+//     master is down never skips or rewinds.
 //   - A transaction keeps one key, its half message's offset, for its whole life: the
 //     check-back does not re-append the half message as Java does, so a repeated or
 //     late END_TRANSACTION is recognised and changes nothing (broker/txn).

@@ -169,7 +169,12 @@ func (b *Broker) routeScheduled(m *message.Ext, sb *sendBuf, sp *schedProps, bat
 	if sp.deliverMS == "" && sp.delaySec == "" && sp.delayMS == "" {
 		return nil
 	}
-	now := b.storeNow().UnixMilli()
+	// Rounded up to the millisecond: a relative timer is never due before its delay.
+	t := b.storeNow()
+	now := t.UnixMilli()
+	if t.Nanosecond()%int(time.Millisecond) != 0 {
+		now++
+	}
 	deliver, err := timerDeliverMS(sp, now, b.opts.TimerMaxDelay)
 	if err != nil {
 		return err

@@ -68,6 +68,10 @@ func (t *txnService) resolve(off int64, want txn.Outcome, h *header.EndTransacti
 	if b.closing.Load() {
 		return "", reject(errNotAvailable, "broker %s is shutting down", b.opts.BrokerName)
 	}
+	if b.isSlave() {
+		return "", reject(errSlaveNotAvailable, "broker %s is a slave (brokerId %d): END_TRANSACTION goes to its master",
+			b.opts.BrokerName, b.opts.BrokerID)
+	}
 	if off < 0 || off >= b.store.MaxPhysicalOffset() {
 		return "", reject(errBadRequest, "no half message at commitLogOffset %d: the log holds [%d, %d)",
 			off, b.store.MinPhysicalOffset(), b.store.MaxPhysicalOffset())
@@ -82,10 +86,14 @@ func (t *txnService) resolve(off int64, want txn.Outcome, h *header.EndTransacti
 	e, st, prev := t.set.Claim(off, want)
 	switch st {
 	case txn.InProgress:
+		if h != nil {
+			if err := checkEndTx(e, h); err != nil {
+				return "", err
+			}
+		}
 		return t.already(off, want, prev, "being ")
-	case txn.Resolved:
-		return t.already(off, want, prev, "already ")
-	case txn.NotPending:
+	case txn.Resolved, txn.NotPending:
+		// A repeated END_TRANSACTION is checked like the first one was.
 		return t.notPending(off, want, h)
 	}
 	if h != nil {
@@ -160,9 +168,10 @@ func (t *txnService) already(off int64, want, prev txn.Outcome, state string) (s
 }
 
 // notPending answers a request for an offset the set has no pending half message at:
-// either none was ever stored there, or its transaction was resolved long enough ago
-// to be forgotten. The record is read only to tell which; it is never acted on, since
-// a record the dispatcher did not take for a half message is not trusted as one.
+// either none was ever stored there, or its transaction was resolved (perhaps long
+// enough ago to be forgotten). The record is read to tell which and to check the
+// request against it; it is never acted on, since a record the dispatcher did not take
+// for a half message is not trusted as one.
 func (t *txnService) notPending(off int64, want txn.Outcome, h *header.EndTransactionRequest) (string, error) {
 	rec, err := t.b.store.ReadRecord(off)
 	if err != nil || message.RecordTopic(rec) != TopicTransHalf {

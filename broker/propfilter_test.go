@@ -149,3 +149,35 @@ func waitParked(t *testing.T, h *harness) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+// BenchmarkPullSQL92 measures a pull whose SQL92 subscription matches every other
+// message: 32 records returned out of 64 read and evaluated.
+func BenchmarkPullSQL92(b *testing.B) {
+	br := openInProcess(b, func(o *Options, _ *store.Options) { o.EnablePropertyFilter = true })
+	createTopicDirect(b, br, "BenchSQL", 1)
+	const n = 8192
+	body := make([]byte, 1024)
+	conn := &remoting.Conn{}
+	for i := 0; i < n; i++ {
+		h := sendReq("BenchSQL", 0, map[string]string{message.PropTags: "TagA", "region": []string{"eu", "us"}[i%2],
+			"price": strconv.Itoa(i % 100), message.PropUniqKey: "0A0000010F3A000000000000000000AB"})
+		if resp := br.handleSend(conn, remoting.NewRequest(code.SendMessage, h.Encode(), body)); resp.Code != code.Success {
+			b.Fatalf("fill: %d %s", resp.Code, resp.Remark)
+		}
+	}
+	waitMax(b, br, "BenchSQL", 0, n)
+	reqs := make([]*remoting.Command, n/64)
+	for i := range reqs {
+		p := sqlPull("BenchSQL", int64(i*64), "region = 'eu' AND price >= 0")
+		reqs[i] = remoting.NewRequest(code.PullMessage, p.Encode(), nil)
+	}
+	b.SetBytes(32 * int64(len(body)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		resp := br.handlePull(conn, reqs[i%len(reqs)])
+		if resp.Code != code.Success || len(resp.BodyParts) != 32 {
+			b.Fatalf("pull: code %d %s, %d records", resp.Code, resp.Remark, len(resp.BodyParts))
+		}
+	}
+}

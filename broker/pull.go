@@ -154,7 +154,7 @@ func checkExprType(t string) error {
 	case "", exprTag:
 		return nil
 	case exprSQL92:
-		return reject(errNotSupported, "SQL92 filtering not supported yet; subscribe by TAG")
+		return nil // filtered per record after the read: propfilter.go
 	}
 	return reject(errSubscriptionParse, "expression type %q unknown; use TAG", t)
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/proto/metapb"
 	"github.com/rocketgo/rocketgo/remoting"
-	"github.com/rocketgo/rocketgo/store"
 )
 
 // Transaction defaults (BrokerConfig.java).
@@ -175,6 +174,9 @@ func (t *txnService) loop() {
 // messages Due says to, sends CHECK_TRANSACTION_STATE for the others to a live producer
 // of their group, and records the checks sent in one or a few op records.
 func (t *txnService) round(now time.Time) {
+	if t.b.isSlave() {
+		return // the master checks; a slave's set only follows the replicated log
+	}
 	var checked []int64
 	for _, a := range t.set.Due(now, t.pol) {
 		if t.b.closing.Load() {
@@ -398,11 +400,11 @@ func (b *Broker) handleHalfSend(conn *remoting.Conn, req *remoting.Command, h *h
 	if err != nil {
 		return b.sendError(req, err)
 	}
-	if b.sopts.FlushMode != store.SyncFlush || sp.noWait {
+	if !b.waitsForDurability() || sp.noWait { // SYNC_FLUSH and SYNC_MASTER wait, as for any send
 		return b.sendOK(req, code.Success, "", m.StoreHost, dst.queueID, res, nil)
 	}
 	host, qid := m.StoreHost, dst.queueID
-	b.putDst.OnFlushed(res.EndOffset, func(ferr error) {
+	b.onDurable(res.EndOffset, func(ferr error) {
 		c, remark := int16(code.Success), ""
 		if ferr != nil {
 			c, remark = responseCode(ferr), remarkOf(ferr)

@@ -653,3 +653,58 @@ func TestConcurrentResolutions(t *testing.T) {
 		t.Fatalf("%d messages in Orders:1, %d rounds resolved as commits", len(recs), commits)
 	}
 }
+
+// TestStaleSnapshotCatchesUp restarts from a snapshot older than the log: the set
+// replays what came after it (resolutions, new half messages, check-backs) and ends
+// up where it would have been.
+func TestStaleSnapshotCatchesUp(t *testing.T) {
+	h := txnHarness(t)
+	p := newCheckProducer(t, h, "127.0.0.1@stale", "pg", func(*message.Ext) int32 { return header.TxUnknown })
+	h1 := h.sendHalf("pg", "Orders", 0, "one", nil)
+	h2 := h.sendHalf("pg", "Orders", 1, "two", nil)
+	h.waitSettled()
+	now := time.Now().Add(time.Hour)
+	h.b.txn.round(now) // one check each, recorded before the snapshot
+	p.waitChecks(2)
+	h.waitSettled()
+	if err := h.b.txn.saveSnapshot(); err != nil {
+		t.Fatal(err)
+	}
+	snap := filepath.Join(h.so.Dir, txnSnapshotDir, txnSnapshotName)
+	old, err := os.ReadFile(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	wantCode(t, "commit one", h.endTx("pg", h1, header.TxCommit), code.Success, "")
+	h3 := h.sendHalf("pg", "Orders", 2, "three", nil)
+	wantCode(t, "rollback two", h.endTx("pg", h2, header.TxRollback), code.Success, "")
+	h4 := h.sendHalf("pg", "Orders", 3, "four", nil)
+	h.waitSettled()
+	h.b.txn.round(now.Add(time.Hour)) // a second check of three and four
+	p.waitChecks(4)
+	h.waitSettled()
+
+	if err := h.b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h.b = nil
+	if err := os.WriteFile(snap, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.open()
+	l := h.pending("", 0)
+	if l.Total != 2 || l.Transactions[0].CommitLogOffset != h3.offset || l.Transactions[1].CommitLogOffset != h4.offset ||
+		l.Transactions[0].CheckTimes != 1 || l.Transactions[1].CheckTimes != 1 {
+		t.Fatalf("after catching up from a stale snapshot: %+v", l.Transactions)
+	}
+	wantCode(t, "commit one again", h.endTx("pg", h1, header.TxCommit), code.Success, "already committed")
+	wantCode(t, "commit two", h.endTx("pg", h2, header.TxCommit), code.SystemError, "already rolled back")
+	wantCode(t, "commit three", h.endTx("pg", h3, header.TxCommit), code.Success, "")
+	h.waitSettled()
+	for q, want := range []int64{1, 0, 1, 0} {
+		if n := h.b.Store().MaxOffset("Orders", int32(q)); n != want {
+			t.Fatalf("Orders:%d holds %d messages, want %d", q, n, want)
+		}
+	}
+}

@@ -89,6 +89,11 @@ func (c *instance) heartbeatData() (hb *body.HeartbeatData, hasConsumers bool) {
 func (c *instance) sendHeartbeat(ctx context.Context) error {
 	c.hbMu.Lock()
 	defer c.hbMu.Unlock()
+	return c.sendHeartbeatLocked(ctx)
+}
+
+// sendHeartbeatLocked is sendHeartbeat for a caller that holds hbMu.
+func (c *instance) sendHeartbeatLocked(ctx context.Context) error {
 	hb, hasConsumers := c.heartbeatData()
 	if len(hb.ProducerDataSet) == 0 && len(hb.ConsumerDataSet) == 0 {
 		return nil

@@ -62,7 +62,7 @@ type instance struct {
 	}
 
 	hbMu      sync.Mutex  // one heartbeat round at a time
-	hbPending atomic.Bool // a heartbeatSoon is queued
+	hbPending atomic.Bool // a heartbeatSoon round is queued and has not taken hbMu yet
 	bgMu      sync.Mutex  // orders spawn against close, so no goroutine starts after it
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -222,13 +222,21 @@ func (c *instance) spawn(fn func(ctx context.Context)) bool {
 
 // heartbeatSoon sends a heartbeat in the background now, unless one is already queued:
 // on a new broker, a new consumer, a changed subscription.
+//
+// The queued round stays pending until it holds hbMu, and only then reads the groups:
+// requests made while it waits behind a running round are merged into it (it will send
+// the newest groups anyway), and a request made once it has started reading queues a
+// new round, so no change goes unannounced. It also means that once hbPending is false
+// and hbMu has been free, every round asked for so far has been sent.
 func (c *instance) heartbeatSoon() {
 	if !c.hbPending.CompareAndSwap(false, true) {
 		return
 	}
 	if !c.spawn(func(ctx context.Context) {
+		c.hbMu.Lock()
+		defer c.hbMu.Unlock()
 		c.hbPending.Store(false)
-		if err := c.sendHeartbeat(ctx); err != nil {
+		if err := c.sendHeartbeatLocked(ctx); err != nil {
 			c.log.Debug().Err(err).Msg("heartbeat")
 		}
 	}) {

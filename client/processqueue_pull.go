@@ -98,7 +98,7 @@ func (c *consumerCore) pullOnce(pq *processQueue, sub *subscription, offset int6
 		SuspendTimeoutMillis: c.o.longPoll.Milliseconds(),
 		Subscription:         sub.expr,
 		SubVersion:           sub.version,
-		ExpressionType:       ExpressionTag,
+		ExpressionType:       sub.expressionType(),
 	}
 	if c.o.model == Clustering && brokerID == 0 {
 		// Piggyback the consumed offset on the pull; only a master stores it.

@@ -100,15 +100,14 @@ type Listener func(ctx context.Context, msgs []*MessageExt) (ConsumeResult, erro
 const (
 	// ExpressionTag is a tag expression: "*" or "a || b || c".
 	ExpressionTag = body.ExpressionTag
-	// ExpressionSQL92 is a SQL92 property filter, which the brokers of this project
-	// do not evaluate: selectors of this type are refused.
+	// ExpressionSQL92 is a SQL92 property filter, evaluated by the broker when its
+	// enablePropertyFilter is on (see BySQL92 in filter.go).
 	ExpressionSQL92 = "SQL92"
 )
 
 // MessageSelector chooses the messages of a topic a consumer receives.
 type MessageSelector struct {
-	// Type is ExpressionTag (also when empty) or ExpressionSQL92 (rejected: brokers of
-	// this project do not evaluate SQL92).
+	// Type is ExpressionTag (also when empty) or ExpressionSQL92 (BySQL92).
 	Type string
 	// Expression is "*" (or "") for every message, or tags joined by "||": "a || b".
 	Expression string
@@ -130,6 +129,7 @@ type subscription struct {
 	expr    string   // the user's expression, "*" for all
 	tags    []string // trimmed tags, sorted and unique; nil means every message
 	version int64    // subVersion: set when the subscription is made
+	sql     bool     // expr is a SQL92 expression (filter.go)
 }
 
 // maxSubscriptionTags bounds the tags of one expression; the broker refuses more
@@ -138,12 +138,12 @@ const maxSubscriptionTags = 1024
 
 // parseSelector checks a selector and returns its subscription of topic. "*" and ""
 // select everything; otherwise the expression is tags separated by "||", each trimmed
-// and non-empty. SQL92 is rejected with ErrNotSupported.
+// and non-empty. A SQL92 selector is passed to the broker as it is (filter.go).
 func parseSelector(topic string, sel MessageSelector, version int64) (*subscription, error) {
 	switch sel.Type {
 	case "", ExpressionTag:
 	case ExpressionSQL92:
-		return nil, fmt.Errorf("subscribe %s: SQL92 selectors: %w", topic, ErrNotSupported)
+		return sqlSubscription(topic, sel, version)
 	default:
 		return nil, invalidOption("subscribe %s: expression type %q", topic, sel.Type)
 	}
@@ -194,7 +194,7 @@ func (s *subscription) data() body.SubscriptionData {
 		TagsSet:        slices.Clone(s.tags),
 		CodeSet:        make(body.CodeSet, 0, len(s.tags)),
 		SubVersion:     s.version,
-		ExpressionType: body.ExpressionTag,
+		ExpressionType: s.expressionType(),
 	}
 	if d.TagsSet == nil {
 		d.TagsSet = []string{}

@@ -32,8 +32,13 @@ func TestParseSelector(t *testing.T) {
 	if _, err := parseSelector("T", ByTag("a || || b"), 1); !errors.Is(err, ErrInvalidOption) {
 		t.Errorf("empty tag: %v", err)
 	}
-	if _, err := parseSelector("T", MessageSelector{Type: ExpressionSQL92, Expression: "a > 1"}, 1); !errors.Is(err, ErrNotSupported) {
-		t.Errorf("SQL92: %v", err)
+	// SQL92 goes to the broker as written (filter.go).
+	if s, err := parseSelector("T", BySQL92(" a > 1 "), 1); err != nil || s.expr != "a > 1" || s.tags != nil ||
+		s.expressionType() != ExpressionSQL92 || s.data().ExpressionType != ExpressionSQL92 {
+		t.Errorf("SQL92: %+v %v", s, err)
+	}
+	if _, err := parseSelector("T", BySQL92("  "), 1); !errors.Is(err, ErrInvalidOption) {
+		t.Errorf("empty SQL92: %v", err)
 	}
 	if _, err := parseSelector("T", MessageSelector{Type: "XPATH", Expression: "a"}, 1); !errors.Is(err, ErrInvalidOption) {
 		t.Errorf("unknown type: %v", err)

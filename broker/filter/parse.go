@@ -1,9 +1,11 @@
 package filter
 
 import (
+	"bytes"
 	"math"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/rocketgo/rocketgo/proto/message"
 )
@@ -59,9 +61,39 @@ func (e *Expr) Match(get func(name string) (string, bool)) bool {
 }
 
 // MatchProperties is Match over encoded message properties (key 0x01 value pairs
-// separated by 0x02, as stored in a record).
+// separated by 0x02, as stored in a record). It does not allocate for the values: they
+// are read in place, and never kept past the call.
 func (e *Expr) MatchProperties(props []byte) bool {
-	return e.Match(func(name string) (string, bool) { return message.PropertyOf(props, name) })
+	return e.Match(func(name string) (string, bool) { return propertyView(props, name) })
+}
+
+// propertyView is message.PropertyOf without the copy: the returned string aliases
+// props (the last occurrence of name wins, malformed pairs are skipped), so it is valid
+// only while props is.
+func propertyView(props []byte, name string) (string, bool) {
+	var (
+		val   []byte
+		found bool
+	)
+	for len(props) > 0 {
+		item := props
+		if i := bytes.IndexByte(props, message.PropertySeparator); i >= 0 {
+			item, props = props[:i], props[i+1:]
+		} else {
+			props = nil
+		}
+		i := bytes.IndexByte(item, message.NameValueSeparator)
+		if i <= 0 || i == len(item)-1 {
+			continue
+		}
+		if string(item[:i]) == name {
+			val, found = item[i+1:], true
+		}
+	}
+	if !found {
+		return "", false
+	}
+	return unsafe.String(&val[0], len(val)), true
 }
 
 // parser is a recursive-descent parser over the lexer's tokens, one rule per

@@ -56,6 +56,13 @@ type ClientOptions struct {
 // checkWindow is how many bytes before its log end a slave checksums for the master.
 const checkWindow = 4096
 
+// While frames keep arriving, the slave acknowledges at least every ackEveryBytes of log
+// and every ackEvery.
+const (
+	ackEveryBytes = 1 << 20
+	ackEvery      = 2 * time.Millisecond
+)
+
 // Status describes the slave side.
 type Status struct {
 	MasterAddr string // the master's HA address in use, "" when unknown
@@ -388,7 +395,11 @@ func (c *Client) handshake(conn net.Conn, br *bufio.Reader) error {
 
 // stream applies DATA frames and notes heartbeats until the connection fails.
 func (c *Client) stream(conn net.Conn, br *bufio.Reader, ack func(int64) error) error {
-	var buf []byte
+	var (
+		buf       []byte
+		lastAck   int64
+		lastAckAt time.Time
+	)
 	for {
 		_ = conn.SetReadDeadline(time.Now().Add(c.o.Housekeeping))
 		typ, p, nb, err := ReadFrame(br, buf, c.o.DataLimit)
@@ -413,11 +424,14 @@ func (c *Client) stream(conn net.Conn, br *bufio.Reader, ack func(int64) error) 
 				c.masterMax.Store(end)
 			}
 			// Acknowledge once the frames that have already arrived are applied: one
-			// acknowledgement per burst, at once when the stream pauses.
-			if br.Buffered() == 0 {
+			// acknowledgement per burst, at once when the stream pauses. A stream that
+			// never pauses is still acknowledged every ackEveryBytes or ackEvery, so a
+			// SYNC_MASTER's sends are not held up by a busy slave.
+			if br.Buffered() == 0 || end-lastAck >= ackEveryBytes || time.Since(lastAckAt) >= ackEvery {
 				if err := ack(end); err != nil {
 					return fmt.Errorf("write ack: %w", err)
 				}
+				lastAck, lastAckAt = end, time.Now()
 			}
 		case TypeHeartbeat:
 			off, err := DecodeOffset(p)

@@ -482,3 +482,24 @@ func TestMasterDropsMisbehavingSlaves(t *testing.T) {
 		t.Fatalf("a bogus acknowledgement counted: acked %d", srv.AckedOffset())
 	}
 }
+
+// TestEmptySlaveStartsAtMastersOldestSegment: a master whose log no longer starts at 0
+// streams an empty slave from its oldest segment, and the slave's log starts there too.
+func TestEmptySlaveStartsAtMastersOldestSegment(t *testing.T) {
+	dir := t.TempDir()
+	mdir, sdir := filepath.Join(dir, "m"), filepath.Join(dir, "s")
+	master := openStore(t, mdir)
+	start := int64(3 * testSegment) // as if retention had deleted the first three segments
+	if err := master.ResetEmpty(start); err != nil {
+		t.Fatal(err)
+	}
+	putN(t, master, 0, 200)
+	srv := startServer(t, master, ServerOptions{})
+	slave := openStore(t, sdir)
+	startClient(t, slave, srv.Addr().String(), "broker-a")
+	waitCaughtUp(t, master, slave)
+	if slave.MinPhysicalOffset() != start {
+		t.Fatalf("the slave's log starts at %d, want the master's %d", slave.MinPhysicalOffset(), start)
+	}
+	sameLog(t, mdir, sdir, start, master.MaxPhysicalOffset())
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -73,7 +74,7 @@ func (s *Scheduler) put(rec []byte) error {
 // when the budget ran out or a delivery must be retried, idle when it is caught up.
 func (s *Scheduler) runLevel(level int, nowMS int64, budget *int) int64 {
 	qid := int32(level - 1)
-	delay := s.o.Levels.Delay(level).Milliseconds()
+	delay := s.o.Levels.Delay(level)
 	for *budget > 0 {
 		cur := s.cursor[level-1]
 		res := s.o.Store.GetMessages(TopicSchedule, qid, cur, min(levelBatch, *budget), 0, nil)
@@ -97,7 +98,7 @@ func (s *Scheduler) runLevel(level int, nowMS int64, budget *int) int64 {
 			return idle
 		}
 		for _, rec := range res.Records {
-			if due := message.RecordStoreTimestamp(rec) + delay; due > nowMS {
+			if due := levelDue(message.RecordStoreTimestamp(rec), delay); due > nowMS {
 				return due
 			}
 			if *budget == 0 {
@@ -115,6 +116,13 @@ func (s *Scheduler) runLevel(level int, nowMS int64, budget *int) int64 {
 		s.cursor[level-1] = max(s.cursor[level-1], res.NextBegin)
 	}
 	return nowMS
+}
+
+// levelDue is when a delay-level message stored at storeMS is due. Store timestamps
+// are whole milliseconds, cut down: the message was stored up to 1 ms after its stamp,
+// so it is due 1 ms after stamp + delay, and never arrives before its delay has passed.
+func levelDue(storeMS int64, delay time.Duration) int64 {
+	return storeMS + delay.Milliseconds() + 1
 }
 
 // deliverLevel appends the copy of one due delay-level record.

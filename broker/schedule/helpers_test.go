@@ -40,7 +40,7 @@ func (c *fakeClock) Set(t time.Time) {
 
 // env is a store and a scheduler on one directory, driven by a fake clock.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	clk    *fakeClock
 	levels Levels

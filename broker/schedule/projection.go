@@ -102,7 +102,7 @@ func (p *projection) classify(rec []byte, phys int64) (op, bool) {
 		if d <= 0 {
 			return op{}, false
 		}
-		return op{kind: opArrival, level: level, deliverMS: message.RecordStoreTimestamp(rec) + d.Milliseconds()}, true
+		return op{kind: opArrival, level: level, deliverMS: levelDue(message.RecordStoreTimestamp(rec), d)}, true
 	case TopicTimer:
 		if v, ok := message.PropertyOf(props, PropFrom); ok {
 			if f, ok := ParseFrom(v); ok && f.Timer {

@@ -19,14 +19,15 @@ import (
 func TestLevelDeliveredWhenDue(t *testing.T) {
 	e := newEnv(t, "1s 5s")
 	e.putDelayed(2, "Real", 3, "m1")
-	if next := e.at(0); next != 5*time.Second {
-		t.Fatalf("next wake %v, want 5s", next)
+	// Due 1 ms after stamp + delay: stamps are whole milliseconds.
+	if next := e.at(0); next > 5001*time.Millisecond {
+		t.Fatalf("next wake %v, want by 5.001s", next)
 	}
-	e.at(4999 * time.Millisecond)
+	e.at(5 * time.Second)
 	if got := e.delivered("Real", 3); len(got) != 0 {
 		t.Fatalf("delivered %v before the 5 s delay", fmtBodies(got))
 	}
-	e.at(5 * time.Second)
+	e.at(5001 * time.Millisecond)
 	got := e.delivered("Real", 3)
 	if len(got) != 1 {
 		t.Fatalf("delivered %d messages at 5 s, want 1", len(got))
@@ -60,10 +61,10 @@ func TestLevelsDeliverInQueueOrder(t *testing.T) {
 		want string
 		next time.Duration
 	}{
-		{1499 * time.Millisecond, "[]", 1500 * time.Millisecond},
-		{1500 * time.Millisecond, "[b]", 3 * time.Second},
-		{3 * time.Second, "[b a]", 3500 * time.Millisecond},
-		{3500 * time.Millisecond, "[b a c]", 10 * time.Second}, // nothing left: the applied commit
+		{1500 * time.Millisecond, "[]", 1501 * time.Millisecond},
+		{1501 * time.Millisecond, "[b]", 3001 * time.Millisecond},
+		{3001 * time.Millisecond, "[b a]", 3501 * time.Millisecond},
+		{3501 * time.Millisecond, "[b a c]", 10 * time.Second}, // nothing left: the applied commit
 	}
 	for _, s := range steps {
 		next := e.at(s.at)
@@ -129,11 +130,11 @@ func TestRestartKeepsPending(t *testing.T) {
 	e.putTimer(t0.Add(time.Second), "R", "u1", "t1")
 	e.at(time.Second) // t1 delivered, committed on close
 	e.restart()
-	e.at(1999 * time.Millisecond)
+	e.at(2 * time.Second)
 	if got := fmtBodies(e.delivered("R", 0)); got != "[]" {
 		t.Fatalf("level delivered early after restart: %s", got)
 	}
-	e.at(2 * time.Second)
+	e.at(2001 * time.Millisecond)
 	e.at(30 * time.Second)
 	if got := fmtBodies(e.delivered("R", 0)); got != "[d1]" {
 		t.Fatalf("level queue after restart %s, want [d1]", got)
@@ -152,10 +153,10 @@ func TestCrashBetweenDeliveryAndCommit(t *testing.T) {
 	e.putDelayed(1, "R", 0, "d2")
 	e.putTimer(t0.Add(time.Second), "R", "u1", "t1")
 	e.putTimer(t0.Add(5*time.Second), "R", "u5", "t5")
-	e.at(time.Second) // d1, d2, t1 delivered; nothing committed (CommitInterval is 1 h)
+	e.at(1001 * time.Millisecond) // d1, d2, t1 delivered; nothing committed (CommitInterval is 1 h)
 	e.crash()
 	e.open()
-	e.at(time.Second)
+	e.at(1001 * time.Millisecond)
 	e.at(5 * time.Second)
 	if got := fmtBodies(e.delivered("R", 0)); got != "[d1 d2]" {
 		t.Fatalf("level after crash %s, want [d1 d2] exactly once", got)
@@ -166,7 +167,7 @@ func TestCrashBetweenDeliveryAndCommit(t *testing.T) {
 	// And once more, after a crash with the index committed in between.
 	e.putDelayed(1, "R", 0, "d3")
 	e.s.commit(e.clk.Now())
-	e.at(6 * time.Second)
+	e.at(6001 * time.Millisecond)
 	e.crash()
 	e.open()
 	e.at(7 * time.Second)
@@ -213,7 +214,7 @@ func TestUndeliverableDropped(t *testing.T) {
 	e.put(&message.Ext{Topic: TopicSchedule, Body: []byte("bad"), BornHost: born, StoreHost: host,
 		Properties: props(message.PropDelay, "1")})
 	e.putDelayed(1, "R", 0, "good")
-	e.at(time.Second)
+	e.at(1001 * time.Millisecond)
 	if got := fmtBodies(e.delivered("R", 0)); got != "[good]" {
 		t.Fatalf("delivered %s, want [good]", got)
 	}

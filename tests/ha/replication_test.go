@@ -40,13 +40,7 @@ func startPair(t *testing.T, role string, extra map[string]any) *pair {
 func (p *pair) createTopic(t *testing.T, topic string, queues int32) {
 	t.Helper()
 	CreateTopic(t, p.master.Addr, topic, queues)
-	WaitFor(t, 20*time.Second, "the topic on the slave", func() bool { return slaveHasTopic(p.slave.Addr, topic) })
-}
-
-// slaveHasTopic reports whether a pull of topic is served (not TOPIC_NOT_EXIST).
-func slaveHasTopic(addr, topic string) bool {
-	resp, err := Invoke(addr, pullRequest("probe", topic, 0, 0))
-	return err == nil && resp.Code != code.TopicNotExist
+	WaitFor(t, 20*time.Second, "the topic on the slave", func() bool { return ServesTopic(p.slave.Addr, topic) })
 }
 
 // bodies returns n distinct bodies of about size bytes.

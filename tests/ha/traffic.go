@@ -135,6 +135,13 @@ func pullRequest(group, topic string, queue int32, offset int64) *remoting.Comma
 	return remoting.NewRequest(code.PullMessage, h.Encode(), nil)
 }
 
+// ServesTopic reports whether the broker at addr knows topic: a pull of it is not
+// answered TOPIC_NOT_EXIST (a slave knows a topic once it copied its master's configs).
+func ServesTopic(addr, topic string) bool {
+	resp, err := Invoke(addr, pullRequest("probe", topic, 0, 0))
+	return err == nil && resp.Code != code.TopicNotExist
+}
+
 // Pull reads queue of topic from offset from up to (excluding) offset to, by repeated
 // PULL_MESSAGE requests to addr without long polling; it fails the test on any answer
 // other than found or not-yet.

@@ -239,13 +239,12 @@ func (w *testWriter) Write(p []byte) (int, error) {
 
 // brokerProcess is bin/mqbroker -standalone running as a child process.
 type brokerProcess struct {
-	t                   *testing.T
-	bin, dir            string
-	namesrvAddr, addr   string
-	cmd                 *exec.Cmd
-	exited              chan struct{}
-	exitErr             error
-	closeOnce, waitOnce sync.Once
+	t                 *testing.T
+	bin, dir          string
+	namesrvAddr, addr string
+	cmd               *exec.Cmd
+	exited            chan struct{} // closed once cmd has exited; exitErr is then set
+	exitErr           error
 }
 
 // buildBroker builds bin/mqbroker into dir.
@@ -301,7 +300,6 @@ func (p *brokerProcess) start() {
 			p.t.Fatal(err)
 		}
 		p.exited = make(chan struct{})
-		p.waitOnce = sync.Once{}
 		cmd, exited := p.cmd, p.exited
 		go func() { p.exitErr = cmd.Wait(); close(exited) }()
 		if p.ready(exited) {
@@ -409,7 +407,9 @@ func TestBrokerKilledBeforeCommit(t *testing.T) {
 			}
 			return client.UnknownTransaction
 		},
-		Check: func(_ context.Context, m *client.MessageExt) client.LocalTransactionState { return ledger.state(m.MsgID) },
+		Check: func(_ context.Context, m *client.MessageExt) client.LocalTransactionState {
+			return ledger.state(m.MsgID)
+		},
 	})
 	for _, b := range []string{"committed-before", "rolled-back-before", "undecided-rollback", "crashed-commit"} {
 		res, err := tp.SendMessageInTransaction(ctx, client.NewMessage(topic, []byte(b)), nil)

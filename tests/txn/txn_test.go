@@ -272,7 +272,9 @@ func TestAdminPendingAndResolve(t *testing.T) {
 	var mu sync.Mutex
 	checks := map[string]int{}
 	tp := startTxProducer(t, c.NamesrvAddr(), group, client.TransactionFuncs{
-		Execute: func(context.Context, *client.Message, any) client.LocalTransactionState { return client.UnknownTransaction },
+		Execute: func(context.Context, *client.Message, any) client.LocalTransactionState {
+			return client.UnknownTransaction
+		},
 		Check: func(_ context.Context, m *client.MessageExt) client.LocalTransactionState {
 			mu.Lock()
 			checks[string(m.Body)]++
