@@ -125,13 +125,22 @@ func TestSlaveServesWhatTheMasterStored(t *testing.T) {
 	waitReplicated(t, master, slave)
 
 	// Metadata: the topic and the consumer offsets reach the slave.
-	commit := &header.UpdateConsumerOffsetRequest{ConsumerGroup: "g", Topic: "HA", QueueID: 1, CommitOffset: 7}
+	commit := &header.UpdateConsumerOffsetRequest{ConsumerGroup: "g@x", Topic: "HA", QueueID: 1, CommitOffset: 7}
 	wantCode(t, "commit on master", master.call(code.UpdateConsumerOffset, commit.Encode(), nil), code.Success, "")
+	sg := []byte(`{"groupName":"gcfg","consumeEnable":true,"retryMaxTimes":5,"retryQueueNums":1}`)
+	wantCode(t, "group on master", master.call(code.UpdateAndCreateSubGroup, nil, sg), code.Success, "")
 	waitFor(t, 10*time.Second, "metadata on the slave", func() bool {
 		_, ok := slave.b.topics.Get("HA")
-		off, okOff := slave.b.offsets.Get("g", "HA", 1)
-		return ok && okOff && off == 7
+		off, okOff := slave.b.offsets.Get("g@x", "HA", 1)
+		g, okG := slave.b.groups.Get("gcfg")
+		return ok && okOff && off == 7 && okG && g.GetRetryMaxTimes() == 5
 	})
+	// A deleted topic leaves the slave's table too.
+	master.createTopic("Gone", 1, 6)
+	waitFor(t, 10*time.Second, "the second topic on the slave", func() bool { _, ok := slave.b.topics.Get("Gone"); return ok })
+	del := &header.DeleteTopicRequest{Topic: "Gone"}
+	wantCode(t, "delete on master", master.call(code.DeleteTopicInBroker, del.Encode(), nil), code.Success, "")
+	waitFor(t, 10*time.Second, "the deletion on the slave", func() bool { _, ok := slave.b.topics.Get("Gone"); return !ok })
 
 	// Pulls from the slave return the master's records, byte for byte.
 	for q := int32(0); q < 2; q++ {
@@ -281,5 +290,38 @@ func TestSuggestSlaveForLaggingConsumers(t *testing.T) {
 	p.MaxMsgNums = 2
 	if s := pullHeader(t, slave.pull(p)).SuggestWhichBrokerID; s != 1 {
 		t.Fatalf("the slave suggests broker %d to a lagging consumer, want itself (1)", s)
+	}
+}
+
+func TestConsumerOffsetSnapshot(t *testing.T) {
+	master := newHarness(t)
+	for _, c := range []struct {
+		group string
+		q     int32
+		off   int64
+	}{{"g1", 0, 5}, {"g1", 3, 9}, {"g@2", 1, 11}} {
+		h := &header.UpdateConsumerOffsetRequest{ConsumerGroup: c.group, Topic: "T", QueueID: c.q, CommitOffset: c.off}
+		wantCode(t, "commit", master.call(code.UpdateConsumerOffset, h.Encode(), nil), code.Success, "")
+	}
+	resp := master.call(code.GetAllConsumerOffset, nil, nil)
+	wantCode(t, "get all consumer offsets", resp, code.Success, "")
+	want := `{"offsetTable":{"T@g1":{"0":5,"3":9},"T@g@2":{"1":11}}}`
+	if string(resp.Body) != want {
+		t.Fatalf("body %s, want %s", resp.Body, want)
+	}
+	// A slave applies such a snapshot, skipping what it cannot store.
+	slave := newHarness(t, func(o *Options, _ *store.Options) { o.BrokerRole, o.BrokerID = RoleSlave, 1 })
+	m := slave.b.repl.meta
+	if err := m.applyOffsets([]byte(`{"offsetTable":{"T@g1":{"0":5,"x":1,"2":-4},"noat":{"0":1},"bad topic@g":{"0":2}}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if off, ok := slave.b.offsets.Get("g1", "T", 0); !ok || off != 5 {
+		t.Fatalf("applied offset of g1/T/0: %d %v, want 5", off, ok)
+	}
+	if got := len(slave.b.offsets.snapshot()); got != 1 {
+		t.Fatalf("%d offsets applied, want only the valid one", got)
+	}
+	if err := m.applyOffsets([]byte(`{"offsetTable":[`)); err == nil {
+		t.Fatalf("a broken snapshot applied without error")
 	}
 }

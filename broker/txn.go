@@ -35,6 +35,12 @@ const txnSnapshotEvery = 10 * time.Second
 // resolution, to be dispatched (normally microseconds).
 const txnWait = 3 * time.Second
 
+// maxPendingTransactions bounds the unresolved half messages a broker holds: each
+// costs memory in the half-message set (a couple of hundred bytes) and work in every
+// check round, and producers that never resolve them would otherwise grow both with
+// the log. Past it, half messages are refused with SYSTEM_BUSY until some resolve.
+const maxPendingTransactions = 1 << 20
+
 // txnSnapshotDir and txnSnapshotName locate the snapshot under the store root.
 const (
 	txnSnapshotDir  = "txn"
@@ -361,6 +367,10 @@ func tranMsgTrue(props string) bool {
 func (b *Broker) handleHalfSend(conn *remoting.Conn, req *remoting.Command, h *header.SendMessageRequestV2) *remoting.Command {
 	if err := checkHalfSend(req, h); err != nil {
 		return b.sendError(req, err)
+	}
+	if n := b.txn.set.Len(); n >= maxPendingTransactions {
+		return b.sendError(req, reject(errSystemBusy, "%d transactions are unresolved on broker %s, the most it holds; resolve some first",
+			n, b.opts.BrokerName))
 	}
 	sb := sendBufPool.Get().(*sendBuf)
 	defer putSendBuf(sb)

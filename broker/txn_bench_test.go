@@ -81,16 +81,17 @@ func FuzzEndTransaction(f *testing.F) {
 	type half struct{ off, qo int64 }
 	var halves []half
 	isHalf := map[int64]int64{}
-	addHalf := func() {
-		off, qo := halfOf(f, br.handleSend(conn, halfCommand("Orders", int32(len(halves)&3), "pg", []byte("fuzz"))))
+	addHalf := func(tb testing.TB) {
+		off, qo := halfOf(tb, br.handleSend(conn, halfCommand("Orders", int32(len(halves)&3), "pg", []byte("fuzz"))))
 		halves = append(halves, half{off, qo})
 		isHalf[off] = qo
 	}
 	for i := 0; i < 4; i++ {
-		addHalf()
+		addHalf(f)
 	}
 	f.Add(int64(0), int64(0), "pg", int32(8), uint8(0))
 	f.Add(int64(0), int64(1), "pg", int32(12), uint8(1))
+	f.Add(int64(0), int64(1), "0", int32(12), uint8(1)) // a repeat from the wrong group is refused too
 	f.Add(int64(7), int64(0), "other", int32(8), uint8(0x80))
 	f.Add(int64(1<<40), int64(-1), "", int32(0), uint8(0x81))
 	f.Fuzz(func(t *testing.T, off, qo int64, group string, cor int32, pick uint8) {
@@ -124,7 +125,7 @@ func FuzzEndTransaction(f *testing.F) {
 		}
 		// Keep something to resolve, up to a bound on the log the fuzzer grows.
 		if br.txn.set.Len() == 0 && len(halves) < 64 {
-			addHalf()
+			addHalf(t)
 		}
 	})
 }

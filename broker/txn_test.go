@@ -185,6 +185,7 @@ func TestHalfSendInvisibleUntilCommit(t *testing.T) {
 	// Repeated and late END_TRANSACTIONs change nothing.
 	wantCode(t, "second commit", h.endTx("pg", hf, header.TxCommit), code.Success, "already committed")
 	wantCode(t, "late rollback", h.endTx("pg", hf, header.TxRollback), code.SystemError, "already committed; rollback ignored")
+	wantCode(t, "repeat from another group", h.endTx("other", hf, header.TxCommit), code.SystemError, "producer group wrong")
 	h.waitSettled()
 	if n := h.b.Store().MaxOffset("Orders", 1); n != 1 {
 		t.Fatalf("after repeated END_TRANSACTIONs: max offset %d, want 1", n)

@@ -63,6 +63,13 @@ type ServerOptions struct {
 // handshakeTimeout bounds how long a new connection may take to say HELLO.
 const handshakeTimeout = 10 * time.Second
 
+// maxHandshakes bounds the connections waiting for their HELLO at once: the HA port
+// has no authentication, and idle connections must not pile up goroutines.
+const maxHandshakes = 64
+
+// maxCheckWindow bounds the checksum window a slave may ask the master to compute.
+const maxCheckWindow = 64 << 10
+
 // Server is the master side: it listens on the HA port, streams its log to every slave
 // that proves its log is a prefix of the master's, and completes SYNC_MASTER waits as
 // the slaves acknowledge.
@@ -79,11 +86,12 @@ type Server struct {
 		conns  map[*slaveConn]struct{}
 		closed bool
 	}
-	live  atomic.Int32 // slaves past the handshake
-	added chan struct{}
-	stop  chan struct{}
-	wg    sync.WaitGroup
-	once  sync.Once
+	live       atomic.Int32 // slaves past the handshake
+	handshakes chan struct{}
+	added      chan struct{}
+	stop       chan struct{}
+	wg         sync.WaitGroup
+	once       sync.Once
 }
 
 // slaveConn is one slave being served.
@@ -94,6 +102,9 @@ type slaveConn struct {
 	since    time.Time
 	sent     atomic.Int64 // end of the last run written
 	acked    atomic.Int64 // the slave's last acknowledged log end
+	// wake is kicked by a SYNC_MASTER wait: the sender looks for the new record at
+	// once instead of after the dispatcher has processed it.
+	wake chan struct{}
 }
 
 // SlaveInfo describes a connected slave.
@@ -113,11 +124,12 @@ func NewServer(src Source, o ServerOptions) *Server {
 		o.MaxSlaves = 16
 	}
 	s := &Server{
-		src:   src,
-		o:     o,
-		log:   o.Logger.With().Str("component", "ha-master").Logger(),
-		added: make(chan struct{}, 1),
-		stop:  make(chan struct{}),
+		src:        src,
+		o:          o,
+		log:        o.Logger.With().Str("component", "ha-master").Logger(),
+		added:      make(chan struct{}, 1),
+		handshakes: make(chan struct{}, maxHandshakes),
+		stop:       make(chan struct{}),
 	}
 	s.mu.conns = make(map[*slaveConn]struct{})
 	return s
@@ -191,9 +203,22 @@ func (s *Server) OnReplicated(end int64, fn func(error)) {
 		now.fn(now.err)
 		return
 	}
+	s.wakeSenders()
 	if first {
 		select {
 		case s.added <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// wakeSenders kicks every sender: a send waits for its record to reach a slave.
+func (s *Server) wakeSenders() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sc := range s.mu.conns {
+		select {
+		case sc.wake <- struct{}{}:
 		default:
 		}
 	}
@@ -247,6 +272,13 @@ func (s *Server) acceptLoop() {
 			}
 			continue
 		}
+		select {
+		case s.handshakes <- struct{}{}:
+		default:
+			s.log.Warn().Str("addr", c.RemoteAddr().String()).Int("limit", maxHandshakes).Msg("too many replication handshakes at once; connection closed")
+			c.Close()
+			continue
+		}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -263,6 +295,7 @@ func (s *Server) serve(c net.Conn) {
 	_ = c.SetDeadline(time.Now().Add(handshakeTimeout))
 	br := bufio.NewReaderSize(c, 4096)
 	typ, p, _, err := ReadFrame(br, nil, 0)
+	<-s.handshakes
 	if err != nil {
 		log.Warn().Err(err).Msg("replication handshake: no hello")
 		return
@@ -278,7 +311,7 @@ func (s *Server) serve(c net.Conn) {
 	}
 	log = log.With().Int64("broker_id", h.BrokerID).Logger()
 	w, reason := s.decide(h)
-	sc := &slaveConn{c: c, addr: c.RemoteAddr().String(), brokerID: h.BrokerID, since: s.o.Now()}
+	sc := &slaveConn{c: c, addr: c.RemoteAddr().String(), brokerID: h.BrokerID, since: s.o.Now(), wake: make(chan struct{}, 1)}
 	if reason == "" && !s.add(sc) {
 		reason = fmt.Sprintf("the master serves at most %d slaves at once", s.o.MaxSlaves)
 	}
@@ -336,7 +369,7 @@ func (s *Server) decide(h Hello) (Welcome, string) {
 		return w, fmt.Sprintf("the slave holds log %x, this master log %x: the slave replicated another master; give it an empty store to follow this one", h.LogID[:], s.o.LogID[:])
 	case h.Offset > maxOff:
 		return w, fmt.Sprintf("the slave's log ends at %d, past this master's end %d: the master lost acknowledged data or is not the slave's master; the slave keeps its log", h.Offset, maxOff)
-	case h.Offset < 0 || h.CheckFrom < 0 || h.CheckFrom > h.Offset:
+	case h.Offset < 0 || h.CheckFrom < 0 || h.CheckFrom > h.Offset || h.Offset-h.CheckFrom > maxCheckWindow:
 		return w, fmt.Sprintf("the slave's offset %d and checksum window start %d are inconsistent", h.Offset, h.CheckFrom)
 	}
 	if h.Offset == 0 {
@@ -418,6 +451,7 @@ func (s *Server) send(sc *slaveConn, readerDone <-chan struct{}) error {
 		select {
 		case <-wait:
 			wait = nil
+		case <-sc.wake:
 		case <-beat.C:
 			_ = sc.c.SetWriteDeadline(time.Now().Add(s.o.Housekeeping))
 			if _, err := sc.c.Write(AppendOffset(hdr[:0], TypeHeartbeat, s.src.MaxPhysicalOffset())); err != nil {
