@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -48,15 +49,31 @@ func freePort(t *testing.T) string {
 type child struct {
 	cmd        *exec.Cmd
 	ns, broker string
-	log        *bytes.Buffer
+	log        *syncBuffer
 	exited     chan struct{}
 }
 
 // startChild runs mqbroker on store dir with short delay levels and small files, and
-// waits until the broker answers.
+// waits until the broker answers. A port taken between choosing it and the child's
+// bind gets a second and third try with new ports.
 func startChild(t *testing.T, bin, dir string) *child {
 	t.Helper()
-	c := &child{ns: "127.0.0.1:" + freePort(t), broker: "127.0.0.1:" + freePort(t), log: &bytes.Buffer{}, exited: make(chan struct{})}
+	for attempt := 1; ; attempt++ {
+		c, inUse := tryStartChild(t, bin, dir)
+		if c != nil {
+			return c
+		}
+		if !inUse || attempt == 3 {
+			t.Fatalf("mqbroker did not start")
+		}
+	}
+}
+
+// tryStartChild is one attempt of startChild; it returns nil and whether a port was
+// in use when the child exited at start.
+func tryStartChild(t *testing.T, bin, dir string) (*child, bool) {
+	t.Helper()
+	c := &child{ns: "127.0.0.1:" + freePort(t), broker: "127.0.0.1:" + freePort(t), log: &syncBuffer{}, exited: make(chan struct{})}
 	c.cmd = exec.Command(bin, "-standalone", "-c", "", "-store", dir, "-listen", c.broker, "-brokerIP1", "127.0.0.1", "-loglevel", "warn")
 	c.cmd.Env = append(os.Environ(),
 		"ROCKETGO_NAMESRV_LISTENADDR="+c.ns,
@@ -93,13 +110,37 @@ func startChild(t *testing.T, bin, dir string) *child {
 	})
 	select {
 	case <-c.exited:
-		t.Fatalf("mqbroker exited at start:\n%s", c.log.String())
+		out := c.log.String()
+		if strings.Contains(out, "address already in use") {
+			return nil, true
+		}
+		t.Logf("mqbroker exited at start:\n%s", out)
+		return nil, false
 	default:
 	}
 	if !ok {
 		t.Fatalf("mqbroker on %s not answering after 30 s:\n%s", c.broker, c.log.String())
 	}
-	return c
+	return c, false
+}
+
+// syncBuffer is a bytes.Buffer safe to write from the child's output copier while the
+// test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // kill sends SIGKILL and waits for the process to be gone.
