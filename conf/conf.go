@@ -15,6 +15,7 @@ package conf
 
 import (
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 
@@ -66,8 +67,12 @@ func (c Config) Validate() error {
 func Load(path string) (Config, error) {
 	v := viper.New()
 	def := Default()
-	for key, val := range flatten(reflect.ValueOf(def), "") {
+	keys := flatten(reflect.ValueOf(def), "")
+	for key, val := range keys {
 		v.SetDefault(key, val)
+	}
+	if err := checkEnv(keys, os.Environ()); err != nil {
+		return Config{}, err
 	}
 	v.SetEnvPrefix(EnvPrefix)
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
@@ -90,6 +95,32 @@ func Load(path string) (Config, error) {
 		return Config{}, err
 	}
 	return cfg, nil
+}
+
+// checkEnv refuses an override that names no option: viper would ignore it silently,
+// and a misspelled ROCKETGO_STORE_FLUSHDISKTPYE would leave the broker on the default.
+// Only variables under a section prefix (ROCKETGO_BROKER_, ROCKETGO_STORE_,
+// ROCKETGO_NAMESRV_) are options; other ROCKETGO_ variables are left alone.
+func checkEnv(keys map[string]any, environ []string) error {
+	known := make(map[string]bool, len(keys))
+	sections := map[string]bool{}
+	for k := range keys {
+		known[strings.ToUpper(strings.ReplaceAll(k, ".", "_"))] = true
+		sec, _, _ := strings.Cut(k, ".")
+		sections[strings.ToUpper(sec)] = true
+	}
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		rest, ok := strings.CutPrefix(name, EnvPrefix+"_")
+		if !ok {
+			continue
+		}
+		sec, _, _ := strings.Cut(rest, "_")
+		if sections[sec] && !known[rest] {
+			return fmt.Errorf("conf: environment variable %s names no option of section %s", name, strings.ToLower(sec))
+		}
+	}
+	return nil
 }
 
 // splitList turns "a;b" or "a,b" into a list, as RocketMQ's namesrvAddr is written.

@@ -104,6 +104,22 @@ func TestBadInputNamesTheKey(t *testing.T) {
 	}
 }
 
+func TestMisspelledEnvOverrideIsAnError(t *testing.T) {
+	t.Setenv("ROCKETGO_STORE_FLUSHDISKTPYE", "SYNC_FLUSH")
+	_, err := Load("")
+	if err == nil || !strings.Contains(err.Error(), "ROCKETGO_STORE_FLUSHDISKTPYE") {
+		t.Fatalf("got %v, want an error naming ROCKETGO_STORE_FLUSHDISKTPYE", err)
+	}
+}
+
+func TestUnrelatedEnvIsIgnored(t *testing.T) {
+	t.Setenv("ROCKETGO_LONG", "1")
+	t.Setenv("ROCKETGO_TEST_LOG", "debug")
+	if _, err := Load(""); err != nil {
+		t.Fatalf("variables outside the option sections must not matter: %v", err)
+	}
+}
+
 func TestMissingFileIsAnError(t *testing.T) {
 	if _, err := Load(filepath.Join(t.TempDir(), "absent.yaml")); err == nil || !strings.Contains(err.Error(), "absent.yaml") {
 		t.Fatalf("got %v, want an error naming absent.yaml", err)

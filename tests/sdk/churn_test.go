@@ -137,8 +137,8 @@ func TestConsumerGroupChurn(t *testing.T) {
 		all = append(all, m)
 		return m
 	}
-	// startMembers and stopMembers change several members concurrently, so a step of
-	// two is one membership change as the group sees it rather than two in a row.
+	// stopMembers shuts its members down concurrently, so two leave at once as the group
+	// sees it rather than one after the other; startMembers starts them in turn.
 	startMembers := func(n int) {
 		for i := 0; i < n; i++ {
 			members = append(members, startMember())
@@ -206,6 +206,13 @@ func TestConsumerGroupChurn(t *testing.T) {
 	stopProducing := make(chan struct{})
 	var produced sync.WaitGroup
 	var nextSeq atomic.Int64
+	// stopProduction ends the senders; deferred too, so a failing test stops them before
+	// its cleanups shut the producer down.
+	stopProduction := sync.OnceFunc(func() {
+		close(stopProducing)
+		produced.Wait()
+	})
+	defer stopProduction()
 	for w := 0; w < churnSenders; w++ {
 		produced.Add(1)
 		go func() {
@@ -260,8 +267,7 @@ func TestConsumerGroupChurn(t *testing.T) {
 		stopAt = after
 	}
 	<-time.After(time.Until(stopAt)) // the production phase's length, not synchronization
-	close(stopProducing)
-	produced.Wait()
+	stopProduction()
 	prodTime := time.Since(prodStart)
 
 	var missing []int
