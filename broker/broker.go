@@ -102,7 +102,9 @@ type Options struct {
 	// BrokerRole is ASYNC_MASTER, SYNC_MASTER or SLAVE (role.go).
 	BrokerRole string `mapstructure:"brokerRole"`
 	// HAListenPort is the port a master's slaves replicate from (haListenPort); 0 means
-	// the listen port + 1, or a kernel-chosen port when the listen port is 0.
+	// the listen port + 1, or a kernel-chosen port when the listen port is 0; -1 means a
+	// kernel-chosen port always (a broker that restarts on a fixed listen port in tests,
+	// where listen port + 1 may belong to someone else by then).
 	HAListenPort int `mapstructure:"haListenPort"`
 	// HAMasterAddr fixes the master's HA address a slave replicates from
 	// (haMasterAddress); empty means the one the NameServers report.

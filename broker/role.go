@@ -68,8 +68,8 @@ func (o Options) validateRole() error {
 		return fmt.Errorf("broker: brokerRole %q: want %s, %s or %s", o.BrokerRole, RoleAsyncMaster, RoleSyncMaster, RoleSlave)
 	}
 	switch {
-	case o.HAListenPort < 0 || o.HAListenPort > 65535:
-		return fmt.Errorf("broker: haListenPort %d outside 0..65535", o.HAListenPort)
+	case o.HAListenPort < -1 || o.HAListenPort > 65535:
+		return fmt.Errorf("broker: haListenPort %d outside -1..65535", o.HAListenPort)
 	case o.HATransferBatchBytes < minHABatchBytes || o.HATransferBatchBytes > 64<<20:
 		return fmt.Errorf("broker: haTransferBatchSize %d outside %d..%d", o.HATransferBatchBytes, minHABatchBytes, 64<<20)
 	case o.HASendHeartbeatInterval <= 0:
@@ -176,6 +176,8 @@ func haListenAddr(o Options) string {
 	}
 	port, _ := strconv.Atoi(portStr)
 	switch {
+	case o.HAListenPort < 0:
+		port = 0
 	case o.HAListenPort > 0:
 		port = o.HAListenPort
 	case port > 0:

@@ -40,6 +40,7 @@ func TestRoleOptions(t *testing.T) {
 		{"master with id 1", func(o *Options) { o.BrokerID = 1 }, "brokerId 0"},
 		{"unknown role", func(o *Options) { o.BrokerRole = "LEADER" }, "brokerRole"},
 		{"ha port", func(o *Options) { o.HAListenPort = 70000 }, "haListenPort"},
+		{"negative ha port", func(o *Options) { o.HAListenPort = -2 }, "haListenPort"},
 		{"ha master", func(o *Options) { o.BrokerRole, o.BrokerID, o.HAMasterAddr = RoleSlave, 1, "master:10912" }, "haMasterAddress"},
 		{"batch", func(o *Options) { o.HATransferBatchBytes = 100 }, "haTransferBatchSize"},
 		{"housekeeping", func(o *Options) { o.HAHousekeepingInterval = o.HASendHeartbeatInterval }, "haHousekeepingInterval"},
@@ -63,6 +64,7 @@ func TestRoleOptions(t *testing.T) {
 		{"0.0.0.0:10911", 0, "0.0.0.0:10912"},
 		{"127.0.0.1:0", 0, "127.0.0.1:0"},
 		{"127.0.0.1:10911", 30000, "127.0.0.1:30000"},
+		{"127.0.0.1:10911", -1, "127.0.0.1:0"},
 	} {
 		if got := haListenAddr(Options{ListenAddr: c.listen, HAListenPort: c.port}); got != c.want {
 			t.Errorf("ha listen address of %s with port %d: %s, want %s", c.listen, c.port, got, c.want)

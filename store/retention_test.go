@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/proto/message"
+	"github.com/rocketgo/rocketgo/store/consumequeue"
 	"github.com/rocketgo/rocketgo/store/segment"
 )
 
@@ -107,8 +109,25 @@ func TestRetentionByTime(t *testing.T) {
 				t.Fatalf("queue %d: get from min: %s", q, g.Status)
 			}
 		}
-		if got, _ := s.QueryByKey("T", "old", 0, 1<<62, 1000); len(got) >= 200 {
-			t.Fatalf("index still returns %d old entries", len(got))
+		// The index answers exactly the old records of the kept segments.
+		var oldKept []int64
+		for _, w := range old {
+			if w.phys >= keepFrom {
+				oldKept = append(oldKept, w.phys)
+			}
+		}
+		if len(oldKept) == 0 || len(oldKept) == len(old) {
+			t.Fatalf("%d of %d old records kept: the test needs some of them on each side of %d", len(oldKept), len(old), keepFrom)
+		}
+		got, _ := s.QueryByKey("T", "old", 0, 1<<62, 1000)
+		slices.Sort(got)
+		if !slices.Equal(got, oldKept) {
+			t.Fatalf("index returns old entries %v, want exactly those in kept segments %v", got, oldKept)
+		}
+		all := append(append([]written(nil), old...), recent...)
+		mins := make([]int64, 2)
+		for q := int32(0); q < 2; q++ {
+			mins[q] = checkQueueRetention(t, s, o, "T", q, queueWrites(all, 2, q), keepFrom)
 		}
 		if got, _ := s.QueryByKey("T", "new", 0, 1<<62, 1000); len(got) != 100 {
 			t.Fatalf("index returns %d new entries, want 100", len(got))
@@ -124,34 +143,135 @@ func TestRetentionByTime(t *testing.T) {
 		if g := s.GetMessages("T", 0, 0, 8, 0, nil); g.Status != OffsetTooSmall {
 			t.Fatalf("after reopen: get from 0: %s", g.Status)
 		}
+		for q := int32(0); q < 2; q++ {
+			if got := checkQueueRetention(t, s, o, "T", q, queueWrites(all, 2, q), keepFrom); got != mins[q] {
+				t.Fatalf("after reopen: queue %d min offset %d, want %d as before", q, got, mins[q])
+			}
+		}
 	})
 }
 
+// TestRetentionUnderDiskPressure deletes every segment but the active one at once (the
+// disk is always above DiskWarnRatio) and checks exactly what remains: the queues keep
+// the units of the records in the active segment and nothing else, the ConsumeQueue
+// files wholly below the new minimum are gone from disk, and appends continue the
+// queues' offsets.
 func TestRetentionUnderDiskPressure(t *testing.T) {
+	const queues = 2
 	forEachMode(t, func(t *testing.T, mode FlushMode) {
 		o := testOptions(t, mode)
 		o.DiskWarnRatio = 1e-9 // always above: delete the oldest segments at once
 		s := openT(t, o)
-		var last PutResult
+		var ws []written
 		for i := 0; i < 300; i++ {
-			last = put(t, s, msg{topic: "T", body: body(i, 900)})
+			m := msg{topic: "T", queue: int32(i % queues), body: body(i, 900)}
+			r := put(t, s, m)
+			ws = append(ws, written{m: m, qo: r.QueueOffset, phys: r.PhysicalOffset, end: r.EndOffset})
+		}
+		last := ws[len(ws)-1]
+		syncDispatch(t, s)
+		// The retention loop may have run on its own tick too; either way what is left
+		// must be the same, so the checks below go by the end state.
+		s.runRetention()
+		keepFrom := last.phys - last.phys%o.CommitLogSegmentBytes
+		segs := s.cl.Segments()
+		if len(segs) != 1 || !segs[0].Contains(last.phys) || segs[0].Start() != keepFrom {
+			t.Fatalf("kept %d segments; want only the active one at %d", len(segs), keepFrom)
+		}
+		if keepFrom == 0 || s.MinPhysicalOffset() != keepFrom {
+			t.Fatalf("min physical offset %d, want %d (> 0)", s.MinPhysicalOffset(), keepFrom)
+		}
+		if starts, _ := segment.List(filepath.Join(o.Dir, commitLogDir)); len(starts) == 0 || starts[0] != keepFrom {
+			t.Fatalf("commitlog files on disk start at %v, want %d", starts, keepFrom)
+		}
+		for q := int32(0); q < queues; q++ {
+			checkQueueRetention(t, s, o, "T", q, queueWrites(ws, queues, q), keepFrom)
+		}
+		for q := int32(0); q < queues; q++ {
+			r := put(t, s, msg{topic: "T", queue: q, body: []byte("after")})
+			if want := int64(len(queueWrites(ws, queues, q))); r.QueueOffset != want {
+				t.Fatalf("queue %d: offset after deletion %d, want %d", q, r.QueueOffset, want)
+			}
 		}
 		syncDispatch(t, s)
-		if n := s.runRetention(); n == 0 {
-			t.Fatal("nothing deleted under disk pressure")
-		}
-		segs := s.cl.Segments()
-		if len(segs) != 1 || !segs[0].Contains(last.PhysicalOffset) {
-			t.Fatalf("kept %d segments; want only the active one", len(segs))
-		}
-		if g := s.GetMessages("T", 0, last.QueueOffset, 1, 0, nil); g.Status != Found {
-			t.Fatalf("newest record: %s", g.Status)
-		}
-		r := put(t, s, msg{topic: "T", body: []byte("after")})
-		if r.QueueOffset != last.QueueOffset+1 {
-			t.Fatalf("queue offset after deletion %d, want %d", r.QueueOffset, last.QueueOffset+1)
+		for q := int32(0); q < queues; q++ {
+			if g := s.GetMessages("T", q, int64(len(queueWrites(ws, queues, q))), 8, 0, nil); g.Status != Found ||
+				len(g.Records) != 1 || string(message.RecordBody(g.Records[0])) != "after" {
+				t.Fatalf("queue %d: append after deletion not readable: %s, %d records", q, g.Status, len(g.Records))
+			}
 		}
 	})
+}
+
+// queueWrites returns the writes of queue q, in queue-offset order.
+func queueWrites(ws []written, queues int, q int32) []written {
+	var out []written
+	for i, w := range ws {
+		if int32(i%queues) == q {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// checkQueueRetention checks queue q of topic after retention moved the CommitLog's
+// minimum to keepFrom: its min offset is that of the first of ws (all its writes) whose
+// record lies at or past keepFrom, exactly the units from there on are readable with
+// their records, and its directory holds exactly the files from the one holding the min
+// offset to the one holding the last unit. It returns the min offset.
+func checkQueueRetention(t *testing.T, s *Store, o Options, topic string, q int32, ws []written, keepFrom int64) int64 {
+	t.Helper()
+	want := int64(len(ws))
+	for _, w := range ws {
+		if w.phys >= keepFrom {
+			want = w.qo
+			break
+		}
+	}
+	if want == 0 {
+		t.Fatalf("queue %d: every unit kept; the test needs some deleted", q)
+	}
+	max := int64(len(ws))
+	if got := s.MinOffset(topic, q); got != want {
+		t.Fatalf("queue %d: min offset %d, want %d", q, got, want)
+	}
+	if got := s.MaxOffset(topic, q); got != max {
+		t.Fatalf("queue %d: max offset %d, want %d", q, got, max)
+	}
+	if g := s.GetMessages(topic, q, want-1, 1, 0, nil); g.Status != OffsetTooSmall || g.NextBegin != want {
+		t.Fatalf("queue %d: get below min: %s next %d, want %s next %d", q, g.Status, g.NextBegin, OffsetTooSmall, want)
+	}
+	// Exactly max-want entries remain: every one readable, pointing at its record.
+	for off := want; off < max; {
+		g := s.GetMessages(topic, q, off, 32, 0, nil)
+		if g.Status != Found || len(g.Records) == 0 {
+			t.Fatalf("queue %d: get from %d: %s", q, off, g.Status)
+		}
+		for _, rec := range g.Records {
+			w := ws[off]
+			if e, _, err := message.DecodeRecord(rec); err != nil || e.QueueOffset != w.qo || e.PhysicalOffset != w.phys {
+				t.Fatalf("queue %d offset %d: record %+v (%v), want queue offset %d at %d", q, off, e, err, w.qo, w.phys)
+			}
+			off++
+		}
+	}
+	perFile := int64(o.ConsumeQueueUnits)
+	var wantFiles []int64
+	for k := min(want, max-1) / perFile; k <= (max-1)/perFile; k++ {
+		wantFiles = append(wantFiles, k*perFile*consumequeue.UnitSize)
+	}
+	if wantFiles[0] == 0 {
+		t.Fatalf("queue %d: min offset %d leaves the first file: the test needs one removed", q, want)
+	}
+	dir := consumequeue.Dir(filepath.Join(o.Dir, consumeQDir), topic, q)
+	starts, err := segment.List(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(starts, wantFiles) {
+		t.Fatalf("queue %d (min %d, max %d): files on disk %v, want %v", q, want, max, starts, wantFiles)
+	}
+	return want
 }
 
 // TestDiskFull runs the store on a 64 MiB tmpfs the test mounts, fills the disk with

@@ -136,6 +136,7 @@ func Start(t testing.TB, opts ...Option) *Cluster {
 	bo := broker.DefaultOptions()
 	bo.ListenAddr = "127.0.0.1:0"
 	bo.AdvertiseIP = "127.0.0.1"
+	bo.HAListenPort = -1 // Restart reuses the listen port; its + 1 may be taken by then
 	bo.BrokerName = DefaultBrokerName
 	bo.ClusterName = DefaultClusterName
 	bo.NamesrvAddrs = []string{ns.Addr()}
