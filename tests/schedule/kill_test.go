@@ -77,6 +77,7 @@ func tryStartChild(t *testing.T, bin, dir string) (*child, bool) {
 	c.cmd = exec.Command(bin, "-standalone", "-c", "", "-store", dir, "-listen", c.broker, "-brokerIP1", "127.0.0.1", "-loglevel", "warn")
 	c.cmd.Env = append(os.Environ(),
 		"ROCKETGO_NAMESRV_LISTENADDR="+c.ns,
+		"ROCKETGO_BROKER_HALISTENPORT=-1", // no slaves here: any free port, never listen port + 1
 		"ROCKETGO_BROKER_MESSAGEDELAYLEVEL=1s 2s 3s",
 		"ROCKETGO_STORE_MAPPEDFILESIZECOMMITLOG=16777216",
 		"ROCKETGO_STORE_CONSUMEQUEUEUNITSPERFILE=10000",

@@ -287,6 +287,7 @@ func (p *brokerProcess) start() {
 			"-brokerIP1", "127.0.0.1", "-loglevel", "warn")
 		p.cmd.Env = append(os.Environ(),
 			"ROCKETGO_NAMESRV_LISTENADDR="+p.namesrvAddr,
+			"ROCKETGO_BROKER_HALISTENPORT=-1", // no slaves here: any free port, never listen port + 1
 			"ROCKETGO_BROKER_TRANSACTIONCHECKINTERVAL="+checkInterval.String(),
 			"ROCKETGO_BROKER_TRANSACTIONTIMEOUT="+txnTimeout.String(),
 			"ROCKETGO_STORE_MAPPEDFILESIZECOMMITLOG="+strconv.Itoa(16<<20),
