@@ -72,6 +72,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/broker/longpoll"
 	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/remoting"
 	"github.com/rocketgo/rocketgo/store"
 )
@@ -470,8 +471,8 @@ func (b *Broker) Start(ctx context.Context) error {
 }
 
 // advertiseIP chooses the IP clients dial: the configured one, else the listen IP when
-// it is a specific address, else the first non-loopback IPv4 of the machine, else
-// 127.0.0.1.
+// it is a specific address, else the machine's IPv4 (message.HostIPv4: public before
+// private, 127.0.0.1 when it has none).
 func advertiseIP(configured string, listen netip.Addr) netip.Addr {
 	if a, err := netip.ParseAddr(configured); err == nil {
 		return a.Unmap()
@@ -479,19 +480,7 @@ func advertiseIP(configured string, listen netip.Addr) netip.Addr {
 	if listen.IsValid() && !listen.IsUnspecified() {
 		return listen.Unmap()
 	}
-	if addrs, err := net.InterfaceAddrs(); err == nil {
-		for _, a := range addrs {
-			if ipn, ok := a.(*net.IPNet); ok {
-				if ip, ok := netip.AddrFromSlice(ipn.IP); ok {
-					ip = ip.Unmap()
-					if ip.Is4() && !ip.IsLoopback() && !ip.IsLinkLocalUnicast() {
-						return ip
-					}
-				}
-			}
-		}
-	}
-	return netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	return message.HostIPv4()
 }
 
 // storeHost returns the advertised address stored in every record (valid once started).

@@ -7,8 +7,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
-	"net/netip"
 	"os"
 	"slices"
 	"strconv"
@@ -20,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rocketgo/rocketgo/proto/body"
+	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/remoting"
 )
 
@@ -87,7 +86,7 @@ var registry struct {
 func clientIDOf(o *clientOptions) string {
 	ip := o.clientIP
 	if ip == "" {
-		ip = localIPv4().String()
+		ip = message.HostIPv4().String()
 	}
 	name := o.instanceName
 	if name == "" || name == DefaultInstanceName {
@@ -396,34 +395,4 @@ func signature(ext map[string]string, bodyBytes []byte, secret string) string {
 	}
 	mac.Write(bodyBytes)
 	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
-}
-
-// localIPv4 returns the first non-loopback IPv4 address of the host, preferring public
-// ones, or 127.0.0.1.
-func localIPv4() netip.Addr {
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		return netip.AddrFrom4([4]byte{127, 0, 0, 1})
-	}
-	var private netip.Addr
-	for _, a := range addrs {
-		pfx, err := netip.ParsePrefix(a.String())
-		if err != nil {
-			continue
-		}
-		ip := pfx.Addr().Unmap()
-		if !ip.Is4() || ip.IsLoopback() || ip.IsUnspecified() || ip.IsLinkLocalUnicast() {
-			continue
-		}
-		if !ip.IsPrivate() {
-			return ip
-		}
-		if !private.IsValid() {
-			private = ip
-		}
-	}
-	if private.IsValid() {
-		return private
-	}
-	return netip.AddrFrom4([4]byte{127, 0, 0, 1})
 }

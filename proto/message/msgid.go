@@ -171,14 +171,15 @@ func NewUniqID() string {
 	defaultUniqOnce.Do(func() {
 		var salt [4]byte
 		_, _ = rand.Read(salt[:]) // crypto/rand.Read never fails on supported platforms
-		defaultUniq = NewUniqIDSource(hostIPv4(), os.Getpid(), int32(binary.BigEndian.Uint32(salt[:])), nil)
+		defaultUniq = NewUniqIDSource(HostIPv4(), os.Getpid(), int32(binary.BigEndian.Uint32(salt[:])), nil)
 	})
 	return defaultUniq.Next()
 }
 
-// hostIPv4 returns the first non-loopback IPv4 address of the host, preferring public
-// over private ones like Java's UtilAll.getIP, or 127.0.0.1.
-func hostIPv4() netip.Addr {
+// HostIPv4 returns the first non-loopback IPv4 address of the host, preferring public
+// over private ones like Java's UtilAll.getIP, or 127.0.0.1. It is the address in unique
+// ids, in client ids, and the one a broker advertises when none is configured.
+func HostIPv4() netip.Addr {
 	addrs, err := net.InterfaceAddrs()
 	if err != nil {
 		return netip.AddrFrom4([4]byte{127, 0, 0, 1})
