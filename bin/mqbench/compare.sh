@@ -27,7 +27,14 @@ freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0
 : > "$WORK/peer.txt"; : > "$WORK/ours.txt"
 for r in $(seq 1 "$RUNS"); do
   echo "# run $r: peer" >&2
-  bash "$PEER/run.sh" 1 | grep -E '^run=' | sed 's/^run=[0-9]* //' | tee -a "$WORK/peer.txt"
+  # The peer harness occasionally stalls ("too many outstanding async published
+  # messages"); one retry keeps a run from being lost to that.
+  for try in 1 2; do
+    if bash "$PEER/run.sh" 1 > "$WORK/peer-run.txt" 2>&1; then break; fi
+    echo "# peer run $r failed (try $try): $(grep -m1 -i error "$WORK/peer-run.txt")" >&2
+    : > "$WORK/peer-run.txt"
+  done
+  grep -E '^run=' "$WORK/peer-run.txt" | sed 's/^run=[0-9]* //' | tee -a "$WORK/peer.txt" || true
 
   echo "# run $r: rocketgo" >&2
   NP=$(freeport); BP=$(freeport)
