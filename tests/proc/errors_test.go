@@ -51,7 +51,7 @@ func brokerFailure(t *testing.T, b bins, held string, store string, env []string
 	for try := 1; ; try++ {
 		e := append([]string{
 			"ROCKETGO_NAMESRV_LISTENADDR=" + freeAddr(t),
-			"ROCKETGO_BROKER_HALISTENPORT=" + portOf(freeAddr(t)),
+			"ROCKETGO_BROKER_HALISTENPORT=-1",
 		}, smallStore...)
 		a := append([]string{"-standalone", "-c", "", "-store", store, "-brokerIP1", "127.0.0.1",
 			"-listen", freeAddr(t), "-loglevel", "warn"}, args...)
@@ -139,6 +139,13 @@ func TestStartupErrors(t *testing.T) {
 		t.Parallel()
 		f := brokerFailure(t, b, "", t.TempDir(), []string{"ROCKETGO_STORE_FLUSHDISKTYPE=SOMETIMES"})
 		f.requireNames(t, "mqbroker:", "flushDiskType", "SOMETIMES")
+		t.Logf("exit %d after %v: %s", f.exit, f.took, f.last)
+	})
+
+	t.Run("broker/env-names-no-option", func(t *testing.T) {
+		t.Parallel()
+		f := brokerFailure(t, b, "", t.TempDir(), []string{"ROCKETGO_STORE_FLUSHDISKTPYE=SYNC_FLUSH"})
+		f.requireNames(t, "mqbroker:", "ROCKETGO_STORE_FLUSHDISKTPYE", "no option")
 		t.Logf("exit %d after %v: %s", f.exit, f.took, f.last)
 	})
 

@@ -34,6 +34,8 @@ const (
 
 // smallStore keeps the stores of tests that do not exercise the defaults small: 16 MiB
 // CommitLog segments instead of 1 GiB, and no disk-usage alarms on a full test disk.
+// Brokers without slaves also take any free HA port (haListenPort -1) rather than the
+// listen port + 1, which may be anyone's.
 var smallStore = []string{
 	"ROCKETGO_STORE_MAPPEDFILESIZECOMMITLOG=" + strconv.Itoa(16<<20),
 	"ROCKETGO_STORE_CONSUMEQUEUEUNITSPERFILE=4096",
@@ -230,6 +232,9 @@ func startProc(t *testing.T, name, bin, dir string, env []string, args ...string
 	p.cmd.Dir = dir
 	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	// A test binary that dies without its cleanups (a panic, a timeout) takes its
+	// children with it instead of leaving brokers running.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
@@ -498,7 +503,7 @@ func startBroker(t *testing.T, b bins, rc *remoting.Client, ns, dir string) (*pr
 	t.Helper()
 	for try := 1; ; try++ {
 		addr := freeAddr(t)
-		env := childEnv(append([]string{"ROCKETGO_BROKER_HALISTENPORT=" + portOf(freeAddr(t))}, smallStore...)...)
+		env := childEnv(append([]string{"ROCKETGO_BROKER_HALISTENPORT=-1"}, smallStore...)...)
 		p := startProc(t, "mqbroker", b.broker, t.TempDir(), env,
 			"-c", "", "-namesrv", ns, "-listen", addr, "-store", dir, "-brokerIP1", "127.0.0.1")
 		if awaitRoute(t, rc, ns, addr, p) {
