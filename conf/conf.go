@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/go-viper/mapstructure/v2"
@@ -50,13 +52,13 @@ func Default() Config {
 // Validate checks every section and names the first invalid option.
 func (c Config) Validate() error {
 	if err := c.Namesrv.Validate(); err != nil {
-		return fmt.Errorf("conf: namesrv: %w", err)
+		return fmt.Errorf("conf: %w", err)
 	}
 	if err := c.Broker.Validate(); err != nil {
-		return fmt.Errorf("conf: broker: %w", err)
+		return fmt.Errorf("conf: %w", err)
 	}
 	if err := c.Store.Validate(); err != nil {
-		return fmt.Errorf("conf: store: %w", err)
+		return fmt.Errorf("conf: %w", err)
 	}
 	return nil
 }
@@ -83,13 +85,16 @@ func Load(path string) (Config, error) {
 			return Config{}, fmt.Errorf("conf: read %s: %w", path, err)
 		}
 	}
+	if err := unknownKeys(v, keys, path); err != nil {
+		return Config{}, err
+	}
 	cfg := def
 	hooks := viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
 		mapstructure.StringToTimeDurationHookFunc(),
 		splitList,
 	))
 	if err := v.UnmarshalExact(&cfg, hooks); err != nil {
-		return Config{}, fmt.Errorf("conf: %s: %w", describe(path), err)
+		return Config{}, fmt.Errorf("conf: %s: %s", blame(keys, path, err), oneLine(err))
 	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
@@ -137,6 +142,51 @@ func splitList(from, to reflect.Type, data any) (any, error) {
 		parts[i] = strings.TrimSpace(parts[i])
 	}
 	return parts, nil
+}
+
+// unknownKeys names, in the file's own spelling, the first key of the file that is no
+// option (viper lower-cases keys, and mapstructure's report spans several lines).
+func unknownKeys(v *viper.Viper, keys map[string]any, path string) error {
+	known := make(map[string]bool, len(keys))
+	for k := range keys {
+		known[strings.ToLower(k)] = true
+	}
+	var unknown []string
+	for _, k := range v.AllKeys() {
+		if !known[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	sort.Strings(unknown)
+	name := unknown[0]
+	if raw, err := os.ReadFile(path); err == nil {
+		leaf := name[strings.LastIndex(name, ".")+1:]
+		if m := regexp.MustCompile(`(?i)\b(` + regexp.QuoteMeta(leaf) + `)\s*:`).FindSubmatch(raw); m != nil {
+			name = name[:len(name)-len(leaf)] + string(m[1])
+		}
+	}
+	return fmt.Errorf("conf: %s: unknown key %s (%d unknown in all); conf/broker.yaml lists every key", describe(path), name, len(unknown))
+}
+
+// blame says where a bad value came from: the environment variable that set it, when
+// one is set for a key the error names, else the file (or the defaults).
+func blame(keys map[string]any, path string, err error) string {
+	msg := strings.ToLower(err.Error())
+	for k := range keys {
+		env := EnvPrefix + "_" + strings.ToUpper(strings.ReplaceAll(k, ".", "_"))
+		if val, ok := os.LookupEnv(env); ok && strings.Contains(msg, strings.ToLower(k)) {
+			return fmt.Sprintf("environment %s=%q", env, val)
+		}
+	}
+	return describe(path)
+}
+
+// oneLine folds mapstructure's multi-line report into one line.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
 }
 
 func describe(path string) string {

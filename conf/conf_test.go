@@ -120,6 +120,21 @@ func TestUnrelatedEnvIsIgnored(t *testing.T) {
 	}
 }
 
+func TestUnknownKeyKeepsItsSpelling(t *testing.T) {
+	_, err := Load(writeFile(t, "broker:\n  bogusKey: x\n"))
+	if err == nil || !strings.Contains(err.Error(), "unknown key broker.bogusKey") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("got %q, want one line naming broker.bogusKey", err)
+	}
+}
+
+func TestBadEnvValueNamesTheVariable(t *testing.T) {
+	t.Setenv("ROCKETGO_STORE_SYNCFLUSHTIMEOUT", "soon")
+	_, err := Load(writeFile(t, "broker:\n  brokerName: b\n"))
+	if err == nil || !strings.Contains(err.Error(), `ROCKETGO_STORE_SYNCFLUSHTIMEOUT="soon"`) {
+		t.Fatalf("got %v, want an error naming ROCKETGO_STORE_SYNCFLUSHTIMEOUT and its value", err)
+	}
+}
+
 func TestMissingFileIsAnError(t *testing.T) {
 	if _, err := Load(filepath.Join(t.TempDir(), "absent.yaml")); err == nil || !strings.Contains(err.Error(), "absent.yaml") {
 		t.Fatalf("got %v, want an error naming absent.yaml", err)

@@ -20,6 +20,9 @@ func NewLogger(w io.Writer, level string) (zerolog.Logger, error) {
 	if w == nil {
 		w = os.Stderr
 	}
+	// Durations print with their unit ("37.1ms"), not as bare milliseconds. The setting is
+	// process-wide, which is right for the one logger a process builds.
+	zerolog.DurationFieldFormat = zerolog.DurationFormatString
 	out := zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339Nano, NoColor: true}
 	return zerolog.New(out).Level(lvl).With().Timestamp().Logger(), nil
 }
