@@ -106,8 +106,10 @@ func tryStartChild(t *testing.T, bin, dir string) (*child, bool) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		resp, err := rc.Invoke(ctx, c.broker, remoting.NewRequest(code.GetMaxOffset, (&header.QueueRequest{Topic: "TBW102"}).Encode(), nil))
-		return err == nil && resp != nil
+		// Ready means routable: the broker answers and its registration has reached the
+		// NameServer, so a producer can resolve a route (auto-created through TBW102).
+		resp, err := rc.Invoke(ctx, c.ns, remoting.NewRequest(code.GetRouteInfoByTopic, map[string]string{"topic": "TBW102"}, nil))
+		return err == nil && resp.Code == code.Success && strings.Contains(string(resp.Body), c.broker)
 	})
 	select {
 	case <-c.exited:
