@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rocketgo/rocketgo/proto/jsonstr"
 )
 
 // frameOf wraps a header (serialize type typ) and body into a whole frame, prefix
@@ -189,7 +191,7 @@ var jsonStrings = []string{
 
 func TestJSONStringMatchesStdlib(t *testing.T) {
 	for _, s := range jsonStrings {
-		got := string(appendJSONString(nil, s))
+		got := string(jsonstr.Append(nil, s))
 		if want := stdlibQuote(t, s); got != want {
 			t.Errorf("quote %q:\n got %s\nwant %s", s, got, want)
 		}

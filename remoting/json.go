@@ -8,6 +8,8 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/rocketgo/rocketgo/proto/jsonstr"
 )
 
 // The JSON header is written by hand: encoding/json's reflection costs more than the rest
@@ -25,7 +27,7 @@ func appendJSONHeader(dst []byte, c *Command) []byte {
 	dst = append(dst, `{"code":`...)
 	dst = strconv.AppendInt(dst, int64(c.Code), 10)
 	dst = append(dst, `,"language":`...)
-	dst = appendJSONString(dst, c.Language)
+	dst = jsonstr.Append(dst, c.Language)
 	dst = append(dst, `,"version":`...)
 	dst = strconv.AppendInt(dst, int64(c.Version), 10)
 	dst = append(dst, `,"opaque":`...)
@@ -33,7 +35,7 @@ func appendJSONHeader(dst []byte, c *Command) []byte {
 	dst = append(dst, `,"flag":`...)
 	dst = strconv.AppendInt(dst, int64(c.Flag), 10)
 	dst = append(dst, `,"remark":`...)
-	dst = appendJSONString(dst, c.Remark)
+	dst = jsonstr.Append(dst, c.Remark)
 	dst = append(dst, `,"extFields":{`...)
 	first := true
 	for k, v := range c.ExtFields {
@@ -41,77 +43,11 @@ func appendJSONHeader(dst []byte, c *Command) []byte {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = appendJSONString(dst, k)
+		dst = jsonstr.Append(dst, k)
 		dst = append(dst, ':')
-		dst = appendJSONString(dst, v)
+		dst = jsonstr.Append(dst, v)
 	}
 	return append(dst, "}}"...)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// jsonPlain marks the ASCII bytes a JSON string can carry unescaped.
-var jsonPlain = func() (t [utf8.RuneSelf]bool) {
-	for b := 0x20; b < utf8.RuneSelf; b++ {
-		t[b] = b != '"' && b != '\\'
-	}
-	return t
-}()
-
-// appendJSONString appends s as a JSON string literal, escaping as encoding/json does
-// apart from its HTML escaping: quote, backslash and control characters are escaped, an
-// invalid UTF-8 byte becomes \ufffd, and U+2028/U+2029 are escaped so the output is also
-// valid JavaScript. Runs of plain bytes are appended in one copy.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		b := s[i]
-		if b < utf8.RuneSelf {
-			if jsonPlain[b] {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '"', '\\':
-				dst = append(dst, '\\', b)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 // maxJSONDepth bounds the nesting of values skipped under unknown keys.

@@ -1,6 +1,10 @@
 package body
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/rocketgo/rocketgo/proto/jsonstr"
+)
 
 // ClusterInfo is the body of a GET_BROKER_CLUSTER_INFO (106) response: every broker
 // group the namesrv knows, and which broker groups form each cluster.
@@ -21,7 +25,7 @@ func (c *ClusterInfo) Encode() []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, name)
+		dst = jsonstr.Append(dst, name)
 		dst = append(dst, ':')
 		bd := c.BrokerAddrTable[name]
 		dst = bd.appendJSON(dst)

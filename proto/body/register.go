@@ -9,6 +9,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/rocketgo/rocketgo/proto/jsonstr"
 )
 
 // Topic filter types (Java's TopicFilterType enum, written by name).
@@ -99,9 +101,9 @@ func (t *TopicConfig) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `,"readQueueNums":`...)
 	dst = strconv.AppendInt(dst, int64(t.ReadQueueNums), 10)
 	dst = append(dst, `,"topicFilterType":`...)
-	dst = appendJSONString(dst, t.TopicFilterType)
+	dst = jsonstr.Append(dst, t.TopicFilterType)
 	dst = append(dst, `,"topicName":`...)
-	dst = appendJSONString(dst, t.TopicName)
+	dst = jsonstr.Append(dst, t.TopicName)
 	dst = append(dst, `,"topicSysFlag":`...)
 	dst = strconv.AppendInt(dst, int64(t.TopicSysFlag), 10)
 	dst = append(dst, `,"writeQueueNums":`...)
@@ -178,7 +180,7 @@ func (w *TopicConfigSerializeWrapper) AppendJSON(dst []byte) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, name)
+		dst = jsonstr.Append(dst, name)
 		dst = append(dst, ':')
 		tc := w.TopicConfigTable[name]
 		dst = tc.AppendJSON(dst)

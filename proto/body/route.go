@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/rocketgo/rocketgo/proto/jsonstr"
 )
 
 // MaxBodyBytes bounds every body this package decodes, and the inflated size of a
@@ -89,7 +90,7 @@ func (r *TopicRouteData) AppendJSON(dst []byte) []byte {
 	dst = appendStringListMap(dst, r.FilterServerTable)
 	if r.OrderTopicConf != "" {
 		dst = append(dst, `,"orderTopicConf":`...)
-		dst = appendJSONString(dst, r.OrderTopicConf)
+		dst = jsonstr.Append(dst, r.OrderTopicConf)
 	}
 	dst = append(dst, `,"queueDatas":[`...)
 	for i := range r.QueueDatas {
@@ -103,7 +104,7 @@ func (r *TopicRouteData) AppendJSON(dst []byte) []byte {
 
 func (q *QueueData) appendJSON(dst []byte) []byte {
 	dst = append(dst, `{"brokerName":`...)
-	dst = appendJSONString(dst, q.BrokerName)
+	dst = jsonstr.Append(dst, q.BrokerName)
 	dst = append(dst, `,"perm":`...)
 	dst = strconv.AppendInt(dst, int64(q.Perm), 10)
 	dst = append(dst, `,"readQueueNums":`...)
@@ -119,9 +120,9 @@ func (b *BrokerData) appendJSON(dst []byte) []byte {
 	dst = append(dst, `{"brokerAddrs":`...)
 	dst = appendBrokerAddrs(dst, b.BrokerAddrs)
 	dst = append(dst, `,"brokerName":`...)
-	dst = appendJSONString(dst, b.BrokerName)
+	dst = jsonstr.Append(dst, b.BrokerName)
 	dst = append(dst, `,"cluster":`...)
-	dst = appendJSONString(dst, b.Cluster)
+	dst = jsonstr.Append(dst, b.Cluster)
 	return append(dst, '}')
 }
 
@@ -141,7 +142,7 @@ func appendBrokerAddrs(dst []byte, addrs map[int64]string) []byte {
 		dst = append(dst, '"')
 		dst = strconv.AppendInt(dst, id, 10)
 		dst = append(dst, `":`...)
-		dst = appendJSONString(dst, addrs[id])
+		dst = jsonstr.Append(dst, addrs[id])
 	}
 	return append(dst, '}')
 }
@@ -154,7 +155,7 @@ func appendStringListMap(dst []byte, m map[string][]string) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, k)
+		dst = jsonstr.Append(dst, k)
 		dst = append(dst, ':')
 		dst = appendStringList(dst, m[k])
 	}
@@ -168,7 +169,7 @@ func appendStringList(dst []byte, list []string) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, s)
+		dst = jsonstr.Append(dst, s)
 	}
 	return append(dst, ']')
 }
@@ -180,52 +181,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string literal. Unlike encoding/json it does
-// not escape <, > and &, as Java's fastjson does not; invalid UTF-8 becomes U+FFFD,
-// which is also what any JSON decoder would make of it.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r != utf8.RuneError || size != 1 {
-				i += size
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		i++
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 // routeJSON mirrors TopicRouteData for decoding; brokerAddrs keys arrive as strings.

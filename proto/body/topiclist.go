@@ -1,6 +1,10 @@
 package body
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/rocketgo/rocketgo/proto/jsonstr"
+)
 
 // TopicList is the body of GET_ALL_TOPIC_LIST_FROM_NAMESERVER (206) and
 // GET_TOPICS_BY_CLUSTER (224): {"topicList":["A","B"]}. BrokerAddr is only set by
@@ -18,7 +22,7 @@ func (l *TopicList) Encode() []byte {
 	dst = append(dst, '{')
 	if l.BrokerAddr != "" {
 		dst = append(dst, `"brokerAddr":`...)
-		dst = appendJSONString(dst, l.BrokerAddr)
+		dst = jsonstr.Append(dst, l.BrokerAddr)
 		dst = append(dst, ',')
 	}
 	dst = append(dst, `"topicList":`...)
