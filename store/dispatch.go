@@ -204,24 +204,14 @@ var keySeparator = []byte(message.KeySeparator)
 // properties, without allocating. As in message.DecodeProperties the last occurrence of
 // a key wins and malformed pairs are skipped.
 func scanProps(props []byte) (tags, keys, uniq []byte) {
-	for len(props) > 0 {
-		item := props
-		if i := bytes.IndexByte(props, message.PropertySeparator); i >= 0 {
-			item, props = props[:i], props[i+1:]
-		} else {
-			props = nil
-		}
-		i := bytes.IndexByte(item, message.NameValueSeparator)
-		if i <= 0 || i == len(item)-1 {
-			continue
-		}
-		switch string(item[:i]) {
+	for k, v, rest := message.NextProperty(props); k != nil; k, v, rest = message.NextProperty(rest) {
+		switch string(k) {
 		case message.PropTags:
-			tags = item[i+1:]
+			tags = v
 		case message.PropKeys:
-			keys = item[i+1:]
+			keys = v
 		case message.PropUniqKey:
-			uniq = item[i+1:]
+			uniq = v
 		}
 	}
 	return tags, keys, uniq

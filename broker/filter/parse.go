@@ -1,7 +1,6 @@
 package filter
 
 import (
-	"bytes"
 	"math"
 	"strconv"
 	"strings"
@@ -71,26 +70,8 @@ func (e *Expr) MatchProperties(props []byte) bool {
 // props (the last occurrence of name wins, malformed pairs are skipped), so it is valid
 // only while props is.
 func propertyView(props []byte, name string) (string, bool) {
-	var (
-		val   []byte
-		found bool
-	)
-	for len(props) > 0 {
-		item := props
-		if i := bytes.IndexByte(props, message.PropertySeparator); i >= 0 {
-			item, props = props[:i], props[i+1:]
-		} else {
-			props = nil
-		}
-		i := bytes.IndexByte(item, message.NameValueSeparator)
-		if i <= 0 || i == len(item)-1 {
-			continue
-		}
-		if string(item[:i]) == name {
-			val, found = item[i+1:], true
-		}
-	}
-	if !found {
+	val, ok := message.PropertyView(props, name)
+	if !ok {
 		return "", false
 	}
 	return unsafe.String(&val[0], len(val)), true

@@ -262,19 +262,8 @@ func parseHalf(rec []byte, off int64) *Entry {
 		QueueID:     -1,
 	}
 	props := message.RecordProperties(rec)
-	for len(props) > 0 {
-		item := props
-		if i := bytes.IndexByte(props, message.PropertySeparator); i >= 0 {
-			item, props = props[:i], props[i+1:]
-		} else {
-			props = nil
-		}
-		i := bytes.IndexByte(item, message.NameValueSeparator)
-		if i <= 0 || i == len(item)-1 {
-			continue
-		}
-		val := item[i+1:]
-		switch string(item[:i]) {
+	for k, val, rest := message.NextProperty(props); k != nil; k, val, rest = message.NextProperty(rest) {
+		switch string(k) {
 		case message.PropProducerGroup:
 			e.Group = string(val)
 		case message.PropRealTopic:

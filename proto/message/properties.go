@@ -93,10 +93,32 @@ func DecodeProperties(s string) map[string]string {
 // PropertyOf returns the value of key in the encoded properties, scanning without
 // building a map or allocating. Like DecodeProperties, the last occurrence wins.
 func PropertyOf(props []byte, key string) (string, bool) {
+	val, ok := PropertyView(props, key)
+	return string(val), ok
+}
+
+// PropertyView is PropertyOf without the copy: the value is a slice of props (the last
+// occurrence of key wins), valid as long as props is.
+func PropertyView(props []byte, key string) ([]byte, bool) {
 	var (
 		val   []byte
 		found bool
 	)
+	for k, v, rest := NextProperty(props); k != nil; k, v, rest = NextProperty(rest) {
+		if string(k) == key {
+			val, found = v, true
+		}
+	}
+	return val, found
+}
+
+// NextProperty returns the first well-formed pair of encoded properties and the bytes
+// after it; key is nil when none is left. Items without a key or a value are skipped,
+// as both Java's and the Go client's parsers skip them. It allocates nothing, so the
+// dispatcher and filters can walk a record's properties in place:
+//
+//	for k, v, rest := NextProperty(props); k != nil; k, v, rest = NextProperty(rest) { … }
+func NextProperty(props []byte) (key, value, rest []byte) {
 	for len(props) > 0 {
 		item := props
 		if i := bytes.IndexByte(props, PropertySeparator); i >= 0 {
@@ -104,18 +126,11 @@ func PropertyOf(props []byte, key string) (string, bool) {
 		} else {
 			props = nil
 		}
-		i := bytes.IndexByte(item, NameValueSeparator)
-		if i <= 0 || i == len(item)-1 {
-			continue
-		}
-		if string(item[:i]) == key {
-			val, found = item[i+1:], true
+		if i := bytes.IndexByte(item, NameValueSeparator); i > 0 && i < len(item)-1 {
+			return item[:i], item[i+1:], props
 		}
 	}
-	if !found {
-		return "", false
-	}
-	return string(val), true
+	return nil, nil, nil
 }
 
 // RemoveProperty returns props without any pair whose key is key (the broker strips
