@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // Setting is one option as a properties file writes it: Key is flat for the program's
@@ -92,4 +94,15 @@ func escapeValue(s string) string {
 		s = `\` + s
 	}
 	return s
+}
+
+// Announce logs what a start must show: each warning, and each setting that differs from
+// its default, one line each.
+func Announce(log zerolog.Logger, settings []Setting, warnings []string) {
+	for _, w := range warnings {
+		log.Warn().Msg(w)
+	}
+	for _, s := range Changed(settings) {
+		log.Info().Str("key", s.Key).Str("value", s.Value).Str("default", s.Default).Msg("setting")
+	}
 }

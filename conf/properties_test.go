@@ -249,10 +249,3 @@ func TestChangedListsOnlyNonDefaults(t *testing.T) {
 		t.Fatalf("changed = %+v, want %+v", got, want)
 	}
 }
-
-func TestVersionNamesTheModule(t *testing.T) {
-	v := Version("mqbroker")
-	if !strings.HasPrefix(v, "mqbroker github.com/rocketgo/rocketgo ") || !strings.Contains(v, " revision ") || !strings.Contains(v, " go1.") {
-		t.Fatalf("version %q", v)
-	}
-}
