@@ -1,6 +1,9 @@
 // Package conf assembles rocketgo's one typed configuration from each component's
-// Options and loads it with viper: a YAML (or TOML/JSON) file, then environment
-// overrides, then validation.
+// Options and loads it with viper: a YAML (or TOML/JSON) file or Apache RocketMQ's
+// broker.conf in Java properties syntax (properties.go), then environment overrides,
+// then validation. A bare number for a duration is in RocketMQ's unit for the key
+// (units.go): `fileReservedTime: 48` is 48 hours. docs/configuration.md is the user's
+// guide.
 //
 // Keys are the section name and the option's mapstructure tag joined by a dot, e.g.
 // `broker.brokerName` or `store.flushDiskType`; RocketMQ's own key names are kept where
@@ -16,6 +19,7 @@ package conf
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -63,10 +67,22 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Load reads the file at path (an empty path means defaults only), applies environment
-// overrides and validates the result. An unknown key or an invalid value is an error
-// naming the key.
+// Load reads the file at path for a broker (an empty path means defaults only), applies
+// environment overrides and validates the result. Programs use LoadFile, which also
+// returns the warnings.
 func Load(path string) (Config, error) {
+	cfg, _, err := LoadFile(path, Broker)
+	return cfg, err
+}
+
+// LoadFile reads the file at path (an empty path means defaults only) for prog, applies
+// environment overrides and validates the result. The file is rocketgo's sectioned YAML
+// (or TOML/JSON), or Apache RocketMQ's Java properties (by extension .conf/.properties,
+// or by content), whose flat keys go to prog's sections. A bare number for a duration is
+// in RocketMQ's unit for the key (durationUnits). An unknown key or an invalid value is
+// an error naming the key; the warnings name what was read but cannot be honoured as
+// written (Apache keys rocketgo does not implement, a second deleteWhen hour).
+func LoadFile(path string, prog Program) (Config, []string, error) {
 	v := viper.New()
 	def := Default()
 	keys := flatten(reflect.ValueOf(def), "")
@@ -74,32 +90,83 @@ func Load(path string) (Config, error) {
 		v.SetDefault(key, val)
 	}
 	if err := checkEnv(keys, os.Environ()); err != nil {
-		return Config{}, err
+		return Config{}, nil, err
 	}
 	v.SetEnvPrefix(EnvPrefix)
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()
-	if path != "" {
-		v.SetConfigFile(path)
-		if err := v.ReadInConfig(); err != nil {
-			return Config{}, fmt.Errorf("conf: read %s: %w", path, err)
-		}
+	warnings, err := readFile(v, path, prog)
+	if err != nil {
+		return Config{}, nil, err
 	}
 	if err := unknownKeys(v, keys, path); err != nil {
-		return Config{}, err
+		return Config{}, nil, err
 	}
+	more, err := applyUnits(v)
+	if err != nil {
+		return Config{}, nil, fmt.Errorf("conf: %s: %w", blame(keys, path, err), err)
+	}
+	warnings = append(warnings, more...)
 	cfg := def
 	hooks := viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
 		mapstructure.StringToTimeDurationHookFunc(),
 		splitList,
 	))
 	if err := v.UnmarshalExact(&cfg, hooks); err != nil {
-		return Config{}, fmt.Errorf("conf: %s: %s", blame(keys, path, err), oneLine(err))
+		return Config{}, nil, fmt.Errorf("conf: %s: %s", blame(keys, path, err), oneLine(err))
 	}
 	if err := cfg.Validate(); err != nil {
-		return Config{}, err
+		return Config{}, nil, err
 	}
-	return cfg, nil
+	return cfg, warnings, nil
+}
+
+// readFile loads the file at path into v: a properties file through readProperties, any
+// other through viper.
+func readFile(v *viper.Viper, path string, prog Program) ([]string, error) {
+	if path == "" {
+		return nil, nil
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("conf: read %s: %w", path, err)
+	}
+	if isProperties(path, raw) {
+		vals, warnings, err := readProperties(path, raw, prog)
+		if err != nil {
+			return nil, err
+		}
+		nested := map[string]any{}
+		for k, val := range vals {
+			sec, name, _ := strings.Cut(k, ".")
+			m, _ := nested[sec].(map[string]any)
+			if m == nil {
+				m = map[string]any{}
+				nested[sec] = m
+			}
+			m[name] = val
+		}
+		return warnings, v.MergeConfigMap(nested)
+	}
+	v.SetConfigFile(path)
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".yaml", ".yml", ".json", ".toml":
+	default:
+		v.SetConfigType("yaml")
+	}
+	if err := v.ReadInConfig(); err != nil {
+		return nil, fmt.Errorf("conf: read %s: %s", path, oneLine(err))
+	}
+	return nil, nil
+}
+
+// keySet makes a set of the words of s.
+func keySet(s string) map[string]bool {
+	set := map[string]bool{}
+	for _, w := range strings.Fields(s) {
+		set[w] = true
+	}
+	return set
 }
 
 // checkEnv refuses an override that names no option: viper would ignore it silently,
@@ -128,20 +195,26 @@ func checkEnv(keys map[string]any, environ []string) error {
 	return nil
 }
 
-// splitList turns "a;b" or "a,b" into a list, as RocketMQ's namesrvAddr is written.
+// splitList decodes a string into a list with SplitAddrs.
 func splitList(from, to reflect.Type, data any) (any, error) {
 	if from.Kind() != reflect.String || to.Kind() != reflect.Slice || to.Elem().Kind() != reflect.String {
 		return data, nil
 	}
-	s := strings.TrimSpace(data.(string))
+	return SplitAddrs(data.(string)), nil
+}
+
+// SplitAddrs turns "a;b" or "a,b" into a list, as RocketMQ's namesrvAddr (and mqbroker -n)
+// is written.
+func SplitAddrs(s string) []string {
+	s = strings.TrimSpace(s)
 	if s == "" {
-		return []string{}, nil
+		return []string{}
 	}
 	parts := strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == ',' })
 	for i := range parts {
 		parts[i] = strings.TrimSpace(parts[i])
 	}
-	return parts, nil
+	return parts
 }
 
 // unknownKeys names, in the file's own spelling, the first key of the file that is no
@@ -196,10 +269,17 @@ func describe(path string) string {
 	return path
 }
 
-// flatten lists the leaf options of a config struct as dotted mapstructure keys.
-// Fields tagged "-" (loggers, clocks) are not configuration and are skipped.
-func flatten(v reflect.Value, prefix string) map[string]any {
-	out := map[string]any{}
+// leaf is one option: its dotted key, its value and its field's type.
+type leaf struct {
+	key string
+	val any
+	typ reflect.Type
+}
+
+// leaves lists the options of a config struct as dotted mapstructure keys, in field
+// order. Fields tagged "-" (loggers, clocks) are not configuration and are skipped.
+func leaves(v reflect.Value, prefix string) []leaf {
+	var out []leaf
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
@@ -220,12 +300,19 @@ func flatten(v reflect.Value, prefix string) map[string]any {
 		}
 		fv := v.Field(i)
 		if fv.Kind() == reflect.Struct && fv.Type().PkgPath() != "time" {
-			for k, val := range flatten(fv, key) {
-				out[k] = val
-			}
+			out = append(out, leaves(fv, key)...)
 			continue
 		}
-		out[key] = fv.Interface()
+		out = append(out, leaf{key: key, val: fv.Interface(), typ: f.Type})
+	}
+	return out
+}
+
+// flatten is leaves as a map from key to value.
+func flatten(v reflect.Value, prefix string) map[string]any {
+	out := map[string]any{}
+	for _, l := range leaves(v, prefix) {
+		out[l.key] = l.val
 	}
 	return out
 }

@@ -13,11 +13,7 @@ import (
 
 func writeFile(t *testing.T, body string) string {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "c.yaml")
-	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return writeNamed(t, "c.yaml", body)
 }
 
 // The samples in conf/ list every key with its default, so they load to exactly the

@@ -6,6 +6,7 @@
 //	mqbench producer -namesrv 127.0.0.1:9876 -topic T -threads 4 -async
 //	mqbench consumer -namesrv 127.0.0.1:9876 -topic T -group G
 //	mqbench summarize < lines.txt                                 # medians per figure
+//	mqbench -version
 package main
 
 import (
@@ -20,13 +21,18 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rocketgo/rocketgo/bin/internal/version"
 	"github.com/rocketgo/rocketgo/client/bench"
 )
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: mqbench figures|producer|consumer|summarize [flags]")
+		fmt.Fprintln(os.Stderr, "usage: mqbench figures|producer|consumer|summarize [flags] | -version")
 		os.Exit(2)
+	}
+	if a := os.Args[1]; a == "-version" || a == "--version" {
+		fmt.Println(version.String("mqbench"))
+		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

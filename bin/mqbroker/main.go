@@ -2,27 +2,31 @@
 // in one process — the quickest working single-node deployment:
 //
 //	mqbroker -standalone                 # namesrv on :9876, broker on :10911, data in ./data
-//	mqbroker -c conf/broker.yaml -namesrv 10.0.0.1:9876;10.0.0.2:9876
+//	mqbroker -c conf/broker.yaml -n '10.0.0.1:9876;10.0.0.2:9876'
+//	mqbroker -c broker.conf -p           # Apache's broker.conf; print the settings and exit
+//	mqbroker -version
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/rocketgo/rocketgo/bin/internal/version"
 	"github.com/rocketgo/rocketgo/broker"
 	"github.com/rocketgo/rocketgo/conf"
 	"github.com/rocketgo/rocketgo/namesrv"
 )
 
 func main() {
-	if err := run(); err != nil {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "mqbroker:", err)
 		os.Exit(1)
 	}
@@ -36,28 +40,33 @@ func dialable(addr string) string {
 	return addr
 }
 
-func run() error {
-	cfgPath := flag.String("c", "conf/broker.yaml", "configuration file (YAML); \"\" for built-in defaults")
-	standalone := flag.Bool("standalone", false, "also run a NameServer in this process and register with it")
-	nsAddrs := flag.String("namesrv", "", "NameServer addresses separated by ';', overrides broker.namesrvAddr")
-	listen := flag.String("listen", "", "listen address, overrides broker.listenAddr")
-	storeDir := flag.String("store", "", "store directory, overrides store.storePathRootDir")
-	ip := flag.String("brokerIP1", "", "IP advertised to clients, overrides broker.brokerIP1")
-	level := flag.String("loglevel", "info", "log level: debug, info, warn, error")
-	flag.Parse()
-	if flag.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", flag.Arg(0))
+// run starts the broker as args say; -p and -version print to stdout and return.
+func run(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("mqbroker", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("c", "conf/broker.yaml", "configuration file: rocketgo YAML, or Apache's broker.conf (.conf, .properties); \"\" for built-in defaults")
+	standalone := fs.Bool("standalone", false, "also run a NameServer in this process and register with it")
+	var nsAddrs string
+	fs.StringVar(&nsAddrs, "n", "", "NameServer addresses separated by ';', overrides namesrvAddr")
+	fs.StringVar(&nsAddrs, "namesrv", "", "same as -n")
+	printCfg := fs.Bool("p", false, "print the effective configuration as key=value lines and exit")
+	listen := fs.String("listen", "", "listen address, overrides broker.listenAddr")
+	storeDir := fs.String("store", "", "store directory, overrides store.storePathRootDir")
+	ip := fs.String("brokerIP1", "", "IP advertised to clients, overrides broker.brokerIP1")
+	level := fs.String("loglevel", "info", "log level: debug, info, warn, error")
+	if printed, err := version.Parse(fs, args, stdout); printed || err != nil {
+		return err
 	}
-	cfg, err := conf.Load(*cfgPath)
+	log, err := conf.NewLogger(stderr, *level)
 	if err != nil {
 		return err
 	}
-	log, err := conf.NewLogger(nil, *level)
+	cfg, warnings, err := conf.LoadFile(*cfgPath, conf.Broker)
 	if err != nil {
 		return err
 	}
-	if *nsAddrs != "" {
-		cfg.Broker.NamesrvAddrs = strings.Split(*nsAddrs, ";")
+	if nsAddrs != "" {
+		cfg.Broker.NamesrvAddrs = conf.SplitAddrs(nsAddrs)
 	}
 	if *listen != "" {
 		cfg.Broker.ListenAddr = *listen
@@ -68,6 +77,18 @@ func run() error {
 	if *ip != "" {
 		cfg.Broker.AdvertiseIP = *ip
 	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	var extra []string
+	if *standalone {
+		extra = []string{"namesrv"}
+	}
+	settings := conf.Settings(cfg, conf.Broker, extra...)
+	if *printCfg {
+		return conf.WriteProperties(stdout, settings)
+	}
+	conf.Announce(log, settings, warnings)
 	cfg.Broker.Logger, cfg.Store.Logger, cfg.Namesrv.Logger = log, log, log
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -1,51 +1,64 @@
 // Command mqnamesrv runs a rocketgo NameServer: the route table brokers register with
 // and clients ask for topic routes.
 //
-//	mqnamesrv [-c conf/namesrv.yaml] [-listen 0.0.0.0:9876] [-loglevel info]
+//	mqnamesrv [-c conf/namesrv.yaml | -c namesrv.properties] [-listen 0.0.0.0:9876] [-loglevel info]
+//	mqnamesrv -p         # print the effective configuration and exit
+//	mqnamesrv -version
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/rocketgo/rocketgo/bin/internal/version"
 	"github.com/rocketgo/rocketgo/conf"
 	"github.com/rocketgo/rocketgo/namesrv"
 )
 
 func main() {
-	if err := run(); err != nil {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "mqnamesrv:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	cfgPath := flag.String("c", "", "configuration file (YAML), e.g. conf/namesrv.yaml")
-	listen := flag.String("listen", "", "listen address, overrides namesrv.listenAddr")
-	level := flag.String("loglevel", "info", "log level: debug, info, warn, error")
-	flag.Parse()
-	if flag.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", flag.Arg(0))
+// run starts the NameServer as args say; -p and -version print to stdout and return.
+func run(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("mqnamesrv", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("c", "", "configuration file: rocketgo YAML (conf/namesrv.yaml), or Apache's namesrv.properties")
+	listen := fs.String("listen", "", "listen address, overrides namesrv.listenAddr")
+	printCfg := fs.Bool("p", false, "print the effective configuration as key=value lines and exit")
+	level := fs.String("loglevel", "info", "log level: debug, info, warn, error")
+	if printed, err := version.Parse(fs, args, stdout); printed || err != nil {
+		return err
 	}
-	cfg, err := conf.Load(*cfgPath)
+	log, err := conf.NewLogger(stderr, *level)
+	if err != nil {
+		return err
+	}
+	cfg, warnings, err := conf.LoadFile(*cfgPath, conf.Namesrv)
 	if err != nil {
 		return err
 	}
 	if *listen != "" {
 		cfg.Namesrv.ListenAddr = *listen
 	}
-	log, err := conf.NewLogger(nil, *level)
-	if err != nil {
-		return err
-	}
-	cfg.Namesrv.Logger = log
 	if err := cfg.Namesrv.Validate(); err != nil {
 		return err
 	}
+	settings := conf.Settings(cfg, conf.Namesrv)
+	if *printCfg {
+		return conf.WriteProperties(stdout, settings)
+	}
+	conf.Announce(log, settings, warnings)
+	cfg.Namesrv.Logger = log
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	srv := namesrv.New(cfg.Namesrv)

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Apache's namesrv.properties keys: listenPort and scanNotActiveBrokerInterval (ms).
+func TestPrintNamesrvProperties(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "namesrv.properties")
+	if err := os.WriteFile(p, []byte("listenPort=9877\nscanNotActiveBrokerInterval=5000\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errs bytes.Buffer
+	if err := run([]string{"-c", p, "-p"}, &out, &errs); err != nil {
+		t.Fatal(err)
+	}
+	want := "listenAddr=0.0.0.0:9877\nbrokerExpiry=120000\nscanInterval=5000\nmaxFrameBytes=16777216\n"
+	if out.String() != want {
+		t.Fatalf("-p printed\n%s\nwant\n%s", out.String(), want)
+	}
+}
+
+func TestVersionFlag(t *testing.T) {
+	var out bytes.Buffer
+	if err := run([]string{"-version"}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if s := out.String(); !strings.HasPrefix(s, "mqnamesrv github.com/rocketgo/rocketgo ") || strings.Count(s, "\n") != 1 {
+		t.Fatalf("-version printed %q", s)
+	}
+}
