@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/remoting"
@@ -257,7 +258,7 @@ func StartNamesrv(t testing.TB, bin Binaries, dir, name, addr string) *Namesrv {
 		addr = FreeAddr(t)
 	}
 	n := &Namesrv{Proc: startProc(t, name, bin.Namesrv, dir, "-listen", addr, "-loglevel", "info"), Addr: addr}
-	WaitFor(t, 20*time.Second, name+" to listen", func() bool { return dialable(addr) })
+	testutil.Eventually(t, 20*time.Second, name+" to listen", func() bool { return dialable(addr) })
 	return n
 }
 
@@ -309,13 +310,14 @@ func StartBroker(t testing.TB, bin Binaries, dir string, cfg BrokerConfig) *Brok
 // WaitUp waits until the broker answers GET_BROKER_RUNTIME_INFO.
 func (b *Broker) WaitUp(t testing.TB) {
 	t.Helper()
-	WaitFor(t, 30*time.Second, b.Name+" to serve", func() bool {
+	testutil.Eventually(t, 30*time.Second, b.Name+" to serve", func() bool {
 		if !b.Running() {
 			t.Fatalf("%s exited during start", b.Name)
 		}
 		_, err := RuntimeInfo(b.Addr)
 		return err == nil
 	})
+
 }
 
 // Restart starts the broker again after Kill or Stop, with the same configuration and
@@ -437,26 +439,15 @@ func InfoInt(addr, key string) int64 {
 	return v
 }
 
-// WaitFor polls cond every 10 ms until it holds, failing the test after timeout.
-func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // WaitReplicated waits until the slave's CommitLog ends where the master's does and
 // returns that offset.
 func WaitReplicated(t testing.TB, master, slave *Broker, timeout time.Duration) int64 {
 	t.Helper()
 	var m, s int64
-	WaitFor(t, timeout, "the slave to catch up", func() bool {
+	testutil.Eventually(t, timeout, "the slave to catch up", func() bool {
 		m, s = InfoInt(master.Addr, "commitLogMaxOffset"), InfoInt(slave.Addr, "commitLogMaxOffset")
 		return m > 0 && m == s
 	})
+
 	return m
 }

@@ -16,11 +16,11 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/client"
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/remoting"
-	"github.com/rocketgo/rocketgo/tests/cluster"
 )
 
 // buildBroker builds bin/mqbroker into a temporary directory.
@@ -98,7 +98,7 @@ func tryStartChild(t *testing.T, bin, dir string) (*child, bool) {
 	})
 	rc := remoting.NewClient(remoting.ClientOptions{DialTimeout: time.Second})
 	defer rc.Close()
-	ok := cluster.Eventually(30*time.Second, func() bool {
+	ok := testutil.Poll(30*time.Second, func() bool {
 		select {
 		case <-c.exited:
 			return true
@@ -106,11 +106,11 @@ func tryStartChild(t *testing.T, bin, dir string) (*child, bool) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		// Ready means routable: the broker answers and its registration has reached the
-		// NameServer, so a producer can resolve a route (auto-created through TBW102).
+
 		resp, err := rc.Invoke(ctx, c.ns, remoting.NewRequest(code.GetRouteInfoByTopic, map[string]string{"topic": "TBW102"}, nil))
 		return err == nil && resp.Code == code.Success && strings.Contains(string(resp.Body), c.broker)
 	})
+
 	select {
 	case <-c.exited:
 		out := c.log.String()
@@ -195,7 +195,7 @@ func TestScheduledExactlyOnceAcrossKill9(t *testing.T) {
 	delivered := func(addr string) []*message.Ext { return pl.all(addr, topic, queues, "*", "TAG") }
 	waitDelivered := func(addr string, n int) {
 		t.Helper()
-		if !cluster.Eventually(30*time.Second, func() bool { return len(delivered(addr)) >= n }) {
+		if !testutil.Poll(30*time.Second, func() bool { return len(delivered(addr)) >= n }) {
 			t.Fatalf("%d of %d messages delivered on %s", len(delivered(addr)), n, addr)
 		}
 	}
@@ -211,7 +211,7 @@ func TestScheduledExactlyOnceAcrossKill9(t *testing.T) {
 	waitDelivered(b.broker, len(want))
 	// A sentinel due after everything: once it is here, any duplicate would be too.
 	sendRaw(t, pl, b.broker, topic, "sentinel", map[string]string{message.PropTimerDelayMS: "1500"})
-	if !cluster.Eventually(30*time.Second, func() bool {
+	if !testutil.Poll(30*time.Second, func() bool {
 		for _, m := range delivered(b.broker) {
 			if string(m.Body) == "sentinel" {
 				return true

@@ -18,9 +18,9 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/client"
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/remoting"
-	"github.com/rocketgo/rocketgo/tests/cluster"
 )
 
 // The test binary doubles as the child producer of TestProducerKilledBeforeEnd:
@@ -376,10 +376,12 @@ func TestBrokerKilledBeforeCommit(t *testing.T) {
 	if err := a.CreateTopic(ctx, client.TopicConfig{Topic: topic, ReadQueueNums: 4, WriteQueueNums: 4}, client.OnBrokers(p.addr)); err != nil {
 		t.Fatal(err)
 	}
-	cluster.WaitFor(t, waitTimeout, func() bool {
-		r, err := a.TopicRoute(ctx, topic)
-		return err == nil && len(r.QueueDatas) == 1
-	}, "the route of "+topic)
+	testutil.Eventually(t, waitTimeout,
+
+		"the route of "+topic, func() bool {
+			r, err := a.TopicRoute(ctx, topic)
+			return err == nil && len(r.QueueDatas) == 1
+		})
 
 	ledger := fileLedger(t.TempDir())
 	var killDuring sync.Once
