@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/broker/ha"
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -99,20 +100,10 @@ func newPair(t *testing.T, role string, opts ...harnessOpt) (master, slave *harn
 // waitReplicated waits until the slave's log ends where the master's does.
 func waitReplicated(t *testing.T, master, slave *harness) {
 	t.Helper()
-	waitFor(t, 10*time.Second, "the slave to catch up", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the slave to catch up", func() bool {
 		return slave.b.store.MaxPhysicalOffset() == master.b.store.MaxPhysicalOffset()
 	})
-}
 
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }
 
 func TestSlaveServesWhatTheMasterStored(t *testing.T) {
@@ -131,18 +122,19 @@ func TestSlaveServesWhatTheMasterStored(t *testing.T) {
 	wantCode(t, "commit on master", master.call(code.UpdateConsumerOffset, commit.Encode(), nil), code.Success, "")
 	sg := []byte(`{"groupName":"gcfg","consumeEnable":true,"retryMaxTimes":5,"retryQueueNums":1}`)
 	wantCode(t, "group on master", master.call(code.UpdateAndCreateSubGroup, nil, sg), code.Success, "")
-	waitFor(t, 10*time.Second, "metadata on the slave", func() bool {
+	testutil.Eventually(t, 10*time.Second, "metadata on the slave", func() bool {
 		_, ok := slave.b.topics.Get("HA")
 		off, okOff := slave.b.offsets.Get("g@x", "HA", 1)
 		g, okG := slave.b.groups.Get("gcfg")
 		return ok && okOff && off == 7 && okG && g.GetRetryMaxTimes() == 5
 	})
+
 	// A deleted topic leaves the slave's table too.
 	master.createTopic("Gone", 1, 6)
-	waitFor(t, 10*time.Second, "the second topic on the slave", func() bool { _, ok := slave.b.topics.Get("Gone"); return ok })
+	testutil.Eventually(t, 10*time.Second, "the second topic on the slave", func() bool { _, ok := slave.b.topics.Get("Gone"); return ok })
 	del := &header.DeleteTopicRequest{Topic: "Gone"}
 	wantCode(t, "delete on master", master.call(code.DeleteTopicInBroker, del.Encode(), nil), code.Success, "")
-	waitFor(t, 10*time.Second, "the deletion on the slave", func() bool { _, ok := slave.b.topics.Get("Gone"); return !ok })
+	testutil.Eventually(t, 10*time.Second, "the deletion on the slave", func() bool { _, ok := slave.b.topics.Get("Gone"); return !ok })
 
 	// Pulls from the slave return the master's records, byte for byte.
 	for q := int32(0); q < 2; q++ {
@@ -235,13 +227,13 @@ func TestSyncMasterAnswers(t *testing.T) {
 		t.Fatalf("FLUSH_SLAVE_TIMEOUT after %v, before the 300ms slaveTimeout", d)
 	}
 	c.Close()
-	waitFor(t, 5*time.Second, "the fake slave to be dropped", func() bool { return len(master.b.repl.server.Slaves()) == 0 })
+	testutil.Eventually(t, 5*time.Second, "the fake slave to be dropped", func() bool { return len(master.b.repl.server.Slaves()) == 0 })
 
 	// A real slave: every send is answered SEND_OK once the slave has the record.
 	slave := newHarness(t, fastHA, func(o *Options, _ *store.Options) {
 		o.BrokerRole, o.BrokerID, o.BrokerName, o.HAMasterAddr = RoleSlave, 1, "broker-t", master.b.haServerAddr()
 	})
-	waitFor(t, 10*time.Second, "the slave to connect", func() bool { return len(master.b.repl.server.Slaves()) == 1 })
+	testutil.Eventually(t, 10*time.Second, "the slave to connect", func() bool { return len(master.b.repl.server.Slaves()) == 1 })
 	for i := 0; i < 20; i++ {
 		resp := master.sendWith(sendReq("SM", 0, nil), []byte("replicated-"+strconv.Itoa(i)))
 		wantCode(t, "send with a slave", resp, code.Success, "")
@@ -260,10 +252,11 @@ func TestSyncMasterAnswers(t *testing.T) {
 func recordEnd(t *testing.T, h *harness, r header.SendMessageResponse) int64 {
 	t.Helper()
 	res := h.b.store.GetMessages("SM", r.QueueID, r.QueueOffset, 1, 0, nil)
-	waitFor(t, 5*time.Second, "the record to be dispatched", func() bool {
+	testutil.Eventually(t, 5*time.Second, "the record to be dispatched", func() bool {
 		res = h.b.store.GetMessages("SM", r.QueueID, r.QueueOffset, 1, 0, nil)
 		return len(res.Records) == 1
 	})
+
 	rec := res.Records[0]
 	return int64(len(rec)) + message.RecordPhysicalOffset(rec)
 }
@@ -288,7 +281,7 @@ func TestSuggestSlaveForLaggingConsumers(t *testing.T) {
 		t.Fatalf("a consumer at the end is suggested broker %d, want the master (0)", s)
 	}
 	waitMax(t, slave.b, "SL", 0, 10)
-	waitFor(t, 10*time.Second, "the topic on the slave", func() bool { _, ok := slave.b.topics.Get("SL"); return ok })
+	testutil.Eventually(t, 10*time.Second, "the topic on the slave", func() bool { _, ok := slave.b.topics.Get("SL"); return ok })
 	p.MaxMsgNums = 2
 	if s := pullHeader(t, slave.pull(p)).SuggestWhichBrokerID; s != 1 {
 		t.Fatalf("the slave suggests broker %d to a lagging consumer, want itself (1)", s)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/remoting"
@@ -82,7 +83,7 @@ func waitStored(t *testing.T, c *cluster.Cluster, topic string, queues, n int) m
 	t.Helper()
 	var byQueue map[int32][]*MessageExt
 	got := 0
-	if !cluster.Eventually(10*time.Second, func() bool {
+	if !testutil.Poll(10*time.Second, func() bool {
 		byQueue = pullTopic(t, c, topic, queues)
 		got = 0
 		for _, ms := range byQueue {
@@ -292,10 +293,13 @@ func TestE2EAdmin(t *testing.T) {
 		}
 		results = append(results, res)
 	}
-	cluster.WaitFor(t, 10*time.Second, func() bool {
-		ms, err := adm.QueryMessageByKey(ctx, "ADM", "order-1", time.Time{}, time.Time{}, 0)
-		return err == nil && len(ms) == 3
-	}, "the key index to hold order-1")
+	testutil.Eventually(t, 10*time.Second,
+
+		"the key index to hold order-1", func() bool {
+			ms, err := adm.QueryMessageByKey(ctx, "ADM", "order-1", time.Time{}, time.Time{}, 0)
+			return err == nil && len(ms) == 3
+		})
+
 	ms, _ := adm.QueryMessageByKey(ctx, "ADM", "order-1", time.Time{}, time.Time{}, 0)
 	for _, m := range ms {
 		if !slices.Contains(m.Keys(), "order-1") || m.Topic != "ADM" {

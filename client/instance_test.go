@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/remoting"
@@ -41,7 +42,7 @@ func testInstance(t *testing.T, opts ...Option) *instance {
 // queued request has released hbMu.
 func settleHeartbeats(t *testing.T, c *instance) {
 	t.Helper()
-	waitFor(t, 10*time.Second, func() bool { return !c.hbPending.Load() }, "the queued heartbeat to start")
+	testutil.Eventually(t, 10*time.Second, "the queued heartbeat to start", func() bool { return !c.hbPending.Load() })
 	// Taking the lock once is the wait: the round that cleared hbPending holds it
 	// until it has sent everything.
 	c.hbMu.Lock()
@@ -141,7 +142,7 @@ func TestHeartbeatOnNewBroker(t *testing.T) {
 	}
 	// The route fetch of the first send introduced broker-a: it is greeted at once, not
 	// after the 30 s heartbeat period.
-	waitFor(t, 5*time.Second, func() bool { return len(b.requests(code.HeartBeat)) > 0 }, "heartbeat to the new broker")
+	testutil.Eventually(t, 5*time.Second, "heartbeat to the new broker", func() bool { return len(b.requests(code.HeartBeat)) > 0 })
 }
 
 func TestNamesrvFailover(t *testing.T) {
@@ -400,7 +401,7 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 	for i := 0; i < 32; i++ {
 		<-done
 	}
-	waitFor(t, 5*time.Second, func() bool { return len(a.requests(code.HeartBeat))+len(b.requests(code.HeartBeat)) > 4 }, "periodic heartbeats")
+	testutil.Eventually(t, 5*time.Second, "periodic heartbeats", func() bool { return len(a.requests(code.HeartBeat))+len(b.requests(code.HeartBeat)) > 4 })
 	if runtime.NumGoroutine() <= base {
 		t.Fatalf("a running producer adds no goroutines (%d <= %d): the test would prove nothing", runtime.NumGoroutine(), base)
 	}

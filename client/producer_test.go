@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -482,7 +483,7 @@ func TestProducerSendOneway(t *testing.T) {
 			t.Fatalf("oneway: %v", err)
 		}
 	}
-	waitFor(t, 5*time.Second, func() bool { return len(b.sends()) == 3 }, "three oneway sends")
+	testutil.Eventually(t, 5*time.Second, "three oneway sends", func() bool { return len(b.sends()) == 3 })
 	for _, s := range b.sends() {
 		if s.Flag&remoting.FlagOneway == 0 {
 			t.Fatalf("flag %d: oneway bit not set", s.Flag)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/remoting"
@@ -25,15 +26,18 @@ func TestPullRequestHeader(t *testing.T) {
 	rec := &recorder{}
 	pc := newFakePush(t, ns, "g", WithPullBatchSize(2), WithPullTimeouts(3*time.Second, 9*time.Second))
 	startFake(t, pc, "T", ByTag("a || b"), rec.listen)
-	waitFor(t, 5*time.Second, func() bool { return len(rec.got()) == 3 }, "3 messages")
-	waitFor(t, 5*time.Second, func() bool {
-		for _, p := range b.pullsOf(0, "T") {
-			if p.SysFlag&header.PullCommitOffset != 0 && p.CommitOffset == 3 {
-				return true
+	testutil.Eventually(t, 5*time.Second, "3 messages", func() bool { return len(rec.got()) == 3 })
+	testutil.Eventually(t, 5*time.Second,
+
+		"a pull carrying commit offset 3", func() bool {
+			for _, p := range b.pullsOf(0, "T") {
+				if p.SysFlag&header.PullCommitOffset != 0 && p.CommitOffset == 3 {
+					return true
+				}
 			}
-		}
-		return false
-	}, "a pull carrying commit offset 3")
+			return false
+		})
+
 	first := b.pullsOf(0, "T")[0]
 	if first.SysFlag != header.PullSuspend|header.PullSubscription || first.Subscription != "a || b" ||
 		first.ExpressionType != "TAG" || first.MaxMsgNums != 2 || first.SuspendTimeoutMillis != 3000 || first.QueueOffset != 0 {
@@ -66,11 +70,11 @@ func TestPullOffsetMoved(t *testing.T) {
 		mu.Unlock()
 	}}))
 	startFake(t, pc, "T", SelectAll, rec.listen)
-	waitFor(t, 5*time.Second, func() bool { return len(rec.got()) == 2 }, "messages after the moved offset")
+	testutil.Eventually(t, 5*time.Second, "messages after the moved offset", func() bool { return len(rec.got()) == 2 })
 	if got := slices.Sorted(slices.Values(rec.got())); !slices.Equal(got, []string{"m4", "m5"}) {
 		t.Errorf("got %v, want m4 m5", got)
 	}
-	waitFor(t, 5*time.Second, func() bool { off, _ := b.committedOffset("T", 0); return off == 6 }, "commit 6")
+	testutil.Eventually(t, 5*time.Second, "commit 6", func() bool { off, _ := b.committedOffset("T", 0); return off == 6 })
 	mu.Lock()
 	defer mu.Unlock()
 	if !slices.Equal(events, []int64{0, 4}) {
@@ -98,7 +102,7 @@ func TestPullDamagedBody(t *testing.T) {
 	})
 	rec := &recorder{}
 	startFake(t, newFakePush(t, ns, "g"), "T", SelectAll, rec.listen)
-	waitFor(t, 5*time.Second, func() bool { return len(rec.got()) == 4 }, "all four messages")
+	testutil.Eventually(t, 5*time.Second, "all four messages", func() bool { return len(rec.got()) == 4 })
 	if got := slices.Sorted(slices.Values(rec.got())); !slices.Equal(got, []string{"m0", "m1", "m2", "m3"}) {
 		t.Errorf("got %v", got)
 	}
@@ -130,7 +134,7 @@ func TestPullUnexpectedCodeBacksOff(t *testing.T) {
 		}
 	}}))
 	startFake(t, pc, "T", SelectAll, rec.listen)
-	waitFor(t, 5*time.Second, func() bool { return len(rec.got()) == 1 }, "message after the failure")
+	testutil.Eventually(t, 5*time.Second, "message after the failure", func() bool { return len(rec.got()) == 1 })
 	if failures.Load() != 1 || failCode.Load() != code.SubscriptionNotExist {
 		t.Errorf("PullFailed %d times, code %d", failures.Load(), failCode.Load())
 	}
@@ -186,13 +190,13 @@ func TestSendBackCheckedAndRetriedLocally(t *testing.T) {
 		},
 	}))
 	startFake(t, pc, "T", SelectAll, rec.listen)
-	waitFor(t, 5*time.Second, func() bool { return len(b.sendBackRequests()) == 3 }, "three send-backs")
+	testutil.Eventually(t, 5*time.Second, "three send-backs", func() bool { return len(b.sendBackRequests()) == 3 })
 	if c := committedWhilePending.Load(); c > 1 {
 		t.Errorf("committed offset %d while m1 (offset 1) was still pending", c)
 	}
 	// The third failure was sent back successfully: the message is the broker's now,
 	// and the queue commits past it.
-	waitFor(t, 5*time.Second, func() bool { off, _ := b.committedOffset("T", 0); return off == 3 }, "commit 3")
+	testutil.Eventually(t, 5*time.Second, "commit 3", func() bool { off, _ := b.committedOffset("T", 0); return off == 3 })
 	mu.Lock()
 	var codes []int16
 	for _, err := range failed {
@@ -236,7 +240,7 @@ func TestOrderlyDeadLetter(t *testing.T) {
 	}}
 	pc := newFakePush(t, ns, "g", WithConsumeOrderly(), WithMaxReconsumeTimes(2), WithSuspendInterval(20*time.Millisecond))
 	startFake(t, pc, "T", SelectAll, rec.listen)
-	waitFor(t, 5*time.Second, func() bool { return slices.Contains(rec.got(), "m2") }, "m2 after the dead-lettered m1")
+	testutil.Eventually(t, 5*time.Second, "m2 after the dead-lettered m1", func() bool { return slices.Contains(rec.got(), "m2") })
 	if got := rec.got(); !slices.Equal(got, []string{"m0", "m1", "m1", "m1", "m2"}) {
 		t.Errorf("deliveries %v", got)
 	}
@@ -267,7 +271,7 @@ func TestRebalanceKeepsQueuesWhenListFails(t *testing.T) {
 	rec := &recorder{}
 	pc := newFakePush(t, ns, "g")
 	startFake(t, pc, "T", SelectAll, rec.listen)
-	waitFor(t, 5*time.Second, func() bool { return len(pc.Assignment()) == 5 }, "all queues")
+	testutil.Eventually(t, 5*time.Second, "all queues", func() bool { return len(pc.Assignment()) == 5 })
 	var lists atomic.Int32
 	b.mu.Lock()
 	b.onList = func() *remoting.Command {
@@ -279,7 +283,7 @@ func TestRebalanceKeepsQueuesWhenListFails(t *testing.T) {
 		return r
 	}
 	b.mu.Unlock()
-	waitFor(t, 5*time.Second, func() bool { return lists.Load() >= 6 }, "several rebalance rounds")
+	testutil.Eventually(t, 5*time.Second, "several rebalance rounds", func() bool { return lists.Load() >= 6 })
 	if got := len(pc.Assignment()); got != 5 {
 		t.Errorf("assignment shrank to %d queues", got)
 	}
@@ -289,7 +293,7 @@ func TestRebalanceKeepsQueuesWhenListFails(t *testing.T) {
 	b.members = []string{pc.ClientID(), "zzz@2"}
 	b.mu.Unlock()
 	pc.core.kickRebalance()
-	waitFor(t, 5*time.Second, func() bool { return len(pc.Assignment()) == 3 }, "half of the topic plus the retry queue")
+	testutil.Eventually(t, 5*time.Second, "half of the topic plus the retry queue", func() bool { return len(pc.Assignment()) == 3 })
 }
 
 // TestPushConsumerOptionsValidate checks constructor errors.
@@ -379,7 +383,7 @@ func TestConsumersLeaveNoGoroutines(t *testing.T) {
 	warm := newFakePush(t, ns, "warm")
 	rec := &recorder{}
 	startFake(t, warm, "T", SelectAll, rec.listen)
-	waitFor(t, 5*time.Second, func() bool { return len(rec.got()) == 3 }, "warm-up")
+	testutil.Eventually(t, 5*time.Second, "warm-up", func() bool { return len(rec.got()) == 3 })
 	shutdownNow(t, warm)
 	base := stableGoroutines(t, -1)
 
@@ -406,8 +410,8 @@ func TestConsumersLeaveNoGoroutines(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 5*time.Second, func() bool { return len(recs[0].got()) == 3 }, "orderly got everything")
-	waitFor(t, 5*time.Second, func() bool { return len(recs[1].got()) == 3 }, "broadcast got everything")
+	testutil.Eventually(t, 5*time.Second, "orderly got everything", func() bool { return len(recs[0].got()) == 3 })
+	testutil.Eventually(t, 5*time.Second, "broadcast got everything", func() bool { return len(recs[1].got()) == 3 })
 	polled := 0
 	for polled < 3 {
 		msgs, err := pull.Poll(ctx)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/code"
 )
 
@@ -95,8 +96,8 @@ func TestAdminRequestsFromBroker(t *testing.T) {
 	rec := &recorder{}
 	pc := newFakePush(t, ns, "g")
 	startFake(t, pc, "T", SelectAll, rec.listen)
-	waitFor(t, 5*time.Second, func() bool { return len(rec.got()) == 4 }, "4 messages")
-	waitFor(t, 5*time.Second, func() bool { off, _ := b.committedOffset("T", 0); return off == 4 }, "commit 4")
+	testutil.Eventually(t, 5*time.Second, "4 messages", func() bool { return len(rec.got()) == 4 })
+	testutil.Eventually(t, 5*time.Second, "commit 4", func() bool { off, _ := b.committedOffset("T", 0); return off == 4 })
 
 	resp := b.toClient(t, code.GetConsumerStatusFromClient, map[string]string{"topic": "T", "group": "g"}, nil)
 	if want := `{"messageQueueTable":{{"brokerName":"broker-f","queueId":0,"topic":"T"}:4}}`; resp.Code != code.Success || string(resp.Body) != want {
@@ -114,11 +115,11 @@ func TestAdminRequestsFromBroker(t *testing.T) {
 
 	b.toClient(t, code.ResetConsumerClientOffset, map[string]string{"topic": "T", "group": "g", "timestamp": "0", "isForce": "true"},
 		[]byte(`{"offsetTable":{{"brokerName":"broker-f","queueId":0,"topic":"T"}:2}}`))
-	waitFor(t, 5*time.Second, func() bool { return len(rec.got()) == 6 }, "m2 and m3 again")
+	testutil.Eventually(t, 5*time.Second, "m2 and m3 again", func() bool { return len(rec.got()) == 6 })
 	if got := rec.got()[4:]; !slices.Contains(got, "m2") || !slices.Contains(got, "m3") {
 		t.Errorf("after reset got %v", got)
 	}
-	waitFor(t, 5*time.Second, func() bool { off, _ := b.committedOffset("T", 0); return off == 4 }, "commit 4 again")
+	testutil.Eventually(t, 5*time.Second, "commit 4 again", func() bool { off, _ := b.committedOffset("T", 0); return off == 4 })
 }
 
 // TestConsumeDirectly sends CONSUME_MESSAGE_DIRECTLY with a stored record, and with an
@@ -130,7 +131,7 @@ func TestConsumeDirectly(t *testing.T) {
 	rec := &recorder{}
 	pc := newFakePush(t, ns, "g")
 	startFake(t, pc, "T", SelectAll, rec.listen)
-	waitFor(t, 5*time.Second, func() bool { return len(rec.got()) == 1 }, "m0")
+	testutil.Eventually(t, 5*time.Second, "m0", func() bool { return len(rec.got()) == 1 })
 	b.mu.Lock()
 	record := append([]byte(nil), b.records[0][0]...)
 	b.mu.Unlock()

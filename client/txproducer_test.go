@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
@@ -217,7 +218,7 @@ func waitHeartbeat(t *testing.T, f *txFake, tp *TransactionProducer) {
 	if _, err := tp.Send(context.Background(), NewMessage("Orders", []byte("hello"))); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, func() bool { f.mu.Lock(); defer f.mu.Unlock(); return f.conn != nil }, "heartbeat")
+	testutil.Eventually(t, 5*time.Second, "heartbeat", func() bool { f.mu.Lock(); defer f.mu.Unlock(); return f.conn != nil })
 }
 
 // checkRequest builds a CHECK_TRANSACTION_STATE as a broker sends it.
@@ -254,7 +255,7 @@ func TestTransactionProducerAnswersChecks(t *testing.T) {
 	if err := conn.InvokeOneway(checkRequest(t, "tx-pg", "Orders", 4096, 7, "U1")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, func() bool { return len(f.b.requests(code.EndTransaction)) == 1 }, "END_TRANSACTION after check")
+	testutil.Eventually(t, 5*time.Second, "END_TRANSACTION after check", func() bool { return len(f.b.requests(code.EndTransaction)) == 1 })
 	var eh header.EndTransactionRequest
 	if err := eh.Decode(f.b.requests(code.EndTransaction)[0].Ext); err != nil {
 		t.Fatal(err)
@@ -274,14 +275,14 @@ func TestTransactionProducerAnswersChecks(t *testing.T) {
 	if err := conn.InvokeOneway(checkRequest(t, "tx-pg", "Orders", 8192, 8, "U2")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, func() bool { _, n := l.counts(); return n == 2 }, "second check")
+	testutil.Eventually(t, 5*time.Second, "second check", func() bool { _, n := l.counts(); return n == 2 })
 	l.mu.Lock()
 	l.panicCheck = true
 	l.mu.Unlock()
 	if err := conn.InvokeOneway(checkRequest(t, "tx-pg", "Orders", 9000, 9, "U3")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, func() bool { _, n := l.counts(); return n == 3 }, "third check")
+	testutil.Eventually(t, 5*time.Second, "third check", func() bool { _, n := l.counts(); return n == 3 })
 	// A commit check after them proves the workers survived, and orders the END_TXs.
 	l.mu.Lock()
 	l.panicCheck, l.checkState = false, RollbackTransaction
@@ -289,7 +290,7 @@ func TestTransactionProducerAnswersChecks(t *testing.T) {
 	if err := conn.InvokeOneway(checkRequest(t, "tx-pg", "Orders", 9500, 10, "U4")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, func() bool { return len(f.b.requests(code.EndTransaction)) == 2 }, "END_TRANSACTION after the fourth check")
+	testutil.Eventually(t, 5*time.Second, "END_TRANSACTION after the fourth check", func() bool { return len(f.b.requests(code.EndTransaction)) == 2 })
 	if err := eh.Decode(f.b.requests(code.EndTransaction)[1].Ext); err != nil || eh.MsgID != "U4" || eh.CommitOrRollback != header.TxRollback {
 		t.Fatalf("second END_TRANSACTION %+v (%v): unknown or panicking checks sent something", eh, err)
 	}
@@ -329,7 +330,7 @@ func TestTransactionProducerShutdownRace(t *testing.T) {
 			}
 		}
 	}()
-	waitFor(t, 5*time.Second, func() bool { return checks.Load() > 0 }, "a check")
+	testutil.Eventually(t, 5*time.Second, "a check", func() bool { return checks.Load() > 0 })
 	if err := tp.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}

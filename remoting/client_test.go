@@ -16,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/code"
 )
 
@@ -103,7 +104,7 @@ func TestClientTimeoutLeavesNothingPending(t *testing.T) {
 	// A cancelled (not expired) context is reported as cancellation, not a timeout.
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		waitFor(t, 5*time.Second, "pending call", func() bool { return c.Pending() == 1 })
+		testutil.Eventually(t, 5*time.Second, "pending call", func() bool { return c.Pending() == 1 })
 		cancel()
 	}()
 	_, err = c.Invoke(ctx, addr, NewRequest(60, nil, nil))
@@ -202,7 +203,7 @@ func TestClientServerGoesAwayAndComesBack(t *testing.T) {
 	if err := c.InvokeAsync(ctxTimeout(t, 30*time.Second), addr, NewRequest(60, nil, nil), func(_ *Command, err error) { async <- err }); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "in-flight calls", func() bool { return c.Pending() == inflight+1 })
+	testutil.Eventually(t, 5*time.Second, "in-flight calls", func() bool { return c.Pending() == inflight+1 })
 	start := time.Now()
 	_ = s.Close()
 	for i := range inflight {
@@ -342,7 +343,7 @@ func TestClientCloseStopsGoroutines(t *testing.T) {
 		_, err := c.Invoke(context.Background(), s1.Addr().String(), NewRequest(60, nil, nil))
 		errc <- err
 	}()
-	waitFor(t, 5*time.Second, "pending call", func() bool { return c.Pending() == 1 })
+	testutil.Eventually(t, 5*time.Second, "pending call", func() bool { return c.Pending() == 1 })
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -393,18 +394,6 @@ func testLogger(t testing.TB) zerolog.Logger {
 		return zerolog.New(zerolog.NewTestWriter(tt)).Level(zerolog.WarnLevel)
 	}
 	return zerolog.Nop()
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }
 
 // echoHandler answers with the request's "k" ext field and body.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/code"
 )
 
@@ -282,7 +283,7 @@ func TestServerWorkerQueueFullIsBusy(t *testing.T) {
 		r, _ := c.Invoke(ctxTimeout(t, 10*time.Second), addr, NewRequest(50, nil, nil))
 		results <- r
 	}()
-	waitFor(t, 5*time.Second, "queued request", func() bool { return len(s.work) == 1 })
+	testutil.Eventually(t, 5*time.Second, "queued request", func() bool { return len(s.work) == 1 })
 	resp, err := c.Invoke(ctxTimeout(t, 5*time.Second), addr, NewRequest(50, nil, nil))
 	if err != nil {
 		t.Fatal(err)
@@ -361,7 +362,7 @@ func TestServerInvokeReachesClientHandler(t *testing.T) {
 		_, err := sc.Invoke(ctxTimeout(t, 30*time.Second), NewRequest(77, nil, nil))
 		errc <- err
 	}()
-	waitFor(t, 5*time.Second, "pending server call", func() bool { return sc.Pending() == 1 })
+	testutil.Eventually(t, 5*time.Second, "pending server call", func() bool { return sc.Pending() == 1 })
 	c.CloseAddr(addr)
 	select {
 	case err := <-errc:
@@ -371,7 +372,7 @@ func TestServerInvokeReachesClientHandler(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("pending server call not failed after the client closed")
 	}
-	waitFor(t, 5*time.Second, "OnClose", func() bool { return tr.isClosed(sc.ID()) })
+	testutil.Eventually(t, 5*time.Second, "OnClose", func() bool { return tr.isClosed(sc.ID()) })
 	if !sc.Closed() {
 		t.Fatal("Closed() false after OnClose")
 	}
@@ -409,7 +410,7 @@ func TestConnValueAndRemoteAddr(t *testing.T) {
 	if err := sc.Close(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "OnClose after Conn.Close", func() bool { return tr.isClosed(sc.ID()) })
+	testutil.Eventually(t, 5*time.Second, "OnClose after Conn.Close", func() bool { return tr.isClosed(sc.ID()) })
 }
 
 // badInputs are byte sequences each of which must make the server close the connection.
@@ -482,7 +483,7 @@ func TestServerBadInputClosesOnlyThatConnection(t *testing.T) {
 			if err == nil || (errors.As(err, &ne) && ne.Timeout()) {
 				t.Fatalf("server did not close the bad connection: read %d, %v", n, err)
 			}
-			waitFor(t, 5*time.Second, "OnClose of the bad connection", func() bool { return tr.isClosed(bad.ID()) })
+			testutil.Eventually(t, 5*time.Second, "OnClose of the bad connection", func() bool { return tr.isClosed(bad.ID()) })
 		})
 	}
 
@@ -497,7 +498,7 @@ func TestServerBadInputClosesOnlyThatConnection(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = nc.Close()
-		waitFor(t, 5*time.Second, "OnClose of the cut connection", func() bool { return tr.isClosed(bad.ID()) })
+		testutil.Eventually(t, 5*time.Second, "OnClose of the cut connection", func() bool { return tr.isClosed(bad.ID()) })
 	})
 
 	t.Run("oversized frame under a small limit", func(t *testing.T) {
@@ -543,7 +544,7 @@ func TestServerCloseFailsClientCalls(t *testing.T) {
 		_, err := c.Invoke(ctxTimeout(t, 30*time.Second), addr, NewRequest(60, nil, nil))
 		errc <- err
 	}()
-	waitFor(t, 5*time.Second, "pending call", func() bool { return c.Pending() == 1 })
+	testutil.Eventually(t, 5*time.Second, "pending call", func() bool { return c.Pending() == 1 })
 	start := time.Now()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -606,7 +607,7 @@ func TestServerDropsPeerThatDoesNotRead(t *testing.T) {
 			}
 		}
 	}()
-	waitFor(t, 20*time.Second, "server to drop the non-reading peer", func() bool { return tr.isClosed(bad.ID()) })
+	testutil.Eventually(t, 20*time.Second, "server to drop the non-reading peer", func() bool { return tr.isClosed(bad.ID()) })
 
 	// Others are unaffected.
 	c := newClient(t)

@@ -124,18 +124,6 @@ func syncDispatch(t testing.TB, s *Store) {
 	}
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // checkRecord decodes rec and compares the fields the store owns or keeps.
 func checkRecord(t testing.TB, rec []byte, m msg, queueOffset, phys int64) {
 	t.Helper()

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/store/segment"
 )
@@ -138,7 +139,7 @@ func TestReplicaLogIsByteIdentical(t *testing.T) {
 			}
 		}
 		// The key index is built too.
-		waitFor(t, "slave indexed", 5*time.Second, func() bool { return slave.ix.pos.Load() >= end })
+		testutil.Eventually(t, 5*time.Second, "slave indexed", func() bool { return slave.ix.pos.Load() >= end })
 		last := msgs[len(msgs)-1]
 		offs, err := slave.QueryByKey(last.topic, last.keys, 0, 1<<62, 10)
 		if err != nil || len(offs) != 1 {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/store/consumequeue"
 	"github.com/rocketgo/rocketgo/store/segment"
@@ -320,11 +321,12 @@ func TestDiskFull(t *testing.T) {
 			}
 		}
 		var perr error
-		waitFor(t, "ErrDiskFull", 10*time.Second, func() bool {
+		testutil.Eventually(t, 10*time.Second, "ErrDiskFull", func() bool {
 			topUp()
 			_, perr = s.Put(encode(t, msg{topic: "T", body: []byte("x")}))
 			return errors.Is(perr, ErrDiskFull)
 		})
+
 		f.Close()
 		if !strings.Contains(perr.Error(), "% used") || !strings.Contains(perr.Error(), o.Dir) {
 			t.Fatalf("disk full error %q does not name the usage and directory", perr)
@@ -335,10 +337,11 @@ func TestDiskFull(t *testing.T) {
 		if err := os.Remove(filler); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "appends to resume", 10*time.Second, func() bool {
+		testutil.Eventually(t, 10*time.Second, "appends to resume", func() bool {
 			_, perr = s.Put(encode(t, msg{topic: "T", body: []byte("y")}))
 			return perr == nil
 		})
+
 		if s.Stats().DiskFull {
 			t.Fatal("stats still report a full disk")
 		}

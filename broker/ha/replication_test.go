@@ -17,6 +17,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/store"
 	"github.com/rocketgo/rocketgo/store/segment"
@@ -146,23 +147,12 @@ func putN(t *testing.T, st *store.Store, first, n int) {
 	}
 }
 
-// waitFor polls cond every millisecond until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func waitCaughtUp(t *testing.T, master, slave *store.Store) {
 	t.Helper()
-	waitFor(t, 10*time.Second, "the slave to catch up", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the slave to catch up", func() bool {
 		return slave.MaxPhysicalOffset() == master.MaxPhysicalOffset()
 	})
+
 }
 
 // sameLog fails unless the two stores' CommitLog files hold the same bytes in [from, to).
@@ -205,9 +195,10 @@ func TestStreamMakesByteIdenticalLog(t *testing.T) {
 	if sid, ok, _ := slave.LogID(false); !ok || sid != mid {
 		t.Fatalf("the slave's log id is %x (%v), the master's %x", sid, ok, mid)
 	}
-	waitFor(t, 5*time.Second, "the master to see the acknowledgement", func() bool {
+	testutil.Eventually(t, 5*time.Second, "the master to see the acknowledgement", func() bool {
 		return srv.AckedOffset() == master.MaxPhysicalOffset()
 	})
+
 	st := cl.Status()
 	if !st.Connected || st.Offset != master.MaxPhysicalOffset() || st.Refused != "" {
 		t.Fatalf("slave status %+v", st)
@@ -316,7 +307,7 @@ func TestMismatchedLogsAreRefused(t *testing.T) {
 		t.Helper()
 		s := startServer(t, src, o)
 		c := startClient(t, slave, s.Addr().String(), name)
-		waitFor(t, 10*time.Second, "a refusal", func() bool { return c.Status().Refused != "" })
+		testutil.Eventually(t, 10*time.Second, "a refusal", func() bool { return c.Status().Refused != "" })
 		if got := c.Status().Refused; !strings.Contains(got, want) {
 			t.Fatalf("refusal %q, want it to mention %q", got, want)
 		}
@@ -353,7 +344,7 @@ func TestMismatchedLogsAreRefused(t *testing.T) {
 	// The slave's own master still accepts it afterwards.
 	s := startServer(t, master, ServerOptions{})
 	startClient(t, slave, s.Addr().String(), "broker-a")
-	waitFor(t, 5*time.Second, "streaming again", func() bool { return s.AckedOffset() == end })
+	testutil.Eventually(t, 5*time.Second, "streaming again", func() bool { return s.AckedOffset() == end })
 }
 
 // rawSlave handshakes as a slave and then only reads: it never acknowledges.
@@ -402,7 +393,7 @@ func TestSyncWaits(t *testing.T) {
 	// A slave that never acknowledges: the wait times out.
 	id, _, _ := master.LogID(false)
 	raw := rawSlave(t, srv.Addr().String(), 0, id)
-	waitFor(t, 5*time.Second, "the raw slave to count", func() bool { return len(srv.Slaves()) == 1 })
+	testutil.Eventually(t, 5*time.Second, "the raw slave to count", func() bool { return len(srv.Slaves()) == 1 })
 	began := time.Now()
 	if err := wait(result(master.MaxPhysicalOffset())); !errors.Is(err, ErrSlaveTimeout) {
 		t.Fatalf("silent slave: got %v, want ErrSlaveTimeout", err)
@@ -416,7 +407,7 @@ func TestSyncWaits(t *testing.T) {
 		t.Fatalf("slave far behind: got %v, want ErrSlaveNotAvailable", err)
 	}
 	raw.Close()
-	waitFor(t, 5*time.Second, "the raw slave to go", func() bool { return len(srv.Slaves()) == 0 })
+	testutil.Eventually(t, 5*time.Second, "the raw slave to go", func() bool { return len(srv.Slaves()) == 0 })
 
 	// A real slave: the wait completes once it has the record.
 	slave := openStore(t, filepath.Join(dir, "s"))

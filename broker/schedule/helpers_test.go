@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/store"
 )
@@ -177,27 +178,15 @@ func (e *env) put(m *message.Ext) store.PutResult {
 		e.t.Fatalf("put: %v", err)
 	}
 	// Wait until dispatched, so the projection has seen it.
-	e.waitFor(func() bool { return e.st.Stats().DispatchedOffset >= r.EndOffset }, "dispatch")
+	testutil.Eventually(e.t, 10*time.Second, "dispatch", func() bool { return e.st.Stats().DispatchedOffset >= r.EndOffset })
 	return r
-}
-
-// waitFor polls cond with a deadline.
-func (e *env) waitFor(cond func() bool, what string) {
-	e.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			e.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 // delivered returns the bodies in (topic, qid) and checks every copy's marker.
 func (e *env) delivered(topic string, qid int32) []*message.Ext {
 	e.t.Helper()
 	// The projection and the queue see copies only once dispatched.
-	e.waitFor(func() bool { return e.st.Stats().DispatchedOffset >= e.st.MaxPhysicalOffset() }, "dispatch")
+	testutil.Eventually(e.t, 10*time.Second, "dispatch", func() bool { return e.st.Stats().DispatchedOffset >= e.st.MaxPhysicalOffset() })
 	res := e.st.GetMessages(topic, qid, 0, 1000, 0, nil)
 	var out []*message.Ext
 	for _, rec := range res.Records {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/store"
 )
@@ -183,10 +184,13 @@ func TestCancelTimer(t *testing.T) {
 	e.putTimer(t0.Add(2*time.Second), "R", "KEEP", "keep")
 	e.putTimer(t0.Add(2*time.Second), "R", "DROP", "drop")
 	e.at(0)
-	e.waitFor(func() bool {
-		offs, _ := e.st.QueryByKey(TopicTimer, "DROP", 0, 1<<62, 4)
-		return len(offs) == 1
-	}, "key index")
+	testutil.Eventually(e.t, 10*time.Second,
+
+		"key index", func() bool {
+			offs, _ := e.st.QueryByKey(TopicTimer, "DROP", 0, 1<<62, 4)
+			return len(offs) == 1
+		})
+
 	if n, err := e.s.cancel("Other", "DROP"); err != nil || n != 0 {
 		t.Fatalf("cancel on another topic: %d, %v; want 0", n, err)
 	}

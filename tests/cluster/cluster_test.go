@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
-	"time"
 )
 
 // A fresh cluster serves TBW102 (autoCreateTopicEnable) from its broker: perm 7
@@ -127,20 +126,6 @@ func TestDecodeRoute(t *testing.T) {
 				t.Fatalf("decoded %+v", r)
 			}
 		})
-	}
-}
-
-func TestEventually(t *testing.T) {
-	began := time.Now()
-	if Eventually(30*time.Millisecond, func() bool { return false }) {
-		t.Fatalf("a condition that never holds was reported true")
-	}
-	if took := time.Since(began); took < 30*time.Millisecond || took > 2*time.Second {
-		t.Fatalf("Eventually gave up after %v, want about 30ms", took)
-	}
-	n := 0
-	if !Eventually(time.Second, func() bool { n++; return n == 3 }) || n != 3 {
-		t.Fatalf("a condition true on the third poll: polled %d times", n)
 	}
 }
 

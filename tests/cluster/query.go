@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/remoting"
 )
@@ -167,7 +168,7 @@ func (c *Cluster) WaitRoute(t testing.TB, topic string, timeout time.Duration) *
 	var route *Route
 	var last error
 	name := c.BrokerName()
-	ok := Eventually(timeout, func() bool {
+	ok := testutil.Poll(timeout, func() bool {
 		r, err := c.Route(topic)
 		if err != nil {
 			last = err
@@ -180,6 +181,7 @@ func (c *Cluster) WaitRoute(t testing.TB, topic string, timeout time.Duration) *
 		route = r
 		return true
 	})
+
 	if !ok {
 		t.Fatalf("cluster: timed out after %v waiting for the route of topic %q: %v", timeout, topic, last)
 	}
@@ -193,10 +195,11 @@ func (c *Cluster) WaitNoRoute(t testing.TB, topic string, timeout time.Duration)
 		timeout = RouteTimeout
 	}
 	var last error
-	ok := Eventually(timeout, func() bool {
+	ok := testutil.Poll(timeout, func() bool {
 		_, last = c.Route(topic)
 		return errors.Is(last, ErrNoRoute)
 	})
+
 	if !ok {
 		t.Fatalf("cluster: timed out after %v waiting for topic %q to lose its route: last answer %v", timeout, topic, last)
 	}
@@ -228,7 +231,7 @@ func (c *Cluster) CreateTopic(t testing.TB, topic string, queues int) *Route {
 	}
 	var route *Route
 	var last any
-	ok := Eventually(RouteTimeout, func() bool {
+	ok := testutil.Poll(RouteTimeout, func() bool {
 		r, err := c.Route(topic)
 		if err != nil {
 			last = err
@@ -242,6 +245,7 @@ func (c *Cluster) CreateTopic(t testing.TB, topic string, queues int) *Route {
 		route = r
 		return true
 	})
+
 	if !ok {
 		t.Fatalf("cluster: timed out after %v waiting for the route of created topic %q with %d queues: last %+v",
 			RouteTimeout, topic, queues, last)
@@ -332,33 +336,4 @@ func (c *Cluster) MinOffset(t testing.TB, topic string, queueID int) int64 {
 		t.Fatalf("cluster: min offset %s/%d: code %d, offset extField %q", topic, queueID, resp.Code, resp.ExtFields["offset"])
 	}
 	return v
-}
-
-// WaitFor polls cond until it returns true, failing the test with msg if it has not
-// after timeout. Polling starts fast and backs off to 100 ms, so a condition that
-// becomes true quickly costs little time. Call it from the test's goroutine only.
-func WaitFor(t testing.TB, timeout time.Duration, cond func() bool, msg string) {
-	t.Helper()
-	if !Eventually(timeout, cond) {
-		t.Fatalf("timed out after %v waiting for %s", timeout, msg)
-	}
-}
-
-// Eventually polls cond like WaitFor and reports whether it became true before
-// timeout, for callers that build their own failure message.
-func Eventually(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	pause := time.Millisecond
-	for {
-		if cond() {
-			return true
-		}
-		if !time.Now().Before(deadline) {
-			return false
-		}
-		<-time.After(pause)
-		if pause < 100*time.Millisecond {
-			pause *= 2
-		}
-	}
 }

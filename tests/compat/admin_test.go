@@ -9,6 +9,7 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/admin"
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/tests/cluster"
 )
 
@@ -41,7 +42,7 @@ func TestAdminCreateAndDeleteTopic(t *testing.T) {
 		t.Fatalf("create topic: %v", err)
 	}
 	var q cluster.QueueData
-	ok := cluster.Eventually(cluster.RouteTimeout, func() bool {
+	ok := testutil.Poll(cluster.RouteTimeout, func() bool {
 		r, err := e.c.Route(topic)
 		if err != nil {
 			return false
@@ -49,6 +50,7 @@ func TestAdminCreateAndDeleteTopic(t *testing.T) {
 		q, _ = r.Queue(e.c.BrokerName())
 		return q.ReadQueueNums == 6 && q.WriteQueueNums == 4 && r.MasterAddr(e.c.BrokerName()) == e.c.BrokerAddr()
 	})
+
 	if !ok {
 		t.Fatalf("route of the created topic: queue data %+v, want 6 read and 4 write queues on %s", q, e.c.BrokerAddr())
 	}

@@ -10,8 +10,7 @@ import (
 
 	"github.com/apache/rocketmq-client-go/v2/consumer"
 	"github.com/apache/rocketmq-client-go/v2/primitive"
-
-	"github.com/rocketgo/rocketgo/tests/cluster"
+	"github.com/rocketgo/rocketgo/internal/testutil"
 )
 
 // A push consumer started before the messages gets every one of them, woken by long
@@ -74,12 +73,12 @@ func TestTwoConsumersSplitQueues(t *testing.T) {
 
 	box1, box2 := &inbox{}, &inbox{}
 	c1 := e.pushConsumer(group, topic, "*", consumer.ConsumeFromFirstOffset, box1)
-	cluster.WaitFor(t, settleTimeout, func() bool { return len(c1.queues(topic)) == 4 }, "the first consumer to own all 4 queues")
+	testutil.Eventually(t, settleTimeout, "the first consumer to own all 4 queues", func() bool { return len(c1.queues(topic)) == 4 })
 	began := time.Now()
 	c2 := e.pushConsumer(group, topic, "*", consumer.ConsumeFromFirstOffset, box2)
 
 	var q1, q2 []int
-	ok := cluster.Eventually(settleTimeout, func() bool {
+	ok := testutil.Poll(settleTimeout, func() bool {
 		q1, q2 = c1.queues(topic), c2.queues(topic)
 		if len(q1) != 2 || len(q2) != 2 {
 			return false
@@ -90,6 +89,7 @@ func TestTwoConsumersSplitQueues(t *testing.T) {
 		}
 		return len(seen) == 4
 	})
+
 	if !ok {
 		t.Fatalf("queues did not split 2+2 within %v: first %v, second %v; broker lists consumers %v",
 			settleTimeout, q1, q2, e.c.ConsumerIDs(t, group))
@@ -182,7 +182,7 @@ func TestConsumerRestartResumesFromCommittedOffset(t *testing.T) {
 func waitCommitted(t *testing.T, e *env, group, topic string, queues int) {
 	t.Helper()
 	var got, want map[int]int64
-	ok := cluster.Eventually(consumeTimeout, func() bool {
+	ok := testutil.Poll(consumeTimeout, func() bool {
 		got, want = map[int]int64{}, map[int]int64{}
 		done := true
 		for q := 0; q < queues; q++ {
@@ -197,6 +197,7 @@ func waitCommitted(t *testing.T, e *env, group, topic string, queues int) {
 		}
 		return done
 	})
+
 	if !ok {
 		t.Fatalf("committed offsets of %s on %s: broker has %v, want the max offsets %v", group, topic, got, want)
 	}
@@ -359,7 +360,7 @@ func TestConsumeRetryLaterRedelivers(t *testing.T) {
 
 	var first, second *primitive.MessageExt
 	var delay time.Duration
-	ok := cluster.Eventually(60*time.Second, func() bool {
+	ok := testutil.Poll(60*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		if len(attempts) >= 2 {
@@ -369,6 +370,7 @@ func TestConsumeRetryLaterRedelivers(t *testing.T) {
 		}
 		return false
 	})
+
 	if !ok {
 		mu.Lock()
 		n := len(attempts)

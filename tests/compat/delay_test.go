@@ -10,6 +10,7 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 
 	"github.com/rocketgo/rocketgo/broker"
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/tests/cluster"
 )
 
@@ -43,7 +44,7 @@ func (a *arrivals) handle(_ context.Context, msgs ...*primitive.MessageExt) (con
 // wait waits until every body has arrived and returns their arrival times.
 func (a *arrivals) wait(t *testing.T, timeout time.Duration, bodies ...string) map[string]time.Time {
 	t.Helper()
-	ok := cluster.Eventually(timeout, func() bool {
+	ok := testutil.Poll(timeout, func() bool {
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		for _, b := range bodies {
@@ -53,6 +54,7 @@ func (a *arrivals) wait(t *testing.T, timeout time.Duration, bodies ...string) m
 		}
 		return true
 	})
+
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if !ok {

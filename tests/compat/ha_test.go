@@ -10,6 +10,7 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 	"github.com/apache/rocketmq-client-go/v2/producer"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/tests/ha"
 )
 
@@ -42,7 +43,7 @@ func TestHAConsumeFromSlaveWhileMasterDown(t *testing.T) {
 	const topic, group = "HAOfficial", "HAOfficialGroup"
 	watchClient(t, topic, group, ns.Addr, master.Addr, slave.Addr)
 	ha.CreateTopic(t, master.Addr, topic, 2)
-	ha.WaitFor(t, 30*time.Second, "the route and the slave's copy of the topic", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the route and the slave's copy of the topic", func() bool {
 		return len(ha.BrokerAddrs(ns.Addr, topic, "broker-ha")) == 2 && ha.ServesTopic(slave.Addr, topic)
 	})
 
@@ -80,10 +81,11 @@ func TestHAConsumeFromSlaveWhileMasterDown(t *testing.T) {
 	box.wait(t, 60)
 
 	master.Kill()
-	ha.WaitFor(t, 20*time.Second, "the route to lose the master", func() bool {
+	testutil.Eventually(t, 20*time.Second, "the route to lose the master", func() bool {
 		addrs := ha.BrokerAddrs(ns.Addr, topic, "broker-ha")
 		return len(addrs) == 1 && addrs[1] == slave.Addr
 	})
+
 	got := box.wait(t, len(first))
 	requireSet(t, "messages read with the master down", bodies(got), bodiesOf(first))
 	if served := ha.InfoInt(slave.Addr, "msgGetTotalTodayNow"); served <= 0 {
@@ -93,9 +95,10 @@ func TestHAConsumeFromSlaveWhileMasterDown(t *testing.T) {
 	}
 
 	master.Restart(t)
-	ha.WaitFor(t, 30*time.Second, "the route to regain the master", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the route to regain the master", func() bool {
 		return ha.BrokerAddrs(ns.Addr, topic, "broker-ha")[0] == master.Addr
 	})
+
 	// A producer started now sees the master (the first one refreshes its routes only
 	// every 30 s, and skips a broker group without a master meanwhile).
 	p2 := officialProducer(t, nss, "ha-official-producer-2")
@@ -113,7 +116,7 @@ func TestHAConsumeFromSlaveWhileMasterDown(t *testing.T) {
 	}
 	// The progress made on the slave reaches the master: the committed offsets become
 	// the queues' ends.
-	ha.WaitFor(t, settleTimeout, "the committed offsets on the master", func() bool {
+	testutil.Eventually(t, settleTimeout, "the committed offsets on the master", func() bool {
 		for q := int32(0); q < 2; q++ {
 			off, ok := ha.CommittedOffset(master.Addr, group, topic, q)
 			if !ok || off != ha.MaxOffset(t, master.Addr, topic, q) {
@@ -122,6 +125,7 @@ func TestHAConsumeFromSlaveWhileMasterDown(t *testing.T) {
 		}
 		return true
 	})
+
 }
 
 // bodiesOf returns the set of the messages' bodies.

@@ -16,6 +16,7 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 	"github.com/apache/rocketmq-client-go/v2/producer"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/tests/cluster"
 )
 
@@ -160,7 +161,7 @@ func (e *env) pushConsumer(group, topic, expr string, from consumer.ConsumeFromW
 func (e *env) waitCaughtUp(pc *pushClient, topic string, queueIDs []int) {
 	e.t.Helper()
 	var last, want map[int]int64
-	ok := cluster.Eventually(consumeTimeout, func() bool {
+	ok := testutil.Poll(consumeTimeout, func() bool {
 		last = pc.offsets(topic)
 		want = map[int]int64{}
 		for _, q := range queueIDs {
@@ -176,6 +177,7 @@ func (e *env) waitCaughtUp(pc *pushClient, topic string, queueIDs []int) {
 		}
 		return true
 	})
+
 	if !ok {
 		e.t.Fatalf("consumer %s did not catch up on %s: offsets %v, broker max offsets %v", pc.id, topic, last, want)
 	}
@@ -241,10 +243,11 @@ func (b *inbox) wait(t testing.TB, n int) []*primitive.MessageExt {
 		timeout = consumeTimeout
 	}
 	var got []*primitive.MessageExt
-	ok := cluster.Eventually(timeout, func() bool {
+	ok := testutil.Poll(timeout, func() bool {
 		got, _ = b.distinct()
 		return len(got) >= n
 	})
+
 	if !ok {
 		t.Fatalf("received %d distinct messages within %v, want %d: %s", len(got), timeout, n, describe(got))
 	}

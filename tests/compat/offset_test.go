@@ -9,6 +9,7 @@ import (
 	rocketmq "github.com/apache/rocketmq-client-go/v2"
 	"github.com/apache/rocketmq-client-go/v2/consumer"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/store"
 	"github.com/rocketgo/rocketgo/tests/cluster"
 )
@@ -94,7 +95,7 @@ func TestConsumeFromTimestamp(t *testing.T) {
 	// next whole second after the first batch was stored, and send the second batch
 	// once the clock has passed it.
 	at := time.Now().UTC().Truncate(time.Second).Add(time.Second)
-	cluster.WaitFor(t, 3*time.Second, func() bool { return time.Now().After(at) }, "the clock to pass the consumer timestamp")
+	testutil.Eventually(t, 3*time.Second, "the clock to pass the consumer timestamp", func() bool { return time.Now().After(at) })
 	results := sendN(t, p, topic, "after", 8)
 	for _, r := range results {
 		if r.QueueOffset < 2 {
@@ -173,8 +174,8 @@ func oldTopic(t *testing.T) (*env, rocketmq.Producer, string) {
 		m.Body = append([]byte(fmt.Sprintf("aged-%d:", i)), body...)
 		sendSync(t, p, m)
 	}
-	cluster.WaitFor(t, 20*time.Second, func() bool { return e.c.MinOffset(t, topic, 0) > 0 },
-		"retention to delete the topic's first messages")
+	testutil.Eventually(t, 20*time.Second, "retention to delete the topic's first messages", func() bool { return e.c.MinOffset(t, topic, 0) > 0 })
+
 	return e, p, topic
 }
 
@@ -188,7 +189,7 @@ func TestConsumeFromLastOffsetOldTopic(t *testing.T) {
 
 	box := &inbox{}
 	pc := e.pushConsumer(e.name("CG"), topic, "*", consumer.ConsumeFromLastOffset, box)
-	cluster.WaitFor(t, settleTimeout, func() bool { return len(pc.queues(topic)) == 1 }, "the consumer to own the queue")
+	testutil.Eventually(t, settleTimeout, "the consumer to own the queue", func() bool { return len(pc.queues(topic)) == 1 })
 	sendN(t, p, topic, "after", 3)
 	box.wait(t, 3)
 	e.waitCaughtUp(pc, topic, queueIDs(1))

@@ -8,8 +8,7 @@ import (
 
 	"github.com/apache/rocketmq-client-go/v2/consumer"
 	"github.com/apache/rocketmq-client-go/v2/primitive"
-
-	"github.com/rocketgo/rocketgo/tests/cluster"
+	"github.com/rocketgo/rocketgo/internal/testutil"
 )
 
 // The v2.1.2 pull consumer (consumer.NewPullConsumer) is a "lite pull" consumer: after
@@ -69,7 +68,7 @@ func TestPullConsumerPollAndAck(t *testing.T) {
 	pc := e.newPullConsumer(group, topic)
 	var got []*primitive.MessageExt
 	lastOffset := map[int]int64{}
-	ok := cluster.Eventually(consumeTimeout, func() bool {
+	ok := testutil.Poll(consumeTimeout, func() bool {
 		cr, err := pc.Poll(context.Background(), time.Second)
 		if errors.Is(err, consumer.ErrNoNewMsg) {
 			return len(got) >= n
@@ -91,6 +90,7 @@ func TestPullConsumerPollAndAck(t *testing.T) {
 		pc.ACK(context.Background(), cr, consumer.ConsumeSuccess)
 		return len(got) >= n
 	})
+
 	if !ok {
 		t.Fatalf("polled %d messages within %v, want %d: %s", len(got), consumeTimeout, n, describe(got))
 	}
@@ -134,8 +134,8 @@ func TestPullConsumerPullFrom(t *testing.T) {
 	}
 	// A send is acknowledged once it is in the CommitLog; its ConsumeQueue entry follows
 	// from the dispatcher a moment later, so wait until the queue shows all of them.
-	cluster.WaitFor(t, 5*time.Second, func() bool { return e.c.MaxOffset(t, topic, q.QueueId) == int64(len(want)) },
-		"the queue's max offset to cover every acknowledged send")
+	testutil.Eventually(t, 5*time.Second, "the queue's max offset to cover every acknowledged send", func() bool { return e.c.MaxOffset(t, topic, q.QueueId) == int64(len(want)) })
+
 	pc := e.newPullConsumer(e.name("CG"), topic)
 	mq := &primitive.MessageQueue{Topic: topic, BrokerName: e.c.BrokerName(), QueueId: q.QueueId}
 

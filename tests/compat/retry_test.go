@@ -9,11 +9,11 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/consumer"
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	rgmessage "github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/remoting"
-	"github.com/rocketgo/rocketgo/tests/cluster"
 )
 
 // attemptLog records every delivery of the test's message.
@@ -89,7 +89,7 @@ func TestRetryUntilDLQ(t *testing.T) {
 	// Three deliveries (reconsume times 0, 1, 2), then the DLQ.
 	dlq := "%DLQ%" + group
 	st := e.c.Broker().Store()
-	if !cluster.Eventually(consumeTimeout, func() bool { return st.MaxOffset(dlq, 0) >= 1 }) {
+	if !testutil.Poll(consumeTimeout, func() bool { return st.MaxOffset(dlq, 0) >= 1 }) {
 		t.Fatalf("message not in %s within %v after %d deliveries", dlq, consumeTimeout, log.count())
 	}
 	log.mu.Lock()
@@ -141,7 +141,7 @@ func TestRetryUntilDLQ(t *testing.T) {
 	if err != nil || resp.Code != code.Success || resp.ExtFields["resent"] != "1" {
 		t.Fatalf("resend: %v code %d %q %v", err, resp.Code, resp.Remark, resp.ExtFields)
 	}
-	if !cluster.Eventually(consumeTimeout, func() bool { return log.count() == 4 }) {
+	if !testutil.Poll(consumeTimeout, func() bool { return log.count() == 4 }) {
 		t.Fatalf("resent dead letter not delivered (%d deliveries)", log.count())
 	}
 	log.mu.Lock()

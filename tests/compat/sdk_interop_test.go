@@ -15,7 +15,7 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/producer"
 
 	"github.com/rocketgo/rocketgo/client"
-	"github.com/rocketgo/rocketgo/tests/cluster"
+	"github.com/rocketgo/rocketgo/internal/testutil"
 )
 
 // This file checks rocketgo's own SDK against the official Go client v2.1.2 through a
@@ -118,7 +118,7 @@ func TestInteropOfficialProducerToOurConsumer(t *testing.T) {
 	box := &ourBox{}
 	e.ourPush(group, topic, client.SelectAll, box.listen)
 	var got map[string]*client.MessageExt
-	cluster.WaitFor(t, consumeTimeout, func() bool { got, _ = box.byBody(); return len(got) == n+3 }, "all messages at the rocketgo consumer")
+	testutil.Eventually(t, consumeTimeout, "all messages at the rocketgo consumer", func() bool { got, _ = box.byBody(); return len(got) == n+3 })
 	for i := 0; i < n; i++ {
 		want := message(topic, "single", i)
 		m := got[string(want.Body)]
@@ -200,38 +200,44 @@ func TestInteropMixedGroupSplitsQueues(t *testing.T) {
 		all = append(all, client.MessageQueue{Topic: topic, BrokerName: e.c.BrokerName(), QueueID: q})
 	}
 	var wantOurs, wantOfficial []int
-	cluster.WaitFor(t, settleTimeout, func() bool {
-		ids := e.c.ConsumerIDs(t, group)
-		if len(ids) != 2 {
-			return false
-		}
-		slices.Sort(ids)
-		wantOurs = queueIDsOf(client.AllocateAveragely(group, pc.ClientID(), all, ids))
-		var officialID string
-		for _, id := range ids {
-			if id != pc.ClientID() {
-				officialID = id
+	testutil.Eventually(t, settleTimeout,
+
+		"both members own their averaged share", func() bool {
+			ids := e.c.ConsumerIDs(t, group)
+			if len(ids) != 2 {
+				return false
 			}
-		}
-		wantOfficial = queueIDsOf(client.AllocateAveragely(group, officialID, all, ids))
-		var oursNow []int
-		for _, q := range pc.Assignment() {
-			if q.Topic == topic {
-				oursNow = append(oursNow, int(q.QueueID))
+			slices.Sort(ids)
+			wantOurs = queueIDsOf(client.AllocateAveragely(group, pc.ClientID(), all, ids))
+			var officialID string
+			for _, id := range ids {
+				if id != pc.ClientID() {
+					officialID = id
+				}
 			}
-		}
-		return slices.Equal(oursNow, wantOurs) && slices.Equal(offc.queues(topic), wantOfficial)
-	}, "both members own their averaged share")
+			wantOfficial = queueIDsOf(client.AllocateAveragely(group, officialID, all, ids))
+			var oursNow []int
+			for _, q := range pc.Assignment() {
+				if q.Topic == topic {
+					oursNow = append(oursNow, int(q.QueueID))
+				}
+			}
+			return slices.Equal(oursNow, wantOurs) && slices.Equal(offc.queues(topic), wantOfficial)
+		})
+
 	if len(wantOurs)+len(wantOfficial) != queues || len(wantOurs) == 0 || len(wantOfficial) == 0 {
 		t.Fatalf("shares %v and %v do not split %d queues", wantOurs, wantOfficial, queues)
 	}
 	p := e.producer()
 	sendN(t, p, topic, "mix", n)
-	cluster.WaitFor(t, consumeTimeout, func() bool {
-		got, _ := ours.byBody()
-		offGot, _ := official.distinct()
-		return len(got)+len(offGot) >= n
-	}, "every message consumed by one of the two")
+	testutil.Eventually(t, consumeTimeout,
+
+		"every message consumed by one of the two", func() bool {
+			got, _ := ours.byBody()
+			offGot, _ := official.distinct()
+			return len(got)+len(offGot) >= n
+		})
+
 	got := map[string]bool{}
 	oursGot, _ := ours.byBody()
 	for b, m := range oursGot {
@@ -312,15 +318,18 @@ func TestInteropOrderly(t *testing.T) {
 			}
 			return client.ConsumeSuccess, nil
 		}, client.WithConsumeOrderly())
-		cluster.WaitFor(t, consumeTimeout, func() bool {
-			mu.Lock()
-			defer mu.Unlock()
-			c := 0
-			for _, s := range seqs {
-				c += len(s)
-			}
-			return c >= perKey*len(keys)
-		}, "every ordered message")
+		testutil.Eventually(t, consumeTimeout,
+
+			"every ordered message", func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				c := 0
+				for _, s := range seqs {
+					c += len(s)
+				}
+				return c >= perKey*len(keys)
+			})
+
 		mu.Lock()
 		defer mu.Unlock()
 		checkOrder(t, seqs)

@@ -22,6 +22,7 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/producer"
 
 	"github.com/rocketgo/rocketgo/broker"
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -180,7 +181,7 @@ func pendingOn(t testing.TB, e *env, group string) *body.PendingTransactionList 
 func requireCommittedExactly(t *testing.T, e *env, group, topic string, queues int, box *inbox, want map[string]bool) {
 	t.Helper()
 	var last *body.PendingTransactionList
-	if !cluster.Eventually(consumeTimeout, func() bool {
+	if !testutil.Poll(consumeTimeout, func() bool {
 		last = pendingOn(t, e, group)
 		return last.Total == 0
 	}) {
@@ -548,7 +549,7 @@ func waitProducerRegistered(t *testing.T, e *env, group string) {
 	t.Helper()
 	rc := remoting.NewClient(remoting.ClientOptions{})
 	defer rc.Close()
-	ok := cluster.Eventually(settleTimeout, func() bool {
+	ok := testutil.Poll(settleTimeout, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		req := header.GetProducerConnectionListRequest{ProducerGroup: group}
@@ -559,6 +560,7 @@ func waitProducerRegistered(t *testing.T, e *env, group string) {
 		pc, err := body.DecodeProducerConnection(resp.Body)
 		return err == nil && len(pc.ConnectionSet) > 0
 	})
+
 	if !ok {
 		t.Fatalf("producer group %s never registered with the broker", group)
 	}

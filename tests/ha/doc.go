@@ -1,8 +1,9 @@
 // Package ha holds the multi-process Master/Slave and NameServer failover tests, and the
-// harness they (and the official-client suite in tests/compat) use: it builds
-// bin/mqnamesrv and bin/mqbroker, runs them as child processes on free loopback
-// ports with configuration files written to the test's directory, and kills them
-// with SIGKILL — a crash, or with the store deleted, a lost machine.
+// Master/Slave layer they (and the official-client suite in tests/compat) use over the
+// process harness tests/internal/proctest: it runs bin/mqnamesrv and bin/mqbroker as
+// child processes on free loopback ports with configuration files written to the
+// test's directory, and kills them with SIGKILL — a crash, or with the store deleted,
+// a lost machine.
 //
 //	bin := ha.Build(t)
 //	ns := ha.StartNamesrv(t, bin, dir, "ns1", "")

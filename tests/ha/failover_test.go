@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rocketgo/rocketgo/client"
+	"github.com/rocketgo/rocketgo/internal/testutil"
 )
 
 // inbox records what a push consumer received, by body.
@@ -139,7 +140,7 @@ func TestConsumersFollowTheSlave(t *testing.T) {
 	const topic, group = "Follow", "FollowGroup"
 	CreateTopic(t, ma.Addr, topic, 2)
 	CreateTopic(t, mb.Addr, topic, 2)
-	WaitFor(t, 30*time.Second, "the route and the slave", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the route and the slave", func() bool {
 		return len(BrokerAddrs(ns.Addr, topic, "broker-a")) == 2 && len(BrokerAddrs(ns.Addr, topic, "broker-b")) == 1 &&
 			ServesTopic(sa.Addr, topic)
 	})
@@ -153,23 +154,25 @@ func TestConsumersFollowTheSlave(t *testing.T) {
 
 	box := newInbox(3 * time.Millisecond)
 	startConsumer(t, nss, "follow-consumer", group, topic, box)
-	WaitFor(t, 30*time.Second, "the consumer to start reading", func() bool { return box.received() >= 100 })
+	testutil.Eventually(t, 30*time.Second, "the consumer to start reading", func() bool { return box.received() >= 100 })
 
 	ma.Kill()
-	WaitFor(t, 20*time.Second, "the route to lose broker-a's master", func() bool {
+	testutil.Eventually(t, 20*time.Second, "the route to lose broker-a's master", func() bool {
 		addrs := BrokerAddrs(ns.Addr, topic, "broker-a")
 		return len(addrs) == 1 && addrs[1] == sa.Addr
 	})
+
 	// Producers keep sending, through broker-b.
 	during := bodies("during", 100, 100)
 	if where := sendAll(t, p, topic, during); where["broker-a"] != 0 {
 		t.Fatalf("sends while broker-a's master is down went to %v", where)
 	}
 	// The consumer reads the rest of broker-a's queues from the slave.
-	WaitFor(t, 60*time.Second, "everything sent so far", func() bool {
+	testutil.Eventually(t, 60*time.Second, "everything sent so far", func() bool {
 		got, _ := box.has(append(append([][]byte{}, first...), during...))
 		return got == len(first)+len(during)
 	})
+
 	if served := InfoInt(sa.Addr, "msgGetTotalTodayNow"); served <= 0 {
 		t.Fatalf("the slave served %d messages; the consumer did not read from it", served)
 	} else {
@@ -177,28 +180,31 @@ func TestConsumersFollowTheSlave(t *testing.T) {
 	}
 
 	ma.Restart(t)
-	WaitFor(t, 30*time.Second, "the route to regain broker-a's master", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the route to regain broker-a's master", func() bool {
 		return BrokerAddrs(ns.Addr, topic, "broker-a")[0] == ma.Addr
 	})
+
 	// The producer sees the master again at its next route refresh.
 	var after [][]byte
-	WaitFor(t, 30*time.Second, "sends to reach broker-a again", func() bool {
+	testutil.Eventually(t, 30*time.Second, "sends to reach broker-a again", func() bool {
 		bs := bodies(fmt.Sprintf("after%d", len(after)), 50, 100)
 		where := sendAll(t, p, topic, bs)
 		after = append(after, bs...)
 		return where["broker-a"] > 0
 	})
+
 	all := append(append(append([][]byte{}, first...), during...), after...)
-	WaitFor(t, 60*time.Second, "every message", func() bool {
+	testutil.Eventually(t, 60*time.Second, "every message", func() bool {
 		got, _ := box.has(all)
 		return got == len(all)
 	})
+
 	if _, dups := box.has(all); dups != 0 {
 		t.Fatalf("%d messages were delivered twice: the consumer's offsets moved back", dups)
 	}
 	// Its offsets on broker-a's master reach the queues' ends: the consumer committed
 	// the progress it made on the slave and after.
-	WaitFor(t, 30*time.Second, "the committed offsets on the master", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the committed offsets on the master", func() bool {
 		for q := int32(0); q < 2; q++ {
 			off, ok := CommittedOffset(ma.Addr, group, topic, q)
 			if !ok || off != MaxOffset(t, ma.Addr, topic, q) {
@@ -207,6 +213,7 @@ func TestConsumersFollowTheSlave(t *testing.T) {
 		}
 		return true
 	})
+
 }
 
 // TestTwoNameServers: brokers and clients configured with two NameServers carry on when
@@ -220,7 +227,7 @@ func TestTwoNameServers(t *testing.T) {
 	const topic, group = "TwoNS", "TwoNSGroup"
 	CreateTopic(t, ma.Addr, topic, 2)
 	for _, ns := range []*Namesrv{ns1, ns2} {
-		WaitFor(t, 20*time.Second, "the route on "+ns.Name, func() bool { return len(BrokerAddrs(ns.Addr, topic, "broker-a")) == 1 })
+		testutil.Eventually(t, 20*time.Second, "the route on "+ns.Name, func() bool { return len(BrokerAddrs(ns.Addr, topic, "broker-a")) == 1 })
 	}
 	p := startProducer(t, nss, "twons-producer")
 	box := newInbox(0)
@@ -236,10 +243,11 @@ func TestTwoNameServers(t *testing.T) {
 		more := bodies(name+"-fresh", 10, 64)
 		sendAll(t, fresh, topic, more)
 		sent = append(sent, more...)
-		WaitFor(t, 30*time.Second, "the consumer to receive "+name, func() bool {
+		testutil.Eventually(t, 30*time.Second, "the consumer to receive "+name, func() bool {
 			got, _ := box.has(sent)
 			return got == len(sent)
 		})
+
 	}
 	round("both-up")
 
@@ -247,9 +255,10 @@ func TestTwoNameServers(t *testing.T) {
 	round("ns1-down")
 
 	ns1.Start()
-	WaitFor(t, 30*time.Second, "the broker to register with the restarted ns1", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the broker to register with the restarted ns1", func() bool {
 		return len(BrokerAddrs(ns1.Addr, topic, "broker-a")) == 1
 	})
+
 	ns2.Kill()
 	round("ns2-down")
 	if !ma.Running() {
@@ -290,7 +299,7 @@ func TestFigures(t *testing.T) {
 			target := InfoInt(p.master.Addr, "commitLogMaxOffset")
 			p.slave.Start()
 			began := time.Now()
-			WaitFor(t, 60*time.Second, "catch-up", func() bool { return InfoInt(p.slave.Addr, "commitLogMaxOffset") == target })
+			testutil.Eventually(t, 60*time.Second, "catch-up", func() bool { return InfoInt(p.slave.Addr, "commitLogMaxOffset") == target })
 			took := time.Since(began)
 			t.Logf("replication throughput: %d MB caught up in %v = %.0f MB/s (slave restart included)",
 				(target-killed)>>20, took.Round(time.Millisecond), float64(target-killed)/(1<<20)/took.Seconds())

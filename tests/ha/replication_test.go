@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/code"
 )
 
@@ -32,7 +33,7 @@ func startPair(t *testing.T, role string, extra map[string]any) *pair {
 	p.ns = StartNamesrv(t, p.bin, p.dir, "ns", "")
 	p.master = StartBroker(t, p.bin, p.dir, BrokerConfig{Name: "broker-a", Role: role, Namesrv: []string{p.ns.Addr}, Broker: extra})
 	p.slave = StartBroker(t, p.bin, p.dir, BrokerConfig{Name: "broker-a", ID: 1, Role: "SLAVE", Namesrv: []string{p.ns.Addr}, Broker: extra})
-	WaitFor(t, 30*time.Second, "the slave to connect", func() bool { return InfoInt(p.master.Addr, "haSlaveCount") == 1 })
+	testutil.Eventually(t, 30*time.Second, "the slave to connect", func() bool { return InfoInt(p.master.Addr, "haSlaveCount") == 1 })
 	return p
 }
 
@@ -40,7 +41,7 @@ func startPair(t *testing.T, role string, extra map[string]any) *pair {
 func (p *pair) createTopic(t *testing.T, topic string, queues int32) {
 	t.Helper()
 	CreateTopic(t, p.master.Addr, topic, queues)
-	WaitFor(t, 20*time.Second, "the topic on the slave", func() bool { return ServesTopic(p.slave.Addr, topic) })
+	testutil.Eventually(t, 20*time.Second, "the topic on the slave", func() bool { return ServesTopic(p.slave.Addr, topic) })
 }
 
 // bodies returns n distinct bodies of about size bytes.
@@ -202,7 +203,7 @@ func TestAsyncMasterUnderLoad(t *testing.T) {
 	sampled := lag.run(p.master.Addr, stop)
 	began := time.Now()
 	acked, loaded := load(t, p.master.Addr, topic, 4, 1024, stop)
-	WaitFor(t, 60*time.Second, "48 MB of load", func() bool { return InfoInt(p.master.Addr, "commitLogMaxOffset") > 48<<20 })
+	testutil.Eventually(t, 60*time.Second, "48 MB of load", func() bool { return InfoInt(p.master.Addr, "commitLogMaxOffset") > 48<<20 })
 	close(stop)
 	<-loaded
 	<-sampled
@@ -231,10 +232,10 @@ func TestSlaveKilledDuringLoad(t *testing.T) {
 	p.createTopic(t, topic, 4)
 	stop := make(chan struct{})
 	_, loaded := load(t, p.master.Addr, topic, 4, 1024, stop)
-	WaitFor(t, 20*time.Second, "load to reach the slave", func() bool { return InfoInt(p.slave.Addr, "commitLogMaxOffset") > 2<<20 })
+	testutil.Eventually(t, 20*time.Second, "load to reach the slave", func() bool { return InfoInt(p.slave.Addr, "commitLogMaxOffset") > 2<<20 })
 	p.slave.Kill()
 	killedAt := InfoInt(p.master.Addr, "haSlaveAckOffset")
-	WaitFor(t, 30*time.Second, "a backlog", func() bool { return InfoInt(p.master.Addr, "commitLogMaxOffset") > killedAt+16<<20 })
+	testutil.Eventually(t, 30*time.Second, "a backlog", func() bool { return InfoInt(p.master.Addr, "commitLogMaxOffset") > killedAt+16<<20 })
 	close(stop)
 	<-loaded
 	target := InfoInt(p.master.Addr, "commitLogMaxOffset")
@@ -278,11 +279,12 @@ func TestSlaveRefusesAnotherLog(t *testing.T) {
 	}
 	p.master.Restart(t)
 	var info map[string]string
-	WaitFor(t, 30*time.Second, "the slave to refuse the new master", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the slave to refuse the new master", func() bool {
 		var err error
 		info, err = RuntimeInfo(p.slave.Addr)
 		return err == nil && info["haRefused"] != ""
 	})
+
 	if r := info["haRefused"]; !strings.Contains(r, "another master") && !strings.Contains(r, "past this master's end") && !strings.Contains(r, "log") {
 		t.Fatalf("the slave's refusal does not say why: %q", r)
 	}

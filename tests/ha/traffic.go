@@ -18,6 +18,7 @@ import (
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/tests/internal/proctest"
 )
 
 // CreateTopic creates topic with queues read and write queues on the broker at addr.
@@ -103,7 +104,7 @@ func SendMany(ctx context.Context, addr, topic string, queues int, bodies [][]by
 		began := time.Now()
 		i := i
 		cctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		err := rc().InvokeAsync(cctx, addr, sendRequest(topic, int32(i%queues), b, nil), func(resp *remoting.Command, err error) {
+		err := proctest.Client().InvokeAsync(cctx, addr, sendRequest(topic, int32(i%queues), b, nil), func(resp *remoting.Command, err error) {
 			out[i] = result(i, resp, err, time.Since(began))
 			cancel()
 			<-sem

@@ -16,8 +16,8 @@
 //	errors_test.go     start-up failures exit non-zero at once with a message naming
 //	                   the problem: ports in use, a locked store, an unknown key in a
 //	                   file or the environment, invalid values, bad flags
-//	helpers_test.go    building the programs, running and watching child processes,
-//	                   SEND_MESSAGE, PULL_MESSAGE and route queries over remoting
+//	helpers_test.go    starting the programs (through tests/internal/proctest, the
+//	                   process harness), SEND_MESSAGE and PULL_MESSAGE over remoting
 //
 // Ports are loopback ports the kernel just handed out and that were closed again, so
 // another process may take one before the child binds it; a child that fails with

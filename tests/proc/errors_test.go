@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rocketgo/rocketgo/tests/internal/proctest"
 )
 
 // failure is what a refused start showed the operator.
@@ -21,9 +23,9 @@ type failure struct {
 // runToFailure runs bin to its end and requires a non-zero exit within exitTimeout.
 func runToFailure(t *testing.T, name, bin, dir string, env []string, args ...string) failure {
 	t.Helper()
-	p := startProc(t, name, bin, dir, env, args...)
-	exit, took := p.waitExit(exitTimeout)
-	out := strings.TrimRight(p.out.String(), "\n")
+	p := proctest.Start(t, proctest.Spec{Name: name, Bin: bin, Dir: dir, Env: env, Args: args})
+	exit, took := p.WaitExit(exitTimeout)
+	out := strings.TrimRight(p.Output(), "\n")
 	f := failure{exit: exit, took: took, stderr: out, last: out}
 	if i := strings.LastIndex("\n"+out, "\n"+name+":"); i >= 0 {
 		f.last = out[i:]
@@ -37,7 +39,7 @@ func runToFailure(t *testing.T, name, bin, dir string, env []string, args ...str
 // requireNames checks that the final error names every one of subs.
 func (f failure) requireNames(t *testing.T, subs ...string) {
 	t.Helper()
-	if !containsAll(f.last, subs...) {
+	if !proctest.ContainsAll(f.last, subs...) {
 		t.Errorf("the error %q does not name %q", f.last, subs)
 	}
 }
@@ -46,18 +48,15 @@ func (f failure) requireNames(t *testing.T, subs ...string) {
 // ports except those the caller set, and any extra env and args; it retries on new
 // ports when a port the test did not hold on purpose was taken meanwhile (the error
 // then does not name held).
-func brokerFailure(t *testing.T, b bins, held string, store string, env []string, args ...string) failure {
+func brokerFailure(t *testing.T, b proctest.Binaries, held string, store string, env []string, args ...string) failure {
 	t.Helper()
 	for try := 1; ; try++ {
-		e := append([]string{
-			"ROCKETGO_NAMESRV_LISTENADDR=" + freeAddr(t),
-			"ROCKETGO_BROKER_HALISTENPORT=-1",
-		}, smallStore...)
+		e := append([]string{"ROCKETGO_NAMESRV_LISTENADDR=" + proctest.FreeAddr(t)}, brokerEnv...)
 		a := append([]string{"-standalone", "-c", "", "-store", store, "-brokerIP1", "127.0.0.1",
-			"-listen", freeAddr(t), "-loglevel", "warn"}, args...)
-		f := runToFailure(t, "mqbroker", b.broker, t.TempDir(), childEnv(append(e, env...)...), a...)
+			"-listen", proctest.FreeAddr(t), "-loglevel", "warn"}, args...)
+		f := runToFailure(t, "mqbroker", b.Broker, t.TempDir(), append(e, env...), a...)
 		collided := strings.Contains(f.last, "address already in use") && (held == "" || !strings.Contains(f.last, held))
-		if !collided || try == startTries {
+		if !collided || try == proctest.StartTries {
 			return f
 		}
 	}
@@ -67,12 +66,12 @@ func brokerFailure(t *testing.T, b bins, held string, store string, env []string
 // within exitTimeout with one last stderr line that names what is wrong — the address
 // in use, the locked directory, the unknown key, the invalid option and value.
 func TestStartupErrors(t *testing.T) {
-	b := build(t)
+	b := proctest.Build(t)
 	t.Parallel()
 
 	t.Run("broker/listen-port-in-use", func(t *testing.T) {
 		t.Parallel()
-		held := hold(t).Addr().String()
+		held := proctest.Hold(t).Addr().String()
 		store := t.TempDir()
 		f := brokerFailure(t, b, held, store, nil, "-listen", held)
 		f.requireNames(t, "mqbroker:", "start broker on "+held, "address already in use")
@@ -85,7 +84,7 @@ func TestStartupErrors(t *testing.T) {
 
 	t.Run("broker/ha-port-in-use", func(t *testing.T) {
 		t.Parallel()
-		held := hold(t).Addr().String()
+		held := proctest.Hold(t).Addr().String()
 		f := brokerFailure(t, b, held, t.TempDir(), []string{"ROCKETGO_BROKER_HALISTENPORT=" + portOf(held)})
 		f.requireNames(t, "mqbroker:", held, "address already in use")
 		t.Logf("exit %d after %v: %s", f.exit, f.took, f.last)
@@ -93,7 +92,7 @@ func TestStartupErrors(t *testing.T) {
 
 	t.Run("broker/namesrv-port-in-use", func(t *testing.T) {
 		t.Parallel()
-		held := hold(t).Addr().String()
+		held := proctest.Hold(t).Addr().String()
 		f := brokerFailure(t, b, held, t.TempDir(), []string{"ROCKETGO_NAMESRV_LISTENADDR=" + held})
 		f.requireNames(t, "mqbroker:", "start namesrv on "+held, "address already in use")
 		t.Logf("exit %d after %v: %s", f.exit, f.took, f.last)
@@ -104,13 +103,13 @@ func TestStartupErrors(t *testing.T) {
 		rc := newClient(t)
 		_, ns := startNamesrv(t, b)
 		store := filepath.Join(t.TempDir(), "store")
-		first, addr := startBroker(t, b, rc, ns, store)
+		first, addr := startBroker(t, b, ns, store)
 		f := brokerFailure(t, b, "", store, nil)
 		f.requireNames(t, "mqbroker:", store, "locked")
 		t.Logf("exit %d after %v: %s", f.exit, f.took, f.last)
 		// The refused second process took nothing from the first.
-		if first.exited() {
-			t.Fatalf("the first broker exited: %v", first.state)
+		if first.Exited() {
+			t.Fatalf("the first broker exited: %v", first.State())
 		}
 		if _, err := os.Stat(filepath.Join(store, "abort")); err != nil {
 			t.Errorf("the running broker's abort marker after the refused start: %v", err)
@@ -158,27 +157,27 @@ func TestStartupErrors(t *testing.T) {
 
 	t.Run("broker/no-default-config-outside-repo", func(t *testing.T) {
 		t.Parallel()
-		f := runToFailure(t, "mqbroker", b.broker, t.TempDir(), childEnv(), "-standalone")
+		f := runToFailure(t, "mqbroker", b.Broker, t.TempDir(), nil, "-standalone")
 		f.requireNames(t, "mqbroker:", "conf/broker.yaml")
 		t.Logf("exit %d after %v: %s", f.exit, f.took, f.last)
 	})
 
 	t.Run("broker/unexpected-argument", func(t *testing.T) {
 		t.Parallel()
-		f := runToFailure(t, "mqbroker", b.broker, t.TempDir(), childEnv(), "-c", "", "standalone")
+		f := runToFailure(t, "mqbroker", b.Broker, t.TempDir(), nil, "-c", "", "standalone")
 		f.requireNames(t, "mqbroker:", `unexpected argument "standalone"`)
 	})
 
 	t.Run("broker/bad-loglevel", func(t *testing.T) {
 		t.Parallel()
-		f := runToFailure(t, "mqbroker", b.broker, t.TempDir(), childEnv(), "-c", "", "-loglevel", "loud")
+		f := runToFailure(t, "mqbroker", b.Broker, t.TempDir(), nil, "-c", "", "-loglevel", "loud")
 		f.requireNames(t, "mqbroker:", `"loud"`, "debug, info, warn or error")
 	})
 
 	t.Run("namesrv/port-in-use", func(t *testing.T) {
 		t.Parallel()
-		held := hold(t).Addr().String()
-		f := runToFailure(t, "mqnamesrv", b.namesrv, t.TempDir(), childEnv(), "-listen", held)
+		held := proctest.Hold(t).Addr().String()
+		f := runToFailure(t, "mqnamesrv", b.Namesrv, t.TempDir(), nil, "-listen", held)
 		f.requireNames(t, "mqnamesrv:", "start namesrv on "+held, "address already in use")
 		t.Logf("exit %d after %v: %s", f.exit, f.took, f.last)
 	})
@@ -208,11 +207,11 @@ func TestStartupErrors(t *testing.T) {
 				}
 				args, want = append(args, "-c", cfg), append(want, cfg)
 			}
-			f := runToFailure(t, "mqnamesrv", b.namesrv, t.TempDir(), childEnv(tc.env...), args...)
+			f := runToFailure(t, "mqnamesrv", b.Namesrv, t.TempDir(), tc.env, args...)
 			if f.exit != 1 {
 				t.Errorf("exit status %d, want 1", f.exit)
 			}
-			if !containsAll(f.stderr, append([]string{"mqnamesrv:"}, want...)...) {
+			if !proctest.ContainsAll(f.stderr, append([]string{"mqnamesrv:"}, want...)...) {
 				t.Errorf("the error does not name %q:\n%s", want, f.stderr)
 			}
 			if tc.wantKey != "" && !strings.Contains(strings.ToLower(f.stderr), strings.ToLower(tc.wantKey)) {
@@ -223,11 +222,11 @@ func TestStartupErrors(t *testing.T) {
 
 	t.Run("namesrv/undefined-flag", func(t *testing.T) {
 		t.Parallel()
-		f := runToFailure(t, "mqnamesrv", b.namesrv, t.TempDir(), childEnv(), "-bogus")
+		f := runToFailure(t, "mqnamesrv", b.Namesrv, t.TempDir(), nil, "-bogus")
 		if f.exit != 2 {
 			t.Errorf("exit status %d, want 2 (flag usage error)", f.exit)
 		}
-		if !containsAll(f.stderr, "flag provided but not defined: -bogus", "-listen") {
+		if !proctest.ContainsAll(f.stderr, "flag provided but not defined: -bogus", "-listen") {
 			t.Errorf("no usage naming the bad flag:\n%s", f.stderr)
 		}
 	})

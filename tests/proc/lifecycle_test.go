@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/code"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/tests/internal/proctest"
 )
 
 // TestREADMEFirstCommand runs the README's first command — `mqbroker -standalone` from
@@ -21,39 +22,32 @@ import (
 // and serve it back, say on stderr where it listens, where its store is and how long
 // opening took, and stop cleanly on SIGTERM.
 func TestREADMEFirstCommand(t *testing.T) {
-	b := build(t)
+	b := proctest.Build(t)
 	t.Parallel()
 	store := filepath.Join(t.TempDir(), "data")
-	defaultData := filepath.Join(b.root, "data")
+	defaultData := filepath.Join(b.Root, "data")
 	_, statErr := os.Stat(defaultData)
 	hadDefaultData := statErr == nil
 	rc := newClient(t)
 
-	var p *proc
 	var ns, addr string
-	for try := 1; ; try++ {
-		ns, addr = freeAddr(t), freeAddr(t)
-		env := childEnv(
-			"ROCKETGO_NAMESRV_LISTENADDR="+ns,
-			"ROCKETGO_STORE_STOREPATHROOTDIR="+store,
-			// The HA port is the listen port + 1 by default, which may be anyone's.
-			"ROCKETGO_BROKER_HALISTENPORT=-1",
-		)
-		p = startProc(t, "mqbroker", b.broker, b.root, env, "-standalone", "-listen", addr, "-brokerIP1", "127.0.0.1")
-		if awaitRoute(t, rc, ns, addr, p) {
-			break
-		}
-		if !p.portTaken() || try == startTries {
-			t.Fatalf("mqbroker -standalone exited: %v", p.state)
-		}
-	}
+	p := proctest.Launch(t, func() proctest.Spec {
+		ns, addr = proctest.FreeAddr(t), proctest.FreeAddr(t)
+		return proctest.Spec{Name: "mqbroker", Bin: b.Broker, Dir: b.Root, Args: []string{"-standalone", "-listen", addr, "-brokerIP1", "127.0.0.1"},
+			Env: []string{
+				"ROCKETGO_NAMESRV_LISTENADDR=" + ns,
+				"ROCKETGO_STORE_STOREPATHROOTDIR=" + store,
+				// The HA port is the listen port + 1 by default, which may be anyone's.
+				proctest.AnyHAPort,
+			}}
+	}, func(*proctest.Proc) bool { ok, _ := proctest.RoutedTo(ns, addr); return ok })
 
 	// What the operator reads on stderr.
-	nsLine := p.waitLine(readyTimeout, "namesrv listening")
+	nsLine := p.WaitLine(readyTimeout, "namesrv listening")
 	if got := fields(nsLine)["addr"]; got != ns {
 		t.Errorf("namesrv line names addr=%s, want %s: %s", got, ns, nsLine)
 	}
-	started := p.waitLine(readyTimeout, "broker started")
+	started := p.WaitLine(readyTimeout, "broker started")
 	f := fields(started)
 	if f["listen"] != addr || f["addr"] != addr {
 		t.Errorf("broker started line names listen=%s addr=%s, want %s: %s", f["listen"], f["addr"], addr, started)
@@ -67,7 +61,7 @@ func TestREADMEFirstCommand(t *testing.T) {
 	if f["namesrv"] != `["`+ns+`"]` {
 		t.Errorf("broker started line names namesrv=%s, want the standalone one %s: %s", f["namesrv"], ns, started)
 	}
-	if rec := fields(p.waitLine(readyTimeout, "store recovered")); rec["clean"] != "true" {
+	if rec := fields(p.WaitLine(readyTimeout, "store recovered")); rec["clean"] != "true" {
 		t.Errorf("a fresh store recovered with clean=%s", rec["clean"])
 	}
 	if _, err := os.Stat(filepath.Join(store, "lock")); err != nil {
@@ -90,8 +84,8 @@ func TestREADMEFirstCommand(t *testing.T) {
 		t.Errorf("first message keys %q, want [k0]", k)
 	}
 
-	p.signal(syscall.SIGTERM)
-	if code, took := p.waitExit(exitTimeout); code != 0 {
+	p.Signal(syscall.SIGTERM)
+	if code, took := p.WaitExit(exitTimeout); code != 0 {
 		t.Errorf("mqbroker -standalone exited with status %d after SIGTERM (%v)", code, took)
 	}
 	if _, err := os.Stat(filepath.Join(store, "abort")); !errors.Is(err, fs.ErrNotExist) {
@@ -123,7 +117,7 @@ func duration(s string) (time.Duration, bool) {
 // signal still readable. For contrast SIGKILL is shown to leave the marker and make the
 // next start recover unclean, which is what makes the marker check meaningful.
 func TestGracefulShutdown(t *testing.T) {
-	b := build(t)
+	b := proctest.Build(t)
 	t.Parallel()
 	for _, tc := range []struct {
 		name string
@@ -139,12 +133,12 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 }
 
-func shutdownBySignal(t *testing.T, b bins, sig os.Signal, thenKill bool) {
+func shutdownBySignal(t *testing.T, b proctest.Binaries, sig os.Signal, thenKill bool) {
 	rc := newClient(t)
 	nsProc, ns := startNamesrv(t, b)
 	store := filepath.Join(t.TempDir(), "store")
 	abort := filepath.Join(store, "abort")
-	brk, addr := startBroker(t, b, rc, ns, store)
+	brk, addr := startBroker(t, b, ns, store)
 
 	const topic = "ProcShutdown"
 	before := "sent before " + sig.String()
@@ -154,76 +148,73 @@ func shutdownBySignal(t *testing.T, b bins, sig os.Signal, thenKill bool) {
 		t.Fatalf("abort marker of the running broker: %v", err)
 	}
 
-	brk.signal(sig)
-	exit, took := brk.waitExit(exitTimeout)
+	brk.Signal(sig)
+	exit, took := brk.WaitExit(exitTimeout)
 	if exit != 0 {
-		t.Fatalf("mqbroker exited with status %d (%v) %v after %v; want 0", exit, brk.state, took, sig)
+		t.Fatalf("mqbroker exited with status %d (%v) %v after %v; want 0", exit, brk.State(), took, sig)
 	}
 	t.Logf("%v: exited with status 0 %v after the signal", sig, took.Round(time.Millisecond))
 	if _, err := os.Stat(abort); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("abort marker after %v: %v; want it removed", sig, err)
 	}
 	for _, l := range []string{"shutting down", "broker closed"} {
-		if _, err := brk.awaitLine(time.Second, l); err != nil {
+		if _, err := brk.AwaitLine(time.Second, l); err != nil {
 			t.Error(err)
 		}
 	}
 
 	// The NameServer logs UNREGISTER_BROKER when it serves it, before it answers, and
 	// the broker waits for the answer before it exits: the line is there or coming.
-	if unreg, err := nsProc.awaitLine(exitTimeout, "broker unregistered", "broker="+addr); err != nil {
+	if unreg, err := nsProc.AwaitLine(exitTimeout, "broker unregistered", "broker="+addr); err != nil {
 		t.Errorf("the broker did not unregister: %v", err)
 	} else if fields(unreg)["was_registered"] != "true" {
 		t.Errorf("the NameServer did not know the broker it unregistered: %s", unreg)
 	}
-	if l, ok, _ := nsProc.out.find("broker connection closed; broker removed", addr); ok {
+	if l, ok := nsProc.FindLine("broker connection closed; broker removed", addr); ok {
 		t.Errorf("the broker was removed for its closed connection, not unregistered: %s", l)
 	}
-	waitNoRoute(t, rc, ns, addr)
+	waitNoRoute(t, ns, addr)
 
 	// Restart on the same store: clean recovery, the message is still there.
-	brk, addr = startBroker(t, b, rc, ns, store)
-	if rec := fields(brk.waitLine(readyTimeout, "store recovered")); rec["clean"] != "true" {
+	brk, addr = startBroker(t, b, ns, store)
+	if rec := fields(brk.WaitLine(readyTimeout, "store recovered")); rec["clean"] != "true" {
 		t.Errorf("after %v the store recovered with clean=%s; want true", sig, rec["clean"])
 	}
 	requireMessages(t, pull(t, rc, addr, topic, 1), topic, before)
 	if !thenKill {
-		brk.signal(sig)
-		if exit, _ := brk.waitExit(exitTimeout); exit != 0 {
+		brk.Signal(sig)
+		if exit, _ := brk.WaitExit(exitTimeout); exit != 0 {
 			t.Errorf("restarted mqbroker exited with status %d after %v", exit, sig)
 		}
 		return
 	}
 
-	brk.signal(syscall.SIGKILL)
-	brk.waitExit(exitTimeout)
+	brk.Signal(syscall.SIGKILL)
+	brk.WaitExit(exitTimeout)
 	if _, err := os.Stat(abort); err != nil {
 		t.Fatalf("abort marker after SIGKILL: %v; want it left behind", err)
 	}
-	brk, addr = startBroker(t, b, rc, ns, store)
-	if rec := fields(brk.waitLine(readyTimeout, "store recovered")); rec["clean"] != "false" {
+	brk, addr = startBroker(t, b, ns, store)
+	if rec := fields(brk.WaitLine(readyTimeout, "store recovered")); rec["clean"] != "false" {
 		t.Errorf("after SIGKILL the store recovered with clean=%s; want false", rec["clean"])
 	}
 	requireMessages(t, pull(t, rc, addr, topic, 1), topic, before)
-	brk.signal(sig)
-	if exit, _ := brk.waitExit(exitTimeout); exit != 0 {
+	brk.Signal(sig)
+	if exit, _ := brk.WaitExit(exitTimeout); exit != 0 {
 		t.Errorf("mqbroker recovered from SIGKILL exited with status %d after %v", exit, sig)
 	}
 }
 
 // waitNoRoute polls until the NameServer at ns no longer routes TBW102 to broker:
 // TOPIC_NOT_EXIST, or a route without it.
-func waitNoRoute(t *testing.T, rc *remoting.Client, ns, broker string) {
+func waitNoRoute(t *testing.T, ns, broker string) {
 	t.Helper()
-	deadline := time.Now().Add(readyTimeout)
-	for {
-		ok, c := routedTo(rc, ns, broker)
-		if !ok && (c == code.TopicNotExist || c == code.Success) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the NameServer still routes TBW102 to %s (code %d) %v after its exit", broker, c, readyTimeout)
-		}
-		<-time.After(pollEvery)
+	var c int16
+	if !testutil.Poll(readyTimeout, func() bool {
+		var ok bool
+		ok, c = proctest.RoutedTo(ns, broker)
+		return !ok && (c == code.TopicNotExist || c == code.Success)
+	}) {
+		t.Fatalf("the NameServer still routes TBW102 to %s (code %d) %v after its exit", broker, c, readyTimeout)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/broker"
 	"github.com/rocketgo/rocketgo/client"
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/tests/cluster"
 )
 
@@ -33,7 +34,7 @@ func TestDLQResendSDK(t *testing.T) {
 	defer admin.Close()
 	var page *client.DLQPage
 	ctx := context.Background()
-	if !cluster.Eventually(30*time.Second, func() bool {
+	if !testutil.Poll(30*time.Second, func() bool {
 		page, err = admin.ListDLQ(ctx, c.BrokerAddr(), group, 0, 10)
 		return err == nil && len(page.Messages) == 1
 	}) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/broker"
 	"github.com/rocketgo/rocketgo/client"
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/tests/cluster"
@@ -91,7 +92,7 @@ func TestSQL92Matrix(t *testing.T) {
 		send(t, p, cm)
 	}
 	pl := newPuller(t)
-	if !cluster.Eventually(10*time.Second, func() bool {
+	if !testutil.Poll(10*time.Second, func() bool {
 		return len(pl.all(c.BrokerAddr(), topic, 2, "*", "TAG")) == len(msgs)
 	}) {
 		t.Fatal("messages not all stored")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/broker"
 	"github.com/rocketgo/rocketgo/client"
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
@@ -144,7 +145,7 @@ func (c *collector) snapshot() ([]*client.MessageExt, []time.Time) {
 // waitCount waits until the collector holds at least n deliveries.
 func (c *collector) waitCount(t *testing.T, n int, timeout time.Duration) {
 	t.Helper()
-	if !cluster.Eventually(timeout, func() bool { return c.count() >= n }) {
+	if !testutil.Poll(timeout, func() bool { return c.count() >= n }) {
 		msgs, _ := c.snapshot()
 		t.Fatalf("received %d messages within %v, want %d: %s", len(msgs), timeout, n, bodies(msgs))
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/client"
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/tests/cluster"
 )
 
@@ -50,10 +51,11 @@ func TestTimersArriveInDueOrder(t *testing.T) {
 	defer admin.Close()
 	var n int
 	// The key index is built asynchronously: retry until it finds the message.
-	if !cluster.Eventually(5*time.Second, func() bool {
+	if !testutil.Poll(5*time.Second, func() bool {
 		n, err = admin.CancelScheduled(context.Background(), topic, cancelled.MsgID)
 		return err != nil || n > 0
-	}) || err != nil || n != 1 {
+	}) ||
+		err != nil || n != 1 {
 		t.Fatalf("cancel: %d, %v", n, err)
 	}
 

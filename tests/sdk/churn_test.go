@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/client"
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/tests/cluster"
 )
 
@@ -198,7 +199,7 @@ func TestConsumerGroupChurn(t *testing.T) {
 	}
 
 	startMembers(churnMembers)
-	cluster.WaitFor(t, churnSettle, settled, "the first three members to split the queues")
+	testutil.Eventually(t, churnSettle, "the first three members to split the queues", settled)
 
 	// The producers: churnSenders goroutines, each sending a burst every tick until told
 	// to stop, each message acknowledged or not. A ticker paces each; when sends are
@@ -257,7 +258,7 @@ func TestConsumerGroupChurn(t *testing.T) {
 		startMembers(n)
 		changes++
 		lastChange = time.Now()
-		cluster.WaitFor(t, churnSettle, settled, fmt.Sprintf("the group to rebalance after step %d (%d replaced)", i, n))
+		testutil.Eventually(t, churnSettle, fmt.Sprintf("the group to rebalance after step %d (%d replaced)", i, n), settled)
 		t.Logf("churn step %d at %v: replaced %d, members %v, %d sends so far",
 			i, time.Since(prodStart).Round(time.Millisecond), n, wantIDs(), nextSeq.Load())
 	}
@@ -271,7 +272,7 @@ func TestConsumerGroupChurn(t *testing.T) {
 	prodTime := time.Since(prodStart)
 
 	var missing []int
-	if !cluster.Eventually(churnDrain, func() bool {
+	if !testutil.Poll(churnDrain, func() bool {
 		missing = ledger.missing()
 		return len(missing) == 0
 	}) {

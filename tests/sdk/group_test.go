@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/client"
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/tests/cluster"
 )
 
@@ -32,7 +33,7 @@ func TestBroadcasting(t *testing.T) {
 	}
 	send(t, p, topic, "b", n, nil)
 	for i, col := range cols {
-		cluster.WaitFor(t, 20*time.Second, func() bool { return col.distinct() == n }, fmt.Sprintf("member %d got all", i))
+		testutil.Eventually(t, 20*time.Second, fmt.Sprintf("member %d got all", i), func() bool { return col.distinct() == n })
 	}
 	for i, pc := range pcs {
 		if got := len(pc.Assignment()); got != 3 {
@@ -50,7 +51,7 @@ func TestBroadcasting(t *testing.T) {
 	startPush(t, c, group, topic, client.SelectAll, again.listener(),
 		client.WithMessageModel(client.Broadcasting), client.WithConsumeFrom(client.ConsumeFromFirstOffset),
 		client.WithOffsetDir(dir), client.WithInstanceName(names[0]))
-	cluster.WaitFor(t, 20*time.Second, func() bool { return again.distinct() == 6 }, "restarted member got the new ones")
+	testutil.Eventually(t, 20*time.Second, "restarted member got the new ones", func() bool { return again.distinct() == 6 })
 	for _, m := range again.snapshot() {
 		if string(m.Body[:5]) != "after" {
 			t.Errorf("restarted member got old message %s", m.Body)
@@ -97,24 +98,27 @@ func TestRebalanceJoinAndLeave(t *testing.T) {
 			sent.Add(1)
 			if i%50 == 49 {
 				// Pace the stream so the membership changes happen while it flows.
-				if !cluster.Eventually(10*time.Second, func() bool { return col.distinct() >= i-100 }) {
+				if !testutil.Poll(10*time.Second, func() bool { return col.distinct() >= i-100 }) {
 					t.Errorf("consumers fell behind at r-%d", i)
 					return
 				}
 			}
 		}
 	}()
-	cluster.WaitFor(t, 20*time.Second, func() bool { return sent.Load() >= total/4 }, "a quarter sent")
+	testutil.Eventually(t, 20*time.Second, "a quarter sent", func() bool { return sent.Load() >= total/4 })
 	b := startPush(t, c, group, topic, client.SelectAll, member(1), client.WithConsumeFrom(client.ConsumeFromFirstOffset))
-	cluster.WaitFor(t, 20*time.Second, func() bool {
-		return len(a.Assignment()) > 0 && len(b.Assignment()) > 0 && len(a.Assignment())+len(b.Assignment()) == 9
-	}, "queues split after the join")
+	testutil.Eventually(t, 20*time.Second,
+
+		"queues split after the join", func() bool {
+			return len(a.Assignment()) > 0 && len(b.Assignment()) > 0 && len(a.Assignment())+len(b.Assignment()) == 9
+		})
+
 	joinedAt := col.total()
-	cluster.WaitFor(t, 20*time.Second, func() bool { return sent.Load() >= 3*total/4 }, "three quarters sent")
+	testutil.Eventually(t, 20*time.Second, "three quarters sent", func() bool { return sent.Load() >= 3*total/4 })
 	shutdown(t, a)
-	cluster.WaitFor(t, 20*time.Second, func() bool { return len(b.Assignment()) == 9 }, "survivor has every queue")
+	testutil.Eventually(t, 20*time.Second, "survivor has every queue", func() bool { return len(b.Assignment()) == 9 })
 	wg.Wait()
-	cluster.WaitFor(t, 30*time.Second, func() bool { return col.distinct() == total }, "every message consumed")
+	testutil.Eventually(t, 30*time.Second, "every message consumed", func() bool { return col.distinct() == total })
 	dups := col.total() - total
 	t.Logf("rebalance: %d messages, %d deliveries, %d duplicates (member a %d, member b %d; %d delivered before the join)",
 		total, col.total(), dups, perMember[0].Load(), perMember[1].Load(), joinedAt)
@@ -169,11 +173,14 @@ func TestSendBackOnRetryLater(t *testing.T) {
 	startPush(t, c, group, topic, client.SelectAll, l, client.WithConsumeFrom(client.ConsumeFromFirstOffset),
 		client.WithRetryDelay(300*time.Millisecond), client.WithConsumerEvents(events))
 	send(t, p, topic, "x", 8, nil)
-	cluster.WaitFor(t, 60*time.Second, func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return again != nil && len(deliverOK) == 8
-	}, "the failed message delivered again")
+	testutil.Eventually(t, 60*time.Second,
+
+		"the failed message delivered again", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return again != nil && len(deliverOK) == 8
+		})
+
 	mu.Lock()
 	defer mu.Unlock()
 	if again.Topic != topic || again.ReconsumeTimes < 1 {

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rocketgo/rocketgo/client"
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/tests/cluster"
 )
 
@@ -186,10 +187,11 @@ func send(t *testing.T, p *client.Producer, topic, prefix string, n int, decorat
 func waitGoroutines(t *testing.T, want int) {
 	t.Helper()
 	var n int
-	ok := cluster.Eventually(10*time.Second, func() bool {
+	ok := testutil.Poll(10*time.Second, func() bool {
 		n = runtime.NumGoroutine()
 		return n <= want
 	})
+
 	if !ok {
 		buf := make([]byte, 1<<20)
 		buf = buf[:runtime.Stack(buf, true)]

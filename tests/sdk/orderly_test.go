@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/client"
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/tests/cluster"
 )
 
@@ -105,13 +106,13 @@ func TestOrderlyAcrossRestart(t *testing.T) {
 	}
 	pc := startPush(t, c, group, topic, client.SelectAll, ol.listener(&run), opts...)
 	sendOrdered(t, p, topic, keys, 0, perRun)
-	cluster.WaitFor(t, 30*time.Second, func() bool { return ol.count() == len(keys)*perRun }, "first run consumed")
+	testutil.Eventually(t, 30*time.Second, "first run consumed", func() bool { return ol.count() == len(keys)*perRun })
 	shutdown(t, pc)
 
 	sendOrdered(t, p, topic, keys, perRun, 2*perRun)
 	run = 2
 	startPush(t, c, group, topic, client.SelectAll, ol.listener(&run), opts...)
-	cluster.WaitFor(t, 30*time.Second, func() bool { return ol.count() == 2*len(keys)*perRun }, "second run consumed")
+	testutil.Eventually(t, 30*time.Second, "second run consumed", func() bool { return ol.count() == 2*len(keys)*perRun })
 
 	ol.mu.Lock()
 	defer ol.mu.Unlock()
@@ -142,17 +143,20 @@ func TestOrderlyHoldsQueueLocks(t *testing.T) {
 	opts := []client.PushConsumerOption{client.WithConsumeOrderly(), client.WithConsumeFrom(client.ConsumeFromFirstOffset)}
 	a := startPush(t, c, group, topic, client.SelectAll, ol.listener(&run), opts...)
 	sendOrdered(t, p, topic, keys, 0, 10)
-	cluster.WaitFor(t, 20*time.Second, func() bool { return ol.count() == 80 }, "first batch")
+	testutil.Eventually(t, 20*time.Second, "first batch", func() bool { return ol.count() == 80 })
 	b := startPush(t, c, group, topic, client.SelectAll, ol.listener(&run), opts...)
-	cluster.WaitFor(t, 20*time.Second, func() bool {
-		return len(a.Assignment())+len(b.Assignment()) == 5 && len(b.Assignment()) >= 2
-	}, "queues split between the two members")
+	testutil.Eventually(t, 20*time.Second,
+
+		"queues split between the two members", func() bool {
+			return len(a.Assignment())+len(b.Assignment()) == 5 && len(b.Assignment()) >= 2
+		})
+
 	sendOrdered(t, p, topic, keys, 10, 20)
-	cluster.WaitFor(t, 20*time.Second, func() bool { return ol.count() >= 160 }, "second batch")
+	testutil.Eventually(t, 20*time.Second, "second batch", func() bool { return ol.count() >= 160 })
 	shutdown(t, a)
-	cluster.WaitFor(t, 20*time.Second, func() bool { return len(b.Assignment()) == 5 }, "survivor takes every queue")
+	testutil.Eventually(t, 20*time.Second, "survivor takes every queue", func() bool { return len(b.Assignment()) == 5 })
 	sendOrdered(t, p, topic, keys, 20, 30)
-	cluster.WaitFor(t, 20*time.Second, func() bool { return ol.count() >= 240 }, "third batch")
+	testutil.Eventually(t, 20*time.Second, "third batch", func() bool { return ol.count() >= 240 })
 	ol.mu.Lock()
 	defer ol.mu.Unlock()
 	for _, p := range ol.problems {
@@ -183,16 +187,16 @@ func TestOrderlyLockExcludesSecondOwner(t *testing.T) {
 	}
 	a := startPush(t, c, group, topic, client.SelectAll, olA.listener(&run), opts...)
 	sendOrdered(t, p, topic, keys, 0, 10)
-	cluster.WaitFor(t, 20*time.Second, func() bool { return olA.count() == 40 }, "first member consumed")
+	testutil.Eventually(t, 20*time.Second, "first member consumed", func() bool { return olA.count() == 40 })
 	startPush(t, c, group, topic, client.SelectAll, olB.listener(&run), opts...)
 	sendOrdered(t, p, topic, keys, 10, 20)
-	cluster.WaitFor(t, 20*time.Second, func() bool { return olA.count() == 80 }, "first member consumed more")
+	testutil.Eventually(t, 20*time.Second, "first member consumed more", func() bool { return olA.count() == 80 })
 	if n := olB.count(); n != 0 {
 		t.Fatalf("second member consumed %d messages while the first held the locks", n)
 	}
 	shutdown(t, a)
 	sendOrdered(t, p, topic, keys, 20, 30)
-	cluster.WaitFor(t, 20*time.Second, func() bool { return olB.count() == 40 }, "second member took over")
+	testutil.Eventually(t, 20*time.Second, "second member took over", func() bool { return olB.count() == 40 })
 	olB.mu.Lock()
 	defer olB.mu.Unlock()
 	for _, k := range keys {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/client"
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/tests/cluster"
 )
 
@@ -178,10 +179,13 @@ func TestLitePullAssignSeek(t *testing.T) {
 		t.Errorf("seek of an unassigned queue: %v", err)
 	}
 	// Auto commit (the default) commits the seek-to-end position.
-	cluster.WaitFor(t, 10*time.Second, func() bool {
-		off, ok := c.ConsumerOffset(t, group, topic, 1)
-		return ok && off == 12
-	}, "auto commit of the position")
+	testutil.Eventually(t, 10*time.Second,
+
+		"auto commit of the position", func() bool {
+			off, ok := c.ConsumerOffset(t, group, topic, 1)
+			return ok && off == 12
+		})
+
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if off, err := pc.Committed(ctx, q1); err != nil || off != 12 {

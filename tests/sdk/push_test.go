@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/client"
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/tests/cluster"
 )
 
@@ -25,7 +26,7 @@ func TestPushConsumerGetsEverything(t *testing.T) {
 		m.WithTags(fmt.Sprintf("tag%d", i%3)).WithKeys(fmt.Sprintf("k%d", i), "common").WithProperty("seq", fmt.Sprint(i))
 		m.Flag = int32(i)
 	})
-	cluster.WaitFor(t, 20*time.Second, func() bool { return col.distinct() == n }, "all messages consumed")
+	testutil.Eventually(t, 20*time.Second, "all messages consumed", func() bool { return col.distinct() == n })
 	byBody := map[string]*client.MessageExt{}
 	for _, m := range col.snapshot() {
 		byBody[string(m.Body)] = m
@@ -49,15 +50,18 @@ func TestPushConsumerGetsEverything(t *testing.T) {
 		}
 	}
 	// Offsets: every queue's committed offset reaches its max.
-	cluster.WaitFor(t, 10*time.Second, func() bool {
-		for q := 0; q < 4; q++ {
-			off, ok := c.ConsumerOffset(t, "CG_all", topic, q)
-			if !ok || off != c.MaxOffset(t, topic, q) {
-				return false
+	testutil.Eventually(t, 10*time.Second,
+
+		"offsets committed to the queue ends", func() bool {
+			for q := 0; q < 4; q++ {
+				off, ok := c.ConsumerOffset(t, "CG_all", topic, q)
+				if !ok || off != c.MaxOffset(t, topic, q) {
+					return false
+				}
 			}
-		}
-		return true
-	}, "offsets committed to the queue ends")
+			return true
+		})
+
 	if got := pc.Assignment(); len(got) != 5 { // 4 queues + the retry queue
 		t.Errorf("assignment %v, want 4 topic queues and the retry queue", got)
 	}
@@ -73,18 +77,21 @@ func TestPushConsumerTagFilter(t *testing.T) {
 	startPush(t, c, "CG_tags", topic, client.ByTag("red || blue"), col.listener(), client.WithConsumeFrom(client.ConsumeFromFirstOffset))
 	tags := []string{"red", "green", "blue", ""}
 	send(t, p, topic, "t", 40, func(i int, m *client.Message) { m.WithTags(tags[i%4]) })
-	cluster.WaitFor(t, 20*time.Second, func() bool { return col.distinct() == 20 }, "red and blue consumed")
+	testutil.Eventually(t, 20*time.Second, "red and blue consumed", func() bool { return col.distinct() == 20 })
 	// Whatever is still in flight for green or untagged would have arrived by now only
 	// if the filter leaked; make sure the committed offsets moved past them too.
-	cluster.WaitFor(t, 10*time.Second, func() bool {
-		for q := 0; q < 2; q++ {
-			off, ok := c.ConsumerOffset(t, "CG_tags", topic, q)
-			if !ok || off != c.MaxOffset(t, topic, q) {
-				return false
+	testutil.Eventually(t, 10*time.Second,
+
+		"offsets past filtered messages", func() bool {
+			for q := 0; q < 2; q++ {
+				off, ok := c.ConsumerOffset(t, "CG_tags", topic, q)
+				if !ok || off != c.MaxOffset(t, topic, q) {
+					return false
+				}
 			}
-		}
-		return true
-	}, "offsets past filtered messages")
+			return true
+		})
+
 	for _, m := range col.snapshot() {
 		if m.Tags() != "red" && m.Tags() != "blue" {
 			t.Errorf("got %s with tag %q", m.Body, m.Tags())
@@ -112,12 +119,12 @@ func TestPushConsumeFrom(t *testing.T) {
 	t.Run("first", func(t *testing.T) {
 		col := newCollector()
 		startPush(t, c, "CG_first", topic, client.SelectAll, col.listener(), client.WithConsumeFrom(client.ConsumeFromFirstOffset))
-		cluster.WaitFor(t, 20*time.Second, func() bool { return col.distinct() == 16 }, "all 16 from the start")
+		testutil.Eventually(t, 20*time.Second, "all 16 from the start", func() bool { return col.distinct() == 16 })
 	})
 	t.Run("timestamp", func(t *testing.T) {
 		col := newCollector()
 		startPush(t, c, "CG_ts", topic, client.SelectAll, col.listener(), client.WithConsumeTimestamp(mid))
-		cluster.WaitFor(t, 20*time.Second, func() bool { return col.distinct() == 6 }, "the 6 sent after the timestamp")
+		testutil.Eventually(t, 20*time.Second, "the 6 sent after the timestamp", func() bool { return col.distinct() == 6 })
 		for _, m := range col.snapshot() {
 			if string(m.Body[:3]) != "mid" {
 				t.Errorf("timestamp consumer got %s", m.Body)
@@ -127,18 +134,21 @@ func TestPushConsumeFrom(t *testing.T) {
 	t.Run("last", func(t *testing.T) {
 		col := newCollector()
 		pc := startPush(t, c, "CG_last", topic, client.SelectAll, col.listener(), client.WithConsumeFrom(client.ConsumeFromLastOffset))
-		cluster.WaitFor(t, 10*time.Second, func() bool { return len(pc.Assignment()) == 3 }, "queues assigned")
+		testutil.Eventually(t, 10*time.Second, "queues assigned", func() bool { return len(pc.Assignment()) == 3 })
 		// The broker may answer offset 0 for a young queue (RocketMQ's rule), so what
 		// counts is that everything sent from now on arrives.
 		send(t, p, topic, "new", 5, nil)
-		cluster.WaitFor(t, 20*time.Second, func() bool {
-			for i := 0; i < 5; i++ {
-				if col.count(fmt.Sprintf("new-%d", i)) == 0 {
-					return false
+		testutil.Eventually(t, 20*time.Second,
+
+			"messages sent after start", func() bool {
+				for i := 0; i < 5; i++ {
+					if col.count(fmt.Sprintf("new-%d", i)) == 0 {
+						return false
+					}
 				}
-			}
-			return true
-		}, "messages sent after start")
+				return true
+			})
+
 	})
 }
 
@@ -146,7 +156,7 @@ func TestPushConsumeFrom(t *testing.T) {
 // timestamps of later sends are strictly greater.
 func waitClockPast(t *testing.T, ts time.Time) {
 	t.Helper()
-	cluster.WaitFor(t, 5*time.Second, func() bool { return time.Since(ts) > 5*time.Millisecond }, "clock advance")
+	testutil.Eventually(t, 5*time.Second, "clock advance", func() bool { return time.Since(ts) > 5*time.Millisecond })
 }
 
 // TestPushConsumerShutdownLeavesNothing checks that Shutdown ends every goroutine the
@@ -169,7 +179,7 @@ func TestPushConsumerShutdownLeavesNothing(t *testing.T) {
 	if err := pc.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	cluster.WaitFor(t, 20*time.Second, func() bool { return col.distinct() == 20 }, "consumed")
+	testutil.Eventually(t, 20*time.Second, "consumed", func() bool { return col.distinct() == 20 })
 	id := pc.ClientID()
 	shutdown(t, pc)
 	for q := 0; q < 4; q++ {
@@ -177,7 +187,7 @@ func TestPushConsumerShutdownLeavesNothing(t *testing.T) {
 			t.Errorf("queue %d: committed %d (%v), want %d", q, off, ok, c.MaxOffset(t, topic, q))
 		}
 	}
-	cluster.WaitFor(t, 10*time.Second, func() bool { return !slices.Contains(c.ConsumerIDs(t, "CG_shut"), id) }, "left the group")
+	testutil.Eventually(t, 10*time.Second, "left the group", func() bool { return !slices.Contains(c.ConsumerIDs(t, "CG_shut"), id) })
 	waitGoroutines(t, before)
 	if err := pc.Start(context.Background()); err == nil {
 		t.Error("restart of a shut down consumer succeeded")
@@ -195,19 +205,22 @@ func TestPushConsumerSurvivesBrokerRestart(t *testing.T) {
 	col := newCollector()
 	startPush(t, c, group, topic, client.SelectAll, col.listener(), client.WithConsumeFrom(client.ConsumeFromFirstOffset))
 	send(t, p, topic, "before", 10, nil)
-	cluster.WaitFor(t, 20*time.Second, func() bool { return col.distinct() == 10 }, "before the restart")
-	cluster.WaitFor(t, 10*time.Second, func() bool {
-		for q := 0; q < 2; q++ {
-			if off, ok := c.ConsumerOffset(t, group, topic, q); !ok || off != c.MaxOffset(t, topic, q) {
-				return false
+	testutil.Eventually(t, 20*time.Second, "before the restart", func() bool { return col.distinct() == 10 })
+	testutil.Eventually(t, 10*time.Second,
+
+		"offsets committed before the restart", func() bool {
+			for q := 0; q < 2; q++ {
+				if off, ok := c.ConsumerOffset(t, group, topic, q); !ok || off != c.MaxOffset(t, topic, q) {
+					return false
+				}
 			}
-		}
-		return true
-	}, "offsets committed before the restart")
+			return true
+		})
+
 	c.Restart(t)
 	c.WaitRoute(t, topic, 15*time.Second)
 	send(t, p, topic, "after", 10, nil)
-	cluster.WaitFor(t, 30*time.Second, func() bool { return col.distinct() == 20 }, "after the restart")
+	testutil.Eventually(t, 30*time.Second, "after the restart", func() bool { return col.distinct() == 20 })
 	if col.total() != 20 {
 		t.Errorf("%d deliveries of 20 messages: committed messages came back after the restart", col.total())
 	}

@@ -1,26 +1,19 @@
 package txn
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rocketgo/rocketgo/client"
-	"github.com/rocketgo/rocketgo/proto/code"
-	"github.com/rocketgo/rocketgo/remoting"
-	"github.com/rocketgo/rocketgo/tests/cluster"
+	"github.com/rocketgo/rocketgo/internal/testutil"
+	"github.com/rocketgo/rocketgo/tests/internal/proctest"
 )
 
 // The test binary doubles as the child producer of TestProducerKilledBeforeEnd:
@@ -166,45 +159,23 @@ func TestProducerKilledBeforeEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), childEnv+"=producer", childNamesrv+"="+c.NamesrvAddr(), childTopic+"="+topic,
-		childGroup+"="+group, childLedger+"="+string(ledger), childCount+"="+strconv.Itoa(n))
-	child.Stderr = &testWriter{t: t, prefix: "child: "}
-	out, err := child.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
+	child := proctest.Start(t, proctest.Spec{Name: "txn-child", Bin: os.Args[0], Args: []string{"-test.run=^$"},
+		Env: []string{childEnv + "=producer", childNamesrv + "=" + c.NamesrvAddr(), childTopic + "=" + topic,
+			childGroup + "=" + group, childLedger + "=" + string(ledger), childCount + "=" + strconv.Itoa(n)}})
 	executed := map[string]bool{}
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			lines <- sc.Text()
+	testutil.Eventually(t, waitTimeout, fmt.Sprintf("the child to run %d local transactions", n), func() bool {
+		if child.Exited() {
+			t.Fatalf("child exited (%v) after %d of %d local transactions", child.State(), len(executed), n)
 		}
-		close(lines)
-	}()
-	deadline := time.After(waitTimeout)
-	for len(executed) < n {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("child exited after %d of %d local transactions", len(executed), n)
-			}
+		for _, l := range child.Lines() {
 			if b, found := strings.CutPrefix(l, executedPrefix); found {
 				executed[b] = true
 			}
-		case <-deadline:
-			t.Fatalf("child ran %d of %d local transactions within %v", len(executed), n, waitTimeout)
 		}
-	}
-	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	if err := child.Wait(); err == nil {
+		return len(executed) >= n
+	})
+	child.Kill()
+	if child.State().Success() {
 		t.Fatalf("child exited cleanly; want killed")
 	}
 
@@ -226,165 +197,45 @@ func TestProducerKilledBeforeEnd(t *testing.T) {
 	t.Logf("child killed after %d local transactions; the survivor answered %d check-backs; %d delivered", n, len(checked), len(want))
 }
 
-// testWriter forwards a child's output to the test log.
-type testWriter struct {
-	t      *testing.T
-	prefix string
-}
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	w.t.Log(w.prefix + strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-// brokerProcess is bin/mqbroker -standalone running as a child process.
-type brokerProcess struct {
-	t                 *testing.T
-	bin, dir          string
-	namesrvAddr, addr string
-	cmd               *exec.Cmd
-	exited            chan struct{} // closed once cmd has exited; exitErr is then set
-	exitErr           error
-}
-
-// buildBroker builds bin/mqbroker into dir.
-func buildBroker(t *testing.T, dir string) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("no go tool to build bin/mqbroker: %v", err)
-	}
-	bin := filepath.Join(dir, "mqbroker")
-	cmd := exec.Command(goTool, "build", "-o", bin, "github.com/rocketgo/rocketgo/bin/mqbroker")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build bin/mqbroker: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// freePort returns a loopback address with a port that was free a moment ago.
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
-
-// start runs the broker with the store in p.dir and waits until it serves and has
-// registered with its NameServer. A port still held by the previous process is
-// retried until the deadline.
-func (p *brokerProcess) start() {
-	p.t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		p.cmd = exec.Command(p.bin, "-standalone", "-c", "", "-store", p.dir, "-listen", p.addr,
-			"-brokerIP1", "127.0.0.1", "-loglevel", "warn")
-		p.cmd.Env = append(os.Environ(),
-			"ROCKETGO_NAMESRV_LISTENADDR="+p.namesrvAddr,
-			"ROCKETGO_BROKER_HALISTENPORT=-1", // no slaves here: any free port, never listen port + 1
-			"ROCKETGO_BROKER_TRANSACTIONCHECKINTERVAL="+checkInterval.String(),
-			"ROCKETGO_BROKER_TRANSACTIONTIMEOUT="+txnTimeout.String(),
-			"ROCKETGO_STORE_MAPPEDFILESIZECOMMITLOG="+strconv.Itoa(16<<20),
-			"ROCKETGO_STORE_CONSUMEQUEUEUNITSPERFILE=4096",
-			"ROCKETGO_STORE_DISKWARNRATIO=1",
-			"ROCKETGO_STORE_DISKMAXRATIO=1",
-		)
-		p.cmd.Stdout = &testWriter{t: p.t, prefix: "mqbroker: "}
-		p.cmd.Stderr = p.cmd.Stdout
-		if err := p.cmd.Start(); err != nil {
-			p.t.Fatal(err)
-		}
-		p.exited = make(chan struct{})
-		cmd, exited := p.cmd, p.exited
-		go func() { p.exitErr = cmd.Wait(); close(exited) }()
-		if p.ready(exited) {
-			return
-		}
-		select {
-		case <-exited:
-		default:
-			p.t.Fatalf("mqbroker on %s did not become ready within %v", p.addr, waitTimeout)
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("mqbroker on %s exited: %v", p.addr, p.exitErr)
-		}
-		<-time.After(100 * time.Millisecond) // the old listener may still hold the port
-	}
-}
-
-// ready polls the NameServer until it routes TBW102 to the broker, or the process
-// exits.
-func (p *brokerProcess) ready(exited <-chan struct{}) bool {
-	rc := remoting.NewClient(remoting.ClientOptions{DialTimeout: time.Second})
-	defer rc.Close()
-	deadline := time.Now().Add(waitTimeout)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			return false
-		default:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		resp, err := rc.Invoke(ctx, p.namesrvAddr, remoting.NewRequest(code.GetRouteInfoByTopic, map[string]string{"topic": "TBW102"}, nil))
-		cancel()
-		if err == nil && resp.Code == code.Success && strings.Contains(string(resp.Body), p.addr) {
-			return true
-		}
-		<-time.After(50 * time.Millisecond)
-	}
-	return false
-}
-
-// kill sends SIGKILL and waits for the process to be gone.
-func (p *brokerProcess) kill() {
-	p.t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		p.t.Fatal(err)
-	}
-	<-p.exited
-}
-
 // TestBrokerKilledBeforeCommit runs bin/mqbroker as a child process and kills it
 // with SIGKILL between a half message and its commit: after a restart on the same
 // store, the check-back resolves the transaction from the producer's ledger. Around
 // it: a transaction committed and one rolled back before the crash (neither may
 // change), and one undecided at the crash whose ledger says rollback.
 func TestBrokerKilledBeforeCommit(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs bin/mqbroker")
-	}
+	bin := proctest.Build(t)
 	t.Parallel()
-	tmp := t.TempDir()
-	p := &brokerProcess{t: t, bin: buildBroker(t, tmp), dir: filepath.Join(tmp, "store"),
-		namesrvAddr: freePort(t), addr: freePort(t)}
-	p.start()
-	t.Cleanup(func() {
-		if p.cmd.Process != nil {
-			_ = p.cmd.Process.Signal(syscall.SIGKILL)
-			<-p.exited
-		}
-	})
+	store := filepath.Join(t.TempDir(), "store")
+	var ns, addr string
+	routed := func(*proctest.Proc) bool { ok, _ := proctest.RoutedTo(ns, addr); return ok }
+	p := proctest.Launch(t, func() proctest.Spec {
+		ns, addr = proctest.FreeAddr(t), proctest.FreeAddr(t)
+		return proctest.Spec{Name: "mqbroker", Bin: bin.Broker,
+			Args: []string{"-standalone", "-c", "", "-store", store, "-listen", addr, "-brokerIP1", "127.0.0.1", "-loglevel", "warn"},
+			Env: append([]string{
+				"ROCKETGO_NAMESRV_LISTENADDR=" + ns,
+				proctest.AnyHAPort, // no slaves here: any free port, never listen port + 1
+				"ROCKETGO_BROKER_TRANSACTIONCHECKINTERVAL=" + checkInterval.String(),
+				"ROCKETGO_BROKER_TRANSACTIONTIMEOUT=" + txnTimeout.String(),
+			}, proctest.SmallStore...)}
+	}, routed)
 	const topic, group = "TxKilledBroker", "PG_TxKilledBroker"
-	a := startAdmin(t, p.namesrvAddr)
+	a := startAdmin(t, ns)
 	ctx := context.Background()
-	if err := a.CreateTopic(ctx, client.TopicConfig{Topic: topic, ReadQueueNums: 4, WriteQueueNums: 4}, client.OnBrokers(p.addr)); err != nil {
+	if err := a.CreateTopic(ctx, client.TopicConfig{Topic: topic, ReadQueueNums: 4, WriteQueueNums: 4}, client.OnBrokers(addr)); err != nil {
 		t.Fatal(err)
 	}
-	cluster.WaitFor(t, waitTimeout, func() bool {
-		r, err := a.TopicRoute(ctx, topic)
-		return err == nil && len(r.QueueDatas) == 1
-	}, "the route of "+topic)
+	testutil.Eventually(t, waitTimeout,
+
+		"the route of "+topic, func() bool {
+			r, err := a.TopicRoute(ctx, topic)
+			return err == nil && len(r.QueueDatas) == 1
+		})
 
 	ledger := fileLedger(t.TempDir())
 	var killDuring sync.Once
 	var endErr error
-	tp := startTxProducer(t, p.namesrvAddr, group, client.TransactionFuncs{
+	tp := startTxProducer(t, ns, group, client.TransactionFuncs{
 		Execute: func(_ context.Context, m *client.Message, _ any) client.LocalTransactionState {
 			body := string(m.Body)
 			switch body {
@@ -400,7 +251,7 @@ func TestBrokerKilledBeforeCommit(t *testing.T) {
 			switch body {
 			case "committed-before", "crashed-commit":
 				if body == "crashed-commit" {
-					killDuring.Do(p.kill) // the half message is stored, the commit not yet sent
+					killDuring.Do(p.Kill) // the half message is stored, the commit not yet sent
 				}
 				return client.CommitTransaction
 			case "rolled-back-before":
@@ -428,9 +279,9 @@ func TestBrokerKilledBeforeCommit(t *testing.T) {
 	}
 	t.Logf("END_TRANSACTION after the kill failed as it must: %v", endErr)
 
-	p.start() // same store, same ports
+	p.Restart(routed) // same store, same ports
 	waitNoPending(t, a, group)
-	box := startConsumer(t, p.namesrvAddr, "CG_TxKilledBroker", topic)
+	box := startConsumer(t, ns, "CG_TxKilledBroker", topic)
 	requireExactlyStored(t, box, map[string]bool{"committed-before": true, "crashed-commit": true}, func() int64 {
 		stats, err := a.TopicStats(ctx, topic)
 		if err != nil {
@@ -443,5 +294,3 @@ func TestBrokerKilledBeforeCommit(t *testing.T) {
 		return n
 	})
 }
-
-var _ io.Writer = (*testWriter)(nil)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/broker"
 	"github.com/rocketgo/rocketgo/client"
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/tests/cluster"
 )
 
@@ -143,12 +144,13 @@ func waitNoPending(t testing.TB, a *client.Admin, group string) {
 	t.Helper()
 	var last []client.PendingTransaction
 	var lastErr error
-	ok := cluster.Eventually(waitTimeout, func() bool {
+	ok := testutil.Poll(waitTimeout, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		last, lastErr = a.PendingTransactions(ctx, group, 10, client.Target{})
 		return lastErr == nil && len(last) == 0
 	})
+
 	if !ok {
 		t.Fatalf("transactions of %s still pending after %v: %v (%v)", group, waitTimeout, last, lastErr)
 	}
@@ -172,7 +174,7 @@ func requireExactly(t testing.TB, c *cluster.Cluster, box *inbox, topic string, 
 func requireExactlyStored(t testing.TB, box *inbox, want map[string]bool, stored func() int64) {
 	t.Helper()
 	var got map[string]int
-	ok := cluster.Eventually(waitTimeout, func() bool {
+	ok := testutil.Poll(waitTimeout, func() bool {
 		got = box.snapshot()
 		for b := range want {
 			if got[b] == 0 {
@@ -181,6 +183,7 @@ func requireExactlyStored(t testing.TB, box *inbox, want map[string]bool, stored
 		}
 		return true
 	})
+
 	var missing, extra, dups []string
 	for b := range want {
 		if got[b] == 0 {

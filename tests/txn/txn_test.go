@@ -12,6 +12,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/broker"
 	"github.com/rocketgo/rocketgo/client"
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/tests/cluster"
 )
 
@@ -295,7 +296,7 @@ func TestAdminPendingAndResolve(t *testing.T) {
 	// The listing follows the dispatcher, a moment behind the sends' answers.
 	var pending []client.PendingTransaction
 	var err error
-	if !cluster.Eventually(waitTimeout, func() bool {
+	if !testutil.Poll(waitTimeout, func() bool {
 		pending, err = a.PendingTransactions(ctx, group, 0, client.Target{})
 		return err == nil && len(pending) == 3
 	}) {
@@ -324,10 +325,13 @@ func TestAdminPendingAndResolve(t *testing.T) {
 		t.Fatalf("committing a rolled back transaction succeeded")
 	}
 	// The third is checked back transactionCheckMax (3) times, then given up.
-	cluster.WaitFor(t, waitTimeout, func() bool {
-		p, err := a.PendingTransactions(ctx, group, 0, client.Target{})
-		return err == nil && len(p) == 1 && p[0].MsgID == ids["admin-abandoned"] && p[0].Checks >= 1
-	}, "the abandoned transaction to be checked back")
+	testutil.Eventually(t, waitTimeout,
+
+		"the abandoned transaction to be checked back", func() bool {
+			p, err := a.PendingTransactions(ctx, group, 0, client.Target{})
+			return err == nil && len(p) == 1 && p[0].MsgID == ids["admin-abandoned"] && p[0].Checks >= 1
+		})
+
 	waitNoPending(t, a, group)
 	mu.Lock()
 	n := checks["admin-abandoned"]
