@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/store/segment"
+	"github.com/rocketgo/rocketgo/store/internal/segment"
 )
 
 // fillMaster puts n records of mixed sizes over three topics, enough to roll several

@@ -7,7 +7,7 @@ import (
 	"hash/crc32"
 
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/store/segment"
+	"github.com/rocketgo/rocketgo/store/internal/segment"
 )
 
 // Replication reads a master's log as raw byte runs (ReadRaw) and appends them to a
