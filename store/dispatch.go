@@ -65,7 +65,6 @@ type dispatcher struct {
 	// Owned by the dispatcher goroutine (and by recovery before it starts).
 	cqFrom   int64 // records below are already in the ConsumeQueues
 	projs    []*projState
-	lastErr  string
 	projList atomic.Pointer[[]*projState] // copy of projs for the checkpoint
 }
 
@@ -86,30 +85,38 @@ func (d *dispatcher) init() {
 
 func (s *Store) dispatchLoop() {
 	defer s.wg.Done()
+	s.follow(&s.d.tailer, s.d.reqs, s.dispatchAvailable, s.ix.wake, "dispatch failed; retrying")
+}
+
+// follow runs a tailer's goroutine until the store stops: catchUp runs whenever the
+// tailer is woken, before and after each fn received from reqs (so that fn sees
+// everything appended before it was asked for), and again every dispatchRetry while it
+// fails. A failure is logged with failMsg once until it changes or catchUp succeeds;
+// caughtUp runs after each success.
+func (s *Store) follow(t *tailer, reqs <-chan func(), catchUp func() error, caughtUp func(), failMsg string) {
 	var retry <-chan time.Time
+	lastErr := ""
 	for {
 		select {
 		case <-s.stop:
 			return
-		case <-s.d.kick:
-		case fn := <-s.d.reqs:
-			// Catch up with the log first, so that fn (adding a projection) sees
-			// everything appended before it was asked for.
-			_ = s.dispatchAvailable()
+		case <-t.kick:
+		case fn := <-reqs:
+			_ = catchUp()
 			fn()
 		case <-retry:
 		}
 		retry = nil
-		if err := s.dispatchAvailable(); err != nil {
-			if msg := err.Error(); msg != s.d.lastErr {
-				s.d.lastErr = msg
-				s.log.Error().Err(err).Int64("offset", s.d.pos.Load()).Msg("dispatch failed; retrying")
+		if err := catchUp(); err != nil {
+			if msg := err.Error(); msg != lastErr {
+				lastErr = msg
+				s.log.Error().Err(err).Int64("offset", t.pos.Load()).Msg(failMsg)
 			}
 			retry = time.After(dispatchRetry)
 			continue
 		}
-		s.d.lastErr = ""
-		s.ix.wake()
+		lastErr = ""
+		caughtUp()
 	}
 }
 
@@ -407,31 +414,12 @@ func (s *Store) waitIndexed(target int64) error {
 // later; QueryByKey sees a record once it is indexed.
 type indexer struct {
 	tailer
-	from    int64 // records below are already indexed (set by recovery)
-	lastErr string
+	from int64 // records below are already indexed (set by recovery)
 }
 
 func (s *Store) indexLoop() {
 	defer s.wg.Done()
-	var retry <-chan time.Time
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-s.ix.kick:
-		case <-retry:
-		}
-		retry = nil
-		if err := s.indexAvailable(); err != nil {
-			if msg := err.Error(); msg != s.ix.lastErr {
-				s.ix.lastErr = msg
-				s.log.Error().Err(err).Int64("offset", s.ix.pos.Load()).Msg("indexing failed; retrying")
-			}
-			retry = time.After(dispatchRetry)
-			continue
-		}
-		s.ix.lastErr = ""
-	}
+	s.follow(&s.ix.tailer, nil, s.indexAvailable, func() {}, "indexing failed; retrying")
 }
 
 // indexAvailable indexes every record below the log's written offset.

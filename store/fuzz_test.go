@@ -11,7 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/store/segment"
+	"github.com/rocketgo/rocketgo/store/internal/segment"
 )
 
 // fuzzScratch returns a directory for the fuzz target's stores: on /dev/shm when there is

@@ -7,7 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/rocketgo/rocketgo/store/segment"
+	"github.com/rocketgo/rocketgo/store/internal/segment"
 )
 
 // FlushMode says when an append counts as durable (DESIGN.md §4).

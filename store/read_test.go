@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/store/segment"
+	"github.com/rocketgo/rocketgo/store/internal/segment"
 )
 
 // TestGetMessagesStatusTable covers every row of PROTOCOL.md §2.4's table.

@@ -56,7 +56,7 @@ func (s *Store) ReadRaw(from int64, maxBytes int) ([]byte, error) {
 
 // AppendRaw appends a run read from a master's log with ReadRaw at offset, which must be
 // the end of this log (ErrNotContiguous otherwise). The records are verified (an
-// invalid one is refused with an error wrapping message.ErrCorrupt or ErrTruncated and
+// invalid one is refused with an error wrapping ErrCorruption or message.ErrTruncated and
 // nothing is written), copied verbatim, and dispatched like any append. It returns the
 // log's new end. Only a slave calls it, from one goroutine; Put on the same store
 // meanwhile would make the two logs differ, and the offset check refuses whichever

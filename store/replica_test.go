@@ -12,7 +12,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/store/segment"
+	"github.com/rocketgo/rocketgo/store/internal/segment"
 )
 
 // fillMaster puts n records of mixed sizes over three topics, enough to roll several

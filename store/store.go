@@ -18,7 +18,7 @@ import (
 	"github.com/rocketgo/rocketgo/store/commitlog"
 	"github.com/rocketgo/rocketgo/store/consumequeue"
 	"github.com/rocketgo/rocketgo/store/index"
-	"github.com/rocketgo/rocketgo/store/segment"
+	"github.com/rocketgo/rocketgo/store/internal/segment"
 )
 
 // Store is the message store: one CommitLog that every record is appended to, and the
@@ -367,10 +367,12 @@ var (
 	// ErrNotFound reports a read of something the store does not hold: no record at a
 	// physical offset, no such queue, a message already deleted.
 	ErrNotFound = errors.New("store: not found")
-	// ErrCorruption is the store's single corruption marker: Open returns an error
-	// wrapping it when files hold what the store cannot have written (a bad record
-	// with valid data after it, a missing segment, a file of the wrong size).
-	ErrCorruption = segment.ErrCorrupt
+	// ErrCorruption is the store's name for message.ErrCorrupt, the one corruption
+	// marker (the same value): Open returns an error wrapping it when files hold what
+	// the store cannot have written (a bad record with valid data after it, a missing
+	// segment, a file of the wrong size, a checkpoint the log contradicts, a damaged
+	// consume queue), and AppendRaw when a replicated run is invalid.
+	ErrCorruption = message.ErrCorrupt
 	// ErrLocked reports a store directory already opened by this or another process.
 	ErrLocked = errors.New("store: directory locked")
 	// ErrFormatMismatch reports options that contradict the format recorded in the

@@ -7,6 +7,8 @@ import (
 	"hash/crc32"
 	"io"
 	"unicode/utf8"
+
+	"github.com/rocketgo/rocketgo/proto/message"
 )
 
 // Frame types.
@@ -196,7 +198,8 @@ func DecodeData(p []byte) (Data, error) {
 		return Data{}, fmt.Errorf("%w: data at negative offset %d", ErrFrame, d.Offset)
 	}
 	if got := crc32.Checksum(d.Bytes, crcTable); got != d.CRC {
-		return Data{}, fmt.Errorf("%w: data at %d: crc 0x%08X, computed 0x%08X", ErrFrame, d.Offset, d.CRC, got)
+		// Damaged log bytes: a bad frame, and corruption of the replicated log.
+		return Data{}, fmt.Errorf("%w: %w: data at %d: crc 0x%08X, computed 0x%08X", ErrFrame, message.ErrCorrupt, d.Offset, d.CRC, got)
 	}
 	return d, nil
 }

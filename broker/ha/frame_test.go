@@ -6,6 +6,8 @@ import (
 	"io"
 	"reflect"
 	"testing"
+
+	"github.com/rocketgo/rocketgo/proto/message"
 )
 
 func sampleHello() Hello {
@@ -68,8 +70,8 @@ func TestFrameRoundTrip(t *testing.T) {
 	bad := bytes.Clone(frame)
 	bad[len(bad)-1] ^= 1
 	_, p, _, _ = ReadFrame(bytes.NewReader(bad), nil, 1000)
-	if _, err := DecodeData(p); !errors.Is(err, ErrFrame) {
-		t.Fatalf("damaged data: got %v, want ErrFrame", err)
+	if _, err := DecodeData(p); !errors.Is(err, ErrFrame) || !errors.Is(err, message.ErrCorrupt) {
+		t.Fatalf("damaged data: got %v, want ErrFrame and corruption", err)
 	}
 
 	_, p, _, _ = ReadFrame(bytes.NewReader(AppendOffset(nil, TypeAck, 42)), nil, 0)

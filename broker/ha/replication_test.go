@@ -20,7 +20,6 @@ import (
 	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/store"
-	"github.com/rocketgo/rocketgo/store/segment"
 )
 
 const testSegment = 64 << 10
@@ -162,7 +161,7 @@ func sameLog(t *testing.T, a, b string, from, to int64) {
 		var out []byte
 		for pos := from; pos < to; {
 			start := pos - pos%testSegment
-			data, err := os.ReadFile(filepath.Join(dir, "commitlog", segment.Name(start)))
+			data, err := os.ReadFile(filepath.Join(dir, "commitlog", fmt.Sprintf("%020d", start)))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -34,54 +34,115 @@ type SendMessageRequest struct {
 	MaxReconsumeTimes *int32
 }
 
+// sendForm picks a spelling of the send header keys: the long keys of
+// SendMessageRequestHeader or the one-letter keys of SendMessageRequestHeaderV2.
+type sendForm int
+
+const (
+	longForm sendForm = iota
+	shortForm
+)
+
+// sendKey names a field of the send header; sendKeys gives its two spellings.
+type sendKey int
+
+const (
+	sendProducerGroup sendKey = iota
+	sendTopic
+	sendDefaultTopic
+	sendDefaultTopicQueueNums
+	sendQueueID
+	sendSysFlag
+	sendBornTimestamp
+	sendFlag
+	sendProperties
+	sendReconsumeTimes
+	sendUnitMode
+	sendMaxReconsumeTimes
+	sendBatch
+)
+
+// sendKeys is the one table of send header keys, indexed by field and then by form.
+var sendKeys = [...][2]string{
+	sendProducerGroup:         {"producerGroup", "a"},
+	sendTopic:                 {"topic", "b"},
+	sendDefaultTopic:          {"defaultTopic", "c"},
+	sendDefaultTopicQueueNums: {"defaultTopicQueueNums", "d"},
+	sendQueueID:               {"queueId", "e"},
+	sendSysFlag:               {"sysFlag", "f"},
+	sendBornTimestamp:         {"bornTimestamp", "g"},
+	sendFlag:                  {"flag", "h"},
+	sendProperties:            {"properties", "i"},
+	sendReconsumeTimes:        {"reconsumeTimes", "j"},
+	sendUnitMode:              {"unitMode", "k"},
+	sendMaxReconsumeTimes:     {"maxReconsumeTimes", "l"},
+	sendBatch:                 {"batch", "m"},
+}
+
+// brokerNameKey is the short form's key for BrokerName, which the long form lacks.
+const brokerNameKey = "n"
+
 // Encode implements Header.
-func (h *SendMessageRequest) Encode() map[string]string {
-	m := make(map[string]string, 13)
-	m["producerGroup"] = h.ProducerGroup
-	m["topic"] = h.Topic
-	m["defaultTopic"] = h.DefaultTopic
-	m["defaultTopicQueueNums"] = itoa32(h.DefaultTopicQueueNums)
-	m["queueId"] = itoa32(h.QueueID)
-	m["sysFlag"] = itoa32(h.SysFlag)
-	m["bornTimestamp"] = itoa64(h.BornTimestamp)
-	m["flag"] = itoa32(h.Flag)
-	putOpt(m, "properties", h.Properties)
-	m["reconsumeTimes"] = itoa32(h.ReconsumeTimes)
-	m["unitMode"] = btoa(h.UnitMode)
-	m["batch"] = btoa(h.Batch)
-	putPtrI32(m, "maxReconsumeTimes", h.MaxReconsumeTimes)
+func (h *SendMessageRequest) Encode() map[string]string { return h.encode(longForm, len(sendKeys)) }
+
+// encode returns the extFields of h spelled in form f, in a map with room for size keys.
+func (h *SendMessageRequest) encode(f sendForm, size int) map[string]string {
+	k := func(key sendKey) string { return sendKeys[key][f] }
+	m := make(map[string]string, size)
+	m[k(sendProducerGroup)] = h.ProducerGroup
+	m[k(sendTopic)] = h.Topic
+	m[k(sendDefaultTopic)] = h.DefaultTopic
+	m[k(sendDefaultTopicQueueNums)] = itoa32(h.DefaultTopicQueueNums)
+	m[k(sendQueueID)] = itoa32(h.QueueID)
+	m[k(sendSysFlag)] = itoa32(h.SysFlag)
+	m[k(sendBornTimestamp)] = itoa64(h.BornTimestamp)
+	m[k(sendFlag)] = itoa32(h.Flag)
+	putOpt(m, k(sendProperties), h.Properties)
+	m[k(sendReconsumeTimes)] = itoa32(h.ReconsumeTimes)
+	m[k(sendUnitMode)] = btoa(h.UnitMode)
+	m[k(sendBatch)] = btoa(h.Batch)
+	putPtrI32(m, k(sendMaxReconsumeTimes), h.MaxReconsumeTimes)
 	return m
 }
 
 // Decode implements Header.
 func (h *SendMessageRequest) Decode(ext map[string]string) error {
 	r := reader{ext: ext}
-	*h = SendMessageRequest{
-		ProducerGroup:         r.str("producerGroup"),
-		Topic:                 r.str("topic"),
-		DefaultTopic:          r.str("defaultTopic"),
-		DefaultTopicQueueNums: r.i32("defaultTopicQueueNums"),
-		QueueID:               r.i32("queueId"),
-		SysFlag:               r.i32("sysFlag"),
-		BornTimestamp:         r.i64("bornTimestamp"),
-		Flag:                  r.i32("flag"),
-		Properties:            r.optStr("properties"),
-		ReconsumeTimes:        r.optI32("reconsumeTimes"),
-		UnitMode:              r.optBool("unitMode"),
-		Batch:                 r.optBool("batch"),
-		MaxReconsumeTimes:     r.ptrI32("maxReconsumeTimes"),
-	}
+	h.decode(&r, longForm)
 	return r.err
+}
+
+// decode fills h from r's extFields spelled in form f.
+func (h *SendMessageRequest) decode(r *reader, f sendForm) {
+	k := func(key sendKey) string { return sendKeys[key][f] }
+	*h = SendMessageRequest{
+		ProducerGroup:         r.str(k(sendProducerGroup)),
+		Topic:                 r.str(k(sendTopic)),
+		DefaultTopic:          r.str(k(sendDefaultTopic)),
+		DefaultTopicQueueNums: r.i32(k(sendDefaultTopicQueueNums)),
+		QueueID:               r.i32(k(sendQueueID)),
+		SysFlag:               r.i32(k(sendSysFlag)),
+		BornTimestamp:         r.i64(k(sendBornTimestamp)),
+		Flag:                  r.i32(k(sendFlag)),
+		Properties:            r.optStr(k(sendProperties)),
+		ReconsumeTimes:        r.optI32(k(sendReconsumeTimes)),
+		UnitMode:              r.optBool(k(sendUnitMode)),
+	}
+	// Each form reads its last two keys in its own key order, which decides the error
+	// reported when both are malformed.
+	if f == shortForm {
+		h.MaxReconsumeTimes = r.ptrI32(k(sendMaxReconsumeTimes))
+		h.Batch = r.optBool(k(sendBatch))
+		return
+	}
+	h.Batch = r.optBool(k(sendBatch))
+	h.MaxReconsumeTimes = r.ptrI32(k(sendMaxReconsumeTimes))
 }
 
 // SendMessageRequestV2 is the short header of SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE
 // (320) and SEND_REPLY_MESSAGE_V2 (325) — SendMessageRequestHeaderV2.java. It carries
-// the long form's fields under one-letter keys, which saves bytes on every send:
-//
-//	a producerGroup   e queueId        i properties (opt)      m batch (opt)
-//	b topic           f sysFlag        j reconsumeTimes (opt)  n brokerName (opt)
-//	c defaultTopic    g bornTimestamp  k unitMode (opt)
-//	d defaultTopicQueueNums  h flag    l maxReconsumeTimes (opt)
+// the long form's fields under the one-letter keys of sendKeys ("a" producerGroup
+// through "m" batch), which saves bytes on every send, plus "n" brokerName.
 //
 // The embedded SendMessageRequest is the conversion to the long form; building a
 // SendMessageRequestV2{SendMessageRequest: long} is the conversion back.
@@ -92,45 +153,16 @@ type SendMessageRequestV2 struct {
 
 // Encode implements Header with the short keys.
 func (h *SendMessageRequestV2) Encode() map[string]string {
-	m := make(map[string]string, 14)
-	m["a"] = h.ProducerGroup
-	m["b"] = h.Topic
-	m["c"] = h.DefaultTopic
-	m["d"] = itoa32(h.DefaultTopicQueueNums)
-	m["e"] = itoa32(h.QueueID)
-	m["f"] = itoa32(h.SysFlag)
-	m["g"] = itoa64(h.BornTimestamp)
-	m["h"] = itoa32(h.Flag)
-	putOpt(m, "i", h.Properties)
-	m["j"] = itoa32(h.ReconsumeTimes)
-	m["k"] = btoa(h.UnitMode)
-	putPtrI32(m, "l", h.MaxReconsumeTimes)
-	m["m"] = btoa(h.Batch)
-	putOpt(m, "n", h.BrokerName)
+	m := h.SendMessageRequest.encode(shortForm, len(sendKeys)+1)
+	putOpt(m, brokerNameKey, h.BrokerName)
 	return m
 }
 
 // Decode implements Header with the short keys.
 func (h *SendMessageRequestV2) Decode(ext map[string]string) error {
 	r := reader{ext: ext}
-	*h = SendMessageRequestV2{
-		SendMessageRequest: SendMessageRequest{
-			ProducerGroup:         r.str("a"),
-			Topic:                 r.str("b"),
-			DefaultTopic:          r.str("c"),
-			DefaultTopicQueueNums: r.i32("d"),
-			QueueID:               r.i32("e"),
-			SysFlag:               r.i32("f"),
-			BornTimestamp:         r.i64("g"),
-			Flag:                  r.i32("h"),
-			Properties:            r.optStr("i"),
-			ReconsumeTimes:        r.optI32("j"),
-			UnitMode:              r.optBool("k"),
-			MaxReconsumeTimes:     r.ptrI32("l"),
-			Batch:                 r.optBool("m"),
-		},
-		BrokerName: r.optStr("n"),
-	}
+	h.SendMessageRequest.decode(&r, shortForm)
+	h.BrokerName = r.optStr(brokerNameKey)
 	return r.err
 }
 

@@ -165,9 +165,14 @@ var (
 	ErrBlank = errors.New("message: blank record")
 	// ErrTruncated reports input that ends before the record (or value) it starts.
 	ErrTruncated = errors.New("message: truncated")
-	// ErrCorrupt reports bytes that cannot be a valid record: bad magic, inconsistent
-	// sizes, a body CRC mismatch, an impossible port.
-	ErrCorrupt = errors.New("message: corrupt record")
+	// ErrCorrupt is the one corruption marker of the project: bytes that cannot be
+	// what a writer produced. Here it reports a record with bad magic, inconsistent
+	// sizes, a body CRC mismatch or an impossible port; the store wraps the same value
+	// (store.ErrCorruption) for its files, checkpoints and consume queues and for
+	// replicated runs, and replication for damaged data frames, so errors.Is(err,
+	// ErrCorrupt) answers "is this corruption?" at every layer. Its text names no
+	// package because every layer uses it.
+	ErrCorrupt = errors.New("corruption")
 	// ErrTopicTooLong reports a topic over MaxTopicLen bytes.
 	ErrTopicTooLong = errors.New("message: topic too long")
 	// ErrPropertiesTooLong reports encoded properties over MaxPropertiesLen bytes.

@@ -11,7 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/store/segment"
+	"github.com/rocketgo/rocketgo/store/internal/segment"
 )
 
 // FuzzLogRecover is the CommitLog half of the store's FuzzRecordRecover without the

@@ -13,7 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/store/segment"
+	"github.com/rocketgo/rocketgo/store/internal/segment"
 )
 
 // Errors of the log. Their text starts with "store:" because the store returns them to
@@ -203,17 +203,26 @@ func (l *Log) Append(recs []byte, count int, topic []byte, queueID int32, advanc
 		t.queues[queueID] = qo + int64(count)
 	}
 	t.puts += int64(count)
+	l.publishUnlock(seg, rel, n, count)
+	return Result{PhysicalOffset: pos, QueueOffset: qo, Count: count, StoreTimestamp: ts, EndOffset: pos + n}, nil
+}
+
+// publishUnlock ends an append of count records, n bytes copied at rel into the active
+// segment seg, with l.mu held: it counts them, publishes the new write position to
+// readers, tells the preparer how far seg is filled and releases l.mu; then it wakes the
+// store's dispatcher and, under SYNC_FLUSH, the flusher.
+func (l *Log) publishUnlock(seg *segment.File, rel, n int64, count int) {
+	end := seg.Start() + rel + n
 	l.mu.puts += int64(count)
 	l.mu.bytes += n
-	l.mu.wpos = pos + n
-	l.written.Store(pos + n)
+	l.mu.wpos = end
+	l.written.Store(end)
 	l.prep.noteLocked(l, seg, rel+n)
 	l.mu.Unlock()
 	l.o.Notify()
 	if l.o.SyncFlush {
 		l.fl.kickFlush()
 	}
-	return Result{PhysicalOffset: pos, QueueOffset: qo, Count: count, StoreTimestamp: ts, EndOffset: pos + n}, nil
 }
 
 // headerLen is the part of a record written last: TOTALSIZE and MAGICCODE.

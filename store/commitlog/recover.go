@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/store/segment"
+	"github.com/rocketgo/rocketgo/store/internal/segment"
 )
 
 // RecoverOptions says where recovery starts and what it may assume.

@@ -7,7 +7,7 @@ import (
 	"hash/crc32"
 
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/store/segment"
+	"github.com/rocketgo/rocketgo/store/internal/segment"
 )
 
 // Replication reads a master's log as raw byte runs (ReadRaw) and appends them to a
@@ -140,16 +140,7 @@ func (l *Log) AppendRaw(pos int64, b []byte) (int64, error) {
 		l.noteRecordLocked(rec[:size])
 		off += size
 	}
-	l.mu.puts += int64(count)
-	l.mu.bytes += n
-	l.mu.wpos = pos + n
-	l.written.Store(pos + n)
-	l.prep.noteLocked(l, seg, rel+n)
-	l.mu.Unlock()
-	l.o.Notify()
-	if l.o.SyncFlush {
-		l.fl.kickFlush()
-	}
+	l.publishUnlock(seg, rel, n, count)
 	return pos + n, nil
 }
 

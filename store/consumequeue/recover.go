@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/rocketgo/rocketgo/store/segment"
+	"github.com/rocketgo/rocketgo/store/internal/segment"
 )
 
 // RecoverStats says what Open found in one queue's files.

@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rocketgo/rocketgo/proto/message"
 )
 
 // NameLen is the length of a segment file name: the start offset as 20 decimal digits,
@@ -25,10 +27,10 @@ var PageSize = int64(os.Getpagesize())
 var (
 	// ErrFailed marks a segment whose msync failed: it refuses further syncs.
 	ErrFailed = errors.New("segment: sticky write failure")
-	// ErrCorrupt is the store's single corruption marker: a file whose size, name or
-	// contents cannot be what the store wrote. Recovery and operators test for it with
-	// errors.Is and nothing else.
-	ErrCorrupt = errors.New("store: corruption")
+	// ErrCorrupt marks a file whose size, name or contents cannot be what the store
+	// wrote. It is message.ErrCorrupt, the one corruption marker, so that corrupt
+	// files and corrupt records answer the same errors.Is.
+	ErrCorrupt = message.ErrCorrupt
 )
 
 // Name returns the file name of the segment that starts at offset start.

@@ -20,5 +20,5 @@
 // at once and unmapped only after a grace period, so slices handed to readers stay
 // valid while they use them.
 //
-// ErrCorrupt is the store's single corruption marker.
+// ErrCorrupt is message.ErrCorrupt, the one corruption marker.
 package segment
