@@ -32,6 +32,13 @@ const (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(crashChildEnv) == restartChild {
+		if err := runRestartChild(); err != nil {
+			fmt.Fprintln(os.Stderr, "restart child:", err)
+			os.Exit(2)
+		}
+		os.Exit(0)
+	}
 	if os.Getenv(crashChildEnv) != "" {
 		if err := runCrashChild(); err != nil {
 			fmt.Fprintln(os.Stderr, "crash child:", err)
@@ -153,15 +160,7 @@ func TestCrashKill(t *testing.T) {
 				if len(f) != 5 {
 					t.Fatalf("bad ack line %q", l)
 				}
-				q, _ := strconv.Atoi(f[1])
-				qo, _ := strconv.ParseInt(f[2], 10, 64)
-				phys, _ := strconv.ParseInt(f[3], 10, 64)
-				h, _ := strconv.ParseUint(f[4], 10, 64)
-				key := ackKey{f[0], int32(q), qo}
-				if prev, dup := acked[key]; dup {
-					t.Fatalf("kill %d: %v acknowledged twice (phys %d and %d)", k, key, prev.phys, phys)
-				}
-				acked[key] = ack{phys, h}
+				addAck(t, acked, f, fmt.Sprintf("kill %d", k))
 			}
 			s, err := Open(crashOptions(dir, mode))
 			if err != nil {
@@ -184,27 +183,30 @@ func TestCrashKill(t *testing.T) {
 	})
 }
 
+// addAck adds the ack line split into f ("topic queue queueOffset physicalOffset
+// bodyHash") to acked; a queue offset acknowledged twice fails the test.
+func addAck(t *testing.T, acked map[ackKey]ack, f []string, when string) {
+	t.Helper()
+	q, _ := strconv.Atoi(f[1])
+	qo, _ := strconv.ParseInt(f[2], 10, 64)
+	phys, _ := strconv.ParseInt(f[3], 10, 64)
+	h, _ := strconv.ParseUint(f[4], 10, 64)
+	key := ackKey{f[0], int32(q), qo}
+	if prev, dup := acked[key]; dup {
+		t.Fatalf("%s: %v acknowledged twice (phys %d and %d)", when, key, prev.phys, phys)
+	}
+	acked[key] = ack{phys, h}
+}
+
 // runAndKill starts a child on dir, reads acks until it has seen after of them, kills
 // it with SIGKILL, and returns every complete ack line it printed.
 func runAndKill(t *testing.T, dir string, mode FlushMode, seed int64, after int) []string {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), crashChildEnv+"=1", crashDirEnv+"="+dir, crashModeEnv+"="+string(mode),
+	cmd, r, stderr, stop := startChild(t, crashChildEnv+"=1", crashDirEnv+"="+dir, crashModeEnv+"="+string(mode),
 		crashSeedEnv+"="+strconv.FormatInt(seed, 10))
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	r := bufio.NewReader(stdout)
+	defer stop()
 	var lines []string
 	killed := false
-	deadline := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
-	defer deadline.Stop()
 	for {
 		line, err := r.ReadString('\n')
 		if err != nil {
@@ -225,6 +227,33 @@ func runAndKill(t *testing.T, dir string, mode FlushMode, seed int64, after int)
 		t.Fatalf("child exited before the kill: %s", stderr.String())
 	}
 	return lines
+}
+
+// startChild starts the test binary as a child process with env added to the
+// environment, its stdout to be read from r and its stderr collected. The child is
+// killed if it still runs after a minute; stop ends that watch and closes its stdin.
+func startChild(t *testing.T, env ...string) (cmd *exec.Cmd, r *bufio.Reader, stderr *strings.Builder, stop func()) {
+	t.Helper()
+	cmd = exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), env...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr = &strings.Builder{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
+	return cmd, bufio.NewReader(stdout), stderr, func() {
+		deadline.Stop()
+		stdin.Close()
+	}
 }
 
 // checkCrashStore checks every acknowledged append and the density of every queue.

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestNames(t *testing.T) {
@@ -80,6 +82,73 @@ func TestCreateOpenSyncZero(t *testing.T) {
 	if _, err := Create(dir, 8192, 4096); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("create over a file of another size: %v", err)
 	}
+}
+
+// TestZeroFromLongTail zeroes a tail that was written, populated and read far past
+// the cut (what a killed log leaves, and what recovery's own scan faulted in): every
+// byte past the cut reads zero, the bytes before it are kept, and, where the file system
+// has FALLOC_FL_ZERO_RANGE, nothing of the tail is left as data for the next recovery
+// to read.
+func TestZeroFromLongTail(t *testing.T) {
+	const size = 16 << 20
+	dir := t.TempDir()
+	f, err := Create(dir, 0, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := f.Bytes()
+	copy(b[1000:], "keep")
+	copy(b[5000:], "stale")
+	copy(b[3<<20:], "stale")
+	f.Populate(0, 8<<20)
+	var sum byte
+	for p := 8 << 20; p < 12<<20; p += int(PageSize) {
+		sum |= b[p] // read faults, as a scan does
+	}
+	if err := f.Sync(0, size); err != nil {
+		t.Fatal(err)
+	}
+	f.ZeroFrom(1004)
+	if err := f.Sync(1004, size); err != nil {
+		t.Fatal(err)
+	}
+	if string(b[1000:1004]) != "keep" || sum != 0 {
+		t.Fatalf("bytes before the cut: %q", b[1000:1004])
+	}
+	for i := 1004; i < size; i++ {
+		if b[i] != 0 {
+			t.Fatalf("byte %d past the cut is %#x", i, b[i])
+		}
+	}
+	disk, err := os.ReadFile(f.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(disk[1000:1004]) != "keep" || string(disk[5000:5005]) != "\x00\x00\x00\x00\x00" || disk[3<<20] != 0 {
+		t.Fatal("the file does not hold what the mapping does")
+	}
+	// The reads above faulted the tail back in; zero it again and look before reading.
+	f.ZeroFrom(1004)
+	if !zeroRangeSupported(t, dir) {
+		t.Skip("no FALLOC_FL_ZERO_RANGE here: the tail is cleared page by page")
+	}
+	if r := f.DataRanges(PageSize); len(r) != 0 {
+		t.Fatalf("data ranges left past the cut: %v", r)
+	}
+}
+
+func zeroRangeSupported(t *testing.T, dir string) bool {
+	t.Helper()
+	probe, err := os.Create(filepath.Join(dir, "probe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer probe.Close()
+	if err := probe.Truncate(2 * PageSize); err != nil {
+		t.Fatal(err)
+	}
+	return unix.Fallocate(int(probe.Fd()), unix.FALLOC_FL_ZERO_RANGE|unix.FALLOC_FL_KEEP_SIZE, 0, PageSize) == nil
 }
 
 func TestSetAndGrave(t *testing.T) {
