@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rocketgo/rocketgo/proto/jsonstr"
+	"github.com/rocketgo/rocketgo/internal/jsonstr"
 )
 
 // frameOf wraps a header (serialize type typ) and body into a whole frame, prefix
