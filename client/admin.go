@@ -18,7 +18,7 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
 // Defaults of topics created through Admin (the official Go admin's defaults).
@@ -155,7 +155,7 @@ func (a *Admin) updateTopic(ctx context.Context, op string, cfg TopicConfig, tar
 		Order:           cfg.Order,
 	}
 	return a.eachBroker(ctx, addrs, func(ctx context.Context, addr string) error {
-		return a.expectSuccess(ctx, addr, remoting.NewRequest(code.UpdateAndCreateTopic, h.Encode(), nil))
+		return a.expectSuccess(ctx, addr, codec.NewRequest(code.UpdateAndCreateTopic, h.Encode(), nil))
 	}, op+" "+cfg.Topic)
 }
 
@@ -182,12 +182,12 @@ func (a *Admin) DeleteTopic(ctx context.Context, topic string, target Target) er
 	h := header.DeleteTopicRequest{Topic: wrapped}
 	var errs []error
 	if err := a.eachBroker(ctx, addrs, func(ctx context.Context, addr string) error {
-		return a.expectSuccess(ctx, addr, remoting.NewRequest(code.DeleteTopicInBroker, h.Encode(), nil))
+		return a.expectSuccess(ctx, addr, codec.NewRequest(code.DeleteTopicInBroker, h.Encode(), nil))
 	}, "delete topic "+topic); err != nil {
 		errs = append(errs, err)
 	}
 	if err := a.eachBroker(ctx, a.o.client.nameServers, func(ctx context.Context, addr string) error {
-		return a.expectSuccess(ctx, addr, remoting.NewRequest(code.DeleteTopicInNamesrv, h.Encode(), nil))
+		return a.expectSuccess(ctx, addr, codec.NewRequest(code.DeleteTopicInNamesrv, h.Encode(), nil))
 	}, "delete topic "+topic+" in name server"); err != nil {
 		errs = append(errs, err)
 	}
@@ -201,8 +201,8 @@ func (a *Admin) ListTopics(ctx context.Context) ([]string, error) {
 	if err := a.check(); err != nil {
 		return nil, err
 	}
-	resp, err := a.inst.invokeNamesrv(ctx, a.o.client.callTimeout, func() *remoting.Command {
-		return remoting.NewRequest(code.GetAllTopicListFromNameserver, nil, nil)
+	resp, err := a.inst.invokeNamesrv(ctx, a.o.client.callTimeout, func() *codec.Command {
+		return codec.NewRequest(code.GetAllTopicListFromNameserver, nil, nil)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list topics: %w", err)
@@ -245,8 +245,8 @@ func (a *Admin) Clusters(ctx context.Context) (*body.ClusterInfo, error) {
 	if err := a.check(); err != nil {
 		return nil, err
 	}
-	resp, err := a.inst.invokeNamesrv(ctx, a.o.client.callTimeout, func() *remoting.Command {
-		return remoting.NewRequest(code.GetBrokerClusterInfo, nil, nil)
+	resp, err := a.inst.invokeNamesrv(ctx, a.o.client.callTimeout, func() *codec.Command {
+		return codec.NewRequest(code.GetBrokerClusterInfo, nil, nil)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cluster info: %w", err)
@@ -288,7 +288,7 @@ func (a *Admin) TopicStats(ctx context.Context, topic string) ([]QueueStats, err
 		out []QueueStats
 	)
 	err = a.eachBroker(ctx, routeMasters(r), func(ctx context.Context, addr string) error {
-		resp, err := a.inst.invoke(ctx, addr, remoting.NewRequest(code.GetTopicStatsInfo, h.Encode(), nil))
+		resp, err := a.inst.invoke(ctx, addr, codec.NewRequest(code.GetTopicStatsInfo, h.Encode(), nil))
 		if err != nil {
 			return err
 		}
@@ -397,7 +397,7 @@ func (a *Admin) eachBroker(ctx context.Context, addrs []string, fn func(ctx cont
 }
 
 // expectSuccess invokes req and turns a non-success answer into a *BrokerError.
-func (a *Admin) expectSuccess(ctx context.Context, addr string, req *remoting.Command) error {
+func (a *Admin) expectSuccess(ctx context.Context, addr string, req *codec.Command) error {
 	resp, err := a.inst.invoke(ctx, addr, req)
 	if err != nil {
 		return err
@@ -456,7 +456,7 @@ func (a *Admin) ConsumerProgress(ctx context.Context, group, topic string) (*Con
 	var mu sync.Mutex
 	prog := &ConsumerProgress{Group: group}
 	err := a.eachBroker(ctx, masters, func(ctx context.Context, addr string) error {
-		resp, err := a.inst.invoke(ctx, addr, remoting.NewRequest(code.GetConsumeStats, h.Encode(), nil))
+		resp, err := a.inst.invoke(ctx, addr, codec.NewRequest(code.GetConsumeStats, h.Encode(), nil))
 		if err != nil {
 			return err
 		}
@@ -529,7 +529,7 @@ func (a *Admin) QueryMessageByID(ctx context.Context, topic, id string) (*Messag
 // viewMessage fetches the record at a commitlog offset of one broker.
 func (a *Admin) viewMessage(ctx context.Context, addr string, offset int64) (*MessageExt, error) {
 	h := header.ViewMessageRequest{Offset: offset}
-	resp, err := a.inst.invoke(ctx, addr, remoting.NewRequest(code.ViewMessageByID, h.Encode(), nil))
+	resp, err := a.inst.invoke(ctx, addr, codec.NewRequest(code.ViewMessageByID, h.Encode(), nil))
 	if err != nil {
 		return nil, err
 	}
@@ -594,7 +594,7 @@ func (a *Admin) queryMessage(ctx context.Context, topic, key string, uniq bool, 
 		if uniq {
 			ext["_UNIQUE_KEY_QUERY"] = "true"
 		}
-		resp, err := a.inst.invoke(ctx, addr, remoting.NewRequest(code.QueryMessage, ext, nil))
+		resp, err := a.inst.invoke(ctx, addr, codec.NewRequest(code.QueryMessage, ext, nil))
 		if err != nil {
 			return err
 		}
@@ -668,7 +668,7 @@ func (a *Admin) resetQueue(ctx context.Context, addr, group string, mq MessageQu
 		return 0, fmt.Errorf("%w: %s has no master", ErrBrokerNotFound, mq.BrokerName)
 	}
 	sh := header.SearchOffsetRequest{Topic: mq.Topic, QueueID: mq.QueueID, Timestamp: ts.UnixMilli()}
-	resp, err := a.inst.invoke(ctx, addr, remoting.NewRequest(code.SearchOffsetByTimestamp, sh.Encode(), nil))
+	resp, err := a.inst.invoke(ctx, addr, codec.NewRequest(code.SearchOffsetByTimestamp, sh.Encode(), nil))
 	if err != nil {
 		return 0, err
 	}
@@ -680,7 +680,7 @@ func (a *Admin) resetQueue(ctx context.Context, addr, group string, mq MessageQu
 		return 0, fmt.Errorf("%w: %w", ErrBadResponse, err)
 	}
 	uh := header.UpdateConsumerOffsetRequest{ConsumerGroup: group, Topic: mq.Topic, QueueID: mq.QueueID, CommitOffset: oh.Offset}
-	if err := a.expectSuccess(ctx, addr, remoting.NewRequest(code.UpdateConsumerOffset, uh.Encode(), nil)); err != nil {
+	if err := a.expectSuccess(ctx, addr, codec.NewRequest(code.UpdateConsumerOffset, uh.Encode(), nil)); err != nil {
 		return 0, err
 	}
 	return oh.Offset, nil

@@ -10,7 +10,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
 // heartbeatTimeout bounds one HEART_BEAT when the caller's context has no deadline.
@@ -115,7 +115,7 @@ func (c *instance) sendHeartbeatLocked(ctx context.Context) error {
 			defer wg.Done()
 			cctx, cancel := withTimeout(ctx, heartbeatTimeoutDefault)
 			defer cancel()
-			resp, err := c.invoke(cctx, addr, remoting.NewRequest(code.HeartBeat, nil, payload))
+			resp, err := c.invoke(cctx, addr, codec.NewRequest(code.HeartBeat, nil, payload))
 			if err == nil && resp.Code != code.Success {
 				err = fmt.Errorf("heartbeat to %s: %w", addr, brokerErr(resp.Code, resp.Remark))
 			}

@@ -13,7 +13,7 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
 func TestProducerSendSingle(t *testing.T) {
@@ -193,8 +193,8 @@ func TestProducerRejectsBadMessages(t *testing.T) {
 }
 
 // answerCode makes a fake broker refuse every send with c.
-func answerCode(c int16) func(req *remoting.Command) *remoting.Command {
-	return func(req *remoting.Command) *remoting.Command {
+func answerCode(c int16) func(req *codec.Command) *codec.Command {
+	return func(req *codec.Command) *codec.Command {
 		if req.Code == code.SendMessage || req.Code == code.SendBatchMessage {
 			return req.NewResponse(c, "refused by test")
 		}
@@ -484,7 +484,7 @@ func TestProducerSendOneway(t *testing.T) {
 	}
 	waitFor(t, 5*time.Second, func() bool { return len(b.sends()) == 3 }, "three oneway sends")
 	for _, s := range b.sends() {
-		if s.Flag&remoting.FlagOneway == 0 {
+		if s.Flag&codec.FlagOneway == 0 {
 			t.Fatalf("flag %d: oneway bit not set", s.Flag)
 		}
 	}
@@ -531,7 +531,7 @@ func TestProducerHeaderSerialization(t *testing.T) {
 		}
 	}
 	sends := b.sends()
-	if len(sends) != 2 || sends[0].Serialize != remoting.SerializeRocketMQ || sends[1].Serialize != remoting.SerializeJSON {
+	if len(sends) != 2 || sends[0].Serialize != codec.SerializeRocketMQ || sends[1].Serialize != codec.SerializeJSON {
 		t.Fatalf("serializations: %+v", sends)
 	}
 	for _, s := range sends {

@@ -9,7 +9,7 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
 // Timer properties (RocketMQ 5's names), which rocketgo brokers honour for every
@@ -65,7 +65,7 @@ func (a *Admin) ListDLQ(ctx context.Context, addr, group string, offset int64, m
 		return nil, err
 	}
 	h := header.DLQRequest{ConsumerGroup: a.wrap(group), Offset: offset, MaxCount: int32(maxCount)}
-	resp, err := a.inst.invoke(ctx, addr, remoting.NewRequest(code.ListDLQMessages, h.Encode(), nil))
+	resp, err := a.inst.invoke(ctx, addr, codec.NewRequest(code.ListDLQMessages, h.Encode(), nil))
 	if err != nil {
 		return nil, fmt.Errorf("list DLQ of %s: %w", group, err)
 	}
@@ -95,7 +95,7 @@ func (a *Admin) ResendDLQ(ctx context.Context, addr, group string, offset int64,
 		return 0, 0, err
 	}
 	h := header.DLQRequest{ConsumerGroup: a.wrap(group), Offset: offset, MaxCount: int32(maxCount)}
-	resp, err := a.inst.invoke(ctx, addr, remoting.NewRequest(code.ResendDLQMessages, h.Encode(), nil))
+	resp, err := a.inst.invoke(ctx, addr, codec.NewRequest(code.ResendDLQMessages, h.Encode(), nil))
 	if err != nil {
 		return 0, 0, fmt.Errorf("resend DLQ of %s: %w", group, err)
 	}
@@ -126,7 +126,7 @@ func (a *Admin) CancelScheduled(ctx context.Context, topic, msgID string) (int, 
 	total := 0
 	for _, addr := range routeMasters(r) {
 		h := header.CancelScheduledRequest{Topic: a.wrap(topic), UniqKey: msgID}
-		resp, err := a.inst.invoke(ctx, addr, remoting.NewRequest(code.CancelScheduledMessage, h.Encode(), nil))
+		resp, err := a.inst.invoke(ctx, addr, codec.NewRequest(code.CancelScheduledMessage, h.Encode(), nil))
 		if err != nil {
 			return total, fmt.Errorf("cancel %s on %s: %w", msgID, addr, err)
 		}

@@ -12,7 +12,7 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
 // LocalTransactionState is the outcome of a local transaction, as a
@@ -313,7 +313,7 @@ func (tp *TransactionProducer) endTransaction(ctx context.Context, res *SendResu
 func (tp *TransactionProducer) sendEnd(ctx context.Context, addr string, h *header.EndTransactionRequest) error {
 	ctx, cancel := context.WithTimeout(ctx, txEndTimeout)
 	defer cancel()
-	resp, err := tp.inst.invoke(ctx, addr, remoting.NewRequest(code.EndTransaction, h.Encode(), nil))
+	resp, err := tp.inst.invoke(ctx, addr, codec.NewRequest(code.EndTransaction, h.Encode(), nil))
 	if err != nil {
 		return fmt.Errorf("end transaction %s: %w", h.MsgID, err)
 	}
@@ -327,7 +327,7 @@ func (tp *TransactionProducer) sendEnd(ctx context.Context, addr string, h *head
 // goroutine, so it only queues the check. Checks for other groups are not ours (nil
 // lets the next handler of the instance look); a full queue drops the check, which
 // the broker repeats next round. The broker expects no answer.
-func (tp *TransactionProducer) onCheck(addr string, req *remoting.Command) *remoting.Command {
+func (tp *TransactionProducer) onCheck(addr string, req *codec.Command) *codec.Command {
 	var h header.CheckTransactionStateRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		tp.log.Warn().Err(err).Str("addr", addr).Msg("check transaction: bad header")
@@ -445,7 +445,7 @@ func (a *Admin) PendingTransactions(ctx context.Context, group string, limit int
 	}
 	err = a.eachBroker(ctx, addrs, func(ctx context.Context, addr string) error {
 		req := header.ListPendingTransactionsRequest{ProducerGroup: group, MaxCount: limit}
-		resp, err := a.inst.invoke(ctx, addr, remoting.NewRequest(code.ListPendingTransactions, req.Encode(), nil))
+		resp, err := a.inst.invoke(ctx, addr, codec.NewRequest(code.ListPendingTransactions, req.Encode(), nil))
 		if err != nil {
 			return err
 		}
@@ -504,7 +504,7 @@ func (a *Admin) ResolveTransaction(ctx context.Context, p PendingTransaction, co
 	if p.ProducerGroup != "" {
 		req.ProducerGroup = a.wrap(p.ProducerGroup)
 	}
-	if err := a.expectSuccess(ctx, p.BrokerAddr, remoting.NewRequest(code.ResolvePendingTransaction, req.Encode(), nil)); err != nil {
+	if err := a.expectSuccess(ctx, p.BrokerAddr, codec.NewRequest(code.ResolvePendingTransaction, req.Encode(), nil)); err != nil {
 		return fmt.Errorf("resolve transaction %s at %d on %s: %w", p.MsgID, p.CommitLogOffset, p.BrokerAddr, err)
 	}
 	return nil

@@ -19,7 +19,8 @@ import (
 
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/transport"
 )
 
 // Binaries are the built mqnamesrv and mqbroker programs.
@@ -393,12 +394,12 @@ func dialable(addr string) bool {
 }
 
 // rc is the harness's remoting client, shared by every helper.
-var rc = sync.OnceValue(func() *remoting.Client {
-	return remoting.NewClient(remoting.ClientOptions{DialTimeout: 2 * time.Second})
+var rc = sync.OnceValue(func() *transport.Client {
+	return transport.NewClient(transport.ClientOptions{DialTimeout: 2 * time.Second})
 })
 
 // Invoke sends a request to addr and waits up to 10 s for the answer.
-func Invoke(addr string, req *remoting.Command) (*remoting.Command, error) {
+func Invoke(addr string, req *codec.Command) (*codec.Command, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	resp, err := rc().Invoke(ctx, addr, req)
@@ -410,7 +411,7 @@ func Invoke(addr string, req *remoting.Command) (*remoting.Command, error) {
 
 // RuntimeInfo returns a broker's GET_BROKER_RUNTIME_INFO table.
 func RuntimeInfo(addr string) (map[string]string, error) {
-	resp, err := Invoke(addr, remoting.NewRequest(code.GetBrokerRuntimeInfo, nil, nil))
+	resp, err := Invoke(addr, codec.NewRequest(code.GetBrokerRuntimeInfo, nil, nil))
 	if err != nil {
 		return nil, err
 	}

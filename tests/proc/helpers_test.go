@@ -20,7 +20,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/transport"
 )
 
 // Bounds of the waits. readyTimeout covers a start on a loaded machine; exitTimeout is
@@ -335,13 +336,13 @@ func fields(line string) map[string]string {
 }
 
 // newClient returns a remoting client closed when the test ends.
-func newClient(t *testing.T) *remoting.Client {
-	rc := remoting.NewClient(remoting.ClientOptions{DialTimeout: time.Second})
+func newClient(t *testing.T) *transport.Client {
+	rc := transport.NewClient(transport.ClientOptions{DialTimeout: time.Second})
 	t.Cleanup(func() { _ = rc.Close() })
 	return rc
 }
 
-func invoke(rc *remoting.Client, addr string, req *remoting.Command) (*remoting.Command, error) {
+func invoke(rc *transport.Client, addr string, req *codec.Command) (*codec.Command, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	return rc.Invoke(ctx, addr, req)
@@ -349,8 +350,8 @@ func invoke(rc *remoting.Client, addr string, req *remoting.Command) (*remoting.
 
 // routedTo reports whether the NameServer at ns routes TBW102 to a master at broker.
 // The second result is the answer's code (-1 when the call failed).
-func routedTo(rc *remoting.Client, ns, broker string) (bool, int16) {
-	resp, err := invoke(rc, ns, remoting.NewRequest(code.GetRouteInfoByTopic, map[string]string{"topic": "TBW102"}, nil))
+func routedTo(rc *transport.Client, ns, broker string) (bool, int16) {
+	resp, err := invoke(rc, ns, codec.NewRequest(code.GetRouteInfoByTopic, map[string]string{"topic": "TBW102"}, nil))
 	if err != nil {
 		return false, -1
 	}
@@ -371,7 +372,7 @@ func routedTo(rc *remoting.Client, ns, broker string) (bool, int16) {
 
 // awaitRoute polls until ns routes TBW102 to broker. It returns false as soon as one
 // of procs has exited, and fails the test at the deadline.
-func awaitRoute(t *testing.T, rc *remoting.Client, ns, broker string, procs ...*proc) bool {
+func awaitRoute(t *testing.T, rc *transport.Client, ns, broker string, procs ...*proc) bool {
 	t.Helper()
 	deadline := time.Now().Add(readyTimeout)
 	for time.Now().Before(deadline) {
@@ -391,7 +392,7 @@ func awaitRoute(t *testing.T, rc *remoting.Client, ns, broker string, procs ...*
 
 // send sends one message with SEND_MESSAGE to queue 0 of topic (created from TBW102 on
 // first use) and returns the broker's answer.
-func send(t *testing.T, rc *remoting.Client, broker, topic, key string, payload []byte) header.SendMessageResponse {
+func send(t *testing.T, rc *transport.Client, broker, topic, key string, payload []byte) header.SendMessageResponse {
 	t.Helper()
 	h := header.SendMessageRequest{
 		ProducerGroup:         "proc-pg",
@@ -404,7 +405,7 @@ func send(t *testing.T, rc *remoting.Client, broker, topic, key string, payload 
 			message.PropKeys: key, message.PropUniqKey: message.NewUniqID(), message.PropWait: "true",
 		}),
 	}
-	resp, err := invoke(rc, broker, remoting.NewRequest(code.SendMessage, h.Encode(), payload))
+	resp, err := invoke(rc, broker, codec.NewRequest(code.SendMessage, h.Encode(), payload))
 	if err != nil {
 		t.Fatalf("send to %s: %v", broker, err)
 	}
@@ -420,7 +421,7 @@ func send(t *testing.T, rc *remoting.Client, broker, topic, key string, payload 
 
 // pull reads queue 0 of topic from offset 0 with PULL_MESSAGE until it holds at least
 // n messages (dispatch into the ConsumeQueue is asynchronous) and returns them.
-func pull(t *testing.T, rc *remoting.Client, broker, topic string, n int) []*message.Ext {
+func pull(t *testing.T, rc *transport.Client, broker, topic string, n int) []*message.Ext {
 	t.Helper()
 	h := header.PullMessageRequest{
 		ConsumerGroup: "proc-cg",
@@ -436,7 +437,7 @@ func pull(t *testing.T, rc *remoting.Client, broker, topic string, n int) []*mes
 	deadline := time.Now().Add(readyTimeout)
 	var last string
 	for time.Now().Before(deadline) {
-		resp, err := invoke(rc, broker, remoting.NewRequest(code.PullMessage, h.Encode(), nil))
+		resp, err := invoke(rc, broker, codec.NewRequest(code.PullMessage, h.Encode(), nil))
 		switch {
 		case err != nil:
 			last = err.Error()
@@ -499,7 +500,7 @@ func startNamesrv(t *testing.T, b bins) (*proc, string) {
 
 // startBroker runs bin/mqbroker with built-in defaults, a small store in dir and
 // NameServer ns, and waits until ns routes to it.
-func startBroker(t *testing.T, b bins, rc *remoting.Client, ns, dir string) (*proc, string) {
+func startBroker(t *testing.T, b bins, rc *transport.Client, ns, dir string) (*proc, string) {
 	t.Helper()
 	for try := 1; ; try++ {
 		addr := freeAddr(t)

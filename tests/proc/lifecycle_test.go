@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/proto/code"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/transport"
 )
 
 // TestREADMEFirstCommand runs the README's first command — `mqbroker -standalone` from
@@ -213,7 +213,7 @@ func shutdownBySignal(t *testing.T, b bins, sig os.Signal, thenKill bool) {
 
 // waitNoRoute polls until the NameServer at ns no longer routes TBW102 to broker:
 // TOPIC_NOT_EXIST, or a route without it.
-func waitNoRoute(t *testing.T, rc *remoting.Client, ns, broker string) {
+func waitNoRoute(t *testing.T, rc *transport.Client, ns, broker string) {
 	t.Helper()
 	deadline := time.Now().Add(readyTimeout)
 	for {

@@ -19,7 +19,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/transport"
 	"github.com/rocketgo/rocketgo/tests/cluster"
 )
 
@@ -96,7 +97,7 @@ func tryStartChild(t *testing.T, bin, dir string) (*child, bool) {
 			t.Logf("mqbroker output (%s):\n%s", c.broker, c.log.String())
 		}
 	})
-	rc := remoting.NewClient(remoting.ClientOptions{DialTimeout: time.Second})
+	rc := transport.NewClient(transport.ClientOptions{DialTimeout: time.Second})
 	defer rc.Close()
 	ok := cluster.Eventually(30*time.Second, func() bool {
 		select {
@@ -108,7 +109,7 @@ func tryStartChild(t *testing.T, bin, dir string) (*child, bool) {
 		defer cancel()
 		// Ready means routable: the broker answers and its registration has reached the
 		// NameServer, so a producer can resolve a route (auto-created through TBW102).
-		resp, err := rc.Invoke(ctx, c.ns, remoting.NewRequest(code.GetRouteInfoByTopic, map[string]string{"topic": "TBW102"}, nil))
+		resp, err := rc.Invoke(ctx, c.ns, codec.NewRequest(code.GetRouteInfoByTopic, map[string]string{"topic": "TBW102"}, nil))
 		return err == nil && resp.Code == code.Success && strings.Contains(string(resp.Body), c.broker)
 	})
 	select {
@@ -258,7 +259,7 @@ func sendRaw(t *testing.T, pl *puller, addr, topic, body string, props map[strin
 		QueueID: 0, BornTimestamp: time.Now().UnixMilli(), Properties: message.EncodeProperties(props)}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	resp, err := pl.rc.Invoke(ctx, addr, remoting.NewRequest(code.SendMessage, h.Encode(), []byte(body)))
+	resp, err := pl.rc.Invoke(ctx, addr, codec.NewRequest(code.SendMessage, h.Encode(), []byte(body)))
 	if err != nil || resp.Code != code.Success {
 		t.Fatalf("send %s: %v %+v", body, err, resp)
 	}

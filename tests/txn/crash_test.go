@@ -19,7 +19,8 @@ import (
 
 	"github.com/rocketgo/rocketgo/client"
 	"github.com/rocketgo/rocketgo/proto/code"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/transport"
 	"github.com/rocketgo/rocketgo/tests/cluster"
 )
 
@@ -321,7 +322,7 @@ func (p *brokerProcess) start() {
 // ready polls the NameServer until it routes TBW102 to the broker, or the process
 // exits.
 func (p *brokerProcess) ready(exited <-chan struct{}) bool {
-	rc := remoting.NewClient(remoting.ClientOptions{DialTimeout: time.Second})
+	rc := transport.NewClient(transport.ClientOptions{DialTimeout: time.Second})
 	defer rc.Close()
 	deadline := time.Now().Add(waitTimeout)
 	for time.Now().Before(deadline) {
@@ -331,7 +332,7 @@ func (p *brokerProcess) ready(exited <-chan struct{}) bool {
 		default:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		resp, err := rc.Invoke(ctx, p.namesrvAddr, remoting.NewRequest(code.GetRouteInfoByTopic, map[string]string{"topic": "TBW102"}, nil))
+		resp, err := rc.Invoke(ctx, p.namesrvAddr, codec.NewRequest(code.GetRouteInfoByTopic, map[string]string{"topic": "TBW102"}, nil))
 		cancel()
 		if err == nil && resp.Code == code.Success && strings.Contains(string(resp.Body), p.addr) {
 			return true
