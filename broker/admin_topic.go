@@ -8,13 +8,14 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/metapb"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 )
 
 // handleUpdateAndCreateTopic serves UPDATE_AND_CREATE_TOPIC (17): create a topic, or
 // replace its config, and register the change with the NameServers at once. The broker's
 // own topics cannot be redefined.
-func (b *Broker) handleUpdateAndCreateTopic(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleUpdateAndCreateTopic(_ *server.Conn, req *codec.Command) *codec.Command {
 	var h header.CreateTopicRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
@@ -73,7 +74,7 @@ func (b *Broker) topicFromRequest(h *header.CreateTopicRequest) (*metapb.TopicCo
 // drop its ConsumeQueues (its records stay in the CommitLog until retention deletes the
 // segments) and every consumer offset on it. Deleting an unknown topic succeeds, as in
 // Java, so the admin tool can retry.
-func (b *Broker) handleDeleteTopic(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleDeleteTopic(_ *server.Conn, req *codec.Command) *codec.Command {
 	var h header.DeleteTopicRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
@@ -99,7 +100,7 @@ func (b *Broker) handleDeleteTopic(_ *remoting.Conn, req *remoting.Command) *rem
 
 // handleGetAllTopicConfig serves GET_ALL_TOPIC_CONFIG (21): every topic config with the
 // table's version, {"dataVersion":{...},"topicConfigTable":{...}}.
-func (b *Broker) handleGetAllTopicConfig(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleGetAllTopicConfig(_ *server.Conn, req *codec.Command) *codec.Command {
 	resp := req.NewResponse(code.Success, "")
 	resp.Body = b.topics.Wrapper().AppendJSON(nil)
 	return resp
@@ -171,7 +172,7 @@ func decodeSubGroup(data []byte) (*metapb.SubscriptionGroup, error) {
 
 // handleUpdateAndCreateSubGroup serves UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200): create
 // or replace a consumer group's config from the SubscriptionGroupConfig JSON body.
-func (b *Broker) handleUpdateAndCreateSubGroup(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleUpdateAndCreateSubGroup(_ *server.Conn, req *codec.Command) *codec.Command {
 	sg, err := decodeSubGroup(req.Body)
 	if err != nil {
 		return errorResponse(req, err)
@@ -187,7 +188,7 @@ func (b *Broker) handleUpdateAndCreateSubGroup(_ *remoting.Conn, req *remoting.C
 // handleGetAllSubscriptionGroupConfig serves GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201):
 // {"dataVersion":{...},"subscriptionGroupTable":{"g":{...}}} as strict JSON, which the Go
 // admin client parses with encoding/json.
-func (b *Broker) handleGetAllSubscriptionGroupConfig(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleGetAllSubscriptionGroupConfig(_ *server.Conn, req *codec.Command) *codec.Command {
 	all, v := b.groups.All()
 	w := subGroupWrapperJSON{DataVersion: v, SubscriptionGroupTable: make(map[string]subGroupJSON, len(all))}
 	for _, sg := range all {

@@ -11,7 +11,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 	"github.com/rocketgo/rocketgo/store"
 )
 
@@ -47,12 +48,12 @@ func createTopicDirect(tb testing.TB, b *Broker, topic string, queues int32) {
 }
 
 // sendCommand builds a SEND_MESSAGE request as the Go client sends it.
-func sendCommand(topic string, queueID int32, body []byte) *remoting.Command {
+func sendCommand(topic string, queueID int32, body []byte) *codec.Command {
 	h := sendReq(topic, queueID, map[string]string{
 		message.PropTags: "TagA", message.PropKeys: "order-1", message.PropWait: "true",
 		message.PropUniqKey: "0A0000010F3A000000000000000000AB",
 	})
-	return remoting.NewRequest(code.SendMessage, h.Encode(), body)
+	return codec.NewRequest(code.SendMessage, h.Encode(), body)
 }
 
 func BenchmarkSendHandler(b *testing.B) {
@@ -60,7 +61,7 @@ func BenchmarkSendHandler(b *testing.B) {
 	createTopicDirect(b, br, "Bench", 4)
 	body := make([]byte, 1024)
 	req := sendCommand("Bench", 1, body)
-	conn := &remoting.Conn{}
+	conn := &server.Conn{}
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -90,7 +91,7 @@ func BenchmarkSendHandlerOnly(b *testing.B) {
 	br.putDst = &discard{}
 	body := make([]byte, 1024)
 	req := sendCommand("Bench", 1, body)
-	conn := &remoting.Conn{}
+	conn := &server.Conn{}
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -107,7 +108,7 @@ func BenchmarkPullHandler32(b *testing.B) {
 	const n = 8192
 	body := make([]byte, 1024)
 	req := sendCommand("Bench", 0, body)
-	conn := &remoting.Conn{}
+	conn := &server.Conn{}
 	for i := 0; i < n; i++ {
 		if resp := br.handleSend(conn, req); resp.Code != code.Success {
 			b.Fatalf("fill: %d %s", resp.Code, resp.Remark)
@@ -117,7 +118,7 @@ func BenchmarkPullHandler32(b *testing.B) {
 	p := pullReq("cg", "Bench", 0, 0)
 	p.SysFlag = header.PullCommitOffset
 	ext := p.Encode()
-	reqs := make([]*remoting.Command, n/32)
+	reqs := make([]*codec.Command, n/32)
 	for i := range reqs {
 		e := make(map[string]string, len(ext))
 		for k, v := range ext {
@@ -125,7 +126,7 @@ func BenchmarkPullHandler32(b *testing.B) {
 		}
 		e["queueOffset"] = strconv.Itoa(i * 32)
 		e["commitOffset"] = strconv.Itoa(i * 32)
-		reqs[i] = remoting.NewRequest(code.PullMessage, e, nil)
+		reqs[i] = codec.NewRequest(code.PullMessage, e, nil)
 	}
 	b.SetBytes(32 * int64(len(body)))
 	b.ReportAllocs()

@@ -73,7 +73,8 @@ import (
 	"github.com/rocketgo/rocketgo/broker/longpoll"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 	"github.com/rocketgo/rocketgo/store"
 )
 
@@ -211,7 +212,7 @@ func DefaultOptions() Options {
 		ClientExpiry:                120 * time.Second,
 		LongPollingEnable:           true,
 		ShortPollingTime:            time.Second,
-		MaxFrameBytes:               remoting.DefaultMaxFrameBytes,
+		MaxFrameBytes:               codec.DefaultMaxFrameBytes,
 		Region:                      "DefaultRegion",
 		TraceOn:                     true,
 		MaxTransferCount:            32,
@@ -324,7 +325,7 @@ type Broker struct {
 
 	repl replication // role.go: the HA server of a master, the HA client of a slave
 
-	srv *remoting.Server
+	srv *server.Server
 	// host is the advertised address, known once the server listens (port 0 resolves
 	// then); handlers read it for the store host of every record.
 	host atomic.Pointer[netip.AddrPort]
@@ -368,7 +369,7 @@ func Open(o Options, so store.Options) (*Broker, error) {
 	b.registrar = newRegistrar(b)
 	b.topics.onChange = b.registrar.Trigger
 
-	b.srv = remoting.NewServer(remoting.ServerOptions{
+	b.srv = server.NewServer(server.ServerOptions{
 		Addr:          o.ListenAddr,
 		MaxFrameBytes: o.MaxFrameBytes,
 		Logger:        o.Logger,
@@ -418,7 +419,7 @@ func (b *Broker) openMeta(dir string) error {
 }
 
 // registerDataHandlers registers the handlers of the data path.
-func (b *Broker) registerDataHandlers(srv *remoting.Server) {
+func (b *Broker) registerDataHandlers(srv *server.Server) {
 	srv.Handle(code.SendMessage, b.handleSend)
 	srv.Handle(code.SendMessageV2, b.handleSend)
 	srv.Handle(code.SendBatchMessage, b.handleSend)
@@ -549,7 +550,7 @@ func (b *Broker) close() error {
 }
 
 // onConnClose forgets a closed connection's parked pulls and its client registrations.
-func (b *Broker) onConnClose(c *remoting.Conn) {
+func (b *Broker) onConnClose(c *server.Conn) {
 	b.polls.DropOwner(c.ID())
 	b.clients.onConnClose(c)
 }

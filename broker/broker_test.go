@@ -16,7 +16,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/transport"
 	"github.com/rocketgo/rocketgo/store"
 )
 
@@ -25,7 +26,7 @@ import (
 type harness struct {
 	t  *testing.T
 	b  *Broker
-	cl *remoting.Client
+	cl *transport.Client
 	bo Options
 	so store.Options
 	// beforeStart, when set, runs between Open and Start: the place to install fakes
@@ -61,7 +62,7 @@ func newHarnessWith(t *testing.T, beforeStart func(*Broker), opts ...harnessOpt)
 	}
 	h := &harness{t: t, bo: bo, so: so, beforeStart: beforeStart}
 	h.open()
-	h.cl = remoting.NewClient(remoting.ClientOptions{DialTimeout: 3 * time.Second, Logger: log})
+	h.cl = transport.NewClient(transport.ClientOptions{DialTimeout: 3 * time.Second, Logger: log})
 	t.Cleanup(func() {
 		h.cl.Close()
 		if h.b != nil {
@@ -97,16 +98,16 @@ func (h *harness) reopen() {
 	}
 	h.b = nil
 	h.cl.Close()
-	h.cl = remoting.NewClient(remoting.ClientOptions{DialTimeout: 3 * time.Second})
+	h.cl = transport.NewClient(transport.ClientOptions{DialTimeout: 3 * time.Second})
 	h.open()
 }
 
 // call sends a request and waits up to 10 s for the answer.
-func (h *harness) call(c int16, ext map[string]string, b []byte) *remoting.Command {
+func (h *harness) call(c int16, ext map[string]string, b []byte) *codec.Command {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	resp, err := h.cl.Invoke(ctx, h.b.Addr(), remoting.NewRequest(c, ext, b))
+	resp, err := h.cl.Invoke(ctx, h.b.Addr(), codec.NewRequest(c, ext, b))
 	if err != nil {
 		h.t.Fatalf("request %d: %v", c, err)
 	}
@@ -127,7 +128,7 @@ func sendReq(topic string, queueID int32, props map[string]string) *header.SendM
 	}
 }
 
-func (h *harness) sendWith(hdr *header.SendMessageRequest, body []byte) *remoting.Command {
+func (h *harness) sendWith(hdr *header.SendMessageRequest, body []byte) *codec.Command {
 	h.t.Helper()
 	return h.call(code.SendMessage, hdr.Encode(), body)
 }
@@ -167,13 +168,13 @@ func pullReq(group, topic string, queueID int32, offset int64) *header.PullMessa
 	}
 }
 
-func (h *harness) pull(p *header.PullMessageRequest) *remoting.Command {
+func (h *harness) pull(p *header.PullMessageRequest) *codec.Command {
 	h.t.Helper()
 	return h.call(code.PullMessage, p.Encode(), nil)
 }
 
 // pullHeader decodes the four offsets every pull answer must carry.
-func pullHeader(t *testing.T, resp *remoting.Command) header.PullMessageResponse {
+func pullHeader(t *testing.T, resp *codec.Command) header.PullMessageResponse {
 	t.Helper()
 	var ph header.PullMessageResponse
 	if err := ph.Decode(resp.ExtFields); err != nil {
@@ -232,7 +233,7 @@ func (h *harness) queryOffset(group, topic string, q int32) (int16, int64) {
 	return resp.Code, off
 }
 
-func wantCode(t *testing.T, what string, resp *remoting.Command, c int16, remarkHas string) {
+func wantCode(t *testing.T, what string, resp *codec.Command, c int16, remarkHas string) {
 	t.Helper()
 	if resp.Code != c {
 		t.Fatalf("%s: code %d remark %q, want code %d", what, resp.Code, resp.Remark, c)

@@ -9,7 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rocketgo/rocketgo/proto/body"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/server"
 )
 
 // clientScanInterval is how often the client table looks for silent connections
@@ -33,7 +33,7 @@ type consumerGroupInfo struct {
 	consumeType      string
 	messageModel     string
 	consumeFromWhere string
-	channels         map[*remoting.Conn]*clientChannel
+	channels         map[*server.Conn]*clientChannel
 	subs             map[string]*body.SubscriptionData
 }
 
@@ -50,11 +50,11 @@ type clientTable struct {
 	expiry time.Duration
 	log    zerolog.Logger
 	// notify sends NOTIFY_CONSUMER_IDS_CHANGED for group to each conn.
-	notify func(group string, conns []*remoting.Conn)
+	notify func(group string, conns []*server.Conn)
 	// notifyEnabled reports the group's notifyConsumerIdsChangedEnable.
 	notifyEnabled func(group string) bool
 	// closeConn closes a connection that went silent past expiry.
-	closeConn func(*remoting.Conn)
+	closeConn func(*server.Conn)
 	// onSweep runs after every expiry scan: the lock table drops lapsed leases and the
 	// runtime figures are sampled there.
 	onSweep func()
@@ -63,7 +63,7 @@ type clientTable struct {
 
 	mu struct {
 		sync.Mutex
-		producers map[string]map[*remoting.Conn]*clientChannel
+		producers map[string]map[*server.Conn]*clientChannel
 		consumers map[string]*consumerGroupInfo
 	}
 
@@ -77,9 +77,9 @@ type clientDeps struct {
 	now           func() time.Time
 	expiry        time.Duration
 	log           zerolog.Logger
-	notify        func(group string, conns []*remoting.Conn)
+	notify        func(group string, conns []*server.Conn)
 	notifyEnabled func(group string) bool
-	closeConn     func(*remoting.Conn)
+	closeConn     func(*server.Conn)
 	onSweep       func()
 }
 
@@ -100,18 +100,18 @@ func newClientTableWith(d clientDeps) *clientTable {
 	if c.notifyEnabled == nil {
 		c.notifyEnabled = func(string) bool { return true }
 	}
-	c.mu.producers = make(map[string]map[*remoting.Conn]*clientChannel)
+	c.mu.producers = make(map[string]map[*server.Conn]*clientChannel)
 	c.mu.consumers = make(map[string]*consumerGroupInfo)
 	return c
 }
 
 // registerProducer records that conn runs producer group group.
-func (c *clientTable) registerProducer(conn *remoting.Conn, group string, ch clientChannel) {
+func (c *clientTable) registerProducer(conn *server.Conn, group string, ch clientChannel) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	g := c.mu.producers[group]
 	if g == nil {
-		g = make(map[*remoting.Conn]*clientChannel)
+		g = make(map[*server.Conn]*clientChannel)
 		c.mu.producers[group] = g
 	}
 	if old := g[conn]; old == nil || old.clientID != ch.clientID {
@@ -127,12 +127,12 @@ func (c *clientTable) registerProducer(conn *remoting.Conn, group string, ch cli
 //
 // As in Java, a newer subVersion of an existing topic replaces the subscription without
 // counting as a change: it does not alter which clients share which queues.
-func (c *clientTable) registerConsumer(conn *remoting.Conn, cd *body.ConsumerData, ch clientChannel) bool {
+func (c *clientTable) registerConsumer(conn *server.Conn, cd *body.ConsumerData, ch clientChannel) bool {
 	c.mu.Lock()
 	g := c.mu.consumers[cd.GroupName]
 	if g == nil {
 		g = &consumerGroupInfo{
-			channels: make(map[*remoting.Conn]*clientChannel),
+			channels: make(map[*server.Conn]*clientChannel),
 			subs:     make(map[string]*body.SubscriptionData),
 		}
 		c.mu.consumers[cd.GroupName] = g
@@ -170,7 +170,7 @@ func (c *clientTable) registerConsumer(conn *remoting.Conn, cd *body.ConsumerDat
 			changed = true
 		}
 	}
-	var conns []*remoting.Conn
+	var conns []*server.Conn
 	if changed {
 		conns = connsOf(g.channels)
 	}
@@ -183,7 +183,7 @@ func (c *clientTable) registerConsumer(conn *remoting.Conn, cd *body.ConsumerDat
 }
 
 // unregisterProducer removes conn from producer group group (UNREGISTER_CLIENT).
-func (c *clientTable) unregisterProducer(conn *remoting.Conn, group string) {
+func (c *clientTable) unregisterProducer(conn *server.Conn, group string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if g := c.mu.producers[group]; g != nil {
@@ -195,7 +195,7 @@ func (c *clientTable) unregisterProducer(conn *remoting.Conn, group string) {
 }
 
 // unregisterConsumer removes conn from consumer group group and notifies the rest.
-func (c *clientTable) unregisterConsumer(conn *remoting.Conn, group string) {
+func (c *clientTable) unregisterConsumer(conn *server.Conn, group string) {
 	c.mu.Lock()
 	g := c.mu.consumers[group]
 	if g == nil {
@@ -217,8 +217,8 @@ func (c *clientTable) unregisterConsumer(conn *remoting.Conn, group string) {
 
 // onConnClose forgets conn in every group at once: a closed connection cannot be a
 // member, and waiting for expiry would leave its queues unconsumed for two minutes.
-func (c *clientTable) onConnClose(conn *remoting.Conn) {
-	changed := c.removeConns(func(cc *remoting.Conn, _ *clientChannel) bool { return cc == conn })
+func (c *clientTable) onConnClose(conn *server.Conn) {
+	changed := c.removeConns(func(cc *server.Conn, _ *clientChannel) bool { return cc == conn })
 	for group, conns := range changed {
 		c.notifyGroup(group, conns)
 	}
@@ -229,8 +229,8 @@ func (c *clientTable) onConnClose(conn *remoting.Conn) {
 // with no registration at all: a connection silent that long is almost certainly dead.
 func (c *clientTable) sweep() {
 	deadline := c.now().Add(-c.expiry)
-	expired := make(map[*remoting.Conn]struct{})
-	changed := c.removeConns(func(conn *remoting.Conn, ch *clientChannel) bool {
+	expired := make(map[*server.Conn]struct{})
+	changed := c.removeConns(func(conn *server.Conn, ch *clientChannel) bool {
 		if ch.lastUpdate.Before(deadline) {
 			expired[conn] = struct{}{}
 			c.log.Warn().Str("client_id", ch.clientID).Str("addr", ch.addr).Msg("client expired")
@@ -262,7 +262,7 @@ func (c *clientTable) sweep() {
 
 // removeConns drops every registration for which drop says so, and returns, for each
 // consumer group that lost a member, the members that remain.
-func (c *clientTable) removeConns(drop func(*remoting.Conn, *clientChannel) bool) map[string][]*remoting.Conn {
+func (c *clientTable) removeConns(drop func(*server.Conn, *clientChannel) bool) map[string][]*server.Conn {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for group, g := range c.mu.producers {
@@ -275,7 +275,7 @@ func (c *clientTable) removeConns(drop func(*remoting.Conn, *clientChannel) bool
 			delete(c.mu.producers, group)
 		}
 	}
-	changed := make(map[string][]*remoting.Conn)
+	changed := make(map[string][]*server.Conn)
 	for group, g := range c.mu.consumers {
 		lost := false
 		for conn, ch := range g.channels {
@@ -296,7 +296,7 @@ func (c *clientTable) removeConns(drop func(*remoting.Conn, *clientChannel) bool
 }
 
 // registeredLocked reports whether conn is in any group. c.mu must be held.
-func (c *clientTable) registeredLocked(conn *remoting.Conn) bool {
+func (c *clientTable) registeredLocked(conn *server.Conn) bool {
 	for _, g := range c.mu.producers {
 		if _, ok := g[conn]; ok {
 			return true
@@ -312,7 +312,7 @@ func (c *clientTable) registeredLocked(conn *remoting.Conn) bool {
 
 // notifyGroup tells conns that group's membership changed, unless the group turned
 // notifications off. Called without c.mu held.
-func (c *clientTable) notifyGroup(group string, conns []*remoting.Conn) {
+func (c *clientTable) notifyGroup(group string, conns []*server.Conn) {
 	if len(conns) == 0 || c.notify == nil || !c.notifyEnabled(group) {
 		return
 	}
@@ -385,12 +385,12 @@ func (c *clientTable) ConsumerIDs(group string) []string {
 
 // ProducerConns returns the live connections of producer group group, most recently
 // heartbeated first, so a transaction check goes to the client most likely alive.
-func (c *clientTable) ProducerConns(group string) []*remoting.Conn {
+func (c *clientTable) ProducerConns(group string) []*server.Conn {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	g := c.mu.producers[group]
 	type entry struct {
-		conn *remoting.Conn
+		conn *server.Conn
 		last time.Time
 	}
 	es := make([]entry, 0, len(g))
@@ -398,7 +398,7 @@ func (c *clientTable) ProducerConns(group string) []*remoting.Conn {
 		es = append(es, entry{conn, ch.lastUpdate})
 	}
 	sort.Slice(es, func(i, j int) bool { return es[i].last.After(es[j].last) })
-	out := make([]*remoting.Conn, len(es))
+	out := make([]*server.Conn, len(es))
 	for i, e := range es {
 		out[i] = e.conn
 	}
@@ -466,15 +466,15 @@ func (c *clientTable) Close() {
 	c.wg.Wait()
 }
 
-func connsOf(m map[*remoting.Conn]*clientChannel) []*remoting.Conn {
-	out := make([]*remoting.Conn, 0, len(m))
+func connsOf(m map[*server.Conn]*clientChannel) []*server.Conn {
+	out := make([]*server.Conn, 0, len(m))
 	for conn := range m {
 		out = append(out, conn)
 	}
 	return out
 }
 
-func connections(m map[*remoting.Conn]*clientChannel) []body.Connection {
+func connections(m map[*server.Conn]*clientChannel) []body.Connection {
 	out := make([]body.Connection, 0, len(m))
 	for _, ch := range m {
 		out = append(out, body.Connection{ClientID: ch.clientID, ClientAddr: ch.addr, Language: ch.language, Version: ch.version})

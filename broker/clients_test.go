@@ -9,7 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rocketgo/rocketgo/proto/body"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/server"
 )
 
 // fakeClock is a hand-advanced clock.
@@ -38,12 +38,12 @@ func (c *fakeClock) Advance(d time.Duration) {
 type notifyLog struct {
 	mu     sync.Mutex
 	sent   []notification
-	closed []*remoting.Conn
+	closed []*server.Conn
 }
 
 type notification struct {
 	group string
-	conns []*remoting.Conn
+	conns []*server.Conn
 }
 
 func (n *notifyLog) take() []notification {
@@ -69,13 +69,13 @@ func newClientFixture(t *testing.T) *clientFixture {
 		now:    f.clock.Now,
 		expiry: 120 * time.Second,
 		log:    zerolog.New(zerolog.NewTestWriter(t)),
-		notify: func(group string, conns []*remoting.Conn) {
+		notify: func(group string, conns []*server.Conn) {
 			f.log.mu.Lock()
 			f.log.sent = append(f.log.sent, notification{group, conns})
 			f.log.mu.Unlock()
 		},
 		notifyEnabled: func(group string) bool { return !f.disabled[group] },
-		closeConn: func(c *remoting.Conn) {
+		closeConn: func(c *server.Conn) {
 			f.log.mu.Lock()
 			f.log.closed = append(f.log.closed, c)
 			f.log.mu.Unlock()
@@ -100,7 +100,7 @@ func chanOf(id string) clientChannel {
 }
 
 // sameConns reports whether got holds exactly want, in any order.
-func sameConns(got, want []*remoting.Conn) bool {
+func sameConns(got, want []*server.Conn) bool {
 	if len(got) != len(want) {
 		return false
 	}
@@ -112,7 +112,7 @@ func sameConns(got, want []*remoting.Conn) bool {
 	return true
 }
 
-func expectNotified(t *testing.T, f *clientFixture, group string, want ...*remoting.Conn) {
+func expectNotified(t *testing.T, f *clientFixture, group string, want ...*server.Conn) {
 	t.Helper()
 	sent := f.log.take()
 	if len(sent) != 1 || sent[0].group != group || !sameConns(sent[0].conns, want) {
@@ -129,7 +129,7 @@ func expectQuiet(t *testing.T, f *clientFixture) {
 
 func TestClientTableMembershipNotifies(t *testing.T) {
 	f := newClientFixture(t)
-	c1, c2 := new(remoting.Conn), new(remoting.Conn)
+	c1, c2 := new(server.Conn), new(server.Conn)
 
 	if !f.tab.registerConsumer(c1, consumerData("g", sub("T", 1)), chanOf("10.0.0.2@2")) {
 		t.Fatal("first member: registerConsumer reported no change")
@@ -167,7 +167,7 @@ func TestClientTableMembershipNotifies(t *testing.T) {
 
 func TestClientTableSubscriptions(t *testing.T) {
 	f := newClientFixture(t)
-	c1, c2 := new(remoting.Conn), new(remoting.Conn)
+	c1, c2 := new(server.Conn), new(server.Conn)
 	f.tab.registerConsumer(c1, consumerData("g", sub("A", 1)), chanOf("a@1"))
 	f.tab.registerConsumer(c2, consumerData("g", sub("A", 1)), chanOf("b@2"))
 	f.log.take()
@@ -209,7 +209,7 @@ func TestClientTableSubscriptions(t *testing.T) {
 func TestClientTableNotifyDisabled(t *testing.T) {
 	f := newClientFixture(t)
 	f.disabled["quiet"] = true
-	c1, c2 := new(remoting.Conn), new(remoting.Conn)
+	c1, c2 := new(server.Conn), new(server.Conn)
 	f.tab.registerConsumer(c1, consumerData("quiet", sub("T", 1)), chanOf("a@1"))
 	f.tab.registerConsumer(c2, consumerData("quiet", sub("T", 1)), chanOf("b@2"))
 	f.tab.onConnClose(c1)
@@ -221,7 +221,7 @@ func TestClientTableNotifyDisabled(t *testing.T) {
 
 func TestClientTableExpiry(t *testing.T) {
 	f := newClientFixture(t)
-	c1, c2, p := new(remoting.Conn), new(remoting.Conn), new(remoting.Conn)
+	c1, c2, p := new(server.Conn), new(server.Conn), new(server.Conn)
 	f.tab.registerConsumer(c1, consumerData("g", sub("T", 1)), chanOf("a@1"))
 	f.tab.registerConsumer(c2, consumerData("g", sub("T", 1)), chanOf("b@2"))
 	f.tab.registerProducer(p, "pg", chanOf("p@3"))
@@ -248,14 +248,14 @@ func TestClientTableExpiry(t *testing.T) {
 	f.log.mu.Lock()
 	closed := f.log.closed
 	f.log.mu.Unlock()
-	if !sameConns(closed, []*remoting.Conn{c1, p}) {
+	if !sameConns(closed, []*server.Conn{c1, p}) {
 		t.Fatalf("closed: got %v, want c1 and the producer", closed)
 	}
 }
 
 func TestClientTableExpiryKeepsConnWithFreshRegistration(t *testing.T) {
 	f := newClientFixture(t)
-	c := new(remoting.Conn)
+	c := new(server.Conn)
 	f.tab.registerConsumer(c, consumerData("old", sub("T", 1)), chanOf("a@1"))
 	f.clock.Advance(100 * time.Second)
 	// The client stopped its consumer but its producer keeps heartbeating.
@@ -275,7 +275,7 @@ func TestClientTableExpiryKeepsConnWithFreshRegistration(t *testing.T) {
 
 func TestClientTableProducersAndConnectionBodies(t *testing.T) {
 	f := newClientFixture(t)
-	p1, p2, c := new(remoting.Conn), new(remoting.Conn), new(remoting.Conn)
+	p1, p2, c := new(server.Conn), new(server.Conn), new(server.Conn)
 	f.tab.registerProducer(p1, "pg", clientChannel{clientID: "p@1", language: "GO", version: 317, addr: "10.0.0.1:5"})
 	f.clock.Advance(time.Second)
 	f.tab.registerProducer(p2, "pg", clientChannel{clientID: "p@2", language: "JAVA", version: 407, addr: "10.0.0.2:6"})
@@ -311,7 +311,7 @@ func TestClientTableProducersAndConnectionBodies(t *testing.T) {
 
 func TestClientTableSameClientTwoConns(t *testing.T) {
 	f := newClientFixture(t)
-	c1, c2 := new(remoting.Conn), new(remoting.Conn)
+	c1, c2 := new(server.Conn), new(server.Conn)
 	f.tab.registerConsumer(c1, consumerData("g", sub("T", 1)), chanOf("same@1"))
 	f.tab.registerConsumer(c2, consumerData("g", sub("T", 1)), chanOf("same@1"))
 	if got := f.tab.ConsumerIDs("g"); !slices.Equal(got, []string{"same@1"}) {

@@ -14,7 +14,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 )
 
 // Delay levels and timer messages (PROTOCOL.md §8). A send carrying DELAY=n is stored
@@ -263,7 +264,7 @@ func fmtAhead(ms int64) string {
 
 // handleCancelScheduled serves CANCEL_SCHEDULED_MESSAGE (2202), a rocketgo
 // extension: cancel a pending timer message by topic and unique key.
-func (b *Broker) handleCancelScheduled(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleCancelScheduled(_ *server.Conn, req *codec.Command) *codec.Command {
 	var h header.CancelScheduledRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)

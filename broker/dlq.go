@@ -10,7 +10,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 	"github.com/rocketgo/rocketgo/store"
 )
 
@@ -40,7 +41,7 @@ func (b *Broker) dlqRead(group string, off int64, count int) (store.GetResult, e
 
 // handleListDLQ serves LIST_DLQ_MESSAGES (2200): the dead letters as stored records
 // (a PULL_MESSAGE body), with nextBeginOffset, minOffset and maxOffset.
-func (b *Broker) handleListDLQ(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleListDLQ(_ *server.Conn, req *codec.Command) *codec.Command {
 	var h header.DLQRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
@@ -85,7 +86,7 @@ func dlqNext(off int64, res store.GetResult) int64 {
 // again in %RETRY%<group> with reconsume times 0, no delay, and its properties (so
 // RETRY_TOPIC brings it back under its original topic). The answer carries resent and
 // nextBeginOffset; it is sent once the copies are durable.
-func (b *Broker) handleResendDLQ(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleResendDLQ(_ *server.Conn, req *codec.Command) *codec.Command {
 	var h header.DLQRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)

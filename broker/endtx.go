@@ -9,7 +9,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 	"github.com/rocketgo/rocketgo/store"
 )
 
@@ -30,7 +31,7 @@ const (
 // SUCCESS when it asks for the outcome already recorded; asking for the other outcome
 // is refused with SYSTEM_ERROR and a remark saying what happened. The official client
 // ignores the answer either way; it sends "oneway" without the flag, so it is answered.
-func (b *Broker) handleEndTransaction(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleEndTransaction(_ *server.Conn, req *codec.Command) *codec.Command {
 	var h header.EndTransactionRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
@@ -200,7 +201,7 @@ func verb(o txn.Outcome) string {
 // handleListPendingTransactions serves the rocketgo extension LIST_PENDING_TRANSACTIONS
 // (2100): the unresolved half messages, of one producer group or all, oldest first,
 // with their age and check count.
-func (b *Broker) handleListPendingTransactions(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleListPendingTransactions(_ *server.Conn, req *codec.Command) *codec.Command {
 	var h header.ListPendingTransactionsRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
@@ -242,7 +243,7 @@ func (b *Broker) handleListPendingTransactions(_ *remoting.Conn, req *remoting.C
 
 // handleResolvePendingTransaction serves the rocketgo extension
 // RESOLVE_PENDING_TRANSACTION (2101): an operator commits or rolls back a half message.
-func (b *Broker) handleResolvePendingTransaction(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleResolvePendingTransaction(_ *server.Conn, req *codec.Command) *codec.Command {
 	var h header.ResolvePendingTransactionRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)

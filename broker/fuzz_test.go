@@ -9,7 +9,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 	"github.com/rocketgo/rocketgo/store"
 )
 
@@ -90,7 +91,7 @@ func FuzzSendHandler(f *testing.F) {
 	if err := b.groups.Put(newGroup("fg")); err != nil {
 		f.Fatal(err)
 	}
-	conn := &remoting.Conn{}
+	conn := &server.Conn{}
 	f.Fuzz(func(t *testing.T, which uint8, topic, queueID, sysFlag, props string, body []byte, batch bool) {
 		c := fuzzSendCodes[int(which)%len(fuzzSendCodes)]
 		h := header.SendMessageRequest{ProducerGroup: "pg", Topic: topic, DefaultTopic: TopicAutoCreate,
@@ -103,7 +104,7 @@ func FuzzSendHandler(f *testing.F) {
 			ext = (&header.SendMessageRequestV2{SendMessageRequest: h}).Encode()
 			ext["e"], ext["f"] = queueID, sysFlag
 		}
-		req := remoting.NewRequest(c, ext, body)
+		req := codec.NewRequest(c, ext, body)
 		resp := b.handleSend(conn, req)
 		if resp == nil {
 			t.Fatal("no answer in ASYNC_FLUSH")
@@ -157,7 +158,7 @@ func FuzzPullHandler(f *testing.F) {
 	const group = "fuzz_group"
 	b := openInProcess(f, nil)
 	createTopicDirect(f, b, "FuzzP", 2)
-	conn := &remoting.Conn{}
+	conn := &server.Conn{}
 	for i := 0; i < 6; i++ {
 		resp := b.handleSend(conn, sendCommand("FuzzP", int32(i%2), []byte(strconv.Itoa(i))))
 		if resp.Code != code.Success {
@@ -175,7 +176,7 @@ func FuzzPullHandler(f *testing.F) {
 			sysFlag = strconv.FormatInt(n&^int64(header.PullSuspend|header.PullCommitOffset), 10)
 		}
 		ext["sysFlag"] = sysFlag
-		resp := b.handlePull(conn, remoting.NewRequest(code.PullMessage, ext, nil))
+		resp := b.handlePull(conn, codec.NewRequest(code.PullMessage, ext, nil))
 		if resp == nil {
 			t.Fatal("no answer")
 		}

@@ -6,7 +6,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 )
 
 // registerClientHandlers registers the handlers of the client registry, queue locks,
@@ -16,7 +17,7 @@ import (
 // metadata database (a heartbeat can create a group and its retry topic), read records
 // that may sit in a cold segment (queries), or walk every queue of a topic (stats) run
 // on the worker pool.
-func (b *Broker) registerClientHandlers(srv *remoting.Server) {
+func (b *Broker) registerClientHandlers(srv *server.Server) {
 	srv.HandleAsync(code.HeartBeat, b.handleHeartbeat)
 	srv.Handle(code.UnregisterClient, b.handleUnregisterClient)
 	srv.Handle(code.GetConsumerListByGroup, b.handleGetConsumerList)
@@ -41,11 +42,11 @@ func newClientTable(b *Broker) *clientTable {
 		now:    b.now,
 		expiry: b.opts.ClientExpiry,
 		log:    log,
-		notify: func(group string, conns []*remoting.Conn) {
+		notify: func(group string, conns []*server.Conn) {
 			ext := (&header.NotifyConsumerIDsChangedRequest{ConsumerGroup: group}).Encode()
 			for _, conn := range conns {
 				// One command per connection: InvokeOneway assigns the opaque.
-				req := remoting.NewRequest(code.NotifyConsumerIDsChanged, ext, nil)
+				req := codec.NewRequest(code.NotifyConsumerIDsChanged, ext, nil)
 				if err := conn.InvokeOneway(req); err != nil {
 					log.Debug().Err(err).Str("group", group).Uint64("conn", conn.ID()).Msg("notify consumer ids changed")
 				}
@@ -55,7 +56,7 @@ func newClientTable(b *Broker) *clientTable {
 			g, ok := b.groups.Get(group)
 			return !ok || g.GetNotifyConsumerIdsChangedEnable()
 		},
-		closeConn: func(conn *remoting.Conn) { conn.Close() },
+		closeConn: func(conn *server.Conn) { conn.Close() },
 		onSweep: func() {
 			b.locks.purgeExpired()
 			b.sampleStats()
@@ -64,7 +65,7 @@ func newClientTable(b *Broker) *clientTable {
 }
 
 // clientChannelOf describes the client behind conn as a heartbeat or unregister names it.
-func clientChannelOf(conn *remoting.Conn, req *remoting.Command, clientID string) clientChannel {
+func clientChannelOf(conn *server.Conn, req *codec.Command, clientID string) clientChannel {
 	return clientChannel{
 		clientID: clientID,
 		language: req.Language,
@@ -79,7 +80,7 @@ func clientChannelOf(conn *remoting.Conn, req *remoting.Command, clientID string
 //
 // A body that does not parse is answered SYSTEM_ERROR with the parse error as the
 // remark; nothing is registered and the connection stays open.
-func (b *Broker) handleHeartbeat(conn *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleHeartbeat(conn *server.Conn, req *codec.Command) *codec.Command {
 	hb, err := body.DecodeHeartbeat(req.Body)
 	if err != nil {
 		return errorResponse(req, reject(errBadRequest, "%v", err))
@@ -126,7 +127,7 @@ func (b *Broker) ensureRetryTopic(group string) error {
 
 // handleUnregisterClient serves UNREGISTER_CLIENT (35). The Go client never sends it;
 // Java clients do on shutdown.
-func (b *Broker) handleUnregisterClient(conn *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleUnregisterClient(conn *server.Conn, req *codec.Command) *codec.Command {
 	var h header.UnregisterClientRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
@@ -143,13 +144,13 @@ func (b *Broker) handleUnregisterClient(conn *remoting.Conn, req *remoting.Comma
 // handleGetConsumerList serves GET_CONSUMER_LIST_BY_GROUP (38). The body is always sent:
 // the Go client ignores the code and reads only the list. An empty group answers
 // SYSTEM_ERROR "no consumer for this group" like Java, with an empty list.
-func (b *Broker) handleGetConsumerList(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleGetConsumerList(_ *server.Conn, req *codec.Command) *codec.Command {
 	var h header.GetConsumerListByGroupRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
 	}
 	ids := b.clients.ConsumerIDs(h.ConsumerGroup)
-	var resp *remoting.Command
+	var resp *codec.Command
 	if len(ids) == 0 {
 		resp = req.NewResponse(code.SystemError, "no consumer for this group, "+h.ConsumerGroup)
 	} else {
@@ -162,7 +163,7 @@ func (b *Broker) handleGetConsumerList(_ *remoting.Conn, req *remoting.Command) 
 // handleCheckClientConfig serves CHECK_CLIENT_CONFIG (46): a TAG subscription (or none)
 // is fine; any other expression type is refused, because rocketgo filters by tag only
 // (Java answers the same when enablePropertyFilter is off).
-func (b *Broker) handleCheckClientConfig(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleCheckClientConfig(_ *server.Conn, req *codec.Command) *codec.Command {
 	r, err := body.DecodeCheckClientRequest(req.Body)
 	if err != nil {
 		return errorResponse(req, reject(errBadRequest, "%v", err))

@@ -11,7 +11,9 @@ import (
 
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
+	"github.com/rocketgo/rocketgo/remoting/transport"
 	"github.com/rocketgo/rocketgo/store"
 )
 
@@ -20,7 +22,7 @@ type regEnv struct {
 	t     *testing.T
 	b     *Broker
 	clock *fakeClock
-	cli   *remoting.Client
+	cli   *transport.Client
 }
 
 // startRegistryBroker opens and starts a broker in a temp dir; mod adjusts its options.
@@ -58,19 +60,19 @@ func startRegistryBroker(t *testing.T, mod func(*Options)) *regEnv {
 	return e
 }
 
-func newTestClient(t *testing.T) *remoting.Client {
+func newTestClient(t *testing.T) *transport.Client {
 	t.Helper()
-	c := remoting.NewClient(remoting.ClientOptions{Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
+	c := transport.NewClient(transport.ClientOptions{Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
 	t.Cleanup(func() { c.Close() })
 	return c
 }
 
 // call sends one request with cli and returns the answer.
-func (e *regEnv) call(cli *remoting.Client, reqCode int16, ext map[string]string, payload []byte) *remoting.Command {
+func (e *regEnv) call(cli *transport.Client, reqCode int16, ext map[string]string, payload []byte) *codec.Command {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	resp, err := cli.Invoke(ctx, e.b.Addr(), remoting.NewRequest(reqCode, ext, payload))
+	resp, err := cli.Invoke(ctx, e.b.Addr(), codec.NewRequest(reqCode, ext, payload))
 	if err != nil {
 		e.t.Fatalf("request %d: %v", reqCode, err)
 	}
@@ -79,7 +81,7 @@ func (e *regEnv) call(cli *remoting.Client, reqCode int16, ext map[string]string
 
 // heartbeat sends a HEART_BEAT for clientID running consumer groups (subscribed to
 // topics) and producer groups, and checks it is accepted.
-func (e *regEnv) heartbeat(cli *remoting.Client, clientID string, consumers []string, topics []string, producers ...string) {
+func (e *regEnv) heartbeat(cli *transport.Client, clientID string, consumers []string, topics []string, producers ...string) {
 	e.t.Helper()
 	hb := &body.HeartbeatData{ClientID: clientID}
 	for _, g := range consumers {
@@ -98,7 +100,7 @@ func (e *regEnv) heartbeat(cli *remoting.Client, clientID string, consumers []st
 	}
 }
 
-func (e *regEnv) consumerList(cli *remoting.Client, group string) (int16, []string) {
+func (e *regEnv) consumerList(cli *transport.Client, group string) (int16, []string) {
 	e.t.Helper()
 	resp := e.call(cli, code.GetConsumerListByGroup, map[string]string{"consumerGroup": group}, nil)
 	if len(resp.Body) == 0 {
@@ -192,9 +194,9 @@ func TestConsumerListExactIDs(t *testing.T) {
 }
 
 // notifications collects the NOTIFY_CONSUMER_IDS_CHANGED requests a client receives.
-func notifications(cli *remoting.Client) <-chan string {
+func notifications(cli *transport.Client) <-chan string {
 	ch := make(chan string, 64)
-	cli.Handle(code.NotifyConsumerIDsChanged, func(_ string, req *remoting.Command) *remoting.Command {
+	cli.Handle(code.NotifyConsumerIDsChanged, func(_ string, req *codec.Command) *codec.Command {
 		ch <- req.ExtFields["consumerGroup"]
 		return nil
 	})
@@ -302,7 +304,7 @@ func TestCheckClientConfig(t *testing.T) {
 
 func BenchmarkHeartbeatRegister(b *testing.B) {
 	tab := newClientTableWith(clientDeps{expiry: time.Minute, log: zerolog.Nop()})
-	conn := new(remoting.Conn)
+	conn := new(server.Conn)
 	hb := readHeartbeatGolden(b)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(hb)))

@@ -8,7 +8,8 @@ import (
 
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 )
 
 // lockLease is how long a queue lock lasts without renewal (Java's
@@ -155,7 +156,7 @@ func (l *lockTable) expired(e *lockEntry, now time.Time) bool {
 
 // handleLockBatch serves LOCK_BATCH_MQ (41): the answer lists the queues the client
 // holds after the call. A body that does not parse is SYSTEM_ERROR with the reason.
-func (b *Broker) handleLockBatch(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleLockBatch(_ *server.Conn, req *codec.Command) *codec.Command {
 	r, err := body.DecodeLockBatchRequest(req.Body)
 	if err != nil {
 		return errorResponse(req, reject(errBadRequest, "%v", err))
@@ -169,7 +170,7 @@ func (b *Broker) handleLockBatch(_ *remoting.Conn, req *remoting.Command) *remot
 
 // handleUnlockBatch serves UNLOCK_BATCH_MQ (42). The Go client may send it "oneway"
 // (flag 0); the answer is then ignored by the client.
-func (b *Broker) handleUnlockBatch(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleUnlockBatch(_ *server.Conn, req *codec.Command) *codec.Command {
 	r, err := body.DecodeUnlockBatchRequest(req.Body)
 	if err != nil {
 		return errorResponse(req, reject(errBadRequest, "%v", err))

@@ -20,7 +20,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/proto/metapb"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 )
 
 // offsetID names one committed offset.
@@ -233,7 +234,7 @@ func checkOffsetNames(group, topic string, queueID int32) error {
 
 // offsetResponse answers req with code and the offset extField every offset answer
 // carries (the Go client reads only that key for 29 and 30).
-func offsetResponse(req *remoting.Command, c int16, remark string, offset int64) *remoting.Command {
+func offsetResponse(req *codec.Command, c int16, remark string, offset int64) *codec.Command {
 	resp := req.NewResponse(c, remark)
 	resp.ExtFields["offset"] = strconv.FormatInt(offset, 10)
 	return resp
@@ -241,7 +242,7 @@ func offsetResponse(req *remoting.Command, c int16, remark string, offset int64)
 
 // offsetError answers a refused offset request: the table's code and remark, and offset
 // -1, which every client reads as "unknown".
-func offsetError(req *remoting.Command, err error) *remoting.Command {
+func offsetError(req *codec.Command, err error) *codec.Command {
 	resp := errorResponse(req, err)
 	resp.ExtFields["offset"] = "-1"
 	return resp
@@ -259,7 +260,7 @@ func offsetError(req *remoting.Command, err error) *remoting.Command {
 // groups that registered CONSUME_FROM_TIMESTAMP so their timestamp is honoured.
 // "In memory" is Java's test: the first message lies within 40% of physical memory of
 // the CommitLog's end.
-func (b *Broker) handleQueryConsumerOffset(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleQueryConsumerOffset(_ *server.Conn, req *codec.Command) *codec.Command {
 	var h header.QueryConsumerOffsetRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
@@ -320,7 +321,7 @@ func physicalMemory() int64 {
 
 // handleUpdateConsumerOffset serves UPDATE_CONSUMER_OFFSET (15). The Go client sends it
 // "oneway" with flag 0 and drops the answer; it is answered anyway, as Java does.
-func (b *Broker) handleUpdateConsumerOffset(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleUpdateConsumerOffset(_ *server.Conn, req *codec.Command) *codec.Command {
 	var h header.UpdateConsumerOffsetRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
@@ -339,7 +340,7 @@ func (b *Broker) handleUpdateConsumerOffset(_ *remoting.Conn, req *remoting.Comm
 
 // handleSearchOffset serves SEARCH_OFFSET_BY_TIMESTAMP (29): the offset of the first
 // message stored at or after the timestamp.
-func (b *Broker) handleSearchOffset(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleSearchOffset(_ *server.Conn, req *codec.Command) *codec.Command {
 	var h header.SearchOffsetRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return offsetError(req, err)
@@ -348,7 +349,7 @@ func (b *Broker) handleSearchOffset(_ *remoting.Conn, req *remoting.Command) *re
 }
 
 // handleGetMaxOffset serves GET_MAX_OFFSET (30): the queue's next offset.
-func (b *Broker) handleGetMaxOffset(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleGetMaxOffset(_ *server.Conn, req *codec.Command) *codec.Command {
 	var h header.QueueRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return offsetError(req, err)
@@ -357,7 +358,7 @@ func (b *Broker) handleGetMaxOffset(_ *remoting.Conn, req *remoting.Command) *re
 }
 
 // handleGetMinOffset serves GET_MIN_OFFSET (31): the smallest offset still stored.
-func (b *Broker) handleGetMinOffset(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleGetMinOffset(_ *server.Conn, req *codec.Command) *codec.Command {
 	var h header.QueueRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return offsetError(req, err)
@@ -367,7 +368,7 @@ func (b *Broker) handleGetMinOffset(_ *remoting.Conn, req *remoting.Command) *re
 
 // handleGetEarliestMsgStoretime serves GET_EARLIEST_MSG_STORETIME (32): the store time of
 // the queue's oldest message, or -1 for an empty queue (Java answers success with -1).
-func (b *Broker) handleGetEarliestMsgStoretime(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleGetEarliestMsgStoretime(_ *server.Conn, req *codec.Command) *codec.Command {
 	var h header.QueueRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		resp := errorResponse(req, err)

@@ -8,10 +8,10 @@ import (
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
-func offsetOf(t *testing.T, resp *remoting.Command) int64 {
+func offsetOf(t *testing.T, resp *codec.Command) int64 {
 	t.Helper()
 	off, err := strconv.ParseInt(resp.ExtFields["offset"], 10, 64)
 	if err != nil {

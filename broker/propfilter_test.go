@@ -11,7 +11,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 	"github.com/rocketgo/rocketgo/store"
 )
 
@@ -84,7 +85,7 @@ func TestPullSQL92Disabled(t *testing.T) {
 }
 
 // checkClient sends CHECK_CLIENT_CONFIG for one subscription.
-func checkClient(t *testing.T, h *harness, typ, expr string) *remoting.Command {
+func checkClient(t *testing.T, h *harness, typ, expr string) *codec.Command {
 	t.Helper()
 	b, err := json.Marshal(body.CheckClientRequestBody{ClientID: "c", Group: "SG",
 		SubscriptionData: &body.SubscriptionData{Topic: "Q", SubString: expr, ExpressionType: typ}})
@@ -124,7 +125,7 @@ func TestHeartbeatSQL92LongPoll(t *testing.T) {
 	p := pullReq("SG", "Q", 0, 2)
 	p.SysFlag = header.PullSuspend
 	p.SuspendTimeoutMillis = 10000
-	done := make(chan *remoting.Command, 1)
+	done := make(chan *codec.Command, 1)
 	go func() { done <- h.pull(p) }()
 	waitParked(t, h)
 	h.send("Q", 0, "blue2", map[string]string{"color": "blue"})
@@ -157,19 +158,19 @@ func BenchmarkPullSQL92(b *testing.B) {
 	createTopicDirect(b, br, "BenchSQL", 1)
 	const n = 8192
 	body := make([]byte, 1024)
-	conn := &remoting.Conn{}
+	conn := &server.Conn{}
 	for i := 0; i < n; i++ {
 		h := sendReq("BenchSQL", 0, map[string]string{message.PropTags: "TagA", "region": []string{"eu", "us"}[i%2],
 			"price": strconv.Itoa(i % 100), message.PropUniqKey: "0A0000010F3A000000000000000000AB"})
-		if resp := br.handleSend(conn, remoting.NewRequest(code.SendMessage, h.Encode(), body)); resp.Code != code.Success {
+		if resp := br.handleSend(conn, codec.NewRequest(code.SendMessage, h.Encode(), body)); resp.Code != code.Success {
 			b.Fatalf("fill: %d %s", resp.Code, resp.Remark)
 		}
 	}
 	waitMax(b, br, "BenchSQL", 0, n)
-	reqs := make([]*remoting.Command, n/64)
+	reqs := make([]*codec.Command, n/64)
 	for i := range reqs {
 		p := sqlPull("BenchSQL", int64(i*64), "region = 'eu' AND price >= 0")
-		reqs[i] = remoting.NewRequest(code.PullMessage, p.Encode(), nil)
+		reqs[i] = codec.NewRequest(code.PullMessage, p.Encode(), nil)
 	}
 	b.SetBytes(32 * int64(len(body)))
 	b.ReportAllocs()

@@ -13,7 +13,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 	"github.com/rocketgo/rocketgo/store"
 )
 
@@ -50,7 +51,7 @@ type pullPlan struct {
 // the batch limits, and answers with the records as zero-copy body parts. A pull that
 // finds nothing new and carries the suspend bit is parked (see park) and answered
 // when a matching message arrives or its suspend timeout passes.
-func (b *Broker) handlePull(conn *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handlePull(conn *server.Conn, req *codec.Command) *codec.Command {
 	var h header.PullMessageRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
@@ -224,7 +225,7 @@ func tagMatcher(tags []string) func(int64) bool {
 //	FOUND                      0                             offset + units scanned
 //	NO_MATCHED_MESSAGE         20                            offset + units scanned
 //	MESSAGE_WAS_REMOVING       20                            as scanned
-func (b *Broker) runPull(req *remoting.Command, p *pullPlan) (resp *remoting.Command, suspendable bool) {
+func (b *Broker) runPull(req *codec.Command, p *pullPlan) (resp *codec.Command, suspendable bool) {
 	res := b.readPull(p) // propfilter.go: the tag filter, or SQL92 per record
 	var c int16
 	next := res.NextBegin
@@ -274,7 +275,7 @@ const maxSuspend = 25 * time.Second
 // The parked request is answered by re-running the pull (without suspending again) when
 // a message past its offset arrives and passes its tag filter, when its own deadline
 // passes — exactly then, by its own timer — or when the broker closes.
-func (b *Broker) park(conn *remoting.Conn, req *remoting.Command, p *pullPlan, suspendMillis int64) (parked bool, busy *remoting.Command) {
+func (b *Broker) park(conn *server.Conn, req *codec.Command, p *pullPlan, suspendMillis int64) (parked bool, busy *codec.Command) {
 	timeout := time.Duration(min(max(suspendMillis, 0), int64(maxSuspend/time.Millisecond))) * time.Millisecond
 	if !b.opts.LongPollingEnable {
 		timeout = b.opts.ShortPollingTime
@@ -305,7 +306,7 @@ func (b *Broker) park(conn *remoting.Conn, req *remoting.Command, p *pullPlan, s
 
 // answerParked re-runs a released pull and writes its answer on the request's
 // connection.
-func (b *Broker) answerParked(conn *remoting.Conn, req *remoting.Command, p *pullPlan, why longpoll.Reason) {
+func (b *Broker) answerParked(conn *server.Conn, req *codec.Command, p *pullPlan, why longpoll.Reason) {
 	resp, _ := b.runPull(req, p)
 	if err := conn.Reply(resp); err != nil {
 		b.log.Debug().Err(err).Uint64("conn", conn.ID()).Str("topic", p.topic).Int32("queue_id", p.queueID).

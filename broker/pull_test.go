@@ -11,7 +11,9 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
+	"github.com/rocketgo/rocketgo/remoting/transport"
 	"github.com/rocketgo/rocketgo/store"
 )
 
@@ -110,8 +112,8 @@ func TestPullStatusTableAllRows(t *testing.T) {
 	}
 	for _, c := range cases {
 		b.pullSrc = fakeReader{c.res}
-		req := remoting.NewRequest(code.PullMessage, pullReq("cg", "F", 0, c.offset).Encode(), nil)
-		resp := b.handlePull(&remoting.Conn{}, req)
+		req := codec.NewRequest(code.PullMessage, pullReq("cg", "F", 0, c.offset).Encode(), nil)
+		resp := b.handlePull(&server.Conn{}, req)
 		name := c.res.Status.String()
 		if resp == nil {
 			t.Fatalf("%s: no answer", name)
@@ -148,7 +150,7 @@ func TestTagFilter(t *testing.T) {
 		}
 		h.send("Tags", 0, fmt.Sprint("m", i), props)
 	}
-	tagsOf := func(resp *remoting.Command) []string {
+	tagsOf := func(resp *codec.Command) []string {
 		var out []string
 		for _, m := range records(t, resp.Body) {
 			out = append(out, m.Properties[message.PropTags])
@@ -194,12 +196,12 @@ func TestTagFilter(t *testing.T) {
 }
 
 // asyncPull starts a pull and returns a channel for its answer and the start time.
-func (h *harness) asyncPull(cl *remoting.Client, p *header.PullMessageRequest) (<-chan *remoting.Command, time.Time) {
+func (h *harness) asyncPull(cl *transport.Client, p *header.PullMessageRequest) (<-chan *codec.Command, time.Time) {
 	h.t.Helper()
-	ch := make(chan *remoting.Command, 1)
+	ch := make(chan *codec.Command, 1)
 	start := time.Now()
-	err := cl.InvokeAsync(context.Background(), h.b.Addr(), remoting.NewRequest(code.PullMessage, p.Encode(), nil),
-		func(resp *remoting.Command, err error) {
+	err := cl.InvokeAsync(context.Background(), h.b.Addr(), codec.NewRequest(code.PullMessage, p.Encode(), nil),
+		func(resp *codec.Command, err error) {
 			if err != nil {
 				resp = nil // the connection closed first; receivers that expect an answer fail
 			}
@@ -337,7 +339,7 @@ func TestShortPolling(t *testing.T) {
 func TestLongPollBounds(t *testing.T) {
 	h := newHarness(t, func(o *Options, _ *store.Options) { o.MaxParkedPullsPerConn = 2 })
 	h.createTopic("LB", 4, 6)
-	var chans []<-chan *remoting.Command
+	var chans []<-chan *codec.Command
 	for q := int32(0); q < 2; q++ {
 		ch, _ := h.asyncPull(h.cl, suspendReq("cg", "LB", q, 0, 15000))
 		chans = append(chans, ch)
@@ -345,7 +347,7 @@ func TestLongPollBounds(t *testing.T) {
 	h.waitParked(2)
 	wantCode(t, "third parked pull", h.pull(suspendReq("cg", "LB", 2, 0, 15000)), code.SystemBusy, "system busy")
 	// Another connection still has room.
-	other := remoting.NewClient(remoting.ClientOptions{})
+	other := transport.NewClient(transport.ClientOptions{})
 	defer other.Close()
 	ch3, _ := h.asyncPull(other, suspendReq("cg", "LB", 3, 0, 15000))
 	h.waitParked(3)

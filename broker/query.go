@@ -6,7 +6,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 )
 
 // Query limits (MessageStoreConfig.java): a key query returns at most maxQueryBatch
@@ -36,11 +37,11 @@ type recordReader interface {
 // The response carries indexLastUpdateTimestamp and indexLastUpdatePhyoffset, which
 // Java tools use to pick the freshest answer among brokers: here the store time of the
 // newest record returned and the log's end offset, up to which the index is built.
-func (b *Broker) handleQueryMessage(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleQueryMessage(_ *server.Conn, req *codec.Command) *codec.Command {
 	return queryMessage(b.store, b.opts.MaxFrameBytes, req)
 }
 
-func queryMessage(st recordReader, maxFrame int, req *remoting.Command) *remoting.Command {
+func queryMessage(st recordReader, maxFrame int, req *codec.Command) *codec.Command {
 	var h header.QueryMessageRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
@@ -92,11 +93,11 @@ func queryMessage(st recordReader, maxFrame int, req *remoting.Command) *remotin
 // handleViewMessage serves VIEW_MESSAGE_BY_ID (33): header offset is the physical
 // offset of the record (decoded by the client from the offset message id), and the body
 // is that record. An offset that holds no record answers SYSTEM_ERROR.
-func (b *Broker) handleViewMessage(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleViewMessage(_ *server.Conn, req *codec.Command) *codec.Command {
 	return viewMessage(b.store, req)
 }
 
-func viewMessage(st recordReader, req *remoting.Command) *remoting.Command {
+func viewMessage(st recordReader, req *codec.Command) *codec.Command {
 	var h header.ViewMessageRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 	"github.com/rocketgo/rocketgo/store"
 )
 
@@ -52,7 +52,7 @@ func queryExt(topic, key string, maxNum int) map[string]string {
 
 // queryUntilFound polls QUERY_MESSAGE until it finds want records: the key index is
 // built by the dispatcher after the append.
-func (e *regEnv) queryUntilFound(ext map[string]string, want int) *remoting.Command {
+func (e *regEnv) queryUntilFound(ext map[string]string, want int) *codec.Command {
 	e.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {

@@ -12,7 +12,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/transport"
 )
 
 const (
@@ -38,7 +39,7 @@ type registrar struct {
 	period  time.Duration
 	timeout time.Duration
 	log     zerolog.Logger
-	client  *remoting.Client
+	client  *transport.Client
 
 	// trigger holds at most one pending request: a burst of topic changes while a round
 	// is in flight coalesces into a single follow-up round, which sends the newest
@@ -69,7 +70,7 @@ func newRegistrar(b *Broker) *registrar {
 	}
 	r.mu.lastWarn = make(map[string]time.Time)
 	if len(r.addrs) > 0 {
-		r.client = remoting.NewClient(remoting.ClientOptions{
+		r.client = transport.NewClient(transport.ClientOptions{
 			MaxFrameBytes: b.opts.MaxFrameBytes,
 			DialTimeout:   registerTimeout,
 			Logger:        log,
@@ -132,7 +133,7 @@ func (r *registrar) loop(ctx context.Context) {
 // registerRequest builds one REGISTER_BROKER request carrying the whole topic table. The
 // body is the JSON form: it is what the NameServer parses most simply, and at a few
 // hundred bytes per topic it stays small.
-func (r *registrar) registerRequest() *remoting.Command {
+func (r *registrar) registerRequest() *codec.Command {
 	rb := &body.RegisterBrokerBody{
 		TopicConfigSerializeWrapper: *r.b.topics.Wrapper(),
 		FilterServerList:            []string{},
@@ -146,7 +147,7 @@ func (r *registrar) registerRequest() *remoting.Command {
 		BrokerID:     r.b.opts.BrokerID,
 		BodyCRC32:    bodyCRC32(payload),
 	}
-	return remoting.NewRequest(code.RegisterBroker, h.Encode(), payload)
+	return codec.NewRequest(code.RegisterBroker, h.Encode(), payload)
 }
 
 // bodyCRC32 is the checksum REGISTER_BROKER carries: CRC32 (IEEE) of the body with the
@@ -169,7 +170,7 @@ func (r *registrar) registerAll(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			// Each NameServer gets its own command: the transport assigns the opaque.
-			one := remoting.NewRequest(req.Code, req.ExtFields, req.Body)
+			one := codec.NewRequest(req.Code, req.ExtFields, req.Body)
 			cctx, cancel := context.WithTimeout(ctx, r.timeout)
 			defer cancel()
 			resp, err := r.client.Invoke(cctx, addr, one)
@@ -247,7 +248,7 @@ func (r *registrar) unregisterAll() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, err := r.client.Invoke(ctx, addr, remoting.NewRequest(code.UnregisterBroker, h.Encode(), nil))
+			resp, err := r.client.Invoke(ctx, addr, codec.NewRequest(code.UnregisterBroker, h.Encode(), nil))
 			if err != nil || resp.Code != code.Success {
 				r.log.Warn().Err(err).Str("addr", addr).Msg("unregister from namesrv failed")
 			}

@@ -13,7 +13,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 )
 
 // captured is one request a fake NameServer received.
@@ -28,8 +29,8 @@ type captured struct {
 func startFakeNamesrv(t *testing.T) (string, <-chan captured) {
 	t.Helper()
 	ch := make(chan captured, 64)
-	srv := remoting.NewServer(remoting.ServerOptions{Addr: "127.0.0.1:0", Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
-	h := func(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+	srv := server.NewServer(server.ServerOptions{Addr: "127.0.0.1:0", Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
+	h := func(_ *server.Conn, req *codec.Command) *codec.Command {
 		ch <- captured{code: req.Code, ext: req.ExtFields, body: append([]byte(nil), req.Body...)}
 		return req.NewResponse(code.Success, "")
 	}
@@ -181,7 +182,7 @@ func TestRegistrarRealNamesrv(t *testing.T) {
 	route := func(topic string) (*body.TopicRouteData, int16) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		resp, err := e.cli.Invoke(ctx, ns.Addr(), remoting.NewRequest(code.GetRouteInfoByTopic, map[string]string{"topic": topic}, nil))
+		resp, err := e.cli.Invoke(ctx, ns.Addr(), codec.NewRequest(code.GetRouteInfoByTopic, map[string]string{"topic": topic}, nil))
 		if err != nil {
 			t.Fatalf("route %s: %v", topic, err)
 		}

@@ -7,7 +7,7 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 	"github.com/rocketgo/rocketgo/store"
 )
 
@@ -124,6 +124,6 @@ func remarkOf(err error) string {
 }
 
 // errorResponse answers req with the code and remark the table gives for err.
-func errorResponse(req *remoting.Command, err error) *remoting.Command {
+func errorResponse(req *codec.Command, err error) *codec.Command {
 	return req.NewResponse(responseCode(err), remarkOf(err))
 }

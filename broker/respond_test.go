@@ -11,7 +11,7 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 	"github.com/rocketgo/rocketgo/store"
 )
 
@@ -52,7 +52,7 @@ func TestResponseCodeDiskFull(t *testing.T) {
 			if got := responseCode(c.err); got != c.code {
 				t.Fatalf("responseCode(%q) = %d, want %d", c.err, got, c.code)
 			}
-			req := remoting.NewRequest(code.SendMessage, nil, nil)
+			req := codec.NewRequest(code.SendMessage, nil, nil)
 			resp := errorResponse(req, c.err)
 			if resp.Code != c.code || resp.Remark != remarkOf(c.err) || resp.Remark != c.err.Error() {
 				t.Fatalf("errorResponse: code %d remark %q, want %d %q", resp.Code, resp.Remark, c.code, c.err.Error())

@@ -12,7 +12,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 	"github.com/rocketgo/rocketgo/store"
 )
 
@@ -110,7 +111,7 @@ func (b *Broker) syncMaster() bool { return b.opts.BrokerRole == RoleSyncMaster 
 // openReplication builds the role's replication parts and registers the requests a
 // slave asks its master (GET_ALL_CONSUMER_OFFSET); nothing listens or connects before
 // startReplication.
-func (b *Broker) openReplication(srv *remoting.Server) error {
+func (b *Broker) openReplication(srv *server.Server) error {
 	srv.Handle(code.GetAllConsumerOffset, b.handleGetAllConsumerOffset)
 	log := b.opts.Logger.With().Str("broker", b.opts.BrokerName).Logger()
 	if b.isSlave() {
@@ -234,7 +235,7 @@ func (b *Broker) haServerAddr() string {
 // replicate from (unless haMasterAddress fixes it) and the master's address for the
 // metadata sync. An answer without them (the master is not registered there, or is
 // down) changes nothing: the slave keeps trying the addresses it knows.
-func (b *Broker) onRegistered(resp *remoting.Command) {
+func (b *Broker) onRegistered(resp *codec.Command) {
 	if !b.isSlave() {
 		return
 	}

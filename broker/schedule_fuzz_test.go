@@ -8,7 +8,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 	"github.com/rocketgo/rocketgo/store"
 )
 
@@ -25,12 +26,12 @@ func FuzzScheduledSend(f *testing.F) {
 	f.Add("-1", "9223372036854775807", "", "-9223372036854775808")
 	b := openInProcess(f, func(o *Options, _ *store.Options) { o.AutoCreateTopicEnable = false })
 	createTopicDirect(f, b, "FuzzD", 2)
-	conn := &remoting.Conn{}
+	conn := &server.Conn{}
 	f.Fuzz(func(t *testing.T, delay, sec, ms, deliver string) {
 		props := map[string]string{message.PropDelay: delay, message.PropTimerDelaySec: sec,
 			message.PropTimerDelayMS: ms, message.PropTimerDeliverMS: deliver}
 		h := sendReq("FuzzD", 1, props)
-		resp := b.handleSend(conn, remoting.NewRequest(code.SendMessage, h.Encode(), []byte("x")))
+		resp := b.handleSend(conn, codec.NewRequest(code.SendMessage, h.Encode(), []byte("x")))
 		if resp.Code != code.Success {
 			if resp.Code != code.MessageIllegal || resp.Remark == "" {
 				t.Fatalf("refusal %d %q", resp.Code, resp.Remark)
@@ -85,7 +86,7 @@ func FuzzSendBackHandler(f *testing.F) {
 	if err := b.groups.Put(newGroup("G")); err != nil {
 		f.Fatal(err)
 	}
-	conn := &remoting.Conn{}
+	conn := &server.Conn{}
 	for i := 0; i < 3; i++ {
 		if resp := b.handleSend(conn, sendCommand("FuzzS", 0, []byte(strconv.Itoa(i)))); resp.Code != code.Success {
 			f.Fatalf("fill: %d %s", resp.Code, resp.Remark)
@@ -97,7 +98,7 @@ func FuzzSendBackHandler(f *testing.F) {
 		if maxTimes != "" {
 			ext["maxReconsumeTimes"] = maxTimes
 		}
-		resp := b.handleSendBack(conn, remoting.NewRequest(code.ConsumerSendMsgBack, ext, nil))
+		resp := b.handleSendBack(conn, codec.NewRequest(code.ConsumerSendMsgBack, ext, nil))
 		if resp == nil {
 			t.Fatal("no answer in ASYNC_FLUSH")
 		}

@@ -12,7 +12,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/proto/metapb"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 	"github.com/rocketgo/rocketgo/store"
 )
 
@@ -66,7 +67,7 @@ type sendTarget struct {
 // encode the v1 record(s) once into a pooled buffer, append, answer. With ASYNC_FLUSH the
 // answer is written inline; with SYNC_FLUSH it is written when the store reports the
 // record flushed (or FLUSH_DISK_TIMEOUT, which still counts as sent).
-func (b *Broker) handleSend(conn *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleSend(conn *server.Conn, req *codec.Command) *codec.Command {
 	h, err := header.DecodeSend(req.Code, req.ExtFields)
 	if err != nil {
 		return b.sendError(req, err)
@@ -402,7 +403,7 @@ func scanUnsupported(props string) string {
 // sendOK builds the answer to a stored send: msgId (the offset message id; for a batch
 // the comma-joined ids of its records, which sit back to back from PhysicalOffset),
 // queueId, queueOffset (of the first record), MSG_REGION and TRACE_ON.
-func (b *Broker) sendOK(req *remoting.Command, c int16, remark string, host netip.AddrPort, queueID int32, res store.PutResult, sizes []int) *remoting.Command {
+func (b *Broker) sendOK(req *codec.Command, c int16, remark string, host netip.AddrPort, queueID int32, res store.PutResult, sizes []int) *codec.Command {
 	resp := req.NewResponse(c, remark)
 	var msgID string
 	if len(sizes) == 0 {
@@ -429,13 +430,13 @@ func (b *Broker) sendOK(req *remoting.Command, c int16, remark string, host neti
 
 // sendError answers a refused send: the table's code and remark, plus MSG_REGION and
 // TRACE_ON, which every send answer carries.
-func (b *Broker) sendError(req *remoting.Command, err error) *remoting.Command {
+func (b *Broker) sendError(req *codec.Command, err error) *codec.Command {
 	resp := errorResponse(req, err)
 	b.addSendExt(resp)
 	return resp
 }
 
-func (b *Broker) addSendExt(resp *remoting.Command) {
+func (b *Broker) addSendExt(resp *codec.Command) {
 	resp.ExtFields[message.PropMsgRegion] = b.opts.Region
 	resp.ExtFields[message.PropTraceOn] = strconv.FormatBool(b.opts.TraceOn)
 }

@@ -7,7 +7,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 )
 
 // Retry and dead letters (PROTOCOL.md §9.3). A consumer that fails a message sends it
@@ -26,7 +27,7 @@ var sendBackStrip = []string{message.PropWait, message.PropDelay, message.PropTi
 // topic, delayed, or in its DLQ. The Go client ignores the response code and loses the
 // message on a transport error only, so the answer is SUCCESS whenever the copy is
 // stored, and otherwise says why not.
-func (b *Broker) handleSendBack(conn *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleSendBack(conn *server.Conn, req *codec.Command) *codec.Command {
 	var h header.ConsumerSendMsgBackRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
@@ -130,8 +131,8 @@ func (b *Broker) sendBackMessage(old *message.Ext, group string, retryQueues, de
 // answerWhenDurable answers req with SUCCESS (and ext, if any) once the record ending
 // at end is as durable as the broker promises: at once in ASYNC_FLUSH, later through
 // the connection otherwise, with the flush or replication error if there was one.
-func (b *Broker) answerWhenDurable(conn *remoting.Conn, req *remoting.Command, end int64, ext map[string]string) *remoting.Command {
-	ok := func() *remoting.Command {
+func (b *Broker) answerWhenDurable(conn *server.Conn, req *codec.Command, end int64, ext map[string]string) *codec.Command {
+	ok := func() *codec.Command {
 		resp := req.NewResponse(code.Success, "")
 		for k, v := range ext {
 			resp.ExtFields[k] = v

@@ -8,11 +8,11 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
 // sendBack asks the broker to retry the message at phys for group.
-func (h *harness) sendBack(group string, phys int64, delayLevel int32, maxTimes *int32) *remoting.Command {
+func (h *harness) sendBack(group string, phys int64, delayLevel int32, maxTimes *int32) *codec.Command {
 	h.t.Helper()
 	req := header.ConsumerSendMsgBackRequest{Offset: phys, Group: group, DelayLevel: delayLevel,
 		OriginMsgID: "X", OriginTopic: "S", MaxReconsumeTimes: maxTimes}

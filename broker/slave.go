@@ -16,7 +16,9 @@ import (
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/metapb"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
+	"github.com/rocketgo/rocketgo/remoting/transport"
 )
 
 // A slave copies its master's metadata every slaveSyncInterval (Java's
@@ -42,7 +44,7 @@ const metaSyncTimeout = 5 * time.Second
 // metaSync is a slave's metadata copier.
 type metaSync struct {
 	b      *Broker
-	client *remoting.Client
+	client *transport.Client
 	log    zerolog.Logger
 
 	mu struct {
@@ -63,7 +65,7 @@ func newMetaSync(b *Broker) *metaSync {
 		b:      b,
 		log:    log,
 		kick:   make(chan struct{}, 1),
-		client: remoting.NewClient(remoting.ClientOptions{MaxFrameBytes: b.opts.MaxFrameBytes, DialTimeout: haDialTimeout, Logger: log}),
+		client: transport.NewClient(transport.ClientOptions{MaxFrameBytes: b.opts.MaxFrameBytes, DialTimeout: haDialTimeout, Logger: log}),
 	}
 }
 
@@ -199,7 +201,7 @@ func orDefault(s, def string) string {
 func (m *metaSync) fetch(ctx context.Context, addr string, c int16) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, metaSyncTimeout)
 	defer cancel()
-	resp, err := m.client.Invoke(ctx, addr, remoting.NewRequest(c, nil, nil))
+	resp, err := m.client.Invoke(ctx, addr, codec.NewRequest(c, nil, nil))
 	if err != nil {
 		return nil, fmt.Errorf("request %d from master %s: %w", c, addr, err)
 	}
@@ -380,7 +382,7 @@ type consumerOffsetsJSON struct {
 
 // handleGetAllConsumerOffset serves GET_ALL_CONSUMER_OFFSET (43): every committed offset,
 // which a slave copies.
-func (b *Broker) handleGetAllConsumerOffset(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleGetAllConsumerOffset(_ *server.Conn, req *codec.Command) *codec.Command {
 	w := consumerOffsetsJSON{OffsetTable: map[string]map[string]int64{}}
 	for id, off := range b.offsets.snapshot() {
 		key := id.topic + "@" + id.group

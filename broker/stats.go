@@ -12,7 +12,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 	"github.com/rocketgo/rocketgo/store"
 )
 
@@ -253,7 +254,7 @@ func storeTimeAt(st *store.Store, topic string, queueID int32, off int64) int64 
 // Java's mqadmin brokerStatus and clusterList read. The Java thread-pool figures have
 // no counterpart (requests run on event loops and one worker pool) and are reported as
 // 0 so the tools' parsing holds.
-func (b *Broker) handleRuntimeInfo(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleRuntimeInfo(_ *server.Conn, req *codec.Command) *codec.Command {
 	now := b.now()
 	ss := b.store.Stats()
 	rs := b.clients.stats
@@ -319,7 +320,7 @@ func formatRuntime(d time.Duration) string {
 
 // handleTopicStats serves GET_TOPIC_STATS_INFO (202): min and max offset and the store
 // time of the newest message of every write queue of the topic.
-func (b *Broker) handleTopicStats(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleTopicStats(_ *server.Conn, req *codec.Command) *codec.Command {
 	var h header.GetTopicStatsInfoRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
@@ -353,7 +354,7 @@ func (b *Broker) handleTopicStats(_ *remoting.Conn, req *remoting.Command) *remo
 // never heard of (no config, no offsets, not online) SUBSCRIPTION_GROUP_NOT_EXIST, so the
 // operator's typo gets a clear answer; a known group with nothing consumed yet gets an
 // empty table, as from Java.
-func (b *Broker) handleConsumeStats(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleConsumeStats(_ *server.Conn, req *codec.Command) *codec.Command {
 	var h header.GetConsumeStatsRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
@@ -420,7 +421,7 @@ func (b *Broker) topicsConsumedBy(group string) []string {
 
 // handleConsumerConnections serves GET_CONSUMER_CONNECTION_LIST (203); a group with no
 // live connection answers CONSUMER_NOT_ONLINE (206).
-func (b *Broker) handleConsumerConnections(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleConsumerConnections(_ *server.Conn, req *codec.Command) *codec.Command {
 	var h header.GetConsumerConnectionListRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
@@ -436,7 +437,7 @@ func (b *Broker) handleConsumerConnections(_ *remoting.Conn, req *remoting.Comma
 
 // handleProducerConnections serves GET_PRODUCER_CONNECTION_LIST (204); a group with no
 // live connection answers SYSTEM_ERROR, as Java does.
-func (b *Broker) handleProducerConnections(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *Broker) handleProducerConnections(_ *server.Conn, req *codec.Command) *codec.Command {
 	var h header.GetProducerConnectionListRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)

@@ -16,7 +16,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/proto/metapb"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 )
 
 // Transaction defaults (BrokerConfig.java).
@@ -240,7 +241,7 @@ func (t *txnService) checkBack(e txn.Entry, now time.Time) bool {
 	}
 	for i := range conns {
 		c := conns[(e.Checks+i)%len(conns)]
-		if err := c.InvokeOneway(remoting.NewRequest(code.CheckTransactionState, h.Encode(), body)); err != nil {
+		if err := c.InvokeOneway(codec.NewRequest(code.CheckTransactionState, h.Encode(), body)); err != nil {
 			t.log.Debug().Err(err).Uint64("conn", c.ID()).Str("group", e.Group).Msg("check-back not sent")
 			continue
 		}
@@ -364,7 +365,7 @@ func tranMsgTrue(props string) bool {
 // RMQ_SYS_TRANS_HALF_TOPIC queue 0 with REAL_TOPIC, REAL_QID and PGROUP. The answer is
 // a send answer: the half message's offset id, the real queue id, and its offset in
 // the half queue — the two values END_TRANSACTION names it by.
-func (b *Broker) handleHalfSend(conn *remoting.Conn, req *remoting.Command, h *header.SendMessageRequestV2) *remoting.Command {
+func (b *Broker) handleHalfSend(conn *server.Conn, req *codec.Command, h *header.SendMessageRequestV2) *codec.Command {
 	if err := checkHalfSend(req, h); err != nil {
 		return b.sendError(req, err)
 	}
@@ -430,7 +431,7 @@ func (b *Broker) handleHalfSend(conn *remoting.Conn, req *remoting.Command, h *h
 // (as Java's CommitLog does), a prepared sysflag without TRAN_MSG=true (it would be
 // stored and never resolved), committed or rolled back sysflags (only END_TRANSACTION
 // writes those), and retry topics.
-func checkHalfSend(req *remoting.Command, h *header.SendMessageRequestV2) error {
+func checkHalfSend(req *codec.Command, h *header.SendMessageRequestV2) error {
 	switch tt := message.TxType(h.SysFlag); {
 	case req.Code == code.SendBatchMessage || h.Batch:
 		return reject(errMessageIllegal, "a batch cannot hold transactional messages (topic %s); send them one by one", h.Topic)

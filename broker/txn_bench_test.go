@@ -8,11 +8,12 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 )
 
 // halfCommand builds a half-message send as the official client sends it.
-func halfCommand(topic string, queueID int32, group string, body []byte) *remoting.Command {
+func halfCommand(topic string, queueID int32, group string, body []byte) *codec.Command {
 	h := sendReq(topic, queueID, map[string]string{
 		message.PropTags: "TagA", message.PropKeys: "order-1", message.PropWait: "true",
 		message.PropUniqKey: "0A0000010F3A000000000000000000AB", message.PropTranMsg: "true",
@@ -20,12 +21,12 @@ func halfCommand(topic string, queueID int32, group string, body []byte) *remoti
 	})
 	h.ProducerGroup = group
 	h.SysFlag = message.TxPreparedType
-	return remoting.NewRequest(code.SendMessage, h.Encode(), body)
+	return codec.NewRequest(code.SendMessage, h.Encode(), body)
 }
 
 // halfOf reads the offsets END_TRANSACTION names a half message by from its send
 // answer.
-func halfOf(tb testing.TB, resp *remoting.Command) (off, queueOffset int64) {
+func halfOf(tb testing.TB, resp *codec.Command) (off, queueOffset int64) {
 	tb.Helper()
 	if resp == nil || resp.Code != code.Success {
 		tb.Fatalf("half send: %+v", resp)
@@ -41,10 +42,10 @@ func halfOf(tb testing.TB, resp *remoting.Command) (off, queueOffset int64) {
 	return off, qo
 }
 
-func endCommand(group string, off, queueOffset int64, commitOrRollback int32) *remoting.Command {
+func endCommand(group string, off, queueOffset int64, commitOrRollback int32) *codec.Command {
 	h := header.EndTransactionRequest{ProducerGroup: group, TranStateTableOffset: queueOffset,
 		CommitLogOffset: off, CommitOrRollback: commitOrRollback}
-	return remoting.NewRequest(code.EndTransaction, h.Encode(), nil)
+	return codec.NewRequest(code.EndTransaction, h.Encode(), nil)
 }
 
 // BenchmarkTransactionCommit is the broker's work for one committed transaction: the
@@ -54,7 +55,7 @@ func BenchmarkTransactionCommit(b *testing.B) {
 	br := openInProcess(b, nil)
 	createTopicDirect(b, br, "Bench", 4)
 	body := make([]byte, 1024)
-	conn := &remoting.Conn{}
+	conn := &server.Conn{}
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -77,7 +78,7 @@ func BenchmarkTransactionCommit(b *testing.B) {
 func FuzzEndTransaction(f *testing.F) {
 	br := openInProcess(f, nil)
 	createTopicDirect(f, br, "Orders", 4)
-	conn := &remoting.Conn{}
+	conn := &server.Conn{}
 	type half struct{ off, qo int64 }
 	var halves []half
 	isHalf := map[int64]int64{}

@@ -17,7 +17,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/transport"
 	"github.com/rocketgo/rocketgo/store"
 )
 
@@ -74,7 +75,7 @@ func (h *harness) sendHalf(group, topic string, qid int32, payload string, props
 }
 
 // endTx sends END_TRANSACTION for hf and returns the answer.
-func (h *harness) endTx(group string, hf half, commitOrRollback int32) *remoting.Command {
+func (h *harness) endTx(group string, hf half, commitOrRollback int32) *codec.Command {
 	h.t.Helper()
 	req := header.EndTransactionRequest{ProducerGroup: group, TranStateTableOffset: hf.queueOffset,
 		CommitLogOffset: hf.offset, CommitOrRollback: commitOrRollback, MsgID: hf.uniq}
@@ -222,7 +223,7 @@ func TestEndTransactionChecks(t *testing.T) {
 	notHalf := half{offset: plainOff, queueOffset: plain.QueueOffset}
 	cases := []struct {
 		name   string
-		resp   *remoting.Command
+		resp   *codec.Command
 		code   int16
 		remark string
 	}{
@@ -301,7 +302,7 @@ func TestHalfSendRefusals(t *testing.T) {
 // the official client does: a new END_TRANSACTION echoing the header's offsets.
 type checkProducer struct {
 	t      *testing.T
-	cl     *remoting.Client
+	cl     *transport.Client
 	id     string
 	answer func(m *message.Ext) int32 // the outcome to send; -1 sends nothing
 
@@ -317,9 +318,9 @@ type checkSeen struct {
 func newCheckProducer(t *testing.T, h *harness, id, group string, answer func(*message.Ext) int32) *checkProducer {
 	t.Helper()
 	p := &checkProducer{t: t, id: id, answer: answer,
-		cl: remoting.NewClient(remoting.ClientOptions{Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})}
+		cl: transport.NewClient(transport.ClientOptions{Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})}
 	t.Cleanup(func() { p.cl.Close() })
-	p.cl.Handle(code.CheckTransactionState, func(addr string, req *remoting.Command) *remoting.Command {
+	p.cl.Handle(code.CheckTransactionState, func(addr string, req *codec.Command) *codec.Command {
 		var ch header.CheckTransactionStateRequest
 		if err := ch.Decode(req.ExtFields); err != nil {
 			t.Errorf("check header: %v", err)
@@ -339,7 +340,7 @@ func newCheckProducer(t *testing.T, h *harness, id, group string, answer func(*m
 				CommitOrRollback: c, FromTransactionCheck: true, MsgID: m.UniqKey()}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			if _, err := p.cl.Invoke(ctx, addr, remoting.NewRequest(code.EndTransaction, end.Encode(), nil)); err != nil {
+			if _, err := p.cl.Invoke(ctx, addr, codec.NewRequest(code.EndTransaction, end.Encode(), nil)); err != nil {
 				t.Errorf("end transaction after check: %v", err)
 			}
 		}
@@ -348,7 +349,7 @@ func newCheckProducer(t *testing.T, h *harness, id, group string, answer func(*m
 	hb := &body.HeartbeatData{ClientID: id, ProducerDataSet: []body.ProducerData{{GroupName: group}}}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if resp, err := p.cl.Invoke(ctx, h.b.Addr(), remoting.NewRequest(code.HeartBeat, nil, hb.Encode())); err != nil || resp.Code != code.Success {
+	if resp, err := p.cl.Invoke(ctx, h.b.Addr(), codec.NewRequest(code.HeartBeat, nil, hb.Encode())); err != nil || resp.Code != code.Success {
 		t.Fatalf("producer heartbeat: %v %v", err, resp)
 	}
 	return p
@@ -572,7 +573,7 @@ func TestAdminListAndResolve(t *testing.T) {
 		l.Transactions[1].CommitLogOffset != hs[2].offset || l.BrokerName != "broker-t" {
 		t.Fatalf("pgA limited to 2: %+v", l)
 	}
-	resolve := func(off int64, c int32, group string) *remoting.Command {
+	resolve := func(off int64, c int32, group string) *codec.Command {
 		return h.call(code.ResolvePendingTransaction,
 			(&header.ResolvePendingTransactionRequest{CommitLogOffset: off, CommitOrRollback: c, ProducerGroup: group}).Encode(), nil)
 	}
@@ -608,7 +609,7 @@ func TestConcurrentResolutions(t *testing.T) {
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
-				cl := remoting.NewClient(remoting.ClientOptions{})
+				cl := transport.NewClient(transport.ClientOptions{})
 				defer cl.Close()
 				c := header.TxCommit
 				if i%2 == 1 {
@@ -618,7 +619,7 @@ func TestConcurrentResolutions(t *testing.T) {
 					CommitLogOffset: hf.offset, CommitOrRollback: c}
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
-				resp, err := cl.Invoke(ctx, h.b.Addr(), remoting.NewRequest(code.EndTransaction, req.Encode(), nil))
+				resp, err := cl.Invoke(ctx, h.b.Addr(), codec.NewRequest(code.EndTransaction, req.Encode(), nil))
 				if err != nil {
 					t.Errorf("end transaction %d: %v", i, err)
 					return

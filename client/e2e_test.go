@@ -14,7 +14,8 @@ import (
 	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/transport"
 	"github.com/rocketgo/rocketgo/tests/cluster"
 )
 
@@ -28,7 +29,7 @@ func e2eProducer(t *testing.T, c *cluster.Cluster, opts ...ProducerOption) *Prod
 }
 
 // pullQueue reads every message of one queue from offset 0 with PULL_MESSAGE.
-func pullQueue(t *testing.T, rc *remoting.Client, addr, topic string, queueID int32) []*MessageExt {
+func pullQueue(t *testing.T, rc *transport.Client, addr, topic string, queueID int32) []*MessageExt {
 	t.Helper()
 	var out []*MessageExt
 	offset := int64(0)
@@ -38,7 +39,7 @@ func pullQueue(t *testing.T, rc *remoting.Client, addr, topic string, queueID in
 			SysFlag: header.PullSubscription, Subscription: "*", ExpressionType: "TAG",
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		resp, err := rc.Invoke(ctx, addr, remoting.NewRequest(code.PullMessage, h.Encode(), nil))
+		resp, err := rc.Invoke(ctx, addr, codec.NewRequest(code.PullMessage, h.Encode(), nil))
 		cancel()
 		if err != nil {
 			t.Fatalf("pull %s/%d@%d: %v", topic, queueID, offset, err)
@@ -68,7 +69,7 @@ func pullQueue(t *testing.T, rc *remoting.Client, addr, topic string, queueID in
 // pullTopic reads every queue of a topic and returns the messages by queue.
 func pullTopic(t *testing.T, c *cluster.Cluster, topic string, queues int) map[int32][]*MessageExt {
 	t.Helper()
-	rc := remoting.NewClient(remoting.ClientOptions{})
+	rc := transport.NewClient(transport.ClientOptions{})
 	defer rc.Close()
 	out := map[int32][]*MessageExt{}
 	for q := int32(0); q < int32(queues); q++ {
@@ -320,13 +321,13 @@ func TestE2EAdmin(t *testing.T) {
 
 	// Progress and reset: commit some offsets, read the lag, then reset to the start.
 	waitStored(t, c, "ADM", 3, 9)
-	rc := remoting.NewClient(remoting.ClientOptions{})
+	rc := transport.NewClient(transport.ClientOptions{})
 	defer rc.Close()
 	var total int64
 	for q := 0; q < 3; q++ {
 		total += c.MaxOffset(t, "ADM", q)
 		uh := header.UpdateConsumerOffsetRequest{ConsumerGroup: "adm-cg", Topic: "ADM", QueueID: int32(q), CommitOffset: 1}
-		resp, err := rc.Invoke(ctx, c.BrokerAddr(), remoting.NewRequest(code.UpdateConsumerOffset, uh.Encode(), nil))
+		resp, err := rc.Invoke(ctx, c.BrokerAddr(), codec.NewRequest(code.UpdateConsumerOffset, uh.Encode(), nil))
 		if err != nil || resp.Code != code.Success {
 			t.Fatalf("commit offset: %v %v", resp, err)
 		}

@@ -15,10 +15,11 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 )
 
-// This file holds fakes of a NameServer and brokers built on remoting.Server, so
+// This file holds fakes of a NameServer and brokers built on server.Server, so
 // producer and admin behaviour (routes, retries, heartbeats) can be tested with
 // answers the test chooses, including ones a real broker never gives.
 
@@ -35,13 +36,13 @@ type fakeRequest struct {
 // fakeBroker answers sends, heartbeats and whatever else a test adds.
 type fakeBroker struct {
 	name string
-	srv  *remoting.Server
+	srv  *server.Server
 	addr string
 
 	mu           sync.Mutex
 	keepRequests bool // false in benchmarks: do not grow the request log
 	reqs         []fakeRequest
-	answer       func(req *remoting.Command) *remoting.Command // nil: the default answers
+	answer       func(req *codec.Command) *codec.Command // nil: the default answers
 	queueOff     map[int32]int64
 	physOff      int64
 }
@@ -50,7 +51,7 @@ type fakeBroker struct {
 func startFakeBroker(t testing.TB, name string) *fakeBroker {
 	t.Helper()
 	b := &fakeBroker{name: name, queueOff: map[int32]int64{}, keepRequests: true}
-	b.srv = remoting.NewServer(remoting.ServerOptions{Addr: "127.0.0.1:0", EventLoops: 1, Workers: 2})
+	b.srv = server.NewServer(server.ServerOptions{Addr: "127.0.0.1:0", EventLoops: 1, Workers: 2})
 	for _, c := range []int16{code.SendMessage, code.SendBatchMessage, code.HeartBeat, code.SendMessageV2,
 		code.UpdateAndCreateTopic, code.DeleteTopicInBroker, code.GetConsumeStats, code.QueryMessage,
 		code.ViewMessageByID, code.SearchOffsetByTimestamp, code.UpdateConsumerOffset} {
@@ -65,14 +66,14 @@ func startFakeBroker(t testing.TB, name string) *fakeBroker {
 }
 
 // setAnswer replaces the answer to every request; nil restores the defaults.
-func (b *fakeBroker) setAnswer(fn func(req *remoting.Command) *remoting.Command) {
+func (b *fakeBroker) setAnswer(fn func(req *codec.Command) *codec.Command) {
 	b.mu.Lock()
 	b.answer = fn
 	b.mu.Unlock()
 }
 
 // serve records the request and answers it.
-func (b *fakeBroker) serve(c *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *fakeBroker) serve(c *server.Conn, req *codec.Command) *codec.Command {
 	b.mu.Lock()
 	if b.keepRequests {
 		fr := fakeRequest{Code: req.Code, Serialize: req.Serialize, Flag: req.Flag, Ext: maps.Clone(req.ExtFields), Body: slices.Clone(req.Body), Remote: c.RemoteAddr()}
@@ -93,7 +94,7 @@ func (b *fakeBroker) serve(c *remoting.Conn, req *remoting.Command) *remoting.Co
 }
 
 // sendOK answers a send with the next offsets of the queue.
-func (b *fakeBroker) sendOK(req *remoting.Command) *remoting.Command {
+func (b *fakeBroker) sendOK(req *codec.Command) *codec.Command {
 	h, err := header.DecodeSend(req.Code, req.ExtFields)
 	if err != nil {
 		return req.NewResponse(code.SystemError, err.Error())
@@ -141,7 +142,7 @@ func (b *fakeBroker) sends() []fakeRequest {
 
 // fakeNamesrv serves routes the test sets.
 type fakeNamesrv struct {
-	srv  *remoting.Server
+	srv  *server.Server
 	addr string
 
 	mu      sync.Mutex
@@ -155,9 +156,9 @@ type fakeNamesrv struct {
 func startFakeNamesrv(t testing.TB) *fakeNamesrv {
 	t.Helper()
 	n := &fakeNamesrv{routes: map[string]*body.TopicRouteData{}, raw: map[string][]byte{}, queries: map[string]int{}}
-	n.srv = remoting.NewServer(remoting.ServerOptions{Addr: "127.0.0.1:0", EventLoops: 1, Workers: 2})
+	n.srv = server.NewServer(server.ServerOptions{Addr: "127.0.0.1:0", EventLoops: 1, Workers: 2})
 	n.srv.Handle(code.GetRouteInfoByTopic, n.serveRoute)
-	n.srv.Handle(code.GetAllTopicListFromNameserver, func(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+	n.srv.Handle(code.GetAllTopicListFromNameserver, func(_ *server.Conn, req *codec.Command) *codec.Command {
 		n.mu.Lock()
 		var l body.TopicList
 		for t := range n.routes {
@@ -168,7 +169,7 @@ func startFakeNamesrv(t testing.TB) *fakeNamesrv {
 		resp.Body = l.Encode()
 		return resp
 	})
-	n.srv.Handle(code.DeleteTopicInNamesrv, func(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+	n.srv.Handle(code.DeleteTopicInNamesrv, func(_ *server.Conn, req *codec.Command) *codec.Command {
 		n.mu.Lock()
 		n.deleted = append(n.deleted, req.ExtFields["topic"])
 		delete(n.routes, req.ExtFields["topic"])
@@ -183,7 +184,7 @@ func startFakeNamesrv(t testing.TB) *fakeNamesrv {
 	return n
 }
 
-func (n *fakeNamesrv) serveRoute(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (n *fakeNamesrv) serveRoute(_ *server.Conn, req *codec.Command) *codec.Command {
 	topic := req.ExtFields["topic"]
 	n.mu.Lock()
 	defer n.mu.Unlock()

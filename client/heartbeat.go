@@ -2,15 +2,13 @@ package client
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
-	"sync"
 
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
 // heartbeatTimeout bounds one HEART_BEAT when the caller's context has no deadline.
@@ -104,28 +102,13 @@ func (c *instance) sendHeartbeatLocked(ctx context.Context) error {
 		return nil
 	}
 	payload := hb.Encode()
-	var (
-		mu   sync.Mutex
-		errs []error
-		wg   sync.WaitGroup
-	)
-	for _, addr := range addrs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cctx, cancel := withTimeout(ctx, heartbeatTimeoutDefault)
-			defer cancel()
-			resp, err := c.invoke(cctx, addr, remoting.NewRequest(code.HeartBeat, nil, payload))
-			if err == nil && resp.Code != code.Success {
-				err = fmt.Errorf("heartbeat to %s: %w", addr, brokerErr(resp.Code, resp.Remark))
-			}
-			if err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return fanOut(ctx, addrs, func(ctx context.Context, addr string) error {
+		cctx, cancel := withTimeout(ctx, heartbeatTimeoutDefault)
+		defer cancel()
+		resp, err := c.invoke(cctx, addr, codec.NewRequest(code.HeartBeat, nil, payload))
+		if err == nil && resp.Code != code.Success {
+			err = fmt.Errorf("heartbeat to %s: %w", addr, brokerErr(resp.Code, resp.Remark))
+		}
+		return err
+	})
 }

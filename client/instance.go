@@ -19,11 +19,12 @@ import (
 
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/transport"
 )
 
 // instance is the client state shared by every producer, consumer and admin client of a
-// process that uses the same client id and NameServers: one remoting.Client (so one
+// process that uses the same client id and NameServers: one transport.Client (so one
 // connection per broker), the route cache, the broker address table, the producer and
 // consumer groups announced by heartbeat, and the handlers of requests brokers start.
 // Users get one with acquireInstance and give it back with release; the last release
@@ -32,7 +33,7 @@ type instance struct {
 	key      string
 	o        clientOptions
 	log      zerolog.Logger
-	rc       *remoting.Client
+	rc       *transport.Client
 	clientID string
 
 	nsNext atomic.Uint32 // index of the NameServer to try first
@@ -72,7 +73,7 @@ type instance struct {
 
 // handlerEntry is one registered handler of a server-started request code.
 type handlerEntry struct {
-	fn func(addr string, req *remoting.Command) *remoting.Command
+	fn func(addr string, req *codec.Command) *codec.Command
 }
 
 // registry holds the live instances by key.
@@ -147,7 +148,7 @@ func newInstance(key, id string, o clientOptions) *instance {
 		o:        o,
 		log:      log,
 		clientID: id,
-		rc:       remoting.NewClient(remoting.ClientOptions{Logger: log}),
+		rc:       transport.NewClient(transport.ClientOptions{Logger: log}),
 	}
 	c.routes.m = make(map[string]*routeEntry)
 	c.brokers.addrs = make(map[string]map[int64]string)
@@ -249,14 +250,14 @@ func (c *instance) heartbeatSoon() {
 // is sent back; a handler returns nil for a request that is not its business (a group
 // it does not own). When every handler returns nil, nothing is sent, which is what
 // codes 39, 40 and 220 expect.
-func (c *instance) handle(code int16, fn func(addr string, req *remoting.Command) *remoting.Command) (remove func()) {
+func (c *instance) handle(code int16, fn func(addr string, req *codec.Command) *codec.Command) (remove func()) {
 	e := &handlerEntry{fn: fn}
 	c.handlers.Lock()
 	first := len(c.handlers.m[code]) == 0
 	c.handlers.m[code] = append(c.handlers.m[code], e)
 	c.handlers.Unlock()
 	if first {
-		c.rc.Handle(code, func(addr string, req *remoting.Command) *remoting.Command {
+		c.rc.Handle(code, func(addr string, req *codec.Command) *codec.Command {
 			return c.dispatch(code, addr, req)
 		})
 	}
@@ -268,7 +269,7 @@ func (c *instance) handle(code int16, fn func(addr string, req *remoting.Command
 }
 
 // dispatch runs the handlers of code until one answers.
-func (c *instance) dispatch(code int16, addr string, req *remoting.Command) *remoting.Command {
+func (c *instance) dispatch(code int16, addr string, req *codec.Command) *codec.Command {
 	c.handlers.Lock()
 	hs := slices.Clone(c.handlers.m[code])
 	c.handlers.Unlock()
@@ -291,7 +292,7 @@ func withTimeout(ctx context.Context, d time.Duration) (context.Context, context
 // invoke sends req to addr and waits for the answer, signing it when credentials are
 // set. A context without deadline gets the call timeout. Transport errors are wrapped
 // with the address.
-func (c *instance) invoke(ctx context.Context, addr string, req *remoting.Command) (*remoting.Command, error) {
+func (c *instance) invoke(ctx context.Context, addr string, req *codec.Command) (*codec.Command, error) {
 	if c.closed.Load() {
 		return nil, ErrClosed
 	}
@@ -306,7 +307,7 @@ func (c *instance) invoke(ctx context.Context, addr string, req *remoting.Comman
 }
 
 // invokeAsync sends req to addr; cb gets the answer or the error and must not block.
-func (c *instance) invokeAsync(ctx context.Context, addr string, req *remoting.Command, cb func(*remoting.Command, error)) error {
+func (c *instance) invokeAsync(ctx context.Context, addr string, req *codec.Command, cb func(*codec.Command, error)) error {
 	if c.closed.Load() {
 		return ErrClosed
 	}
@@ -320,7 +321,7 @@ func (c *instance) invokeAsync(ctx context.Context, addr string, req *remoting.C
 // invokeOneway sends req to addr without waiting for an answer, with the oneway flag
 // set so the broker does not answer (the official client leaves the flag clear and
 // drops the answer; PROTOCOL.md §1.4).
-func (c *instance) invokeOneway(addr string, req *remoting.Command) error {
+func (c *instance) invokeOneway(addr string, req *codec.Command) error {
 	if c.closed.Load() {
 		return ErrClosed
 	}
@@ -335,7 +336,7 @@ func (c *instance) invokeOneway(addr string, req *remoting.Command) error {
 // one that last answered and moving on after a transport error. The first answer (any
 // code) is returned. A fresh command is built for each try: a command is not reused
 // after it was written.
-func (c *instance) invokeNamesrv(ctx context.Context, timeout time.Duration, newReq func() *remoting.Command) (*remoting.Command, error) {
+func (c *instance) invokeNamesrv(ctx context.Context, timeout time.Duration, newReq func() *codec.Command) (*codec.Command, error) {
 	addrs := c.o.nameServers
 	if len(addrs) == 0 {
 		return nil, ErrNoNameServer
@@ -362,7 +363,7 @@ func (c *instance) invokeNamesrv(ctx context.Context, timeout time.Duration, new
 
 // sign sets req's header serialization and adds the ACL keys and signature to req when
 // credentials are configured.
-func (c *instance) sign(req *remoting.Command) {
+func (c *instance) sign(req *codec.Command) {
 	req.Serialize = c.o.serialize
 	cr := c.o.credentials
 	if cr.AccessKey == "" {

@@ -17,7 +17,7 @@ import (
 	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
 // testInstance acquires an instance of its own for a test.
@@ -123,7 +123,7 @@ func TestHeartbeatTargets(t *testing.T) {
 		t.Fatalf("groups left: %+v", hb)
 	}
 	// A refusing broker is reported.
-	master.setAnswer(func(req *remoting.Command) *remoting.Command { return req.NewResponse(code.SystemError, "no") })
+	master.setAnswer(func(req *codec.Command) *codec.Command { return req.NewResponse(code.SystemError, "no") })
 	c.registerProducer("PG")
 	if err := c.sendHeartbeat(ctx); err == nil {
 		t.Fatal("refused heartbeat not reported")
@@ -310,15 +310,15 @@ func TestInstanceSharedAndReleased(t *testing.T) {
 func TestHandlersDispatch(t *testing.T) {
 	c := testInstance(t, WithNameServer("127.0.0.1:1"))
 	var calls atomic.Int32
-	rm1 := c.handle(code.NotifyConsumerIDsChanged, func(string, *remoting.Command) *remoting.Command {
+	rm1 := c.handle(code.NotifyConsumerIDsChanged, func(string, *codec.Command) *codec.Command {
 		calls.Add(1)
 		return nil
 	})
-	c.handle(code.NotifyConsumerIDsChanged, func(_ string, req *remoting.Command) *remoting.Command {
+	c.handle(code.NotifyConsumerIDsChanged, func(_ string, req *codec.Command) *codec.Command {
 		calls.Add(10)
 		return req.NewResponse(code.Success, "second")
 	})
-	req := remoting.NewRequest(code.NotifyConsumerIDsChanged, nil, nil)
+	req := codec.NewRequest(code.NotifyConsumerIDsChanged, nil, nil)
 	if resp := c.dispatch(code.NotifyConsumerIDsChanged, "x", req); resp == nil || resp.Remark != "second" || calls.Load() != 11 {
 		t.Fatalf("dispatch: %v, calls %d", resp, calls.Load())
 	}
@@ -340,7 +340,7 @@ func TestSignature(t *testing.T) {
 		t.Fatalf("signature: got %s, want %s", got, want)
 	}
 	c := testInstance(t, WithNameServer("127.0.0.1:1"), WithCredentials(Credentials{AccessKey: "ak", SecretKey: "sk", SecurityToken: "tok"}))
-	req := remoting.NewRequest(code.SendMessage, map[string]string{"topic": "T"}, []byte("b"))
+	req := codec.NewRequest(code.SendMessage, map[string]string{"topic": "T"}, []byte("b"))
 	c.sign(req)
 	if req.ExtFields["AccessKey"] != "ak" || req.ExtFields["SecurityToken"] != "tok" ||
 		req.ExtFields["Signature"] != signature(req.ExtFields, req.Body, "sk") {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
 // Defaults shared by every producer, consumer and admin client (PROTOCOL.md §1.4 and
@@ -36,7 +36,7 @@ type clientOptions struct {
 	logger       zerolog.Logger
 	credentials  Credentials
 	now          func() time.Time
-	serialize    byte // header serialization of requests (remoting.Serialize*)
+	serialize    byte // header serialization of requests (codec.Serialize*)
 
 	routeRefresh time.Duration
 	heartbeat    time.Duration
@@ -49,7 +49,7 @@ func defaultClientOptions() clientOptions {
 	return clientOptions{
 		instanceName: DefaultInstanceName,
 		logger:       zerolog.Nop(),
-		serialize:    remoting.SerializeRocketMQ,
+		serialize:    codec.SerializeRocketMQ,
 		now:          time.Now,
 		routeRefresh: DefaultRouteRefreshInterval,
 		heartbeat:    DefaultHeartbeatInterval,
@@ -160,7 +160,7 @@ func WithHeartbeatInterval(d time.Duration) Option {
 // both and answers in the request's form; the binary form is cheaper to encode and
 // decode on both sides, so it is the default.
 func WithJSONHeaders() Option {
-	return func(o *clientOptions) { o.serialize = remoting.SerializeJSON }
+	return func(o *clientOptions) { o.serialize = codec.SerializeJSON }
 }
 
 // withClock replaces the clock (tests).

@@ -9,7 +9,7 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
 // quickAnswer is how fast an answer that did not move the offset must come for the
@@ -108,7 +108,7 @@ func (c *consumerCore) pullOnce(pq *processQueue, sub *subscription, offset int6
 		}
 	}
 	ctx, cancel := context.WithTimeout(pq.ctx, c.o.pullTimeout)
-	resp, err := c.inst.invoke(ctx, addr, remoting.NewRequest(code.PullMessage, h.Encode(), nil))
+	resp, err := c.inst.invoke(ctx, addr, codec.NewRequest(code.PullMessage, h.Encode(), nil))
 	cancel()
 	if err != nil {
 		return offset, false, fmt.Errorf("pull %s at %d: %w", mq, offset, err)

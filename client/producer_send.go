@@ -11,7 +11,7 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
 // SendStatus is how a broker acknowledged a send. Every status means the message is
@@ -252,7 +252,7 @@ func (a *asyncSend) next(lastBroker string, lastErr error) {
 		}
 		actx, cancel := p.attemptContext(a.ctx)
 		start := time.Now()
-		err = p.inst.invokeAsync(actx, addr, p.request(a.out, mq), func(resp *remoting.Command, err error) {
+		err = p.inst.invokeAsync(actx, addr, p.request(a.out, mq), func(resp *codec.Command, err error) {
 			cancel()
 			a.done(mq, addr, time.Since(start), resp, err)
 		})
@@ -268,7 +268,7 @@ func (a *asyncSend) next(lastBroker string, lastErr error) {
 
 // done handles the answer of one attempt. It runs on the transport's goroutine, so a
 // retry, which may have to dial, moves to a goroutine of its own.
-func (a *asyncSend) done(mq MessageQueue, addr string, latency time.Duration, resp *remoting.Command, err error) {
+func (a *asyncSend) done(mq MessageQueue, addr string, latency time.Duration, resp *codec.Command, err error) {
 	p := a.p
 	if err == nil {
 		var res *SendResult
@@ -396,7 +396,7 @@ func (p *Producer) selectQueue(entry *routeEntry, out *outgoing, lastBroker stri
 
 // request builds the SEND_MESSAGE (long header) or SEND_BATCH_MESSAGE (short header)
 // command of out for queue mq.
-func (p *Producer) request(out *outgoing, mq MessageQueue) *remoting.Command {
+func (p *Producer) request(out *outgoing, mq MessageQueue) *codec.Command {
 	h := header.SendMessageRequest{
 		ProducerGroup:         p.groupName,
 		Topic:                 out.topic,
@@ -411,14 +411,14 @@ func (p *Producer) request(out *outgoing, mq MessageQueue) *remoting.Command {
 	}
 	if out.batch {
 		v2 := header.SendMessageRequestV2{SendMessageRequest: h}
-		return remoting.NewRequest(code.SendBatchMessage, v2.Encode(), out.body)
+		return codec.NewRequest(code.SendBatchMessage, v2.Encode(), out.body)
 	}
-	return remoting.NewRequest(code.SendMessage, h.Encode(), out.body)
+	return codec.NewRequest(code.SendMessage, h.Encode(), out.body)
 }
 
 // result turns a send answer into a SendResult, or a *BrokerError for the codes that
 // do not mean "stored".
-func (p *Producer) result(resp *remoting.Command, mq MessageQueue, out *outgoing) (*SendResult, error) {
+func (p *Producer) result(resp *codec.Command, mq MessageQueue, out *outgoing) (*SendResult, error) {
 	var st SendStatus
 	switch resp.Code {
 	case code.Success:

@@ -14,7 +14,7 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
 func TestProducerSendSingle(t *testing.T) {
@@ -194,8 +194,8 @@ func TestProducerRejectsBadMessages(t *testing.T) {
 }
 
 // answerCode makes a fake broker refuse every send with c.
-func answerCode(c int16) func(req *remoting.Command) *remoting.Command {
-	return func(req *remoting.Command) *remoting.Command {
+func answerCode(c int16) func(req *codec.Command) *codec.Command {
+	return func(req *codec.Command) *codec.Command {
 		if req.Code == code.SendMessage || req.Code == code.SendBatchMessage {
 			return req.NewResponse(c, "refused by test")
 		}
@@ -485,7 +485,7 @@ func TestProducerSendOneway(t *testing.T) {
 	}
 	testutil.Eventually(t, 5*time.Second, "three oneway sends", func() bool { return len(b.sends()) == 3 })
 	for _, s := range b.sends() {
-		if s.Flag&remoting.FlagOneway == 0 {
+		if s.Flag&codec.FlagOneway == 0 {
 			t.Fatalf("flag %d: oneway bit not set", s.Flag)
 		}
 	}
@@ -532,7 +532,7 @@ func TestProducerHeaderSerialization(t *testing.T) {
 		}
 	}
 	sends := b.sends()
-	if len(sends) != 2 || sends[0].Serialize != remoting.SerializeRocketMQ || sends[1].Serialize != remoting.SerializeJSON {
+	if len(sends) != 2 || sends[0].Serialize != codec.SerializeRocketMQ || sends[1].Serialize != codec.SerializeJSON {
 		t.Fatalf("serializations: %+v", sends)
 	}
 	for _, s := range sends {

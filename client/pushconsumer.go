@@ -8,7 +8,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
 // PushConsumer receives the messages of the topics it subscribes to and hands them to
@@ -69,7 +69,7 @@ func NewPushConsumer(opts ...PushConsumerOption) (*PushConsumer, error) {
 	p.core = newConsumerCore(&p.o.consumerOptions, body.ConsumePassively, o.orderly, o.maxReconsumeTimes())
 	p.core.deliver = p.deliver
 	p.core.startConsume = p.startConsume
-	p.core.extraHandlers = map[int16]func(string, *remoting.Command) *remoting.Command{
+	p.core.extraHandlers = map[int16]func(string, *codec.Command) *codec.Command{
 		code.ConsumeMessageDirectly: p.handleConsumeDirectly,
 	}
 	if o.orderly && o.model == Clustering {

@@ -8,7 +8,7 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
 // This file holds how a push consumer runs its listener: the concurrent worker pool,
@@ -274,7 +274,7 @@ const (
 // the outcome. The message is not part of any queue's progress: nothing is committed
 // or sent back. A request for another client id, or with a body that holds no message
 // (which panics the official client), is answered SYSTEM_ERROR.
-func (p *PushConsumer) handleConsumeDirectly(_ string, req *remoting.Command) *remoting.Command {
+func (p *PushConsumer) handleConsumeDirectly(_ string, req *codec.Command) *codec.Command {
 	var h header.ConsumeMessageDirectlyRequest
 	if err := h.Decode(req.ExtFields); err != nil || h.ConsumerGroup != p.core.group {
 		return nil

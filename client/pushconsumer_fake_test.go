@@ -14,7 +14,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 )
 
 // consumerBroker is a scripted broker for consumer tests: one topic's queues held in
@@ -23,7 +24,7 @@ import (
 // real broker would not give).
 type consumerBroker struct {
 	name string
-	srv  *remoting.Server
+	srv  *server.Server
 	addr string
 
 	mu        sync.Mutex
@@ -31,7 +32,7 @@ type consumerBroker struct {
 	committed map[string]int64           // "group/topic/queue" → offset
 	members   []string                   // answer of GET_CONSUMER_LIST_BY_GROUP; nil: the heartbeating clients
 	heartbeat map[string]map[string]bool // group → client ids
-	conns     []*remoting.Conn           // client connections that heartbeated
+	conns     []*server.Conn             // client connections that heartbeated
 	pulls     []header.PullMessageRequest
 	sendBacks []header.ConsumerSendMsgBackRequest
 	commits   []header.UpdateConsumerOffsetRequest
@@ -39,9 +40,9 @@ type consumerBroker struct {
 	unlocks   int
 	phys      int64
 
-	onPull     func(h header.PullMessageRequest) *remoting.Command // nil result: default answer
+	onPull     func(h header.PullMessageRequest) *codec.Command // nil result: default answer
 	onSendBack func(h header.ConsumerSendMsgBackRequest) int16
-	onList     func() *remoting.Command
+	onList     func() *codec.Command
 }
 
 // startConsumerBroker starts the fake and registers topic (queues queues) and the
@@ -54,8 +55,8 @@ func startConsumerBroker(t *testing.T, ns *fakeNamesrv, topic string, queues int
 		committed: map[string]int64{},
 		heartbeat: map[string]map[string]bool{},
 	}
-	b.srv = remoting.NewServer(remoting.ServerOptions{Addr: "127.0.0.1:0", EventLoops: 1, Workers: 4})
-	handlers := map[int16]remoting.Handler{
+	b.srv = server.NewServer(server.ServerOptions{Addr: "127.0.0.1:0", EventLoops: 1, Workers: 4})
+	handlers := map[int16]server.Handler{
 		code.HeartBeat:              b.serveHeartbeat,
 		code.PullMessage:            b.servePull,
 		code.QueryConsumerOffset:    b.serveQuery,
@@ -65,7 +66,7 @@ func startConsumerBroker(t *testing.T, ns *fakeNamesrv, topic string, queues int
 		code.ConsumerSendMsgBack:    b.serveSendBack,
 		code.LockBatchMQ:            b.serveLock,
 		code.UnlockBatchMQ:          b.serveUnlock,
-		code.UnregisterClient:       func(_ *remoting.Conn, r *remoting.Command) *remoting.Command { return r.NewResponse(code.Success, "") },
+		code.UnregisterClient:       func(_ *server.Conn, r *codec.Command) *codec.Command { return r.NewResponse(code.Success, "") },
 	}
 	for c, h := range handlers {
 		b.srv.HandleAsync(c, h)
@@ -113,7 +114,7 @@ func (b *consumerBroker) add(t *testing.T, topic string, q int32, tags string, b
 	}
 }
 
-func (b *consumerBroker) serveHeartbeat(conn *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *consumerBroker) serveHeartbeat(conn *server.Conn, req *codec.Command) *codec.Command {
 	hb, err := body.DecodeHeartbeat(req.Body)
 	if err != nil {
 		return req.NewResponse(code.SystemError, err.Error())
@@ -133,14 +134,14 @@ func (b *consumerBroker) serveHeartbeat(conn *remoting.Conn, req *remoting.Comma
 }
 
 // pullAnswer builds a pull response header.
-func pullAnswer(req *remoting.Command, c int16, next, maxOff int64) *remoting.Command {
+func pullAnswer(req *codec.Command, c int16, next, maxOff int64) *codec.Command {
 	resp := req.NewResponse(c, "")
 	h := header.PullMessageResponse{NextBeginOffset: next, MinOffset: 0, MaxOffset: maxOff}
 	resp.ExtFields = h.Encode()
 	return resp
 }
 
-func (b *consumerBroker) servePull(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *consumerBroker) servePull(_ *server.Conn, req *codec.Command) *codec.Command {
 	var h header.PullMessageRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return req.NewResponse(code.SystemError, err.Error())
@@ -176,7 +177,7 @@ func (b *consumerBroker) servePull(_ *remoting.Conn, req *remoting.Command) *rem
 	return resp
 }
 
-func (b *consumerBroker) serveQuery(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *consumerBroker) serveQuery(_ *server.Conn, req *codec.Command) *codec.Command {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	off, ok := b.committed[req.ExtFields["consumerGroup"]+"/"+req.ExtFields["topic"]+"/"+req.ExtFields["queueId"]]
@@ -188,7 +189,7 @@ func (b *consumerBroker) serveQuery(_ *remoting.Conn, req *remoting.Command) *re
 	return resp
 }
 
-func (b *consumerBroker) serveCommit(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *consumerBroker) serveCommit(_ *server.Conn, req *codec.Command) *codec.Command {
 	var h header.UpdateConsumerOffsetRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return req.NewResponse(code.SystemError, err.Error())
@@ -200,7 +201,7 @@ func (b *consumerBroker) serveCommit(_ *remoting.Conn, req *remoting.Command) *r
 	return req.NewResponse(code.Success, "")
 }
 
-func (b *consumerBroker) serveMax(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *consumerBroker) serveMax(_ *server.Conn, req *codec.Command) *codec.Command {
 	q, _ := strconv.Atoi(req.ExtFields["queueId"])
 	b.mu.Lock()
 	n := int64(len(b.records[int32(q)]))
@@ -210,7 +211,7 @@ func (b *consumerBroker) serveMax(_ *remoting.Conn, req *remoting.Command) *remo
 	return resp
 }
 
-func (b *consumerBroker) serveList(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *consumerBroker) serveList(_ *server.Conn, req *codec.Command) *codec.Command {
 	b.mu.Lock()
 	hook := b.onList
 	ids := slices.Clone(b.members)
@@ -231,7 +232,7 @@ func (b *consumerBroker) serveList(_ *remoting.Conn, req *remoting.Command) *rem
 	return resp
 }
 
-func (b *consumerBroker) serveSendBack(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *consumerBroker) serveSendBack(_ *server.Conn, req *codec.Command) *codec.Command {
 	var h header.ConsumerSendMsgBackRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return req.NewResponse(code.SystemError, err.Error())
@@ -247,7 +248,7 @@ func (b *consumerBroker) serveSendBack(_ *remoting.Conn, req *remoting.Command) 
 	return req.NewResponse(c, "scripted")
 }
 
-func (b *consumerBroker) serveLock(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *consumerBroker) serveLock(_ *server.Conn, req *codec.Command) *codec.Command {
 	r, err := body.DecodeLockBatchRequest(req.Body)
 	if err != nil {
 		return req.NewResponse(code.SystemError, err.Error())
@@ -260,7 +261,7 @@ func (b *consumerBroker) serveLock(_ *remoting.Conn, req *remoting.Command) *rem
 	return resp
 }
 
-func (b *consumerBroker) serveUnlock(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (b *consumerBroker) serveUnlock(_ *server.Conn, req *codec.Command) *codec.Command {
 	b.mu.Lock()
 	b.unlocks++
 	b.mu.Unlock()
@@ -268,10 +269,10 @@ func (b *consumerBroker) serveUnlock(_ *remoting.Conn, req *remoting.Command) *r
 }
 
 // toClient sends a broker-started request to the (first) consumer connection.
-func (b *consumerBroker) toClient(t *testing.T, reqCode int16, ext map[string]string, payload []byte) *remoting.Command {
+func (b *consumerBroker) toClient(t *testing.T, reqCode int16, ext map[string]string, payload []byte) *codec.Command {
 	t.Helper()
 	b.mu.Lock()
-	var conn *remoting.Conn
+	var conn *server.Conn
 	if len(b.conns) > 0 {
 		conn = b.conns[0]
 	}
@@ -279,7 +280,7 @@ func (b *consumerBroker) toClient(t *testing.T, reqCode int16, ext map[string]st
 	if conn == nil {
 		t.Fatal("no client connection")
 	}
-	req := remoting.NewRequest(reqCode, ext, payload)
+	req := codec.NewRequest(reqCode, ext, payload)
 	if reqCode == code.ResetConsumerClientOffset {
 		if err := conn.InvokeOneway(req); err != nil {
 			t.Fatalf("request %d to client: %v", reqCode, err)
@@ -296,7 +297,7 @@ func (b *consumerBroker) toClient(t *testing.T, reqCode int16, ext map[string]st
 }
 
 // setOnPull installs a pull hook.
-func (b *consumerBroker) setOnPull(fn func(h header.PullMessageRequest) *remoting.Command) {
+func (b *consumerBroker) setOnPull(fn func(h header.PullMessageRequest) *codec.Command) {
 	b.mu.Lock()
 	b.onPull = fn
 	b.mu.Unlock()

@@ -13,7 +13,7 @@ import (
 	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
 // TestPullRequestHeader checks what a push consumer puts in PULL_MESSAGE: long poll and
@@ -55,9 +55,9 @@ func TestPullOffsetMoved(t *testing.T) {
 	b := startConsumerBroker(t, ns, "T", 1, "g")
 	b.add(t, "T", 0, "", "m0", "m1", "m2", "m3", "m4", "m5")
 	var moved atomic.Bool
-	b.setOnPull(func(h header.PullMessageRequest) *remoting.Command {
+	b.setOnPull(func(h header.PullMessageRequest) *codec.Command {
 		if h.Topic == "T" && h.QueueOffset == 0 && moved.CompareAndSwap(false, true) {
-			return pullAnswer(&remoting.Command{}, code.PullOffsetMoved, 4, 6)
+			return pullAnswer(&codec.Command{}, code.PullOffsetMoved, 4, 6)
 		}
 		return nil
 	})
@@ -89,13 +89,13 @@ func TestPullDamagedBody(t *testing.T) {
 	b := startConsumerBroker(t, ns, "T", 1, "g")
 	b.add(t, "T", 0, "", "m0", "m1", "m2", "m3")
 	var once atomic.Bool
-	b.setOnPull(func(h header.PullMessageRequest) *remoting.Command {
+	b.setOnPull(func(h header.PullMessageRequest) *codec.Command {
 		if h.Topic != "T" || h.QueueOffset != 0 || !once.CompareAndSwap(false, true) {
 			return nil
 		}
 		b.mu.Lock()
 		recs := b.records[0]
-		resp := pullAnswer(&remoting.Command{}, code.Success, 4, 4)
+		resp := pullAnswer(&codec.Command{}, code.Success, 4, 4)
 		resp.Body = append(append(append([]byte{}, recs[0]...), recs[1]...), recs[2][:20]...)
 		b.mu.Unlock()
 		return resp
@@ -118,9 +118,9 @@ func TestPullUnexpectedCodeBacksOff(t *testing.T) {
 	b := startConsumerBroker(t, ns, "T", 1, "g")
 	b.add(t, "T", 0, "", "m0")
 	var once atomic.Bool
-	b.setOnPull(func(h header.PullMessageRequest) *remoting.Command {
+	b.setOnPull(func(h header.PullMessageRequest) *codec.Command {
 		if h.Topic == "T" && once.CompareAndSwap(false, true) {
-			return (&remoting.Command{}).NewResponse(code.SubscriptionNotExist, "no subscription")
+			return (&codec.Command{}).NewResponse(code.SubscriptionNotExist, "no subscription")
 		}
 		return nil
 	})
@@ -274,11 +274,11 @@ func TestRebalanceKeepsQueuesWhenListFails(t *testing.T) {
 	testutil.Eventually(t, 5*time.Second, "all queues", func() bool { return len(pc.Assignment()) == 5 })
 	var lists atomic.Int32
 	b.mu.Lock()
-	b.onList = func() *remoting.Command {
+	b.onList = func() *codec.Command {
 		if lists.Add(1)%2 == 0 {
-			return (&remoting.Command{}).NewResponse(code.SystemError, "no consumer for this group")
+			return (&codec.Command{}).NewResponse(code.SystemError, "no consumer for this group")
 		}
-		r := (&remoting.Command{}).NewResponse(code.Success, "")
+		r := (&codec.Command{}).NewResponse(code.Success, "")
 		r.Body = []byte(`{"consumerIdList":["someone-else@1"]}`)
 		return r
 	}

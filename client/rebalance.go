@@ -15,7 +15,7 @@ import (
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
 // consumerCore is what the push and the lite pull consumer share: membership of the
@@ -57,7 +57,7 @@ type consumerCore struct {
 	advance func(pq *processQueue, offset int64, increaseOnly bool)
 	// extraHandlers are registered with the instance for the consumer's lifetime
 	// (the push consumer's CONSUME_MESSAGE_DIRECTLY).
-	extraHandlers map[int16]func(addr string, req *remoting.Command) *remoting.Command
+	extraHandlers map[int16]func(addr string, req *codec.Command) *codec.Command
 	// extraLoops are started with the core's own loops (the orderly lock renewal).
 	extraLoops []func(ctx context.Context)
 
@@ -254,7 +254,7 @@ func (c *consumerCore) loop(fn func(ctx context.Context)) {
 }
 
 // handleNotify serves NOTIFY_CONSUMER_IDS_CHANGED (40) for this group: rebalance now.
-func (c *consumerCore) handleNotify(_ string, req *remoting.Command) *remoting.Command {
+func (c *consumerCore) handleNotify(_ string, req *codec.Command) *codec.Command {
 	var h header.NotifyConsumerIDsChangedRequest
 	if err := h.Decode(req.ExtFields); err == nil && h.ConsumerGroup == c.group {
 		c.kickRebalance()

@@ -11,7 +11,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
 // Requests a broker forwards to a consumer on behalf of an admin tool:
@@ -224,7 +224,7 @@ func (c *consumerCore) registerAdminHandlers() {
 // the group's queues named in the body restarts at its new offset, which is committed
 // (as a lite pull Seek does). Queues this member does not read are left to their
 // readers. No answer is sent, as RocketMQ clients send none.
-func (c *consumerCore) handleResetOffset(_ string, req *remoting.Command) *remoting.Command {
+func (c *consumerCore) handleResetOffset(_ string, req *codec.Command) *codec.Command {
 	var h header.ResetOffsetRequest
 	if err := h.Decode(req.ExtFields); err != nil || h.Group != c.group {
 		return nil
@@ -247,7 +247,7 @@ func (c *consumerCore) handleResetOffset(_ string, req *remoting.Command) *remot
 
 // handleConsumerStatus serves GET_CONSUMER_STATUS_FROM_CLIENT (221): the in-memory
 // offsets of the topic's queues this member reads.
-func (c *consumerCore) handleConsumerStatus(_ string, req *remoting.Command) *remoting.Command {
+func (c *consumerCore) handleConsumerStatus(_ string, req *codec.Command) *codec.Command {
 	var h header.GetConsumerStatusRequest
 	if err := h.Decode(req.ExtFields); err != nil || h.Group != c.group {
 		return nil
@@ -285,7 +285,7 @@ type processQueueInfo struct {
 // handleRunningInfo serves GET_CONSUMER_RUNNING_INFO (307) for this group and client
 // id: ConsumerRunningInfo with the consumer's settings (properties), subscriptions and
 // per-queue state (mqTable). Thread stacks are not reported (jstack is empty).
-func (c *consumerCore) handleRunningInfo(_ string, req *remoting.Command) *remoting.Command {
+func (c *consumerCore) handleRunningInfo(_ string, req *codec.Command) *codec.Command {
 	var h header.GetConsumerRunningInfoRequest
 	if err := h.Decode(req.ExtFields); err != nil || h.ConsumerGroup != c.group {
 		return nil

@@ -9,7 +9,7 @@ import (
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
 // This file holds the broker requests of a consumer group member: membership, offsets,
@@ -32,7 +32,7 @@ func (c *consumerCore) masterOf(ctx context.Context, brokerName, topic string) (
 }
 
 // call sends one request and returns the answer when its code is one of ok.
-func (c *consumerCore) call(ctx context.Context, addr string, req *remoting.Command, ok ...int16) (*remoting.Command, error) {
+func (c *consumerCore) call(ctx context.Context, addr string, req *codec.Command, ok ...int16) (*codec.Command, error) {
 	resp, err := c.inst.invoke(ctx, addr, req)
 	if err != nil {
 		return nil, err
@@ -75,7 +75,7 @@ func (c *consumerCore) consumerIDs(ctx context.Context, topic string) ([]string,
 		return nil, fmt.Errorf("consumer list of %s: %w", c.group, ErrBrokerNotFound)
 	}
 	h := header.GetConsumerListByGroupRequest{ConsumerGroup: c.group}
-	resp, err := c.call(ctx, addr, remoting.NewRequest(code.GetConsumerListByGroup, h.Encode(), nil))
+	resp, err := c.call(ctx, addr, codec.NewRequest(code.GetConsumerListByGroup, h.Encode(), nil))
 	if err != nil {
 		return nil, fmt.Errorf("consumer list of %s: %w", c.group, err)
 	}
@@ -93,7 +93,7 @@ func (c *consumerCore) queryOffset(ctx context.Context, mq MessageQueue) (int64,
 		return 0, err
 	}
 	h := header.QueryConsumerOffsetRequest{ConsumerGroup: c.group, Topic: mq.Topic, QueueID: mq.QueueID}
-	resp, err := c.call(ctx, addr, remoting.NewRequest(code.QueryConsumerOffset, h.Encode(), nil), code.Success, code.QueryNotFound)
+	resp, err := c.call(ctx, addr, codec.NewRequest(code.QueryConsumerOffset, h.Encode(), nil), code.Success, code.QueryNotFound)
 	if err != nil {
 		return 0, fmt.Errorf("query offset of %s: %w", mq, err)
 	}
@@ -118,7 +118,7 @@ func (c *consumerCore) commitOffset(ctx context.Context, mq MessageQueue, offset
 		return err
 	}
 	h := header.UpdateConsumerOffsetRequest{ConsumerGroup: c.group, Topic: mq.Topic, QueueID: mq.QueueID, CommitOffset: offset}
-	if _, err := c.call(ctx, addr, remoting.NewRequest(code.UpdateConsumerOffset, h.Encode(), nil)); err != nil {
+	if _, err := c.call(ctx, addr, codec.NewRequest(code.UpdateConsumerOffset, h.Encode(), nil)); err != nil {
 		return fmt.Errorf("commit offset of %s: %w", mq, err)
 	}
 	return nil
@@ -139,7 +139,7 @@ func (c *consumerCore) queueOffset(ctx context.Context, mq MessageQueue, reqCode
 		h := header.QueueRequest{Topic: mq.Topic, QueueID: mq.QueueID}
 		ext = h.Encode()
 	}
-	resp, err := c.call(ctx, addr, remoting.NewRequest(reqCode, ext, nil))
+	resp, err := c.call(ctx, addr, codec.NewRequest(reqCode, ext, nil))
 	if err != nil {
 		return 0, fmt.Errorf("offset of %s: %w", mq, err)
 	}
@@ -164,7 +164,7 @@ func (c *consumerCore) lockQueues(ctx context.Context, brokerName string, mqs []
 		return nil, err
 	}
 	b := body.LockBatchRequestBody{ConsumerGroup: c.group, ClientID: c.inst.clientID, MQSet: mqs}
-	resp, err := c.call(ctx, addr, remoting.NewRequest(code.LockBatchMQ, nil, b.Encode()))
+	resp, err := c.call(ctx, addr, codec.NewRequest(code.LockBatchMQ, nil, b.Encode()))
 	if err != nil {
 		return nil, fmt.Errorf("lock %d queues on %s: %w", len(mqs), brokerName, err)
 	}
@@ -186,7 +186,7 @@ func (c *consumerCore) unlockQueues(ctx context.Context, brokerName string, mqs 
 		return err
 	}
 	b := body.UnlockBatchRequestBody{ConsumerGroup: c.group, ClientID: c.inst.clientID, MQSet: mqs}
-	if _, err := c.call(ctx, addr, remoting.NewRequest(code.UnlockBatchMQ, nil, b.Encode())); err != nil {
+	if _, err := c.call(ctx, addr, codec.NewRequest(code.UnlockBatchMQ, nil, b.Encode())); err != nil {
 		return fmt.Errorf("unlock %d queues on %s: %w", len(mqs), brokerName, err)
 	}
 	return nil
@@ -213,7 +213,7 @@ func (c *consumerCore) sendBack(ctx context.Context, mq MessageQueue, m *Message
 		OriginTopic:       c.wrap(m.Topic),
 		MaxReconsumeTimes: header.Int32(maxReconsume),
 	}
-	if _, err := c.call(ctx, addr, remoting.NewRequest(code.ConsumerSendMsgBack, h.Encode(), nil)); err != nil {
+	if _, err := c.call(ctx, addr, codec.NewRequest(code.ConsumerSendMsgBack, h.Encode(), nil)); err != nil {
 		return fmt.Errorf("send back %s (offset %d of %s): %w", m.MsgID, m.QueueOffset, mq, err)
 	}
 	return nil
@@ -226,7 +226,7 @@ func (c *consumerCore) sendBack(ctx context.Context, mq MessageQueue, m *Message
 func (c *consumerCore) unregister(ctx context.Context) {
 	h := header.UnregisterClientRequest{ClientID: c.inst.clientID, ConsumerGroup: c.group}
 	for _, addr := range c.inst.brokerAddrs(false) {
-		if _, err := c.call(ctx, addr, remoting.NewRequest(code.UnregisterClient, h.Encode(), nil)); err != nil {
+		if _, err := c.call(ctx, addr, codec.NewRequest(code.UnregisterClient, h.Encode(), nil)); err != nil {
 			c.log.Debug().Err(err).Str("addr", addr).Msg("unregister client")
 		}
 	}

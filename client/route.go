@@ -11,7 +11,7 @@ import (
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
 // defaultTopicQueueNums caps the queues of a route borrowed from TBW102, and is what
@@ -74,9 +74,9 @@ const maxQueuesPerBroker = 1 << 16
 // fetchRoute asks the NameServers for the route of topic (already namespace-wrapped).
 // A TOPIC_NOT_EXIST answer is an error wrapping ErrTopicNotExist.
 func (c *instance) fetchRoute(ctx context.Context, topic string) (*body.TopicRouteData, error) {
-	resp, err := c.invokeNamesrv(ctx, c.o.routeTimeout, func() *remoting.Command {
+	resp, err := c.invokeNamesrv(ctx, c.o.routeTimeout, func() *codec.Command {
 		h := header.GetRouteInfoRequest{Topic: topic}
-		return remoting.NewRequest(code.GetRouteInfoByTopic, h.Encode(), nil)
+		return codec.NewRequest(code.GetRouteInfoByTopic, h.Encode(), nil)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("route of %s: %w", topic, err)

@@ -14,7 +14,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 )
 
 // txFake is a fake NameServer and broker that also answer END_TRANSACTION and
@@ -24,7 +25,7 @@ type txFake struct {
 	b  *fakeBroker
 
 	mu   sync.Mutex
-	conn *remoting.Conn
+	conn *server.Conn
 }
 
 func startTxFake(t *testing.T) *txFake {
@@ -32,7 +33,7 @@ func startTxFake(t *testing.T) *txFake {
 	f := &txFake{ns: startFakeNamesrv(t), b: startFakeBroker(t, "broker-a")}
 	f.ns.setRoute("Orders", 4, f.b)
 	f.b.srv.Handle(code.EndTransaction, f.b.serve)
-	f.b.srv.Handle(code.HeartBeat, func(c *remoting.Conn, req *remoting.Command) *remoting.Command {
+	f.b.srv.Handle(code.HeartBeat, func(c *server.Conn, req *codec.Command) *codec.Command {
 		f.mu.Lock()
 		f.conn = c
 		f.mu.Unlock()
@@ -167,7 +168,7 @@ func TestTransactionProducerFailures(t *testing.T) {
 		t.Fatalf("nil message: %v", err)
 	}
 	// A half message that is not stored runs no local transaction.
-	f.b.setAnswer(func(req *remoting.Command) *remoting.Command {
+	f.b.setAnswer(func(req *codec.Command) *codec.Command {
 		if req.Code == code.SendMessage {
 			return req.NewResponse(code.MessageIllegal, "no")
 		}
@@ -177,7 +178,7 @@ func TestTransactionProducerFailures(t *testing.T) {
 		t.Fatalf("refused half message: no error")
 	}
 	// Stored without the configured durability: rolled back without running it.
-	f.b.setAnswer(func(req *remoting.Command) *remoting.Command {
+	f.b.setAnswer(func(req *codec.Command) *codec.Command {
 		if req.Code == code.SendMessage {
 			resp := f.b.sendOK(req)
 			resp.Code = code.FlushDiskTimeout
@@ -193,7 +194,7 @@ func TestTransactionProducerFailures(t *testing.T) {
 		t.Fatalf("local transaction ran %d times", n)
 	}
 	// A refused END_TRANSACTION is reported, not fatal.
-	f.b.setAnswer(func(req *remoting.Command) *remoting.Command {
+	f.b.setAnswer(func(req *codec.Command) *codec.Command {
 		if req.Code == code.EndTransaction {
 			return req.NewResponse(code.SystemError, "the producer group wrong")
 		}
@@ -222,7 +223,7 @@ func waitHeartbeat(t *testing.T, f *txFake, tp *TransactionProducer) {
 }
 
 // checkRequest builds a CHECK_TRANSACTION_STATE as a broker sends it.
-func checkRequest(t *testing.T, group, topic string, off, qoff int64, uniq string) *remoting.Command {
+func checkRequest(t *testing.T, group, topic string, off, qoff int64, uniq string) *codec.Command {
 	t.Helper()
 	m := message.Ext{Topic: topic, QueueID: 2, QueueOffset: qoff, PhysicalOffset: off, Body: []byte("order"),
 		BornHost: netip.MustParseAddrPort("127.0.0.1:5000"), StoreHost: netip.MustParseAddrPort("127.0.0.1:10911"),
@@ -232,7 +233,7 @@ func checkRequest(t *testing.T, group, topic string, off, qoff int64, uniq strin
 		t.Fatal(err)
 	}
 	h := header.CheckTransactionStateRequest{TranStateTableOffset: qoff, CommitLogOffset: off, MsgID: uniq, TransactionID: uniq}
-	return remoting.NewRequest(code.CheckTransactionState, h.Encode(), rec)
+	return codec.NewRequest(code.CheckTransactionState, h.Encode(), rec)
 }
 
 func TestTransactionProducerAnswersChecks(t *testing.T) {
@@ -248,7 +249,7 @@ func TestTransactionProducerAnswersChecks(t *testing.T) {
 	if err := conn.InvokeOneway(checkRequest(t, "other-group", "Orders", 100, 1, "U0")); err != nil {
 		t.Fatal(err)
 	}
-	bad := remoting.NewRequest(code.CheckTransactionState, map[string]string{"commitLogOffset": "1", "tranStateTableOffset": "2"}, []byte("junk"))
+	bad := codec.NewRequest(code.CheckTransactionState, map[string]string{"commitLogOffset": "1", "tranStateTableOffset": "2"}, []byte("junk"))
 	if err := conn.InvokeOneway(bad); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/transport"
 )
 
 // benchTable is a table with 4 broker groups (master and slave) sharing 1000 topics.
@@ -53,7 +53,7 @@ func BenchmarkGetRouteInfoTCP(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	c := remoting.NewClient(remoting.ClientOptions{})
+	c := transport.NewClient(transport.ClientOptions{})
 	defer c.Close()
 	ctx := context.Background()
 	resp, err := c.Invoke(ctx, s.Addr(), routeReq("topic-7"))

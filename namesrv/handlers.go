@@ -9,7 +9,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 )
 
 // versionWithFilterServer is MQVersion V3_0_11's ordinal: brokers from that version
@@ -23,12 +24,12 @@ const versionWithFilterServer = 37
 const queryDataVersion = 322
 
 // failure answers req with SYSTEM_ERROR and a remark saying what was wrong.
-func failure(req *remoting.Command, format string, args ...any) *remoting.Command {
+func failure(req *codec.Command, format string, args ...any) *codec.Command {
 	return req.NewResponse(code.SystemError, fmt.Sprintf(format, args...))
 }
 
 // handleRegisterBroker serves REGISTER_BROKER (103).
-func (s *Server) handleRegisterBroker(conn *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (s *Server) handleRegisterBroker(conn *server.Conn, req *codec.Command) *codec.Command {
 	var h header.RegisterBrokerRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return failure(req, "register broker: bad header: %v", err)
@@ -116,7 +117,7 @@ func checkBrokerHeader(name, addr, cluster string) error {
 }
 
 // handleUnregisterBroker serves UNREGISTER_BROKER (104).
-func (s *Server) handleUnregisterBroker(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (s *Server) handleUnregisterBroker(_ *server.Conn, req *codec.Command) *codec.Command {
 	var h header.UnregisterBrokerRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return failure(req, "unregister broker: bad header: %v", err)
@@ -130,7 +131,7 @@ func (s *Server) handleUnregisterBroker(_ *remoting.Conn, req *remoting.Command)
 // handleQueryDataVersion serves QUERY_DATA_VERSION (322). The header names the broker
 // (brokerAddr is the key); the body is its DataVersion JSON. The answer carries
 // changed=true|false and, as its body, the version the table holds for the address.
-func (s *Server) handleQueryDataVersion(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (s *Server) handleQueryDataVersion(_ *server.Conn, req *codec.Command) *codec.Command {
 	addr, ok := req.ExtFields["brokerAddr"]
 	if !ok {
 		return failure(req, "query data version: bad header: missing brokerAddr")
@@ -153,7 +154,7 @@ func (s *Server) handleQueryDataVersion(_ *remoting.Conn, req *remoting.Command)
 
 // handleGetRouteInfo serves GET_ROUTEINFO_BY_TOPIC (105). The body always has quoted
 // brokerAddrs keys: every client parses them, whatever version it announces.
-func (s *Server) handleGetRouteInfo(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (s *Server) handleGetRouteInfo(_ *server.Conn, req *codec.Command) *codec.Command {
 	var h header.GetRouteInfoRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return failure(req, "get route info: bad header: %v", err)
@@ -168,14 +169,14 @@ func (s *Server) handleGetRouteInfo(_ *remoting.Conn, req *remoting.Command) *re
 }
 
 // handleGetClusterInfo serves GET_BROKER_CLUSTER_INFO (106).
-func (s *Server) handleGetClusterInfo(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (s *Server) handleGetClusterInfo(_ *server.Conn, req *codec.Command) *codec.Command {
 	resp := req.NewResponse(code.Success, "")
 	resp.Body = s.routes.clusterInfo().Encode()
 	return resp
 }
 
 // handleGetAllTopicList serves GET_ALL_TOPIC_LIST_FROM_NAMESERVER (206).
-func (s *Server) handleGetAllTopicList(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (s *Server) handleGetAllTopicList(_ *server.Conn, req *codec.Command) *codec.Command {
 	resp := req.NewResponse(code.Success, "")
 	l := body.TopicList{TopicList: s.routes.allTopics()}
 	resp.Body = l.Encode()
@@ -183,7 +184,7 @@ func (s *Server) handleGetAllTopicList(_ *remoting.Conn, req *remoting.Command) 
 }
 
 // handleDeleteTopic serves DELETE_TOPIC_IN_NAMESRV (216).
-func (s *Server) handleDeleteTopic(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (s *Server) handleDeleteTopic(_ *server.Conn, req *codec.Command) *codec.Command {
 	var h header.DeleteTopicRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return failure(req, "delete topic: bad header: %v", err)
@@ -194,7 +195,7 @@ func (s *Server) handleDeleteTopic(_ *remoting.Conn, req *remoting.Command) *rem
 }
 
 // handleGetTopicsByCluster serves GET_TOPICS_BY_CLUSTER (224).
-func (s *Server) handleGetTopicsByCluster(_ *remoting.Conn, req *remoting.Command) *remoting.Command {
+func (s *Server) handleGetTopicsByCluster(_ *server.Conn, req *codec.Command) *codec.Command {
 	var h header.GetTopicsByClusterRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return failure(req, "get topics by cluster: bad header: %v", err)

@@ -13,7 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rocketgo/rocketgo/proto/code"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/server"
 )
 
 // Options configures a Server. Keys are lowerCamel, as in RocketMQ's namesrv.properties.
@@ -94,14 +94,14 @@ type Server struct {
 	o      Options
 	log    zerolog.Logger
 	now    func() time.Time
-	rs     *remoting.Server
+	rs     *server.Server
 	routes *routeTable
 
 	mu struct {
 		sync.Mutex
 		// conns holds the connections that carried a registration, so that the sweep
 		// can close the connection of a broker it expires.
-		conns map[uint64]*remoting.Conn
+		conns map[uint64]*server.Conn
 	}
 
 	started   atomic.Bool
@@ -125,8 +125,8 @@ func New(o Options) *Server {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.mu.conns = make(map[uint64]*remoting.Conn)
-	s.rs = remoting.NewServer(remoting.ServerOptions{
+	s.mu.conns = make(map[uint64]*server.Conn)
+	s.rs = server.NewServer(server.ServerOptions{
 		Addr:          o.ListenAddr,
 		MaxFrameBytes: o.MaxFrameBytes,
 		// Only registrations use the workers. Each may inflate up to
@@ -238,7 +238,7 @@ func (s *Server) sweep() []string {
 // closed while the registration was being processed (it runs on a worker, the close
 // on the event loop), the registration is undone here: Closed is set before the close
 // hook runs, so either the hook or this check sees the registration.
-func (s *Server) trackConn(c *remoting.Conn) {
+func (s *Server) trackConn(c *server.Conn) {
 	s.mu.Lock()
 	s.mu.conns[c.ID()] = c
 	s.mu.Unlock()
@@ -249,7 +249,7 @@ func (s *Server) trackConn(c *remoting.Conn) {
 
 // connClosed is the remoting close hook: every broker whose latest registration came
 // on the connection leaves the route table at once, without waiting for expiry.
-func (s *Server) connClosed(c *remoting.Conn) {
+func (s *Server) connClosed(c *server.Conn) {
 	s.mu.Lock()
 	delete(s.mu.conns, c.ID())
 	s.mu.Unlock()

@@ -15,7 +15,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/transport"
 )
 
 // manualClock is an injectable clock that moves only when the test says so.
@@ -59,14 +60,14 @@ func startServer(t *testing.T, clk *manualClock) *Server {
 	return s
 }
 
-func newClient(t *testing.T) *remoting.Client {
+func newClient(t *testing.T) *transport.Client {
 	t.Helper()
-	c := remoting.NewClient(remoting.ClientOptions{Logger: zerolog.New(zerolog.NewTestWriter(t))})
+	c := transport.NewClient(transport.ClientOptions{Logger: zerolog.New(zerolog.NewTestWriter(t))})
 	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
 
-func call(t *testing.T, c *remoting.Client, addr string, req *remoting.Command) *remoting.Command {
+func call(t *testing.T, c *transport.Client, addr string, req *codec.Command) *codec.Command {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -88,7 +89,7 @@ type broker struct {
 	topics              []body.TopicConfig
 }
 
-func (b broker) request(t *testing.T) *remoting.Command {
+func (b broker) request(t *testing.T) *codec.Command {
 	t.Helper()
 	rb := body.RegisterBrokerBody{TopicConfigSerializeWrapper: body.TopicConfigSerializeWrapper{
 		TopicConfigTable: map[string]body.TopicConfig{},
@@ -106,10 +107,10 @@ func (b broker) request(t *testing.T) *remoting.Command {
 		HAServerAddr: strings.Replace(b.addr, ":10911", ":10912", 1), BrokerID: b.id,
 		Compressed: b.compressed, BodyCRC32: javaCRC32(data),
 	}
-	return remoting.NewRequest(code.RegisterBroker, h.Encode(), data)
+	return codec.NewRequest(code.RegisterBroker, h.Encode(), data)
 }
 
-func (b broker) register(t *testing.T, c *remoting.Client, ns string) header.RegisterBrokerResponse {
+func (b broker) register(t *testing.T, c *transport.Client, ns string) header.RegisterBrokerResponse {
 	t.Helper()
 	resp := call(t, c, ns, b.request(t))
 	if resp.Code != code.Success {
@@ -126,12 +127,12 @@ func topicConfig(name string, queues int32) body.TopicConfig {
 	return body.TopicConfig{TopicName: name, ReadQueueNums: queues, WriteQueueNums: queues, Perm: 6, TopicFilterType: body.FilterSingleTag}
 }
 
-func routeReq(topic string) *remoting.Command {
+func routeReq(topic string) *codec.Command {
 	h := header.GetRouteInfoRequest{Topic: topic}
-	return remoting.NewRequest(code.GetRouteInfoByTopic, h.Encode(), nil)
+	return codec.NewRequest(code.GetRouteInfoByTopic, h.Encode(), nil)
 }
 
-func getRoute(t *testing.T, c *remoting.Client, ns, topic string) (*remoting.Command, *body.TopicRouteData) {
+func getRoute(t *testing.T, c *transport.Client, ns, topic string) (*codec.Command, *body.TopicRouteData) {
 	t.Helper()
 	resp := call(t, c, ns, routeReq(topic))
 	if resp.Code != code.Success {
@@ -144,7 +145,7 @@ func getRoute(t *testing.T, c *remoting.Client, ns, topic string) (*remoting.Com
 	return resp, r
 }
 
-func wantNoRoute(t *testing.T, c *remoting.Client, ns, topic string) {
+func wantNoRoute(t *testing.T, c *transport.Client, ns, topic string) {
 	t.Helper()
 	resp := call(t, c, ns, routeReq(topic))
 	if resp.Code != code.TopicNotExist {
@@ -273,7 +274,7 @@ func TestRegisterBadRequests(t *testing.T) {
 	s := startServer(t, clk)
 	c := newClient(t)
 
-	withBody := func(compressed bool, data []byte) *remoting.Command {
+	withBody := func(compressed bool, data []byte) *codec.Command {
 		req := brokerA.request(t)
 		req.ExtFields["compressed"] = strconv.FormatBool(compressed)
 		req.ExtFields["bodyCrc32"] = strconv.Itoa(int(javaCRC32(data)))
@@ -282,7 +283,7 @@ func TestRegisterBadRequests(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		req    *remoting.Command
+		req    *codec.Command
 		remark string
 	}{
 		{"invalid JSON", withBody(false, []byte(`{"topicConfigSerializeWrapper":`)), "malformed"},
@@ -290,17 +291,17 @@ func TestRegisterBadRequests(t *testing.T) {
 		{"wrong field type", withBody(false, []byte(`{"filterServerList":"x"}`)), "malformed"},
 		{"bad zlib", withBody(true, []byte("definitely not zlib")), "zlib"},
 		{"JSON sent as compressed", withBody(true, brokerA.request(t).Body), "zlib"},
-		{"missing brokerAddr", func() *remoting.Command {
+		{"missing brokerAddr", func() *codec.Command {
 			req := brokerA.request(t)
 			delete(req.ExtFields, "brokerAddr")
 			return req
 		}(), "brokerAddr"},
-		{"brokerAddr with a space", func() *remoting.Command {
+		{"brokerAddr with a space", func() *codec.Command {
 			req := brokerA.request(t)
 			req.ExtFields["brokerAddr"] = "127.0.0.1: 10911"
 			return req
 		}(), "brokerAddr"},
-		{"brokerId not a number", func() *remoting.Command {
+		{"brokerId not a number", func() *codec.Command {
 			req := brokerA.request(t)
 			req.ExtFields["brokerId"] = "master"
 			return req
@@ -412,7 +413,7 @@ func TestExpiryByClock(t *testing.T) {
 func TestExpiryOnConnectionClose(t *testing.T) {
 	clk := &manualClock{t: t0}
 	s := startServer(t, clk)
-	brokerConn := remoting.NewClient(remoting.ClientOptions{})
+	brokerConn := transport.NewClient(transport.ClientOptions{})
 	brokerA.register(t, brokerConn, s.Addr())
 	c := newClient(t)
 	if _, r := getRoute(t, c, s.Addr(), "TopicA"); r == nil {
@@ -424,7 +425,7 @@ func TestExpiryOnConnectionClose(t *testing.T) {
 	pollUntil(t, "the route to go after the broker's connection closed", func() bool {
 		return call(t, c, s.Addr(), routeReq("TopicA")).Code == code.TopicNotExist
 	})
-	resp := call(t, c, s.Addr(), remoting.NewRequest(code.GetBrokerClusterInfo, nil, nil))
+	resp := call(t, c, s.Addr(), codec.NewRequest(code.GetBrokerClusterInfo, nil, nil))
 	ci, err := body.DecodeClusterInfo(resp.Body)
 	if err != nil || len(ci.BrokerAddrTable) != 0 || len(ci.ClusterAddrTable) != 0 {
 		t.Fatalf("cluster info after close: %+v, %v", ci, err)
@@ -448,7 +449,7 @@ func TestUnregister(t *testing.T) {
 	b.register(t, c, s.Addr())
 
 	h := header.UnregisterBrokerRequest{BrokerName: "broker-a", BrokerAddr: "127.0.0.1:10911", ClusterName: "DefaultCluster", BrokerID: 0}
-	if resp := call(t, c, s.Addr(), remoting.NewRequest(code.UnregisterBroker, h.Encode(), nil)); resp.Code != code.Success {
+	if resp := call(t, c, s.Addr(), codec.NewRequest(code.UnregisterBroker, h.Encode(), nil)); resp.Code != code.Success {
 		t.Fatalf("unregister: code %d remark %q", resp.Code, resp.Remark)
 	}
 	wantNoRoute(t, c, s.Addr(), "TBW102") // only broker-a served it
@@ -456,7 +457,7 @@ func TestUnregister(t *testing.T) {
 	if r == nil || len(r.QueueDatas) != 1 || r.QueueDatas[0].BrokerName != "broker-b" || len(r.BrokerDatas) != 1 {
 		t.Fatalf("route TopicA after unregister: got %+v", r)
 	}
-	resp := call(t, c, s.Addr(), remoting.NewRequest(code.UnregisterBroker, map[string]string{"brokerName": "x"}, nil))
+	resp := call(t, c, s.Addr(), codec.NewRequest(code.UnregisterBroker, map[string]string{"brokerName": "x"}, nil))
 	if resp.Code != code.SystemError || !strings.Contains(resp.Remark, "brokerAddr") {
 		t.Fatalf("unregister without keys: code %d remark %q", resp.Code, resp.Remark)
 	}
@@ -468,7 +469,7 @@ func TestDeleteTopic(t *testing.T) {
 	c := newClient(t)
 	brokerA.register(t, c, s.Addr())
 	h := header.DeleteTopicRequest{Topic: "TopicA"}
-	if resp := call(t, c, s.Addr(), remoting.NewRequest(code.DeleteTopicInNamesrv, h.Encode(), nil)); resp.Code != code.Success {
+	if resp := call(t, c, s.Addr(), codec.NewRequest(code.DeleteTopicInNamesrv, h.Encode(), nil)); resp.Code != code.Success {
 		t.Fatalf("delete: code %d remark %q", resp.Code, resp.Remark)
 	}
 	wantNoRoute(t, c, s.Addr(), "TopicA")
@@ -489,7 +490,7 @@ func TestClusterInfoAndTopicLists(t *testing.T) {
 		topics: []body.TopicConfig{topicConfig("TopicB", 2), topicConfig("TopicA", 2)}}
 	b.register(t, c, s.Addr())
 
-	resp := call(t, c, s.Addr(), remoting.NewRequest(code.GetBrokerClusterInfo, nil, nil))
+	resp := call(t, c, s.Addr(), codec.NewRequest(code.GetBrokerClusterInfo, nil, nil))
 	want := `{"brokerAddrTable":{` +
 		`"broker-a":{"brokerAddrs":{"0":"127.0.0.1:10911"},"brokerName":"broker-a","cluster":"DefaultCluster"},` +
 		`"broker-b":{"brokerAddrs":{"0":"127.0.0.2:10911"},"brokerName":"broker-b","cluster":"C2"}},` +
@@ -498,7 +499,7 @@ func TestClusterInfoAndTopicLists(t *testing.T) {
 		t.Fatalf("cluster info: code %d\n got %s\nwant %s", resp.Code, resp.Body, want)
 	}
 
-	resp = call(t, c, s.Addr(), remoting.NewRequest(code.GetAllTopicListFromNameserver, nil, nil))
+	resp = call(t, c, s.Addr(), codec.NewRequest(code.GetAllTopicListFromNameserver, nil, nil))
 	if want := `{"topicList":["TBW102","TopicA","TopicB"]}`; resp.Code != code.Success || string(resp.Body) != want {
 		t.Fatalf("topic list: code %d got %s, want %s", resp.Code, resp.Body, want)
 	}
@@ -509,12 +510,12 @@ func TestClusterInfoAndTopicLists(t *testing.T) {
 		"Unknown":        `{"topicList":[]}`,
 	} {
 		h := header.GetTopicsByClusterRequest{Cluster: cluster}
-		resp := call(t, c, s.Addr(), remoting.NewRequest(code.GetTopicsByCluster, h.Encode(), nil))
+		resp := call(t, c, s.Addr(), codec.NewRequest(code.GetTopicsByCluster, h.Encode(), nil))
 		if resp.Code != code.Success || string(resp.Body) != want {
 			t.Fatalf("topics by cluster %s: code %d got %s, want %s", cluster, resp.Code, resp.Body, want)
 		}
 	}
-	resp = call(t, c, s.Addr(), remoting.NewRequest(code.GetTopicsByCluster, nil, nil))
+	resp = call(t, c, s.Addr(), codec.NewRequest(code.GetTopicsByCluster, nil, nil))
 	if resp.Code != code.SystemError || !strings.Contains(resp.Remark, "cluster") {
 		t.Fatalf("topics by cluster without header: code %d remark %q", resp.Code, resp.Remark)
 	}
@@ -525,7 +526,7 @@ func TestUnknownCodeAndIndependentServers(t *testing.T) {
 	s1 := startServer(t, clk)
 	s2 := startServer(t, clk)
 	c := newClient(t)
-	resp := call(t, c, s1.Addr(), remoting.NewRequest(999, nil, nil))
+	resp := call(t, c, s1.Addr(), codec.NewRequest(999, nil, nil))
 	if resp.Code != code.RequestCodeNotSupported {
 		t.Fatalf("unknown code: got %d, want %d", resp.Code, code.RequestCodeNotSupported)
 	}
@@ -616,16 +617,16 @@ func TestQueryDataVersionTCP(t *testing.T) {
 	brokerA.register(t, c, s.Addr())
 	ext := map[string]string{"brokerName": "broker-a", "brokerAddr": brokerA.addr, "clusterName": brokerA.cluster, "brokerId": "0"}
 	same := body.DataVersion{Timestamp: 1690000000000, Counter: brokerA.version}
-	resp := call(t, c, s.Addr(), remoting.NewRequest(queryDataVersion, ext, same.AppendJSON(nil)))
+	resp := call(t, c, s.Addr(), codec.NewRequest(queryDataVersion, ext, same.AppendJSON(nil)))
 	if resp.Code != code.Success || resp.ExtFields["changed"] != "false" || string(resp.Body) != `{"counter":1,"timestamp":1690000000000}` {
 		t.Fatalf("same version: code %d ext %v body %s", resp.Code, resp.ExtFields, resp.Body)
 	}
 	next := body.DataVersion{Timestamp: 1690000000001, Counter: 2}
-	resp = call(t, c, s.Addr(), remoting.NewRequest(queryDataVersion, ext, next.AppendJSON(nil)))
+	resp = call(t, c, s.Addr(), codec.NewRequest(queryDataVersion, ext, next.AppendJSON(nil)))
 	if resp.Code != code.Success || resp.ExtFields["changed"] != "true" {
 		t.Fatalf("new version: code %d ext %v", resp.Code, resp.ExtFields)
 	}
-	resp = call(t, c, s.Addr(), remoting.NewRequest(queryDataVersion, ext, []byte("{")))
+	resp = call(t, c, s.Addr(), codec.NewRequest(queryDataVersion, ext, []byte("{")))
 	if resp.Code != code.SystemError || !strings.Contains(resp.Remark, "data version") {
 		t.Fatalf("bad body: code %d remark %q", resp.Code, resp.Remark)
 	}

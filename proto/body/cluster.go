@@ -3,7 +3,7 @@ package body
 import (
 	"fmt"
 
-	"github.com/rocketgo/rocketgo/proto/jsonstr"
+	"github.com/rocketgo/rocketgo/internal/jsonstr"
 )
 
 // ClusterInfo is the body of a GET_BROKER_CLUSTER_INFO (106) response: every broker

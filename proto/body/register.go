@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/rocketgo/rocketgo/proto/jsonstr"
+	"github.com/rocketgo/rocketgo/internal/jsonstr"
 )
 
 // Topic filter types (Java's TopicFilterType enum, written by name).

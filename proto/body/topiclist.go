@@ -3,7 +3,7 @@ package body
 import (
 	"fmt"
 
-	"github.com/rocketgo/rocketgo/proto/jsonstr"
+	"github.com/rocketgo/rocketgo/internal/jsonstr"
 )
 
 // TopicList is the body of GET_ALL_TOPIC_LIST_FROM_NAMESERVER (206) and

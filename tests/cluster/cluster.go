@@ -14,7 +14,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/broker"
 	"github.com/rocketgo/rocketgo/namesrv"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/transport"
 	"github.com/rocketgo/rocketgo/store"
 )
 
@@ -91,7 +91,7 @@ type Cluster struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	ns     *namesrv.Server
-	rc     *remoting.Client
+	rc     *transport.Client
 
 	mu struct {
 		sync.Mutex
@@ -163,7 +163,7 @@ func Start(t testing.TB, opts ...Option) *Cluster {
 	c.mu.b, c.mu.bo, c.mu.so = b, bo, so
 	c.mu.Unlock()
 
-	c.rc = remoting.NewClient(remoting.ClientOptions{
+	c.rc = transport.NewClient(transport.ClientOptions{
 		DialTimeout: 3 * time.Second,
 		Logger:      log.With().Str("node", "harness").Logger(),
 	})

@@ -13,7 +13,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/code"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
 // callTimeout bounds every request the harness sends.
@@ -78,8 +78,8 @@ func (r *Route) MasterAddr(brokerName string) string {
 
 // invoke sends one request and waits for its answer. A transport failure is retried
 // once on a fresh connection, because a broker restart leaves the cached one dead.
-func (c *Cluster) invoke(addr string, req func() *remoting.Command) (*remoting.Command, error) {
-	var resp *remoting.Command
+func (c *Cluster) invoke(addr string, req func() *codec.Command) (*codec.Command, error) {
+	var resp *codec.Command
 	var err error
 	for attempt := 0; attempt < 2; attempt++ {
 		ctx, cancel := context.WithTimeout(c.ctx, callTimeout)
@@ -97,8 +97,8 @@ func (c *Cluster) invoke(addr string, req func() *remoting.Command) (*remoting.C
 // ErrNoRoute when the topic is unknown, and ErrBadRoute when the body would break the
 // official Go client.
 func (c *Cluster) Route(topic string) (*Route, error) {
-	resp, err := c.invoke(c.NamesrvAddr(), func() *remoting.Command {
-		return remoting.NewRequest(code.GetRouteInfoByTopic, map[string]string{"topic": topic}, nil)
+	resp, err := c.invoke(c.NamesrvAddr(), func() *codec.Command {
+		return codec.NewRequest(code.GetRouteInfoByTopic, map[string]string{"topic": topic}, nil)
 	})
 	if err != nil {
 		return nil, err
@@ -220,8 +220,8 @@ func (c *Cluster) CreateTopic(t testing.TB, topic string, queues int) *Route {
 		"topicSysFlag":    "0",
 		"order":           "false",
 	}
-	resp, err := c.invoke(c.BrokerAddr(), func() *remoting.Command {
-		return remoting.NewRequest(code.UpdateAndCreateTopic, ext, nil)
+	resp, err := c.invoke(c.BrokerAddr(), func() *codec.Command {
+		return codec.NewRequest(code.UpdateAndCreateTopic, ext, nil)
 	})
 	if err != nil {
 		t.Fatalf("cluster: create topic %q: %v", topic, err)
@@ -260,8 +260,8 @@ func (c *Cluster) CreateTopic(t testing.TB, topic string, queues int) *Route {
 func (c *Cluster) ConsumerOffset(t testing.TB, group, topic string, queueID int) (offset int64, ok bool) {
 	t.Helper()
 	ext := map[string]string{"consumerGroup": group, "topic": topic, "queueId": strconv.Itoa(queueID)}
-	resp, err := c.invoke(c.BrokerAddr(), func() *remoting.Command {
-		return remoting.NewRequest(code.QueryConsumerOffset, ext, nil)
+	resp, err := c.invoke(c.BrokerAddr(), func() *codec.Command {
+		return codec.NewRequest(code.QueryConsumerOffset, ext, nil)
 	})
 	if err != nil {
 		t.Fatalf("cluster: query offset %s/%s/%d: %v", group, topic, queueID, err)
@@ -285,8 +285,8 @@ func (c *Cluster) ConsumerOffset(t testing.TB, group, topic string, queueID int)
 // (GET_CONSUMER_LIST_BY_GROUP), in the broker's order. An empty group gives nil.
 func (c *Cluster) ConsumerIDs(t testing.TB, group string) []string {
 	t.Helper()
-	resp, err := c.invoke(c.BrokerAddr(), func() *remoting.Command {
-		return remoting.NewRequest(code.GetConsumerListByGroup, map[string]string{"consumerGroup": group}, nil)
+	resp, err := c.invoke(c.BrokerAddr(), func() *codec.Command {
+		return codec.NewRequest(code.GetConsumerListByGroup, map[string]string{"consumerGroup": group}, nil)
 	})
 	if err != nil {
 		t.Fatalf("cluster: consumer list of %s: %v", group, err)
@@ -307,8 +307,8 @@ func (c *Cluster) ConsumerIDs(t testing.TB, group string) []string {
 func (c *Cluster) MaxOffset(t testing.TB, topic string, queueID int) int64 {
 	t.Helper()
 	ext := map[string]string{"topic": topic, "queueId": strconv.Itoa(queueID)}
-	resp, err := c.invoke(c.BrokerAddr(), func() *remoting.Command {
-		return remoting.NewRequest(code.GetMaxOffset, ext, nil)
+	resp, err := c.invoke(c.BrokerAddr(), func() *codec.Command {
+		return codec.NewRequest(code.GetMaxOffset, ext, nil)
 	})
 	if err != nil {
 		t.Fatalf("cluster: max offset %s/%d: %v", topic, queueID, err)
@@ -325,8 +325,8 @@ func (c *Cluster) MaxOffset(t testing.TB, topic string, queueID int) int64 {
 func (c *Cluster) MinOffset(t testing.TB, topic string, queueID int) int64 {
 	t.Helper()
 	ext := map[string]string{"topic": topic, "queueId": strconv.Itoa(queueID)}
-	resp, err := c.invoke(c.BrokerAddr(), func() *remoting.Command {
-		return remoting.NewRequest(code.GetMinOffset, ext, nil)
+	resp, err := c.invoke(c.BrokerAddr(), func() *codec.Command {
+		return codec.NewRequest(code.GetMinOffset, ext, nil)
 	})
 	if err != nil {
 		t.Fatalf("cluster: min offset %s/%d: %v", topic, queueID, err)

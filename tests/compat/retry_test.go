@@ -13,7 +13,7 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	rgmessage "github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	remoting "github.com/rocketgo/rocketgo/remoting/transport"
 )
 
 // attemptLog records every delivery of the test's message.

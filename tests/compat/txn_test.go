@@ -26,7 +26,7 @@ import (
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
-	"github.com/rocketgo/rocketgo/remoting"
+	remoting "github.com/rocketgo/rocketgo/remoting/transport"
 	"github.com/rocketgo/rocketgo/tests/cluster"
 )
 

@@ -14,7 +14,7 @@ import (
 	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 	"github.com/rocketgo/rocketgo/tests/internal/proctest"
 )
 
@@ -25,7 +25,7 @@ type Binaries = proctest.Binaries
 func Build(t testing.TB) Binaries { return proctest.Build(t) }
 
 // Invoke sends a request to addr and waits up to 10 s for the answer.
-func Invoke(addr string, req *remoting.Command) (*remoting.Command, error) {
+func Invoke(addr string, req *codec.Command) (*codec.Command, error) {
 	return proctest.Invoke(addr, req)
 }
 
@@ -199,7 +199,7 @@ func dialable(addr string) bool {
 
 // RuntimeInfo returns a broker's GET_BROKER_RUNTIME_INFO table.
 func RuntimeInfo(addr string) (map[string]string, error) {
-	resp, err := Invoke(addr, remoting.NewRequest(code.GetBrokerRuntimeInfo, nil, nil))
+	resp, err := Invoke(addr, codec.NewRequest(code.GetBrokerRuntimeInfo, nil, nil))
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 	"github.com/rocketgo/rocketgo/tests/internal/proctest"
 )
 
@@ -26,7 +26,7 @@ func CreateTopic(t testing.TB, addr, topic string, queues int32) {
 	t.Helper()
 	h := &header.CreateTopicRequest{Topic: topic, DefaultTopic: "TBW102", ReadQueueNums: queues, WriteQueueNums: queues,
 		Perm: body.PermRead | body.PermWrite, TopicFilterType: body.FilterSingleTag}
-	resp, err := Invoke(addr, remoting.NewRequest(code.UpdateAndCreateTopic, h.Encode(), nil))
+	resp, err := Invoke(addr, codec.NewRequest(code.UpdateAndCreateTopic, h.Encode(), nil))
 	if err != nil || resp.Code != code.Success {
 		t.Fatalf("create topic %s on %s: %v %v", topic, addr, err, resp)
 	}
@@ -44,7 +44,7 @@ type SendResult struct {
 }
 
 // sendRequest builds a SEND_MESSAGE of body to topic's queue.
-func sendRequest(topic string, queue int32, b []byte, props map[string]string) *remoting.Command {
+func sendRequest(topic string, queue int32, b []byte, props map[string]string) *codec.Command {
 	h := &header.SendMessageRequest{
 		ProducerGroup:         "ha-producer",
 		Topic:                 topic,
@@ -55,11 +55,11 @@ func sendRequest(topic string, queue int32, b []byte, props map[string]string) *
 		Properties:            message.EncodeProperties(props),
 		MaxReconsumeTimes:     header.Int32(0),
 	}
-	return remoting.NewRequest(code.SendMessage, h.Encode(), b)
+	return codec.NewRequest(code.SendMessage, h.Encode(), b)
 }
 
 // result turns a send answer into a SendResult.
-func result(i int, resp *remoting.Command, err error, took time.Duration) SendResult {
+func result(i int, resp *codec.Command, err error, took time.Duration) SendResult {
 	r := SendResult{Index: i, Latency: took, Err: err}
 	if err != nil {
 		return r
@@ -104,7 +104,7 @@ func SendMany(ctx context.Context, addr, topic string, queues int, bodies [][]by
 		began := time.Now()
 		i := i
 		cctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		err := proctest.Client().InvokeAsync(cctx, addr, sendRequest(topic, int32(i%queues), b, nil), func(resp *remoting.Command, err error) {
+		err := proctest.Client().InvokeAsync(cctx, addr, sendRequest(topic, int32(i%queues), b, nil), func(resp *codec.Command, err error) {
 			out[i] = result(i, resp, err, time.Since(began))
 			cancel()
 			<-sem
@@ -130,10 +130,10 @@ type Record struct {
 }
 
 // pullRequest is a PULL_MESSAGE of up to 32 messages, without long polling.
-func pullRequest(group, topic string, queue int32, offset int64) *remoting.Command {
+func pullRequest(group, topic string, queue int32, offset int64) *codec.Command {
 	h := &header.PullMessageRequest{ConsumerGroup: group, Topic: topic, QueueID: queue, QueueOffset: offset,
 		MaxMsgNums: 32, ExpressionType: "TAG"}
-	return remoting.NewRequest(code.PullMessage, h.Encode(), nil)
+	return codec.NewRequest(code.PullMessage, h.Encode(), nil)
 }
 
 // ServesTopic reports whether the broker at addr knows topic: a pull of it is not
@@ -186,7 +186,7 @@ func Pull(t testing.TB, addr, group, topic string, queue int32, from, to int64) 
 func MaxOffset(t testing.TB, addr, topic string, queue int32) int64 {
 	t.Helper()
 	h := &header.QueueRequest{Topic: topic, QueueID: queue}
-	resp, err := Invoke(addr, remoting.NewRequest(code.GetMaxOffset, h.Encode(), nil))
+	resp, err := Invoke(addr, codec.NewRequest(code.GetMaxOffset, h.Encode(), nil))
 	if err != nil {
 		t.Fatalf("max offset of %s/%d on %s: %v", topic, queue, addr, err)
 	}
@@ -233,7 +233,7 @@ func LogChecksum(t testing.TB, dir string, segBytes, from, to int64) string {
 // NameServer at ns; nil when the route or the broker is missing.
 func BrokerAddrs(ns, topic, brokerName string) map[int64]string {
 	h := &header.GetRouteInfoRequest{Topic: topic}
-	resp, err := Invoke(ns, remoting.NewRequest(code.GetRouteInfoByTopic, h.Encode(), nil))
+	resp, err := Invoke(ns, codec.NewRequest(code.GetRouteInfoByTopic, h.Encode(), nil))
 	if err != nil || resp.Code != code.Success {
 		return nil
 	}
@@ -253,7 +253,7 @@ func BrokerAddrs(ns, topic, brokerName string) map[int64]string {
 // addr; ok is false when none is stored or the broker does not answer.
 func CommittedOffset(addr, group, topic string, queue int32) (int64, bool) {
 	h := &header.QueryConsumerOffsetRequest{ConsumerGroup: group, Topic: topic, QueueID: queue, SetZeroIfNotFound: header.Bool(false)}
-	resp, err := Invoke(addr, remoting.NewRequest(code.QueryConsumerOffset, h.Encode(), nil))
+	resp, err := Invoke(addr, codec.NewRequest(code.QueryConsumerOffset, h.Encode(), nil))
 	if err != nil || resp.Code != code.Success {
 		return 0, false
 	}

@@ -108,11 +108,11 @@ func TestImportsPointDownward(t *testing.T) {
 	}
 }
 
-func TestOnlyRemotingImportsGnet(t *testing.T) {
+func TestOnlyTheServerImportsGnet(t *testing.T) {
 	for _, f := range repoFiles(t) {
 		for _, imp := range f.imports {
-			if strings.HasPrefix(imp, "github.com/panjf2000/gnet") && !strings.HasPrefix(f.rel, "remoting/") {
-				t.Errorf("%s imports gnet; only remoting/ may", f.rel)
+			if strings.HasPrefix(imp, "github.com/panjf2000/gnet") && !strings.HasPrefix(f.rel, "remoting/server/") {
+				t.Errorf("%s imports gnet; only remoting/server/ may", f.rel)
 			}
 		}
 	}

@@ -12,7 +12,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/transport"
 	"github.com/rocketgo/rocketgo/tests/internal/proctest"
 )
 
@@ -45,13 +46,13 @@ func fields(line string) map[string]string {
 }
 
 // newClient returns a remoting client closed when the test ends.
-func newClient(t *testing.T) *remoting.Client {
-	rc := remoting.NewClient(remoting.ClientOptions{DialTimeout: time.Second})
+func newClient(t *testing.T) *transport.Client {
+	rc := transport.NewClient(transport.ClientOptions{DialTimeout: time.Second})
 	t.Cleanup(func() { _ = rc.Close() })
 	return rc
 }
 
-func invoke(rc *remoting.Client, addr string, req *remoting.Command) (*remoting.Command, error) {
+func invoke(rc *transport.Client, addr string, req *codec.Command) (*codec.Command, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	return rc.Invoke(ctx, addr, req)
@@ -59,7 +60,7 @@ func invoke(rc *remoting.Client, addr string, req *remoting.Command) (*remoting.
 
 // send sends one message with SEND_MESSAGE to queue 0 of topic (created from TBW102 on
 // first use) and returns the broker's answer.
-func send(t *testing.T, rc *remoting.Client, broker, topic, key string, payload []byte) header.SendMessageResponse {
+func send(t *testing.T, rc *transport.Client, broker, topic, key string, payload []byte) header.SendMessageResponse {
 	t.Helper()
 	h := header.SendMessageRequest{
 		ProducerGroup:         "proc-pg",
@@ -72,7 +73,7 @@ func send(t *testing.T, rc *remoting.Client, broker, topic, key string, payload 
 			message.PropKeys: key, message.PropUniqKey: message.NewUniqID(), message.PropWait: "true",
 		}),
 	}
-	resp, err := invoke(rc, broker, remoting.NewRequest(code.SendMessage, h.Encode(), payload))
+	resp, err := invoke(rc, broker, codec.NewRequest(code.SendMessage, h.Encode(), payload))
 	if err != nil {
 		t.Fatalf("send to %s: %v", broker, err)
 	}
@@ -88,7 +89,7 @@ func send(t *testing.T, rc *remoting.Client, broker, topic, key string, payload 
 
 // pull reads queue 0 of topic from offset 0 with PULL_MESSAGE until it holds at least
 // n messages (dispatch into the ConsumeQueue is asynchronous) and returns them.
-func pull(t *testing.T, rc *remoting.Client, broker, topic string, n int) []*message.Ext {
+func pull(t *testing.T, rc *transport.Client, broker, topic string, n int) []*message.Ext {
 	t.Helper()
 	h := header.PullMessageRequest{
 		ConsumerGroup: "proc-cg",
@@ -104,7 +105,7 @@ func pull(t *testing.T, rc *remoting.Client, broker, topic string, n int) []*mes
 	var last string
 	var msgs []*message.Ext
 	ok := testutil.Poll(readyTimeout, func() bool {
-		resp, err := invoke(rc, broker, remoting.NewRequest(code.PullMessage, h.Encode(), nil))
+		resp, err := invoke(rc, broker, codec.NewRequest(code.PullMessage, h.Encode(), nil))
 		switch {
 		case err != nil:
 			last = err.Error()

@@ -17,7 +17,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/transport"
 	"github.com/rocketgo/rocketgo/tests/cluster"
 )
 
@@ -170,20 +171,20 @@ func bodies[M interface {
 // the broker stored, duplicates included.
 type puller struct {
 	t  *testing.T
-	rc *remoting.Client
+	rc *transport.Client
 }
 
 func newPuller(t *testing.T) *puller {
-	rc := remoting.NewClient(remoting.ClientOptions{DialTimeout: 3 * time.Second})
+	rc := transport.NewClient(transport.ClientOptions{DialTimeout: 3 * time.Second})
 	t.Cleanup(func() { rc.Close() })
 	return &puller{t: t, rc: rc}
 }
 
 // call invokes one request.
-func (p *puller) call(addr string, c int16, ext map[string]string) (*remoting.Command, error) {
+func (p *puller) call(addr string, c int16, ext map[string]string) (*codec.Command, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return p.rc.Invoke(ctx, addr, remoting.NewRequest(c, ext, nil))
+	return p.rc.Invoke(ctx, addr, codec.NewRequest(c, ext, nil))
 }
 
 // pull reads (topic, q) from offset with a subscription expression of exprType, and

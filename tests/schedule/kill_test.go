@@ -13,7 +13,7 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 	"github.com/rocketgo/rocketgo/tests/internal/proctest"
 )
 
@@ -137,7 +137,7 @@ func sendRaw(t *testing.T, pl *puller, addr, topic, body string, props map[strin
 		QueueID: 0, BornTimestamp: time.Now().UnixMilli(), Properties: message.EncodeProperties(props)}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	resp, err := pl.rc.Invoke(ctx, addr, remoting.NewRequest(code.SendMessage, h.Encode(), []byte(body)))
+	resp, err := pl.rc.Invoke(ctx, addr, codec.NewRequest(code.SendMessage, h.Encode(), []byte(body)))
 	if err != nil || resp.Code != code.Success {
 		t.Fatalf("send %s: %v %+v", body, err, resp)
 	}

@@ -10,7 +10,8 @@ import (
 	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
-	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/transport"
 )
 
 // Ready reports whether a started child is ready to serve, typically by asking it or
@@ -76,14 +77,14 @@ func (p *Proc) AwaitReady(timeout time.Duration, ready Ready) error {
 }
 
 // Client is the harness's remoting client, shared by every probe of a test binary.
-var Client = sync.OnceValue(func() *remoting.Client {
-	return remoting.NewClient(remoting.ClientOptions{DialTimeout: 2 * time.Second})
+var Client = sync.OnceValue(func() *transport.Client {
+	return transport.NewClient(transport.ClientOptions{DialTimeout: 2 * time.Second})
 })
 
 // Invoke sends a request to addr with Client and waits up to 10 s for the answer. A
 // failed call drops the cached connection, so the next one dials a restarted process
 // afresh.
-func Invoke(addr string, req *remoting.Command) (*remoting.Command, error) {
+func Invoke(addr string, req *codec.Command) (*codec.Command, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	resp, err := Client().Invoke(ctx, addr, req)
@@ -97,7 +98,7 @@ func Invoke(addr string, req *remoting.Command) (*remoting.Command, error) {
 // the broker has registered, so a producer can resolve a topic created from TBW102.
 // The second result is the answer's code (-1 when the call failed).
 func RoutedTo(ns, broker string) (bool, int16) {
-	resp, err := Invoke(ns, remoting.NewRequest(code.GetRouteInfoByTopic, map[string]string{"topic": "TBW102"}, nil))
+	resp, err := Invoke(ns, codec.NewRequest(code.GetRouteInfoByTopic, map[string]string{"topic": "TBW102"}, nil))
 	if err != nil {
 		return false, -1
 	}

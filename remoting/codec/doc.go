@@ -1,7 +1,9 @@
-// Package remoting moves RocketMQ 4.x remoting frames: the frame codec (JSON and ROCKETMQ
-// binary headers), a server on a gnet event-loop engine, and a client transport with
-// opaque correlation, sync/async/oneway calls, timeouts and reconnects. It knows nothing
-// about topics or storage; request codes only select handlers.
+// Package codec encodes and decodes RocketMQ 4.x remoting frames: the Command type, the
+// frame layout, and the two header serializations (JSON and ROCKETMQ binary). It does no
+// I/O and imports nothing outside the standard library and this module, so everything
+// that speaks the protocol — the gnet server (remoting/server), the client transport
+// (remoting/transport), the SDK — shares it without pulling in the other's
+// dependencies. It knows nothing about topics or storage.
 //
 // # Frame
 //
@@ -14,12 +16,12 @@
 //	  uint32     |   \ low 24 bits: header length H
 //	             \ high byte: serialize type T (0 JSON, 1 ROCKETMQ)
 //
-// A decoder checks L against MaxFrameBytes (16 MiB by default, Java's frameMaxLength)
+// A decoder checks L against the frame limit (DefaultMaxFrameBytes, 16 MiB: Java's frameMaxLength)
 // before reading or allocating anything of that size, and H against L.
 //
 // # JSON header (type 0)
 //
-// What the official Go client sends, and what this package writes (compact, keys in this
+// What the official Go client sends, and what AppendFrame writes (compact, keys in this
 // order, extFields values always strings):
 //
 //	{"code":105,"language":"GO","version":317,"opaque":2,"flag":0,"remark":"","extFields":{"topic":"T"}}
@@ -46,19 +48,9 @@
 // opaque and uses its request's header serialization. Both sides match responses by
 // opaque only; a response nobody waits for (late, after a timeout) is dropped.
 //
-// # Server
+// # Errors
 //
-// Server runs gnet event loops. OnTraffic peeks for whole frames, decodes them and
-// dispatches by code: handlers registered with Handle run right there (they must not
-// block), those registered with HandleAsync on a bounded worker pool. The responses
-// produced during one OnTraffic call go out in one write; BodyParts are spliced in by
-// writev without a copy. A handler that returns nil answers later with Conn.Reply from
-// any goroutine. An oversized or malformed frame closes only its connection.
-//
-// # Client
-//
-// Client keeps one connection per address. Callers encode their frames and the first
-// caller to find the writer idle writes everything queued in one writev; one reader
-// goroutine per connection decodes frames and completes calls. A connection that dies
-// fails its in-flight calls at once with ErrClosed, and the next call dials again.
-package remoting
+// ErrTimeout and ErrClosed are not codec failures but live here with ErrFrameTooLarge and
+// ErrBadFrame so that the server and the transport fail calls with the same values:
+// callers test them with errors.Is whichever end they hold.
+package codec

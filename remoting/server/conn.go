@@ -1,4 +1,4 @@
-package remoting
+package server
 
 import (
 	"bytes"
@@ -6,12 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"sync"
 	"sync/atomic"
 
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/internal/pending"
 )
 
 // Conn is one accepted connection. Its methods are safe from any goroutine.
@@ -22,7 +23,7 @@ type Conn struct {
 	remote  netip.AddrPort
 	closed  atomic.Bool
 	value   atomic.Pointer[valueBox]
-	pending pendingTable
+	pending pending.Table
 
 	// out collects the responses produced while one OnTraffic call runs, so a burst of
 	// pipelined requests is answered with one write. Only the event loop touches it.
@@ -89,28 +90,28 @@ func (c *Conn) Close() error {
 // Reply writes a (late) response, typically one a handler returned nil for: build it
 // with req.NewResponse so it carries the request's opaque and serialization. It may be
 // called from any goroutine; the write happens on the connection's event loop, and
-// resp.BodyParts must stay valid until then. It fails with ErrClosed once the
+// resp.BodyParts must stay valid until then. It fails with codec.ErrClosed once the
 // connection is gone (the write may also be lost if the connection dies meanwhile).
-func (c *Conn) Reply(resp *Command) error {
-	resp.Flag |= FlagResponse
+func (c *Conn) Reply(resp *codec.Command) error {
+	resp.Flag |= codec.FlagResponse
 	return c.send(resp, nil)
 }
 
 // Invoke sends a server-started request and waits for the client's answer, ctx
 // bounding the wait. It assigns req.Opaque. On timeout the pending entry is removed and
-// the error wraps ErrTimeout; if the connection closes first it wraps ErrClosed. It
+// the error wraps codec.ErrTimeout; if the connection closes first it wraps codec.ErrClosed. It
 // must not be called from a handler registered with Handle: the event loop that would
 // read the answer is the one waiting.
-func (c *Conn) Invoke(ctx context.Context, req *Command) (*Command, error) {
+func (c *Conn) Invoke(ctx context.Context, req *codec.Command) (*codec.Command, error) {
 	if c.closed.Load() {
-		return nil, fmt.Errorf("remoting: invoke on connection %d: %w", c.id, ErrClosed)
+		return nil, fmt.Errorf("remoting: invoke on connection %d: %w", c.id, codec.ErrClosed)
 	}
-	req.Flag &^= FlagResponse | FlagOneway
-	cl := newSyncCall()
+	req.Flag &^= codec.FlagResponse | codec.FlagOneway
+	cl := pending.NewSync()
 	var err error
 	for {
 		req.Opaque = c.srv.nextOpaque.Add(1)
-		if err = c.pending.add(req.Opaque, cl); !errors.Is(err, errOpaqueInUse) {
+		if err = c.pending.Add(req.Opaque, cl); !errors.Is(err, pending.ErrOpaqueInUse) {
 			break
 		}
 	}
@@ -120,38 +121,38 @@ func (c *Conn) Invoke(ctx context.Context, req *Command) (*Command, error) {
 	opaque := req.Opaque
 	err = c.send(req, func(gc gnet.Conn, werr error) error {
 		if werr != nil {
-			if pc := c.pending.take(opaque); pc != nil {
-				pc.complete(nil, fmt.Errorf("remoting: invoke on connection %d: %w: %w", c.id, ErrClosed, werr))
+			if pc := c.pending.Take(opaque); pc != nil {
+				pc.Complete(nil, fmt.Errorf("remoting: invoke on connection %d: %w: %w", c.id, codec.ErrClosed, werr))
 			}
 		}
 		return c.checkOutbound(gc, werr)
 	})
 	if err != nil {
-		c.pending.take(opaque)
+		c.pending.Take(opaque)
 		return nil, err
 	}
-	return c.pending.wait(ctx, opaque, cl)
+	return c.pending.Wait(ctx, opaque, cl)
 }
 
 // InvokeOneway sends a server-started request that gets no answer (the broker's
 // CHECK_TRANSACTION_STATE and NOTIFY_CONSUMER_IDS_CHANGED). It assigns req.Opaque and
 // sets the oneway flag.
-func (c *Conn) InvokeOneway(req *Command) error {
-	req.Flag = req.Flag&^FlagResponse | FlagOneway
+func (c *Conn) InvokeOneway(req *codec.Command) error {
+	req.Flag = req.Flag&^codec.FlagResponse | codec.FlagOneway
 	req.Opaque = c.srv.nextOpaque.Add(1)
 	return c.send(req, nil)
 }
 
 // Pending returns the number of server-started calls waiting for an answer.
-func (c *Conn) Pending() int { return c.pending.len() }
+func (c *Conn) Pending() int { return c.pending.Len() }
 
 // send encodes cmd into its own buffer and queues it on the event loop; BodyParts follow
 // the encoded bytes in one writev without being copied.
-func (c *Conn) send(cmd *Command, cb gnet.AsyncCallback) error {
+func (c *Conn) send(cmd *codec.Command, cb gnet.AsyncCallback) error {
 	if c.closed.Load() {
-		return fmt.Errorf("remoting: connection %d: %w", c.id, ErrClosed)
+		return fmt.Errorf("remoting: connection %d: %w", c.id, codec.ErrClosed)
 	}
-	head, err := AppendFrame(make([]byte, 0, 256+len(cmd.Body)), cmd, c.srv.o.MaxFrameBytes)
+	head, err := codec.AppendFrame(make([]byte, 0, 256+len(cmd.Body)), cmd, c.srv.o.MaxFrameBytes)
 	if err != nil {
 		return fmt.Errorf("remoting: encode code %d: %w", cmd.Code, err)
 	}
@@ -164,15 +165,15 @@ func (c *Conn) send(cmd *Command, cb gnet.AsyncCallback) error {
 		err = c.gc.AsyncWritev(replyIOV(head, cmd.BodyParts), cb)
 	}
 	if err != nil {
-		return fmt.Errorf("remoting: connection %d: %w: %w", c.id, ErrClosed, err)
+		return fmt.Errorf("remoting: connection %d: %w: %w", c.id, codec.ErrClosed, err)
 	}
 	return nil
 }
 
 // queue adds a response to req to the event loop's batch; it is written by flush at the
 // end of OnTraffic. An unencodable response is replaced by a SYSTEM_ERROR naming why.
-func (c *Conn) queue(req, resp *Command) {
-	prepareResponse(req, resp)
+func (c *Conn) queue(req, resp *codec.Command) {
+	codec.PrepareResponse(req, resp)
 	if err := c.out.add(resp, c.srv.o.MaxFrameBytes); err != nil {
 		c.srv.warn.Warn().Err(err).Uint64("conn", c.id).Int16("code", req.Code).Msg("response not encodable")
 		fail := req.NewResponse(code.SystemError, fmt.Sprintf("response not encodable: %v", err))
@@ -229,9 +230,9 @@ type outBatch struct {
 const maxRetainedBatch = 1 << 20
 
 // add encodes resp at the end of the batch.
-func (o *outBatch) add(resp *Command, maxFrame int) error {
+func (o *outBatch) add(resp *codec.Command, maxFrame int) error {
 	var err error
-	o.buf, err = AppendFrame(o.buf, resp, maxFrame)
+	o.buf, err = codec.AppendFrame(o.buf, resp, maxFrame)
 	if err != nil {
 		return err
 	}
@@ -288,129 +289,3 @@ func (o *outBatch) reset() {
 	o.cuts = o.cuts[:0]
 	o.parts = o.parts[:0]
 }
-
-// callResult is the outcome of one call: the response or why there is none.
-type callResult struct {
-	resp *Command
-	err  error
-}
-
-// call is one request waiting for its response. Exactly one party completes it: the one
-// that removes it from its pendingTable (the reader that matched the response, the
-// timeout, or the connection failure), so a late response after a timeout is dropped.
-type call struct {
-	ch   chan callResult       // sync callers wait here (buffered 1)
-	cb   func(*Command, error) // async callers are called back instead
-	stop func() bool           // releases the context.AfterFunc of an async call
-}
-
-// complete delivers the outcome. It never blocks for a sync call; an async callback runs
-// on the calling goroutine.
-func (c *call) complete(resp *Command, err error) {
-	if c.cb != nil {
-		if c.stop != nil {
-			c.stop()
-		}
-		c.cb(resp, err)
-		return
-	}
-	c.ch <- callResult{resp, err}
-}
-
-// pendingTable holds the calls of one connection keyed by opaque.
-type pendingTable struct {
-	mu struct {
-		sync.Mutex
-		m      map[int32]*call
-		failed error // set once the connection is gone: no new calls are accepted
-	}
-}
-
-// errOpaqueInUse reports an opaque that is still pending after the counter wrapped.
-var errOpaqueInUse = errors.New("remoting: opaque in use")
-
-// add registers c under opaque. It fails with the connection's error once failAll ran,
-// and with errOpaqueInUse if the opaque is taken.
-func (p *pendingTable) add(opaque int32, c *call) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.mu.failed != nil {
-		return p.mu.failed
-	}
-	if p.mu.m == nil {
-		p.mu.m = make(map[int32]*call)
-	}
-	if _, ok := p.mu.m[opaque]; ok {
-		return errOpaqueInUse
-	}
-	p.mu.m[opaque] = c
-	return nil
-}
-
-// take removes and returns the call under opaque, or nil if there is none (answered,
-// timed out, or never sent).
-func (p *pendingTable) take(opaque int32) *call {
-	p.mu.Lock()
-	c := p.mu.m[opaque]
-	if c != nil {
-		delete(p.mu.m, opaque)
-	}
-	p.mu.Unlock()
-	return c
-}
-
-// failAll refuses new calls with err and completes every pending call with it.
-func (p *pendingTable) failAll(err error) {
-	p.mu.Lock()
-	if p.mu.failed == nil {
-		p.mu.failed = err
-	}
-	m := p.mu.m
-	p.mu.m = nil
-	p.mu.Unlock()
-	for _, c := range m {
-		c.complete(nil, err)
-	}
-}
-
-// len returns the number of calls waiting for an answer.
-func (p *pendingTable) len() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.mu.m)
-}
-
-// ctxError converts an expired context into the package's error for opaque.
-func ctxError(ctx context.Context, opaque int32) error {
-	err := ctx.Err()
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%w: opaque %d: %w", ErrTimeout, opaque, err)
-	}
-	return fmt.Errorf("remoting: opaque %d: %w", opaque, err)
-}
-
-// wait blocks until the call under opaque completes or ctx ends; in the latter case the
-// pending entry is removed so nothing is left behind. Every way out leaves c owned by
-// nobody else and its channel empty, so c goes back to the pool.
-func (p *pendingTable) wait(ctx context.Context, opaque int32, c *call) (*Command, error) {
-	defer syncCalls.Put(c)
-	select {
-	case r := <-c.ch:
-		return r.resp, r.err
-	case <-ctx.Done():
-		if p.take(opaque) != nil {
-			return nil, ctxError(ctx, opaque)
-		}
-		// Someone completed the call at the same moment; its result is on the way.
-		r := <-c.ch
-		return r.resp, r.err
-	}
-}
-
-// syncCalls recycles the calls of waiting callers (a call and its channel per request
-// otherwise).
-var syncCalls = sync.Pool{New: func() any { return &call{ch: make(chan callResult, 1)} }}
-
-// newSyncCall returns a call for a waiting caller; pass it to wait, which recycles it.
-// A call abandoned before wait (its send failed) is simply left to the collector.
-func newSyncCall() *call { return syncCalls.Get().(*call) }

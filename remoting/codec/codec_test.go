@@ -1,4 +1,4 @@
-package remoting
+package codec
 
 import (
 	"bytes"
@@ -8,15 +8,13 @@ import (
 	"errors"
 	"flag"
 	"maps"
-	"net"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/rocketgo/rocketgo/proto/jsonstr"
+	"github.com/rocketgo/rocketgo/internal/jsonstr"
 )
 
 // frameOf wraps a header (serialize type typ) and body into a whole frame, prefix
@@ -481,53 +479,6 @@ func TestGoldenFrames(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestServerAnswersGoClientFrameOnTheWire sends the official Go client's exact request
-// bytes and checks the exact response bytes.
-func TestServerAnswersGoClientFrameOnTheWire(t *testing.T) {
-	s := startServer(t, func(s *Server) {
-		s.Handle(105, func(_ *Conn, req *Command) *Command {
-			resp := req.NewResponse(0, "")
-			resp.ExtFields["topic"] = req.ExtFields["topic"]
-			resp.Body = []byte(`{"brokerDatas":[],"queueDatas":[]}`)
-			return resp
-		})
-	})
-	nc, err := net.Dial("tcp", s.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	header := golden(t, "go_client_route_request.json")
-	if _, err := nc.Write(frameOf(SerializeJSON, header, nil)); err != nil {
-		t.Fatal(err)
-	}
-	wantHeader := `{"code":0,"language":"GO","version":317,"opaque":2,"flag":1,"remark":"","extFields":{"topic":"T"}}`
-	want := frameOf(SerializeJSON, []byte(wantHeader), []byte(`{"brokerDatas":[],"queueDatas":[]}`))
-	got := make([]byte, len(want))
-	_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := readFull(nc, got); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("response bytes:\n got %q\nwant %q", got, want)
-	}
-	if strings.ContainsAny(string(got[8:8+len(wantHeader)]), " \n\t") {
-		t.Fatal("response header is not compact")
-	}
-}
-
-func readFull(nc net.Conn, b []byte) (int, error) {
-	n := 0
-	for n < len(b) {
-		m, err := nc.Read(b[n:])
-		n += m
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
 }
 
 // fuzzFrameLimit lets re-encoding grow a header (JSON escaping can expand it) without

@@ -1,4 +1,4 @@
-package remoting
+package codec
 
 import (
 	"encoding/binary"
@@ -155,10 +155,12 @@ func LanguageCode(name string) byte {
 	return languageOther
 }
 
+// LengthPrefixBytes is the size of the frame's leading length field: a reader peeks
+// this many bytes, passes them to FrameLength, then waits for that many more.
+const LengthPrefixBytes = 4
+
 // Frame geometry (see the package documentation for the diagram).
 const (
-	// lengthPrefixBytes is the size of the frame's leading length field.
-	lengthPrefixBytes = 4
 	// headerWordBytes is the size of the serialize-type + header-length word.
 	headerWordBytes = 4
 	// maxHeaderBytes is the largest header the 24-bit header-length field can describe.
@@ -173,7 +175,7 @@ const (
 // the prefix. It fails before anything of that size is allocated: a prefix over the limit
 // is ErrFrameTooLarge, one too short to hold the header-length word is ErrBadFrame.
 func FrameLength(prefix []byte, maxFrame int) (int, error) {
-	if len(prefix) < lengthPrefixBytes {
+	if len(prefix) < LengthPrefixBytes {
 		return 0, fmt.Errorf("%w: length prefix needs 4 bytes, have %d", ErrBadFrame, len(prefix))
 	}
 	if maxFrame <= 0 {
@@ -202,6 +204,29 @@ func DecodeFrame(frame []byte) (*Command, error) {
 		c.Body = body
 	}
 	return c, nil
+}
+
+// DecodeFrameCopy is DecodeFrame for a frame that sits in a buffer reused once it is
+// decoded (a peeked read buffer): the body is copied out, so the command owns all of
+// its bytes.
+func DecodeFrameCopy(frame []byte) (*Command, error) {
+	c := new(Command)
+	body, err := decodeFrameInto(frame, c)
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > 0 {
+		c.Body = append(make([]byte, 0, len(body)), body...)
+	}
+	return c, nil
+}
+
+// PrepareResponse makes resp answer req: same opaque and serialization, response flag.
+// Both ends call it on a handler's result before writing it.
+func PrepareResponse(req, resp *Command) {
+	resp.Opaque = req.Opaque
+	resp.Flag |= FlagResponse
+	resp.Serialize = req.Serialize
 }
 
 // decodeFrameInto decodes the header of frame into c and returns the body slice, which
@@ -260,7 +285,7 @@ func AppendFrame(dst []byte, c *Command, maxFrame int) ([]byte, error) {
 	if err != nil {
 		return dst[:start], err
 	}
-	hlen := len(dst) - start - lengthPrefixBytes - headerWordBytes
+	hlen := len(dst) - start - LengthPrefixBytes - headerWordBytes
 	if hlen > maxHeaderBytes {
 		return dst[:start], fmt.Errorf("%w: header of %d bytes", ErrFrameTooLarge, hlen)
 	}
@@ -269,7 +294,7 @@ func AppendFrame(dst []byte, c *Command, maxFrame int) ([]byte, error) {
 		return dst[:start], fmt.Errorf("%w: frame of %d bytes over limit %d", ErrFrameTooLarge, total, maxFrame)
 	}
 	binary.BigEndian.PutUint32(dst[start:], uint32(total))
-	binary.BigEndian.PutUint32(dst[start+lengthPrefixBytes:], uint32(c.Serialize)<<24|uint32(hlen))
+	binary.BigEndian.PutUint32(dst[start+LengthPrefixBytes:], uint32(c.Serialize)<<24|uint32(hlen))
 	return append(dst, c.Body...), nil
 }
 

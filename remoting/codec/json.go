@@ -1,4 +1,4 @@
-package remoting
+package codec
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/rocketgo/rocketgo/proto/jsonstr"
+	"github.com/rocketgo/rocketgo/internal/jsonstr"
 )
 
 // The JSON header is written by hand: encoding/json's reflection costs more than the rest

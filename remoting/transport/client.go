@@ -1,4 +1,4 @@
-package remoting
+package transport
 
 import (
 	"bufio"
@@ -14,11 +14,13 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/internal/pending"
 )
 
 // ClientOptions configures a Client.
 type ClientOptions struct {
-	// MaxFrameBytes bounds one frame, read or written; DefaultMaxFrameBytes when zero.
+	// MaxFrameBytes bounds one frame, read or written; codec.DefaultMaxFrameBytes when zero.
 	// A server that announces a larger frame has its connection closed.
 	MaxFrameBytes int `mapstructure:"max_frame_bytes"`
 	// DialTimeout bounds connecting to an address; 3 s when zero.
@@ -32,7 +34,7 @@ type ClientOptions struct {
 
 // ClientHandler serves a request the server started (CHECK_TRANSACTION_STATE, ...). A
 // non-nil result is sent back with the request's opaque and the response flag.
-type ClientHandler func(addr string, req *Command) *Command
+type ClientHandler func(addr string, req *codec.Command) *codec.Command
 
 // Client is the calling side of the protocol: one TCP connection per address, dialled on
 // first use and again on the next call after it failed. Requests are matched to
@@ -62,7 +64,7 @@ const maxClientHandlers = 256
 // NewClient returns a client with no connections yet.
 func NewClient(o ClientOptions) *Client {
 	if o.MaxFrameBytes <= 0 {
-		o.MaxFrameBytes = DefaultMaxFrameBytes
+		o.MaxFrameBytes = codec.DefaultMaxFrameBytes
 	}
 	if o.DialTimeout <= 0 {
 		o.DialTimeout = 3 * time.Second
@@ -93,50 +95,50 @@ func (c *Client) Handle(code int16, h ClientHandler) {
 }
 
 // Invoke sends req to addr and waits for the response, ctx bounding the whole call
-// (dial included). It assigns req.Opaque. Errors wrap ErrTimeout when ctx expires (the
-// pending entry is removed), ErrClosed when the connection dies first (promptly, not at
-// the deadline), and ErrFrameTooLarge when req cannot be framed.
-func (c *Client) Invoke(ctx context.Context, addr string, req *Command) (*Command, error) {
+// (dial included). It assigns req.Opaque. Errors wrap codec.ErrTimeout when ctx expires (the
+// pending entry is removed), codec.ErrClosed when the connection dies first (promptly, not at
+// the deadline), and codec.ErrFrameTooLarge when req cannot be framed.
+func (c *Client) Invoke(ctx context.Context, addr string, req *codec.Command) (*codec.Command, error) {
 	cc, err := c.conn(ctx, addr)
 	if err != nil {
 		return nil, err
 	}
-	req.Flag &^= FlagResponse | FlagOneway
-	cl := newSyncCall()
+	req.Flag &^= codec.FlagResponse | codec.FlagOneway
+	cl := pending.NewSync()
 	op, err := c.register(cc, cl)
 	if err != nil {
 		return nil, err
 	}
 	req.Opaque = op
 	if err := cc.write(req); err != nil {
-		cc.pending.take(op)
+		cc.pending.Take(op)
 		return nil, err
 	}
-	return cc.pending.wait(ctx, op, cl)
+	return cc.pending.Wait(ctx, op, cl)
 }
 
 // InvokeAsync sends req to addr and returns once it is queued for writing; cb receives
-// the response or the error (ErrTimeout when ctx ends first, ErrClosed when the
+// the response or the error (codec.ErrTimeout when ctx ends first, codec.ErrClosed when the
 // connection dies). cb runs exactly once unless InvokeAsync itself returns an error, in
 // which case it never runs. cb runs on the connection's reader goroutine or a timer's,
 // so it must not block: hand longer work to another goroutine. It assigns req.Opaque.
-func (c *Client) InvokeAsync(ctx context.Context, addr string, req *Command, cb func(*Command, error)) error {
+func (c *Client) InvokeAsync(ctx context.Context, addr string, req *codec.Command, cb func(*codec.Command, error)) error {
 	cc, err := c.conn(ctx, addr)
 	if err != nil {
 		return err
 	}
-	req.Flag &^= FlagResponse | FlagOneway
+	req.Flag &^= codec.FlagResponse | codec.FlagOneway
 	for {
 		op := c.opaque.Add(1)
-		cl := &call{cb: cb}
-		cl.stop = context.AfterFunc(ctx, func() {
-			if pc := cc.pending.take(op); pc != nil {
-				pc.complete(nil, ctxError(ctx, op))
+		cl := pending.NewAsync(cb)
+		cl.Stop = context.AfterFunc(ctx, func() {
+			if pc := cc.pending.Take(op); pc != nil {
+				pc.Complete(nil, pending.ContextError(ctx, op))
 			}
 		})
-		if err := cc.pending.add(op, cl); err != nil {
-			cl.stop()
-			if errors.Is(err, errOpaqueInUse) {
+		if err := cc.pending.Add(op, cl); err != nil {
+			cl.Stop()
+			if errors.Is(err, pending.ErrOpaqueInUse) {
 				continue
 			}
 			return err
@@ -144,16 +146,16 @@ func (c *Client) InvokeAsync(ctx context.Context, addr string, req *Command, cb 
 		if ctx.Err() != nil {
 			// The context ended before the entry was in the table, so the AfterFunc
 			// may have missed it: whoever takes the entry completes the call.
-			if cc.pending.take(op) != nil {
-				cl.stop()
-				return ctxError(ctx, op)
+			if cc.pending.Take(op) != nil {
+				cl.Stop()
+				return pending.ContextError(ctx, op)
 			}
 			return nil
 		}
 		req.Opaque = op
 		if err := cc.write(req); err != nil {
-			if cc.pending.take(op) != nil {
-				cl.stop()
+			if cc.pending.Take(op) != nil {
+				cl.Stop()
 				return err
 			}
 			return nil // already completed (connection failure): cb has the error
@@ -165,12 +167,12 @@ func (c *Client) InvokeAsync(ctx context.Context, addr string, req *Command, cb 
 // InvokeOneway sends req to addr without waiting for an answer; it sets the oneway flag
 // and assigns req.Opaque. It returns once the frame is queued; a later write failure is
 // only logged. The dial, if one is needed, is bounded by DialTimeout.
-func (c *Client) InvokeOneway(addr string, req *Command) error {
+func (c *Client) InvokeOneway(addr string, req *codec.Command) error {
 	cc, err := c.conn(context.Background(), addr)
 	if err != nil {
 		return err
 	}
-	req.Flag = req.Flag&^FlagResponse | FlagOneway
+	req.Flag = req.Flag&^codec.FlagResponse | codec.FlagOneway
 	req.Opaque = c.opaque.Add(1)
 	return cc.write(req)
 }
@@ -185,12 +187,12 @@ func (c *Client) Pending() int {
 	c.mu.Unlock()
 	n := 0
 	for _, cc := range conns {
-		n += cc.pending.len()
+		n += cc.pending.Len()
 	}
 	return n
 }
 
-// CloseAddr closes the connection to addr, failing its in-flight calls with ErrClosed;
+// CloseAddr closes the connection to addr, failing its in-flight calls with codec.ErrClosed;
 // the next call to addr dials again.
 func (c *Client) CloseAddr(addr string) {
 	c.mu.Lock()
@@ -198,13 +200,13 @@ func (c *Client) CloseAddr(addr string) {
 	c.mu.Unlock()
 	if cc != nil {
 		<-cc.ready
-		cc.fail(ErrClosed)
+		cc.fail(codec.ErrClosed)
 	}
 }
 
-// Close closes every connection, fails every in-flight call with ErrClosed, and waits
+// Close closes every connection, fails every in-flight call with codec.ErrClosed, and waits
 // for the client's goroutines (readers, dialers, running request handlers) to end.
-// Calls made after Close fail with ErrClosed.
+// Calls made after Close fail with codec.ErrClosed.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	c.mu.closed = true
@@ -215,18 +217,18 @@ func (c *Client) Close() error {
 	c.mu.Unlock()
 	for _, cc := range conns {
 		<-cc.ready
-		cc.fail(ErrClosed)
+		cc.fail(codec.ErrClosed)
 	}
 	c.wg.Wait()
 	return nil
 }
 
 // register adds cl under a fresh opaque of this client.
-func (c *Client) register(cc *clientConn, cl *call) (int32, error) {
+func (c *Client) register(cc *clientConn, cl *pending.Call) (int32, error) {
 	for {
 		op := c.opaque.Add(1)
-		err := cc.pending.add(op, cl)
-		if errors.Is(err, errOpaqueInUse) {
+		err := cc.pending.Add(op, cl)
+		if errors.Is(err, pending.ErrOpaqueInUse) {
 			continue
 		}
 		return op, err
@@ -240,7 +242,7 @@ func (c *Client) conn(ctx context.Context, addr string) (*clientConn, error) {
 		c.mu.Lock()
 		if c.mu.closed {
 			c.mu.Unlock()
-			return nil, fmt.Errorf("remoting: client: %w", ErrClosed)
+			return nil, fmt.Errorf("remoting: client: %w", codec.ErrClosed)
 		}
 		cc := c.mu.conns[addr]
 		if cc == nil {
@@ -253,7 +255,7 @@ func (c *Client) conn(ctx context.Context, addr string) (*clientConn, error) {
 		select {
 		case <-cc.ready:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("remoting: connect %s: %w", addr, ctxError(ctx, 0))
+			return nil, fmt.Errorf("remoting: connect %s: %w", addr, pending.ContextError(ctx, 0))
 		}
 		if cc.dialErr != nil {
 			return nil, cc.dialErr
@@ -289,7 +291,7 @@ type clientConn struct {
 	// dialErr is the dial's failure; the entry is already out of the table then.
 	dialErr error
 
-	pending  pendingTable
+	pending  pending.Table
 	dead     atomic.Bool
 	failOnce sync.Once
 
@@ -313,7 +315,7 @@ func (cc *clientConn) dial() {
 	if err == nil {
 		c.mu.Lock()
 		if c.mu.closed {
-			err = ErrClosed
+			err = codec.ErrClosed
 			_ = nc.Close()
 		} else {
 			cc.nc = nc
@@ -323,10 +325,10 @@ func (cc *clientConn) dial() {
 		c.mu.Unlock()
 	}
 	if err != nil {
-		cc.dialErr = fmt.Errorf("remoting: connect %s: %w: %w", cc.addr, ErrClosed, err)
+		cc.dialErr = fmt.Errorf("remoting: connect %s: %w: %w", cc.addr, codec.ErrClosed, err)
 		cc.dead.Store(true)
 		c.forget(cc)
-		cc.pending.failAll(cc.dialErr)
+		cc.pending.FailAll(cc.dialErr)
 		c.log.Debug().Err(err).Str("addr", cc.addr).Msg("dial failed")
 	}
 	close(cc.ready)
@@ -342,10 +344,10 @@ func (cc *clientConn) fail(cause error) {
 		}
 		cc.cl.forget(cc)
 		err := cause
-		if !errors.Is(err, ErrClosed) {
-			err = fmt.Errorf("%w: %w", ErrClosed, cause)
+		if !errors.Is(err, codec.ErrClosed) {
+			err = fmt.Errorf("%w: %w", codec.ErrClosed, cause)
 		}
-		cc.pending.failAll(fmt.Errorf("remoting: connection to %s: %w", cc.addr, err))
+		cc.pending.FailAll(fmt.Errorf("remoting: connection to %s: %w", cc.addr, err))
 		cc.cl.log.Debug().Err(cause).Str("addr", cc.addr).Msg("connection closed")
 	})
 }
@@ -359,9 +361,9 @@ const maxPooledFrame = 64 << 10
 // write encodes cmd and queues it; the caller may end up writing other callers' frames
 // too (see the writer fields). A write error kills the connection, which fails the
 // calls waiting on it.
-func (cc *clientConn) write(cmd *Command) error {
+func (cc *clientConn) write(cmd *codec.Command) error {
 	bp := framePool.Get().(*[]byte)
-	b, err := AppendFrame((*bp)[:0], cmd, cc.cl.o.MaxFrameBytes)
+	b, err := codec.AppendFrame((*bp)[:0], cmd, cc.cl.o.MaxFrameBytes)
 	if err != nil {
 		framePool.Put(bp)
 		return fmt.Errorf("remoting: encode code %d: %w", cmd.Code, err)
@@ -371,7 +373,7 @@ func (cc *clientConn) write(cmd *Command) error {
 	if cc.dead.Load() {
 		cc.wmu.Unlock()
 		framePool.Put(bp)
-		return fmt.Errorf("remoting: connection to %s: %w", cc.addr, ErrClosed)
+		return fmt.Errorf("remoting: connection to %s: %w", cc.addr, codec.ErrClosed)
 	}
 	cc.wq = append(cc.wq, b)
 	cc.wq = append(cc.wq, cmd.BodyParts...)
@@ -404,7 +406,7 @@ func (cc *clientConn) write(cmd *Command) error {
 			cc.flushing = false
 			cc.wmu.Unlock()
 			cc.fail(err)
-			return fmt.Errorf("remoting: write to %s: %w: %w", cc.addr, ErrClosed, err)
+			return fmt.Errorf("remoting: write to %s: %w: %w", cc.addr, codec.ErrClosed, err)
 		}
 	}
 	cc.flushing = false
@@ -432,32 +434,28 @@ func (cc *clientConn) readLoop() {
 // readFrame reads one frame. Small frames are decoded from the read buffer (only the
 // body is copied); larger ones are read into a buffer that grows as bytes arrive, so a
 // peer's claimed length alone never makes us allocate it.
-func readFrame(br *bufio.Reader, maxFrame int) (*Command, error) {
-	prefix, err := br.Peek(lengthPrefixBytes)
+func readFrame(br *bufio.Reader, maxFrame int) (*codec.Command, error) {
+	prefix, err := br.Peek(codec.LengthPrefixBytes)
 	if err != nil {
 		return nil, err
 	}
-	n, err := FrameLength(prefix, maxFrame)
+	n, err := codec.FrameLength(prefix, maxFrame)
 	if err != nil {
 		return nil, err
 	}
-	if lengthPrefixBytes+n <= br.Size() {
-		frame, err := br.Peek(lengthPrefixBytes + n)
+	if codec.LengthPrefixBytes+n <= br.Size() {
+		frame, err := br.Peek(codec.LengthPrefixBytes + n)
 		if err != nil {
 			return nil, err
 		}
-		cmd := new(Command)
-		body, err := decodeFrameInto(frame[lengthPrefixBytes:], cmd)
+		cmd, err := codec.DecodeFrameCopy(frame[codec.LengthPrefixBytes:])
 		if err != nil {
 			return nil, err
 		}
-		if len(body) > 0 {
-			cmd.Body = append(make([]byte, 0, len(body)), body...)
-		}
-		_, _ = br.Discard(lengthPrefixBytes + n)
+		_, _ = br.Discard(codec.LengthPrefixBytes + n)
 		return cmd, nil
 	}
-	_, _ = br.Discard(lengthPrefixBytes)
+	_, _ = br.Discard(codec.LengthPrefixBytes)
 	buf := make([]byte, 0, readerBufBytes)
 	for len(buf) < n {
 		if len(buf) == cap(buf) {
@@ -472,16 +470,16 @@ func readFrame(br *bufio.Reader, maxFrame int) (*Command, error) {
 			return nil, err
 		}
 	}
-	return DecodeFrame(buf)
+	return codec.DecodeFrame(buf)
 }
 
 // dispatch routes one frame from the server: responses to their pending call, requests
 // to a handler goroutine.
-func (cc *clientConn) dispatch(cmd *Command) {
+func (cc *clientConn) dispatch(cmd *codec.Command) {
 	c := cc.cl
 	if cmd.IsResponse() {
-		if pc := cc.pending.take(cmd.Opaque); pc != nil {
-			pc.complete(cmd, nil)
+		if pc := cc.pending.Take(cmd.Opaque); pc != nil {
+			pc.Complete(cmd, nil)
 		}
 		return
 	}
@@ -510,7 +508,7 @@ func (cc *clientConn) dispatch(cmd *Command) {
 		if resp == nil || cmd.IsOneway() {
 			return
 		}
-		prepareResponse(cmd, resp)
+		codec.PrepareResponse(cmd, resp)
 		if err := cc.write(resp); err != nil {
 			c.log.Debug().Err(err).Str("addr", cc.addr).Int16("code", cmd.Code).Msg("reply dropped")
 		}
@@ -518,7 +516,7 @@ func (cc *clientConn) dispatch(cmd *Command) {
 }
 
 // serve runs a request handler, turning a panic into a SYSTEM_ERROR response.
-func (c *Client) serve(h ClientHandler, addr string, req *Command) (resp *Command) {
+func (c *Client) serve(h ClientHandler, addr string, req *codec.Command) (resp *codec.Command) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.Error().Int16("code", req.Code).Str("panic", fmt.Sprint(r)).Msg("request handler panicked")
@@ -526,4 +524,16 @@ func (c *Client) serve(h ClientHandler, addr string, req *Command) (resp *Comman
 		}
 	}()
 	return h(addr, req)
+}
+
+// warnSampler bounds the warnings one client logs about misbehaving servers: 20 a
+// second, as the server does for its peers.
+func warnSampler() zerolog.Sampler {
+	return &zerolog.BurstSampler{Burst: 20, Period: time.Second}
+}
+
+// NewRequest is codec.NewRequest, here so that a program that only calls brokers can
+// build a plain request with this package alone.
+func NewRequest(code int16, ext map[string]string, body []byte) *codec.Command {
+	return codec.NewRequest(code, ext, body)
 }

@@ -1,4 +1,4 @@
-package remoting
+package server_test
 
 import (
 	"bytes"
@@ -6,66 +6,26 @@ import (
 	"errors"
 	"io"
 	"net"
-	"sync"
+	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/internal/remotingtest"
+	"github.com/rocketgo/rocketgo/remoting/server"
 )
 
-// connTracker records the server's connections by id.
-type connTracker struct {
-	mu     sync.Mutex
-	open   map[uint64]*Conn
-	closed map[uint64]bool
-	opened chan *Conn
-}
-
-func trackConns(s *Server) *connTracker {
-	tr := &connTracker{open: map[uint64]*Conn{}, closed: map[uint64]bool{}, opened: make(chan *Conn, 64)}
-	s.OnOpen(func(c *Conn) {
-		tr.mu.Lock()
-		tr.open[c.ID()] = c
-		tr.mu.Unlock()
-		select {
-		case tr.opened <- c:
-		default:
-		}
-	})
-	s.OnClose(func(c *Conn) {
-		tr.mu.Lock()
-		tr.closed[c.ID()] = true
-		tr.mu.Unlock()
-	})
-	return tr
-}
-
-func (tr *connTracker) isClosed(id uint64) bool {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	return tr.closed[id]
-}
-
-func (tr *connTracker) next(t *testing.T) *Conn {
-	t.Helper()
-	select {
-	case c := <-tr.opened:
-		return c
-	case <-time.After(5 * time.Second):
-		t.Fatal("no connection opened")
-		return nil
-	}
-}
-
 func TestServerUnknownCode(t *testing.T) {
-	s := startServer(t, nil)
-	c := newClient(t)
-	for _, typ := range []byte{SerializeJSON, SerializeRocketMQ} {
-		req := NewRequest(999, nil, nil)
+	s := remotingtest.StartServer(t, nil)
+	c := remotingtest.NewClient(t)
+	for _, typ := range []byte{codec.SerializeJSON, codec.SerializeRocketMQ} {
+		req := codec.NewRequest(999, nil, nil)
 		req.Serialize = typ
-		resp, err := c.Invoke(ctxTimeout(t, 5*time.Second), s.Addr().String(), req)
+		resp, err := c.Invoke(remotingtest.Timeout(t, 5*time.Second), s.Addr().String(), req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,7 +40,7 @@ func TestServerUnknownCode(t *testing.T) {
 }
 
 func TestServerAddrResolvesPort(t *testing.T) {
-	s := startServer(t, nil)
+	s := remotingtest.StartServer(t, nil)
 	a := s.Addr()
 	if !a.IsValid() || a.Port() == 0 || a.Addr().String() != "127.0.0.1" {
 		t.Fatalf("Addr: got %v, want 127.0.0.1 with a real port", a)
@@ -90,15 +50,15 @@ func TestServerAddrResolvesPort(t *testing.T) {
 		t.Fatalf("dial the reported address: %v", err)
 	}
 	_ = nc.Close()
-	if err := s.Start(ctxTimeout(t, time.Second)); err == nil {
+	if err := s.Start(remotingtest.Timeout(t, time.Second)); err == nil {
 		t.Fatal("second Start succeeded")
 	}
 }
 
 // rawBinaryFrame encodes c with the ROCKETMQ header.
-func rawFrame(t *testing.T, c *Command) []byte {
+func rawFrame(t *testing.T, c *codec.Command) []byte {
 	t.Helper()
-	f, err := AppendFrame(nil, c, 0)
+	f, err := codec.AppendFrame(nil, c, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,14 +66,14 @@ func rawFrame(t *testing.T, c *Command) []byte {
 }
 
 // readRawFrame reads one frame from a raw connection.
-func readRawFrame(t *testing.T, nc net.Conn) *Command {
+func readRawFrame(t *testing.T, nc net.Conn) *codec.Command {
 	t.Helper()
 	_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second))
 	var prefix [4]byte
 	if _, err := io.ReadFull(nc, prefix[:]); err != nil {
 		t.Fatalf("read prefix: %v", err)
 	}
-	n, err := FrameLength(prefix[:], 0)
+	n, err := codec.FrameLength(prefix[:], 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +81,7 @@ func readRawFrame(t *testing.T, nc net.Conn) *Command {
 	if _, err := io.ReadFull(nc, buf); err != nil {
 		t.Fatalf("read frame: %v", err)
 	}
-	c, err := DecodeFrame(buf)
+	c, err := codec.DecodeFrame(buf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,24 +89,24 @@ func readRawFrame(t *testing.T, nc net.Conn) *Command {
 }
 
 func TestServerBinaryRequestGetsBinaryResponse(t *testing.T) {
-	s := startServer(t, func(s *Server) { s.Handle(100, echoHandler) })
+	s := remotingtest.StartServer(t, func(s *server.Server) { s.Handle(100, remotingtest.Echo) })
 	nc, err := net.Dial("tcp", s.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	req := &Command{Code: 100, Language: "JAVA", Version: 407, Opaque: 41, ExtFields: map[string]string{"k": "bin"}, Serialize: SerializeRocketMQ}
+	req := &codec.Command{Code: 100, Language: "JAVA", Version: 407, Opaque: 41, ExtFields: map[string]string{"k": "bin"}, Serialize: codec.SerializeRocketMQ}
 	if _, err := nc.Write(rawFrame(t, req)); err != nil {
 		t.Fatal(err)
 	}
 	resp := readRawFrame(t, nc)
-	if resp.Serialize != SerializeRocketMQ || resp.Opaque != 41 || resp.ExtFields["k"] != "bin" || !resp.IsResponse() {
+	if resp.Serialize != codec.SerializeRocketMQ || resp.Opaque != 41 || resp.ExtFields["k"] != "bin" || !resp.IsResponse() {
 		t.Fatalf("binary response: got %+v", resp)
 	}
 }
 
 func TestServerPipelinedRequestsAnsweredInOrder(t *testing.T) {
-	s := startServer(t, func(s *Server) { s.Handle(100, echoHandler) })
+	s := remotingtest.StartServer(t, func(s *server.Server) { s.Handle(100, remotingtest.Echo) })
 	nc, err := net.Dial("tcp", s.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +115,7 @@ func TestServerPipelinedRequestsAnsweredInOrder(t *testing.T) {
 	var burst []byte
 	const n = 200
 	for i := range n {
-		req := NewRequest(100, map[string]string{"k": string(rune('a' + i%26))}, bytes.Repeat([]byte{byte(i)}, i))
+		req := codec.NewRequest(100, map[string]string{"k": string(rune('a' + i%26))}, bytes.Repeat([]byte{byte(i)}, i))
 		req.Opaque = int32(i + 1)
 		burst = append(burst, rawFrame(t, req)...)
 	}
@@ -172,30 +132,30 @@ func TestServerPipelinedRequestsAnsweredInOrder(t *testing.T) {
 
 func TestServerBodyPartsWritev(t *testing.T) {
 	parts := [][]byte{bytes.Repeat([]byte("A"), 100), bytes.Repeat([]byte("B"), 70000), []byte("C")}
-	s := startServer(t, func(s *Server) {
-		s.Handle(11, func(_ *Conn, req *Command) *Command {
+	s := remotingtest.StartServer(t, func(s *server.Server) {
+		s.Handle(11, func(_ *server.Conn, req *codec.Command) *codec.Command {
 			resp := req.NewResponse(0, "")
 			resp.Body = []byte("head:")
 			resp.BodyParts = parts
 			return resp
 		})
-		s.HandleAsync(12, func(_ *Conn, req *Command) *Command {
+		s.HandleAsync(12, func(_ *server.Conn, req *codec.Command) *codec.Command {
 			resp := req.NewResponse(0, "")
 			resp.BodyParts = parts
 			return resp
 		})
 	})
-	c := newClient(t)
+	c := remotingtest.NewClient(t)
 	want := append([]byte("head:"), bytes.Join(parts, nil)...)
 	for i := range 3 {
-		resp, err := c.Invoke(ctxTimeout(t, 5*time.Second), s.Addr().String(), NewRequest(11, nil, nil))
+		resp, err := c.Invoke(remotingtest.Timeout(t, 5*time.Second), s.Addr().String(), codec.NewRequest(11, nil, nil))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(resp.Body, want) {
 			t.Fatalf("call %d: body of %d bytes, want %d", i, len(resp.Body), len(want))
 		}
-		resp, err = c.Invoke(ctxTimeout(t, 5*time.Second), s.Addr().String(), NewRequest(12, nil, nil))
+		resp, err = c.Invoke(remotingtest.Timeout(t, 5*time.Second), s.Addr().String(), codec.NewRequest(12, nil, nil))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -206,31 +166,31 @@ func TestServerBodyPartsWritev(t *testing.T) {
 }
 
 func TestServerLateReplyAndAsync(t *testing.T) {
-	held := make(chan *Command, 1)
-	var conn atomic.Pointer[Conn]
-	s := startServer(t, func(s *Server) {
-		s.Handle(20, func(c *Conn, req *Command) *Command {
+	held := make(chan *codec.Command, 1)
+	var conn atomic.Pointer[server.Conn]
+	s := remotingtest.StartServer(t, func(s *server.Server) {
+		s.Handle(20, func(c *server.Conn, req *codec.Command) *codec.Command {
 			conn.Store(c)
 			held <- req
 			return nil // answered later
 		})
-		s.HandleAsync(21, func(_ *Conn, req *Command) *Command {
+		s.HandleAsync(21, func(_ *server.Conn, req *codec.Command) *codec.Command {
 			resp := req.NewResponse(0, "async")
 			return resp
 		})
 	})
-	c := newClient(t)
+	c := remotingtest.NewClient(t)
 	addr := s.Addr().String()
 	done := make(chan error, 1)
 	go func() {
-		resp, err := c.Invoke(ctxTimeout(t, 5*time.Second), addr, NewRequest(20, map[string]string{"x": "1"}, nil))
+		resp, err := c.Invoke(remotingtest.Timeout(t, 5*time.Second), addr, codec.NewRequest(20, map[string]string{"x": "1"}, nil))
 		if err == nil && (resp.Remark != "late" || resp.Code != 0) {
 			err = errors.New("late reply: wrong response " + resp.Remark)
 		}
 		done <- err
 	}()
 	req := <-held
-	resp, err := c.Invoke(ctxTimeout(t, 5*time.Second), addr, NewRequest(21, nil, nil))
+	resp, err := c.Invoke(remotingtest.Timeout(t, 5*time.Second), addr, codec.NewRequest(21, nil, nil))
 	if err != nil || resp.Remark != "async" {
 		t.Fatalf("async handler: %v %+v", err, resp)
 	}
@@ -241,13 +201,13 @@ func TestServerLateReplyAndAsync(t *testing.T) {
 }
 
 func TestServerHandlerPanicAnswersSystemError(t *testing.T) {
-	s := startServer(t, func(s *Server) {
-		s.Handle(30, func(*Conn, *Command) *Command { panic("boom") })
-		s.HandleAsync(31, func(*Conn, *Command) *Command { panic("boom async") })
+	s := remotingtest.StartServer(t, func(s *server.Server) {
+		s.Handle(30, func(*server.Conn, *codec.Command) *codec.Command { panic("boom") })
+		s.HandleAsync(31, func(*server.Conn, *codec.Command) *codec.Command { panic("boom async") })
 	})
-	c := newClient(t)
+	c := remotingtest.NewClient(t)
 	for _, rc := range []int16{30, 31} {
-		resp, err := c.Invoke(ctxTimeout(t, 5*time.Second), s.Addr().String(), NewRequest(rc, nil, nil))
+		resp, err := c.Invoke(remotingtest.Timeout(t, 5*time.Second), s.Addr().String(), codec.NewRequest(rc, nil, nil))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -260,31 +220,31 @@ func TestServerHandlerPanicAnswersSystemError(t *testing.T) {
 func TestServerWorkerQueueFullIsBusy(t *testing.T) {
 	entered := make(chan struct{}, 4)
 	release := make(chan struct{})
-	s := NewServer(ServerOptions{Addr: "127.0.0.1:0", Workers: 1, WorkerQueue: 1, Logger: testLogger(t)})
-	s.HandleAsync(50, func(_ *Conn, req *Command) *Command {
+	s := server.NewServer(server.ServerOptions{Addr: "127.0.0.1:0", Workers: 1, WorkerQueue: 1, Logger: remotingtest.Logger(t)})
+	s.HandleAsync(50, func(_ *server.Conn, req *codec.Command) *codec.Command {
 		entered <- struct{}{}
 		<-release
 		return req.NewResponse(0, "")
 	})
-	if err := s.Start(ctxTimeout(t, 5*time.Second)); err != nil {
+	if err := s.Start(remotingtest.Timeout(t, 5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	defer close(release)
-	c := newClient(t)
+	c := remotingtest.NewClient(t)
 	addr := s.Addr().String()
-	results := make(chan *Command, 2)
+	results := make(chan *codec.Command, 2)
 	go func() {
-		r, _ := c.Invoke(ctxTimeout(t, 10*time.Second), addr, NewRequest(50, nil, nil))
+		r, _ := c.Invoke(remotingtest.Timeout(t, 10*time.Second), addr, codec.NewRequest(50, nil, nil))
 		results <- r
 	}()
 	<-entered // the only worker is busy
 	go func() {
-		r, _ := c.Invoke(ctxTimeout(t, 10*time.Second), addr, NewRequest(50, nil, nil))
+		r, _ := c.Invoke(remotingtest.Timeout(t, 10*time.Second), addr, codec.NewRequest(50, nil, nil))
 		results <- r
 	}()
-	testutil.Eventually(t, 5*time.Second, "queued request", func() bool { return len(s.work) == 1 })
-	resp, err := c.Invoke(ctxTimeout(t, 5*time.Second), addr, NewRequest(50, nil, nil))
+	testutil.Eventually(t, 5*time.Second, "queued request", func() bool { return s.Queued() == 1 })
+	resp, err := c.Invoke(remotingtest.Timeout(t, 5*time.Second), addr, codec.NewRequest(50, nil, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,30 +254,30 @@ func TestServerWorkerQueueFullIsBusy(t *testing.T) {
 }
 
 func TestServerInvokeReachesClientHandler(t *testing.T) {
-	var tr *connTracker
-	s := startServer(t, func(s *Server) {
-		tr = trackConns(s)
-		s.Handle(100, echoHandler)
+	var tr *remotingtest.ConnTracker
+	s := remotingtest.StartServer(t, func(s *server.Server) {
+		tr = remotingtest.TrackConns(s)
+		s.Handle(100, remotingtest.Echo)
 	})
-	c := newClient(t)
-	oneway := make(chan *Command, 1)
-	c.Handle(code.CheckTransactionState, func(addr string, req *Command) *Command {
+	c := remotingtest.NewClient(t)
+	oneway := make(chan *codec.Command, 1)
+	c.Handle(code.CheckTransactionState, func(addr string, req *codec.Command) *codec.Command {
 		resp := req.NewResponse(0, "checked")
 		resp.ExtFields["tx"] = req.ExtFields["tx"] + "-answer"
 		return resp
 	})
-	c.Handle(code.NotifyConsumerIDsChanged, func(addr string, req *Command) *Command {
+	c.Handle(code.NotifyConsumerIDsChanged, func(addr string, req *codec.Command) *codec.Command {
 		oneway <- req
 		return nil
 	})
-	c.Handle(77, func(string, *Command) *Command { return nil }) // never answers
+	c.Handle(77, func(string, *codec.Command) *codec.Command { return nil }) // never answers
 	addr := s.Addr().String()
-	if _, err := c.Invoke(ctxTimeout(t, 5*time.Second), addr, NewRequest(100, nil, nil)); err != nil {
+	if _, err := c.Invoke(remotingtest.Timeout(t, 5*time.Second), addr, codec.NewRequest(100, nil, nil)); err != nil {
 		t.Fatal(err)
 	}
-	sc := tr.next(t)
+	sc := tr.Next(t)
 
-	resp, err := sc.Invoke(ctxTimeout(t, 5*time.Second), NewRequest(code.CheckTransactionState, map[string]string{"tx": "t1"}, nil))
+	resp, err := sc.Invoke(remotingtest.Timeout(t, 5*time.Second), codec.NewRequest(code.CheckTransactionState, map[string]string{"tx": "t1"}, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +285,7 @@ func TestServerInvokeReachesClientHandler(t *testing.T) {
 		t.Fatalf("server-started request: got %+v", resp)
 	}
 
-	if err := sc.InvokeOneway(NewRequest(code.NotifyConsumerIDsChanged, map[string]string{"consumerGroup": "g"}, nil)); err != nil {
+	if err := sc.InvokeOneway(codec.NewRequest(code.NotifyConsumerIDsChanged, map[string]string{"consumerGroup": "g"}, nil)); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -338,16 +298,16 @@ func TestServerInvokeReachesClientHandler(t *testing.T) {
 	}
 
 	// A code the client has no handler for is answered REQUEST_CODE_NOT_SUPPORTED.
-	resp, err = sc.Invoke(ctxTimeout(t, 5*time.Second), NewRequest(4242, nil, nil))
+	resp, err = sc.Invoke(remotingtest.Timeout(t, 5*time.Second), codec.NewRequest(4242, nil, nil))
 	if err != nil || resp.Code != code.RequestCodeNotSupported {
 		t.Fatalf("unknown client code: got %v %+v", err, resp)
 	}
 
 	// A client that never answers: timeout, and nothing left pending.
 	start := time.Now()
-	_, err = sc.Invoke(ctxTimeout(t, 100*time.Millisecond), NewRequest(77, nil, nil))
-	if !errors.Is(err, ErrTimeout) {
-		t.Fatalf("unanswered server request: got %v, want ErrTimeout", err)
+	_, err = sc.Invoke(remotingtest.Timeout(t, 100*time.Millisecond), codec.NewRequest(77, nil, nil))
+	if !errors.Is(err, codec.ErrTimeout) {
+		t.Fatalf("unanswered server request: got %v, want codec.ErrTimeout", err)
 	}
 	if d := time.Since(start); d > 3*time.Second {
 		t.Fatalf("timeout took %v", d)
@@ -359,40 +319,40 @@ func TestServerInvokeReachesClientHandler(t *testing.T) {
 	// The client going away fails a pending server-started call promptly.
 	errc := make(chan error, 1)
 	go func() {
-		_, err := sc.Invoke(ctxTimeout(t, 30*time.Second), NewRequest(77, nil, nil))
+		_, err := sc.Invoke(remotingtest.Timeout(t, 30*time.Second), codec.NewRequest(77, nil, nil))
 		errc <- err
 	}()
 	testutil.Eventually(t, 5*time.Second, "pending server call", func() bool { return sc.Pending() == 1 })
 	c.CloseAddr(addr)
 	select {
 	case err := <-errc:
-		if !errors.Is(err, ErrClosed) {
-			t.Fatalf("invoke on closed conn: got %v, want ErrClosed", err)
+		if !errors.Is(err, codec.ErrClosed) {
+			t.Fatalf("invoke on closed conn: got %v, want codec.ErrClosed", err)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("pending server call not failed after the client closed")
 	}
-	testutil.Eventually(t, 5*time.Second, "OnClose", func() bool { return tr.isClosed(sc.ID()) })
+	testutil.Eventually(t, 5*time.Second, "OnClose", func() bool { return tr.IsClosed(sc.ID()) })
 	if !sc.Closed() {
 		t.Fatal("Closed() false after OnClose")
 	}
-	if err := sc.InvokeOneway(NewRequest(40, nil, nil)); !errors.Is(err, ErrClosed) {
-		t.Fatalf("oneway on closed conn: got %v, want ErrClosed", err)
+	if err := sc.InvokeOneway(codec.NewRequest(40, nil, nil)); !errors.Is(err, codec.ErrClosed) {
+		t.Fatalf("oneway on closed conn: got %v, want codec.ErrClosed", err)
 	}
-	if err := sc.Reply(NewRequest(0, nil, nil)); !errors.Is(err, ErrClosed) {
-		t.Fatalf("reply on closed conn: got %v, want ErrClosed", err)
+	if err := sc.Reply(codec.NewRequest(0, nil, nil)); !errors.Is(err, codec.ErrClosed) {
+		t.Fatalf("reply on closed conn: got %v, want codec.ErrClosed", err)
 	}
 }
 
 func TestConnValueAndRemoteAddr(t *testing.T) {
-	var tr *connTracker
-	s := startServer(t, func(s *Server) { tr = trackConns(s) })
+	var tr *remotingtest.ConnTracker
+	s := remotingtest.StartServer(t, func(s *server.Server) { tr = remotingtest.TrackConns(s) })
 	nc, err := net.Dial("tcp", s.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	sc := tr.next(t)
+	sc := tr.Next(t)
 	if got, want := sc.RemoteAddr().String(), nc.LocalAddr().String(); got != want {
 		t.Fatalf("RemoteAddr: got %s, want %s", got, want)
 	}
@@ -410,42 +370,42 @@ func TestConnValueAndRemoteAddr(t *testing.T) {
 	if err := sc.Close(); err != nil {
 		t.Fatal(err)
 	}
-	testutil.Eventually(t, 5*time.Second, "OnClose after Conn.Close", func() bool { return tr.isClosed(sc.ID()) })
+	testutil.Eventually(t, 5*time.Second, "OnClose after server.Conn.Close", func() bool { return tr.IsClosed(sc.ID()) })
 }
 
 // badInputs are byte sequences each of which must make the server close the connection.
 func badInputs() map[string][]byte {
 	jsonHdr := []byte(`{"code":105,"language":"GO","version":317,"opaque":2,"flag":0,"remark":"","extFields":{"topic":"T"}}`)
-	tooLongHeader := frameOf(SerializeJSON, jsonHdr, nil)
+	tooLongHeader := remotingtest.RawFrame(codec.SerializeJSON, jsonHdr, nil)
 	binary.BigEndian.PutUint32(tooLongHeader[4:], uint32(len(jsonHdr)+10))
 	return map[string][]byte{
 		"2 GiB length prefix":      {0x80, 0, 0, 0, 0, 0, 0, 0},
 		"length under 4":           {0, 0, 0, 2, 0, 0},
 		"header longer than frame": tooLongHeader,
-		"serialize type 7":         frameOf(7, jsonHdr, nil),
-		"invalid json header":      frameOf(SerializeJSON, []byte(`{"code":"105"`), nil),
-		"truncated binary header":  frameOf(SerializeRocketMQ, []byte{0, 105, 9, 1, 61, 0, 0, 0}, nil),
+		"serialize type 7":         remotingtest.RawFrame(7, jsonHdr, nil),
+		"invalid json header":      remotingtest.RawFrame(codec.SerializeJSON, []byte(`{"code":"105"`), nil),
+		"truncated binary header":  remotingtest.RawFrame(codec.SerializeRocketMQ, []byte{0, 105, 9, 1, 61, 0, 0, 0}, nil),
 	}
 }
 
 func TestServerBadInputClosesOnlyThatConnection(t *testing.T) {
-	var tr *connTracker
-	s := startServer(t, func(s *Server) {
-		tr = trackConns(s)
-		s.Handle(100, echoHandler)
+	var tr *remotingtest.ConnTracker
+	s := remotingtest.StartServer(t, func(s *server.Server) {
+		tr = remotingtest.TrackConns(s)
+		s.Handle(100, remotingtest.Echo)
 	})
 	addr := s.Addr().String()
-	good := newClient(t)
+	good := remotingtest.NewClient(t)
 	call := func(i int) {
 		t.Helper()
 		k := string(rune('a' + i%26))
-		resp, err := good.Invoke(ctxTimeout(t, 5*time.Second), addr, NewRequest(100, map[string]string{"k": k}, nil))
+		resp, err := good.Invoke(remotingtest.Timeout(t, 5*time.Second), addr, codec.NewRequest(100, map[string]string{"k": k}, nil))
 		if err != nil || resp.ExtFields["k"] != k {
 			t.Fatalf("good connection call %d: %v %+v", i, err, resp)
 		}
 	}
 	call(0)
-	goodConn := tr.next(t)
+	goodConn := tr.Next(t)
 
 	// The good connection keeps calling while the bad ones come and go.
 	stop := make(chan struct{})
@@ -458,7 +418,7 @@ func TestServerBadInputClosesOnlyThatConnection(t *testing.T) {
 				return
 			default:
 			}
-			resp, err := good.Invoke(ctxTimeout(t, 5*time.Second), addr, NewRequest(100, map[string]string{"k": "bg"}, nil))
+			resp, err := good.Invoke(remotingtest.Timeout(t, 5*time.Second), addr, codec.NewRequest(100, map[string]string{"k": "bg"}, nil))
 			if err != nil || resp.ExtFields["k"] != "bg" {
 				bgErr <- err
 				return
@@ -473,7 +433,7 @@ func TestServerBadInputClosesOnlyThatConnection(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer nc.Close()
-			bad := tr.next(t)
+			bad := tr.Next(t)
 			if _, err := nc.Write(input); err != nil {
 				t.Fatal(err)
 			}
@@ -483,7 +443,7 @@ func TestServerBadInputClosesOnlyThatConnection(t *testing.T) {
 			if err == nil || (errors.As(err, &ne) && ne.Timeout()) {
 				t.Fatalf("server did not close the bad connection: read %d, %v", n, err)
 			}
-			testutil.Eventually(t, 5*time.Second, "OnClose of the bad connection", func() bool { return tr.isClosed(bad.ID()) })
+			testutil.Eventually(t, 5*time.Second, "OnClose of the bad connection", func() bool { return tr.IsClosed(bad.ID()) })
 		})
 	}
 
@@ -492,29 +452,29 @@ func TestServerBadInputClosesOnlyThatConnection(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		bad := tr.next(t)
-		f := rawFrame(t, NewRequest(100, map[string]string{"k": "cut"}, bytes.Repeat([]byte("x"), 1000)))
+		bad := tr.Next(t)
+		f := rawFrame(t, codec.NewRequest(100, map[string]string{"k": "cut"}, bytes.Repeat([]byte("x"), 1000)))
 		if _, err := nc.Write(f[:len(f)/2]); err != nil {
 			t.Fatal(err)
 		}
 		_ = nc.Close()
-		testutil.Eventually(t, 5*time.Second, "OnClose of the cut connection", func() bool { return tr.isClosed(bad.ID()) })
+		testutil.Eventually(t, 5*time.Second, "OnClose of the cut connection", func() bool { return tr.IsClosed(bad.ID()) })
 	})
 
 	t.Run("oversized frame under a small limit", func(t *testing.T) {
 		// A frame that is well formed but over the configured limit.
-		small := NewServer(ServerOptions{Addr: "127.0.0.1:0", MaxFrameBytes: 1024, Logger: testLogger(t)})
-		small.Handle(100, echoHandler)
-		if err := small.Start(ctxTimeout(t, 5*time.Second)); err != nil {
+		small := server.NewServer(server.ServerOptions{Addr: "127.0.0.1:0", MaxFrameBytes: 1024, Logger: remotingtest.Logger(t)})
+		small.Handle(100, remotingtest.Echo)
+		if err := small.Start(remotingtest.Timeout(t, 5*time.Second)); err != nil {
 			t.Fatal(err)
 		}
 		defer small.Close()
-		c := newClient(t)
-		_, err := c.Invoke(ctxTimeout(t, 5*time.Second), small.Addr().String(), NewRequest(100, nil, make([]byte, 2048)))
-		if !errors.Is(err, ErrClosed) {
-			t.Fatalf("oversized request: got %v, want ErrClosed", err)
+		c := remotingtest.NewClient(t)
+		_, err := c.Invoke(remotingtest.Timeout(t, 5*time.Second), small.Addr().String(), codec.NewRequest(100, nil, make([]byte, 2048)))
+		if !errors.Is(err, codec.ErrClosed) {
+			t.Fatalf("oversized request: got %v, want codec.ErrClosed", err)
 		}
-		if _, err := c.Invoke(ctxTimeout(t, 5*time.Second), small.Addr().String(), NewRequest(100, nil, make([]byte, 100))); err != nil {
+		if _, err := c.Invoke(remotingtest.Timeout(t, 5*time.Second), small.Addr().String(), codec.NewRequest(100, nil, make([]byte, 100))); err != nil {
 			t.Fatalf("call after reconnect: %v", err)
 		}
 	})
@@ -523,25 +483,25 @@ func TestServerBadInputClosesOnlyThatConnection(t *testing.T) {
 	if err, ok := <-bgErr; ok {
 		t.Fatalf("good connection failed during bad input: %v", err)
 	}
-	if tr.isClosed(goodConn.ID()) {
+	if tr.IsClosed(goodConn.ID()) {
 		t.Fatal("good connection was closed")
 	}
 	call(1)
 }
 
 func TestServerCloseFailsClientCalls(t *testing.T) {
-	s := startServer(t, func(s *Server) {
-		s.Handle(100, echoHandler)
-		s.Handle(60, func(*Conn, *Command) *Command { return nil })
+	s := remotingtest.StartServer(t, func(s *server.Server) {
+		s.Handle(100, remotingtest.Echo)
+		s.Handle(60, func(*server.Conn, *codec.Command) *codec.Command { return nil })
 	})
-	c := newClient(t)
+	c := remotingtest.NewClient(t)
 	addr := s.Addr().String()
-	if _, err := c.Invoke(ctxTimeout(t, 5*time.Second), addr, NewRequest(100, nil, nil)); err != nil {
+	if _, err := c.Invoke(remotingtest.Timeout(t, 5*time.Second), addr, codec.NewRequest(100, nil, nil)); err != nil {
 		t.Fatal(err)
 	}
 	errc := make(chan error, 1)
 	go func() {
-		_, err := c.Invoke(ctxTimeout(t, 30*time.Second), addr, NewRequest(60, nil, nil))
+		_, err := c.Invoke(remotingtest.Timeout(t, 30*time.Second), addr, codec.NewRequest(60, nil, nil))
 		errc <- err
 	}()
 	testutil.Eventually(t, 5*time.Second, "pending call", func() bool { return c.Pending() == 1 })
@@ -554,8 +514,8 @@ func TestServerCloseFailsClientCalls(t *testing.T) {
 	}
 	select {
 	case err := <-errc:
-		if !errors.Is(err, ErrClosed) {
-			t.Fatalf("in-flight call: got %v, want ErrClosed", err)
+		if !errors.Is(err, codec.ErrClosed) {
+			t.Fatalf("in-flight call: got %v, want codec.ErrClosed", err)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("in-flight call not failed after server Close")
@@ -566,9 +526,9 @@ func TestServerCloseFailsClientCalls(t *testing.T) {
 }
 
 func TestServerStartBindError(t *testing.T) {
-	s := startServer(t, nil)
-	s2 := NewServer(ServerOptions{Addr: s.Addr().String(), Logger: testLogger(t)})
-	if err := s2.Start(ctxTimeout(t, 5*time.Second)); err == nil {
+	s := remotingtest.StartServer(t, nil)
+	s2 := server.NewServer(server.ServerOptions{Addr: s.Addr().String(), Logger: remotingtest.Logger(t)})
+	if err := s2.Start(remotingtest.Timeout(t, 5*time.Second)); err == nil {
 		_ = s2.Close()
 		t.Fatal("second server on the same port started")
 	}
@@ -579,15 +539,15 @@ func TestServerStartBindError(t *testing.T) {
 
 func TestServerDropsPeerThatDoesNotRead(t *testing.T) {
 	body := make([]byte, 64<<10)
-	var tr *connTracker
-	s := NewServer(ServerOptions{Addr: "127.0.0.1:0", MaxOutboundBytes: 256 << 10, Logger: testLogger(t)})
-	tr = trackConns(s)
-	s.Handle(11, func(_ *Conn, req *Command) *Command {
+	var tr *remotingtest.ConnTracker
+	s := server.NewServer(server.ServerOptions{Addr: "127.0.0.1:0", MaxOutboundBytes: 256 << 10, Logger: remotingtest.Logger(t)})
+	tr = remotingtest.TrackConns(s)
+	s.Handle(11, func(_ *server.Conn, req *codec.Command) *codec.Command {
 		resp := req.NewResponse(0, "")
 		resp.BodyParts = [][]byte{body}
 		return resp
 	})
-	if err := s.Start(ctxTimeout(t, 5*time.Second)); err != nil {
+	if err := s.Start(remotingtest.Timeout(t, 5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
@@ -597,8 +557,8 @@ func TestServerDropsPeerThatDoesNotRead(t *testing.T) {
 	}
 	defer nc.Close()
 	_ = nc.(*net.TCPConn).SetReadBuffer(4096)
-	bad := tr.next(t)
-	req := rawFrame(t, NewRequest(11, nil, nil))
+	bad := tr.Next(t)
+	req := rawFrame(t, codec.NewRequest(11, nil, nil))
 	// Keep asking, never read: the answers (64 MiB in all) cannot fit in socket buffers.
 	go func() {
 		for range 1024 {
@@ -607,11 +567,11 @@ func TestServerDropsPeerThatDoesNotRead(t *testing.T) {
 			}
 		}
 	}()
-	testutil.Eventually(t, 20*time.Second, "server to drop the non-reading peer", func() bool { return tr.isClosed(bad.ID()) })
+	testutil.Eventually(t, 20*time.Second, "server to drop the non-reading peer", func() bool { return tr.IsClosed(bad.ID()) })
 
 	// Others are unaffected.
-	c := newClient(t)
-	if _, err := c.Invoke(ctxTimeout(t, 5*time.Second), s.Addr().String(), NewRequest(11, nil, nil)); err != nil {
+	c := remotingtest.NewClient(t)
+	if _, err := c.Invoke(remotingtest.Timeout(t, 5*time.Second), s.Addr().String(), codec.NewRequest(11, nil, nil)); err != nil {
 		t.Fatalf("reading client: %v", err)
 	}
 }
@@ -623,13 +583,13 @@ func TestServerManySlicesPerWrite(t *testing.T) {
 		parts[i] = []byte{byte(i), byte(i >> 8)}
 		want = append(want, parts[i]...)
 	}
-	s := startServer(t, func(s *Server) {
-		s.Handle(11, func(_ *Conn, req *Command) *Command {
+	s := remotingtest.StartServer(t, func(s *server.Server) {
+		s.Handle(11, func(_ *server.Conn, req *codec.Command) *codec.Command {
 			resp := req.NewResponse(0, "")
 			resp.BodyParts = [][]byte{[]byte("a"), []byte("b")}
 			return resp
 		})
-		s.Handle(12, func(c *Conn, req *Command) *Command {
+		s.Handle(12, func(c *server.Conn, req *codec.Command) *codec.Command {
 			go func() {
 				resp := req.NewResponse(0, "")
 				resp.BodyParts = parts
@@ -648,7 +608,7 @@ func TestServerManySlicesPerWrite(t *testing.T) {
 	var burst []byte
 	const n = 2000
 	for i := range n {
-		req := NewRequest(11, nil, nil)
+		req := codec.NewRequest(11, nil, nil)
 		req.Opaque = int32(i)
 		burst = append(burst, rawFrame(t, req)...)
 	}
@@ -660,12 +620,51 @@ func TestServerManySlicesPerWrite(t *testing.T) {
 		}
 	}
 	// A late reply made of 2000 slices.
-	c := newClient(t)
-	resp, err := c.Invoke(ctxTimeout(t, 5*time.Second), s.Addr().String(), NewRequest(12, nil, nil))
+	c := remotingtest.NewClient(t)
+	resp, err := c.Invoke(remotingtest.Timeout(t, 5*time.Second), s.Addr().String(), codec.NewRequest(12, nil, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(resp.Body, want) {
 		t.Fatalf("2000-part reply: got %d bytes, want %d", len(resp.Body), len(want))
+	}
+}
+
+// TestServerAnswersGoClientFrameOnTheWire sends the official Go client's exact request
+// bytes and checks the exact response bytes.
+func TestServerAnswersGoClientFrameOnTheWire(t *testing.T) {
+	s := remotingtest.StartServer(t, func(s *server.Server) {
+		s.Handle(105, func(_ *server.Conn, req *codec.Command) *codec.Command {
+			resp := req.NewResponse(0, "")
+			resp.ExtFields["topic"] = req.ExtFields["topic"]
+			resp.Body = []byte(`{"brokerDatas":[],"queueDatas":[]}`)
+			return resp
+		})
+	})
+	nc, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	// The header bytes are the codec package's golden file of the official Go client.
+	header, err := os.ReadFile("../codec/testdata/go_client_route_request.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.Write(remotingtest.RawFrame(codec.SerializeJSON, header, nil)); err != nil {
+		t.Fatal(err)
+	}
+	wantHeader := `{"code":0,"language":"GO","version":317,"opaque":2,"flag":1,"remark":"","extFields":{"topic":"T"}}`
+	want := remotingtest.RawFrame(codec.SerializeJSON, []byte(wantHeader), []byte(`{"brokerDatas":[],"queueDatas":[]}`))
+	got := make([]byte, len(want))
+	_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(nc, got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("response bytes:\n got %q\nwant %q", got, want)
+	}
+	if strings.ContainsAny(string(got[8:8+len(wantHeader)]), " \n\t") {
+		t.Fatal("response header is not compact")
 	}
 }

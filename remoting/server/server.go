@@ -1,4 +1,4 @@
-package remoting
+package server
 
 import (
 	"context"
@@ -15,13 +15,14 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
 // ServerOptions configures a Server.
 type ServerOptions struct {
 	// Addr is the listen address: "0.0.0.0:10911" in production, "127.0.0.1:0" in tests.
 	Addr string `mapstructure:"addr"`
-	// MaxFrameBytes bounds one frame, read or written; DefaultMaxFrameBytes (16 MiB)
+	// MaxFrameBytes bounds one frame, read or written; codec.DefaultMaxFrameBytes (16 MiB)
 	// when zero. A peer that announces a larger frame is disconnected.
 	MaxFrameBytes int `mapstructure:"max_frame_bytes"`
 	// Workers is the size of the pool that runs handlers registered with HandleAsync;
@@ -44,7 +45,7 @@ type ServerOptions struct {
 // response's opaque, response flag and serialization are set from the request before it
 // is written. Handlers registered with Server.Handle run on the event loop and must not
 // block; those registered with HandleAsync run on the bounded worker pool.
-type Handler func(conn *Conn, req *Command) *Command
+type Handler func(conn *Conn, req *codec.Command) *codec.Command
 
 // route is one registered handler.
 type route struct {
@@ -55,7 +56,7 @@ type route struct {
 // task is one request handed to the worker pool.
 type task struct {
 	conn *Conn
-	req  *Command
+	req  *codec.Command
 	h    Handler
 }
 
@@ -93,7 +94,7 @@ type Server struct {
 // NewServer returns a server that is not yet listening; register handlers, then Start.
 func NewServer(o ServerOptions) *Server {
 	if o.MaxFrameBytes <= 0 {
-		o.MaxFrameBytes = DefaultMaxFrameBytes
+		o.MaxFrameBytes = codec.DefaultMaxFrameBytes
 	}
 	if o.Workers <= 0 {
 		o.Workers = 16
@@ -115,6 +116,10 @@ func NewServer(o ServerOptions) *Server {
 	s.routes.Store(&map[int16]route{})
 	return s
 }
+
+// Queued returns the number of requests waiting for a worker (HandleAsync handlers);
+// WorkerQueue bounds it.
+func (s *Server) Queued() int { return len(s.work) }
 
 // Handle registers h for code; h runs on the event loop and must not block.
 func (s *Server) Handle(code int16, h Handler) { s.setRoute(code, route{h: h}) }
@@ -180,7 +185,7 @@ func (s *Server) Start(ctx context.Context) error {
 		// The engine never ran; Close has nothing left to do but the workers.
 		s.closeOnce.Do(s.stopWorkers)
 		if s.runErr == nil {
-			s.runErr = ErrClosed
+			s.runErr = codec.ErrClosed
 		}
 		return fmt.Errorf("remoting: listen %s: %w", s.o.Addr, s.runErr)
 	case <-ctx.Done():
@@ -240,7 +245,7 @@ func (s *Server) worker() {
 	for t := range s.work {
 		resp := s.serve(t.h, t.conn, t.req)
 		if resp != nil && !t.req.IsOneway() {
-			prepareResponse(t.req, resp)
+			codec.PrepareResponse(t.req, resp)
 			if err := t.conn.Reply(resp); err != nil {
 				s.log.Debug().Err(err).Uint64("conn", t.conn.id).Int16("code", t.req.Code).Msg("reply dropped")
 			}
@@ -250,7 +255,7 @@ func (s *Server) worker() {
 
 // serve runs a handler, turning a panic into a SYSTEM_ERROR response so that a bug in
 // one handler never takes the process down.
-func (s *Server) serve(h Handler, c *Conn, req *Command) (resp *Command) {
+func (s *Server) serve(h Handler, c *Conn, req *codec.Command) (resp *codec.Command) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error().Int16("code", req.Code).Int32("opaque", req.Opaque).
@@ -261,18 +266,11 @@ func (s *Server) serve(h Handler, c *Conn, req *Command) (resp *Command) {
 	return h(c, req)
 }
 
-// prepareResponse makes resp answer req: same opaque and serialization, response flag.
-func prepareResponse(req, resp *Command) {
-	resp.Opaque = req.Opaque
-	resp.Flag |= FlagResponse
-	resp.Serialize = req.Serialize
-}
-
 // dispatch handles one decoded frame on the event loop.
-func (s *Server) dispatch(c *Conn, cmd *Command) {
+func (s *Server) dispatch(c *Conn, cmd *codec.Command) {
 	if cmd.IsResponse() {
-		if cl := c.pending.take(cmd.Opaque); cl != nil {
-			cl.complete(cmd, nil)
+		if cl := c.pending.Take(cmd.Opaque); cl != nil {
+			cl.Complete(cmd, nil)
 		} else {
 			s.log.Debug().Uint64("conn", c.id).Int32("opaque", cmd.Opaque).Msg("response without a pending call dropped")
 		}
@@ -360,11 +358,11 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 		return gnet.None
 	}
 	c.closed.Store(true)
-	cause := ErrClosed
+	cause := codec.ErrClosed
 	if err != nil {
-		cause = fmt.Errorf("%w: %w", ErrClosed, err)
+		cause = fmt.Errorf("%w: %w", codec.ErrClosed, err)
 	}
-	c.pending.failAll(fmt.Errorf("remoting: connection %d to %s: %w", c.id, c.remote, cause))
+	c.pending.FailAll(fmt.Errorf("remoting: connection %d to %s: %w", c.id, c.remote, cause))
 	if fn := e.s.onClose.Load(); fn != nil {
 		(*fn)(c)
 	}
@@ -381,32 +379,28 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 	}
 	s := e.s
 	for !c.closed.Load() {
-		prefix, err := gc.Peek(lengthPrefixBytes)
+		prefix, err := gc.Peek(codec.LengthPrefixBytes)
 		if err != nil {
 			break // need more bytes
 		}
-		n, err := FrameLength(prefix, s.o.MaxFrameBytes)
+		n, err := codec.FrameLength(prefix, s.o.MaxFrameBytes)
 		if err != nil {
 			s.warn.Warn().Err(err).Uint64("conn", c.id).Str("addr", c.remote.String()).Msg("closing connection: bad frame")
 			c.flush() // answers to the good frames before it still go out
 			return gnet.Close
 		}
-		frame, err := gc.Peek(lengthPrefixBytes + n)
+		frame, err := gc.Peek(codec.LengthPrefixBytes + n)
 		if err != nil {
 			break // the frame is not complete yet
 		}
-		cmd := new(Command)
-		body, err := decodeFrameInto(frame[lengthPrefixBytes:], cmd)
+		// The peeked bytes are reused once discarded; the body outlives them.
+		cmd, err := codec.DecodeFrameCopy(frame[codec.LengthPrefixBytes:])
 		if err != nil {
 			s.warn.Warn().Err(err).Uint64("conn", c.id).Str("addr", c.remote.String()).Msg("closing connection: bad frame")
 			c.flush()
 			return gnet.Close
 		}
-		if len(body) > 0 {
-			// The peeked bytes are reused once discarded; the body outlives them.
-			cmd.Body = append(make([]byte, 0, len(body)), body...)
-		}
-		_, _ = gc.Discard(lengthPrefixBytes + n)
+		_, _ = gc.Discard(codec.LengthPrefixBytes + n)
 		s.dispatch(c, cmd)
 	}
 	if !c.flush() {
@@ -415,7 +409,8 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 	return gnet.None
 }
 
-// warnSampler bounds the warnings one server or client logs about misbehaving peers.
+// warnSampler bounds the warnings one server logs about misbehaving peers (the
+// transport samples its own the same way).
 func warnSampler() zerolog.Sampler {
 	return &zerolog.BurstSampler{Burst: 20, Period: time.Second}
 }

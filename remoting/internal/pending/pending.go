@@ -1,0 +1,147 @@
+// Package pending matches responses to the requests waiting for them. Both ends of a
+// remoting connection start requests — the client transport its calls, the server its
+// CHECK_TRANSACTION_STATE and friends — and both keep one Table per connection keyed by
+// opaque, with the same rule: whoever takes a call out of the table completes it, so a
+// response that arrives after the timeout (or after the connection failed) is dropped.
+package pending
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/rocketgo/rocketgo/remoting/codec"
+)
+
+// result is the outcome of one call: the response or why there is none.
+type result struct {
+	resp *codec.Command
+	err  error
+}
+
+// Call is one request waiting for its response. Exactly one party completes it: the one
+// that removes it from its Table (the reader that matched the response, the
+// timeout, or the connection failure), so a late response after a timeout is dropped.
+type Call struct {
+	ch chan result                 // sync callers wait here (buffered 1)
+	cb func(*codec.Command, error) // async callers are called back instead
+	// Stop releases the context.AfterFunc of an async call; Complete runs it before the
+	// callback, and the caller runs it when it takes back a call that never went out.
+	Stop func() bool
+}
+
+// NewAsync returns a call that delivers its outcome to cb instead of a waiting caller.
+func NewAsync(cb func(*codec.Command, error)) *Call { return &Call{cb: cb} }
+
+// Complete delivers the outcome. It never blocks for a sync call; an async callback runs
+// on the calling goroutine.
+func (c *Call) Complete(resp *codec.Command, err error) {
+	if c.cb != nil {
+		if c.Stop != nil {
+			c.Stop()
+		}
+		c.cb(resp, err)
+		return
+	}
+	c.ch <- result{resp, err}
+}
+
+// Table holds the calls of one connection keyed by opaque.
+type Table struct {
+	mu struct {
+		sync.Mutex
+		m      map[int32]*Call
+		failed error // set once the connection is gone: no new calls are accepted
+	}
+}
+
+// ErrOpaqueInUse reports an opaque that is still pending after the counter wrapped.
+var ErrOpaqueInUse = errors.New("remoting: opaque in use")
+
+// Add registers c under opaque. It fails with the connection's error once FailAll ran,
+// and with ErrOpaqueInUse if the opaque is taken.
+func (p *Table) Add(opaque int32, c *Call) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.mu.failed != nil {
+		return p.mu.failed
+	}
+	if p.mu.m == nil {
+		p.mu.m = make(map[int32]*Call)
+	}
+	if _, ok := p.mu.m[opaque]; ok {
+		return ErrOpaqueInUse
+	}
+	p.mu.m[opaque] = c
+	return nil
+}
+
+// Take removes and returns the call under opaque, or nil if there is none (answered,
+// timed out, or never sent).
+func (p *Table) Take(opaque int32) *Call {
+	p.mu.Lock()
+	c := p.mu.m[opaque]
+	if c != nil {
+		delete(p.mu.m, opaque)
+	}
+	p.mu.Unlock()
+	return c
+}
+
+// FailAll refuses new calls with err and completes every pending call with it.
+func (p *Table) FailAll(err error) {
+	p.mu.Lock()
+	if p.mu.failed == nil {
+		p.mu.failed = err
+	}
+	m := p.mu.m
+	p.mu.m = nil
+	p.mu.Unlock()
+	for _, c := range m {
+		c.Complete(nil, err)
+	}
+}
+
+// Len returns the number of calls waiting for an answer.
+func (p *Table) Len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.mu.m)
+}
+
+// ContextError converts an expired context into the error a call for opaque fails with:
+// codec.ErrTimeout for a deadline, the context's own error otherwise.
+func ContextError(ctx context.Context, opaque int32) error {
+	err := ctx.Err()
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: opaque %d: %w", codec.ErrTimeout, opaque, err)
+	}
+	return fmt.Errorf("remoting: opaque %d: %w", opaque, err)
+}
+
+// Wait blocks until the call under opaque completes or ctx ends; in the latter case the
+// pending entry is removed so nothing is left behind. Every way out leaves c owned by
+// nobody else and its channel empty, so c goes back to the pool.
+func (p *Table) Wait(ctx context.Context, opaque int32, c *Call) (*codec.Command, error) {
+	defer syncCalls.Put(c)
+	select {
+	case r := <-c.ch:
+		return r.resp, r.err
+	case <-ctx.Done():
+		if p.Take(opaque) != nil {
+			return nil, ContextError(ctx, opaque)
+		}
+		// Someone completed the call at the same moment; its result is on the way.
+		r := <-c.ch
+		return r.resp, r.err
+	}
+}
+
+// syncCalls recycles the calls of waiting callers (a call and its channel per request
+// otherwise).
+var syncCalls = sync.Pool{New: func() any { return &Call{ch: make(chan result, 1)} }}
+
+// NewSync returns a call for a waiting caller; pass it to Wait, which recycles it.
+// A call abandoned before wait (its send failed) is simply left to the collector.
+func NewSync() *Call { return syncCalls.Get().(*Call) }
