@@ -68,6 +68,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
+
 	"github.com/rs/zerolog"
 
 	"github.com/rocketgo/rocketgo/broker/longpoll"
@@ -230,7 +232,6 @@ func DefaultOptions() Options {
 // Limits Validate enforces on options that size memory or protocol fields.
 const (
 	maxTransferCountLimit = 4096 // messages per pull response
-	maxQueueNums          = 1024 // queues per topic (BenchmarkTest has 1024)
 	minRegisterPeriod     = 10 * time.Second
 	maxRegisterPeriod     = 60 * time.Second
 )
@@ -242,16 +243,16 @@ func (o Options) Validate() error {
 		return errors.New("broker: listenAddr is empty")
 	case o.BrokerName == "":
 		return errors.New("broker: brokerName is empty")
-	case !validName(o.BrokerName):
-		return fmt.Errorf("broker: brokerName %q: only [%%|a-zA-Z0-9_-], at most %d characters", o.BrokerName, maxNameLen)
+	case !meta.ValidName(o.BrokerName):
+		return fmt.Errorf("broker: brokerName %q: only [%%|a-zA-Z0-9_-], at most %d characters", o.BrokerName, meta.MaxNameLen)
 	case o.ClusterName == "":
 		return errors.New("broker: brokerClusterName is empty")
-	case !validName(o.ClusterName):
-		return fmt.Errorf("broker: brokerClusterName %q: only [%%|a-zA-Z0-9_-], at most %d characters", o.ClusterName, maxNameLen)
+	case !meta.ValidName(o.ClusterName):
+		return fmt.Errorf("broker: brokerClusterName %q: only [%%|a-zA-Z0-9_-], at most %d characters", o.ClusterName, meta.MaxNameLen)
 	case o.BrokerID < 0:
 		return fmt.Errorf("broker: brokerId %d is negative", o.BrokerID)
-	case o.DefaultTopicQueueNums < 1 || o.DefaultTopicQueueNums > maxQueueNums:
-		return fmt.Errorf("broker: defaultTopicQueueNums %d outside 1..%d", o.DefaultTopicQueueNums, maxQueueNums)
+	case o.DefaultTopicQueueNums < 1 || o.DefaultTopicQueueNums > meta.MaxQueueNums:
+		return fmt.Errorf("broker: defaultTopicQueueNums %d outside 1..%d", o.DefaultTopicQueueNums, meta.MaxQueueNums)
 	case o.RegisterPeriod <= 0:
 		return fmt.Errorf("broker: registerNameServerPeriod %v is not positive", o.RegisterPeriod)
 	case o.ClientExpiry < time.Second:
@@ -309,10 +310,10 @@ type Broker struct {
 	store   *store.Store
 	putDst  appender // the store; a discarding fake in the handler benchmark
 	pullSrc reader   // the store; a fake in the pull status-table tests
-	meta    *metaDB
-	topics  *topicTable
-	groups  *groupTable
-	offsets *offsetTable
+	meta    *meta.DB
+	topics  *meta.Topics
+	groups  *meta.Groups
+	offsets *meta.Offsets
 	polls   *longpoll.Table
 
 	clients   *clientTable
@@ -366,7 +367,7 @@ func Open(o Options, so store.Options) (*Broker, error) {
 	b.clients = newClientTable(b)
 	b.locks = newLockTable(b)
 	b.registrar = newRegistrar(b)
-	b.topics.onChange = b.registrar.Trigger
+	b.topics.OnChange = b.registrar.Trigger
 
 	b.srv = remoting.NewServer(remoting.ServerOptions{
 		Addr:          o.ListenAddr,
@@ -400,14 +401,16 @@ func Open(o Options, so store.Options) (*Broker, error) {
 
 // openMeta opens the metadata database and loads the three tables from it.
 func (b *Broker) openMeta(dir string) error {
-	m, err := openMetaDB(dir, b.log)
+	m, err := meta.Open(dir, b.log)
 	if err != nil {
 		return err
 	}
 	b.meta = m
-	if b.topics, err = loadTopicTable(m, b.opts, b.now); err == nil {
-		if b.groups, err = loadGroupTable(m, b.opts.AutoCreateSubscriptionGroup, b.now); err == nil {
-			b.offsets, err = loadOffsetTable(m, b.now, b.log)
+	to := meta.TopicOptions{ClusterName: b.opts.ClusterName, BrokerName: b.opts.BrokerName,
+		AutoCreateTopicEnable: b.opts.AutoCreateTopicEnable, DefaultTopicQueueNums: b.opts.DefaultTopicQueueNums}
+	if b.topics, err = meta.LoadTopics(m, to, b.now); err == nil {
+		if b.groups, err = meta.LoadGroups(m, b.opts.AutoCreateSubscriptionGroup, b.now); err == nil {
+			b.offsets, err = meta.LoadOffsets(m, b.now, b.log)
 		}
 	}
 	if err != nil {

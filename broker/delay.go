@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
+
 	"github.com/rocketgo/rocketgo/broker/schedule"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -23,9 +25,6 @@ import (
 // broker/schedule Scheduler appends the message to its real topic when due. The
 // scheduler's index lives under <store dir>/schedule and is fed from the log by a
 // store projection, so it is rebuilt after a crash.
-
-// TopicTimer is where timer messages wait (RocketMQ 5's timer topic).
-const TopicTimer = schedule.TopicTimer
 
 // propScheduleFrom marks the records the scheduler writes; the send path strips it
 // from every message a client sends.
@@ -185,7 +184,7 @@ func (b *Broker) routeScheduled(m *message.Ext, sb *sendBuf, sp *schedProps, bat
 	props = message.SetProperty(props, message.PropTimerOutMS, strconv.FormatInt(deliver, 10))
 	props = message.SetProperty(props, message.PropRealTopic, m.Topic)
 	props = message.SetProperty(props, message.PropRealQueueID, strconv.Itoa(int(m.QueueID)))
-	m.Topic, m.QueueID = TopicTimer, 0
+	m.Topic, m.QueueID = meta.TopicTimer, 0
 	return setSchedProps(sb, props, m.Topic)
 }
 
@@ -268,7 +267,7 @@ func (b *Broker) handleCancelScheduled(_ *remoting.Conn, req *remoting.Command) 
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
 	}
-	if err := checkTopicName(h.Topic); err != nil {
+	if err := meta.CheckTopicName(h.Topic); err != nil {
 		return errorResponse(req, err)
 	}
 	if h.UniqKey == "" {

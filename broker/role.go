@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/broker/ha"
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
@@ -308,7 +309,7 @@ func (b *Broker) suggestBrokerID(group string, res *store.GetResult) int64 {
 	if !b.opts.SlaveReadEnable {
 		return 0
 	}
-	slow, id := int64(defaultWhichBrokerWhenConsumeSlowly), int64(0)
+	slow, id := int64(meta.DefaultWhichBrokerWhenConsumeSlowly), int64(0)
 	if sg, ok := b.groups.Get(group); ok {
 		slow, id = sg.GetWhichBrokerWhenConsumeSlowly(), sg.GetBrokerId()
 	}
