@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/rocketgo/rocketgo/broker/meta"
-
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"

@@ -68,12 +68,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/rocketgo/rocketgo/broker/meta"
-
 	"github.com/rs/zerolog"
 
-	"github.com/rocketgo/rocketgo/broker/longpoll"
-	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/broker/internal/longpoll"
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/remoting"
 	"github.com/rocketgo/rocketgo/store"
@@ -374,9 +372,8 @@ func Open(o Options, so store.Options) (*Broker, error) {
 		MaxFrameBytes: o.MaxFrameBytes,
 		Logger:        o.Logger,
 	})
-	b.registerDataHandlers(b.srv)
-	b.registerClientHandlers(b.srv)
-	if err := b.openReplication(b.srv); err != nil {
+	b.registerRoutes(b.srv)
+	if err := b.openReplication(); err != nil {
 		b.offsets.Close()
 		b.meta.Close()
 		st.Close()
@@ -418,27 +415,6 @@ func (b *Broker) openMeta(dir string) error {
 		return err
 	}
 	return nil
-}
-
-// registerDataHandlers registers the handlers of the data path.
-func (b *Broker) registerDataHandlers(srv *remoting.Server) {
-	srv.Handle(code.SendMessage, b.handleSend)
-	srv.Handle(code.SendMessageV2, b.handleSend)
-	srv.Handle(code.SendBatchMessage, b.handleSend)
-	srv.Handle(code.PullMessage, b.handlePull)
-	srv.Handle(code.QueryConsumerOffset, b.handleQueryConsumerOffset)
-	srv.Handle(code.UpdateConsumerOffset, b.handleUpdateConsumerOffset)
-	srv.Handle(code.SearchOffsetByTimestamp, b.handleSearchOffset)
-	srv.Handle(code.GetMaxOffset, b.handleGetMaxOffset)
-	srv.Handle(code.GetMinOffset, b.handleGetMinOffset)
-	srv.Handle(code.GetEarliestMsgStoretime, b.handleGetEarliestMsgStoretime)
-	// Admin requests write pebble with fsync and may delete queue files: they run on
-	// the worker pool, off the event loops.
-	srv.HandleAsync(code.UpdateAndCreateTopic, b.handleUpdateAndCreateTopic)
-	srv.HandleAsync(code.DeleteTopicInBroker, b.handleDeleteTopic)
-	srv.Handle(code.GetAllTopicConfig, b.handleGetAllTopicConfig)
-	srv.HandleAsync(code.UpdateAndCreateSubGroup, b.handleUpdateAndCreateSubGroup)
-	srv.Handle(code.GetAllSubscriptionGroupConfig, b.handleGetAllSubscriptionGroupConfig)
 }
 
 // Start listens, then starts the registrar and the client registry's loops. It returns

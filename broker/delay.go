@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/broker/meta"
-
 	"github.com/rocketgo/rocketgo/broker/schedule"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -67,7 +66,7 @@ func (b *Broker) storeNow() time.Time {
 }
 
 // openSchedule opens the scheduler, adds its projection to the store (replaying what
-// its index has not seen) and registers the retry, DLQ and timer handlers.
+// its index has not seen).
 func (b *Broker) openSchedule() error {
 	levels, err := schedule.ParseLevels(b.opts.MessageDelayLevel)
 	if err != nil {
@@ -90,12 +89,6 @@ func (b *Broker) openSchedule() error {
 		return fmt.Errorf("broker: replay schedule index: %w", err)
 	}
 	b.sched = s
-	b.srv.Handle(code.ConsumerSendMsgBack, b.handleSendBack)
-	// The admin extensions read and write the log and wait for the scheduler: they
-	// run on the worker pool.
-	b.srv.HandleAsync(code.ListDLQMessages, b.handleListDLQ)
-	b.srv.HandleAsync(code.ResendDLQMessages, b.handleResendDLQ)
-	b.srv.HandleAsync(code.CancelScheduledMessage, b.handleCancelScheduled)
 	return nil
 }
 

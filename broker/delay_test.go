@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/broker/meta"
-
 	"github.com/rocketgo/rocketgo/broker/schedule"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"

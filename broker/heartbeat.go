@@ -9,29 +9,6 @@ import (
 	"github.com/rocketgo/rocketgo/remoting"
 )
 
-// registerClientHandlers registers the handlers of the client registry, queue locks,
-// queries and statistics.
-//
-// Handlers that only read memory run on the event loops. Those that may write the
-// metadata database (a heartbeat can create a group and its retry topic), read records
-// that may sit in a cold segment (queries), or walk every queue of a topic (stats) run
-// on the worker pool.
-func (b *Broker) registerClientHandlers(srv *remoting.Server) {
-	srv.HandleAsync(code.HeartBeat, b.handleHeartbeat)
-	srv.Handle(code.UnregisterClient, b.handleUnregisterClient)
-	srv.Handle(code.GetConsumerListByGroup, b.handleGetConsumerList)
-	srv.Handle(code.CheckClientConfig, b.handleCheckClientConfig)
-	srv.Handle(code.LockBatchMQ, b.handleLockBatch)
-	srv.Handle(code.UnlockBatchMQ, b.handleUnlockBatch)
-	srv.HandleAsync(code.QueryMessage, b.handleQueryMessage)
-	srv.HandleAsync(code.ViewMessageByID, b.handleViewMessage)
-	srv.HandleAsync(code.GetBrokerRuntimeInfo, b.handleRuntimeInfo)
-	srv.HandleAsync(code.GetTopicStatsInfo, b.handleTopicStats)
-	srv.HandleAsync(code.GetConsumeStats, b.handleConsumeStats)
-	srv.Handle(code.GetConsumerConnectionList, b.handleConsumerConnections)
-	srv.Handle(code.GetProducerConnectionList, b.handleProducerConnections)
-}
-
 // newClientTable builds the broker's client registry: expiry after ClientExpiry on the
 // broker's clock, NOTIFY_CONSUMER_IDS_CHANGED sent oneway, and the group config deciding
 // whether a group wants notifications.

@@ -4,7 +4,6 @@ import (
 	"errors"
 
 	"github.com/rocketgo/rocketgo/broker/internal/refusal"
-
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"

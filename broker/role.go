@@ -108,11 +108,9 @@ func (b *Broker) isSlave() bool { return b.opts.BrokerRole == RoleSlave }
 // syncMaster reports whether sends wait for a slave's acknowledgement.
 func (b *Broker) syncMaster() bool { return b.opts.BrokerRole == RoleSyncMaster }
 
-// openReplication builds the role's replication parts and registers the requests a
-// slave asks its master (GET_ALL_CONSUMER_OFFSET); nothing listens or connects before
-// startReplication.
-func (b *Broker) openReplication(srv *remoting.Server) error {
-	srv.Handle(code.GetAllConsumerOffset, b.handleGetAllConsumerOffset)
+// openReplication builds the role's replication parts; nothing listens or connects
+// before startReplication.
+func (b *Broker) openReplication() error {
 	log := b.opts.Logger.With().Str("broker", b.opts.BrokerName).Logger()
 	if b.isSlave() {
 		// Only replication writes to a slave's log: a delivery or transaction check

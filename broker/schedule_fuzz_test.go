@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/rocketgo/rocketgo/broker/meta"
-
 	"github.com/rocketgo/rocketgo/broker/schedule"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"

@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/rocketgo/rocketgo/broker/meta"
-
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -77,7 +76,7 @@ func (b *Broker) handleSend(conn *remoting.Conn, req *remoting.Command) *remotin
 		return b.sendError(req, err)
 	}
 	if isTxSend(&h.SendMessageRequest) {
-		return b.handleHalfSend(conn, req, &h) // txn.go
+		return b.handleHalfSend(conn, req, &h) // transaction.go
 	}
 	batch := req.Code == code.SendBatchMessage || h.Batch
 	sb := sendBufPool.Get().(*sendBuf)

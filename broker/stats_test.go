@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/broker/meta"
-
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/message"

@@ -9,10 +9,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rocketgo/rocketgo/broker/meta"
-
 	"github.com/rs/zerolog"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/broker/txn"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -81,8 +80,7 @@ type txnService struct {
 }
 
 // openTxn loads the half-message set (from its snapshot when it is usable, else from
-// the log) and registers it with the store, which catches it up before returning; then
-// it registers the transaction handlers.
+// the log) and registers it with the store, which catches it up before returning.
 func (b *Broker) openTxn() error {
 	t := &txnService{
 		b:    b,
@@ -105,9 +103,6 @@ func (b *Broker) openTxn() error {
 	t.log.Info().Int("pending", t.set.Len()).Int64("applied", t.set.Applied()).
 		Dur("took", time.Since(began)).Msg("half-message set loaded")
 	b.txn = t
-	b.srv.HandleAsync(code.EndTransaction, b.handleEndTransaction)
-	b.srv.HandleAsync(code.ListPendingTransactions, b.handleListPendingTransactions)
-	b.srv.HandleAsync(code.ResolvePendingTransaction, b.handleResolvePendingTransaction)
 	return nil
 }
 

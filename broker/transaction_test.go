@@ -10,10 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rocketgo/rocketgo/broker/meta"
-
 	"github.com/rs/zerolog"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/broker/txn"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
