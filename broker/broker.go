@@ -7,22 +7,24 @@
 //	addr := b.Addr()                       // advertised "ip:port"
 //	err = b.Close()                        // parked pulls answered, unregistered, store closed
 //
-// One file per request family: send.go (10, 310, 320), pull.go (11, with long polling
-// on the broker/longpoll table), offsets.go (14, 15, 29, 30, 31, 32), admin_topic.go
-// (17, 21, 200, 201, 215); heartbeat.go, clients.go, locks.go, query.go and stats.go
-// serve the client registry, queue locks, queries and statistics; registrar.go
-// registers with the NameServers. Transactions: txn.go (half messages, the check-back
-// loop on the broker/txn half-message set) and endtx.go (37, and the rocketgo
-// extensions 2100, 2101). Master/Slave: role.go (roles, SYNC_MASTER waits, slave pull
-// rules, on the broker/ha replication stream) and slave.go (a slave's copy of its
-// master's metadata; 43). Scheduling: delay.go (DELAY levels and TIMER_* messages,
-// stored where they wait and delivered by broker/schedule; the rocketgo extension
-// 2202 cancels a timer), sendback.go (36: retry topics and the DLQ), dlq.go (the
-// rocketgo extensions 2200 and 2201 that list and resend dead letters); propfilter.go
-// filters pulls by SQL92 over message properties (broker/filter) and answers
-// CHECK_CLIENT_CONFIG's expression check. Metadata — topic configs (topics.go), subscription
-// groups (groups.go) and consumer offsets (offsets.go) — lives in a pebble database under
-// <store dir>/meta, as protobuf values of proto/metapb; meta.go draws its key layout.
+// routes.go lists every request code the broker serves, its handler and whether it
+// runs on the worker pool. One file per request family: send.go (10, 310, 320),
+// pull.go (11, with long polling on the broker/internal/longpoll table), offsets.go
+// (14, 15, 29, 30, 31, 32), admin_topic.go (17, 21, 200, 201, 215); heartbeat.go,
+// locks.go, query.go and stats.go serve the client registry (broker/clients), queue
+// locks, queries and statistics; registrar.go registers with the NameServers.
+// Transactions: transaction.go (half messages, the check-back loop on the broker/txn
+// half-message set) and endtx.go (37, and the rocketgo extensions 2100, 2101).
+// Master/Slave: role.go (roles, SYNC_MASTER waits, slave pull rules, on the broker/ha
+// replication stream) and slave.go (a slave's copy of its master's metadata; 43).
+// Scheduling: delay.go (DELAY levels and TIMER_* messages, stored where they wait and
+// delivered by broker/schedule; the rocketgo extension 2202 cancels a timer),
+// sendback.go (36: retry topics and the DLQ), dlq.go (the rocketgo extensions 2200 and
+// 2201 that list and resend dead letters); propfilter.go filters pulls by SQL92 over
+// message properties (broker/filter) and answers CHECK_CLIENT_CONFIG's expression
+// check. Metadata — topic configs, subscription groups and consumer offsets — lives in
+// a pebble database under <store dir>/meta, as protobuf values of proto/metapb, owned
+// by broker/meta.
 //
 // Handlers run on the server's event loops and do not wait: they answer at once, or
 // return nil and answer later through the connection (a SYNC_FLUSH send when the flush
@@ -52,7 +54,7 @@
 //
 // Seams between the files (one side calls the other): topicTable Get, All, Wrapper,
 // EnsureRetry, Put, Delete; groupTable Ensure, Get; offsetTable Get, Groups, Commit;
-// clientTable Subscription, ConsumeFromWhere, ConsumerIDs, ProducerConns; registrar
+// clients.Table Subscription, ConsumeFromWhere, ConsumerIDs, ProducerConns; registrar
 // Trigger; errorResponse for every refusal.
 package broker
 
@@ -70,6 +72,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rocketgo/rocketgo/broker/clients"
 	"github.com/rocketgo/rocketgo/broker/internal/longpoll"
 	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/message"
@@ -314,7 +317,8 @@ type Broker struct {
 	offsets *meta.Offsets
 	polls   *longpoll.Table
 
-	clients   *clientTable
+	clients   *clients.Table
+	stats     *runtimeStats // stats.go: sampled on the client table's housekeeping tick
 	locks     *lockTable
 	registrar *registrar
 	txn       *txnService
@@ -362,6 +366,7 @@ func Open(o Options, so store.Options) (*Broker, error) {
 	b.polls = longpoll.New(longpoll.Options{MaxTotal: o.MaxParkedPulls, MaxPerOwner: o.MaxParkedPullsPerConn})
 	st.Subscribe(b.onArrival)
 
+	b.stats = newRuntimeStats(b.now())
 	b.clients = newClientTable(b)
 	b.locks = newLockTable(b)
 	b.registrar = newRegistrar(b)
@@ -530,5 +535,5 @@ func (b *Broker) close() error {
 // onConnClose forgets a closed connection's parked pulls and its client registrations.
 func (b *Broker) onConnClose(c *remoting.Conn) {
 	b.polls.DropOwner(c.ID())
-	b.clients.onConnClose(c)
+	b.clients.OnConnClose(c)
 }

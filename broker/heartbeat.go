@@ -3,6 +3,7 @@ package broker
 import (
 	"errors"
 
+	"github.com/rocketgo/rocketgo/broker/clients"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -12,13 +13,13 @@ import (
 // newClientTable builds the broker's client registry: expiry after ClientExpiry on the
 // broker's clock, NOTIFY_CONSUMER_IDS_CHANGED sent oneway, and the group config deciding
 // whether a group wants notifications.
-func newClientTable(b *Broker) *clientTable {
+func newClientTable(b *Broker) *clients.Table {
 	log := b.log.With().Str("component", "clients").Logger()
-	return newClientTableWith(clientDeps{
-		now:    b.now,
-		expiry: b.opts.ClientExpiry,
-		log:    log,
-		notify: func(group string, conns []*remoting.Conn) {
+	return clients.New(clients.Deps{
+		Now:    b.now,
+		Expiry: b.opts.ClientExpiry,
+		Log:    log,
+		Notify: func(group string, conns []*remoting.Conn) {
 			ext := (&header.NotifyConsumerIDsChangedRequest{ConsumerGroup: group}).Encode()
 			for _, conn := range conns {
 				// One command per connection: InvokeOneway assigns the opaque.
@@ -28,12 +29,12 @@ func newClientTable(b *Broker) *clientTable {
 				}
 			}
 		},
-		notifyEnabled: func(group string) bool {
+		NotifyEnabled: func(group string) bool {
 			g, ok := b.groups.Get(group)
 			return !ok || g.GetNotifyConsumerIdsChangedEnable()
 		},
-		closeConn: func(conn *remoting.Conn) { conn.Close() },
-		onSweep: func() {
+		CloseConn: func(conn *remoting.Conn) { conn.Close() },
+		OnSweep: func() {
 			b.locks.purgeExpired()
 			b.sampleStats()
 		},
@@ -41,12 +42,12 @@ func newClientTable(b *Broker) *clientTable {
 }
 
 // clientChannelOf describes the client behind conn as a heartbeat or unregister names it.
-func clientChannelOf(conn *remoting.Conn, req *remoting.Command, clientID string) clientChannel {
-	return clientChannel{
-		clientID: clientID,
-		language: req.Language,
-		version:  req.Version,
-		addr:     conn.RemoteAddr().String(),
+func clientChannelOf(conn *remoting.Conn, req *remoting.Command, clientID string) clients.Channel {
+	return clients.Channel{
+		ClientID: clientID,
+		Language: req.Language,
+		Version:  req.Version,
+		Addr:     conn.RemoteAddr().String(),
 	}
 }
 
@@ -70,10 +71,10 @@ func (b *Broker) handleHeartbeat(conn *remoting.Conn, req *remoting.Command) *re
 		}
 		// Register even when the retry topic could not be made: the client must still
 		// get its queues, and its next heartbeat retries the creation.
-		b.clients.registerConsumer(conn, cd, ch)
+		b.clients.RegisterConsumer(conn, cd, ch)
 	}
 	for _, p := range hb.ProducerDataSet {
-		b.clients.registerProducer(conn, p.GroupName, ch)
+		b.clients.RegisterProducer(conn, p.GroupName, ch)
 	}
 	if firstErr != nil {
 		return errorResponse(req, firstErr)
@@ -109,10 +110,10 @@ func (b *Broker) handleUnregisterClient(conn *remoting.Conn, req *remoting.Comma
 		return errorResponse(req, err)
 	}
 	if h.ProducerGroup != "" {
-		b.clients.unregisterProducer(conn, h.ProducerGroup)
+		b.clients.UnregisterProducer(conn, h.ProducerGroup)
 	}
 	if h.ConsumerGroup != "" {
-		b.clients.unregisterConsumer(conn, h.ConsumerGroup)
+		b.clients.UnregisterConsumer(conn, h.ConsumerGroup)
 	}
 	return req.NewResponse(code.Success, "")
 }
