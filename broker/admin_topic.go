@@ -1,9 +1,9 @@
 package broker
 
 import (
-	"encoding/json"
 	"fmt"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -34,7 +34,7 @@ func (b *Broker) handleUpdateAndCreateTopic(_ *server.Conn, req *codec.Command) 
 
 // topicFromRequest validates an UPDATE_AND_CREATE_TOPIC header into a topic config.
 func (b *Broker) topicFromRequest(h *header.CreateTopicRequest) (*metapb.TopicConfig, error) {
-	if err := checkTopicName(h.Topic); err != nil {
+	if err := meta.CheckTopicName(h.Topic); err != nil {
 		return nil, err
 	}
 	if b.topics.IsSystem(h.Topic) {
@@ -44,11 +44,11 @@ func (b *Broker) topicFromRequest(h *header.CreateTopicRequest) (*metapb.TopicCo
 		name string
 		v    int32
 	}{{"readQueueNums", h.ReadQueueNums}, {"writeQueueNums", h.WriteQueueNums}} {
-		if n.v < 1 || n.v > maxQueueNums {
-			return nil, reject(errBadRequest, "%s %d of topic %s outside 1..%d", n.name, n.v, h.Topic, maxQueueNums)
+		if n.v < 1 || n.v > meta.MaxQueueNums {
+			return nil, reject(errBadRequest, "%s %d of topic %s outside 1..%d", n.name, n.v, h.Topic, meta.MaxQueueNums)
 		}
 	}
-	if h.Perm&^permAll != 0 {
+	if h.Perm&^meta.PermAll != 0 {
 		return nil, reject(errBadRequest, "perm %d of topic %s: only bits 8 (priority), 4 (read), 2 (write), 1 (inherit) exist", h.Perm, h.Topic)
 	}
 	ft := metapb.TopicFilterType_SINGLE_TAG
@@ -79,7 +79,7 @@ func (b *Broker) handleDeleteTopic(_ *server.Conn, req *codec.Command) *codec.Co
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
 	}
-	if err := checkTopicName(h.Topic); err != nil {
+	if err := meta.CheckTopicName(h.Topic); err != nil {
 		return errorResponse(req, err)
 	}
 	if b.topics.IsSystem(h.Topic) {
@@ -106,74 +106,10 @@ func (b *Broker) handleGetAllTopicConfig(_ *server.Conn, req *codec.Command) *co
 	return resp
 }
 
-// subGroupJSON is a subscription group in the JSON of SubscriptionGroupConfig.java,
-// fields in fastjson's (alphabetical) order.
-type subGroupJSON struct {
-	BrokerID                       int64  `json:"brokerId"`
-	ConsumeBroadcastEnable         bool   `json:"consumeBroadcastEnable"`
-	ConsumeEnable                  bool   `json:"consumeEnable"`
-	ConsumeFromMinEnable           bool   `json:"consumeFromMinEnable"`
-	GroupName                      string `json:"groupName"`
-	NotifyConsumerIDsChangedEnable bool   `json:"notifyConsumerIdsChangedEnable"`
-	RetryMaxTimes                  int32  `json:"retryMaxTimes"`
-	RetryQueueNums                 int32  `json:"retryQueueNums"`
-	WhichBrokerWhenConsumeSlowly   int64  `json:"whichBrokerWhenConsumeSlowly"`
-}
-
-// subGroupWrapperJSON is the body of GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201).
-type subGroupWrapperJSON struct {
-	DataVersion            DataVersion             `json:"dataVersion"`
-	SubscriptionGroupTable map[string]subGroupJSON `json:"subscriptionGroupTable"`
-}
-
-func groupToJSON(sg *metapb.SubscriptionGroup) subGroupJSON {
-	return subGroupJSON{
-		BrokerID:                       sg.GetBrokerId(),
-		ConsumeBroadcastEnable:         sg.GetConsumeBroadcastEnable(),
-		ConsumeEnable:                  sg.GetConsumeEnable(),
-		ConsumeFromMinEnable:           sg.GetConsumeFromMinEnable(),
-		GroupName:                      sg.GetGroupName(),
-		NotifyConsumerIDsChangedEnable: sg.GetNotifyConsumerIdsChangedEnable(),
-		RetryMaxTimes:                  sg.GetRetryMaxTimes(),
-		RetryQueueNums:                 sg.GetRetryQueueNums(),
-		WhichBrokerWhenConsumeSlowly:   sg.GetWhichBrokerWhenConsumeSlowly(),
-	}
-}
-
-// decodeSubGroup parses an UPDATE_AND_CREATE_SUBSCRIPTIONGROUP body; fields it leaves
-// out get RocketMQ's defaults, as fastjson leaves Java's field initialisers in place.
-func decodeSubGroup(data []byte) (*metapb.SubscriptionGroup, error) {
-	d := newGroup("")
-	j := groupToJSON(d)
-	if err := json.Unmarshal(data, &j); err != nil {
-		return nil, reject(errBadRequest, "subscription group body is not a SubscriptionGroupConfig JSON object: %v", err)
-	}
-	if err := checkGroupName(j.GroupName); err != nil {
-		return nil, err
-	}
-	if j.RetryQueueNums < 0 || j.RetryQueueNums > maxQueueNums {
-		return nil, reject(errBadRequest, "retryQueueNums %d of group %s outside 0..%d", j.RetryQueueNums, j.GroupName, maxQueueNums)
-	}
-	if j.RetryMaxTimes < -1 {
-		return nil, reject(errBadRequest, "retryMaxTimes %d of group %s below -1", j.RetryMaxTimes, j.GroupName)
-	}
-	return &metapb.SubscriptionGroup{
-		GroupName:                      j.GroupName,
-		ConsumeEnable:                  j.ConsumeEnable,
-		ConsumeFromMinEnable:           j.ConsumeFromMinEnable,
-		ConsumeBroadcastEnable:         j.ConsumeBroadcastEnable,
-		RetryQueueNums:                 j.RetryQueueNums,
-		RetryMaxTimes:                  j.RetryMaxTimes,
-		BrokerId:                       j.BrokerID,
-		WhichBrokerWhenConsumeSlowly:   j.WhichBrokerWhenConsumeSlowly,
-		NotifyConsumerIdsChangedEnable: j.NotifyConsumerIDsChangedEnable,
-	}, nil
-}
-
 // handleUpdateAndCreateSubGroup serves UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200): create
 // or replace a consumer group's config from the SubscriptionGroupConfig JSON body.
 func (b *Broker) handleUpdateAndCreateSubGroup(_ *server.Conn, req *codec.Command) *codec.Command {
-	sg, err := decodeSubGroup(req.Body)
+	sg, err := meta.DecodeSubGroup(req.Body)
 	if err != nil {
 		return errorResponse(req, err)
 	}
@@ -189,14 +125,9 @@ func (b *Broker) handleUpdateAndCreateSubGroup(_ *server.Conn, req *codec.Comman
 // {"dataVersion":{...},"subscriptionGroupTable":{"g":{...}}} as strict JSON, which the Go
 // admin client parses with encoding/json.
 func (b *Broker) handleGetAllSubscriptionGroupConfig(_ *server.Conn, req *codec.Command) *codec.Command {
-	all, v := b.groups.All()
-	w := subGroupWrapperJSON{DataVersion: v, SubscriptionGroupTable: make(map[string]subGroupJSON, len(all))}
-	for _, sg := range all {
-		w.SubscriptionGroupTable[sg.GetGroupName()] = groupToJSON(sg)
-	}
-	data, err := json.Marshal(w)
+	data, err := b.groups.EncodeGroups()
 	if err != nil {
-		return errorResponse(req, fmt.Errorf("encode subscription groups: %w", err))
+		return errorResponse(req, err)
 	}
 	resp := req.NewResponse(code.Success, "")
 	resp.Body = data

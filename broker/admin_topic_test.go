@@ -3,6 +3,7 @@ package broker
 import (
 	"testing"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -10,14 +11,14 @@ import (
 
 func TestCreateTopicValidation(t *testing.T) {
 	h := newHarness(t)
-	good := header.CreateTopicRequest{Topic: "T1", DefaultTopic: TopicAutoCreate, ReadQueueNums: 8, WriteQueueNums: 8,
+	good := header.CreateTopicRequest{Topic: "T1", DefaultTopic: meta.TopicAutoCreate, ReadQueueNums: 8, WriteQueueNums: 8,
 		Perm: 6, TopicFilterType: body.FilterMultiTag}
 	cases := []struct {
 		name   string
 		mod    func(*header.CreateTopicRequest)
 		remark string
 	}{
-		{"system topic", func(r *header.CreateTopicRequest) { r.Topic = TopicAutoCreate }, "conflict with system topic"},
+		{"system topic", func(r *header.CreateTopicRequest) { r.Topic = meta.TopicAutoCreate }, "conflict with system topic"},
 		{"cluster topic", func(r *header.CreateTopicRequest) { r.Topic = "ClusterT" }, "conflict with system topic"},
 		{"bad name", func(r *header.CreateTopicRequest) { r.Topic = "a/b" }, "illegal characters"},
 		{"zero queues", func(r *header.CreateTopicRequest) { r.ReadQueueNums = 0 }, "readQueueNums 0"},
@@ -78,7 +79,7 @@ func TestDeleteTopic(t *testing.T) {
 	}
 	// Deleting again succeeds; system topics cannot be deleted.
 	wantCode(t, "delete again", h.call(code.DeleteTopicInBroker, del, nil), code.Success, "")
-	wantCode(t, "delete TBW102", h.call(code.DeleteTopicInBroker, (&header.DeleteTopicRequest{Topic: TopicAutoCreate}).Encode(), nil),
+	wantCode(t, "delete TBW102", h.call(code.DeleteTopicInBroker, (&header.DeleteTopicRequest{Topic: meta.TopicAutoCreate}).Encode(), nil),
 		code.SystemError, "system topic")
 	// Gone across a reopen too.
 	h.reopen()

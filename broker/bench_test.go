@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
@@ -42,7 +43,7 @@ func openInProcess(tb testing.TB, mod func(*Options, *store.Options)) *Broker {
 // createTopicDirect creates a topic through the table, as UPDATE_AND_CREATE_TOPIC does.
 func createTopicDirect(tb testing.TB, b *Broker, topic string, queues int32) {
 	tb.Helper()
-	if err := b.topics.Put(newTopicConfig(topic, queues, queues, permRW)); err != nil {
+	if err := b.topics.Put(meta.NewTopicConfig(topic, queues, queues, meta.PermRW)); err != nil {
 		tb.Fatal(err)
 	}
 }

@@ -7,22 +7,24 @@
 //	addr := b.Addr()                       // advertised "ip:port"
 //	err = b.Close()                        // parked pulls answered, unregistered, store closed
 //
-// One file per request family: send.go (10, 310, 320), pull.go (11, with long polling
-// on the broker/longpoll table), offsets.go (14, 15, 29, 30, 31, 32), admin_topic.go
-// (17, 21, 200, 201, 215); heartbeat.go, clients.go, locks.go, query.go and stats.go
-// serve the client registry, queue locks, queries and statistics; registrar.go
-// registers with the NameServers. Transactions: txn.go (half messages, the check-back
-// loop on the broker/txn half-message set) and endtx.go (37, and the rocketgo
-// extensions 2100, 2101). Master/Slave: role.go (roles, SYNC_MASTER waits, slave pull
-// rules, on the broker/ha replication stream) and slave.go (a slave's copy of its
-// master's metadata; 43). Scheduling: delay.go (DELAY levels and TIMER_* messages,
-// stored where they wait and delivered by broker/schedule; the rocketgo extension
-// 2202 cancels a timer), sendback.go (36: retry topics and the DLQ), dlq.go (the
-// rocketgo extensions 2200 and 2201 that list and resend dead letters); propfilter.go
-// filters pulls by SQL92 over message properties (broker/filter) and answers
-// CHECK_CLIENT_CONFIG's expression check. Metadata — topic configs (topics.go), subscription
-// groups (groups.go) and consumer offsets (offsets.go) — lives in a pebble database under
-// <store dir>/meta, as protobuf values of proto/metapb; meta.go draws its key layout.
+// routes.go lists every request code the broker serves, its handler and whether it
+// runs on the worker pool. One file per request family: send.go (10, 310, 320),
+// pull.go (11, with long polling on the broker/internal/longpoll table), offsets.go
+// (14, 15, 29, 30, 31, 32), admin_topic.go (17, 21, 200, 201, 215); heartbeat.go,
+// locks.go, query.go and stats.go serve the client registry (broker/clients), queue
+// locks, queries and statistics; registrar.go registers with the NameServers.
+// Transactions: transaction.go (half messages, the check-back loop on the broker/txn
+// half-message set) and endtx.go (37, and the rocketgo extensions 2100, 2101).
+// Master/Slave: role.go (roles, SYNC_MASTER waits, slave pull rules, on the broker/ha
+// replication stream) and slave.go (a slave's copy of its master's metadata; 43).
+// Scheduling: delay.go (DELAY levels and TIMER_* messages, stored where they wait and
+// delivered by broker/schedule; the rocketgo extension 2202 cancels a timer),
+// sendback.go (36: retry topics and the DLQ), dlq.go (the rocketgo extensions 2200 and
+// 2201 that list and resend dead letters); propfilter.go filters pulls by SQL92 over
+// message properties (broker/filter) and answers CHECK_CLIENT_CONFIG's expression
+// check. Metadata — topic configs, subscription groups and consumer offsets — lives in
+// a pebble database under <store dir>/meta, as protobuf values of proto/metapb, owned
+// by broker/meta.
 //
 // Handlers run on the server's event loops and do not wait: they answer at once, or
 // return nil and answer later through the connection (a SYNC_FLUSH send when the flush
@@ -52,7 +54,7 @@
 //
 // Seams between the files (one side calls the other): topicTable Get, All, Wrapper,
 // EnsureRetry, Put, Delete; groupTable Ensure, Get; offsetTable Get, Groups, Commit;
-// clientTable Subscription, ConsumeFromWhere, ConsumerIDs, ProducerConns; registrar
+// clients.Table Subscription, ConsumeFromWhere, ConsumerIDs, ProducerConns; registrar
 // Trigger; errorResponse for every refusal.
 package broker
 
@@ -70,8 +72,9 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/rocketgo/rocketgo/broker/longpoll"
-	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/broker/clients"
+	"github.com/rocketgo/rocketgo/broker/internal/longpoll"
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/remoting/codec"
 	"github.com/rocketgo/rocketgo/remoting/server"
@@ -231,7 +234,6 @@ func DefaultOptions() Options {
 // Limits Validate enforces on options that size memory or protocol fields.
 const (
 	maxTransferCountLimit = 4096 // messages per pull response
-	maxQueueNums          = 1024 // queues per topic (BenchmarkTest has 1024)
 	minRegisterPeriod     = 10 * time.Second
 	maxRegisterPeriod     = 60 * time.Second
 )
@@ -243,16 +245,16 @@ func (o Options) Validate() error {
 		return errors.New("broker: listenAddr is empty")
 	case o.BrokerName == "":
 		return errors.New("broker: brokerName is empty")
-	case !validName(o.BrokerName):
-		return fmt.Errorf("broker: brokerName %q: only [%%|a-zA-Z0-9_-], at most %d characters", o.BrokerName, maxNameLen)
+	case !meta.ValidName(o.BrokerName):
+		return fmt.Errorf("broker: brokerName %q: only [%%|a-zA-Z0-9_-], at most %d characters", o.BrokerName, meta.MaxNameLen)
 	case o.ClusterName == "":
 		return errors.New("broker: brokerClusterName is empty")
-	case !validName(o.ClusterName):
-		return fmt.Errorf("broker: brokerClusterName %q: only [%%|a-zA-Z0-9_-], at most %d characters", o.ClusterName, maxNameLen)
+	case !meta.ValidName(o.ClusterName):
+		return fmt.Errorf("broker: brokerClusterName %q: only [%%|a-zA-Z0-9_-], at most %d characters", o.ClusterName, meta.MaxNameLen)
 	case o.BrokerID < 0:
 		return fmt.Errorf("broker: brokerId %d is negative", o.BrokerID)
-	case o.DefaultTopicQueueNums < 1 || o.DefaultTopicQueueNums > maxQueueNums:
-		return fmt.Errorf("broker: defaultTopicQueueNums %d outside 1..%d", o.DefaultTopicQueueNums, maxQueueNums)
+	case o.DefaultTopicQueueNums < 1 || o.DefaultTopicQueueNums > meta.MaxQueueNums:
+		return fmt.Errorf("broker: defaultTopicQueueNums %d outside 1..%d", o.DefaultTopicQueueNums, meta.MaxQueueNums)
 	case o.RegisterPeriod <= 0:
 		return fmt.Errorf("broker: registerNameServerPeriod %v is not positive", o.RegisterPeriod)
 	case o.ClientExpiry < time.Second:
@@ -310,13 +312,14 @@ type Broker struct {
 	store   *store.Store
 	putDst  appender // the store; a discarding fake in the handler benchmark
 	pullSrc reader   // the store; a fake in the pull status-table tests
-	meta    *metaDB
-	topics  *topicTable
-	groups  *groupTable
-	offsets *offsetTable
+	meta    *meta.DB
+	topics  *meta.Topics
+	groups  *meta.Groups
+	offsets *meta.Offsets
 	polls   *longpoll.Table
 
-	clients   *clientTable
+	clients   *clients.Table
+	stats     *runtimeStats // stats.go: sampled on the client table's housekeeping tick
 	locks     *lockTable
 	registrar *registrar
 	txn       *txnService
@@ -364,19 +367,19 @@ func Open(o Options, so store.Options) (*Broker, error) {
 	b.polls = longpoll.New(longpoll.Options{MaxTotal: o.MaxParkedPulls, MaxPerOwner: o.MaxParkedPullsPerConn})
 	st.Subscribe(b.onArrival)
 
+	b.stats = newRuntimeStats(b.now())
 	b.clients = newClientTable(b)
 	b.locks = newLockTable(b)
 	b.registrar = newRegistrar(b)
-	b.topics.onChange = b.registrar.Trigger
+	b.topics.OnChange = b.registrar.Trigger
 
 	b.srv = server.NewServer(server.ServerOptions{
 		Addr:          o.ListenAddr,
 		MaxFrameBytes: o.MaxFrameBytes,
 		Logger:        o.Logger,
 	})
-	b.registerDataHandlers(b.srv)
-	b.registerClientHandlers(b.srv)
-	if err := b.openReplication(b.srv); err != nil {
+	b.registerRoutes(b.srv)
+	if err := b.openReplication(); err != nil {
 		b.offsets.Close()
 		b.meta.Close()
 		st.Close()
@@ -401,14 +404,16 @@ func Open(o Options, so store.Options) (*Broker, error) {
 
 // openMeta opens the metadata database and loads the three tables from it.
 func (b *Broker) openMeta(dir string) error {
-	m, err := openMetaDB(dir, b.log)
+	m, err := meta.Open(dir, b.log)
 	if err != nil {
 		return err
 	}
 	b.meta = m
-	if b.topics, err = loadTopicTable(m, b.opts, b.now); err == nil {
-		if b.groups, err = loadGroupTable(m, b.opts.AutoCreateSubscriptionGroup, b.now); err == nil {
-			b.offsets, err = loadOffsetTable(m, b.now, b.log)
+	to := meta.TopicOptions{ClusterName: b.opts.ClusterName, BrokerName: b.opts.BrokerName,
+		AutoCreateTopicEnable: b.opts.AutoCreateTopicEnable, DefaultTopicQueueNums: b.opts.DefaultTopicQueueNums}
+	if b.topics, err = meta.LoadTopics(m, to, b.now); err == nil {
+		if b.groups, err = meta.LoadGroups(m, b.opts.AutoCreateSubscriptionGroup, b.now); err == nil {
+			b.offsets, err = meta.LoadOffsets(m, b.now, b.log)
 		}
 	}
 	if err != nil {
@@ -416,27 +421,6 @@ func (b *Broker) openMeta(dir string) error {
 		return err
 	}
 	return nil
-}
-
-// registerDataHandlers registers the handlers of the data path.
-func (b *Broker) registerDataHandlers(srv *server.Server) {
-	srv.Handle(code.SendMessage, b.handleSend)
-	srv.Handle(code.SendMessageV2, b.handleSend)
-	srv.Handle(code.SendBatchMessage, b.handleSend)
-	srv.Handle(code.PullMessage, b.handlePull)
-	srv.Handle(code.QueryConsumerOffset, b.handleQueryConsumerOffset)
-	srv.Handle(code.UpdateConsumerOffset, b.handleUpdateConsumerOffset)
-	srv.Handle(code.SearchOffsetByTimestamp, b.handleSearchOffset)
-	srv.Handle(code.GetMaxOffset, b.handleGetMaxOffset)
-	srv.Handle(code.GetMinOffset, b.handleGetMinOffset)
-	srv.Handle(code.GetEarliestMsgStoretime, b.handleGetEarliestMsgStoretime)
-	// Admin requests write pebble with fsync and may delete queue files: they run on
-	// the worker pool, off the event loops.
-	srv.HandleAsync(code.UpdateAndCreateTopic, b.handleUpdateAndCreateTopic)
-	srv.HandleAsync(code.DeleteTopicInBroker, b.handleDeleteTopic)
-	srv.Handle(code.GetAllTopicConfig, b.handleGetAllTopicConfig)
-	srv.HandleAsync(code.UpdateAndCreateSubGroup, b.handleUpdateAndCreateSubGroup)
-	srv.Handle(code.GetAllSubscriptionGroupConfig, b.handleGetAllSubscriptionGroupConfig)
 }
 
 // Start listens, then starts the registrar and the client registry's loops. It returns
@@ -552,5 +536,5 @@ func (b *Broker) close() error {
 // onConnClose forgets a closed connection's parked pulls and its client registrations.
 func (b *Broker) onConnClose(c *server.Conn) {
 	b.polls.DropOwner(c.ID())
-	b.clients.onConnClose(c)
+	b.clients.OnConnClose(c)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -119,7 +120,7 @@ func sendReq(topic string, queueID int32, props map[string]string) *header.SendM
 	return &header.SendMessageRequest{
 		ProducerGroup:         "pg",
 		Topic:                 topic,
-		DefaultTopic:          TopicAutoCreate,
+		DefaultTopic:          meta.TopicAutoCreate,
 		DefaultTopicQueueNums: 4,
 		QueueID:               queueID,
 		BornTimestamp:         time.Now().UnixMilli(),
@@ -200,7 +201,7 @@ func records(t *testing.T, b []byte) []*message.Ext {
 
 func (h *harness) createTopic(topic string, queues int32, perm int32) {
 	h.t.Helper()
-	req := &header.CreateTopicRequest{Topic: topic, DefaultTopic: TopicAutoCreate, ReadQueueNums: queues,
+	req := &header.CreateTopicRequest{Topic: topic, DefaultTopic: meta.TopicAutoCreate, ReadQueueNums: queues,
 		WriteQueueNums: queues, Perm: perm, TopicFilterType: body.FilterSingleTag}
 	if resp := h.call(code.UpdateAndCreateTopic, req.Encode(), nil); resp.Code != code.Success {
 		h.t.Fatalf("create topic %s: code %d %q", topic, resp.Code, resp.Remark)
@@ -285,13 +286,13 @@ func TestBuiltinTopics(t *testing.T) {
 	h := newHarness(t)
 	w := h.topicConfigs()
 	want := map[string][3]int32{ // read, write, perm
-		TopicAutoCreate:        {8, 8, 7},
-		TopicSelfTest:          {1, 1, 6},
-		TopicOffsetMovedEvent:  {1, 1, 6},
-		TopicSchedule:          {18, 18, 6},
-		"ClusterT":             {16, 16, 7},
-		"broker-t":             {1, 1, 7},
-		"ClusterT_REPLY_TOPIC": {1, 1, 6},
+		meta.TopicAutoCreate:       {8, 8, 7},
+		meta.TopicSelfTest:         {1, 1, 6},
+		meta.TopicOffsetMovedEvent: {1, 1, 6},
+		meta.TopicSchedule:         {18, 18, 6},
+		"ClusterT":                 {16, 16, 7},
+		"broker-t":                 {1, 1, 7},
+		"ClusterT_REPLY_TOPIC":     {1, 1, 6},
 	}
 	for name, w3 := range want {
 		tc, ok := w.TopicConfigTable[name]

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/broker/schedule"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -24,9 +25,6 @@ import (
 // broker/schedule Scheduler appends the message to its real topic when due. The
 // scheduler's index lives under <store dir>/schedule and is fed from the log by a
 // store projection, so it is rebuilt after a crash.
-
-// TopicTimer is where timer messages wait (RocketMQ 5's timer topic).
-const TopicTimer = schedule.TopicTimer
 
 // propScheduleFrom marks the records the scheduler writes; the send path strips it
 // from every message a client sends.
@@ -69,7 +67,7 @@ func (b *Broker) storeNow() time.Time {
 }
 
 // openSchedule opens the scheduler, adds its projection to the store (replaying what
-// its index has not seen) and registers the retry, DLQ and timer handlers.
+// its index has not seen).
 func (b *Broker) openSchedule() error {
 	levels, err := schedule.ParseLevels(b.opts.MessageDelayLevel)
 	if err != nil {
@@ -92,12 +90,6 @@ func (b *Broker) openSchedule() error {
 		return fmt.Errorf("broker: replay schedule index: %w", err)
 	}
 	b.sched = s
-	b.srv.Handle(code.ConsumerSendMsgBack, b.handleSendBack)
-	// The admin extensions read and write the log and wait for the scheduler: they
-	// run on the worker pool.
-	b.srv.HandleAsync(code.ListDLQMessages, b.handleListDLQ)
-	b.srv.HandleAsync(code.ResendDLQMessages, b.handleResendDLQ)
-	b.srv.HandleAsync(code.CancelScheduledMessage, b.handleCancelScheduled)
 	return nil
 }
 
@@ -186,7 +178,7 @@ func (b *Broker) routeScheduled(m *message.Ext, sb *sendBuf, sp *schedProps, bat
 	props = message.SetProperty(props, message.PropTimerOutMS, strconv.FormatInt(deliver, 10))
 	props = message.SetProperty(props, message.PropRealTopic, m.Topic)
 	props = message.SetProperty(props, message.PropRealQueueID, strconv.Itoa(int(m.QueueID)))
-	m.Topic, m.QueueID = TopicTimer, 0
+	m.Topic, m.QueueID = meta.TopicTimer, 0
 	return setSchedProps(sb, props, m.Topic)
 }
 
@@ -269,7 +261,7 @@ func (b *Broker) handleCancelScheduled(_ *server.Conn, req *codec.Command) *code
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
 	}
-	if err := checkTopicName(h.Topic); err != nil {
+	if err := meta.CheckTopicName(h.Topic); err != nil {
 		return errorResponse(req, err)
 	}
 	if h.UniqKey == "" {

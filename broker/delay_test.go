@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/broker/schedule"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -154,7 +155,7 @@ func TestScheduleFromStripped(t *testing.T) {
 	if _, ok := m.Properties[propScheduleFrom]; ok || m.Properties["a"] != "1" {
 		t.Fatalf("stored properties %v", m.Properties)
 	}
-	wantCode(t, "timer topic", h.sendWith(sendReq(TopicTimer, 0, nil), []byte("x")), code.NoPermission, TopicTimer)
+	wantCode(t, "timer topic", h.sendWith(sendReq(meta.TopicTimer, 0, nil), []byte("x")), code.NoPermission, meta.TopicTimer)
 }
 
 // TestCancelScheduled cancels a timer through CANCEL_SCHEDULED_MESSAGE (2202).

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -29,10 +30,10 @@ const (
 // dlqRead reads up to count dead letters of group from queue offset off. The body is
 // bounded by half a frame, as a pull's.
 func (b *Broker) dlqRead(group string, off int64, count int) (store.GetResult, error) {
-	if err := checkGroupName(group); err != nil {
+	if err := meta.CheckGroupName(group); err != nil {
 		return store.GetResult{}, err
 	}
-	topic := DLQGroupTopicPrefix + group
+	topic := meta.DLQGroupTopicPrefix + group
 	if _, ok := b.topics.Get(topic); !ok {
 		return store.GetResult{}, errNoDLQ(group)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/broker/txn"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
@@ -175,7 +176,7 @@ func (t *txnService) already(off int64, want, prev txn.Outcome, state string) (s
 // for a half message is not trusted as one.
 func (t *txnService) notPending(off int64, want txn.Outcome, h *header.EndTransactionRequest) (string, error) {
 	rec, err := t.b.store.ReadRecord(off)
-	if err != nil || message.RecordTopic(rec) != TopicTransHalf {
+	if err != nil || message.RecordTopic(rec) != meta.TopicTransHalf {
 		return "", reject(errBadRequest, "no half message at commitLogOffset %d", off)
 	}
 	if h != nil {

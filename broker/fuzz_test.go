@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
@@ -53,15 +54,15 @@ func FuzzOffsetKey(f *testing.F) {
 	f.Add("TopicA", "group", int32(3), []byte(nil))
 	f.Add("%RETRY%g", "", int32(-1), []byte("o\x02ab\x00\x01g\x00\x00\x00\x01"))
 	f.Fuzz(func(t *testing.T, topic, group string, q int32, raw []byte) {
-		if len(topic) <= maxNameLen && len(group) <= maxGroupKeyLen {
-			k := offsetKey(topic, group, q)
-			gt, gg, gq, ok := parseOffsetKey(k)
+		if len(topic) <= meta.MaxNameLen && len(group) <= meta.MaxGroupKeyLen {
+			k := meta.OffsetKey(topic, group, q)
+			gt, gg, gq, ok := meta.ParseOffsetKey(k)
 			if !ok || gt != topic || gg != group || gq != q {
 				t.Fatalf("round trip of (%q, %q, %d): (%q, %q, %d, %v)", topic, group, q, gt, gg, gq, ok)
 			}
 		}
-		if gt, gg, gq, ok := parseOffsetKey(raw); ok {
-			if k := offsetKey(gt, gg, gq); string(k) != string(raw) {
+		if gt, gg, gq, ok := meta.ParseOffsetKey(raw); ok {
+			if k := meta.OffsetKey(gt, gg, gq); string(k) != string(raw) {
 				t.Fatalf("parse(%q) = (%q, %q, %d) re-encodes to %q", raw, gt, gg, gq, k)
 			}
 		}
@@ -88,13 +89,13 @@ func FuzzSendHandler(f *testing.F) {
 		so.MaxMessageBytes = 64 << 10
 	})
 	createTopicDirect(f, b, "FuzzT", 4)
-	if err := b.groups.Put(newGroup("fg")); err != nil {
+	if err := b.groups.Put(meta.NewGroup("fg")); err != nil {
 		f.Fatal(err)
 	}
 	conn := &server.Conn{}
 	f.Fuzz(func(t *testing.T, which uint8, topic, queueID, sysFlag, props string, body []byte, batch bool) {
 		c := fuzzSendCodes[int(which)%len(fuzzSendCodes)]
-		h := header.SendMessageRequest{ProducerGroup: "pg", Topic: topic, DefaultTopic: TopicAutoCreate,
+		h := header.SendMessageRequest{ProducerGroup: "pg", Topic: topic, DefaultTopic: meta.TopicAutoCreate,
 			DefaultTopicQueueNums: 4, BornTimestamp: 1, Properties: props, Batch: batch}
 		var ext map[string]string
 		if c == code.SendMessage {
@@ -135,7 +136,7 @@ func FuzzSendHandler(f *testing.F) {
 				t.Fatalf("stored properties %v", m.Properties)
 			}
 			stored := m.QueueID
-			if m.Topic == TopicSchedule || m.Topic == TopicTimer { // waiting: delay.go
+			if m.Topic == meta.TopicSchedule || m.Topic == meta.TopicTimer { // waiting: delay.go
 				n, _ := strconv.Atoi(m.Properties[message.PropRealQueueID])
 				stored = int32(n)
 			}

@@ -3,6 +3,7 @@ package broker
 import (
 	"errors"
 
+	"github.com/rocketgo/rocketgo/broker/clients"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -10,39 +11,16 @@ import (
 	"github.com/rocketgo/rocketgo/remoting/server"
 )
 
-// registerClientHandlers registers the handlers of the client registry, queue locks,
-// queries and statistics.
-//
-// Handlers that only read memory run on the event loops. Those that may write the
-// metadata database (a heartbeat can create a group and its retry topic), read records
-// that may sit in a cold segment (queries), or walk every queue of a topic (stats) run
-// on the worker pool.
-func (b *Broker) registerClientHandlers(srv *server.Server) {
-	srv.HandleAsync(code.HeartBeat, b.handleHeartbeat)
-	srv.Handle(code.UnregisterClient, b.handleUnregisterClient)
-	srv.Handle(code.GetConsumerListByGroup, b.handleGetConsumerList)
-	srv.Handle(code.CheckClientConfig, b.handleCheckClientConfig)
-	srv.Handle(code.LockBatchMQ, b.handleLockBatch)
-	srv.Handle(code.UnlockBatchMQ, b.handleUnlockBatch)
-	srv.HandleAsync(code.QueryMessage, b.handleQueryMessage)
-	srv.HandleAsync(code.ViewMessageByID, b.handleViewMessage)
-	srv.HandleAsync(code.GetBrokerRuntimeInfo, b.handleRuntimeInfo)
-	srv.HandleAsync(code.GetTopicStatsInfo, b.handleTopicStats)
-	srv.HandleAsync(code.GetConsumeStats, b.handleConsumeStats)
-	srv.Handle(code.GetConsumerConnectionList, b.handleConsumerConnections)
-	srv.Handle(code.GetProducerConnectionList, b.handleProducerConnections)
-}
-
 // newClientTable builds the broker's client registry: expiry after ClientExpiry on the
 // broker's clock, NOTIFY_CONSUMER_IDS_CHANGED sent oneway, and the group config deciding
 // whether a group wants notifications.
-func newClientTable(b *Broker) *clientTable {
+func newClientTable(b *Broker) *clients.Table {
 	log := b.log.With().Str("component", "clients").Logger()
-	return newClientTableWith(clientDeps{
-		now:    b.now,
-		expiry: b.opts.ClientExpiry,
-		log:    log,
-		notify: func(group string, conns []*server.Conn) {
+	return clients.New(clients.Deps{
+		Now:    b.now,
+		Expiry: b.opts.ClientExpiry,
+		Log:    log,
+		Notify: func(group string, conns []*server.Conn) {
 			ext := (&header.NotifyConsumerIDsChangedRequest{ConsumerGroup: group}).Encode()
 			for _, conn := range conns {
 				// One command per connection: InvokeOneway assigns the opaque.
@@ -52,12 +30,12 @@ func newClientTable(b *Broker) *clientTable {
 				}
 			}
 		},
-		notifyEnabled: func(group string) bool {
+		NotifyEnabled: func(group string) bool {
 			g, ok := b.groups.Get(group)
 			return !ok || g.GetNotifyConsumerIdsChangedEnable()
 		},
-		closeConn: func(conn *server.Conn) { conn.Close() },
-		onSweep: func() {
+		CloseConn: func(conn *server.Conn) { conn.Close() },
+		OnSweep: func() {
 			b.locks.purgeExpired()
 			b.sampleStats()
 		},
@@ -65,12 +43,12 @@ func newClientTable(b *Broker) *clientTable {
 }
 
 // clientChannelOf describes the client behind conn as a heartbeat or unregister names it.
-func clientChannelOf(conn *server.Conn, req *codec.Command, clientID string) clientChannel {
-	return clientChannel{
-		clientID: clientID,
-		language: req.Language,
-		version:  req.Version,
-		addr:     conn.RemoteAddr().String(),
+func clientChannelOf(conn *server.Conn, req *codec.Command, clientID string) clients.Channel {
+	return clients.Channel{
+		ClientID: clientID,
+		Language: req.Language,
+		Version:  req.Version,
+		Addr:     conn.RemoteAddr().String(),
 	}
 }
 
@@ -94,10 +72,10 @@ func (b *Broker) handleHeartbeat(conn *server.Conn, req *codec.Command) *codec.C
 		}
 		// Register even when the retry topic could not be made: the client must still
 		// get its queues, and its next heartbeat retries the creation.
-		b.clients.registerConsumer(conn, cd, ch)
+		b.clients.RegisterConsumer(conn, cd, ch)
 	}
 	for _, p := range hb.ProducerDataSet {
-		b.clients.registerProducer(conn, p.GroupName, ch)
+		b.clients.RegisterProducer(conn, p.GroupName, ch)
 	}
 	if firstErr != nil {
 		return errorResponse(req, firstErr)
@@ -133,10 +111,10 @@ func (b *Broker) handleUnregisterClient(conn *server.Conn, req *codec.Command) *
 		return errorResponse(req, err)
 	}
 	if h.ProducerGroup != "" {
-		b.clients.unregisterProducer(conn, h.ProducerGroup)
+		b.clients.UnregisterProducer(conn, h.ProducerGroup)
 	}
 	if h.ConsumerGroup != "" {
-		b.clients.unregisterConsumer(conn, h.ConsumerGroup)
+		b.clients.UnregisterConsumer(conn, h.ConsumerGroup)
 	}
 	return req.NewResponse(code.Success, "")
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rocketgo/rocketgo/broker/clients"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/remoting/codec"
@@ -88,7 +89,7 @@ func (e *regEnv) heartbeat(cli *transport.Client, clientID string, consumers []s
 		cd := body.ConsumerData{GroupName: g, ConsumeType: body.ConsumePassively, MessageModel: body.Clustering,
 			ConsumeFromWhere: body.ConsumeFromFirstOffset}
 		for _, tp := range append([]string{"%RETRY%" + g}, topics...) {
-			cd.SubscriptionDataSet = append(cd.SubscriptionDataSet, sub(tp, 1))
+			cd.SubscriptionDataSet = append(cd.SubscriptionDataSet, body.SubscriptionData{Topic: tp, SubString: "*", ExpressionType: body.ExpressionTag, SubVersion: 1})
 		}
 		hb.ConsumerDataSet = append(hb.ConsumerDataSet, cd)
 	}
@@ -258,7 +259,7 @@ func TestClientExpiryWithInjectedClock(t *testing.T) {
 	e.clock.Advance(100 * time.Second)
 	e.heartbeat(watcher, "10.0.0.1@1", []string{"cg"}, []string{"T"})
 	e.clock.Advance(21 * time.Second) // the silent client: 121 s without a heartbeat
-	e.b.clients.sweep()
+	e.b.clients.Sweep()
 
 	expectNotify(t, got, "cg", "expiry of the silent member")
 	if _, ids := e.consumerList(watcher, "cg"); !slices.Equal(ids, []string{"10.0.0.1@1"}) {
@@ -303,7 +304,7 @@ func TestCheckClientConfig(t *testing.T) {
 }
 
 func BenchmarkHeartbeatRegister(b *testing.B) {
-	tab := newClientTableWith(clientDeps{expiry: time.Minute, log: zerolog.Nop()})
+	tab := clients.New(clients.Deps{Expiry: time.Minute, Log: zerolog.Nop()})
 	conn := new(server.Conn)
 	hb := readHeartbeatGolden(b)
 	b.ReportAllocs()
@@ -313,12 +314,12 @@ func BenchmarkHeartbeatRegister(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		ch := clientChannel{clientID: h.ClientID, language: "GO", version: 317}
+		ch := clients.Channel{ClientID: h.ClientID, Language: "GO", Version: 317}
 		for i := range h.ConsumerDataSet {
-			tab.registerConsumer(conn, &h.ConsumerDataSet[i], ch)
+			tab.RegisterConsumer(conn, &h.ConsumerDataSet[i], ch)
 		}
 		for _, p := range h.ProducerDataSet {
-			tab.registerProducer(conn, p.GroupName, ch)
+			tab.RegisterProducer(conn, p.GroupName, ch)
 		}
 	}
 }

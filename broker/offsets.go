@@ -5,232 +5,18 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
-	"github.com/rs/zerolog"
-	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
-
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/proto/metapb"
 	"github.com/rocketgo/rocketgo/remoting/codec"
 	"github.com/rocketgo/rocketgo/remoting/server"
 )
-
-// offsetID names one committed offset.
-type offsetID struct {
-	topic, group string
-	queueID      int32
-}
-
-// offsetFlushInterval is how often committed offsets are written to the metadata
-// database. Offsets arrive with nearly every pull; writing each one costs about as much
-// as the rest of the pull, so they collect in memory and go out in one batch. A crash
-// loses at most this much progress, and the consumer re-reads those messages, which
-// at-least-once delivery allows (Java persists every 5 s).
-const offsetFlushInterval = time.Second
-
-// offsetTable holds the consumer offsets in memory; changed ones are written to the
-// metadata database in batches every offsetFlushInterval and at Close.
-type offsetTable struct {
-	meta *metaDB
-	now  func() time.Time
-	log  zerolog.Logger
-
-	// writeMu serializes batch writes with topic deletions, so a batch taken before a
-	// deletion cannot write the deleted offsets back after it. Taken before mu.
-	writeMu sync.Mutex
-	mu      sync.RWMutex
-	offsets map[offsetID]int64
-	dirty   map[offsetID]int64 // changed since the last batch
-
-	stop chan struct{}
-	wg   sync.WaitGroup
-}
-
-// loadOffsetTable loads every committed offset and starts the batch writer.
-func loadOffsetTable(m *metaDB, now func() time.Time, log zerolog.Logger) (*offsetTable, error) {
-	o := &offsetTable{meta: m, now: now, log: log, offsets: map[offsetID]int64{}, dirty: map[offsetID]int64{}, stop: make(chan struct{})}
-	err := m.scan([]byte{prefixOffset}, func(k, v []byte) error {
-		topic, group, q, ok := parseOffsetKey(k)
-		if !ok {
-			return fmt.Errorf("broker: malformed offset key %q", k)
-		}
-		var co metapb.ConsumerOffset
-		if err := proto.Unmarshal(v, &co); err != nil {
-			return fmt.Errorf("broker: decode offset %s@%s:%d: %w", group, topic, q, err)
-		}
-		o.offsets[offsetID{topic, group, q}] = co.GetOffset()
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	o.wg.Add(1)
-	go o.loop()
-	return o, nil
-}
-
-// loop writes the changed offsets every offsetFlushInterval until Close.
-func (o *offsetTable) loop() {
-	defer o.wg.Done()
-	t := time.NewTicker(offsetFlushInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-o.stop:
-			return
-		case <-t.C:
-			if err := o.writeDirty(false); err != nil {
-				o.log.Warn().Err(err).Msg("write consumer offsets; retrying")
-			}
-		}
-	}
-}
-
-// Get returns the committed offset of (group, topic, queueID).
-func (o *offsetTable) Get(group, topic string, queueID int32) (int64, bool) {
-	o.mu.RLock()
-	off, ok := o.offsets[offsetID{topic, group, queueID}]
-	o.mu.RUnlock()
-	return off, ok
-}
-
-// Groups returns the groups with a committed offset on topic, sorted.
-func (o *offsetTable) Groups(topic string) []string {
-	seen := map[string]bool{}
-	o.mu.RLock()
-	for id := range o.offsets {
-		if id.topic == topic {
-			seen[id.group] = true
-		}
-	}
-	o.mu.RUnlock()
-	out := make([]string, 0, len(seen))
-	for g := range seen {
-		out = append(out, g)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// Commit records offset for (group, topic, queueID); the next batch writes it. An
-// unchanged offset costs one map lookup under a read lock. It fails only for names an
-// offset key cannot hold (a topic over 127 bytes, a group over 65535).
-func (o *offsetTable) Commit(group, topic string, queueID int32, offset int64) error {
-	if len(topic) > maxNameLen || len(group) > maxGroupKeyLen {
-		return reject(errBadRequest, "cannot store an offset for topic of %d bytes and group of %d bytes", len(topic), len(group))
-	}
-	id := offsetID{topic, group, queueID}
-	o.mu.RLock()
-	old, ok := o.offsets[id]
-	o.mu.RUnlock()
-	if ok && old == offset {
-		return nil
-	}
-	o.mu.Lock()
-	o.offsets[id] = offset
-	o.dirty[id] = offset
-	o.mu.Unlock()
-	return nil
-}
-
-// writeDirty writes the offsets changed since the last batch in one pebble batch
-// (fsynced when sync is set). On failure they stay pending, unless committed again
-// meanwhile.
-func (o *offsetTable) writeDirty(sync bool) error {
-	o.writeMu.Lock()
-	defer o.writeMu.Unlock()
-	// Take the length under the lock: when nothing is dirty the map is not swapped, and
-	// Commit may be writing into it as soon as the lock is released.
-	o.mu.Lock()
-	batch := o.dirty
-	n := len(batch)
-	if n > 0 {
-		o.dirty = make(map[offsetID]int64, n)
-	} else {
-		batch = nil
-	}
-	o.mu.Unlock()
-	if n == 0 {
-		if sync {
-			return o.meta.Sync()
-		}
-		return nil
-	}
-	nowMS := o.now().UnixMilli()
-	err := o.meta.applyRaw(n, func(put func(k, v []byte) error) error {
-		var buf [24]byte
-		for id, off := range batch {
-			if err := put(offsetKey(id.topic, id.group, id.queueID), encodeConsumerOffset(buf[:0], off, nowMS)); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, sync)
-	if err != nil {
-		o.mu.Lock()
-		for id, off := range batch {
-			if _, newer := o.dirty[id]; !newer {
-				o.dirty[id] = off
-			}
-		}
-		o.mu.Unlock()
-	}
-	return err
-}
-
-// encodeConsumerOffset appends the metapb.ConsumerOffset wire form, written by hand so
-// the batch does not pay for reflection: field 1 offset, field 2 update time.
-func encodeConsumerOffset(dst []byte, offset, updateMS int64) []byte {
-	dst = protowire.AppendTag(dst, 1, protowire.VarintType)
-	dst = protowire.AppendVarint(dst, uint64(offset))
-	dst = protowire.AppendTag(dst, 2, protowire.VarintType)
-	return protowire.AppendVarint(dst, uint64(updateMS))
-}
-
-// DeleteTopic forgets every offset of topic, pending ones included.
-func (o *offsetTable) DeleteTopic(topic string) error {
-	o.writeMu.Lock()
-	defer o.writeMu.Unlock()
-	o.mu.Lock()
-	for id := range o.offsets {
-		if id.topic == topic {
-			delete(o.offsets, id)
-			delete(o.dirty, id)
-		}
-	}
-	o.mu.Unlock()
-	return o.meta.deletePrefix(offsetTopicPrefix(topic))
-}
-
-// Close stops the batch writer and writes every pending offset with fsync.
-func (o *offsetTable) Close() error {
-	close(o.stop)
-	o.wg.Wait()
-	return o.writeDirty(true)
-}
-
-// checkOffsetNames refuses names that cannot key an offset.
-func checkOffsetNames(group, topic string, queueID int32) error {
-	if err := checkTopicName(topic); err != nil {
-		return err
-	}
-	if err := checkGroupName(group); err != nil {
-		return err
-	}
-	if queueID < 0 {
-		return reject(errBadRequest, "queueId %d is negative", queueID)
-	}
-	return nil
-}
 
 // offsetResponse answers req with code and the offset extField every offset answer
 // carries (the Go client reads only that key for 29 and 30).
@@ -326,7 +112,7 @@ func (b *Broker) handleUpdateConsumerOffset(_ *server.Conn, req *codec.Command) 
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
 	}
-	if err := checkOffsetNames(h.ConsumerGroup, h.Topic, h.QueueID); err != nil {
+	if err := meta.CheckOffsetNames(h.ConsumerGroup, h.Topic, h.QueueID); err != nil {
 		return errorResponse(req, err)
 	}
 	if h.CommitOffset < 0 {

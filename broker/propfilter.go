@@ -104,15 +104,6 @@ func (b *Broker) checkSubscriptionExpr(s *body.SubscriptionData) error {
 	return reject(errNotSupported, "The broker does not support consumer to filter message by %s", s.ExpressionType)
 }
 
-// readPull reads what a pull plan asks for: through the tag filter on the
-// ConsumeQueue, or, for SQL92, by evaluating each record's properties.
-func (b *Broker) readPull(p *pullPlan) store.GetResult {
-	if p.sql == nil {
-		return b.pullSrc.GetMessages(p.topic, p.queueID, p.offset, p.maxCount, b.opts.MaxTransferBytes, p.match)
-	}
-	return b.readFiltered(p)
-}
-
 // readFiltered reads records from p.offset and keeps those the SQL92 filter matches,
 // until maxCount or the byte limit is reached, sqlScanUnits units were examined, or the
 // queue ends. The status and nextBeginOffset follow PROTOCOL.md §2.4: FOUND if one

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/broker/filter"
-	"github.com/rocketgo/rocketgo/broker/longpoll"
+	"github.com/rocketgo/rocketgo/broker/internal/longpoll"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -111,6 +111,15 @@ func (b *Broker) planPull(h *header.PullMessageRequest) (*pullPlan, error) {
 	}
 	maxCount := min(max(int(h.MaxMsgNums), 1), b.opts.MaxTransferCount)
 	return &pullPlan{topic: h.Topic, group: h.ConsumerGroup, queueID: h.QueueID, offset: h.QueueOffset, maxCount: maxCount, match: match, sql: sql}, nil
+}
+
+// readPull reads what a pull plan asks for: through the tag filter on the
+// ConsumeQueue, or, for SQL92, by evaluating each record's properties.
+func (b *Broker) readPull(p *pullPlan) store.GetResult {
+	if p.sql == nil {
+		return b.pullSrc.GetMessages(p.topic, p.queueID, p.offset, p.maxCount, b.opts.MaxTransferBytes, p.match)
+	}
+	return b.readFiltered(p)
 }
 
 // pullFilter returns the tag filter of a pull: from the request's own expression when

@@ -2,8 +2,8 @@ package broker
 
 import (
 	"errors"
-	"fmt"
 
+	"github.com/rocketgo/rocketgo/broker/internal/refusal"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
@@ -11,36 +11,20 @@ import (
 	"github.com/rocketgo/rocketgo/store"
 )
 
-// Classes of refused requests. Handlers return them wrapped by reject, which carries the
-// remark the client sees; codeTable maps each class to its response code.
+// The classes of refused requests (broker/internal/refusal), under the short names the
+// handlers use.
 var (
-	// errTopicNotExist: the topic has no config here and was not auto-created.
-	errTopicNotExist = errors.New("broker: topic not exist")
-	// errNoPermission: the topic's perm (or the group's consumeEnable) forbids it, or
-	// the topic is reserved for the broker itself.
-	errNoPermission = errors.New("broker: no permission")
-	// errGroupNotExist: unknown subscription group with auto-create off.
-	errGroupNotExist = errors.New("broker: subscription group not exist")
-	// errSubscriptionNotLatest: the registered subscription is older than the pull's.
-	errSubscriptionNotLatest = errors.New("broker: subscription not latest")
-	// errSubscriptionParse: the pull's subscription expression cannot be used.
-	errSubscriptionParse = errors.New("broker: subscription parse failed")
-	// errMessageIllegal: the message breaks a size or format rule.
-	errMessageIllegal = errors.New("broker: message illegal")
-	// errBadRequest: a header value is out of range (queue id, queue counts, perm) or a
-	// name is invalid; Java answers these SYSTEM_ERROR.
-	errBadRequest = errors.New("broker: bad request")
-	// errSystemBusy: a bound on held state was reached (parked pulls).
-	errSystemBusy = errors.New("broker: system busy")
-	// errNotSupported: a feature this broker does not implement yet. It answers
-	// SYSTEM_ERROR with a remark naming the feature rather than doing something silently
-	// different.
-	errNotSupported = errors.New("broker: not supported")
-	// errNotAvailable: the broker is shutting down or cannot write.
-	errNotAvailable = errors.New("broker: service not available")
-	// errNotFound: what an admin request names does not exist (a group without dead
-	// letters, no pending timer with that key).
-	errNotFound = errors.New("broker: not found")
+	errTopicNotExist         = refusal.TopicNotExist
+	errNoPermission          = refusal.NoPermission
+	errGroupNotExist         = refusal.GroupNotExist
+	errSubscriptionNotLatest = refusal.SubscriptionNotLatest
+	errSubscriptionParse     = refusal.SubscriptionParse
+	errMessageIllegal        = refusal.MessageIllegal
+	errBadRequest            = refusal.BadRequest
+	errSystemBusy            = refusal.SystemBusy
+	errNotSupported          = refusal.NotSupported
+	errNotAvailable          = refusal.NotAvailable
+	errNotFound              = refusal.NotFound
 )
 
 // codeTable is the one mapping from Go errors to response codes. The first entry whose
@@ -86,21 +70,9 @@ var codeTable = []struct {
 	{header.ErrBadValue, code.SystemError},
 }
 
-// rejection is a refused request: the class a handler refuses it for (one of the
-// sentinels above, which codeTable maps to a code) and the remark the client reads.
-type rejection struct {
-	class  error
-	remark string
-}
-
-func (r *rejection) Error() string { return r.remark }
-func (r *rejection) Unwrap() error { return r.class }
-
-// reject returns an error of class whose remark is the formatted text. The remark is
-// what an operator reads in the client's error, so it names the value that was wrong and
-// what would be right.
+// reject returns an error of class whose remark is the formatted text.
 func reject(class error, format string, args ...any) error {
-	return &rejection{class: class, remark: fmt.Sprintf(format, args...)}
+	return refusal.New(class, format, args...)
 }
 
 // responseCode returns the response code for err.
@@ -113,15 +85,8 @@ func responseCode(err error) int16 {
 	return code.SystemError
 }
 
-// remarkOf returns the remark for err: a rejection's own text, or the error's text
-// (store and header errors already name their package and the offending value).
-func remarkOf(err error) string {
-	var r *rejection
-	if errors.As(err, &r) {
-		return r.remark
-	}
-	return err.Error()
-}
+// remarkOf returns the remark for err (refusal.Remark).
+func remarkOf(err error) string { return refusal.Remark(err) }
 
 // errorResponse answers req with the code and remark the table gives for err.
 func errorResponse(req *codec.Command, err error) *codec.Command {

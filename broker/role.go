@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/broker/ha"
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/remoting/codec"
-	"github.com/rocketgo/rocketgo/remoting/server"
 	"github.com/rocketgo/rocketgo/store"
 )
 
@@ -108,11 +108,9 @@ func (b *Broker) isSlave() bool { return b.opts.BrokerRole == RoleSlave }
 // syncMaster reports whether sends wait for a slave's acknowledgement.
 func (b *Broker) syncMaster() bool { return b.opts.BrokerRole == RoleSyncMaster }
 
-// openReplication builds the role's replication parts and registers the requests a
-// slave asks its master (GET_ALL_CONSUMER_OFFSET); nothing listens or connects before
-// startReplication.
-func (b *Broker) openReplication(srv *server.Server) error {
-	srv.Handle(code.GetAllConsumerOffset, b.handleGetAllConsumerOffset)
+// openReplication builds the role's replication parts; nothing listens or connects
+// before startReplication.
+func (b *Broker) openReplication() error {
 	log := b.opts.Logger.With().Str("broker", b.opts.BrokerName).Logger()
 	if b.isSlave() {
 		// Only replication writes to a slave's log: a delivery or transaction check
@@ -309,7 +307,7 @@ func (b *Broker) suggestBrokerID(group string, res *store.GetResult) int64 {
 	if !b.opts.SlaveReadEnable {
 		return 0
 	}
-	slow, id := int64(defaultWhichBrokerWhenConsumeSlowly), int64(0)
+	slow, id := int64(meta.DefaultWhichBrokerWhenConsumeSlowly), int64(0)
 	if sg, ok := b.groups.Get(group); ok {
 		slow, id = sg.GetWhichBrokerWhenConsumeSlowly(), sg.GetBrokerId()
 	}

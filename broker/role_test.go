@@ -313,7 +313,7 @@ func TestConsumerOffsetSnapshot(t *testing.T) {
 	if off, ok := slave.b.offsets.Get("g1", "T", 0); !ok || off != 5 {
 		t.Fatalf("applied offset of g1/T/0: %d %v, want 5", off, ok)
 	}
-	if got := len(slave.b.offsets.snapshot()); got != 1 {
+	if got := len(slave.b.offsets.Snapshot()); got != 1 {
 		t.Fatalf("%d offsets applied, want only the valid one", got)
 	}
 	if err := m.applyOffsets([]byte(`{"offsetTable":[`)); err == nil {

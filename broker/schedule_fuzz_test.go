@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/broker/schedule"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -83,7 +84,7 @@ func FuzzSendBackHandler(f *testing.F) {
 		o.MessageDelayLevel = "1h"
 	})
 	createTopicDirect(f, b, "FuzzS", 1)
-	if err := b.groups.Put(newGroup("G")); err != nil {
+	if err := b.groups.Put(meta.NewGroup("G")); err != nil {
 		f.Fatal(err)
 	}
 	conn := &server.Conn{}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -76,7 +77,7 @@ func (b *Broker) handleSend(conn *server.Conn, req *codec.Command) *codec.Comman
 		return b.sendError(req, err)
 	}
 	if isTxSend(&h.SendMessageRequest) {
-		return b.handleHalfSend(conn, req, &h) // txn.go
+		return b.handleHalfSend(conn, req, &h) // transaction.go
 	}
 	batch := req.Code == code.SendBatchMessage || h.Batch
 	sb := sendBufPool.Get().(*sendBuf)
@@ -163,13 +164,13 @@ func (b *Broker) sendCheck(h *header.SendMessageRequest, version int32, batch bo
 	if b.closing.Load() {
 		return sendTarget{}, reject(errNotAvailable, "broker %s is shutting down", b.opts.BrokerName)
 	}
-	if err := checkTopicName(h.Topic); err != nil {
+	if err := meta.CheckTopicName(h.Topic); err != nil {
 		return sendTarget{}, err
 	}
-	if notSendableTopics[h.Topic] {
+	if meta.NotSendableTopics[h.Topic] {
 		return sendTarget{}, reject(errNoPermission, "Sending message to topic[%s] is forbidden: it is written by the broker only.", h.Topic)
 	}
-	retry := strings.HasPrefix(h.Topic, RetryGroupTopicPrefix)
+	retry := strings.HasPrefix(h.Topic, meta.RetryGroupTopicPrefix)
 	if batch && retry {
 		return sendTarget{}, reject(errMessageIllegal, "batch request does not support retry group topic %s", h.Topic)
 	}
@@ -181,7 +182,7 @@ func (b *Broker) sendCheck(h *header.SendMessageRequest, version int32, batch bo
 	var sg *metapb.SubscriptionGroup
 	if retry {
 		var err error
-		if sg, err = b.groups.Ensure(strings.TrimPrefix(h.Topic, RetryGroupTopicPrefix)); err != nil {
+		if sg, err = b.groups.Ensure(strings.TrimPrefix(h.Topic, meta.RetryGroupTopicPrefix)); err != nil {
 			return sendTarget{}, err
 		}
 	}
@@ -195,7 +196,7 @@ func (b *Broker) sendCheck(h *header.SendMessageRequest, version int32, batch bo
 			if h.UnitMode {
 				sysFlag = 1 // unit topic
 			}
-			tc, err = b.topics.autoCreate(h.Topic, h.DefaultTopic, h.DefaultTopicQueueNums, sysFlag)
+			tc, err = b.topics.AutoCreate(h.Topic, h.DefaultTopic, h.DefaultTopicQueueNums, sysFlag)
 		}
 		if err != nil {
 			return sendTarget{}, err

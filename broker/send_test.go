@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
@@ -27,8 +28,8 @@ func TestSendBadInput(t *testing.T) {
 		code   int16
 		remark string
 	}{
-		{"schedule topic", sendReq(TopicSchedule, 0, nil), []byte("x"), code.NoPermission, "SCHEDULE_TOPIC_XXXX"},
-		{"half topic", sendReq(TopicTransHalf, 0, nil), []byte("x"), code.NoPermission, "forbidden"},
+		{"schedule topic", sendReq(meta.TopicSchedule, 0, nil), []byte("x"), code.NoPermission, "SCHEDULE_TOPIC_XXXX"},
+		{"half topic", sendReq(meta.TopicTransHalf, 0, nil), []byte("x"), code.NoPermission, "forbidden"},
 		{"illegal name", sendReq("bad topic!", 0, nil), []byte("x"), code.SystemError, "illegal characters"},
 		{"long name", sendReq(strings.Repeat("t", 128), 0, nil), []byte("x"), code.SystemError, "max length"},
 		{"blank name", sendReq(" ", 0, nil), []byte("x"), code.SystemError, "blank"},
@@ -246,7 +247,7 @@ func TestAutoCreateTopic(t *testing.T) {
 
 func TestAutoCreateDisabled(t *testing.T) {
 	h := newHarness(t, func(o *Options, _ *store.Options) { o.AutoCreateTopicEnable = false })
-	if tc, _ := h.b.topics.Get(TopicAutoCreate); tc.GetPerm() != 6 {
+	if tc, _ := h.b.topics.Get(meta.TopicAutoCreate); tc.GetPerm() != 6 {
 		t.Fatalf("TBW102 perm %d with auto-create off, want 6", tc.GetPerm())
 	}
 	wantCode(t, "unknown topic", h.sendWith(sendReq("Nope", 0, nil), []byte("x")), code.TopicNotExist, "create it first")
@@ -265,7 +266,7 @@ func TestAutoCreateSwitchFollowsRestart(t *testing.T) {
 	h := newHarness(t)
 	h.bo.AutoCreateTopicEnable = false
 	h.reopen()
-	if tc, _ := h.b.topics.Get(TopicAutoCreate); tc.GetPerm() != 6 {
+	if tc, _ := h.b.topics.Get(meta.TopicAutoCreate); tc.GetPerm() != 6 {
 		t.Fatalf("TBW102 perm %d after turning auto-create off, want 6", tc.GetPerm())
 	}
 	wantCode(t, "unknown topic", h.sendWith(sendReq("X", 0, nil), []byte("x")), code.TopicNotExist, "X")

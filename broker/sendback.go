@@ -3,6 +3,7 @@ package broker
 import (
 	"math/rand/v2"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -156,7 +157,7 @@ func (b *Broker) answerWhenDurable(conn *server.Conn, req *codec.Command, end in
 
 // errNoDLQ is the refusal of a DLQ request for a group without dead letters.
 func errNoDLQ(group string) error {
-	return reject(errNotFound, "consumer group %s has no dead letters (no topic %s%s)", group, DLQGroupTopicPrefix, group)
+	return reject(errNotFound, "consumer group %s has no dead letters (no topic %s%s)", group, meta.DLQGroupTopicPrefix, group)
 }
 
 // parseCount reads an optional maxCount: def when 0, at most limit.

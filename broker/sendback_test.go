@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
@@ -31,7 +32,7 @@ func TestSendBackRetriesThenDLQ(t *testing.T) {
 	h.send("S", 0, "payload", map[string]string{message.PropTags: "tg", message.PropUniqKey: "UNIQ1", "p": "v"})
 	orig := h.waitRecords("S", 0, 1)[0]
 	const group = "G"
-	retry := RetryGroupTopicPrefix + group
+	retry := meta.RetryGroupTopicPrefix + group
 	max2 := header.Int32(2)
 
 	began := time.Now()
@@ -58,7 +59,7 @@ func TestSendBackRetriesThenDLQ(t *testing.T) {
 
 	// Reconsumed twice with a maximum of 2: the third failure goes to the DLQ.
 	wantCode(t, "third send-back", h.sendBack(group, r2.PhysicalOffset, 0, max2), code.Success, "")
-	dlq := DLQGroupTopicPrefix + group
+	dlq := meta.DLQGroupTopicPrefix + group
 	d := h.waitRecords(dlq, 0, 1)[0]
 	if d.ReconsumeTimes != 3 || string(d.Body) != "payload" || d.Properties[message.PropRetryTopic] != "S" {
 		t.Fatalf("dead letter reconsume %d props %v", d.ReconsumeTimes, d.Properties)
@@ -120,11 +121,11 @@ func TestSendBackGroupMax(t *testing.T) {
 	// An explicit level 1 is used instead of 3 + reconsume times.
 	began := time.Now()
 	wantCode(t, "level 1", h.sendBack("G2", orig.PhysicalOffset, 1, nil), code.Success, "")
-	r := h.waitRecords(RetryGroupTopicPrefix+"G2", 0, 1)[0]
+	r := h.waitRecords(meta.RetryGroupTopicPrefix+"G2", 0, 1)[0]
 	if el := time.Since(began); el < 50*time.Millisecond || el > 150*time.Millisecond+time.Second {
 		t.Fatalf("level-1 retry after %v", el)
 	}
-	if r.Properties[message.PropDelay] != "" || r.Properties[message.PropRealTopic] != RetryGroupTopicPrefix+"G2" {
+	if r.Properties[message.PropDelay] != "" || r.Properties[message.PropRealTopic] != meta.RetryGroupTopicPrefix+"G2" {
 		t.Fatalf("retry props %v", r.Properties)
 	}
 	// The group's default retryMaxTimes is 16: a message reconsumed 15 times still
@@ -132,19 +133,19 @@ func TestSendBackGroupMax(t *testing.T) {
 	for _, c := range []struct {
 		reconsume int32
 		topic     string
-	}{{15, RetryGroupTopicPrefix + "G2"}, {16, DLQGroupTopicPrefix + "G2"}} {
+	}{{15, meta.RetryGroupTopicPrefix + "G2"}, {16, meta.DLQGroupTopicPrefix + "G2"}} {
 		hdr := sendReq("S", 0, nil)
 		hdr.ReconsumeTimes = c.reconsume
 		wantCode(t, "send", h.sendWith(hdr, []byte(strconv.Itoa(int(c.reconsume)))), code.Success, "")
 	}
 	all := h.waitRecords("S", 0, 3)
-	before := h.b.store.MaxOffset(RetryGroupTopicPrefix+"G2", 0)
+	before := h.b.store.MaxOffset(meta.RetryGroupTopicPrefix+"G2", 0)
 	wantCode(t, "15", h.sendBack("G2", all[1].PhysicalOffset, 0, nil), code.Success, "")
 	wantCode(t, "16", h.sendBack("G2", all[2].PhysicalOffset, 0, nil), code.Success, "")
-	if d := h.waitRecords(DLQGroupTopicPrefix+"G2", 0, 1)[0]; string(d.Body) != "16" || d.ReconsumeTimes != 17 {
+	if d := h.waitRecords(meta.DLQGroupTopicPrefix+"G2", 0, 1)[0]; string(d.Body) != "16" || d.ReconsumeTimes != 17 {
 		t.Fatalf("dead letter %q reconsume %d", d.Body, d.ReconsumeTimes)
 	}
-	if r := h.waitRecords(RetryGroupTopicPrefix+"G2", 0, int(before)+1); string(r[before].Body) != "15" || r[before].ReconsumeTimes != 16 {
+	if r := h.waitRecords(meta.RetryGroupTopicPrefix+"G2", 0, int(before)+1); string(r[before].Body) != "15" || r[before].ReconsumeTimes != 16 {
 		t.Fatalf("retry %q reconsume %d", r[before].Body, r[before].ReconsumeTimes)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rocketgo/rocketgo/broker/clients"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -25,7 +26,7 @@ const (
 )
 
 // statsWindows are Java's TPS windows (StoreStatsService: 10 s, 1 min, 10 min); the
-// samples are taken on the housekeeping tick, clientScanInterval, which divides them.
+// samples are taken on the housekeeping tick, clients.ScanInterval, which divides them.
 var statsWindows = [...]time.Duration{10 * time.Second, time.Minute, 10 * time.Minute}
 
 // consumeTpsWindow is the window of a group's consumeTps (Java's per-minute figure).
@@ -38,9 +39,6 @@ type statSample struct {
 	gets int64
 }
 
-// groupTopic keys the per-group consumption samples.
-type groupTopic struct{ group, topic string }
-
 // offsetSample is a group's committed-offset sum over a topic's queues at one tick.
 type offsetSample struct {
 	at  time.Time
@@ -51,7 +49,7 @@ type offsetSample struct {
 // store's own totals: the samples behind the TPS figures, the day-boundary snapshots
 // behind msgPutTotalTodayMorning and friends, and the messages served by pulls.
 //
-// It is sampled on the client table's housekeeping tick (every clientScanInterval).
+// It is sampled on the client table's housekeeping tick (every clients.ScanInterval).
 // Methods are safe from any goroutine.
 type runtimeStats struct {
 	boot time.Time
@@ -64,14 +62,14 @@ type runtimeStats struct {
 		// totals at the start of today and of yesterday (msg*TotalTodayMorning,
 		// msg*TotalYesterdayMorning)
 		todayMorning, yesterdayMorning statSample
-		groups                         map[groupTopic][]offsetSample // oldest first
+		groups                         map[clients.GroupTopic][]offsetSample // oldest first
 	}
 }
 
 func newRuntimeStats(now time.Time) *runtimeStats {
 	s := &runtimeStats{boot: now}
 	s.mu.day = dayOf(now)
-	s.mu.groups = make(map[groupTopic][]offsetSample)
+	s.mu.groups = make(map[clients.GroupTopic][]offsetSample)
 	return s
 }
 
@@ -98,7 +96,7 @@ func (s *runtimeStats) sample(now time.Time, puts int64) {
 		s.mu.day = d
 	}
 	s.mu.ring = append(s.mu.ring, cur)
-	keep := statsWindows[len(statsWindows)-1] + clientScanInterval
+	keep := statsWindows[len(statsWindows)-1] + clients.ScanInterval
 	for len(s.mu.ring) > 1 && now.Sub(s.mu.ring[0].at) > keep {
 		s.mu.ring = s.mu.ring[1:]
 	}
@@ -150,12 +148,12 @@ func (s *runtimeStats) mornings() (today, yesterday statSample) {
 
 // sampleGroups records, for each online consumer group and topic, the sum of its
 // committed offsets: its growth over a minute is the group's consumeTps.
-func (s *runtimeStats) sampleGroups(now time.Time, sums map[groupTopic]int64) {
+func (s *runtimeStats) sampleGroups(now time.Time, sums map[clients.GroupTopic]int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, v := range sums {
 		r := append(s.mu.groups[k], offsetSample{at: now, sum: v})
-		for len(r) > 1 && now.Sub(r[0].at) > consumeTpsWindow+clientScanInterval {
+		for len(r) > 1 && now.Sub(r[0].at) > consumeTpsWindow+clients.ScanInterval {
 			r = r[1:]
 		}
 		s.mu.groups[k] = r
@@ -171,7 +169,7 @@ func (s *runtimeStats) sampleGroups(now time.Time, sums map[groupTopic]int64) {
 
 // consumeTps is group's rate of committed progress on topic over the last minute, given
 // its current offset sum; 0 before two samples exist.
-func (s *runtimeStats) consumeTps(k groupTopic, now time.Time, sum int64) float64 {
+func (s *runtimeStats) consumeTps(k clients.GroupTopic, now time.Time, sum int64) float64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.mu.groups[k]
@@ -209,21 +207,21 @@ func appendJavaDouble(dst []byte, v float64) []byte {
 // countPulled records n messages served by a pull (FOUND); the pull path calls it so
 // msgGetTotalTodayNow and getTransferedTps count deliveries. One atomic add.
 func (b *Broker) countPulled(n int) {
-	b.clients.stats.countPulled(n)
+	b.stats.countPulled(n)
 }
 
 // sampleStats is the housekeeping step of the statistics: it records the store's put
 // total and the committed-offset sums of online consumer groups.
 func (b *Broker) sampleStats() {
 	now := b.now()
-	b.clients.stats.sample(now, b.store.Stats().PutMessages)
-	sums := make(map[groupTopic]int64)
-	for _, gt := range b.clients.onlineSubscriptions() {
-		if tc, ok := b.topics.Get(gt.topic); ok {
-			sums[gt] = b.committedSum(gt.group, gt.topic, tc.GetReadQueueNums())
+	b.stats.sample(now, b.store.Stats().PutMessages)
+	sums := make(map[clients.GroupTopic]int64)
+	for _, gt := range b.clients.OnlineSubscriptions() {
+		if tc, ok := b.topics.Get(gt.Topic); ok {
+			sums[gt] = b.committedSum(gt.Group, gt.Topic, tc.GetReadQueueNums())
 		}
 	}
-	b.clients.stats.sampleGroups(now, sums)
+	b.stats.sampleGroups(now, sums)
 }
 
 // committedSum adds up group's committed offsets over topic's first queues queues.
@@ -257,7 +255,7 @@ func storeTimeAt(st *store.Store, topic string, queueID int32, off int64) int64 
 func (b *Broker) handleRuntimeInfo(_ *server.Conn, req *codec.Command) *codec.Command {
 	now := b.now()
 	ss := b.store.Stats()
-	rs := b.clients.stats
+	rs := b.stats
 	putTps, getTps := rs.tps(now, ss.PutMessages)
 	today, yesterday := rs.mornings()
 	i64 := func(v int64) string { return strconv.FormatInt(v, 10) }
@@ -374,7 +372,7 @@ func (b *Broker) handleConsumeStats(_ *server.Conn, req *codec.Command) *codec.C
 	}
 	now := b.now()
 	cs := &body.ConsumeStats{OffsetTable: make(map[body.MessageQueue]body.OffsetWrapper)}
-	subscribed := b.clients.subscriptionCount(h.ConsumerGroup) > 0
+	subscribed := b.clients.SubscriptionCount(h.ConsumerGroup) > 0
 	for _, topic := range topics {
 		tc, ok := b.topics.Get(topic)
 		if !ok {
@@ -399,7 +397,7 @@ func (b *Broker) handleConsumeStats(_ *server.Conn, req *codec.Command) *codec.C
 				LastTimestamp:  storeTimeAt(b.store, topic, q, consumerOff-1),
 			}
 		}
-		cs.ConsumeTps += b.clients.stats.consumeTps(groupTopic{h.ConsumerGroup, topic}, now, sum)
+		cs.ConsumeTps += b.stats.consumeTps(clients.GroupTopic{Group: h.ConsumerGroup, Topic: topic}, now, sum)
 	}
 	resp := req.NewResponse(code.Success, "")
 	resp.Body = cs.Encode()
@@ -426,7 +424,7 @@ func (b *Broker) handleConsumerConnections(_ *server.Conn, req *codec.Command) *
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
 	}
-	cc, ok := b.clients.consumerConnection(h.ConsumerGroup)
+	cc, ok := b.clients.ConsumerConnection(h.ConsumerGroup)
 	if !ok {
 		return req.NewResponse(code.ConsumerNotOnline, "the consumer group["+h.ConsumerGroup+"] not online")
 	}
@@ -442,7 +440,7 @@ func (b *Broker) handleProducerConnections(_ *server.Conn, req *codec.Command) *
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
 	}
-	pc, ok := b.clients.producerConnection(h.ProducerGroup)
+	pc, ok := b.clients.ProducerConnection(h.ProducerGroup)
 	if !ok {
 		return req.NewResponse(code.SystemError, "the producer group["+h.ProducerGroup+"] not exist")
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/message"
@@ -13,7 +14,7 @@ import (
 
 func TestTopicAndConsumeStats(t *testing.T) {
 	e := startRegistryBroker(t, func(o *Options) { o.BrokerName = "broker-s" })
-	if err := e.b.topics.Put(newTopicConfig("ST", 2, 2, body.PermRead|body.PermWrite)); err != nil {
+	if err := e.b.topics.Put(meta.NewTopicConfig("ST", 2, 2, body.PermRead|body.PermWrite)); err != nil {
 		t.Fatal(err)
 	}
 	e.putMessage("ST", 0, nil, "m0")
@@ -88,7 +89,7 @@ func waitMaxOffset(t *testing.T, e *regEnv, topic string, queueID int32, want in
 
 func TestConsumeTpsFromCommittedProgress(t *testing.T) {
 	e := startRegistryBroker(t, nil)
-	if err := e.b.topics.Put(newTopicConfig("TP", 1, 1, body.PermRead|body.PermWrite)); err != nil {
+	if err := e.b.topics.Put(meta.NewTopicConfig("TP", 1, 1, body.PermRead|body.PermWrite)); err != nil {
 		t.Fatal(err)
 	}
 	e.heartbeat(e.cli, "10.0.0.1@1", []string{"cg"}, []string{"TP"})

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/rocketgo/rocketgo/internal/pebblelog"
 	"math"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -60,24 +61,10 @@ func getInt64(v []byte) (int64, error) {
 	return int64(binary.BigEndian.Uint64(v)), nil
 }
 
-// pebbleLogger sends pebble's log lines to zerolog; Fatalf (pebble's own broken
-// invariant) panics after logging, as pebble expects it not to return.
-type pebbleLogger struct{ log zerolog.Logger }
-
-func (l pebbleLogger) Infof(format string, args ...any) { l.log.Debug().Msgf(format, args...) }
-func (l pebbleLogger) Errorf(format string, args ...any) {
-	l.log.Error().Msgf(format, args...)
-}
-func (l pebbleLogger) Fatalf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	l.log.Error().Msg(msg)
-	panic("pebble: " + msg)
-}
-
 // openDB opens the index in dir.
 func openDB(dir string, log zerolog.Logger) (*pebble.DB, error) {
 	db, err := pebble.Open(dir, &pebble.Options{
-		Logger: pebbleLogger{log},
+		Logger: pebblelog.New(log, ""),
 		// The index is small and written in one batch a second.
 		MemTableSize: 1 << 20,
 	})

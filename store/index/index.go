@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/rocketgo/rocketgo/internal/pebblelog"
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -54,7 +55,7 @@ type Index struct {
 func Open(o Options) (*Index, error) {
 	lg := o.Logger.With().Str("component", "index").Logger()
 	opts := &pebble.Options{
-		Logger:       pebbleLogger{lg},
+		Logger:       pebblelog.New(lg, "index"),
 		MemTableSize: 4 << 20,
 	}
 	// Hashes do not compress; compressing them costs CPU on every flush and
@@ -361,23 +362,4 @@ func (x *Index) Close() error {
 		return fmt.Errorf("index: close: %w", err)
 	}
 	return nil
-}
-
-// pebbleLogger routes pebble's log lines to zerolog.
-type pebbleLogger struct{ l zerolog.Logger }
-
-func (p pebbleLogger) Infof(format string, args ...any) {
-	p.l.Debug().Msgf(format, args...)
-}
-
-func (p pebbleLogger) Errorf(format string, args ...any) {
-	p.l.Error().Msgf(format, args...)
-}
-
-// Fatalf reports an error pebble cannot continue after (its contract: Fatalf does not
-// return). It panics rather than exiting the process, so deferred cleanup still runs.
-func (p pebbleLogger) Fatalf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	p.l.Error().Msg(msg)
-	panic("index: pebble: " + msg)
 }

@@ -1,4 +1,7 @@
-package broker
+// Package clients is the broker's registry of producer and consumer groups, built from
+// heartbeats: who is connected in which group, what each consumer group subscribes to,
+// and the NOTIFY_CONSUMER_IDS_CHANGED that tells a group its membership changed.
+package clients
 
 import (
 	"context"
@@ -12,18 +15,18 @@ import (
 	"github.com/rocketgo/rocketgo/remoting/server"
 )
 
-// clientScanInterval is how often the client table looks for silent connections
+// ScanInterval is how often the client table looks for silent connections
 // (ClientHousekeepingService scans every 10 s).
-const clientScanInterval = 10 * time.Second
+const ScanInterval = 10 * time.Second
 
-// clientChannel is what the broker knows of one client connection in one group: who
+// Channel is what the broker knows of one client connection in one group: who
 // the client says it is and when it last heartbeated.
-type clientChannel struct {
-	clientID   string
-	language   string
-	version    int32
-	addr       string // remote ip:port, for the connection lists
-	lastUpdate time.Time
+type Channel struct {
+	ClientID   string
+	Language   string
+	Version    int32
+	Addr       string // remote ip:port, for the connection lists
+	LastUpdate time.Time
 }
 
 // consumerGroupInfo is the live state of one consumer group (ConsumerGroupInfo.java):
@@ -33,11 +36,11 @@ type consumerGroupInfo struct {
 	consumeType      string
 	messageModel     string
 	consumeFromWhere string
-	channels         map[*server.Conn]*clientChannel
+	channels         map[*server.Conn]*Channel
 	subs             map[string]*body.SubscriptionData
 }
 
-// clientTable is the registry of producer and consumer groups built from heartbeats.
+// Table is the registry of producer and consumer groups built from heartbeats.
 // Connections leave it when they close, when the client unregisters, or after expiry
 // without a heartbeat. When a consumer group's membership or topic set changes, every
 // member is told with NOTIFY_CONSUMER_IDS_CHANGED so it rebalances at once instead of
@@ -45,7 +48,7 @@ type consumerGroupInfo struct {
 //
 // Methods are safe from any goroutine. Notifications and connection closes run after
 // the table's lock is released, so a slow connection never holds up the registry.
-type clientTable struct {
+type Table struct {
 	now    func() time.Time
 	expiry time.Duration
 	log    zerolog.Logger
@@ -58,12 +61,10 @@ type clientTable struct {
 	// onSweep runs after every expiry scan: the lock table drops lapsed leases and the
 	// runtime figures are sampled there.
 	onSweep func()
-	// stats holds the runtime figures sampled on this table's housekeeping tick.
-	stats *runtimeStats
 
 	mu struct {
 		sync.Mutex
-		producers map[string]map[*server.Conn]*clientChannel
+		producers map[string]map[*server.Conn]*Channel
 		consumers map[string]*consumerGroupInfo
 	}
 
@@ -71,68 +72,71 @@ type clientTable struct {
 	wg     sync.WaitGroup
 }
 
-// clientDeps are the effects the client table needs from its surroundings; tests pass
+// Deps are the effects the client table needs from its surroundings; tests pass
 // fakes, newClientTable the broker's.
-type clientDeps struct {
-	now           func() time.Time
-	expiry        time.Duration
-	log           zerolog.Logger
-	notify        func(group string, conns []*server.Conn)
-	notifyEnabled func(group string) bool
-	closeConn     func(*server.Conn)
-	onSweep       func()
+type Deps struct {
+	Now    func() time.Time
+	Expiry time.Duration
+	Log    zerolog.Logger
+	// Notify sends NOTIFY_CONSUMER_IDS_CHANGED for group to each conn.
+	Notify func(group string, conns []*server.Conn)
+	// NotifyEnabled reports the group's notifyConsumerIdsChangedEnable.
+	NotifyEnabled func(group string) bool
+	// CloseConn closes a connection that went silent past expiry.
+	CloseConn func(*server.Conn)
+	// OnSweep runs after every expiry scan.
+	OnSweep func()
 }
 
-func newClientTableWith(d clientDeps) *clientTable {
-	c := &clientTable{
-		now:           d.now,
-		expiry:        d.expiry,
-		log:           d.log,
-		notify:        d.notify,
-		notifyEnabled: d.notifyEnabled,
-		closeConn:     d.closeConn,
-		onSweep:       d.onSweep,
+func New(d Deps) *Table {
+	c := &Table{
+		now:           d.Now,
+		expiry:        d.Expiry,
+		log:           d.Log,
+		notify:        d.Notify,
+		notifyEnabled: d.NotifyEnabled,
+		closeConn:     d.CloseConn,
+		onSweep:       d.OnSweep,
 	}
 	if c.now == nil {
 		c.now = time.Now
 	}
-	c.stats = newRuntimeStats(c.now())
 	if c.notifyEnabled == nil {
 		c.notifyEnabled = func(string) bool { return true }
 	}
-	c.mu.producers = make(map[string]map[*server.Conn]*clientChannel)
+	c.mu.producers = make(map[string]map[*server.Conn]*Channel)
 	c.mu.consumers = make(map[string]*consumerGroupInfo)
 	return c
 }
 
-// registerProducer records that conn runs producer group group.
-func (c *clientTable) registerProducer(conn *server.Conn, group string, ch clientChannel) {
+// RegisterProducer records that conn runs producer group group.
+func (c *Table) RegisterProducer(conn *server.Conn, group string, ch Channel) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	g := c.mu.producers[group]
 	if g == nil {
-		g = make(map[*server.Conn]*clientChannel)
+		g = make(map[*server.Conn]*Channel)
 		c.mu.producers[group] = g
 	}
-	if old := g[conn]; old == nil || old.clientID != ch.clientID {
-		c.log.Debug().Str("group", group).Str("client_id", ch.clientID).Str("addr", ch.addr).Msg("producer registered")
+	if old := g[conn]; old == nil || old.ClientID != ch.ClientID {
+		c.log.Debug().Str("group", group).Str("client_id", ch.ClientID).Str("addr", ch.Addr).Msg("producer registered")
 	}
-	ch.lastUpdate = c.now()
+	ch.LastUpdate = c.now()
 	g[conn] = &ch
 }
 
-// registerConsumer records conn as a member of consumer group cd.GroupName with cd's
+// RegisterConsumer records conn as a member of consumer group cd.GroupName with cd's
 // settings and subscriptions. It reports whether the membership or the topic set
 // changed; then the group's members are notified (when the group allows it).
 //
 // As in Java, a newer subVersion of an existing topic replaces the subscription without
 // counting as a change: it does not alter which clients share which queues.
-func (c *clientTable) registerConsumer(conn *server.Conn, cd *body.ConsumerData, ch clientChannel) bool {
+func (c *Table) RegisterConsumer(conn *server.Conn, cd *body.ConsumerData, ch Channel) bool {
 	c.mu.Lock()
 	g := c.mu.consumers[cd.GroupName]
 	if g == nil {
 		g = &consumerGroupInfo{
-			channels: make(map[*server.Conn]*clientChannel),
+			channels: make(map[*server.Conn]*Channel),
 			subs:     make(map[string]*body.SubscriptionData),
 		}
 		c.mu.consumers[cd.GroupName] = g
@@ -142,13 +146,13 @@ func (c *clientTable) registerConsumer(conn *server.Conn, cd *body.ConsumerData,
 	changed := false
 	if old := g.channels[conn]; old == nil {
 		changed = true
-		c.log.Info().Str("group", cd.GroupName).Str("client_id", ch.clientID).Str("addr", ch.addr).Msg("consumer joined")
-	} else if old.clientID != ch.clientID {
+		c.log.Info().Str("group", cd.GroupName).Str("client_id", ch.ClientID).Str("addr", ch.Addr).Msg("consumer joined")
+	} else if old.ClientID != ch.ClientID {
 		// A connection that changes its client id is a different member to the
 		// allocation, so the others must rebalance.
 		changed = true
 	}
-	ch.lastUpdate = c.now()
+	ch.LastUpdate = c.now()
 	g.channels[conn] = &ch
 
 	seen := make(map[string]struct{}, len(cd.SubscriptionDataSet))
@@ -182,8 +186,8 @@ func (c *clientTable) registerConsumer(conn *server.Conn, cd *body.ConsumerData,
 	return changed
 }
 
-// unregisterProducer removes conn from producer group group (UNREGISTER_CLIENT).
-func (c *clientTable) unregisterProducer(conn *server.Conn, group string) {
+// UnregisterProducer removes conn from producer group group (UNREGISTER_CLIENT).
+func (c *Table) UnregisterProducer(conn *server.Conn, group string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if g := c.mu.producers[group]; g != nil {
@@ -194,8 +198,8 @@ func (c *clientTable) unregisterProducer(conn *server.Conn, group string) {
 	}
 }
 
-// unregisterConsumer removes conn from consumer group group and notifies the rest.
-func (c *clientTable) unregisterConsumer(conn *server.Conn, group string) {
+// UnregisterConsumer removes conn from consumer group group and notifies the rest.
+func (c *Table) UnregisterConsumer(conn *server.Conn, group string) {
 	c.mu.Lock()
 	g := c.mu.consumers[group]
 	if g == nil {
@@ -215,25 +219,25 @@ func (c *clientTable) unregisterConsumer(conn *server.Conn, group string) {
 	}
 }
 
-// onConnClose forgets conn in every group at once: a closed connection cannot be a
+// OnConnClose forgets conn in every group at once: a closed connection cannot be a
 // member, and waiting for expiry would leave its queues unconsumed for two minutes.
-func (c *clientTable) onConnClose(conn *server.Conn) {
-	changed := c.removeConns(func(cc *server.Conn, _ *clientChannel) bool { return cc == conn })
+func (c *Table) OnConnClose(conn *server.Conn) {
+	changed := c.removeConns(func(cc *server.Conn, _ *Channel) bool { return cc == conn })
 	for group, conns := range changed {
 		c.notifyGroup(group, conns)
 	}
 }
 
-// sweep removes every registration whose last heartbeat is older than the expiry,
+// Sweep removes every registration whose last heartbeat is older than the expiry,
 // notifies the consumer groups that lost members, and closes connections that are left
 // with no registration at all: a connection silent that long is almost certainly dead.
-func (c *clientTable) sweep() {
+func (c *Table) Sweep() {
 	deadline := c.now().Add(-c.expiry)
 	expired := make(map[*server.Conn]struct{})
-	changed := c.removeConns(func(conn *server.Conn, ch *clientChannel) bool {
-		if ch.lastUpdate.Before(deadline) {
+	changed := c.removeConns(func(conn *server.Conn, ch *Channel) bool {
+		if ch.LastUpdate.Before(deadline) {
 			expired[conn] = struct{}{}
-			c.log.Warn().Str("client_id", ch.clientID).Str("addr", ch.addr).Msg("client expired")
+			c.log.Warn().Str("client_id", ch.ClientID).Str("addr", ch.Addr).Msg("client expired")
 			return true
 		}
 		return false
@@ -262,7 +266,7 @@ func (c *clientTable) sweep() {
 
 // removeConns drops every registration for which drop says so, and returns, for each
 // consumer group that lost a member, the members that remain.
-func (c *clientTable) removeConns(drop func(*server.Conn, *clientChannel) bool) map[string][]*server.Conn {
+func (c *Table) removeConns(drop func(*server.Conn, *Channel) bool) map[string][]*server.Conn {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for group, g := range c.mu.producers {
@@ -296,7 +300,7 @@ func (c *clientTable) removeConns(drop func(*server.Conn, *clientChannel) bool) 
 }
 
 // registeredLocked reports whether conn is in any group. c.mu must be held.
-func (c *clientTable) registeredLocked(conn *server.Conn) bool {
+func (c *Table) registeredLocked(conn *server.Conn) bool {
 	for _, g := range c.mu.producers {
 		if _, ok := g[conn]; ok {
 			return true
@@ -312,7 +316,7 @@ func (c *clientTable) registeredLocked(conn *server.Conn) bool {
 
 // notifyGroup tells conns that group's membership changed, unless the group turned
 // notifications off. Called without c.mu held.
-func (c *clientTable) notifyGroup(group string, conns []*server.Conn) {
+func (c *Table) notifyGroup(group string, conns []*server.Conn) {
 	if len(conns) == 0 || c.notify == nil || !c.notifyEnabled(group) {
 		return
 	}
@@ -321,7 +325,7 @@ func (c *clientTable) notifyGroup(group string, conns []*server.Conn) {
 
 // Subscription returns the subscription group registered for topic by heartbeat. The
 // returned value is shared: callers must not modify it.
-func (c *clientTable) Subscription(group, topic string) (*body.SubscriptionData, bool) {
+func (c *Table) Subscription(group, topic string) (*body.SubscriptionData, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	g := c.mu.consumers[group]
@@ -332,22 +336,26 @@ func (c *clientTable) Subscription(group, topic string) (*body.SubscriptionData,
 	return s, ok
 }
 
-// onlineSubscriptions lists (group, topic) for every topic an online consumer group
+// GroupTopic names a topic one consumer group subscribes to; the broker keys its
+// per-group consumption samples by it.
+type GroupTopic struct{ Group, Topic string }
+
+// OnlineSubscriptions lists (group, topic) for every topic an online consumer group
 // subscribes to.
-func (c *clientTable) onlineSubscriptions() []groupTopic {
+func (c *Table) OnlineSubscriptions() []GroupTopic {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []groupTopic
+	var out []GroupTopic
 	for group, g := range c.mu.consumers {
 		for topic := range g.subs {
-			out = append(out, groupTopic{group, topic})
+			out = append(out, GroupTopic{group, topic})
 		}
 	}
 	return out
 }
 
-// subscriptionCount returns how many topics group subscribes to (0 if offline).
-func (c *clientTable) subscriptionCount(group string) int {
+// SubscriptionCount returns how many topics group subscribes to (0 if offline).
+func (c *Table) SubscriptionCount(group string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if g := c.mu.consumers[group]; g != nil {
@@ -357,7 +365,7 @@ func (c *clientTable) subscriptionCount(group string) int {
 }
 
 // ConsumeFromWhere returns the consumeFromWhere of group's last heartbeat.
-func (c *clientTable) ConsumeFromWhere(group string) (string, bool) {
+func (c *Table) ConsumeFromWhere(group string) (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if g := c.mu.consumers[group]; g != nil {
@@ -368,14 +376,14 @@ func (c *clientTable) ConsumeFromWhere(group string) (string, bool) {
 
 // ConsumerIDs returns the client ids of group's live members, sorted and without
 // duplicates (a client with two connections is one member).
-func (c *clientTable) ConsumerIDs(group string) []string {
+func (c *Table) ConsumerIDs(group string) []string {
 	c.mu.Lock()
 	g := c.mu.consumers[group]
 	var ids []string
 	if g != nil {
 		ids = make([]string, 0, len(g.channels))
 		for _, ch := range g.channels {
-			ids = append(ids, ch.clientID)
+			ids = append(ids, ch.ClientID)
 		}
 	}
 	c.mu.Unlock()
@@ -385,7 +393,7 @@ func (c *clientTable) ConsumerIDs(group string) []string {
 
 // ProducerConns returns the live connections of producer group group, most recently
 // heartbeated first, so a transaction check goes to the client most likely alive.
-func (c *clientTable) ProducerConns(group string) []*server.Conn {
+func (c *Table) ProducerConns(group string) []*server.Conn {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	g := c.mu.producers[group]
@@ -395,7 +403,7 @@ func (c *clientTable) ProducerConns(group string) []*server.Conn {
 	}
 	es := make([]entry, 0, len(g))
 	for conn, ch := range g {
-		es = append(es, entry{conn, ch.lastUpdate})
+		es = append(es, entry{conn, ch.LastUpdate})
 	}
 	sort.Slice(es, func(i, j int) bool { return es[i].last.After(es[j].last) })
 	out := make([]*server.Conn, len(es))
@@ -405,9 +413,9 @@ func (c *clientTable) ProducerConns(group string) []*server.Conn {
 	return out
 }
 
-// consumerConnection builds the GET_CONSUMER_CONNECTION_LIST body of group; false if no
+// ConsumerConnection builds the GET_CONSUMER_CONNECTION_LIST body of group; false if no
 // member is online.
-func (c *clientTable) consumerConnection(group string) (*body.ConsumerConnection, bool) {
+func (c *Table) ConsumerConnection(group string) (*body.ConsumerConnection, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	g := c.mu.consumers[group]
@@ -427,9 +435,9 @@ func (c *clientTable) consumerConnection(group string) (*body.ConsumerConnection
 	return cc, true
 }
 
-// producerConnection builds the GET_PRODUCER_CONNECTION_LIST body of group; false if the
+// ProducerConnection builds the GET_PRODUCER_CONNECTION_LIST body of group; false if the
 // group has no live connection.
-func (c *clientTable) producerConnection(group string) (*body.ProducerConnection, bool) {
+func (c *Table) ProducerConnection(group string) (*body.ProducerConnection, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	g := c.mu.producers[group]
@@ -439,34 +447,34 @@ func (c *clientTable) producerConnection(group string) (*body.ProducerConnection
 	return &body.ProducerConnection{ConnectionSet: connections(g)}, true
 }
 
-// Start runs the expiry sweep every clientScanInterval until ctx ends or Close.
-func (c *clientTable) Start(ctx context.Context) {
+// Start runs the expiry Sweep every ScanInterval until ctx ends or Close.
+func (c *Table) Start(ctx context.Context) {
 	ctx, c.cancel = context.WithCancel(ctx)
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		t := time.NewTicker(clientScanInterval)
+		t := time.NewTicker(ScanInterval)
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				c.sweep()
+				c.Sweep()
 			}
 		}
 	}()
 }
 
-// Close stops the sweep and waits for it.
-func (c *clientTable) Close() {
+// Close stops the Sweep and waits for it.
+func (c *Table) Close() {
 	if c.cancel != nil {
 		c.cancel()
 	}
 	c.wg.Wait()
 }
 
-func connsOf(m map[*server.Conn]*clientChannel) []*server.Conn {
+func connsOf(m map[*server.Conn]*Channel) []*server.Conn {
 	out := make([]*server.Conn, 0, len(m))
 	for conn := range m {
 		out = append(out, conn)
@@ -474,10 +482,10 @@ func connsOf(m map[*server.Conn]*clientChannel) []*server.Conn {
 	return out
 }
 
-func connections(m map[*server.Conn]*clientChannel) []body.Connection {
+func connections(m map[*server.Conn]*Channel) []body.Connection {
 	out := make([]body.Connection, 0, len(m))
 	for _, ch := range m {
-		out = append(out, body.Connection{ClientID: ch.clientID, ClientAddr: ch.addr, Language: ch.language, Version: ch.version})
+		out = append(out, body.Connection{ClientID: ch.ClientID, ClientAddr: ch.Addr, Language: ch.Language, Version: ch.Version})
 	}
 	body.SortConnections(out)
 	return out

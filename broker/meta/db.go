@@ -1,4 +1,9 @@
-package broker
+// Package meta is what the broker persists: topic configs, subscription groups and
+// consumer offsets, in one pebble database under <store dir>/meta. Topics and groups are
+// each a Table, the one generic table of protobuf values (proto/metapb) with a data
+// version; offsets are an Offsets table written in batches. json.go converts between the
+// stored values and the JSON bodies of the admin and slave-sync requests.
+package meta
 
 import (
 	"encoding/binary"
@@ -8,6 +13,8 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/rs/zerolog"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/rocketgo/rocketgo/internal/pebblelog"
 )
 
 // The metadata database holds the broker's durable tables in one pebble instance under
@@ -39,46 +46,27 @@ var (
 	keyGroupsVersion = []byte{prefixVersion, 0, 'g', 'r', 'o', 'u', 'p', 's'}
 )
 
-// maxGroupKeyLen bounds a group name in an offset key (two length bytes).
-const maxGroupKeyLen = 1<<16 - 1
+// MaxGroupKeyLen bounds a group name in an offset key (two length bytes).
+const MaxGroupKeyLen = 1<<16 - 1
 
-// metaDB is the broker's metadata database.
-type metaDB struct {
+// DB is the broker's metadata database.
+type DB struct {
 	db  *pebble.DB
 	log zerolog.Logger
 }
 
-// pebbleLogger sends pebble's log lines to zerolog. Fatalf is pebble's report of a
-// broken invariant (its files are corrupt or a write failed); pebble expects it not to
-// return, so after logging it panics as the standard logger's Fatalf would exit.
-type pebbleLogger struct{ log zerolog.Logger }
-
-func (l pebbleLogger) Infof(format string, args ...any) {
-	l.log.Debug().Msg(fmt.Sprintf(format, args...))
-}
-
-func (l pebbleLogger) Errorf(format string, args ...any) {
-	l.log.Error().Msg(fmt.Sprintf(format, args...))
-}
-
-func (l pebbleLogger) Fatalf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	l.log.Error().Msg(msg)
-	panic("pebble: " + msg)
-}
-
-// openMetaDB opens (creating if needed) the metadata database in dir.
-func openMetaDB(dir string, log zerolog.Logger) (*metaDB, error) {
+// Open opens (creating if needed) the metadata database in dir.
+func Open(dir string, log zerolog.Logger) (*DB, error) {
 	log = log.With().Str("component", "meta").Logger()
-	db, err := pebble.Open(dir, &pebble.Options{Logger: pebbleLogger{log}})
+	db, err := pebble.Open(dir, &pebble.Options{Logger: pebblelog.New(log, "")})
 	if err != nil {
 		return nil, fmt.Errorf("broker: open metadata %s: %w", dir, err)
 	}
-	return &metaDB{db: db, log: log}, nil
+	return &DB{db: db, log: log}, nil
 }
 
 // Close syncs and closes the database.
-func (m *metaDB) Close() error {
+func (m *DB) Close() error {
 	if err := m.db.LogData(nil, pebble.Sync); err != nil {
 		m.db.Close()
 		return fmt.Errorf("broker: sync metadata: %w", err)
@@ -90,7 +78,7 @@ func (m *metaDB) Close() error {
 }
 
 // Sync makes every write so far durable.
-func (m *metaDB) Sync() error {
+func (m *DB) Sync() error {
 	if err := m.db.LogData(nil, pebble.Sync); err != nil {
 		return fmt.Errorf("broker: sync metadata: %w", err)
 	}
@@ -103,7 +91,7 @@ type metaWrite struct {
 	val proto.Message // nil: delete
 }
 
-func (m *metaDB) apply(writes []metaWrite, sync bool) error {
+func (m *DB) apply(writes []metaWrite, sync bool) error {
 	b := m.db.NewBatch()
 	defer b.Close()
 	for _, w := range writes {
@@ -132,12 +120,12 @@ func (m *metaDB) apply(writes []metaWrite, sync bool) error {
 }
 
 // put stores one value.
-func (m *metaDB) put(key []byte, val proto.Message, sync bool) error {
+func (m *DB) put(key []byte, val proto.Message, sync bool) error {
 	return m.apply([]metaWrite{{key: key, val: val}}, sync)
 }
 
 // applyRaw writes one batch of already-encoded values: fill calls put for each.
-func (m *metaDB) applyRaw(n int, fill func(put func(k, v []byte) error) error, sync bool) error {
+func (m *DB) applyRaw(n int, fill func(put func(k, v []byte) error) error, sync bool) error {
 	b := m.db.NewBatchWithSize(n * 64)
 	defer b.Close()
 	err := fill(func(k, v []byte) error { return b.Set(k, v, nil) })
@@ -155,7 +143,7 @@ func (m *metaDB) applyRaw(n int, fill func(put func(k, v []byte) error) error, s
 }
 
 // deletePrefix removes every key starting with prefix, with fsync.
-func (m *metaDB) deletePrefix(prefix []byte) error {
+func (m *DB) deletePrefix(prefix []byte) error {
 	if err := m.db.DeleteRange(prefix, prefixEnd(prefix), pebble.Sync); err != nil {
 		return fmt.Errorf("broker: delete metadata range %q: %w", prefix, err)
 	}
@@ -163,7 +151,7 @@ func (m *metaDB) deletePrefix(prefix []byte) error {
 }
 
 // get loads the value of key into msg; found is false when the key is absent.
-func (m *metaDB) get(key []byte, msg proto.Message) (found bool, err error) {
+func (m *DB) get(key []byte, msg proto.Message) (found bool, err error) {
 	v, closer, err := m.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return false, nil
@@ -180,7 +168,7 @@ func (m *metaDB) get(key []byte, msg proto.Message) (found bool, err error) {
 
 // scan calls fn for every key with prefix, in key order. key and val are valid only
 // during the call.
-func (m *metaDB) scan(prefix []byte, fn func(key, val []byte) error) error {
+func (m *DB) scan(prefix []byte, fn func(key, val []byte) error) error {
 	it, err := m.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
 		return fmt.Errorf("broker: scan metadata %q: %w", prefix, err)
@@ -213,16 +201,6 @@ func prefixEnd(prefix []byte) []byte {
 	return nil // all 0xFF: no upper bound
 }
 
-// topicKey returns the key of a topic config.
-func topicKey(topic string) []byte {
-	return append([]byte{prefixTopic, 0}, topic...)
-}
-
-// groupKey returns the key of a subscription group.
-func groupKey(group string) []byte {
-	return append([]byte{prefixGroup, 0}, group...)
-}
-
 // offsetTopicPrefix returns the prefix shared by every offset key of topic.
 func offsetTopicPrefix(topic string) []byte {
 	k := make([]byte, 0, 2+len(topic))
@@ -230,9 +208,9 @@ func offsetTopicPrefix(topic string) []byte {
 	return append(k, topic...)
 }
 
-// offsetKey returns the key of a committed offset. Topics are at most 127 bytes and
-// groups at most maxGroupKeyLen (checked by the callers).
-func offsetKey(topic, group string, queueID int32) []byte {
+// OffsetKey returns the key of a committed offset. Topics are at most 127 bytes and
+// groups at most MaxGroupKeyLen (checked by the callers).
+func OffsetKey(topic, group string, queueID int32) []byte {
 	k := make([]byte, 0, 2+len(topic)+2+len(group)+4)
 	k = append(k, prefixOffset, byte(len(topic)))
 	k = append(k, topic...)
@@ -241,8 +219,8 @@ func offsetKey(topic, group string, queueID int32) []byte {
 	return binary.BigEndian.AppendUint32(k, uint32(queueID))
 }
 
-// parseOffsetKey splits an offset key; ok is false for a key that is not one.
-func parseOffsetKey(k []byte) (topic, group string, queueID int32, ok bool) {
+// ParseOffsetKey splits an offset key; ok is false for a key that is not one.
+func ParseOffsetKey(k []byte) (topic, group string, queueID int32, ok bool) {
 	if len(k) < 2 || k[0] != prefixOffset {
 		return "", "", 0, false
 	}

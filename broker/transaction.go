@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/broker/txn"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -80,8 +81,7 @@ type txnService struct {
 }
 
 // openTxn loads the half-message set (from its snapshot when it is usable, else from
-// the log) and registers it with the store, which catches it up before returning; then
-// it registers the transaction handlers.
+// the log) and registers it with the store, which catches it up before returning.
 func (b *Broker) openTxn() error {
 	t := &txnService{
 		b:    b,
@@ -104,9 +104,6 @@ func (b *Broker) openTxn() error {
 	t.log.Info().Int("pending", t.set.Len()).Int64("applied", t.set.Applied()).
 		Dur("took", time.Since(began)).Msg("half-message set loaded")
 	b.txn = t
-	b.srv.HandleAsync(code.EndTransaction, b.handleEndTransaction)
-	b.srv.HandleAsync(code.ListPendingTransactions, b.handleListPendingTransactions)
-	b.srv.HandleAsync(code.ResolvePendingTransaction, b.handleResolvePendingTransaction)
 	return nil
 }
 
@@ -265,12 +262,12 @@ func (t *txnService) discard(e txn.Entry, reason string, now time.Time) {
 		rec, err = txn.DiscardRecord(nil, half, e.Offset, e.Checks)
 	}
 	if err == nil {
-		_, err = t.b.topics.ensure(TopicTransCheckMaxTime, 1)
+		_, err = t.b.topics.Ensure(meta.TopicTransCheckMaxTime, 1)
 	}
 	if err == nil {
 		_, err = t.b.putDst.Put(rec)
 	} else {
-		reason += fmt.Sprintf("; not moved to %s: %v", TopicTransCheckMaxTime, err)
+		reason += fmt.Sprintf("; not moved to %s: %v", meta.TopicTransCheckMaxTime, err)
 		rec, err = txn.OpRecords(nil, txn.OpTagRemoved, []int64{e.QueueOffset}, t.b.storeHost(), now.UnixMilli())
 		if err == nil {
 			_, err = t.b.putDst.PutBatch(rec)
@@ -284,7 +281,7 @@ func (t *txnService) discard(e txn.Entry, reason string, now time.Time) {
 	t.log.Warn().Str("group", e.Group).Str("topic", e.Topic).Int32("queue_id", e.QueueID).
 		Int64("offset", e.Offset).Str("msg_id", e.UniqKey).Int("checks", e.Checks).
 		Time("stored", e.StoreTime).Str("reason", reason).
-		Msg("transaction unresolved; half message moved to " + TopicTransCheckMaxTime)
+		Msg("transaction unresolved; half message moved to " + meta.TopicTransCheckMaxTime)
 }
 
 // saveSnapshot writes the set's snapshot if it has moved since the last one: a
@@ -394,7 +391,7 @@ func (b *Broker) handleHalfSend(conn *server.Conn, req *codec.Command, h *header
 		sysFlag |= message.FlagMultiTags
 	}
 	m := message.Ext{
-		Topic:          TopicTransHalf,
+		Topic:          meta.TopicTransHalf,
 		Flag:           h.Flag,
 		SysFlag:        sysFlag,
 		BornTimestamp:  h.BornTimestamp,
@@ -439,7 +436,7 @@ func checkHalfSend(req *codec.Command, h *header.SendMessageRequestV2) error {
 		return reject(errMessageIllegal, "sysFlag %d marks a committed or rolled back message; a producer sends half messages (sysFlag 4, TRAN_MSG=true) and resolves them with END_TRANSACTION (37)", h.SysFlag)
 	case !tranMsgTrue(h.Properties):
 		return reject(errMessageIllegal, "sysFlag %d marks a half message but property TRAN_MSG is not true (topic %s)", h.SysFlag, h.Topic)
-	case strings.HasPrefix(h.Topic, RetryGroupTopicPrefix) || strings.HasPrefix(h.Topic, DLQGroupTopicPrefix):
+	case strings.HasPrefix(h.Topic, meta.RetryGroupTopicPrefix) || strings.HasPrefix(h.Topic, meta.DLQGroupTopicPrefix):
 		return reject(errMessageIllegal, "a transactional message cannot go to %s", h.Topic)
 	}
 	return nil

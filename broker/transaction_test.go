@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/broker/txn"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
@@ -204,7 +205,7 @@ func TestRollbackNeverVisible(t *testing.T) {
 		t.Fatalf("rolled back message visible: max offset %d", n)
 	}
 	// The rollback is an op record naming the half queue offset.
-	ops := h.storeRecords(TopicTransOpHalf, 0)
+	ops := h.storeRecords(meta.TopicTransOpHalf, 0)
 	if len(ops) != 1 || ops[0].Tags() != txn.OpTagRemoved || string(ops[0].Body) != strconv.FormatInt(hf.queueOffset, 10) {
 		t.Fatalf("op records: %+v", ops)
 	}
@@ -447,13 +448,13 @@ func TestCheckBackGivesUp(t *testing.T) {
 	}
 	h.b.txn.round(now.Add(time.Hour)) // transactionCheckMax reached: given up
 	h.waitPending(0)
-	moved := h.queueRecords(TopicTransCheckMaxTime, 0)
+	moved := h.queueRecords(meta.TopicTransCheckMaxTime, 0)
 	if len(moved) != 1 || string(moved[0].Body) != "never-decided" || moved[0].PreparedTransactionOffset != hf.offset ||
 		moved[0].Properties[message.PropRealTopic] != "Orders" || moved[0].Properties[message.PropTxCheckTimes] != "3" {
-		t.Fatalf("%s: %+v", TopicTransCheckMaxTime, moved)
+		t.Fatalf("%s: %+v", meta.TopicTransCheckMaxTime, moved)
 	}
-	if _, ok := h.b.topics.Get(TopicTransCheckMaxTime); !ok {
-		t.Fatalf("%s has no topic config", TopicTransCheckMaxTime)
+	if _, ok := h.b.topics.Get(meta.TopicTransCheckMaxTime); !ok {
+		t.Fatalf("%s has no topic config", meta.TopicTransCheckMaxTime)
 	}
 	wantCode(t, "commit after give-up", h.endTx("pg", hf, header.TxCommit), code.SystemError, "discarded")
 	if n := h.b.Store().MaxOffset("Orders", 0); n != 0 {

@@ -1,4 +1,4 @@
-package broker
+package clients
 
 import (
 	"slices"
@@ -57,7 +57,7 @@ func (n *notifyLog) take() []notification {
 type clientFixture struct {
 	clock *fakeClock
 	log   *notifyLog
-	tab   *clientTable
+	tab   *Table
 	// disabled groups do not want notifications
 	disabled map[string]bool
 }
@@ -65,17 +65,17 @@ type clientFixture struct {
 func newClientFixture(t *testing.T) *clientFixture {
 	t.Helper()
 	f := &clientFixture{clock: newFakeClock(), log: &notifyLog{}, disabled: map[string]bool{}}
-	f.tab = newClientTableWith(clientDeps{
-		now:    f.clock.Now,
-		expiry: 120 * time.Second,
-		log:    zerolog.New(zerolog.NewTestWriter(t)),
-		notify: func(group string, conns []*server.Conn) {
+	f.tab = New(Deps{
+		Now:    f.clock.Now,
+		Expiry: 120 * time.Second,
+		Log:    zerolog.New(zerolog.NewTestWriter(t)),
+		Notify: func(group string, conns []*server.Conn) {
 			f.log.mu.Lock()
 			f.log.sent = append(f.log.sent, notification{group, conns})
 			f.log.mu.Unlock()
 		},
-		notifyEnabled: func(group string) bool { return !f.disabled[group] },
-		closeConn: func(c *server.Conn) {
+		NotifyEnabled: func(group string) bool { return !f.disabled[group] },
+		CloseConn: func(c *server.Conn) {
 			f.log.mu.Lock()
 			f.log.closed = append(f.log.closed, c)
 			f.log.mu.Unlock()
@@ -95,8 +95,8 @@ func sub(topic string, version int64) body.SubscriptionData {
 	return body.SubscriptionData{Topic: topic, SubString: "*", ExpressionType: body.ExpressionTag, SubVersion: version}
 }
 
-func chanOf(id string) clientChannel {
-	return clientChannel{clientID: id, language: "GO", version: 317, addr: "127.0.0.1:1"}
+func chanOf(id string) Channel {
+	return Channel{ClientID: id, Language: "GO", Version: 317, Addr: "127.0.0.1:1"}
 }
 
 // sameConns reports whether got holds exactly want, in any order.
@@ -131,16 +131,16 @@ func TestClientTableMembershipNotifies(t *testing.T) {
 	f := newClientFixture(t)
 	c1, c2 := new(server.Conn), new(server.Conn)
 
-	if !f.tab.registerConsumer(c1, consumerData("g", sub("T", 1)), chanOf("10.0.0.2@2")) {
-		t.Fatal("first member: registerConsumer reported no change")
+	if !f.tab.RegisterConsumer(c1, consumerData("g", sub("T", 1)), chanOf("10.0.0.2@2")) {
+		t.Fatal("first member: RegisterConsumer reported no change")
 	}
 	expectNotified(t, f, "g", c1)
 
-	f.tab.registerConsumer(c2, consumerData("g", sub("T", 1)), chanOf("10.0.0.1@1"))
+	f.tab.RegisterConsumer(c2, consumerData("g", sub("T", 1)), chanOf("10.0.0.1@1"))
 	expectNotified(t, f, "g", c1, c2)
 
 	// A repeated heartbeat changes nothing and stays quiet.
-	if f.tab.registerConsumer(c1, consumerData("g", sub("T", 1)), chanOf("10.0.0.2@2")) {
+	if f.tab.RegisterConsumer(c1, consumerData("g", sub("T", 1)), chanOf("10.0.0.2@2")) {
 		t.Fatal("repeat heartbeat reported a change")
 	}
 	expectQuiet(t, f)
@@ -152,13 +152,13 @@ func TestClientTableMembershipNotifies(t *testing.T) {
 		t.Fatalf("ConsumerIDs of unknown group: got %v", got)
 	}
 
-	f.tab.onConnClose(c1)
+	f.tab.OnConnClose(c1)
 	expectNotified(t, f, "g", c2)
 	if got := f.tab.ConsumerIDs("g"); !slices.Equal(got, []string{"10.0.0.1@1"}) {
 		t.Fatalf("ConsumerIDs after close: got %v", got)
 	}
 
-	f.tab.unregisterConsumer(c2, "g")
+	f.tab.UnregisterConsumer(c2, "g")
 	expectQuiet(t, f) // nobody is left to tell
 	if _, ok := f.tab.ConsumeFromWhere("g"); ok {
 		t.Fatal("group still present after its last member left")
@@ -168,30 +168,30 @@ func TestClientTableMembershipNotifies(t *testing.T) {
 func TestClientTableSubscriptions(t *testing.T) {
 	f := newClientFixture(t)
 	c1, c2 := new(server.Conn), new(server.Conn)
-	f.tab.registerConsumer(c1, consumerData("g", sub("A", 1)), chanOf("a@1"))
-	f.tab.registerConsumer(c2, consumerData("g", sub("A", 1)), chanOf("b@2"))
+	f.tab.RegisterConsumer(c1, consumerData("g", sub("A", 1)), chanOf("a@1"))
+	f.tab.RegisterConsumer(c2, consumerData("g", sub("A", 1)), chanOf("b@2"))
 	f.log.take()
 
 	// A new topic is a change: queues of the group change.
-	f.tab.registerConsumer(c1, consumerData("g", sub("A", 1), sub("B", 1)), chanOf("a@1"))
+	f.tab.RegisterConsumer(c1, consumerData("g", sub("A", 1), sub("B", 1)), chanOf("a@1"))
 	expectNotified(t, f, "g", c1, c2)
 
 	// A newer version of a known topic replaces it without a notification.
 	newer := sub("A", 5)
 	newer.SubString, newer.TagsSet, newer.CodeSet = "x||y", []string{"x", "y"}, body.CodeSet{"120", "121"}
-	f.tab.registerConsumer(c1, consumerData("g", newer, sub("B", 1)), chanOf("a@1"))
+	f.tab.RegisterConsumer(c1, consumerData("g", newer, sub("B", 1)), chanOf("a@1"))
 	expectQuiet(t, f)
 	got, ok := f.tab.Subscription("g", "A")
 	if !ok || got.SubVersion != 5 || got.SubString != "x||y" || !slices.Equal(got.TagsSet, []string{"x", "y"}) {
 		t.Fatalf("Subscription(A): got %+v, %v", got, ok)
 	}
 	// An older version does not roll it back.
-	f.tab.registerConsumer(c2, consumerData("g", sub("A", 3), sub("B", 1)), chanOf("b@2"))
+	f.tab.RegisterConsumer(c2, consumerData("g", sub("A", 3), sub("B", 1)), chanOf("b@2"))
 	if got, _ := f.tab.Subscription("g", "A"); got.SubVersion != 5 {
 		t.Fatalf("Subscription(A) after older heartbeat: version %d, want 5", got.SubVersion)
 	}
 	// Dropping a topic is a change.
-	f.tab.registerConsumer(c1, consumerData("g", newer), chanOf("a@1"))
+	f.tab.RegisterConsumer(c1, consumerData("g", newer), chanOf("a@1"))
 	expectNotified(t, f, "g", c1, c2)
 	if _, ok := f.tab.Subscription("g", "B"); ok {
 		t.Fatal("Subscription(B) still present after it was dropped")
@@ -210,9 +210,9 @@ func TestClientTableNotifyDisabled(t *testing.T) {
 	f := newClientFixture(t)
 	f.disabled["quiet"] = true
 	c1, c2 := new(server.Conn), new(server.Conn)
-	f.tab.registerConsumer(c1, consumerData("quiet", sub("T", 1)), chanOf("a@1"))
-	f.tab.registerConsumer(c2, consumerData("quiet", sub("T", 1)), chanOf("b@2"))
-	f.tab.onConnClose(c1)
+	f.tab.RegisterConsumer(c1, consumerData("quiet", sub("T", 1)), chanOf("a@1"))
+	f.tab.RegisterConsumer(c2, consumerData("quiet", sub("T", 1)), chanOf("b@2"))
+	f.tab.OnConnClose(c1)
 	expectQuiet(t, f)
 	if got := f.tab.ConsumerIDs("quiet"); !slices.Equal(got, []string{"b@2"}) {
 		t.Fatalf("ConsumerIDs: got %v", got)
@@ -222,22 +222,22 @@ func TestClientTableNotifyDisabled(t *testing.T) {
 func TestClientTableExpiry(t *testing.T) {
 	f := newClientFixture(t)
 	c1, c2, p := new(server.Conn), new(server.Conn), new(server.Conn)
-	f.tab.registerConsumer(c1, consumerData("g", sub("T", 1)), chanOf("a@1"))
-	f.tab.registerConsumer(c2, consumerData("g", sub("T", 1)), chanOf("b@2"))
-	f.tab.registerProducer(p, "pg", chanOf("p@3"))
+	f.tab.RegisterConsumer(c1, consumerData("g", sub("T", 1)), chanOf("a@1"))
+	f.tab.RegisterConsumer(c2, consumerData("g", sub("T", 1)), chanOf("b@2"))
+	f.tab.RegisterProducer(p, "pg", chanOf("p@3"))
 	f.log.take()
 
 	f.clock.Advance(100 * time.Second)
-	f.tab.registerConsumer(c2, consumerData("g", sub("T", 1)), chanOf("b@2")) // c2 stays alive
+	f.tab.RegisterConsumer(c2, consumerData("g", sub("T", 1)), chanOf("b@2")) // c2 stays alive
 	f.clock.Advance(20 * time.Second)                                         // c1 silent for exactly 120 s
-	f.tab.sweep()
+	f.tab.Sweep()
 	expectQuiet(t, f)
 	if got := f.tab.ConsumerIDs("g"); len(got) != 2 {
 		t.Fatalf("after 120 s: got %v, want both members", got)
 	}
 
 	f.clock.Advance(time.Second) // 121 s
-	f.tab.sweep()
+	f.tab.Sweep()
 	expectNotified(t, f, "g", c2)
 	if got := f.tab.ConsumerIDs("g"); !slices.Equal(got, []string{"b@2"}) {
 		t.Fatalf("after expiry: got %v, want [b@2]", got)
@@ -256,12 +256,12 @@ func TestClientTableExpiry(t *testing.T) {
 func TestClientTableExpiryKeepsConnWithFreshRegistration(t *testing.T) {
 	f := newClientFixture(t)
 	c := new(server.Conn)
-	f.tab.registerConsumer(c, consumerData("old", sub("T", 1)), chanOf("a@1"))
+	f.tab.RegisterConsumer(c, consumerData("old", sub("T", 1)), chanOf("a@1"))
 	f.clock.Advance(100 * time.Second)
 	// The client stopped its consumer but its producer keeps heartbeating.
-	f.tab.registerProducer(c, "pg", chanOf("a@1"))
+	f.tab.RegisterProducer(c, "pg", chanOf("a@1"))
 	f.clock.Advance(30 * time.Second)
-	f.tab.sweep()
+	f.tab.Sweep()
 	if got := f.tab.ConsumerIDs("old"); len(got) != 0 {
 		t.Fatalf("expired consumer still listed: %v", got)
 	}
@@ -276,44 +276,44 @@ func TestClientTableExpiryKeepsConnWithFreshRegistration(t *testing.T) {
 func TestClientTableProducersAndConnectionBodies(t *testing.T) {
 	f := newClientFixture(t)
 	p1, p2, c := new(server.Conn), new(server.Conn), new(server.Conn)
-	f.tab.registerProducer(p1, "pg", clientChannel{clientID: "p@1", language: "GO", version: 317, addr: "10.0.0.1:5"})
+	f.tab.RegisterProducer(p1, "pg", Channel{ClientID: "p@1", Language: "GO", Version: 317, Addr: "10.0.0.1:5"})
 	f.clock.Advance(time.Second)
-	f.tab.registerProducer(p2, "pg", clientChannel{clientID: "p@2", language: "JAVA", version: 407, addr: "10.0.0.2:6"})
+	f.tab.RegisterProducer(p2, "pg", Channel{ClientID: "p@2", Language: "JAVA", Version: 407, Addr: "10.0.0.2:6"})
 	if got := f.tab.ProducerConns("pg"); len(got) != 2 || got[0] != p2 || got[1] != p1 {
 		t.Fatalf("ProducerConns: got %v, want newest first", got)
 	}
-	pc, ok := f.tab.producerConnection("pg")
+	pc, ok := f.tab.ProducerConnection("pg")
 	if !ok || len(pc.ConnectionSet) != 2 || pc.ConnectionSet[0] != (body.Connection{ClientID: "p@1", ClientAddr: "10.0.0.1:5", Language: "GO", Version: 317}) {
-		t.Fatalf("producerConnection: got %+v, %v", pc, ok)
+		t.Fatalf("ProducerConnection: got %+v, %v", pc, ok)
 	}
-	f.tab.unregisterProducer(p1, "pg")
+	f.tab.UnregisterProducer(p1, "pg")
 	if got := f.tab.ProducerConns("pg"); len(got) != 1 || got[0] != p2 {
 		t.Fatalf("after unregister: got %v", got)
 	}
-	if _, ok := f.tab.producerConnection("nope"); ok {
-		t.Fatal("producerConnection of unknown group reported ok")
+	if _, ok := f.tab.ProducerConnection("nope"); ok {
+		t.Fatal("ProducerConnection of unknown group reported ok")
 	}
 
-	f.tab.registerConsumer(c, consumerData("g", sub("T", 9)), clientChannel{clientID: "c@1", language: "GO", version: 317, addr: "10.0.0.3:7"})
-	cc, ok := f.tab.consumerConnection("g")
+	f.tab.RegisterConsumer(c, consumerData("g", sub("T", 9)), Channel{ClientID: "c@1", Language: "GO", Version: 317, Addr: "10.0.0.3:7"})
+	cc, ok := f.tab.ConsumerConnection("g")
 	if !ok || cc.ConsumeType != body.ConsumePassively || cc.MessageModel != body.Clustering ||
 		cc.ConsumeFromWhere != body.ConsumeFromLastOffset || cc.SubscriptionTable["T"].SubVersion != 9 ||
 		len(cc.ConnectionSet) != 1 || cc.ConnectionSet[0].ClientAddr != "10.0.0.3:7" {
-		t.Fatalf("consumerConnection: got %+v, %v", cc, ok)
+		t.Fatalf("ConsumerConnection: got %+v, %v", cc, ok)
 	}
-	if _, ok := f.tab.consumerConnection("nope"); ok {
-		t.Fatal("consumerConnection of unknown group reported ok")
+	if _, ok := f.tab.ConsumerConnection("nope"); ok {
+		t.Fatal("ConsumerConnection of unknown group reported ok")
 	}
-	if got := f.tab.onlineSubscriptions(); len(got) != 1 || got[0] != (groupTopic{"g", "T"}) {
-		t.Fatalf("onlineSubscriptions: got %v", got)
+	if got := f.tab.OnlineSubscriptions(); len(got) != 1 || got[0] != (GroupTopic{"g", "T"}) {
+		t.Fatalf("OnlineSubscriptions: got %v", got)
 	}
 }
 
 func TestClientTableSameClientTwoConns(t *testing.T) {
 	f := newClientFixture(t)
 	c1, c2 := new(server.Conn), new(server.Conn)
-	f.tab.registerConsumer(c1, consumerData("g", sub("T", 1)), chanOf("same@1"))
-	f.tab.registerConsumer(c2, consumerData("g", sub("T", 1)), chanOf("same@1"))
+	f.tab.RegisterConsumer(c1, consumerData("g", sub("T", 1)), chanOf("same@1"))
+	f.tab.RegisterConsumer(c2, consumerData("g", sub("T", 1)), chanOf("same@1"))
 	if got := f.tab.ConsumerIDs("g"); !slices.Equal(got, []string{"same@1"}) {
 		t.Fatalf("ConsumerIDs: got %v, want one id", got)
 	}

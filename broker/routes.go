@@ -1,0 +1,86 @@
+package broker
+
+import (
+	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/remoting/server"
+)
+
+// route is one request code the broker serves.
+type route struct {
+	code    int16
+	handler server.Handler
+	// async runs the handler on the server's worker pool instead of an event loop.
+	async bool
+}
+
+// routes lists every request code the broker serves, its handler and where it runs.
+// Subsystems expose handlers; this table is the one place that registers them.
+//
+// Handlers that only read memory or answer later through the connection run on the
+// event loops. Those that write the metadata database with fsync (admin requests; a
+// heartbeat can create a group and its retry topic), may delete queue files, read
+// records that may sit in a cold segment (queries, dead letters), walk every queue of a
+// topic (stats), or wait for the scheduler or the half-message set run on the worker
+// pool.
+func (b *Broker) routes() []route {
+	return []route{
+		// Data path: send.go, pull.go, offsets.go.
+		{code.SendMessage, b.handleSend, false},
+		{code.SendMessageV2, b.handleSend, false},
+		{code.SendBatchMessage, b.handleSend, false},
+		{code.PullMessage, b.handlePull, false},
+		{code.QueryConsumerOffset, b.handleQueryConsumerOffset, false},
+		{code.UpdateConsumerOffset, b.handleUpdateConsumerOffset, false},
+		{code.SearchOffsetByTimestamp, b.handleSearchOffset, false},
+		{code.GetMaxOffset, b.handleGetMaxOffset, false},
+		{code.GetMinOffset, b.handleGetMinOffset, false},
+		{code.GetEarliestMsgStoretime, b.handleGetEarliestMsgStoretime, false},
+
+		// Topics and groups: admin_topic.go.
+		{code.UpdateAndCreateTopic, b.handleUpdateAndCreateTopic, true},
+		{code.DeleteTopicInBroker, b.handleDeleteTopic, true},
+		{code.GetAllTopicConfig, b.handleGetAllTopicConfig, false},
+		{code.UpdateAndCreateSubGroup, b.handleUpdateAndCreateSubGroup, true},
+		{code.GetAllSubscriptionGroupConfig, b.handleGetAllSubscriptionGroupConfig, false},
+
+		// Client registry, queue locks, queries and statistics.
+		{code.HeartBeat, b.handleHeartbeat, true},
+		{code.UnregisterClient, b.handleUnregisterClient, false},
+		{code.GetConsumerListByGroup, b.handleGetConsumerList, false},
+		{code.CheckClientConfig, b.handleCheckClientConfig, false},
+		{code.LockBatchMQ, b.handleLockBatch, false},
+		{code.UnlockBatchMQ, b.handleUnlockBatch, false},
+		{code.QueryMessage, b.handleQueryMessage, true},
+		{code.ViewMessageByID, b.handleViewMessage, true},
+		{code.GetBrokerRuntimeInfo, b.handleRuntimeInfo, true},
+		{code.GetTopicStatsInfo, b.handleTopicStats, true},
+		{code.GetConsumeStats, b.handleConsumeStats, true},
+		{code.GetConsumerConnectionList, b.handleConsumerConnections, false},
+		{code.GetProducerConnectionList, b.handleProducerConnections, false},
+
+		// Master/Slave: the request a slave asks its master (slave.go).
+		{code.GetAllConsumerOffset, b.handleGetAllConsumerOffset, false},
+
+		// Transactions: endtx.go.
+		{code.EndTransaction, b.handleEndTransaction, true},
+		{code.ListPendingTransactions, b.handleListPendingTransactions, true},
+		{code.ResolvePendingTransaction, b.handleResolvePendingTransaction, true},
+
+		// Retry, dead letters and timers: sendback.go, dlq.go, delay.go.
+		{code.ConsumerSendMsgBack, b.handleSendBack, false},
+		{code.ListDLQMessages, b.handleListDLQ, true},
+		{code.ResendDLQMessages, b.handleResendDLQ, true},
+		{code.CancelScheduledMessage, b.handleCancelScheduled, true},
+	}
+}
+
+// registerRoutes registers every route with srv.
+func (b *Broker) registerRoutes(srv *server.Server) {
+	for _, r := range b.routes() {
+		if r.async {
+			srv.HandleAsync(r.code, r.handler)
+		} else {
+			srv.Handle(r.code, r.handler)
+		}
+	}
+}
