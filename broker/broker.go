@@ -36,9 +36,9 @@
 //
 // Choices where RocketMQ leaves room:
 //   - A pull with no subscription (none in the request, none registered by heartbeat)
-//     is served as "*" rather than SUBSCRIPTION_NOT_EXIST (PROTOCOL.md §11.14).
+//     is served as "*" rather than SUBSCRIPTION_NOT_EXIST (docs/protocol.md §11.14).
 //   - QUERY_CONSUMER_OFFSET keeps Java's "offset 0 for a young queue" answer except for
-//     groups that registered CONSUME_FROM_TIMESTAMP (PROTOCOL.md §2.5).
+//     groups that registered CONSUME_FROM_TIMESTAMP (docs/protocol.md §2.5).
 //   - Timer messages (RocketMQ 5's TIMER_* properties) are honoured for every client,
 //     4.x clients included; a delay level wins over a timer, as in RocketMQ 5. A
 //     scheduled message is delivered exactly once, also across kill -9 (the package
@@ -200,7 +200,7 @@ type Options struct {
 	Now func() time.Time `mapstructure:"-"`
 }
 
-// DefaultOptions returns RocketMQ's defaults (PROTOCOL.md Appendix B).
+// DefaultOptions returns RocketMQ's defaults (docs/protocol.md Appendix B).
 func DefaultOptions() Options {
 	return withRoleDefaults(Options{
 		ListenAddr:                  "0.0.0.0:10911",

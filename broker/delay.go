@@ -19,7 +19,7 @@ import (
 	"github.com/rocketgo/rocketgo/remoting/server"
 )
 
-// Delay levels and timer messages (PROTOCOL.md §8). A send carrying DELAY=n is stored
+// Delay levels and timer messages (docs/protocol.md §8). A send carrying DELAY=n is stored
 // in SCHEDULE_TOPIC_XXXX queue n-1, one carrying TIMER_DELIVER_MS, TIMER_DELAY_SEC or
 // TIMER_DELAY_MS in rmq_sys_wheel_timer, both with REAL_TOPIC and REAL_QID; the
 // broker/schedule Scheduler appends the message to its real topic when due. The

@@ -21,7 +21,7 @@ const (
 	maxPendingList     = 10000
 )
 
-// handleEndTransaction serves END_TRANSACTION (37, PROTOCOL.md §7.2): commit or roll
+// handleEndTransaction serves END_TRANSACTION (37, docs/protocol.md §7.2): commit or roll
 // back the half message at commitLogOffset, after checking that it is one, that its
 // producer group is the request's and its half-queue offset the request's
 // tranStateTableOffset. It runs on the worker pool: it may wait (briefly) for the

@@ -37,7 +37,7 @@ func offsetError(req *codec.Command, err error) *codec.Command {
 // handleQueryConsumerOffset serves QUERY_CONSUMER_OFFSET (14): 0 with the committed
 // offset, or exactly QUERY_NOT_FOUND (22) for "none" — never another code, because the
 // client treats any other code as an error and leaves the queue unassigned for a whole
-// rebalance period (PROTOCOL.md §2.5).
+// rebalance period (docs/protocol.md §2.5).
 //
 // With nothing committed, Java answers offset 0 when the queue still starts at 0 and its
 // first message is in memory, so a new group reading a young topic does not miss its

@@ -106,7 +106,7 @@ func (b *Broker) checkSubscriptionExpr(s *body.SubscriptionData) error {
 
 // readFiltered reads records from p.offset and keeps those the SQL92 filter matches,
 // until maxCount or the byte limit is reached, sqlScanUnits units were examined, or the
-// queue ends. The status and nextBeginOffset follow PROTOCOL.md §2.4: FOUND if one
+// queue ends. The status and nextBeginOffset follow docs/protocol.md §2.4: FOUND if one
 // matched, else NO_MATCHED_MESSAGE, with nextBeginOffset past every unit examined (or
 // at the first match that did not fit).
 func (b *Broker) readFiltered(p *pullPlan) store.GetResult {

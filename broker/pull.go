@@ -46,7 +46,7 @@ type pullPlan struct {
 	sql *filter.Expr
 }
 
-// handlePull serves PULL_MESSAGE (11) (PROTOCOL.md §2.4): it checks the group, topic,
+// handlePull serves PULL_MESSAGE (11) (docs/protocol.md §2.4): it checks the group, topic,
 // queue and subscription, stores the commit offset the consumer piggybacks, reads up to
 // the batch limits, and answers with the records as zero-copy body parts. A pull that
 // finds nothing new and carries the suspend bit is parked (see park) and answered
@@ -128,7 +128,7 @@ func (b *Broker) readPull(p *pullPlan) store.GetResult {
 // codeSet hashes UTF-8 bytes and differs from the stored Java hash for non-ASCII tags.
 //
 // A pull with neither — a consumer that pulls before its first heartbeat reached this
-// broker — is served as "*" instead of Java's SUBSCRIPTION_NOT_EXIST (PROTOCOL.md
+// broker — is served as "*" instead of Java's SUBSCRIPTION_NOT_EXIST (docs/protocol.md
 // §11.14): the client filters by tag again itself, so the worst case is a few messages
 // transferred and dropped, while an error would stall the queue for 3 s.
 func (b *Broker) pullFilter(h *header.PullMessageRequest) (func(int64) bool, error) {
@@ -223,7 +223,7 @@ func tagMatcher(tags []string) func(int64) bool {
 // runPull reads the queue and builds the answer; suspendable reports PULL_NOT_FOUND,
 // the only answer a long poll may hold back.
 //
-// The status table (PROTOCOL.md §2.4):
+// The status table (docs/protocol.md §2.4):
 //
 //	status                     code                          nextBeginOffset
 //	NO_MATCHED_LOGIC_QUEUE     21 if offset != 0, else 19    0
@@ -276,7 +276,7 @@ func (b *Broker) runPull(req *codec.Command, p *pullPlan) (resp *codec.Command, 
 // and simply pulls again, while an answer after its own timeout would be lost.
 const maxSuspend = 25 * time.Second
 
-// park holds a pull that found nothing (PROTOCOL.md §9.9). It reports whether the pull
+// park holds a pull that found nothing (docs/protocol.md §9.9). It reports whether the pull
 // was parked; when it was not, busy is the SYSTEM_BUSY answer if a bound refused it, or
 // nil if the caller should answer PULL_NOT_FOUND now (the broker is closing, or the
 // timeout is zero).

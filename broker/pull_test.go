@@ -38,7 +38,7 @@ func TestPullBadInput(t *testing.T) {
 	wantCode(t, "good pull", h.pull(pullReq("cg", "P", 0, 0)), code.Success, "FOUND")
 }
 
-// TestPullStatusTable drives every row of PROTOCOL.md §2.4's table through PULL against
+// TestPullStatusTable drives every row of docs/protocol.md §2.4's table through PULL against
 // a real store: code, remark and nextBeginOffset.
 func TestPullStatusTable(t *testing.T) {
 	h := newHarness(t)

@@ -45,7 +45,7 @@ var codeTable = []struct {
 	{errNotAvailable, code.ServiceNotAvailable},
 	{errNotFound, code.QueryNotFound},
 
-	// Store errors (PROTOCOL.md §2.3 step 7).
+	// Store errors (docs/protocol.md §2.3 step 7).
 	{store.ErrMessageTooLarge, code.MessageIllegal},
 	{store.ErrPropertiesTooLarge, code.MessageIllegal},
 	{store.ErrInvalidRecord, code.MessageIllegal},

@@ -17,7 +17,7 @@ import (
 	"github.com/rocketgo/rocketgo/store"
 )
 
-// Roles (PROTOCOL.md §10, DESIGN.md §4). brokerId 0 is a master, >0 a slave; all
+// Roles (docs/protocol.md §10, docs/architecture.md §4). brokerId 0 is a master, >0 a slave; all
 // members of a group share brokerName.
 //
 //   - ASYNC_MASTER answers a send once it is stored (and flushed, in SYNC_FLUSH); its

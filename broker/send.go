@@ -28,7 +28,7 @@ type appender interface {
 var _ appender = (*store.Store)(nil)
 
 // versionV349 is MQVersion V3_4_9: from it on a send's maxReconsumeTimes header wins
-// over the group's retryMaxTimes (PROTOCOL.md §9.3).
+// over the group's retryMaxTimes (docs/protocol.md §9.3).
 const versionV349 = 121
 
 // defaultMaxMessageBytes is the store's default body limit, used when the store options
@@ -64,7 +64,7 @@ type sendTarget struct {
 }
 
 // handleSend serves SEND_MESSAGE (10, long header), SEND_MESSAGE_V2 (310, short header)
-// and SEND_BATCH_MESSAGE (320, short header, batch body): validate (PROTOCOL.md §2.3),
+// and SEND_BATCH_MESSAGE (320, short header, batch body): validate (docs/protocol.md §2.3),
 // encode the v1 record(s) once into a pooled buffer, append, answer. With ASYNC_FLUSH the
 // answer is written inline; with SYNC_FLUSH it is written when the store reports the
 // record flushed (or FLUSH_DISK_TIMEOUT, which still counts as sent).

@@ -12,7 +12,7 @@ import (
 	"github.com/rocketgo/rocketgo/remoting/server"
 )
 
-// Retry and dead letters (PROTOCOL.md §9.3). A consumer that fails a message sends it
+// Retry and dead letters (docs/protocol.md §9.3). A consumer that fails a message sends it
 // back with CONSUMER_SEND_MSG_BACK; the broker re-sends it to the group's retry topic
 // %RETRY%<group> after an escalating delay (level 3 + reconsume times, through
 // SCHEDULE_TOPIC_XXXX), or, once it has been reconsumed maxReconsumeTimes times (or the

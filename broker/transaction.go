@@ -174,7 +174,7 @@ func (t *txnService) loop() {
 	}
 }
 
-// round carries out one check round at now (PROTOCOL.md §7.3): gives up the half
+// round carries out one check round at now (docs/protocol.md §7.3): gives up the half
 // messages Due says to, sends CHECK_TRANSACTION_STATE for the others to a live producer
 // of their group, and records the checks sent in one or a few op records.
 func (t *txnService) round(now time.Time) {
@@ -357,7 +357,7 @@ func tranMsgTrue(props string) bool {
 	return ok && strings.EqualFold(v, "true")
 }
 
-// handleHalfSend stores the half message of a transactional send (PROTOCOL.md §7.1):
+// handleHalfSend stores the half message of a transactional send (docs/protocol.md §7.1):
 // validated as a send to its real topic (auto-creation included), then written to
 // RMQ_SYS_TRANS_HALF_TOPIC queue 0 with REAL_TOPIC, REAL_QID and PGROUP. The answer is
 // a send answer: the half message's offset id, the real queue id, and its offset in

@@ -83,7 +83,7 @@ var registry struct {
 }
 
 // clientIDOf returns "ip@instance[@unit]", the instance name DEFAULT replaced by the
-// pid (PROTOCOL.md §5.3).
+// pid (docs/protocol.md §5.3).
 func clientIDOf(o *clientOptions) string {
 	ip := o.clientIP
 	if ip == "" {
@@ -320,7 +320,7 @@ func (c *instance) invokeAsync(ctx context.Context, addr string, req *codec.Comm
 
 // invokeOneway sends req to addr without waiting for an answer, with the oneway flag
 // set so the broker does not answer (the official client leaves the flag clear and
-// drops the answer; PROTOCOL.md §1.4).
+// drops the answer; docs/protocol.md §1.4).
 func (c *instance) invokeOneway(addr string, req *codec.Command) error {
 	if c.closed.Load() {
 		return ErrClosed

@@ -84,7 +84,7 @@ func (m *Message) Keys() []string {
 }
 
 // WithDelayLevel asks the broker to deliver the message after delay level l (1 = 1 s,
-// 2 = 5 s, ... 18 = 2 h; PROTOCOL.md §8). Level 0 removes the delay.
+// 2 = 5 s, ... 18 = 2 h; docs/protocol.md §8). Level 0 removes the delay.
 func (m *Message) WithDelayLevel(l int) *Message {
 	if l <= 0 {
 		return m.WithProperty(PropertyDelayLevel, "")

@@ -9,7 +9,7 @@ import (
 	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
-// Defaults shared by every producer, consumer and admin client (PROTOCOL.md §1.4 and
+// Defaults shared by every producer, consumer and admin client (docs/protocol.md §1.4 and
 // Appendix A: the official client's timers and timeouts).
 const (
 	// DefaultInstanceName is replaced by the process id in the client id, as RocketMQ does.

@@ -19,7 +19,7 @@ const quickAnswer = 100 * time.Millisecond
 
 // pullLoop pulls pq's queue from offset until pq is stopped: one pull in flight at a
 // time, long-polled, paused while the queue's cache is over its limits. Every answer
-// is handled as PROTOCOL.md §2.4 says; anything unexpected backs off and pulls the same
+// is handled as docs/protocol.md §2.4 says; anything unexpected backs off and pulls the same
 // offset again, so no message is ever skipped.
 func (c *consumerCore) pullLoop(pq *processQueue, offset int64) {
 	for pq.ctx.Err() == nil {

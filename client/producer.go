@@ -12,7 +12,7 @@ import (
 	"github.com/rocketgo/rocketgo/proto/message"
 )
 
-// Producer defaults (PROTOCOL.md §2.3, §4.7).
+// Producer defaults (docs/protocol.md §2.3, §4.7).
 const (
 	// DefaultProducerGroup is the group of a producer that names none.
 	DefaultProducerGroup = "DEFAULT_PRODUCER"

@@ -18,7 +18,7 @@ import (
 // stored on the master; the non-OK ones say a durability step did not finish in time.
 type SendStatus int
 
-// Send statuses (PROTOCOL.md §2.3, response codes 0, 10, 12, 11).
+// Send statuses (docs/protocol.md §2.3, response codes 0, 10, 12, 11).
 const (
 	SendOK                SendStatus = iota // stored (and flushed/replicated as configured)
 	SendFlushDiskTimeout                    // stored, the synchronous flush timed out

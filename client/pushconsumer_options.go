@@ -185,7 +185,7 @@ func (s *subscription) matches(tags string) bool {
 }
 
 // data returns the subscription as HEART_BEAT carries it. Codes are the tag hashes a
-// Java broker compares with its ConsumeQueue tag codes (String.hashCode, PROTOCOL.md
+// Java broker compares with its ConsumeQueue tag codes (String.hashCode, docs/protocol.md
 // §4.4), written as strings as the Go client writes them.
 func (s *subscription) data() body.SubscriptionData {
 	d := body.SubscriptionData{
@@ -230,7 +230,7 @@ type ConsumerEvents struct {
 	OffsetIllegal func(mq MessageQueue, from, to int64)
 }
 
-// Defaults of the consumer options (the official client's, PROTOCOL.md Appendix A).
+// Defaults of the consumer options (the official client's, docs/protocol.md Appendix A).
 const (
 	DefaultRebalanceInterval = 20 * time.Second // rebalance without a membership notice
 	DefaultCommitInterval    = 5 * time.Second  // periodic offset commit

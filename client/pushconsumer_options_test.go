@@ -59,7 +59,7 @@ func TestSubscriptionMatchesExactTags(t *testing.T) {
 }
 
 // TestSubscriptionData checks the heartbeat form: raw expression, sorted tags, and the
-// Java String.hashCode codes as strings (PROTOCOL.md §9.7: "tagA" → 3552231).
+// Java String.hashCode codes as strings (docs/protocol.md §9.7: "tagA" → 3552231).
 func TestSubscriptionData(t *testing.T) {
 	s, _ := parseSelector("TopicA", ByTag("tagB || tagA"), 42)
 	d := s.data()

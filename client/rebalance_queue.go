@@ -148,7 +148,7 @@ func (c *consumerCore) startOffset(pq *processQueue) (int64, bool) {
 	}
 }
 
-// computeStart applies the start rules of PROTOCOL.md §2.5. fresh means the offset did
+// computeStart applies the start rules of docs/protocol.md §2.5. fresh means the offset did
 // not come from the store.
 func (c *consumerCore) computeStart(pq *processQueue) (offset int64, fresh bool, err error) {
 	ctx, cancel := context.WithTimeout(pq.ctx, c.o.client.callTimeout)

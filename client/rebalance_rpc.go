@@ -14,7 +14,7 @@ import (
 
 // This file holds the broker requests of a consumer group member: membership, offsets,
 // queue locks and send-back. Each checks the response code (the official client ignores
-// several of them, PROTOCOL.md §11) and returns a *BrokerError for anything else.
+// several of them, docs/protocol.md §11) and returns a *BrokerError for anything else.
 
 // masterOf returns the master address of brokerName, fetching topic's route once when
 // the broker is not known yet (a queue can outlive the route cache entry that named it).

@@ -32,7 +32,7 @@ type routeEntry struct {
 	updated     time.Time
 }
 
-// newRouteEntry derives the publish and subscribe queues of r (PROTOCOL.md §3.1).
+// newRouteEntry derives the publish and subscribe queues of r (docs/protocol.md §3.1).
 // defaultKey names the default topic r was borrowed from, "" for the topic's own route.
 func newRouteEntry(topic string, r *body.TopicRouteData, defaultKey string, now time.Time) *routeEntry {
 	e := &routeEntry{topic: topic, data: r, fromDefault: defaultKey != "", defaultKey: defaultKey, updated: now}

@@ -100,7 +100,7 @@ const (
 )
 
 // TransactionProducer sends messages whose delivery is tied to a local transaction
-// (RocketMQ's transactional messages, PROTOCOL.md §7):
+// (RocketMQ's transactional messages, docs/protocol.md §7):
 //
 //  1. SendMessageInTransaction stores a half message: kept by the broker, invisible
 //     to consumers.

@@ -2,7 +2,7 @@
 // of every topic, and the projections a dispatcher builds from it — a ConsumeQueue per
 // (topic, queue id), a key index, and any registered Projection. The CommitLog is the
 // only source of truth; every projection records how far it has applied the log and is
-// repaired after a crash by re-dispatching from there (DESIGN.md §2, §5).
+// repaired after a crash by re-dispatching from there (docs/architecture.md §2, §5).
 //
 // # Directory
 //
@@ -17,7 +17,7 @@
 //	  consumequeue/<topic>/<queueId>/00000000000006000000
 //	  index/                       pebble: the key index (package store/index)
 //
-// Record bytes are the v1 layout of proto/message (PROTOCOL.md §4.1), the same bytes a
+// Record bytes are the v1 layout of proto/message (docs/protocol.md §4.1), the same bytes a
 // PULL_MESSAGE response carries; the CommitLog and ConsumeQueue layouts are in the
 // commitlog and consumequeue packages.
 //

@@ -10,7 +10,7 @@ import (
 	"github.com/rocketgo/rocketgo/store/internal/segment"
 )
 
-// FlushMode says when an append counts as durable (DESIGN.md §4).
+// FlushMode says when an append counts as durable (docs/architecture.md §4).
 type FlushMode string
 
 // Flush modes, with RocketMQ's names (flushDiskType).

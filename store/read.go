@@ -12,7 +12,7 @@ import (
 )
 
 // GetStatus is the outcome of GetMessages, with the names of RocketMQ's
-// GetMessageStatus (PROTOCOL.md §2.4).
+// GetMessageStatus (docs/protocol.md §2.4).
 type GetStatus int
 
 // Statuses of GetMessages.
@@ -67,7 +67,7 @@ const minScanUnits = 16000 / consumequeue.UnitSize
 // stopping before the total would exceed maxBytes (the first record is always taken;
 // maxBytes <= 0 means no byte limit). match filters units by tags code; nil matches all.
 // At most max(16000 bytes, maxCount units) of ConsumeQueue are scanned. Status,
-// NextBegin, MinOffset and MaxOffset follow PROTOCOL.md §2.4.
+// NextBegin, MinOffset and MaxOffset follow docs/protocol.md §2.4.
 func (s *Store) GetMessages(topic string, queueID int32, offset int64, maxCount, maxBytes int, match func(tagsCode int64) bool) GetResult {
 	s.life.RLock()
 	defer s.life.RUnlock()

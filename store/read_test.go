@@ -10,7 +10,7 @@ import (
 	"github.com/rocketgo/rocketgo/store/internal/segment"
 )
 
-// TestGetMessagesStatusTable covers every row of PROTOCOL.md §2.4's table.
+// TestGetMessagesStatusTable covers every row of docs/protocol.md §2.4's table.
 func TestGetMessagesStatusTable(t *testing.T) {
 	forEachMode(t, func(t *testing.T, mode FlushMode) {
 		s := openT(t, testOptions(t, mode))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the NATS JetStream peer and rocketgo interleaved (peer, ours, peer, ours, ...) on
-# this machine and prints each side's medians and the ratios PERF.md's targets use.
+# this machine and prints each side's medians and the ratios docs/performance.md's targets use.
 #
 #   bash bin/mqbench/compare.sh [RUNS] [extra mqbench figures flags]
 #

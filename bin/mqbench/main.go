@@ -1,5 +1,5 @@
 // Command mqbench loads a running rocketgo (or RocketMQ) cluster, reached through its
-// NameServer, the way RocketMQ's benchmark tools do, and prints the figures of PERF.md
+// NameServer, the way RocketMQ's benchmark tools do, and prints the figures of docs/performance.md
 // in the peer harness's "label.figure key=value" format:
 //
 //	mqbench figures  -namesrv 127.0.0.1:9876 -broker-pid 1234     # figures (a)-(d)

@@ -1,4 +1,4 @@
-// Package ha replicates a master broker's CommitLog to its slaves (PROTOCOL.md §10):
+// Package ha replicates a master broker's CommitLog to its slaves (docs/protocol.md §10):
 // the slave connects to the master's HA port (listen port + 1 by default), proves that
 // its log is a prefix of the master's, and the master streams the log from where the
 // slave's ends. The slave appends the bytes verbatim — its segments become

@@ -5,7 +5,7 @@
 // dispatcher feeds every record back through Set.Apply (Set is a store.Projection), so
 // the set is always a function of the log and is rebuilt from it after a crash.
 //
-// # Records (PROTOCOL.md §7)
+// # Records (docs/protocol.md §7)
 //
 // A transaction leaves these records in the log, all in the v1 layout:
 //

@@ -17,7 +17,7 @@ import (
 	"github.com/rocketgo/rocketgo/client"
 )
 
-// FiguresConfig sets up a run of the figures of PERF.md against a running cluster.
+// FiguresConfig sets up a run of the figures of docs/performance.md against a running cluster.
 type FiguresConfig struct {
 	NameServer string        // "ip:port" of a NameServer
 	N          int           // (a)/(c) message count

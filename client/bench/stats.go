@@ -1,6 +1,6 @@
 // Package bench is the logic of the mqbench tool: producer and consumer load modes in
 // the style of RocketMQ's benchmark tools (TPS, average and maximum RT, failures every
-// few seconds and a final summary), and the figures (a)–(d) of PERF.md printed as
+// few seconds and a final summary), and the figures (a)–(d) of docs/performance.md printed as
 // "label.figure key=value ..." lines in the same format as the peer harnesses, so runs
 // of rocketgo and its peers can be compared line by line and summarized together.
 package bench

@@ -46,7 +46,7 @@ const (
 var ErrBadHeartbeat = fmt.Errorf("%w heartbeat", ErrMalformed)
 
 // HeartbeatData is the body of HEART_BEAT (34): the client's id and every producer and
-// consumer group it runs (PROTOCOL.md §9.7).
+// consumer group it runs (docs/protocol.md §9.7).
 type HeartbeatData struct {
 	ClientID        string         `json:"clientID"`
 	ProducerDataSet []ProducerData `json:"producerDataSet"`

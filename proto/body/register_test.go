@@ -49,7 +49,7 @@ func TestRegisterBodyJSONGolden(t *testing.T) {
 }
 
 func TestRegisterBodyJSONJavaOrderAndDefaults(t *testing.T) {
-	// PROTOCOL.md's example key order, plus a topic that leaves every field but its
+	// docs/protocol.md's example key order, plus a topic that leaves every field but its
 	// name out: it gets Java's TopicConfig defaults.
 	in := `{"topicConfigSerializeWrapper":{"topicConfigTable":{` +
 		`"T":{"topicName":"T","readQueueNums":4,"writeQueueNums":4,"perm":6,"topicFilterType":"SINGLE_TAG","topicSysFlag":1,"order":true},` +

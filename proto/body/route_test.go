@@ -67,7 +67,7 @@ func TestRouteEncodeEmptyParts(t *testing.T) {
 	}
 }
 
-// goClientBrokerAddrs re-implements, from its description in PROTOCOL.md §3.1, how
+// goClientBrokerAddrs re-implements, from its description in docs/protocol.md §3.1, how
 // the official Go client (v2.1.2) reads brokerAddrs: the raw object text minus its
 // first and last byte, split on ',', each piece split at its first ':', '"'
 // removed, the id parsed as int64 with a parse error giving id 0.

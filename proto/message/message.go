@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// SysFlag bits of a stored message (PROTOCOL.md §4.2). The low bits travel in the send
+// SysFlag bits of a stored message (docs/protocol.md §4.2). The low bits travel in the send
 // header's sysFlag; the host bits are derived from the address families on encode.
 const (
 	FlagCompressed  int32 = 0x1  // body is zlib-compressed
@@ -72,7 +72,7 @@ const (
 // KeySeparator separates the business keys inside the KEYS property.
 const KeySeparator = " "
 
-// Ext is a stored message: every field of the v1 CommitLog record (PROTOCOL.md §4.1).
+// Ext is a stored message: every field of the v1 CommitLog record (docs/protocol.md §4.1).
 // Hosts are IPv4 or IPv6 address+port; the sysflag host bits are derived from them on
 // encode and drive the host sizes on decode. An IPv4-mapped IPv6 address is stored as
 // IPv4, as Java does, and an invalid (zero) AddrPort is stored as 0.0.0.0:0.

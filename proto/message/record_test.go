@@ -72,7 +72,7 @@ func equalExt(t testing.TB, got, want *Ext) {
 }
 
 func TestEncodeRecordGoldenIPv4(t *testing.T) {
-	// Expected bytes written out field by field (PROTOCOL.md §4.1). Body "hello, rocketgo"
+	// Expected bytes written out field by field (docs/protocol.md §4.1). Body "hello, rocketgo"
 	// has CRC32 IEEE 0xA40FFDB5; masked to 31 bits as Java stores it: 0x240FFDB5.
 	// Size: 91 fixed + 15 body + 9 topic + 17 properties = 132 = 0x84.
 	want := unhex(t, `

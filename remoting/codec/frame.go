@@ -45,7 +45,7 @@ var (
 	ErrBadFrame = errors.New("remoting: bad frame")
 )
 
-// Command is one remoting frame: a request or a response (PROTOCOL.md §1).
+// Command is one remoting frame: a request or a response (docs/protocol.md §1).
 //
 // A Command is not safe for concurrent mutation; once handed to a Reply, Invoke or
 // encoder it must not be changed until that call returns (and BodyParts must stay
@@ -92,7 +92,7 @@ func NewRequest(code int16, ext map[string]string, body []byte) *Command {
 func (c *Command) IsResponse() bool { return c.Flag&FlagResponse != 0 }
 
 // IsOneway reports whether the oneway bit (bit 1) of Flag is set. The official Go
-// client never sets it, even for its "oneway" sends (PROTOCOL.md §1.4).
+// client never sets it, even for its "oneway" sends (docs/protocol.md §1.4).
 func (c *Command) IsOneway() bool { return c.Flag&FlagOneway != 0 }
 
 // NewResponse returns a response to c: same opaque and serialization, the response flag,

@@ -22,7 +22,7 @@ import (
 //	{"code":0,"language":"GO","version":317,"opaque":7,"flag":1,"remark":"","extFields":{"k":"v"}}
 //
 // extFields values are always JSON strings, which is what the official clients require
-// (PROTOCOL.md §0.2).
+// (docs/protocol.md §0.2).
 func appendJSONHeader(dst []byte, c *Command) []byte {
 	dst = append(dst, `{"code":`...)
 	dst = strconv.AppendInt(dst, int64(c.Code), 10)

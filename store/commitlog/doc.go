@@ -1,4 +1,4 @@
-// Package commitlog is the CommitLog: one append-only log of v1 records (PROTOCOL.md
+// Package commitlog is the CommitLog: one append-only log of v1 records (docs/protocol.md
 // §4.1) spread over fixed-size segment files, with a single writer, group-commit
 // flushing, and the recovery scan that finds where the valid log ends.
 //

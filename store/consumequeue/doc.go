@@ -1,6 +1,6 @@
 // Package consumequeue is the ConsumeQueue: for one (topic, queue id), a dense array of
 // fixed-size units indexed by logical offset, each pointing at a record in the
-// CommitLog (PROTOCOL.md §6.2).
+// CommitLog (docs/protocol.md §6.2).
 //
 // # Layout
 //

@@ -1,6 +1,6 @@
 // Package index is the key index: (topic, key) → CommitLog offsets of the records whose
 // KEYS property holds key as a space-separated token or whose UNIQ_KEY is key, in pebble
-// (it serves QUERY_MESSAGE and VIEW_MESSAGE_BY_ID, PROTOCOL.md §6.4).
+// (it serves QUERY_MESSAGE and VIEW_MESSAGE_BY_ID, docs/protocol.md §6.4).
 //
 // # Layout
 //

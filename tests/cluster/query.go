@@ -29,7 +29,7 @@ var (
 	// ErrNoRoute: the NameServer answered TOPIC_NOT_EXIST for the topic.
 	ErrNoRoute = errors.New("cluster: no route")
 	// ErrBadRoute: the route body breaks a rule the official Go client depends on
-	// (PROTOCOL.md §3.1): queueDatas must be an array, brokerAddrs must be a present
+	// (docs/protocol.md §3.1): queueDatas must be an array, brokerAddrs must be a present
 	// object without whitespace or escapes.
 	ErrBadRoute = errors.New("cluster: route body unusable by the Go client")
 )
@@ -113,7 +113,7 @@ func (c *Cluster) Route(topic string) (*Route, error) {
 	return decodeRoute(resp.Body)
 }
 
-// decodeRoute decodes a TopicRouteData body and checks the rules of PROTOCOL.md §3.1
+// decodeRoute decodes a TopicRouteData body and checks the rules of docs/protocol.md §3.1
 // that the Go client's hand-written parser depends on.
 func decodeRoute(body []byte) (*Route, error) {
 	var raw struct {
@@ -256,7 +256,7 @@ func (c *Cluster) CreateTopic(t testing.TB, topic string, queues int) *Route {
 // ConsumerOffset asks the broker for the committed offset of (group, topic, queueID)
 // (QUERY_CONSUMER_OFFSET). ok is false when the broker answers QUERY_NOT_FOUND. Note
 // RocketMQ's rule, kept by rocketgo for CONSUME_FROM_LAST_OFFSET groups: a group with no
-// committed offset on a young queue is answered 0, not QUERY_NOT_FOUND (PROTOCOL.md §2.5).
+// committed offset on a young queue is answered 0, not QUERY_NOT_FOUND (docs/protocol.md §2.5).
 func (c *Cluster) ConsumerOffset(t testing.TB, group, topic string, queueID int) (offset int64, ok bool) {
 	t.Helper()
 	ext := map[string]string{"consumerGroup": group, "topic": topic, "queueId": strconv.Itoa(queueID)}

@@ -16,7 +16,7 @@ import (
 
 // The benchmarks measure rocketgo as the official client sees it: client and broker
 // share the process (and the machine's cores), so the figures include the client's own
-// cost, and allocs/op counts both sides. They are orientation for PERF.md's targets,
+// cost, and allocs/op counts both sides. They are orientation for docs/performance.md's targets,
 // not the targets' measurement (that is bin/mqbench against a separate broker process).
 
 const benchBody = 1024
@@ -36,7 +36,7 @@ func reportLatency(b *testing.B, samples []time.Duration) {
 	b.ReportMetric(at(0.99), "p99-µs")
 }
 
-// One SendSync at a time (PERF.md L1 as the official client sees it).
+// One SendSync at a time (docs/performance.md L1 as the official client sees it).
 func BenchmarkOfficialClientSendSync(b *testing.B) {
 	e := newEnv(b)
 	topic := e.name("T")
@@ -57,7 +57,7 @@ func BenchmarkOfficialClientSendSync(b *testing.B) {
 	reportLatency(b, lat)
 }
 
-// SendAsync with up to 256 sends in flight (the shape of PERF.md T1, with the official
+// SendAsync with up to 256 sends in flight (the shape of docs/performance.md T1, with the official
 // client's per-send goroutine and 3 s timer).
 func BenchmarkOfficialClientSendAsync(b *testing.B) {
 	e := newEnv(b)
@@ -98,7 +98,7 @@ func BenchmarkOfficialClientSendAsync(b *testing.B) {
 	}
 }
 
-// A push consumer reading b.N stored 1 KiB messages from 4 queues (PERF.md T4 at the
+// A push consumer reading b.N stored 1 KiB messages from 4 queues (docs/performance.md T4 at the
 // client's default pull batch of 32), from its start to the last delivery.
 func BenchmarkOfficialClientPushConsume(b *testing.B) {
 	e := newEnv(b)

@@ -9,7 +9,7 @@
 // ports, uses topic and group names of its own, runs in parallel with the others, waits
 // by polling against deadlines, and checks exact message contents, queues and offsets.
 //
-// What the client needs, and therefore what the suite pins down (PROTOCOL.md §2.9):
+// What the client needs, and therefore what the suite pins down (docs/protocol.md §2.9):
 //
 //	send_test.go     SEND_MESSAGE (10) sync, async and oneway; SEND_BATCH_MESSAGE (320)
 //	consume_test.go  push consumer: HEART_BEAT (34), GET_CONSUMER_LIST_BY_GROUP (38),

@@ -18,7 +18,7 @@ import (
 // panics through a process-global handler. The suite installs both once: the log goes
 // into a ring buffer that a failing test prints (filtered to its own names), and every
 // recovered panic fails the run, because a client panic is a protocol bug on our side
-// (PROTOCOL.md §11.19: a missing brokerAddrs or an empty CONSUME_MESSAGE_DIRECTLY body
+// (docs/protocol.md §11.19: a missing brokerAddrs or an empty CONSUME_MESSAGE_DIRECTLY body
 // panics the client).
 func TestMain(m *testing.M) {
 	rlog.SetLogger(clientLog)

@@ -16,7 +16,7 @@ import (
 
 // Where a consumer group starts is RocketMQ's ConsumeFromWhere rule (the client's
 // consumer.go documents it; the broker side is ConsumerManageProcessor.queryConsumerOffset
-// in Java and PROTOCOL.md §2.5 here):
+// in Java and docs/protocol.md §2.5 here):
 //
 //   - A group that has a committed offset on a queue resumes from it, whatever its
 //     ConsumeFromWhere says. ConsumeFromWhere decides only for queues where the group has

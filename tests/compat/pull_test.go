@@ -117,7 +117,7 @@ func TestPullConsumerPollAndAck(t *testing.T) {
 
 // PullFrom reads one queue from an offset: FOUND with the messages in order and the
 // queue's bounds, and an offset past the end is OFFSET_ILLEGAL (PULL_OFFSET_MOVED, 21)
-// with nextBeginOffset pointing back at the end (PROTOCOL.md §2.4).
+// with nextBeginOffset pointing back at the end (docs/protocol.md §2.4).
 func TestPullConsumerPullFrom(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

@@ -14,7 +14,7 @@ import (
 )
 
 // offsetMsgID is the broker's offset message id for IPv4: store IP, port and commitlog
-// offset as 32 upper-case hex digits (PROTOCOL.md §5.1).
+// offset as 32 upper-case hex digits (docs/protocol.md §5.1).
 var offsetMsgID = regexp.MustCompile(`^[0-9A-F]{32}$`)
 
 // checkSendResult checks what the client made of a SEND response.

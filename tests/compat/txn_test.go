@@ -30,7 +30,7 @@ import (
 	"github.com/rocketgo/rocketgo/tests/cluster"
 )
 
-// Transactional messages through the official client (PROTOCOL.md §7): its
+// Transactional messages through the official client (docs/protocol.md §7): its
 // TransactionProducer stores half messages (SEND_MESSAGE with TRAN_MSG=true, sysFlag
 // 4), ends them with END_TRANSACTION (37) sent "oneway", and answers the broker's
 // CHECK_TRANSACTION_STATE (39) with an END_TRANSACTION that echoes the check's offsets.

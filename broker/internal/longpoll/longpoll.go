@@ -1,6 +1,6 @@
 // Package longpoll parks pull requests that found no new message and releases each one
 // exactly once: when a matching message arrives on its queue, when its own deadline
-// passes, or when the table closes (PROTOCOL.md §9.9).
+// passes, or when the table closes (docs/protocol.md §9.9).
 //
 // The table knows nothing of frames or connections. A parked Request carries the queue
 // it waits on, the offset it waits past, an optional tag filter, the owner it belongs to
