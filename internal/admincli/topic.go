@@ -225,7 +225,18 @@ var topicStatusCmd = &Command{
 			return err
 		}
 		if asJSON, _ := e.JSON(); asJSON {
-			return e.printJSON(stats)
+			type row struct {
+				BrokerName          string `json:"brokerName"`
+				QueueID             int32  `json:"queueId"`
+				MinOffset           int64  `json:"minOffset"`
+				MaxOffset           int64  `json:"maxOffset"`
+				LastUpdateTimestamp int64  `json:"lastUpdateTimestamp"`
+			}
+			rows := []row{}
+			for _, s := range stats {
+				rows = append(rows, row{s.Queue.BrokerName, s.Queue.QueueID, s.MinOffset, s.MaxOffset, s.LastUpdateTimestamp})
+			}
+			return e.printJSON(rows)
 		}
 		e.printf("%-32s  %-4s  %-20s  %-20s    %s\n", "#Broker Name", "#QID", "#Min Offset", "#Max Offset", "#Last Updated")
 		for _, s := range stats {
