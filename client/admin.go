@@ -175,3 +175,20 @@ func (a *Admin) expectSuccess(ctx context.Context, addr string, req *codec.Comma
 	_, err := a.invokeOK(ctx, addr, req)
 	return err
 }
+
+// BrokerRuntimeStats returns the runtime figures of the broker at addr
+// (GET_BROKER_RUNTIME_INFO, 28): the key/value table mqadmin brokerStatus prints.
+func (a *Admin) BrokerRuntimeStats(ctx context.Context, addr string) (map[string]string, error) {
+	if err := a.check(); err != nil {
+		return nil, err
+	}
+	resp, err := a.invokeOK(ctx, addr, codec.NewRequest(code.GetBrokerRuntimeInfo, nil, nil))
+	if err != nil {
+		return nil, fmt.Errorf("runtime stats of %s: %w", addr, err)
+	}
+	kv, err := body.DecodeKVTable(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("runtime stats of %s: %w: %w", addr, ErrBadResponse, err)
+	}
+	return kv.Table, nil
+}

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -152,4 +153,143 @@ func (a *Admin) resetQueue(ctx context.Context, addr, group string, mq MessageQu
 		return 0, err
 	}
 	return oh.Offset, nil
+}
+
+// SubscriptionGroupConfig is a consumer group's broker-side configuration
+// (SubscriptionGroupConfig.java): what UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200) carries.
+type SubscriptionGroupConfig struct {
+	GroupName                      string `json:"groupName"`
+	ConsumeEnable                  bool   `json:"consumeEnable"`
+	ConsumeFromMinEnable           bool   `json:"consumeFromMinEnable"`
+	ConsumeBroadcastEnable         bool   `json:"consumeBroadcastEnable"`
+	RetryQueueNums                 int32  `json:"retryQueueNums"`
+	RetryMaxTimes                  int32  `json:"retryMaxTimes"`
+	BrokerID                       int64  `json:"brokerId"`
+	WhichBrokerWhenConsumeSlowly   int64  `json:"whichBrokerWhenConsumeSlowly"`
+	NotifyConsumerIDsChangedEnable bool   `json:"notifyConsumerIdsChangedEnable"`
+}
+
+// DefaultSubscriptionGroupConfig returns RocketMQ's defaults for group: consume enabled,
+// one retry queue, 16 retries, read from the master.
+func DefaultSubscriptionGroupConfig(group string) SubscriptionGroupConfig {
+	return SubscriptionGroupConfig{
+		GroupName: group, ConsumeEnable: true, ConsumeFromMinEnable: true, ConsumeBroadcastEnable: true,
+		RetryQueueNums: 1, RetryMaxTimes: 16, WhichBrokerWhenConsumeSlowly: 1, NotifyConsumerIDsChangedEnable: true,
+	}
+}
+
+// UpdateSubscriptionGroup creates or replaces the group's configuration on every broker
+// of target (UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, 200).
+func (a *Admin) UpdateSubscriptionGroup(ctx context.Context, cfg SubscriptionGroupConfig, target Target) error {
+	if err := a.check(); err != nil {
+		return err
+	}
+	if cfg.GroupName == "" {
+		return fmt.Errorf("update subscription group: %w: empty group", ErrInvalidOption)
+	}
+	addrs, err := a.targetAddrs(ctx, target)
+	if err != nil {
+		return fmt.Errorf("update subscription group %s: %w", cfg.GroupName, err)
+	}
+	cfg.GroupName = a.wrap(cfg.GroupName)
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	return a.eachBroker(ctx, addrs, func(ctx context.Context, addr string) error {
+		return a.expectSuccess(ctx, addr, codec.NewRequest(code.UpdateAndCreateSubGroup, nil, data))
+	}, "update subscription group "+a.unwrap(cfg.GroupName))
+}
+
+// ConsumerConnection returns the live connections and subscriptions of a consumer group
+// (GET_CONSUMER_CONNECTION_LIST, 203) from the broker at addr, or, with addr "", from
+// the first master serving the group's retry topic that knows the group. A group
+// without live consumers fails with a *BrokerError of code CONSUMER_NOT_ONLINE (206).
+func (a *Admin) ConsumerConnection(ctx context.Context, group, addr string) (*body.ConsumerConnection, error) {
+	if err := a.check(); err != nil {
+		return nil, err
+	}
+	addrs := []string{addr}
+	if addr == "" {
+		r, err := a.inst.fetchRoute(ctx, RetryTopic(a.wrap(group)))
+		if err != nil {
+			return nil, fmt.Errorf("consumer connection of %s: %w", group, err)
+		}
+		addrs = routeMasters(r)
+	}
+	h := map[string]string{"consumerGroup": a.wrap(group)}
+	var lastErr error
+	for _, addr := range addrs {
+		resp, err := a.invokeOK(ctx, addr, codec.NewRequest(code.GetConsumerConnectionList, h, nil))
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		cc, err := body.DecodeConsumerConnection(resp.Body)
+		if err != nil {
+			return nil, fmt.Errorf("consumer connection of %s: %w: %w", group, ErrBadResponse, err)
+		}
+		return cc, nil
+	}
+	return nil, fmt.Errorf("consumer connection of %s: %w", group, lastErr)
+}
+
+// ProducerConnection returns the live connections of a producer group
+// (GET_PRODUCER_CONNECTION_LIST, 204) from the first master serving topic that knows
+// the group.
+func (a *Admin) ProducerConnection(ctx context.Context, group, topic string) (*body.ProducerConnection, error) {
+	if err := a.check(); err != nil {
+		return nil, err
+	}
+	r, err := a.inst.fetchRoute(ctx, a.wrap(topic))
+	if err != nil {
+		return nil, fmt.Errorf("producer connection of %s: %w", group, err)
+	}
+	h := header.GetProducerConnectionListRequest{ProducerGroup: a.wrap(group)}
+	lastErr := fmt.Errorf("%w: topic %s has no master", ErrBrokerNotFound, topic)
+	for _, addr := range routeMasters(r) {
+		resp, err := a.invokeOK(ctx, addr, codec.NewRequest(code.GetProducerConnectionList, h.Encode(), nil))
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		pc, err := body.DecodeProducerConnection(resp.Body)
+		if err != nil {
+			return nil, fmt.Errorf("producer connection of %s: %w: %w", group, ErrBadResponse, err)
+		}
+		return pc, nil
+	}
+	return nil, fmt.Errorf("producer connection of %s: %w", group, lastErr)
+}
+
+// TopicConsumers returns the consumer groups of topic known to the brokers serving it
+// (QUERY_TOPIC_CONSUME_BY_WHO, 300), sorted. Brokers that do not implement the request
+// answer REQUEST_CODE_NOT_SUPPORTED, reported as an error wrapping ErrNotSupported.
+func (a *Admin) TopicConsumers(ctx context.Context, topic string) ([]string, error) {
+	if err := a.check(); err != nil {
+		return nil, err
+	}
+	r, err := a.inst.fetchRoute(ctx, a.wrap(topic))
+	if err != nil {
+		return nil, fmt.Errorf("consumers of %s: %w", topic, err)
+	}
+	h := header.TopicRequest{Topic: a.wrap(topic)}
+	var out []string
+	for _, addr := range routeMasters(r) {
+		resp, err := a.invokeOK(ctx, addr, codec.NewRequest(code.QueryTopicConsumeByWho, h.Encode(), nil))
+		if err != nil {
+			return nil, fmt.Errorf("consumers of %s on %s: %w", topic, addr, err)
+		}
+		var gl struct {
+			GroupList []string `json:"groupList"`
+		}
+		if err := json.Unmarshal(resp.Body, &gl); err != nil {
+			return nil, fmt.Errorf("consumers of %s: %w: %w", topic, ErrBadResponse, err)
+		}
+		for _, g := range gl.GroupList {
+			out = append(out, a.unwrap(g))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }

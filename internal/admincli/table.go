@@ -1,0 +1,28 @@
+package admincli
+
+// commands is the command table, in the order of Apache's MQAdminStartup.initCommand
+// for the commands implemented here, then rocketgo's own.
+var commands = []*Command{
+	updateTopicCmd,
+	deleteTopicCmd,
+	updateSubGroupCmd,
+	topicRouteCmd,
+	topicStatusCmd,
+	topicClusterListCmd,
+	brokerStatusCmd,
+	queryMsgByIdCmd,
+	queryMsgByKeyCmd,
+	queryMsgByUniqueKeyCmd,
+	producerConnectionCmd,
+	consumerConnectionCmd,
+	consumerProgressCmd,
+	clusterListCmd,
+	topicListCmd,
+	resetOffsetByTimeCmd,
+	sendMessageCmd,
+	pendingTransactionsCmd,
+	resolveTransactionCmd,
+	listDLQCmd,
+	resendDLQCmd,
+	cancelTimerCmd,
+}
