@@ -53,6 +53,12 @@ func (p *PushConsumer) consumeConcurrently(t consumeTask) {
 	}
 	commit := func(off int64) { p.core.advance(pq, off, true) }
 	res, err := p.callListener(pq, t.msgs)
+	if p.cctx.Err() != nil {
+		// Shutdown stopped waiting and cancelled the listener: whatever it answered
+		// after that is not a result, and the queue may not be frozen yet. Settle
+		// nothing; whoever reads the queue next gets these messages again.
+		return
+	}
 	if res == ConsumeSuccess {
 		pq.remove(t.msgs, commit)
 		return

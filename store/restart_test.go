@@ -99,8 +99,9 @@ func runRestartChild() error {
 
 // TestRestartStorm SIGKILLs a child store again and again, once opening an unchanged
 // store and once with writes between the kills, and checks that the start-up time does
-// not grow with the number of restarts (median of the last 3 within 1.5x of the first 3,
-// plus 20 ms for noise) and that every acknowledged message is there byte for byte.
+// not grow with the number of restarts (the fastest of the last 3 within 1.5x of the
+// median of the first 3, plus 50 ms: growth raises every late start, while the noise of a
+// loaded machine only spikes some of them) and that every acknowledged message is there byte for byte.
 // ROCKETGO_LONG=1 raises the restarts from 10 to 50 per mode.
 func TestRestartStorm(t *testing.T) {
 	if testing.Short() {
@@ -129,9 +130,9 @@ func TestRestartStorm(t *testing.T) {
 				"recovery median of first 3 %v, of last 3 %v, of all %v; %d acks",
 				restarts, times[0], times[len(times)-1], first, last, median(times),
 				median(recs[:3]), median(recs[len(recs)-3:]), median(recs), len(acked))
-			if limit := first*3/2 + 20*time.Millisecond; last > limit {
-				t.Errorf("start-up grew with the restarts: median of the last 3 %v > %v (1.5x the first 3 + 20ms); all: %v",
-					last, limit, times)
+			if floor, limit := slices.Min(times[len(times)-3:]), first*3/2+50*time.Millisecond; floor > limit {
+				t.Errorf("start-up grew with the restarts: fastest of the last 3 %v > %v (1.5x the median of the first 3 + 50ms); all: %v",
+					floor, limit, times)
 			}
 			s, err := Open(restartOptions(dir))
 			if err != nil {

@@ -186,9 +186,16 @@ func (f *figures) asyncPublish(ctx context.Context, topic string, print bool) (i
 		return 0, errors.New("(a) timed out waiting for acknowledgements")
 	}
 	el := time.Since(start)
-	stored, err := f.stored(ctx, topic)
-	if err != nil {
-		return 0, err
+	// The queues are built from the log after each acknowledgement, so the count can
+	// trail the acknowledgements for a moment on a loaded machine: wait for it briefly.
+	var stored int
+	for settle := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if stored, err = f.stored(ctx, topic); err != nil {
+			return 0, err
+		}
+		if stored-1 >= sent-int(errs.Load()) || time.Now().After(settle) {
+			break
+		}
 	}
 	if print {
 		fmt.Fprintf(f.c.Out, "%s.a_async_pub msgs=%d stored=%d errs=%d secs=%.3f msgs_per_s=%.0f MB_per_s=%.1f%s\n", f.c.Label, sent, stored-1, errs.Load(),
