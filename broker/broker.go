@@ -161,6 +161,15 @@ type Options struct {
 	Region string `mapstructure:"regionId"`
 	// TraceOn is the TRACE_ON every send response carries.
 	TraceOn bool `mapstructure:"traceOn"`
+	// TraceTopicEnable creates the message trace topic MsgTraceTopicName at start-up
+	// (one queue, perm 6, as Apache's TopicConfigManager), so clients with trace on
+	// find its route and their records are stored (traceTopicEnable). On by default in
+	// rocketgo; Apache RocketMQ's default is off (docs/trace.md).
+	TraceTopicEnable bool `mapstructure:"traceTopicEnable"`
+	// MsgTraceTopicName names the trace topic (msgTraceTopicName,
+	// RMQ_SYS_TRACE_TOPIC). It is a system topic: admin requests may not create or
+	// delete it, but clients send to it.
+	MsgTraceTopicName string `mapstructure:"msgTraceTopicName"`
 	// MaxTransferCount bounds the messages of one pull response (Java's
 	// maxTransferCountOnMessageInMemory, 32). A pull asking for fewer gets fewer.
 	MaxTransferCount int `mapstructure:"maxTransferCountOnMessageInMemory"`
@@ -218,6 +227,8 @@ func DefaultOptions() Options {
 		MaxFrameBytes:               codec.DefaultMaxFrameBytes,
 		Region:                      "DefaultRegion",
 		TraceOn:                     true,
+		TraceTopicEnable:            true,
+		MsgTraceTopicName:           meta.TopicTrace,
 		MaxTransferCount:            32,
 		MaxTransferBytes:            256 << 10,
 		MaxParkedPulls:              longpoll.DefaultMaxTotal,
@@ -271,6 +282,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("broker: maxParkedPulls %d is not positive", o.MaxParkedPulls)
 	case o.MaxParkedPullsPerConn < 1:
 		return fmt.Errorf("broker: maxParkedPullsPerConn %d is not positive", o.MaxParkedPullsPerConn)
+	case o.TraceTopicEnable && !meta.ValidName(o.MsgTraceTopicName):
+		return fmt.Errorf("broker: msgTraceTopicName %q: only [%%|a-zA-Z0-9_-], at most %d characters", o.MsgTraceTopicName, meta.MaxNameLen)
 	}
 	if err := o.validateTxn(); err != nil {
 		return err
@@ -411,6 +424,9 @@ func (b *Broker) openMeta(dir string) error {
 	b.meta = m
 	to := meta.TopicOptions{ClusterName: b.opts.ClusterName, BrokerName: b.opts.BrokerName,
 		AutoCreateTopicEnable: b.opts.AutoCreateTopicEnable, DefaultTopicQueueNums: b.opts.DefaultTopicQueueNums}
+	if b.opts.TraceTopicEnable {
+		to.TraceTopic = b.opts.MsgTraceTopicName
+	}
 	if b.topics, err = meta.LoadTopics(m, to, b.now); err == nil {
 		if b.groups, err = meta.LoadGroups(m, b.opts.AutoCreateSubscriptionGroup, b.now); err == nil {
 			b.offsets, err = meta.LoadOffsets(m, b.now, b.log)

@@ -47,6 +47,7 @@ type producerOptions struct {
 	faultPolicy       FaultPolicy
 	createTopicKey    string
 	inlineCallbacks   bool
+	trace             traceOptions
 }
 
 // defaultProducerOptions returns the options before any ProducerOption is applied.
@@ -170,6 +171,8 @@ type Producer struct {
 	track     sendTracker     // sends in progress; refuses new ones after Shutdown
 	deadlines sharedDeadlines // attempt deadlines of asynchronous sends
 
+	tracer *tracer // nil without WithTrace
+
 	groupName    string // namespace-wrapped group, as sent
 	defaultTopic string // defaultTopic of the send header
 }
@@ -226,6 +229,12 @@ func (p *Producer) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("start producer: %w", err)
 	}
+	tr, err := startTracer(ctx, p.o.trace, p.o.client, p.log)
+	if err != nil {
+		inst.release()
+		return fmt.Errorf("start producer: trace: %w", err)
+	}
+	p.tracer = tr
 	p.inst = inst
 	inst.registerProducer(p.groupName)
 	p.state.Store(producerRunning)
@@ -252,6 +261,9 @@ func (p *Producer) Shutdown(ctx context.Context) error {
 	err := p.track.drain(ctx)
 	if err != nil {
 		err = fmt.Errorf("shutdown producer: %w", err)
+	}
+	if terr := p.tracer.shutdown(ctx); terr != nil && err == nil {
+		err = fmt.Errorf("shutdown producer: %w", terr)
 	}
 	p.inst.unregisterProducer(p.groupName)
 	p.inst.release()

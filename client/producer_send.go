@@ -74,6 +74,8 @@ type outgoing struct {
 	batch   bool
 	msgIDs  string
 	queue   *MessageQueue // fixed by SendToQueue, else nil
+	msgs    []*Message    // the caller's messages, for trace records
+	start   time.Time     // when the send began, for trace records
 }
 
 // Send sends one message (SEND_MESSAGE) or a batch of messages of one topic
@@ -195,6 +197,7 @@ func (p *Producer) sendSync(ctx context.Context, out *outgoing) (*SendResult, er
 			var res *SendResult
 			if res, err = p.result(resp, mq, out); err == nil {
 				p.noteLatency(mq.BrokerName, latency, false)
+				p.tracePub(out, res, addr)
 				return res, nil
 			}
 			if !retryableCode(resp.Code) {
@@ -274,6 +277,7 @@ func (a *asyncSend) done(mq MessageQueue, addr string, latency time.Duration, re
 		var res *SendResult
 		if res, err = p.result(resp, mq, a.out); err == nil {
 			p.noteLatency(mq.BrokerName, latency, false)
+			p.tracePub(a.out, res, addr)
 			a.finish(res, nil)
 			return
 		}
@@ -515,7 +519,7 @@ func (p *Producer) prepare(msgs []*Message) (*outgoing, error) {
 	if err := p.checkTopic(first.Topic, wrapped); err != nil {
 		return nil, err
 	}
-	out := &outgoing{topic: wrapped, first: first}
+	out := &outgoing{topic: wrapped, first: first, msgs: msgs, start: time.Now()}
 	if len(msgs) == 1 {
 		if err := p.checkBody(first); err != nil {
 			return nil, err

@@ -43,6 +43,7 @@ type PushConsumer struct {
 	cctx     context.Context  // listeners' context
 	ccancel  context.CancelFunc
 	shutOnce sync.Once
+	tracer   *tracer // nil without WithTrace; set by Start before any listener call
 }
 
 // Consumer states.
@@ -142,6 +143,11 @@ func (p *PushConsumer) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	tr, err := startTracer(ctx, p.o.trace, p.o.client, p.core.log)
+	if err != nil {
+		return fmt.Errorf("start consumer %s: trace: %w", p.o.group, err)
+	}
+	p.tracer = tr
 	p.stop = make(chan struct{}) // fresh: a failed Start closed the previous one
 	if !p.o.orderly {
 		for i := 0; i < p.o.goroutines; i++ {
@@ -152,6 +158,8 @@ func (p *PushConsumer) Start(ctx context.Context) error {
 	if err := p.core.start(ctx); err != nil {
 		close(p.stop)
 		p.workers.Wait()
+		_ = p.tracer.shutdown(ctx)
+		p.tracer = nil
 		return err
 	}
 	p.mu.state = stateRunning
@@ -181,6 +189,9 @@ func (p *PushConsumer) Shutdown(ctx context.Context) error {
 		close(p.stop)
 		if !waitGroupCtx(ctx, &p.workers) && err == nil {
 			err = fmt.Errorf("shutdown consumer %s: listener calls still running: %w", p.o.group, ctx.Err())
+		}
+		if terr := p.tracer.shutdown(ctx); terr != nil && err == nil {
+			err = fmt.Errorf("shutdown consumer %s: %w", p.o.group, terr)
 		}
 		p.ccancel()
 	})
@@ -281,6 +292,9 @@ func (p *PushConsumer) callListener(pq *processQueue, msgs []*MessageExt) (res C
 		cp := *m
 		given[i] = &cp
 	}
+	// Deferred first, so it runs last: it sees the result a panic was turned into.
+	tc := p.traceBefore(given)
+	defer func() { p.traceAfter(tc, given, res, err) }()
 	defer func() {
 		if r := recover(); r != nil {
 			p.core.log.Error().Str("panic", fmt.Sprint(r)).Str("stack", string(debug.Stack())).

@@ -476,6 +476,7 @@ type pushConsumerOptions struct {
 	suspendInterval time.Duration
 	lockInterval    time.Duration
 	lockTTL         time.Duration
+	trace           traceOptions
 }
 
 func defaultPushConsumerOptions() pushConsumerOptions {

@@ -235,6 +235,7 @@ func (tp *TransactionProducer) SendMessageInTransaction(ctx context.Context, msg
 	if state != UnknownTransaction {
 		out.EndError = tp.endTransaction(ctx, res, state)
 	}
+	tp.traceEndTransaction(m, res, tp.inst.masterAddr(res.MessageQueue.BrokerName), res.TransactionID, state, false)
 	return out, nil
 }
 

@@ -86,6 +86,10 @@ type TopicOptions struct {
 	AutoCreateTopicEnable bool
 	// DefaultTopicQueueNums: TBW102's queue count, the most an auto-created topic gets.
 	DefaultTopicQueueNums int
+	// TraceTopic, when set, is created at load with one queue and perm 6 (Apache's
+	// traceTopicEnable / msgTraceTopicName). It is a system topic that clients may send
+	// to: it is not in NotSendableTopics.
+	TraceTopic string
 }
 
 // Topics holds the topic configs, persisted in the metadata database.
@@ -121,6 +125,9 @@ func LoadTopics(db *DB, o TopicOptions, now func() time.Time) (*Topics, error) {
 		NewTopicConfig(o.ClusterName, defaultAdminTopicQueues, defaultAdminTopicQueues, PermRWX),
 		NewTopicConfig(o.BrokerName, 1, 1, PermRWX),
 		NewTopicConfig(o.ClusterName+replyTopicSuffix, 1, 1, PermRW),
+	}
+	if o.TraceTopic != "" {
+		builtins = append(builtins, NewTopicConfig(o.TraceTopic, 1, 1, PermRW))
 	}
 	var changed []*metapb.TopicConfig
 	for _, tc := range builtins {
