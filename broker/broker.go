@@ -233,6 +233,7 @@ func DefaultOptions() Options {
 		TransactionCheckInterval:    defaultTxnCheckInterval,
 		TransactionTimeout:          defaultTxnTimeout,
 		TransactionCheckMax:         defaultTxnCheckMax,
+		DuplicateWindowMaxKeys:      dedup.DefaultMaxKeys,
 		MessageDelayLevel:           defaultDelayLevels,
 		TimerMaxDelay:               defaultTimerMaxDelay,
 		Logger:                      zerolog.Nop(),

@@ -81,6 +81,8 @@ type dedupSend struct {
 	dupIDs []string // batch: msgId of each duplicate entry, by request index ("" for new)
 	first  int      // batch: request index of the first stored entry
 	refOf  []int    // batch: request index of an earlier entry with the same key, or -1
+	key1   [1]dedup.Key
+	begun1 [1]bool
 }
 
 // dedupBegin checks a plain send against its topic's window. It returns the answer
@@ -95,7 +97,8 @@ func (b *Broker) dedupBegin(req *codec.Command, topic, props string, batch, sche
 	d = &dedupSend{b: b, win: win}
 	if !batch {
 		uniq, _ := message.PropertyOf([]byte(props), message.PropUniqKey)
-		d.n, d.keys, d.begun = 1, []dedup.Key{{Topic: topic, Uniq: uniq}}, []bool{false}
+		d.key1[0] = dedup.Key{Topic: topic, Uniq: uniq}
+		d.n, d.keys, d.begun = 1, d.key1[:], d.begun1[:]
 		phys, dup, err := d.begin(0)
 		if err != nil {
 			return nil, b.sendError(req, err)
@@ -162,8 +165,7 @@ func (d *dedupSend) begin(i int) (phys int64, dup bool, err error) {
 	if k.Uniq == "" {
 		return 0, false, nil
 	}
-	deadline := time.NewTimer(dedupFlightWait)
-	defer deadline.Stop()
+	var deadline <-chan time.Time // set on the first wait: most sends never wait
 	for {
 		phys, dup, wait := d.b.dedup.Begin(k)
 		if wait == nil {
@@ -176,9 +178,14 @@ func (d *dedupSend) begin(i int) (phys int64, dup bool, err error) {
 			d.begun[i] = true
 			return 0, false, nil
 		}
+		if deadline == nil {
+			t := time.NewTimer(dedupFlightWait)
+			defer t.Stop()
+			deadline = t.C
+		}
 		select {
 		case <-wait:
-		case <-deadline.C:
+		case <-deadline:
 			return 0, false, reject(errSystemBusy, "a send of UNIQ_KEY %s to topic %s is still being stored", k.Uniq, k.Topic)
 		}
 	}

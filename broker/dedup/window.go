@@ -22,11 +22,6 @@ type entry struct {
 	expireMS int64 // the entry is forgotten at or after this time (ms since the epoch)
 }
 
-// flight is a send of a key that is being appended: other sends of the key wait for it.
-type flight struct {
-	done chan struct{}
-}
-
 // Window remembers keys for a time, in a bounded ring. It is safe for concurrent use.
 type Window struct {
 	now     func() time.Time
@@ -37,8 +32,8 @@ type Window struct {
 	head     int     // index of the oldest entry
 	n        int     // entries in the ring
 	index    map[Key]int
-	inflight map[Key]*flight
-	topics   map[string]string // interned topic names
+	inflight map[Key]chan struct{} // keys being appended; the channel, made by the first waiter, closes at the end
+	topics   map[string]string     // interned topic names
 }
 
 // New returns an empty window holding at most maxKeys keys (DefaultMaxKeys when not
@@ -54,7 +49,7 @@ func New(maxKeys int, now func() time.Time) *Window {
 		now:      now,
 		maxKeys:  maxKeys,
 		index:    make(map[Key]int),
-		inflight: make(map[Key]*flight),
+		inflight: make(map[Key]chan struct{}),
 		topics:   make(map[string]string),
 	}
 }
@@ -96,10 +91,14 @@ func (w *Window) Begin(k Key) (phys int64, dup bool, wait <-chan struct{}) {
 	if phys, ok := w.lookupLocked(k, w.now().UnixMilli()); ok {
 		return phys, true, nil
 	}
-	if f := w.inflight[k]; f != nil {
-		return 0, false, f.done
+	if ch, ok := w.inflight[k]; ok {
+		if ch == nil {
+			ch = make(chan struct{})
+			w.inflight[k] = ch
+		}
+		return 0, false, ch
 	}
-	w.inflight[k] = &flight{done: make(chan struct{})}
+	w.inflight[k] = nil // no waiter yet: most sends never get one
 	return 0, false, nil
 }
 
@@ -121,9 +120,11 @@ func (w *Window) Abort(k Key) {
 }
 
 func (w *Window) endFlightLocked(k Key) {
-	if f := w.inflight[k]; f != nil {
+	if ch, ok := w.inflight[k]; ok {
 		delete(w.inflight, k)
-		close(f.done)
+		if ch != nil {
+			close(ch)
+		}
 	}
 }
 
