@@ -2,7 +2,9 @@ package broker
 
 import (
 	"fmt"
+	"strings"
 
+	"github.com/rocketgo/rocketgo/broker/dedup"
 	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
@@ -59,7 +61,12 @@ func (b *Broker) topicFromRequest(h *header.CreateTopicRequest) (*metapb.TopicCo
 	default:
 		return nil, reject(errBadRequest, "topicFilterType %q of topic %s: want %s or %s", h.TopicFilterType, h.Topic, body.FilterSingleTag, body.FilterMultiTag)
 	}
+	attrs, err := parseTopicAttributes(h.Topic, h.Attributes)
+	if err != nil {
+		return nil, err
+	}
 	return &metapb.TopicConfig{
+		Attributes:      attrs,
 		TopicName:       h.Topic,
 		ReadQueueNums:   h.ReadQueueNums,
 		WriteQueueNums:  h.WriteQueueNums,
@@ -68,6 +75,29 @@ func (b *Broker) topicFromRequest(h *header.CreateTopicRequest) (*metapb.TopicCo
 		TopicSysFlag:    h.TopicSysFlag,
 		Order:           h.Order,
 	}, nil
+}
+
+// parseTopicAttributes reads RocketMQ 5's attributes of UPDATE_AND_CREATE_TOPIC,
+// "+key=value,+key2=value2", into the stored map (keys without the "+"). The one this
+// broker reads, duplicate.window, must parse (dedup.ParseWindow).
+func parseTopicAttributes(topic, s string) (map[string]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	attrs := make(map[string]string)
+	for _, item := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(item, "=")
+		if !ok || len(k) < 2 || k[0] != '+' {
+			return nil, reject(errBadRequest, "attribute %q of topic %s: want +key=value", item, topic)
+		}
+		attrs[k[1:]] = v
+	}
+	if v, ok := attrs[dedup.Attribute]; ok {
+		if _, err := dedup.ParseWindow(v); err != nil {
+			return nil, reject(errBadRequest, "topic %s: %v", topic, err)
+		}
+	}
+	return attrs, nil
 }
 
 // handleDeleteTopic serves DELETE_TOPIC_IN_BROKER (215): forget the topic's config,

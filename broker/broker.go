@@ -73,6 +73,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rocketgo/rocketgo/broker/clients"
+	"github.com/rocketgo/rocketgo/broker/dedup"
 	"github.com/rocketgo/rocketgo/broker/internal/longpoll"
 	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/message"
@@ -199,6 +200,13 @@ type Options struct {
 	// TIMER_DELAY_SEC, TIMER_DELAY_MS) may be due; later ones are refused with
 	// MESSAGE_ILLEGAL (720h).
 	TimerMaxDelay time.Duration `mapstructure:"timerMaxDelay"`
+	// DuplicateWindow is how long the broker remembers each message's UNIQ_KEY to
+	// answer a repeated send with the original's result, for topics without a
+	// duplicate.window attribute (0, the default: off; docs/duplicate-window.md).
+	DuplicateWindow time.Duration `mapstructure:"duplicateWindow"`
+	// DuplicateWindowMaxKeys bounds the keys remembered per broker; the oldest are
+	// forgotten first (1048576 when 0).
+	DuplicateWindowMaxKeys int `mapstructure:"duplicateWindowMaxKeys"`
 	// EnablePropertyFilter lets consumers subscribe with SQL92 expressions over message
 	// properties (off by default, as in RocketMQ).
 	EnablePropertyFilter bool `mapstructure:"enablePropertyFilter"`
@@ -236,6 +244,7 @@ func DefaultOptions() Options {
 		TransactionCheckInterval:    defaultTxnCheckInterval,
 		TransactionTimeout:          defaultTxnTimeout,
 		TransactionCheckMax:         defaultTxnCheckMax,
+		DuplicateWindowMaxKeys:      dedup.DefaultMaxKeys,
 		MessageDelayLevel:           defaultDelayLevels,
 		TimerMaxDelay:               defaultTimerMaxDelay,
 		Logger:                      zerolog.Nop(),
@@ -274,6 +283,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("broker: shortPollingTimeMills %v is under 1ms (durations take a unit, e.g. 1s)", o.ShortPollingTime)
 	case o.MaxFrameBytes < 64<<10:
 		return fmt.Errorf("broker: maxFrameBytes %d is under 64 KiB", o.MaxFrameBytes)
+	case o.DuplicateWindow < 0 || o.DuplicateWindow > dedup.MaxWindow:
+		return fmt.Errorf("broker: duplicateWindow %v outside 0..%v", o.DuplicateWindow, dedup.MaxWindow)
 	case o.MaxTransferCount < 1 || o.MaxTransferCount > maxTransferCountLimit:
 		return fmt.Errorf("broker: maxTransferCountOnMessageInMemory %d outside 1..%d", o.MaxTransferCount, maxTransferCountLimit)
 	case o.MaxTransferBytes < 1 || o.MaxTransferBytes > o.MaxFrameBytes/2:
@@ -336,8 +347,9 @@ type Broker struct {
 	locks     *lockTable
 	registrar *registrar
 	txn       *txnService
-	sched     *scheduler // delay.go: delay levels, timers, retry
-	sqlCache  sqlCache   // propfilter.go: compiled SQL92 subscriptions
+	dedup     *dedup.Window // dedup.go
+	sched     *scheduler    // delay.go: delay levels, timers, retry
+	sqlCache  sqlCache      // propfilter.go: compiled SQL92 subscriptions
 
 	repl replication // role.go: the HA server of a master, the HA client of a slave
 
@@ -410,6 +422,14 @@ func Open(o Options, so store.Options) (*Broker, error) {
 		b.meta.Close()
 		st.Close()
 		return nil, err
+	}
+	if err := b.openDedup(); err != nil { // dedup.go
+		b.sched.Close()
+		b.txn.close()
+		b.offsets.Close()
+		b.meta.Close()
+		st.Close()
+		return nil, fmt.Errorf("broker: duplicate window: %w", err)
 	}
 	b.srv.OnClose(b.onConnClose)
 	return b, nil

@@ -119,6 +119,11 @@ func (b *Broker) handleSend(conn *server.Conn, req *codec.Command) *codec.Comman
 			return b.sendError(req, err)
 		}
 	}
+	dd, dup := b.dedupBegin(req, dst.topic, h.Properties, batch, sp.sched.set) // dedup.go
+	if dup != nil {
+		return dup
+	}
+	defer dd.finish()
 	var (
 		res   store.PutResult
 		sizes []int // record sizes of a batch, for the message ids
@@ -138,8 +143,9 @@ func (b *Broker) handleSend(conn *server.Conn, req *codec.Command) *codec.Comman
 	if err != nil {
 		return b.sendError(req, err)
 	}
+	dd.stored(res, sizes)
 	if !b.waitsForDurability() || sp.noWait { // SYNC_FLUSH and SYNC_MASTER wait (role.go)
-		return b.sendOK(req, code.Success, "", m.StoreHost, dst.queueID, res, sizes)
+		return dd.answer(b.sendOK(req, code.Success, "", m.StoreHost, dst.queueID, res, sizes))
 	}
 	host, qid := m.StoreHost, dst.queueID
 	b.onDurable(res.EndOffset, func(ferr error) {
@@ -147,7 +153,7 @@ func (b *Broker) handleSend(conn *server.Conn, req *codec.Command) *codec.Comman
 		if ferr != nil {
 			c, remark = responseCode(ferr), remarkOf(ferr)
 		}
-		resp := b.sendOK(req, c, remark, host, qid, res, sizes)
+		resp := dd.answer(b.sendOK(req, c, remark, host, qid, res, sizes))
 		if err := conn.Reply(resp); err != nil {
 			b.log.Debug().Err(err).Uint64("conn", conn.ID()).Msg("send answer dropped")
 		}

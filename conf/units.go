@@ -29,6 +29,7 @@ var durationUnits = map[string]time.Duration{
 	"broker.shortPollingTimeMills":    time.Millisecond,
 	"broker.transactionCheckInterval": time.Millisecond,
 	"broker.transactionTimeOut":       time.Millisecond,
+	"broker.duplicateWindow":          time.Millisecond,
 	"broker.timerMaxDelay":            time.Second, // timerMaxDelaySec
 
 	"store.flushIntervalCommitLog": time.Millisecond,

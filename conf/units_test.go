@@ -26,6 +26,7 @@ var bareNumbers = []struct {
 	{"broker.shortPollingTimeMills", "1500", 1500 * time.Millisecond},
 	{"broker.transactionCheckInterval", "30000", 30 * time.Second},
 	{"broker.transactionTimeOut", "3000", 3 * time.Second},
+	{"broker.duplicateWindow", "120000", 2 * time.Minute},
 	{"broker.timerMaxDelay", "259200", 72 * time.Hour},
 	{"store.flushIntervalCommitLog", "200", 200 * time.Millisecond},
 	{"store.syncFlushTimeout", "3000", 3 * time.Second},

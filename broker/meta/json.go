@@ -29,6 +29,7 @@ func TopicToBody(tc *metapb.TopicConfig) body.TopicConfig {
 		TopicFilterType: ft,
 		TopicSysFlag:    tc.GetTopicSysFlag(),
 		Order:           tc.GetOrder(),
+		Attributes:      tc.GetAttributes(),
 	}
 }
 
@@ -46,6 +47,7 @@ func TopicFromBody(name string, tc body.TopicConfig) *metapb.TopicConfig {
 		TopicFilterType: ft,
 		TopicSysFlag:    tc.TopicSysFlag,
 		Order:           tc.Order,
+		Attributes:      tc.Attributes,
 	}
 }
 

@@ -72,6 +72,8 @@ type TopicConfig struct {
 	TopicFilterType string `json:"topicFilterType"` // FilterSingleTag or FilterMultiTag
 	TopicSysFlag    int32  `json:"topicSysFlag"`
 	Order           bool   `json:"order"`
+	// Attributes are RocketMQ 5's topic attributes (keys without the request's "+").
+	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
 // UnmarshalJSON decodes a topic config, giving absent fields Java's defaults
@@ -94,7 +96,20 @@ func (t *TopicConfig) UnmarshalJSON(data []byte) error {
 // AppendJSON appends the topic config as compact JSON with fastjson's (sorted) key
 // order.
 func (t *TopicConfig) AppendJSON(dst []byte) []byte {
-	dst = append(dst, `{"order":`...)
+	dst = append(dst, '{')
+	if len(t.Attributes) > 0 {
+		dst = append(dst, `"attributes":{`...)
+		for i, k := range sortedKeys(t.Attributes) {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = jsonstr.Append(dst, k)
+			dst = append(dst, ':')
+			dst = jsonstr.Append(dst, t.Attributes[k])
+		}
+		dst = append(dst, `},`...)
+	}
+	dst = append(dst, `"order":`...)
 	dst = strconv.AppendBool(dst, t.Order)
 	dst = append(dst, `,"perm":`...)
 	dst = strconv.AppendInt(dst, int64(t.Perm), 10)

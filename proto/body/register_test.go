@@ -282,7 +282,7 @@ func TestTopicConfigText(t *testing.T) {
 	}
 	back, err := DecodeTopicConfigText(text)
 	tc.TopicFilterType = FilterSingleTag
-	if err != nil || back != tc {
+	if err != nil || !reflect.DeepEqual(back, tc) {
 		t.Fatalf("DecodeTopicConfigText(%q): got %+v, %v; want %+v", text, back, err, tc)
 	}
 }

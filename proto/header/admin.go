@@ -192,6 +192,7 @@ type CreateTopicRequest struct {
 	TopicFilterType string // topicFilterType: "SINGLE_TAG" or "MULTI_TAG"
 	TopicSysFlag    int32  // topicSysFlag (optional)
 	Order           bool   // order
+	Attributes      string // attributes (optional): RocketMQ 5's "+key=value,+key2=value2"
 }
 
 // Encode implements Header.
@@ -205,6 +206,7 @@ func (h *CreateTopicRequest) Encode() map[string]string {
 	m["topicFilterType"] = h.TopicFilterType
 	m["topicSysFlag"] = itoa32(h.TopicSysFlag)
 	m["order"] = btoa(h.Order)
+	putOpt(m, "attributes", h.Attributes)
 	return m
 }
 
@@ -220,6 +222,7 @@ func (h *CreateTopicRequest) Decode(ext map[string]string) error {
 		TopicFilterType: r.str("topicFilterType"),
 		TopicSysFlag:    r.optI32("topicSysFlag"),
 		Order:           r.boolean("order"),
+		Attributes:      r.optStr("attributes"),
 	}
 	return r.err
 }

@@ -91,7 +91,10 @@ type TopicConfig struct {
 	// topic_sys_flag holds the topic system flag bits: 1 unit topic, 2 unit-sub topic.
 	TopicSysFlag int32 `protobuf:"varint,6,opt,name=topic_sys_flag,json=topicSysFlag,proto3" json:"topic_sys_flag,omitempty"`
 	// order marks an ordered topic.
-	Order         bool `protobuf:"varint,7,opt,name=order,proto3" json:"order,omitempty"`
+	Order bool `protobuf:"varint,7,opt,name=order,proto3" json:"order,omitempty"`
+	// attributes are the topic's RocketMQ 5 attributes, keys without the "+" of the
+	// admin request (e.g. "duplicate.window" = "2m", docs/duplicate-window.md).
+	Attributes    map[string]string `protobuf:"bytes,8,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -175,11 +178,18 @@ func (x *TopicConfig) GetOrder() bool {
 	return false
 }
 
+func (x *TopicConfig) GetAttributes() map[string]string {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
 var File_proto_metapb_topic_proto protoreflect.FileDescriptor
 
 const file_proto_metapb_topic_proto_rawDesc = "" +
 	"\n" +
-	"\x18proto/metapb/topic.proto\x12\x0frocketgo.metapb\"\x9c\x02\n" +
+	"\x18proto/metapb/topic.proto\x12\x0frocketgo.metapb\"\xa9\x03\n" +
 	"\vTopicConfig\x12\x1d\n" +
 	"\n" +
 	"topic_name\x18\x01 \x01(\tR\ttopicName\x12&\n" +
@@ -188,7 +198,13 @@ const file_proto_metapb_topic_proto_rawDesc = "" +
 	"\x04perm\x18\x04 \x01(\x05R\x04perm\x12L\n" +
 	"\x11topic_filter_type\x18\x05 \x01(\x0e2 .rocketgo.metapb.TopicFilterTypeR\x0ftopicFilterType\x12$\n" +
 	"\x0etopic_sys_flag\x18\x06 \x01(\x05R\ftopicSysFlag\x12\x14\n" +
-	"\x05order\x18\a \x01(\bR\x05order*0\n" +
+	"\x05order\x18\a \x01(\bR\x05order\x12L\n" +
+	"\n" +
+	"attributes\x18\b \x03(\v2,.rocketgo.metapb.TopicConfig.AttributesEntryR\n" +
+	"attributes\x1a=\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01*0\n" +
 	"\x0fTopicFilterType\x12\x0e\n" +
 	"\n" +
 	"SINGLE_TAG\x10\x00\x12\r\n" +
@@ -207,18 +223,20 @@ func file_proto_metapb_topic_proto_rawDescGZIP() []byte {
 }
 
 var file_proto_metapb_topic_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_proto_metapb_topic_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_proto_metapb_topic_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_proto_metapb_topic_proto_goTypes = []any{
 	(TopicFilterType)(0), // 0: rocketgo.metapb.TopicFilterType
 	(*TopicConfig)(nil),  // 1: rocketgo.metapb.TopicConfig
+	nil,                  // 2: rocketgo.metapb.TopicConfig.AttributesEntry
 }
 var file_proto_metapb_topic_proto_depIdxs = []int32{
 	0, // 0: rocketgo.metapb.TopicConfig.topic_filter_type:type_name -> rocketgo.metapb.TopicFilterType
-	1, // [1:1] is the sub-list for method output_type
-	1, // [1:1] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	2, // 1: rocketgo.metapb.TopicConfig.attributes:type_name -> rocketgo.metapb.TopicConfig.AttributesEntry
+	2, // [2:2] is the sub-list for method output_type
+	2, // [2:2] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_proto_metapb_topic_proto_init() }
@@ -232,7 +250,7 @@ func file_proto_metapb_topic_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_metapb_topic_proto_rawDesc), len(file_proto_metapb_topic_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   1,
+			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
