@@ -73,6 +73,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rocketgo/rocketgo/broker/clients"
+	"github.com/rocketgo/rocketgo/broker/internal/locks"
 	"github.com/rocketgo/rocketgo/broker/internal/longpoll"
 	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/message"
@@ -320,7 +321,7 @@ type Broker struct {
 
 	clients   *clients.Table
 	stats     *runtimeStats // stats.go: sampled on the client table's housekeeping tick
-	locks     *lockTable
+	locks     *locks.Table
 	registrar *registrar
 	txn       *txnService
 	sched     *scheduler // delay.go: delay levels, timers, retry
