@@ -75,6 +75,7 @@ import (
 	"github.com/rocketgo/rocketgo/broker/clients"
 	"github.com/rocketgo/rocketgo/broker/internal/locks"
 	"github.com/rocketgo/rocketgo/broker/internal/longpoll"
+	"github.com/rocketgo/rocketgo/broker/internal/runstats"
 	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/remoting/codec"
@@ -320,7 +321,7 @@ type Broker struct {
 	polls   *longpoll.Table
 
 	clients   *clients.Table
-	stats     *runtimeStats // stats.go: sampled on the client table's housekeeping tick
+	stats     *runstats.Runtime // stats.go: sampled on the client table's housekeeping tick
 	locks     *locks.Table
 	registrar *registrar
 	txn       *txnService
@@ -368,7 +369,7 @@ func Open(o Options, so store.Options) (*Broker, error) {
 	b.polls = longpoll.New(longpoll.Options{MaxTotal: o.MaxParkedPulls, MaxPerOwner: o.MaxParkedPullsPerConn})
 	st.Subscribe(b.onArrival)
 
-	b.stats = newRuntimeStats(b.now())
+	b.stats = runstats.New(b.now())
 	b.clients = newClientTable(b)
 	b.locks = newLockTable(b)
 	b.registrar = newRegistrar(b)
