@@ -76,6 +76,7 @@ import (
 	"github.com/rocketgo/rocketgo/broker/internal/locks"
 	"github.com/rocketgo/rocketgo/broker/internal/longpoll"
 	"github.com/rocketgo/rocketgo/broker/internal/runstats"
+	"github.com/rocketgo/rocketgo/broker/internal/txnsvc"
 	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/remoting/codec"
@@ -324,7 +325,7 @@ type Broker struct {
 	stats     *runstats.Runtime // stats.go: sampled on the client table's housekeeping tick
 	locks     *locks.Table
 	registrar *registrar
-	txn       *txnService
+	txn       *txnsvc.Service
 	sched     *scheduler // delay.go: delay levels, timers, retry
 	sqlCache  sqlCache   // propfilter.go: compiled SQL92 subscriptions
 
@@ -394,7 +395,7 @@ func Open(o Options, so store.Options) (*Broker, error) {
 		return nil, err
 	}
 	if err := b.openSchedule(); err != nil {
-		b.txn.close()
+		b.txn.Close()
 		b.offsets.Close()
 		b.meta.Close()
 		st.Close()
@@ -451,7 +452,7 @@ func (b *Broker) Start(ctx context.Context) error {
 		return err
 	}
 	b.registrar.Start(ctx)
-	b.txn.start()
+	b.txn.Start()
 	b.sched.Start(ctx)
 	b.log.Info().Str("addr", host.String()).Msg("broker serving")
 	return nil
@@ -518,7 +519,7 @@ func (b *Broker) close() error {
 	if err := b.srv.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("broker: close server: %w", err))
 	}
-	b.txn.close()
+	b.txn.Close()
 	if err := b.closeSchedule(); err != nil {
 		errs = append(errs, err)
 	}
