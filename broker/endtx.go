@@ -2,10 +2,8 @@ package broker
 
 import (
 	"github.com/rocketgo/rocketgo/broker/txn"
-	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
-	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/remoting/codec"
 	"github.com/rocketgo/rocketgo/remoting/server"
 )
@@ -83,29 +81,7 @@ func (b *Broker) handleListPendingTransactions(_ *server.Conn, req *codec.Comman
 	case limit > maxPendingList:
 		limit = maxPendingList
 	}
-	entries, total := b.txn.Set().List(h.ProducerGroup, limit)
-	now := b.now()
-	host := b.storeHost()
-	l := body.PendingTransactionList{BrokerName: b.opts.BrokerName, Now: now.UnixMilli(), Total: total,
-		Transactions: make([]body.PendingTransaction, len(entries))}
-	for i, e := range entries {
-		pt := body.PendingTransaction{
-			AgeMillis:            now.Sub(e.StoreTime).Milliseconds(),
-			CheckTimes:           e.Checks,
-			CommitLogOffset:      e.Offset,
-			MsgID:                e.UniqKey,
-			OffsetMsgID:          message.OffsetMsgID(host, e.Offset),
-			ProducerGroup:        e.Group,
-			QueueID:              e.QueueID,
-			Topic:                e.Topic,
-			StoreTimestamp:       e.StoreTime.UnixMilli(),
-			TranStateTableOffset: e.QueueOffset,
-		}
-		if !e.LastCheck.IsZero() {
-			pt.LastCheckTimestamp = e.LastCheck.UnixMilli()
-		}
-		l.Transactions[i] = pt
-	}
+	l := b.txn.Pending(h.ProducerGroup, limit, b.now(), b.storeHost(), b.opts.BrokerName)
 	resp := req.NewResponse(code.Success, "")
 	resp.Body = l.Encode()
 	return resp

@@ -78,13 +78,7 @@ func (b *Broker) openTxn() error {
 // of their properties.
 func isTxSend(h *header.SendMessageRequest) bool {
 	return message.TxType(h.SysFlag) != message.TxNotType ||
-		strings.Contains(h.Properties, message.PropTranMsg) && tranMsgTrue(h.Properties)
-}
-
-// tranMsgTrue reports TRAN_MSG=true, case-insensitively as Java's Boolean.parseBoolean.
-func tranMsgTrue(props string) bool {
-	v, ok := message.PropertyOf([]byte(props), message.PropTranMsg)
-	return ok && strings.EqualFold(v, "true")
+		strings.Contains(h.Properties, message.PropTranMsg) && txnsvc.TranMsgTrue(h.Properties)
 }
 
 // handleHalfSend stores the half message of a transactional send (docs/protocol.md §7.1):
@@ -93,7 +87,7 @@ func tranMsgTrue(props string) bool {
 // a send answer: the half message's offset id, the real queue id, and its offset in
 // the half queue — the two values END_TRANSACTION names it by.
 func (b *Broker) handleHalfSend(conn *server.Conn, req *codec.Command, h *header.SendMessageRequestV2) *codec.Command {
-	if err := checkHalfSend(req, h); err != nil {
+	if err := txnsvc.CheckHalfSend(req.Code, h); err != nil {
 		return b.sendError(req, err)
 	}
 	if n := b.txn.Set().Len(); n >= maxPendingTransactions {
@@ -104,7 +98,7 @@ func (b *Broker) handleHalfSend(conn *server.Conn, req *codec.Command, h *header
 	defer putSendBuf(sb)
 	var sp propScan
 	sb.props, sp = b.rewriteProps(sb.props[:0], h.Properties)
-	if f := undelayable(string(sb.props)); f != "" {
+	if f := txnsvc.Undelayable(string(sb.props)); f != "" {
 		return b.sendError(req, reject(errMessageIllegal, "a transactional message cannot be delayed (%s, topic %s)", f, h.Topic))
 	}
 	if err := b.checkBodySize(len(req.Body)); err != nil {
@@ -152,33 +146,4 @@ func (b *Broker) handleHalfSend(conn *server.Conn, req *codec.Command, h *header
 		}
 	})
 	return nil
-}
-
-// checkHalfSend refuses transactional sends that cannot be half messages: batches
-// (as Java's CommitLog does), a prepared sysflag without TRAN_MSG=true (it would be
-// stored and never resolved), committed or rolled back sysflags (only END_TRANSACTION
-// writes those), and retry topics.
-func checkHalfSend(req *codec.Command, h *header.SendMessageRequestV2) error {
-	switch tt := message.TxType(h.SysFlag); {
-	case req.Code == code.SendBatchMessage || h.Batch:
-		return reject(errMessageIllegal, "a batch cannot hold transactional messages (topic %s); send them one by one", h.Topic)
-	case tt == message.TxCommitType || tt == message.TxRollbackType:
-		return reject(errMessageIllegal, "sysFlag %d marks a committed or rolled back message; a producer sends half messages (sysFlag 4, TRAN_MSG=true) and resolves them with END_TRANSACTION (37)", h.SysFlag)
-	case !tranMsgTrue(h.Properties):
-		return reject(errMessageIllegal, "sysFlag %d marks a half message but property TRAN_MSG is not true (topic %s)", h.SysFlag, h.Topic)
-	case strings.HasPrefix(h.Topic, meta.RetryGroupTopicPrefix) || strings.HasPrefix(h.Topic, meta.DLQGroupTopicPrefix):
-		return reject(errMessageIllegal, "a transactional message cannot go to %s", h.Topic)
-	}
-	return nil
-}
-
-// undelayable names a delay or timer property of props, which a transactional message
-// must not have: its delivery time is its commit.
-func undelayable(props string) string {
-	for _, k := range []string{message.PropDelay, message.PropTimerDeliverMS, message.PropTimerDelaySec, message.PropTimerDelayMS} {
-		if v, ok := message.PropertyOf([]byte(props), k); ok && !(k == message.PropDelay && v == "0") {
-			return k + "=" + v
-		}
-	}
-	return ""
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/rocketgo/rocketgo/broker/internal/refusal"
 	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/broker/txn"
+	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
@@ -478,4 +479,31 @@ func verb(o txn.Outcome) string {
 		return "commit"
 	}
 	return "rollback"
+}
+
+// Pending lists the unresolved half messages of group (all groups when empty), at most
+// limit, oldest first, with their age at now and their check count.
+func (t *Service) Pending(group string, limit int, now time.Time, host netip.AddrPort, brokerName string) *body.PendingTransactionList {
+	entries, total := t.set.List(group, limit)
+	l := &body.PendingTransactionList{BrokerName: brokerName, Now: now.UnixMilli(), Total: total,
+		Transactions: make([]body.PendingTransaction, len(entries))}
+	for i, e := range entries {
+		pt := body.PendingTransaction{
+			AgeMillis:            now.Sub(e.StoreTime).Milliseconds(),
+			CheckTimes:           e.Checks,
+			CommitLogOffset:      e.Offset,
+			MsgID:                e.UniqKey,
+			OffsetMsgID:          message.OffsetMsgID(host, e.Offset),
+			ProducerGroup:        e.Group,
+			QueueID:              e.QueueID,
+			Topic:                e.Topic,
+			StoreTimestamp:       e.StoreTime.UnixMilli(),
+			TranStateTableOffset: e.QueueOffset,
+		}
+		if !e.LastCheck.IsZero() {
+			pt.LastCheckTimestamp = e.LastCheck.UnixMilli()
+		}
+		l.Transactions[i] = pt
+	}
+	return l
 }
