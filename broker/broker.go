@@ -74,7 +74,10 @@ import (
 
 	"github.com/rocketgo/rocketgo/broker/clients"
 	"github.com/rocketgo/rocketgo/broker/dedup"
+	"github.com/rocketgo/rocketgo/broker/internal/locks"
 	"github.com/rocketgo/rocketgo/broker/internal/longpoll"
+	"github.com/rocketgo/rocketgo/broker/internal/runstats"
+	"github.com/rocketgo/rocketgo/broker/internal/txnsvc"
 	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/remoting/codec"
@@ -343,10 +346,10 @@ type Broker struct {
 	polls   *longpoll.Table
 
 	clients   *clients.Table
-	stats     *runtimeStats // stats.go: sampled on the client table's housekeeping tick
-	locks     *lockTable
+	stats     *runstats.Runtime // stats.go: sampled on the client table's housekeeping tick
+	locks     *locks.Table
 	registrar *registrar
-	txn       *txnService
+	txn       *txnsvc.Service
 	dedup     *dedup.Window // dedup.go
 	sched     *scheduler    // delay.go: delay levels, timers, retry
 	sqlCache  sqlCache      // propfilter.go: compiled SQL92 subscriptions
@@ -392,7 +395,7 @@ func Open(o Options, so store.Options) (*Broker, error) {
 	b.polls = longpoll.New(longpoll.Options{MaxTotal: o.MaxParkedPulls, MaxPerOwner: o.MaxParkedPullsPerConn})
 	st.Subscribe(b.onArrival)
 
-	b.stats = newRuntimeStats(b.now())
+	b.stats = runstats.New(b.now())
 	b.clients = newClientTable(b)
 	b.locks = newLockTable(b)
 	b.registrar = newRegistrar(b)
@@ -417,7 +420,7 @@ func Open(o Options, so store.Options) (*Broker, error) {
 		return nil, err
 	}
 	if err := b.openSchedule(); err != nil {
-		b.txn.close()
+		b.txn.Close()
 		b.offsets.Close()
 		b.meta.Close()
 		st.Close()
@@ -425,7 +428,7 @@ func Open(o Options, so store.Options) (*Broker, error) {
 	}
 	if err := b.openDedup(); err != nil { // dedup.go
 		b.sched.Close()
-		b.txn.close()
+		b.txn.Close()
 		b.offsets.Close()
 		b.meta.Close()
 		st.Close()
@@ -485,7 +488,7 @@ func (b *Broker) Start(ctx context.Context) error {
 		return err
 	}
 	b.registrar.Start(ctx)
-	b.txn.start()
+	b.txn.Start()
 	b.sched.Start(ctx)
 	b.log.Info().Str("addr", host.String()).Msg("broker serving")
 	return nil
@@ -552,7 +555,7 @@ func (b *Broker) close() error {
 	if err := b.srv.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("broker: close server: %w", err))
 	}
-	b.txn.close()
+	b.txn.Close()
 	if err := b.closeSchedule(); err != nil {
 		errs = append(errs, err)
 	}

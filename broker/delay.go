@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/rocketgo/rocketgo/broker/meta"
+	"github.com/rocketgo/rocketgo/broker/retry"
 	"github.com/rocketgo/rocketgo/broker/schedule"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -168,7 +168,7 @@ func (b *Broker) routeScheduled(m *message.Ext, sb *sendBuf, sp *schedProps, bat
 	if t.Nanosecond()%int(time.Millisecond) != 0 {
 		now++
 	}
-	deliver, err := timerDeliverMS(sp, now, b.opts.TimerMaxDelay)
+	deliver, err := retry.TimerDeliverMS(sp.deliverMS, sp.delaySec, sp.delayMS, now, b.opts.TimerMaxDelay)
 	if err != nil {
 		return err
 	}
@@ -201,57 +201,6 @@ func setSchedProps(sb *sendBuf, props, topic string) error {
 	}
 	sb.props = append(sb.props[:0], props...)
 	return nil
-}
-
-// timerDeliverMS computes a timer message's due time (ms) from its properties, as
-// RocketMQ 5's HookUtils does: TIMER_DELAY_SEC, else TIMER_DELAY_MS (both from now),
-// else TIMER_DELIVER_MS (absolute). A value that is not a number, or a due time beyond
-// the horizon, is MESSAGE_ILLEGAL.
-func timerDeliverMS(sp *schedProps, now int64, horizon time.Duration) (int64, error) {
-	key, val, scale, relative := message.PropTimerDeliverMS, sp.deliverMS, int64(1), false
-	switch {
-	case sp.delaySec != "":
-		key, val, scale, relative = message.PropTimerDelaySec, sp.delaySec, 1000, true
-	case sp.delayMS != "":
-		key, val, relative = message.PropTimerDelayMS, sp.delayMS, true
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(val), 10, 64)
-	if err != nil {
-		return 0, reject(errMessageIllegal, "timer message illegal: %s %q is not a whole number", key, val)
-	}
-	limit := horizon.Milliseconds()
-	var ahead int64 // ms from now; saturated so no input overflows
-	if relative {
-		switch {
-		case n > math.MaxInt64/scale:
-			ahead = math.MaxInt64
-		case n < math.MinInt64/scale:
-			ahead = math.MinInt64
-		default:
-			ahead = n * scale
-		}
-	} else {
-		ahead = n - now
-		if n < 0 && now > 0 && ahead > 0 { // wrapped
-			ahead = math.MinInt64
-		}
-	}
-	if ahead > limit {
-		return 0, reject(errMessageIllegal, "timer message illegal: %s %s is %s ahead, beyond the %s horizon (timerMaxDelay)",
-			key, val, fmtAhead(ahead), horizon)
-	}
-	if ahead <= 0 {
-		return now, nil
-	}
-	return now + ahead, nil
-}
-
-// fmtAhead renders a distance in ms for a remark.
-func fmtAhead(ms int64) string {
-	if ms > int64(math.MaxInt64/time.Millisecond) {
-		return "practically forever"
-	}
-	return (time.Duration(ms) * time.Millisecond).String()
 }
 
 // handleCancelScheduled serves CANCEL_SCHEDULED_MESSAGE (2202), a rocketgo

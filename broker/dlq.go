@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/rocketgo/rocketgo/broker/meta"
+	"github.com/rocketgo/rocketgo/broker/retry"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -47,7 +48,7 @@ func (b *Broker) handleListDLQ(_ *server.Conn, req *codec.Command) *codec.Comman
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
 	}
-	count, err := parseCount(h.MaxCount, defaultDLQList, maxDLQCount)
+	count, err := retry.ParseCount(h.MaxCount, defaultDLQList, maxDLQCount)
 	if err != nil {
 		return errorResponse(req, err)
 	}
@@ -56,7 +57,7 @@ func (b *Broker) handleListDLQ(_ *server.Conn, req *codec.Command) *codec.Comman
 		return errorResponse(req, err)
 	}
 	resp := req.NewResponse(code.Success, res.Status.String())
-	resp.ExtFields["nextBeginOffset"] = strconv.FormatInt(dlqNext(h.Offset, res), 10)
+	resp.ExtFields["nextBeginOffset"] = strconv.FormatInt(retry.DLQNext(h.Offset, res), 10)
 	resp.ExtFields["minOffset"] = strconv.FormatInt(res.MinOffset, 10)
 	resp.ExtFields["maxOffset"] = strconv.FormatInt(res.MaxOffset, 10)
 	if res.Status == store.Found {
@@ -71,18 +72,6 @@ func (b *Broker) handleListDLQ(_ *server.Conn, req *codec.Command) *codec.Comman
 	return resp
 }
 
-// dlqNext is where the next read of a DLQ starts after res: past what was read, or at
-// the queue's start or end when the offset was outside it.
-func dlqNext(off int64, res store.GetResult) int64 {
-	switch res.Status {
-	case store.Found, store.NoMatchedMessage, store.MessageWasRemoving, store.OffsetTooSmall, store.OffsetOverflowBadly:
-		return res.NextBegin
-	case store.OffsetOverflowOne:
-		return off
-	}
-	return 0
-}
-
 // handleResendDLQ serves RESEND_DLQ_MESSAGES (2201): each dead letter read is stored
 // again in %RETRY%<group> with reconsume times 0, no delay, and its properties (so
 // RETRY_TOPIC brings it back under its original topic). The answer carries resent and
@@ -95,7 +84,7 @@ func (b *Broker) handleResendDLQ(_ *server.Conn, req *codec.Command) *codec.Comm
 	if err := b.refuseSendOnSlave(); err != nil {
 		return errorResponse(req, err)
 	}
-	count, err := parseCount(h.MaxCount, defaultDLQResend, maxDLQCount)
+	count, err := retry.ParseCount(h.MaxCount, defaultDLQResend, maxDLQCount)
 	if err != nil {
 		return errorResponse(req, err)
 	}
@@ -136,7 +125,7 @@ func (b *Broker) handleResendDLQ(_ *server.Conn, req *codec.Command) *codec.Comm
 	}
 	resp := req.NewResponse(code.Success, "")
 	resp.ExtFields["resent"] = strconv.Itoa(n)
-	resp.ExtFields["nextBeginOffset"] = strconv.FormatInt(dlqNext(h.Offset, res), 10)
+	resp.ExtFields["nextBeginOffset"] = strconv.FormatInt(retry.DLQNext(h.Offset, res), 10)
 	return resp
 }
 
@@ -147,20 +136,8 @@ func (b *Broker) resendRecord(rec []byte, topic string, queueID int32) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range sendBackStrip {
-		delete(old.Properties, k)
-	}
-	m := &message.Ext{
-		Topic:         topic,
-		QueueID:       queueID,
-		Flag:          old.Flag,
-		SysFlag:       old.SysFlag &^ message.TxMask,
-		BornTimestamp: old.BornTimestamp,
-		BornHost:      old.BornHost,
-		StoreHost:     b.storeHost(),
-		Body:          old.Body,
-		Properties:    old.Properties,
-	}
+	m := retry.Copy(old, b.storeHost(), 0)
+	m.Topic, m.QueueID = topic, queueID
 	return message.EncodeRecord(nil, m)
 }
 

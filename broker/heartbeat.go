@@ -36,7 +36,7 @@ func newClientTable(b *Broker) *clients.Table {
 		},
 		CloseConn: func(conn *server.Conn) { conn.Close() },
 		OnSweep: func() {
-			b.locks.purgeExpired()
+			b.locks.PurgeExpired()
 			b.sampleStats()
 		},
 	})

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 )
@@ -19,104 +17,9 @@ func mqs(ids ...int32) []body.MessageQueue {
 	return out
 }
 
-func queueIDs(qs []body.MessageQueue) []int32 {
-	out := make([]int32, len(qs))
-	for i, q := range qs {
-		out[i] = q.QueueID
-	}
-	return out
-}
-
-func TestLockLeaseExclusive(t *testing.T) {
-	clock := newFakeClock()
-	l := newLockTableWith(clock.Now, 60*time.Second, zerolog.Nop())
-
-	if got := queueIDs(l.tryLockBatch("g", "A", mqs(0, 1))); !slices.Equal(got, []int32{0, 1}) {
-		t.Fatalf("A locks 0,1: got %v", got)
-	}
-	if got := queueIDs(l.tryLockBatch("g", "B", mqs(1, 2))); !slices.Equal(got, []int32{2}) {
-		t.Fatalf("B locks 1,2 while A holds 1: got %v, want [2]", got)
-	}
-	// Another group is a separate namespace.
-	if got := queueIDs(l.tryLockBatch("other", "B", mqs(1))); !slices.Equal(got, []int32{1}) {
-		t.Fatalf("B locks 1 in another group: got %v", got)
-	}
-
-	// A renews at 59 s; B still cannot take queue 1 at 60 s or 119 s.
-	clock.Advance(59 * time.Second)
-	if got := queueIDs(l.tryLockBatch("g", "A", mqs(1))); !slices.Equal(got, []int32{1}) {
-		t.Fatalf("A renews 1: got %v", got)
-	}
-	clock.Advance(60 * time.Second) // 60 s after the renewal: still live
-	if got := l.tryLockBatch("g", "B", mqs(1)); len(got) != 0 {
-		t.Fatalf("B took queue 1 before A's lease lapsed: %v", got)
-	}
-	if h, ok := l.holder("g", mqs(1)[0]); !ok || h != "A" {
-		t.Fatalf("holder: got %q, %v", h, ok)
-	}
-
-	// One more second and the lease has lapsed: B gets it, and then A does not.
-	clock.Advance(time.Second)
-	if got := queueIDs(l.tryLockBatch("g", "B", mqs(1))); !slices.Equal(got, []int32{1}) {
-		t.Fatalf("B after expiry: got %v, want [1]", got)
-	}
-	if got := l.tryLockBatch("g", "A", mqs(1)); len(got) != 0 {
-		t.Fatalf("A regained queue 1 held by B: %v", got)
-	}
-}
-
-func TestLockUnlock(t *testing.T) {
-	clock := newFakeClock()
-	l := newLockTableWith(clock.Now, 60*time.Second, zerolog.Nop())
-	l.tryLockBatch("g", "A", mqs(0, 1))
-
-	l.unlockBatch("g", "B", mqs(0)) // not B's: no effect
-	if got := l.tryLockBatch("g", "B", mqs(0)); len(got) != 0 {
-		t.Fatalf("B took queue 0 after unlocking it without holding it: %v", got)
-	}
-	l.unlockBatch("g", "A", mqs(0))
-	if got := queueIDs(l.tryLockBatch("g", "B", mqs(0))); !slices.Equal(got, []int32{0}) {
-		t.Fatalf("B after A unlocked: got %v, want [0]", got)
-	}
-	if _, ok := l.holder("g", mqs(2)[0]); ok {
-		t.Fatal("holder of a never-locked queue reported ok")
-	}
-}
-
-func TestLockPurgeAndBound(t *testing.T) {
-	clock := newFakeClock()
-	l := newLockTableWith(clock.Now, 60*time.Second, zerolog.Nop())
-	l.max = 3
-	if got := l.tryLockBatch("g", "A", mqs(0, 1, 2, 3, 4)); len(got) != 3 {
-		t.Fatalf("at the bound of 3: got %v", got)
-	}
-	// A queue already in the table can still be renewed at the bound.
-	if got := l.tryLockBatch("g", "A", mqs(0)); len(got) != 1 {
-		t.Fatalf("renewal at the bound: got %v", got)
-	}
-	clock.Advance(61 * time.Second)
-	l.purgeExpired()
-	l.mu.Lock()
-	count, groups := l.mu.count, len(l.mu.groups)
-	l.mu.Unlock()
-	if count != 0 || groups != 0 {
-		t.Fatalf("after purge: %d entries in %d groups, want none", count, groups)
-	}
-	if got := l.tryLockBatch("g", "B", mqs(3, 4)); len(got) != 2 {
-		t.Fatalf("after purge: got %v, want both", got)
-	}
-	l.unlockBatch("g", "B", mqs(3, 4))
-	l.mu.Lock()
-	count = l.mu.count
-	l.mu.Unlock()
-	if count != 0 {
-		t.Fatalf("after unlock: count %d, want 0", count)
-	}
-}
-
 func TestLockBatchOverTCP(t *testing.T) {
 	e := startRegistryBroker(t, nil)
-	lock := func(clientID string, ids ...int32) []int32 {
+	lock := func(clientID string, ids ...int32) []body.MessageQueue {
 		t.Helper()
 		req := &body.LockBatchRequestBody{ConsumerGroup: "og", ClientID: clientID, MQSet: mqs(ids...)}
 		resp := e.call(e.cli, code.LockBatchMQ, nil, req.Encode())
@@ -127,16 +30,16 @@ func TestLockBatchOverTCP(t *testing.T) {
 		if err != nil {
 			t.Fatalf("lock response %s: %v", resp.Body, err)
 		}
-		return queueIDs(r.LockOKMQSet)
+		return r.LockOKMQSet
 	}
-	if got := lock("A", 0, 1); !slices.Equal(got, []int32{0, 1}) {
+	if got := lock("A", 0, 1); !slices.Equal(got, mqs(0, 1)) {
 		t.Fatalf("A: got %v", got)
 	}
-	if got := lock("B", 1, 2); !slices.Equal(got, []int32{2}) {
+	if got := lock("B", 1, 2); !slices.Equal(got, mqs(2)) {
 		t.Fatalf("B while A holds 1: got %v, want [2]", got)
 	}
 	e.clock.Advance(30 * time.Second)
-	if got := lock("A", 0, 1); !slices.Equal(got, []int32{0, 1}) { // renew, as the Go client does every 20 s
+	if got := lock("A", 0, 1); !slices.Equal(got, mqs(0, 1)) { // renew, as the Go client does every 20 s
 		t.Fatalf("A renews: got %v", got)
 	}
 	e.clock.Advance(59 * time.Second)
@@ -144,7 +47,7 @@ func TestLockBatchOverTCP(t *testing.T) {
 		t.Fatalf("B before A's renewed lease lapsed: got %v", got)
 	}
 	e.clock.Advance(2 * time.Second)
-	if got := lock("B", 1); !slices.Equal(got, []int32{1}) {
+	if got := lock("B", 1); !slices.Equal(got, mqs(1)) {
 		t.Fatalf("B after A's lease lapsed: got %v", got)
 	}
 
@@ -153,7 +56,7 @@ func TestLockBatchOverTCP(t *testing.T) {
 	if resp := e.call(e.cli, code.UnlockBatchMQ, nil, unlock.Encode()); resp.Code != code.Success {
 		t.Fatalf("unlock: code %d %q", resp.Code, resp.Remark)
 	}
-	if got := lock("A", 1); !slices.Equal(got, []int32{1}) {
+	if got := lock("A", 1); !slices.Equal(got, mqs(1)) {
 		t.Fatalf("A after B unlocked: got %v", got)
 	}
 
@@ -162,18 +65,6 @@ func TestLockBatchOverTCP(t *testing.T) {
 			if resp := e.call(e.cli, c, nil, []byte(bad)); resp.Code != code.SystemError || resp.Remark == "" {
 				t.Fatalf("code %d with body %q: code %d remark %q", c, bad, resp.Code, resp.Remark)
 			}
-		}
-	}
-}
-
-func BenchmarkTryLockBatch(b *testing.B) {
-	l := newLockTableWith(time.Now, lockLease, zerolog.Nop())
-	qs := mqs(0, 1, 2, 3, 4, 5, 6, 7)
-	b.ReportAllocs()
-	b.SetBytes(int64(len(qs)))
-	for b.Loop() {
-		if got := l.tryLockBatch("g", "client", qs); len(got) != len(qs) {
-			b.Fatal(got)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/broker/ha"
+	"github.com/rocketgo/rocketgo/broker/internal/metasync"
 	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -97,9 +98,9 @@ func (o Options) validateRole() error {
 // replication is the broker's part in master/slave replication: the HA server of a
 // master, or the HA client and metadata sync of a slave.
 type replication struct {
-	server *ha.Server // masters
-	client *ha.Client // slaves
-	meta   *metaSync  // slaves
+	server *ha.Server     // masters
+	client *ha.Client     // slaves
+	meta   *metasync.Sync // slaves
 }
 
 // isSlave reports whether the broker is a slave.

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/rocketgo/rocketgo/broker/meta"
+	"github.com/rocketgo/rocketgo/broker/retry"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -17,11 +18,6 @@ import (
 // %RETRY%<group> after an escalating delay (level 3 + reconsume times, through
 // SCHEDULE_TOPIC_XXXX), or, once it has been reconsumed maxReconsumeTimes times (or the
 // consumer asks with delayLevel -1), to the group's dead-letter queue %DLQ%<group>.
-
-// sendBackStrip are the properties a re-sent message loses: its old delay, timer and
-// scheduling marks, which the new send sets again as it needs, and WAIT.
-var sendBackStrip = []string{message.PropWait, message.PropDelay, message.PropTimerDeliverMS,
-	message.PropTimerDelaySec, message.PropTimerDelayMS, message.PropTimerOutMS, propScheduleFrom}
 
 // handleSendBack serves CONSUMER_SEND_MSG_BACK (36): look the consumed message up by
 // its CommitLog offset and store a copy with reconsume times + 1 in the group's retry
@@ -89,19 +85,9 @@ func (b *Broker) sendBackMessage(old *message.Ext, group string, retryQueues, de
 	if p[message.PropOriginMsgID] == "" {
 		p[message.PropOriginMsgID] = message.OffsetMsgID(old.StoreHost, old.PhysicalOffset)
 	}
-	for _, k := range sendBackStrip {
-		delete(p, k)
-	}
-	m := &message.Ext{
-		Flag:           old.Flag,
-		SysFlag:        old.SysFlag &^ message.TxMask, // a retry is not part of a transaction
-		BornTimestamp:  old.BornTimestamp,
-		BornHost:       old.BornHost,
-		StoreHost:      b.storeHost(),
-		ReconsumeTimes: old.ReconsumeTimes + 1,
-		Body:           old.Body,
-	}
-	if old.ReconsumeTimes >= maxTimes || delayLevel < 0 {
+	m := retry.Copy(old, b.storeHost(), old.ReconsumeTimes+1)
+	m.Properties = nil
+	if retry.ToDLQ(old.ReconsumeTimes, maxTimes, delayLevel) {
 		tc, err := b.topics.EnsureDLQ(group)
 		if err != nil {
 			return nil, "", err
@@ -119,10 +105,7 @@ func (b *Broker) sendBackMessage(old *message.Ext, group string, retryQueues, de
 	if tc.GetPerm()&body.PermWrite == 0 {
 		return nil, "", reject(errNoPermission, "the topic[%s] sending message is forbidden (perm %d)", tc.GetTopicName(), tc.GetPerm())
 	}
-	level := int(delayLevel)
-	if level == 0 {
-		level = 3 + int(old.ReconsumeTimes)
-	}
+	level := retry.Level(delayLevel, old.ReconsumeTimes)
 	var props string
 	m.Topic, m.QueueID, props = b.delayTarget(tc.GetTopicName(), rand.Int32N(max(tc.GetWriteQueueNums(), 1)),
 		message.EncodeProperties(p), level)
@@ -158,15 +141,4 @@ func (b *Broker) answerWhenDurable(conn *server.Conn, req *codec.Command, end in
 // errNoDLQ is the refusal of a DLQ request for a group without dead letters.
 func errNoDLQ(group string) error {
 	return reject(errNotFound, "consumer group %s has no dead letters (no topic %s%s)", group, meta.DLQGroupTopicPrefix, group)
-}
-
-// parseCount reads an optional maxCount: def when 0, at most limit.
-func parseCount(n, def, limit int32) (int, error) {
-	switch {
-	case n == 0:
-		return int(def), nil
-	case n < 0 || n > limit:
-		return 0, reject(errBadRequest, "maxCount %d outside 1..%d", n, limit)
-	}
-	return int(n), nil
 }

@@ -4,11 +4,9 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/rocketgo/rocketgo/broker/clients"
+	"github.com/rocketgo/rocketgo/broker/internal/runstats"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -25,203 +23,24 @@ const (
 	brokerVersion     = 407
 )
 
-// statsWindows are Java's TPS windows (StoreStatsService: 10 s, 1 min, 10 min); the
-// samples are taken on the housekeeping tick, clients.ScanInterval, which divides them.
-var statsWindows = [...]time.Duration{10 * time.Second, time.Minute, 10 * time.Minute}
-
-// consumeTpsWindow is the window of a group's consumeTps (Java's per-minute figure).
-const consumeTpsWindow = time.Minute
-
-// statSample is one housekeeping-tick reading of the broker's totals.
-type statSample struct {
-	at   time.Time
-	puts int64
-	gets int64
-}
-
-// offsetSample is a group's committed-offset sum over a topic's queues at one tick.
-type offsetSample struct {
-	at  time.Time
-	sum int64
-}
-
-// runtimeStats keeps what GET_BROKER_RUNTIME_INFO and GET_CONSUME_STATS report beyond the
-// store's own totals: the samples behind the TPS figures, the day-boundary snapshots
-// behind msgPutTotalTodayMorning and friends, and the messages served by pulls.
-//
-// It is sampled on the client table's housekeeping tick (every clients.ScanInterval).
-// Methods are safe from any goroutine.
-type runtimeStats struct {
-	boot time.Time
-	gets atomic.Int64 // messages handed out by pulls since boot
-
-	mu struct {
-		sync.Mutex
-		ring []statSample // oldest first, covering the longest window
-		day  int          // the local day (yyyymmdd) of todayMorning
-		// totals at the start of today and of yesterday (msg*TotalTodayMorning,
-		// msg*TotalYesterdayMorning)
-		todayMorning, yesterdayMorning statSample
-		groups                         map[clients.GroupTopic][]offsetSample // oldest first
-	}
-}
-
-func newRuntimeStats(now time.Time) *runtimeStats {
-	s := &runtimeStats{boot: now}
-	s.mu.day = dayOf(now)
-	s.mu.groups = make(map[clients.GroupTopic][]offsetSample)
-	return s
-}
-
-func dayOf(t time.Time) int {
-	y, m, d := t.Date()
-	return y*10000 + int(m)*100 + d
-}
-
-// countPulled records n messages served to a consumer by a pull; it feeds
-// msgGetTotalTodayNow and getTransferedTps. Cheap enough for the pull path: one atomic
-// add.
-func (s *runtimeStats) countPulled(n int) {
-	s.gets.Add(int64(n))
-}
-
-// sample records the totals at now and rolls the day snapshots at local midnight.
-func (s *runtimeStats) sample(now time.Time, puts int64) {
-	cur := statSample{at: now, puts: puts, gets: s.gets.Load()}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if d := dayOf(now); d != s.mu.day {
-		s.mu.yesterdayMorning = s.mu.todayMorning
-		s.mu.todayMorning = cur
-		s.mu.day = d
-	}
-	s.mu.ring = append(s.mu.ring, cur)
-	keep := statsWindows[len(statsWindows)-1] + clients.ScanInterval
-	for len(s.mu.ring) > 1 && now.Sub(s.mu.ring[0].at) > keep {
-		s.mu.ring = s.mu.ring[1:]
-	}
-}
-
-// tps returns "w10 w60 w600", the put and get rates over each window, formatted as Java
-// does (space-separated decimals; mqadmin clusterList parses the first). Each window is
-// measured from the newest sample at least that old, or from the oldest sample while
-// the broker is younger than the window; with no sample yet the rates are 0.
-func (s *runtimeStats) tps(now time.Time, puts int64) (putTps, getTps string) {
-	cur := statSample{at: now, puts: puts, gets: s.gets.Load()}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var p, g []byte
-	for i, w := range statsWindows {
-		if i > 0 {
-			p, g = append(p, ' '), append(g, ' ')
-		}
-		var pr, gr float64
-		if base, ok := baseSample(s.mu.ring, now, w); ok {
-			secs := now.Sub(base.at).Seconds()
-			pr, gr = rate(cur.puts-base.puts, secs), rate(cur.gets-base.gets, secs)
-		}
-		p, g = appendJavaDouble(p, pr), appendJavaDouble(g, gr)
-	}
-	return string(p), string(g)
-}
-
-// baseSample picks the sample a window of length w starts from: the newest one at least
-// w old, else the oldest one.
-func baseSample(ring []statSample, now time.Time, w time.Duration) (statSample, bool) {
-	for j := len(ring) - 1; j >= 0; j-- {
-		if now.Sub(ring[j].at) >= w {
-			return ring[j], true
-		}
-	}
-	if len(ring) > 0 {
-		return ring[0], true
-	}
-	return statSample{}, false
-}
-
-// mornings returns the totals at the start of today and of yesterday.
-func (s *runtimeStats) mornings() (today, yesterday statSample) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.mu.todayMorning, s.mu.yesterdayMorning
-}
-
-// sampleGroups records, for each online consumer group and topic, the sum of its
-// committed offsets: its growth over a minute is the group's consumeTps.
-func (s *runtimeStats) sampleGroups(now time.Time, sums map[clients.GroupTopic]int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, v := range sums {
-		r := append(s.mu.groups[k], offsetSample{at: now, sum: v})
-		for len(r) > 1 && now.Sub(r[0].at) > consumeTpsWindow+clients.ScanInterval {
-			r = r[1:]
-		}
-		s.mu.groups[k] = r
-	}
-	// A group that went offline stops being sampled; forget it so departed groups do
-	// not accumulate.
-	for k := range s.mu.groups {
-		if _, ok := sums[k]; !ok {
-			delete(s.mu.groups, k)
-		}
-	}
-}
-
-// consumeTps is group's rate of committed progress on topic over the last minute, given
-// its current offset sum; 0 before two samples exist.
-func (s *runtimeStats) consumeTps(k clients.GroupTopic, now time.Time, sum int64) float64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.mu.groups[k]
-	if len(r) == 0 {
-		return 0
-	}
-	base := r[0]
-	for j := len(r) - 1; j >= 0; j-- {
-		if now.Sub(r[j].at) >= consumeTpsWindow {
-			base = r[j]
-			break
-		}
-	}
-	return rate(sum-base.sum, now.Sub(base.at).Seconds())
-}
-
-func rate(n int64, secs float64) float64 {
-	if secs <= 0 || n <= 0 {
-		return 0
-	}
-	return float64(n) / secs
-}
-
-// appendJavaDouble formats v like Java's Double.toString for ordinary magnitudes: a
-// decimal point is always present ("0.0", "12.5").
-func appendJavaDouble(dst []byte, v float64) []byte {
-	v = math.Round(v*100) / 100
-	out := strconv.AppendFloat(dst, v, 'f', -1, 64)
-	if !slices.Contains(out[len(dst):], '.') {
-		out = append(out, '.', '0')
-	}
-	return out
-}
-
 // countPulled records n messages served by a pull (FOUND); the pull path calls it so
 // msgGetTotalTodayNow and getTransferedTps count deliveries. One atomic add.
 func (b *Broker) countPulled(n int) {
-	b.stats.countPulled(n)
+	b.stats.CountPulled(n)
 }
 
 // sampleStats is the housekeeping step of the statistics: it records the store's put
 // total and the committed-offset sums of online consumer groups.
 func (b *Broker) sampleStats() {
 	now := b.now()
-	b.stats.sample(now, b.store.Stats().PutMessages)
+	b.stats.Sample(now, b.store.Stats().PutMessages)
 	sums := make(map[clients.GroupTopic]int64)
 	for _, gt := range b.clients.OnlineSubscriptions() {
 		if tc, ok := b.topics.Get(gt.Topic); ok {
 			sums[gt] = b.committedSum(gt.Group, gt.Topic, tc.GetReadQueueNums())
 		}
 	}
-	b.stats.sampleGroups(now, sums)
+	b.stats.SampleGroups(now, sums)
 }
 
 // committedSum adds up group's committed offsets over topic's first queues queues.
@@ -256,21 +75,21 @@ func (b *Broker) handleRuntimeInfo(_ *server.Conn, req *codec.Command) *codec.Co
 	now := b.now()
 	ss := b.store.Stats()
 	rs := b.stats
-	putTps, getTps := rs.tps(now, ss.PutMessages)
-	today, yesterday := rs.mornings()
+	putTps, getTps := rs.TPS(now, ss.PutMessages)
+	today, yesterday := rs.Mornings()
 	i64 := func(v int64) string { return strconv.FormatInt(v, 10) }
-	ratio := string(appendJavaDouble(nil, ss.DiskUsage))
+	ratio := string(runstats.AppendJavaDouble(nil, ss.DiskUsage))
 	t := map[string]string{
 		"brokerVersionDesc":                     brokerVersionDesc,
 		"brokerVersion":                         strconv.Itoa(brokerVersion),
-		"bootTimestamp":                         i64(rs.boot.UnixMilli()),
-		"runtime":                               formatRuntime(now.Sub(rs.boot)),
+		"bootTimestamp":                         i64(rs.Boot().UnixMilli()),
+		"runtime":                               runstats.FormatRuntime(now.Sub(rs.Boot())),
 		"msgPutTotalTodayNow":                   i64(ss.PutMessages),
-		"msgPutTotalTodayMorning":               i64(today.puts),
-		"msgPutTotalYesterdayMorning":           i64(yesterday.puts),
-		"msgGetTotalTodayNow":                   i64(rs.gets.Load()),
-		"msgGetTotalTodayMorning":               i64(today.gets),
-		"msgGetTotalYesterdayMorning":           i64(yesterday.gets),
+		"msgPutTotalTodayMorning":               i64(today.Puts),
+		"msgPutTotalYesterdayMorning":           i64(yesterday.Puts),
+		"msgGetTotalTodayNow":                   i64(rs.Gets()),
+		"msgGetTotalTodayMorning":               i64(today.Gets),
+		"msgGetTotalYesterdayMorning":           i64(yesterday.Gets),
 		"putTps":                                putTps,
 		"getTransferedTps":                      getTps,
 		"putMessageTimesTotal":                  i64(ss.PutMessages),
@@ -306,14 +125,6 @@ func (b *Broker) earliestMessageTime() int64 {
 		return 0
 	}
 	return message.RecordStoreTimestamp(rec)
-}
-
-// formatRuntime renders an uptime as Java's StoreStatsService does:
-// "[ 1 days, 2 hours, 3 minutes, 4 seconds ]".
-func formatRuntime(d time.Duration) string {
-	s := int64(d / time.Second)
-	return "[ " + strconv.FormatInt(s/86400, 10) + " days, " + strconv.FormatInt(s%86400/3600, 10) +
-		" hours, " + strconv.FormatInt(s%3600/60, 10) + " minutes, " + strconv.FormatInt(s%60, 10) + " seconds ]"
 }
 
 // handleTopicStats serves GET_TOPIC_STATS_INFO (202): min and max offset and the store
@@ -397,7 +208,7 @@ func (b *Broker) handleConsumeStats(_ *server.Conn, req *codec.Command) *codec.C
 				LastTimestamp:  storeTimeAt(b.store, topic, q, consumerOff-1),
 			}
 		}
-		cs.ConsumeTps += b.stats.consumeTps(clients.GroupTopic{Group: h.ConsumerGroup, Topic: topic}, now, sum)
+		cs.ConsumeTps += b.stats.ConsumeTps(clients.GroupTopic{Group: h.ConsumerGroup, Topic: topic}, now, sum)
 	}
 	resp := req.NewResponse(code.Success, "")
 	resp.Body = cs.Encode()

@@ -186,38 +186,3 @@ func TestRuntimeInfo(t *testing.T) {
 		t.Fatalf("commitLogDiskRatio %q: %v", tab["commitLogDiskRatio"], err)
 	}
 }
-
-func TestRuntimeStatsWindows(t *testing.T) {
-	clock := newFakeClock()
-	s := newRuntimeStats(clock.Now())
-	if p, g := s.tps(clock.Now(), 0); p != "0.0 0.0 0.0" || g != "0.0 0.0 0.0" {
-		t.Fatalf("no samples: %q %q", p, g)
-	}
-	s.sample(clock.Now(), 0)
-	for i := 1; i <= 60; i++ { // ten minutes of 10 s ticks, 100 puts each
-		clock.Advance(10 * time.Second)
-		s.countPulled(50)
-		s.sample(clock.Now(), int64(i*100))
-	}
-	clock.Advance(10 * time.Second)
-	s.countPulled(500)
-	// 200 puts and 500 gets in the last 10 s; the minute and ten minutes average lower.
-	p, g := s.tps(clock.Now(), 6200)
-	if p != "20.0 11.67 10.17" || g != "50.0 12.5 5.75" {
-		t.Fatalf("tps: put %q get %q", p, g)
-	}
-	// Midnight rolls the morning snapshots.
-	today, _ := s.mornings()
-	if today.puts != 0 {
-		t.Fatalf("today morning before midnight: %d", today.puts)
-	}
-	clock.Advance(24 * time.Hour)
-	s.sample(clock.Now(), 7000)
-	today, yesterday := s.mornings()
-	if today.puts != 7000 || yesterday.puts != 0 {
-		t.Fatalf("after midnight: today %d yesterday %d", today.puts, yesterday.puts)
-	}
-	if got := formatRuntime(26*time.Hour + 3*time.Minute + 4*time.Second); got != "[ 1 days, 2 hours, 3 minutes, 4 seconds ]" {
-		t.Fatalf("formatRuntime: %q", got)
-	}
-}

@@ -66,7 +66,7 @@ func BenchmarkTransactionCommit(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	if n := br.txn.set.Len(); n != 0 {
+	if n := br.txn.Set().Len(); n != 0 {
 		b.Fatalf("%d transactions left pending", n)
 	}
 }
@@ -113,7 +113,7 @@ func FuzzEndTransaction(f *testing.F) {
 		// Every committed half message is in Orders exactly once.
 		committed := 0
 		for _, h := range halves {
-			if o, ok := br.txn.set.Resolution(h.off); ok && o == txn.OutcomeCommitted {
+			if o, ok := br.txn.Set().Resolution(h.off); ok && o == txn.OutcomeCommitted {
 				committed++
 			}
 		}
@@ -125,7 +125,7 @@ func FuzzEndTransaction(f *testing.F) {
 			t.Fatalf("Orders holds %d messages, %d half messages were committed", stored, committed)
 		}
 		// Keep something to resolve, up to a bound on the log the fuzzer grows.
-		if br.txn.set.Len() == 0 && len(halves) < 64 {
+		if br.txn.Set().Len() == 0 && len(halves) < 64 {
 			addHalf(t)
 		}
 	})

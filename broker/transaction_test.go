@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rocketgo/rocketgo/broker/internal/txnsvc"
 	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/broker/txn"
 	"github.com/rocketgo/rocketgo/proto/body"
@@ -133,7 +134,7 @@ func (h *harness) waitSettled() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if end := h.b.Store().MaxPhysicalOffset(); end > 0 {
-		if err := h.b.txn.set.WaitApplied(ctx, end-1); err != nil {
+		if err := h.b.txn.Set().WaitApplied(ctx, end-1); err != nil {
 			h.t.Fatal(err)
 		}
 	}
@@ -397,8 +398,8 @@ func TestCheckBackCommits(t *testing.T) {
 	hf := h.sendHalf("pg", "Orders", 3, "checked-order", map[string]string{"KEYS": "k1"})
 	h.waitSettled()
 
-	h.b.txn.round(time.Now().Add(3 * time.Second)) // younger than transactionTimeOut: no check
-	h.b.txn.round(time.Now().Add(7 * time.Second))
+	h.b.txn.Round(time.Now().Add(3 * time.Second)) // younger than transactionTimeOut: no check
+	h.b.txn.Round(time.Now().Add(7 * time.Second))
 	checks := p.waitChecks(1)
 	c := checks[0]
 	if c.hdr.TranStateTableOffset != hf.queueOffset || c.hdr.CommitLogOffset != hf.offset || c.hdr.MsgID != hf.uniq ||
@@ -433,7 +434,7 @@ func TestCheckBackGivesUp(t *testing.T) {
 	now := time.Now()
 	for i := 1; i <= 3; i++ {
 		now = now.Add(time.Hour)
-		h.b.txn.round(now)
+		h.b.txn.Round(now)
 		p.waitChecks(i)
 		h.waitSettled()
 		l := h.pending("pg", 0)
@@ -441,12 +442,12 @@ func TestCheckBackGivesUp(t *testing.T) {
 			t.Fatalf("after check %d: %+v", i, l)
 		}
 		// A round again right away does not check again.
-		h.b.txn.round(now.Add(time.Second))
+		h.b.txn.Round(now.Add(time.Second))
 	}
 	if got := p.seen(); len(got) != 3 {
 		t.Fatalf("%d checks sent, want 3", len(got))
 	}
-	h.b.txn.round(now.Add(time.Hour)) // transactionCheckMax reached: given up
+	h.b.txn.Round(now.Add(time.Hour)) // transactionCheckMax reached: given up
 	h.waitPending(0)
 	moved := h.queueRecords(meta.TopicTransCheckMaxTime, 0)
 	if len(moved) != 1 || string(moved[0].Body) != "never-decided" || moved[0].PreparedTransactionOffset != hf.offset ||
@@ -472,7 +473,7 @@ func TestCheckBackRotatesAndSkipsClosed(t *testing.T) {
 	now := time.Now()
 	for i := 0; i < 2; i++ {
 		now = now.Add(time.Hour)
-		h.b.txn.round(now)
+		h.b.txn.Round(now)
 		deadline := time.Now().Add(10 * time.Second)
 		for len(a.seen())+len(b.seen()) < i+1 && time.Now().Before(deadline) {
 			<-time.After(2 * time.Millisecond)
@@ -488,7 +489,7 @@ func TestCheckBackRotatesAndSkipsClosed(t *testing.T) {
 	for len(h.b.clients.ProducerConns("pg")) != 1 && time.Now().Before(deadline) {
 		<-time.After(2 * time.Millisecond)
 	}
-	h.b.txn.round(now.Add(time.Hour))
+	h.b.txn.Round(now.Add(time.Hour))
 	a.waitChecks(2)
 }
 
@@ -498,7 +499,7 @@ func TestPendingSurvivesRestart(t *testing.T) {
 	h2 := h.sendHalf("pg", "Orders", 1, "two", nil)
 	h3 := h.sendHalf("pg2", "Orders", 2, "three", map[string]string{message.PropCheckImmunity: "60"})
 	wantCode(t, "commit one", h.endTx("pg", h1, header.TxCommit), code.Success, "")
-	snap := filepath.Join(h.so.Dir, txnSnapshotDir, txnSnapshotName)
+	snap := filepath.Join(h.so.Dir, txnsvc.SnapshotDir, txnsvc.SnapshotName)
 
 	check := func(stage string) {
 		t.Helper()
@@ -630,7 +631,7 @@ func TestConcurrentResolutions(t *testing.T) {
 		}
 		wg.Wait()
 		h.waitSettled()
-		o, ok := h.b.txn.set.Resolution(hf.offset)
+		o, ok := h.b.txn.Set().Resolution(hf.offset)
 		if !ok {
 			t.Fatalf("round %d: not resolved", round)
 		}
@@ -667,13 +668,13 @@ func TestStaleSnapshotCatchesUp(t *testing.T) {
 	h2 := h.sendHalf("pg", "Orders", 1, "two", nil)
 	h.waitSettled()
 	now := time.Now().Add(time.Hour)
-	h.b.txn.round(now) // one check each, recorded before the snapshot
+	h.b.txn.Round(now) // one check each, recorded before the snapshot
 	p.waitChecks(2)
 	h.waitSettled()
-	if err := h.b.txn.saveSnapshot(); err != nil {
+	if err := h.b.txn.SaveSnapshot(); err != nil {
 		t.Fatal(err)
 	}
-	snap := filepath.Join(h.so.Dir, txnSnapshotDir, txnSnapshotName)
+	snap := filepath.Join(h.so.Dir, txnsvc.SnapshotDir, txnsvc.SnapshotName)
 	old, err := os.ReadFile(snap)
 	if err != nil {
 		t.Fatal(err)
@@ -684,7 +685,7 @@ func TestStaleSnapshotCatchesUp(t *testing.T) {
 	wantCode(t, "rollback two", h.endTx("pg", h2, header.TxRollback), code.Success, "")
 	h4 := h.sendHalf("pg", "Orders", 3, "four", nil)
 	h.waitSettled()
-	h.b.txn.round(now.Add(time.Hour)) // a second check of three and four
+	h.b.txn.Round(now.Add(time.Hour)) // a second check of three and four
 	p.waitChecks(4)
 	h.waitSettled()
 
