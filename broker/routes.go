@@ -43,6 +43,10 @@ func (b *Broker) routes() []route {
 		{code.UpdateAndCreateSubGroup, b.handleUpdateAndCreateSubGroup, true},
 		{code.GetAllSubscriptionGroupConfig, b.handleGetAllSubscriptionGroupConfig, false},
 
+		// Broker configuration: admin_config.go.
+		{code.GetBrokerConfig, b.handleGetBrokerConfig, false},
+		{code.UpdateBrokerConfig, b.handleUpdateBrokerConfig, false},
+
 		// Client registry, queue locks, queries and statistics.
 		{code.HeartBeat, b.handleHeartbeat, true},
 		{code.UnregisterClient, b.handleUnregisterClient, false},
