@@ -42,6 +42,7 @@ func (b *Broker) routes() []route {
 		{code.GetAllTopicConfig, b.handleGetAllTopicConfig, false},
 		{code.UpdateAndCreateSubGroup, b.handleUpdateAndCreateSubGroup, true},
 		{code.GetAllSubscriptionGroupConfig, b.handleGetAllSubscriptionGroupConfig, false},
+		{code.DeleteSubscriptionGroup, b.handleDeleteSubGroup, true}, // admin_group.go
 
 		// Broker configuration: admin_config.go.
 		{code.GetBrokerConfig, b.handleGetBrokerConfig, false},

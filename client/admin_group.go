@@ -293,3 +293,24 @@ func (a *Admin) TopicConsumers(ctx context.Context, topic string) ([]string, err
 	slices.Sort(out)
 	return slices.Compact(out), nil
 }
+
+// DeleteSubscriptionGroup removes the group's configuration from every broker of target
+// (DELETE_SUBSCRIPTIONGROUP, 207); with removeOffset the brokers also drop the group's
+// committed offsets. Deleting an unknown group succeeds. The group's retry and
+// dead-letter topics stay: delete them with DeleteTopic.
+func (a *Admin) DeleteSubscriptionGroup(ctx context.Context, group string, removeOffset bool, target Target) error {
+	if err := a.check(); err != nil {
+		return err
+	}
+	if group == "" {
+		return fmt.Errorf("delete subscription group: %w: empty group", ErrInvalidOption)
+	}
+	addrs, err := a.targetAddrs(ctx, target)
+	if err != nil {
+		return fmt.Errorf("delete subscription group %s: %w", group, err)
+	}
+	h := header.DeleteSubscriptionGroupRequest{GroupName: a.wrap(group), RemoveOffset: removeOffset}
+	return a.eachBroker(ctx, addrs, func(ctx context.Context, addr string) error {
+		return a.expectSuccess(ctx, addr, codec.NewRequest(code.DeleteSubscriptionGroup, h.Encode(), nil))
+	}, "delete subscription group "+group)
+}
