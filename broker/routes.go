@@ -62,6 +62,9 @@ func (b *Broker) routes() []route {
 		{code.GetConsumeStats, b.handleConsumeStats, true},
 		{code.GetConsumerConnectionList, b.handleConsumerConnections, false},
 		{code.GetProducerConnectionList, b.handleProducerConnections, false},
+		{code.QueryTopicConsumeByWho, b.handleQueryTopicConsumeByWho, false}, // admin_consumer.go
+		{code.GetConsumerRunningInfo, b.handleGetConsumerRunningInfo, true},
+		{code.ConsumeMessageDirectly, b.handleConsumeMessageDirectly, true},
 
 		// Master/Slave: the request a slave asks its master (slave.go).
 		{code.GetAllConsumerOffset, b.handleGetAllConsumerOffset, false},

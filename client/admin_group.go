@@ -314,3 +314,34 @@ func (a *Admin) DeleteSubscriptionGroup(ctx context.Context, group string, remov
 		return a.expectSuccess(ctx, addr, codec.NewRequest(code.DeleteSubscriptionGroup, h.Encode(), nil))
 	}, "delete subscription group "+group)
 }
+
+// ConsumerRunningInfo asks consumer clientID of group, through the broker at addr that
+// the client heartbeats, for its running state (GET_CONSUMER_RUNNING_INFO, 307): the
+// broker relays the request and returns the client's ConsumerRunningInfo JSON as is.
+func (a *Admin) ConsumerRunningInfo(ctx context.Context, addr, group, clientID string) ([]byte, error) {
+	if err := a.check(); err != nil {
+		return nil, err
+	}
+	h := header.GetConsumerRunningInfoRequest{ConsumerGroup: a.wrap(group), ClientID: clientID}
+	resp, err := a.invokeOK(ctx, addr, codec.NewRequest(code.GetConsumerRunningInfo, h.Encode(), nil))
+	if err != nil {
+		return nil, fmt.Errorf("running info of %s in %s: %w", clientID, group, err)
+	}
+	return resp.Body, nil
+}
+
+// ConsumeMessageDirectly makes consumer clientID of group consume the message of
+// offsetMsgID, stored on the broker at addr, at once (CONSUME_MESSAGE_DIRECTLY, 309): the
+// broker reads the message and relays it; the answer is the client's
+// ConsumeMessageDirectlyResult JSON.
+func (a *Admin) ConsumeMessageDirectly(ctx context.Context, addr, group, clientID, offsetMsgID string) ([]byte, error) {
+	if err := a.check(); err != nil {
+		return nil, err
+	}
+	h := header.ConsumeMessageDirectlyRequest{ConsumerGroup: a.wrap(group), ClientID: clientID, MsgID: offsetMsgID}
+	resp, err := a.invokeOK(ctx, addr, codec.NewRequest(code.ConsumeMessageDirectly, h.Encode(), nil))
+	if err != nil {
+		return nil, fmt.Errorf("consume %s directly on %s in %s: %w", offsetMsgID, clientID, group, err)
+	}
+	return resp.Body, nil
+}

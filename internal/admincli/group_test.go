@@ -28,6 +28,10 @@ func TestDeleteSubGroupAndTopicPerm(t *testing.T) {
 		return ok && off == 1
 	})
 
+	// The group holds an offset on pay: QUERY_TOPIC_CONSUME_BY_WHO (300) names it.
+	if out := mustRun(t, "topicList", "-n", ns, "-c"); !strings.Contains(out, "DefaultCluster        pay"+strings.Repeat(" ", 61)+"  billing") {
+		t.Errorf("topicList -c lacks the pay/billing line:\n%s", out)
+	}
 	golden(t, "deleteSubGroup_b.golden", n.apply(mustRun(t, "deleteSubGroup", "-n", ns, "-b", c.BrokerAddr(), "-g", "billing")))
 	if off, ok := c.ConsumerOffset(t, "billing", "pay", 0); !ok || off != 1 {
 		t.Errorf("without -r the offsets stay: %d, %v", off, ok)
