@@ -354,6 +354,9 @@ type Broker struct {
 	sched     *scheduler    // delay.go: delay levels, timers, retry
 	sqlCache  sqlCache      // propfilter.go: compiled SQL92 subscriptions
 
+	cfg        liveConfig   // admin_config.go: settings changed by UPDATE_BROKER_CONFIG
+	cfgUpdates atomic.Int64 // admin_config.go: the configuration's data version
+
 	repl replication // role.go: the HA server of a master, the HA client of a slave
 
 	srv *server.Server

@@ -114,7 +114,7 @@ func (b *Broker) readFiltered(p *pullPlan) store.GetResult {
 	limit := off + sqlScanUnits
 	out := store.GetResult{Status: store.NoMatchedMessage}
 	for first := true; off < limit; first = false {
-		res := b.pullSrc.GetMessages(p.topic, p.queueID, off, sqlReadBatch, b.opts.MaxTransferBytes, nil)
+		res := b.pullSrc.GetMessages(p.topic, p.queueID, off, sqlReadBatch, b.live().MaxTransferBytes, nil)
 		switch res.Status {
 		case store.Found, store.NoMatchedMessage, store.MessageWasRemoving:
 		default:
@@ -131,7 +131,7 @@ func (b *Broker) readFiltered(p *pullPlan) store.GetResult {
 			if !p.sql.MatchProperties(message.RecordProperties(rec)) {
 				continue
 			}
-			if len(out.Records) >= p.maxCount || len(out.Records) > 0 && out.Bytes+len(rec) > b.opts.MaxTransferBytes {
+			if len(out.Records) >= p.maxCount || len(out.Records) > 0 && out.Bytes+len(rec) > b.live().MaxTransferBytes {
 				out.NextBegin = message.RecordQueueOffset(rec)
 				return out
 			}

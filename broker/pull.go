@@ -109,7 +109,7 @@ func (b *Broker) planPull(h *header.PullMessageRequest) (*pullPlan, error) {
 			return nil, err
 		}
 	}
-	maxCount := min(max(int(h.MaxMsgNums), 1), b.opts.MaxTransferCount)
+	maxCount := min(max(int(h.MaxMsgNums), 1), b.live().MaxTransferCount)
 	return &pullPlan{topic: h.Topic, group: h.ConsumerGroup, queueID: h.QueueID, offset: h.QueueOffset, maxCount: maxCount, match: match, sql: sql}, nil
 }
 
@@ -117,7 +117,7 @@ func (b *Broker) planPull(h *header.PullMessageRequest) (*pullPlan, error) {
 // ConsumeQueue, or, for SQL92, by evaluating each record's properties.
 func (b *Broker) readPull(p *pullPlan) store.GetResult {
 	if p.sql == nil {
-		return b.pullSrc.GetMessages(p.topic, p.queueID, p.offset, p.maxCount, b.opts.MaxTransferBytes, p.match)
+		return b.pullSrc.GetMessages(p.topic, p.queueID, p.offset, p.maxCount, b.live().MaxTransferBytes, p.match)
 	}
 	return b.readFiltered(p)
 }
@@ -286,8 +286,8 @@ const maxSuspend = 25 * time.Second
 // passes — exactly then, by its own timer — or when the broker closes.
 func (b *Broker) park(conn *server.Conn, req *codec.Command, p *pullPlan, suspendMillis int64) (parked bool, busy *codec.Command) {
 	timeout := time.Duration(min(max(suspendMillis, 0), int64(maxSuspend/time.Millisecond))) * time.Millisecond
-	if !b.opts.LongPollingEnable {
-		timeout = b.opts.ShortPollingTime
+	if live := b.live(); !live.LongPollingEnable {
+		timeout = live.ShortPollingTime
 	}
 	r := &longpoll.Request{
 		Topic:   p.topic,

@@ -297,7 +297,7 @@ var (
 // with slaveReadEnable suggests its slave: accessMessageInMemoryMaxRatio percent of
 // physical memory (Java's isSuggestPullingFromSlave).
 func (b *Broker) slaveWindow() int64 {
-	return physicalMemory() / 100 * int64(b.opts.AccessMessageInMemoryMaxRatio)
+	return physicalMemory() / 100 * int64(b.live().AccessMessageInMemoryMaxRatio)
 }
 
 // suggestBrokerID is the suggestWhichBrokerId of a pull answer (PullMessageProcessor):
@@ -305,7 +305,7 @@ func (b *Broker) slaveWindow() int64 {
 // whichBrokerWhenConsumeSlowly when the consumer reads further behind the log's end
 // than the in-memory window, else the group's brokerId (0 unless configured).
 func (b *Broker) suggestBrokerID(group string, res *store.GetResult) int64 {
-	if !b.opts.SlaveReadEnable {
+	if !b.live().SlaveReadEnable {
 		return 0
 	}
 	slow, id := int64(meta.DefaultWhichBrokerWhenConsumeSlowly), int64(0)

@@ -42,6 +42,11 @@ func (b *Broker) routes() []route {
 		{code.GetAllTopicConfig, b.handleGetAllTopicConfig, false},
 		{code.UpdateAndCreateSubGroup, b.handleUpdateAndCreateSubGroup, true},
 		{code.GetAllSubscriptionGroupConfig, b.handleGetAllSubscriptionGroupConfig, false},
+		{code.DeleteSubscriptionGroup, b.handleDeleteSubGroup, true}, // admin_group.go
+
+		// Broker configuration: admin_config.go.
+		{code.GetBrokerConfig, b.handleGetBrokerConfig, false},
+		{code.UpdateBrokerConfig, b.handleUpdateBrokerConfig, false},
 
 		// Client registry, queue locks, queries and statistics.
 		{code.HeartBeat, b.handleHeartbeat, true},
@@ -57,6 +62,9 @@ func (b *Broker) routes() []route {
 		{code.GetConsumeStats, b.handleConsumeStats, true},
 		{code.GetConsumerConnectionList, b.handleConsumerConnections, false},
 		{code.GetProducerConnectionList, b.handleProducerConnections, false},
+		{code.QueryTopicConsumeByWho, b.handleQueryTopicConsumeByWho, false}, // admin_consumer.go
+		{code.GetConsumerRunningInfo, b.handleGetConsumerRunningInfo, true},
+		{code.ConsumeMessageDirectly, b.handleConsumeMessageDirectly, true},
 
 		// Master/Slave: the request a slave asks its master (slave.go).
 		{code.GetAllConsumerOffset, b.handleGetAllConsumerOffset, false},

@@ -293,3 +293,55 @@ func (a *Admin) TopicConsumers(ctx context.Context, topic string) ([]string, err
 	slices.Sort(out)
 	return slices.Compact(out), nil
 }
+
+// DeleteSubscriptionGroup removes the group's configuration from every broker of target
+// (DELETE_SUBSCRIPTIONGROUP, 207); with removeOffset the brokers also drop the group's
+// committed offsets. Deleting an unknown group succeeds. The group's retry and
+// dead-letter topics stay: delete them with DeleteTopic.
+func (a *Admin) DeleteSubscriptionGroup(ctx context.Context, group string, removeOffset bool, target Target) error {
+	if err := a.check(); err != nil {
+		return err
+	}
+	if group == "" {
+		return fmt.Errorf("delete subscription group: %w: empty group", ErrInvalidOption)
+	}
+	addrs, err := a.targetAddrs(ctx, target)
+	if err != nil {
+		return fmt.Errorf("delete subscription group %s: %w", group, err)
+	}
+	h := header.DeleteSubscriptionGroupRequest{GroupName: a.wrap(group), RemoveOffset: removeOffset}
+	return a.eachBroker(ctx, addrs, func(ctx context.Context, addr string) error {
+		return a.expectSuccess(ctx, addr, codec.NewRequest(code.DeleteSubscriptionGroup, h.Encode(), nil))
+	}, "delete subscription group "+group)
+}
+
+// ConsumerRunningInfo asks consumer clientID of group, through the broker at addr that
+// the client heartbeats, for its running state (GET_CONSUMER_RUNNING_INFO, 307): the
+// broker relays the request and returns the client's ConsumerRunningInfo JSON as is.
+func (a *Admin) ConsumerRunningInfo(ctx context.Context, addr, group, clientID string) ([]byte, error) {
+	if err := a.check(); err != nil {
+		return nil, err
+	}
+	h := header.GetConsumerRunningInfoRequest{ConsumerGroup: a.wrap(group), ClientID: clientID}
+	resp, err := a.invokeOK(ctx, addr, codec.NewRequest(code.GetConsumerRunningInfo, h.Encode(), nil))
+	if err != nil {
+		return nil, fmt.Errorf("running info of %s in %s: %w", clientID, group, err)
+	}
+	return resp.Body, nil
+}
+
+// ConsumeMessageDirectly makes consumer clientID of group consume the message of
+// offsetMsgID, stored on the broker at addr, at once (CONSUME_MESSAGE_DIRECTLY, 309): the
+// broker reads the message and relays it; the answer is the client's
+// ConsumeMessageDirectlyResult JSON.
+func (a *Admin) ConsumeMessageDirectly(ctx context.Context, addr, group, clientID, offsetMsgID string) ([]byte, error) {
+	if err := a.check(); err != nil {
+		return nil, err
+	}
+	h := header.ConsumeMessageDirectlyRequest{ConsumerGroup: a.wrap(group), ClientID: clientID, MsgID: offsetMsgID}
+	resp, err := a.invokeOK(ctx, addr, codec.NewRequest(code.ConsumeMessageDirectly, h.Encode(), nil))
+	if err != nil {
+		return nil, fmt.Errorf("consume %s directly on %s in %s: %w", offsetMsgID, clientID, group, err)
+	}
+	return resp.Body, nil
+}

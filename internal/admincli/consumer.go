@@ -387,3 +387,42 @@ func versionDesc(v int32) string {
 	}
 	return s
 }
+
+var deleteSubGroupCmd = &Command{
+	Name: "deleteSubGroup", Desc: "Delete subscription group from broker.",
+	Opts: []Option{
+		{Short: "b", Long: "brokerAddr", HasArg: true, Desc: "delete subscription group from which broker", Group: "target", GroupRequired: true},
+		{Short: "c", Long: "clusterName", HasArg: true, Desc: "delete subscription group from which cluster", Group: "target", GroupRequired: true},
+		{Short: "g", Long: "groupName", HasArg: true, Desc: "subscription group name", Required: true},
+		{Short: "r", Long: "removeOffset", HasArg: true, Desc: "remove offset"},
+	},
+	Run: runDeleteSubGroup,
+}
+
+// runDeleteSubGroup follows DeleteSubscriptionGroupCommand.java: with -c it also deletes
+// the group's %RETRY% and %DLQ% topics from the cluster. -r true (RocketMQ 5's option)
+// also drops the group's committed offsets.
+func runDeleteSubGroup(e *Env, f *Flags) error {
+	a, addrs, err := adminAndTargets(e, f)
+	if err != nil {
+		return err
+	}
+	group, cluster := f.Get("g"), f.Get("c")
+	removeOffset := javaBool(f.Get("r"))
+	for _, addr := range addrs {
+		if err := a.DeleteSubscriptionGroup(e.Ctx, group, removeOffset, client.OnBrokers(addr)); err != nil {
+			return err
+		}
+		if f.Has("b") {
+			e.printf("delete subscription group [%s] from broker [%s] success.\n", group, addr)
+			return nil
+		}
+		e.printf("delete subscription group [%s] from broker [%s] in cluster [%s] success.\n", group, addr, cluster)
+	}
+	for _, topic := range []string{client.RetryTopicPrefix + group, client.DLQTopicPrefix + group} {
+		if err := deleteTopic(e, a, cluster, topic); err != nil {
+			return err
+		}
+	}
+	return nil
+}

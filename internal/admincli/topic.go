@@ -67,9 +67,14 @@ func runUpdateTopic(e *Env, f *Flags) error {
 		}
 		e.printf("create topic to %s success.\n", addr)
 	}
-	e.printf("TopicConfig [topicName=%s, readQueueNums=%d, writeQueueNums=%d, perm=%s, topicFilterType=%s, topicSysFlag=%d, order=%t]",
-		cfg.Topic, cfg.ReadQueueNums, cfg.WriteQueueNums, permString(cfg.Perm), cfg.FilterType, cfg.SysFlag, cfg.Order)
+	e.printf("%s", topicConfigString(cfg))
 	return nil
+}
+
+// topicConfigString is TopicConfig.toString().
+func topicConfigString(cfg client.TopicConfig) string {
+	return fmt.Sprintf("TopicConfig [topicName=%s, readQueueNums=%d, writeQueueNums=%d, perm=%s, topicFilterType=%s, topicSysFlag=%d, order=%t]",
+		cfg.Topic, cfg.ReadQueueNums, cfg.WriteQueueNums, permString(cfg.Perm), cfg.FilterType, cfg.SysFlag, cfg.Order)
 }
 
 var deleteTopicCmd = &Command{
@@ -83,14 +88,73 @@ var deleteTopicCmd = &Command{
 		if err != nil {
 			return err
 		}
-		topic, cluster := f.Get("t"), f.Get("c")
-		if err := a.DeleteTopic(e.Ctx, topic, client.OnCluster(cluster)); err != nil {
+		return deleteTopic(e, a, f.Get("c"), f.Get("t"))
+	},
+}
+
+// deleteTopic is DeleteTopicSubCommand.deleteTopic: delete from the cluster's masters and
+// the NameServers, one line each.
+func deleteTopic(e *Env, a *client.Admin, cluster, topic string) error {
+	if err := a.DeleteTopic(e.Ctx, topic, client.OnCluster(cluster)); err != nil {
+		return err
+	}
+	e.printf("delete topic [%s] from cluster [%s] success.\n", topic, cluster)
+	e.printf("delete topic [%s] from NameServer success.\n", topic)
+	return nil
+}
+
+var updateTopicPermCmd = &Command{
+	Name: "updateTopicPerm", Desc: "Update topic perm",
+	Opts: []Option{
+		{Short: "b", Long: "brokerAddr", HasArg: true, Desc: "create topic to which broker", Group: "target", GroupRequired: true},
+		{Short: "c", Long: "clusterName", HasArg: true, Desc: "create topic to which cluster", Group: "target", GroupRequired: true},
+		{Short: "t", Long: "topic", HasArg: true, Desc: "topic name", Required: true},
+		{Short: "p", Long: "perm", HasArg: true, Desc: "set topic's permission(2|4|6), intro[2:W; 4:R; 6:RW]", Required: true},
+	},
+	Run: runUpdateTopicPerm,
+}
+
+// runUpdateTopicPerm follows UpdateTopicPermSubCommand.java: the topic's queue counts and
+// flags come from the first queue data of its route; UPDATE_AND_CREATE_TOPIC (17) then
+// carries the new perm to the broker, or to every master of the cluster.
+func runUpdateTopicPerm(e *Env, f *Flags) error {
+	a, err := e.Admin()
+	if err != nil {
+		return err
+	}
+	topic := f.Get("t")
+	r, err := a.TopicRoute(e.Ctx, topic)
+	if err != nil {
+		return err
+	}
+	if len(r.QueueDatas) == 0 {
+		return fmt.Errorf("topic %s has no queue data in its route", topic)
+	}
+	qd := r.QueueDatas[0]
+	perm, err := strconv.ParseInt(f.Get("p"), 10, 32)
+	if err != nil {
+		return fmt.Errorf("-p %q: not an integer", f.Get("p"))
+	}
+	if int32(perm) == qd.Perm {
+		e.printf("new perm equals to the old one!\n")
+		return nil
+	}
+	cfg := client.TopicConfig{Topic: topic, ReadQueueNums: qd.ReadQueueNums, WriteQueueNums: qd.WriteQueueNums,
+		Perm: int32(perm), SysFlag: qd.TopicSysFlag, FilterType: body.FilterSingleTag}
+	addrs, err := targetAddrs(e, f)
+	if err != nil {
+		return err
+	}
+	for _, addr := range addrs {
+		if err := a.UpdateTopic(e.Ctx, cfg, client.OnBrokers(addr)); err != nil {
 			return err
 		}
-		e.printf("delete topic [%s] from cluster [%s] success.\n", topic, cluster)
-		e.printf("delete topic [%s] from NameServer success.\n", topic)
-		return nil
-	},
+		e.printf("update topic perm from %d to %d in %s success.\n", qd.Perm, perm, addr)
+	}
+	if f.Has("b") {
+		e.printf("%s\n", topicConfigString(cfg))
+	}
+	return nil
 }
 
 var topicListCmd = &Command{
