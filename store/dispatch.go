@@ -11,6 +11,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/store/consumequeue"
+	"github.com/rocketgo/rocketgo/store/diskguard"
 )
 
 // Arrival tells subscribers that a ConsumeQueue grew by one unit.
@@ -422,8 +423,13 @@ func (s *Store) indexLoop() {
 		case <-retry:
 		}
 		retry = nil
-		if err := s.indexAvailable(); err != nil {
-			if msg := err.Error(); msg != s.ix.lastErr {
+		err := s.idx.Writable()
+		if err == nil {
+			err = s.indexAvailable()
+		}
+		if err != nil {
+			// A full disk is logged once by the disk guard when its level changes.
+			if msg := err.Error(); msg != s.ix.lastErr && !errors.Is(err, diskguard.ErrFull) {
 				s.ix.lastErr = msg
 				s.log.Error().Err(err).Int64("offset", s.ix.pos.Load()).Msg("indexing failed; retrying")
 			}
