@@ -8,6 +8,8 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/rs/zerolog"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/rocketgo/rocketgo/store/diskguard"
 )
 
 // The metadata database holds the broker's durable tables in one pebble instance under
@@ -44,41 +46,46 @@ const maxGroupKeyLen = 1<<16 - 1
 
 // metaDB is the broker's metadata database.
 type metaDB struct {
-	db  *pebble.DB
-	log zerolog.Logger
+	db       *pebble.DB
+	log      zerolog.Logger
+	guard    *diskguard.Guard
+	readOnly bool
 }
 
-// pebbleLogger sends pebble's log lines to zerolog. Fatalf is pebble's report of a
-// broken invariant (its files are corrupt or a write failed); pebble expects it not to
-// return, so after logging it panics as the standard logger's Fatalf would exit.
-type pebbleLogger struct{ log zerolog.Logger }
-
-func (l pebbleLogger) Infof(format string, args ...any) {
-	l.log.Debug().Msg(fmt.Sprintf(format, args...))
-}
-
-func (l pebbleLogger) Errorf(format string, args ...any) {
-	l.log.Error().Msg(fmt.Sprintf(format, args...))
-}
-
-func (l pebbleLogger) Fatalf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	l.log.Error().Msg(msg)
-	panic("pebble: " + msg)
-}
-
-// openMetaDB opens (creating if needed) the metadata database in dir.
-func openMetaDB(dir string, log zerolog.Logger) (*metaDB, error) {
+// openMetaDB opens (creating if needed) the metadata database in dir. Writes ask g
+// first (nil: unguarded); on a critically full disk it opens read-only and writes fail
+// with an error wrapping diskguard.ErrFull.
+func openMetaDB(dir string, log zerolog.Logger, g *diskguard.Guard) (*metaDB, error) {
 	log = log.With().Str("component", "meta").Logger()
-	db, err := pebble.Open(dir, &pebble.Options{Logger: pebbleLogger{log}})
+	opts := &pebble.Options{}
+	readOnly := diskguard.Pebble(opts, g, log)
+	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("broker: open metadata %s: %w", dir, err)
 	}
-	return &metaDB{db: db, log: log}, nil
+	if readOnly {
+		log.Warn().Str("dir", dir).Msg("disk critically full: metadata opened read-only; topic, group and offset changes are refused until a restart with space")
+	}
+	return &metaDB{db: db, log: log, guard: g, readOnly: readOnly}, nil
+}
+
+// writable returns nil when a write may go to pebble now.
+func (m *metaDB) writable() error {
+	if m.readOnly {
+		return fmt.Errorf("broker: metadata: %w: opened read-only on a full disk", diskguard.ErrFull)
+	}
+	if err := m.guard.AllowMeta(); err != nil {
+		return fmt.Errorf("broker: metadata: %w", err)
+	}
+	return nil
 }
 
 // Close syncs and closes the database.
-func (m *metaDB) Close() error {
+func (m *metaDB) Close() (err error) {
+	defer diskguard.Recover(&err)
+	if m.writable() != nil {
+		return m.db.Close()
+	}
 	if err := m.db.LogData(nil, pebble.Sync); err != nil {
 		m.db.Close()
 		return fmt.Errorf("broker: sync metadata: %w", err)
@@ -90,7 +97,11 @@ func (m *metaDB) Close() error {
 }
 
 // Sync makes every write so far durable.
-func (m *metaDB) Sync() error {
+func (m *metaDB) Sync() (err error) {
+	if err := m.writable(); err != nil {
+		return err
+	}
+	defer diskguard.Recover(&err)
 	if err := m.db.LogData(nil, pebble.Sync); err != nil {
 		return fmt.Errorf("broker: sync metadata: %w", err)
 	}
@@ -103,7 +114,11 @@ type metaWrite struct {
 	val proto.Message // nil: delete
 }
 
-func (m *metaDB) apply(writes []metaWrite, sync bool) error {
+func (m *metaDB) apply(writes []metaWrite, sync bool) (err error) {
+	if err := m.writable(); err != nil {
+		return err
+	}
+	defer diskguard.Recover(&err)
 	b := m.db.NewBatch()
 	defer b.Close()
 	for _, w := range writes {
@@ -137,10 +152,14 @@ func (m *metaDB) put(key []byte, val proto.Message, sync bool) error {
 }
 
 // applyRaw writes one batch of already-encoded values: fill calls put for each.
-func (m *metaDB) applyRaw(n int, fill func(put func(k, v []byte) error) error, sync bool) error {
+func (m *metaDB) applyRaw(n int, fill func(put func(k, v []byte) error) error, sync bool) (err error) {
+	if err := m.writable(); err != nil {
+		return err
+	}
+	defer diskguard.Recover(&err)
 	b := m.db.NewBatchWithSize(n * 64)
 	defer b.Close()
-	err := fill(func(k, v []byte) error { return b.Set(k, v, nil) })
+	err = fill(func(k, v []byte) error { return b.Set(k, v, nil) })
 	if err != nil {
 		return fmt.Errorf("broker: metadata batch: %w", err)
 	}
@@ -155,7 +174,11 @@ func (m *metaDB) applyRaw(n int, fill func(put func(k, v []byte) error) error, s
 }
 
 // deletePrefix removes every key starting with prefix, with fsync.
-func (m *metaDB) deletePrefix(prefix []byte) error {
+func (m *metaDB) deletePrefix(prefix []byte) (err error) {
+	if err := m.writable(); err != nil {
+		return err
+	}
+	defer diskguard.Recover(&err)
 	if err := m.db.DeleteRange(prefix, prefixEnd(prefix), pebble.Sync); err != nil {
 		return fmt.Errorf("broker: delete metadata range %q: %w", prefix, err)
 	}

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -21,6 +22,8 @@ import (
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/proto/metapb"
 	"github.com/rocketgo/rocketgo/remoting"
+	"github.com/rocketgo/rocketgo/store"
+	"github.com/rocketgo/rocketgo/store/diskguard"
 )
 
 // offsetID names one committed offset.
@@ -87,11 +90,24 @@ func (o *offsetTable) loop() {
 		case <-o.stop:
 			return
 		case <-t.C:
-			if err := o.writeDirty(false); err != nil {
+			// A full disk is logged once by the disk guard; offsets stay pending.
+			if err := o.writeDirty(false); err != nil && !errors.Is(err, diskguard.ErrFull) {
 				o.log.Warn().Err(err).Msg("write consumer offsets; retrying")
 			}
 		}
 	}
+}
+
+// Progress lists every committed offset, for the store's retention (a group that has
+// committed an offset counts as subscribed).
+func (o *offsetTable) Progress() []store.Consumption {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	out := make([]store.Consumption, 0, len(o.offsets))
+	for id, off := range o.offsets {
+		out = append(out, store.Consumption{Group: id.group, Topic: id.topic, QueueID: id.queueID, Offset: off})
+	}
+	return out
 }
 
 // Get returns the committed offset of (group, topic, queueID).

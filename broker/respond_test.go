@@ -167,7 +167,7 @@ func TestSendDiskFull(t *testing.T) {
 	}
 }
 
-// TestSendDiskFullRealStore: with diskMaxRatio below any real usage the store itself
+// TestSendDiskFullRealStore: with diskSpaceWarningLevelRatio below any real usage the store itself
 // refuses the append; the broker answers SERVICE_NOT_AVAILABLE with the store's text,
 // which names the directory and the measured usage.
 func TestSendDiskFullRealStore(t *testing.T) {
@@ -182,7 +182,7 @@ func TestSendDiskFullRealStore(t *testing.T) {
 		t.Fatalf("store put: %v, want ErrDiskFull", perr)
 	}
 	// The usage figure may move between the two appends; everything else is the same.
-	for _, want := range []string{"store: disk full", h.so.Dir, "% used, above diskMaxRatio 0.0%", "writes resume below it"} {
+	for _, want := range []string{"store: disk full", h.so.Dir, "% used", "sends are refused above 0.0%", "resume by themselves"} {
 		if !strings.Contains(resp.Remark, want) {
 			t.Fatalf("remark %q does not name %q (the store says %q)", resp.Remark, want, perr)
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -39,7 +40,7 @@ func (s *Store) DiskGuard() *diskguard.Guard { return s.guard }
 // admit returns ErrDiskFull while the disk is too full for an append of n bytes.
 func (s *Store) admit(n int) error {
 	if err := s.guard.AllowAppend(int64(n)); err != nil {
-		return fmt.Errorf("%w: %v", ErrDiskFull, err)
+		return fmt.Errorf("%w: %s", ErrDiskFull, strings.TrimPrefix(err.Error(), diskguard.ErrFull.Error()+": "))
 	}
 	return nil
 }

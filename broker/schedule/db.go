@@ -8,6 +8,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/rs/zerolog"
+
+	"github.com/rocketgo/rocketgo/store/diskguard"
 )
 
 // Keys of the schedule index (see the package doc for why each exists):
@@ -60,31 +62,26 @@ func getInt64(v []byte) (int64, error) {
 	return int64(binary.BigEndian.Uint64(v)), nil
 }
 
-// pebbleLogger sends pebble's log lines to zerolog; Fatalf (pebble's own broken
-// invariant) panics after logging, as pebble expects it not to return.
-type pebbleLogger struct{ log zerolog.Logger }
-
-func (l pebbleLogger) Infof(format string, args ...any) { l.log.Debug().Msgf(format, args...) }
-func (l pebbleLogger) Errorf(format string, args ...any) {
-	l.log.Error().Msgf(format, args...)
-}
-func (l pebbleLogger) Fatalf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	l.log.Error().Msg(msg)
-	panic("pebble: " + msg)
-}
-
-// openDB opens the index in dir.
-func openDB(dir string, log zerolog.Logger) (*pebble.DB, error) {
-	db, err := pebble.Open(dir, &pebble.Options{
-		Logger: pebbleLogger{log},
-		// The index is small and written in one batch a second.
-		MemTableSize: 1 << 20,
-	})
+// openDB opens the index in dir through the disk guard g (nil: unguarded); readOnly
+// reports a critically full disk at open.
+func openDB(dir string, log zerolog.Logger, g *diskguard.Guard) (db *pebble.DB, readOnly bool, err error) {
+	// The index is small and written in one batch a second.
+	opts := &pebble.Options{MemTableSize: 1 << 20}
+	readOnly = diskguard.Pebble(opts, g, log)
+	db, err = pebble.Open(dir, opts)
 	if err != nil {
-		return nil, fmt.Errorf("schedule: open index %s: %w", dir, err)
+		return nil, false, fmt.Errorf("schedule: open index %s: %w", dir, err)
 	}
-	return db, nil
+	if readOnly {
+		log.Warn().Str("dir", dir).Msg("disk critically full: schedule index opened read-only; due timers are not recorded until a restart with space")
+	}
+	return db, readOnly, nil
+}
+
+// commitBatch commits b without syncing, turning pebble's fatal report into an error.
+func commitBatch(b *pebble.Batch) (err error) {
+	defer diskguard.Recover(&err)
+	return b.Commit(pebble.NoSync)
 }
 
 // loadState reads the applied offset and the per-level progress (zero when absent).
