@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -9,6 +10,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/rocketgo/rocketgo/proto/metapb"
+
+	"github.com/rocketgo/rocketgo/store/diskguard"
 )
 
 // Defaults of a new subscription group (SubscriptionGroupConfig.java, PROTOCOL.md §9.2).
@@ -117,6 +120,11 @@ func (g *groupTable) Ensure(group string) (*metapb.SubscriptionGroup, error) {
 	}
 	sg := newGroup(group)
 	if err := g.putLocked(sg); err != nil {
+		if errors.Is(err, diskguard.ErrFull) {
+			// A full disk must not stop reads: serve with the default config; the
+			// group is recorded by a later request once space returns.
+			return sg, nil
+		}
 		return nil, err
 	}
 	return sg, nil
