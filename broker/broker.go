@@ -395,6 +395,7 @@ func Open(o Options, so store.Options) (*Broker, error) {
 		st.Close()
 		return nil, err
 	}
+	st.SetConsumerProgress(b.offsets.Progress)
 	b.polls = longpoll.New(longpoll.Options{MaxTotal: o.MaxParkedPulls, MaxPerOwner: o.MaxParkedPullsPerConn})
 	st.Subscribe(b.onArrival)
 
@@ -443,7 +444,7 @@ func Open(o Options, so store.Options) (*Broker, error) {
 
 // openMeta opens the metadata database and loads the three tables from it.
 func (b *Broker) openMeta(dir string) error {
-	m, err := meta.Open(dir, b.log)
+	m, err := meta.Open(dir, b.log, b.store.DiskGuard())
 	if err != nil {
 		return err
 	}

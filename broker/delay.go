@@ -77,6 +77,7 @@ func (b *Broker) openSchedule() error {
 		Dir:    filepath.Join(b.sopts.Dir, "schedule"),
 		Levels: levels,
 		Store:  b.store,
+		Guard:  b.store.DiskGuard(),
 		Now:    b.storeNow,
 		Logger: b.opts.Logger,
 		// A slave's master delivers; the slave keeps its index for reads and restarts.

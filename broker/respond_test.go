@@ -17,7 +17,7 @@ import (
 
 // The two forms of store.ErrDiskFull the store produces (store/retention.go admit, and
 // store/store.go append on ENOSPC), with the text that tells the operator why.
-const fullUsage = "/data/rocketgo/store is 96.4% used, above diskMaxRatio 90.0%; writes resume below it"
+const fullUsage = "/data/rocketgo/store is 96.4% used (371 MiB free); sends are refused above 90.0% or below 256 MiB free and resume by themselves"
 
 var (
 	errFullByUsage = fmt.Errorf("%w: %s", store.ErrDiskFull, fullUsage)
@@ -35,12 +35,12 @@ func TestResponseCodeDiskFull(t *testing.T) {
 		code     int16
 		remarkIn []string
 	}{
-		{"usage above diskMaxRatio", errFullByUsage, code.ServiceNotAvailable,
+		{"usage above diskSpaceWarningLevelRatio", errFullByUsage, code.ServiceNotAvailable,
 			[]string{"store: disk full", fullUsage}},
 		{"ENOSPC on a new segment", errFullENOSPC, code.ServiceNotAvailable,
 			[]string{"store: disk full", syscall.ENOSPC.Error(), "00000000000004194304"}},
 		{"wrapped once more", fmt.Errorf("append to T/3: %w", errFullByUsage), code.ServiceNotAvailable,
-			[]string{"append to T/3", "96.4% used", "diskMaxRatio 90.0%"}},
+			[]string{"append to T/3", "96.4% used", "above 90.0%"}},
 		{"closed store", fmt.Errorf("%w", store.ErrClosed), code.ServiceNotAvailable, nil},
 		{"flush timeout", store.ErrFlushTimeout, code.FlushDiskTimeout, nil},
 		{"write failed", store.ErrWriteFailed, code.SystemError, nil},
@@ -167,7 +167,7 @@ func TestSendDiskFull(t *testing.T) {
 	}
 }
 
-// TestSendDiskFullRealStore: with diskMaxRatio below any real usage the store itself
+// TestSendDiskFullRealStore: with diskSpaceWarningLevelRatio below any real usage the store itself
 // refuses the append; the broker answers SERVICE_NOT_AVAILABLE with the store's text,
 // which names the directory and the measured usage.
 func TestSendDiskFullRealStore(t *testing.T) {
@@ -182,7 +182,7 @@ func TestSendDiskFullRealStore(t *testing.T) {
 		t.Fatalf("store put: %v, want ErrDiskFull", perr)
 	}
 	// The usage figure may move between the two appends; everything else is the same.
-	for _, want := range []string{"store: disk full", h.so.Dir, "% used, above diskMaxRatio 0.0%", "writes resume below it"} {
+	for _, want := range []string{"store: disk full", h.so.Dir, "% used", "sends are refused above 0.0%", "resume by themselves"} {
 		if !strings.Contains(resp.Remark, want) {
 			t.Fatalf("remark %q does not name %q (the store says %q)", resp.Remark, want, perr)
 		}

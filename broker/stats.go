@@ -107,6 +107,8 @@ func (b *Broker) handleRuntimeInfo(_ *server.Conn, req *codec.Command) *codec.Co
 		"sendThreadPoolQueueHeadWaitTimeMills":  "0",
 		"pullThreadPoolQueueHeadWaitTimeMills":  "0",
 		"queryThreadPoolQueueHeadWaitTimeMills": "0",
+		"diskFull":                              strconv.FormatBool(ss.DiskFull),
+		"unconsumedMessagesDeleted":             i64(ss.UnconsumedDeleted),
 	}
 	resp := req.NewResponse(code.Success, "")
 	b.addReplicationInfo(t) // role.go

@@ -84,7 +84,7 @@ func TestBadInputNamesTheKey(t *testing.T) {
 		{"not a number", "store:\n  maxMessageSize: big\n", "maxMessageSize"},
 		{"bad duration", "store:\n  syncFlushTimeout: soon\n", "syncFlushTimeout"},
 		{"invalid value", "store:\n  flushDiskType: SOMETIMES\n", "flushDiskType"},
-		{"out of range", "store:\n  diskMaxRatio: 1.5\n", "diskMaxRatio"},
+		{"out of range", "store:\n  diskSpaceWarningLevelRatio: 1.5\n", "diskSpaceWarningLevelRatio"},
 		{"bad yaml", "store: [\n", "c.yaml"},
 	}
 	for _, tc := range cases {

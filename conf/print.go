@@ -81,9 +81,20 @@ func format(key string, v any) string {
 	case []string:
 		return strings.Join(x, ";")
 	case float64:
+		if percentKeys[key] {
+			// Apache's unit for the disk ratios; 12 digits drop the float noise of *100.
+			return strconv.FormatFloat(x*100, 'g', 12, 64)
+		}
 		return strconv.FormatFloat(x, 'g', -1, 64)
 	}
 	return fmt.Sprint(v)
+}
+
+// percentKeys are the options a properties file gives in percent and rocketgo holds as
+// fractions (conversions in properties.go).
+var percentKeys = map[string]bool{
+	"store.diskSpaceCleanForciblyRatio": true,
+	"store.diskSpaceWarningLevelRatio":  true,
 }
 
 // escapeValue escapes what Java's properties syntax would otherwise read differently: a

@@ -121,6 +121,11 @@ func readProperties(path string, raw []byte, prog Program) (map[string]any, []st
 
 // set translates one key.
 func (f *propFile) set(k, v string) error {
+	// Apache's unit first: diskSpaceWarningLevelRatio is a rocketgo key too, but a
+	// fraction in rocketgo's files and a percentage in Apache's.
+	if conv, ok := conversions[f.prog][k]; ok {
+		return conv(f, k, v)
+	}
 	if lf, ok := f.known[k]; ok {
 		if k == "deleteWhen" || k == "store.deleteWhen" {
 			f.out[lf.key] = v // "04;16", read by applyUnits
@@ -132,9 +137,6 @@ func (f *propFile) set(k, v string) error {
 		}
 		f.out[lf.key] = val
 		return nil
-	}
-	if conv, ok := conversions[f.prog][k]; ok {
-		return conv(f, k, v)
 	}
 	if apacheKeys[k] {
 		f.ignored = append(f.ignored, k)
@@ -151,16 +153,17 @@ type conversion func(f *propFile, k, v string) error
 // decides which one a file sets.
 var conversions = map[Program]map[string]conversion{
 	Broker: {
-		"listenPort":                 setPort,
-		"bindAddress":                setHost,
-		"mapedFileSizeCommitLog":     renamed("store.mappedFileSizeCommitLog"),
-		"mappedFileSizeConsumeQueue": consumeQueueSize,
-		"mapedFileSizeConsumeQueue":  consumeQueueSize,
-		"diskMaxUsedSpaceRatio":      percent("store.diskWarnRatio"),
-		"diskSpaceWarningLevelRatio": percent("store.diskMaxRatio"),
-		"timerMaxDelaySec":           scaled("broker.timerMaxDelay", time.Second),
-		"channelExpiredTimeout":      scaled("broker.clientChannelExpiry", time.Millisecond),
-		"storePathCommitLog":         storePathCommitLog,
+		"listenPort":                  setPort,
+		"bindAddress":                 setHost,
+		"mapedFileSizeCommitLog":      renamed("store.mappedFileSizeCommitLog"),
+		"mappedFileSizeConsumeQueue":  consumeQueueSize,
+		"mapedFileSizeConsumeQueue":   consumeQueueSize,
+		"diskMaxUsedSpaceRatio":       percent("store.diskMaxUsedSpaceRatio", false),
+		"diskSpaceCleanForciblyRatio": percent("store.diskSpaceCleanForciblyRatio", true),
+		"diskSpaceWarningLevelRatio":  percent("store.diskSpaceWarningLevelRatio", true),
+		"timerMaxDelaySec":            scaled("broker.timerMaxDelay", time.Second),
+		"channelExpiredTimeout":       scaled("broker.clientChannelExpiry", time.Millisecond),
+		"storePathCommitLog":          storePathCommitLog,
 	},
 	Namesrv: {
 		"listenPort":                  setPort,
@@ -206,14 +209,24 @@ func consumeQueueSize(f *propFile, k, v string) error {
 	return nil
 }
 
-// percent: Apache gives disk ratios in percent, rocketgo as fractions.
-func percent(key string) conversion {
+// percent: Apache gives disk ratios in percent. rocketgo takes diskMaxUsedSpaceRatio in
+// whole percent too, and the two others as fractions (fraction set), of which a
+// decimal percentage is accepted so that mqbroker -p output loads back.
+func percent(key string, fraction bool) conversion {
 	return func(f *propFile, k, v string) error {
+		if fraction {
+			x, err := strconv.ParseFloat(v, 64)
+			if err != nil || !(x > 0 && x <= 100) {
+				return fmt.Errorf("%s=%s: not a percentage 1-100", k, v)
+			}
+			f.out[key] = x / 100
+			return nil
+		}
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 || n > 100 {
 			return fmt.Errorf("%s=%s: not a whole percentage 1-100", k, v)
 		}
-		f.out[key] = float64(n) / 100
+		f.out[key] = n
 		return nil
 	}
 }

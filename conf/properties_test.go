@@ -76,6 +76,7 @@ brokerRole=SYNC_MASTER
 deleteWhen=04;16
 fileReservedTime=120
 diskMaxUsedSpaceRatio=80
+diskSpaceCleanForciblyRatio=88
 diskSpaceWarningLevelRatio=95
 autoCreateTopicEnable=false
 flushIntervalCommitLog=200
@@ -106,7 +107,8 @@ sendMessageThreadPoolNums=16
 		{"brokerRole", b.BrokerRole, "SYNC_MASTER"},
 		{"deleteWhen", s.DeleteWhenHour, 4},
 		{"fileReservedTime", s.FileReservedTime, 120 * time.Hour},
-		{"diskMaxUsedSpaceRatio", s.DiskWarnRatio, 0.80},
+		{"diskMaxUsedSpaceRatio", s.DiskMaxUsedSpaceRatio, 80},
+		{"diskSpaceCleanForciblyRatio", s.DiskWarnRatio, 0.88},
 		{"diskSpaceWarningLevelRatio", s.DiskMaxRatio, 0.95},
 		{"autoCreateTopicEnable", b.AutoCreateTopicEnable, false},
 		{"flushIntervalCommitLog", s.FlushInterval, 200 * time.Millisecond},

@@ -165,6 +165,9 @@ func openCheckpoint(dir string) (*checkpointFile, *metapb.Checkpoint, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	// Both slots are allocated now, so that writing the checkpoint never needs a
+	// block on a full disk. Failure only means the file system cannot preallocate.
+	_ = unix.Fallocate(int(f.Fd()), 0, 0, 2*checkpointSlot)
 	c := &checkpointFile{f: f}
 	var best *metapb.Checkpoint
 	slot := make([]byte, checkpointSlot)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/store/consumequeue"
+	"github.com/rocketgo/rocketgo/store/diskguard"
 )
 
 // Arrival tells subscribers that a ConsumeQueue grew by one unit.
@@ -91,8 +92,9 @@ func (s *Store) dispatchLoop() {
 // follow runs a tailer's goroutine until the store stops: catchUp runs whenever the
 // tailer is woken, before and after each fn received from reqs (so that fn sees
 // everything appended before it was asked for), and again every dispatchRetry while it
-// fails. A failure is logged with failMsg once until it changes or catchUp succeeds;
-// caughtUp runs after each success.
+// fails. A failure is logged with failMsg once until it changes or catchUp succeeds
+// (a full disk not at all: the disk guard logs its level changes); caughtUp runs after
+// each success.
 func (s *Store) follow(t *tailer, reqs <-chan func(), catchUp func() error, caughtUp func(), failMsg string) {
 	var retry <-chan time.Time
 	lastErr := ""
@@ -108,7 +110,7 @@ func (s *Store) follow(t *tailer, reqs <-chan func(), catchUp func() error, caug
 		}
 		retry = nil
 		if err := catchUp(); err != nil {
-			if msg := err.Error(); msg != lastErr {
+			if msg := err.Error(); msg != lastErr && !errors.Is(err, diskguard.ErrFull) {
 				lastErr = msg
 				s.log.Error().Err(err).Int64("offset", t.pos.Load()).Msg(failMsg)
 			}
@@ -419,7 +421,15 @@ type indexer struct {
 
 func (s *Store) indexLoop() {
 	defer s.wg.Done()
-	s.follow(&s.ix.tailer, nil, s.indexAvailable, func() {}, "indexing failed; retrying")
+	// A read-only or failed key index is reopened read-write before each round, once
+	// the disk has room again.
+	catchUp := func() error {
+		if err := s.idx.Writable(); err != nil {
+			return err
+		}
+		return s.indexAvailable()
+	}
+	s.follow(&s.ix.tailer, nil, catchUp, func() {}, "indexing failed; retrying")
 }
 
 // indexAvailable indexes every record below the log's written offset.

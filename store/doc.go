@@ -96,12 +96,26 @@
 // Projection.Apply and Subscribe callbacks run on the dispatcher goroutine and must not
 // call the store's write methods (Put, PutBatch, DeleteTopic, AddProjection).
 //
-// # Retention
+// # Retention and a full disk
 //
-// A goroutine checks the disk every second. Whole CommitLog segments go when older than
-// FileReservedTime (the store time of the next segment's first record), during the
-// DeleteWhenHour hour, or at once, oldest first, while the disk is above DiskWarnRatio.
-// The segment being written and segments not yet dispatched are never deleted. Above
-// DiskMaxRatio appends fail with ErrDiskFull naming the usage; a failing append re-checks
-// statfs at most every 100ms, so appends resume by themselves when space returns.
+// One disk guard (package store/diskguard) tracks the free space of the store's file
+// system: statfs, then the bytes appended since, re-measured every 100ms or after a
+// step of appended bytes; space of segments deleted but still mapped for readers counts
+// as free at once. Appends fail with ErrDiskFull naming the usage above DiskMaxRatio
+// (diskSpaceWarningLevelRatio) or when less than the metadata reserve would remain;
+// the pebble key index (and the broker's databases, which share the guard) pause only
+// below half the reserve, so they always have room for their WAL, flushes and
+// compactions and never meet ENOSPC from the store's own appends. A pebble write that
+// still meets ENOSPC (another process filled the disk) pauses and re-measures; an index
+// opened on a critically full disk is read-only until space returns. Each level change
+// is logged once; writes resume by themselves.
+//
+// A goroutine deletes whole CommitLog segments every second: older than
+// FileReservedTime (the store time of the next segment's first record) during the
+// DeleteWhenHour hour or above DiskMaxUsedSpaceRatio percent; oldest first, expired or
+// not, above DiskWarnRatio (diskSpaceCleanForciblyRatio). The segment being written and
+// segments not yet dispatched are never deleted; under DiskFullPolicy rejectNew neither
+// is one a subscribed group (SetConsumerProgress) has not consumed. Messages deleted
+// before a group consumed them are logged per group and queue and counted
+// (Stats.UnconsumedDeleted).
 package store

@@ -23,6 +23,15 @@ const (
 	SyncFlush FlushMode = "SYNC_FLUSH"
 )
 
+// DiskFullPolicy is what gives way when the disk fills.
+type DiskFullPolicy string
+
+// Disk-full policies (diskFullPolicy).
+const (
+	DeleteOldest DiskFullPolicy = "deleteOldest"
+	RejectNew    DiskFullPolicy = "rejectNew"
+)
+
 // ReadGrace is how long slices returned by reads stay valid at least: retention unmaps a
 // deleted segment only after it.
 const ReadGrace = 60 * time.Second
@@ -54,11 +63,23 @@ type Options struct {
 	// DeleteWhenHour is the local hour of day (0-23) when expired segments are deleted
 	// (4).
 	DeleteWhenHour int `mapstructure:"deleteWhen"`
+	// DiskMaxUsedSpaceRatio is the disk usage, in percent, above which expired segments
+	// (older than FileReservedTime) are deleted at once rather than waiting for the
+	// DeleteWhenHour hour (75).
+	DiskMaxUsedSpaceRatio int `mapstructure:"diskMaxUsedSpaceRatio"`
 	// DiskWarnRatio is the disk usage above which the oldest segments are deleted at
-	// once, expired or not (0.75).
-	DiskWarnRatio float64 `mapstructure:"diskWarnRatio"`
-	// DiskMaxRatio is the disk usage above which appends fail with ErrDiskFull (0.90).
-	DiskMaxRatio float64 `mapstructure:"diskMaxRatio"`
+	// once, expired or not (diskSpaceCleanForciblyRatio, 0.85). Under the rejectNew
+	// policy no segment a subscribed group has not consumed is deleted.
+	DiskWarnRatio float64 `mapstructure:"diskSpaceCleanForciblyRatio"`
+	// DiskMaxRatio is the disk usage above which appends fail with ErrDiskFull
+	// (diskSpaceWarningLevelRatio, 0.90). Appends are also refused while less than the
+	// metadata reserve (diskguard.DefaultReserve) is free. 1 disables both.
+	DiskMaxRatio float64 `mapstructure:"diskSpaceWarningLevelRatio"`
+	// DiskFullPolicy says what gives way on a full disk: deleteOldest (RocketMQ's
+	// behaviour: the oldest segments go even if unconsumed, with a warning per group
+	// and topic) or rejectNew (nothing a subscribed group has not consumed is deleted;
+	// sends are refused instead).
+	DiskFullPolicy DiskFullPolicy `mapstructure:"diskFullPolicy"`
 	// TruncateOnCorruption lets Open cut the CommitLog at a corrupt record that valid
 	// records follow, losing them, instead of refusing to open (false).
 	TruncateOnCorruption bool `mapstructure:"truncateOnCorruption"`
@@ -82,8 +103,10 @@ func DefaultOptions() Options {
 		CheckpointInterval:    time.Second,
 		FileReservedTime:      72 * time.Hour,
 		DeleteWhenHour:        4,
-		DiskWarnRatio:         0.75,
+		DiskMaxUsedSpaceRatio: 75,
+		DiskWarnRatio:         0.85,
 		DiskMaxRatio:          0.90,
+		DiskFullPolicy:        DeleteOldest,
 		Now:                   time.Now,
 		Logger:                zerolog.Nop(),
 	}
@@ -121,10 +144,14 @@ func (o Options) Validate() error {
 		return fmt.Errorf("store: fileReservedTime %s must be positive", o.FileReservedTime)
 	case o.DeleteWhenHour < 0 || o.DeleteWhenHour > 23:
 		return fmt.Errorf("store: deleteWhen %d is not an hour 0-23", o.DeleteWhenHour)
+	case o.DiskMaxUsedSpaceRatio < 10 || o.DiskMaxUsedSpaceRatio > 100:
+		return fmt.Errorf("store: diskMaxUsedSpaceRatio %d must be a percentage in [10, 100]", o.DiskMaxUsedSpaceRatio)
 	case !(o.DiskWarnRatio > 0 && o.DiskWarnRatio <= 1):
-		return fmt.Errorf("store: diskWarnRatio %g must be in (0, 1]", o.DiskWarnRatio)
+		return fmt.Errorf("store: diskSpaceCleanForciblyRatio %g must be in (0, 1]", o.DiskWarnRatio)
 	case !(o.DiskMaxRatio > 0 && o.DiskMaxRatio <= 1) || o.DiskMaxRatio < o.DiskWarnRatio:
-		return fmt.Errorf("store: diskMaxRatio %g must be in (0, 1] and not below diskWarnRatio %g", o.DiskMaxRatio, o.DiskWarnRatio)
+		return fmt.Errorf("store: diskSpaceWarningLevelRatio %g must be in (0, 1] and not below diskSpaceCleanForciblyRatio %g", o.DiskMaxRatio, o.DiskWarnRatio)
+	case o.DiskFullPolicy != DeleteOldest && o.DiskFullPolicy != RejectNew:
+		return fmt.Errorf("store: diskFullPolicy %q is neither %s nor %s", o.DiskFullPolicy, DeleteOldest, RejectNew)
 	}
 	return nil
 }

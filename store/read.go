@@ -8,6 +8,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/store/consumequeue"
+	"github.com/rocketgo/rocketgo/store/diskguard"
 	"github.com/rocketgo/rocketgo/store/index"
 )
 
@@ -310,7 +311,9 @@ type Stats struct {
 	PutBytes          int64            // bytes appended since Open
 	TopicPuts         map[string]int64 // records appended since Open, per topic
 	DiskUsage         float64          // used fraction of the store's file system
-	DiskFull          bool             // appends refused (usage above DiskMaxRatio)
+	DiskFull          bool             // appends refused (usage above DiskMaxRatio or reserve short)
+	DiskFree          int64            // bytes free as the disk guard tracks them
+	UnconsumedDeleted int64            // messages deleted before a subscribed group consumed them
 	MinPhysicalOffset int64
 	MaxPhysicalOffset int64
 	FlushedOffset     int64
@@ -337,7 +340,9 @@ func (s *Store) Stats() Stats {
 		PutBytes:          bytes,
 		TopicPuts:         topics,
 		DiskUsage:         usage,
-		DiskFull:          s.disk.full.Load(),
+		DiskFull:          s.guard.Level() != diskguard.OK,
+		DiskFree:          s.guard.Free(),
+		UnconsumedDeleted: s.cons.lost.Load(),
 		MinPhysicalOffset: s.cl.Min(),
 		MaxPhysicalOffset: s.cl.Written(),
 		FlushedOffset:     s.cl.Flushed(),

@@ -9,6 +9,7 @@ import (
 	"github.com/rocketgo/rocketgo/proto/metapb"
 	"github.com/rocketgo/rocketgo/store/commitlog"
 	"github.com/rocketgo/rocketgo/store/consumequeue"
+	"github.com/rocketgo/rocketgo/store/diskguard"
 )
 
 // Names of the store's own projections in the checkpoint.
@@ -241,7 +242,7 @@ func (s *Store) checkpointLoop() {
 		case <-t.C:
 		}
 		if err := s.checkpoint(); err != nil {
-			if err.Error() != lastErr {
+			if err.Error() != lastErr && !errors.Is(err, diskguard.ErrFull) {
 				s.log.Error().Err(err).Msg("checkpoint failed")
 			}
 			lastErr = err.Error()

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 
 	"github.com/rocketgo/rocketgo/store/commitlog"
 )
@@ -62,7 +61,7 @@ func (s *Store) ReadRaw(from int64, maxBytes int) ([]byte, error) {
 // meanwhile would make the two logs differ, and the offset check refuses whichever
 // comes second.
 func (s *Store) AppendRaw(offset int64, b []byte) (int64, error) {
-	if err := s.disk.admit(s); err != nil {
+	if err := s.admit(len(b)); err != nil {
 		return 0, err
 	}
 	// Held shared so that Close cannot unmap the segments under the copy: a replica's
@@ -73,11 +72,11 @@ func (s *Store) AppendRaw(offset int64, b []byte) (int64, error) {
 		return 0, ErrClosed
 	}
 	end, err := s.cl.AppendRaw(offset, b)
-	if errors.Is(err, syscall.ENOSPC) {
-		s.disk.markFull()
-		return 0, fmt.Errorf("%w: %v", ErrDiskFull, err)
+	if err != nil {
+		return end, s.appendFailed(err)
 	}
-	return end, err
+	s.guard.Consume(int64(len(b)))
+	return end, nil
 }
 
 // SetReplica makes the store a replica of another store's log: Put and PutBatch fail

@@ -1,65 +1,65 @@
 package store
 
 import (
+	"errors"
 	"fmt"
-	"math"
 	"os"
-	"sync/atomic"
+	"strings"
+	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/rocketgo/rocketgo/proto/message"
+	"github.com/rocketgo/rocketgo/store/diskguard"
 	"github.com/rocketgo/rocketgo/store/internal/segment"
 )
 
-// diskRecheck is the shortest interval between two statfs calls made because an append
-// found the disk full; the retention loop also checks once per retentionTick.
-const (
-	diskRecheck   = 100 * time.Millisecond
-	retentionTick = time.Second
-)
+// retentionTick is the period of the retention loop; appends measure the disk on their
+// own (diskguard), so the tick only bounds how late expired segments go.
+const retentionTick = time.Second
 
-// diskState tracks the disk usage of the store directory. Appends consult only the full
-// flag (one atomic load); while it is set, a failing append re-checks statfs at most
-// every diskRecheck, so writes resume by themselves as soon as space returns.
-type diskState struct {
-	full      atomic.Bool
-	usage     atomic.Uint64 // math.Float64bits of the last measured usage ratio
-	lastCheck atomic.Int64  // unix nanoseconds of the last statfs
-	logged    atomic.Bool   // the full state has been logged
+// newGuard returns the disk guard of the store directory. Space of deleted segments
+// still mapped for their readers counts as free at once. diskSpaceWarningLevelRatio 1
+// turns the send refusal and the metadata reserve off (test stores on a full disk).
+func (s *Store) newGuard() *diskguard.Guard {
+	o := diskguard.Options{
+		Dir:         s.o.Dir,
+		RefuseRatio: s.o.DiskMaxRatio,
+		Credit:      s.grave.Pending,
+		Logger:      s.log,
+	}
+	if s.o.DiskMaxRatio >= 1 {
+		o.RefuseRatio, o.Reserve = 2, 1
+	}
+	return diskguard.New(o)
 }
 
-// admit returns ErrDiskFull while the disk is above DiskMaxRatio.
-func (d *diskState) admit(s *Store) error {
-	if !d.full.Load() {
-		return nil
+// DiskGuard returns the guard the store decides on, for the other writers on the same
+// disk (the broker's metadata and schedule databases) to ask before they write.
+func (s *Store) DiskGuard() *diskguard.Guard { return s.guard }
+
+// admit returns ErrDiskFull while the disk is too full for an append of n bytes.
+func (s *Store) admit(n int) error {
+	if err := s.guard.AllowAppend(int64(n)); err != nil {
+		return fmt.Errorf("%w: %s", ErrDiskFull, strings.TrimPrefix(err.Error(), diskguard.ErrFull.Error()+": "))
 	}
-	now := time.Now().UnixNano()
-	last := d.lastCheck.Load()
-	if now-last >= int64(diskRecheck) && d.lastCheck.CompareAndSwap(last, now) {
-		s.refreshDisk(false)
-		if !d.full.Load() {
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: %s is %.1f%% used, above diskMaxRatio %.1f%%; writes resume below it",
-		ErrDiskFull, s.o.Dir, 100*math.Float64frombits(d.usage.Load()), 100*s.o.DiskMaxRatio)
+	return nil
 }
 
-// markFull is called when an allocation failed with ENOSPC whatever statfs said.
-func (d *diskState) markFull() {
-	d.full.Store(true)
-	d.usage.Store(math.Float64bits(1))
-	d.lastCheck.Store(time.Now().UnixNano())
+// appendFailed turns an ENOSPC from the log into ErrDiskFull and re-measures the disk.
+func (s *Store) appendFailed(err error) error {
+	if errors.Is(err, syscall.ENOSPC) {
+		s.guard.Refresh()
+		return fmt.Errorf("%w: %v", ErrDiskFull, err)
+	}
+	return err
 }
 
 // diskUsage returns the used fraction of the file system holding dir, counting the
 // blocks reserved for root as used (what an unprivileged writer can still get is what
-// matters).
+// matters), and its size.
 func diskUsage(dir string) (float64, int64, error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err != nil {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
 		return 0, 0, fmt.Errorf("store: statfs %s: %w", dir, err)
 	}
 	total := float64(st.Blocks) * float64(st.Bsize)
@@ -68,27 +68,6 @@ func diskUsage(dir string) (float64, int64, error) {
 	}
 	avail := float64(st.Bavail) * float64(st.Bsize)
 	return (total - avail) / total, int64(total), nil
-}
-
-// refreshDisk measures the usage and updates the full flag, logging transitions.
-func (s *Store) refreshDisk(initial bool) float64 {
-	usage, _, err := diskUsage(s.o.Dir)
-	if err != nil {
-		s.log.Warn().Err(err).Msg("disk usage")
-		return math.Float64frombits(s.disk.usage.Load())
-	}
-	s.disk.usage.Store(math.Float64bits(usage))
-	s.disk.lastCheck.Store(time.Now().UnixNano())
-	full := usage >= s.o.DiskMaxRatio
-	s.disk.full.Store(full)
-	switch {
-	case full && !s.disk.logged.Swap(true):
-		s.log.Error().Float64("usage", usage).Float64("limit", s.o.DiskMaxRatio).Str("dir", s.o.Dir).
-			Msg("disk full; appends refused")
-	case !full && s.disk.logged.Swap(false) && !initial:
-		s.log.Info().Float64("usage", usage).Msg("disk usage below the limit; appends resume")
-	}
-	return usage
 }
 
 // retentionLoop reaps buried segments, watches the disk and deletes old segments.
@@ -103,48 +82,55 @@ func (s *Store) retentionLoop() {
 		case <-t.C:
 		}
 		s.grave.Reap(time.Now())
-		s.refreshDisk(false)
+		s.guard.Refresh()
 		s.runRetention()
 	}
 }
 
-// runRetention deletes CommitLog segments: at once, oldest first, while the disk usage
-// (not counting segments already deleted and waiting out their read grace) is above
-// DiskWarnRatio; otherwise, during the DeleteWhenHour hour, every segment older than
-// FileReservedTime. The segment being written, and any segment not yet dispatched, is
-// never deleted. The ConsumeQueue files and index entries below the new minimum go too.
+// runRetention deletes CommitLog segments, oldest first:
+//
+//   - while the disk usage (segments deleted and waiting out their read grace count as
+//     free) is above DiskWarnRatio (diskSpaceCleanForciblyRatio), at once, expired or
+//     not;
+//   - above DiskMaxUsedSpaceRatio percent, or during the DeleteWhenHour hour, those
+//     older than FileReservedTime.
+//
+// The segment being written, and any segment not yet dispatched, is never deleted;
+// under the rejectNew policy neither is one holding a message a subscribed group has
+// not consumed. The ConsumeQueue files and index entries below the new minimum go too,
+// and every group that lost unconsumed messages is named in a warning.
 func (s *Store) runRetention() (removed int) {
 	now := s.o.Now()
 	dispatched := s.d.pos.Load()
-	usage, total, err := diskUsage(s.o.Dir)
-	pressure := func() bool {
-		if err != nil || total == 0 {
-			return false
-		}
-		freed := float64(s.grave.Pending()) / float64(total)
-		return usage-freed >= s.o.DiskWarnRatio
-	}
-	hour := now.Hour() == s.o.DeleteWhenHour
+	progress := s.consumerProgress()
+	forcibly := func() bool { return s.guard.Usage() >= s.o.DiskWarnRatio }
+	expiredNow := now.Hour() == s.o.DeleteWhenHour || s.guard.Usage()*100 >= float64(s.o.DiskMaxUsedSpaceRatio)
 	names, newMin := s.cl.DeleteHead(time.Now(), func(seg, next *segment.File) bool {
 		if seg.End() > dispatched {
 			return false
 		}
-		if pressure() {
+		if s.o.DiskFullPolicy == RejectNew && s.unconsumedBelow(progress, seg.End()) {
+			s.noteHeld(seg.Path())
+			return false
+		}
+		if forcibly() {
 			return true
 		}
-		return hour && s.segmentEndTime(seg, next).Add(s.o.FileReservedTime).Before(now)
+		return expiredNow && s.segmentEndTime(seg, next).Add(s.o.FileReservedTime).Before(now)
 	})
 	if len(names) == 0 {
 		return 0
 	}
-	s.log.Info().Strs("segments", names).Int64("min_offset", newMin).Float64("usage", usage).
+	s.log.Info().Strs("segments", names).Int64("min_offset", newMin).Float64("usage", s.guard.Usage()).
 		Msg("retention deleted segments")
 	for _, q := range s.allQueues() {
 		q.DeleteBefore(newMin, time.Now())
 	}
+	s.reportLost(progress)
 	if err := s.idx.DeleteBefore(newMin); err != nil {
 		s.log.Warn().Err(err).Msg("index retention")
 	}
+	s.guard.Refresh()
 	return len(names)
 }
 

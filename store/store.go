@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -17,6 +16,7 @@ import (
 	"github.com/rocketgo/rocketgo/proto/metapb"
 	"github.com/rocketgo/rocketgo/store/commitlog"
 	"github.com/rocketgo/rocketgo/store/consumequeue"
+	"github.com/rocketgo/rocketgo/store/diskguard"
 	"github.com/rocketgo/rocketgo/store/index"
 	"github.com/rocketgo/rocketgo/store/internal/segment"
 )
@@ -51,7 +51,8 @@ type Store struct {
 	d  dispatcher
 	ix indexer
 
-	disk diskState
+	guard *diskguard.Guard
+	cons  consumers
 
 	recovery RecoveryStats
 	stop     chan struct{}
@@ -73,6 +74,12 @@ type PutResult struct {
 func Open(o Options) (*Store, error) {
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.DiskMaxUsedSpaceRatio == 0 {
+		o.DiskMaxUsedSpaceRatio = 75
+	}
+	if o.DiskFullPolicy == "" {
+		o.DiskFullPolicy = DeleteOldest
 	}
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -123,7 +130,8 @@ func (s *Store) open() error {
 		Grave:            s.grave,
 		Notify:           s.d.wake,
 	})
-	idx, err := index.Open(index.Options{Dir: filepath.Join(s.o.Dir, indexDir), Logger: s.o.Logger})
+	s.guard = s.newGuard()
+	idx, err := index.Open(index.Options{Dir: filepath.Join(s.o.Dir, indexDir), Logger: s.o.Logger, Guard: s.guard})
 	if err != nil {
 		return err
 	}
@@ -132,7 +140,6 @@ func (s *Store) open() error {
 		return err
 	}
 	s.cl.Start()
-	s.refreshDisk(true)
 	return nil
 }
 
@@ -161,7 +168,7 @@ func (s *Store) abandon() {
 // Errors: ErrInvalidRecord, ErrMessageTooLarge, ErrPropertiesTooLarge, ErrDiskFull,
 // ErrWriteFailed (sticky), ErrClosed.
 func (s *Store) Put(rec []byte) (PutResult, error) {
-	if err := s.disk.admit(s); err != nil {
+	if err := s.admit(len(rec)); err != nil {
 		return PutResult{}, err
 	}
 	size, err := message.VerifyRecord(rec)
@@ -181,7 +188,7 @@ func (s *Store) Put(rec []byte) (PutResult, error) {
 // in one segment with consecutive queue offsets. Prepared (half) transaction records
 // cannot be batched.
 func (s *Store) PutBatch(recs []byte) (PutResult, error) {
-	if err := s.disk.admit(s); err != nil {
+	if err := s.admit(len(recs)); err != nil {
 		return PutResult{}, err
 	}
 	if len(recs) == 0 {
@@ -238,12 +245,10 @@ func (s *Store) append(recs []byte, count int, first []byte) (PutResult, error) 
 		switch {
 		case errors.Is(err, commitlog.ErrTooLarge):
 			return PutResult{}, fmt.Errorf("%w: %v", ErrMessageTooLarge, err)
-		case errors.Is(err, syscall.ENOSPC):
-			s.disk.markFull()
-			return PutResult{}, fmt.Errorf("%w: %v", ErrDiskFull, err)
 		}
-		return PutResult{}, err
+		return PutResult{}, s.appendFailed(err)
 	}
+	s.guard.Consume(int64(len(recs)))
 	return PutResult{
 		PhysicalOffset: r.PhysicalOffset,
 		QueueOffset:    r.QueueOffset,

@@ -11,10 +11,9 @@ import (
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/rs/zerolog"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/rocketgo/rocketgo/internal/pebblelog"
+	"github.com/rocketgo/rocketgo/store/diskguard"
 )
 
 // The metadata database holds the broker's durable tables in one pebble instance under
@@ -49,24 +48,22 @@ var (
 // MaxGroupKeyLen bounds a group name in an offset key (two length bytes).
 const MaxGroupKeyLen = 1<<16 - 1
 
-// DB is the broker's metadata database.
-type DB struct {
-	db  *pebble.DB
-	log zerolog.Logger
-}
-
-// Open opens (creating if needed) the metadata database in dir.
-func Open(dir string, log zerolog.Logger) (*DB, error) {
-	log = log.With().Str("component", "meta").Logger()
-	db, err := pebble.Open(dir, &pebble.Options{Logger: pebblelog.New(log, "")})
-	if err != nil {
-		return nil, fmt.Errorf("broker: open metadata %s: %w", dir, err)
+// Close syncs and closes the database. A database that cannot be written now (read-only
+// or on a critically full disk) is closed without the sync.
+func (m *DB) Close() (err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
 	}
-	return &DB{db: db, log: log}, nil
-}
-
-// Close syncs and closes the database.
-func (m *DB) Close() error {
+	m.closed = true
+	if m.db == nil {
+		return nil
+	}
+	defer diskguard.Recover(&err)
+	if m.readOnly || m.broken.Load() || m.guard.AllowMeta() != nil {
+		return m.db.Close()
+	}
 	if err := m.db.LogData(nil, pebble.Sync); err != nil {
 		m.db.Close()
 		return fmt.Errorf("broker: sync metadata: %w", err)
@@ -79,10 +76,12 @@ func (m *DB) Close() error {
 
 // Sync makes every write so far durable.
 func (m *DB) Sync() error {
-	if err := m.db.LogData(nil, pebble.Sync); err != nil {
-		return fmt.Errorf("broker: sync metadata: %w", err)
-	}
-	return nil
+	return m.write(func(db *pebble.DB) error {
+		if err := db.LogData(nil, pebble.Sync); err != nil {
+			return fmt.Errorf("broker: sync metadata: %w", err)
+		}
+		return nil
+	})
 }
 
 // write applies one batch of puts and deletes. A nil value deletes the key.
@@ -92,7 +91,11 @@ type metaWrite struct {
 }
 
 func (m *DB) apply(writes []metaWrite, sync bool) error {
-	b := m.db.NewBatch()
+	return m.write(func(db *pebble.DB) error { return applyTo(db, writes, sync) })
+}
+
+func applyTo(db *pebble.DB, writes []metaWrite, sync bool) error {
+	b := db.NewBatch()
 	defer b.Close()
 	for _, w := range writes {
 		if w.val == nil {
@@ -109,6 +112,11 @@ func (m *DB) apply(writes []metaWrite, sync bool) error {
 			return fmt.Errorf("broker: metadata set: %w", err)
 		}
 	}
+	return commit(b, sync)
+}
+
+// commit commits b, with fsync when sync is set.
+func commit(b *pebble.Batch, sync bool) error {
 	opts := pebble.NoSync
 	if sync {
 		opts = pebble.Sync
@@ -126,32 +134,33 @@ func (m *DB) put(key []byte, val proto.Message, sync bool) error {
 
 // applyRaw writes one batch of already-encoded values: fill calls put for each.
 func (m *DB) applyRaw(n int, fill func(put func(k, v []byte) error) error, sync bool) error {
-	b := m.db.NewBatchWithSize(n * 64)
-	defer b.Close()
-	err := fill(func(k, v []byte) error { return b.Set(k, v, nil) })
-	if err != nil {
-		return fmt.Errorf("broker: metadata batch: %w", err)
-	}
-	opts := pebble.NoSync
-	if sync {
-		opts = pebble.Sync
-	}
-	if err := b.Commit(opts); err != nil {
-		return fmt.Errorf("broker: write metadata: %w", err)
-	}
-	return nil
+	return m.write(func(db *pebble.DB) error {
+		b := db.NewBatchWithSize(n * 64)
+		defer b.Close()
+		if err := fill(func(k, v []byte) error { return b.Set(k, v, nil) }); err != nil {
+			return fmt.Errorf("broker: metadata batch: %w", err)
+		}
+		return commit(b, sync)
+	})
 }
 
 // deletePrefix removes every key starting with prefix, with fsync.
 func (m *DB) deletePrefix(prefix []byte) error {
-	if err := m.db.DeleteRange(prefix, prefixEnd(prefix), pebble.Sync); err != nil {
-		return fmt.Errorf("broker: delete metadata range %q: %w", prefix, err)
-	}
-	return nil
+	return m.write(func(db *pebble.DB) error {
+		if err := db.DeleteRange(prefix, prefixEnd(prefix), pebble.Sync); err != nil {
+			return fmt.Errorf("broker: delete metadata range %q: %w", prefix, err)
+		}
+		return nil
+	})
 }
 
 // get loads the value of key into msg; found is false when the key is absent.
 func (m *DB) get(key []byte, msg proto.Message) (found bool, err error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.db == nil {
+		return false, errClosed
+	}
 	v, closer, err := m.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return false, nil
@@ -169,6 +178,11 @@ func (m *DB) get(key []byte, msg proto.Message) (found bool, err error) {
 // scan calls fn for every key with prefix, in key order. key and val are valid only
 // during the call.
 func (m *DB) scan(prefix []byte, fn func(key, val []byte) error) error {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.db == nil {
+		return errClosed
+	}
 	it, err := m.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
 		return fmt.Errorf("broker: scan metadata %q: %w", prefix, err)

@@ -1,10 +1,12 @@
 package meta
 
 import (
+	"errors"
 	"time"
 
 	"github.com/rocketgo/rocketgo/broker/internal/refusal"
 	"github.com/rocketgo/rocketgo/proto/metapb"
+	"github.com/rocketgo/rocketgo/store/diskguard"
 )
 
 // Defaults of a new subscription group (SubscriptionGroupConfig.java, docs/protocol.md
@@ -83,5 +85,10 @@ func (g *Groups) Ensure(group string) (*metapb.SubscriptionGroup, error) {
 		return nil, err
 	}
 	sg, _, err := g.PutIfAbsent(NewGroup(group))
+	if errors.Is(err, diskguard.ErrFull) {
+		// A full disk must not stop reads: serve with the default config; the group is
+		// recorded by a later request once space returns.
+		return NewGroup(group), nil
+	}
 	return sg, err
 }

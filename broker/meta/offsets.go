@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/rocketgo/rocketgo/broker/internal/refusal"
 	"github.com/rocketgo/rocketgo/proto/metapb"
+	"github.com/rocketgo/rocketgo/store"
+	"github.com/rocketgo/rocketgo/store/diskguard"
 )
 
 // OffsetID names one committed offset.
@@ -78,11 +81,24 @@ func (o *Offsets) loop() {
 		case <-o.stop:
 			return
 		case <-t.C:
-			if err := o.writeDirty(false); err != nil {
+			// A full disk is logged once by the disk guard; offsets stay pending.
+			if err := o.writeDirty(false); err != nil && !errors.Is(err, diskguard.ErrFull) {
 				o.log.Warn().Err(err).Msg("write consumer offsets; retrying")
 			}
 		}
 	}
+}
+
+// Progress lists every committed offset, for the store's retention (a group that has
+// committed an offset counts as subscribed).
+func (o *Offsets) Progress() []store.Consumption {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	out := make([]store.Consumption, 0, len(o.offsets))
+	for id, off := range o.offsets {
+		out = append(out, store.Consumption{Group: id.Group, Topic: id.Topic, QueueID: id.QueueID, Offset: off})
+	}
+	return out
 }
 
 // Get returns the committed offset of (group, topic, queueID).

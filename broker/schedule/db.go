@@ -4,11 +4,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/rocketgo/rocketgo/internal/pebblelog"
 	"math"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/rs/zerolog"
+
+	"github.com/rocketgo/rocketgo/internal/pebblelog"
+	"github.com/rocketgo/rocketgo/store/diskguard"
 )
 
 // Keys of the schedule index (see the package doc for why each exists):
@@ -61,18 +63,71 @@ func getInt64(v []byte) (int64, error) {
 	return int64(binary.BigEndian.Uint64(v)), nil
 }
 
-// openDB opens the index in dir.
-func openDB(dir string, log zerolog.Logger) (*pebble.DB, error) {
-	db, err := pebble.Open(dir, &pebble.Options{
+// openDB opens the index in dir through the disk guard g (nil: unguarded), read-only
+// on a critically full disk or when forceReadOnly is set; readOnly reports which.
+func openDB(dir string, log zerolog.Logger, g *diskguard.Guard, forceReadOnly bool) (db *pebble.DB, readOnly bool, err error) {
+	defer diskguard.Recover(&err)
+	opts := &pebble.Options{
 		Logger: pebblelog.New(log, ""),
 		// The index is small and written in one batch a second.
 		MemTableSize: 1 << 20,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("schedule: open index %s: %w", dir, err)
 	}
-	return db, nil
+	readOnly = diskguard.Pebble(opts, g, log)
+	if forceReadOnly {
+		opts.ReadOnly, readOnly = true, true
+	}
+	db, err = pebble.Open(dir, opts)
+	if err != nil {
+		return nil, false, fmt.Errorf("schedule: open index %s: %w", dir, err)
+	}
+	if readOnly && !forceReadOnly {
+		log.Warn().Str("dir", dir).Msg("disk critically full: schedule index opened read-only; deliveries are recorded once space returns")
+	}
+	return db, readOnly, nil
 }
+
+// commitBatch commits b without syncing, turning pebble's fatal report into an error.
+func commitBatch(b *pebble.Batch) (err error) {
+	defer diskguard.Recover(&err)
+	return b.Commit(pebble.NoSync)
+}
+
+// reopen replaces an index opened read-only on a full disk, or broken by a failed
+// commit, with a read-write one, carrying the uncommitted batch over so that no timer
+// or cancel recorded meanwhile is lost. Only the goroutine owning db and batch (the
+// loop, or the caller before Start) calls it; on failure the index stays read-only.
+func (s *Scheduler) reopen() error {
+	pending := append([]byte(nil), s.batch.Repr()...)
+	s.batch.Close()
+	db, readOnly, err := diskguard.Reopen(s.db, func(ro bool) (*pebble.DB, bool, error) {
+		return openDB(s.o.Dir, s.log, s.o.Guard, ro)
+	})
+	if db == nil {
+		// Nothing to read from: the process cannot go on with its schedule.
+		panic(fmt.Sprintf("schedule: reopen index %s: %v", s.o.Dir, err))
+	}
+	s.db, s.readOnly = db, readOnly
+	s.batch = db.NewIndexedBatch()
+	if len(pending) > batchHeaderLen {
+		carry := db.NewBatch()
+		defer carry.Close()
+		if rerr := carry.SetRepr(pending); rerr != nil {
+			return fmt.Errorf("schedule: carry the pending batch over: %w", rerr)
+		}
+		if rerr := s.batch.Apply(carry, nil); rerr != nil {
+			return fmt.Errorf("schedule: carry the pending batch over: %w", rerr)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	s.broken = false
+	s.log.Info().Str("dir", s.o.Dir).Msg("disk space available again: schedule index writable")
+	return nil
+}
+
+// batchHeaderLen is the size of a pebble batch's header (sequence number and count).
+const batchHeaderLen = 12
 
 // loadState reads the applied offset and the per-level progress (zero when absent).
 func loadState(db *pebble.DB, levels int) (applied int64, progress []int64, err error) {

@@ -12,7 +12,9 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/rs/zerolog"
 
+	"github.com/rocketgo/rocketgo/internal/pebblelog"
 	"github.com/rocketgo/rocketgo/store"
+	"github.com/rocketgo/rocketgo/store/diskguard"
 )
 
 // Store is the part of the message store the scheduler uses.
@@ -38,6 +40,9 @@ type Options struct {
 	// Now is the clock; time.Now when nil. Due times compare with the store's
 	// timestamps, so both must read the same clock.
 	Now func() time.Time
+	// Guard, if set, is asked before the index is written; the index opens read-only
+	// on a critically full disk.
+	Guard *diskguard.Guard
 	// Logger receives the scheduler's logs.
 	Logger zerolog.Logger
 	// Window is how far ahead of the clock timers are held in memory (10 s); timers due
@@ -126,6 +131,10 @@ type Scheduler struct {
 	log  zerolog.Logger
 	db   *pebble.DB
 	proj *projection
+	// readOnly: the index was opened read-only on a full disk; broken: pebble failed
+	// a commit it cannot undo. Either way commits wait until reopen succeeds. Owned
+	// like batch.
+	readOnly, broken bool
 
 	// Owned by the loop goroutine; before Start and after it ends, by the caller.
 	batch      *pebble.Batch // indexed: reads see it over the database
@@ -162,7 +171,7 @@ func Open(o Options) (*Scheduler, error) {
 		return nil, err
 	}
 	log := o.Logger.With().Str("component", "schedule").Logger()
-	db, err := openDB(o.Dir, log)
+	db, readOnly, err := openDB(o.Dir, log, o.Guard, false)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +181,7 @@ func Open(o Options) (*Scheduler, error) {
 		return nil, err
 	}
 	s := &Scheduler{
-		o: o, log: log, db: db,
+		o: o, log: log, db: db, readOnly: readOnly,
 		batch:     db.NewIndexedBatch(),
 		cursor:    progress,
 		confirmed: append([]int64(nil), progress...),
@@ -378,6 +387,21 @@ func (s *Scheduler) deleteKey(k []byte) {
 // forgets the timers and levels they delivered, so even a machine crash cannot lose a
 // delivery the index no longer remembers.
 func (s *Scheduler) commit(now time.Time) {
+	// On a full disk the batch waits in memory; the disk guard logs the state. Once
+	// space returns, an index opened read-only is reopened read-write.
+	if s.o.Guard.AllowMeta() != nil {
+		s.lastCommit = now
+		return
+	}
+	if s.readOnly || s.broken {
+		if err := s.reopen(); err != nil {
+			if !errors.Is(err, diskguard.ErrFull) {
+				s.log.Warn().Err(err).Msg("schedule index still read-only; commit postponed")
+			}
+			s.lastCommit = now
+			return
+		}
+	}
 	if err := s.o.Store.Flush(); err != nil {
 		s.log.Warn().Err(err).Msg("store flush failed; index commit postponed")
 		s.lastCommit = now
@@ -387,7 +411,9 @@ func (s *Scheduler) commit(now time.Time) {
 	for l := 1; l <= len(s.o.Levels); l++ {
 		s.setKey(levelKey(l), putInt64(s.cursor[l-1]))
 	}
-	if err := s.batch.Commit(pebble.NoSync); err != nil {
+	if err := commitBatch(s.batch); err != nil {
+		var f *pebblelog.Fatal
+		s.broken = errors.As(err, &f)
 		s.log.Error().Err(err).Msg("index commit failed")
 		s.lastCommit = now
 		return

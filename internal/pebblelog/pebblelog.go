@@ -32,10 +32,17 @@ func (l Logger) Infof(format string, args ...any) { l.log.Debug().Msgf(format, a
 func (l Logger) Errorf(format string, args ...any) { l.log.Error().Msgf(format, args...) }
 
 // Fatalf is pebble's report of a broken invariant (its files are corrupt or a write
-// failed). Pebble expects it not to return: after logging it panics rather than exiting
-// the process, so deferred cleanup still runs.
+// failed). Pebble expects it not to return: after logging it panics with a *Fatal
+// rather than exiting the process, so deferred cleanup still runs and a write path
+// that expects it (a write on a full disk, store/diskguard.Recover) can turn it back
+// into an error.
 func (l Logger) Fatalf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	l.log.Error().Msg(msg)
-	panic(l.prefix + "pebble: " + msg)
+	panic(&Fatal{Msg: l.prefix + "pebble: " + msg})
 }
+
+// Fatal is the panic value of Logger.Fatalf.
+type Fatal struct{ Msg string }
+
+func (f *Fatal) Error() string { return f.Msg }

@@ -4,12 +4,15 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/rocketgo/rocketgo/internal/pebblelog"
+	"sync"
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/rs/zerolog"
+
+	"github.com/rocketgo/rocketgo/internal/pebblelog"
+	"github.com/rocketgo/rocketgo/store/diskguard"
 )
 
 // Key prefixes and sizes (see doc.go for the layouts).
@@ -33,6 +36,10 @@ var ErrClosed = errors.New("index: closed")
 type Options struct {
 	Dir    string
 	Logger zerolog.Logger
+	// Guard, if set, is asked before every write: while the disk is critically full
+	// writes fail with an error wrapping diskguard.ErrFull instead of reaching pebble,
+	// and an index opened on such a disk is read-only until space returns.
+	Guard *diskguard.Guard
 }
 
 // Index maps (topic, key) to the CommitLog offsets of the records that carry the key.
@@ -40,34 +47,52 @@ type Options struct {
 // key and 8 of value whatever the key's length; the hash may collide, so Query returns
 // candidates that the caller checks against the records.
 //
-// One goroutine writes (Add, Commit, Truncate, DeleteBefore); Query, Applied and Sync
-// may run concurrently with it.
+// One goroutine writes (Add, Commit, Truncate); Query, Applied, Sync, DeleteBefore and
+// DeleteTopic may run concurrently with it.
 type Index struct {
-	db  *pebble.DB
+	o   Options
 	log zerolog.Logger
+
+	// mu is held shared by every use of db and exclusively while the writer reopens it
+	// (read-only after a start on a full disk, or after pebble failed a write).
+	mu       sync.RWMutex
+	db       *pebble.DB
+	readOnly bool        // db was opened read-only (guarded by mu)
+	broken   atomic.Bool // pebble failed a write it cannot undo; reopen before writing
 
 	batch   *pebble.Batch
 	keys    int
 	applied atomic.Int64
 }
 
-// Open opens (or creates) the index in o.Dir.
+// Open opens (or creates) the index in o.Dir. On a critically full disk (o.Guard) it
+// opens read-only: queries are served and writes fail until space returns, when the
+// next Commit reopens it read-write.
 func Open(o Options) (*Index, error) {
-	lg := o.Logger.With().Str("component", "index").Logger()
-	opts := &pebble.Options{
-		Logger:       pebblelog.New(lg, "index"),
-		MemTableSize: 4 << 20,
+	x := &Index{o: o, log: o.Logger.With().Str("component", "index").Logger()}
+	if err := x.open(); err != nil {
+		return nil, err
 	}
+	if x.readOnly {
+		x.log.Warn().Str("dir", o.Dir).Msg("disk critically full: key index opened read-only; indexing resumes when space returns")
+	}
+	return x, nil
+}
+
+// open opens the database and reads the applied offset. Callers hold mu (or own x).
+func (x *Index) open() (err error) {
+	defer diskguard.Recover(&err)
+	opts := &pebble.Options{Logger: pebblelog.New(x.log, "index"), MemTableSize: 4 << 20}
 	// Hashes do not compress; compressing them costs CPU on every flush and
 	// compaction for nothing.
 	for i := range opts.Levels {
 		opts.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
 	}
-	db, err := pebble.Open(o.Dir, opts)
+	readOnly := diskguard.Pebble(opts, x.o.Guard, x.log)
+	db, err := pebble.Open(x.o.Dir, opts)
 	if err != nil {
-		return nil, fmt.Errorf("index: open %s: %w", o.Dir, err)
+		return fmt.Errorf("index: open %s: %w", x.o.Dir, err)
 	}
-	x := &Index{db: db, log: lg}
 	v, closer, err := db.Get(appliedKey)
 	switch {
 	case err == nil:
@@ -78,10 +103,76 @@ func Open(o Options) (*Index, error) {
 	case errors.Is(err, pebble.ErrNotFound):
 	default:
 		db.Close()
-		return nil, fmt.Errorf("index: read applied offset: %w", err)
+		return fmt.Errorf("index: read applied offset: %w", err)
 	}
+	x.db, x.readOnly = db, readOnly
+	x.broken.Store(false)
 	x.batch = db.NewBatch()
-	return x, nil
+	return nil
+}
+
+// writable returns nil when a write may reach pebble now: the guard allows it, and an
+// index that is read-only or broken is reopened read-write first. Only the writer
+// goroutine calls it.
+func (x *Index) writable() error {
+	if err := x.o.Guard.AllowMeta(); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	x.mu.RLock()
+	ok := x.db != nil && !x.readOnly && !x.broken.Load()
+	closed := x.db == nil
+	x.mu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	if ok {
+		return nil
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.batch.Close()
+	if err := x.closeDB(); err != nil {
+		x.log.Warn().Err(err).Msg("closing the key index before reopening it")
+	}
+	if err := x.open(); err != nil {
+		return err
+	}
+	if x.readOnly {
+		return fmt.Errorf("index: %w: reopened read-only", diskguard.ErrFull)
+	}
+	x.log.Info().Msg("key index writable again")
+	return errReopened
+}
+
+// errReopened tells the writer that the database was reopened and its pending
+// entries dropped: it adds them again.
+var errReopened = fmt.Errorf("index: %w: reopened after a full disk; entries to be added again", diskguard.ErrFull)
+
+// Writable returns nil when the writer may add and commit entries now, reopening a
+// read-only or failed database read-write first; otherwise an error wrapping
+// diskguard.ErrFull. The store's indexer asks before each round.
+func (x *Index) Writable() error {
+	if err := x.writable(); err != nil && err != errReopened {
+		return err
+	}
+	return nil
+}
+
+// closeDB closes db, catching pebble's fatal reports. Callers hold mu exclusively.
+func (x *Index) closeDB() (err error) {
+	defer diskguard.Recover(&err)
+	db := x.db
+	x.db = nil
+	return db.Close()
+}
+
+// failed records a write pebble reported fatal: the database is reopened before the
+// next write.
+func (x *Index) failed(err error) {
+	var fe *pebblelog.Fatal
+	if errors.As(err, &fe) {
+		x.broken.Store(true)
+	}
 }
 
 // Applied returns the CommitLog offset through which records are indexed (committed).
@@ -139,13 +230,28 @@ func (x *Index) Full() bool { return x.keys >= maxBatchKeys }
 // applied offset, in one atomic pebble batch. It is not synced: the WAL reaches the disk
 // with the next Sync (the checkpoint) or pebble's own flushes; after a crash pebble
 // recovers a prefix of the batches, and the applied offset in it matches its entries.
-func (x *Index) Commit(applied int64) error {
-	if x.db == nil {
-		return ErrClosed
-	}
+//
+// On a full disk (or a read-only index) Commit drops the pending entries and returns
+// an error wrapping diskguard.ErrFull; the writer adds them again when it retries.
+func (x *Index) Commit(applied int64) (err error) {
 	if x.keys == 0 && applied == x.applied.Load() {
 		return nil
 	}
+	if err := x.writable(); err != nil {
+		x.batch.Reset()
+		x.keys = 0
+		return err
+	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	defer func() {
+		if err != nil {
+			x.batch.Reset()
+			x.keys = 0
+			x.failed(err)
+		}
+	}()
+	defer diskguard.Recover(&err)
 	var v [8]byte
 	binary.BigEndian.PutUint64(v[:], uint64(applied))
 	if err := x.batch.Set(appliedKey, v[:], nil); err != nil {
@@ -160,11 +266,20 @@ func (x *Index) Commit(applied int64) error {
 	return nil
 }
 
-// Sync makes every committed batch durable.
-func (x *Index) Sync() error {
+// Sync makes every committed batch durable. A read-only index has nothing to sync.
+func (x *Index) Sync() (err error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
 	if x.db == nil {
 		return ErrClosed
 	}
+	if x.readOnly || x.broken.Load() {
+		return nil
+	}
+	if err := x.o.Guard.AllowMeta(); err != nil {
+		return fmt.Errorf("index: sync: %w", err)
+	}
+	defer diskguard.Recover(&err)
 	if err := x.db.LogData(nil, pebble.Sync); err != nil {
 		return fmt.Errorf("index: sync: %w", err)
 	}
@@ -176,15 +291,18 @@ func (x *Index) Sync() error {
 // The entries of the segments past the one holding off go by range deletion; those of
 // that segment are found by scanning its entries, which happens only when the index
 // outran a log that lost its tail (a machine crash).
-func (x *Index) Truncate(off, segBytes int64) error {
-	if x.db == nil {
-		return ErrClosed
-	}
+func (x *Index) Truncate(off, segBytes int64) (err error) {
 	x.batch.Reset()
 	x.keys = 0
 	if x.applied.Load() <= off {
 		return nil
 	}
+	if err := x.writable(); err != nil {
+		return err
+	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	defer diskguard.Recover(&err)
 	seg := off - off%segBytes
 	b := x.db.NewBatch()
 	defer b.Close()
@@ -226,10 +344,13 @@ func (x *Index) Truncate(off, segBytes int64) error {
 // DeleteBefore drops every entry of the CommitLog segments that start below minSeg (they
 // were deleted by retention) with one range deletion, however many entries there are.
 // It may run concurrently with the writer.
-func (x *Index) DeleteBefore(minSeg int64) error {
-	if x.db == nil {
-		return ErrClosed
+func (x *Index) DeleteBefore(minSeg int64) (err error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if err := x.usable(); err != nil {
+		return err
 	}
+	defer diskguard.Recover(&err)
 	var hi [entryLen]byte
 	entryKey(&hi, minSeg, 0, 0)
 	if err := x.db.DeleteRange([]byte{prefixEntry}, hi[:9], pebble.NoSync); err != nil {
@@ -242,10 +363,13 @@ func (x *Index) DeleteBefore(minSeg int64) error {
 // when the log ended at off): entries are keyed by hash, so they cannot be found by
 // topic; a tombstone makes Query skip them instead, and DeleteBefore drops the
 // tombstone once retention has removed the records.
-func (x *Index) DeleteTopic(topic string, off int64) error {
-	if x.db == nil {
-		return ErrClosed
+func (x *Index) DeleteTopic(topic string, off int64) (err error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if err := x.usable(); err != nil {
+		return err
 	}
+	defer diskguard.Recover(&err)
 	var v [8]byte
 	binary.BigEndian.PutUint64(v[:], uint64(off))
 	if err := x.db.Set(append([]byte{prefixTombstone}, topic...), v[:], pebble.Sync); err != nil {
@@ -306,6 +430,8 @@ type Candidate struct {
 // [beginMS, endMS], newest first, looking in the given segments (ascending starts),
 // until fn returns false.
 func (x *Index) Query(topic, key []byte, beginMS, endMS int64, segs []int64, fn func(Candidate) bool) error {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
 	if x.db == nil {
 		return ErrClosed
 	}
@@ -350,15 +476,30 @@ func (x *Index) Query(topic, key []byte, beginMS, endMS int64, segs []int64, fn 
 	return nil
 }
 
+// usable returns nil when a write from outside the writer goroutine may go to pebble.
+// Callers hold mu shared.
+func (x *Index) usable() error {
+	switch {
+	case x.db == nil:
+		return ErrClosed
+	case x.readOnly || x.broken.Load():
+		return fmt.Errorf("index: %w: read-only until space returns", diskguard.ErrFull)
+	}
+	if err := x.o.Guard.AllowMeta(); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	return nil
+}
+
 // Close closes the index (without syncing; call Sync first for durability).
 func (x *Index) Close() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
 	if x.db == nil {
 		return nil
 	}
 	x.batch.Close()
-	err := x.db.Close()
-	x.db = nil
-	if err != nil {
+	if err := x.closeDB(); err != nil {
 		return fmt.Errorf("index: close: %w", err)
 	}
 	return nil

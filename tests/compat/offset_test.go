@@ -152,7 +152,7 @@ func TestConsumeFromWhereIgnoredForCommittedGroup(t *testing.T) {
 
 // oldTopic makes a one-queue topic whose first messages are gone, the state of any topic
 // older than the broker's retention: the store deletes every CommitLog segment but the
-// one being written as soon as it can (diskWarnRatio far below the disk's real usage),
+// one being written as soon as it can (diskSpaceCleanForciblyRatio far below the disk's real usage),
 // and 8 incompressible 200 KiB messages span two 1 MiB segments (five fit in one). It
 // returns once the queue's min offset is above 0.
 func oldTopic(t *testing.T) (*env, rocketmq.Producer, string) {

@@ -157,12 +157,12 @@ func brokerYAML(c BrokerConfig) string {
 	writeSection(&sb, kv)
 	sb.WriteString("store:\n")
 	skv := map[string]any{
-		"storePathRootDir":         c.StoreDir,
-		"mappedFileSizeCommitLog":  4 << 20,
-		"consumeQueueUnitsPerFile": 100000,
-		"flushDiskType":            c.Flush,
-		"diskWarnRatio":            0.99,
-		"diskMaxRatio":             0.99,
+		"storePathRootDir":            c.StoreDir,
+		"mappedFileSizeCommitLog":     4 << 20,
+		"consumeQueueUnitsPerFile":    100000,
+		"flushDiskType":               c.Flush,
+		"diskSpaceCleanForciblyRatio": 0.99,
+		"diskSpaceWarningLevelRatio":  0.99,
 	}
 	for k, v := range c.Store {
 		skv[k] = v
