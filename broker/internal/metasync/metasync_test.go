@@ -12,7 +12,7 @@ import (
 // TestApplyOffsets: a slave merges the master's consumer offsets, skipping entries it
 // cannot store, and refuses a snapshot that does not parse.
 func TestApplyOffsets(t *testing.T) {
-	db, err := meta.Open(t.TempDir(), zerolog.Nop())
+	db, err := meta.Open(t.TempDir(), zerolog.Nop(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
