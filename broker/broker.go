@@ -72,6 +72,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rocketgo/rocketgo/broker/acl"
 	"github.com/rocketgo/rocketgo/broker/clients"
 	"github.com/rocketgo/rocketgo/broker/internal/longpoll"
 	"github.com/rocketgo/rocketgo/broker/meta"
@@ -202,6 +203,11 @@ type Options struct {
 	// EnablePropertyFilter lets consumers subscribe with SQL92 expressions over message
 	// properties (off by default, as in RocketMQ).
 	EnablePropertyFilter bool `mapstructure:"enablePropertyFilter"`
+	// AclEnable checks every request against AclFile (aclEnable, off; docs/acl.md).
+	AclEnable bool `mapstructure:"aclEnable"`
+	// AclFile is the plain_acl.yml of ACL 1.0, reloaded when it changes (aclFile,
+	// conf/plain_acl.yml relative to the working directory).
+	AclFile string `mapstructure:"aclFile"`
 
 	// Logger receives the broker's logs; the zero value discards them.
 	Logger zerolog.Logger `mapstructure:"-"`
@@ -238,6 +244,7 @@ func DefaultOptions() Options {
 		TransactionCheckMax:         defaultTxnCheckMax,
 		MessageDelayLevel:           defaultDelayLevels,
 		TimerMaxDelay:               defaultTimerMaxDelay,
+		AclFile:                     "conf/plain_acl.yml",
 		Logger:                      zerolog.Nop(),
 	})
 }
@@ -338,6 +345,7 @@ type Broker struct {
 	txn       *txnService
 	sched     *scheduler // delay.go: delay levels, timers, retry
 	sqlCache  sqlCache   // propfilter.go: compiled SQL92 subscriptions
+	acl       *acl.Plain // aclguard.go: nil when aclEnable is off
 
 	repl replication // role.go: the HA server of a master, the HA client of a slave
 
@@ -367,6 +375,9 @@ func Open(o Options, so store.Options) (*Broker, error) {
 		sopts: so,
 		log:   o.Logger.With().Str("component", "broker").Str("broker", o.BrokerName).Logger(),
 		now:   o.Now,
+	}
+	if err := b.openACL(); err != nil {
+		return nil, err
 	}
 	st, err := store.Open(so)
 	if err != nil {
@@ -467,6 +478,9 @@ func (b *Broker) Start(ctx context.Context) error {
 	b.registrar.Start(ctx)
 	b.txn.start()
 	b.sched.Start(ctx)
+	if b.acl != nil {
+		b.acl.Watch(aclPollInterval)
+	}
 	b.log.Info().Str("addr", host.String()).Msg("broker serving")
 	return nil
 }
@@ -533,6 +547,9 @@ func (b *Broker) close() error {
 		errs = append(errs, fmt.Errorf("broker: close server: %w", err))
 	}
 	b.txn.close()
+	if b.acl != nil {
+		b.acl.Close()
+	}
 	if err := b.closeSchedule(); err != nil {
 		errs = append(errs, err)
 	}
