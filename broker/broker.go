@@ -72,6 +72,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rocketgo/rocketgo/broker/acl"
 	"github.com/rocketgo/rocketgo/broker/clients"
 	"github.com/rocketgo/rocketgo/broker/dedup"
 	"github.com/rocketgo/rocketgo/broker/internal/locks"
@@ -213,6 +214,11 @@ type Options struct {
 	// EnablePropertyFilter lets consumers subscribe with SQL92 expressions over message
 	// properties (off by default, as in RocketMQ).
 	EnablePropertyFilter bool `mapstructure:"enablePropertyFilter"`
+	// AclEnable checks every request against AclFile (aclEnable, off; docs/acl.md).
+	AclEnable bool `mapstructure:"aclEnable"`
+	// AclFile is the plain_acl.yml of ACL 1.0, reloaded when it changes (aclFile,
+	// conf/plain_acl.yml relative to the working directory).
+	AclFile string `mapstructure:"aclFile"`
 
 	// Logger receives the broker's logs; the zero value discards them.
 	Logger zerolog.Logger `mapstructure:"-"`
@@ -250,6 +256,7 @@ func DefaultOptions() Options {
 		DuplicateWindowMaxKeys:      dedup.DefaultMaxKeys,
 		MessageDelayLevel:           defaultDelayLevels,
 		TimerMaxDelay:               defaultTimerMaxDelay,
+		AclFile:                     "conf/plain_acl.yml",
 		Logger:                      zerolog.Nop(),
 	})
 }
@@ -353,6 +360,7 @@ type Broker struct {
 	dedup     *dedup.Window // dedup.go
 	sched     *scheduler    // delay.go: delay levels, timers, retry
 	sqlCache  sqlCache      // propfilter.go: compiled SQL92 subscriptions
+	acl       *acl.Plain    // aclguard.go: nil when aclEnable is off
 
 	cfg        liveConfig   // admin_config.go: settings changed by UPDATE_BROKER_CONFIG
 	cfgUpdates atomic.Int64 // admin_config.go: the configuration's data version
@@ -385,6 +393,9 @@ func Open(o Options, so store.Options) (*Broker, error) {
 		sopts: so,
 		log:   o.Logger.With().Str("component", "broker").Str("broker", o.BrokerName).Logger(),
 		now:   o.Now,
+	}
+	if err := b.openACL(); err != nil {
+		return nil, err
 	}
 	st, err := store.Open(so)
 	if err != nil {
@@ -494,6 +505,9 @@ func (b *Broker) Start(ctx context.Context) error {
 	b.registrar.Start(ctx)
 	b.txn.Start()
 	b.sched.Start(ctx)
+	if b.acl != nil {
+		b.acl.Watch(aclPollInterval)
+	}
 	b.log.Info().Str("addr", host.String()).Msg("broker serving")
 	return nil
 }
@@ -560,6 +574,9 @@ func (b *Broker) close() error {
 		errs = append(errs, fmt.Errorf("broker: close server: %w", err))
 	}
 	b.txn.Close()
+	if b.acl != nil {
+		b.acl.Close()
+	}
 	if err := b.closeSchedule(); err != nil {
 		errs = append(errs, err)
 	}

@@ -82,13 +82,15 @@ func (b *Broker) routes() []route {
 	}
 }
 
-// registerRoutes registers every route with srv.
+// registerRoutes registers every route with srv, each behind the ACL check
+// (aclguard.go).
 func (b *Broker) registerRoutes(srv *server.Server) {
 	for _, r := range b.routes() {
+		h := b.guarded(r.handler)
 		if r.async {
-			srv.HandleAsync(r.code, r.handler)
+			srv.HandleAsync(r.code, h)
 		} else {
-			srv.Handle(r.code, r.handler)
+			srv.Handle(r.code, h)
 		}
 	}
 }

@@ -2,9 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -17,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rocketgo/rocketgo/proto/acl"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/remoting/codec"
@@ -372,28 +370,10 @@ func (c *instance) sign(req *codec.Command) {
 	if req.ExtFields == nil {
 		req.ExtFields = map[string]string{}
 	}
-	delete(req.ExtFields, "Signature")
-	req.ExtFields["AccessKey"] = cr.AccessKey
+	delete(req.ExtFields, acl.Signature)
+	req.ExtFields[acl.AccessKey] = cr.AccessKey
 	if cr.SecurityToken != "" {
-		req.ExtFields["SecurityToken"] = cr.SecurityToken
+		req.ExtFields[acl.SecurityToken] = cr.SecurityToken
 	}
-	req.ExtFields["Signature"] = signature(req.ExtFields, req.Body, cr.SecretKey)
-}
-
-// signature computes AclClientRPCHook's signature: HMAC-SHA1 keyed by the secret over
-// the extField values in key order followed by the body, base64 encoded.
-func signature(ext map[string]string, bodyBytes []byte, secret string) string {
-	keys := make([]string, 0, len(ext))
-	for k := range ext {
-		if k != "Signature" {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	mac := hmac.New(sha1.New, []byte(secret))
-	for _, k := range keys {
-		mac.Write([]byte(ext[k]))
-	}
-	mac.Write(bodyBytes)
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	req.ExtFields[acl.Signature] = acl.Sign(req.ExtFields, req.Body, cr.SecretKey)
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/internal/testutil"
+	"github.com/rocketgo/rocketgo/proto/acl"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/remoting/codec"
@@ -333,7 +334,7 @@ func TestHandlersDispatch(t *testing.T) {
 
 func TestSignature(t *testing.T) {
 	ext := map[string]string{"topic": "T", "AccessKey": "ak", "queueId": "1", "Signature": "stale"}
-	got := signature(ext, []byte("body"), "sk")
+	got := acl.Sign(ext, []byte("body"), "sk")
 	mac := hmac.New(sha1.New, []byte("sk"))
 	mac.Write([]byte("ak" + "1" + "T" + "body")) // values by key: AccessKey, queueId, topic
 	if want := base64.StdEncoding.EncodeToString(mac.Sum(nil)); got != want {
@@ -343,7 +344,7 @@ func TestSignature(t *testing.T) {
 	req := codec.NewRequest(code.SendMessage, map[string]string{"topic": "T"}, []byte("b"))
 	c.sign(req)
 	if req.ExtFields["AccessKey"] != "ak" || req.ExtFields["SecurityToken"] != "tok" ||
-		req.ExtFields["Signature"] != signature(req.ExtFields, req.Body, "sk") {
+		req.ExtFields["Signature"] != acl.Sign(req.ExtFields, req.Body, "sk") {
 		t.Fatalf("signed ext: %v", req.ExtFields)
 	}
 }
