@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -26,10 +25,7 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "mqbroker:", err)
-		os.Exit(1)
-	}
+	version.Exit("mqbroker", run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // dialable turns a wildcard listen address into one this process can dial.

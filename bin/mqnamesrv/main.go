@@ -8,7 +8,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -22,10 +21,7 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "mqnamesrv:", err)
-		os.Exit(1)
-	}
+	version.Exit("mqnamesrv", run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // run starts the NameServer as args say; -p and -version print to stdout and return.

@@ -3,9 +3,11 @@
 package version
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
 	"strings"
 )
@@ -54,7 +56,10 @@ func format(program string, bi *debug.BuildInfo) string {
 func Parse(fs *flag.FlagSet, args []string, stdout io.Writer) (printed bool, err error) {
 	show := fs.Bool("version", false, "print the version and VCS revision and exit")
 	if err := fs.Parse(args); err != nil {
-		return false, err
+		if errors.Is(err, flag.ErrHelp) {
+			return false, err
+		}
+		return false, fmt.Errorf("%w: %v", ErrUsage, err)
 	}
 	if fs.NArg() > 0 {
 		return false, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -64,4 +69,23 @@ func Parse(fs *flag.FlagSet, args []string, stdout io.Writer) (printed bool, err
 	}
 	_, err = fmt.Fprintln(stdout, String(fs.Name()))
 	return true, err
+}
+
+// ErrUsage marks a command line the flag set refused; the flag package has already
+// printed the problem and the usage.
+var ErrUsage = errors.New("usage")
+
+// Exit ends a program after run returned err, with the exit statuses of Go's flag
+// package: 0 for success and -h, 2 for a bad command line, 1 for anything else (with the
+// reason on stderr, prefixed with the program's name).
+func Exit(prog string, err error) {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case errors.Is(err, ErrUsage):
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, prog+":", err)
+		os.Exit(1)
+	}
 }
