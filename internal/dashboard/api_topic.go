@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -21,9 +22,24 @@ func (s *Server) topics(ctx context.Context, _ *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// RocketMQ brokers register topics named after their cluster and broker name
+	// (and <cluster>_REPLY_TOPIC): system topics too.
+	own := map[string]bool{}
+	if ci, err := s.admin.Clusters(ctx); err == nil {
+		for c := range ci.ClusterAddrTable {
+			own[c], own[c+"_REPLY_TOPIC"] = true, true
+		}
+		for b := range ci.BrokerAddrTable {
+			own[b] = true
+		}
+	}
 	out := make([]topicRow, 0, len(names))
 	for _, n := range names {
-		out = append(out, topicRow{Topic: n, Kind: topicKind(n)})
+		kind := topicKind(n)
+		if own[n] {
+			kind = "SYSTEM"
+		}
+		out = append(out, topicRow{Topic: n, Kind: kind})
 	}
 	return out, nil
 }
@@ -43,7 +59,6 @@ func topicKind(t string) string {
 			return "SYSTEM"
 		}
 	}
-	// A topic named after a broker or cluster (RocketMQ registers those) ends up NORMAL.
 	return "NORMAL"
 }
 
@@ -75,9 +90,13 @@ func (s *Server) topic(ctx context.Context, r *http.Request) (any, error) {
 		total += q.MaxOffset - q.MinOffset
 	}
 	out := map[string]any{"topic": topic, "kind": topicKind(topic), "queueDatas": route.QueueDatas, "queues": queues, "messages": total}
-	if groups, err := s.admin.TopicConsumers(ctx, topic); err != nil {
+	groups, err := s.admin.TopicConsumers(ctx, topic)
+	switch {
+	case errors.Is(err, client.ErrNotSupported):
+		out["consumersError"] = "listing a topic's consumer groups (QUERY_TOPIC_CONSUME_BY_WHO) is not supported by this broker"
+	case err != nil:
 		out["consumersError"] = err.Error()
-	} else {
+	default:
 		out["consumers"] = append([]string{}, groups...)
 	}
 	return out, nil

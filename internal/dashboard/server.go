@@ -55,7 +55,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, admin: a, mux: http.NewServeMux()}
 	sub, _ := fs.Sub(staticFiles, "static")
-	s.mux.Handle("GET /", http.FileServerFS(sub))
+	s.mux.Handle("/", http.FileServerFS(sub))
 	s.routes()
 	return s, nil
 }

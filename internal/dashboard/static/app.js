@@ -169,7 +169,7 @@ async function showTopic(topic, seq) {
     last = {sum, at: now};
     document.getElementById('topic-info').innerHTML =
       `<div class="row"><span>messages stored: <b id="topic-total">${num(d.messages)}</b></span>
-       <span>consumer groups: ${d.consumers ? (d.consumers.map(esc).join(', ') || 'none') : `<span class="err">${esc(d.consumersError)}</span>`}</span>
+       <span>consumer groups: ${d.consumers ? (d.consumers.map(esc).join(', ') || 'none') : `<span class="muted">${esc(d.consumersError)}</span>`}</span>
        <span>perm: ${d.queueDatas.map(q => esc(q.brokerName + '=' + q.perm + ' (r' + q.readQueueNums + '/w' + q.writeQueueNums + ')')).join(', ')}</span></div>` +
       table([{title: 'Broker', key: 'brokerName'}, {title: 'Queue', key: 'queueId', num: true},
         {title: 'Min offset', key: 'minOffset', num: true}, {title: 'Max offset', key: 'maxOffset', num: true},
