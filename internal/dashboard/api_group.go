@@ -10,6 +10,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/client"
 	"github.com/rocketgo/rocketgo/proto/body"
+	"github.com/rocketgo/rocketgo/proto/code"
 )
 
 // groupRow is one consumer group of the group list.
@@ -80,6 +81,10 @@ func (s *Server) group(ctx context.Context, r *http.Request) (any, error) {
 		out["partialError"] = err.Error()
 	}
 	cc, cerr := s.admin.ConsumerConnection(ctx, g, "")
+	var be *client.BrokerError
+	if errors.As(cerr, &be) && be.Code == code.ConsumerNotOnline {
+		return out, nil // no client online: empty lists
+	}
 	if cerr != nil {
 		out["connectionError"] = cerr.Error()
 	} else {

@@ -161,6 +161,10 @@ func (b *browser) screenshot(t *testing.T, name string) {
 	if errs := b.takeErrors(); len(errs) > 0 {
 		t.Errorf("page %s logged errors: %q", name, errs)
 	}
+	// Errors the page caught itself are shown in the red banner.
+	if shown, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(f => f.hidden || f.className !== 'bad' ? '' : f.innerText)(document.getElementById('flash'))`)); shown != "" {
+		t.Errorf("page %s shows the error %q", name, shown)
+	}
 }
 
 // TestDashboardInBrowser drives every page in headless Chromium against an in-process

@@ -75,9 +75,9 @@ function lineChart(el, names) {
   charts.push(c);
   const series = names.map(n => ({name: n, type: 'line', showSymbol: false, smooth: true, data: []}));
   c.setOption({
-    animation: false, tooltip: {trigger: 'axis'}, legend: {data: names},
+    animation: false, tooltip: {trigger: 'axis'}, legend: {data: names, top: 0},
     grid: {left: 50, right: 20, top: 30, bottom: 30},
-    xAxis: {type: 'time'}, yAxis: {type: 'value', name: 'msg/s', minInterval: 1}, series,
+    xAxis: {type: 'time', min: v => v.max - 180000}, yAxis: {type: 'value', name: 'msg/s', minInterval: 1}, series,
   });
   return {
     push(values) {
@@ -237,7 +237,7 @@ async function showGroup(group, seq) {
 // renderMessages lists messages and shows the clicked one in detail.
 function renderMessages(el, msgs, extra) {
   el.innerHTML = table([{title: 'Message ID', key: 'msgId'}, {title: 'Topic', key: 'topic'}, {title: 'Tags', key: 'tags'},
-    {title: 'Keys', get: r => r.keys.join(' ')}, {title: 'Queue', get: r => r.brokerName + '/' + r.queueId + ' @' + r.queueOffset},
+    {title: 'Keys', get: r => r.keys.join(' ')}, {title: 'Queue', get: r => (r.brokerName ? r.brokerName + '/' : 'queue ') + r.queueId + ' @' + r.queueOffset},
     {title: 'Stored', get: r => fmtTime(r.storeTimestamp)}, {title: 'Reconsumed', key: 'reconsumeTimes', num: true}].concat(extra || []),
     msgs, {id: 'msg-table', click: true, empty: 'no message found'}) + '<div id="msg-detail"></div>';
   onRows('msg-table', msgs, showMessage);
