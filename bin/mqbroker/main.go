@@ -1,7 +1,7 @@
 // Command mqbroker runs a rocketgo broker, or with -standalone a NameServer and a broker
 // in one process — the quickest working single-node deployment:
 //
-//	mqbroker -standalone                 # namesrv on :9876, broker on :10911, data in ./data
+//	mqbroker -standalone                 # namesrv on :9876, broker on :10911, dashboard on :8080, data in ./data
 //	mqbroker -c conf/broker.yaml -n '10.0.0.1:9876;10.0.0.2:9876'
 //	mqbroker -c broker.conf -p           # Apache's broker.conf; print the settings and exit
 //	mqbroker -version
@@ -21,6 +21,7 @@ import (
 	"github.com/rocketgo/rocketgo/bin/internal/version"
 	"github.com/rocketgo/rocketgo/broker"
 	"github.com/rocketgo/rocketgo/conf"
+	"github.com/rocketgo/rocketgo/internal/dashboard"
 	"github.com/rocketgo/rocketgo/namesrv"
 )
 
@@ -49,6 +50,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	listen := fs.String("listen", "", "listen address, overrides broker.listenAddr")
 	storeDir := fs.String("store", "", "store directory, overrides store.storePathRootDir")
 	ip := fs.String("brokerIP1", "", "IP advertised to clients, overrides broker.brokerIP1")
+	dashAddr := fs.String("dashboard", ":8080", "with -standalone, the web dashboard's listen address; \"\" to run none")
 	level := fs.String("loglevel", "info", "log level: debug, info, warn, error")
 	if printed, err := version.Parse(fs, args, stdout); printed || err != nil {
 		return err
@@ -113,6 +115,21 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info().Str("addr", b.Addr()).Str("listen", cfg.Broker.ListenAddr).Str("store", cfg.Store.Dir).
 		Dur("open_and_recovery", opened).Strs("namesrv", cfg.Broker.NamesrvAddrs).Msg("broker started")
+	if *standalone && *dashAddr != "" {
+		// The dashboard reads the cluster through the admin API, like a separate mqdashboard.
+		d, err := dashboard.New(dashboard.Config{NameServers: cfg.Broker.NamesrvAddrs, Logger: log})
+		if err != nil {
+			b.Close()
+			return err
+		}
+		defer d.Close()
+		addr, err := d.Start(ctx, *dashAddr)
+		if err != nil {
+			b.Close()
+			return err
+		}
+		log.Info().Str("addr", addr).Msg("dashboard listening")
+	}
 	<-ctx.Done()
 	log.Info().Msg("shutting down")
 	return b.Close()
