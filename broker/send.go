@@ -138,6 +138,7 @@ func (b *Broker) handleSend(conn *server.Conn, req *codec.Command) *codec.Comman
 	if err != nil {
 		return b.sendError(req, err)
 	}
+	b.countSent(dst.topic, &sp, req.Body, sizes)
 	if !b.waitsForDurability() || sp.noWait { // SYNC_FLUSH and SYNC_MASTER wait (role.go)
 		return b.sendOK(req, code.Success, "", m.StoreHost, dst.queueID, res, sizes)
 	}
