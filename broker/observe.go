@@ -24,7 +24,7 @@ func (o Options) validateMetrics() error {
 	if err := im.CheckPort("broker: metricsPromExporterPort", o.MetricsPromExporterPort); err != nil {
 		return err
 	}
-	if o.MetricsMaxTopicSeries < 1 {
+	if o.MetricsExporterType == im.ExporterProm && o.MetricsMaxTopicSeries < 1 {
 		return fmt.Errorf("broker: metricsMaxTopicSeries %d is not positive", o.MetricsMaxTopicSeries)
 	}
 	return nil

@@ -45,10 +45,11 @@ const (
 	idleTimeout       = 60 * time.Second
 )
 
-// CheckExporterType refuses an exporter type other than PROM and DISABLE, naming key.
+// CheckExporterType refuses an exporter type other than PROM and DISABLE (empty reads
+// as DISABLE), naming key.
 func CheckExporterType(key, v string) error {
 	switch v {
-	case ExporterProm, ExporterDisable:
+	case ExporterProm, ExporterDisable, "":
 		return nil
 	}
 	return fmt.Errorf("%s %q: want %s or %s", key, v, ExporterProm, ExporterDisable)
