@@ -57,8 +57,18 @@ func sendCommand(topic string, queueID int32, body []byte) *codec.Command {
 	return codec.NewRequest(code.SendMessage, h.Encode(), body)
 }
 
+// BenchmarkSendHandler runs with the metrics off and on in turn, so -count N
+// interleaves the two (docs/metrics.md: the cost of the send-path counters).
 func BenchmarkSendHandler(b *testing.B) {
-	br := openInProcess(b, nil)
+	for _, exp := range []string{"DISABLE", "PROM"} {
+		b.Run("metrics="+exp, func(b *testing.B) {
+			benchSendHandler(b, func(o *Options, _ *store.Options) { o.MetricsExporterType = exp })
+		})
+	}
+}
+
+func benchSendHandler(b *testing.B, mod func(*Options, *store.Options)) {
+	br := openInProcess(b, mod)
 	createTopicDirect(b, br, "Bench", 4)
 	body := make([]byte, 1024)
 	req := sendCommand("Bench", 1, body)

@@ -80,6 +80,7 @@ import (
 	"github.com/rocketgo/rocketgo/broker/internal/runstats"
 	"github.com/rocketgo/rocketgo/broker/internal/txnsvc"
 	"github.com/rocketgo/rocketgo/broker/meta"
+	im "github.com/rocketgo/rocketgo/internal/metrics"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/remoting/codec"
 	"github.com/rocketgo/rocketgo/remoting/server"
@@ -220,6 +221,22 @@ type Options struct {
 	// conf/plain_acl.yml relative to the working directory).
 	AclFile string `mapstructure:"aclFile"`
 
+	// MetricsExporterType is PROM (serve Prometheus metrics, /healthz and /readyz on
+	// MetricsPromExporterPort; rocketgo's default) or DISABLE (metricsExporterType;
+	// docs/metrics.md).
+	MetricsExporterType string `mapstructure:"metricsExporterType"`
+	// MetricsPromExporterHost is the metrics listen host; empty means every interface
+	// (metricsPromExporterHost).
+	MetricsPromExporterHost string `mapstructure:"metricsPromExporterHost"`
+	// MetricsPromExporterPort is the metrics port (metricsPromExporterPort, 5557); 0
+	// means kernel-chosen (tests).
+	MetricsPromExporterPort int `mapstructure:"metricsPromExporterPort"`
+	// MetricsMaxTopicSeries caps the distinct topic and consumer group label values;
+	// past it they read "__other__" (1000).
+	MetricsMaxTopicSeries int `mapstructure:"metricsMaxTopicSeries"`
+	// EnablePprof serves Go's pprof under /debug/pprof/ on the metrics port (off).
+	EnablePprof bool `mapstructure:"enablePprof"`
+
 	// Logger receives the broker's logs; the zero value discards them.
 	Logger zerolog.Logger `mapstructure:"-"`
 	// Now is the broker's clock (time.Now when nil).
@@ -257,6 +274,9 @@ func DefaultOptions() Options {
 		MessageDelayLevel:           defaultDelayLevels,
 		TimerMaxDelay:               defaultTimerMaxDelay,
 		AclFile:                     "conf/plain_acl.yml",
+		MetricsExporterType:         im.ExporterProm,
+		MetricsPromExporterPort:     im.DefaultBrokerPort,
+		MetricsMaxTopicSeries:       im.DefaultMaxSeries,
 		Logger:                      zerolog.Nop(),
 	})
 }
@@ -305,6 +325,9 @@ func (o Options) Validate() error {
 		return fmt.Errorf("broker: maxParkedPullsPerConn %d is not positive", o.MaxParkedPullsPerConn)
 	case o.TraceTopicEnable && !meta.ValidName(o.MsgTraceTopicName):
 		return fmt.Errorf("broker: msgTraceTopicName %q: only [%%|a-zA-Z0-9_-], at most %d characters", o.MsgTraceTopicName, meta.MaxNameLen)
+	}
+	if err := o.validateMetrics(); err != nil { // observe.go
+		return err
 	}
 	if err := o.validateTxn(); err != nil {
 		return err
@@ -365,7 +388,8 @@ type Broker struct {
 	cfg        liveConfig   // admin_config.go: settings changed by UPDATE_BROKER_CONFIG
 	cfgUpdates atomic.Int64 // admin_config.go: the configuration's data version
 
-	repl replication // role.go: the HA server of a master, the HA client of a slave
+	repl replication   // role.go: the HA server of a master, the HA client of a slave
+	obs  observability // observe.go: metrics, health and pprof
 
 	srv *server.Server
 	// host is the advertised address, known once the server listens (port 0 resolves
@@ -415,6 +439,7 @@ func Open(o Options, so store.Options) (*Broker, error) {
 	b.locks = newLockTable(b)
 	b.registrar = newRegistrar(b)
 	b.topics.OnChange = b.registrar.Trigger
+	b.openMetrics() // observe.go
 
 	b.srv = server.NewServer(server.ServerOptions{
 		Addr:          o.ListenAddr,
@@ -500,6 +525,9 @@ func (b *Broker) Start(ctx context.Context) error {
 	b.host.Store(&host)
 	b.clients.Start(ctx)
 	if err := b.startReplication(ctx); err != nil {
+		return err
+	}
+	if err := b.startMetrics(); err != nil { // observe.go
 		return err
 	}
 	b.registrar.Start(ctx)
@@ -589,6 +617,7 @@ func (b *Broker) close() error {
 	if err := b.store.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("broker: close store: %w", err))
 	}
+	b.closeMetrics()
 	b.log.Info().Msg("broker closed")
 	return errors.Join(errs...)
 }

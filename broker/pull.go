@@ -242,6 +242,7 @@ func (b *Broker) runPull(req *codec.Command, p *pullPlan) (resp *codec.Command, 
 	case store.Found:
 		c = code.Success
 		b.countPulled(len(res.Records))
+		b.obs.m.Pulled(p.topic, p.group, p.queueID, next, res.Records) // observe.go
 	case store.NoMatchedMessage, store.MessageWasRemoving:
 		c = code.PullRetryImmediately
 	case store.OffsetTooSmall:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -47,6 +48,8 @@ type registrar struct {
 	trigger chan struct{}
 	// rounds counts finished registration rounds (tests wait on it).
 	rounds chan struct{}
+	// registered is whether the last round reached at least one NameServer (/readyz).
+	registered atomic.Bool
 
 	mu struct {
 		sync.Mutex
@@ -165,6 +168,8 @@ func (r *registrar) registerAll(ctx context.Context) {
 	}
 	req := r.registerRequest()
 	var wg sync.WaitGroup
+	var ok atomic.Bool
+	defer func() { r.registered.Store(ok.Load()) }()
 	for _, addr := range r.addrs {
 		wg.Add(1)
 		go func() {
@@ -181,6 +186,7 @@ func (r *registrar) registerAll(ctx context.Context) {
 				r.warn(addr, fmt.Errorf("answered code %d: %s", resp.Code, resp.Remark))
 			default:
 				r.recovered(addr)
+				ok.Store(true)
 				r.b.onRegistered(resp) // a slave learns its master (role.go)
 			}
 		}()

@@ -144,6 +144,7 @@ func (b *Broker) handleSend(conn *server.Conn, req *codec.Command) *codec.Comman
 		return b.sendError(req, err)
 	}
 	dd.stored(res, sizes)
+	b.countSent(dst.topic, &sp, req.Body, sizes)
 	if !b.waitsForDurability() || sp.noWait { // SYNC_FLUSH and SYNC_MASTER wait (role.go)
 		return dd.answer(b.sendOK(req, code.Success, "", m.StoreHost, dst.queueID, res, sizes))
 	}

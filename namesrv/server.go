@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	im "github.com/rocketgo/rocketgo/internal/metrics"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/remoting/server"
 )
@@ -30,6 +31,18 @@ type Options struct {
 	// MaxFrameBytes bounds one remoting frame (16 MiB, as Java's frameMaxLength). A
 	// registration body must fit in it.
 	MaxFrameBytes int `mapstructure:"maxFrameBytes"`
+
+	// MetricsExporterType is PROM (serve /metrics, /healthz, /readyz; the default) or
+	// DISABLE (metricsExporterType; docs/metrics.md).
+	MetricsExporterType string `mapstructure:"metricsExporterType"`
+	// MetricsPromExporterHost is the metrics listen host; empty means every interface.
+	MetricsPromExporterHost string `mapstructure:"metricsPromExporterHost"`
+	// MetricsPromExporterPort is the NameServer's metrics port, 5558 (its own key,
+	// namesrvMetricsPromExporterPort, so a broker and a NameServer on one host, or in
+	// one standalone process, do not collide on Apache's 5557); 0 means kernel-chosen.
+	MetricsPromExporterPort int `mapstructure:"namesrvMetricsPromExporterPort"`
+	// EnablePprof serves Go's pprof on the metrics port (off).
+	EnablePprof bool `mapstructure:"enablePprof"`
 
 	// Logger receives the server's logs; zerolog.Nop() by default.
 	Logger zerolog.Logger `mapstructure:"-"`
@@ -54,6 +67,9 @@ func DefaultOptions() Options {
 		ScanInterval:  10 * time.Second,
 		MaxFrameBytes: 16 << 20,
 		Logger:        zerolog.Nop(),
+
+		MetricsExporterType:     im.ExporterProm,
+		MetricsPromExporterPort: im.DefaultNamesrvPort,
 	}
 }
 
@@ -81,7 +97,7 @@ func (o Options) Validate() error {
 	if o.MaxFrameBytes < minFrameBytes || o.MaxFrameBytes > maxFrameBytes {
 		return fmt.Errorf("namesrv: maxFrameBytes %d outside %d..%d", o.MaxFrameBytes, minFrameBytes, maxFrameBytes)
 	}
-	return nil
+	return o.validateMetrics() // observe.go
 }
 
 // registerWorkers is the number of registrations decoded at once.
@@ -91,11 +107,12 @@ const registerWorkers = 4
 // queries and answers them from its in-memory route table. Several Servers share
 // nothing; a broker registers with each of them.
 type Server struct {
-	o      Options
-	log    zerolog.Logger
-	now    func() time.Time
-	rs     *server.Server
-	routes *routeTable
+	o       Options
+	log     zerolog.Logger
+	now     func() time.Time
+	rs      *server.Server
+	routes  *routeTable
+	metrics *im.Server // observe.go; nil when off
 
 	mu struct {
 		sync.Mutex
@@ -163,6 +180,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.rs.Start(ctx); err != nil {
 		return fmt.Errorf("namesrv: %w", err)
 	}
+	s.startMetrics() // observe.go
 	s.loops.Add(1)
 	go s.sweepLoop()
 	s.log.Info().Str("addr", s.Addr()).Dur("broker_expiry", s.o.BrokerExpiry).Msg("namesrv started")
@@ -184,6 +202,7 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		s.loops.Wait()
+		s.closeMetrics()
 		s.closeErr = s.rs.Close()
 		if s.closeErr != nil {
 			s.closeErr = fmt.Errorf("namesrv: %w", s.closeErr)

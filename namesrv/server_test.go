@@ -3,6 +3,8 @@ package namesrv
 import (
 	"context"
 	"hash/crc32"
+	"io"
+	"net/http"
 	"reflect"
 	"strconv"
 	"strings"
@@ -629,5 +631,35 @@ func TestQueryDataVersionTCP(t *testing.T) {
 	resp = call(t, c, s.Addr(), codec.NewRequest(queryDataVersion, ext, []byte("{")))
 	if resp.Code != code.SystemError || !strings.Contains(resp.Remark, "data version") {
 		t.Fatalf("bad body: code %d remark %q", resp.Code, resp.Remark)
+	}
+}
+
+func TestNamesrvMetricsEndpoint(t *testing.T) {
+	o := DefaultOptions()
+	o.ListenAddr = "127.0.0.1:0"
+	o.MetricsPromExporterHost, o.MetricsPromExporterPort = "127.0.0.1", 0
+	s := New(o)
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/nope": 404} {
+		resp, err := http.Get("http://" + s.MetricsAddr() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s = %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+	resp, err := http.Get("http://" + s.MetricsAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(b), `rocketgo_namesrv_brokers{node_type="nameserver"} 0`) {
+		t.Errorf("/metrics lacks the broker gauge:\n%.2000s", b)
 	}
 }

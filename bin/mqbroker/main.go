@@ -51,14 +51,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 	storeDir := fs.String("store", "", "store directory, overrides store.storePathRootDir")
 	ip := fs.String("brokerIP1", "", "IP advertised to clients, overrides broker.brokerIP1")
 	dashAddr := fs.String("dashboard", ":8080", "with -standalone, the web dashboard's listen address; \"\" to run none")
-	level := fs.String("loglevel", "info", "log level: debug, info, warn, error")
+	logOpts := conf.RegisterLogFlags(fs)
 	if printed, err := version.Parse(fs, args, stdout); printed || err != nil {
 		return err
 	}
-	log, err := conf.NewLogger(stderr, *level)
+	log, logFile, err := conf.OpenLogger(stderr, *logOpts)
 	if err != nil {
 		return err
 	}
+	defer logFile.Close()
+	log.Info().Str("version", version.String("mqbroker")).Msg("starting")
 	cfg, warnings, err := conf.LoadFile(*cfgPath, conf.Broker)
 	if err != nil {
 		return err

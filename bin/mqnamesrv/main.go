@@ -31,14 +31,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 	cfgPath := fs.String("c", "", "configuration file: rocketgo YAML (conf/namesrv.yaml), or Apache's namesrv.properties")
 	listen := fs.String("listen", "", "listen address, overrides namesrv.listenAddr")
 	printCfg := fs.Bool("p", false, "print the effective configuration as key=value lines and exit")
-	level := fs.String("loglevel", "info", "log level: debug, info, warn, error")
+	logOpts := conf.RegisterLogFlags(fs)
 	if printed, err := version.Parse(fs, args, stdout); printed || err != nil {
 		return err
 	}
-	log, err := conf.NewLogger(stderr, *level)
+	log, logFile, err := conf.OpenLogger(stderr, *logOpts)
 	if err != nil {
 		return err
 	}
+	defer logFile.Close()
+	log.Info().Str("version", version.String("mqnamesrv")).Msg("starting")
 	cfg, warnings, err := conf.LoadFile(*cfgPath, conf.Namesrv)
 	if err != nil {
 		return err

@@ -18,7 +18,8 @@ func TestPrintNamesrvProperties(t *testing.T) {
 	if err := run([]string{"-c", p, "-p"}, &out, &errs); err != nil {
 		t.Fatal(err)
 	}
-	want := "listenAddr=0.0.0.0:9877\nbrokerExpiry=120000\nscanInterval=5000\nmaxFrameBytes=16777216\n"
+	want := "listenAddr=0.0.0.0:9877\nbrokerExpiry=120000\nscanInterval=5000\nmaxFrameBytes=16777216\n" +
+		"metricsExporterType=PROM\nmetricsPromExporterHost=\nnamesrvMetricsPromExporterPort=5558\nenablePprof=false\n"
 	if out.String() != want {
 		t.Fatalf("-p printed\n%s\nwant\n%s", out.String(), want)
 	}

@@ -504,3 +504,18 @@ func dedupSorted(s []string) []string {
 	}
 	return out
 }
+
+// ConnCounts returns the number of producer connections and, per consumer group, of
+// consumer connections (the metrics' connection gauges).
+func (c *Table) ConnCounts() (producers int, consumers map[string]int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, g := range c.mu.producers {
+		producers += len(g)
+	}
+	consumers = make(map[string]int, len(c.mu.consumers))
+	for name, g := range c.mu.consumers {
+		consumers[name] = len(g.channels)
+	}
+	return producers, consumers
+}
