@@ -123,6 +123,7 @@ func Start(t testing.TB, opts ...Option) *Cluster {
 
 	no := namesrv.DefaultOptions()
 	no.ListenAddr = "127.0.0.1:0"
+	no.MetricsPromExporterHost, no.MetricsPromExporterPort = "127.0.0.1", 0
 	no.Logger = log.With().Str("node", "namesrv").Logger()
 	for _, fn := range s.namesrv {
 		fn(&no)
@@ -135,6 +136,7 @@ func Start(t testing.TB, opts ...Option) *Cluster {
 
 	bo := broker.DefaultOptions()
 	bo.ListenAddr = "127.0.0.1:0"
+	bo.MetricsPromExporterHost, bo.MetricsPromExporterPort = "127.0.0.1", 0
 	bo.AdvertiseIP = "127.0.0.1"
 	bo.HAListenPort = -1 // Restart reuses the listen port; its + 1 may be taken by then
 	bo.BrokerName = DefaultBrokerName

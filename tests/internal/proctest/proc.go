@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -70,7 +71,7 @@ func (p *Proc) Start() {
 		p.t.Fatalf("%s: start while running", p.Name)
 	}
 	p.out.mark(fmt.Sprintf("==== %s start %s", time.Now().Format("15:04:05.000"), p.Name))
-	cmd := exec.Command(p.spec.Bin, p.spec.Args...)
+	cmd := exec.Command(p.spec.Bin, childArgs(p.spec.Args)...)
 	cmd.Dir = p.spec.Dir
 	cmd.Env = Env(p.spec.Env...)
 	cmd.Stdout, cmd.Stderr = p.out, p.out
@@ -229,4 +230,15 @@ func (p *Proc) LogContains(s string) bool { return strings.Contains(p.out.String
 func (p *Proc) PortTaken() bool {
 	_, ok := p.FindLine("address already in use")
 	return ok && p.Exited()
+}
+
+// childArgs keeps a standalone broker's web dashboard off its fixed default port
+// (:8080): tests that want it pass -dashboard themselves.
+func childArgs(args []string) []string {
+	if !slices.Contains(args, "-standalone") || slices.ContainsFunc(args, func(a string) bool {
+		return strings.HasPrefix(a, "-dashboard")
+	}) {
+		return args
+	}
+	return append(slices.Clone(args), "-dashboard", "")
 }
