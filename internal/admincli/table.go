@@ -16,6 +16,7 @@ var commands = []*Command{
 	queryMsgByIdCmd,
 	queryMsgByKeyCmd,
 	queryMsgByUniqueKeyCmd,
+	queryMsgTraceByIdCmd,
 	producerConnectionCmd,
 	consumerConnectionCmd,
 	consumerProgressCmd,
