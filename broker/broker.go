@@ -193,6 +193,9 @@ type Options struct {
 	// EnablePropertyFilter lets consumers subscribe with SQL92 expressions over message
 	// properties (off by default, as in RocketMQ).
 	EnablePropertyFilter bool `mapstructure:"enablePropertyFilter"`
+	// StoreReplyMessageEnable keeps a copy of every request/reply answer in
+	// <cluster>_REPLY_TOPIC besides pushing it to the requester (true, as in RocketMQ).
+	StoreReplyMessageEnable bool `mapstructure:"storeReplyMessageEnable"`
 
 	// Logger receives the broker's logs; the zero value discards them.
 	Logger zerolog.Logger `mapstructure:"-"`
@@ -227,6 +230,7 @@ func DefaultOptions() Options {
 		TransactionCheckMax:         defaultTxnCheckMax,
 		MessageDelayLevel:           defaultDelayLevels,
 		TimerMaxDelay:               defaultTimerMaxDelay,
+		StoreReplyMessageEnable:     true,
 		Logger:                      zerolog.Nop(),
 	})
 }

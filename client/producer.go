@@ -253,6 +253,7 @@ func (p *Producer) Shutdown(ctx context.Context) error {
 	if err != nil {
 		err = fmt.Errorf("shutdown producer: %w", err)
 	}
+	p.inst.requests.failOwner(p, fmt.Errorf("request: %w: producer shut down", ErrNotStarted))
 	p.inst.unregisterProducer(p.groupName)
 	p.inst.release()
 	p.deadlines.stop()

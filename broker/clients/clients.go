@@ -413,6 +413,27 @@ func (c *Table) ProducerConns(group string) []*server.Conn {
 	return out
 }
 
+// ProducerConnByClientID returns the live connection of the client whose heartbeat
+// named it clientID as a producer, the most recently heartbeated one if several
+// (ProducerManager.findChannel): the broker pushes request/reply answers over it. It
+// walks every producer group, which a broker holds few of next to its request rate.
+func (c *Table) ProducerConnByClientID(clientID string) (*server.Conn, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var (
+		best *server.Conn
+		last time.Time
+	)
+	for _, g := range c.mu.producers {
+		for conn, ch := range g {
+			if ch.ClientID == clientID && !conn.Closed() && (best == nil || ch.LastUpdate.After(last)) {
+				best, last = conn, ch.LastUpdate
+			}
+		}
+	}
+	return best, best != nil
+}
+
 // ConsumerConnection builds the GET_CONSUMER_CONNECTION_LIST body of group; false if no
 // member is online.
 func (c *Table) ConsumerConnection(group string) (*body.ConsumerConnection, bool) {

@@ -318,3 +318,25 @@ func TestClientTableSameClientTwoConns(t *testing.T) {
 		t.Fatalf("ConsumerIDs: got %v, want one id", got)
 	}
 }
+
+func TestClientTableProducerConnByClientID(t *testing.T) {
+	f := newClientFixture(t)
+	old, fresh, other := new(server.Conn), new(server.Conn), new(server.Conn)
+	f.tab.RegisterProducer(old, "pg1", chanOf("req@1"))
+	f.clock.Advance(time.Second)
+	f.tab.RegisterProducer(fresh, "pg2", chanOf("req@1"))
+	f.tab.RegisterProducer(other, "pg1", chanOf("req@2"))
+	if got, ok := f.tab.ProducerConnByClientID("req@1"); !ok || got != fresh {
+		t.Fatalf("req@1: got %p %v, want the most recently heartbeated conn %p", got, ok, fresh)
+	}
+	if got, ok := f.tab.ProducerConnByClientID("req@2"); !ok || got != other {
+		t.Fatalf("req@2: got %p %v, want %p", got, ok, other)
+	}
+	f.tab.UnregisterProducer(fresh, "pg2")
+	if got, ok := f.tab.ProducerConnByClientID("req@1"); !ok || got != old {
+		t.Fatalf("after unregister: got %p %v, want %p", got, ok, old)
+	}
+	if got, ok := f.tab.ProducerConnByClientID("gone@9"); ok || got != nil {
+		t.Fatalf("unknown client: got %p %v", got, ok)
+	}
+}
