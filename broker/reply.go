@@ -69,7 +69,7 @@ func (b *Broker) handleSendReply(conn *server.Conn, req *codec.Command) *codec.C
 	now := b.now().UnixMilli()
 
 	pushed := make(chan error, 1)
-	if target, ok := b.clients.ProducerConnByClientID(replyTo); ok {
+	if target, ok := b.clients.RequesterConn(replyTo); ok {
 		push := b.pushReplyCommand(conn, &h.SendMessageRequest, dst.queueID, props, now, req.Body)
 		go func() { pushed <- pushReply(target, replyTo, push) }()
 	} else {
