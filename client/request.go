@@ -53,13 +53,15 @@ type requestTable struct {
 }
 
 // add registers a request and arms its timeout.
+// The timer is set under the lock, so a resolve (which takes the lock first) always
+// sees it.
 func (t *requestTable) add(id string, p *pendingRequest, timeout time.Duration) {
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	if t.m == nil {
 		t.m = make(map[string]*pendingRequest)
 	}
 	t.m[id] = p
-	t.mu.Unlock()
 	p.timer = time.AfterFunc(timeout, func() {
 		t.resolve(id, nil, fmt.Errorf("%w: correlation id %s, %v", ErrRequestTimeout, id, timeout))
 	})
@@ -82,6 +84,17 @@ func (t *requestTable) resolve(id string, reply *MessageExt, err error) bool {
 		go p.cb(reply, err)
 	}
 	return true
+}
+
+// drop removes the request id without completing it.
+func (t *requestTable) drop(id string) {
+	t.mu.Lock()
+	p := t.m[id]
+	delete(t.m, id)
+	t.mu.Unlock()
+	if p != nil {
+		p.timer.Stop()
+	}
 }
 
 // failOwner completes every request of owner with err.
@@ -155,9 +168,7 @@ func (p *Producer) RequestAsync(ctx context.Context, msg *Message, timeout time.
 		}
 	}, req)
 	if err != nil {
-		// Not started: take the entry back without running cb.
-		pr.cb = nil
-		p.inst.requests.resolve(id, nil, err)
+		p.inst.requests.drop(id) // not started: cb must not run
 		return fmt.Errorf("request %s: %w", id, err)
 	}
 	return nil
