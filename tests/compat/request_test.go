@@ -97,10 +97,26 @@ func (e *env) ourRequester(topic string) requester {
 	}
 }
 
-// corrLog records the correlation id each request body reached the responder with.
+// corrLog records the correlation id each request body reached the responder with,
+// and the replies the responder failed to send.
 type corrLog struct {
-	mu   sync.Mutex
-	byID map[string]string
+	mu     sync.Mutex
+	byID   map[string]string
+	failed []string
+}
+
+// fail records a reply that failed. Only those before the requests completed count: a
+// redelivery after the test's requester shut down fails rightly.
+func (c *corrLog) fail(format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failed = append(c.failed, fmt.Sprintf(format, args...))
+}
+
+func (c *corrLog) failures() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.failed...)
 }
 
 func (c *corrLog) note(body, id string) {
@@ -147,9 +163,9 @@ func (e *env) officialResponder(topic string) *corrLog {
 			reply.Body = body
 			seen.note(string(m.Body), m.GetProperty(primitive.PropertyCorrelationID))
 			if res, err := rp.SendSync(ctx, reply); err != nil {
-				t.Errorf("reply to %s: %v", m.Body, err)
+				seen.fail("reply to %s: %v", m.Body, err)
 			} else if res.Status != primitive.SendOK {
-				t.Errorf("reply to %s: status %v", m.Body, res.Status)
+				seen.fail("reply to %s: status %v", m.Body, res.Status)
 			}
 		}
 		return consumer.ConsumeSuccess, nil
@@ -179,7 +195,7 @@ func (e *env) ourResponder(topic string) *corrLog {
 			}
 			seen.note(string(m.Body), m.Property(client.PropertyCorrelationID))
 			if _, err := rp.SendReply(ctx, reply); err != nil {
-				t.Errorf("SendReply to %s: %v", m.Body, err)
+				seen.fail("SendReply to %s: %v", m.Body, err)
 			}
 		}
 		return client.ConsumeSuccess, nil
@@ -231,6 +247,9 @@ func runRequests(t *testing.T, rq requester, seen *corrLog) []time.Duration {
 		}
 		ids[o.corrID] = o.body
 		took = append(took, o.took)
+	}
+	if f := seen.failures(); len(f) > 0 {
+		t.Errorf("%d replies failed: %v", len(f), f)
 	}
 	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
 	if len(took) > 0 {

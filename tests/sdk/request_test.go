@@ -18,14 +18,34 @@ import (
 // requestTimeout bounds one request round trip in these tests.
 const requestTimeout = 15 * time.Second
 
+// responderLog is what a responder saw: the CORRELATION_ID each request body arrived
+// with, and the replies it failed to send.
+type responderLog struct {
+	mu     sync.Mutex
+	seen   map[string]string
+	failed []string
+}
+
+func (r *responderLog) corrID(body string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.seen[body]
+}
+
+// failures returns the replies that failed so far. Only those before the requests
+// completed count: a redelivery after the test's requester shut down fails rightly.
+func (r *responderLog) failures() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.failed...)
+}
+
 // startResponder starts a push consumer of topic whose every message is answered with
-// "reply:<body>" through its own producer. It records the CORRELATION_ID each request
-// body arrived with.
-func startResponder(t *testing.T, c *cluster.Cluster, topic string) func(body string) string {
+// "reply:<body>" through its own producer.
+func startResponder(t *testing.T, c *cluster.Cluster, topic string) *responderLog {
 	t.Helper()
 	rp := startProducer(t, c, client.WithProducerGroup("PG_responder"))
-	var mu sync.Mutex
-	seen := map[string]string{}
+	log := &responderLog{seen: map[string]string{}}
 	startPush(t, c, "CG_responder", topic, client.SelectAll, func(ctx context.Context, msgs []*client.MessageExt) (client.ConsumeResult, error) {
 		for _, m := range msgs {
 			reply, err := client.NewReplyMessage(m, []byte("reply:"+string(m.Body)))
@@ -33,20 +53,18 @@ func startResponder(t *testing.T, c *cluster.Cluster, topic string) func(body st
 				t.Errorf("NewReplyMessage of %s: %v", m.Body, err)
 				continue
 			}
-			mu.Lock()
-			seen[string(m.Body)] = m.Property(client.PropertyCorrelationID)
-			mu.Unlock()
+			log.mu.Lock()
+			log.seen[string(m.Body)] = m.Property(client.PropertyCorrelationID)
+			log.mu.Unlock()
 			if _, err := rp.SendReply(ctx, reply); err != nil {
-				t.Errorf("SendReply of %s: %v", m.Body, err)
+				log.mu.Lock()
+				log.failed = append(log.failed, fmt.Sprintf("%s: %v", m.Body, err))
+				log.mu.Unlock()
 			}
 		}
 		return client.ConsumeSuccess, nil
 	}, client.WithConsumeFrom(client.ConsumeFromFirstOffset))
-	return func(body string) string {
-		mu.Lock()
-		defer mu.Unlock()
-		return seen[body]
-	}
+	return log
 }
 
 // TestRequestReply runs 20 Request and 20 RequestAsync calls at once against a
@@ -107,13 +125,16 @@ func TestRequestReply(t *testing.T) {
 			t.Errorf("request %s: correlation id %q empty or repeated", r.body, id)
 		}
 		corr[id] = true
-		if want := seen(r.body); id != want {
+		if want := seen.corrID(r.body); id != want {
 			t.Errorf("request %s: reply correlation id %q, the responder saw %q", r.body, id, want)
 		}
 		if r.reply.Topic != c.ClusterName()+"_REPLY_TOPIC" || r.reply.Property(client.PropertyMsgType) != "reply" {
 			t.Errorf("request %s: reply topic %q, MSG_TYPE %q", r.body, r.reply.Topic, r.reply.Property(client.PropertyMsgType))
 		}
 		took = append(took, r.took)
+	}
+	if f := seen.failures(); len(f) > 0 {
+		t.Errorf("%d replies failed: %v", len(f), f)
 	}
 	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
 	if len(took) > 0 {
