@@ -236,6 +236,9 @@ type Options struct {
 	MetricsMaxTopicSeries int `mapstructure:"metricsMaxTopicSeries"`
 	// EnablePprof serves Go's pprof under /debug/pprof/ on the metrics port (off).
 	EnablePprof bool `mapstructure:"enablePprof"`
+	// StoreReplyMessageEnable keeps a copy of every request/reply answer in
+	// <cluster>_REPLY_TOPIC besides pushing it to the requester (true, as in RocketMQ).
+	StoreReplyMessageEnable bool `mapstructure:"storeReplyMessageEnable"`
 
 	// Logger receives the broker's logs; the zero value discards them.
 	Logger zerolog.Logger `mapstructure:"-"`
@@ -277,6 +280,7 @@ func DefaultOptions() Options {
 		MetricsExporterType:         im.ExporterProm,
 		MetricsPromExporterPort:     im.DefaultBrokerPort,
 		MetricsMaxTopicSeries:       im.DefaultMaxSeries,
+		StoreReplyMessageEnable:     true,
 		Logger:                      zerolog.Nop(),
 	})
 }

@@ -36,6 +36,10 @@ func (b *Broker) routes() []route {
 		{code.GetMinOffset, b.handleGetMinOffset, false},
 		{code.GetEarliestMsgStoretime, b.handleGetEarliestMsgStoretime, false},
 
+		// Request/reply: reply.go. The push to the requester runs off the event loop.
+		{code.SendReplyMessage, b.handleSendReply, false},
+		{code.SendReplyMessageV2, b.handleSendReply, false},
+
 		// Topics and groups: admin_topic.go.
 		{code.UpdateAndCreateTopic, b.handleUpdateAndCreateTopic, true},
 		{code.DeleteTopicInBroker, b.handleDeleteTopic, true},

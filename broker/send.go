@@ -145,6 +145,9 @@ func (b *Broker) handleSend(conn *server.Conn, req *codec.Command) *codec.Comman
 	}
 	dd.stored(res, sizes)
 	b.countSent(dst.topic, &sp, req.Body, sizes)
+	if sp.replyTo != "" { // a request: its reply is pushed over this connection (reply.go)
+		b.clients.NoteRequester(conn, sp.replyTo)
+	}
 	if !b.waitsForDurability() || sp.noWait { // SYNC_FLUSH and SYNC_MASTER wait (role.go)
 		return dd.answer(b.sendOK(req, code.Success, "", m.StoreHost, dst.queueID, res, sizes))
 	}
@@ -270,6 +273,7 @@ func (b *Broker) checkBodySize(n int) error {
 // propScan is what the send path learns from the properties in its one pass.
 type propScan struct {
 	noWait      bool       // WAIT=false: answer before the flush
+	replyTo     string     // REPLY_TO_CLIENT: the message is a request of that client
 	unsupported string     // a feature this broker does not implement yet, "" when none
 	sched       schedProps // DELAY and TIMER_* (delay.go)
 }
@@ -298,6 +302,8 @@ func (b *Broker) rewriteProps(dst []byte, props string) ([]byte, propScan) {
 			continue
 		case message.PropCluster, propScheduleFrom: // SCHEDULE_FROM is the scheduler's alone (delay.go)
 			continue
+		case message.PropReplyToClient:
+			sp.replyTo = val
 		}
 		if !sp.sched.note(key, val) && sp.unsupported == "" {
 			sp.unsupported = unsupportedFeature(key, val)

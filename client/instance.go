@@ -16,6 +16,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/proto/acl"
 	"github.com/rocketgo/rocketgo/proto/body"
+	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/remoting/codec"
 	"github.com/rocketgo/rocketgo/remoting/transport"
@@ -53,6 +54,7 @@ type instance struct {
 		sync.Mutex
 		m map[int16][]*handlerEntry
 	}
+	requests  requestTable // requests waiting for their reply (request.go)
 	listeners struct {
 		sync.Mutex
 		next int
@@ -154,6 +156,7 @@ func newInstance(key, id string, o clientOptions) *instance {
 	c.groups.consumers = make(map[string]func() body.ConsumerData)
 	c.handlers.m = make(map[int16][]*handlerEntry)
 	c.listeners.m = make(map[int]func(string, *body.TopicRouteData))
+	c.handle(code.PushReplyMessageToClient, c.onReplyPush)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	return c
 }

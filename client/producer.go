@@ -265,6 +265,7 @@ func (p *Producer) Shutdown(ctx context.Context) error {
 	if terr := p.tracer.shutdown(ctx); terr != nil && err == nil {
 		err = fmt.Errorf("shutdown producer: %w", terr)
 	}
+	p.inst.requests.failOwner(p, fmt.Errorf("request: %w: producer shut down", ErrNotStarted))
 	p.inst.unregisterProducer(p.groupName)
 	p.inst.release()
 	p.deadlines.stop()

@@ -76,6 +76,7 @@ type outgoing struct {
 	queue   *MessageQueue // fixed by SendToQueue, else nil
 	msgs    []*Message    // the caller's messages, for trace records
 	start   time.Time     // when the send began, for trace records
+	reply   bool          // a reply: SEND_REPLY_MESSAGE, no retry after a refusal (request.go)
 }
 
 // Send sends one message (SEND_MESSAGE) or a batch of messages of one topic
@@ -200,7 +201,7 @@ func (p *Producer) sendSync(ctx context.Context, out *outgoing) (*SendResult, er
 				p.tracePub(out, res, addr)
 				return res, nil
 			}
-			if !retryableCode(resp.Code) {
+			if out.reply || !retryableCode(resp.Code) {
 				return nil, fmt.Errorf("send to %s via %s: %w", out.topic, addr, err)
 			}
 		}
@@ -398,7 +399,7 @@ func (p *Producer) selectQueue(entry *routeEntry, out *outgoing, lastBroker stri
 	return p.o.selector.Select(out.first, entry.pub), nil
 }
 
-// request builds the SEND_MESSAGE (long header) or SEND_BATCH_MESSAGE (short header)
+// request builds the SEND_MESSAGE or SEND_REPLY_MESSAGE (long header) or SEND_BATCH_MESSAGE (short header)
 // command of out for queue mq.
 func (p *Producer) request(out *outgoing, mq MessageQueue) *codec.Command {
 	h := header.SendMessageRequest{
@@ -417,7 +418,11 @@ func (p *Producer) request(out *outgoing, mq MessageQueue) *codec.Command {
 		v2 := header.SendMessageRequestV2{SendMessageRequest: h}
 		return codec.NewRequest(code.SendBatchMessage, v2.Encode(), out.body)
 	}
-	return codec.NewRequest(code.SendMessage, h.Encode(), out.body)
+	c := int16(code.SendMessage)
+	if out.reply {
+		c = code.SendReplyMessage
+	}
+	return codec.NewRequest(c, h.Encode(), out.body)
 }
 
 // result turns a send answer into a SendResult, or a *BrokerError for the codes that

@@ -66,6 +66,8 @@ type Table struct {
 		sync.Mutex
 		producers map[string]map[*server.Conn]*Channel
 		consumers map[string]*consumerGroupInfo
+		// requesters maps a connection to the client id its requests named.
+		requesters map[*server.Conn]string
 	}
 
 	cancel context.CancelFunc
@@ -106,6 +108,7 @@ func New(d Deps) *Table {
 	}
 	c.mu.producers = make(map[string]map[*server.Conn]*Channel)
 	c.mu.consumers = make(map[string]*consumerGroupInfo)
+	c.mu.requesters = make(map[*server.Conn]string)
 	return c
 }
 
@@ -222,6 +225,9 @@ func (c *Table) UnregisterConsumer(conn *server.Conn, group string) {
 // OnConnClose forgets conn in every group at once: a closed connection cannot be a
 // member, and waiting for expiry would leave its queues unconsumed for two minutes.
 func (c *Table) OnConnClose(conn *server.Conn) {
+	c.mu.Lock()
+	delete(c.mu.requesters, conn)
+	c.mu.Unlock()
 	changed := c.removeConns(func(cc *server.Conn, _ *Channel) bool { return cc == conn })
 	for group, conns := range changed {
 		c.notifyGroup(group, conns)
@@ -411,6 +417,48 @@ func (c *Table) ProducerConns(group string) []*server.Conn {
 		out[i] = e.conn
 	}
 	return out
+}
+
+// NoteRequester records that conn carried a request (a message with REPLY_TO_CLIENT)
+// of client clientID. The official Go client heartbeats its producers only every 30 s
+// and not before its first request, so the reply to that request would otherwise find
+// no connection; the request itself names its client. Forgotten when conn closes.
+func (c *Table) NoteRequester(conn *server.Conn, clientID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mu.requesters[conn] != clientID {
+		c.mu.requesters[conn] = clientID
+	}
+}
+
+// RequesterConn returns the live connection over which the broker reaches client
+// clientID to push it a reply: the connection of a producer heartbeat with that client
+// id, the most recently heartbeated if several (ProducerManager.findChannel), else one
+// that carried a request of that client (NoteRequester). It walks the producer
+// connections, which a broker holds few of next to its request rate.
+func (c *Table) RequesterConn(clientID string) (*server.Conn, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var (
+		best *server.Conn
+		last time.Time
+	)
+	for _, g := range c.mu.producers {
+		for conn, ch := range g {
+			if ch.ClientID == clientID && !conn.Closed() && (best == nil || ch.LastUpdate.After(last)) {
+				best, last = conn, ch.LastUpdate
+			}
+		}
+	}
+	if best != nil {
+		return best, true
+	}
+	for conn, id := range c.mu.requesters {
+		if id == clientID && !conn.Closed() {
+			return conn, true
+		}
+	}
+	return nil, false
 }
 
 // ConsumerConnection builds the GET_CONSUMER_CONNECTION_LIST body of group; false if no

@@ -318,3 +318,44 @@ func TestClientTableSameClientTwoConns(t *testing.T) {
 		t.Fatalf("ConsumerIDs: got %v, want one id", got)
 	}
 }
+
+func TestClientTableRequesterConn(t *testing.T) {
+	f := newClientFixture(t)
+	old, fresh, other := new(server.Conn), new(server.Conn), new(server.Conn)
+	f.tab.RegisterProducer(old, "pg1", chanOf("req@1"))
+	f.clock.Advance(time.Second)
+	f.tab.RegisterProducer(fresh, "pg2", chanOf("req@1"))
+	f.tab.RegisterProducer(other, "pg1", chanOf("req@2"))
+	if got, ok := f.tab.RequesterConn("req@1"); !ok || got != fresh {
+		t.Fatalf("req@1: got %p %v, want the most recently heartbeated conn %p", got, ok, fresh)
+	}
+	if got, ok := f.tab.RequesterConn("req@2"); !ok || got != other {
+		t.Fatalf("req@2: got %p %v, want %p", got, ok, other)
+	}
+	f.tab.UnregisterProducer(fresh, "pg2")
+	if got, ok := f.tab.RequesterConn("req@1"); !ok || got != old {
+		t.Fatalf("after unregister: got %p %v, want %p", got, ok, old)
+	}
+	if got, ok := f.tab.RequesterConn("gone@9"); ok || got != nil {
+		t.Fatalf("unknown client: got %p %v", got, ok)
+	}
+}
+
+func TestClientTableRequesterWithoutHeartbeat(t *testing.T) {
+	f := newClientFixture(t)
+	req := new(server.Conn)
+	f.tab.NoteRequester(req, "req@7")
+	if got, ok := f.tab.RequesterConn("req@7"); !ok || got != req {
+		t.Fatalf("noted requester: got %p %v, want %p", got, ok, req)
+	}
+	hb := new(server.Conn)
+	f.tab.RegisterProducer(hb, "pg", chanOf("req@7"))
+	if got, _ := f.tab.RequesterConn("req@7"); got != hb {
+		t.Fatalf("a heartbeat registration wins: got %p, want %p", got, hb)
+	}
+	f.tab.UnregisterProducer(hb, "pg")
+	f.tab.OnConnClose(req)
+	if got, ok := f.tab.RequesterConn("req@7"); ok {
+		t.Fatalf("closed requester conn still found: %p", got)
+	}
+}

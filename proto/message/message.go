@@ -67,7 +67,19 @@ const (
 	PropTimerDelaySec  = "TIMER_DELAY_SEC"
 	PropTimerDelayMS   = "TIMER_DELAY_MS"
 	PropTimerOutMS     = "TIMER_OUT_MS"
+
+	// Request/reply (docs/request-reply.md).
+	PropCorrelationID   = "CORRELATION_ID"  // pairs a reply with its request
+	PropReplyToClient   = "REPLY_TO_CLIENT" // the requester's client id
+	PropMessageTTL      = "TTL"             // the requester's timeout, as the client wrote it
+	PropMsgType         = "MSG_TYPE"        // MsgTypeReply on a reply
+	PropPushReplyTime   = "PUSH_REPLY_TIME" // ms the broker pushed the reply
+	PropReplyArriveTime = "ARRIVE_TIME"     // ms the reply reached the requester
 )
+
+// MsgTypeReply is the MSG_TYPE of a reply message: clients send it with
+// SEND_REPLY_MESSAGE instead of SEND_MESSAGE.
+const MsgTypeReply = "reply"
 
 // KeySeparator separates the business keys inside the KEYS property.
 const KeySeparator = " "
