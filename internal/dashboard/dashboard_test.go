@@ -249,6 +249,25 @@ func TestDashboardInBrowser(t *testing.T) {
 		b.waitJS(t, "the body as JSON", `document.getElementById('msg-body').innerText.includes('"currency": "EUR"')`)
 		b.do(t, "hex view", chromedp.Click(chromedp.CSS(`input[name=bodyview][value=hex]`)))
 		b.waitJS(t, "the body as hex", `document.getElementById('msg-body').innerText.startsWith('7b 22 6f 72')`)
+
+		// The trace: a Pub by the producer group and a Sub by billing, drawn as a timeline.
+		id, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector('#msg-table tbody td').innerText`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		testutil.Eventually(t, 15*time.Second, "the trace of order-7 queryable", func() bool {
+			recs, err := w.admin.QueryMsgTrace(ctx, "", id)
+			return err == nil && len(recs) >= 3
+		})
+		b.do(t, "show trace", chromedp.Click(chromedp.ID("trace-btn")))
+		b.waitJS(t, "a Pub row and a Sub row of billing", fmt.Sprintf(`(() => {
+			const rows = Array.from(document.querySelectorAll('#trace-table tbody tr'), tr => Array.from(tr.cells, c => c.innerText));
+			return rows.length === 2 && rows[0][0] === 'Pub' && rows[0][1] === %q && rows[0][5] === 'success' &&
+				rows[1][0] === 'Sub' && rows[1][1] === %q && rows[1][5] === 'success' && rows.every(r => /^\d+ ms$/.test(r[4]) && r[2] !== ''); })()`,
+			ordersProducerGroup, ordersGroup))
+		b.waitJS(t, "the timeline chart", `!!document.querySelector('#trace-chart canvas')`)
+		b.waitJS(t, "the raw records folded", `(d => !!d && !d.open && d.querySelector('pre').textContent.includes('"SubAfter"'))(document.querySelector('#trace details'))`)
+		b.do(t, "scroll to the trace", chromedp.ScrollIntoView(chromedp.ID("trace")))
 		b.screenshot(t, "messages")
 	})
 

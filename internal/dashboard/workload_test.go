@@ -18,18 +18,21 @@ import (
 
 // The workload the browser test inspects.
 const (
-	ordersTopic  = "orders"
-	ordersGroup  = "billing"
-	poisonTopic  = "payments"
-	poisonGroup  = "refunds"
-	firstBatch   = 40 // consumed by ordersGroup
-	secondBatch  = 10 // sent after ordersGroup stopped: its lag
-	poisonedBody = "poisoned refund"
+	ordersTopic = "orders"
+	ordersGroup = "billing"
+	// ordersProducerGroup and billing trace their messages to RMQ_SYS_TRACE_TOPIC.
+	ordersProducerGroup = "PG_orders"
+	poisonTopic         = "payments"
+	poisonGroup         = "refunds"
+	firstBatch          = 40 // consumed by ordersGroup
+	secondBatch         = 10 // sent after ordersGroup stopped: its lag
+	poisonedBody        = "poisoned refund"
 )
 
 // workload is a cluster after: 50 messages on orders (keys order-0..order-49) of which
 // billing consumed the first 40 and then stopped; one message of payments that the
-// refunds group failed twice, now in its DLQ, with refunds still running.
+// refunds group failed twice, now in its DLQ, with refunds still running. The orders
+// producer and billing record message traces.
 type workload struct {
 	c       *cluster.Cluster
 	admin   *client.Admin
@@ -108,7 +111,7 @@ func startWorkload(t *testing.T) *workload {
 	}
 	t.Cleanup(func() { admin.Close() })
 	p, err := client.NewProducer(client.WithNameServer(ns), client.WithInstanceName("test-producer"),
-		client.WithLogger(quietLogger(t)), client.WithProducerGroup("PG_orders"))
+		client.WithLogger(quietLogger(t)), client.WithProducerGroup(ordersProducerGroup), client.WithTrace(""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,10 +130,14 @@ func startWorkload(t *testing.T) *workload {
 	}
 	send(0, firstBatch)
 	billing := &deliveries{}
-	pc := pushConsumer(t, ns, ordersGroup, ordersTopic, billing.listener)
+	pc := pushConsumer(t, ns, ordersGroup, ordersTopic, billing.listener, client.WithTrace(""))
 	testutil.Eventually(t, 30*time.Second, "billing consumed and committed the first batch", func() bool {
 		prog, err := admin.ConsumerProgress(ctx, ordersGroup, ordersTopic)
 		return err == nil && len(billing.snapshot()) >= firstBatch && lagOn(prog, ordersTopic) == 0 && len(prog.Queues) >= 4
+	})
+	// A SubBefore and a SubAfter per consumed message are stored before billing stops.
+	testutil.Eventually(t, 20*time.Second, "billing's trace records stored", func() bool {
+		return pc.TraceStats().Sent >= 2*firstBatch && p.TraceStats().Sent >= firstBatch
 	})
 	if err := pc.Shutdown(ctx); err != nil {
 		t.Fatal(err)

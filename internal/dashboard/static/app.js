@@ -12,6 +12,11 @@ function esc(s) {
   return String(s ?? '').replace(/[&<>"']/g, c => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c]));
 }
 function fmtTime(ms) { return ms ? new Date(ms).toLocaleString() : '—'; }
+// fmtTimeMs is fmtTime with milliseconds, for trace records that lie within one second.
+function fmtTimeMs(ms) {
+  return ms ? new Date(ms).toLocaleString(undefined, {year: 'numeric', month: 'numeric', day: 'numeric',
+    hour: 'numeric', minute: '2-digit', second: '2-digit', fractionalSecondDigits: 3}) : '—';
+}
 function num(n) { return Number(n ?? 0).toLocaleString(); }
 
 async function api(path, body) {
@@ -279,9 +284,94 @@ function showMessage(m) {
     const t = document.getElementById('trace');
     try {
       const recs = await api('trace?id=' + encodeURIComponent(m.msgId));
-      t.innerHTML = recs.length ? `<pre>${esc(JSON.stringify(recs, null, 2))}</pre>` : '<p class="muted">no trace records (tracing is off for its producer and consumers, or they are not stored yet)</p>';
+      showTrace(t, recs);
     } catch (e) { t.innerHTML = `<span class="err">${esc(e.message)}</span>`; }
   };
+}
+
+// ---- message trace ----------------------------------------------------------------
+
+// traceRows turns trace records into timeline rows as rocketmq-dashboard's trace view does:
+// a Pub row per send, an EndTransaction row per commit or rollback, and a Sub row per
+// consumption, which pairs a SubBefore (start, consumer host) with its SubAfter (cost,
+// status) by request id and message id.
+function traceRows(recs) {
+  const rows = [], subs = new Map();
+  const host = r => r.BornHost || r.ClientHost || '';
+  for (const r of recs) {
+    if (r.Type === 'Pub' || r.Type === 'EndTransaction') {
+      rows.push({type: r.Type, group: r.Group, host: host(r), start: r.Timestamp, cost: r.CostTime || 0,
+        status: r.Type === 'Pub' ? (r.Success ? 'success' : 'failed') : r.TransactionState});
+    } else if (r.Type === 'SubBefore' || r.Type === 'SubAfter') {
+      const k = r.RequestID + '\0' + r.MsgID;
+      if (!subs.has(k)) subs.set(k, {type: 'Sub', status: 'pending', cost: 0});
+      const s = subs.get(k);
+      if (r.Type === 'SubBefore') {
+        Object.assign(s, {group: r.Group, host: host(r), start: r.Timestamp, retry: r.RetryTimes});
+      } else {
+        Object.assign(s, {cost: r.CostTime || 0, status: r.Success ? 'success' : 'failed', end: r.Timestamp});
+        if (!s.group) s.group = r.Group;
+        if (!s.host) s.host = host(r);
+      }
+    }
+  }
+  for (const s of subs.values()) {
+    if (s.start === undefined) s.start = (s.end || 0) - s.cost; // a SubAfter whose SubBefore is lost
+    rows.push(s);
+  }
+  const rank = {Pub: 0, EndTransaction: 1, Sub: 2};
+  return rows.sort((a, b) => rank[a.type] - rank[b.type] || a.start - b.start);
+}
+
+// traceChart draws one horizontal bar per row, from its start to start + cost, on an axis
+// of milliseconds since the earliest start.
+function traceChart(el, rows) {
+  const t0 = Math.min(...rows.map(r => r.start));
+  const labels = rows.map(r => `${r.type} ${r.group || ''}`);
+  const colors = {Pub: '#1d3557', EndTransaction: '#7b2cbf', Sub: '#2a9d8f'};
+  el.style.height = (70 + rows.length * 34) + 'px';
+  const c = echarts.init(el);
+  charts.push(c);
+  c.setOption({
+    animation: false,
+    grid: {left: 10, right: 90, top: 10, bottom: 30, containLabel: true},
+    tooltip: {formatter: p => { const r = rows[p.value[0]];
+      return `${esc(r.type)} ${esc(r.group)}<br>${esc(fmtTimeMs(r.start))}` +
+        ` +${r.start - t0} ms, cost ${r.cost} ms, ${esc(r.status)}`; }},
+    xAxis: {type: 'value', min: 0, name: 'ms', axisLabel: {formatter: v => '+' + v}},
+    yAxis: {type: 'category', data: labels, inverse: true},
+    series: [{
+      type: 'custom',
+      renderItem: (params, api) => {
+        const y = api.value(0), from = api.coord([api.value(1), y]), to = api.coord([api.value(2), y]);
+        const h = api.size([0, 1])[1] * 0.5;
+        const w = Math.max(to[0] - from[0], 3), r = rows[y];
+        return {type: 'group', children: [
+          {type: 'rect', shape: {x: from[0], y: from[1] - h / 2, width: w, height: h},
+            style: {fill: r.status === 'failed' ? '#c1121f' : colors[r.type] || '#888'}},
+          {type: 'text', x: from[0] + w + 4, y: from[1], style: {text: `cost ${r.cost} ms`, fill: '#425466', verticalAlign: 'middle', fontSize: 11}},
+        ]};
+      },
+      encode: {x: [1, 2], y: 0},
+      data: rows.map((r, i) => [i, r.start - t0, r.start - t0 + r.cost]),
+    }],
+  });
+}
+
+// showTrace renders a message's trace records as a timeline, a table and, folded, the raw records.
+function showTrace(el, recs) {
+  if (!recs.length) {
+    el.innerHTML = '<p class="muted">no trace records (tracing is off for its producer and consumers, or they are not stored yet)</p>';
+    return;
+  }
+  const rows = traceRows(recs);
+  el.innerHTML = `<h3>Trace</h3><div id="trace-chart" class="trace-chart"></div>` + table([
+    {title: 'Type', key: 'type'}, {title: 'Group', key: 'group'}, {title: 'Client host', key: 'host'},
+    {title: 'Time', get: r => fmtTimeMs(r.start)}, {title: 'Cost', num: true, get: r => r.cost + ' ms'},
+    {title: 'Status', html: r => `<span class="pill ${r.status === 'failed' ? 'bad' : ''}">${esc(r.status)}</span>`},
+  ], rows, {id: 'trace-table'}) +
+    `<details><summary>${recs.length} raw trace records</summary><pre>${esc(JSON.stringify(recs, null, 2))}</pre></details>`;
+  traceChart(document.getElementById('trace-chart'), rows);
 }
 
 pages.messages = async () => {
