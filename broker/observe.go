@@ -2,7 +2,6 @@ package broker
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/rocketgo/rocketgo/broker/metrics"
 	im "github.com/rocketgo/rocketgo/internal/metrics"
@@ -14,20 +13,6 @@ import (
 type observability struct {
 	m   *metrics.Metrics
 	srv *im.Server
-}
-
-// validateMetrics checks the metrics options.
-func (o Options) validateMetrics() error {
-	if err := im.CheckExporterType("broker: metricsExporterType", o.MetricsExporterType); err != nil {
-		return err
-	}
-	if err := im.CheckPort("broker: metricsPromExporterPort", o.MetricsPromExporterPort); err != nil {
-		return err
-	}
-	if o.MetricsExporterType == im.ExporterProm && o.MetricsMaxTopicSeries < 1 {
-		return fmt.Errorf("broker: metricsMaxTopicSeries %d is not positive", o.MetricsMaxTopicSeries)
-	}
-	return nil
 }
 
 // openMetrics builds the metric set when the exporter is on.

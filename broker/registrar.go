@@ -66,7 +66,7 @@ func newRegistrar(b *Broker) *registrar {
 	r := &registrar{
 		b:       b,
 		addrs:   append([]string(nil), b.opts.NamesrvAddrs...),
-		period:  b.opts.clampedRegisterPeriod(),
+		period:  b.opts.ClampedRegisterPeriod(),
 		timeout: registerTimeout,
 		log:     log,
 		trigger: make(chan struct{}, 1),

@@ -148,7 +148,7 @@ func TestRegistrarPeriodClamp(t *testing.T) {
 		{time.Second, 10 * time.Second}, {30 * time.Second, 30 * time.Second}, {time.Hour, time.Minute},
 	} {
 		o := Options{RegisterPeriod: tc.in}
-		if got := o.clampedRegisterPeriod(); got != tc.want {
+		if got := o.ClampedRegisterPeriod(); got != tc.want {
 			t.Fatalf("clamp %v: got %v, want %v", tc.in, got, tc.want)
 		}
 	}
