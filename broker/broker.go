@@ -12,7 +12,7 @@
 // pull.go (11, with long polling on the broker/internal/longpoll table), offsets.go
 // (14, 15, 29, 30, 31, 32), admin_topic.go (17, 21, 200, 201, 215); heartbeat.go,
 // locks.go, query.go and stats.go serve the client registry (broker/clients), queue
-// locks, queries and statistics; registrar.go registers with the NameServers.
+// locks, queries and statistics; broker/internal/registrar registers with the NameServers.
 // Options, their defaults and their validation are broker/config's.
 // Transactions: transaction.go (half messages, the check-back loop on the broker/txn
 // half-message set) and endtx.go (37, and the rocketgo extensions 2100, 2101).
@@ -79,6 +79,7 @@ import (
 	"github.com/rocketgo/rocketgo/broker/dedup"
 	"github.com/rocketgo/rocketgo/broker/internal/locks"
 	"github.com/rocketgo/rocketgo/broker/internal/longpoll"
+	"github.com/rocketgo/rocketgo/broker/internal/registrar"
 	"github.com/rocketgo/rocketgo/broker/internal/runstats"
 	"github.com/rocketgo/rocketgo/broker/internal/txnsvc"
 	"github.com/rocketgo/rocketgo/broker/meta"
@@ -120,7 +121,7 @@ type Broker struct {
 	clients   *clients.Table
 	stats     *runstats.Runtime // stats.go: sampled on the client table's housekeeping tick
 	locks     *locks.Table
-	registrar *registrar
+	registrar *registrar.Registrar
 	txn       *txnsvc.Service
 	dedup     *dedup.Window // dedup.go
 	sched     *scheduler    // delay.go: delay levels, timers, retry
@@ -179,7 +180,13 @@ func Open(o Options, so store.Options) (*Broker, error) {
 	b.stats = runstats.New(b.now())
 	b.clients = newClientTable(b)
 	b.locks = newLockTable(b)
-	b.registrar = newRegistrar(b)
+	b.registrar = registrar.New(registrar.Options{
+		Addrs: o.NamesrvAddrs, Period: o.ClampedRegisterPeriod(), MaxFrameBytes: o.MaxFrameBytes,
+		BrokerName: o.BrokerName, ClusterName: o.ClusterName, BrokerID: o.BrokerID,
+		Addr: b.Addr, HAServerAddr: b.haServerAddr, Topics: b.topics.Wrapper,
+		OnRegistered: b.onRegistered, // a slave learns its master (role.go)
+		Logger:       b.log,
+	})
 	b.topics.OnChange = b.registrar.Trigger
 	b.openMetrics() // observe.go
 

@@ -78,7 +78,7 @@ func (b *Broker) ready() error {
 		return errors.New("shutting down")
 	case b.Addr() == "":
 		return errors.New("not serving yet")
-	case len(b.opts.NamesrvAddrs) > 0 && !b.registrar.registered.Load():
+	case len(b.opts.NamesrvAddrs) > 0 && !b.registrar.Registered():
 		return errors.New("not registered with any NameServer")
 	case b.isSlave() && b.repl.meta != nil && b.repl.meta.MasterAddr() == "":
 		return errors.New("slave does not know its master yet")
