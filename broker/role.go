@@ -3,13 +3,13 @@ package broker
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"strconv"
 	"time"
 
 	"github.com/rocketgo/rocketgo/broker/ha"
 	"github.com/rocketgo/rocketgo/broker/internal/metasync"
+	"github.com/rocketgo/rocketgo/broker/internal/runstats"
 	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -88,7 +88,7 @@ func (b *Broker) openReplication() error {
 		return fmt.Errorf("broker: %w", err)
 	}
 	b.repl.server = ha.NewServer(b.store, ha.ServerOptions{
-		Addr:          haListenAddr(b.opts),
+		Addr:          b.opts.HAListenAddr(),
 		BrokerName:    b.opts.BrokerName,
 		LogID:         id,
 		SegmentBytes:  b.store.SegmentBytes(),
@@ -115,26 +115,6 @@ func replicationDataLimit(o Options, so store.Options) int {
 		limit = min(limit, so.CommitLogSegmentBytes)
 	}
 	return int(min(limit, maxReplicationDataBytes))
-}
-
-// haListenAddr is where a master listens for slaves: the listen IP and haListenPort, or
-// the listen port + 1 (Java's default), or a kernel-chosen port when the listen port is
-// itself kernel-chosen.
-func haListenAddr(o Options) string {
-	host, portStr, err := net.SplitHostPort(o.ListenAddr)
-	if err != nil {
-		return o.ListenAddr
-	}
-	port, _ := strconv.Atoi(portStr)
-	switch {
-	case o.HAListenPort < 0:
-		port = 0
-	case o.HAListenPort > 0:
-		port = o.HAListenPort
-	case port > 0:
-		port++
-	}
-	return net.JoinHostPort(host, strconv.Itoa(port))
 }
 
 // startReplication starts listening for slaves, or replicating from the master.
@@ -248,7 +228,7 @@ var (
 // with slaveReadEnable suggests its slave: accessMessageInMemoryMaxRatio percent of
 // physical memory (Java's isSuggestPullingFromSlave).
 func (b *Broker) slaveWindow() int64 {
-	return physicalMemory() / 100 * int64(b.live().AccessMessageInMemoryMaxRatio)
+	return runstats.PhysicalMemory() / 100 * int64(b.live().AccessMessageInMemoryMaxRatio)
 }
 
 // suggestBrokerID is the suggestWhichBrokerId of a pull answer (PullMessageProcessor):
