@@ -12,7 +12,8 @@
 // pull.go (11, with long polling on the broker/internal/longpoll table), offsets.go
 // (14, 15, 29, 30, 31, 32), admin_topic.go (17, 21, 200, 201, 215); heartbeat.go,
 // locks.go, query.go and stats.go serve the client registry (broker/clients), queue
-// locks, queries and statistics; registrar.go registers with the NameServers.
+// locks, queries and statistics; broker/internal/registrar registers with the NameServers.
+// Options, their defaults and their validation are broker/config's.
 // Transactions: transaction.go (half messages, the check-back loop on the broker/txn
 // half-message set) and endtx.go (37, and the rocketgo extensions 2100, 2101).
 // Master/Slave: role.go (roles, SYNC_MASTER waits, slave pull rules, on the broker/ha
@@ -74,294 +75,32 @@ import (
 
 	"github.com/rocketgo/rocketgo/broker/acl"
 	"github.com/rocketgo/rocketgo/broker/clients"
+	"github.com/rocketgo/rocketgo/broker/config"
 	"github.com/rocketgo/rocketgo/broker/dedup"
 	"github.com/rocketgo/rocketgo/broker/internal/locks"
 	"github.com/rocketgo/rocketgo/broker/internal/longpoll"
+	"github.com/rocketgo/rocketgo/broker/internal/registrar"
 	"github.com/rocketgo/rocketgo/broker/internal/runstats"
 	"github.com/rocketgo/rocketgo/broker/internal/txnsvc"
 	"github.com/rocketgo/rocketgo/broker/meta"
-	im "github.com/rocketgo/rocketgo/internal/metrics"
 	"github.com/rocketgo/rocketgo/proto/message"
-	"github.com/rocketgo/rocketgo/remoting/codec"
 	"github.com/rocketgo/rocketgo/remoting/server"
 	"github.com/rocketgo/rocketgo/store"
 )
 
-// Broker roles (brokerRole).
+// Broker roles (brokerRole); broker/config defines them.
 const (
-	RoleAsyncMaster = "ASYNC_MASTER" // answers sends without waiting for a slave
-	RoleSyncMaster  = "SYNC_MASTER"  // answers sends once a slave has them (role.go)
-	RoleSlave       = "SLAVE"        // replicates a master, serves pulls (role.go)
+	RoleAsyncMaster = config.RoleAsyncMaster // answers sends without waiting for a slave
+	RoleSyncMaster  = config.RoleSyncMaster  // answers sends once a slave has them (role.go)
+	RoleSlave       = config.RoleSlave       // replicates a master, serves pulls (role.go)
 )
 
-// Options configure a broker. The mapstructure keys are RocketMQ's broker config names
-// where one exists, so a broker.conf translates key for key.
-type Options struct {
-	// ListenAddr is the address the remoting server binds ("0.0.0.0:10911"; tests use
-	// "127.0.0.1:0").
-	ListenAddr string `mapstructure:"listenAddr"`
-	// AdvertiseIP is the IP clients dial (brokerIP1): it is registered with the
-	// NameServers and stored as every message's store host. Empty means the listen IP
-	// when that is a specific address, else the first non-loopback IPv4, else 127.0.0.1.
-	AdvertiseIP string `mapstructure:"brokerIP1"`
-	// BrokerName names the master/slave group ("broker-a").
-	BrokerName string `mapstructure:"brokerName"`
-	// ClusterName is the cluster the broker registers under ("DefaultCluster").
-	ClusterName string `mapstructure:"brokerClusterName"`
-	// BrokerID is 0 for a master, > 0 for a slave.
-	BrokerID int64 `mapstructure:"brokerId"`
-	// BrokerRole is ASYNC_MASTER, SYNC_MASTER or SLAVE (role.go).
-	BrokerRole string `mapstructure:"brokerRole"`
-	// HAListenPort is the port a master's slaves replicate from (haListenPort); 0 means
-	// the listen port + 1, or a kernel-chosen port when the listen port is 0; -1 means a
-	// kernel-chosen port always (a broker that restarts on a fixed listen port in tests,
-	// where listen port + 1 may belong to someone else by then).
-	HAListenPort int `mapstructure:"haListenPort"`
-	// HAMasterAddr fixes the master's HA address a slave replicates from
-	// (haMasterAddress); empty means the one the NameServers report.
-	HAMasterAddr string `mapstructure:"haMasterAddress"`
-	// HATransferBatchBytes bounds the log bytes of one replication frame
-	// (haTransferBatchSize, 256 KiB).
-	HATransferBatchBytes int `mapstructure:"haTransferBatchSize"`
-	// HASendHeartbeatInterval is how often an idle master and its slave tell each other
-	// where their logs end (haSendHeartbeatInterval, 5s).
-	HASendHeartbeatInterval time.Duration `mapstructure:"haSendHeartbeatInterval"`
-	// HAHousekeepingInterval drops a replication connection silent this long
-	// (haHousekeepingInterval, 20s).
-	HAHousekeepingInterval time.Duration `mapstructure:"haHousekeepingInterval"`
-	// HASlaveFallbehindMax: a SYNC_MASTER whose slaves are further behind than this
-	// answers SLAVE_NOT_AVAILABLE at once (haSlaveFallbehindMax, 256 MiB).
-	HASlaveFallbehindMax int64 `mapstructure:"haSlaveFallbehindMax"`
-	// SlaveTimeout bounds a SYNC_MASTER send's wait for a slave; past it the answer is
-	// FLUSH_SLAVE_TIMEOUT (slaveTimeout, 3s).
-	SlaveTimeout time.Duration `mapstructure:"slaveTimeout"`
-	// SlaveReadEnable lets pull answers suggest the slave to consumers reading far
-	// behind the log's end (slaveReadEnable).
-	SlaveReadEnable bool `mapstructure:"slaveReadEnable"`
-	// AccessMessageInMemoryMaxRatio is that distance, in percent of physical memory
-	// (accessMessageInMemoryMaxRatio, 40).
-	AccessMessageInMemoryMaxRatio int `mapstructure:"accessMessageInMemoryMaxRatio"`
-	// SlaveSyncInterval is how often a slave copies its master's topics, groups and
-	// consumer offsets (slaveSyncInterval, 10s).
-	SlaveSyncInterval time.Duration `mapstructure:"slaveSyncInterval"`
-	// NamesrvAddrs lists the NameServers ("127.0.0.1:9876"); empty runs unregistered.
-	NamesrvAddrs []string `mapstructure:"namesrvAddr"`
-	// AutoCreateTopicEnable lets a send to an unknown topic create it from TBW102.
-	AutoCreateTopicEnable bool `mapstructure:"autoCreateTopicEnable"`
-	// AutoCreateSubscriptionGroup lets an unknown consumer group be created on first use.
-	AutoCreateSubscriptionGroup bool `mapstructure:"autoCreateSubscriptionGroup"`
-	// DefaultTopicQueueNums is TBW102's queue count, the most an auto-created topic gets.
-	DefaultTopicQueueNums int `mapstructure:"defaultTopicQueueNums"`
-	// RegisterPeriod is how often the broker re-registers (clamped to 10 s .. 60 s).
-	RegisterPeriod time.Duration `mapstructure:"registerNameServerPeriod"`
-	// ClientExpiry drops a client connection silent for this long.
-	ClientExpiry time.Duration `mapstructure:"clientChannelExpiry"`
-	// LongPollingEnable parks a pull that found nothing for its suspendTimeoutMillis;
-	// when false it is parked for ShortPollingTime instead.
-	LongPollingEnable bool `mapstructure:"longPollingEnable"`
-	// ShortPollingTime is the park time of a pull when long polling is off.
-	ShortPollingTime time.Duration `mapstructure:"shortPollingTimeMills"`
-	// MaxFrameBytes bounds one remoting frame (16 MiB).
-	MaxFrameBytes int `mapstructure:"maxFrameBytes"`
-	// Region is the MSG_REGION every send response carries ("DefaultRegion").
-	Region string `mapstructure:"regionId"`
-	// TraceOn is the TRACE_ON every send response carries.
-	TraceOn bool `mapstructure:"traceOn"`
-	// TraceTopicEnable creates the message trace topic MsgTraceTopicName at start-up
-	// (one queue, perm 6, as Apache's TopicConfigManager), so clients with trace on
-	// find its route and their records are stored (traceTopicEnable). On by default in
-	// rocketgo; Apache RocketMQ's default is off (docs/trace.md).
-	TraceTopicEnable bool `mapstructure:"traceTopicEnable"`
-	// MsgTraceTopicName names the trace topic (msgTraceTopicName,
-	// RMQ_SYS_TRACE_TOPIC). It is a system topic: admin requests may not create or
-	// delete it, but clients send to it.
-	MsgTraceTopicName string `mapstructure:"msgTraceTopicName"`
-	// MaxTransferCount bounds the messages of one pull response (Java's
-	// maxTransferCountOnMessageInMemory, 32). A pull asking for fewer gets fewer.
-	MaxTransferCount int `mapstructure:"maxTransferCountOnMessageInMemory"`
-	// MaxTransferBytes bounds the message bytes of one pull response (Java's
-	// maxTransferBytesOnMessageInMemory, 256 KiB). At least one message is always
-	// returned, whatever its size.
-	MaxTransferBytes int `mapstructure:"maxTransferBytesOnMessageInMemory"`
-	// MaxParkedPulls bounds the long-polling pulls held at once; beyond it a pull is
-	// answered SYSTEM_BUSY.
-	MaxParkedPulls int `mapstructure:"maxParkedPulls"`
-	// MaxParkedPullsPerConn bounds the long-polling pulls one connection may hold.
-	MaxParkedPullsPerConn int `mapstructure:"maxParkedPullsPerConn"`
-	// TransactionCheckInterval is how often unresolved half messages are looked at for
-	// check-back (transactionCheckInterval, 60 s).
-	TransactionCheckInterval time.Duration `mapstructure:"transactionCheckInterval"`
-	// TransactionTimeout is the age of a half message before its first check-back
-	// (transactionTimeOut, 6 s); CHECK_IMMUNITY_TIME_IN_SECONDS overrides it per message.
-	TransactionTimeout time.Duration `mapstructure:"transactionTimeOut"`
-	// TransactionCheckMax is how many check-backs a half message gets before it is
-	// moved to TRANS_CHECK_MAX_TIME_TOPIC (transactionCheckMax, 15).
-	TransactionCheckMax int `mapstructure:"transactionCheckMax"`
-	// MessageDelayLevel is the delay of each DELAY level, from level 1 up, separated by
-	// spaces: "1s 5s 10s 30s 1m ... 2h" (RocketMQ's default, 18 levels). Retries use
-	// level 3 + reconsume times, capped at the last level.
-	MessageDelayLevel string `mapstructure:"messageDelayLevel"`
-	// TimerMaxDelay is how far ahead a timer message (TIMER_DELIVER_MS,
-	// TIMER_DELAY_SEC, TIMER_DELAY_MS) may be due; later ones are refused with
-	// MESSAGE_ILLEGAL (720h).
-	TimerMaxDelay time.Duration `mapstructure:"timerMaxDelay"`
-	// DuplicateWindow is how long the broker remembers each message's UNIQ_KEY to
-	// answer a repeated send with the original's result, for topics without a
-	// duplicate.window attribute (0, the default: off; docs/duplicate-window.md).
-	DuplicateWindow time.Duration `mapstructure:"duplicateWindow"`
-	// DuplicateWindowMaxKeys bounds the keys remembered per broker; the oldest are
-	// forgotten first (1048576 when 0).
-	DuplicateWindowMaxKeys int `mapstructure:"duplicateWindowMaxKeys"`
-	// EnablePropertyFilter lets consumers subscribe with SQL92 expressions over message
-	// properties (off by default, as in RocketMQ).
-	EnablePropertyFilter bool `mapstructure:"enablePropertyFilter"`
-	// AclEnable checks every request against AclFile (aclEnable, off; docs/acl.md).
-	AclEnable bool `mapstructure:"aclEnable"`
-	// AclFile is the plain_acl.yml of ACL 1.0, reloaded when it changes (aclFile,
-	// conf/plain_acl.yml relative to the working directory).
-	AclFile string `mapstructure:"aclFile"`
-
-	// MetricsExporterType is PROM (serve Prometheus metrics, /healthz and /readyz on
-	// MetricsPromExporterPort; rocketgo's default) or DISABLE (metricsExporterType;
-	// docs/metrics.md).
-	MetricsExporterType string `mapstructure:"metricsExporterType"`
-	// MetricsPromExporterHost is the metrics listen host; empty means every interface
-	// (metricsPromExporterHost).
-	MetricsPromExporterHost string `mapstructure:"metricsPromExporterHost"`
-	// MetricsPromExporterPort is the metrics port (metricsPromExporterPort, 5557); 0
-	// means kernel-chosen (tests).
-	MetricsPromExporterPort int `mapstructure:"metricsPromExporterPort"`
-	// MetricsMaxTopicSeries caps the distinct topic and consumer group label values;
-	// past it they read "__other__" (1000).
-	MetricsMaxTopicSeries int `mapstructure:"metricsMaxTopicSeries"`
-	// EnablePprof serves Go's pprof under /debug/pprof/ on the metrics port (off).
-	EnablePprof bool `mapstructure:"enablePprof"`
-	// StoreReplyMessageEnable keeps a copy of every request/reply answer in
-	// <cluster>_REPLY_TOPIC besides pushing it to the requester (true, as in RocketMQ).
-	StoreReplyMessageEnable bool `mapstructure:"storeReplyMessageEnable"`
-
-	// Logger receives the broker's logs; the zero value discards them.
-	Logger zerolog.Logger `mapstructure:"-"`
-	// Now is the broker's clock (time.Now when nil).
-	Now func() time.Time `mapstructure:"-"`
-}
+// Options configure a broker (broker/config). The mapstructure keys are RocketMQ's
+// broker config names where one exists, so a broker.conf translates key for key.
+type Options = config.Options
 
 // DefaultOptions returns RocketMQ's defaults (docs/protocol.md Appendix B).
-func DefaultOptions() Options {
-	return withRoleDefaults(Options{
-		ListenAddr:                  "0.0.0.0:10911",
-		BrokerName:                  "broker-a",
-		ClusterName:                 "DefaultCluster",
-		BrokerRole:                  RoleAsyncMaster,
-		NamesrvAddrs:                []string{"127.0.0.1:9876"},
-		AutoCreateTopicEnable:       true,
-		AutoCreateSubscriptionGroup: true,
-		DefaultTopicQueueNums:       8,
-		RegisterPeriod:              30 * time.Second,
-		ClientExpiry:                120 * time.Second,
-		LongPollingEnable:           true,
-		ShortPollingTime:            time.Second,
-		MaxFrameBytes:               codec.DefaultMaxFrameBytes,
-		Region:                      "DefaultRegion",
-		TraceOn:                     true,
-		TraceTopicEnable:            true,
-		MsgTraceTopicName:           meta.TopicTrace,
-		MaxTransferCount:            32,
-		MaxTransferBytes:            256 << 10,
-		MaxParkedPulls:              longpoll.DefaultMaxTotal,
-		MaxParkedPullsPerConn:       longpoll.DefaultMaxPerOwner,
-		TransactionCheckInterval:    defaultTxnCheckInterval,
-		TransactionTimeout:          defaultTxnTimeout,
-		TransactionCheckMax:         defaultTxnCheckMax,
-		DuplicateWindowMaxKeys:      dedup.DefaultMaxKeys,
-		MessageDelayLevel:           defaultDelayLevels,
-		TimerMaxDelay:               defaultTimerMaxDelay,
-		AclFile:                     "conf/plain_acl.yml",
-		MetricsExporterType:         im.ExporterProm,
-		MetricsPromExporterPort:     im.DefaultBrokerPort,
-		MetricsMaxTopicSeries:       im.DefaultMaxSeries,
-		StoreReplyMessageEnable:     true,
-		Logger:                      zerolog.Nop(),
-	})
-}
-
-// Limits Validate enforces on options that size memory or protocol fields.
-const (
-	maxTransferCountLimit = 4096 // messages per pull response
-	minRegisterPeriod     = 10 * time.Second
-	maxRegisterPeriod     = 60 * time.Second
-)
-
-// Validate checks the options and names the first invalid one.
-func (o Options) Validate() error {
-	switch {
-	case o.ListenAddr == "":
-		return errors.New("broker: listenAddr is empty")
-	case o.BrokerName == "":
-		return errors.New("broker: brokerName is empty")
-	case !meta.ValidName(o.BrokerName):
-		return fmt.Errorf("broker: brokerName %q: only [%%|a-zA-Z0-9_-], at most %d characters", o.BrokerName, meta.MaxNameLen)
-	case o.ClusterName == "":
-		return errors.New("broker: brokerClusterName is empty")
-	case !meta.ValidName(o.ClusterName):
-		return fmt.Errorf("broker: brokerClusterName %q: only [%%|a-zA-Z0-9_-], at most %d characters", o.ClusterName, meta.MaxNameLen)
-	case o.BrokerID < 0:
-		return fmt.Errorf("broker: brokerId %d is negative", o.BrokerID)
-	case o.DefaultTopicQueueNums < 1 || o.DefaultTopicQueueNums > meta.MaxQueueNums:
-		return fmt.Errorf("broker: defaultTopicQueueNums %d outside 1..%d", o.DefaultTopicQueueNums, meta.MaxQueueNums)
-	case o.RegisterPeriod <= 0:
-		return fmt.Errorf("broker: registerNameServerPeriod %v is not positive", o.RegisterPeriod)
-	case o.ClientExpiry < time.Second:
-		return fmt.Errorf("broker: clientChannelExpiry %v is under 1s (durations take a unit, e.g. 120s)", o.ClientExpiry)
-	case o.ShortPollingTime < time.Millisecond:
-		return fmt.Errorf("broker: shortPollingTimeMills %v is under 1ms (durations take a unit, e.g. 1s)", o.ShortPollingTime)
-	case o.MaxFrameBytes < 64<<10:
-		return fmt.Errorf("broker: maxFrameBytes %d is under 64 KiB", o.MaxFrameBytes)
-	case o.DuplicateWindow < 0 || o.DuplicateWindow > dedup.MaxWindow:
-		return fmt.Errorf("broker: duplicateWindow %v outside 0..%v", o.DuplicateWindow, dedup.MaxWindow)
-	case o.MaxTransferCount < 1 || o.MaxTransferCount > maxTransferCountLimit:
-		return fmt.Errorf("broker: maxTransferCountOnMessageInMemory %d outside 1..%d", o.MaxTransferCount, maxTransferCountLimit)
-	case o.MaxTransferBytes < 1 || o.MaxTransferBytes > o.MaxFrameBytes/2:
-		return fmt.Errorf("broker: maxTransferBytesOnMessageInMemory %d outside 1..maxFrameBytes/2 (%d)", o.MaxTransferBytes, o.MaxFrameBytes/2)
-	case o.MaxParkedPulls < 1:
-		return fmt.Errorf("broker: maxParkedPulls %d is not positive", o.MaxParkedPulls)
-	case o.MaxParkedPullsPerConn < 1:
-		return fmt.Errorf("broker: maxParkedPullsPerConn %d is not positive", o.MaxParkedPullsPerConn)
-	case o.TraceTopicEnable && !meta.ValidName(o.MsgTraceTopicName):
-		return fmt.Errorf("broker: msgTraceTopicName %q: only [%%|a-zA-Z0-9_-], at most %d characters", o.MsgTraceTopicName, meta.MaxNameLen)
-	}
-	if err := o.validateMetrics(); err != nil { // observe.go
-		return err
-	}
-	if err := o.validateTxn(); err != nil {
-		return err
-	}
-	if err := o.validateSchedule(); err != nil {
-		return err
-	}
-	if err := o.validateRole(); err != nil {
-		return err
-	}
-	if o.AdvertiseIP != "" {
-		if _, err := netip.ParseAddr(o.AdvertiseIP); err != nil {
-			return fmt.Errorf("broker: brokerIP1 %q is not an IP address", o.AdvertiseIP)
-		}
-	}
-	if _, _, err := net.SplitHostPort(o.ListenAddr); err != nil {
-		return fmt.Errorf("broker: listenAddr %q: %v", o.ListenAddr, err)
-	}
-	for _, a := range o.NamesrvAddrs {
-		if _, err := netip.ParseAddrPort(a); err != nil {
-			return fmt.Errorf("broker: namesrvAddr %q is not ip:port", a)
-		}
-	}
-	return nil
-}
-
-// clampedRegisterPeriod returns RegisterPeriod clamped to 10 s .. 60 s, as Java does.
-func (o Options) clampedRegisterPeriod() time.Duration {
-	return min(max(o.RegisterPeriod, minRegisterPeriod), maxRegisterPeriod)
-}
+func DefaultOptions() Options { return config.Default() }
 
 // Broker is one running broker. Its methods are safe from any goroutine.
 type Broker struct {
@@ -382,7 +121,7 @@ type Broker struct {
 	clients   *clients.Table
 	stats     *runstats.Runtime // stats.go: sampled on the client table's housekeeping tick
 	locks     *locks.Table
-	registrar *registrar
+	registrar *registrar.Registrar
 	txn       *txnsvc.Service
 	dedup     *dedup.Window // dedup.go
 	sched     *scheduler    // delay.go: delay levels, timers, retry
@@ -441,7 +180,13 @@ func Open(o Options, so store.Options) (*Broker, error) {
 	b.stats = runstats.New(b.now())
 	b.clients = newClientTable(b)
 	b.locks = newLockTable(b)
-	b.registrar = newRegistrar(b)
+	b.registrar = registrar.New(registrar.Options{
+		Addrs: o.NamesrvAddrs, Period: o.ClampedRegisterPeriod(), MaxFrameBytes: o.MaxFrameBytes,
+		BrokerName: o.BrokerName, ClusterName: o.ClusterName, BrokerID: o.BrokerID,
+		Addr: b.Addr, HAServerAddr: b.haServerAddr, Topics: b.topics.Wrapper,
+		OnRegistered: b.onRegistered, // a slave learns its master (role.go)
+		Logger:       b.log,
+	})
 	b.topics.OnChange = b.registrar.Trigger
 	b.openMetrics() // observe.go
 

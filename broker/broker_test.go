@@ -276,7 +276,7 @@ func TestOptionsValidate(t *testing.T) {
 	o := DefaultOptions()
 	for _, p := range []time.Duration{time.Second, 30 * time.Second, 5 * time.Minute} {
 		o.RegisterPeriod = p
-		if got := o.clampedRegisterPeriod(); got < 10*time.Second || got > 60*time.Second {
+		if got := o.ClampedRegisterPeriod(); got < 10*time.Second || got > 60*time.Second {
 			t.Errorf("register period %v clamped to %v", p, got)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketgo/rocketgo/broker/dedup"
 	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
@@ -50,16 +51,16 @@ func TestDuplicateWindowSend(t *testing.T) {
 	h.createTopic("Plain", 2, 6)
 
 	first := h.sendUniq("D", "U1", "original")
-	if first.ExtFields[extDuplicate] != "" {
+	if first.ExtFields[dedup.ExtDuplicate] != "" {
 		t.Fatalf("first send flagged duplicate: %v", first.ExtFields)
 	}
 	again := h.sendUniq("D", "U1", "retry")
-	if again.ExtFields[extDuplicate] != "true" {
+	if again.ExtFields[dedup.ExtDuplicate] != "true" {
 		t.Fatalf("retry not flagged: %v", again.ExtFields)
 	}
 	sameResult(t, "retry", first, again)
 	other := h.sendUniq("D", "U2", "second")
-	if other.ExtFields[extDuplicate] != "" || other.ExtFields["msgId"] == first.ExtFields["msgId"] {
+	if other.ExtFields[dedup.ExtDuplicate] != "" || other.ExtFields["msgId"] == first.ExtFields["msgId"] {
 		t.Fatalf("another key treated as duplicate: %v", other.ExtFields)
 	}
 	// Only the original and U2 are stored.
@@ -69,14 +70,14 @@ func TestDuplicateWindowSend(t *testing.T) {
 	}
 	// A topic without the attribute keeps every send (duplicateWindow is 0).
 	h.sendUniq("Plain", "U1", "a")
-	if resp := h.sendUniq("Plain", "U1", "b"); resp.ExtFields[extDuplicate] != "" {
+	if resp := h.sendUniq("Plain", "U1", "b"); resp.ExtFields[dedup.ExtDuplicate] != "" {
 		t.Fatalf("plain topic deduplicated: %v", resp.ExtFields)
 	}
 
 	// After a restart the window is rebuilt from the log.
 	h.reopen()
 	after := h.sendUniq("D", "U1", "after restart")
-	if after.ExtFields[extDuplicate] != "true" {
+	if after.ExtFields[dedup.ExtDuplicate] != "true" {
 		t.Fatalf("retry after restart not flagged: %v", after.ExtFields)
 	}
 	sameResult(t, "retry after restart", first, after)
@@ -137,7 +138,7 @@ func TestDuplicateWindowBatch(t *testing.T) {
 	if len(ids) != 4 || ids[1] != old.ExtFields["msgId"] || ids[2] != ids[0] || ids[3] == ids[0] {
 		t.Fatalf("batch msgIds %v, original K1 %s", ids, old.ExtFields["msgId"])
 	}
-	if resp.ExtFields[extDuplicate] != "true" || resp.ExtFields[extDuplicateIndexes] != "1,2" {
+	if resp.ExtFields[dedup.ExtDuplicate] != "true" || resp.ExtFields[dedup.ExtDuplicateIndexes] != "1,2" {
 		t.Fatalf("batch flags: %v", resp.ExtFields)
 	}
 	if resp.ExtFields["queueOffset"] != "1" {
@@ -148,7 +149,7 @@ func TestDuplicateWindowBatch(t *testing.T) {
 	if got, want := all.ExtFields["msgId"], strings.Join([]string{ids[0], ids[1], ids[3]}, ","); got != want {
 		t.Fatalf("repeated batch msgId %s, want %s", got, want)
 	}
-	if all.ExtFields[extDuplicateIndexes] != "0,1,2" || all.ExtFields["queueOffset"] != "1" {
+	if all.ExtFields[dedup.ExtDuplicateIndexes] != "0,1,2" || all.ExtFields["queueOffset"] != "1" {
 		t.Fatalf("repeated batch: %v", all.ExtFields)
 	}
 	waitMax(t, h.b, "B", 0, 3)
@@ -188,7 +189,7 @@ func BenchmarkSendHandlerWindow(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				req.ExtFields["properties"] = prefix + message.PropUniqKey + "\x01" + strconv.Itoa(i) + "\x02"
-				if resp := br.handleSend(conn, req); resp == nil || resp.Code != code.Success || resp.ExtFields[extDuplicate] != "" {
+				if resp := br.handleSend(conn, req); resp == nil || resp.Code != code.Success || resp.ExtFields[dedup.ExtDuplicate] != "" {
 					b.Fatalf("send: %+v", resp)
 				}
 			}

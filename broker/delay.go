@@ -33,29 +33,14 @@ const propScheduleFrom = schedule.PropFrom
 // scheduler is the broker's delivery of scheduled messages.
 type scheduler = schedule.Scheduler
 
-// Defaults of the scheduling options.
+// Scheduling limits of the broker.
 const (
-	// defaultDelayLevels is RocketMQ's messageDelayLevel.
-	defaultDelayLevels = schedule.DefaultLevels
-	// defaultTimerMaxDelay is how far ahead a timer message may be due (30 days).
-	defaultTimerMaxDelay = 30 * 24 * time.Hour
 	// adminWait bounds how long an admin request waits for the scheduler.
 	adminWait = 5 * time.Second
 	// schedulePropsReserve is the property room a scheduled message keeps free for what
 	// its delivery adds (SCHEDULE_FROM), so a message accepted is always deliverable.
 	schedulePropsReserve = 64
 )
-
-// validateSchedule checks the scheduling options.
-func (o Options) validateSchedule() error {
-	if _, err := schedule.ParseLevels(o.MessageDelayLevel); err != nil {
-		return fmt.Errorf("broker: %w", err)
-	}
-	if o.TimerMaxDelay < time.Second {
-		return fmt.Errorf("broker: timerMaxDelay %v is under 1s (durations take a unit, e.g. 720h)", o.TimerMaxDelay)
-	}
-	return nil
-}
 
 // storeNow is the store's clock: records are stamped with it, and due times compare
 // with those stamps.

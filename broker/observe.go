@@ -2,7 +2,6 @@ package broker
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/rocketgo/rocketgo/broker/metrics"
 	im "github.com/rocketgo/rocketgo/internal/metrics"
@@ -14,20 +13,6 @@ import (
 type observability struct {
 	m   *metrics.Metrics
 	srv *im.Server
-}
-
-// validateMetrics checks the metrics options.
-func (o Options) validateMetrics() error {
-	if err := im.CheckExporterType("broker: metricsExporterType", o.MetricsExporterType); err != nil {
-		return err
-	}
-	if err := im.CheckPort("broker: metricsPromExporterPort", o.MetricsPromExporterPort); err != nil {
-		return err
-	}
-	if o.MetricsExporterType == im.ExporterProm && o.MetricsMaxTopicSeries < 1 {
-		return fmt.Errorf("broker: metricsMaxTopicSeries %d is not positive", o.MetricsMaxTopicSeries)
-	}
-	return nil
 }
 
 // openMetrics builds the metric set when the exporter is on.
@@ -93,7 +78,7 @@ func (b *Broker) ready() error {
 		return errors.New("shutting down")
 	case b.Addr() == "":
 		return errors.New("not serving yet")
-	case len(b.opts.NamesrvAddrs) > 0 && !b.registrar.registered.Load():
+	case len(b.opts.NamesrvAddrs) > 0 && !b.registrar.Registered():
 		return errors.New("not registered with any NameServer")
 	case b.isSlave() && b.repl.meta != nil && b.repl.meta.MasterAddr() == "":
 		return errors.New("slave does not know its master yet")

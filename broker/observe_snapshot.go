@@ -1,8 +1,6 @@
 package broker
 
 import (
-	"time"
-
 	"github.com/rocketgo/rocketgo/broker/metrics"
 )
 
@@ -13,7 +11,9 @@ func (b *Broker) metricsSnapshot() metrics.Snapshot {
 	topics, _ := b.topics.All()
 	groups, _ := b.groups.All()
 	s := metrics.Snapshot{
-		Lags:           b.consumerLags(now),
+		Lags: b.obs.m.Lags(now, b.offsets.Snapshot(), b.store.MaxOffset, func(topic string, q int32, off int64) int64 {
+			return storeTimeAt(b.store, topic, q, off)
+		}),
 		StorageSize:    max(ss.MaxPhysicalOffset-ss.MinPhysicalOffset, 0),
 		FlushBehind:    max(ss.MaxPhysicalOffset-ss.FlushedOffset, 0),
 		DispatchBehind: max(ss.MaxPhysicalOffset-ss.DispatchedOffset, 0),
@@ -43,43 +43,4 @@ func (b *Broker) metricsSnapshot() metrics.Snapshot {
 		s.ReplicationLag = max(st.MasterMax-st.Offset, 0)
 	}
 	return s
-}
-
-// consumerLags computes every group's lag on every topic it committed offsets for.
-func (b *Broker) consumerLags(now time.Time) []metrics.Lag {
-	type gt struct{ group, topic string }
-	idx := make(map[gt]int)
-	var out []metrics.Lag
-	age := func(topic string, q int32, off int64) time.Duration {
-		if ts := storeTimeAt(b.store, topic, q, off); ts > 0 {
-			return max(now.Sub(time.UnixMilli(ts)), 0)
-		}
-		return 0
-	}
-	for id, committed := range b.offsets.Snapshot() {
-		k := gt{id.Group, id.Topic}
-		i, ok := idx[k]
-		if !ok {
-			i = len(out)
-			idx[k] = i
-			out = append(out, metrics.Lag{Group: id.Group, Topic: id.Topic})
-		}
-		l := &out[i]
-		committed = max(committed, 0)
-		maxOff := max(b.store.MaxOffset(id.Topic, id.QueueID), 0)
-		if maxOff <= committed {
-			continue
-		}
-		l.Messages += maxOff - committed
-		l.LagLatency = max(l.LagLatency, age(id.Topic, id.QueueID, committed))
-		next := committed
-		if p, ok := b.obs.m.LastPulled(id.Group, id.Topic, id.QueueID); ok && p > committed {
-			l.Inflight += min(p, maxOff) - committed
-			next = p
-		}
-		if next < maxOff {
-			l.QueueingLatency = max(l.QueueingLatency, age(id.Topic, id.QueueID, next))
-		}
-	}
-	return out
 }

@@ -1,14 +1,12 @@
 package broker
 
 import (
-	"bufio"
 	"fmt"
 	"math"
-	"os"
 	"strconv"
-	"strings"
 	"sync"
 
+	"github.com/rocketgo/rocketgo/broker/internal/runstats"
 	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
@@ -82,28 +80,7 @@ func (b *Broker) firstMessageOnDisk(topic string, queueID int32) bool {
 
 // inMemoryWindow is how much of the CommitLog's tail counts as in memory: 40% of
 // physical memory (accessMessageInMemoryMaxRatio).
-var inMemoryWindow = sync.OnceValue(func() int64 { return physicalMemory() * 40 / 100 })
-
-// physicalMemory returns the machine's memory from /proc/meminfo, or 8 GiB where that
-// cannot be read.
-func physicalMemory() int64 {
-	const fallback = 8 << 30
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return fallback
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err == nil && kb > 0 {
-				return kb << 10
-			}
-		}
-	}
-	return fallback
-}
+var inMemoryWindow = sync.OnceValue(func() int64 { return runstats.PhysicalMemory() * 40 / 100 })
 
 // handleUpdateConsumerOffset serves UPDATE_CONSUMER_OFFSET (15). The Go client sends it
 // "oneway" with flag 0 and drops the answer; it is answered anyway, as Java does.

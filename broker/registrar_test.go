@@ -133,22 +133,12 @@ func TestRegistrarFakeNamesrv(t *testing.T) {
 	}
 }
 
-func TestRegistrarTriggerCoalesces(t *testing.T) {
-	r := &registrar{trigger: make(chan struct{}, 1)}
-	for range 100 {
-		r.Trigger() // never blocks
-	}
-	if len(r.trigger) != 1 {
-		t.Fatalf("pending triggers: got %d, want 1", len(r.trigger))
-	}
-}
-
 func TestRegistrarPeriodClamp(t *testing.T) {
 	for _, tc := range []struct{ in, want time.Duration }{
 		{time.Second, 10 * time.Second}, {30 * time.Second, 30 * time.Second}, {time.Hour, time.Minute},
 	} {
 		o := Options{RegisterPeriod: tc.in}
-		if got := o.clampedRegisterPeriod(); got != tc.want {
+		if got := o.ClampedRegisterPeriod(); got != tc.want {
 			t.Fatalf("clamp %v: got %v, want %v", tc.in, got, tc.want)
 		}
 	}

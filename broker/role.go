@@ -3,13 +3,13 @@ package broker
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"strconv"
 	"time"
 
 	"github.com/rocketgo/rocketgo/broker/ha"
 	"github.com/rocketgo/rocketgo/broker/internal/metasync"
+	"github.com/rocketgo/rocketgo/broker/internal/runstats"
 	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -38,62 +38,13 @@ import (
 // slave while its master was down goes back to the master at the offset it reached,
 // without loss and without a reset.
 
-// Defaults of the replication options (RocketMQ's MessageStoreConfig / BrokerConfig).
+// Replication timing and limits of the broker's side of package ha.
 const (
-	defaultHABatchBytes     = 256 << 10 // Java's 32 KiB; larger runs cost fewer writes
-	defaultHAHeartbeat      = 5 * time.Second
-	defaultHAHousekeeping   = 20 * time.Second
-	defaultSlaveTimeout     = 3 * time.Second
-	defaultFallBehindMax    = 256 << 20
-	defaultInMemoryRatio    = 40
-	defaultSlaveSync        = 10 * time.Second
 	haDialTimeout           = 3 * time.Second
 	haRetryMin              = 200 * time.Millisecond
 	haRetryMax              = 5 * time.Second
-	minHABatchBytes         = 4 << 10
 	maxReplicationDataBytes = 1 << 30
 )
-
-// validateRole checks the role, the brokerId that goes with it and the replication
-// options.
-func (o Options) validateRole() error {
-	switch o.BrokerRole {
-	case RoleAsyncMaster, RoleSyncMaster:
-		if o.BrokerID != 0 {
-			return fmt.Errorf("broker: brokerRole %s needs brokerId 0, not %d (slaves have brokerId > 0)", o.BrokerRole, o.BrokerID)
-		}
-	case RoleSlave:
-		if o.BrokerID <= 0 {
-			return fmt.Errorf("broker: brokerRole %s needs a brokerId > 0, not %d", o.BrokerRole, o.BrokerID)
-		}
-	default:
-		return fmt.Errorf("broker: brokerRole %q: want %s, %s or %s", o.BrokerRole, RoleAsyncMaster, RoleSyncMaster, RoleSlave)
-	}
-	switch {
-	case o.HAListenPort < -1 || o.HAListenPort > 65535:
-		return fmt.Errorf("broker: haListenPort %d outside -1..65535", o.HAListenPort)
-	case o.HATransferBatchBytes < minHABatchBytes || o.HATransferBatchBytes > 64<<20:
-		return fmt.Errorf("broker: haTransferBatchSize %d outside %d..%d", o.HATransferBatchBytes, minHABatchBytes, 64<<20)
-	case o.HASendHeartbeatInterval <= 0:
-		return fmt.Errorf("broker: haSendHeartbeatInterval %v is not positive", o.HASendHeartbeatInterval)
-	case o.HAHousekeepingInterval < 2*o.HASendHeartbeatInterval:
-		return fmt.Errorf("broker: haHousekeepingInterval %v must be at least twice haSendHeartbeatInterval %v", o.HAHousekeepingInterval, o.HASendHeartbeatInterval)
-	case o.SlaveTimeout <= 0:
-		return fmt.Errorf("broker: slaveTimeout %v is not positive", o.SlaveTimeout)
-	case o.HASlaveFallbehindMax <= 0:
-		return fmt.Errorf("broker: haSlaveFallbehindMax %d is not positive", o.HASlaveFallbehindMax)
-	case o.AccessMessageInMemoryMaxRatio < 0 || o.AccessMessageInMemoryMaxRatio > 100:
-		return fmt.Errorf("broker: accessMessageInMemoryMaxRatio %d outside 0..100", o.AccessMessageInMemoryMaxRatio)
-	case o.SlaveSyncInterval < 100*time.Millisecond:
-		return fmt.Errorf("broker: slaveSyncInterval %v is under 100ms", o.SlaveSyncInterval)
-	}
-	if o.HAMasterAddr != "" {
-		if _, err := netip.ParseAddrPort(o.HAMasterAddr); err != nil {
-			return fmt.Errorf("broker: haMasterAddress %q is not ip:port", o.HAMasterAddr)
-		}
-	}
-	return nil
-}
 
 // replication is the broker's part in master/slave replication: the HA server of a
 // master, or the HA client and metadata sync of a slave.
@@ -137,7 +88,7 @@ func (b *Broker) openReplication() error {
 		return fmt.Errorf("broker: %w", err)
 	}
 	b.repl.server = ha.NewServer(b.store, ha.ServerOptions{
-		Addr:          haListenAddr(b.opts),
+		Addr:          b.opts.HAListenAddr(),
 		BrokerName:    b.opts.BrokerName,
 		LogID:         id,
 		SegmentBytes:  b.store.SegmentBytes(),
@@ -164,26 +115,6 @@ func replicationDataLimit(o Options, so store.Options) int {
 		limit = min(limit, so.CommitLogSegmentBytes)
 	}
 	return int(min(limit, maxReplicationDataBytes))
-}
-
-// haListenAddr is where a master listens for slaves: the listen IP and haListenPort, or
-// the listen port + 1 (Java's default), or a kernel-chosen port when the listen port is
-// itself kernel-chosen.
-func haListenAddr(o Options) string {
-	host, portStr, err := net.SplitHostPort(o.ListenAddr)
-	if err != nil {
-		return o.ListenAddr
-	}
-	port, _ := strconv.Atoi(portStr)
-	switch {
-	case o.HAListenPort < 0:
-		port = 0
-	case o.HAListenPort > 0:
-		port = o.HAListenPort
-	case port > 0:
-		port++
-	}
-	return net.JoinHostPort(host, strconv.Itoa(port))
 }
 
 // startReplication starts listening for slaves, or replicating from the master.
@@ -297,7 +228,7 @@ var (
 // with slaveReadEnable suggests its slave: accessMessageInMemoryMaxRatio percent of
 // physical memory (Java's isSuggestPullingFromSlave).
 func (b *Broker) slaveWindow() int64 {
-	return physicalMemory() / 100 * int64(b.live().AccessMessageInMemoryMaxRatio)
+	return runstats.PhysicalMemory() / 100 * int64(b.live().AccessMessageInMemoryMaxRatio)
 }
 
 // suggestBrokerID is the suggestWhichBrokerId of a pull answer (PullMessageProcessor):
@@ -387,16 +318,4 @@ func (b *Broker) SlaveAckedOffset() (int64, bool) {
 		return 0, false
 	}
 	return b.repl.server.AckedOffset(), true
-}
-
-// withRoleDefaults sets the replication options' defaults in o.
-func withRoleDefaults(o Options) Options {
-	o.HATransferBatchBytes = defaultHABatchBytes
-	o.HASendHeartbeatInterval = defaultHAHeartbeat
-	o.HAHousekeepingInterval = defaultHAHousekeeping
-	o.HASlaveFallbehindMax = defaultFallBehindMax
-	o.SlaveTimeout = defaultSlaveTimeout
-	o.AccessMessageInMemoryMaxRatio = defaultInMemoryRatio
-	o.SlaveSyncInterval = defaultSlaveSync
-	return o
 }

@@ -67,7 +67,7 @@ func TestRoleOptions(t *testing.T) {
 		{"127.0.0.1:10911", 30000, "127.0.0.1:30000"},
 		{"127.0.0.1:10911", -1, "127.0.0.1:0"},
 	} {
-		if got := haListenAddr(Options{ListenAddr: c.listen, HAListenPort: c.port}); got != c.want {
+		if got := (Options{ListenAddr: c.listen, HAListenPort: c.port}).HAListenAddr(); got != c.want {
 			t.Errorf("ha listen address of %s with port %d: %s, want %s", c.listen, c.port, got, c.want)
 		}
 	}

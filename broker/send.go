@@ -123,7 +123,7 @@ func (b *Broker) handleSend(conn *server.Conn, req *codec.Command) *codec.Comman
 	if dup != nil {
 		return dup
 	}
-	defer dd.finish()
+	defer dd.Finish()
 	var (
 		res   store.PutResult
 		sizes []int // record sizes of a batch, for the message ids
@@ -143,13 +143,13 @@ func (b *Broker) handleSend(conn *server.Conn, req *codec.Command) *codec.Comman
 	if err != nil {
 		return b.sendError(req, err)
 	}
-	dd.stored(res, sizes)
+	dd.Stored(res, sizes)
 	b.countSent(dst.topic, &sp, req.Body, sizes)
 	if sp.replyTo != "" { // a request: its reply is pushed over this connection (reply.go)
 		b.clients.NoteRequester(conn, sp.replyTo)
 	}
 	if !b.waitsForDurability() || sp.noWait { // SYNC_FLUSH and SYNC_MASTER wait (role.go)
-		return dd.answer(b.sendOK(req, code.Success, "", m.StoreHost, dst.queueID, res, sizes))
+		return dd.Answer(b.sendOK(req, code.Success, "", m.StoreHost, dst.queueID, res, sizes))
 	}
 	host, qid := m.StoreHost, dst.queueID
 	b.onDurable(res.EndOffset, func(ferr error) {
@@ -157,7 +157,7 @@ func (b *Broker) handleSend(conn *server.Conn, req *codec.Command) *codec.Comman
 		if ferr != nil {
 			c, remark = responseCode(ferr), remarkOf(ferr)
 		}
-		resp := dd.answer(b.sendOK(req, c, remark, host, qid, res, sizes))
+		resp := dd.Answer(b.sendOK(req, c, remark, host, qid, res, sizes))
 		if err := conn.Reply(resp); err != nil {
 			b.log.Debug().Err(err).Uint64("conn", conn.ID()).Msg("send answer dropped")
 		}

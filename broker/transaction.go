@@ -1,9 +1,7 @@
 package broker
 
 import (
-	"fmt"
 	"strings"
-	"time"
 
 	"github.com/rocketgo/rocketgo/broker/internal/txnsvc"
 	"github.com/rocketgo/rocketgo/broker/meta"
@@ -17,32 +15,11 @@ import (
 	"github.com/rocketgo/rocketgo/store"
 )
 
-// Transaction defaults (BrokerConfig.java).
-const (
-	defaultTxnCheckInterval = 60 * time.Second
-	defaultTxnTimeout       = 6 * time.Second
-	defaultTxnCheckMax      = 15
-	maxTxnCheckMax          = 1 << 20
-)
-
 // maxPendingTransactions bounds the unresolved half messages a broker holds: each
 // costs memory in the half-message set (a couple of hundred bytes) and work in every
 // check round, and producers that never resolve them would otherwise grow both with
 // the log. Past it, half messages are refused with SYSTEM_BUSY until some resolve.
 const maxPendingTransactions = 1 << 20
-
-// validateTxn checks the transaction options (called by Options.Validate).
-func (o Options) validateTxn() error {
-	switch {
-	case o.TransactionCheckInterval < time.Millisecond:
-		return fmt.Errorf("broker: transactionCheckInterval %v is under 1ms (durations take a unit, e.g. 60s)", o.TransactionCheckInterval)
-	case o.TransactionTimeout < 0:
-		return fmt.Errorf("broker: transactionTimeOut %v is negative", o.TransactionTimeout)
-	case o.TransactionCheckMax < 1 || o.TransactionCheckMax > maxTxnCheckMax:
-		return fmt.Errorf("broker: transactionCheckMax %d outside 1..%d", o.TransactionCheckMax, maxTxnCheckMax)
-	}
-	return nil
-}
 
 // openTxn opens the transaction service (broker/internal/txnsvc) on the broker's
 // store, tables and clock.

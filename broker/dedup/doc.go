@@ -19,6 +19,7 @@
 // arrive; an entry behind a longer-lived one (a topic with a longer window) is dropped
 // later, but a lookup never reports an expired entry.
 //
-// The package does no I/O except through the functions it is given, and takes its
+// Send carries one send through the window and writes the duplicate fields of its
+// answer. The package does no I/O except through the values it is given, and takes its
 // clock as an argument, so tests drive expiry with any time.
 package dedup

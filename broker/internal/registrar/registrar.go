@@ -1,4 +1,8 @@
-package broker
+// Package registrar keeps every NameServer informed of the broker and its topics
+// (REGISTER_BROKER and UNREGISTER_BROKER, docs/protocol.md). It knows the broker only
+// through Options: its names, its address and topic table as functions, and what to do
+// with a NameServer's answer.
+package registrar
 
 import (
 	"context"
@@ -28,16 +32,38 @@ const (
 	registerWarnEvery = time.Minute
 )
 
-// registrar keeps every NameServer informed of this broker and its topics: it sends
-// REGISTER_BROKER (103) at start, every RegisterPeriod (clamped to 10 s .. 60 s), and at
-// once when the topic table changes (Trigger), and UNREGISTER_BROKER (104) on Close.
-// Registration goes to all NameServers in parallel; a failure is logged (at most once a
-// minute per NameServer) and retried on the next round, which keeps the broker's route
-// alive as long as any round succeeds within the NameServer's 120 s expiry.
-type registrar struct {
-	b       *Broker
-	addrs   []string
-	period  time.Duration
+// Options are what a Registrar needs of the broker.
+type Options struct {
+	// Addrs lists the NameServers ("ip:port"); empty means the Registrar does nothing.
+	Addrs []string
+	// Period is the time between rounds (registerNameServerPeriod, already clamped).
+	Period time.Duration
+	// MaxFrameBytes bounds one remoting frame.
+	MaxFrameBytes int
+	// BrokerName, ClusterName and BrokerID name the broker in every request.
+	BrokerName  string
+	ClusterName string
+	BrokerID    int64
+	// Addr returns the advertised "ip:port", "" while the broker is not listening.
+	Addr func() string
+	// HAServerAddr returns the address slaves replicate from ("" on a slave).
+	HAServerAddr func() string
+	// Topics returns the topic table to register.
+	Topics func() *body.TopicConfigSerializeWrapper
+	// OnRegistered receives every successful answer (a slave learns its master).
+	OnRegistered func(resp *codec.Command)
+	// Logger receives the registrar's logs.
+	Logger zerolog.Logger
+}
+
+// Registrar keeps every NameServer informed of this broker and its topics: it sends
+// REGISTER_BROKER (103) at start, every Period, and at once when the topic table
+// changes (Trigger), and UNREGISTER_BROKER (104) on Close. Registration goes to all
+// NameServers in parallel; a failure is logged (at most once a minute per NameServer)
+// and retried on the next round, which keeps the broker's route alive as long as any
+// round succeeds within the NameServer's 120 s expiry.
+type Registrar struct {
+	o       Options
 	timeout time.Duration
 	log     zerolog.Logger
 	client  *transport.Client
@@ -46,8 +72,6 @@ type registrar struct {
 	// is in flight coalesces into a single follow-up round, which sends the newest
 	// table anyway.
 	trigger chan struct{}
-	// rounds counts finished registration rounds (tests wait on it).
-	rounds chan struct{}
 	// registered is whether the last round reached at least one NameServer (/readyz).
 	registered atomic.Bool
 
@@ -60,21 +84,20 @@ type registrar struct {
 	wg     sync.WaitGroup
 }
 
-// newRegistrar builds the registrar for b's NameServers. It sends nothing until Start.
-func newRegistrar(b *Broker) *registrar {
-	log := b.log.With().Str("component", "registrar").Logger()
-	r := &registrar{
-		b:       b,
-		addrs:   append([]string(nil), b.opts.NamesrvAddrs...),
-		period:  b.opts.clampedRegisterPeriod(),
+// New builds the registrar for o's NameServers. It sends nothing until Start.
+func New(o Options) *Registrar {
+	o.Addrs = append([]string(nil), o.Addrs...)
+	log := o.Logger.With().Str("component", "registrar").Logger()
+	r := &Registrar{
+		o:       o,
 		timeout: registerTimeout,
 		log:     log,
 		trigger: make(chan struct{}, 1),
 	}
 	r.mu.lastWarn = make(map[string]time.Time)
-	if len(r.addrs) > 0 {
+	if len(o.Addrs) > 0 {
 		r.client = transport.NewClient(transport.ClientOptions{
-			MaxFrameBytes: b.opts.MaxFrameBytes,
+			MaxFrameBytes: o.MaxFrameBytes,
 			DialTimeout:   registerTimeout,
 			Logger:        log,
 		})
@@ -82,9 +105,12 @@ func newRegistrar(b *Broker) *registrar {
 	return r
 }
 
+// Registered reports whether the last round reached at least one NameServer.
+func (r *Registrar) Registered() bool { return r.registered.Load() }
+
 // Trigger asks for a registration round now. It never blocks: a request made while one
 // is pending is merged into it.
-func (r *registrar) Trigger() {
+func (r *Registrar) Trigger() {
 	select {
 	case r.trigger <- struct{}{}:
 	default:
@@ -94,7 +120,7 @@ func (r *registrar) Trigger() {
 // Start registers with every NameServer right away (in the background, so a NameServer
 // that is down does not delay the broker), then every period and on Trigger, until
 // Close. With no NameServer configured it does nothing.
-func (r *registrar) Start(ctx context.Context) {
+func (r *Registrar) Start(ctx context.Context) {
 	if r.client == nil {
 		return
 	}
@@ -106,7 +132,7 @@ func (r *registrar) Start(ctx context.Context) {
 	}()
 }
 
-func (r *registrar) loop(ctx context.Context) {
+func (r *Registrar) loop(ctx context.Context) {
 	t := time.NewTimer(0) // the first round goes at once
 	defer t.Stop()
 	for {
@@ -123,31 +149,25 @@ func (r *registrar) loop(ctx context.Context) {
 			}
 		}
 		r.registerAll(ctx)
-		if r.rounds != nil {
-			select {
-			case r.rounds <- struct{}{}:
-			default:
-			}
-		}
-		t.Reset(r.period)
+		t.Reset(r.o.Period)
 	}
 }
 
 // registerRequest builds one REGISTER_BROKER request carrying the whole topic table. The
 // body is the JSON form: it is what the NameServer parses most simply, and at a few
 // hundred bytes per topic it stays small.
-func (r *registrar) registerRequest() *codec.Command {
+func (r *Registrar) registerRequest() *codec.Command {
 	rb := &body.RegisterBrokerBody{
-		TopicConfigSerializeWrapper: *r.b.topics.Wrapper(),
+		TopicConfigSerializeWrapper: *r.o.Topics(),
 		FilterServerList:            []string{},
 	}
 	payload := rb.AppendJSON(nil)
 	h := &header.RegisterBrokerRequest{
-		BrokerName:   r.b.opts.BrokerName,
-		BrokerAddr:   r.b.Addr(),
-		ClusterName:  r.b.opts.ClusterName,
-		HAServerAddr: r.b.haServerAddr(),
-		BrokerID:     r.b.opts.BrokerID,
+		BrokerName:   r.o.BrokerName,
+		BrokerAddr:   r.o.Addr(),
+		ClusterName:  r.o.ClusterName,
+		HAServerAddr: r.o.HAServerAddr(),
+		BrokerID:     r.o.BrokerID,
 		BodyCRC32:    bodyCRC32(payload),
 	}
 	return codec.NewRequest(code.RegisterBroker, h.Encode(), payload)
@@ -162,15 +182,15 @@ func bodyCRC32(b []byte) int32 {
 
 // registerAll sends one registration to every NameServer in parallel and waits for all
 // of them (each bounded by the timeout).
-func (r *registrar) registerAll(ctx context.Context) {
-	if r.b.Addr() == "" {
+func (r *Registrar) registerAll(ctx context.Context) {
+	if r.o.Addr() == "" {
 		return // not listening yet: the address to register is unknown
 	}
 	req := r.registerRequest()
 	var wg sync.WaitGroup
 	var ok atomic.Bool
 	defer func() { r.registered.Store(ok.Load()) }()
-	for _, addr := range r.addrs {
+	for _, addr := range r.o.Addrs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -187,7 +207,7 @@ func (r *registrar) registerAll(ctx context.Context) {
 			default:
 				r.recovered(addr)
 				ok.Store(true)
-				r.b.onRegistered(resp) // a slave learns its master (role.go)
+				r.o.OnRegistered(resp)
 			}
 		}()
 	}
@@ -195,7 +215,7 @@ func (r *registrar) registerAll(ctx context.Context) {
 }
 
 // warn logs a failed registration, at most once per registerWarnEvery per NameServer.
-func (r *registrar) warn(addr string, err error) {
+func (r *Registrar) warn(addr string, err error) {
 	now := time.Now()
 	r.mu.Lock()
 	last, ok := r.mu.lastWarn[addr]
@@ -210,7 +230,7 @@ func (r *registrar) warn(addr string, err error) {
 }
 
 // recovered notes a successful registration, logging it if the NameServer had failed.
-func (r *registrar) recovered(addr string) {
+func (r *Registrar) recovered(addr string) {
 	r.mu.Lock()
 	_, failed := r.mu.lastWarn[addr]
 	delete(r.mu.lastWarn, addr)
@@ -224,7 +244,7 @@ func (r *registrar) recovered(addr string) {
 
 // Close stops the loop, unregisters from every NameServer (bounded by
 // unregisterTimeout) and closes the client.
-func (r *registrar) Close() {
+func (r *Registrar) Close() {
 	if r.client == nil {
 		return
 	}
@@ -232,7 +252,7 @@ func (r *registrar) Close() {
 		r.cancel()
 	}
 	r.wg.Wait()
-	if r.cancel != nil && r.b.Addr() != "" {
+	if r.cancel != nil && r.o.Addr() != "" {
 		r.unregisterAll()
 	}
 	r.client.Close()
@@ -240,17 +260,17 @@ func (r *registrar) Close() {
 
 // unregisterAll sends UNREGISTER_BROKER to every NameServer in parallel, so routes stop
 // pointing here before the port closes.
-func (r *registrar) unregisterAll() {
+func (r *Registrar) unregisterAll() {
 	h := &header.UnregisterBrokerRequest{
-		BrokerName:  r.b.opts.BrokerName,
-		BrokerAddr:  r.b.Addr(),
-		ClusterName: r.b.opts.ClusterName,
-		BrokerID:    r.b.opts.BrokerID,
+		BrokerName:  r.o.BrokerName,
+		BrokerAddr:  r.o.Addr(),
+		ClusterName: r.o.ClusterName,
+		BrokerID:    r.o.BrokerID,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), unregisterTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
-	for _, addr := range r.addrs {
+	for _, addr := range r.o.Addrs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
