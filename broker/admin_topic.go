@@ -1,8 +1,10 @@
 package broker
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/rocketgo/rocketgo/broker/dedup"
 	"github.com/rocketgo/rocketgo/broker/meta"
@@ -31,7 +33,24 @@ func (b *Broker) handleUpdateAndCreateTopic(_ *server.Conn, req *codec.Command) 
 	}
 	b.log.Info().Str("topic", tc.GetTopicName()).Int32("read_queues", tc.GetReadQueueNums()).
 		Int32("write_queues", tc.GetWriteQueueNums()).Int32("perm", tc.GetPerm()).Msg("topic updated")
+	b.awaitRoute(tc.GetTopicName())
 	return req.NewResponse(code.Success, "")
+}
+
+// topicRouteTimeout bounds how long a topic change waits for the NameServers
+// (registerBrokerTimeoutMills, 6 s in Apache).
+const topicRouteTimeout = 6 * time.Second
+
+// awaitRoute waits until the NameServers hold the topic table with the change just made,
+// as Apache 4.7.1+ registers before answering a topic create, update or delete: a client
+// that sends or subscribes right after the answer then finds the route. A NameServer
+// that does not answer in time only delays the answer; the next round carries the change.
+func (b *Broker) awaitRoute(topic string) {
+	ctx, cancel := context.WithTimeout(context.Background(), topicRouteTimeout)
+	defer cancel()
+	if err := b.registrar.Sync(ctx); err != nil {
+		b.log.Warn().Err(err).Str("topic", topic).Msg("topic change not registered with the NameServers yet; the next round carries it")
+	}
 }
 
 // topicFromRequest validates an UPDATE_AND_CREATE_TOPIC header into a topic config.
@@ -125,6 +144,7 @@ func (b *Broker) handleDeleteTopic(_ *server.Conn, req *codec.Command) *codec.Co
 		return errorResponse(req, fmt.Errorf("delete offsets of topic %s: %w", h.Topic, err))
 	}
 	b.log.Info().Str("topic", h.Topic).Msg("topic deleted")
+	b.awaitRoute(h.Topic)
 	return req.NewResponse(code.Success, "")
 }
 

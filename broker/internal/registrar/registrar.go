@@ -6,6 +6,7 @@ package registrar
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"sync"
@@ -78,6 +79,10 @@ type Registrar struct {
 	mu struct {
 		sync.Mutex
 		lastWarn map[string]time.Time
+		// next is closed when the round that starts after it was handed out ends: a
+		// caller that takes it after changing the topic table knows, once it closes,
+		// that a round carrying the change has been sent.
+		next chan struct{}
 	}
 
 	cancel context.CancelFunc
@@ -95,6 +100,7 @@ func New(o Options) *Registrar {
 		trigger: make(chan struct{}, 1),
 	}
 	r.mu.lastWarn = make(map[string]time.Time)
+	r.mu.next = make(chan struct{})
 	if len(o.Addrs) > 0 {
 		r.client = transport.NewClient(transport.ClientOptions{
 			MaxFrameBytes: o.MaxFrameBytes,
@@ -114,6 +120,30 @@ func (r *Registrar) Trigger() {
 	select {
 	case r.trigger <- struct{}{}:
 	default:
+	}
+}
+
+// Sync asks for a registration round and waits until one that started after the call
+// has been answered by every NameServer (or timed out), as Apache 4.7.1+ registers a
+// created or deleted topic before answering the request. It returns an error when ctx
+// ends first or no NameServer took the round; with no NameServer configured it returns
+// nil at once.
+func (r *Registrar) Sync(ctx context.Context) error {
+	if r.client == nil {
+		return nil
+	}
+	r.mu.Lock()
+	done := r.mu.next
+	r.mu.Unlock()
+	r.Trigger()
+	select {
+	case <-done:
+		if !r.Registered() {
+			return errors.New("no NameServer accepted the registration")
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -148,7 +178,12 @@ func (r *Registrar) loop(ctx context.Context) {
 				}
 			}
 		}
+		r.mu.Lock()
+		done := r.mu.next
+		r.mu.next = make(chan struct{})
+		r.mu.Unlock()
 		r.registerAll(ctx)
+		close(done)
 		t.Reset(r.o.Period)
 	}
 }
