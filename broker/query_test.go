@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketgo/rocketgo/broker/internal/query"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/remoting/codec"
@@ -113,7 +114,7 @@ func TestQueryMessageByKey(t *testing.T) {
 	}
 	// By unique key, with the unique-key flag.
 	ext := queryExt("QT", "U1", 1)
-	ext[uniqueKeyQueryFlag] = "true"
+	ext[query.UniqueKeyFlag] = "true"
 	resp = e.queryUntilFound(ext, 1)
 	if recs := splitRecords(t, resp.Body); len(recs) != 1 || !bytes.Equal(recs[0], r1) {
 		t.Fatalf("query U1: got %d records", len(recs))
