@@ -2,17 +2,15 @@ package broker
 
 import (
 	"errors"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/rocketgo/rocketgo/broker/filter"
 	"github.com/rocketgo/rocketgo/broker/internal/longpoll"
+	"github.com/rocketgo/rocketgo/broker/internal/tags"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
-	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/remoting/codec"
 	"github.com/rocketgo/rocketgo/remoting/server"
 	"github.com/rocketgo/rocketgo/store"
@@ -139,7 +137,7 @@ func (b *Broker) pullFilter(h *header.PullMessageRequest) (func(int64) bool, err
 		if err := checkExprType(h.ExpressionType); err != nil {
 			return nil, err
 		}
-		return tagMatcher(parseTagExpr(h.Subscription)), nil
+		return tags.Matcher(tags.Parse(h.Subscription)), nil
 	}
 	sd, ok := b.clients.Subscription(h.ConsumerGroup, h.Topic)
 	if !ok {
@@ -155,7 +153,7 @@ func (b *Broker) pullFilter(h *header.PullMessageRequest) (func(int64) bool, err
 	if sd.ClassFilterMode {
 		return nil, nil
 	}
-	return tagMatcher(subscriptionTags(sd)), nil
+	return tags.Matcher(tags.OfSubscription(sd)), nil
 }
 
 // checkExprType accepts TAG (also when empty) and refuses the rest.
@@ -167,57 +165,6 @@ func checkExprType(t string) error {
 		return nil // filtered per record after the read: propfilter.go
 	}
 	return reject(errSubscriptionParse, "expression type %q unknown; use TAG", t)
-}
-
-// parseTagExpr parses a TAG expression ("*", "", or "a || b") into its tags; nil means
-// every message (FilterAPI.buildSubscriptionData).
-func parseTagExpr(expr string) []string {
-	expr = strings.TrimSpace(expr)
-	if expr == "" || expr == body.SubAll {
-		return nil
-	}
-	var tags []string
-	for _, t := range strings.Split(expr, "||") {
-		if t = strings.TrimSpace(t); t != "" {
-			tags = append(tags, t)
-		}
-	}
-	return tags
-}
-
-// subscriptionTags returns the tags of a heartbeat subscription; nil means every message.
-func subscriptionTags(sd *body.SubscriptionData) []string {
-	if s := strings.TrimSpace(sd.SubString); s == "" || s == body.SubAll {
-		return nil
-	}
-	if len(sd.TagsSet) == 0 {
-		return parseTagExpr(sd.SubString)
-	}
-	tags := make([]string, 0, len(sd.TagsSet))
-	for _, t := range sd.TagsSet {
-		if t = strings.TrimSpace(t); t != "" {
-			tags = append(tags, t)
-		}
-	}
-	return tags
-}
-
-// tagMatcher returns a filter accepting units whose tags code is the hash of one of tags;
-// nil tags accept everything. A message without tags has code 0 and passes a tag filter
-// only by a hash collision, as in Java.
-func tagMatcher(tags []string) func(int64) bool {
-	if len(tags) == 0 {
-		return nil
-	}
-	codes := make([]int64, 0, len(tags))
-	for _, t := range tags {
-		codes = append(codes, message.TagsHash(t))
-	}
-	if len(codes) == 1 {
-		c := codes[0]
-		return func(tc int64) bool { return tc == c }
-	}
-	return func(tc int64) bool { return slices.Contains(codes, tc) }
 }
 
 // runPull reads the queue and builds the answer; suspendable reports PULL_NOT_FOUND,
