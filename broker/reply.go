@@ -1,12 +1,11 @@
 package broker
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
 	"strconv"
-	"time"
 
+	"github.com/rocketgo/rocketgo/broker/internal/reply"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
@@ -14,11 +13,6 @@ import (
 	"github.com/rocketgo/rocketgo/remoting/server"
 	"github.com/rocketgo/rocketgo/store"
 )
-
-// replyPushTimeout bounds the wait for the requester's answer to
-// PUSH_REPLY_MESSAGE_TO_CLIENT. It stays under the replier's default send timeout (3 s),
-// so a requester that hangs is reported to the replier before the replier gives up.
-const replyPushTimeout = 2 * time.Second
 
 // handleSendReply serves SEND_REPLY_MESSAGE (324, long header) and
 // SEND_REPLY_MESSAGE_V2 (325, short header) — ReplyMessageProcessor.java. A responder
@@ -70,8 +64,8 @@ func (b *Broker) handleSendReply(conn *server.Conn, req *codec.Command) *codec.C
 
 	pushed := make(chan error, 1)
 	if target, ok := b.clients.RequesterConn(replyTo); ok {
-		push := b.pushReplyCommand(conn, &h.SendMessageRequest, dst.queueID, props, now, req.Body)
-		go func() { pushed <- pushReply(target, replyTo, push) }()
+		push := reply.PushCommand(conn.RemoteAddr().String(), b.storeHost().String(), &h.SendMessageRequest, dst.queueID, props, now, req.Body)
+		go func() { pushed <- reply.Push(target, replyTo, push) }()
 	} else {
 		b.log.Warn().Str("requester", replyTo).Str("correlation_id", corrID).Str("replier", conn.RemoteAddr().String()).
 			Str("topic", h.Topic).Msg("reply dropped: the requester is not connected to this broker")
@@ -120,42 +114,6 @@ func (b *Broker) handleSendReply(conn *server.Conn, req *codec.Command) *codec.C
 			b.log.Debug().Err(err).Uint64("conn", conn.ID()).Msg("reply answer dropped")
 		}
 	}()
-	return nil
-}
-
-// pushReplyCommand builds the PUSH_REPLY_MESSAGE_TO_CLIENT of a reply: the send header's
-// fields, the queue chosen, the stored properties plus PUSH_REPLY_TIME, and the hosts.
-func (b *Broker) pushReplyCommand(replier *server.Conn, h *header.SendMessageRequest, queueID int32, props string, now int64, body []byte) *codec.Command {
-	rh := header.ReplyMessageRequest{
-		ProducerGroup:         h.ProducerGroup,
-		Topic:                 h.Topic,
-		DefaultTopic:          h.DefaultTopic,
-		DefaultTopicQueueNums: h.DefaultTopicQueueNums,
-		QueueID:               queueID,
-		SysFlag:               h.SysFlag,
-		BornTimestamp:         h.BornTimestamp,
-		Flag:                  h.Flag,
-		Properties:            message.SetProperty(props, message.PropPushReplyTime, strconv.FormatInt(now, 10)),
-		ReconsumeTimes:        h.ReconsumeTimes,
-		UnitMode:              h.UnitMode,
-		BornHost:              replier.RemoteAddr().String(),
-		StoreHost:             b.storeHost().String(),
-		StoreTimestamp:        now,
-	}
-	return codec.NewRequest(code.PushReplyMessageToClient, rh.Encode(), body)
-}
-
-// pushReply sends push to the requester and waits for its answer.
-func pushReply(target *server.Conn, requester string, push *codec.Command) error {
-	ctx, cancel := context.WithTimeout(context.Background(), replyPushTimeout)
-	defer cancel()
-	resp, err := target.Invoke(ctx, push)
-	if err != nil {
-		return fmt.Errorf("push reply message to <%s> fail: %w", requester, err)
-	}
-	if resp.Code != code.Success {
-		return fmt.Errorf("push reply message to <%s> fail: the client answered code %d: %s", requester, resp.Code, resp.Remark)
-	}
 	return nil
 }
 
