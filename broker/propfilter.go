@@ -4,32 +4,20 @@ import (
 	"sync"
 
 	"github.com/rocketgo/rocketgo/broker/filter"
+	"github.com/rocketgo/rocketgo/broker/internal/sqlread"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/header"
-	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/store"
 )
 
 // SQL92 property filtering (enablePropertyFilter). A consumer subscribes with
 // expression type SQL92 — in its heartbeat, or in a pull that carries its subscription
 // — and the pull path evaluates the expression (broker/filter) against the properties
-// of each record it reads, after the store read: the ConsumeQueue holds only tag hashes.
-// Java keeps a bloom filter per subscription in ConsumeQueue extensions to skip records
-// without reading them; rocketgo reads them, bounded per pull by sqlScanUnits, which is
-// what Java's read costs for a match.
+// of each record it reads (broker/internal/sqlread).
 
-// Bounds of the SQL92 pull path.
-const (
-	// sqlScanUnits bounds the ConsumeQueue units one pull examines (16000 bytes of
-	// units, as a tag-filtered read), so a selective filter still answers promptly with
-	// NO_MATCHED and the offset to go on from.
-	sqlScanUnits = 16000 / 20
-	// sqlReadBatch is how many records each store read returns to the filter.
-	sqlReadBatch = 32
-	// maxCachedExprs bounds the compiled expressions kept; the cache is emptied when
-	// full (subscriptions change rarely, so it refills with what is in use).
-	maxCachedExprs = 1024
-)
+// maxCachedExprs bounds the compiled expressions kept; the cache is emptied when
+// full (subscriptions change rarely, so it refills with what is in use).
+const maxCachedExprs = 1024
 
 // sqlCache holds compiled SQL92 subscriptions by source text, failures included, so a
 // pull does not compile its consumer's expression again.
@@ -104,46 +92,8 @@ func (b *Broker) checkSubscriptionExpr(s *body.SubscriptionData) error {
 	return reject(errNotSupported, "The broker does not support consumer to filter message by %s", s.ExpressionType)
 }
 
-// readFiltered reads records from p.offset and keeps those the SQL92 filter matches,
-// until maxCount or the byte limit is reached, sqlScanUnits units were examined, or the
-// queue ends. The status and nextBeginOffset follow docs/protocol.md §2.4: FOUND if one
-// matched, else NO_MATCHED_MESSAGE, with nextBeginOffset past every unit examined (or
-// at the first match that did not fit).
+// readFiltered reads from p.offset the records the SQL92 filter matches (sqlread.Read).
 func (b *Broker) readFiltered(p *pullPlan) store.GetResult {
-	off := p.offset
-	limit := off + sqlScanUnits
-	out := store.GetResult{Status: store.NoMatchedMessage}
-	for first := true; off < limit; first = false {
-		res := b.pullSrc.GetMessages(p.topic, p.queueID, off, sqlReadBatch, b.live().MaxTransferBytes, nil)
-		switch res.Status {
-		case store.Found, store.NoMatchedMessage, store.MessageWasRemoving:
-		default:
-			if first {
-				return res // outside the queue, or at its end: as for any pull
-			}
-			out.NextBegin = off
-			return out
-		}
-		if first {
-			out.MinOffset, out.MaxOffset = res.MinOffset, res.MaxOffset
-		}
-		for _, rec := range res.Records {
-			if !p.sql.MatchProperties(message.RecordProperties(rec)) {
-				continue
-			}
-			if len(out.Records) >= p.maxCount || len(out.Records) > 0 && out.Bytes+len(rec) > b.live().MaxTransferBytes {
-				out.NextBegin = message.RecordQueueOffset(rec)
-				return out
-			}
-			out.Records = append(out.Records, rec)
-			out.Bytes += len(rec)
-			out.Status = store.Found
-		}
-		if res.NextBegin <= off {
-			break
-		}
-		off = res.NextBegin
-	}
-	out.NextBegin = off
-	return out
+	return sqlread.Read(b.pullSrc, p.topic, p.queueID, p.offset, p.maxCount,
+		func() int { return b.live().MaxTransferBytes }, p.sql.MatchProperties)
 }
