@@ -81,6 +81,7 @@ import (
 	"github.com/rocketgo/rocketgo/broker/internal/longpoll"
 	"github.com/rocketgo/rocketgo/broker/internal/registrar"
 	"github.com/rocketgo/rocketgo/broker/internal/runstats"
+	"github.com/rocketgo/rocketgo/broker/internal/sqlread"
 	"github.com/rocketgo/rocketgo/broker/internal/txnsvc"
 	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/message"
@@ -125,7 +126,7 @@ type Broker struct {
 	txn       *txnsvc.Service
 	dedup     *dedup.Window // dedup.go
 	sched     *scheduler    // delay.go: delay levels, timers, retry
-	sqlCache  sqlCache      // propfilter.go: compiled SQL92 subscriptions
+	sqlCache  sqlread.Cache // propfilter.go: compiled SQL92 subscriptions
 	acl       *acl.Plain    // aclguard.go: nil when aclEnable is off
 
 	cfg        liveConfig   // admin_config.go: settings changed by UPDATE_BROKER_CONFIG

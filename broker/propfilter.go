@@ -1,35 +1,15 @@
 package broker
 
 import (
-	"sync"
-
 	"github.com/rocketgo/rocketgo/broker/filter"
-	"github.com/rocketgo/rocketgo/broker/internal/sqlread"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/header"
-	"github.com/rocketgo/rocketgo/store"
 )
 
 // SQL92 property filtering (enablePropertyFilter). A consumer subscribes with
 // expression type SQL92 — in its heartbeat, or in a pull that carries its subscription
 // — and the pull path evaluates the expression (broker/filter) against the properties
 // of each record it reads (broker/internal/sqlread).
-
-// maxCachedExprs bounds the compiled expressions kept; the cache is emptied when
-// full (subscriptions change rarely, so it refills with what is in use).
-const maxCachedExprs = 1024
-
-// sqlCache holds compiled SQL92 subscriptions by source text, failures included, so a
-// pull does not compile its consumer's expression again.
-type sqlCache struct {
-	mu sync.Mutex
-	m  map[string]sqlEntry
-}
-
-type sqlEntry struct {
-	e   *filter.Expr
-	err error
-}
 
 // compileSQL92 returns the compiled expression, or the refusal: SYSTEM_ERROR while
 // enablePropertyFilter is off (Java's answer), SUBSCRIPTION_PARSE_FAILED with the
@@ -38,21 +18,9 @@ func (b *Broker) compileSQL92(expr string) (*filter.Expr, error) {
 	if !b.opts.EnablePropertyFilter {
 		return nil, reject(errNotSupported, "The broker does not support consumer to filter message by SQL92 (enablePropertyFilter is off)")
 	}
-	c := &b.sqlCache
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if ent, ok := c.m[expr]; ok {
-		return ent.e, ent.err
-	}
-	e, err := filter.Compile(expr)
-	if err != nil {
-		err = reject(errSubscriptionParse, "%v; expression %q", err, expr)
-	}
-	if c.m == nil || len(c.m) >= maxCachedExprs {
-		c.m = make(map[string]sqlEntry)
-	}
-	c.m[expr] = sqlEntry{e, err}
-	return e, err
+	return b.sqlCache.Compile(expr, func(err error) error {
+		return reject(errSubscriptionParse, "%v; expression %q", err, expr)
+	})
 }
 
 // sqlFilterOf returns the SQL92 filter of a pull, nil when the pull filters by tag: from
@@ -90,10 +58,4 @@ func (b *Broker) checkSubscriptionExpr(s *body.SubscriptionData) error {
 		return err
 	}
 	return reject(errNotSupported, "The broker does not support consumer to filter message by %s", s.ExpressionType)
-}
-
-// readFiltered reads from p.offset the records the SQL92 filter matches (sqlread.Read).
-func (b *Broker) readFiltered(p *pullPlan) store.GetResult {
-	return sqlread.Read(b.pullSrc, p.topic, p.queueID, p.offset, p.maxCount,
-		func() int { return b.live().MaxTransferBytes }, p.sql.MatchProperties)
 }

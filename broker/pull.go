@@ -7,6 +7,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/broker/filter"
 	"github.com/rocketgo/rocketgo/broker/internal/longpoll"
+	"github.com/rocketgo/rocketgo/broker/internal/sqlread"
 	"github.com/rocketgo/rocketgo/broker/internal/tags"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
@@ -117,7 +118,8 @@ func (b *Broker) readPull(p *pullPlan) store.GetResult {
 	if p.sql == nil {
 		return b.pullSrc.GetMessages(p.topic, p.queueID, p.offset, p.maxCount, b.live().MaxTransferBytes, p.match)
 	}
-	return b.readFiltered(p)
+	return sqlread.Read(b.pullSrc, p.topic, p.queueID, p.offset, p.maxCount,
+		func() int { return b.live().MaxTransferBytes }, p.sql.MatchProperties)
 }
 
 // pullFilter returns the tag filter of a pull: from the request's own expression when
