@@ -286,6 +286,9 @@ func TestRequestReply(t *testing.T) {
 func TestReplyToGoneRequesterOfficial(t *testing.T) {
 	e := newEnv(t)
 	rp := e.producer()
+	// The reply topic is registered by the broker's first round, which may still be in
+	// flight: without its route the client would fall back to TBW102's queue count.
+	e.c.WaitRoute(t, e.c.ClusterName()+"_REPLY_TOPIC", 10*time.Second)
 	reply := primitive.NewMessage(e.c.ClusterName()+"_REPLY_TOPIC", []byte("late"))
 	reply.WithProperty(primitive.PropertyMsgType, "reply")
 	reply.WithProperty(primitive.PropertyCorrelationID, "corr-1")
