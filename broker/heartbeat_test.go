@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rocketgo/rocketgo/broker/clients"
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/remoting/codec"
@@ -22,14 +23,14 @@ import (
 type regEnv struct {
 	t     *testing.T
 	b     *Broker
-	clock *fakeClock
+	clock *testutil.Clock
 	cli   *transport.Client
 }
 
 // startRegistryBroker opens and starts a broker in a temp dir; mod adjusts its options.
 func startRegistryBroker(t *testing.T, mod func(*Options)) *regEnv {
 	t.Helper()
-	clock := newFakeClock()
+	clock := testutil.NewClock()
 	o := DefaultOptions()
 	o.ListenAddr = "127.0.0.1:0"
 	o.AdvertiseIP = "127.0.0.1"

@@ -8,31 +8,10 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/remoting/server"
 )
-
-// fakeClock is a hand-advanced clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // notifyLog records the notifications and closes a client table asks for.
 type notifyLog struct {
@@ -55,7 +34,7 @@ func (n *notifyLog) take() []notification {
 }
 
 type clientFixture struct {
-	clock *fakeClock
+	clock *testutil.Clock
 	log   *notifyLog
 	tab   *Table
 	// disabled groups do not want notifications
@@ -64,7 +43,7 @@ type clientFixture struct {
 
 func newClientFixture(t *testing.T) *clientFixture {
 	t.Helper()
-	f := &clientFixture{clock: newFakeClock(), log: &notifyLog{}, disabled: map[string]bool{}}
+	f := &clientFixture{clock: testutil.NewClock(), log: &notifyLog{}, disabled: map[string]bool{}}
 	f.tab = New(Deps{
 		Now:    f.clock.Now,
 		Expiry: 120 * time.Second,

@@ -1,4 +1,5 @@
-// Package testutil holds the polling helper every test of the module waits with.
+// Package testutil holds the polling helper every test of the module waits with, and
+// a hand-advanced clock.
 //
 // Tests never sleep to synchronise: they poll a condition with a deadline. Eventually
 // fails the test with what was awaited; Poll only reports, for callers that build a
