@@ -104,7 +104,7 @@ func (h *harness) reopen() {
 }
 
 // call sends a request and waits up to 10 s for the answer.
-func (h *harness) call(c int16, ext map[string]string, b []byte) *codec.Command {
+func (h *harness) call(c int32, ext map[string]string, b []byte) *codec.Command {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -221,7 +221,7 @@ func (h *harness) topicConfigs() *body.TopicConfigSerializeWrapper {
 	return w
 }
 
-func (h *harness) queryOffset(group, topic string, q int32) (int16, int64) {
+func (h *harness) queryOffset(group, topic string, q int32) (int32, int64) {
 	h.t.Helper()
 	resp := h.call(code.QueryConsumerOffset, (&header.QueryConsumerOffsetRequest{ConsumerGroup: group, Topic: topic, QueueID: q}).Encode(), nil)
 	if resp.Code != code.Success {
@@ -234,7 +234,7 @@ func (h *harness) queryOffset(group, topic string, q int32) (int16, int64) {
 	return resp.Code, off
 }
 
-func wantCode(t *testing.T, what string, resp *codec.Command, c int16, remarkHas string) {
+func wantCode(t *testing.T, what string, resp *codec.Command, c int32, remarkHas string) {
 	t.Helper()
 	if resp.Code != c {
 		t.Fatalf("%s: code %d remark %q, want code %d", what, resp.Code, resp.Remark, c)

@@ -163,7 +163,7 @@ func TestCancelScheduled(t *testing.T) {
 	h := newHarness(t, withLevels("1h"))
 	h.createTopic("C", 1, 6)
 	h.sendWith(sendReq("C", 0, map[string]string{message.PropTimerDelaySec: "600", message.PropUniqKey: "K1"}), []byte("x"))
-	cancel := func(topic, key string) (int16, string) {
+	cancel := func(topic, key string) (int32, string) {
 		r := h.call(code.CancelScheduledMessage, (&header.CancelScheduledRequest{Topic: topic, UniqKey: key}).Encode(), nil)
 		return r.Code, r.ExtFields["cancelled"]
 	}

@@ -70,7 +70,7 @@ func FuzzOffsetKey(f *testing.F) {
 }
 
 // fuzzSendCodes are the request codes FuzzSendHandler picks from.
-var fuzzSendCodes = []int16{code.SendMessage, code.SendMessageV2, code.SendBatchMessage}
+var fuzzSendCodes = []int32{code.SendMessage, code.SendMessageV2, code.SendBatchMessage}
 
 // FuzzSendHandler feeds arbitrary headers and bodies to the send handler of a live
 // in-process broker: it never panics, always answers with MSG_REGION and TRACE_ON, and

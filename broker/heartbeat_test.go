@@ -70,7 +70,7 @@ func newTestClient(t *testing.T) *transport.Client {
 }
 
 // call sends one request with cli and returns the answer.
-func (e *regEnv) call(cli *transport.Client, reqCode int16, ext map[string]string, payload []byte) *codec.Command {
+func (e *regEnv) call(cli *transport.Client, reqCode int32, ext map[string]string, payload []byte) *codec.Command {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -102,7 +102,7 @@ func (e *regEnv) heartbeat(cli *transport.Client, clientID string, consumers []s
 	}
 }
 
-func (e *regEnv) consumerList(cli *transport.Client, group string) (int16, []string) {
+func (e *regEnv) consumerList(cli *transport.Client, group string) (int32, []string) {
 	e.t.Helper()
 	resp := e.call(cli, code.GetConsumerListByGroup, map[string]string{"consumerGroup": group}, nil)
 	if len(resp.Body) == 0 {

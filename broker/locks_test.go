@@ -61,7 +61,7 @@ func TestLockBatchOverTCP(t *testing.T) {
 	}
 
 	for _, bad := range []string{"", "{", `{"clientId":"A","mqSet":[]}`} {
-		for _, c := range []int16{code.LockBatchMQ, code.UnlockBatchMQ} {
+		for _, c := range []int32{code.LockBatchMQ, code.UnlockBatchMQ} {
 			if resp := e.call(e.cli, c, nil, []byte(bad)); resp.Code != code.SystemError || resp.Remark == "" {
 				t.Fatalf("code %d with body %q: code %d remark %q", c, bad, resp.Code, resp.Remark)
 			}

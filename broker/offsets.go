@@ -18,7 +18,7 @@ import (
 
 // offsetResponse answers req with code and the offset extField every offset answer
 // carries (the Go client reads only that key for 29 and 30).
-func offsetResponse(req *codec.Command, c int16, remark string, offset int64) *codec.Command {
+func offsetResponse(req *codec.Command, c int32, remark string, offset int64) *codec.Command {
 	resp := req.NewResponse(c, remark)
 	resp.ExtFields["offset"] = strconv.FormatInt(offset, 10)
 	return resp

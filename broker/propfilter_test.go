@@ -40,7 +40,7 @@ func TestPullSQL92(t *testing.T) {
 		expr   string
 		offset int64
 		max    int32
-		code   int16
+		code   int32
 		bodies string
 		next   int64
 	}{

@@ -185,7 +185,7 @@ func checkExprType(t string) error {
 //	MESSAGE_WAS_REMOVING       20                            as scanned
 func (b *Broker) runPull(req *codec.Command, p *pullPlan) (resp *codec.Command, suspendable bool) {
 	res := b.readPull(p) // propfilter.go: the tag filter, or SQL92 per record
-	var c int16
+	var c int32
 	next := res.NextBegin
 	switch res.Status {
 	case store.Found:

@@ -52,7 +52,7 @@ func TestPullStatusTable(t *testing.T) {
 		queue  int32
 		offset int64
 		mod    func(*header.PullMessageRequest)
-		code   int16
+		code   int32
 		remark string
 		next   int64
 	}{
@@ -96,7 +96,7 @@ func TestPullStatusTableAllRows(t *testing.T) {
 	cases := []struct {
 		res    store.GetResult
 		offset int64
-		code   int16
+		code   int32
 		next   int64
 	}{
 		{store.GetResult{Status: store.NoMatchedLogicQueue, NextBegin: 7}, 0, code.PullNotFound, 0},

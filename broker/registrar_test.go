@@ -19,7 +19,7 @@ import (
 
 // captured is one request a fake NameServer received.
 type captured struct {
-	code int16
+	code int32
 	ext  map[string]string
 	body []byte
 }
@@ -43,7 +43,7 @@ func startFakeNamesrv(t *testing.T) (string, <-chan captured) {
 	return srv.Addr().String(), ch
 }
 
-func nextCaptured(t *testing.T, ch <-chan captured, want int16, within time.Duration) captured {
+func nextCaptured(t *testing.T, ch <-chan captured, want int32, within time.Duration) captured {
 	t.Helper()
 	select {
 	case c := <-ch:
@@ -169,7 +169,7 @@ func TestRegistrarRealNamesrv(t *testing.T) {
 		o.RegisterPeriod = time.Minute
 	})
 
-	route := func(topic string) (*body.TopicRouteData, int16) {
+	route := func(topic string) (*body.TopicRouteData, int32) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		resp, err := e.cli.Invoke(ctx, ns.Addr(), codec.NewRequest(code.GetRouteInfoByTopic, map[string]string{"topic": topic}, nil))

@@ -121,7 +121,7 @@ func (b *Broker) handleSendReply(conn *server.Conn, req *codec.Command) *codec.C
 // remark, and where the copy was stored (msgId "0" and offset 0 when it was not, which
 // clients decode without error).
 func (b *Broker) replyAnswer(req *codec.Command, pushErr error, stored bool, host netip.AddrPort, queueID int32, res store.PutResult) *codec.Command {
-	c, remark := int16(code.Success), ""
+	c, remark := int32(code.Success), ""
 	if pushErr != nil {
 		c, remark = code.SystemError, pushErr.Error()
 	}

@@ -31,7 +31,7 @@ func replyProps(requester, corrID string) map[string]string {
 // answer and hands each push to got. It makes itself known as client id with a request
 // (a send carrying REPLY_TO_CLIENT), as the official Go client does before its first
 // heartbeat.
-func requesterClient(t *testing.T, h *harness, id string, answer int16) <-chan *codec.Command {
+func requesterClient(t *testing.T, h *harness, id string, answer int32) <-chan *codec.Command {
 	t.Helper()
 	cl := transport.NewClient(transport.ClientOptions{DialTimeout: 3 * time.Second})
 	t.Cleanup(func() { cl.Close() })
@@ -60,9 +60,9 @@ func TestSendReplyBadInput(t *testing.T) {
 	delayed.Properties = message.SetProperty(delayed.Properties, message.PropDelay, "2")
 	cases := []struct {
 		name   string
-		code   int16
+		code   int32
 		ext    map[string]string
-		answer int16
+		answer int32
 		remark string
 	}{
 		{"no properties", code.SendReplyMessage, sendReq(replyTopic, 0, nil).Encode(), code.MessageIllegal, "REPLY_TO_CLIENT"},

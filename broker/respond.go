@@ -31,7 +31,7 @@ var (
 // error matches (errors.Is) wins; anything unmatched is SYSTEM_ERROR.
 var codeTable = []struct {
 	err  error
-	code int16
+	code int32
 }{
 	{errTopicNotExist, code.TopicNotExist},
 	{errNoPermission, code.NoPermission},
@@ -76,7 +76,7 @@ func reject(class error, format string, args ...any) error {
 }
 
 // responseCode returns the response code for err.
-func responseCode(err error) int16 {
+func responseCode(err error) int32 {
 	for _, e := range codeTable {
 		if errors.Is(err, e.err) {
 			return e.code

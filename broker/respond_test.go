@@ -32,7 +32,7 @@ func TestResponseCodeDiskFull(t *testing.T) {
 	cases := []struct {
 		name     string
 		err      error
-		code     int16
+		code     int32
 		remarkIn []string
 	}{
 		{"usage above diskSpaceWarningLevelRatio", errFullByUsage, code.ServiceNotAvailable,
@@ -120,7 +120,7 @@ func TestSendDiskFull(t *testing.T) {
 	batch.Batch = true
 	sends := []struct {
 		name string
-		c    int16
+		c    int32
 		ext  map[string]string
 		body []byte
 	}{

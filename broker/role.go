@@ -259,7 +259,7 @@ func (b *Broker) suggestBrokerID(group string, res *store.GetResult) int64 {
 // (see the comment at the top of this file): it returns the code, next offset and
 // remark of the answer — those of the master's status table, with the status name as
 // the remark, except for offsets the slave does not hold.
-func (b *Broker) slavePull(p *pullPlan, res *store.GetResult, c int16, next int64) (int16, int64, string) {
+func (b *Broker) slavePull(p *pullPlan, res *store.GetResult, c int32, next int64) (int32, int64, string) {
 	if !b.isSlave() {
 		return c, next, res.Status.String()
 	}

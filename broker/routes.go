@@ -7,7 +7,7 @@ import (
 
 // route is one request code the broker serves.
 type route struct {
-	code    int16
+	code    int32
 	handler server.Handler
 	// async runs the handler on the server's worker pool instead of an event loop.
 	async bool

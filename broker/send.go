@@ -153,7 +153,7 @@ func (b *Broker) handleSend(conn *server.Conn, req *codec.Command) *codec.Comman
 	}
 	host, qid := m.StoreHost, dst.queueID
 	b.onDurable(res.EndOffset, func(ferr error) {
-		c, remark := int16(code.Success), ""
+		c, remark := int32(code.Success), ""
 		if ferr != nil {
 			c, remark = responseCode(ferr), remarkOf(ferr)
 		}
@@ -417,7 +417,7 @@ func scanUnsupported(props string) string {
 // sendOK builds the answer to a stored send: msgId (the offset message id; for a batch
 // the comma-joined ids of its records, which sit back to back from PhysicalOffset),
 // queueId, queueOffset (of the first record), MSG_REGION and TRACE_ON.
-func (b *Broker) sendOK(req *codec.Command, c int16, remark string, host netip.AddrPort, queueID int32, res store.PutResult, sizes []int) *codec.Command {
+func (b *Broker) sendOK(req *codec.Command, c int32, remark string, host netip.AddrPort, queueID int32, res store.PutResult, sizes []int) *codec.Command {
 	resp := req.NewResponse(c, remark)
 	var msgID string
 	if len(sizes) == 0 {

@@ -25,7 +25,7 @@ func TestSendBadInput(t *testing.T) {
 		name   string
 		hdr    *header.SendMessageRequest
 		body   []byte
-		code   int16
+		code   int32
 		remark string
 	}{
 		{"schedule topic", sendReq(meta.TopicSchedule, 0, nil), []byte("x"), code.NoPermission, "SCHEDULE_TOPIC_XXXX"},
@@ -47,7 +47,7 @@ func TestSendBadInput(t *testing.T) {
 		name   string
 		hdr    *header.SendMessageRequest
 		body   []byte
-		code   int16
+		code   int32
 		remark string
 	}{"prepared sysflag without TRAN_MSG", txHdr, []byte("x"), code.MessageIllegal, "TRAN_MSG is not true"})
 

@@ -114,7 +114,7 @@ func (b *Broker) handleHalfSend(conn *server.Conn, req *codec.Command, h *header
 	}
 	host, qid := m.StoreHost, dst.queueID
 	b.onDurable(res.EndOffset, func(ferr error) {
-		c, remark := int16(code.Success), ""
+		c, remark := int32(code.Success), ""
 		if ferr != nil {
 			c, remark = responseCode(ferr), remarkOf(ferr)
 		}

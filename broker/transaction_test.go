@@ -227,7 +227,7 @@ func TestEndTransactionChecks(t *testing.T) {
 	cases := []struct {
 		name   string
 		resp   *codec.Command
-		code   int16
+		code   int32
 		remark string
 	}{
 		{"wrong group", h.endTx("other", hf, header.TxCommit), code.SystemError, "producer group wrong"},
@@ -269,7 +269,7 @@ func TestHalfSendRefusals(t *testing.T) {
 	cases := []struct {
 		name   string
 		hdr    *header.SendMessageRequest
-		code   int16
+		code   int32
 		remark string
 	}{
 		{"committed sysflag", committed, code.MessageIllegal, "END_TRANSACTION"},
@@ -607,7 +607,7 @@ func TestConcurrentResolutions(t *testing.T) {
 	for round := 0; round < 5; round++ {
 		hf := h.sendHalf("pg", "Orders", 1, fmt.Sprintf("race-%d", round), nil)
 		const n = 16
-		codes := make([]int16, n)
+		codes := make([]int32, n)
 		var wg sync.WaitGroup
 		for i := 0; i < n; i++ {
 			wg.Add(1)

@@ -39,7 +39,7 @@ var (
 // BrokerError is a non-success answer of a broker or NameServer: the RocketMQ response
 // code and its remark. It is wrapped with the operation and address that got it.
 type BrokerError struct {
-	Code   int16  // response code (proto/code), e.g. 17 TOPIC_NOT_EXIST
+	Code   int32  // response code (proto/code), e.g. 17 TOPIC_NOT_EXIST
 	Remark string // the server's explanation, possibly empty
 }
 
@@ -64,7 +64,7 @@ func (e *BrokerError) Is(target error) bool {
 
 // CodeOf returns the response code carried by err (through any wrapping) and whether
 // there was one.
-func CodeOf(err error) (int16, bool) {
+func CodeOf(err error) (int32, bool) {
 	var be *BrokerError
 	if errors.As(err, &be) {
 		return be.Code, true
@@ -73,7 +73,7 @@ func CodeOf(err error) (int16, bool) {
 }
 
 // brokerErr builds the error of a non-success response.
-func brokerErr(c int16, remark string) error {
+func brokerErr(c int32, remark string) error {
 	return &BrokerError{Code: c, Remark: remark}
 }
 

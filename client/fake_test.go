@@ -25,7 +25,7 @@ import (
 
 // fakeRequest is a copy of a request a fake received.
 type fakeRequest struct {
-	Code      int16
+	Code      int32
 	Serialize byte
 	Flag      int32
 	Ext       map[string]string
@@ -52,7 +52,7 @@ func startFakeBroker(t testing.TB, name string) *fakeBroker {
 	t.Helper()
 	b := &fakeBroker{name: name, queueOff: map[int32]int64{}, keepRequests: true}
 	b.srv = server.NewServer(server.ServerOptions{Addr: "127.0.0.1:0", EventLoops: 1, Workers: 2})
-	for _, c := range []int16{code.SendMessage, code.SendBatchMessage, code.HeartBeat, code.SendMessageV2,
+	for _, c := range []int32{code.SendMessage, code.SendBatchMessage, code.HeartBeat, code.SendMessageV2,
 		code.UpdateAndCreateTopic, code.DeleteTopicInBroker, code.GetConsumeStats, code.QueryMessage,
 		code.ViewMessageByID, code.SearchOffsetByTimestamp, code.UpdateConsumerOffset} {
 		b.srv.Handle(c, b.serve)
@@ -123,7 +123,7 @@ func (b *fakeBroker) sendOK(req *codec.Command) *codec.Command {
 }
 
 // requests returns the requests received with code c, in order.
-func (b *fakeBroker) requests(c int16) []fakeRequest {
+func (b *fakeBroker) requests(c int32) []fakeRequest {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []fakeRequest

@@ -52,7 +52,7 @@ type instance struct {
 	}
 	handlers struct {
 		sync.Mutex
-		m map[int16][]*handlerEntry
+		m map[int32][]*handlerEntry
 	}
 	requests  requestTable // requests waiting for their reply (request.go)
 	listeners struct {
@@ -154,7 +154,7 @@ func newInstance(key, id string, o clientOptions) *instance {
 	c.brokers.addrs = make(map[string]map[int64]string)
 	c.groups.producers = make(map[string]int)
 	c.groups.consumers = make(map[string]func() body.ConsumerData)
-	c.handlers.m = make(map[int16][]*handlerEntry)
+	c.handlers.m = make(map[int32][]*handlerEntry)
 	c.listeners.m = make(map[int]func(string, *body.TopicRouteData))
 	c.handle(code.PushReplyMessageToClient, c.onReplyPush)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
@@ -251,7 +251,7 @@ func (c *instance) heartbeatSoon() {
 // is sent back; a handler returns nil for a request that is not its business (a group
 // it does not own). When every handler returns nil, nothing is sent, which is what
 // codes 39, 40 and 220 expect.
-func (c *instance) handle(code int16, fn func(addr string, req *codec.Command) *codec.Command) (remove func()) {
+func (c *instance) handle(code int32, fn func(addr string, req *codec.Command) *codec.Command) (remove func()) {
 	e := &handlerEntry{fn: fn}
 	c.handlers.Lock()
 	first := len(c.handlers.m[code]) == 0
@@ -270,7 +270,7 @@ func (c *instance) handle(code int16, fn func(addr string, req *codec.Command) *
 }
 
 // dispatch runs the handlers of code until one answers.
-func (c *instance) dispatch(code int16, addr string, req *codec.Command) *codec.Command {
+func (c *instance) dispatch(code int32, addr string, req *codec.Command) *codec.Command {
 	c.handlers.Lock()
 	hs := slices.Clone(c.handlers.m[code])
 	c.handlers.Unlock()

@@ -370,7 +370,7 @@ func (p *Producer) attemptContext(ctx context.Context) (context.Context, context
 
 // retryableCode reports whether a send answered with c is worth another attempt
 // (needRetryCode of the official client).
-func retryableCode(c int16) bool {
+func retryableCode(c int32) bool {
 	switch c {
 	case code.SystemError, code.ServiceNotAvailable, code.NoPermission, code.TopicNotExist:
 		return true
@@ -418,7 +418,7 @@ func (p *Producer) request(out *outgoing, mq MessageQueue) *codec.Command {
 		v2 := header.SendMessageRequestV2{SendMessageRequest: h}
 		return codec.NewRequest(code.SendBatchMessage, v2.Encode(), out.body)
 	}
-	c := int16(code.SendMessage)
+	c := int32(code.SendMessage)
 	if out.reply {
 		c = code.SendReplyMessage
 	}

@@ -194,7 +194,7 @@ func TestProducerRejectsBadMessages(t *testing.T) {
 }
 
 // answerCode makes a fake broker refuse every send with c.
-func answerCode(c int16) func(req *codec.Command) *codec.Command {
+func answerCode(c int32) func(req *codec.Command) *codec.Command {
 	return func(req *codec.Command) *codec.Command {
 		if req.Code == code.SendMessage || req.Code == code.SendBatchMessage {
 			return req.NewResponse(c, "refused by test")

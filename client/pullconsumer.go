@@ -256,7 +256,7 @@ func (p *PullConsumer) SeekToEnd(ctx context.Context, mq MessageQueue) error {
 	return p.seekTo(ctx, mq, code.GetMaxOffset)
 }
 
-func (p *PullConsumer) seekTo(ctx context.Context, mq MessageQueue, reqCode int16) error {
+func (p *PullConsumer) seekTo(ctx context.Context, mq MessageQueue, reqCode int32) error {
 	if err := p.running(); err != nil {
 		return err
 	}

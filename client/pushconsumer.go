@@ -70,7 +70,7 @@ func NewPushConsumer(opts ...PushConsumerOption) (*PushConsumer, error) {
 	p.core = newConsumerCore(&p.o.consumerOptions, body.ConsumePassively, o.orderly, o.maxReconsumeTimes())
 	p.core.deliver = p.deliver
 	p.core.startConsume = p.startConsume
-	p.core.extraHandlers = map[int16]func(string, *codec.Command) *codec.Command{
+	p.core.extraHandlers = map[int32]func(string, *codec.Command) *codec.Command{
 		code.ConsumeMessageDirectly: p.handleConsumeDirectly,
 	}
 	if o.orderly && o.model == Clustering {

@@ -41,7 +41,7 @@ type consumerBroker struct {
 	phys      int64
 
 	onPull     func(h header.PullMessageRequest) *codec.Command // nil result: default answer
-	onSendBack func(h header.ConsumerSendMsgBackRequest) int16
+	onSendBack func(h header.ConsumerSendMsgBackRequest) int32
 	onList     func() *codec.Command
 }
 
@@ -56,7 +56,7 @@ func startConsumerBroker(t *testing.T, ns *fakeNamesrv, topic string, queues int
 		heartbeat: map[string]map[string]bool{},
 	}
 	b.srv = server.NewServer(server.ServerOptions{Addr: "127.0.0.1:0", EventLoops: 1, Workers: 4})
-	handlers := map[int16]server.Handler{
+	handlers := map[int32]server.Handler{
 		code.HeartBeat:              b.serveHeartbeat,
 		code.PullMessage:            b.servePull,
 		code.QueryConsumerOffset:    b.serveQuery,
@@ -134,7 +134,7 @@ func (b *consumerBroker) serveHeartbeat(conn *server.Conn, req *codec.Command) *
 }
 
 // pullAnswer builds a pull response header.
-func pullAnswer(req *codec.Command, c int16, next, maxOff int64) *codec.Command {
+func pullAnswer(req *codec.Command, c int32, next, maxOff int64) *codec.Command {
 	resp := req.NewResponse(c, "")
 	h := header.PullMessageResponse{NextBeginOffset: next, MinOffset: 0, MaxOffset: maxOff}
 	resp.ExtFields = h.Encode()
@@ -241,7 +241,7 @@ func (b *consumerBroker) serveSendBack(_ *server.Conn, req *codec.Command) *code
 	b.sendBacks = append(b.sendBacks, h)
 	hook := b.onSendBack
 	b.mu.Unlock()
-	c := int16(code.Success)
+	c := int32(code.Success)
 	if hook != nil {
 		c = hook(h)
 	}
@@ -269,7 +269,7 @@ func (b *consumerBroker) serveUnlock(_ *server.Conn, req *codec.Command) *codec.
 }
 
 // toClient sends a broker-started request to the (first) consumer connection.
-func (b *consumerBroker) toClient(t *testing.T, reqCode int16, ext map[string]string, payload []byte) *codec.Command {
+func (b *consumerBroker) toClient(t *testing.T, reqCode int32, ext map[string]string, payload []byte) *codec.Command {
 	t.Helper()
 	b.mu.Lock()
 	var conn *server.Conn

@@ -155,7 +155,7 @@ func TestSendBackCheckedAndRetriedLocally(t *testing.T) {
 	var refusals atomic.Int32
 	var committedWhilePending atomic.Int64
 	b.mu.Lock()
-	b.onSendBack = func(header.ConsumerSendMsgBackRequest) int16 {
+	b.onSendBack = func(header.ConsumerSendMsgBackRequest) int32 {
 		n := refusals.Add(1)
 		if n == 3 {
 			// m1 (offset 1) has been pending since the first failure: nothing past
@@ -198,13 +198,13 @@ func TestSendBackCheckedAndRetriedLocally(t *testing.T) {
 	// and the queue commits past it.
 	testutil.Eventually(t, 5*time.Second, "commit 3", func() bool { off, _ := b.committedOffset("T", 0); return off == 3 })
 	mu.Lock()
-	var codes []int16
+	var codes []int32
 	for _, err := range failed {
 		c, _ := CodeOf(err)
 		codes = append(codes, c)
 	}
 	mu.Unlock()
-	if !slices.Equal(codes, []int16{code.RequestCodeNotSupported, code.SystemError}) {
+	if !slices.Equal(codes, []int32{code.RequestCodeNotSupported, code.SystemError}) {
 		t.Errorf("SendBackFailed codes %v, want [3 1]", codes)
 	}
 	sb := b.sendBackRequests()[0]

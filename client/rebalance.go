@@ -57,7 +57,7 @@ type consumerCore struct {
 	advance func(pq *processQueue, offset int64, increaseOnly bool)
 	// extraHandlers are registered with the instance for the consumer's lifetime
 	// (the push consumer's CONSUME_MESSAGE_DIRECTLY).
-	extraHandlers map[int16]func(addr string, req *codec.Command) *codec.Command
+	extraHandlers map[int32]func(addr string, req *codec.Command) *codec.Command
 	// extraLoops are started with the core's own loops (the orderly lock renewal).
 	extraLoops []func(ctx context.Context)
 

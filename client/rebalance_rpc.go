@@ -32,13 +32,13 @@ func (c *consumerCore) masterOf(ctx context.Context, brokerName, topic string) (
 }
 
 // call sends one request and returns the answer when its code is one of ok.
-func (c *consumerCore) call(ctx context.Context, addr string, req *codec.Command, ok ...int16) (*codec.Command, error) {
+func (c *consumerCore) call(ctx context.Context, addr string, req *codec.Command, ok ...int32) (*codec.Command, error) {
 	resp, err := c.inst.invoke(ctx, addr, req)
 	if err != nil {
 		return nil, err
 	}
 	if len(ok) == 0 {
-		ok = []int16{code.Success}
+		ok = []int32{code.Success}
 	}
 	if !slices.Contains(ok, resp.Code) {
 		return resp, fmt.Errorf("request %d to %s: %w", req.Code, addr, brokerErr(resp.Code, resp.Remark))
@@ -126,7 +126,7 @@ func (c *consumerCore) commitOffset(ctx context.Context, mq MessageQueue, offset
 
 // queueOffset asks the master of mq for one of its offsets: GET_MAX_OFFSET (30),
 // GET_MIN_OFFSET (31) or, with a timestamp, SEARCH_OFFSET_BY_TIMESTAMP (29).
-func (c *consumerCore) queueOffset(ctx context.Context, mq MessageQueue, reqCode int16, timestampMS int64) (int64, error) {
+func (c *consumerCore) queueOffset(ctx context.Context, mq MessageQueue, reqCode int32, timestampMS int64) (int64, error) {
 	addr, err := c.masterOf(ctx, mq.BrokerName, mq.Topic)
 	if err != nil {
 		return 0, err

@@ -95,7 +95,7 @@ func TestCheck(t *testing.T) {
 		SubscriptionDataSet: []body.SubscriptionData{{Topic: "topicB"}}}}}).Encode()
 	cases := []struct {
 		name string
-		code int16
+		code int32
 		ext  map[string]string
 		body []byte
 		ip   netip.Addr
@@ -200,10 +200,10 @@ func FuzzAclCheck(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Add(int16(34), "RocketMQ", "topicB", "g", []byte(`{"consumerDataSet":[{"groupName":"g"}]}`), "sig")
-	f.Add(int16(41), "rocketmq2", "", "", []byte(`{"mqSet":[{"topic":"t"}]`), "")
-	f.Add(int16(10), "", "%RETRY%", "%RETRY%", []byte{0xff}, "=")
-	f.Fuzz(func(t *testing.T, c int16, ak, topic, group string, b []byte, sig string) {
+	f.Add(int32(34), "RocketMQ", "topicB", "g", []byte(`{"consumerDataSet":[{"groupName":"g"}]}`), "sig")
+	f.Add(int32(41), "rocketmq2", "", "", []byte(`{"mqSet":[{"topic":"t"}]`), "")
+	f.Add(int32(10), "", "%RETRY%", "%RETRY%", []byte{0xff}, "=")
+	f.Fuzz(func(t *testing.T, c int32, ak, topic, group string, b []byte, sig string) {
 		ext := map[string]string{"topic": topic, "b": topic, "consumerGroup": group, "group": group}
 		if ak != "" {
 			ext[signer.AccessKey] = ak

@@ -12,16 +12,16 @@ import (
 
 // The ACL administration request codes (RequestCode.java).
 const (
-	UpdateAndCreateACLConfig     int16 = 50 // UPDATE_AND_CREATE_ACL_CONFIG
-	DeleteACLConfig              int16 = 51 // DELETE_ACL_CONFIG
-	GetBrokerClusterACLInfo      int16 = 52 // GET_BROKER_CLUSTER_ACL_INFO
-	UpdateGlobalWhiteAddrsConfig int16 = 53 // UPDATE_GLOBAL_WHITE_ADDRS_CONFIG
-	GetBrokerClusterACLConfig    int16 = 54 // GET_BROKER_CLUSTER_ACL_CONFIG
+	UpdateAndCreateACLConfig     int32 = 50 // UPDATE_AND_CREATE_ACL_CONFIG
+	DeleteACLConfig              int32 = 51 // DELETE_ACL_CONFIG
+	GetBrokerClusterACLInfo      int32 = 52 // GET_BROKER_CLUSTER_ACL_INFO
+	UpdateGlobalWhiteAddrsConfig int32 = 53 // UPDATE_GLOBAL_WHITE_ADDRS_CONFIG
+	GetBrokerClusterACLConfig    int32 = 54 // GET_BROKER_CLUSTER_ACL_CONFIG
 )
 
 // adminCodes need an account with admin: true: Apache's Permission.ADMIN_CODE, the ACL
 // changes, and rocketgo's own administrative writes.
-var adminCodes = map[int16]bool{
+var adminCodes = map[int32]bool{
 	code.UpdateAndCreateTopic:      true,
 	code.UpdateBrokerConfig:        true,
 	code.DeleteTopicInBroker:       true,
@@ -57,7 +57,7 @@ type need struct {
 // does: a globally white-listed address passes; otherwise the AccessKey must be known;
 // an account's white-listed address passes; otherwise the signature must match and
 // the account must hold every permission the request needs. It returns nil to admit.
-func (r *Rules) Check(reqCode int16, ext map[string]string, reqBody []byte, ip netip.Addr) *Refusal {
+func (r *Rules) Check(reqCode int32, ext map[string]string, reqBody []byte, ip netip.Addr) *Refusal {
 	ip = ip.Unmap()
 	for _, m := range r.global {
 		if m.match(ip) {
@@ -113,7 +113,7 @@ func (r *Rules) Check(reqCode int16, ext map[string]string, reqBody []byte, ip n
 // resources lists what a request touches, as PlainAccessValidator.parse maps request
 // codes, plus the offset, lock and transaction codes. bad is non-empty when a body it
 // must read does not decode.
-func resources(dst []need, reqCode int16, ext map[string]string, b []byte) (_ []need, bad string) {
+func resources(dst []need, reqCode int32, ext map[string]string, b []byte) (_ []need, bad string) {
 	add := func(res string, p Perm) {
 		if res != "" {
 			dst = append(dst, need{res, p})

@@ -64,7 +64,7 @@ func (p *Plain) read() (*Rules, error) {
 func (p *Plain) Rules() *Rules { return p.rules.Load() }
 
 // Check decides one request with the rules in force (Rules.Check).
-func (p *Plain) Check(reqCode int16, ext map[string]string, body []byte, ip netip.Addr) *Refusal {
+func (p *Plain) Check(reqCode int32, ext map[string]string, body []byte, ip netip.Addr) *Refusal {
 	return p.rules.Load().Check(reqCode, ext, body, ip)
 }
 

@@ -2,7 +2,8 @@
 //
 // The numbers are fixed by the protocol (RequestCode.java, ResponseCode.java and
 // RemotingSysResponseCode.java in apache/rocketmq); names follow Go style. Every code
-// fits in an int16 because the official Go client decodes the header field as int16.
+// below 400 fits in the ROCKETMQ header's 16-bit code field; Command.Code is an int32 because
+// the 5.x codes (POP_MESSAGE is 200050) do not (docs/protocol.md §1).
 package code
 
 // Request codes sent by clients (producers, consumers, admin tools) to a broker.

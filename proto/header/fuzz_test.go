@@ -85,7 +85,7 @@ func FuzzHeaderDecode(f *testing.F) {
 				t.Fatalf("%s: encoding not stable: %q → %q", tc.name, enc1, enc2)
 			}
 		}
-		for _, c := range []int16{code.SendMessage, code.SendMessageV2, code.SendBatchMessage,
+		for _, c := range []int32{code.SendMessage, code.SendMessageV2, code.SendBatchMessage,
 			code.SendReplyMessage, code.SendReplyMessageV2} {
 			h, err := DecodeSend(c, ext)
 			if err != nil {

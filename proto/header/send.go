@@ -170,7 +170,7 @@ func (h *SendMessageRequestV2) Decode(ext map[string]string) error {
 // the short form for SEND_MESSAGE_V2, SEND_BATCH_MESSAGE and SEND_REPLY_MESSAGE_V2, the
 // long form for SEND_MESSAGE and SEND_REPLY_MESSAGE. The result always holds the long
 // form; BrokerName is set only by the short form. Other codes are an error.
-func DecodeSend(reqCode int16, ext map[string]string) (SendMessageRequestV2, error) {
+func DecodeSend(reqCode int32, ext map[string]string) (SendMessageRequestV2, error) {
 	var h SendMessageRequestV2
 	switch reqCode {
 	case code.SendMessageV2, code.SendBatchMessage, code.SendReplyMessageV2:

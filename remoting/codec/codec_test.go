@@ -164,7 +164,7 @@ func TestEncodeJSONCompactStringsInt16(t *testing.T) {
 	if err := json.Unmarshal(h, &goShape); err != nil {
 		t.Fatalf("go client shape: %v", err)
 	}
-	if !maps.Equal(goShape.ExtFields, c.ExtFields) || goShape.Code != c.Code {
+	if !maps.Equal(goShape.ExtFields, c.ExtFields) || int32(goShape.Code) != c.Code {
 		t.Fatalf("go client shape: got %+v", goShape)
 	}
 }
@@ -355,7 +355,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"invalid json", frameOf(SerializeJSON, []byte(`{"code":105,`), nil), ErrBadFrame},
 		{"json not an object", frameOf(SerializeJSON, []byte(`[1]`), nil), ErrBadFrame},
 		{"json trailing bytes", frameOf(SerializeJSON, []byte(`{}x`), nil), ErrBadFrame},
-		{"json code over int16", frameOf(SerializeJSON, []byte(`{"code":32768}`), nil), ErrBadFrame},
+		{"json code over int32", frameOf(SerializeJSON, []byte(`{"code":2147483648}`), nil), ErrBadFrame},
 		{"json opaque fraction", frameOf(SerializeJSON, []byte(`{"opaque":1.5}`), nil), ErrBadFrame},
 		{"json ext object value", frameOf(SerializeJSON, []byte(`{"extFields":{"a":{}}}`), nil), ErrBadFrame},
 		{"json ext array", frameOf(SerializeJSON, []byte(`{"extFields":[]}`), nil), ErrBadFrame},
@@ -529,6 +529,9 @@ func FuzzDecodeFrame(f *testing.F) {
 	}
 	f.Add([]byte{0x80, 0, 0, 0, 0, 0, 0, 0})
 	f.Add([]byte{0, 0, 0, 4, 7, 0, 0, 0})
+	if pop, err := AppendFrame(nil, &Command{Code: 200050, ExtFields: map[string]string{"topic": "t"}}, 0); err == nil {
+		f.Add(pop) // a 5.x POP_MESSAGE: a code beyond int16
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		n, err := FrameLength(data, 0)
 		if err != nil {
@@ -609,7 +612,7 @@ func FuzzJSONHeader(f *testing.F) {
 		}
 		// encoding/json reads our output to the same values (the Go client's view).
 		var std struct {
-			Code      int16             `json:"code"`
+			Code      int32             `json:"code"`
 			Language  string            `json:"language"`
 			Version   int32             `json:"version"`
 			Opaque    int32             `json:"opaque"`
@@ -659,4 +662,24 @@ func FuzzRocketMQHeader(f *testing.F) {
 			t.Fatalf("round trip differs:\n first %+v\nsecond %+v", c, c2)
 		}
 	})
+}
+
+// TestCodeBeyondInt16 checks the 5.x request codes (POP_MESSAGE is 200050) survive a
+// round trip: JSON carries them as they are, and a command asked to go out with the
+// 16-bit ROCKETMQ header is written as JSON instead of being truncated.
+func TestCodeBeyondInt16(t *testing.T) {
+	for _, ser := range []byte{SerializeJSON, SerializeRocketMQ} {
+		in := &Command{Code: 200050, Opaque: 9, Serialize: ser, ExtFields: map[string]string{"consumerGroup": "g"}}
+		f, err := AppendFrame(nil, in, 0)
+		if err != nil {
+			t.Fatalf("serialize %d: %v", ser, err)
+		}
+		out, err := DecodeFrame(f[LengthPrefixBytes:])
+		if err != nil {
+			t.Fatalf("serialize %d: decode: %v", ser, err)
+		}
+		if out.Code != 200050 || out.Serialize != SerializeJSON || out.ExtFields["consumerGroup"] != "g" {
+			t.Fatalf("serialize %d: got code %d serialize %d ext %v", ser, out.Code, out.Serialize, out.ExtFields)
+		}
+	}
 }

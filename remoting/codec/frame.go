@@ -51,7 +51,7 @@ var (
 // encoder it must not be changed until that call returns (and BodyParts must stay
 // untouched until the bytes are written, see BodyParts).
 type Command struct {
-	Code      int16  // request code, or response code
+	Code      int32  // request code, or response code (5.x POP codes exceed int16)
 	Language  string // "GO", "JAVA", ...
 	Version   int32  // sender's MQVersion ordinal
 	Opaque    int32  // request id; a response echoes the request's
@@ -75,7 +75,7 @@ type Command struct {
 // with language "GO" and version 317 and serialized as JSON, like the official Go
 // client's requests. The opaque is assigned when the request is sent. A nil ext is
 // replaced by an empty map so handlers can always index it.
-func NewRequest(code int16, ext map[string]string, body []byte) *Command {
+func NewRequest(code int32, ext map[string]string, body []byte) *Command {
 	if ext == nil {
 		ext = map[string]string{}
 	}
@@ -97,7 +97,7 @@ func (c *Command) IsOneway() bool { return c.Flag&FlagOneway != 0 }
 
 // NewResponse returns a response to c: same opaque and serialization, the response flag,
 // language "GO", version 317, and an empty non-nil ExtFields map.
-func (c *Command) NewResponse(code int16, remark string) *Command {
+func (c *Command) NewResponse(code int32, remark string) *Command {
 	return &Command{
 		Code:      code,
 		Language:  DefaultLanguage,
@@ -258,8 +258,14 @@ func decodeFrameInto(frame []byte, c *Command) ([]byte, error) {
 	return frame[headerWordBytes+hlen:], nil
 }
 
-// AppendHeader appends c's header, serialized as c.Serialize says, to dst.
+// AppendHeader appends c's header, serialized as c.Serialize says, to dst. The ROCKETMQ
+// binary header holds the code in 16 bits; a command whose code does not fit (the 5.x
+// POP codes, 200050 and up) is written with the JSON header instead, which is what an
+// Apache peer can read (docs/protocol.md §1).
 func AppendHeader(dst []byte, c *Command) ([]byte, error) {
+	if c.Serialize == SerializeRocketMQ && (c.Code > math.MaxInt16 || c.Code < math.MinInt16) {
+		c.Serialize = SerializeJSON
+	}
 	switch c.Serialize {
 	case SerializeJSON:
 		return appendJSONHeader(dst, c), nil
@@ -341,7 +347,7 @@ func decodeRocketMQHeader(h []byte, c *Command) error {
 		return fmt.Errorf("%w: binary header of %d bytes, need at least %d", ErrBadFrame, len(h), rmqFixedBytes)
 	}
 	s := string(h)
-	c.Code = int16(binary.BigEndian.Uint16(h))
+	c.Code = int32(int16(binary.BigEndian.Uint16(h)))
 	c.Language = LanguageName(h[2])
 	c.Version = int32(int16(binary.BigEndian.Uint16(h[3:])))
 	c.Opaque = int32(binary.BigEndian.Uint32(h[5:]))

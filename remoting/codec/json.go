@@ -62,7 +62,7 @@ type jsonScanner struct {
 
 // decodeJSONHeader decodes a JSON header into c. It accepts the official Go client's
 // shape and Java's (unknown keys such as serializeTypeCurrentRPC are skipped; a missing
-// remark or a null extFields is fine). Integers must fit their field (code in int16);
+// remark or a null extFields is fine). Integers must fit their field (code in int32);
 // extFields values may be strings, null (entry dropped), numbers or booleans (kept as
 // their literal text). Anything else, or trailing bytes, is ErrBadFrame.
 func decodeJSONHeader(h []byte, c *Command) error {
@@ -118,8 +118,8 @@ func (sc *jsonScanner) field(key string, c *Command) error {
 	switch key {
 	case "code":
 		var v int64
-		v, err = sc.integer(math.MinInt16, math.MaxInt16)
-		c.Code = int16(v)
+		v, err = sc.integer(math.MinInt32, math.MaxInt32)
+		c.Code = int32(v)
 	case "language":
 		c.Language, err = sc.strOrNull()
 	case "version":

@@ -175,7 +175,7 @@ func (c *Conn) send(cmd *codec.Command, cb gnet.AsyncCallback) error {
 func (c *Conn) queue(req, resp *codec.Command) {
 	codec.PrepareResponse(req, resp)
 	if err := c.out.add(resp, c.srv.o.MaxFrameBytes); err != nil {
-		c.srv.warn.Warn().Err(err).Uint64("conn", c.id).Int16("code", req.Code).Msg("response not encodable")
+		c.srv.warn.Warn().Err(err).Uint64("conn", c.id).Int32("code", req.Code).Msg("response not encodable")
 		fail := req.NewResponse(code.SystemError, fmt.Sprintf("response not encodable: %v", err))
 		_ = c.out.add(fail, c.srv.o.MaxFrameBytes)
 	}

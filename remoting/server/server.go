@@ -68,7 +68,7 @@ type Server struct {
 	log  zerolog.Logger
 	warn zerolog.Logger // log, sampled: per-connection anomalies can come in floods
 
-	routes   atomic.Pointer[map[int16]route] // copy-on-write; read on every request
+	routes   atomic.Pointer[map[int32]route] // copy-on-write; read on every request
 	routesMu sync.Mutex                      // serializes route writers
 	onOpen   atomic.Pointer[func(*Conn)]
 	onClose  atomic.Pointer[func(*Conn)]
@@ -113,7 +113,7 @@ func NewServer(o ServerOptions) *Server {
 		runDone: make(chan struct{}),
 	}
 	s.warn = s.log.Sample(warnSampler())
-	s.routes.Store(&map[int16]route{})
+	s.routes.Store(&map[int32]route{})
 	return s
 }
 
@@ -122,17 +122,17 @@ func NewServer(o ServerOptions) *Server {
 func (s *Server) Queued() int { return len(s.work) }
 
 // Handle registers h for code; h runs on the event loop and must not block.
-func (s *Server) Handle(code int16, h Handler) { s.setRoute(code, route{h: h}) }
+func (s *Server) Handle(code int32, h Handler) { s.setRoute(code, route{h: h}) }
 
 // HandleAsync registers h for code; h runs on the bounded worker pool, so it may block
 // (briefly: a blocked worker holds back every async code).
-func (s *Server) HandleAsync(code int16, h Handler) { s.setRoute(code, route{h: h, async: true}) }
+func (s *Server) HandleAsync(code int32, h Handler) { s.setRoute(code, route{h: h, async: true}) }
 
-func (s *Server) setRoute(code int16, r route) {
+func (s *Server) setRoute(code int32, r route) {
 	s.routesMu.Lock()
 	defer s.routesMu.Unlock()
 	old := *s.routes.Load()
-	m := make(map[int16]route, len(old)+1)
+	m := make(map[int32]route, len(old)+1)
 	for k, v := range old {
 		m[k] = v
 	}
@@ -247,7 +247,7 @@ func (s *Server) worker() {
 		if resp != nil && !t.req.IsOneway() {
 			codec.PrepareResponse(t.req, resp)
 			if err := t.conn.Reply(resp); err != nil {
-				s.log.Debug().Err(err).Uint64("conn", t.conn.id).Int16("code", t.req.Code).Msg("reply dropped")
+				s.log.Debug().Err(err).Uint64("conn", t.conn.id).Int32("code", t.req.Code).Msg("reply dropped")
 			}
 		}
 	}
@@ -258,7 +258,7 @@ func (s *Server) worker() {
 func (s *Server) serve(h Handler, c *Conn, req *codec.Command) (resp *codec.Command) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.log.Error().Int16("code", req.Code).Int32("opaque", req.Opaque).
+			s.log.Error().Int32("code", req.Code).Int32("opaque", req.Opaque).
 				Str("panic", fmt.Sprint(r)).Msg("handler panicked")
 			resp = req.NewResponse(code.SystemError, fmt.Sprintf("handler for request code %d failed: %v", req.Code, r))
 		}

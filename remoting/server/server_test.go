@@ -206,7 +206,7 @@ func TestServerHandlerPanicAnswersSystemError(t *testing.T) {
 		s.HandleAsync(31, func(*server.Conn, *codec.Command) *codec.Command { panic("boom async") })
 	})
 	c := remotingtest.NewClient(t)
-	for _, rc := range []int16{30, 31} {
+	for _, rc := range []int32{30, 31} {
 		resp, err := c.Invoke(remotingtest.Timeout(t, 5*time.Second), s.Addr().String(), codec.NewRequest(rc, nil, nil))
 		if err != nil {
 			t.Fatal(err)

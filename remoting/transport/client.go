@@ -45,7 +45,7 @@ type Client struct {
 	warn zerolog.Logger // log, sampled
 
 	opaque   atomic.Int32
-	handlers atomic.Pointer[map[int16]ClientHandler] // copy-on-write
+	handlers atomic.Pointer[map[int32]ClientHandler] // copy-on-write
 	hmu      sync.Mutex                              // serializes handler writers
 
 	mu struct {
@@ -75,18 +75,18 @@ func NewClient(o ClientOptions) *Client {
 	c := &Client{o: o, log: o.Logger.With().Str("component", "remoting_client").Logger()}
 	c.warn = c.log.Sample(warnSampler())
 	c.mu.conns = make(map[string]*clientConn)
-	c.handlers.Store(&map[int16]ClientHandler{})
+	c.handlers.Store(&map[int32]ClientHandler{})
 	return c
 }
 
 // Handle registers h for requests with the given code that servers send on this
 // client's connections. Each such request runs on its own goroutine. Requests with no
 // handler are answered REQUEST_CODE_NOT_SUPPORTED unless flagged oneway.
-func (c *Client) Handle(code int16, h ClientHandler) {
+func (c *Client) Handle(code int32, h ClientHandler) {
 	c.hmu.Lock()
 	defer c.hmu.Unlock()
 	old := *c.handlers.Load()
-	m := make(map[int16]ClientHandler, len(old)+1)
+	m := make(map[int32]ClientHandler, len(old)+1)
 	for k, v := range old {
 		m[k] = v
 	}
@@ -277,7 +277,7 @@ func (c *Client) forget(cc *clientConn) {
 }
 
 // handlersFor returns the handler for a server-started request code.
-func (c *Client) handlerFor(code int16) (ClientHandler, bool) {
+func (c *Client) handlerFor(code int32) (ClientHandler, bool) {
 	h, ok := (*c.handlers.Load())[code]
 	return h, ok
 }
@@ -485,7 +485,7 @@ func (cc *clientConn) dispatch(cmd *codec.Command) {
 	}
 	h, ok := c.handlerFor(cmd.Code)
 	if !ok {
-		c.warn.Warn().Str("addr", cc.addr).Int16("code", cmd.Code).Msg("no handler for server request")
+		c.warn.Warn().Str("addr", cc.addr).Int32("code", cmd.Code).Msg("no handler for server request")
 		if !cmd.IsOneway() {
 			resp := cmd.NewResponse(code.RequestCodeNotSupported, fmt.Sprintf("request code %d not supported", cmd.Code))
 			_ = cc.write(resp)
@@ -494,7 +494,7 @@ func (cc *clientConn) dispatch(cmd *codec.Command) {
 	}
 	if c.running.Add(1) > maxClientHandlers {
 		c.running.Add(-1)
-		c.warn.Warn().Str("addr", cc.addr).Int16("code", cmd.Code).Msg("too many server requests running; refused")
+		c.warn.Warn().Str("addr", cc.addr).Int32("code", cmd.Code).Msg("too many server requests running; refused")
 		if !cmd.IsOneway() {
 			_ = cc.write(cmd.NewResponse(code.SystemBusy, "[OVERLOAD]client busy, too many requests running"))
 		}
@@ -510,7 +510,7 @@ func (cc *clientConn) dispatch(cmd *codec.Command) {
 		}
 		codec.PrepareResponse(cmd, resp)
 		if err := cc.write(resp); err != nil {
-			c.log.Debug().Err(err).Str("addr", cc.addr).Int16("code", cmd.Code).Msg("reply dropped")
+			c.log.Debug().Err(err).Str("addr", cc.addr).Int32("code", cmd.Code).Msg("reply dropped")
 		}
 	}()
 }
@@ -519,7 +519,7 @@ func (cc *clientConn) dispatch(cmd *codec.Command) {
 func (c *Client) serve(h ClientHandler, addr string, req *codec.Command) (resp *codec.Command) {
 	defer func() {
 		if r := recover(); r != nil {
-			c.log.Error().Int16("code", req.Code).Str("panic", fmt.Sprint(r)).Msg("request handler panicked")
+			c.log.Error().Int32("code", req.Code).Str("panic", fmt.Sprint(r)).Msg("request handler panicked")
 			resp = req.NewResponse(code.SystemError, fmt.Sprintf("handler for request code %d failed: %v", req.Code, r))
 		}
 	}()
@@ -534,6 +534,6 @@ func warnSampler() zerolog.Sampler {
 
 // NewRequest is codec.NewRequest, here so that a program that only calls brokers can
 // build a plain request with this package alone.
-func NewRequest(code int16, ext map[string]string, body []byte) *codec.Command {
+func NewRequest(code int32, ext map[string]string, body []byte) *codec.Command {
 	return codec.NewRequest(code, ext, body)
 }

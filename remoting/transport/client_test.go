@@ -38,7 +38,7 @@ func TestClientConcurrentCallsOneConnection(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			k := strconv.Itoa(i)
-			rc := int16(100 + i%2)
+			rc := int32(100 + i%2)
 			resp, err := c.Invoke(remotingtest.Timeout(t, 20*time.Second), addr, codec.NewRequest(rc, map[string]string{"k": k}, []byte(k)))
 			switch {
 			case err != nil:

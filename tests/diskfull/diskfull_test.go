@@ -199,7 +199,7 @@ func startBroker(t *testing.T, bin proctest.Binaries, store string) (*proctest.P
 }
 
 // createTopic sends UPDATE_AND_CREATE_TOPIC and returns the answer's code and remark.
-func createTopic(addr, name string) (int16, string) {
+func createTopic(addr, name string) (int32, string) {
 	h := &header.CreateTopicRequest{Topic: name, DefaultTopic: "TBW102", ReadQueueNums: 1, WriteQueueNums: 1,
 		Perm: 6, TopicFilterType: "SINGLE_TAG"}
 	resp, err := proctest.Invoke(addr, codec.NewRequest(code.UpdateAndCreateTopic, h.Encode(), nil))

@@ -57,7 +57,7 @@ func bodies(prefix string, n, size int) [][]byte {
 	return out
 }
 
-func requireCodes(t *testing.T, res []SendResult, want int16) {
+func requireCodes(t *testing.T, res []SendResult, want int32) {
 	t.Helper()
 	bad := 0
 	for _, r := range res {

@@ -35,7 +35,7 @@ func CreateTopic(t testing.TB, addr, topic string, queues int32) {
 // SendResult is the outcome of one send.
 type SendResult struct {
 	Index       int
-	Code        int16
+	Code        int32
 	Remark      string
 	QueueID     int32
 	QueueOffset int64

@@ -209,7 +209,7 @@ func shutdownBySignal(t *testing.T, b proctest.Binaries, sig os.Signal, thenKill
 // TOPIC_NOT_EXIST, or a route without it.
 func waitNoRoute(t *testing.T, ns, broker string) {
 	t.Helper()
-	var c int16
+	var c int32
 	if !testutil.Poll(readyTimeout, func() bool {
 		var ok bool
 		ok, c = proctest.RoutedTo(ns, broker)

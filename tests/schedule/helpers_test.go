@@ -181,7 +181,7 @@ func newPuller(t *testing.T) *puller {
 }
 
 // call invokes one request.
-func (p *puller) call(addr string, c int16, ext map[string]string) (*codec.Command, error) {
+func (p *puller) call(addr string, c int32, ext map[string]string) (*codec.Command, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return p.rc.Invoke(ctx, addr, codec.NewRequest(c, ext, nil))
@@ -189,7 +189,7 @@ func (p *puller) call(addr string, c int16, ext map[string]string) (*codec.Comma
 
 // pull reads (topic, q) from offset with a subscription expression of exprType, and
 // returns the answer code, the records and nextBeginOffset.
-func (p *puller) pull(addr, topic string, q int32, offset int64, expr, exprType string) (int16, []*message.Ext, int64) {
+func (p *puller) pull(addr, topic string, q int32, offset int64, expr, exprType string) (int32, []*message.Ext, int64) {
 	p.t.Helper()
 	h := header.PullMessageRequest{ConsumerGroup: "verifier", Topic: topic, QueueID: q, QueueOffset: offset,
 		MaxMsgNums: 32, SysFlag: header.PullSubscription, Subscription: expr, ExpressionType: exprType}

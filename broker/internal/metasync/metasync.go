@@ -215,7 +215,7 @@ func orDefault(s, def string) string {
 }
 
 // fetch asks the master for one table and returns the body.
-func (m *Sync) fetch(ctx context.Context, addr string, c int16) ([]byte, error) {
+func (m *Sync) fetch(ctx context.Context, addr string, c int32) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
 	resp, err := m.client.Invoke(ctx, addr, codec.NewRequest(c, nil, nil))

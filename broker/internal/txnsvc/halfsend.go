@@ -20,7 +20,7 @@ func TranMsgTrue(props string) bool {
 // (as Java's CommitLog does), a prepared sysflag without TRAN_MSG=true (it would be
 // stored and never resolved), committed or rolled back sysflags (only END_TRANSACTION
 // writes those), and retry topics.
-func CheckHalfSend(reqCode int16, h *header.SendMessageRequestV2) error {
+func CheckHalfSend(reqCode int32, h *header.SendMessageRequestV2) error {
 	switch tt := message.TxType(h.SysFlag); {
 	case reqCode == code.SendBatchMessage || h.Batch:
 		return refusal.New(refusal.MessageIllegal, "a batch cannot hold transactional messages (topic %s); send them one by one", h.Topic)

@@ -97,7 +97,7 @@ func Invoke(addr string, req *codec.Command) (*codec.Command, error) {
 // RoutedTo reports whether the NameServer at ns routes TBW102 to a master at broker —
 // the broker has registered, so a producer can resolve a topic created from TBW102.
 // The second result is the answer's code (-1 when the call failed).
-func RoutedTo(ns, broker string) (bool, int16) {
+func RoutedTo(ns, broker string) (bool, int32) {
 	resp, err := Invoke(ns, codec.NewRequest(code.GetRouteInfoByTopic, map[string]string{"topic": "TBW102"}, nil))
 	if err != nil {
 		return false, -1
