@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
 	pb "github.com/rocketgo/rocketgo/proto/rmqpb"
@@ -91,15 +92,15 @@ func TestGRPCRouteAndSendOverTLSAndPlaintext(t *testing.T) {
 				t.Fatalf("SendMessage: %v %v", err, sr)
 			}
 			var found *message.Ext
-			for q := int32(0); q < 2 && found == nil; q++ {
-				resp := g.pull(&header.PullMessageRequest{ConsumerGroup: "g", Topic: "gt", QueueID: q, MaxMsgNums: 8, Subscription: "*"})
-				if resp.Code == 0 {
-					found = records(t, resp.Body)[0]
+			testutil.Eventually(t, 5*time.Second, "the sent message in a queue", func() bool {
+				for q := int32(0); q < 2 && found == nil; q++ {
+					resp := g.pull(&header.PullMessageRequest{ConsumerGroup: "g", Topic: "gt", QueueID: q, MaxMsgNums: 8, Subscription: "*"})
+					if resp.Code == 0 {
+						found = records(t, resp.Body)[0]
+					}
 				}
-			}
-			if found == nil {
-				t.Fatal("the sent message is in no queue")
-			}
+				return found != nil
+			})
 			if string(found.Body) != "hello grpc" || found.Tags() != "TagA" || found.UniqKey() != id ||
 				strings.Join(found.Keys(), ",") != "k1,k2" || found.Properties["color"] != "blue" {
 				t.Fatalf("stored message: body %q props %v", found.Body, found.Properties)
