@@ -77,6 +77,7 @@ import (
 	"github.com/rocketgo/rocketgo/broker/clients"
 	"github.com/rocketgo/rocketgo/broker/config"
 	"github.com/rocketgo/rocketgo/broker/dedup"
+	"github.com/rocketgo/rocketgo/broker/grpcapi"
 	"github.com/rocketgo/rocketgo/broker/internal/locks"
 	"github.com/rocketgo/rocketgo/broker/internal/longpoll"
 	"github.com/rocketgo/rocketgo/broker/internal/registrar"
@@ -124,10 +125,11 @@ type Broker struct {
 	locks     *locks.Table
 	registrar *registrar.Registrar
 	txn       *txnsvc.Service
-	dedup     *dedup.Window // dedup.go
-	sched     *scheduler    // delay.go: delay levels, timers, retry
-	sqlCache  sqlread.Cache // propfilter.go: compiled SQL92 subscriptions
-	acl       *acl.Plain    // aclguard.go: nil when aclEnable is off
+	dedup     *dedup.Window   // dedup.go
+	sched     *scheduler      // delay.go: delay levels, timers, retry
+	sqlCache  sqlread.Cache   // propfilter.go: compiled SQL92 subscriptions
+	acl       *acl.Plain      // aclguard.go: nil when aclEnable is off
+	grpc      *grpcapi.Server // grpc.go: nil when grpcListenAddr is empty
 
 	cfg        liveConfig   // admin_config.go: settings changed by UPDATE_BROKER_CONFIG
 	cfgUpdates atomic.Int64 // admin_config.go: the configuration's data version
@@ -280,6 +282,9 @@ func (b *Broker) Start(ctx context.Context) error {
 	if err := b.startMetrics(); err != nil { // observe.go
 		return err
 	}
+	if err := b.startGRPC(); err != nil { // grpc.go
+		return err
+	}
 	b.registrar.Start(ctx)
 	b.txn.Start()
 	b.sched.Start(ctx)
@@ -333,6 +338,10 @@ func (b *Broker) Close() error {
 
 func (b *Broker) close() error {
 	b.closing.Store(true)
+	// gRPC clients go first: their sessions are connections to this broker.
+	if b.grpc != nil {
+		_ = b.grpc.Close()
+	}
 	// Parked pulls are answered (PULL_NOT_FOUND with their offsets) while their
 	// connections are still open; pulls that arrive from now on are answered at once.
 	b.polls.Close()

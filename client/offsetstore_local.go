@@ -8,9 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
+
+	"github.com/rocketgo/rocketgo/internal/atomicfile"
 )
 
 // Local offset file. A broadcasting consumer keeps its progress on its own disk, one
@@ -107,47 +108,6 @@ func decodeOffsetFile(b []byte) (string, map[MessageQueue]int64, error) {
 	return f.Group, out, nil
 }
 
-// writeFileAtomic replaces path with data so that a crash leaves the old or the new
-// content: temporary file, fsync, rename, fsync of the directory (without which the
-// rename itself may not survive a power loss).
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmpName := tmp.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			_ = tmp.Close()
-			_ = os.Remove(tmpName)
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmpName, path); err != nil {
-		return err
-	}
-	ok = true
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
 // readOffsetFile reads path, bounded by maxOffsetFileBytes. A missing file is an empty
 // table.
 func readOffsetFile(path string) (string, map[MessageQueue]int64, error) {
@@ -219,7 +179,7 @@ func (s *localOffsetStore) persist(_ context.Context, mqs []MessageQueue) error 
 	if len(dirty) == 0 {
 		return nil
 	}
-	if err := writeFileAtomic(s.path, encodeOffsetFile(s.group, s.t.snapshot())); err != nil {
+	if err := atomicfile.WriteFile(s.path, encodeOffsetFile(s.group, s.t.snapshot()), 0o644); err != nil {
 		return fmt.Errorf("write offsets %s: %w", s.path, err)
 	}
 	for mq, off := range dirty {

@@ -44,14 +44,21 @@ type Config struct {
 	Store   store.Options   `mapstructure:"store"`
 }
 
-// Default returns the configuration with every component's defaults.
+// Default returns the configuration with every component's defaults. The programs also
+// open the gRPC endpoint on the Proxy's port (8081), which an embedded broker
+// (broker.DefaultOptions) leaves off so that it binds no fixed port.
 func Default() Config {
-	return Config{
+	c := Config{
 		Namesrv: namesrv.DefaultOptions(),
 		Broker:  broker.DefaultOptions(),
 		Store:   store.DefaultOptions(),
 	}
+	c.Broker.GRPCListenAddr = DefaultGRPCListenAddr
+	return c
 }
+
+// DefaultGRPCListenAddr is the programs' gRPC endpoint address (grpcListenAddr).
+const DefaultGRPCListenAddr = "0.0.0.0:8081"
 
 // Validate checks every section and names the first invalid option.
 func (c Config) Validate() error {

@@ -170,6 +170,11 @@ type Options struct {
 	// <cluster>_REPLY_TOPIC besides pushing it to the requester (true, as in RocketMQ).
 	StoreReplyMessageEnable bool `mapstructure:"storeReplyMessageEnable"`
 
+	// GRPCListenAddr is where the RocketMQ 5 gRPC endpoint listens (grpcListenAddr,
+	// "0.0.0.0:8081", the Proxy's port, in conf/broker.yaml; empty turns it off — the
+	// zero value, so embedded and test brokers open no fixed port; docs/grpc.md).
+	GRPCListenAddr string `mapstructure:"grpcListenAddr"`
+
 	// Logger receives the broker's logs; the zero value discards them.
 	Logger zerolog.Logger `mapstructure:"-"`
 	// Now is the broker's clock (time.Now when nil).

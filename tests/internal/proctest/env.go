@@ -21,13 +21,15 @@ var SmallStore = []string{
 // rather than the listen port + 1, which may be anyone's.
 const AnyHAPort = "ROCKETGO_BROKER_HALISTENPORT=-1"
 
-// ephemeralPorts moves the metrics endpoints of every child to kernel-chosen loopback
-// ports, so tests never bind the fixed defaults (5557, 5558); extra may override them.
+// ephemeralPorts moves the metrics and gRPC endpoints of every child to kernel-chosen
+// loopback ports, so tests never bind the fixed defaults (5557, 5558, 8081); extra may
+// override them.
 var ephemeralPorts = []string{
 	"ROCKETGO_BROKER_METRICSPROMEXPORTERHOST=127.0.0.1",
 	"ROCKETGO_BROKER_METRICSPROMEXPORTERPORT=0",
 	"ROCKETGO_NAMESRV_METRICSPROMEXPORTERHOST=127.0.0.1",
 	"ROCKETGO_NAMESRV_NAMESRVMETRICSPROMEXPORTERPORT=0",
+	"ROCKETGO_BROKER_GRPCLISTENADDR=127.0.0.1:0",
 }
 
 // Env is this process's environment without any ROCKETGO_ setting (which would

@@ -1,0 +1,65 @@
+package broker
+
+import (
+	"net/netip"
+	"path/filepath"
+
+	"github.com/rocketgo/rocketgo/broker/grpcapi"
+)
+
+// messageTypeAttr is the topic attribute naming the message type a RocketMQ 5 topic
+// accepts (TopicAttributes.java: NORMAL, FIFO, DELAY, TRANSACTION, MIXED).
+const messageTypeAttr = "message.type"
+
+// startGRPC starts the RocketMQ 5 gRPC endpoint when grpcListenAddr is set
+// (docs/grpc.md). It relays to this broker's remoting port, so every request goes
+// through the same handlers, checks and metrics as a remoting client's.
+func (b *Broker) startGRPC() error {
+	if b.opts.GRPCListenAddr == "" {
+		return nil
+	}
+	be := grpcapi.Backend{
+		BrokerName:   b.opts.BrokerName,
+		RemotingAddr: b.loopbackAddr,
+		Topic: func(name string) (grpcapi.TopicInfo, bool) {
+			tc, ok := b.topics.Get(name)
+			if !ok {
+				return grpcapi.TopicInfo{}, false
+			}
+			return grpcapi.TopicInfo{
+				ReadQueues: int(tc.ReadQueueNums), WriteQueues: int(tc.WriteQueueNums), Perm: int(tc.Perm),
+				MessageType: tc.Attributes[messageTypeAttr],
+			}, true
+		},
+	}
+	if b.acl != nil {
+		be.Authenticate = func(ak string) (string, bool) { return b.acl.Rules().SecretKey(ak) }
+	}
+	b.grpc = grpcapi.New(grpcapi.Options{
+		ListenAddr:      b.opts.GRPCListenAddr,
+		AdvertiseHost:   b.opts.AdvertiseIP,
+		CertDir:         filepath.Join(b.sopts.Dir, "grpc-tls"),
+		MaxMessageBytes: b.sopts.MaxMessageBytes,
+		Logger:          b.log,
+		Now:             b.now,
+	}, be)
+	return b.grpc.Start()
+}
+
+// GRPCAddr returns the gRPC endpoint's listening address, "" when it is off.
+func (b *Broker) GRPCAddr() string {
+	if b.grpc == nil || b.grpc.Addr() == nil {
+		return ""
+	}
+	return b.grpc.Addr().String()
+}
+
+// loopbackAddr is the remoting address the gRPC endpoint relays to: this host's
+// loopback at the listening port.
+func (b *Broker) loopbackAddr() string {
+	ap := b.srv.Addr()
+	if !ap.Addr().IsUnspecified() {
+		return ap.String()
+	}
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), ap.Port()).String()
+}
