@@ -11,7 +11,7 @@ type Version struct {
 // extension: a slave reports the metadata versions it has applied and asks for its
 // master's.
 type SlaveMetadataVersionRequest struct {
-	BrokerID int64            // brokerId: the slave's
+	BrokerID int64   // brokerId: the slave's
 	Topics   Version // topicsTimestamp, topicsCounter: the topic table applied
 	Groups   Version // groupsTimestamp, groupsCounter: the group table applied
 }

@@ -78,9 +78,9 @@ type Sync struct {
 		pending      map[meta.OffsetID]int64 // offsets committed here, not yet on the master (pending.go)
 	}
 	roundMu sync.Mutex // one round at a time: the periodic loop and the version watch
-	kick   chan struct{}
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	kick    chan struct{}
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 }
 
 // New returns a stopped copier with no master address.
