@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketgo/rocketgo/client"
 	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -207,4 +208,38 @@ func TestTopicCreatedJustBeforeMasterKill(t *testing.T) {
 		return got == len(msgs)
 	})
 	exactly(t, "late topic from the slave", box, msgs)
+
+	// A pull consumer of another new group reads them too, and commits on the slave.
+	pc, err := client.NewPullConsumer(client.WithNameServer(nss...), client.WithInstanceName("late-puller"),
+		client.WithLogger(clientLogger(t)), client.WithConsumerGroup("LatePullGroup"),
+		client.WithConsumeFrom(client.ConsumeFromFirstOffset), client.WithRouteRefreshInterval(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.Subscribe(late, client.SelectAll); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := pc.Start(ctx); err != nil {
+		t.Fatalf("start pull consumer: %v", err)
+	}
+	t.Cleanup(func() { _ = pc.Shutdown(context.Background()) })
+	pulled := newInbox(0)
+	for pulled.received() < len(msgs) {
+		got, err := pc.Poll(ctx)
+		if err != nil {
+			t.Fatalf("poll after %d of %d: %v", pulled.received(), len(msgs), err)
+		}
+		if _, err := pulled.listener(ctx, got); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exactly(t, "pull consumer from the slave", pulled, msgs)
+	if err := pc.CommitSync(ctx); err != nil {
+		t.Fatalf("commit on the slave: %v", err)
+	}
+	if !committedEverywhere(sa.Addr, "LatePullGroup", late, func(int32) int64 { return int64(len(msgs) / srQueues) }) {
+		t.Fatalf("the pull consumer's offsets are not on the slave")
+	}
 }
