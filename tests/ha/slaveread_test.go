@@ -73,6 +73,7 @@ func exactly(t *testing.T, what string, box *inbox, want [][]byte) {
 // there with no repeats beyond what it had in flight.
 func TestConsumersStartedWhileMasterDown(t *testing.T) {
 	dir, bin := t.TempDir(), Build(t)
+	began := time.Now()
 	ns := StartNamesrv(t, bin, dir, "ns", "")
 	nss := []string{ns.Addr}
 	ma := StartBroker(t, bin, dir, BrokerConfig{Name: "broker-a", Role: "ASYNC_MASTER", Namesrv: nss})
@@ -109,6 +110,7 @@ func TestConsumersStartedWhileMasterDown(t *testing.T) {
 		return len(addrs) == 1 && addrs[1] == sa.Addr
 	})
 
+	t.Logf("%v: master down", time.Since(began).Round(time.Millisecond))
 	freshBox, oldBox := newInbox(0), newInbox(0)
 	startConsumer(t, nss, "fresh-consumer", fresh, topic, freshBox)
 	oldPC := startConsumer(t, nss, "old-consumer", old, topic, oldBox)
@@ -117,6 +119,7 @@ func TestConsumersStartedWhileMasterDown(t *testing.T) {
 		gotOld, _ := oldBox.has(rest)
 		return got == len(all) && gotOld == len(rest)
 	})
+	t.Logf("%v: both groups read from the slave", time.Since(began).Round(time.Millisecond))
 	exactly(t, "new group from the slave", freshBox, all)
 	exactly(t, "old group from the slave", oldBox, rest)
 
@@ -134,6 +137,7 @@ func TestConsumersStartedWhileMasterDown(t *testing.T) {
 	testutil.Eventually(t, 30*time.Second, "the slave's offsets to reach the restarted master", func() bool {
 		return committedEverywhere(ma.Addr, old, topic, end) && committedEverywhere(ma.Addr, fresh, topic, end)
 	})
+	t.Logf("%v: offsets on the restarted master", time.Since(began).Round(time.Millisecond))
 	testutil.Eventually(t, 30*time.Second, "the route to regain the master", func() bool {
 		return BrokerAddrs(ns.Addr, topic, "broker-a")[0] == ma.Addr
 	})
@@ -142,6 +146,7 @@ func TestConsumersStartedWhileMasterDown(t *testing.T) {
 		t.Fatalf("the old group's offsets on the slave moved back after the master returned")
 	}
 
+	t.Logf("%v: route regained", time.Since(began).Round(time.Millisecond))
 	after := bodies("after", 200, 64)
 	sendIndexed(t, ma.Addr, topic, after)
 	oldBox2 := newInbox(0)
@@ -152,6 +157,7 @@ func TestConsumersStartedWhileMasterDown(t *testing.T) {
 		gotOld, _ := oldBox2.has(after)
 		return got == len(everything) && gotOld == len(after)
 	})
+	t.Logf("%v: after-messages read", time.Since(began).Round(time.Millisecond))
 	exactly(t, "old group's next member", oldBox2, after)
 	// The new group's consumer moved back to the master; what it may see twice is
 	// bounded by what it had in flight: its cache of 16 messages per queue.
