@@ -67,6 +67,19 @@ func (a *Acks) Wait(ctx context.Context, topics, groups body.DataVersion) bool {
 	}
 }
 
+// Live returns how many slaves reported within slaveGone.
+func (a *Acks) Live() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	cutoff, n := a.now().Add(-slaveGone), 0
+	for _, s := range a.slaves {
+		if !s.at.Before(cutoff) {
+			n++
+		}
+	}
+	return n
+}
+
 // behindLocked reports whether a live slave lacks the versions.
 func (a *Acks) behindLocked(topics, groups body.DataVersion) bool {
 	cutoff := a.now().Add(-slaveGone)
