@@ -3,6 +3,9 @@ package broker
 import (
 	"context"
 	"encoding/json"
+	"time"
+
+	"github.com/rocketgo/rocketgo/broker/internal/metasync"
 
 	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/code"
@@ -23,7 +26,10 @@ import (
 
 // handleSlaveMetadataVersion serves SLAVE_METADATA_VERSION (2500) on a master: it
 // records the versions the slave applied and answers with the master's.
-func (b *Broker) handleSlaveMetadataVersion(_ *server.Conn, req *codec.Command) *codec.Command {
+//
+// When the slave already has the master's versions and asks for waitMillis, the answer
+// is held until a topic or group changes or the wait (at most metasync.MaxHold) ends.
+func (b *Broker) handleSlaveMetadataVersion(conn *server.Conn, req *codec.Command) *codec.Command {
 	if b.repl.acks == nil {
 		return errorResponse(req, reject(errBadRequest, "broker %s/%d is a slave: it has no slaves to report metadata versions to it",
 			b.opts.BrokerName, b.opts.BrokerID))
@@ -32,7 +38,30 @@ func (b *Broker) handleSlaveMetadataVersion(_ *server.Conn, req *codec.Command) 
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
 	}
+	// Take the change channel before reading the versions: a change made in between
+	// closes it, so it is not missed.
+	changes := b.repl.acks.Changes()
 	b.repl.acks.Report(h.BrokerID, meta.DataVersion(h.Topics), meta.DataVersion(h.Groups))
+	if hold := min(time.Duration(h.WaitMillis)*time.Millisecond, metasync.MaxHold); hold > 0 && conn != nil &&
+		h.Topics == header.Version(b.topics.Version()) && h.Groups == header.Version(b.groups.Version()) {
+		go func() {
+			t := time.NewTimer(hold)
+			defer t.Stop()
+			select {
+			case <-changes:
+			case <-t.C:
+			}
+			if err := conn.Reply(b.metadataVersions(req)); err != nil {
+				b.log.Debug().Err(err).Msg("answer a held SLAVE_METADATA_VERSION")
+			}
+		}()
+		return nil
+	}
+	return b.metadataVersions(req)
+}
+
+// metadataVersions is the answer to SLAVE_METADATA_VERSION: the master's versions.
+func (b *Broker) metadataVersions(req *codec.Command) *codec.Command {
 	rh := header.SlaveMetadataVersionResponse{Topics: header.Version(b.topics.Version()), Groups: header.Version(b.groups.Version())}
 	resp := req.NewResponse(code.Success, "")
 	resp.ExtFields = rh.Encode()
@@ -77,6 +106,7 @@ func (b *Broker) toSlaves(h server.Handler) server.Handler {
 		if b.repl.acks == nil || resp == nil || resp.Code != code.Success {
 			return resp
 		}
+		b.repl.acks.Changed() // answer the slaves' held polls now
 		ctx, cancel := context.WithTimeout(context.Background(), b.opts.SlaveTimeout)
 		defer cancel()
 		if !b.repl.acks.Wait(ctx, b.topics.Version(), b.groups.Version()) {

@@ -14,20 +14,26 @@ type SlaveMetadataVersionRequest struct {
 	BrokerID int64   // brokerId: the slave's
 	Topics   Version // topicsTimestamp, topicsCounter: the topic table applied
 	Groups   Version // groupsTimestamp, groupsCounter: the group table applied
+	// WaitMillis (waitMillis, optional): when the master's versions equal these, it may
+	// hold the answer up to this long, answering as soon as a change is made.
+	WaitMillis int64
 }
 
 // Encode implements Header.
 func (h *SlaveMetadataVersionRequest) Encode() map[string]string {
-	m := make(map[string]string, 5)
+	m := make(map[string]string, 6)
 	m["brokerId"] = itoa64(h.BrokerID)
 	putVersions(m, h.Topics, h.Groups)
+	if h.WaitMillis != 0 {
+		m["waitMillis"] = itoa64(h.WaitMillis)
+	}
 	return m
 }
 
 // Decode implements Header.
 func (h *SlaveMetadataVersionRequest) Decode(ext map[string]string) error {
 	r := reader{ext: ext}
-	*h = SlaveMetadataVersionRequest{BrokerID: r.i64("brokerId")}
+	*h = SlaveMetadataVersionRequest{BrokerID: r.i64("brokerId"), WaitMillis: r.optI64("waitMillis")}
 	h.Topics, h.Groups = r.versions()
 	return r.err
 }

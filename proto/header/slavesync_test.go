@@ -5,7 +5,7 @@ import "testing"
 // TestSlaveMetadataVersionRoundTrip: the request and answer keep every field, and a
 // missing version is a decode error naming the key.
 func TestSlaveMetadataVersionRoundTrip(t *testing.T) {
-	req := SlaveMetadataVersionRequest{BrokerID: 2, Topics: Version{1690000000123, 7}, Groups: Version{1690000000456, 3}}
+	req := SlaveMetadataVersionRequest{BrokerID: 2, Topics: Version{1690000000123, 7}, Groups: Version{1690000000456, 3}, WaitMillis: 500}
 	var back SlaveMetadataVersionRequest
 	if err := back.Decode(req.Encode()); err != nil || back != req {
 		t.Fatalf("request round trip: %+v (%v), want %+v", back, err, req)

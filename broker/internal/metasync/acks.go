@@ -11,13 +11,18 @@ import (
 // A master answers a topic or subscription group change only once its slaves have
 // applied it (Acks.Wait), so a topic whose creation was answered is served by a slave
 // even when the master dies right after the answer. Slaves report the versions they
-// have applied with every SLAVE_METADATA_VERSION (2500), which they send every
-// VersionPollInterval; a slave that has not reported for slaveGone is not waited for
+// have applied with every SLAVE_METADATA_VERSION (2500). A slave sends the next one as
+// soon as the last is answered; the master holds a poll up to MaxHold while nothing
+// changes and answers it at once on a change (Changed), so a change reaches the slave
+// in a few round trips. A slave that has not reported for slaveGone is not waited for
 // (it is down, or it is an older broker that never reports), and no wait is longer
 // than the master's slaveTimeout.
 
+// MaxHold is the longest a master holds a slave's SLAVE_METADATA_VERSION.
+const MaxHold = 500 * time.Millisecond
+
 // slaveGone is how long after its last report a slave stops being waited for.
-const slaveGone = 20 * VersionPollInterval
+const slaveGone = 4 * MaxHold
 
 // Acks is a master's record of the metadata versions its slaves have applied.
 type Acks struct {
@@ -26,6 +31,7 @@ type Acks struct {
 	mu      sync.Mutex
 	slaves  map[int64]applied
 	changed chan struct{} // closed and replaced at every report
+	master  chan struct{} // closed and replaced at every change made on the master
 }
 
 // applied is one slave's last report.
@@ -36,7 +42,22 @@ type applied struct {
 
 // NewAcks returns an empty record.
 func NewAcks(now func() time.Time) *Acks {
-	return &Acks{now: now, slaves: map[int64]applied{}, changed: make(chan struct{})}
+	return &Acks{now: now, slaves: map[int64]applied{}, changed: make(chan struct{}), master: make(chan struct{})}
+}
+
+// Changed wakes the slaves' held polls: the master's metadata changed.
+func (a *Acks) Changed() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	close(a.master)
+	a.master = make(chan struct{})
+}
+
+// Changes returns a channel closed at the next Changed.
+func (a *Acks) Changes() <-chan struct{} {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.master
 }
 
 // Report records that slave id has applied the given versions.

@@ -2,6 +2,7 @@ package metasync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,9 +12,11 @@ import (
 	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
-// VersionPollInterval is how often a slave asks its master for its metadata versions
-// (SLAVE_METADATA_VERSION, 2500) and reports its own: one small request, so a topic or
-// group change reaches the slave within about this long rather than a slaveSyncInterval.
+// VersionPollInterval is how long a slave waits before it asks its master for its
+// metadata versions (SLAVE_METADATA_VERSION, 2500) again after a failed ask. A
+// successful ask is followed by the next at once: the master holds each up to MaxHold
+// and answers it as soon as a topic or group changes, so a change reaches the slave
+// within a few round trips rather than a slaveSyncInterval.
 const VersionPollInterval = 50 * time.Millisecond
 
 // unsupportedBackoff is how long a slave waits before asking again a master that does
@@ -39,7 +42,9 @@ func (m *Sync) watch(ctx context.Context) {
 		case err != nil:
 			// The master is down or replication is not streaming: the round loop
 			// retries and logs.
-		case changed:
+		case !changed:
+			next = 0 // the master held the ask: ask again at once
+		default:
 			if err := m.round(ctx); err == nil {
 				next = 0 // report the versions just applied
 			}
@@ -47,6 +52,9 @@ func (m *Sync) watch(ctx context.Context) {
 		t.Reset(next)
 	}
 }
+
+// errNoMaster: the master's address is not known yet.
+var errNoMaster = errors.New("master address not known yet")
 
 // errUnsupported: the master does not know SLAVE_METADATA_VERSION.
 var errUnsupported = fmt.Errorf("master does not support request %d", code.SlaveMetadataVersion)
@@ -56,13 +64,13 @@ var errUnsupported = fmt.Errorf("master does not support request %d", code.Slave
 func (m *Sync) pollVersions(ctx context.Context) (bool, error) {
 	addr := m.MasterAddr()
 	if addr == "" {
-		return false, nil
+		return false, errNoMaster
 	}
 	if ok, _ := m.o.Streaming(); !ok {
 		return false, errNotStreaming
 	}
 	m.mu.Lock()
-	h := header.SlaveMetadataVersionRequest{BrokerID: m.o.BrokerID,
+	h := header.SlaveMetadataVersionRequest{BrokerID: m.o.BrokerID, WaitMillis: MaxHold.Milliseconds(),
 		Topics: header.Version(m.mu.topicVersion), Groups: header.Version(m.mu.groupVersion)}
 	m.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
