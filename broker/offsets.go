@@ -98,6 +98,7 @@ func (b *Broker) handleUpdateConsumerOffset(_ *server.Conn, req *codec.Command) 
 	if err := b.offsets.Commit(h.ConsumerGroup, h.Topic, h.QueueID, h.CommitOffset); err != nil {
 		return errorResponse(req, err)
 	}
+	b.noteSlaveCommit(&h) // slaveread.go
 	return req.NewResponse(code.Success, "")
 }
 

@@ -52,6 +52,7 @@ type replication struct {
 	server *ha.Server     // masters
 	client *ha.Client     // slaves
 	meta   *metasync.Sync // slaves
+	acks   *metasync.Acks // masters: the metadata versions slaves applied (slaveread.go)
 }
 
 // isSlave reports whether the broker is a slave.
@@ -87,6 +88,7 @@ func (b *Broker) openReplication() error {
 	if err != nil {
 		return fmt.Errorf("broker: %w", err)
 	}
+	b.repl.acks = metasync.NewAcks(b.now)
 	b.repl.server = ha.NewServer(b.store, ha.ServerOptions{
 		Addr:          b.opts.HAListenAddr(),
 		BrokerName:    b.opts.BrokerName,

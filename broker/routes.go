@@ -41,12 +41,13 @@ func (b *Broker) routes() []route {
 		{code.SendReplyMessageV2, b.handleSendReply, false},
 
 		// Topics and groups: admin_topic.go.
-		{code.UpdateAndCreateTopic, b.handleUpdateAndCreateTopic, true},
-		{code.DeleteTopicInBroker, b.handleDeleteTopic, true},
+		// A change is answered once the slaves have it (toSlaves, slaveread.go).
+		{code.UpdateAndCreateTopic, b.toSlaves(b.handleUpdateAndCreateTopic), true},
+		{code.DeleteTopicInBroker, b.toSlaves(b.handleDeleteTopic), true},
 		{code.GetAllTopicConfig, b.handleGetAllTopicConfig, false},
-		{code.UpdateAndCreateSubGroup, b.handleUpdateAndCreateSubGroup, true},
+		{code.UpdateAndCreateSubGroup, b.toSlaves(b.handleUpdateAndCreateSubGroup), true},
 		{code.GetAllSubscriptionGroupConfig, b.handleGetAllSubscriptionGroupConfig, false},
-		{code.DeleteSubscriptionGroup, b.handleDeleteSubGroup, true}, // admin_group.go
+		{code.DeleteSubscriptionGroup, b.toSlaves(b.handleDeleteSubGroup), true}, // admin_group.go
 
 		// Broker configuration: admin_config.go.
 		{code.GetBrokerConfig, b.handleGetBrokerConfig, false},
@@ -72,6 +73,8 @@ func (b *Broker) routes() []route {
 
 		// Master/Slave: the request a slave asks its master (slave.go).
 		{code.GetAllConsumerOffset, b.handleGetAllConsumerOffset, false},
+		{code.SlaveMetadataVersion, b.handleSlaveMetadataVersion, false}, // slaveread.go
+		{code.RelayConsumerOffsets, b.handleRelayConsumerOffsets, true},
 
 		// Transactions: endtx.go.
 		{code.EndTransaction, b.handleEndTransaction, true},

@@ -11,9 +11,10 @@ import (
 // which applies a snapshot only while the slave streams from the master's log.
 func newMetaSync(b *Broker) *metasync.Sync {
 	return metasync.New(metasync.Options{
-		Topics:  b.topics,
-		Groups:  b.groups,
-		Offsets: b.offsets,
+		Topics:   b.topics,
+		Groups:   b.groups,
+		Offsets:  b.offsets,
+		BrokerID: b.opts.BrokerID,
 		Streaming: func() (bool, string) {
 			st, _ := b.ReplicationStatus()
 			return st.Connected, st.LastError

@@ -117,9 +117,11 @@ func (t *offsetTable) snapshot() map[MessageQueue]int64 {
 // brokerOffsets is the part of the broker protocol the clustering offset store uses:
 // QUERY_CONSUMER_OFFSET (14) and UPDATE_CONSUMER_OFFSET (15) against the master of the
 // queue's broker. query returns errNoOffset for QUERY_NOT_FOUND (22).
+// commit reports whether a master took the offset; one a slave took (the master was
+// down) stays pending and is committed again, so it reaches the master once it is back.
 type brokerOffsets interface {
 	queryOffset(ctx context.Context, mq MessageQueue) (int64, error)
-	commitOffset(ctx context.Context, mq MessageQueue, offset int64) error
+	commitOffset(ctx context.Context, mq MessageQueue, offset int64) (onMaster bool, err error)
 }
 
 // remoteOffsetStore keeps a clustering group's offsets on the brokers.
@@ -158,13 +160,16 @@ func (s *remoteOffsetStore) update(mq MessageQueue, offset int64, increaseOnly b
 func (s *remoteOffsetStore) persist(ctx context.Context, mqs []MessageQueue) error {
 	var first error
 	for mq, off := range s.t.dirty(mqs) {
-		if err := s.rpc.commitOffset(ctx, mq, off); err != nil {
+		onMaster, err := s.rpc.commitOffset(ctx, mq, off)
+		if err != nil {
 			if first == nil {
 				first = fmt.Errorf("commit offset %d of %s: %w", off, mq, err)
 			}
 			continue
 		}
-		s.t.written(mq, off)
+		if onMaster {
+			s.t.written(mq, off)
+		}
 	}
 	return first
 }

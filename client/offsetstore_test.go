@@ -18,6 +18,7 @@ type fakeOffsets struct {
 	stored  map[MessageQueue]int64
 	commits []int64
 	fail    error
+	onSlave bool // commits land on a slave: the master is down
 }
 
 func (f *fakeOffsets) queryOffset(_ context.Context, mq MessageQueue) (int64, error) {
@@ -33,15 +34,15 @@ func (f *fakeOffsets) queryOffset(_ context.Context, mq MessageQueue) (int64, er
 	return off, nil
 }
 
-func (f *fakeOffsets) commitOffset(_ context.Context, mq MessageQueue, off int64) error {
+func (f *fakeOffsets) commitOffset(_ context.Context, mq MessageQueue, off int64) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail != nil {
-		return f.fail
+		return false, f.fail
 	}
 	f.stored[mq] = off
 	f.commits = append(f.commits, off)
-	return nil
+	return !f.onSlave, nil
 }
 
 var (

@@ -87,8 +87,10 @@ func (c *consumerCore) consumerIDs(ctx context.Context, topic string) ([]string,
 }
 
 // queryOffset implements brokerOffsets: QUERY_CONSUMER_OFFSET (14); 22 is errNoOffset.
+// It asks the master, or a slave (which holds a copy of the group's offsets) while the
+// master is out of the route.
 func (c *consumerCore) queryOffset(ctx context.Context, mq MessageQueue) (int64, error) {
-	addr, err := c.masterOf(ctx, mq.BrokerName, mq.Topic)
+	addr, _, err := c.readerOf(ctx, mq.BrokerName, mq.Topic)
 	if err != nil {
 		return 0, err
 	}
@@ -112,22 +114,24 @@ func (c *consumerCore) queryOffset(ctx context.Context, mq MessageQueue) (int64,
 
 // commitOffset implements brokerOffsets: UPDATE_CONSUMER_OFFSET (15). Unlike the
 // official client it waits for the answer, so a failed commit is seen and retried.
-func (c *consumerCore) commitOffset(ctx context.Context, mq MessageQueue, offset int64) error {
-	addr, err := c.masterOf(ctx, mq.BrokerName, mq.Topic)
+// While the master is out of the route the commit goes to a slave and onMaster is
+// false: the offset store commits it again until a master has it (slaveread.go).
+func (c *consumerCore) commitOffset(ctx context.Context, mq MessageQueue, offset int64) (onMaster bool, err error) {
+	addr, onMaster, err := c.readerOf(ctx, mq.BrokerName, mq.Topic)
 	if err != nil {
-		return err
+		return false, err
 	}
 	h := header.UpdateConsumerOffsetRequest{ConsumerGroup: c.group, Topic: mq.Topic, QueueID: mq.QueueID, CommitOffset: offset}
 	if _, err := c.call(ctx, addr, codec.NewRequest(code.UpdateConsumerOffset, h.Encode(), nil)); err != nil {
-		return fmt.Errorf("commit offset of %s: %w", mq, err)
+		return false, fmt.Errorf("commit offset of %s: %w", mq, err)
 	}
-	return nil
+	return onMaster, nil
 }
 
-// queueOffset asks the master of mq for one of its offsets: GET_MAX_OFFSET (30),
+// queueOffset asks the master of mq (a slave while the master is down) for one of its offsets: GET_MAX_OFFSET (30),
 // GET_MIN_OFFSET (31) or, with a timestamp, SEARCH_OFFSET_BY_TIMESTAMP (29).
 func (c *consumerCore) queueOffset(ctx context.Context, mq MessageQueue, reqCode int32, timestampMS int64) (int64, error) {
-	addr, err := c.masterOf(ctx, mq.BrokerName, mq.Topic)
+	addr, _, err := c.readerOf(ctx, mq.BrokerName, mq.Topic)
 	if err != nil {
 		return 0, err
 	}

@@ -32,7 +32,11 @@ import (
 // master that lost its store and restarted empty is refused by replication (package
 // ha), and its empty tables must not wipe the slave's either. Topic and group tables
 // are replaced when their meta.DataVersion differs from the one last applied; offsets are
-// merged, the master's value winning, as Java's putAll does.
+// merged, the master's value winning as Java's putAll does — except offsets consumers
+// committed on this slave that the master has not reached yet (pending.go). Besides the
+// periodic copy, a slave polls its master's versions every VersionPollInterval and
+// copies at once when they change (watch.go); the master waits for that before it
+// answers a change (acks.go).
 
 // errNotStreaming: the slave is not replicating its master's log, so the master's
 // metadata is not known to describe the slave's data.
@@ -50,6 +54,8 @@ type Options struct {
 	// Streaming reports whether the slave is replicating its master's log, and if not
 	// the last replication error ("" when none).
 	Streaming func() (ok bool, lastErr string)
+	// BrokerID is the slave's brokerId, reported to the master with its versions.
+	BrokerID int64
 	// Interval is slaveSyncInterval; MaxFrameBytes and DialTimeout configure the client.
 	Interval      time.Duration
 	MaxFrameBytes int
@@ -68,11 +74,13 @@ type Sync struct {
 		addr         string
 		topicVersion body.DataVersion
 		groupVersion body.DataVersion
-		rounds       int // successful rounds, for tests
+		rounds       int                     // successful rounds, for tests
+		pending      map[meta.OffsetID]int64 // offsets committed here, not yet on the master (pending.go)
 	}
-	kick   chan struct{}
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	roundMu sync.Mutex // one round at a time: the periodic loop and the version watch
+	kick    chan struct{}
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 }
 
 // New returns a stopped copier with no master address.
@@ -124,7 +132,8 @@ func (m *Sync) Rounds() int {
 func (m *Sync) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
-	m.wg.Add(1)
+	m.wg.Add(2)
+	go m.watch(ctx)
 	go func() {
 		defer m.wg.Done()
 		every := m.o.Interval
@@ -171,8 +180,11 @@ func (m *Sync) Close() {
 	m.client.Close()
 }
 
-// round copies the three tables once.
+// round copies the three tables once and relays the offsets committed here that the
+// master lacks.
 func (m *Sync) round(ctx context.Context) error {
+	m.roundMu.Lock()
+	defer m.roundMu.Unlock()
 	addr := m.MasterAddr()
 	if addr == "" {
 		return nil
@@ -198,7 +210,11 @@ func (m *Sync) round(ctx context.Context) error {
 	if err := m.applyGroups(groups); err != nil {
 		return err
 	}
-	if err := m.ApplyOffsets(offsets); err != nil {
+	lacks, err := m.applyOffsets(offsets)
+	if err != nil {
+		return err
+	}
+	if err := m.relay(ctx, addr, lacks); err != nil {
 		return err
 	}
 	m.mu.Lock()
@@ -279,18 +295,26 @@ func (m *Sync) applyGroups(data []byte) error {
 	return nil
 }
 
-// ApplyOffsets merges the master's committed offsets into this slave's.
+// ApplyOffsets merges the master's committed offsets into this slave's; offsets
+// committed here that the master has not reached yet are kept (pending.go).
 func (m *Sync) ApplyOffsets(data []byte) error {
+	_, err := m.applyOffsets(data)
+	return err
+}
+
+// applyOffsets is ApplyOffsets; it also returns the pending offsets the master lacks.
+func (m *Sync) applyOffsets(data []byte) (*meta.ConsumerOffsetsJSON, error) {
 	var w meta.ConsumerOffsetsJSON
 	if err := json.Unmarshal(data, &w); err != nil {
-		return fmt.Errorf("master's consumer offsets: %w", err)
+		return nil, fmt.Errorf("master's consumer offsets: %w", err)
 	}
+	lacks := m.keepPending(&w)
 	n, err := m.o.Offsets.MergeOffsets(&w)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if n > 0 {
 		m.log.Debug().Int("changed", n).Msg("consumer offsets copied from master")
 	}
-	return nil
+	return lacks, nil
 }
