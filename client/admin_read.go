@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/proto/code"
-	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/proto/header"
+	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
