@@ -78,7 +78,7 @@ var (
 )
 
 var printMsgCmd = &Command{
-	Name: "printMsg", Desc: "Print Message Detail",
+	Name: "printMsg", Desc: "Print Message Detail", Listing: true,
 	Opts: []Option{
 		{Short: "t", Long: "topic", HasArg: true, Desc: "topic name", Required: true},
 		charsetOpt, subExprOpt, beginOpt, endOpt,
@@ -87,43 +87,73 @@ var printMsgCmd = &Command{
 	Run: runPrintMsg,
 }
 
+// printedQueue is one queue of printMsg -o json.
+type printedQueue struct {
+	Topic      string        `json:"topic"`
+	BrokerName string        `json:"brokerName"`
+	QueueID    int32         `json:"queueId"`
+	MinOffset  int64         `json:"minOffset"`
+	MaxOffset  int64         `json:"maxOffset"`
+	Messages   []jsonMessage `json:"messages"`
+}
+
 // runPrintMsg follows PrintMessageSubCommand: for every readable queue of the topic
 // (sorted; Java's set has no order) a "minOffset=..., maxOffset=..., <queue>" line,
 // the messages between the offsets (-b/-e narrow them by store time), and a rule.
-// -d defaults to true here, as in Apache.
+// -d defaults to true here, as in Apache. -o json prints the queues with their
+// offsets and messages instead.
 func runPrintMsg(e *Env, f *Flags) error {
 	rd, err := newReader(e, f, !f.Has("d") || javaBool(f.Get("d")))
 	if err != nil {
 		return err
 	}
+	asJSON, _ := e.JSON()
 	qs, err := rd.a.SubscribeQueues(e.Ctx, f.Get("t"))
 	if err != nil {
 		return err
 	}
+	printed := []printedQueue{}
 	for _, mq := range qs {
 		lo, hi, err := rd.bounds(mq)
 		if err != nil {
 			return err
 		}
-		e.printf("minOffset=%d, maxOffset=%d, %s\n", lo, hi, javaQueue(mq))
+		pq := printedQueue{Topic: mq.Topic, BrokerName: mq.BrokerName, QueueID: mq.QueueID, MinOffset: lo, MaxOffset: hi, Messages: []jsonMessage{}}
+		if !asJSON {
+			e.printf("minOffset=%d, maxOffset=%d, %s\n", lo, hi, javaQueue(mq))
+		}
 		for off := lo; off < hi; {
 			r, err := rd.a.ReadQueue(e.Ctx, mq, rd.sub, off, pullBatch)
 			if err != nil {
 				return err
 			}
 			off = r.NextBeginOffset
-			switch r.Status {
-			case client.ReadFound:
+			switch {
+			case r.Status == client.ReadFound && asJSON:
+				pq.Messages = append(pq.Messages, rd.jsonMessages(r.Messages)...)
+				continue
+			case r.Status == client.ReadFound:
 				rd.print(r.Messages)
 				continue
-			case client.ReadNoMatchedMsg:
-				e.printf("%s no matched msg. status=%s, offset=%d\n", javaQueue(mq), r.Status, off)
+			case r.Status == client.ReadNoMatchedMsg:
+				if !asJSON {
+					e.printf("%s no matched msg. status=%s, offset=%d\n", javaQueue(mq), r.Status, off)
+				}
 				continue
 			}
-			e.printf("%s print msg finished. status=%s, offset=%d\n", javaQueue(mq), r.Status, off)
+			if !asJSON {
+				e.printf("%s print msg finished. status=%s, offset=%d\n", javaQueue(mq), r.Status, off)
+			}
 			break
 		}
+		if asJSON {
+			printed = append(printed, pq)
+			continue
+		}
 		e.printf("--------------------------------------------------------\n")
+	}
+	if asJSON {
+		return e.printJSON(printed)
 	}
 	return nil
 }

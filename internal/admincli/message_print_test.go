@@ -121,4 +121,20 @@ func TestPrintCommands(t *testing.T) {
 	}
 
 	golden(t, "printMsg.golden", normalizeDetail(mustRun(t, "printMsg", "-n", ns, "-t", "prints", "-d", "false")))
+	var queues []struct {
+		BrokerName string `json:"brokerName"`
+		MinOffset  int64  `json:"minOffset"`
+		MaxOffset  int64  `json:"maxOffset"`
+		Messages   []struct {
+			Body *string `json:"body"`
+		} `json:"messages"`
+	}
+	raw = mustRun(t, "printMsg", "-n", ns, "-t", "prints", "-s", "TagA", "-o", "json")
+	if err := json.Unmarshal([]byte(raw), &queues); err != nil {
+		t.Fatal(err)
+	}
+	if len(queues) != 1 || queues[0].BrokerName != "broker-a" || queues[0].MaxOffset != 4 || len(queues[0].Messages) != 2 ||
+		*queues[0].Messages[0].Body != "body-0" || *queues[0].Messages[1].Body != "body-2" {
+		t.Errorf("printMsg -s TagA -o json:\n%s", raw)
+	}
 }
