@@ -313,3 +313,23 @@ func FuzzDecodeKVFile(f *testing.F) {
 		}
 	})
 }
+
+// TestKVConfigWriteFailure: a change that cannot be written is refused and not made.
+func TestKVConfigWriteFailure(t *testing.T) {
+	// The directory does not exist at start (an empty table); a file then takes its
+	// name, so the write fails.
+	notDir := filepath.Join(t.TempDir(), "namesrv")
+	s := startKVServer(t, filepath.Join(notDir, "kvConfig.json"), false)
+	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t)
+	h := header.PutKVConfigRequest{Namespace: "NS", Key: "k", Value: "v"}
+	resp := call(t, c, s.Addr(), codec.NewRequest(code.PutKVConfig, h.Encode(), nil))
+	if resp.Code != code.SystemError || !strings.Contains(resp.Remark, "persist KV config") {
+		t.Fatalf("put on an unwritable path: %d %q", resp.Code, resp.Remark)
+	}
+	if resp := call(t, c, s.Addr(), kvReq(code.GetKVConfig, "NS", "k")); resp.Code != code.QueryNotFound {
+		t.Fatalf("a refused put is visible: %d %v", resp.Code, resp.ExtFields)
+	}
+}

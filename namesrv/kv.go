@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
@@ -27,13 +28,15 @@ const maxKVFileBytes = 64 << 20
 //	{"configTable":{"<namespace>":{"<key>":"<value>",...},...}}
 //
 // Unlike Java, which logs a failed write and answers SUCCESS, a change that cannot be
-// written is undone in memory and the request fails: what the table answers is always
-// what a restart will load.
+// written is not made and the request fails: what the table answers is always what a
+// restart will load. Changes are serialized and copy the table: the new table is
+// written to disk before it replaces the old one, so readers never wait for an fsync.
 type kvTable struct {
-	path string // "" keeps the table in memory only
-	mu   struct {
+	path    string     // "" keeps the table in memory only
+	writeMu sync.Mutex // serializes put and remove, and so the file's rewrites
+	mu      struct {
 		sync.RWMutex
-		table map[string]map[string]string
+		table map[string]map[string]string // replaced, never modified, once published
 	}
 }
 
@@ -121,55 +124,60 @@ func (t *kvTable) list(namespace string) (map[string]string, bool) {
 
 // put sets namespace/key to value and persists the table.
 func (t *kvTable) put(namespace, key, value string) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	kv, hadNS := t.mu.table[namespace]
-	if !hadNS {
-		kv = map[string]string{}
-		t.mu.table[namespace] = kv
-	}
-	prev, had := kv[key]
-	kv[key] = value
-	if err := t.persistLocked(); err != nil {
-		switch {
-		case !hadNS:
-			delete(t.mu.table, namespace)
-		case had:
-			kv[key] = prev
-		default:
-			delete(kv, key)
+	return t.change(func(next map[string]map[string]string) bool {
+		kv := maps.Clone(next[namespace])
+		if kv == nil {
+			kv = map[string]string{}
 		}
-		return err
-	}
-	return nil
+		kv[key] = value
+		next[namespace] = kv
+		return true
+	})
 }
 
 // remove deletes namespace/key (absent is not an error, as in Java) and persists the
 // table.
 func (t *kvTable) remove(namespace, key string) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	kv := t.mu.table[namespace]
-	prev, had := kv[key]
-	if !had {
+	return t.change(func(next map[string]map[string]string) bool {
+		kv, ok := next[namespace]
+		if _, had := kv[key]; !ok || !had {
+			return false
+		}
+		kv = maps.Clone(kv)
+		delete(kv, key)
+		next[namespace] = kv
+		return true
+	})
+}
+
+// change applies edit to a copy of the table (namespaces shared until edit clones the
+// one it changes), writes the copy and publishes it. edit reports whether it changed
+// anything; nothing is written when it did not.
+func (t *kvTable) change(edit func(next map[string]map[string]string) bool) error {
+	t.writeMu.Lock()
+	defer t.writeMu.Unlock()
+	t.mu.RLock()
+	next := maps.Clone(t.mu.table)
+	t.mu.RUnlock()
+	if !edit(next) {
 		return nil
 	}
-	delete(kv, key)
-	if err := t.persistLocked(); err != nil {
-		kv[key] = prev
+	if err := t.persist(next); err != nil {
 		return err
 	}
+	t.mu.Lock()
+	t.mu.table = next
+	t.mu.Unlock()
 	return nil
 }
 
-// persistLocked writes the table to a temporary file next to path, syncs it and
-// renames it over path, so a crash leaves either the old or the new table. t.mu must
-// be held.
-func (t *kvTable) persistLocked() error {
+// persist writes table to a temporary file next to path, syncs it and renames it over
+// path, so a crash leaves either the old or the new table. t.writeMu must be held.
+func (t *kvTable) persist(table map[string]map[string]string) error {
 	if t.path == "" {
 		return nil
 	}
-	raw, err := json.Marshal(kvFile{ConfigTable: t.mu.table})
+	raw, err := json.Marshal(kvFile{ConfigTable: table})
 	if err != nil {
 		return err
 	}
