@@ -5,12 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/rocketgo/rocketgo/broker"
 	"github.com/rocketgo/rocketgo/client"
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/namesrv"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/tests/cluster"
@@ -158,4 +162,46 @@ func TestHelpOfNamesrvAndPrintCommands(t *testing.T) {
 			t.Errorf("mqadmin help does not list %s", name)
 		}
 	}
+}
+
+// TestWipeSurvivesReRegistration (ROCKETGO_LONG=1; it waits for the broker's periodic
+// registration, 10 s at the shortest): the re-registration of an unchanged broker keeps
+// wipeWritePerm's effect, as in Apache (docs/protocol.md §12.3); a topic change on the
+// broker, which registers a new DataVersion, restores the broker's own permission.
+func TestWipeSurvivesReRegistration(t *testing.T) {
+	if os.Getenv("ROCKETGO_LONG") == "" {
+		t.Skip("waits for a periodic registration; set ROCKETGO_LONG=1")
+	}
+	// The NameServer reads its clock once per registration (and per sweep, which the
+	// expiry-long scan interval keeps away): each read is a registration here.
+	var clockReads atomic.Int64
+	c := cluster.Start(t,
+		cluster.WithBrokerOptions(func(o *broker.Options) { o.RegisterPeriod = 10 * time.Second }),
+		cluster.WithNamesrvOptions(func(o *namesrv.Options) {
+			o.ScanInterval = o.BrokerExpiry
+			o.Now = func() time.Time { clockReads.Add(1); return time.Now() }
+		}))
+	ns := c.NamesrvAddr()
+	c.CreateTopic(t, "drained", 1)
+	a, err := client.NewAdmin(client.WithNameServer(ns), client.WithInstanceName("reregister-test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	perm := func() int32 {
+		t.Helper()
+		r, err := a.TopicRoute(context.Background(), "drained")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.QueueDatas[0].Perm
+	}
+	mustRun(t, "wipeWritePerm", "-n", ns, "-b", "broker-a")
+	before := clockReads.Load()
+	testutil.Eventually(t, 20*time.Second, "the broker's next periodic registration", func() bool { return clockReads.Load() > before })
+	if p := perm(); p != body.PermRead {
+		t.Fatalf("perm after the broker re-registered unchanged: %d, want %d", p, body.PermRead)
+	}
+	c.CreateTopic(t, "changed", 1)
+	testutil.Eventually(t, 10*time.Second, "the changed registration to restore write", func() bool { return perm() == body.PermRead|body.PermWrite })
 }
