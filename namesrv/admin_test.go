@@ -333,3 +333,23 @@ func TestKVConfigWriteFailure(t *testing.T) {
 		t.Fatalf("a refused put is visible: %d %v", resp.Code, resp.ExtFields)
 	}
 }
+
+// TestKVConfigBounded: the table stays under its limit (maxKVFileBytes, 1 KiB here);
+// a put beyond is refused.
+func TestKVConfigBounded(t *testing.T) {
+	kv, err := openKV("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv.limit = 1 << 10
+	big := strings.Repeat("v", kv.limit/2)
+	if err := kv.put("NS", "a", big); err != nil {
+		t.Fatal(err)
+	}
+	if err := kv.put("NS", "b", big); err == nil || !strings.Contains(err.Error(), "more than") {
+		t.Fatalf("put past the bound: %v", err)
+	}
+	if _, ok := kv.get("NS", "b"); ok {
+		t.Fatal("a refused put is visible")
+	}
+}

@@ -17,8 +17,9 @@ import (
 // GET_ROUTEINFO_BY_TOPIC carries as orderTopicConf when orderMessageEnable is on.
 const orderTopicNamespace = "ORDER_TOPIC_CONFIG"
 
-// maxKVFileBytes bounds kvConfig.json at load: the table lives in memory and is
-// rewritten whole on every change, so a file beyond this is refused rather than read.
+// maxKVFileBytes bounds kvConfig.json: the table lives in memory and is rewritten whole
+// on every change, so a change that would make it larger is refused, and so is a file
+// beyond it at load.
 const maxKVFileBytes = 64 << 20
 
 // kvTable is KVConfigManager: namespace → key → value, persisted whole to one JSON file
@@ -33,6 +34,7 @@ const maxKVFileBytes = 64 << 20
 // written to disk before it replaces the old one, so readers never wait for an fsync.
 type kvTable struct {
 	path    string     // "" keeps the table in memory only
+	limit   int        // the most bytes the file may hold: maxKVFileBytes
 	writeMu sync.Mutex // serializes put and remove, and so the file's rewrites
 	mu      struct {
 		sync.RWMutex
@@ -49,7 +51,7 @@ type kvFile struct {
 // not a KVConfigSerializeWrapper is refused (the NameServer does not start) rather
 // than overwritten at the next change.
 func openKV(path string) (*kvTable, error) {
-	t := &kvTable{path: path}
+	t := &kvTable{path: path, limit: maxKVFileBytes}
 	t.mu.table = map[string]map[string]string{}
 	if path == "" {
 		return t, nil
@@ -174,12 +176,16 @@ func (t *kvTable) change(edit func(next map[string]map[string]string) bool) erro
 // persist writes table to a temporary file next to path, syncs it and renames it over
 // path, so a crash leaves either the old or the new table. t.writeMu must be held.
 func (t *kvTable) persist(table map[string]map[string]string) error {
-	if t.path == "" {
-		return nil
-	}
 	raw, err := json.Marshal(kvFile{ConfigTable: table})
 	if err != nil {
 		return err
+	}
+	if len(raw) > t.limit {
+		// The table must stay loadable (openKV refuses more), and bounded in memory.
+		return fmt.Errorf("KV config table would be %d bytes, more than %d", len(raw), t.limit)
+	}
+	if t.path == "" {
+		return nil
 	}
 	if err := os.MkdirAll(filepath.Dir(t.path), 0o755); err != nil {
 		return fmt.Errorf("persist KV config: %w", err)
