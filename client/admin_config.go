@@ -25,16 +25,7 @@ func (a *Admin) BrokerConfig(ctx context.Context, addr string) ([]ConfigEntry, e
 	if err != nil {
 		return nil, fmt.Errorf("broker config of %s: %w", addr, err)
 	}
-	var out []ConfigEntry
-	for _, line := range strings.Split(string(resp.Body), "\n") {
-		line = strings.TrimRight(line, "\r")
-		if line == "" || line[0] == '#' || line[0] == '!' {
-			continue
-		}
-		k, v, _ := strings.Cut(line, "=")
-		out = append(out, ConfigEntry{Key: k, Value: unescapeProperty(v)})
-	}
-	return out, nil
+	return parseConfigText(resp.Body), nil // admin_namesrv.go
 }
 
 // unescapeProperty undoes the escapes a properties writer adds to a value.
@@ -53,11 +44,7 @@ func (a *Admin) UpdateBrokerConfig(ctx context.Context, addr string, props []Con
 	if err := a.check(); err != nil {
 		return "", err
 	}
-	var sb strings.Builder
-	for _, p := range props {
-		fmt.Fprintf(&sb, "%s=%s\n", p.Key, p.Value)
-	}
-	resp, err := a.invokeOK(ctx, addr, codec.NewRequest(code.UpdateBrokerConfig, nil, []byte(sb.String())))
+	resp, err := a.invokeOK(ctx, addr, codec.NewRequest(code.UpdateBrokerConfig, nil, configText(props)))
 	if err != nil {
 		return "", fmt.Errorf("update broker config of %s: %w", addr, err)
 	}

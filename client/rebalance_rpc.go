@@ -19,16 +19,7 @@ import (
 // masterOf returns the master address of brokerName, fetching topic's route once when
 // the broker is not known yet (a queue can outlive the route cache entry that named it).
 func (c *consumerCore) masterOf(ctx context.Context, brokerName, topic string) (string, error) {
-	if addr := c.inst.masterAddr(brokerName); addr != "" {
-		return addr, nil
-	}
-	if _, err := c.inst.route(ctx, topic); err != nil {
-		return "", fmt.Errorf("master of %s: %w", brokerName, err)
-	}
-	if addr := c.inst.masterAddr(brokerName); addr != "" {
-		return addr, nil
-	}
-	return "", fmt.Errorf("master of %s: %w", brokerName, ErrBrokerNotFound)
+	return c.inst.masterOf(ctx, brokerName, topic) // queue_rpc.go
 }
 
 // call sends one request and returns the answer when its code is one of ok.
@@ -128,33 +119,14 @@ func (c *consumerCore) commitOffset(ctx context.Context, mq MessageQueue, offset
 	return onMaster, nil
 }
 
-// queueOffset asks the master of mq (a slave while the master is down) for one of its offsets: GET_MAX_OFFSET (30),
-// GET_MIN_OFFSET (31) or, with a timestamp, SEARCH_OFFSET_BY_TIMESTAMP (29).
+// queueOffset asks the master of mq (a slave while the master is down, slaveread.go)
+// for one of its offsets (queue_rpc.go).
 func (c *consumerCore) queueOffset(ctx context.Context, mq MessageQueue, reqCode int32, timestampMS int64) (int64, error) {
 	addr, _, err := c.readerOf(ctx, mq.BrokerName, mq.Topic)
 	if err != nil {
 		return 0, err
 	}
-	var ext map[string]string
-	if reqCode == code.SearchOffsetByTimestamp {
-		h := header.SearchOffsetRequest{Topic: mq.Topic, QueueID: mq.QueueID, Timestamp: timestampMS}
-		ext = h.Encode()
-	} else {
-		h := header.QueueRequest{Topic: mq.Topic, QueueID: mq.QueueID}
-		ext = h.Encode()
-	}
-	resp, err := c.call(ctx, addr, codec.NewRequest(reqCode, ext, nil))
-	if err != nil {
-		return 0, fmt.Errorf("offset of %s: %w", mq, err)
-	}
-	var rh header.OffsetResponse
-	if err := rh.Decode(resp.ExtFields); err != nil {
-		return 0, fmt.Errorf("offset of %s: %w: %w", mq, ErrBadResponse, err)
-	}
-	if rh.Offset < 0 {
-		return 0, fmt.Errorf("offset of %s: %w: negative offset %d", mq, ErrBadResponse, rh.Offset)
-	}
-	return rh.Offset, nil
+	return c.inst.queueOffsetAt(ctx, addr, mq, reqCode, timestampMS)
 }
 
 // lockQueues asks the master of brokerName to lease mqs to this member

@@ -5,8 +5,9 @@
 //
 // # State
 //
-// Everything is in memory and rebuilt from registrations; a NameServer keeps no files
-// and talks to no other NameServer. A broker registers with every NameServer it is
+// The route table is in memory and rebuilt from registrations; the only file a
+// NameServer keeps is its KV table (Options.KvConfigPath, Apache's kvConfig.json), and it
+// talks to no other NameServer. A broker registers with every NameServer it is
 // configured with, every 30 s and whenever its topics change:
 //
 //	brokers   brokerName  → {cluster, brokerId → "ip:port"}   (0 is the master)
@@ -38,11 +39,16 @@
 //	216 DELETE_TOPIC_IN_NAMESRV    optional clusterName limits it to that cluster
 //	224 GET_TOPICS_BY_CLUSTER      TopicList
 //	322 QUERY_DATA_VERSION         for Java brokers running with forceRegister=false
+//	100 PUT_KV_CONFIG, 101 GET_KV_CONFIG, 102 DELETE_KV_CONFIG, 219 GET_KVLIST_BY_NAMESPACE
+//	                               the persisted KV table (kv.go); ORDER_TOPIC_CONFIG feeds
+//	                               orderTopicConf when orderMessageEnable is on
+//	205 WIPE_WRITE_PERM_OF_BROKER, 327 ADD_WRITE_PERM_OF_BROKER
+//	                               a broker group's queue perms in the route table
+//	318 UPDATE_NAMESRV_CONFIG, 319 GET_NAMESRV_CONFIG   settings as properties (config.go)
 //
 // A request this server cannot carry out (a header missing a key, a body that does
 // not decode, a CRC mismatch) is answered SYSTEM_ERROR (1) with a remark saying what
 // was wrong, and the connection keeps being served. Other request codes get
 // REQUEST_CODE_NOT_SUPPORTED (3) from the remoting layer; among them the rest of
-// Java's namesrv: the KV-config codes (100-102, 219), wipe/add write permission (205,
-// 327), the system and unit topic lists (304, 311-313) and namesrv config (318, 319).
+// Java's namesrv: the system and unit topic lists (304, 311-313).
 package namesrv

@@ -88,6 +88,7 @@ func (s *Server) handleRegisterBroker(conn *server.Conn, req *codec.Command) *co
 	resp := req.NewResponse(code.Success, "")
 	rh := header.RegisterBrokerResponse{HAServerAddr: res.haServerAddr, MasterAddr: res.masterAddr}
 	resp.ExtFields = rh.Encode()
+	resp.Body = s.orderTopicTable() // handlers_admin.go
 	return resp
 }
 
@@ -162,6 +163,11 @@ func (s *Server) handleGetRouteInfo(_ *server.Conn, req *codec.Command) *codec.C
 	r, ok := s.routes.route(h.Topic)
 	if !ok {
 		return req.NewResponse(code.TopicNotExist, "No topic route info in name server for the topic: "+h.Topic)
+	}
+	if s.orderMessageEnable.Load() {
+		// As RocketMQ 4.9's getRouteInfoByTopic: only with orderMessageEnable, and
+		// only when the ORDER_TOPIC_CONFIG namespace has the topic.
+		r.OrderTopicConf, _ = s.kv.get(orderTopicNamespace, h.Topic)
 	}
 	resp := req.NewResponse(code.Success, "")
 	resp.Body = r.Encode()

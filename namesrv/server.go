@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,6 +47,16 @@ type Options struct {
 	// EnablePprof serves Go's pprof on the metrics port (off).
 	EnablePprof bool `mapstructure:"enablePprof"`
 
+	// KvConfigPath is the file the KV table (PUT_KV_CONFIG and friends) is kept in,
+	// Apache's kvConfig.json: ~/namesrv/kvConfig.json by default, as in RocketMQ (a
+	// leading ~/ is the user's home). It is read at Start and rewritten after every
+	// change.
+	KvConfigPath string `mapstructure:"kvConfigPath"`
+	// OrderMessageEnable makes GET_ROUTEINFO_BY_TOPIC answers carry the topic's entry of
+	// the ORDER_TOPIC_CONFIG namespace as orderTopicConf (off, as in RocketMQ). It can
+	// be changed while the server runs (UPDATE_NAMESRV_CONFIG).
+	OrderMessageEnable bool `mapstructure:"orderMessageEnable"`
+
 	// Logger receives the server's logs; zerolog.Nop() by default.
 	Logger zerolog.Logger `mapstructure:"-"`
 	// Now is the clock used for broker liveness; time.Now when nil. Tests inject a
@@ -70,7 +83,22 @@ func DefaultOptions() Options {
 
 		MetricsExporterType:     im.ExporterProm,
 		MetricsPromExporterPort: im.DefaultNamesrvPort,
+		KvConfigPath:            "~/namesrv/kvConfig.json",
 	}
+}
+
+// expandHome resolves a leading "~/" to the user's home directory, so that the
+// default reads as NamesrvConfig's ${user.home}/namesrv/kvConfig.json does.
+func expandHome(path string) (string, error) {
+	rest, ok := strings.CutPrefix(path, "~/")
+	if !ok {
+		return path, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("namesrv: kvConfigPath %q: %w", path, err)
+	}
+	return filepath.Join(home, rest), nil
 }
 
 // Validate reports the first option that cannot work, naming its key.
@@ -94,6 +122,9 @@ func (o Options) Validate() error {
 	if o.ScanInterval > o.BrokerExpiry {
 		return fmt.Errorf("namesrv: scanInterval %v exceeds brokerExpiry %v: dead brokers would outlive their expiry", o.ScanInterval, o.BrokerExpiry)
 	}
+	if o.KvConfigPath == "" {
+		return fmt.Errorf("namesrv: kvConfigPath is empty")
+	}
 	if o.MaxFrameBytes < minFrameBytes || o.MaxFrameBytes > maxFrameBytes {
 		return fmt.Errorf("namesrv: maxFrameBytes %d outside %d..%d", o.MaxFrameBytes, minFrameBytes, maxFrameBytes)
 	}
@@ -113,6 +144,9 @@ type Server struct {
 	rs      *server.Server
 	routes  *routeTable
 	metrics *im.Server // observe.go; nil when off
+	kv      *kvTable   // kv.go; loaded by Start
+
+	orderMessageEnable atomic.Bool // Options.OrderMessageEnable, live (config.go)
 
 	mu struct {
 		sync.Mutex
@@ -163,6 +197,15 @@ func New(o Options) *Server {
 	s.rs.Handle(code.GetAllTopicListFromNameserver, s.handleGetAllTopicList)
 	s.rs.Handle(code.DeleteTopicInNamesrv, s.handleDeleteTopic)
 	s.rs.Handle(code.GetTopicsByCluster, s.handleGetTopicsByCluster)
+	// The KV writes persist the table to a file, so they run on the worker pool.
+	s.rs.HandleAsync(code.PutKVConfig, s.handlePutKVConfig)
+	s.rs.Handle(code.GetKVConfig, s.handleGetKVConfig)
+	s.rs.HandleAsync(code.DeleteKVConfig, s.handleDeleteKVConfig)
+	s.rs.Handle(code.GetKVListByNamespace, s.handleGetKVList)
+	s.rs.Handle(code.WipeWritePermOfBroker, s.handleWipeWritePerm)
+	s.rs.Handle(code.AddWritePermOfBroker, s.handleAddWritePerm)
+	s.rs.Handle(code.UpdateNamesrvConfig, s.handleUpdateConfig)
+	s.rs.Handle(code.GetNamesrvConfig, s.handleGetConfig)
 	s.rs.OnClose(s.connClosed)
 	return s
 }
@@ -177,6 +220,16 @@ func (s *Server) Start(ctx context.Context) error {
 	if !s.started.CompareAndSwap(false, true) {
 		return errors.New("namesrv: already started")
 	}
+	path, err := expandHome(s.o.KvConfigPath)
+	if err != nil {
+		return err
+	}
+	kv, err := openKV(path)
+	if err != nil {
+		return err
+	}
+	s.kv = kv
+	s.orderMessageEnable.Store(s.o.OrderMessageEnable)
 	if err := s.rs.Start(ctx); err != nil {
 		return fmt.Errorf("namesrv: %w", err)
 	}

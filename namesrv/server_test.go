@@ -5,6 +5,7 @@ import (
 	"hash/crc32"
 	"io"
 	"net/http"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -48,6 +49,7 @@ func startServer(t *testing.T, clk *manualClock) *Server {
 	o.ScanInterval = o.BrokerExpiry
 	o.Logger = zerolog.New(zerolog.NewTestWriter(t))
 	o.Now = clk.Now
+	o.KvConfigPath = filepath.Join(t.TempDir(), "kvConfig.json")
 	s := New(o)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -8,10 +8,11 @@ import (
 	"testing"
 )
 
-// Apache's namesrv.properties keys: listenPort and scanNotActiveBrokerInterval (ms).
+// Apache's namesrv.properties keys: listenPort and scanNotActiveBrokerInterval (ms),
+// kvConfigPath and orderMessageEnable.
 func TestPrintNamesrvProperties(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "namesrv.properties")
-	if err := os.WriteFile(p, []byte("listenPort=9877\nscanNotActiveBrokerInterval=5000\n"), 0o644); err != nil {
+	if err := os.WriteFile(p, []byte("listenPort=9877\nscanNotActiveBrokerInterval=5000\nkvConfigPath=/opt/ns/kvConfig.json\norderMessageEnable=true\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var out, errs bytes.Buffer
@@ -19,7 +20,8 @@ func TestPrintNamesrvProperties(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "listenAddr=0.0.0.0:9877\nbrokerExpiry=120000\nscanInterval=5000\nmaxFrameBytes=16777216\n" +
-		"metricsExporterType=PROM\nmetricsPromExporterHost=\nnamesrvMetricsPromExporterPort=5558\nenablePprof=false\n"
+		"metricsExporterType=PROM\nmetricsPromExporterHost=\nnamesrvMetricsPromExporterPort=5558\nenablePprof=false\n" +
+		"kvConfigPath=/opt/ns/kvConfig.json\norderMessageEnable=true\n"
 	if out.String() != want {
 		t.Fatalf("-p printed\n%s\nwant\n%s", out.String(), want)
 	}

@@ -23,7 +23,7 @@ type headerCase struct {
 }
 
 func cases() []headerCase {
-	return []headerCase{
+	return append(namesrvAdminCases(), []headerCase{
 		{
 			name: "SendMessageRequest", new: func() Header { return new(SendMessageRequest) },
 			sample: &SendMessageRequest{
@@ -271,7 +271,7 @@ func cases() []headerCase {
 			name: "GetTopicsByClusterRequest", new: func() Header { return new(GetTopicsByClusterRequest) },
 			sample: &GetTopicsByClusterRequest{Cluster: "DefaultCluster"}, required: []string{"cluster"},
 		},
-	}
+	}...)
 }
 
 func sortedKeys(m map[string]string) []string {

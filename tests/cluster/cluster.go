@@ -125,6 +125,7 @@ func Start(t testing.TB, opts ...Option) *Cluster {
 	no.ListenAddr = "127.0.0.1:0"
 	no.MetricsPromExporterHost, no.MetricsPromExporterPort = "127.0.0.1", 0
 	no.Logger = log.With().Str("node", "namesrv").Logger()
+	no.KvConfigPath = filepath.Join(dir, "namesrv", "kvConfig.json")
 	for _, fn := range s.namesrv {
 		fn(&no)
 	}
