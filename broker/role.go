@@ -78,6 +78,7 @@ func (b *Broker) openReplication() error {
 			RetryMax:        haRetryMax,
 			DataLimit:       replicationDataLimit(b.opts, b.sopts),
 			OnMasterUnknown: b.registrar.Trigger,
+			TLS:             b.tls.client,
 			Logger:          log,
 		})
 		b.repl.meta = newMetaSync(b)
@@ -98,6 +99,7 @@ func (b *Broker) openReplication() error {
 		SlaveTimeout:  b.opts.SlaveTimeout,
 		FallBehindMax: b.opts.HASlaveFallbehindMax,
 		Now:           b.now,
+		TLS:           b.tls.server,
 		Logger:        log,
 	})
 	return nil

@@ -15,6 +15,7 @@ import (
 	im "github.com/rocketgo/rocketgo/internal/metrics"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/remoting/server"
+	"github.com/rocketgo/rocketgo/remoting/tlsconf"
 )
 
 // Options configures a Server. Keys are lowerCamel, as in RocketMQ's namesrv.properties.
@@ -43,6 +44,10 @@ type Options struct {
 	MetricsPromExporterPort int `mapstructure:"namesrvMetricsPromExporterPort"`
 	// EnablePprof serves Go's pprof on the metrics port (off).
 	EnablePprof bool `mapstructure:"enablePprof"`
+
+	// TLS is the process's `tls` section (conf copies it here); its server half decides
+	// the listener's tls.mode (docs/tls.md). The zero value is TLS off.
+	TLS tlsconf.Options `mapstructure:"-"`
 
 	// Logger receives the server's logs; zerolog.Nop() by default.
 	Logger zerolog.Logger `mapstructure:"-"`
@@ -113,6 +118,8 @@ type Server struct {
 	rs      *server.Server
 	routes  *routeTable
 	metrics *im.Server // observe.go; nil when off
+	tls     tlsconf.Server
+	tlsErr  error // why the tls section cannot be used; Start refuses with it
 
 	mu struct {
 		sync.Mutex
@@ -143,7 +150,10 @@ func New(o Options) *Server {
 		s.now = time.Now
 	}
 	s.mu.conns = make(map[uint64]*server.Conn)
+	// A TLS configuration that cannot be built refuses Start (tlsErr).
+	s.tls, s.tlsErr = o.TLS.ServerConfig()
 	s.rs = server.NewServer(server.ServerOptions{
+		TLS:           s.tls,
 		Addr:          o.ListenAddr,
 		MaxFrameBytes: o.MaxFrameBytes,
 		// Only registrations use the workers. Each may inflate up to
@@ -173,6 +183,9 @@ func New(o Options) *Server {
 func (s *Server) Start(ctx context.Context) error {
 	if err := s.o.Validate(); err != nil {
 		return err
+	}
+	if s.tlsErr != nil {
+		return fmt.Errorf("namesrv: %w", s.tlsErr)
 	}
 	if !s.started.CompareAndSwap(false, true) {
 		return errors.New("namesrv: already started")

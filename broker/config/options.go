@@ -15,6 +15,7 @@ import (
 	"github.com/rocketgo/rocketgo/broker/schedule"
 	im "github.com/rocketgo/rocketgo/internal/metrics"
 	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/tlsconf"
 )
 
 // Broker roles (brokerRole).
@@ -169,6 +170,11 @@ type Options struct {
 	// StoreReplyMessageEnable keeps a copy of every request/reply answer in
 	// <cluster>_REPLY_TOPIC besides pushing it to the requester (true, as in RocketMQ).
 	StoreReplyMessageEnable bool `mapstructure:"storeReplyMessageEnable"`
+
+	// TLS is the process's `tls` section (conf copies it here): the listener's and the
+	// HA port's tls.mode, and tls.enable for the broker's own outgoing links
+	// (docs/tls.md). The zero value is TLS off.
+	TLS tlsconf.Options `mapstructure:"-"`
 
 	// Logger receives the broker's logs; the zero value discards them.
 	Logger zerolog.Logger `mapstructure:"-"`

@@ -69,16 +69,17 @@ func DefaultOptions() Options {
 	return Options{Mode: Disabled, NeedClientAuth: ClientAuthNone, ClientAuthServer: true}
 }
 
-// Validate checks the spelling of mode and needClientAuth; whether the files can be
+// Validate checks the spelling of mode and needClientAuth (empty means the default);
+// whether the files can be
 // read is checked when the configurations are built (ServerConfig, ClientConfig).
 func (o Options) Validate() error {
 	switch o.Mode {
-	case Disabled, Permissive, Enforcing:
+	case "", Disabled, Permissive, Enforcing:
 	default:
 		return fmt.Errorf("tls.mode %q: must be disabled, permissive or enforcing", o.Mode)
 	}
 	switch o.NeedClientAuth {
-	case ClientAuthNone, ClientAuthOptional, ClientAuthRequire:
+	case "", ClientAuthNone, ClientAuthOptional, ClientAuthRequire:
 	default:
 		return fmt.Errorf("tls.needClientAuth %q: must be none, optional or require", o.NeedClientAuth)
 	}
@@ -101,7 +102,7 @@ func (o Options) ServerConfig() (Server, error) {
 	if err := o.Validate(); err != nil {
 		return Server{}, fmt.Errorf("tls: %w", err)
 	}
-	if o.Mode == Disabled {
+	if o.Mode == Disabled || o.Mode == "" {
 		return Server{Mode: Disabled}, nil
 	}
 	if o.CertPath == "" || o.KeyPath == "" {
@@ -118,7 +119,7 @@ func (o Options) ServerConfig() (Server, error) {
 	case ClientAuthRequire:
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert
 	}
-	if o.NeedClientAuth != ClientAuthNone && o.TrustCertPath == "" {
+	if o.NeedClientAuth != ClientAuthNone && o.NeedClientAuth != "" && o.TrustCertPath == "" {
 		return Server{}, fmt.Errorf("tls: tls.needClientAuth=%s needs tls.trustCertPath (tls.server.trustCertPath) to verify client certificates", o.NeedClientAuth)
 	}
 	if o.TrustCertPath != "" {
