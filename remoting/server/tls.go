@@ -195,7 +195,7 @@ func (f *front) admit(nc net.Conn) {
 	delete(f.mu.waiting, nc)
 	f.mu.Unlock()
 	if err != nil {
-		f.s.warn.Warn().Err(err).Str("addr", remote.String()).Msg("closing connection: no usable first bytes")
+		f.s.warn.Warn().Err(err).Str("addr", remote.String()).Msg("closing connection before serving it")
 		_ = nc.Close()
 		return
 	}
