@@ -134,7 +134,8 @@ func WithCredentials(c Credentials) Option {
 // servers whose tls.mode is permissive or enforcing (docs/tls.md). Build cfg with
 // tlsconf.ClientFiles (trust roots, client certificate, server name) or by hand; the
 // server name defaults to the dialled host, and the certificate is verified unless cfg
-// sets InsecureSkipVerify. Clients that differ only in TLS do not share an instance.
+// sets InsecureSkipVerify. A nil cfg means plain TCP. Clients that differ only in TLS do
+// not share an instance.
 func WithTLS(cfg *tls.Config) Option {
 	return func(o *clientOptions) { o.tls = cfg }
 }
