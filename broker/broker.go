@@ -110,6 +110,7 @@ type Broker struct {
 	sopts store.Options
 	log   zerolog.Logger
 	now   func() time.Time
+	tls   brokerTLS // tls.go
 
 	store   *store.Store
 	putDst  appender // the store; a discarding fake in the handler benchmark
@@ -167,6 +168,9 @@ func Open(o Options, so store.Options) (*Broker, error) {
 	if err := b.openACL(); err != nil {
 		return nil, err
 	}
+	if err := b.openTLS(); err != nil {
+		return nil, err
+	}
 	st, err := store.Open(so)
 	if err != nil {
 		return nil, fmt.Errorf("broker: open store: %w", err)
@@ -188,12 +192,14 @@ func Open(o Options, so store.Options) (*Broker, error) {
 		BrokerName: o.BrokerName, ClusterName: o.ClusterName, BrokerID: o.BrokerID,
 		Addr: b.Addr, HAServerAddr: b.haServerAddr, Topics: b.topics.Wrapper,
 		OnRegistered: b.onRegistered, // a slave learns its master (role.go)
+		TLS:          b.tls.client,
 		Logger:       b.log,
 	})
 	b.topics.OnChange = b.registrar.Trigger
 	b.openMetrics() // observe.go
 
 	b.srv = server.NewServer(server.ServerOptions{
+		TLS:           b.tls.server,
 		Addr:          o.ListenAddr,
 		MaxFrameBytes: o.MaxFrameBytes,
 		Logger:        o.Logger,

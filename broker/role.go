@@ -79,6 +79,7 @@ func (b *Broker) openReplication() error {
 			RetryMax:        haRetryMax,
 			DataLimit:       replicationDataLimit(b.opts, b.sopts),
 			OnMasterUnknown: b.registrar.Trigger,
+			TLS:             b.tls.client,
 			Logger:          log,
 		})
 		b.repl.meta = newMetaSync(b)
@@ -100,6 +101,7 @@ func (b *Broker) openReplication() error {
 		SlaveTimeout:  b.opts.SlaveTimeout,
 		FallBehindMax: b.opts.HASlaveFallbehindMax,
 		Now:           b.now,
+		TLS:           b.tls.server,
 		Logger:        log,
 	})
 	return nil

@@ -22,6 +22,7 @@ func newMetaSync(b *Broker) *metasync.Sync {
 		Interval:      b.opts.SlaveSyncInterval,
 		MaxFrameBytes: b.opts.MaxFrameBytes,
 		DialTimeout:   haDialTimeout,
+		TLS:           b.tls.client,
 		Logger:        b.log,
 	})
 }

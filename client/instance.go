@@ -109,7 +109,7 @@ func acquireInstance(o clientOptions) (*instance, error) {
 		return nil, ErrNoNameServer
 	}
 	id := clientIDOf(&o)
-	key := fmt.Sprintf("%s|%s|%s|%d", id, strings.Join(o.nameServers, ";"), o.credentials.AccessKey, o.serialize)
+	key := fmt.Sprintf("%s|%s|%s|%d|%p", id, strings.Join(o.nameServers, ";"), o.credentials.AccessKey, o.serialize, o.tls)
 	registry.Lock()
 	defer registry.Unlock()
 	if c := registry.m[key]; c != nil {
@@ -148,7 +148,7 @@ func newInstance(key, id string, o clientOptions) *instance {
 		o:        o,
 		log:      log,
 		clientID: id,
-		rc:       transport.NewClient(transport.ClientOptions{Logger: log}),
+		rc:       transport.NewClient(transport.ClientOptions{Logger: log, TLS: o.tls}),
 	}
 	c.routes.m = make(map[string]*routeEntry)
 	c.brokers.addrs = make(map[string]map[int64]string)

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"crypto/tls"
 	"strings"
 	"time"
 
@@ -35,6 +36,7 @@ type clientOptions struct {
 	clientIP     string
 	logger       zerolog.Logger
 	credentials  Credentials
+	tls          *tls.Config // nil: plain TCP
 	now          func() time.Time
 	serialize    byte // header serialization of requests (codec.Serialize*)
 
@@ -126,6 +128,16 @@ func WithLogger(l zerolog.Logger) Option {
 // WithCredentials signs every request with an ACL access key (see Credentials).
 func WithCredentials(c Credentials) Option {
 	return func(o *clientOptions) { o.credentials = c }
+}
+
+// WithTLS makes every connection to NameServers and brokers a TLS connection, for
+// servers whose tls.mode is permissive or enforcing (docs/tls.md). Build cfg with
+// tlsconf.ClientFiles (trust roots, client certificate, server name) or by hand; the
+// server name defaults to the dialled host, and the certificate is verified unless cfg
+// sets InsecureSkipVerify. A nil cfg means plain TCP. Clients that differ only in TLS do
+// not share an instance.
+func WithTLS(cfg *tls.Config) Option {
+	return func(o *clientOptions) { o.tls = cfg }
 }
 
 // WithCallTimeout bounds each request whose context carries no deadline (3 s default).

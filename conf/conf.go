@@ -30,6 +30,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/broker"
 	"github.com/rocketgo/rocketgo/namesrv"
+	"github.com/rocketgo/rocketgo/remoting/tlsconf"
 	"github.com/rocketgo/rocketgo/store"
 )
 
@@ -42,6 +43,9 @@ type Config struct {
 	Namesrv namesrv.Options `mapstructure:"namesrv"`
 	Broker  broker.Options  `mapstructure:"broker"`
 	Store   store.Options   `mapstructure:"store"`
+	// TLS is the process's `tls` section, shared by every listener and outgoing link
+	// (docs/tls.md); LoadFile copies it into Namesrv.TLS and Broker.TLS.
+	TLS tlsconf.Options `mapstructure:"tls"`
 }
 
 // Default returns the configuration with every component's defaults. The programs also
@@ -52,6 +56,7 @@ func Default() Config {
 		Namesrv: namesrv.DefaultOptions(),
 		Broker:  broker.DefaultOptions(),
 		Store:   store.DefaultOptions(),
+		TLS:     tlsconf.DefaultOptions(),
 	}
 	c.Broker.GRPCListenAddr = DefaultGRPCListenAddr
 	return c
@@ -69,6 +74,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("conf: %w", err)
 	}
 	if err := c.Store.Validate(); err != nil {
+		return fmt.Errorf("conf: %w", err)
+	}
+	if err := c.TLS.Validate(); err != nil {
 		return fmt.Errorf("conf: %w", err)
 	}
 	return nil
@@ -125,6 +133,7 @@ func LoadFile(path string, prog Program) (Config, []string, error) {
 	if err := cfg.Validate(); err != nil {
 		return Config{}, nil, err
 	}
+	cfg.Namesrv.TLS, cfg.Broker.TLS = cfg.TLS, cfg.TLS
 	return cfg, warnings, nil
 }
 

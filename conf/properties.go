@@ -172,6 +172,28 @@ var conversions = map[Program]map[string]conversion{
 	},
 }
 
+// apacheTLSKeys maps Apache's TlsSystemConfig keys (tls.server.*, tls.client.*,
+// tls.enable) to the tls section; both programs read them (docs/tls.md §1).
+var apacheTLSKeys = map[string]string{
+	"tls.server.mode":             "tls.mode",
+	"tls.server.certPath":         "tls.certPath",
+	"tls.server.keyPath":          "tls.keyPath",
+	"tls.server.trustCertPath":    "tls.trustCertPath",
+	"tls.server.need.client.auth": "tls.needClientAuth",
+	"tls.client.certPath":         "tls.clientCertPath",
+	"tls.client.keyPath":          "tls.clientKeyPath",
+	"tls.client.trustCertPath":    "tls.clientTrustCertPath",
+	"tls.client.authServer":       "tls.clientAuthServer",
+}
+
+func init() {
+	for _, prog := range []Program{Broker, Namesrv} {
+		for apache, key := range apacheTLSKeys {
+			conversions[prog][apache] = renamed(key)
+		}
+	}
+}
+
 func setPort(f *propFile, k, v string) error {
 	if n, err := strconv.ParseUint(v, 10, 16); err != nil || n > 65535 {
 		return fmt.Errorf("%s=%s: not a port 0-65535", k, v)

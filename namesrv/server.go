@@ -18,6 +18,7 @@ import (
 	im "github.com/rocketgo/rocketgo/internal/metrics"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/remoting/server"
+	"github.com/rocketgo/rocketgo/remoting/tlsconf"
 )
 
 // Options configures a Server. Keys are lowerCamel, as in RocketMQ's namesrv.properties.
@@ -56,6 +57,9 @@ type Options struct {
 	// the ORDER_TOPIC_CONFIG namespace as orderTopicConf (off, as in RocketMQ). It can
 	// be changed while the server runs (UPDATE_NAMESRV_CONFIG).
 	OrderMessageEnable bool `mapstructure:"orderMessageEnable"`
+	// TLS is the process's `tls` section (conf copies it here); its server half decides
+	// the listener's tls.mode (docs/tls.md). The zero value is TLS off.
+	TLS tlsconf.Options `mapstructure:"-"`
 
 	// Logger receives the server's logs; zerolog.Nop() by default.
 	Logger zerolog.Logger `mapstructure:"-"`
@@ -147,6 +151,8 @@ type Server struct {
 	kv      *kvTable   // kv.go; loaded by Start
 
 	orderMessageEnable atomic.Bool // Options.OrderMessageEnable, live (config.go)
+	tls                tlsconf.Server
+	tlsErr             error // why the tls section cannot be used; Start refuses with it
 
 	mu struct {
 		sync.Mutex
@@ -177,7 +183,10 @@ func New(o Options) *Server {
 		s.now = time.Now
 	}
 	s.mu.conns = make(map[uint64]*server.Conn)
+	// A TLS configuration that cannot be built refuses Start (tlsErr).
+	s.tls, s.tlsErr = o.TLS.ServerConfig()
 	s.rs = server.NewServer(server.ServerOptions{
+		TLS:           s.tls,
 		Addr:          o.ListenAddr,
 		MaxFrameBytes: o.MaxFrameBytes,
 		// Only registrations use the workers. Each may inflate up to
@@ -216,6 +225,9 @@ func New(o Options) *Server {
 func (s *Server) Start(ctx context.Context) error {
 	if err := s.o.Validate(); err != nil {
 		return err
+	}
+	if s.tlsErr != nil {
+		return fmt.Errorf("namesrv: %w", s.tlsErr)
 	}
 	if !s.started.CompareAndSwap(false, true) {
 		return errors.New("namesrv: already started")

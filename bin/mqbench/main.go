@@ -5,6 +5,7 @@
 //	mqbench figures  -namesrv 127.0.0.1:9876 -broker-pid 1234     # figures (a)-(d)
 //	mqbench producer -namesrv 127.0.0.1:9876 -topic T -threads 4 -async
 //	mqbench consumer -namesrv 127.0.0.1:9876 -topic T -group G
+//	mqbench figures  -namesrv 127.0.0.1:9876 -tls -tls-ca ca.pem     # the same over TLS
 //	mqbench summarize < lines.txt                                 # medians per figure
 //	mqbench -version
 package main
@@ -21,6 +22,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rocketgo/rocketgo/bin/internal/tlsflag"
 	"github.com/rocketgo/rocketgo/bin/internal/version"
 	"github.com/rocketgo/rocketgo/client/bench"
 )
@@ -47,6 +49,7 @@ func run(ctx context.Context, cmd string, args []string) error {
 	ns := fs.String("namesrv", "127.0.0.1:9876", "NameServer address")
 	verbose := fs.Bool("v", false, "log client warnings to stderr")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of this process to the file")
+	tlsConfig := tlsflag.Register(fs)
 	logger := func() zerolog.Logger {
 		if *verbose {
 			return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).Level(zerolog.WarnLevel).With().Timestamp().Logger()
@@ -70,6 +73,10 @@ func run(ctx context.Context, cmd string, args []string) error {
 		fs.IntVar(&c.BrokerPID, "broker-pid", 0, "broker process id: report its CPU per message")
 		fs.Parse(args)
 		c.NameServer, c.Out, c.Logger = *ns, os.Stdout, logger()
+		var err error
+		if c.TLS, err = tlsConfig(); err != nil {
+			return err
+		}
 		if *profile != "" {
 			f, err := os.Create(*profile)
 			if err != nil {
@@ -95,6 +102,10 @@ func run(ctx context.Context, cmd string, args []string) error {
 		fs.DurationVar(&c.Duration, "dur", 0, "stop after this long (0: until interrupted)")
 		fs.DurationVar(&c.Interval, "interval", 2*time.Second, "reporting period")
 		fs.Parse(args)
+		var err error
+		if c.TLS, err = tlsConfig(); err != nil {
+			return err
+		}
 		c.NameServer, c.Logger = *ns, logger()
 		if cmd == "producer" {
 			return bench.Produce(ctx, c)

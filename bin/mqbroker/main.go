@@ -119,7 +119,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 		Dur("open_and_recovery", opened).Strs("namesrv", cfg.Broker.NamesrvAddrs).Msg("broker started")
 	if *standalone && *dashAddr != "" {
 		// The dashboard reads the cluster through the admin API, like a separate mqdashboard.
-		d, err := dashboard.New(dashboard.Config{NameServers: cfg.Broker.NamesrvAddrs, Logger: log})
+		// It dials as the broker's own links do: TLS with tls.enable.
+		tc, err := cfg.TLS.ClientConfig()
+		if err != nil {
+			b.Close()
+			return err
+		}
+		d, err := dashboard.New(dashboard.Config{NameServers: cfg.Broker.NamesrvAddrs, Logger: log, TLS: tc})
 		if err != nil {
 			b.Close()
 			return err

@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/rocketgo/rocketgo/bin/internal/tlsflag"
 	"github.com/rocketgo/rocketgo/bin/internal/version"
 	"github.com/rocketgo/rocketgo/conf"
 	"github.com/rocketgo/rocketgo/internal/dashboard"
@@ -34,6 +35,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ns := fs.String("n", os.Getenv("NAMESRV_ADDR"), "NameServer addresses separated by ';' (default $NAMESRV_ADDR)")
 	listen := fs.String("listen", ":8080", "HTTP listen address")
 	level := fs.String("loglevel", "info", "log level: debug, info, warn, error")
+	tlsConfig := tlsflag.Register(fs)
 	if printed, err := version.Parse(fs, args, stdout); printed || err != nil {
 		return err
 	}
@@ -46,7 +48,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	srv, err := dashboard.New(dashboard.Config{NameServers: conf.SplitAddrs(*ns), Logger: log})
+	tc, err := tlsConfig()
+	if err != nil {
+		return err
+	}
+	srv, err := dashboard.New(dashboard.Config{NameServers: conf.SplitAddrs(*ns), Logger: log, TLS: tc})
 	if err != nil {
 		return err
 	}

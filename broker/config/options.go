@@ -15,6 +15,7 @@ import (
 	"github.com/rocketgo/rocketgo/broker/schedule"
 	im "github.com/rocketgo/rocketgo/internal/metrics"
 	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/tlsconf"
 )
 
 // Broker roles (brokerRole).
@@ -174,6 +175,10 @@ type Options struct {
 	// "0.0.0.0:8081", the Proxy's port, in conf/broker.yaml; empty turns it off — the
 	// zero value, so embedded and test brokers open no fixed port; docs/grpc.md).
 	GRPCListenAddr string `mapstructure:"grpcListenAddr"`
+	// TLS is the process's `tls` section (conf copies it here): the listener's and the
+	// HA port's tls.mode, and tls.enable for the broker's own outgoing links
+	// (docs/tls.md). The zero value is TLS off.
+	TLS tlsconf.Options `mapstructure:"-"`
 
 	// Logger receives the broker's logs; the zero value discards them.
 	Logger zerolog.Logger `mapstructure:"-"`

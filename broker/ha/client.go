@@ -10,6 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"crypto/tls"
+
+	"github.com/rocketgo/rocketgo/remoting/tlsconf"
 	"github.com/rs/zerolog"
 )
 
@@ -39,8 +42,10 @@ type ClientOptions struct {
 	Heartbeat time.Duration
 	// Housekeeping drops a master silent for this long (it sends heartbeats).
 	Housekeeping time.Duration
-	// DialTimeout bounds connecting to the master.
+	// DialTimeout bounds connecting to the master, the TLS handshake included.
 	DialTimeout time.Duration
+	// TLS, when set, makes the replication connection a TLS connection (tls.enable).
+	TLS *tls.Config
 	// RetryMin and RetryMax bound the pause between connection attempts, which
 	// doubles from RetryMin while attempts keep failing.
 	RetryMin, RetryMax time.Duration
@@ -249,6 +254,13 @@ func (c *Client) session(addr string) (streamed bool, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.o.DialTimeout)
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err == nil {
+		var tc net.Conn
+		if tc, err = tlsconf.Dial(ctx, conn, c.o.TLS, addr); err != nil {
+			conn.Close()
+		}
+		conn = tc
+	}
 	cancel()
 	if err != nil {
 		return false, fmt.Errorf("dial master %s: %w", addr, err)

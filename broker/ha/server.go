@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rocketgo/rocketgo/proto/message"
+	"github.com/rocketgo/rocketgo/remoting/tlsconf"
 )
 
 // Source is what the master side reads: the store.
@@ -56,7 +57,9 @@ type ServerOptions struct {
 	// MaxSlaves bounds the replication connections served at once.
 	MaxSlaves int
 	// Now is the clock of the SYNC_MASTER deadlines (time.Now when nil).
-	Now    func() time.Time
+	Now func() time.Time
+	// TLS is the HA port's tls.mode and configuration; the zero value is plain only.
+	TLS    tlsconf.Server
 	Logger zerolog.Logger
 }
 
@@ -293,6 +296,18 @@ func (s *Server) serve(c net.Conn) {
 	defer c.Close()
 	log := s.log.With().Str("addr", c.RemoteAddr().String()).Logger()
 	_ = c.SetDeadline(time.Now().Add(handshakeTimeout))
+	if s.o.TLS.On() {
+		ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+		tc, err := s.o.TLS.Accept(ctx, c)
+		cancel()
+		if err != nil {
+			<-s.handshakes
+			log.Warn().Err(err).Msg("replication connection closed")
+			return
+		}
+		defer tc.Close()
+		c = tc
+	}
 	br := bufio.NewReaderSize(c, 4096)
 	typ, p, _, err := ReadFrame(br, nil, 0)
 	<-s.handshakes

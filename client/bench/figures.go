@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -34,6 +35,7 @@ type FiguresConfig struct {
 	BrokerPID  int           // when > 0, report the broker's CPU per message
 	Out        io.Writer     // where figure lines go
 	Logger     zerolog.Logger
+	TLS        *tls.Config // when set, every connection is TLS (mqbench -tls)
 }
 
 // DefaultFiguresConfig returns the peer harness's defaults.
@@ -59,7 +61,7 @@ func RunFigures(ctx context.Context, c FiguresConfig) error {
 	if c.N <= 0 || c.Size < 8 || c.Window <= 0 || c.Fetch <= 0 || c.Queues <= 0 || c.Rate <= 0 {
 		return fmt.Errorf("bench: -n, -window, -fetch, -queues and -rate must be positive and -size at least 8")
 	}
-	adm, err := client.NewAdmin(client.WithNameServer(c.NameServer), client.WithInstanceName("mqbench-admin"), client.WithLogger(c.Logger))
+	adm, err := client.NewAdmin(client.WithNameServer(c.NameServer), client.WithTLS(c.TLS), client.WithInstanceName("mqbench-admin"), client.WithLogger(c.Logger))
 	if err != nil {
 		return err
 	}
@@ -136,7 +138,7 @@ func (f *figures) drop(ctx context.Context, topic string) {
 // producer starts a producer for a figure.
 func (f *figures) producer(ctx context.Context, opts ...client.ProducerOption) (*client.Producer, error) {
 	all := append([]client.ProducerOption{
-		client.WithNameServer(f.c.NameServer), client.WithProducerGroup("mqbench_producer"),
+		client.WithNameServer(f.c.NameServer), client.WithTLS(f.c.TLS), client.WithProducerGroup("mqbench_producer"),
 		client.WithInstanceName("mqbench"), client.WithLogger(f.c.Logger),
 	}, opts...)
 	p, err := client.NewProducer(all...)
@@ -272,7 +274,7 @@ func (f *figures) syncPublish(ctx context.Context) error {
 // pull, committing as it goes.
 func (f *figures) pullConsume(ctx context.Context, topic string, want int) error {
 	pc, err := client.NewPullConsumer(
-		client.WithNameServer(f.c.NameServer), client.WithInstanceName("mqbench"), client.WithLogger(f.c.Logger),
+		client.WithNameServer(f.c.NameServer), client.WithTLS(f.c.TLS), client.WithInstanceName("mqbench"), client.WithLogger(f.c.Logger),
 		client.WithConsumerGroup("mqbench_c_"+f.runID), client.WithConsumeFrom(client.ConsumeFromFirstOffset),
 		client.WithPullBatchSize(f.c.Fetch), client.WithPollBatchSize(f.c.Fetch),
 	)
@@ -325,7 +327,7 @@ func (f *figures) endToEnd(ctx context.Context) error {
 	done := make(chan struct{})
 	var once sync.Once
 	pc, err := client.NewPushConsumer(
-		client.WithNameServer(f.c.NameServer), client.WithInstanceName("mqbench"), client.WithLogger(f.c.Logger),
+		client.WithNameServer(f.c.NameServer), client.WithTLS(f.c.TLS), client.WithInstanceName("mqbench"), client.WithLogger(f.c.Logger),
 		client.WithConsumerGroup("mqbench_d_"+f.runID), client.WithConsumeFrom(client.ConsumeFromLastOffset),
 	)
 	if err != nil {

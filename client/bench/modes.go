@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"sync"
@@ -30,6 +31,7 @@ type LoadConfig struct {
 	Interval   time.Duration // reporting period
 	Out        io.Writer
 	Logger     zerolog.Logger
+	TLS        *tls.Config // when set, every connection is TLS (mqbench -tls)
 }
 
 // Produce runs the producer mode.
@@ -37,7 +39,7 @@ func Produce(ctx context.Context, c LoadConfig) error {
 	if c.Threads <= 0 || c.Size <= 0 || c.Batch <= 0 || c.Window <= 0 {
 		return fmt.Errorf("bench: -threads, -size, -batch and -window must be positive")
 	}
-	p, err := client.NewProducer(client.WithNameServer(c.NameServer), client.WithProducerGroup(c.Group),
+	p, err := client.NewProducer(client.WithNameServer(c.NameServer), client.WithTLS(c.TLS), client.WithProducerGroup(c.Group),
 		client.WithLogger(c.Logger), client.WithInlineCallbacks())
 	if err != nil {
 		return err
@@ -116,7 +118,7 @@ func Consume(ctx context.Context, c LoadConfig) error {
 	)
 	ctx, cancel := runContext(ctx, c.Duration)
 	defer cancel()
-	pc, err := client.NewPushConsumer(client.WithNameServer(c.NameServer), client.WithConsumerGroup(c.Group),
+	pc, err := client.NewPushConsumer(client.WithNameServer(c.NameServer), client.WithTLS(c.TLS), client.WithConsumerGroup(c.Group),
 		client.WithLogger(c.Logger))
 	if err != nil {
 		return err

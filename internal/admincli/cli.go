@@ -2,6 +2,7 @@ package admincli
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,6 +43,7 @@ type Env struct {
 	flags  *Flags
 	admin  *client.Admin
 	nsAddr []string
+	tls    *tls.Config // from the -D settings before the sub command (tls.go); nil: plain
 }
 
 // Admin returns the admin client of the invocation, connecting it on first use to the
@@ -53,7 +55,7 @@ func (e *Env) Admin() (*client.Admin, error) {
 	if len(e.nsAddr) == 0 {
 		return nil, errors.New("no name server address: give -n host:port or set NAMESRV_ADDR")
 	}
-	a, err := client.NewAdmin(client.WithNameServer(e.nsAddr...), client.WithInstanceName(fmt.Sprintf("mqadmin-%d", os.Getpid())))
+	a, err := client.NewAdmin(client.WithNameServer(e.nsAddr...), client.WithTLS(e.tls), client.WithInstanceName(fmt.Sprintf("mqadmin-%d", os.Getpid())))
 	if err != nil {
 		return nil, err
 	}
@@ -98,6 +100,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			e.admin.Close()
 		}
 	}()
+	props, args, err := takeSystemProperties(args)
+	if err == nil {
+		e.tls, err = tlsConfig(props)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "mqadmin: %v\n", err)
+		return 1
+	}
 	switch {
 	case len(args) == 0:
 		printHelp(stdout)

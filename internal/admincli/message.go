@@ -228,7 +228,7 @@ func runSendMessage(e *Env, f *Flags) error {
 	if len(e.nsAddr) == 0 {
 		return errors.New("no name server address: give -n host:port or set NAMESRV_ADDR")
 	}
-	p, err := client.NewProducer(client.WithNameServer(e.nsAddr...), client.WithProducerGroup(strconv.FormatInt(e.Now().UnixMilli(), 10)))
+	p, err := client.NewProducer(client.WithNameServer(e.nsAddr...), client.WithTLS(e.tls), client.WithProducerGroup(strconv.FormatInt(e.Now().UnixMilli(), 10)))
 	if err != nil {
 		return err
 	}

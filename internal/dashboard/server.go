@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"crypto/tls"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -26,6 +27,8 @@ type Config struct {
 	Logger      zerolog.Logger
 	// CallTimeout bounds each API request's calls to the cluster (0: 10 s).
 	CallTimeout time.Duration
+	// TLS, when set, makes every connection to the cluster TLS (mqdashboard -tls).
+	TLS *tls.Config
 }
 
 // Server is the dashboard: an http.Handler plus the admin client and producer it uses.
@@ -48,7 +51,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = 10 * time.Second
 	}
-	a, err := client.NewAdmin(client.WithNameServer(cfg.NameServers...), client.WithLogger(cfg.Logger),
+	a, err := client.NewAdmin(client.WithNameServer(cfg.NameServers...), client.WithTLS(cfg.TLS), client.WithLogger(cfg.Logger),
 		client.WithInstanceName("dashboard"))
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: %w", err)
@@ -115,7 +118,7 @@ func (s *Server) testProducer(ctx context.Context) (*client.Producer, error) {
 	if s.producer != nil {
 		return s.producer, nil
 	}
-	p, err := client.NewProducer(client.WithNameServer(s.cfg.NameServers...), client.WithLogger(s.cfg.Logger),
+	p, err := client.NewProducer(client.WithNameServer(s.cfg.NameServers...), client.WithTLS(s.cfg.TLS), client.WithLogger(s.cfg.Logger),
 		client.WithInstanceName("dashboard"), client.WithProducerGroup("DASHBOARD_PRODUCER_GROUP"))
 	if err != nil {
 		return nil, err

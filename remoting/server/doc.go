@@ -12,4 +12,8 @@
 // The server also starts requests of its own on a connection (Conn.Invoke,
 // Conn.InvokeOneway: CHECK_TRANSACTION_STATE, NOTIFY_CONSUMER_IDS_CHANGED); their
 // responses are matched by opaque like the client transport's.
+//
+// With ServerOptions.TLS in permissive or enforcing mode a Go listener owns the port and
+// hands each connection to the event loops, plain sockets as they are and TLS ones
+// through a socketpair (tls.go, docs/tls.md §2); the handlers see no difference.
 package server

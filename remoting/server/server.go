@@ -16,6 +16,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/tlsconf"
 )
 
 // ServerOptions configures a Server.
@@ -38,6 +39,9 @@ type ServerOptions struct {
 	EventLoops int `mapstructure:"event_loops"`
 	// Logger receives connection-level warnings; zerolog.Nop() when zero.
 	Logger zerolog.Logger `mapstructure:"-"`
+	// TLS is the listener's tls.mode and configuration (tls.go); the zero value is
+	// disabled, and then nothing differs from a server without TLS.
+	TLS tlsconf.Server `mapstructure:"-"`
 }
 
 // Handler serves one request. It returns the response to write now, or nil when it
@@ -89,6 +93,7 @@ type Server struct {
 	addr      netip.AddrPort
 	closeOnce sync.Once
 	closeErr  error
+	front     *front // the Go listener when TLS is on (tls.go); set before booted
 }
 
 // NewServer returns a server that is not yet listening; register handlers, then Start.
@@ -169,6 +174,9 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.o.EventLoops > 0 {
 		opts = append(opts, gnet.WithNumEventLoop(s.o.EventLoops))
 	}
+	if s.o.TLS.On() {
+		return s.startFront(ctx, opts)
+	}
 	go func() {
 		defer close(s.runDone)
 		s.runErr = gnet.Run(&events{s: s}, "tcp://"+s.o.Addr, opts...)
@@ -214,6 +222,10 @@ func (s *Server) Close() error {
 		}
 		select {
 		case <-s.booted:
+			if s.front != nil {
+				s.front.close()
+				break
+			}
 			// Engine.Stop polls for completion every 500 ms; with a cancelled context
 			// it only triggers the shutdown, and gnet.Run returning is the real
 			// completion signal.
@@ -340,7 +352,9 @@ func (e *events) OnBoot(eng gnet.Engine) gnet.Action {
 func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	s := e.s
 	c := newConn(s, gc)
-	if ta, ok := gc.RemoteAddr().(*net.TCPAddr); ok {
+	if p, ok := gc.Context().(peer); ok {
+		c.remote = p.addr // a TLS connection's socketpair end (tls.go)
+	} else if ta, ok := gc.RemoteAddr().(*net.TCPAddr); ok {
 		c.remote = ta.AddrPort()
 		c.remote = netip.AddrPortFrom(c.remote.Addr().Unmap(), c.remote.Port())
 	}

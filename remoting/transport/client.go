@@ -3,6 +3,7 @@ package transport
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/remoting/codec"
 	"github.com/rocketgo/rocketgo/remoting/internal/pending"
+	"github.com/rocketgo/rocketgo/remoting/tlsconf"
 )
 
 // ClientOptions configures a Client.
@@ -30,6 +32,10 @@ type ClientOptions struct {
 	WriteTimeout time.Duration `mapstructure:"write_timeout"`
 	// Logger receives connection-level events; zerolog.Nop() when zero.
 	Logger zerolog.Logger `mapstructure:"-"`
+	// TLS, when set, wraps every connection in TLS (tlsconf.ClientFiles builds one);
+	// the handshake counts against DialTimeout, and ServerName defaults to the dialled
+	// host.
+	TLS *tls.Config `mapstructure:"-"`
 }
 
 // ClientHandler serves a request the server started (CHECK_TRANSACTION_STATE, ...). A
@@ -310,8 +316,7 @@ type clientConn struct {
 func (cc *clientConn) dial() {
 	c := cc.cl
 	defer c.wg.Done()
-	d := net.Dialer{Timeout: c.o.DialTimeout}
-	nc, err := d.Dial("tcp", cc.addr)
+	nc, err := c.dialTCP(cc.addr)
 	if err == nil {
 		c.mu.Lock()
 		if c.mu.closed {
@@ -332,6 +337,23 @@ func (cc *clientConn) dial() {
 		c.log.Debug().Err(err).Str("addr", cc.addr).Msg("dial failed")
 	}
 	close(cc.ready)
+}
+
+// dialTCP connects to addr and, with TLS configured, completes the handshake, all
+// within DialTimeout.
+func (c *Client) dialTCP(addr string) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.o.DialTimeout)
+	defer cancel()
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil || c.o.TLS == nil {
+		return nc, err
+	}
+	tc, err := tlsconf.Dial(ctx, nc, c.o.TLS, addr)
+	if err != nil {
+		_ = nc.Close()
+	}
+	return tc, err
 }
 
 // fail marks the connection dead, closes the socket, removes it from the table and

@@ -11,6 +11,9 @@
 // with codec.ErrClosed, and the next call dials again. Requests the server starts
 // (CHECK_TRANSACTION_STATE, ...) go to the handlers registered with Handle.
 //
-// The package uses only the standard library, zerolog and remoting/codec: a program that
+// With ClientOptions.TLS set every connection is a TLS connection (remoting/tlsconf).
+//
+// The package uses only the standard library, zerolog, remoting/codec and
+// remoting/tlsconf: a program that
 // only calls brokers does not link the server's event-loop engine.
 package transport

@@ -168,6 +168,7 @@ func Start(t testing.TB, opts ...Option) *Cluster {
 
 	c.rc = transport.NewClient(transport.ClientOptions{
 		DialTimeout: 3 * time.Second,
+		TLS:         harnessTLS(t, bo), // tls.go
 		Logger:      log.With().Str("node", "harness").Logger(),
 	})
 	return c

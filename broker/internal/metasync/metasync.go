@@ -14,6 +14,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"crypto/tls"
+
 	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
@@ -61,6 +63,8 @@ type Options struct {
 	MaxFrameBytes int
 	DialTimeout   time.Duration
 	Logger        zerolog.Logger
+	// TLS, when set, makes the copier's calls to the master go over TLS (tls.enable).
+	TLS *tls.Config
 }
 
 // Sync is a slave's metadata copier.
@@ -90,7 +94,7 @@ func New(o Options) *Sync {
 		o:      o,
 		log:    log,
 		kick:   make(chan struct{}, 1),
-		client: transport.NewClient(transport.ClientOptions{MaxFrameBytes: o.MaxFrameBytes, DialTimeout: o.DialTimeout, Logger: log}),
+		client: transport.NewClient(transport.ClientOptions{MaxFrameBytes: o.MaxFrameBytes, DialTimeout: o.DialTimeout, TLS: o.TLS, Logger: log}),
 	}
 }
 

@@ -15,6 +15,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"crypto/tls"
+
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -53,6 +55,8 @@ type Options struct {
 	Topics func() *body.TopicConfigSerializeWrapper
 	// OnRegistered receives every successful answer (a slave learns its master).
 	OnRegistered func(resp *codec.Command)
+	// TLS, when set, makes registrations go over TLS (tls.enable).
+	TLS *tls.Config
 	// Logger receives the registrar's logs.
 	Logger zerolog.Logger
 }
@@ -105,6 +109,7 @@ func New(o Options) *Registrar {
 		r.client = transport.NewClient(transport.ClientOptions{
 			MaxFrameBytes: o.MaxFrameBytes,
 			DialTimeout:   registerTimeout,
+			TLS:           o.TLS,
 			Logger:        log,
 		})
 	}
