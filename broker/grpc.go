@@ -1,10 +1,12 @@
 package broker
 
 import (
+	"crypto/tls"
 	"net/netip"
 	"path/filepath"
 
 	"github.com/rocketgo/rocketgo/broker/grpcapi"
+	"github.com/rocketgo/rocketgo/remoting/tlsconf"
 )
 
 // messageTypeAttr is the topic attribute naming the message type a RocketMQ 5 topic
@@ -32,12 +34,24 @@ func (b *Broker) startGRPC() error {
 			}, true
 		},
 	}
+	if b.opts.TLS.Mode == tlsconf.Enforcing {
+		// The relay dials this process's own listener on the loopback: the certificate
+		// is ours, so it is not verified; a client certificate is shown when the
+		// listener requires one.
+		cfg := &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12} //nolint:gosec // loopback to our own port
+		if b.tls.client != nil {
+			cfg.Certificates = b.tls.client.Certificates
+		}
+		be.RemotingTLS = cfg
+	}
 	if b.acl != nil {
 		be.Authenticate = func(ak string) (string, bool) { return b.acl.Rules().SecretKey(ak) }
 	}
 	b.grpc = grpcapi.New(grpcapi.Options{
 		ListenAddr:      b.opts.GRPCListenAddr,
 		AdvertiseHost:   b.opts.AdvertiseIP,
+		CertPath:        b.opts.TLS.CertPath, // the tls section's certificate, when set
+		KeyPath:         b.opts.TLS.KeyPath,
 		CertDir:         filepath.Join(b.sopts.Dir, "grpc-tls"),
 		MaxMessageBytes: b.sopts.MaxMessageBytes,
 		Logger:          b.log,

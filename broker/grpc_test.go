@@ -15,10 +15,13 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/rocketgo/rocketgo/internal/testcert"
 	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
 	pb "github.com/rocketgo/rocketgo/proto/rmqpb"
+	"github.com/rocketgo/rocketgo/remoting/tlsconf"
+	"github.com/rocketgo/rocketgo/remoting/transport"
 	"github.com/rocketgo/rocketgo/store"
 )
 
@@ -228,5 +231,27 @@ func TestGRPCTransactionCheckBackThroughTelemetry(t *testing.T) {
 	resp := g.pull(&header.PullMessageRequest{ConsumerGroup: "g", Topic: "tx", QueueID: 0, MaxMsgNums: 8, Subscription: "*"})
 	if resp.Code != 0 || string(records(t, resp.Body)[0].Body) != "half" {
 		t.Fatalf("after commit: code %d", resp.Code)
+	}
+}
+
+// With the remoting listener enforcing TLS and requiring client certificates, the
+// endpoint's relay still reaches it, and a gRPC send is stored.
+func TestGRPCRelayUnderEnforcingTLS(t *testing.T) {
+	certs := testcert.Write(t)
+	g := newGRPCHarness(t, true, func(o *Options, _ *store.Options) {
+		o.TLS = certs.Options(tlsconf.Enforcing, tlsconf.ClientAuthRequire)
+	})
+	g.cl.Close()
+	g.cl = transport.NewClient(transport.ClientOptions{DialTimeout: 3 * time.Second, TLS: certs.Client(t, true)})
+	g.createTopic("tlsgt", 1, 6)
+	ctx := grpcCtx(t, "cid-tls")
+	sr, err := g.cli.SendMessage(ctx, &pb.SendMessageRequest{Messages: []*pb.Message{grpcMessage("tlsgt", message.NewUniqID(), "t", "over tls")}})
+	if err != nil || sr.Status.Code != pb.Code_OK {
+		t.Fatalf("SendMessage: %v %v", err, sr)
+	}
+	g.waitDispatched("tlsgt", 0, 1)
+	resp := g.pull(&header.PullMessageRequest{ConsumerGroup: "g", Topic: "tlsgt", QueueID: 0, MaxMsgNums: 8, Subscription: "*"})
+	if resp.Code != 0 || string(records(t, resp.Body)[0].Body) != "over tls" {
+		t.Fatalf("pull: code %d", resp.Code)
 	}
 }

@@ -47,6 +47,9 @@ type Backend struct {
 	// RemotingAddr returns the broker's remoting address on this host; every request the
 	// endpoint relays goes there.
 	RemotingAddr func() string
+	// RemotingTLS, when set, is how the relay dials RemotingAddr (the broker's listener
+	// enforces TLS).
+	RemotingTLS *tls.Config
 	// Topic describes a topic the broker serves.
 	Topic func(name string) (TopicInfo, bool)
 	// Authenticate checks a request's credentials (nil: no ACL). It returns the

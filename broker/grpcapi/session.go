@@ -42,7 +42,7 @@ func (s *Server) session(m callMeta) *session {
 	ss, ok := s.sessions[m.clientID]
 	if !ok {
 		ss = &session{srv: s, id: m.clientID, language: m.language, verifying: map[string]chan *pb.VerifyMessageResult{}}
-		ss.rc = transport.NewClient(transport.ClientOptions{Logger: s.log})
+		ss.rc = transport.NewClient(transport.ClientOptions{Logger: s.log, TLS: s.be.RemotingTLS})
 		ss.rc.Handle(code.CheckTransactionState, ss.onCheckTransaction)
 		ss.rc.Handle(code.ConsumeMessageDirectly, ss.onConsumeDirectly)
 		ss.rc.Handle(code.NotifyConsumerIDsChanged, func(string, *codec.Command) *codec.Command { return nil })
