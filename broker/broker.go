@@ -77,6 +77,7 @@ import (
 	"github.com/rocketgo/rocketgo/broker/clients"
 	"github.com/rocketgo/rocketgo/broker/config"
 	"github.com/rocketgo/rocketgo/broker/dedup"
+	"github.com/rocketgo/rocketgo/broker/internal/brokerstats"
 	"github.com/rocketgo/rocketgo/broker/internal/locks"
 	"github.com/rocketgo/rocketgo/broker/internal/longpoll"
 	"github.com/rocketgo/rocketgo/broker/internal/registrar"
@@ -121,6 +122,7 @@ type Broker struct {
 
 	clients   *clients.Table
 	stats     *runstats.Runtime // stats.go: sampled on the client table's housekeeping tick
+	bstats    *brokerstats.Set  // admin_stats.go: VIEW_BROKER_STATS_DATA's counters
 	locks     *locks.Table
 	registrar *registrar.Registrar
 	txn       *txnsvc.Service
@@ -135,7 +137,9 @@ type Broker struct {
 	repl replication   // role.go: the HA server of a master, the HA client of a slave
 	obs  observability // observe.go: metrics, health and pprof
 
-	srv *server.Server
+	srv           *server.Server
+	vip           *server.Server // vip.go: the VIP channel, listenPort - 2
+	vipListenAddr string
 	// host is the advertised address, known once the server listens (port 0 resolves
 	// then); handlers read it for the store host of every record.
 	host atomic.Pointer[netip.AddrPort]
@@ -162,6 +166,11 @@ func Open(o Options, so store.Options) (*Broker, error) {
 		log:   o.Logger.With().Str("component", "broker").Str("broker", o.BrokerName).Logger(),
 		now:   o.Now,
 	}
+	vipAddr, err := o.VIPListenAddr() // vip.go
+	if err != nil {
+		return nil, err
+	}
+	b.vipListenAddr = vipAddr
 	if err := b.openACL(); err != nil {
 		return nil, err
 	}
@@ -177,6 +186,7 @@ func Open(o Options, so store.Options) (*Broker, error) {
 	st.SetConsumerProgress(b.offsets.Progress)
 	b.polls = longpoll.New(longpoll.Options{MaxTotal: o.MaxParkedPulls, MaxPerOwner: o.MaxParkedPullsPerConn})
 	st.Subscribe(b.onArrival)
+	b.openBrokerStats() // admin_stats.go
 
 	b.stats = runstats.New(b.now())
 	b.clients = newClientTable(b)
@@ -196,7 +206,8 @@ func Open(o Options, so store.Options) (*Broker, error) {
 		MaxFrameBytes: o.MaxFrameBytes,
 		Logger:        o.Logger,
 	})
-	b.registerRoutes(b.srv)
+	b.registerRoutes(b.srv, nil)
+	b.vip = b.newVIPServer() // vip.go
 	if err := b.openReplication(); err != nil {
 		b.offsets.Close()
 		b.meta.Close()
@@ -225,6 +236,7 @@ func Open(o Options, so store.Options) (*Broker, error) {
 		return nil, fmt.Errorf("broker: duplicate window: %w", err)
 	}
 	b.srv.OnClose(b.onConnClose)
+	b.vip.OnClose(b.onConnClose)
 	return b, nil
 }
 
@@ -273,6 +285,9 @@ func (b *Broker) Start(ctx context.Context) error {
 	}
 	host := netip.AddrPortFrom(advertiseIP(b.opts.AdvertiseIP, b.srv.Addr().Addr()), b.srv.Addr().Port())
 	b.host.Store(&host)
+	if err := b.startVIP(ctx); err != nil { // vip.go
+		return err
+	}
 	b.clients.Start(ctx)
 	if err := b.startReplication(ctx); err != nil {
 		return err
@@ -350,6 +365,9 @@ func (b *Broker) close() error {
 	b.closeReplication()
 	if err := b.srv.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("broker: close server: %w", err))
+	}
+	if err := b.vip.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("broker: close VIP channel: %w", err))
 	}
 	b.txn.Close()
 	if b.acl != nil {
