@@ -13,7 +13,7 @@ import (
 
 // QueueUnits is a window of one ConsumeQueue as QUERY_CONSUME_QUEUE reports it.
 type QueueUnits struct {
-	Min, Max int64             // the queue's logical offsets: oldest still stored, next to write
+	Min, Max int64               // the queue's logical offsets: oldest still stored, next to write
 	Units    []consumequeue.Unit // the units from the asked index on, at most the asked count
 }
 
