@@ -39,6 +39,14 @@ func (b *Broker) handleInvokeResetOffset(_ *server.Conn, req *codec.Command) *co
 	if !ok {
 		return req.NewResponse(code.SystemError, "[reset-offset] reset offset failed, no topic in this broker. topic="+h.Topic)
 	}
+	// Apache looks at the committed offsets first and refuses a group without any;
+	// rocketgo asks about live consumers first, so that a group nobody has consumed
+	// with yet gets CONSUMER_NOT_ONLINE and the tool's offline reset creates its offsets.
+	members := b.clients.ConsumerMembers(h.Group)
+	if len(members) == 0 {
+		return req.NewResponse(code.ConsumerNotOnline, fmt.Sprintf(
+			"Consumer not online, so can not reset offset, Group: %s Topic: %s Timestamp: %d", h.Group, h.Topic, h.Timestamp))
+	}
 	table := make(map[body.MessageQueue]int64, tc.GetWriteQueueNums())
 	known := false
 	for q := int32(0); q < tc.GetWriteQueueNums(); q++ {
@@ -58,11 +66,6 @@ func (b *Broker) handleInvokeResetOffset(_ *server.Conn, req *codec.Command) *co
 	}
 	if !known {
 		return req.NewResponse(code.SystemError, fmt.Sprintf("THe consumer group <%s> not exist", h.Group))
-	}
-	members := b.clients.ConsumerMembers(h.Group)
-	if len(members) == 0 {
-		return req.NewResponse(code.ConsumerNotOnline, fmt.Sprintf(
-			"Consumer not online, so can not reset offset, Group: %s Topic: %s Timestamp: %d", h.Group, h.Topic, h.Timestamp))
 	}
 	// Committed first: a consumer that rebalances before it reads the push starts from
 	// the new offsets too.

@@ -96,8 +96,10 @@ func TestInvokeResetOffsetNotOnline(t *testing.T) {
 	if off, _ := e.b.offsets.Get("g", "RT", 0); off != 3 {
 		t.Fatalf("offset changed to %d without a live consumer", off)
 	}
-	h.Group = "nobody"
-	wantCode(t, "unknown group", e.call(e.cli, code.InvokeBrokerToResetOffset, h.Encode(), nil), code.SystemError, "THe consumer group <nobody> not exist")
+	// A live group without a committed offset on the topic is refused, as in Apache.
+	newFakeConsumer(e, "10.0.0.9@1", "fresh", "RT", "")
+	h.Group = "fresh"
+	wantCode(t, "group without offsets", e.call(e.cli, code.InvokeBrokerToResetOffset, h.Encode(), nil), code.SystemError, "THe consumer group <fresh> not exist")
 	h.Topic = "NOPE"
 	wantCode(t, "unknown topic", e.call(e.cli, code.InvokeBrokerToResetOffset, h.Encode(), nil), code.SystemError, "no topic in this broker. topic=NOPE")
 }
