@@ -16,7 +16,7 @@ import (
 // This file serves the admin requests that move or read a group's offsets through its
 // live consumers: INVOKE_BROKER_TO_RESET_OFFSET (222), INVOKE_BROKER_TO_GET_CONSUMER_STATUS
 // (223) and CLONE_GROUP_OFFSET (314) — AdminBrokerProcessor.java and Broker2Client.java
-// of apache/rocketmq 4.9 (docs/protocol.md §14).
+// of apache/rocketmq 4.9 (docs/protocol.md §13).
 
 // consumerStatusTimeout bounds one GET_CONSUMER_STATUS_FROM_CLIENT (221) call
 // (Broker2Client.getConsumeStatus's 5 s).

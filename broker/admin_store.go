@@ -16,7 +16,7 @@ import (
 // This file serves the admin requests that read or clean the store's queues:
 // GET_BROKER_CONSUME_STATS (317), QUERY_CONSUME_QUEUE (321), CLEAN_EXPIRED_CONSUMEQUEUE
 // (306) and CLEAN_UNUSED_TOPIC (316) — AdminBrokerProcessor.java of apache/rocketmq 4.9
-// (docs/protocol.md §14).
+// (docs/protocol.md §13).
 
 // handleBrokerConsumeStats serves GET_BROKER_CONSUME_STATS (317) as
 // AdminBrokerProcessor.fetchAllConsumeStatsInBroker: for every subscription group (in

@@ -14,7 +14,7 @@ import (
 // clients with vipChannelEnabled, which send their sends and admin requests there. It
 // serves every route of the main port but PULL_MESSAGE, as Apache registers every
 // processor on it but the pull processor; nothing about it is registered with the
-// NameServers, since clients derive it from the broker address (docs/operations.md).
+// NameServers, since clients derive it from the broker address (docs/operations.md §1.3).
 
 // newVIPServer builds the VIP channel's server with the broker's routes.
 func (b *Broker) newVIPServer() *server.Server {

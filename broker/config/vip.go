@@ -9,7 +9,7 @@ import (
 // VIPListenAddr is where the broker's VIP channel listens: the listen IP and the listen
 // port - 2 (10909 for 10911), as Apache's BrokerController fixes it with no key of its
 // own, or a kernel-chosen port when the listen port is itself kernel-chosen
-// (docs/operations.md §VIP channel).
+// (docs/operations.md §1.3).
 func (o Options) VIPListenAddr() (string, error) {
 	host, portStr, err := net.SplitHostPort(o.ListenAddr)
 	if err != nil {
