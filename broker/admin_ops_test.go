@@ -2,6 +2,8 @@ package broker
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -431,5 +433,41 @@ func TestVIPListenAddr(t *testing.T) {
 		if got != c.want || (c.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.err)) {
 			t.Errorf("%s: %q %v, want %q %q", c.listen, got, err, c.want, c.err)
 		}
+	}
+}
+
+// TestVIPPortTaken: a broker whose VIP port (listenPort - 2) is taken refuses to start,
+// naming the channel and the address (the process harness retries on "address already
+// in use").
+func TestVIPPortTaken(t *testing.T) {
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	port := held.Addr().(*net.TCPAddr).Port
+	listen := fmt.Sprintf("127.0.0.1:%d", port+2)
+	if ln, err := net.Listen("tcp", listen); err != nil {
+		t.Skipf("%s is taken by someone else: %v", listen, err)
+	} else {
+		ln.Close()
+	}
+	o := DefaultOptions()
+	o.ListenAddr = listen
+	o.NamesrvAddrs = nil
+	o.Logger = zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+	so := store.DefaultOptions()
+	so.Dir = t.TempDir()
+	so.CommitLogSegmentBytes = 1 << 20
+	so.ConsumeQueueUnits = 1024
+	so.DiskWarnRatio, so.DiskMaxRatio = 1, 1
+	b, err := Open(o, so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	err = b.Start(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "VIP channel listen on "+held.Addr().String()) || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("start with the VIP port taken: %v", err)
 	}
 }
