@@ -13,6 +13,9 @@
 // (14, 15, 29, 30, 31, 32), admin_topic.go (17, 21, 200, 201, 215); heartbeat.go,
 // locks.go, query.go and stats.go serve the client registry (broker/clients), queue
 // locks, queries and statistics; broker/internal/registrar registers with the NameServers.
+// Broker administration: admin_offsets.go (222, 223, 314: offsets through the live
+// consumers), admin_store.go (317, 321, 306, 316), admin_stats.go (315, counted by
+// broker/internal/brokerstats); vip.go is the VIP channel at listenPort - 2.
 // Options, their defaults and their validation are broker/config's.
 // Transactions: transaction.go (half messages, the check-back loop on the broker/txn
 // half-message set) and endtx.go (37, and the rocketgo extensions 2100, 2101).
