@@ -19,19 +19,17 @@ type QueueUnits struct {
 
 // ConsumeQueueUnits returns up to count units of (topic, queueID) from logical offset
 // index on, with the queue's min and max. ok is false when the store has no such queue.
-// An index outside [Min, Max) yields no units.
+// Units below Min are not returned; an index at or past Max yields none.
 func (s *Store) ConsumeQueueUnits(topic string, queueID int32, index int64, count int) (QueueUnits, bool) {
 	q := s.queue(topic, queueID)
 	if q == nil {
 		return QueueUnits{}, false
 	}
 	out := QueueUnits{Min: q.Min(), Max: q.Max()}
-	for off := max(index, 0); off < out.Max && len(out.Units) < count; off++ {
+	// Units below Min are gone; start at Min so a far-off index costs nothing.
+	for off := max(index, out.Min, 0); off < out.Max && len(out.Units) < count; off++ {
 		u, ok := q.Unit(off)
 		if !ok {
-			if off < out.Min {
-				continue
-			}
 			break
 		}
 		out.Units = append(out.Units, u)
