@@ -13,6 +13,9 @@
 // (14, 15, 29, 30, 31, 32), admin_topic.go (17, 21, 200, 201, 215); heartbeat.go,
 // locks.go, query.go and stats.go serve the client registry (broker/clients), queue
 // locks, queries and statistics; broker/internal/registrar registers with the NameServers.
+// Broker administration: admin_offsets.go (222, 223, 314: offsets through the live
+// consumers), admin_store.go (317, 321, 306, 316), admin_stats.go (315, counted by
+// broker/internal/brokerstats); vip.go is the VIP channel at listenPort - 2.
 // Options, their defaults and their validation are broker/config's.
 // Transactions: transaction.go (half messages, the check-back loop on the broker/txn
 // half-message set) and endtx.go (37, and the rocketgo extensions 2100, 2101).
@@ -78,6 +81,7 @@ import (
 	"github.com/rocketgo/rocketgo/broker/config"
 	"github.com/rocketgo/rocketgo/broker/dedup"
 	"github.com/rocketgo/rocketgo/broker/grpcapi"
+	"github.com/rocketgo/rocketgo/broker/internal/brokerstats"
 	"github.com/rocketgo/rocketgo/broker/internal/locks"
 	"github.com/rocketgo/rocketgo/broker/internal/longpoll"
 	"github.com/rocketgo/rocketgo/broker/internal/registrar"
@@ -123,6 +127,7 @@ type Broker struct {
 
 	clients   *clients.Table
 	stats     *runstats.Runtime // stats.go: sampled on the client table's housekeeping tick
+	bstats    *brokerstats.Set  // admin_stats.go: VIEW_BROKER_STATS_DATA's counters
 	locks     *locks.Table
 	registrar *registrar.Registrar
 	txn       *txnsvc.Service
@@ -138,7 +143,9 @@ type Broker struct {
 	repl replication   // role.go: the HA server of a master, the HA client of a slave
 	obs  observability // observe.go: metrics, health and pprof
 
-	srv *server.Server
+	srv           *server.Server
+	vip           *server.Server // vip.go: the VIP channel, listenPort - 2
+	vipListenAddr string
 	// host is the advertised address, known once the server listens (port 0 resolves
 	// then); handlers read it for the store host of every record.
 	host atomic.Pointer[netip.AddrPort]
@@ -165,6 +172,11 @@ func Open(o Options, so store.Options) (*Broker, error) {
 		log:   o.Logger.With().Str("component", "broker").Str("broker", o.BrokerName).Logger(),
 		now:   o.Now,
 	}
+	vipAddr, err := o.VIPListenAddr() // vip.go
+	if err != nil {
+		return nil, err
+	}
+	b.vipListenAddr = vipAddr
 	if err := b.openACL(); err != nil {
 		return nil, err
 	}
@@ -183,6 +195,7 @@ func Open(o Options, so store.Options) (*Broker, error) {
 	st.SetConsumerProgress(b.offsets.Progress)
 	b.polls = longpoll.New(longpoll.Options{MaxTotal: o.MaxParkedPulls, MaxPerOwner: o.MaxParkedPullsPerConn})
 	st.Subscribe(b.onArrival)
+	b.openBrokerStats() // admin_stats.go
 
 	b.stats = runstats.New(b.now())
 	b.clients = newClientTable(b)
@@ -204,7 +217,8 @@ func Open(o Options, so store.Options) (*Broker, error) {
 		MaxFrameBytes: o.MaxFrameBytes,
 		Logger:        o.Logger,
 	})
-	b.registerRoutes(b.srv)
+	b.registerRoutes(b.srv, nil)
+	b.vip = b.newVIPServer() // vip.go
 	if err := b.openReplication(); err != nil {
 		b.offsets.Close()
 		b.meta.Close()
@@ -233,6 +247,7 @@ func Open(o Options, so store.Options) (*Broker, error) {
 		return nil, fmt.Errorf("broker: duplicate window: %w", err)
 	}
 	b.srv.OnClose(b.onConnClose)
+	b.vip.OnClose(b.onConnClose)
 	return b, nil
 }
 
@@ -281,6 +296,9 @@ func (b *Broker) Start(ctx context.Context) error {
 	}
 	host := netip.AddrPortFrom(advertiseIP(b.opts.AdvertiseIP, b.srv.Addr().Addr()), b.srv.Addr().Port())
 	b.host.Store(&host)
+	if err := b.startVIP(ctx); err != nil { // vip.go
+		return err
+	}
 	b.clients.Start(ctx)
 	if err := b.startReplication(ctx); err != nil {
 		return err
@@ -365,6 +383,9 @@ func (b *Broker) close() error {
 	b.closeReplication()
 	if err := b.srv.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("broker: close server: %w", err))
+	}
+	if err := b.vip.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("broker: close VIP channel: %w", err))
 	}
 	b.txn.Close()
 	if b.acl != nil {

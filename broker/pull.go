@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/broker/filter"
+	"github.com/rocketgo/rocketgo/broker/internal/brokerstats"
 	"github.com/rocketgo/rocketgo/broker/internal/longpoll"
 	"github.com/rocketgo/rocketgo/broker/internal/sqlread"
 	"github.com/rocketgo/rocketgo/broker/internal/tags"
@@ -191,6 +192,7 @@ func (b *Broker) runPull(req *codec.Command, p *pullPlan) (resp *codec.Command, 
 	case store.Found:
 		c = code.Success
 		b.countPulled(len(res.Records))
+		b.bstats.Add(brokerstats.Key{Name: brokerstats.GroupGetNums, Topic: p.topic, Group: p.group}, int64(len(res.Records)))
 		b.obs.m.Pulled(p.topic, p.group, p.queueID, next, res.Records) // observe.go
 	case store.NoMatchedMessage, store.MessageWasRemoving:
 		c = code.PullRetryImmediately

@@ -71,6 +71,18 @@ func (b *Broker) routes() []route {
 		{code.GetConsumerRunningInfo, b.handleGetConsumerRunningInfo, true},
 		{code.ConsumeMessageDirectly, b.handleConsumeMessageDirectly, true},
 
+		// Broker administration through the consumers, and of the store: admin_offsets.go,
+		// admin_store.go, admin_stats.go. 222 and 223 wait for clients; the rest walk
+		// queues or delete files.
+		{code.InvokeBrokerToResetOffset, b.handleInvokeResetOffset, true},
+		{code.InvokeBrokerToGetConsumerStatus, b.handleInvokeGetConsumerStatus, true},
+		{code.CloneGroupOffset, b.handleCloneGroupOffset, true},
+		{code.ViewBrokerStatsData, b.handleViewBrokerStatsData, false},
+		{code.GetBrokerConsumeStats, b.handleBrokerConsumeStats, true},
+		{code.QueryConsumeQueue, b.handleQueryConsumeQueue, true},
+		{code.CleanExpiredConsumeQueue, b.handleCleanExpiredConsumeQueue, true},
+		{code.CleanUnusedTopic, b.handleCleanUnusedTopic, true},
+
 		// Master/Slave: the request a slave asks its master (slave.go).
 		{code.GetAllConsumerOffset, b.handleGetAllConsumerOffset, false},
 		{code.SlaveMetadataVersion, b.handleSlaveMetadataVersion, false}, // slaveread.go
@@ -89,10 +101,13 @@ func (b *Broker) routes() []route {
 	}
 }
 
-// registerRoutes registers every route with srv, each behind the ACL check
-// (aclguard.go).
-func (b *Broker) registerRoutes(srv *server.Server) {
+// registerRoutes registers every route with srv but those skip names (nil: none), each
+// behind the ACL check (aclguard.go).
+func (b *Broker) registerRoutes(srv *server.Server, skip func(code int32) bool) {
 	for _, r := range b.routes() {
+		if skip != nil && skip(r.code) {
+			continue
+		}
 		h := b.guarded(r.handler)
 		if r.async {
 			srv.HandleAsync(r.code, h)

@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/rocketgo/rocketgo/broker/clients"
 	"github.com/rocketgo/rocketgo/broker/internal/runstats"
@@ -41,6 +42,7 @@ func (b *Broker) sampleStats() {
 		}
 	}
 	b.stats.SampleGroups(now, sums)
+	b.bstats.Sample()
 }
 
 // committedSum adds up group's committed offsets over topic's first queues queues.
@@ -196,25 +198,32 @@ func (b *Broker) handleConsumeStats(_ *server.Conn, req *codec.Command) *codec.C
 		if _, ok := b.clients.Subscription(h.ConsumerGroup, topic); subscribed && !ok {
 			continue
 		}
-		var sum int64
-		for q := int32(0); q < tc.GetReadQueueNums(); q++ {
-			brokerOff := max(b.store.MaxOffset(topic, q), 0)
-			consumerOff, ok := b.offsets.Get(h.ConsumerGroup, topic, q)
-			if !ok || consumerOff < 0 {
-				consumerOff = 0
-			}
-			sum += consumerOff
-			cs.OffsetTable[body.MessageQueue{Topic: topic, BrokerName: b.opts.BrokerName, QueueID: q}] = body.OffsetWrapper{
-				BrokerOffset:   brokerOff,
-				ConsumerOffset: consumerOff,
-				LastTimestamp:  storeTimeAt(b.store, topic, q, consumerOff-1),
-			}
-		}
-		cs.ConsumeTps += b.stats.ConsumeTps(clients.GroupTopic{Group: h.ConsumerGroup, Topic: topic}, now, sum)
+		b.addQueueStats(cs, h.ConsumerGroup, topic, tc.GetReadQueueNums(), now)
 	}
 	resp := req.NewResponse(code.Success, "")
 	resp.Body = cs.Encode()
 	return resp
+}
+
+// addQueueStats adds to cs the first queues queues of topic as group consumes them:
+// the queue's max offset, the committed offset (0 if none) and the store time of the
+// last consumed message, and the group's consumeTps on the topic.
+func (b *Broker) addQueueStats(cs *body.ConsumeStats, group, topic string, queues int32, now time.Time) {
+	var sum int64
+	for q := int32(0); q < queues; q++ {
+		brokerOff := max(b.store.MaxOffset(topic, q), 0)
+		consumerOff, ok := b.offsets.Get(group, topic, q)
+		if !ok || consumerOff < 0 {
+			consumerOff = 0
+		}
+		sum += consumerOff
+		cs.OffsetTable[body.MessageQueue{Topic: topic, BrokerName: b.opts.BrokerName, QueueID: q}] = body.OffsetWrapper{
+			BrokerOffset:   brokerOff,
+			ConsumerOffset: consumerOff,
+			LastTimestamp:  storeTimeAt(b.store, topic, q, consumerOff-1),
+		}
+	}
+	cs.ConsumeTps += b.stats.ConsumeTps(clients.GroupTopic{Group: group, Topic: topic}, now, sum)
 }
 
 // topicsConsumedBy lists the topics on which group has committed offsets, sorted.

@@ -99,9 +99,8 @@ func (a *Admin) ConsumerProgress(ctx context.Context, group, topic string) (*Con
 // It returns the new offset of every queue it reset, and the failures joined.
 //
 // Stop the group's consumers first: a running consumer keeps its progress in memory and
-// commits it every few seconds, overwriting the reset. (RocketMQ can also make the
-// broker tell live consumers to jump — INVOKE_BROKER_TO_RESET_OFFSET — which rocketgo
-// brokers do not implement, so this client uses the offset path only.)
+// commits it every few seconds, overwriting the reset. ResetOffsetOnline
+// (INVOKE_BROKER_TO_RESET_OFFSET) makes the brokers tell live consumers to jump instead.
 func (a *Admin) ResetOffsetByTimestamp(ctx context.Context, group, topic string, ts time.Time) (map[MessageQueue]int64, error) {
 	if err := a.check(); err != nil {
 		return nil, err

@@ -285,22 +285,10 @@ var resetOffsetByTimeCmd = &Command{
 	Run: runResetOffsetByTime,
 }
 
-// rollbackRow is RollbackStats: one queue of resetOffsetByTime.
-type rollbackRow struct {
-	BrokerName      string `json:"brokerName"`
-	QueueID         int32  `json:"queueId"`
-	BrokerOffset    int64  `json:"brokerOffset"`
-	ConsumerOffset  int64  `json:"consumerOffset"`
-	TimestampOffset int64  `json:"timestampOffset"`
-	RollbackOffset  int64  `json:"rollbackOffset"`
-}
-
-// runResetOffsetByTime takes the path Apache's command falls back to when the group has
-// no live consumer (ResetOffsetByTimeOldCommand.java): per queue it searches the offset
-// of the timestamp and commits it (client.Admin.ResetOffsetByTimestamp), and prints
-// each queue's broker, consumer, timestamp and rollback offsets. Live consumers keep
-// their own position and overwrite the reset (rocketgo brokers do not serve
-// INVOKE_BROKER_TO_RESET_OFFSET, 222): stop them first.
+// runResetOffsetByTime follows ResetOffsetByTimeCommand.java: the brokers reset the
+// group online (INVOKE_BROKER_TO_RESET_OFFSET, 222), telling its live consumers to jump;
+// where the group has no live consumer (CONSUMER_NOT_ONLINE) it falls back, as Apache
+// does, to rewriting the committed offsets (ResetOffsetByTimeOldCommand.java).
 func runResetOffsetByTime(e *Env, f *Flags) error {
 	group, topic, tsStr := f.Get("g"), f.Get("t"), f.Get("s")
 	ts, err := parseResetTime(tsStr, e)
@@ -311,45 +299,36 @@ func runResetOffsetByTime(e *Env, f *Flags) error {
 	if f.Has("f") {
 		force = javaBool(f.Get("f"))
 	}
-	if !force {
-		return errors.New("-f false is not implemented: offsets are always reset to the timestamp")
+	if f.Has("c") {
+		return fmt.Errorf("-c (the C++ client's ResetOffsetBodyForC): %w", client.ErrNotSupported)
 	}
 	a, err := e.Admin()
 	if err != nil {
 		return err
 	}
-	before, err := a.ConsumerProgress(e.Ctx, group, topic)
+	table, err := a.ResetOffsetOnline(e.Ctx, group, topic, ts, force)
+	if errors.Is(err, client.ErrConsumerNotOnline) {
+		rows, err := a.ResetOffsetOffline(e.Ctx, group, topic, ts, force)
+		if err != nil {
+			return err
+		}
+		if asJSON, _ := e.JSON(); asJSON {
+			return e.printJSON(rows)
+		}
+		e.printf("rollback consumer offset by specified consumerGroup[%s], topic[%s], force[%t], timestamp(string)[%s], timestamp(long)[%d]\n",
+			group, topic, force, tsStr, ts)
+		printRollback(e, rows)
+		return nil
+	}
 	if err != nil {
 		return err
-	}
-	at := time.UnixMilli(ts)
-	if ts == -1 {
-		at = e.Now()
-	}
-	reset, err := a.ResetOffsetByTimestamp(e.Ctx, group, topic, at)
-	if err != nil {
-		return err
-	}
-	var rows []rollbackRow
-	for _, q := range before.Queues {
-		if q.Queue.Topic != topic {
-			continue
-		}
-		off, ok := reset[q.Queue]
-		if !ok {
-			continue
-		}
-		rows = append(rows, rollbackRow{q.Queue.BrokerName, q.Queue.QueueID, q.BrokerOffset, q.ConsumerOffset, off, off})
 	}
 	if asJSON, _ := e.JSON(); asJSON {
-		return e.printJSON(rows)
+		return e.printJSON(offsetRows(table))
 	}
-	e.printf("rollback consumer offset by specified consumerGroup[%s], topic[%s], force[%t], timestamp(string)[%s], timestamp(long)[%d]\n",
+	e.printf("rollback consumer offset by specified group[%s], topic[%s], force[%t], timestamp(string)[%s], timestamp(long)[%d]\n",
 		group, topic, force, tsStr, ts)
-	e.printf("%-20s  %-20s  %-20s  %-20s  %-20s  %-20s\n", "#brokerName", "#queueId", "#brokerOffset", "#consumerOffset", "#timestampOffset", "#rollbackOffset")
-	for _, r := range rows {
-		e.printf("%-20s  %-20d  %-20d  %-20d  %-20d  %-20d\n", front(r.BrokerName, 32), r.QueueID, r.BrokerOffset, r.ConsumerOffset, r.TimestampOffset, r.RollbackOffset)
-	}
+	printOffsetTable(e, table)
 	return nil
 }
 

@@ -37,11 +37,11 @@ var queryMsgByIdCmd = &Command{
 // runQueryMsgByID follows QueryMsgByIdSubCommand.java for offset message ids (store
 // host + commitlog offset, VIEW_MESSAGE_BY_ID): each id of the comma-separated list is
 // printed in Apache's "%-20s %s" layout and its body written to bodyDir. -g with -d
-// (push to a live consumer) needs CONSUME_MESSAGE_DIRECTLY (309) and -s resending
-// is not implemented.
+// delivers each message to that live consumer instead (CONSUME_MESSAGE_DIRECTLY, 309)
+// and prints its ConsumeMessageDirectlyResult; -s resending is not implemented.
 func runQueryMsgByID(e *Env, f *Flags) error {
 	if f.Has("g") && f.Has("d") {
-		return fmt.Errorf("-g/-d: %w (CONSUME_MESSAGE_DIRECTLY, 309)", client.ErrNotSupported)
+		return consumeByID(e, f.Get("g"), f.Get("d"), f.Get("i"))
 	}
 	if f.Has("s") {
 		return errors.New("-s (resend by id) is not implemented")
@@ -254,5 +254,25 @@ func runSendMessage(e *Env, f *Flags) error {
 	}
 	e.printf("%-32s  %-4s  %-20s    %s\n", "#Broker Name", "#QID", "#Send Result", "#MsgId")
 	e.printf("%-32s  %-4d  %-20s    %s\n", res.MessageQueue.BrokerName, res.MessageQueue.QueueID, res.Status, res.MsgID)
+	return nil
+}
+
+// consumeByID is QueryMsgByIdSubCommand's -g/-d branch: each message of the list is
+// consumed at once by client clientID of group, and the result printed.
+func consumeByID(e *Env, group, clientID, ids string) error {
+	a, err := e.Admin()
+	if err != nil {
+		return err
+	}
+	for _, id := range strings.Split(ids, ",") {
+		if id = strings.TrimSpace(id); id == "" {
+			continue
+		}
+		r, err := a.ConsumeDirectly(e.Ctx, group, clientID, id)
+		if err != nil {
+			return err
+		}
+		e.printf("%s", r)
+	}
 	return nil
 }

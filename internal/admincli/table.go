@@ -39,4 +39,16 @@ var commands = []*Command{
 	listDLQCmd,
 	resendDLQCmd,
 	cancelTimerCmd,
+
+	// Broker-side admin codes (222, 223, 314–317, 321, 306): offsets through live
+	// consumers, broker statistics and maintenance.
+	brokerConsumeStatsCmd,
+	consumerStatusCmd,
+	cloneGroupOffsetCmd,
+	skipAccumulatedMessageCmd,
+	getConsumerStatusCmd,
+	cleanExpiredCQCmd,
+	cleanUnusedTopicCmd,
+	statsAllCmd,
+	queryCqCmd,
 }

@@ -50,10 +50,14 @@
 //	208 GET_CONSUME_STATS                         GetConsumeStatsRequest
 //	215, 216 DELETE_TOPIC_IN_BROKER / _NAMESRV    DeleteTopicRequest
 //	220, 222 RESET_CONSUMER_CLIENT_OFFSET, INVOKE_BROKER_TO_RESET_OFFSET  ResetOffsetRequest
-//	221 GET_CONSUMER_STATUS_FROM_CLIENT           GetConsumerStatusRequest
+//	221, 223 GET_CONSUMER_STATUS_FROM_CLIENT, INVOKE_BROKER_TO_GET_CONSUMER_STATUS  GetConsumerStatusRequest
 //	224 GET_TOPICS_BY_CLUSTER                     GetTopicsByClusterRequest
 //	307 GET_CONSUMER_RUNNING_INFO (to consumer)   GetConsumerRunningInfoRequest
 //	309 CONSUME_MESSAGE_DIRECTLY (to consumer)    ConsumeMessageDirectlyRequest
+//	314 CLONE_GROUP_OFFSET                        CloneGroupOffsetRequest
+//	315 VIEW_BROKER_STATS_DATA                    ViewBrokerStatsDataRequest
+//	317 GET_BROKER_CONSUME_STATS                  GetConsumeStatsInBrokerRequest
+//	321 QUERY_CONSUME_QUEUE                       QueryConsumeQueueRequest
 //	326 PUSH_REPLY_MESSAGE_TO_CLIENT              ReplyMessageRequest
 //
 // Type aliases name the shared shapes per request (GetMaxOffsetRequest = QueueRequest,

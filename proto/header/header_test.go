@@ -207,6 +207,28 @@ func cases() []headerCase {
 			numeric:  []string{"timestamp"}, boolean: []string{"isForce"},
 		},
 		{
+			name: "CloneGroupOffsetRequest", new: func() Header { return new(CloneGroupOffsetRequest) },
+			sample:   &CloneGroupOffsetRequest{SrcGroup: "a", DestGroup: "b", Topic: "TopicA", Offline: true},
+			required: []string{"srcGroup", "destGroup"}, optional: []string{"topic", "offline"},
+			boolean: []string{"offline"},
+		},
+		{
+			name: "ViewBrokerStatsDataRequest", new: func() Header { return new(ViewBrokerStatsDataRequest) },
+			sample:   &ViewBrokerStatsDataRequest{StatsName: "TOPIC_PUT_NUMS", StatsKey: "TopicA"},
+			required: []string{"statsName", "statsKey"},
+		},
+		{
+			name: "GetConsumeStatsInBrokerRequest", new: func() Header { return new(GetConsumeStatsInBrokerRequest) },
+			sample:   &GetConsumeStatsInBrokerRequest{IsOrder: true},
+			required: []string{"isOrder"}, boolean: []string{"isOrder"},
+		},
+		{
+			name: "QueryConsumeQueueRequest", new: func() Header { return new(QueryConsumeQueueRequest) },
+			sample:   &QueryConsumeQueueRequest{Topic: "TopicA", QueueID: 3, Index: 7, Count: 10, ConsumerGroup: "cg"},
+			optional: []string{"topic", "queueId", "index", "count", "consumerGroup"},
+			numeric:  []string{"queueId", "index", "count"},
+		},
+		{
 			name: "RegisterBrokerRequest", new: func() Header { return new(RegisterBrokerRequest) },
 			sample: &RegisterBrokerRequest{
 				BrokerName: "broker-a", BrokerAddr: "10.0.0.2:10911", ClusterName: "DefaultCluster",
