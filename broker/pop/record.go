@@ -45,10 +45,10 @@ type record struct {
 	next          int64 // the queue's next never-popped offset after this pop
 	items         []item
 	// kindAck, kindDLQ, kindChange
-	offset  int64
-	oldPop  int64 // the popTime the record applies to
-	newPop  int64 // kindChange
-	newInv  int64 // kindChange
+	offset int64
+	oldPop int64 // the popTime the record applies to
+	newPop int64 // kindChange
+	newInv int64 // kindChange
 }
 
 // encode appends the record body:
