@@ -84,6 +84,7 @@ import (
 	"github.com/rocketgo/rocketgo/broker/internal/sqlread"
 	"github.com/rocketgo/rocketgo/broker/internal/txnsvc"
 	"github.com/rocketgo/rocketgo/broker/meta"
+	"github.com/rocketgo/rocketgo/broker/pop"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/remoting/server"
 	"github.com/rocketgo/rocketgo/store"
@@ -126,6 +127,7 @@ type Broker struct {
 	txn       *txnsvc.Service
 	dedup     *dedup.Window // dedup.go
 	sched     *scheduler    // delay.go: delay levels, timers, retry
+	pop       *pop.Service  // pop.go: POP consumption state
 	sqlCache  sqlread.Cache // propfilter.go: compiled SQL92 subscriptions
 	acl       *acl.Plain    // aclguard.go: nil when aclEnable is off
 
@@ -224,6 +226,14 @@ func Open(o Options, so store.Options) (*Broker, error) {
 		st.Close()
 		return nil, fmt.Errorf("broker: duplicate window: %w", err)
 	}
+	if err := b.openPop(); err != nil { // pop.go
+		b.sched.Close()
+		b.txn.Close()
+		b.offsets.Close()
+		b.meta.Close()
+		st.Close()
+		return nil, fmt.Errorf("broker: pop: %w", err)
+	}
 	b.srv.OnClose(b.onConnClose)
 	return b, nil
 }
@@ -283,6 +293,7 @@ func (b *Broker) Start(ctx context.Context) error {
 	b.registrar.Start(ctx)
 	b.txn.Start()
 	b.sched.Start(ctx)
+	b.pop.Start()
 	if b.acl != nil {
 		b.acl.Watch(aclPollInterval)
 	}
@@ -352,6 +363,9 @@ func (b *Broker) close() error {
 		errs = append(errs, fmt.Errorf("broker: close server: %w", err))
 	}
 	b.txn.Close()
+	if err := b.pop.Close(); err != nil {
+		errs = append(errs, err)
+	}
 	if b.acl != nil {
 		b.acl.Close()
 	}
