@@ -293,7 +293,9 @@ func (b *Broker) Start(ctx context.Context) error {
 	b.registrar.Start(ctx)
 	b.txn.Start()
 	b.sched.Start(ctx)
-	b.pop.Start()
+	if !b.isSlave() {
+		b.pop.Start() // pop.go: a slave only follows its master's POP records
+	}
 	if b.acl != nil {
 		b.acl.Watch(aclPollInterval)
 	}

@@ -77,6 +77,16 @@ func (b *Broker) popDurable(ctx context.Context, end int64) error {
 	}
 }
 
+// refusePopOnSlave refuses POP requests on a slave: each one writes to the log, which
+// only the master may do. A slave keeps applying the master's POP records it replicates
+// (its service is never started), so it holds the state if restarted as master.
+func (b *Broker) refusePopOnSlave(req *codec.Command) *codec.Command {
+	if !b.isSlave() {
+		return nil
+	}
+	return req.NewResponse(code.ServiceNotAvailable, "broker "+b.opts.BrokerName+" is a slave: POP consumption is served by its master")
+}
+
 // popError turns a broker/pop error into a response.
 func popError(req *codec.Command, err error) *codec.Command {
 	switch {
@@ -96,6 +106,9 @@ func (b *Broker) handlePopMessage(conn *server.Conn, req *codec.Command) *codec.
 	var h header.PopMessageRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
+	}
+	if resp := b.refusePopOnSlave(req); resp != nil {
+		return resp
 	}
 	now := b.now()
 	if h.BornTime == 0 {
@@ -224,6 +237,9 @@ func (b *Broker) handleAckMessage(_ *server.Conn, req *codec.Command) *codec.Com
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
 	}
+	if resp := b.refusePopOnSlave(req); resp != nil {
+		return resp
+	}
 	hd, err := b.popHandle(h.Topic, h.QueueID, h.Offset, h.ExtraInfo)
 	if err != nil {
 		return popError(req, err)
@@ -241,6 +257,9 @@ func (b *Broker) handleAckMessage(_ *server.Conn, req *codec.Command) *codec.Com
 // handleBatchAckMessage serves BATCH_ACK_MESSAGE (200151): every set bit of every
 // entry is one ack; offsets outside the queue are skipped, as in Apache.
 func (b *Broker) handleBatchAckMessage(_ *server.Conn, req *codec.Command) *codec.Command {
+	if resp := b.refusePopOnSlave(req); resp != nil {
+		return resp
+	}
 	if len(req.Body) == 0 {
 		return req.NewResponse(code.NoMessage, "batch ack body is empty")
 	}
@@ -281,6 +300,9 @@ func (b *Broker) handleChangeInvisibleTime(_ *server.Conn, req *codec.Command) *
 	var h header.ChangeInvisibleTimeRequest
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
+	}
+	if resp := b.refusePopOnSlave(req); resp != nil {
+		return resp
 	}
 	hd, err := b.popHandle(h.Topic, h.QueueID, h.Offset, h.ExtraInfo)
 	if err != nil {

@@ -40,12 +40,15 @@ func (p *projection) Applied() int64 {
 
 func (p *projection) Apply(rec []byte, physicalOffset int64) error {
 	s := (*Service)(p)
-	if message.RecordTopic(rec) != s.reviveTopic {
+	// No lock on the live path: the dispatcher must never wait for a POP call, which
+	// may itself wait in the store's append.
+	s.fed.Store(physicalOffset + int64(len(rec)))
+	if s.live.Load() || message.RecordTopic(rec) != s.reviveTopic {
 		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.live {
+	if s.live.Load() {
 		return nil
 	}
 	r, err := decodeRecord(message.RecordBody(rec))

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -94,9 +95,11 @@ type Service struct {
 
 	mu     sync.Mutex // the state and every POP record append, in one order
 	st     *state
-	live   bool  // recovery done: the projection only tracks offsets
 	snapAt int64 // the log offset the last installed snapshot covers
 	rr     uint32
+
+	live atomic.Bool  // recovery done: the projection only tracks offsets
+	fed  atomic.Int64 // the log offset the projection was fed through
 
 	waits   waiters
 	stop    chan struct{}
@@ -140,7 +143,7 @@ func ReviveTopic(cluster string) string { return "rmq_sys_REVIVE_LOG_" + cluster
 // Start starts the revive and snapshot loops. Call it once the projection caught up.
 func (s *Service) Start() {
 	s.mu.Lock()
-	s.live = true
+	s.live.Store(true)
 	s.mu.Unlock()
 	if s.o.ReviveInterval > 0 {
 		s.loop(s.o.ReviveInterval, s.Revive)

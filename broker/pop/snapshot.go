@@ -37,7 +37,16 @@ func (s *Service) Snapshot() error {
 		return nil
 	}
 	s.mu.Lock()
-	at := s.o.Store.MaxPhysicalOffset()
+	// Live, every POP record appended so far is in the state; before Start (and on a
+	// slave, which never starts) the state holds what the projection was fed.
+	at := s.fed.Load()
+	if s.live.Load() {
+		at = s.o.Store.MaxPhysicalOffset()
+	}
+	if at <= s.snapAt {
+		s.mu.Unlock()
+		return nil
+	}
 	payload := encodeState(s.st, at)
 	s.mu.Unlock()
 	if err := s.o.Store.WaitFlushed(context.Background(), at); err != nil {
