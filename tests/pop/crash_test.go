@@ -60,11 +60,11 @@ type delivery struct {
 	reTimes int32
 }
 
-// popOnce pops up to 32 messages from any queue, without waiting.
-func popOnce(t *testing.T, addr string, invisible time.Duration) (header.PopMessageResponse, []delivery) {
+// popOnce pops up to 32 messages from any queue, waiting up to poll for one.
+func popOnce(t *testing.T, addr string, invisible, poll time.Duration) (header.PopMessageResponse, []delivery) {
 	t.Helper()
 	h := header.PopMessageRequest{ConsumerGroup: group, Topic: topic, QueueID: -1, MaxMsgNums: 32,
-		InvisibleTime: invisible.Milliseconds(), BornTime: time.Now().UnixMilli(), InitMode: 1}
+		InvisibleTime: invisible.Milliseconds(), PollTime: poll.Milliseconds(), BornTime: time.Now().UnixMilli(), InitMode: 1}
 	resp := call(t, addr, code.PopMessage, h.Encode(), nil)
 	var ph header.PopMessageResponse
 	if resp.Code == code.PollingTimeout {
@@ -122,6 +122,7 @@ func TestPopAcrossKill9(t *testing.T) {
 	}
 	invisible := 5*time.Second + time.Duration(n)*time.Millisecond
 	dir := filepath.Join(t.TempDir(), "store")
+	start := time.Now()
 	b := startChild(t, bin, dir)
 	ct := header.CreateTopicRequest{Topic: topic, DefaultTopic: "TBW102", ReadQueueNums: queues, WriteQueueNums: queues, Perm: 6, TopicFilterType: "SINGLE_TAG"}
 	if resp := call(t, b.broker, code.UpdateAndCreateTopic, ct.Encode(), nil); resp.Code != code.Success {
@@ -141,7 +142,7 @@ func TestPopAcrossKill9(t *testing.T) {
 	acked := map[string]bool{}
 	var firstPop time.Time
 	testutil.Eventually(t, 60*time.Second, "every message popped once", func() bool {
-		ph, ds := popOnce(t, b.broker, invisible)
+		ph, ds := popOnce(t, b.broker, invisible, 0)
 		if len(ds) > 0 && firstPop.IsZero() {
 			firstPop = time.UnixMilli(ph.PopTime)
 		}
@@ -160,6 +161,7 @@ func TestPopAcrossKill9(t *testing.T) {
 		return len(got) == n
 	})
 	lastVisible := time.Now().Add(invisible)
+	popped := time.Since(start)
 	t.Logf("%d popped, %d acknowledged, %d left in flight", n, len(acked), n-len(acked))
 
 	b.Kill()
@@ -168,7 +170,7 @@ func TestPopAcrossKill9(t *testing.T) {
 	// Before the invisible time nothing comes back (checked only while there is time
 	// left before the first pop's expiry).
 	if time.Until(firstPop.Add(invisible)) > time.Second {
-		if _, ds := popOnce(t, b.broker, invisible); len(ds) != 0 {
+		if _, ds := popOnce(t, b.broker, invisible, 0); len(ds) != 0 {
 			t.Fatalf("%d messages visible again right after the restart, before their invisible time: first %+v", len(ds), ds[0])
 		}
 	}
@@ -177,32 +179,28 @@ func TestPopAcrossKill9(t *testing.T) {
 	back := map[string]int{}
 	want := n - len(acked)
 	deadline := lastVisible.Add(60 * time.Second)
-	for len(back) < want && time.Now().Before(deadline) {
-		ph, ds := popOnce(t, b.broker, time.Hour)
-		for _, d := range ds {
-			back[d.body]++
-			if d.reTimes != 1 {
-				t.Errorf("%s came back with reconsume times %d, want 1", d.body, d.reTimes)
+	// Each POP long-polls: the broker answers when a delivery expires.
+	collect := func(until time.Time) {
+		for time.Now().Before(until) {
+			ph, ds := popOnce(t, b.broker, time.Hour, min(time.Until(until), 5*time.Second))
+			for _, d := range ds {
+				back[d.body]++
+				if d.reTimes != 1 {
+					t.Errorf("%s came back with reconsume times %d, want 1", d.body, d.reTimes)
+				}
+			}
+			batchAck(t, b.broker, ph, ds)
+			if len(back) == want && until.Equal(deadline) {
+				return
 			}
 		}
-		batchAck(t, b.broker, ph, ds)
-		if len(ds) == 0 {
-			time.Sleep(50 * time.Millisecond) // poll interval while waiting for expiries
-		}
 	}
-	// Wait past every original invisible time, then look once more: nothing acked
-	// may appear.
-	time.Sleep(time.Until(lastVisible.Add(2 * time.Second)))
-	for {
-		ph, ds := popOnce(t, b.broker, time.Hour)
-		if len(ds) == 0 {
-			break
-		}
-		for _, d := range ds {
-			back[d.body]++
-		}
-		batchAck(t, b.broker, ph, ds)
-	}
+	collect(deadline)
+	restarted := time.Since(start)
+	// Then keep popping until every original invisible time has passed: nothing acked
+	// may appear, nor anything twice.
+	collect(lastVisible.Add(2 * time.Second))
+	t.Logf("sent and popped in %v, all back %v after the start, done at %v", popped, restarted, time.Since(start))
 	var lost, resurrected, twice []string
 	for body := range got {
 		switch {
