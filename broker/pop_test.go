@@ -181,3 +181,22 @@ func TestPopLongPollWakesOnSend(t *testing.T) {
 		t.Fatal("long-polled POP not answered")
 	}
 }
+
+// TestPopAfterTopicRecreated: deleting a topic forgets its POP state, so the topic
+// created again is popped from its new offset 0.
+func TestPopAfterTopicRecreated(t *testing.T) {
+	h := newHarness(t)
+	h.createTopic("PopD", 1, 6)
+	h.send("PopD", 0, "old0", nil)
+	h.send("PopD", 0, "old1", nil)
+	if r, _, offs := h.popCall(popReq("PopD", 0, 32, 60000, 0)); r.Code != code.Success || len(offs) != 2 {
+		t.Fatalf("pop: %d %v", r.Code, offs)
+	}
+	wantCode(t, "delete topic", h.call(code.DeleteTopicInBroker, (&header.DeleteTopicRequest{Topic: "PopD"}).Encode(), nil), code.Success, "")
+	h.createTopic("PopD", 1, 6)
+	h.send("PopD", 0, "new", nil)
+	r, _, offs := h.popCall(popReq("PopD", 0, 32, 60000, 0))
+	if r.Code != code.Success || len(offs) != 1 || offs[0] != 0 || string(records(t, r.Body)[0].Body) != "new" {
+		t.Fatalf("pop of the recreated topic: %d %v", r.Code, offs)
+	}
+}

@@ -42,6 +42,7 @@
 //	ACK (2): offset 8 | popTime 8
 //	CHG (3): offset 8 | oldPopTime 8 | newPopTime 8 | newInvisibleTime 8
 //	DLQ (4): offset 8 | popTime 8
+//	RESET (5): nothing more — forget group on topic ("" matches every one)
 //
 // The state is a projection of those records: a snapshot (snapshot.go) covers the log
 // up to an offset, written only once the log is flushed past it, and the projection

@@ -61,6 +61,7 @@ func TestRecordRoundTrip(t *testing.T) {
 		{kind: kindAck, group: "g", topic: "T", queueID: 3, offset: 7, oldPop: 17},
 		{kind: kindDLQ, group: "g", topic: "T", queueID: 3, offset: 8, oldPop: 17},
 		{kind: kindChange, group: "g", topic: "T", queueID: 3, offset: 8, oldPop: 17, newPop: 20, newInv: 5},
+		{kind: kindReset, group: "", topic: "T"},
 	} {
 		got, err := decodeRecord(r.encode(nil))
 		if err != nil {

@@ -6,7 +6,7 @@ import (
 )
 
 // Tags of the revive log records, Apache's CK_TAG, ACK_TAG and two of rocketgo's.
-var tagOf = map[byte]string{kindCK: "ck", kindAck: "ack", kindChange: "chg", kindDLQ: "dlq"}
+var tagOf = map[byte]string{kindCK: "ck", kindAck: "ack", kindChange: "chg", kindDLQ: "dlq", kindReset: "reset"}
 
 // encodeLogRecord wraps a POP record in a v1 message of the revive topic, queue 0.
 func (s *Service) encodeLogRecord(r *record) ([]byte, error) {

@@ -12,6 +12,7 @@ const (
 	kindAck    byte = 2 // one delivery acknowledged
 	kindChange byte = 3 // one delivery's invisible time changed
 	kindDLQ    byte = 4 // one delivery ended in the dead-letter queue
+	kindReset  byte = 5 // forget a group's or a topic's state ("" matches all)
 )
 
 const (
@@ -62,6 +63,7 @@ type record struct {
 //	ACK:    offset 8 | popTime 8
 //	DLQ:    offset 8 | popTime 8
 //	CHANGE: offset 8 | oldPopTime 8 | newPopTime 8 | newInvisibleTime 8
+//	RESET:  nothing more (an empty group or topic matches every one; queueId 0)
 //
 // Integers are big-endian; strings are UTF-8 with a 2-byte length.
 func (r *record) encode(dst []byte) []byte {
@@ -134,6 +136,7 @@ func decodeRecord(b []byte) (*record, error) {
 		r.oldPop = d.i64()
 		r.newPop = d.i64()
 		r.newInv = d.i64()
+	case kindReset:
 	default:
 		if d.err == nil {
 			return nil, fmt.Errorf("%w: kind %d", ErrBadRecord, r.kind)

@@ -214,6 +214,23 @@ func (s *Service) put(r *record) (int64, error) {
 	return res.EndOffset, nil
 }
 
+// Reset forgets the POP state of group ("" for every group) on topic ("" for every
+// topic): in-flight messages are no longer redelivered and the next receive starts
+// from the group's committed consume offset, or as a new group where it has none.
+// The broker calls it when a topic is deleted, or a group with its offsets.
+func (s *Service) Reset(group, topic string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed() {
+		return ErrClosed
+	}
+	if !s.live.Load() {
+		return nil // a slave: its master writes the record
+	}
+	_, err := s.put(&record{kind: kindReset, group: group, topic: topic})
+	return err
+}
+
 // durable waits until end is as durable as the broker promises.
 func (s *Service) durable(ctx context.Context, end int64) error {
 	if s.o.Durable == nil || end == 0 {
@@ -262,6 +279,8 @@ func kindName(k byte) string {
 		return "CHANGE"
 	case kindDLQ:
 		return "DLQ"
+	case kindReset:
+		return "RESET"
 	}
 	return fmt.Sprintf("kind %d", k)
 }

@@ -300,3 +300,24 @@ func TestRecoveryFromLog(t *testing.T) {
 		}
 	}
 }
+
+// TestResetForgetsState: after Reset the in-flight messages are forgotten and the
+// group starts again from its committed offset — also after a restart.
+func TestResetForgetsState(t *testing.T) {
+	e := newEnv(t)
+	e.send(0, 3, "a")
+	if got := offsets(e.receive(0, 2, false)); got != "[0:0@1 0:1@1]" {
+		t.Fatalf("first: %s", got)
+	}
+	if err := e.s.Reset("", testTopic); err != nil {
+		t.Fatal(err)
+	}
+	e.offs.mu.Lock()
+	delete(e.offs.m, qkey{testGroup, testTopic, 0}) // the broker drops the topic's offsets too
+	e.offs.mu.Unlock()
+	e.close()
+	e.open()
+	if got := offsets(e.receive(0, 5, false)); got != "[0:0@1 0:1@1 0:2@1]" {
+		t.Fatalf("after the reset and a restart: %s", got)
+	}
+}

@@ -88,6 +88,14 @@ func newState() *state { return &state{queues: make(map[qkey]*queueState)} }
 // in the log, recovery for every record past the snapshot. A record naming a
 // delivery that is no longer current (an old popTime) changes nothing.
 func (s *state) apply(r *record) {
+	if r.kind == kindReset {
+		for k := range s.queues {
+			if (r.group == "" || k.group == r.group) && (r.topic == "" || k.topic == r.topic) {
+				delete(s.queues, k)
+			}
+		}
+		return
+	}
 	k := qkey{r.group, r.topic, r.queueID}
 	q := s.queues[k]
 	if r.kind == kindCK {
