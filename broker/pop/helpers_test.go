@@ -39,7 +39,7 @@ func (o *memOffsets) Commit(g, t string, q int32, off int64) error {
 
 // env is a real store in a temporary directory with a POP service on it.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	clk  *testutil.Clock
 	offs *memOffsets
@@ -55,7 +55,7 @@ const (
 	attempts  = 3
 )
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	e := &env{t: t, dir: t.TempDir(), clk: testutil.NewClock(), offs: &memOffsets{m: map[qkey]int64{}}}
 	e.open()
 	t.Cleanup(e.close)
