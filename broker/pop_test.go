@@ -200,3 +200,32 @@ func TestPopAfterTopicRecreated(t *testing.T) {
 		t.Fatalf("pop of the recreated topic: %d %v", r.Code, offs)
 	}
 }
+
+// TestPopRemotingFIFO: an orderly POP answers reviveQid 999 and orderCountInfo, and
+// blocks the queue until its batch is acknowledged.
+func TestPopRemotingFIFO(t *testing.T) {
+	h := newHarness(t)
+	h.createTopic("PopF", 1, 6)
+	for i := 0; i < 3; i++ {
+		h.send("PopF", 0, "f"+strconv.Itoa(i), nil)
+	}
+	r := popReq("PopF", 0, 2, 60000, 0)
+	r.Order = true
+	resp, ph, offs := h.popCall(r)
+	if resp.Code != code.Success || len(offs) != 2 || offs[0] != 0 || offs[1] != 1 {
+		t.Fatalf("orderly pop: %d %v", resp.Code, offs)
+	}
+	if ph.ReviveQid != 999 || ph.OrderCountInfo != "0 qo0%0 0;0 qo0%1 0;0 0 0" {
+		t.Fatalf("orderly header %+v", ph)
+	}
+	if resp, _, offs := h.popCall(r); resp.Code != code.PollingTimeout || len(offs) != 0 {
+		t.Fatalf("queue not blocked while its batch is in flight: %d %v", resp.Code, offs)
+	}
+	for _, off := range offs {
+		ack := &header.AckMessageRequest{ConsumerGroup: popGroup, Topic: "PopF", QueueID: 0, ExtraInfo: extraInfo(ph, 0, off, 0), Offset: off}
+		wantCode(t, "ack", h.call(code.AckMessage, ack.Encode(), nil), code.Success, "")
+	}
+	if resp, _, offs := h.popCall(r); resp.Code != code.Success || len(offs) != 1 || offs[0] != 2 {
+		t.Fatalf("after the batch: %d %v", resp.Code, offs)
+	}
+}

@@ -98,10 +98,14 @@ func (s *Service) change(group, topic string, h Handle, d time.Duration) (Handle
 	if newPop == e.popTime && !e.fifo {
 		newPop++
 	}
+	visible = max(visible, newPop) // the handle's invisibleTime is never negative
 	end, err := s.put(&record{kind: kindChange, group: group, topic: topic, queueID: h.QueueID, offset: h.Offset,
 		oldPop: e.popTime, newPop: newPop, newInv: visible - newPop})
 	if err != nil {
 		return Handle{}, 0, err
+	}
+	if visible <= now {
+		defer s.waits.wake(topic) // visible again at once
 	}
 	nh := h
 	nh.CkOffset, nh.PopTime, nh.InvisibleTime, nh.Retry = h.Offset, newPop, visible-newPop, RetryNormal
