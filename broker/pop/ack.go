@@ -88,17 +88,14 @@ func (s *Service) change(group, topic string, h Handle, d time.Duration) (Handle
 		return Handle{}, 0, err
 	}
 	now := s.nowMS()
-	visible := now + d.Milliseconds()
-	newPop := now
+	// A normal delivery gets a new popTime, later than the old one even within one
+	// millisecond so every handle is single-use, and invisibleTime d. A FIFO one keeps
+	// its popTime and is visible at now + d.
+	newPop := max(now, e.popTime+1)
+	visible := newPop + d.Milliseconds()
 	if e.fifo {
-		newPop = e.popTime
+		newPop, visible = e.popTime, max(now+d.Milliseconds(), e.popTime)
 	}
-	// Two changes within one millisecond would reuse the popTime and leave the first
-	// new handle current; moving it on keeps every handle single-use.
-	if newPop == e.popTime && !e.fifo {
-		newPop++
-	}
-	visible = max(visible, newPop) // the handle's invisibleTime is never negative
 	end, err := s.put(&record{kind: kindChange, group: group, topic: topic, queueID: h.QueueID, offset: h.Offset,
 		oldPop: e.popTime, newPop: newPop, newInv: visible - newPop})
 	if err != nil {

@@ -121,7 +121,7 @@ func TestPopAcrossKill9(t *testing.T) {
 		n = 10000
 	}
 	// Long enough to pop everything once on a loaded machine before the first expiry.
-	invisible := 10*time.Second + time.Duration(n)*4*time.Millisecond
+	invisible := 6*time.Second + time.Duration(n)*3*time.Millisecond
 	dir := filepath.Join(t.TempDir(), "store")
 	start := time.Now()
 	b := startChild(t, bin, dir)
