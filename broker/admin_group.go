@@ -29,6 +29,9 @@ func (b *Broker) handleDeleteSubGroup(_ *server.Conn, req *codec.Command) *codec
 		if dropped, err = b.offsets.DeleteGroup(h.GroupName); err != nil {
 			return errorResponse(req, err)
 		}
+		if err := b.pop.Reset(h.GroupName, ""); err != nil { // pop.go
+			return errorResponse(req, err)
+		}
 	}
 	b.log.Info().Str("group", h.GroupName).Bool("existed", existed).Int("offsets_dropped", dropped).Msg("subscription group deleted")
 	return req.NewResponse(code.Success, "")

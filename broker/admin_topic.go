@@ -143,6 +143,9 @@ func (b *Broker) handleDeleteTopic(_ *server.Conn, req *codec.Command) *codec.Co
 	if err := b.offsets.DeleteTopic(h.Topic); err != nil {
 		return errorResponse(req, fmt.Errorf("delete offsets of topic %s: %w", h.Topic, err))
 	}
+	if err := b.pop.Reset("", h.Topic); err != nil { // pop.go: a recreated topic starts afresh
+		return errorResponse(req, fmt.Errorf("delete POP state of topic %s: %w", h.Topic, err))
+	}
 	b.log.Info().Str("topic", h.Topic).Msg("topic deleted")
 	b.awaitRoute(h.Topic)
 	return req.NewResponse(code.Success, "")

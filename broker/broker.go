@@ -89,6 +89,7 @@ import (
 	"github.com/rocketgo/rocketgo/broker/internal/sqlread"
 	"github.com/rocketgo/rocketgo/broker/internal/txnsvc"
 	"github.com/rocketgo/rocketgo/broker/meta"
+	"github.com/rocketgo/rocketgo/broker/pop"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/remoting/server"
 	"github.com/rocketgo/rocketgo/store"
@@ -136,6 +137,7 @@ type Broker struct {
 	sqlCache  sqlread.Cache   // propfilter.go: compiled SQL92 subscriptions
 	acl       *acl.Plain      // aclguard.go: nil when aclEnable is off
 	grpc      *grpcapi.Server // grpc.go: nil when grpcListenAddr is empty
+	pop       *pop.Service    // pop.go: POP consumption state
 
 	cfg        liveConfig   // admin_config.go: settings changed by UPDATE_BROKER_CONFIG
 	cfgUpdates atomic.Int64 // admin_config.go: the configuration's data version
@@ -246,6 +248,14 @@ func Open(o Options, so store.Options) (*Broker, error) {
 		st.Close()
 		return nil, fmt.Errorf("broker: duplicate window: %w", err)
 	}
+	if err := b.openPop(); err != nil { // pop.go
+		b.sched.Close()
+		b.txn.Close()
+		b.offsets.Close()
+		b.meta.Close()
+		st.Close()
+		return nil, fmt.Errorf("broker: pop: %w", err)
+	}
 	b.srv.OnClose(b.onConnClose)
 	b.vip.OnClose(b.onConnClose)
 	return b, nil
@@ -312,6 +322,9 @@ func (b *Broker) Start(ctx context.Context) error {
 	b.registrar.Start(ctx)
 	b.txn.Start()
 	b.sched.Start(ctx)
+	if !b.isSlave() {
+		b.pop.Start() // pop.go: a slave only follows its master's POP records
+	}
 	if b.acl != nil {
 		b.acl.Watch(aclPollInterval)
 	}
@@ -388,6 +401,9 @@ func (b *Broker) close() error {
 		errs = append(errs, fmt.Errorf("broker: close VIP channel: %w", err))
 	}
 	b.txn.Close()
+	if err := b.pop.Close(); err != nil {
+		errs = append(errs, err)
+	}
 	if b.acl != nil {
 		b.acl.Close()
 	}

@@ -280,4 +280,7 @@ func (b *Broker) answerParked(conn *server.Conn, req *codec.Command, p *pullPlan
 // load while no pull is parked.
 func (b *Broker) onArrival(a store.Arrival) {
 	b.polls.Notify(a.Topic, a.QueueID, a.MaxOffset, a.TagsCode)
+	if b.pop != nil {
+		b.pop.Notify(a.Topic, a.QueueID) // pop.go: waiting POP receives
+	}
 }

@@ -36,6 +36,13 @@ func (b *Broker) routes() []route {
 		{code.GetMinOffset, b.handleGetMinOffset, false},
 		{code.GetEarliestMsgStoretime, b.handleGetEarliestMsgStoretime, false},
 
+		// POP consumption (RocketMQ 5): pop.go. POP_MESSAGE answers from its own
+		// goroutine when it waits; acks may wait for a SYNC_FLUSH or a slave.
+		{code.PopMessage, b.handlePopMessage, false},
+		{code.AckMessage, b.handleAckMessage, true},
+		{code.BatchAckMessage, b.handleBatchAckMessage, true},
+		{code.ChangeMessageInvisibleTime, b.handleChangeInvisibleTime, true},
+
 		// Request/reply: reply.go. The push to the requester runs off the event loop.
 		{code.SendReplyMessage, b.handleSendReply, false},
 		{code.SendReplyMessageV2, b.handleSendReply, false},

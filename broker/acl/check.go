@@ -139,11 +139,21 @@ func resources(dst []need, reqCode int32, ext map[string]string, b []byte) (_ []
 	case code.ConsumerSendMsgBack:
 		add(ext["originTopic"], Pub)
 		add(group(ext["group"]), Sub)
-	case code.PullMessage, code.UpdateConsumerOffset, code.QueryConsumerOffset:
+	case code.PullMessage, code.UpdateConsumerOffset, code.QueryConsumerOffset,
+		code.PopMessage, code.AckMessage, code.ChangeMessageInvisibleTime:
 		add(ext["topic"], Sub)
 		add(group(ext["consumerGroup"]), Sub)
 	case code.QueryMessage:
 		add(ext["topic"], Sub)
+	case code.BatchAckMessage:
+		ba, err := body.DecodeBatchAckMessageRequest(b)
+		if err != nil {
+			return dst, "batch ack body does not decode"
+		}
+		for _, a := range ba.Acks {
+			add(a.Topic, Sub)
+			add(group(a.ConsumerGroup), Sub)
+		}
 	case code.UnregisterClient, code.GetConsumerListByGroup:
 		add(group(ext["consumerGroup"]), Sub)
 	case code.EndTransaction:

@@ -66,6 +66,15 @@ const (
 	PushReplyMessageToClient      = 326 // PUSH_REPLY_MESSAGE_TO_CLIENT: broker → requester, deliver a reply.
 )
 
+// RocketMQ 5 POP consumption codes (docs/pop.md): the broker keeps each group's
+// progress; the client receives, then acknowledges each message.
+const (
+	PopMessage                 = 200050 // POP_MESSAGE: receive messages that stay invisible until acknowledged.
+	AckMessage                 = 200051 // ACK_MESSAGE: acknowledge one popped message by its extraInfo.
+	ChangeMessageInvisibleTime = 200053 // CHANGE_MESSAGE_INVISIBLETIME: extend or shorten a popped message's invisible time.
+	BatchAckMessage            = 200151 // BATCH_ACK_MESSAGE: acknowledge several popped messages (JSON body).
+)
+
 // Response codes (RemotingSysResponseCode and ResponseCode).
 const (
 	Success                    = 0   // SUCCESS.
@@ -101,6 +110,9 @@ const (
 	ConsumerNotOnline          = 206 // CONSUMER_NOT_ONLINE: no live connection of the consumer group.
 	ConsumeMsgTimeout          = 207 // CONSUME_MSG_TIMEOUT.
 	NoMessage                  = 208 // NO_MESSAGE.
+	PollingFull                = 209 // POLLING_FULL: too many POP requests are waiting.
+	PollingTimeout             = 210 // POLLING_TIMEOUT: a POP found nothing within its poll time.
+	InvalidParameter           = 29  // INVALID_PARAMETER: a request field is out of range.
 	FlowControl                = 215 // FLOW_CONTROL.
 )
 

@@ -198,3 +198,13 @@ func hostAt(b []byte, off int, v6 bool) netip.AddrPort {
 	}
 	return netip.AddrPortFrom(a, uint16(binary.BigEndian.Uint32(b[off+n:])))
 }
+
+// SetRecordReconsumeTimes overwrites RECONSUMETIMES in a record: a POP redelivery
+// hands out a copy of the stored record with its delivery attempt counted there.
+func SetRecordReconsumeTimes(b []byte, n int32) {
+	off := reconsumeOffset(b)
+	if len(b) < off+4 {
+		panic(fmt.Sprintf("message: set reconsume times of a %d-byte record", len(b)))
+	}
+	binary.BigEndian.PutUint32(b[off:], uint32(n))
+}
