@@ -160,15 +160,19 @@ func (s *Server) pop(ctx context.Context, ss *session, req *pb.ReceiveMessageReq
 	if err != nil {
 		return nil, statusOf(pb.Code_INTERNAL_SERVER_ERROR, "broker answer: "+err.Error())
 	}
+	pi, err := parsePopInfo(resp.ExtFields)
+	if err != nil {
+		return nil, statusOf(pb.Code_INTERNAL_SERVER_ERROR, "broker answer: "+err.Error())
+	}
+	firstSeen := map[string]int64{}
 	out := make([]*pb.Message, 0, len(recs))
 	for _, r := range recs {
 		ck := r.Properties[propPopCK]
 		if ck == "" {
-			return nil, statusOf(pb.Code_INTERNAL_SERVER_ERROR, "broker answer: a popped message without POP_CK")
+			ck = pi.extraInfo(r, s.be.BrokerName, firstSeen)
 		}
 		pm := toProto(r, s.be.BrokerName, ck+" "+strconv.FormatInt(r.PhysicalOffset, 10))
-		d := inv
-		pm.SystemProperties.InvisibleDuration = durationOf(d)
+		pm.SystemProperties.InvisibleDuration = durationOf(time.Duration(pi.invisibleTime) * time.Millisecond)
 		out = append(out, pm)
 	}
 	return out, nil
