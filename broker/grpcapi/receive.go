@@ -26,6 +26,9 @@ const (
 	defaultLongPollingTimeout = 20 * time.Second
 	maxLongPollingTimeout     = 30 * time.Second
 	maxReceiveBatch           = 32
+	// longPollingReserve is kept between the end of a long poll and the call's deadline,
+	// for the answer to travel back.
+	longPollingReserve = 500 * time.Millisecond
 	// codePollingTimeout is POLLING_TIMEOUT (ResponseCode.java): a long-polled POP found
 	// nothing in time.
 	codePollingTimeout = 210
@@ -114,12 +117,26 @@ func (s *Server) pop(ctx context.Context, ss *session, req *pb.ReceiveMessageReq
 	if inv < minInvisibleDuration || inv > maxInvisibleDuration {
 		return nil, statusOf(pb.Code_ILLEGAL_INVISIBLE_TIME, fmt.Sprintf("invisible duration %v: want %v to %v", inv, minInvisibleDuration, maxInvisibleDuration))
 	}
-	poll := defaultLongPollingTimeout
+	// The long-polling time is the request's, else the client's settings', else 20 s,
+	// and always ends before the call's own deadline (Apache's ReceiveMessageActivity
+	// keeps the same reserve): the SDK gives ReceiveMessage only its await duration
+	// plus its request timeout.
+	ss.mu.Lock()
+	poll := ss.settings.GetSubscription().GetLongPollingTimeout().AsDuration()
+	ss.mu.Unlock()
 	if d := req.GetLongPollingTimeout(); d != nil {
 		poll = d.AsDuration()
+	} else if poll <= 0 {
+		poll = defaultLongPollingTimeout
 	}
 	if poll < 0 || poll > maxLongPollingTimeout {
 		return nil, statusOf(pb.Code_ILLEGAL_POLLING_TIME, fmt.Sprintf("long polling timeout %v: want 0 to %v", poll, maxLongPollingTimeout))
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		poll = min(poll, time.Until(dl)-longPollingReserve)
+		if poll < 0 {
+			poll = 0
+		}
 	}
 	ext := map[string]string{
 		"consumerGroup": group, "topic": topic, "queueId": strconv.Itoa(int(mq.GetId())),

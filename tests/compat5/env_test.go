@@ -120,6 +120,7 @@ func receiveAll(t *testing.T, c rmq.SimpleConsumer, want int, invisible time.Dur
 		mvs, err := c.Receive(ctx, 16, invisible)
 		cancel()
 		if err != nil {
+			t.Logf("receive: %v", err)
 			continue // "no new message" is an error in the SDK's API
 		}
 		for _, mv := range mvs {
