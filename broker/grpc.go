@@ -6,12 +6,9 @@ import (
 	"path/filepath"
 
 	"github.com/rocketgo/rocketgo/broker/grpcapi"
+	"github.com/rocketgo/rocketgo/broker/msgtype"
 	"github.com/rocketgo/rocketgo/remoting/tlsconf"
 )
-
-// messageTypeAttr is the topic attribute naming the message type a RocketMQ 5 topic
-// accepts (TopicAttributes.java: NORMAL, FIFO, DELAY, TRANSACTION, MIXED).
-const messageTypeAttr = "message.type"
 
 // startGRPC starts the RocketMQ 5 gRPC endpoint when grpcListenAddr is set
 // (docs/grpc.md). It relays to this broker's remoting port, so every request goes
@@ -28,9 +25,10 @@ func (b *Broker) startGRPC() error {
 			if !ok {
 				return grpcapi.TopicInfo{}, false
 			}
+			mt, err := msgtype.ParseAttribute(tc.Attributes)
 			return grpcapi.TopicInfo{
 				ReadQueues: int(tc.ReadQueueNums), WriteQueues: int(tc.WriteQueueNums), Perm: int(tc.Perm),
-				MessageType: tc.Attributes[messageTypeAttr],
+				MessageType: mt, MessageTypeErr: err,
 			}, true
 		},
 	}

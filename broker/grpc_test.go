@@ -15,8 +15,11 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/internal/testcert"
 	"github.com/rocketgo/rocketgo/internal/testutil"
+	"github.com/rocketgo/rocketgo/proto/body"
+	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
 	pb "github.com/rocketgo/rocketgo/proto/rmqpb"
@@ -185,8 +188,19 @@ func TestGRPCTransactionCheckBackThroughTelemetry(t *testing.T) {
 		o.TransactionCheckInterval = 100 * time.Millisecond
 		o.TransactionTimeout = 100 * time.Millisecond
 	})
-	g.createTopic("tx", 1, 6)
+	req := &header.CreateTopicRequest{Topic: "tx", DefaultTopic: meta.TopicAutoCreate, ReadQueueNums: 1, WriteQueueNums: 1,
+		Perm: 6, TopicFilterType: body.FilterSingleTag, Attributes: "+message.type=TRANSACTION"}
+	if resp := g.call(code.UpdateAndCreateTopic, req.Encode(), nil); resp.Code != code.Success {
+		t.Fatalf("create topic: %d %s", resp.Code, resp.Remark)
+	}
 	ctx := grpcCtx(t, "cid-tx")
+	// A NORMAL topic refuses a transactional message, as Apache's Proxy does.
+	g.createTopic("plain", 1, 6)
+	wrong := grpcMessage("plain", message.NewUniqID(), "t", "x")
+	wrong.SystemProperties.MessageType = pb.MessageType_TRANSACTION
+	if sr, err := g.cli.SendMessage(ctx, &pb.SendMessageRequest{Messages: []*pb.Message{wrong}}); err != nil || sr.Status.Code != pb.Code_MESSAGE_PROPERTY_CONFLICT_WITH_TYPE {
+		t.Fatalf("transactional message to a NORMAL topic: %v %v", err, sr)
+	}
 	tel, err := g.cli.Telemetry(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/rocketgo/rocketgo/broker/msgtype"
 	"github.com/rocketgo/rocketgo/proto/message"
 	pb "github.com/rocketgo/rocketgo/proto/rmqpb"
 )
@@ -47,7 +48,7 @@ func decodeRecords(b []byte) ([]*message.Ext, error) {
 // properties; every other property is a user property.
 var systemPropertyNames = map[string]bool{
 	message.PropTags: true, message.PropKeys: true, message.PropUniqKey: true,
-	message.PropTimerDeliverMS: true, propShardingKey: true, propTraceContext: true,
+	message.PropTimerDeliverMS: true, msgtype.PropShardingKey: true, propTraceContext: true,
 	message.PropReconsumeTime: true, message.PropTranMsg: true, message.PropProducerGroup: true,
 	propPopCK: true,
 }
@@ -81,7 +82,7 @@ func toProto(m *message.Ext, brokerName, receipt string) *pb.Message {
 	if t := m.Tags(); t != "" {
 		sp.Tag = &t
 	}
-	if g := m.Properties[propShardingKey]; g != "" {
+	if g := m.Properties[msgtype.PropShardingKey]; g != "" {
 		sp.MessageGroup = &g
 		sp.MessageType = pb.MessageType_FIFO
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rocketgo/rocketgo/broker/msgtype"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/message"
@@ -71,17 +72,17 @@ func (s *Server) queues(topic string) ([]*pb.MessageQueue, *pb.Status) {
 	return qs, nil
 }
 
-// acceptTypes maps the topic's message.type attribute to the types a queue accepts; a
-// topic without one accepts every type, as Apache's does when the attribute is unset.
-func acceptTypes(t string) []pb.MessageType {
-	switch strings.ToUpper(t) {
-	case "NORMAL":
+// acceptTypes maps the topic's message type (its message.type attribute; NORMAL when
+// absent, as in Apache) to the types its queues accept; MIXED accepts every type.
+func acceptTypes(t msgtype.Type) []pb.MessageType {
+	switch t {
+	case msgtype.Normal:
 		return []pb.MessageType{pb.MessageType_NORMAL}
-	case "FIFO":
+	case msgtype.FIFO:
 		return []pb.MessageType{pb.MessageType_FIFO}
-	case "DELAY":
+	case msgtype.Delay:
 		return []pb.MessageType{pb.MessageType_DELAY}
-	case "TRANSACTION":
+	case msgtype.Transaction:
 		return []pb.MessageType{pb.MessageType_TRANSACTION}
 	default:
 		return []pb.MessageType{pb.MessageType_NORMAL, pb.MessageType_FIFO, pb.MessageType_DELAY, pb.MessageType_TRANSACTION}

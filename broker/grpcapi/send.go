@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"unicode"
 
+	"github.com/rocketgo/rocketgo/broker/msgtype"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
@@ -36,12 +37,11 @@ var reservedProperties = map[string]bool{
 	message.PropCheckImmunity: true, message.PropTimerDeliverMS: true, message.PropTimerDelaySec: true,
 	message.PropTimerDelayMS: true, message.PropTimerOutMS: true, message.PropCorrelationID: true,
 	message.PropReplyToClient: true, message.PropMessageTTL: true, message.PropMsgType: true,
-	propShardingKey: true, propTraceContext: true, propPopCK: true,
+	msgtype.PropShardingKey: true, propTraceContext: true, propPopCK: true,
 }
 
 // Properties the 5.x protocol adds (MessageConst.java).
 const (
-	propShardingKey  = "__SHARDINGKEY" // the FIFO message group
 	propTraceContext = "TRACE_CONTEXT"
 	propPopCK        = "POP_CK" // the POP checkpoint's extra info on a popped message
 )
@@ -105,12 +105,16 @@ func (s *Server) sendOne(ctx context.Context, ss *session, topic string, msg *pb
 	if sp.GetMessageId() == "" {
 		return fail(pb.Code_ILLEGAL_MESSAGE_ID, "message id cannot be empty")
 	}
-	if t := ti.MessageType; t != "" && !strings.EqualFold(t, "MIXED") && !strings.EqualFold(t, sp.GetMessageType().String()) {
-		return fail(pb.Code_MESSAGE_PROPERTY_CONFLICT_WITH_TYPE, "topic %s accepts %s messages, not %s", topic, strings.ToUpper(t), sp.GetMessageType())
-	}
 	props, c, err := buildProperties(topic, msg)
 	if err != nil {
 		return fail(c, "%v", err)
+	}
+	// The topic's message type, as Apache's Proxy checks it (TopicMessageTypeValidator).
+	if ti.MessageTypeErr != nil {
+		return fail(pb.Code_MESSAGE_PROPERTY_CONFLICT_WITH_TYPE, "topic %s: %v", topic, ti.MessageTypeErr)
+	}
+	if err := msgtype.Check(ti.MessageType, msgtype.OfMessage(props)); err != nil {
+		return fail(pb.Code_MESSAGE_PROPERTY_CONFLICT_WITH_TYPE, "topic %s: %v", topic, err)
 	}
 	if ti.WriteQueues <= 0 || ti.Perm&permWrite == 0 {
 		return fail(pb.Code_FORBIDDEN, "topic %s is not writable on broker %s", topic, s.be.BrokerName)
@@ -210,7 +214,7 @@ func buildProperties(topic string, msg *pb.Message) (map[string]string, pb.Code,
 		if len(g) > maxMessageGroupBytes || hasControl(g) {
 			return nil, pb.Code_ILLEGAL_MESSAGE_GROUP, fmt.Errorf("message group of %d bytes (at most %d) or with a control character", len(g), maxMessageGroupBytes)
 		}
-		props[propShardingKey] = g
+		props[msgtype.PropShardingKey] = g
 	}
 	if tc := sp.GetTraceContext(); tc != "" {
 		props[propTraceContext] = tc

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/rocketgo/rocketgo/broker/msgtype"
 	pb "github.com/rocketgo/rocketgo/proto/rmqpb"
 )
 
@@ -61,8 +62,9 @@ type Backend struct {
 // TopicInfo is what routes need of a topic.
 type TopicInfo struct {
 	ReadQueues, WriteQueues int
-	Perm                    int    // PERM_READ 4 | PERM_WRITE 2
-	MessageType             string // message.type attribute: NORMAL, FIFO, DELAY, TRANSACTION or ""
+	Perm                    int          // PERM_READ 4 | PERM_WRITE 2
+	MessageType             msgtype.Type // from the message.type attribute (msgtype.ParseAttribute)
+	MessageTypeErr          error        // the attribute does not parse: sends are refused
 }
 
 // Server is the gRPC endpoint.
