@@ -110,6 +110,7 @@ type Broker struct {
 	log   zerolog.Logger
 	now   func() time.Time
 
+	ctl     atomic.Pointer[ControllerHooks] // controller mode (controlled.go)
 	store   *store.Store
 	putDst  appender // the store; a discarding fake in the handler benchmark
 	pullSrc reader   // the store; a fake in the pull status-table tests

@@ -88,17 +88,19 @@ func (b *Broker) openReplication() error {
 		return fmt.Errorf("broker: %w", err)
 	}
 	b.repl.server = ha.NewServer(b.store, ha.ServerOptions{
-		Addr:          b.opts.HAListenAddr(),
-		BrokerName:    b.opts.BrokerName,
-		LogID:         id,
-		SegmentBytes:  b.store.SegmentBytes(),
-		BatchBytes:    b.opts.HATransferBatchBytes,
-		Heartbeat:     b.opts.HASendHeartbeatInterval,
-		Housekeeping:  b.opts.HAHousekeepingInterval,
-		SlaveTimeout:  b.opts.SlaveTimeout,
-		FallBehindMax: b.opts.HASlaveFallbehindMax,
-		Now:           b.now,
-		Logger:        log,
+		Addr:              b.opts.HAListenAddr(),
+		BrokerName:        b.opts.BrokerName,
+		LogID:             id,
+		SegmentBytes:      b.store.SegmentBytes(),
+		BatchBytes:        b.opts.HATransferBatchBytes,
+		Heartbeat:         b.opts.HASendHeartbeatInterval,
+		Housekeeping:      b.opts.HAHousekeepingInterval,
+		SlaveTimeout:      b.opts.SlaveTimeout,
+		FallBehindMax:     b.opts.HASlaveFallbehindMax,
+		AllAck:            b.opts.EnableControllerMode && b.opts.AllAckInSyncStateSet,
+		MinInSyncReplicas: b.opts.MinInSyncReplicas,
+		Now:               b.now,
+		Logger:            log,
 	})
 	return nil
 }

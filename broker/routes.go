@@ -72,6 +72,9 @@ func (b *Broker) routes() []route {
 
 		// Master/Slave: the request a slave asks its master (slave.go).
 		{code.GetAllConsumerOffset, b.handleGetAllConsumerOffset, false},
+		// Controller mode: controlled.go.
+		{code.GetBrokerEpochCache, b.handleGetBrokerEpochCache, false},
+		{code.NotifyBrokerRoleChanged, b.handleNotifyBrokerRoleChanged, false},
 
 		// Transactions: endtx.go.
 		{code.EndTransaction, b.handleEndTransaction, true},

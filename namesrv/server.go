@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	im "github.com/rocketgo/rocketgo/internal/metrics"
+	"github.com/rocketgo/rocketgo/namesrv/controller"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/remoting/server"
 )
@@ -44,6 +45,12 @@ type Options struct {
 	// EnablePprof serves Go's pprof on the metrics port (off).
 	EnablePprof bool `mapstructure:"enablePprof"`
 
+	// EnableControllerInNamesrv runs a controller of controller mode (docs/failover.md)
+	// inside this NameServer, answering on its port (enableControllerInNamesrv).
+	EnableControllerInNamesrv bool `mapstructure:"enableControllerInNamesrv"`
+	// Controller configures that controller.
+	Controller controller.Options `mapstructure:"controller"`
+
 	// Logger receives the server's logs; zerolog.Nop() by default.
 	Logger zerolog.Logger `mapstructure:"-"`
 	// Now is the clock used for broker liveness; time.Now when nil. Tests inject a
@@ -66,6 +73,7 @@ func DefaultOptions() Options {
 		BrokerExpiry:  120 * time.Second,
 		ScanInterval:  10 * time.Second,
 		MaxFrameBytes: 16 << 20,
+		Controller:    controller.DefaultOptions(),
 		Logger:        zerolog.Nop(),
 
 		MetricsExporterType:     im.ExporterProm,
@@ -112,7 +120,8 @@ type Server struct {
 	now     func() time.Time
 	rs      *server.Server
 	routes  *routeTable
-	metrics *im.Server // observe.go; nil when off
+	metrics *im.Server             // observe.go; nil when off
+	ctl     *controller.Controller // nil unless enableControllerInNamesrv
 
 	mu struct {
 		sync.Mutex
@@ -180,6 +189,17 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.rs.Start(ctx); err != nil {
 		return fmt.Errorf("namesrv: %w", err)
 	}
+	if s.o.EnableControllerInNamesrv {
+		co := s.o.Controller
+		co.Logger = s.o.Logger
+		c, err := controller.New(co, s.Addr)
+		if err != nil {
+			s.rs.Close()
+			return fmt.Errorf("namesrv: %w", err)
+		}
+		c.Register(s.rs)
+		s.ctl = c
+	}
 	s.startMetrics() // observe.go
 	s.loops.Add(1)
 	go s.sweepLoop()
@@ -204,6 +224,9 @@ func (s *Server) Close() error {
 		s.loops.Wait()
 		s.closeMetrics()
 		s.closeErr = s.rs.Close()
+		if s.ctl != nil {
+			s.closeErr = errors.Join(s.closeErr, s.ctl.Close())
+		}
 		if s.closeErr != nil {
 			s.closeErr = fmt.Errorf("namesrv: %w", s.closeErr)
 		}
