@@ -67,7 +67,7 @@ func DefaultOptions() Options {
 		ListenAddr:                  "0.0.0.0:9878",
 		Group:                       "group1",
 		SelfID:                      "n0",
-		StorePath:                   filepath.Join(os.Getenv("HOME"), "DLedgerController"),
+		StorePath:                   "DLedgerController",
 		NotifyBrokerRoleChanged:     true,
 		ScanNotActiveBrokerInterval: time.Second,
 		DefaultHeartbeatTimeout:     10 * time.Second,
