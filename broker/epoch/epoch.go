@@ -105,11 +105,15 @@ func (f *File) Last() (Entry, bool) {
 	return f.es[len(f.es)-1], true
 }
 
-// Append adds epoch e starting at start, durably; entries of epochs at or after e (a
-// stale future) are replaced.
+// Append adds epoch e starting at start, durably; entries of later epochs (a stale
+// future) are replaced. An epoch already last in the file keeps its start: a master
+// restarted within its epoch continues it.
 func (f *File) Append(e Entry) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if k := len(f.es); k > 0 && f.es[k-1].Epoch == e.Epoch {
+		return nil
+	}
 	es := append([]Entry(nil), f.es...)
 	for len(es) > 0 && (es[len(es)-1].Epoch >= e.Epoch || es[len(es)-1].Start > e.Start) {
 		es = es[:len(es)-1]

@@ -30,4 +30,10 @@ var commands = []*Command{
 	listDLQCmd,
 	resendDLQCmd,
 	cancelTimerCmd,
+
+	// Controller mode (controller.go, docs/failover.md).
+	getControllerMetaDataCmd,
+	getSyncStateSetCmd,
+	getBrokerEpochCmd,
+	electMasterCmd,
 }

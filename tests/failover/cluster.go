@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -93,6 +94,29 @@ func StartCluster(t *testing.T) *Cluster {
 			},
 		}))
 	}
+	// A failed test shows where each broker stood: SIGQUIT makes a Go program print
+	// its goroutines, which the harness shows with the rest of its output.
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, b := range c.Brokers {
+			if b.Running() {
+				b.Signal(syscall.SIGQUIT)
+			}
+		}
+		for _, b := range c.Brokers {
+			if b.Running() {
+				b.WaitExit(5 * time.Second)
+			}
+		}
+		// ROCKETGO_FAILOVER_LOGS=dir keeps every broker's whole output there.
+		if dir := os.Getenv("ROCKETGO_FAILOVER_LOGS"); dir != "" {
+			for _, b := range c.Brokers {
+				_ = os.WriteFile(filepath.Join(dir, b.Name+".log"), []byte(b.Output()), 0o644)
+			}
+		}
+	})
 	c.WaitSyncStateSet(3, 30*time.Second)
 	return c
 }
@@ -352,4 +376,24 @@ func durations(ds []time.Duration) (p50, maxD time.Duration) {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[len(s)/2], s[len(s)-1]
+}
+
+// Leader returns the controller that leads, as the controllers report.
+func (c *Cluster) Leader() *Controller {
+	c.t.Helper()
+	var lead *Controller
+	testutil.Eventually(c.t, 20*time.Second, "a controller leader", func() bool {
+		for _, k := range c.Ctrls {
+			if !k.Running() {
+				continue
+			}
+			resp, err := proctest.Invoke(k.Addr, codec.NewRequest(code.ControllerGetMetadataInfo, nil, nil))
+			if err == nil && resp.Code == code.Success && resp.ExtFields["isLeader"] == "true" {
+				lead = k
+				return true
+			}
+		}
+		return false
+	})
+	return lead
 }
