@@ -45,7 +45,7 @@ func (r role) String() string {
 }
 
 // requestTimeout bounds one request to a controller or a broker.
-const requestTimeout = 3 * time.Second
+const requestTimeout = 2 * time.Second
 
 // Runner runs one broker in controller mode.
 type Runner struct {
@@ -311,6 +311,10 @@ func (r *Runner) becomeSlave(ctx context.Context, info header.ReplicaInfo) error
 	resp, err := r.t.Invoke(cctx, info.MasterAddr, codec.NewRequest(code.GetBrokerEpochCache, nil, nil))
 	cancel()
 	if err != nil {
+		// The master may have been reopening its server in its own role change when
+		// this connection was made, leaving it accepted but never served: the next
+		// round dials afresh.
+		r.t.CloseAddr(info.MasterAddr)
 		return fmt.Errorf("read the epochs of master %s: %w", info.MasterAddr, err)
 	}
 	var cache body.EpochEntryCache

@@ -51,6 +51,9 @@ func (c *Client) Invoke(ctx context.Context, mk func() *codec.Command) (*codec.C
 		tried[addr] = true
 		resp, err := c.t.Invoke(ctx, addr, mk())
 		if err != nil {
+			// A connection that timed out may be one the peer never serves (accepted
+			// while it restarted its server): the next call dials afresh.
+			c.t.CloseAddr(addr)
 			errs = append(errs, fmt.Errorf("%s: %w", addr, err))
 			if ctx.Err() != nil {
 				break
