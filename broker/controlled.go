@@ -101,3 +101,11 @@ func (b *Broker) FollowMaster(addr string) {
 		b.repl.meta.SetMasterAddr(addr)
 	}
 }
+
+// SetHAMasterAddr points a slave's replication at its master's HA address (a master
+// that restarted listens on a new one).
+func (b *Broker) SetHAMasterAddr(addr string) {
+	if b.repl.client != nil {
+		b.repl.client.SetMasterAddr(addr)
+	}
+}

@@ -72,6 +72,8 @@ type Runner struct {
 	epoch      int32 // the master epoch the current role was taken at
 	syncSet    []int64
 	syncEpoch  int32
+	// masterSince is when the broker last became master.
+	masterSince time.Time
 }
 
 // Start opens the broker, registers it with the controllers and runs it in the role
@@ -221,6 +223,7 @@ func (r *Runner) step(ctx context.Context) error {
 		if r.role != roleSlave || r.masterAddr != info.MasterAddr || r.epoch != info.MasterEpoch {
 			return r.becomeSlave(ctx, info)
 		}
+		return r.checkReplication(ctx, info)
 	default:
 		if r.role == roleMaster {
 			// Fenced: the controllers took the mastership away and elected nobody.
@@ -279,7 +282,7 @@ func (r *Runner) becomeMaster(ctx context.Context, info header.ReplicaInfo, set 
 	if err := r.open(ctx, roleMaster, "", info.MasterEpoch); err != nil {
 		return err
 	}
-	r.masterAddr, r.epoch = r.addr, info.MasterEpoch
+	r.masterAddr, r.epoch, r.masterSince = r.addr, info.MasterEpoch, time.Now()
 	r.syncSet, r.syncEpoch = slices.Clone(set.SyncStateSet), set.SyncStateSetEpoch
 	r.Broker().SetSyncStateSet(r.others(r.syncSet))
 	r.log.Warn().Int32("epoch", info.MasterEpoch).Ints64("sync_state_set", r.syncSet).Msg("this broker is now the master")
@@ -307,26 +310,9 @@ func (r *Runner) becomeSlave(ctx context.Context, info header.ReplicaInfo) error
 		}
 		r.log.Warn().Str("new_master", info.MasterAddr).Int32("epoch", info.MasterEpoch).Msg("this broker is no longer the master")
 	}
-	cctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	resp, err := r.t.Invoke(cctx, info.MasterAddr, codec.NewRequest(code.GetBrokerEpochCache, nil, nil))
-	cancel()
+	cache, haAddr, err := r.masterEpochs(ctx, info.MasterAddr)
 	if err != nil {
-		// The master may have been reopening its server in its own role change when
-		// this connection was made, leaving it accepted but never served: the next
-		// round dials afresh.
-		r.t.CloseAddr(info.MasterAddr)
-		return fmt.Errorf("read the epochs of master %s: %w", info.MasterAddr, err)
-	}
-	var cache body.EpochEntryCache
-	if resp.Code != code.Success {
-		return fmt.Errorf("master %s answered GET_BROKER_EPOCH_CACHE %d: %s", info.MasterAddr, resp.Code, resp.Remark)
-	}
-	if err := body.DecodeJSON(resp.Body, &cache); err != nil {
 		return err
-	}
-	haAddr := resp.ExtFields["haServerAddr"]
-	if haAddr == "" {
-		return fmt.Errorf("master %s does not name its HA address yet", info.MasterAddr)
 	}
 	master := make([]epoch.Entry, len(cache.EpochList))
 	for i, e := range cache.EpochList {
@@ -374,10 +360,21 @@ func (r *Runner) keepSyncStateSet(ctx context.Context, info header.ReplicaInfo, 
 	}
 	now := time.Now()
 	want := []int64{r.id}
+	heard := map[int64]bool{}
 	for _, p := range b.SlaveProgress() {
+		heard[p.BrokerID] = true
 		fresh := !p.CaughtUp.IsZero() && now.Sub(p.CaughtUp) <= r.bo.HAMaxTimeSlaveNotCatchup
 		if fresh && (p.Connected || slices.Contains(r.syncSet, p.BrokerID)) {
 			want = append(want, p.BrokerID)
+		}
+	}
+	// A master that just took over has not heard from its slaves yet: members keep
+	// their place for haMaxTimeSlaveNotCatchup, as if they had caught up then.
+	if now.Sub(r.masterSince) <= r.bo.HAMaxTimeSlaveNotCatchup {
+		for _, id := range r.syncSet {
+			if id != r.id && !heard[id] {
+				want = append(want, id)
+			}
 		}
 	}
 	slices.Sort(want)
@@ -405,5 +402,51 @@ func (r *Runner) keepSyncStateSet(ctx context.Context, info header.ReplicaInfo, 
 	r.syncSet, r.syncEpoch = got.SyncStateSet, got.SyncStateSetEpoch
 	b.SetSyncStateSet(r.others(r.syncSet))
 	r.log.Info().Ints64("sync_state_set", r.syncSet).Int32("epoch", r.syncEpoch).Msg("SyncStateSet changed")
+	return nil
+}
+
+// masterEpochs reads a master's epoch entries and HA address (GET_BROKER_EPOCH_CACHE).
+func (r *Runner) masterEpochs(ctx context.Context, master string) (body.EpochEntryCache, string, error) {
+	var cache body.EpochEntryCache
+	cctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	resp, err := r.t.Invoke(cctx, master, codec.NewRequest(code.GetBrokerEpochCache, nil, nil))
+	cancel()
+	if err != nil {
+		// The master may have been reopening its server in its own role change when
+		// this connection was made, leaving it accepted but never served: the next
+		// round dials afresh.
+		r.t.CloseAddr(master)
+		return cache, "", fmt.Errorf("read the epochs of master %s: %w", master, err)
+	}
+	if resp.Code != code.Success {
+		return cache, "", fmt.Errorf("master %s answered GET_BROKER_EPOCH_CACHE %d: %s", master, resp.Code, resp.Remark)
+	}
+	if err := body.DecodeJSON(resp.Body, &cache); err != nil {
+		return cache, "", err
+	}
+	ha := resp.ExtFields["haServerAddr"]
+	if ha == "" {
+		return cache, "", fmt.Errorf("master %s does not name its HA address yet", master)
+	}
+	return cache, ha, nil
+}
+
+// checkReplication, on a slave whose master is unchanged, follows the master's HA
+// address while replication is down: a master restarted within its epoch listens on a
+// new one.
+func (r *Runner) checkReplication(ctx context.Context, info header.ReplicaInfo) error {
+	b := r.Broker()
+	st, ok := b.ReplicationStatus()
+	if !ok || st.Connected {
+		return nil
+	}
+	_, ha, err := r.masterEpochs(ctx, info.MasterAddr)
+	if err != nil {
+		return err
+	}
+	if ha != st.MasterAddr {
+		b.SetHAMasterAddr(ha)
+		r.log.Info().Str("master", info.MasterAddr).Str("ha", ha).Msg("the master's HA address changed")
+	}
 	return nil
 }

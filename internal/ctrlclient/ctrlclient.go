@@ -60,6 +60,11 @@ func (c *Client) Invoke(ctx context.Context, mk func() *codec.Command) (*codec.C
 			}
 			continue
 		}
+		if resp.Code == code.RequestCodeNotSupported {
+			// A controller still starting, or not a controller at all.
+			errs = append(errs, fmt.Errorf("%s: %s", addr, resp.Remark))
+			continue
+		}
 		if resp.Code == code.ControllerNotLeader {
 			if l := resp.ExtFields["leaderAddress"]; l != "" && !tried[l] {
 				order = append(order[:i+1], append([]string{l}, order[i+1:]...)...)
