@@ -209,6 +209,14 @@ func (r *Runner) loop() {
 // step is one round: heartbeat (registering first when needed), then act on the
 // group's state.
 func (r *Runner) step(ctx context.Context) error {
+	if r.Broker() == nil {
+		// A role change closed the broker and could not open it again (a port
+		// taken meanwhile): serve reads as a slave following nobody until it can.
+		r.role = rolePending
+		if err := r.open(ctx, rolePending, "", 0); err != nil {
+			return err
+		}
+	}
 	info, set, err := r.heartbeat(ctx)
 	if err != nil {
 		return err
