@@ -117,6 +117,7 @@ type Broker struct {
 	now   func() time.Time
 	tls   brokerTLS // tls.go
 
+	ctl     atomic.Pointer[ControllerHooks] // controller mode (controlled.go)
 	store   *store.Store
 	putDst  appender // the store; a discarding fake in the handler benchmark
 	pullSrc reader   // the store; a fake in the pull status-table tests

@@ -56,6 +56,7 @@ var codeTable = []struct {
 	{errSlaveNotAvailable, code.SlaveNotAvailable},
 	{errSlaveTimeout, code.FlushSlaveTimeout},
 	{errReplicationClosed, code.FlushSlaveTimeout},
+	{errInSyncReplicasNotEnough, code.SystemError}, // controlled.go
 	{store.ErrWriteFailed, code.SystemError},
 
 	// Record and batch encoding refusals.

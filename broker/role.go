@@ -91,18 +91,20 @@ func (b *Broker) openReplication() error {
 	}
 	b.repl.acks = metasync.NewAcks(b.now)
 	b.repl.server = ha.NewServer(b.store, ha.ServerOptions{
-		Addr:          b.opts.HAListenAddr(),
-		BrokerName:    b.opts.BrokerName,
-		LogID:         id,
-		SegmentBytes:  b.store.SegmentBytes(),
-		BatchBytes:    b.opts.HATransferBatchBytes,
-		Heartbeat:     b.opts.HASendHeartbeatInterval,
-		Housekeeping:  b.opts.HAHousekeepingInterval,
-		SlaveTimeout:  b.opts.SlaveTimeout,
-		FallBehindMax: b.opts.HASlaveFallbehindMax,
-		Now:           b.now,
-		TLS:           b.tls.server,
-		Logger:        log,
+		Addr:              b.opts.HAListenAddr(),
+		BrokerName:        b.opts.BrokerName,
+		LogID:             id,
+		SegmentBytes:      b.store.SegmentBytes(),
+		BatchBytes:        b.opts.HATransferBatchBytes,
+		Heartbeat:         b.opts.HASendHeartbeatInterval,
+		Housekeeping:      b.opts.HAHousekeepingInterval,
+		SlaveTimeout:      b.opts.SlaveTimeout,
+		FallBehindMax:     b.opts.HASlaveFallbehindMax,
+		AllAck:            b.opts.EnableControllerMode && b.opts.AllAckInSyncStateSet,
+		MinInSyncReplicas: b.opts.MinInSyncReplicas,
+		Now:               b.now,
+		TLS:               b.tls.server,
+		Logger:            log,
 	})
 	return nil
 }

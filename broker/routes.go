@@ -94,6 +94,9 @@ func (b *Broker) routes() []route {
 		{code.GetAllConsumerOffset, b.handleGetAllConsumerOffset, false},
 		{code.SlaveMetadataVersion, b.handleSlaveMetadataVersion, false}, // slaveread.go
 		{code.RelayConsumerOffsets, b.handleRelayConsumerOffsets, true},
+		// Controller mode: controlled.go.
+		{code.GetBrokerEpochCache, b.handleGetBrokerEpochCache, false},
+		{code.NotifyBrokerRoleChanged, b.handleNotifyBrokerRoleChanged, false},
 
 		// Transactions: endtx.go.
 		{code.EndTransaction, b.handleEndTransaction, true},

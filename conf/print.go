@@ -39,7 +39,7 @@ func Settings(cfg Config, prog Program, extra ...string) []Setting {
 		key := lf.key
 		switch {
 		case own[sec]:
-			key = name
+			key = name[strings.LastIndex(name, ".")+1:] // a nested section prints Apache's bare key
 		case !want[sec]:
 			continue
 		}

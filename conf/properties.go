@@ -96,6 +96,12 @@ func readProperties(path string, raw []byte, prog Program) (map[string]any, []st
 		for _, lf := range leaves(reflect.ValueOf(def), "") {
 			if s, name, _ := strings.Cut(lf.key, "."); s == sec {
 				f.known[name] = lf
+				// A nested section's keys (namesrv.controller) are Apache's bare keys too.
+				if i := strings.LastIndex(name, "."); i >= 0 {
+					if _, dup := f.known[name[i+1:]]; !dup {
+						f.known[name[i+1:]] = lf
+					}
+				}
 			}
 		}
 	}

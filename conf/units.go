@@ -20,6 +20,9 @@ var durationUnits = map[string]time.Duration{
 	"namesrv.brokerExpiry": time.Millisecond, // Java's BROKER_CHANNEL_EXPIRED_TIME
 	"namesrv.scanInterval": time.Millisecond, // scanNotActiveBrokerInterval
 
+	"namesrv.controller.scanNotActiveBrokerInterval":     time.Millisecond,
+	"namesrv.controller.controllerHeartBeatTimeoutMills": time.Millisecond,
+
 	"broker.haSendHeartbeatInterval":  time.Millisecond,
 	"broker.haHousekeepingInterval":   time.Millisecond,
 	"broker.slaveTimeout":             time.Millisecond,
@@ -31,6 +34,10 @@ var durationUnits = map[string]time.Duration{
 	"broker.transactionTimeOut":       time.Millisecond,
 	"broker.duplicateWindow":          time.Millisecond,
 	"broker.timerMaxDelay":            time.Second, // timerMaxDelaySec
+
+	"broker.haMaxTimeSlaveNotCatchup":        time.Millisecond,
+	"broker.controllerHeartBeatTimeoutMills": time.Millisecond,
+	"broker.brokerHeartbeatInterval":         time.Millisecond,
 
 	"store.flushIntervalCommitLog": time.Millisecond,
 	"store.syncFlushTimeout":       time.Millisecond,

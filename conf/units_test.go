@@ -32,6 +32,11 @@ var bareNumbers = []struct {
 	{"store.syncFlushTimeout", "3000", 3 * time.Second},
 	{"store.checkpointInterval", "2000", 2 * time.Second},
 	{"store.fileReservedTime", "48", 48 * time.Hour},
+	{"namesrv.controller.scanNotActiveBrokerInterval", "3000", 3 * time.Second},
+	{"namesrv.controller.controllerHeartBeatTimeoutMills", "5000", 5 * time.Second},
+	{"broker.haMaxTimeSlaveNotCatchup", "8000", 8 * time.Second},
+	{"broker.controllerHeartBeatTimeoutMills", "5000", 5 * time.Second},
+	{"broker.brokerHeartbeatInterval", "500", 500 * time.Millisecond},
 }
 
 // The data-loss trap: a YAML `fileReservedTime: 48` once decoded as 48 ns, and every
@@ -85,7 +90,7 @@ func TestBareNumberDurationsInRocketMQUnits(t *testing.T) {
 			}
 		})
 		t.Run(c.key+"/env", func(t *testing.T) {
-			t.Setenv(EnvPrefix+"_"+strings.ToUpper(sec+"_"+name), c.bare)
+			t.Setenv(EnvPrefix+"_"+strings.ToUpper(sec+"_"+strings.ReplaceAll(name, ".", "_")), c.bare)
 			cfg, err := Load("")
 			if err != nil {
 				t.Fatal(err)

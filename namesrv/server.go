@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	im "github.com/rocketgo/rocketgo/internal/metrics"
+	"github.com/rocketgo/rocketgo/namesrv/controller"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/remoting/server"
 	"github.com/rocketgo/rocketgo/remoting/tlsconf"
@@ -60,6 +61,11 @@ type Options struct {
 	// TLS is the process's `tls` section (conf copies it here); its server half decides
 	// the listener's tls.mode (docs/tls.md). The zero value is TLS off.
 	TLS tlsconf.Options `mapstructure:"-"`
+	// EnableControllerInNamesrv runs a controller of controller mode (docs/failover.md)
+	// inside this NameServer, answering on its port (enableControllerInNamesrv).
+	EnableControllerInNamesrv bool `mapstructure:"enableControllerInNamesrv"`
+	// Controller configures that controller.
+	Controller controller.Options `mapstructure:"controller"`
 
 	// Logger receives the server's logs; zerolog.Nop() by default.
 	Logger zerolog.Logger `mapstructure:"-"`
@@ -83,6 +89,7 @@ func DefaultOptions() Options {
 		BrokerExpiry:  120 * time.Second,
 		ScanInterval:  10 * time.Second,
 		MaxFrameBytes: 16 << 20,
+		Controller:    controller.DefaultOptions(),
 		Logger:        zerolog.Nop(),
 
 		MetricsExporterType:     im.ExporterProm,
@@ -152,7 +159,8 @@ type Server struct {
 
 	orderMessageEnable atomic.Bool // Options.OrderMessageEnable, live (config.go)
 	tls                tlsconf.Server
-	tlsErr             error // why the tls section cannot be used; Start refuses with it
+	tlsErr             error                  // why the tls section cannot be used; Start refuses with it
+	ctl                *controller.Controller // nil unless enableControllerInNamesrv
 
 	mu struct {
 		sync.Mutex
@@ -245,6 +253,17 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.rs.Start(ctx); err != nil {
 		return fmt.Errorf("namesrv: %w", err)
 	}
+	if s.o.EnableControllerInNamesrv {
+		co := s.o.Controller
+		co.Logger = s.o.Logger
+		c, err := controller.New(co, s.Addr)
+		if err != nil {
+			s.rs.Close()
+			return fmt.Errorf("namesrv: %w", err)
+		}
+		c.Register(s.rs)
+		s.ctl = c
+	}
 	s.startMetrics() // observe.go
 	s.loops.Add(1)
 	go s.sweepLoop()
@@ -269,6 +288,9 @@ func (s *Server) Close() error {
 		s.loops.Wait()
 		s.closeMetrics()
 		s.closeErr = s.rs.Close()
+		if s.ctl != nil {
+			s.closeErr = errors.Join(s.closeErr, s.ctl.Close())
+		}
 		if s.closeErr != nil {
 			s.closeErr = fmt.Errorf("namesrv: %w", s.closeErr)
 		}

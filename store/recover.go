@@ -91,6 +91,22 @@ func (s *Store) recover() error {
 	if err != nil {
 		return err
 	}
+	mark, err := readTruncateMark(s.o.Dir)
+	if err != nil {
+		return err
+	}
+	if mark >= 0 { // truncate.go
+		cut, err := s.cl.TruncateTo(mark)
+		if err != nil {
+			return err
+		}
+		if cut.CutAt >= 0 {
+			res.End = cut.End
+			st.EndOffset, st.TruncatedAt, st.TruncateReason = cut.End, cut.CutAt, cut.CutReason
+			st.RemovedSegments += cut.RemovedSegments
+			s.log.Warn().Int64("offset", cut.CutAt).Msg("commitlog cut where it diverged from the new master's")
+		}
+	}
 	end, logMin := res.End, s.cl.Min()
 
 	trusted := min(cqApplied, end)
@@ -158,6 +174,11 @@ func (s *Store) recover() error {
 	}
 	if err := s.checkpoint(); err != nil {
 		return err
+	}
+	if mark >= 0 {
+		if err := clearTruncateMark(s.o.Dir); err != nil {
+			return err
+		}
 	}
 	st.Duration = time.Since(began)
 	s.recovery = st

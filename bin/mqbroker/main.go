@@ -20,6 +20,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/bin/internal/version"
 	"github.com/rocketgo/rocketgo/broker"
+	"github.com/rocketgo/rocketgo/broker/ctrlmode"
 	"github.com/rocketgo/rocketgo/conf"
 	"github.com/rocketgo/rocketgo/internal/dashboard"
 	"github.com/rocketgo/rocketgo/namesrv"
@@ -104,6 +105,18 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
+	}
+	if cfg.Broker.EnableControllerMode {
+		// The controllers choose the role (docs/failover.md); the runner reopens the
+		// broker in it whenever it changes.
+		r, err := ctrlmode.Start(ctx, cfg.Broker, cfg.Store)
+		if err != nil {
+			return fmt.Errorf("start broker in controller mode (store %s): %w", cfg.Store.Dir, err)
+		}
+		log.Info().Str("addr", r.Broker().Addr()).Str("controllers", cfg.Broker.ControllerAddr).Msg("broker started in controller mode")
+		<-ctx.Done()
+		log.Info().Msg("shutting down")
+		return r.Close()
 	}
 	began := time.Now()
 	b, err := broker.Open(cfg.Broker, cfg.Store)

@@ -21,7 +21,10 @@ func TestPrintNamesrvProperties(t *testing.T) {
 	}
 	want := "listenAddr=0.0.0.0:9877\nbrokerExpiry=120000\nscanInterval=5000\nmaxFrameBytes=16777216\n" +
 		"metricsExporterType=PROM\nmetricsPromExporterHost=\nnamesrvMetricsPromExporterPort=5558\nenablePprof=false\n" +
-		"kvConfigPath=/opt/ns/kvConfig.json\norderMessageEnable=true\n"
+		"kvConfigPath=/opt/ns/kvConfig.json\norderMessageEnable=true\n" +
+		"enableControllerInNamesrv=false\ncontrollerListenAddr=0.0.0.0:9878\ncontrollerDLegerGroup=group1\ncontrollerDLegerPeers=\n" +
+		"controllerDLegerSelfId=n0\ncontrollerStorePath=DLedgerController\nenableElectUncleanMaster=false\n" +
+		"notifyBrokerRoleChanged=true\nscanNotActiveBrokerInterval=1000\ncontrollerHeartBeatTimeoutMills=10000\n"
 	if out.String() != want {
 		t.Fatalf("-p printed\n%s\nwant\n%s", out.String(), want)
 	}

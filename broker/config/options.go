@@ -184,12 +184,49 @@ type Options struct {
 	Logger zerolog.Logger `mapstructure:"-"`
 	// Now is the broker's clock (time.Now when nil).
 	Now func() time.Time `mapstructure:"-"`
+
+	// Controller mode (docs/failover.md): a controller group elects the master.
+	//
+	// EnableControllerMode lets the controllers at ControllerAddr choose this broker's
+	// role and brokerId (enableControllerMode); brokerRole then only says how a master
+	// acknowledges (SYNC_MASTER or ASYNC_MASTER).
+	EnableControllerMode bool `mapstructure:"enableControllerMode"`
+	// ControllerAddr lists the controllers' remoting addresses, ';'-separated
+	// (controllerAddr).
+	ControllerAddr string `mapstructure:"controllerAddr"`
+	// AllAckInSyncStateSet: a SYNC_MASTER acknowledges a write only once every member
+	// of the SyncStateSet holds it (allAckInSyncStateSet, false).
+	AllAckInSyncStateSet bool `mapstructure:"allAckInSyncStateSet"`
+	// InSyncReplicas is how many replicas, the master counted, a SYNC_MASTER write
+	// reaches without allAckInSyncStateSet (inSyncReplicas, 1; rocketgo supports 1
+	// and 2).
+	InSyncReplicas int `mapstructure:"inSyncReplicas"`
+	// TotalReplicas is the group's size, the master counted (totalReplicas, 1).
+	TotalReplicas int `mapstructure:"totalReplicas"`
+	// MinInSyncReplicas: with allAckInSyncStateSet, a smaller SyncStateSet refuses SYNC
+	// writes (minInSyncReplicas, 1).
+	MinInSyncReplicas int `mapstructure:"minInSyncReplicas"`
+	// HAMaxTimeSlaveNotCatchup: a slave that has not had the master's whole log for this
+	// long leaves the SyncStateSet (haMaxTimeSlaveNotCatchup, 15s).
+	HAMaxTimeSlaveNotCatchup time.Duration `mapstructure:"haMaxTimeSlaveNotCatchup"`
+	// ControllerHeartBeatTimeout is how long the controllers count this broker alive
+	// after a heartbeat (controllerHeartBeatTimeoutMills, 10s).
+	ControllerHeartBeatTimeout time.Duration `mapstructure:"controllerHeartBeatTimeoutMills"`
+	// BrokerHeartbeatInterval is how often the broker sends the controllers a heartbeat
+	// and reads its group's state back (brokerHeartbeatInterval, 1s).
+	BrokerHeartbeatInterval time.Duration `mapstructure:"brokerHeartbeatInterval"`
 }
 
 // Default returns RocketMQ's defaults (docs/protocol.md Appendix B).
 func Default() Options {
 	return withRoleDefaults(Options{
 		ListenAddr:                  "0.0.0.0:10911",
+		InSyncReplicas:              1,
+		TotalReplicas:               1,
+		MinInSyncReplicas:           1,
+		HAMaxTimeSlaveNotCatchup:    15 * time.Second,
+		ControllerHeartBeatTimeout:  10 * time.Second,
+		BrokerHeartbeatInterval:     time.Second,
 		BrokerName:                  "broker-a",
 		ClusterName:                 "DefaultCluster",
 		BrokerRole:                  RoleAsyncMaster,

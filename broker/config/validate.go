@@ -120,7 +120,8 @@ func (o Options) validateSchedule() error {
 func (o Options) validateRole() error {
 	switch o.BrokerRole {
 	case RoleAsyncMaster, RoleSyncMaster:
-		if o.BrokerID != 0 {
+		// In controller mode the controllers assign the brokerId (docs/failover.md).
+		if o.BrokerID != 0 && !o.EnableControllerMode {
 			return fmt.Errorf("broker: brokerRole %s needs brokerId 0, not %d (slaves have brokerId > 0)", o.BrokerRole, o.BrokerID)
 		}
 	case RoleSlave:
@@ -147,6 +148,9 @@ func (o Options) validateRole() error {
 		return fmt.Errorf("broker: accessMessageInMemoryMaxRatio %d outside 0..100", o.AccessMessageInMemoryMaxRatio)
 	case o.SlaveSyncInterval < 100*time.Millisecond:
 		return fmt.Errorf("broker: slaveSyncInterval %v is under 100ms", o.SlaveSyncInterval)
+	}
+	if err := o.validateController(); err != nil {
+		return err
 	}
 	if o.HAMasterAddr != "" {
 		if _, err := netip.ParseAddrPort(o.HAMasterAddr); err != nil {

@@ -56,6 +56,12 @@ type ServerOptions struct {
 	FallBehindMax int64
 	// MaxSlaves bounds the replication connections served at once.
 	MaxSlaves int
+	// AllAck (allAckInSyncStateSet, controller mode) completes a SYNC_MASTER wait only
+	// once every slave of the SyncStateSet acknowledged it (syncset.go).
+	AllAck bool
+	// MinInSyncReplicas (minInSyncReplicas): with AllAck, a SyncStateSet smaller than
+	// this (the master counted) refuses SYNC writes.
+	MinInSyncReplicas int
 	// Now is the clock of the SYNC_MASTER deadlines (time.Now when nil).
 	Now func() time.Time
 	// TLS is the HA port's tls.mode and configuration; the zero value is plain only.
@@ -89,6 +95,7 @@ type Server struct {
 		conns  map[*slaveConn]struct{}
 		closed bool
 	}
+	sync       syncState    // syncset.go
 	live       atomic.Int32 // slaves past the handshake
 	handshakes chan struct{}
 	added      chan struct{}
@@ -108,6 +115,13 @@ type slaveConn struct {
 	// wake is kicked by a SYNC_MASTER wait: the sender looks for the new record at
 	// once instead of after the dispatcher has processed it.
 	wake chan struct{}
+	// allSent is the last time the sender had sent the whole log, and where it ended
+	// then (syncset.go): an acknowledgement reaching it means the slave caught up.
+	allSent struct {
+		sync.Mutex
+		off int64
+		at  time.Time
+	}
 }
 
 // SlaveInfo describes a connected slave.
@@ -189,6 +203,10 @@ func (s *Server) Close() error {
 // when a slave's acknowledgement covers end (from the goroutine reading it) or with
 // ErrSlaveTimeout after SlaveTimeout. fn runs exactly once and must not block.
 func (s *Server) OnReplicated(end int64, fn func(error)) {
+	if s.o.AllAck {
+		s.onAllAcked(end, fn) // syncset.go
+		return
+	}
 	if end <= s.waits.ackedOffset() {
 		fn(nil)
 		return
@@ -201,6 +219,11 @@ func (s *Server) OnReplicated(end int64, fn func(error)) {
 		fn(fmt.Errorf("%w: the slaves are %d bytes behind, more than haSlaveFallbehindMax %d", ErrSlaveNotAvailable, behind, s.o.FallBehindMax))
 		return
 	}
+	s.await(end, fn)
+}
+
+// await registers a SYNC_MASTER wait with the slave timeout and wakes the senders.
+func (s *Server) await(end int64, fn func(error)) {
 	now, first := s.waits.add(end, fn, s.o.Now().Add(s.o.SlaveTimeout))
 	if now != nil {
 		now.fn(now.err)
@@ -346,7 +369,7 @@ func (s *Server) serve(c net.Conn) {
 	s.live.Add(1)
 	defer s.live.Add(-1)
 	// The slave holds everything below its offset: that counts as acknowledged.
-	run(s.waits.advance(h.Offset))
+	s.acked(sc, h.Offset)
 	log.Info().Int64("offset", w.Start).Int64("master_max", w.MasterMax).Msg("slave connected")
 
 	readerDone := make(chan struct{})
@@ -460,6 +483,7 @@ func (s *Server) send(sc *slaveConn, readerDone <-chan struct{}) error {
 			continue
 		}
 		if wait == nil {
+			sc.noteAllSent(pos, s.o.Now())
 			wait = s.src.Dispatched(pos)
 			continue // the log may have grown before the wait was registered
 		}
@@ -505,7 +529,7 @@ func (s *Server) readAcks(sc *slaveConn, br *bufio.Reader) error {
 			return fmt.Errorf("%w: the slave's acknowledgement went back from %d to %d", ErrFrame, sc.acked.Load(), off)
 		}
 		sc.acked.Store(off)
-		run(s.waits.advance(off))
+		s.acked(sc, off)
 	}
 }
 

@@ -147,3 +147,15 @@ func run(ds []done) {
 		d.fn(d.err)
 	}
 }
+
+// failPending fails the waiters registered now with err; later ones wait as usual.
+func (l *waitList) failPending(err error) []done {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]done, len(l.ws))
+	for i, w := range l.ws {
+		out[i] = done{fn: w.fn, err: err}
+	}
+	l.ws = nil
+	return out
+}

@@ -66,6 +66,8 @@ func parse(opts []Option, args []string) (*Flags, error) {
 		if strings.HasPrefix(a, "--") {
 			name, v, ok := strings.Cut(a[2:], "=")
 			o, val, inline = find(name, true), v, ok
+		} else if whole := find(a[1:], false); whole != nil {
+			o = whole // a short name of several letters (electMaster's -bn), as commons-cli matches it
 		} else {
 			o = find(a[1:2], false)
 			if len(a) > 2 {

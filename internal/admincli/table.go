@@ -51,4 +51,9 @@ var commands = []*Command{
 	cleanUnusedTopicCmd,
 	statsAllCmd,
 	queryCqCmd,
+	// Controller mode (controller.go, docs/failover.md).
+	getControllerMetaDataCmd,
+	getSyncStateSetCmd,
+	getBrokerEpochCmd,
+	electMasterCmd,
 }

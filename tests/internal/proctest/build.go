@@ -15,6 +15,8 @@ type Binaries struct {
 	Root    string // the directory of rocketgo's go.mod
 	Namesrv string // bin/mqnamesrv
 	Broker  string // bin/mqbroker
+	// Controller is bin/mqcontroller (controller mode, docs/failover.md).
+	Controller string
 }
 
 var built struct {
@@ -61,6 +63,7 @@ func build() (Binaries, error) {
 	}{
 		{"./bin/mqnamesrv", &b.Namesrv},
 		{"./bin/mqbroker", &b.Broker},
+		{"./bin/mqcontroller", &b.Controller},
 	} {
 		final := filepath.Join(dir, filepath.Base(p.pkg))
 		tmp := fmt.Sprintf("%s.%d.tmp", final, os.Getpid())

@@ -1,0 +1,130 @@
+package ha
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// ErrInSyncReplicasNotEnough: with allAckInSyncStateSet, the SyncStateSet has fewer
+// members than minInSyncReplicas; the master refuses SYNC writes rather than promise a
+// durability it cannot give.
+var ErrInSyncReplicasNotEnough = errors.New("ha: in-sync replicas not enough")
+
+// syncState is the master's view of its SyncStateSet (controller mode,
+// docs/failover.md §2): the slaves every SYNC write must reach, what each slave last
+// acknowledged (kept across its reconnections), and when each last caught up.
+type syncState struct {
+	mu     sync.Mutex
+	set    []int64 // the slaves of the SyncStateSet (the master excluded)
+	acks   map[int64]int64
+	caught map[int64]time.Time
+}
+
+// SetSyncStateSet sets the slaves of the SyncStateSet (the master's own id left out).
+// Waits the new set already satisfies complete; with fewer members than
+// MinInSyncReplicas the waits still pending fail.
+func (s *Server) SetSyncStateSet(slaves []int64) {
+	s.sync.mu.Lock()
+	s.sync.set = slices.Clone(slaves)
+	s.sync.mu.Unlock()
+	if !s.o.AllAck {
+		return
+	}
+	if len(slaves)+1 < s.o.MinInSyncReplicas {
+		run(s.waits.failPending(s.notEnough(len(slaves) + 1)))
+		return
+	}
+	run(s.waits.advance(s.allAcked()))
+}
+
+func (s *Server) notEnough(n int) error {
+	return fmt.Errorf("%w: the SyncStateSet has %d member(s), minInSyncReplicas is %d", ErrInSyncReplicasNotEnough, n, s.o.MinInSyncReplicas)
+}
+
+// allAcked is the offset every slave of the SyncStateSet acknowledged; the log's end
+// when the set has no slave.
+func (s *Server) allAcked() int64 {
+	s.sync.mu.Lock()
+	defer s.sync.mu.Unlock()
+	if len(s.sync.set) == 0 {
+		return s.src.MaxPhysicalOffset()
+	}
+	low := int64(-1)
+	for _, id := range s.sync.set {
+		a := s.sync.acks[id]
+		if low < 0 || a < low {
+			low = a
+		}
+	}
+	return low
+}
+
+// acked records a slave's acknowledgement and completes the waits it satisfies.
+func (s *Server) acked(sc *slaveConn, off int64) {
+	s.sync.mu.Lock()
+	if s.sync.acks == nil {
+		s.sync.acks, s.sync.caught = map[int64]int64{}, map[int64]time.Time{}
+	}
+	s.sync.acks[sc.brokerID] = max(s.sync.acks[sc.brokerID], off)
+	sc.allSent.Lock()
+	if off >= sc.allSent.off && !sc.allSent.at.IsZero() {
+		s.sync.caught[sc.brokerID] = sc.allSent.at
+	}
+	sc.allSent.Unlock()
+	s.sync.mu.Unlock()
+	if s.o.AllAck {
+		run(s.waits.advance(s.allAcked()))
+		return
+	}
+	run(s.waits.advance(off))
+}
+
+// noteAllSent records that the sender has sent the log through off at now.
+func (sc *slaveConn) noteAllSent(off int64, now time.Time) {
+	sc.allSent.Lock()
+	sc.allSent.off, sc.allSent.at = off, now
+	sc.allSent.Unlock()
+}
+
+// onAllAcked is OnReplicated under AllAck.
+func (s *Server) onAllAcked(end int64, fn func(error)) {
+	s.sync.mu.Lock()
+	n := len(s.sync.set) + 1
+	s.sync.mu.Unlock()
+	if n < s.o.MinInSyncReplicas {
+		fn(s.notEnough(n))
+		return
+	}
+	if end <= s.allAcked() {
+		fn(nil)
+		return
+	}
+	s.await(end, fn)
+}
+
+// SlaveProgress is what the master knows of one slave, for the SyncStateSet decisions.
+type SlaveProgress struct {
+	BrokerID  int64
+	Acked     int64     // the highest offset it acknowledged
+	CaughtUp  time.Time // when it last had the whole log (zero: never)
+	Connected bool
+}
+
+// Progress reports every slave the master heard from since it started, by brokerId.
+func (s *Server) Progress() []SlaveProgress {
+	conn := map[int64]bool{}
+	for _, si := range s.Slaves() {
+		conn[si.BrokerID] = true
+	}
+	s.sync.mu.Lock()
+	defer s.sync.mu.Unlock()
+	out := make([]SlaveProgress, 0, len(s.sync.acks))
+	for id, a := range s.sync.acks {
+		out = append(out, SlaveProgress{BrokerID: id, Acked: a, CaughtUp: s.sync.caught[id], Connected: conn[id]})
+	}
+	slices.SortFunc(out, func(a, b SlaveProgress) int { return int(a.BrokerID - b.BrokerID) })
+	return out
+}
