@@ -192,9 +192,12 @@ func Open(o Options, so store.Options) (*Broker, error) {
 	b.openMetrics() // observe.go
 
 	b.srv = server.NewServer(server.ServerOptions{
-		Addr:          o.ListenAddr,
-		MaxFrameBytes: o.MaxFrameBytes,
-		Logger:        o.Logger,
+		Addr:                           o.ListenAddr,
+		MaxFrameBytes:                  o.MaxFrameBytes,
+		MaxBufferedRequestBytes:        o.MaxBufferedRequestBytes,
+		MaxBufferedRequestBytesPerConn: o.MaxBufferedRequestBytesPerConn,
+		FrameReadTimeout:               o.FrameReadTimeout,
+		Logger:                         o.Logger,
 	})
 	b.registerRoutes(b.srv)
 	if err := b.openReplication(); err != nil {

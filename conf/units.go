@@ -17,8 +17,9 @@ import (
 // be deleted at the next deleteWhen. A value with a unit ("48h", "500ms") is taken as
 // written. A test fails when a duration option is missing here.
 var durationUnits = map[string]time.Duration{
-	"namesrv.brokerExpiry": time.Millisecond, // Java's BROKER_CHANNEL_EXPIRED_TIME
-	"namesrv.scanInterval": time.Millisecond, // scanNotActiveBrokerInterval
+	"namesrv.brokerExpiry":     time.Millisecond, // Java's BROKER_CHANNEL_EXPIRED_TIME
+	"namesrv.scanInterval":     time.Millisecond, // scanNotActiveBrokerInterval
+	"namesrv.frameReadTimeout": time.Millisecond,
 
 	"broker.haSendHeartbeatInterval":  time.Millisecond,
 	"broker.haHousekeepingInterval":   time.Millisecond,
@@ -31,6 +32,7 @@ var durationUnits = map[string]time.Duration{
 	"broker.transactionTimeOut":       time.Millisecond,
 	"broker.duplicateWindow":          time.Millisecond,
 	"broker.timerMaxDelay":            time.Second, // timerMaxDelaySec
+	"broker.frameReadTimeout":         time.Millisecond,
 
 	"store.flushIntervalCommitLog": time.Millisecond,
 	"store.syncFlushTimeout":       time.Millisecond,

@@ -19,6 +19,7 @@ func TestPrintNamesrvProperties(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "listenAddr=0.0.0.0:9877\nbrokerExpiry=120000\nscanInterval=5000\nmaxFrameBytes=16777216\n" +
+		"maxBufferedRequestBytes=134217728\nmaxBufferedRequestBytesPerConn=33554432\nframeReadTimeout=30000\n" +
 		"metricsExporterType=PROM\nmetricsPromExporterHost=\nnamesrvMetricsPromExporterPort=5558\nenablePprof=false\n"
 	if out.String() != want {
 		t.Fatalf("-p printed\n%s\nwant\n%s", out.String(), want)

@@ -15,6 +15,7 @@ import (
 	"github.com/rocketgo/rocketgo/broker/schedule"
 	im "github.com/rocketgo/rocketgo/internal/metrics"
 	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 )
 
 // Broker roles (brokerRole).
@@ -93,6 +94,15 @@ type Options struct {
 	ShortPollingTime time.Duration `mapstructure:"shortPollingTimeMills"`
 	// MaxFrameBytes bounds one remoting frame (16 MiB).
 	MaxFrameBytes int `mapstructure:"maxFrameBytes"`
+	// MaxBufferedRequestBytes bounds the bytes held for all peers in unfinished frames
+	// and queued requests (128 MiB); past it, large frames wait with their sockets
+	// unread (docs/operations.md §1.5).
+	MaxBufferedRequestBytes int64 `mapstructure:"maxBufferedRequestBytes"`
+	// MaxBufferedRequestBytesPerConn bounds the same for one connection (32 MiB).
+	MaxBufferedRequestBytesPerConn int64 `mapstructure:"maxBufferedRequestBytesPerConn"`
+	// FrameReadTimeout closes a connection whose frame has not arrived whole this long
+	// after its first byte (30 s).
+	FrameReadTimeout time.Duration `mapstructure:"frameReadTimeout"`
 	// Region is the MSG_REGION every send response carries ("DefaultRegion").
 	Region string `mapstructure:"regionId"`
 	// TraceOn is the TRACE_ON every send response carries.
@@ -179,39 +189,42 @@ type Options struct {
 // Default returns RocketMQ's defaults (docs/protocol.md Appendix B).
 func Default() Options {
 	return withRoleDefaults(Options{
-		ListenAddr:                  "0.0.0.0:10911",
-		BrokerName:                  "broker-a",
-		ClusterName:                 "DefaultCluster",
-		BrokerRole:                  RoleAsyncMaster,
-		NamesrvAddrs:                []string{"127.0.0.1:9876"},
-		AutoCreateTopicEnable:       true,
-		AutoCreateSubscriptionGroup: true,
-		DefaultTopicQueueNums:       8,
-		RegisterPeriod:              30 * time.Second,
-		ClientExpiry:                120 * time.Second,
-		LongPollingEnable:           true,
-		ShortPollingTime:            time.Second,
-		MaxFrameBytes:               codec.DefaultMaxFrameBytes,
-		Region:                      "DefaultRegion",
-		TraceOn:                     true,
-		TraceTopicEnable:            true,
-		MsgTraceTopicName:           meta.TopicTrace,
-		MaxTransferCount:            32,
-		MaxTransferBytes:            256 << 10,
-		MaxParkedPulls:              longpoll.DefaultMaxTotal,
-		MaxParkedPullsPerConn:       longpoll.DefaultMaxPerOwner,
-		TransactionCheckInterval:    defaultTxnCheckInterval,
-		TransactionTimeout:          defaultTxnTimeout,
-		TransactionCheckMax:         defaultTxnCheckMax,
-		DuplicateWindowMaxKeys:      dedup.DefaultMaxKeys,
-		MessageDelayLevel:           defaultDelayLevels,
-		TimerMaxDelay:               defaultTimerMaxDelay,
-		AclFile:                     "conf/plain_acl.yml",
-		MetricsExporterType:         im.ExporterProm,
-		MetricsPromExporterPort:     im.DefaultBrokerPort,
-		MetricsMaxTopicSeries:       im.DefaultMaxSeries,
-		StoreReplyMessageEnable:     true,
-		Logger:                      zerolog.Nop(),
+		ListenAddr:                     "0.0.0.0:10911",
+		BrokerName:                     "broker-a",
+		ClusterName:                    "DefaultCluster",
+		BrokerRole:                     RoleAsyncMaster,
+		NamesrvAddrs:                   []string{"127.0.0.1:9876"},
+		AutoCreateTopicEnable:          true,
+		AutoCreateSubscriptionGroup:    true,
+		DefaultTopicQueueNums:          8,
+		RegisterPeriod:                 30 * time.Second,
+		ClientExpiry:                   120 * time.Second,
+		LongPollingEnable:              true,
+		ShortPollingTime:               time.Second,
+		MaxFrameBytes:                  codec.DefaultMaxFrameBytes,
+		MaxBufferedRequestBytes:        server.DefaultMaxBufferedRequestBytes,
+		MaxBufferedRequestBytesPerConn: server.DefaultMaxBufferedRequestBytesPerConn,
+		FrameReadTimeout:               server.DefaultFrameReadTimeout,
+		Region:                         "DefaultRegion",
+		TraceOn:                        true,
+		TraceTopicEnable:               true,
+		MsgTraceTopicName:              meta.TopicTrace,
+		MaxTransferCount:               32,
+		MaxTransferBytes:               256 << 10,
+		MaxParkedPulls:                 longpoll.DefaultMaxTotal,
+		MaxParkedPullsPerConn:          longpoll.DefaultMaxPerOwner,
+		TransactionCheckInterval:       defaultTxnCheckInterval,
+		TransactionTimeout:             defaultTxnTimeout,
+		TransactionCheckMax:            defaultTxnCheckMax,
+		DuplicateWindowMaxKeys:         dedup.DefaultMaxKeys,
+		MessageDelayLevel:              defaultDelayLevels,
+		TimerMaxDelay:                  defaultTimerMaxDelay,
+		AclFile:                        "conf/plain_acl.yml",
+		MetricsExporterType:            im.ExporterProm,
+		MetricsPromExporterPort:        im.DefaultBrokerPort,
+		MetricsMaxTopicSeries:          im.DefaultMaxSeries,
+		StoreReplyMessageEnable:        true,
+		Logger:                         zerolog.Nop(),
 	})
 }
 

@@ -45,6 +45,12 @@ func (o Options) Validate() error {
 		return fmt.Errorf("broker: shortPollingTimeMills %v is under 1ms (durations take a unit, e.g. 1s)", o.ShortPollingTime)
 	case o.MaxFrameBytes < 64<<10:
 		return fmt.Errorf("broker: maxFrameBytes %d is under 64 KiB", o.MaxFrameBytes)
+	case o.MaxBufferedRequestBytesPerConn < int64(o.MaxFrameBytes)+4:
+		return fmt.Errorf("broker: maxBufferedRequestBytesPerConn %d is under one whole frame (maxFrameBytes + 4 = %d)", o.MaxBufferedRequestBytesPerConn, o.MaxFrameBytes+4)
+	case o.MaxBufferedRequestBytes < o.MaxBufferedRequestBytesPerConn:
+		return fmt.Errorf("broker: maxBufferedRequestBytes %d is under maxBufferedRequestBytesPerConn %d", o.MaxBufferedRequestBytes, o.MaxBufferedRequestBytesPerConn)
+	case o.FrameReadTimeout < 10*time.Millisecond:
+		return fmt.Errorf("broker: frameReadTimeout %v is under 10ms (durations take a unit, e.g. 30s)", o.FrameReadTimeout)
 	case o.DuplicateWindow < 0 || o.DuplicateWindow > dedup.MaxWindow:
 		return fmt.Errorf("broker: duplicateWindow %v outside 0..%v", o.DuplicateWindow, dedup.MaxWindow)
 	case o.MaxTransferCount < 1 || o.MaxTransferCount > maxTransferCountLimit:
