@@ -30,7 +30,9 @@ var adminCodes = map[int32]bool{
 	code.InvokeBrokerToResetOffset: true,
 	UpdateAndCreateACLConfig:       true,
 	DeleteACLConfig:                true,
+	GetBrokerClusterACLInfo:        true,
 	UpdateGlobalWhiteAddrsConfig:   true,
+	GetBrokerClusterACLConfig:      true, // its answer holds every secret key
 	code.ResolvePendingTransaction: true,
 	code.ResendDLQMessages:         true,
 	code.CancelScheduledMessage:    true,
