@@ -30,4 +30,11 @@ var commands = []*Command{
 	listDLQCmd,
 	resendDLQCmd,
 	cancelTimerCmd,
+
+	// ACL 1.0 administration (acl.go).
+	updateAclConfigCmd,
+	deleteAclConfigCmd,
+	updateGlobalWhiteAddrCmd,
+	clusterAclConfigVersionCmd,
+	getAclConfigCmd,
 }
