@@ -84,6 +84,7 @@ import (
 	"github.com/rocketgo/rocketgo/broker/internal/sqlread"
 	"github.com/rocketgo/rocketgo/broker/internal/txnsvc"
 	"github.com/rocketgo/rocketgo/broker/meta"
+	signer "github.com/rocketgo/rocketgo/proto/acl"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/remoting/server"
 	"github.com/rocketgo/rocketgo/store"
@@ -128,6 +129,8 @@ type Broker struct {
 	sched     *scheduler    // delay.go: delay levels, timers, retry
 	sqlCache  sqlread.Cache // propfilter.go: compiled SQL92 subscriptions
 	acl       *acl.Plain    // aclguard.go: nil when aclEnable is off
+	// innerCreds sign the broker's own requests (innerClientAuthenticationCredentials).
+	innerCreds signer.Credentials
 
 	cfg        liveConfig   // admin_config.go: settings changed by UPDATE_BROKER_CONFIG
 	cfgUpdates atomic.Int64 // admin_config.go: the configuration's data version
@@ -178,6 +181,7 @@ func Open(o Options, so store.Options) (*Broker, error) {
 	b.polls = longpoll.New(longpoll.Options{MaxTotal: o.MaxParkedPulls, MaxPerOwner: o.MaxParkedPullsPerConn})
 	st.Subscribe(b.onArrival)
 
+	b.innerCreds, _ = o.InnerCredentials() // checked by Validate
 	b.stats = runstats.New(b.now())
 	b.clients = newClientTable(b)
 	b.locks = newLockTable(b)
@@ -186,6 +190,7 @@ func Open(o Options, so store.Options) (*Broker, error) {
 		BrokerName: o.BrokerName, ClusterName: o.ClusterName, BrokerID: o.BrokerID,
 		Addr: b.Addr, HAServerAddr: b.haServerAddr, Topics: b.topics.Wrapper,
 		OnRegistered: b.onRegistered, // a slave learns its master (role.go)
+		Credentials:  b.innerCreds,
 		Logger:       b.log,
 	})
 	b.topics.OnChange = b.registrar.Trigger

@@ -21,6 +21,7 @@ func newMetaSync(b *Broker) *metasync.Sync {
 		Interval:      b.opts.SlaveSyncInterval,
 		MaxFrameBytes: b.opts.MaxFrameBytes,
 		DialTimeout:   haDialTimeout,
+		Credentials:   b.innerCreds,
 		Logger:        b.log,
 	})
 }

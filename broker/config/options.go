@@ -160,6 +160,10 @@ type Options struct {
 	// AclFile is the plain_acl.yml of ACL 1.0, reloaded when it changes (aclFile,
 	// conf/plain_acl.yml relative to the working directory).
 	AclFile string `mapstructure:"aclFile"`
+	// InnerClientAuthenticationCredentials signs what the broker sends itself — a
+	// slave's requests to its master, registration with the NameServers — as JSON
+	// {"accessKey":"...","secretKey":"..."} (Apache 5's key; empty: unsigned).
+	InnerClientAuthenticationCredentials string `mapstructure:"innerClientAuthenticationCredentials"`
 
 	// MetricsExporterType is PROM (serve Prometheus metrics, /healthz and /readyz on
 	// MetricsPromExporterPort; rocketgo's default) or DISABLE (metricsExporterType;
