@@ -17,6 +17,7 @@ import (
 	"syscall"
 
 	"github.com/rocketgo/rocketgo/bin/internal/version"
+	"github.com/rocketgo/rocketgo/client"
 	"github.com/rocketgo/rocketgo/conf"
 	"github.com/rocketgo/rocketgo/internal/dashboard"
 )
@@ -34,6 +35,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ns := fs.String("n", os.Getenv("NAMESRV_ADDR"), "NameServer addresses separated by ';' (default $NAMESRV_ADDR)")
 	listen := fs.String("listen", ":8080", "HTTP listen address")
 	level := fs.String("loglevel", "info", "log level: debug, info, warn, error")
+	ak := fs.String("accessKey", os.Getenv("ROCKETMQ_ACCESS_KEY"), "ACL access key that signs every request (default $ROCKETMQ_ACCESS_KEY)")
+	sk := fs.String("secretKey", os.Getenv("ROCKETMQ_SECRET_KEY"), "ACL secret key (default $ROCKETMQ_SECRET_KEY)")
 	if printed, err := version.Parse(fs, args, stdout); printed || err != nil {
 		return err
 	}
@@ -46,7 +49,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	srv, err := dashboard.New(dashboard.Config{NameServers: conf.SplitAddrs(*ns), Logger: log})
+	cfg := dashboard.Config{NameServers: conf.SplitAddrs(*ns), Logger: log}
+	switch {
+	case *ak != "" && *sk != "":
+		cfg.Credentials = &client.Credentials{AccessKey: *ak, SecretKey: *sk}
+	case *ak != "" || *sk != "":
+		return errors.New("-accessKey and -secretKey go together")
+	}
+	srv, err := dashboard.New(cfg)
 	if err != nil {
 		return err
 	}
