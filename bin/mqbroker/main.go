@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rocketgo/rocketgo/client"
+
 	"github.com/rocketgo/rocketgo/bin/internal/version"
 	"github.com/rocketgo/rocketgo/broker"
 	"github.com/rocketgo/rocketgo/conf"
@@ -119,7 +121,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		Dur("open_and_recovery", opened).Strs("namesrv", cfg.Broker.NamesrvAddrs).Msg("broker started")
 	if *standalone && *dashAddr != "" {
 		// The dashboard reads the cluster through the admin API, like a separate mqdashboard.
-		d, err := dashboard.New(dashboard.Config{NameServers: cfg.Broker.NamesrvAddrs, Logger: log})
+		// It signs with the broker's own credentials, so it works with aclEnable too.
+		dcfg := dashboard.Config{NameServers: cfg.Broker.NamesrvAddrs, Logger: log}
+		if c, _ := cfg.Broker.InnerCredentials(); c.Set() {
+			dcfg.Credentials = &client.Credentials{AccessKey: c.AccessKey, SecretKey: c.SecretKey}
+		}
+		d, err := dashboard.New(dcfg)
 		if err != nil {
 			b.Close()
 			return err
