@@ -31,8 +31,9 @@ accounts:
 YML
 
 : > "$WORK/acl.txt"; : > "$WORK/noacl.txt"
-round() { # side
+round() { # side, then mqbench flags
   local side=$1 NP BP creds=()
+  shift
   NP=$(freeport); BP=$(freeport)
   if [ "$side" = acl ]; then
     export ROCKETGO_BROKER_ACLENABLE=true ROCKETGO_BROKER_ACLFILE="$WORK/plain_acl.yml"
