@@ -92,6 +92,7 @@ func halfSentFrames(t *testing.T, conns int) {
 	// The frames the budget admits arrive whole; the others wait unread.
 	admitted := int32(server.DefaultMaxBufferedRequestBytes / (codec.LengthPrefixBytes + halfDeclared))
 	testutil.Eventually(t, halfDeadline, "admitted frames sent", func() bool { return finished.Load() == admitted })
+	t.Logf("%d admitted frames sent after %v", admitted, time.Since(attackAt))
 
 	// A normal client keeps producing and consuming while they are held.
 	bodies := make([]string, 20)
@@ -106,8 +107,13 @@ func halfSentFrames(t *testing.T, conns int) {
 	wg.Wait()
 	close(stopSampling)
 	<-sampled
-	if got := finished.Load(); got != admitted {
+	// All 32 connections begin together and are closed together at their deadline, so
+	// exactly the admitted ones ever finish. Of 500, the later ones (the accept queue
+	// takes seconds to drain) are admitted as the earlier ones are closed.
+	if got := finished.Load(); conns <= 32 && got != admitted {
 		t.Fatalf("%d connections sent their 15 MiB, want the %d the budget admits", got, admitted)
+	} else {
+		t.Logf("%d connections sent their 15 MiB in all, %d at a time", got, admitted)
 	}
 	for i, r := range results {
 		if r.err != nil {
@@ -121,6 +127,12 @@ func halfSentFrames(t *testing.T, conns int) {
 		t.Fatalf("the normal client's sends and pull took until %v, past the connections' %v deadline", served, halfDeadline)
 	}
 	bound := int64(server.DefaultMaxBufferedRequestBytes) + int64(conns)*server.SmallFrameBytes + rssSlack
+	if conns > 32 {
+		// Frames admitted after earlier connections were closed reuse budget whose
+		// buffers are garbage until the next collection, which Go starts only when
+		// the heap has doubled (GOGC=100): up to one more budget.
+		bound += server.DefaultMaxBufferedRequestBytes
+	}
 	grew := peak.Load() - before
 	t.Logf("%d half-sent connections: broker RSS %d MiB before, peak %d MiB (+%d MiB; bound +%d MiB)",
 		conns, before>>20, peak.Load()>>20, grew>>20, bound>>20)
