@@ -90,6 +90,7 @@ import (
 	"github.com/rocketgo/rocketgo/broker/internal/txnsvc"
 	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/broker/pop"
+	signer "github.com/rocketgo/rocketgo/proto/acl"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/remoting/server"
 	"github.com/rocketgo/rocketgo/store"
@@ -139,6 +140,8 @@ type Broker struct {
 	acl       *acl.Plain      // aclguard.go: nil when aclEnable is off
 	grpc      *grpcapi.Server // grpc.go: nil when grpcListenAddr is empty
 	pop       *pop.Service    // pop.go: POP consumption state
+	// innerCreds sign the broker's own requests (innerClientAuthenticationCredentials).
+	innerCreds signer.Credentials
 
 	cfg        liveConfig   // admin_config.go: settings changed by UPDATE_BROKER_CONFIG
 	cfgUpdates atomic.Int64 // admin_config.go: the configuration's data version
@@ -200,6 +203,7 @@ func Open(o Options, so store.Options) (*Broker, error) {
 	st.Subscribe(b.onArrival)
 	b.openBrokerStats() // admin_stats.go
 
+	b.innerCreds, _ = o.InnerCredentials() // checked by Validate
 	b.stats = runstats.New(b.now())
 	b.clients = newClientTable(b)
 	b.locks = newLockTable(b)
@@ -209,16 +213,20 @@ func Open(o Options, so store.Options) (*Broker, error) {
 		Addr: b.Addr, HAServerAddr: b.haServerAddr, Topics: b.topics.Wrapper,
 		OnRegistered: b.onRegistered, // a slave learns its master (role.go)
 		TLS:          b.tls.client,
+		Credentials:  b.innerCreds,
 		Logger:       b.log,
 	})
 	b.topics.OnChange = b.registrar.Trigger
 	b.openMetrics() // observe.go
 
 	b.srv = server.NewServer(server.ServerOptions{
-		TLS:           b.tls.server,
-		Addr:          o.ListenAddr,
-		MaxFrameBytes: o.MaxFrameBytes,
-		Logger:        o.Logger,
+		TLS:                            b.tls.server,
+		Addr:                           o.ListenAddr,
+		MaxFrameBytes:                  o.MaxFrameBytes,
+		MaxBufferedRequestBytes:        o.MaxBufferedRequestBytes,
+		MaxBufferedRequestBytesPerConn: o.MaxBufferedRequestBytesPerConn,
+		FrameReadTimeout:               o.FrameReadTimeout,
+		Logger:                         o.Logger,
 	})
 	b.registerRoutes(b.srv, nil)
 	b.vip = b.newVIPServer() // vip.go

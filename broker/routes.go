@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"github.com/rocketgo/rocketgo/broker/acl"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/remoting/server"
 )
@@ -108,6 +109,13 @@ func (b *Broker) routes() []route {
 		{code.ListDLQMessages, b.handleListDLQ, true},
 		{code.ResendDLQMessages, b.handleResendDLQ, true},
 		{code.CancelScheduledMessage, b.handleCancelScheduled, true},
+
+		// ACL administration: admin_acl.go. They write plain_acl.yml with fsync.
+		{acl.UpdateAndCreateACLConfig, b.handleUpdateACLConfig, true},
+		{acl.DeleteACLConfig, b.handleDeleteACLConfig, true},
+		{acl.GetBrokerClusterACLInfo, b.handleGetACLInfo, true},
+		{acl.UpdateGlobalWhiteAddrsConfig, b.handleUpdateGlobalWhite, true},
+		{acl.GetBrokerClusterACLConfig, b.handleGetACLConfig, true},
 	}
 }
 

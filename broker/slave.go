@@ -23,6 +23,7 @@ func newMetaSync(b *Broker) *metasync.Sync {
 		MaxFrameBytes: b.opts.MaxFrameBytes,
 		DialTimeout:   haDialTimeout,
 		TLS:           b.tls.client,
+		Credentials:   b.innerCreds,
 		Logger:        b.log,
 	})
 }

@@ -17,8 +17,9 @@ import (
 // be deleted at the next deleteWhen. A value with a unit ("48h", "500ms") is taken as
 // written. A test fails when a duration option is missing here.
 var durationUnits = map[string]time.Duration{
-	"namesrv.brokerExpiry": time.Millisecond, // Java's BROKER_CHANNEL_EXPIRED_TIME
-	"namesrv.scanInterval": time.Millisecond, // scanNotActiveBrokerInterval
+	"namesrv.brokerExpiry":     time.Millisecond, // Java's BROKER_CHANNEL_EXPIRED_TIME
+	"namesrv.scanInterval":     time.Millisecond, // scanNotActiveBrokerInterval
+	"namesrv.frameReadTimeout": time.Millisecond,
 
 	"namesrv.controller.scanNotActiveBrokerInterval":     time.Millisecond,
 	"namesrv.controller.controllerHeartBeatTimeoutMills": time.Millisecond,
@@ -34,6 +35,7 @@ var durationUnits = map[string]time.Duration{
 	"broker.transactionTimeOut":       time.Millisecond,
 	"broker.duplicateWindow":          time.Millisecond,
 	"broker.timerMaxDelay":            time.Second, // timerMaxDelaySec
+	"broker.frameReadTimeout":         time.Millisecond,
 
 	"broker.haMaxTimeSlaveNotCatchup":        time.Millisecond,
 	"broker.controllerHeartBeatTimeoutMills": time.Millisecond,

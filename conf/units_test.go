@@ -17,6 +17,7 @@ var bareNumbers = []struct {
 }{
 	{"namesrv.brokerExpiry", "90000", 90 * time.Second},
 	{"namesrv.scanInterval", "5000", 5 * time.Second},
+	{"namesrv.frameReadTimeout", "20000", 20 * time.Second},
 	{"broker.haSendHeartbeatInterval", "4000", 4 * time.Second},
 	{"broker.haHousekeepingInterval", "30000", 30 * time.Second},
 	{"broker.slaveTimeout", "2500", 2500 * time.Millisecond},
@@ -28,6 +29,7 @@ var bareNumbers = []struct {
 	{"broker.transactionTimeOut", "3000", 3 * time.Second},
 	{"broker.duplicateWindow", "120000", 2 * time.Minute},
 	{"broker.timerMaxDelay", "259200", 72 * time.Hour},
+	{"broker.frameReadTimeout", "20000", 20 * time.Second},
 	{"store.flushIntervalCommitLog", "200", 200 * time.Millisecond},
 	{"store.syncFlushTimeout", "3000", 3 * time.Second},
 	{"store.checkpointInterval", "2000", 2 * time.Second},

@@ -36,6 +36,15 @@ type Options struct {
 	// MaxFrameBytes bounds one remoting frame (16 MiB, as Java's frameMaxLength). A
 	// registration body must fit in it.
 	MaxFrameBytes int `mapstructure:"maxFrameBytes"`
+	// MaxBufferedRequestBytes bounds the bytes held for all peers in unfinished frames
+	// and queued registrations (128 MiB); past it, large frames wait with their
+	// sockets unread (docs/operations.md §1.5).
+	MaxBufferedRequestBytes int64 `mapstructure:"maxBufferedRequestBytes"`
+	// MaxBufferedRequestBytesPerConn bounds the same for one connection (32 MiB).
+	MaxBufferedRequestBytesPerConn int64 `mapstructure:"maxBufferedRequestBytesPerConn"`
+	// FrameReadTimeout closes a connection whose frame has not arrived whole this long
+	// after its first byte (30 s).
+	FrameReadTimeout time.Duration `mapstructure:"frameReadTimeout"`
 
 	// MetricsExporterType is PROM (serve /metrics, /healthz, /readyz; the default) or
 	// DISABLE (metricsExporterType; docs/metrics.md).
@@ -92,6 +101,10 @@ func DefaultOptions() Options {
 		Controller:    controller.DefaultOptions(),
 		Logger:        zerolog.Nop(),
 
+		MaxBufferedRequestBytes:        server.DefaultMaxBufferedRequestBytes,
+		MaxBufferedRequestBytesPerConn: server.DefaultMaxBufferedRequestBytesPerConn,
+		FrameReadTimeout:               server.DefaultFrameReadTimeout,
+
 		MetricsExporterType:     im.ExporterProm,
 		MetricsPromExporterPort: im.DefaultNamesrvPort,
 		KvConfigPath:            "~/namesrv/kvConfig.json",
@@ -138,6 +151,15 @@ func (o Options) Validate() error {
 	}
 	if o.MaxFrameBytes < minFrameBytes || o.MaxFrameBytes > maxFrameBytes {
 		return fmt.Errorf("namesrv: maxFrameBytes %d outside %d..%d", o.MaxFrameBytes, minFrameBytes, maxFrameBytes)
+	}
+	if o.MaxBufferedRequestBytesPerConn < int64(o.MaxFrameBytes)+4 {
+		return fmt.Errorf("namesrv: maxBufferedRequestBytesPerConn %d is under one whole frame (maxFrameBytes + 4 = %d)", o.MaxBufferedRequestBytesPerConn, o.MaxFrameBytes+4)
+	}
+	if o.MaxBufferedRequestBytes < o.MaxBufferedRequestBytesPerConn {
+		return fmt.Errorf("namesrv: maxBufferedRequestBytes %d is under maxBufferedRequestBytesPerConn %d", o.MaxBufferedRequestBytes, o.MaxBufferedRequestBytesPerConn)
+	}
+	if o.FrameReadTimeout < 10*time.Millisecond {
+		return fmt.Errorf("namesrv: frameReadTimeout %v is under 10ms (durations take a unit, e.g. 30s)", o.FrameReadTimeout)
 	}
 	return o.validateMetrics() // observe.go
 }
@@ -202,6 +224,10 @@ func New(o Options) *Server {
 		// can hold at once; honest brokers register once every 30 s.
 		Workers: registerWorkers,
 		Logger:  o.Logger,
+
+		MaxBufferedRequestBytes:        o.MaxBufferedRequestBytes,
+		MaxBufferedRequestBytesPerConn: o.MaxBufferedRequestBytesPerConn,
+		FrameReadTimeout:               o.FrameReadTimeout,
 	})
 	// A registration may inflate and parse megabytes of topic configuration, so it
 	// runs on the worker pool; every other request is a short table lookup and is

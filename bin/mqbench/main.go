@@ -24,6 +24,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/bin/internal/tlsflag"
 	"github.com/rocketgo/rocketgo/bin/internal/version"
+	"github.com/rocketgo/rocketgo/client"
 	"github.com/rocketgo/rocketgo/client/bench"
 )
 
@@ -71,11 +72,16 @@ func run(ctx context.Context, cmd string, args []string) error {
 		fs.DurationVar(&c.Deadline, "deadline", c.Deadline, "bound of each figure")
 		fs.StringVar(&c.Label, "label", c.Label, "figure prefix")
 		fs.IntVar(&c.BrokerPID, "broker-pid", 0, "broker process id: report its CPU per message")
+		ak := fs.String("accessKey", "", "ACL access key: sign every request (a broker with aclEnable)")
+		sk := fs.String("secretKey", "", "ACL secret key")
 		fs.Parse(args)
 		c.NameServer, c.Out, c.Logger = *ns, os.Stdout, logger()
 		var err error
 		if c.TLS, err = tlsConfig(); err != nil {
 			return err
+		}
+		if *ak != "" {
+			c.Credentials = &client.Credentials{AccessKey: *ak, SecretKey: *sk}
 		}
 		if *profile != "" {
 			f, err := os.Create(*profile)

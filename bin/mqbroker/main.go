@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rocketgo/rocketgo/client"
+
 	"github.com/rocketgo/rocketgo/bin/internal/version"
 	"github.com/rocketgo/rocketgo/broker"
 	"github.com/rocketgo/rocketgo/broker/ctrlmode"
@@ -132,13 +134,18 @@ func run(args []string, stdout, stderr io.Writer) error {
 		Dur("open_and_recovery", opened).Strs("namesrv", cfg.Broker.NamesrvAddrs).Msg("broker started")
 	if *standalone && *dashAddr != "" {
 		// The dashboard reads the cluster through the admin API, like a separate mqdashboard.
-		// It dials as the broker's own links do: TLS with tls.enable.
+		// It dials as the broker's own links do (TLS with tls.enable) and signs with the
+		// broker's own credentials, so it works with aclEnable too.
 		tc, err := cfg.TLS.ClientConfig()
 		if err != nil {
 			b.Close()
 			return err
 		}
-		d, err := dashboard.New(dashboard.Config{NameServers: cfg.Broker.NamesrvAddrs, Logger: log, TLS: tc})
+		dcfg := dashboard.Config{NameServers: cfg.Broker.NamesrvAddrs, Logger: log, TLS: tc}
+		if c, _ := cfg.Broker.InnerCredentials(); c.Set() {
+			dcfg.Credentials = &client.Credentials{AccessKey: c.AccessKey, SecretKey: c.SecretKey}
+		}
+		d, err := dashboard.New(dcfg)
 		if err != nil {
 			b.Close()
 			return err

@@ -18,6 +18,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/bin/internal/tlsflag"
 	"github.com/rocketgo/rocketgo/bin/internal/version"
+	"github.com/rocketgo/rocketgo/client"
 	"github.com/rocketgo/rocketgo/conf"
 	"github.com/rocketgo/rocketgo/internal/dashboard"
 )
@@ -36,6 +37,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	listen := fs.String("listen", ":8080", "HTTP listen address")
 	level := fs.String("loglevel", "info", "log level: debug, info, warn, error")
 	tlsConfig := tlsflag.Register(fs)
+	ak := fs.String("accessKey", os.Getenv("ROCKETMQ_ACCESS_KEY"), "ACL access key that signs every request (default $ROCKETMQ_ACCESS_KEY)")
+	sk := fs.String("secretKey", os.Getenv("ROCKETMQ_SECRET_KEY"), "ACL secret key (default $ROCKETMQ_SECRET_KEY)")
 	if printed, err := version.Parse(fs, args, stdout); printed || err != nil {
 		return err
 	}
@@ -52,7 +55,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := dashboard.New(dashboard.Config{NameServers: conf.SplitAddrs(*ns), Logger: log, TLS: tc})
+	cfg := dashboard.Config{NameServers: conf.SplitAddrs(*ns), Logger: log, TLS: tc}
+	switch {
+	case *ak != "" && *sk != "":
+		cfg.Credentials = &client.Credentials{AccessKey: *ak, SecretKey: *sk}
+	case *ak != "" || *sk != "":
+		return errors.New("-accessKey and -secretKey go together")
+	}
+	srv, err := dashboard.New(cfg)
 	if err != nil {
 		return err
 	}

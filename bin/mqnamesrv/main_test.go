@@ -20,6 +20,7 @@ func TestPrintNamesrvProperties(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "listenAddr=0.0.0.0:9877\nbrokerExpiry=120000\nscanInterval=5000\nmaxFrameBytes=16777216\n" +
+		"maxBufferedRequestBytes=134217728\nmaxBufferedRequestBytesPerConn=33554432\nframeReadTimeout=30000\n" +
 		"metricsExporterType=PROM\nmetricsPromExporterHost=\nnamesrvMetricsPromExporterPort=5558\nenablePprof=false\n" +
 		"kvConfigPath=/opt/ns/kvConfig.json\norderMessageEnable=true\n" +
 		"enableControllerInNamesrv=false\ncontrollerListenAddr=0.0.0.0:9878\ncontrollerDLegerGroup=group1\ncontrollerDLegerPeers=\n" +

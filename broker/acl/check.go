@@ -33,7 +33,9 @@ var adminCodes = map[int32]bool{
 	code.CleanUnusedTopic:          true,
 	UpdateAndCreateACLConfig:       true,
 	DeleteACLConfig:                true,
+	GetBrokerClusterACLInfo:        true,
 	UpdateGlobalWhiteAddrsConfig:   true,
+	GetBrokerClusterACLConfig:      true, // its answer holds every secret key
 	code.ResolvePendingTransaction: true,
 	code.ResendDLQMessages:         true,
 	code.CancelScheduledMessage:    true,

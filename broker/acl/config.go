@@ -12,18 +12,27 @@ import (
 type File struct {
 	GlobalWhiteRemoteAddresses []string  `yaml:"globalWhiteRemoteAddresses"`
 	Accounts                   []Account `yaml:"accounts"`
+	// DataVersion is what the ACL admin requests write on every change, as
+	// PlainPermissionManager.updateAclConfigFileVersion does: one element.
+	DataVersion []FileVersion `yaml:"dataVersion,omitempty"`
+}
+
+// FileVersion is Apache's DataVersion as plain_acl.yml stores it.
+type FileVersion struct {
+	Counter   int64 `yaml:"counter" json:"counter"`
+	Timestamp int64 `yaml:"timestamp" json:"timestamp"`
 }
 
 // Account is one entry of accounts (PlainAccessConfig).
 type Account struct {
-	AccessKey          string   `yaml:"accessKey"`
-	SecretKey          string   `yaml:"secretKey"`
-	WhiteRemoteAddress string   `yaml:"whiteRemoteAddress"`
-	Admin              bool     `yaml:"admin"`
-	DefaultTopicPerm   string   `yaml:"defaultTopicPerm"`
-	DefaultGroupPerm   string   `yaml:"defaultGroupPerm"`
-	TopicPerms         []string `yaml:"topicPerms"`
-	GroupPerms         []string `yaml:"groupPerms"`
+	AccessKey          string   `yaml:"accessKey" json:"accessKey"`
+	SecretKey          string   `yaml:"secretKey" json:"secretKey"`
+	WhiteRemoteAddress string   `yaml:"whiteRemoteAddress,omitempty" json:"whiteRemoteAddress"`
+	Admin              bool     `yaml:"admin" json:"admin"`
+	DefaultTopicPerm   string   `yaml:"defaultTopicPerm,omitempty" json:"defaultTopicPerm"`
+	DefaultGroupPerm   string   `yaml:"defaultGroupPerm,omitempty" json:"defaultGroupPerm"`
+	TopicPerms         []string `yaml:"topicPerms,omitempty" json:"topicPerms"`
+	GroupPerms         []string `yaml:"groupPerms,omitempty" json:"groupPerms"`
 }
 
 // retryPrefix is MixAll.RETRY_GROUP_TOPIC_PREFIX: a group's permissions are kept, and

@@ -24,6 +24,11 @@ type Plain struct {
 	stop     chan struct{}
 	done     chan struct{}
 	stopOnce sync.Once
+
+	// editMu serializes the admin requests' read-change-write of the file (edit.go),
+	// and pollMu the reloads, which the watcher and an edit may both start.
+	editMu sync.Mutex
+	pollMu sync.Mutex
 }
 
 type fileStamp struct {
@@ -91,6 +96,8 @@ func (p *Plain) Watch(interval time.Duration) {
 // Poll reloads the file if it changed since it was last read, and reports whether the
 // rules were replaced.
 func (p *Plain) Poll() bool {
+	p.pollMu.Lock()
+	defer p.pollMu.Unlock()
 	st, err := os.Stat(p.path)
 	if err != nil {
 		if p.seen != (fileStamp{}) {

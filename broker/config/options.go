@@ -15,6 +15,7 @@ import (
 	"github.com/rocketgo/rocketgo/broker/schedule"
 	im "github.com/rocketgo/rocketgo/internal/metrics"
 	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
 	"github.com/rocketgo/rocketgo/remoting/tlsconf"
 )
 
@@ -94,6 +95,15 @@ type Options struct {
 	ShortPollingTime time.Duration `mapstructure:"shortPollingTimeMills"`
 	// MaxFrameBytes bounds one remoting frame (16 MiB).
 	MaxFrameBytes int `mapstructure:"maxFrameBytes"`
+	// MaxBufferedRequestBytes bounds the bytes held for all peers in unfinished frames
+	// and queued requests (128 MiB); past it, large frames wait with their sockets
+	// unread (docs/operations.md §1.5).
+	MaxBufferedRequestBytes int64 `mapstructure:"maxBufferedRequestBytes"`
+	// MaxBufferedRequestBytesPerConn bounds the same for one connection (32 MiB).
+	MaxBufferedRequestBytesPerConn int64 `mapstructure:"maxBufferedRequestBytesPerConn"`
+	// FrameReadTimeout closes a connection whose frame has not arrived whole this long
+	// after its first byte (30 s).
+	FrameReadTimeout time.Duration `mapstructure:"frameReadTimeout"`
 	// Region is the MSG_REGION every send response carries ("DefaultRegion").
 	Region string `mapstructure:"regionId"`
 	// TraceOn is the TRACE_ON every send response carries.
@@ -151,6 +161,10 @@ type Options struct {
 	// AclFile is the plain_acl.yml of ACL 1.0, reloaded when it changes (aclFile,
 	// conf/plain_acl.yml relative to the working directory).
 	AclFile string `mapstructure:"aclFile"`
+	// InnerClientAuthenticationCredentials signs what the broker sends itself — a
+	// slave's requests to its master, registration with the NameServers — as JSON
+	// {"accessKey":"...","secretKey":"..."} (Apache 5's key; empty: unsigned).
+	InnerClientAuthenticationCredentials string `mapstructure:"innerClientAuthenticationCredentials"`
 
 	// MetricsExporterType is PROM (serve Prometheus metrics, /healthz and /readyz on
 	// MetricsPromExporterPort; rocketgo's default) or DISABLE (metricsExporterType;
@@ -220,45 +234,48 @@ type Options struct {
 // Default returns RocketMQ's defaults (docs/protocol.md Appendix B).
 func Default() Options {
 	return withRoleDefaults(Options{
-		ListenAddr:                  "0.0.0.0:10911",
-		InSyncReplicas:              1,
-		TotalReplicas:               1,
-		MinInSyncReplicas:           1,
-		HAMaxTimeSlaveNotCatchup:    15 * time.Second,
-		ControllerHeartBeatTimeout:  10 * time.Second,
-		BrokerHeartbeatInterval:     time.Second,
-		BrokerName:                  "broker-a",
-		ClusterName:                 "DefaultCluster",
-		BrokerRole:                  RoleAsyncMaster,
-		NamesrvAddrs:                []string{"127.0.0.1:9876"},
-		AutoCreateTopicEnable:       true,
-		AutoCreateSubscriptionGroup: true,
-		DefaultTopicQueueNums:       8,
-		RegisterPeriod:              30 * time.Second,
-		ClientExpiry:                120 * time.Second,
-		LongPollingEnable:           true,
-		ShortPollingTime:            time.Second,
-		MaxFrameBytes:               codec.DefaultMaxFrameBytes,
-		Region:                      "DefaultRegion",
-		TraceOn:                     true,
-		TraceTopicEnable:            true,
-		MsgTraceTopicName:           meta.TopicTrace,
-		MaxTransferCount:            32,
-		MaxTransferBytes:            256 << 10,
-		MaxParkedPulls:              longpoll.DefaultMaxTotal,
-		MaxParkedPullsPerConn:       longpoll.DefaultMaxPerOwner,
-		TransactionCheckInterval:    defaultTxnCheckInterval,
-		TransactionTimeout:          defaultTxnTimeout,
-		TransactionCheckMax:         defaultTxnCheckMax,
-		DuplicateWindowMaxKeys:      dedup.DefaultMaxKeys,
-		MessageDelayLevel:           defaultDelayLevels,
-		TimerMaxDelay:               defaultTimerMaxDelay,
-		AclFile:                     "conf/plain_acl.yml",
-		MetricsExporterType:         im.ExporterProm,
-		MetricsPromExporterPort:     im.DefaultBrokerPort,
-		MetricsMaxTopicSeries:       im.DefaultMaxSeries,
-		StoreReplyMessageEnable:     true,
-		Logger:                      zerolog.Nop(),
+		ListenAddr:                     "0.0.0.0:10911",
+		BrokerName:                     "broker-a",
+		ClusterName:                    "DefaultCluster",
+		BrokerRole:                     RoleAsyncMaster,
+		NamesrvAddrs:                   []string{"127.0.0.1:9876"},
+		AutoCreateTopicEnable:          true,
+		AutoCreateSubscriptionGroup:    true,
+		DefaultTopicQueueNums:          8,
+		RegisterPeriod:                 30 * time.Second,
+		ClientExpiry:                   120 * time.Second,
+		LongPollingEnable:              true,
+		ShortPollingTime:               time.Second,
+		MaxFrameBytes:                  codec.DefaultMaxFrameBytes,
+		MaxBufferedRequestBytes:        server.DefaultMaxBufferedRequestBytes,
+		MaxBufferedRequestBytesPerConn: server.DefaultMaxBufferedRequestBytesPerConn,
+		FrameReadTimeout:               server.DefaultFrameReadTimeout,
+		Region:                         "DefaultRegion",
+		TraceOn:                        true,
+		TraceTopicEnable:               true,
+		MsgTraceTopicName:              meta.TopicTrace,
+		MaxTransferCount:               32,
+		MaxTransferBytes:               256 << 10,
+		MaxParkedPulls:                 longpoll.DefaultMaxTotal,
+		MaxParkedPullsPerConn:          longpoll.DefaultMaxPerOwner,
+		TransactionCheckInterval:       defaultTxnCheckInterval,
+		TransactionTimeout:             defaultTxnTimeout,
+		TransactionCheckMax:            defaultTxnCheckMax,
+		DuplicateWindowMaxKeys:         dedup.DefaultMaxKeys,
+		MessageDelayLevel:              defaultDelayLevels,
+		TimerMaxDelay:                  defaultTimerMaxDelay,
+		AclFile:                        "conf/plain_acl.yml",
+		MetricsExporterType:            im.ExporterProm,
+		MetricsPromExporterPort:        im.DefaultBrokerPort,
+		MetricsMaxTopicSeries:          im.DefaultMaxSeries,
+		StoreReplyMessageEnable:        true,
+		Logger:                         zerolog.Nop(),
+		InSyncReplicas:                 1,
+		TotalReplicas:                  1,
+		MinInSyncReplicas:              1,
+		HAMaxTimeSlaveNotCatchup:       15 * time.Second,
+		ControllerHeartBeatTimeout:     10 * time.Second,
+		BrokerHeartbeatInterval:        time.Second,
 	})
 }
 

@@ -1,11 +1,16 @@
 package config
 
 import (
+	"encoding/json"
+	"strings"
+
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"time"
+
+	"github.com/rocketgo/rocketgo/proto/acl"
 
 	"github.com/rocketgo/rocketgo/broker/dedup"
 	"github.com/rocketgo/rocketgo/broker/meta"
@@ -45,6 +50,14 @@ func (o Options) Validate() error {
 		return fmt.Errorf("broker: shortPollingTimeMills %v is under 1ms (durations take a unit, e.g. 1s)", o.ShortPollingTime)
 	case o.MaxFrameBytes < 64<<10:
 		return fmt.Errorf("broker: maxFrameBytes %d is under 64 KiB", o.MaxFrameBytes)
+	case o.MaxBufferedRequestBytesPerConn < int64(o.MaxFrameBytes)+4:
+		return fmt.Errorf("broker: maxBufferedRequestBytesPerConn %d is under one whole frame (maxFrameBytes + 4 = %d)", o.MaxBufferedRequestBytesPerConn, o.MaxFrameBytes+4)
+	case o.MaxBufferedRequestBytes < o.MaxBufferedRequestBytesPerConn:
+		return fmt.Errorf("broker: maxBufferedRequestBytes %d is under maxBufferedRequestBytesPerConn %d", o.MaxBufferedRequestBytes, o.MaxBufferedRequestBytesPerConn)
+	case o.innerCredentialsErr() != nil:
+		return o.innerCredentialsErr()
+	case o.FrameReadTimeout < 10*time.Millisecond:
+		return fmt.Errorf("broker: frameReadTimeout %v is under 10ms (durations take a unit, e.g. 30s)", o.FrameReadTimeout)
 	case o.DuplicateWindow < 0 || o.DuplicateWindow > dedup.MaxWindow:
 		return fmt.Errorf("broker: duplicateWindow %v outside 0..%v", o.DuplicateWindow, dedup.MaxWindow)
 	case o.MaxTransferCount < 1 || o.MaxTransferCount > maxTransferCountLimit:
@@ -172,4 +185,25 @@ func (o Options) validateMetrics() error {
 		return fmt.Errorf("broker: metricsMaxTopicSeries %d is not positive", o.MetricsMaxTopicSeries)
 	}
 	return nil
+}
+
+// InnerCredentials parses InnerClientAuthenticationCredentials; the zero value when
+// empty.
+func (o Options) InnerCredentials() (acl.Credentials, error) {
+	var c acl.Credentials
+	if strings.TrimSpace(o.InnerClientAuthenticationCredentials) == "" {
+		return c, nil
+	}
+	if err := json.Unmarshal([]byte(o.InnerClientAuthenticationCredentials), &c); err != nil {
+		return c, fmt.Errorf("broker: innerClientAuthenticationCredentials: want {\"accessKey\":\"...\",\"secretKey\":\"...\"}: %w", err)
+	}
+	if !c.Set() {
+		return c, errors.New("broker: innerClientAuthenticationCredentials: accessKey and secretKey are both required")
+	}
+	return c, nil
+}
+
+func (o Options) innerCredentialsErr() error {
+	_, err := o.InnerCredentials()
+	return err
 }

@@ -36,6 +36,16 @@ type FiguresConfig struct {
 	Out        io.Writer     // where figure lines go
 	Logger     zerolog.Logger
 	TLS        *tls.Config // when set, every connection is TLS (mqbench -tls)
+	// Credentials, when set, sign every request (a broker with aclEnable).
+	Credentials *client.Credentials
+}
+
+// signed is WithCredentials of c.Credentials; an empty key pair signs nothing.
+func (c FiguresConfig) signed() client.Option {
+	if c.Credentials == nil {
+		return client.WithCredentials(client.Credentials{})
+	}
+	return client.WithCredentials(*c.Credentials)
 }
 
 // DefaultFiguresConfig returns the peer harness's defaults.
@@ -61,7 +71,7 @@ func RunFigures(ctx context.Context, c FiguresConfig) error {
 	if c.N <= 0 || c.Size < 8 || c.Window <= 0 || c.Fetch <= 0 || c.Queues <= 0 || c.Rate <= 0 {
 		return fmt.Errorf("bench: -n, -window, -fetch, -queues and -rate must be positive and -size at least 8")
 	}
-	adm, err := client.NewAdmin(client.WithNameServer(c.NameServer), client.WithTLS(c.TLS), client.WithInstanceName("mqbench-admin"), client.WithLogger(c.Logger))
+	adm, err := client.NewAdmin(client.WithNameServer(c.NameServer), client.WithTLS(c.TLS), client.WithInstanceName("mqbench-admin"), client.WithLogger(c.Logger), c.signed())
 	if err != nil {
 		return err
 	}
@@ -139,7 +149,7 @@ func (f *figures) drop(ctx context.Context, topic string) {
 func (f *figures) producer(ctx context.Context, opts ...client.ProducerOption) (*client.Producer, error) {
 	all := append([]client.ProducerOption{
 		client.WithNameServer(f.c.NameServer), client.WithTLS(f.c.TLS), client.WithProducerGroup("mqbench_producer"),
-		client.WithInstanceName("mqbench"), client.WithLogger(f.c.Logger),
+		client.WithInstanceName("mqbench"), client.WithLogger(f.c.Logger), f.c.signed(),
 	}, opts...)
 	p, err := client.NewProducer(all...)
 	if err != nil {
@@ -275,7 +285,7 @@ func (f *figures) syncPublish(ctx context.Context) error {
 func (f *figures) pullConsume(ctx context.Context, topic string, want int) error {
 	pc, err := client.NewPullConsumer(
 		client.WithNameServer(f.c.NameServer), client.WithTLS(f.c.TLS), client.WithInstanceName("mqbench"), client.WithLogger(f.c.Logger),
-		client.WithConsumerGroup("mqbench_c_"+f.runID), client.WithConsumeFrom(client.ConsumeFromFirstOffset),
+		client.WithConsumerGroup("mqbench_c_"+f.runID), client.WithConsumeFrom(client.ConsumeFromFirstOffset), f.c.signed(),
 		client.WithPullBatchSize(f.c.Fetch), client.WithPollBatchSize(f.c.Fetch),
 	)
 	if err != nil {
@@ -328,7 +338,7 @@ func (f *figures) endToEnd(ctx context.Context) error {
 	var once sync.Once
 	pc, err := client.NewPushConsumer(
 		client.WithNameServer(f.c.NameServer), client.WithTLS(f.c.TLS), client.WithInstanceName("mqbench"), client.WithLogger(f.c.Logger),
-		client.WithConsumerGroup("mqbench_d_"+f.runID), client.WithConsumeFrom(client.ConsumeFromLastOffset),
+		client.WithConsumerGroup("mqbench_d_"+f.runID), client.WithConsumeFrom(client.ConsumeFromLastOffset), f.c.signed(),
 	)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/client"
+	"github.com/rocketgo/rocketgo/proto/code"
 )
 
 // Command is one mqadmin sub command: Apache's commandName, commandDesc and options.
@@ -43,7 +44,8 @@ type Env struct {
 	flags  *Flags
 	admin  *client.Admin
 	nsAddr []string
-	tls    *tls.Config // from the -D settings before the sub command (tls.go); nil: plain
+	tls    *tls.Config         // from the -D settings before the sub command (tls.go); nil: plain
+	creds  *client.Credentials // credentials.go; nil: unsigned
 }
 
 // Admin returns the admin client of the invocation, connecting it on first use to the
@@ -55,7 +57,11 @@ func (e *Env) Admin() (*client.Admin, error) {
 	if len(e.nsAddr) == 0 {
 		return nil, errors.New("no name server address: give -n host:port or set NAMESRV_ADDR")
 	}
-	a, err := client.NewAdmin(client.WithNameServer(e.nsAddr...), client.WithTLS(e.tls), client.WithInstanceName(fmt.Sprintf("mqadmin-%d", os.Getpid())))
+	opts := []client.AdminOption{client.WithNameServer(e.nsAddr...), client.WithTLS(e.tls), client.WithInstanceName(fmt.Sprintf("mqadmin-%d", os.Getpid()))}
+	if e.creds != nil {
+		opts = append(opts, client.WithCredentials(*e.creds))
+	}
+	a, err := client.NewAdmin(opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -104,9 +110,21 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		e.tls, err = tlsConfig(props)
 	}
+	var ak, sk string
+	if err == nil {
+		args, ak, sk, err = globalFlags(args)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "mqadmin: %v\n", err)
 		return 1
+	}
+	if ak != "" {
+		e.creds = &client.Credentials{AccessKey: ak, SecretKey: sk}
+	} else if c, ok, err := toolsCredentials(); err != nil {
+		fmt.Fprintf(stderr, "mqadmin: %v\n", err)
+		return 1
+	} else if ok {
+		e.creds = &c
 	}
 	switch {
 	case len(args) == 0:
@@ -164,6 +182,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func describe(err error) string {
 	if errors.Is(err, client.ErrNotSupported) {
 		return "not supported by this broker (REQUEST_CODE_NOT_SUPPORTED): " + err.Error()
+	}
+	if be := (*client.BrokerError)(nil); errors.As(err, &be) && be.Code == code.NoPermission {
+		return "refused (NO_PERMISSION): " + err.Error()
 	}
 	return err.Error()
 }

@@ -56,4 +56,10 @@ var commands = []*Command{
 	getSyncStateSetCmd,
 	getBrokerEpochCmd,
 	electMasterCmd,
+	// ACL 1.0 administration (acl.go).
+	updateAclConfigCmd,
+	deleteAclConfigCmd,
+	updateGlobalWhiteAddrCmd,
+	clusterAclConfigVersionCmd,
+	getAclConfigCmd,
 }

@@ -29,6 +29,19 @@ type Config struct {
 	CallTimeout time.Duration
 	// TLS, when set, makes every connection to the cluster TLS (mqdashboard -tls).
 	TLS *tls.Config
+	// Credentials, when set, sign every request the dashboard sends (brokers with
+	// aclEnable; docs/acl.md). The account needs admin for the admin pages.
+	Credentials *client.Credentials
+}
+
+// clientOptions are the options of the dashboard's admin client and producer.
+func (cfg Config) clientOptions() []client.Option {
+	opts := []client.Option{client.WithNameServer(cfg.NameServers...), client.WithLogger(cfg.Logger),
+		client.WithInstanceName("dashboard"), client.WithTLS(cfg.TLS)}
+	if cfg.Credentials != nil {
+		opts = append(opts, client.WithCredentials(*cfg.Credentials))
+	}
+	return opts
 }
 
 // Server is the dashboard: an http.Handler plus the admin client and producer it uses.
@@ -51,8 +64,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = 10 * time.Second
 	}
-	a, err := client.NewAdmin(client.WithNameServer(cfg.NameServers...), client.WithTLS(cfg.TLS), client.WithLogger(cfg.Logger),
-		client.WithInstanceName("dashboard"))
+	var aopts []client.AdminOption
+	for _, o := range cfg.clientOptions() {
+		aopts = append(aopts, o)
+	}
+	a, err := client.NewAdmin(aopts...)
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: %w", err)
 	}
@@ -118,8 +134,11 @@ func (s *Server) testProducer(ctx context.Context) (*client.Producer, error) {
 	if s.producer != nil {
 		return s.producer, nil
 	}
-	p, err := client.NewProducer(client.WithNameServer(s.cfg.NameServers...), client.WithTLS(s.cfg.TLS), client.WithLogger(s.cfg.Logger),
-		client.WithInstanceName("dashboard"), client.WithProducerGroup("DASHBOARD_PRODUCER_GROUP"))
+	popts := []client.ProducerOption{client.WithProducerGroup("DASHBOARD_PRODUCER_GROUP")}
+	for _, o := range s.cfg.clientOptions() {
+		popts = append(popts, o)
+	}
+	p, err := client.NewProducer(popts...)
 	if err != nil {
 		return nil, err
 	}

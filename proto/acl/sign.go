@@ -52,3 +52,28 @@ func Verify(ext map[string]string, body []byte, secret, sig string) bool {
 	want := Sign(ext, body, secret)
 	return subtle.ConstantTimeCompare([]byte(want), []byte(sig)) == 1
 }
+
+// Credentials are the access key pair a program signs its own requests with (a slave
+// asking its master, a broker registering, mqadmin, the dashboard).
+type Credentials struct {
+	AccessKey string `json:"accessKey"`
+	SecretKey string `json:"secretKey"`
+}
+
+// Set reports whether there is a key pair to sign with.
+func (c Credentials) Set() bool { return c.AccessKey != "" && c.SecretKey != "" }
+
+// SignExt adds AccessKey and the Signature of ext and body to ext, allocating ext when
+// nil, and returns it; without credentials ext is returned as it is (AclClientRPCHook).
+func (c Credentials) SignExt(ext map[string]string, body []byte) map[string]string {
+	if !c.Set() {
+		return ext
+	}
+	if ext == nil {
+		ext = make(map[string]string, 2)
+	}
+	delete(ext, Signature)
+	ext[AccessKey] = c.AccessKey
+	ext[Signature] = Sign(ext, body, c.SecretKey)
+	return ext
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sync/atomic"
+	"time"
 
 	"github.com/panjf2000/gnet/v2"
 
@@ -31,6 +32,19 @@ type Conn struct {
 	// afterWrite is c.checkOutbound as a value, made once so that async writes do not
 	// allocate a closure each.
 	afterWrite gnet.AsyncCallback
+
+	// Inbound memory (budget.go). claim is what the unfinished frame counts in the
+	// server's budget: its full size once admitted, else the bytes that arrived.
+	claim  atomic.Int64
+	queued atomic.Int64 // sizes of this connection's requests with the workers
+	want   atomic.Int64 // size of the frame a paused connection waits to admit
+	// frameSince is when the unfinished frame's first byte arrived (UnixNano), 0 when
+	// the inbound buffer is empty; the reaper closes the connection at its deadline.
+	frameSince atomic.Int64
+	admitted   bool   // the unfinished frame's full size is reserved (event loop only)
+	big        []byte // a large admitted frame being assembled, cap its size (event loop only)
+	paused     bool   // EPOLLIN is off (event loop only)
+	waiting    bool   // queued in budget.waiting (under budget.mu)
 }
 
 // newConn wraps an accepted gnet connection.
@@ -53,6 +67,57 @@ func (c *Conn) checkOutbound(gc gnet.Conn, err error) error {
 		_ = gc.Close()
 	}
 	return nil
+}
+
+// wake has the event loop run OnTraffic for c, which resumes reading it.
+func (c *Conn) wake() {
+	if !c.closed.Load() {
+		_ = c.gc.Wake(nil)
+	}
+}
+
+// pause stops reading c's socket. It runs on the event loop.
+func (c *Conn) pause() error {
+	if c.paused {
+		return nil
+	}
+	if err := setReading(c.gc, false); err != nil {
+		return err
+	}
+	c.paused = true
+	return nil
+}
+
+// resume reads c's socket again. It runs on the event loop.
+func (c *Conn) resume() {
+	if c.paused && setReading(c.gc, true) == nil {
+		c.paused = false
+	}
+}
+
+// fillBig moves what gnet holds of the large frame being assembled into c.big and
+// reports whether the frame is whole. It runs on the event loop.
+func (c *Conn) fillBig(gc gnet.Conn) bool {
+	if k := min(gc.InboundBuffered(), cap(c.big)-len(c.big)); k > 0 {
+		b, err := gc.Peek(k)
+		if err != nil {
+			return false
+		}
+		c.big = append(c.big, b...)
+		_, _ = gc.Discard(k)
+	}
+	return len(c.big) == cap(c.big)
+}
+
+// markFrame records when the unfinished frame began: now if a frame was decoded in
+// this read (what is pending is a new frame) or none was pending before.
+func (c *Conn) markFrame(pending, decoded bool) {
+	switch {
+	case !pending:
+		c.frameSince.Store(0)
+	case decoded || c.frameSince.Load() == 0:
+		c.frameSince.Store(time.Now().UnixNano())
+	}
 }
 
 // valueBox lets an atomic.Pointer hold any value, nil included.

@@ -9,6 +9,12 @@
 // returns nil answers later with Conn.Reply from any goroutine. An oversized or malformed
 // frame closes only its connection.
 //
+// What peers make the server hold is budgeted (budget.go, docs/operations.md §1.5):
+// unfinished frames and queued requests count against a server-wide and a
+// per-connection limit; a large frame that does not fit pauses its connection (its
+// socket is not read, pause_linux.go) until room is released; a frame that stops
+// arriving closes its connection at FrameReadTimeout.
+//
 // The server also starts requests of its own on a connection (Conn.Invoke,
 // Conn.InvokeOneway: CHECK_TRANSACTION_STATE, NOTIFY_CONSUMER_IDS_CHANGED); their
 // responses are matched by opaque like the client transport's.

@@ -35,6 +35,17 @@ type ServerOptions struct {
 	// MaxOutboundBytes bounds what may wait in a connection's send buffer; a peer that
 	// lets more pile up by not reading is disconnected. 64 MiB when zero.
 	MaxOutboundBytes int `mapstructure:"max_outbound_bytes"`
+	// MaxBufferedRequestBytes bounds the bytes held for all peers in unfinished frames
+	// and in requests waiting for or running on a worker (budget.go);
+	// DefaultMaxBufferedRequestBytes when zero. Past it, connections whose next frame
+	// is larger than SmallFrameBytes stop being read until room is released.
+	MaxBufferedRequestBytes int64 `mapstructure:"max_buffered_request_bytes"`
+	// MaxBufferedRequestBytesPerConn bounds the same for one connection;
+	// DefaultMaxBufferedRequestBytesPerConn when zero, and never below one whole frame.
+	MaxBufferedRequestBytesPerConn int64 `mapstructure:"max_buffered_request_bytes_per_conn"`
+	// FrameReadTimeout is how long a frame may take to arrive from its first byte; the
+	// connection is closed when it has not. DefaultFrameReadTimeout when zero.
+	FrameReadTimeout time.Duration `mapstructure:"frame_read_timeout"`
 	// EventLoops is the number of gnet event loops; the number of CPUs when zero.
 	EventLoops int `mapstructure:"event_loops"`
 	// Logger receives connection-level warnings; zerolog.Nop() when zero.
@@ -62,6 +73,7 @@ type task struct {
 	conn *Conn
 	req  *codec.Command
 	h    Handler
+	size int64 // the request's frame size, released from the budget once served
 }
 
 // Server accepts connections on a gnet engine, decodes frames and dispatches requests to
@@ -79,6 +91,10 @@ type Server struct {
 
 	nextID     atomic.Uint64
 	nextOpaque atomic.Int32
+
+	budget   budget
+	conns    sync.Map      // id → *Conn, for the frame deadline
+	stopReap chan struct{} // closed by Close
 
 	work     chan task
 	workers  sync.WaitGroup
@@ -110,12 +126,27 @@ func NewServer(o ServerOptions) *Server {
 	if o.WorkerQueue <= 0 {
 		o.WorkerQueue = 4096
 	}
+	if o.MaxBufferedRequestBytes <= 0 {
+		o.MaxBufferedRequestBytes = DefaultMaxBufferedRequestBytes
+	}
+	if o.MaxBufferedRequestBytesPerConn <= 0 {
+		o.MaxBufferedRequestBytesPerConn = min(DefaultMaxBufferedRequestBytesPerConn, o.MaxBufferedRequestBytes)
+	}
+	// A whole frame always fits one connection's share, and one share the total, so
+	// an admissible frame is never refused for ever.
+	o.MaxBufferedRequestBytesPerConn = max(o.MaxBufferedRequestBytesPerConn, int64(codec.LengthPrefixBytes+o.MaxFrameBytes))
+	o.MaxBufferedRequestBytes = max(o.MaxBufferedRequestBytes, o.MaxBufferedRequestBytesPerConn)
+	if o.FrameReadTimeout <= 0 {
+		o.FrameReadTimeout = DefaultFrameReadTimeout
+	}
 	s := &Server{
-		o:       o,
-		log:     o.Logger.With().Str("component", "remoting").Logger(),
-		work:    make(chan task, o.WorkerQueue),
-		booted:  make(chan struct{}),
-		runDone: make(chan struct{}),
+		o:        o,
+		budget:   budget{limit: o.MaxBufferedRequestBytes, perConn: o.MaxBufferedRequestBytesPerConn},
+		stopReap: make(chan struct{}),
+		log:      o.Logger.With().Str("component", "remoting").Logger(),
+		work:     make(chan task, o.WorkerQueue),
+		booted:   make(chan struct{}),
+		runDone:  make(chan struct{}),
 	}
 	s.warn = s.log.Sample(warnSampler())
 	s.routes.Store(&map[int32]route{})
@@ -165,6 +196,8 @@ func (s *Server) Start(ctx context.Context) error {
 		s.workers.Add(1)
 		go s.worker()
 	}
+	s.workers.Add(1)
+	go s.reap()
 	opts := []gnet.Option{
 		gnet.WithMulticore(true),
 		gnet.WithReuseAddr(true),
@@ -246,6 +279,7 @@ func (s *Server) Close() error {
 // stopWorkers ends the worker pool once no event loop can submit to it any more.
 func (s *Server) stopWorkers() {
 	s.stopOnce.Do(func() {
+		close(s.stopReap)
 		close(s.work)
 		s.workers.Wait()
 	})
@@ -262,6 +296,8 @@ func (s *Server) worker() {
 				s.log.Debug().Err(err).Uint64("conn", t.conn.id).Int32("code", t.req.Code).Msg("reply dropped")
 			}
 		}
+		t.conn.queued.Add(-t.size)
+		s.budget.release(t.size)
 	}
 }
 
@@ -278,15 +314,24 @@ func (s *Server) serve(h Handler, c *Conn, req *codec.Command) (resp *codec.Comm
 	return h(c, req)
 }
 
-// dispatch handles one decoded frame on the event loop.
-func (s *Server) dispatch(c *Conn, cmd *codec.Command) {
+// dispatch handles one decoded frame of size bytes on the event loop. The frame's
+// reservation in the budget moves to the worker that serves it, or is released here.
+func (s *Server) dispatch(c *Conn, cmd *codec.Command, size int64) {
+	if s.dispatchAsync(c, cmd, size) {
+		return
+	}
+	s.budget.release(size)
+}
+
+// dispatchAsync handles cmd and reports whether a worker took it (and its size).
+func (s *Server) dispatchAsync(c *Conn, cmd *codec.Command, size int64) bool {
 	if cmd.IsResponse() {
 		if cl := c.pending.Take(cmd.Opaque); cl != nil {
 			cl.Complete(cmd, nil)
 		} else {
 			s.log.Debug().Uint64("conn", c.id).Int32("opaque", cmd.Opaque).Msg("response without a pending call dropped")
 		}
-		return
+		return false
 	}
 	r, ok := (*s.routes.Load())[cmd.Code]
 	if !ok {
@@ -294,22 +339,26 @@ func (s *Server) dispatch(c *Conn, cmd *codec.Command) {
 			c.queue(cmd, cmd.NewResponse(code.RequestCodeNotSupported,
 				fmt.Sprintf("request code %d not supported", cmd.Code)))
 		}
-		return
+		return false
 	}
 	if r.async {
+		c.queued.Add(size)
 		select {
-		case s.work <- task{conn: c, req: cmd, h: r.h}:
+		case s.work <- task{conn: c, req: cmd, h: r.h, size: size}:
+			return true
 		default:
+			c.queued.Add(-size)
 			if !cmd.IsOneway() {
 				c.queue(cmd, cmd.NewResponse(code.SystemBusy,
 					"[OVERLOAD]system busy, too many requests waiting for a worker"))
 			}
 		}
-		return
+		return false
 	}
 	if resp := s.serve(r.h, c, cmd); resp != nil && !cmd.IsOneway() {
 		c.queue(cmd, resp)
 	}
+	return false
 }
 
 // events adapts the Server to gnet's EventHandler without putting gnet's callbacks on
@@ -359,6 +408,7 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		c.remote = netip.AddrPortFrom(c.remote.Addr().Unmap(), c.remote.Port())
 	}
 	gc.SetContext(c)
+	s.conns.Store(c.id, c)
 	if fn := s.onOpen.Load(); fn != nil {
 		(*fn)(c)
 	}
@@ -372,6 +422,11 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 		return gnet.None
 	}
 	c.closed.Store(true)
+	c.big = nil
+	e.s.conns.Delete(c.id)
+	e.s.budget.forget(c)
+	e.s.budget.release(c.claim.Swap(0))
+	c.frameSince.Store(0)
 	cause := codec.ErrClosed
 	if err != nil {
 		cause = fmt.Errorf("%w: %w", codec.ErrClosed, err)
@@ -385,14 +440,39 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 
 // OnTraffic decodes every whole frame in the inbound buffer and dispatches it; the
 // responses produced inline are written with one write at the end. A frame over the
-// limit or a malformed header closes this connection only.
+// limit or a malformed header closes this connection only. A frame the budget cannot
+// admit yet pauses the connection (budget.go); OnTraffic runs again when it is woken.
 func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 	c, ok := gc.Context().(*Conn)
 	if !ok {
 		return gnet.Close
 	}
+	if c.closed.Load() {
+		return gnet.None // a wake-up that outlived its connection
+	}
 	s := e.s
+	c.resume()
+	decoded := false
+	var blocked int64
 	for !c.closed.Load() {
+		if c.big != nil {
+			if !c.fillBig(gc) {
+				break
+			}
+			size := int64(len(c.big))
+			cmd, err := codec.DecodeFrame(c.big[codec.LengthPrefixBytes:]) // the body keeps c.big
+			c.big = nil
+			if err != nil {
+				s.warn.Warn().Err(err).Uint64("conn", c.id).Str("addr", c.remote.String()).Msg("closing connection: bad frame")
+				c.flush()
+				return gnet.Close
+			}
+			c.admitted = false
+			c.claim.Store(0)
+			decoded = true
+			s.dispatch(c, cmd, size)
+			continue
+		}
 		prefix, err := gc.Peek(codec.LengthPrefixBytes)
 		if err != nil {
 			break // need more bytes
@@ -402,6 +482,21 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 			s.warn.Warn().Err(err).Uint64("conn", c.id).Str("addr", c.remote.String()).Msg("closing connection: bad frame")
 			c.flush() // answers to the good frames before it still go out
 			return gnet.Close
+		}
+		size := int64(codec.LengthPrefixBytes + n)
+		if !c.admitted {
+			if !s.budget.admit(c, size) {
+				blocked = size
+				break
+			}
+			c.admitted = true
+		}
+		if size > SmallFrameBytes {
+			// Assembled in a buffer of exactly its declared size, so what it
+			// holds is what the budget counts: gnet's inbound buffer would grow by
+			// doubling and leave garbage behind.
+			c.big = make([]byte, 0, size)
+			continue
 		}
 		frame, err := gc.Peek(codec.LengthPrefixBytes + n)
 		if err != nil {
@@ -415,12 +510,69 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 			return gnet.Close
 		}
 		_, _ = gc.Discard(codec.LengthPrefixBytes + n)
-		s.dispatch(c, cmd)
+		c.admitted = false
+		c.claim.Store(0) // the reservation now belongs to the request
+		decoded = true
+		s.dispatch(c, cmd, size)
+	}
+	inbound := gc.InboundBuffered()
+	if !c.admitted {
+		s.budget.setClaim(c, int64(inbound))
+	}
+	c.markFrame(inbound > 0 || c.big != nil, decoded)
+	if blocked > 0 {
+		if err := c.pause(); err != nil {
+			s.warn.Warn().Err(err).Uint64("conn", c.id).Str("addr", c.remote.String()).
+				Msg("closing connection: over the request memory budget and reads cannot pause")
+			c.flush()
+			return gnet.Close
+		}
+		s.budget.wait(c, blocked)
 	}
 	if !c.flush() {
 		return gnet.Close
 	}
 	return gnet.None
+}
+
+// BufferedBytes returns the bytes counted in the request memory budget now: unfinished
+// frames and requests with the workers (budget.go).
+func (s *Server) BufferedBytes() int64 { return s.budget.used.Load() }
+
+// PausedConns returns the number of connections not being read because their next
+// frame does not fit the budget.
+func (s *Server) PausedConns() int {
+	s.budget.mu.Lock()
+	defer s.budget.mu.Unlock()
+	return len(s.budget.waiting)
+}
+
+// reap closes, every quarter of FrameReadTimeout (at most each second), the
+// connections whose unfinished frame began longer ago than FrameReadTimeout: a peer
+// that stops in the middle of a frame must not hold its bytes for ever.
+func (s *Server) reap() {
+	defer s.workers.Done()
+	timeout := s.o.FrameReadTimeout
+	t := time.NewTicker(min(max(timeout/4, 10*time.Millisecond), time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopReap:
+			return
+		case now := <-t.C:
+			s.conns.Range(func(_, v any) bool {
+				c := v.(*Conn)
+				since := c.frameSince.Load()
+				if since != 0 && now.UnixNano()-since >= int64(timeout) && c.frameSince.CompareAndSwap(since, 0) {
+					s.warn.Warn().Uint64("conn", c.id).Str("addr", c.remote.String()).
+						Int64("held", c.claim.Load()).Dur("frameReadTimeout", timeout).
+						Msg("closing connection: frame not complete in time")
+					_ = c.gc.Close()
+				}
+				return true
+			})
+		}
+	}
 }
 
 // warnSampler bounds the warnings one server logs about misbehaving peers (the

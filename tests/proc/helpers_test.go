@@ -167,10 +167,17 @@ func startNamesrv(t *testing.T, b proctest.Binaries) (*proctest.Proc, string) {
 // NameServer ns, and waits until ns routes to it.
 func startBroker(t *testing.T, b proctest.Binaries, ns, dir string) (*proctest.Proc, string) {
 	t.Helper()
+	return startBrokerEnv(t, b, ns, dir)
+}
+
+// startBrokerEnv is startBroker with extra environment settings.
+func startBrokerEnv(t *testing.T, b proctest.Binaries, ns, dir string, extra ...string) (*proctest.Proc, string) {
+	t.Helper()
 	var addr string
+	env := append(append([]string(nil), brokerEnv...), extra...)
 	p := proctest.Launch(t, func() proctest.Spec {
 		addr = proctest.FreeAddr(t)
-		return proctest.Spec{Name: "mqbroker", Bin: b.Broker, Dir: t.TempDir(), Env: brokerEnv,
+		return proctest.Spec{Name: "mqbroker", Bin: b.Broker, Dir: t.TempDir(), Env: env,
 			Args: []string{"-c", "", "-namesrv", ns, "-listen", addr, "-store", dir, "-brokerIP1", "127.0.0.1"}}
 	}, func(*proctest.Proc) bool { ok, _ := proctest.RoutedTo(ns, addr); return ok })
 	return p, addr

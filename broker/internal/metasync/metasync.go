@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rocketgo/rocketgo/proto/acl"
+
 	"github.com/rs/zerolog"
 
 	"crypto/tls"
@@ -65,6 +67,9 @@ type Options struct {
 	Logger        zerolog.Logger
 	// TLS, when set, makes the copier's calls to the master go over TLS (tls.enable).
 	TLS *tls.Config
+	// Credentials sign every request to the master (innerClientAuthenticationCredentials),
+	// so a master with aclEnable still answers its slaves.
+	Credentials acl.Credentials
 }
 
 // Sync is a slave's metadata copier.
@@ -238,7 +243,9 @@ func orDefault(s, def string) string {
 func (m *Sync) fetch(ctx context.Context, addr string, c int32) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	resp, err := m.client.Invoke(ctx, addr, codec.NewRequest(c, nil, nil))
+	req := codec.NewRequest(c, nil, nil)
+	req.ExtFields = m.o.Credentials.SignExt(req.ExtFields, nil)
+	resp, err := m.client.Invoke(ctx, addr, req)
 	if err != nil {
 		return nil, fmt.Errorf("request %d from master %s: %w", c, addr, err)
 	}

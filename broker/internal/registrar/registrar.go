@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rocketgo/rocketgo/proto/acl"
+
 	"github.com/rs/zerolog"
 
 	"crypto/tls"
@@ -57,6 +59,9 @@ type Options struct {
 	OnRegistered func(resp *codec.Command)
 	// TLS, when set, makes registrations go over TLS (tls.enable).
 	TLS *tls.Config
+	// Credentials sign REGISTER_BROKER and UNREGISTER_BROKER
+	// (innerClientAuthenticationCredentials), for NameServers that check them.
+	Credentials acl.Credentials
 	// Logger receives the registrar's logs.
 	Logger zerolog.Logger
 }
@@ -210,7 +215,7 @@ func (r *Registrar) registerRequest() *codec.Command {
 		BrokerID:     r.o.BrokerID,
 		BodyCRC32:    bodyCRC32(payload),
 	}
-	return codec.NewRequest(code.RegisterBroker, h.Encode(), payload)
+	return codec.NewRequest(code.RegisterBroker, r.o.Credentials.SignExt(h.Encode(), payload), payload)
 }
 
 // bodyCRC32 is the checksum REGISTER_BROKER carries: CRC32 (IEEE) of the body with the
@@ -314,7 +319,7 @@ func (r *Registrar) unregisterAll() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, err := r.client.Invoke(ctx, addr, codec.NewRequest(code.UnregisterBroker, h.Encode(), nil))
+			resp, err := r.client.Invoke(ctx, addr, codec.NewRequest(code.UnregisterBroker, r.o.Credentials.SignExt(h.Encode(), nil), nil))
 			if err != nil || resp.Code != code.Success {
 				r.log.Warn().Err(err).Str("addr", addr).Msg("unregister from namesrv failed")
 			}
