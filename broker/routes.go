@@ -87,10 +87,10 @@ func (b *Broker) routes() []route {
 }
 
 // registerRoutes registers every route with srv, each behind the ACL check
-// (aclguard.go).
+// (aclguard.go) and observed for rocketmq_rpc_latency (observe_rpc.go).
 func (b *Broker) registerRoutes(srv *server.Server) {
 	for _, r := range b.routes() {
-		h := b.guarded(r.handler)
+		h := b.observed(r.code, b.guarded(r.handler))
 		if r.async {
 			srv.HandleAsync(r.code, h)
 		} else {

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"math/rand/v2"
+	"time"
 
 	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/broker/retry"
@@ -126,12 +127,13 @@ func (b *Broker) answerWhenDurable(conn *server.Conn, req *codec.Command, end in
 	if !b.waitsForDurability() {
 		return ok()
 	}
+	start := time.Now()
 	b.onDurable(end, func(err error) {
 		resp := ok()
 		if err != nil {
 			resp = errorResponse(req, err)
 		}
-		if rerr := conn.Reply(resp); rerr != nil {
+		if rerr := b.replyLate(conn, req, resp, start, false); rerr != nil {
 			b.log.Debug().Err(rerr).Uint64("conn", conn.ID()).Msg("answer dropped")
 		}
 	})
