@@ -83,6 +83,7 @@ func (b *Broker) routes() []route {
 		{code.ListDLQMessages, b.handleListDLQ, true},
 		{code.ResendDLQMessages, b.handleResendDLQ, true},
 		{code.CancelScheduledMessage, b.handleCancelScheduled, true},
+		{code.ListTimerMessages, b.handleListTimerMessages, true}, // timerlist.go
 	}
 }
 

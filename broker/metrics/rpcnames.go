@@ -66,6 +66,7 @@ var requestNames = map[int32]string{
 	code.ResolvePendingTransaction:     "resolve_pending_transaction",
 	code.ListDLQMessages:               "list_dlq_messages",
 	code.ResendDLQMessages:             "resend_dlq_messages",
+	code.ListTimerMessages:             "list_timer_messages",
 	code.CancelScheduledMessage:        "cancel_scheduled_message",
 }
 
