@@ -1,8 +1,6 @@
 package broker
 
 import (
-	"time"
-
 	"github.com/rocketgo/rocketgo/broker/metrics"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/remoting/codec"
@@ -26,7 +24,7 @@ func (b *Broker) observed(reqCode int32, h server.Handler) server.Handler {
 	}
 	b.obs.rpc[reqCode] = rt
 	return func(c *server.Conn, req *codec.Command) *codec.Command {
-		start := time.Now()
+		start := metrics.Mono()
 		resp := h(c, req)
 		if resp != nil {
 			res := metrics.ResultSuccess
@@ -39,10 +37,10 @@ func (b *Broker) observed(reqCode int32, h server.Handler) server.Handler {
 	}
 }
 
-// replyLate writes resp, the late answer to req, and observes it. start is when the
-// handler deferred the answer (it returned nil moments later); longPolling marks a
+// replyLate writes resp, the late answer to req, and observes it. start (a metrics.Mono
+// reading) is when the handler deferred the answer (it returned nil moments later); longPolling marks a
 // pull that was parked. The error is conn.Reply's.
-func (b *Broker) replyLate(conn *server.Conn, req, resp *codec.Command, start time.Time, longPolling bool) error {
+func (b *Broker) replyLate(conn *server.Conn, req, resp *codec.Command, start int64, longPolling bool) error {
 	err := conn.Reply(resp)
 	if rt := b.obs.rpc[req.Code]; rt != nil {
 		res := metrics.ResultSuccess

@@ -9,6 +9,7 @@ import (
 	"github.com/rocketgo/rocketgo/broker/internal/longpoll"
 	"github.com/rocketgo/rocketgo/broker/internal/sqlread"
 	"github.com/rocketgo/rocketgo/broker/internal/tags"
+	"github.com/rocketgo/rocketgo/broker/metrics"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -239,7 +240,7 @@ func (b *Broker) park(conn *server.Conn, req *codec.Command, p *pullPlan, suspen
 	if live := b.live(); !live.LongPollingEnable {
 		timeout = live.ShortPollingTime
 	}
-	start := time.Now() // rocketmq_rpc_latency of the late answer (observe_rpc.go)
+	start := metrics.Mono() // rocketmq_rpc_latency of the late answer (observe_rpc.go)
 	r := &longpoll.Request{
 		Topic:   p.topic,
 		QueueID: p.queueID,
@@ -266,7 +267,7 @@ func (b *Broker) park(conn *server.Conn, req *codec.Command, p *pullPlan, suspen
 
 // answerParked re-runs a released pull and writes its answer on the request's
 // connection.
-func (b *Broker) answerParked(conn *server.Conn, req *codec.Command, p *pullPlan, why longpoll.Reason, start time.Time) {
+func (b *Broker) answerParked(conn *server.Conn, req *codec.Command, p *pullPlan, why longpoll.Reason, start int64) {
 	resp, _ := b.runPull(req, p)
 	if err := b.replyLate(conn, req, resp, start, true); err != nil {
 		b.log.Debug().Err(err).Uint64("conn", conn.ID()).Str("topic", p.topic).Int32("queue_id", p.queueID).

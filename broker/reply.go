@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
-	"time"
 
 	"github.com/rocketgo/rocketgo/broker/internal/reply"
+	"github.com/rocketgo/rocketgo/broker/metrics"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
@@ -104,7 +104,7 @@ func (b *Broker) handleSendReply(conn *server.Conn, req *codec.Command) *codec.C
 	} else {
 		durable <- nil
 	}
-	host, qid, start := m.StoreHost, dst.queueID, time.Now()
+	host, qid, start := m.StoreHost, dst.queueID, metrics.Mono()
 	go func() {
 		perr := <-pushed
 		if ferr := <-durable; ferr != nil {

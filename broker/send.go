@@ -6,9 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/rocketgo/rocketgo/broker/meta"
+	"github.com/rocketgo/rocketgo/broker/metrics"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -152,7 +152,7 @@ func (b *Broker) handleSend(conn *server.Conn, req *codec.Command) *codec.Comman
 	if !b.waitsForDurability() || sp.noWait { // SYNC_FLUSH and SYNC_MASTER wait (role.go)
 		return dd.Answer(b.sendOK(req, code.Success, "", m.StoreHost, dst.queueID, res, sizes))
 	}
-	host, qid, start := m.StoreHost, dst.queueID, time.Now()
+	host, qid, start := m.StoreHost, dst.queueID, metrics.Mono()
 	b.onDurable(res.EndOffset, func(ferr error) {
 		c, remark := int32(code.Success), ""
 		if ferr != nil {

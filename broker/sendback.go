@@ -2,9 +2,9 @@ package broker
 
 import (
 	"math/rand/v2"
-	"time"
 
 	"github.com/rocketgo/rocketgo/broker/meta"
+	"github.com/rocketgo/rocketgo/broker/metrics"
 	"github.com/rocketgo/rocketgo/broker/retry"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
@@ -127,7 +127,7 @@ func (b *Broker) answerWhenDurable(conn *server.Conn, req *codec.Command, end in
 	if !b.waitsForDurability() {
 		return ok()
 	}
-	start := time.Now()
+	start := metrics.Mono()
 	b.onDurable(end, func(err error) {
 		resp := ok()
 		if err != nil {

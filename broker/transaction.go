@@ -2,10 +2,10 @@ package broker
 
 import (
 	"strings"
-	"time"
 
 	"github.com/rocketgo/rocketgo/broker/internal/txnsvc"
 	"github.com/rocketgo/rocketgo/broker/meta"
+	"github.com/rocketgo/rocketgo/broker/metrics"
 	"github.com/rocketgo/rocketgo/broker/txn"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -113,7 +113,7 @@ func (b *Broker) handleHalfSend(conn *server.Conn, req *codec.Command, h *header
 	if !b.waitsForDurability() || sp.noWait { // SYNC_FLUSH and SYNC_MASTER wait, as for any send
 		return b.sendOK(req, code.Success, "", m.StoreHost, dst.queueID, res, nil)
 	}
-	host, qid, start := m.StoreHost, dst.queueID, time.Now()
+	host, qid, start := m.StoreHost, dst.queueID, metrics.Mono()
 	b.onDurable(res.EndOffset, func(ferr error) {
 		c, remark := int32(code.Success), ""
 		if ferr != nil {

@@ -6,11 +6,14 @@
 #
 #   bash bin/mqbench/metrics_cost.sh [ROUNDS] [extra mqbench figures flags]
 #
-# ROUNDS (default 5) counts pairs. With metrics on, /metrics is scraped once a second
-# during the run, as a Prometheus server would (more often than its usual 15 s).
+# ROUNDS (default 5) counts pairs. With metrics on, /metrics is scraped every SCRAPE
+# seconds (default 15, a usual Prometheus scrape_interval) during the run. Besides the
+# medians of each side it prints the median of the per-round on/off ratios, which
+# cancels most of the drift of a shared machine.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 ROUNDS=${1:-5}
+SCRAPE=${SCRAPE:-15}
 shift || true
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mqmetrics.XXXXXX")
 BROKER_PID=""
@@ -41,7 +44,7 @@ run() {
   BROKER_PID=$!
   for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$BP") 2>/dev/null && break; sleep 0.1; done
   if [ "$side" = on ]; then
-    (while true; do curl -s -o /dev/null "http://127.0.0.1:$MP/metrics" || true; sleep 1; done) &
+    (while true; do curl -s -o /dev/null "http://127.0.0.1:$MP/metrics" || true; sleep "$SCRAPE"; done) &
     SCRAPER_PID=$!
   fi
   "$WORK/mqbench" figures -namesrv "127.0.0.1:$NP" -broker-pid "$BROKER_PID" -phases a -label "$side" "$@" \
@@ -69,3 +72,14 @@ for key in msgs_per_s srv_cpu_us_per_msg; do
     awk -v k="$key" -v on="$on" -v off="$off" 'BEGIN { printf "metrics cost %s on/off=%.3f (on %s, off %s)\n", k, on/off, on, off }'
   fi
 done
+# Paired: the ratio of each round's on and off runs, then the median of those.
+python3 - "$WORK/on.txt" "$WORK/off.txt" <<'PY'
+import re, statistics, sys
+def read(path, key):
+    return [float(m.group(1)) for line in open(path) if (m := re.search(r" %s=([0-9.e+-]+)" % key, line))]
+for key in ("msgs_per_s", "srv_cpu_us_per_msg"):
+    on, off = read(sys.argv[1], key), read(sys.argv[2], key)
+    ratios = [a / b for a, b in zip(on, off) if b]
+    if ratios:
+        print("metrics cost %s paired on/off median=%.3f rounds=%s" % (key, statistics.median(ratios), " ".join("%.3f" % r for r in ratios)))
+PY

@@ -45,6 +45,14 @@ var resultNames = [numResults]string{"success", "oneway", "write_channel_failed"
 // ones and "other") × is_long_polling × result.
 var rpcSlots = (len(responseNames) + 1) * 2 * int(numResults)
 
+// monoBase anchors Mono.
+var monoBase = time.Now()
+
+// Mono is a monotonic clock reading in nanoseconds, the start an observation takes.
+// It reads the clock once; time.Now reads it twice (wall and monotonic), and the hook
+// runs on every request.
+func Mono() int64 { return int64(time.Since(monoBase)) }
+
 // rpcSeries is one cached histogram child.
 type rpcSeries struct{ h prometheus.Observer }
 
@@ -82,9 +90,9 @@ func (m *Metrics) RPCRoute(reqCode int32) *RPCRoute {
 	return &RPCRoute{r: m.rpc, name: RequestCodeName(reqCode), slots: make([]atomic.Pointer[rpcSeries], rpcSlots)}
 }
 
-// Observe records one answer with response code respCode, given when the request
-// arrived. A nil RPCRoute records nothing.
-func (rt *RPCRoute) Observe(start time.Time, respCode int32, longPolling bool, res Result) {
+// Observe records one answer with response code respCode to a request that arrived at
+// start (a Mono reading). A nil RPCRoute records nothing.
+func (rt *RPCRoute) Observe(start int64, respCode int32, longPolling bool, res Result) {
 	if rt == nil {
 		return
 	}
@@ -97,7 +105,7 @@ func (rt *RPCRoute) Observe(start time.Time, respCode int32, longPolling bool, r
 		s = rt.resolve(slot, respCode, longPolling, res)
 	}
 	// Apache records whole milliseconds (elapsed in TimeUnit.MILLISECONDS).
-	s.h.Observe(float64(time.Since(start).Milliseconds()))
+	s.h.Observe(float64((Mono() - start) / int64(time.Millisecond)))
 }
 
 // resolve creates the series of a slot on its first observation.

@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"testing"
-	"time"
 
 	"github.com/rocketgo/rocketgo/proto/code"
 )
@@ -31,7 +30,7 @@ func TestRPCCodeNames(t *testing.T) {
 func BenchmarkRPCObserve(b *testing.B) {
 	m := New(Node{Cluster: "c", BrokerName: "b"}, 1000, nil)
 	rt := m.RPCRoute(code.SendMessageV2)
-	start := time.Now()
+	start := Mono()
 	rt.Observe(start, code.Success, false, ResultSuccess)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
