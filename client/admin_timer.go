@@ -17,23 +17,23 @@ import (
 // TimerMessage is a scheduled message a broker holds until it is due: a timer message
 // (TIMER_DELIVER_MS, TIMER_DELAY_SEC, TIMER_DELAY_MS) or a delay-level one (DELAY).
 type TimerMessage struct {
-	BrokerAddr string // the broker holding it
-	BrokerName string
+	BrokerAddr string `json:"brokerAddr"` // the broker holding it
+	BrokerName string `json:"brokerName"`
 	// CommitLogOffset is where the scheduled record is stored on its broker.
-	CommitLogOffset int64
+	CommitLogOffset int64 `json:"commitLogOffset"`
 	// MessageQueue is where it goes when due (topic without namespace).
-	MessageQueue MessageQueue
+	MessageQueue MessageQueue `json:"messageQueue"`
 	// MsgID is the id its producer got (UNIQ_KEY): CancelScheduled takes it.
-	MsgID       string
-	OffsetMsgID string
-	Tags        string
-	Keys        string
-	Stored      time.Time
-	Due         time.Time
+	MsgID       string    `json:"msgId"`
+	OffsetMsgID string    `json:"offsetMsgId"`
+	Tags        string    `json:"tags"`
+	Keys        string    `json:"keys"`
+	Stored      time.Time `json:"stored"`
+	Due         time.Time `json:"due"`
 	// DelayLevel is the DELAY level, 0 for a timer message. Only timer messages can be
 	// cancelled.
-	DelayLevel int
-	BodySize   int
+	DelayLevel int `json:"delayLevel"`
+	BodySize   int `json:"bodySize"`
 }
 
 // ListTimers lists the pending scheduled messages for topic (every topic when "") on

@@ -31,3 +31,8 @@ var commands = []*Command{
 	resendDLQCmd,
 	cancelTimerCmd,
 }
+
+// Pending scheduled messages (timer.go), after the command table.
+func init() {
+	commands = append(commands, listTimersCmd)
+}
