@@ -28,9 +28,10 @@ trap cleanup EXIT
 (cd "$ROOT" && go build -o "$WORK/mqbroker" ./bin/mqbroker && go build -o "$WORK/mqbench" ./bin/mqbench)
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
-# run SIDE: one broker with metrics SIDE (on|off), figure (a) against it.
+# run SIDE [figures flags]: one broker with metrics SIDE (on|off), figure (a) against it.
 run() {
   local side=$1 type=DISABLE NP BP MP NMP
+  shift
   [ "$side" = on ] && type=PROM
   NP=$(freeport); BP=$(freeport); MP=$(freeport); NMP=$(freeport)
   ROCKETGO_NAMESRV_LISTENADDR=127.0.0.1:$NP \
