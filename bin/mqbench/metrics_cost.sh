@@ -43,7 +43,7 @@ run() {
     "$WORK/mqbroker" -standalone -c "$ROOT/conf/broker.yaml" -store "$WORK/store" \
       -listen "127.0.0.1:$BP" -brokerIP1 127.0.0.1 -loglevel warn 2> "$WORK/broker-$side.log" &
   BROKER_PID=$!
-  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$BP") 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$BP") 2>/dev/null && break; sleep 0.1; done
   if [ "$side" = on ]; then
     (while true; do curl -s -o /dev/null "http://127.0.0.1:$MP/metrics" || true; sleep "$SCRAPE"; done) &
     SCRAPER_PID=$!
