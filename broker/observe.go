@@ -13,6 +13,9 @@ import (
 type observability struct {
 	m   *metrics.Metrics
 	srv *im.Server
+	// rpc is each route's rocketmq_rpc_latency observer, filled while the routes are
+	// registered and only read afterwards (observe_rpc.go).
+	rpc map[int32]*metrics.RPCRoute
 }
 
 // openMetrics builds the metric set when the exporter is on.

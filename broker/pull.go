@@ -10,6 +10,7 @@ import (
 	"github.com/rocketgo/rocketgo/broker/internal/longpoll"
 	"github.com/rocketgo/rocketgo/broker/internal/sqlread"
 	"github.com/rocketgo/rocketgo/broker/internal/tags"
+	"github.com/rocketgo/rocketgo/broker/metrics"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -241,13 +242,14 @@ func (b *Broker) park(conn *server.Conn, req *codec.Command, p *pullPlan, suspen
 	if live := b.live(); !live.LongPollingEnable {
 		timeout = live.ShortPollingTime
 	}
+	start := metrics.Mono() // rocketmq_rpc_latency of the late answer (observe_rpc.go)
 	r := &longpoll.Request{
 		Topic:   p.topic,
 		QueueID: p.queueID,
 		Offset:  p.offset,
 		Owner:   conn.ID(),
 		Match:   p.match,
-		Release: func(why longpoll.Reason) { b.answerParked(conn, req, p, why) },
+		Release: func(why longpoll.Reason) { b.answerParked(conn, req, p, why, start) },
 	}
 	switch err := b.polls.Park(r, timeout); {
 	case err == nil:
@@ -267,9 +269,9 @@ func (b *Broker) park(conn *server.Conn, req *codec.Command, p *pullPlan, suspen
 
 // answerParked re-runs a released pull and writes its answer on the request's
 // connection.
-func (b *Broker) answerParked(conn *server.Conn, req *codec.Command, p *pullPlan, why longpoll.Reason) {
+func (b *Broker) answerParked(conn *server.Conn, req *codec.Command, p *pullPlan, why longpoll.Reason, start int64) {
 	resp, _ := b.runPull(req, p)
-	if err := conn.Reply(resp); err != nil {
+	if err := b.replyLate(conn, req, resp, start, true); err != nil {
 		b.log.Debug().Err(err).Uint64("conn", conn.ID()).Str("topic", p.topic).Int32("queue_id", p.queueID).
 			Stringer("reason", why).Msg("parked pull answer dropped")
 	}

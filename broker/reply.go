@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/rocketgo/rocketgo/broker/internal/reply"
+	"github.com/rocketgo/rocketgo/broker/metrics"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
@@ -103,14 +104,14 @@ func (b *Broker) handleSendReply(conn *server.Conn, req *codec.Command) *codec.C
 	} else {
 		durable <- nil
 	}
-	host, qid := m.StoreHost, dst.queueID
+	host, qid, start := m.StoreHost, dst.queueID, metrics.Mono()
 	go func() {
 		perr := <-pushed
 		if ferr := <-durable; ferr != nil {
 			b.log.Warn().Err(ferr).Str("correlation_id", corrID).Msg("stored reply not durable")
 		}
 		resp := b.replyAnswer(req, perr, stored, host, qid, res)
-		if err := conn.Reply(resp); err != nil {
+		if err := b.replyLate(conn, req, resp, start, false); err != nil {
 			b.log.Debug().Err(err).Uint64("conn", conn.ID()).Msg("reply answer dropped")
 		}
 	}()

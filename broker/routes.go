@@ -116,17 +116,20 @@ func (b *Broker) routes() []route {
 		{acl.GetBrokerClusterACLInfo, b.handleGetACLInfo, true},
 		{acl.UpdateGlobalWhiteAddrsConfig, b.handleUpdateGlobalWhite, true},
 		{acl.GetBrokerClusterACLConfig, b.handleGetACLConfig, true},
+
+		{code.ListTimerMessages, b.handleListTimerMessages, true}, // timerlist.go
 	}
 }
 
 // registerRoutes registers every route with srv but those skip names (nil: none), each
-// behind the ACL check (aclguard.go).
+// behind the ACL check (aclguard.go) and observed for rocketmq_rpc_latency
+// (observe_rpc.go).
 func (b *Broker) registerRoutes(srv *server.Server, skip func(code int32) bool) {
 	for _, r := range b.routes() {
 		if skip != nil && skip(r.code) {
 			continue
 		}
-		h := b.guarded(r.handler)
+		h := b.observed(r.code, b.guarded(r.handler))
 		if r.async {
 			srv.HandleAsync(r.code, h)
 		} else {

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/rocketgo/rocketgo/broker/meta"
+	"github.com/rocketgo/rocketgo/broker/metrics"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -151,14 +152,14 @@ func (b *Broker) handleSend(conn *server.Conn, req *codec.Command) *codec.Comman
 	if !b.waitsForDurability() || sp.noWait { // SYNC_FLUSH and SYNC_MASTER wait (role.go)
 		return dd.Answer(b.sendOK(req, code.Success, "", m.StoreHost, dst.queueID, res, sizes))
 	}
-	host, qid := m.StoreHost, dst.queueID
+	host, qid, start := m.StoreHost, dst.queueID, metrics.Mono()
 	b.onDurable(res.EndOffset, func(ferr error) {
 		c, remark := int32(code.Success), ""
 		if ferr != nil {
 			c, remark = responseCode(ferr), remarkOf(ferr)
 		}
 		resp := dd.Answer(b.sendOK(req, c, remark, host, qid, res, sizes))
-		if err := conn.Reply(resp); err != nil {
+		if err := b.replyLate(conn, req, resp, start, false); err != nil {
 			b.log.Debug().Err(err).Uint64("conn", conn.ID()).Msg("send answer dropped")
 		}
 	})

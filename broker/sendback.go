@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/rocketgo/rocketgo/broker/meta"
+	"github.com/rocketgo/rocketgo/broker/metrics"
 	"github.com/rocketgo/rocketgo/broker/retry"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
@@ -126,12 +127,13 @@ func (b *Broker) answerWhenDurable(conn *server.Conn, req *codec.Command, end in
 	if !b.waitsForDurability() {
 		return ok()
 	}
+	start := metrics.Mono()
 	b.onDurable(end, func(err error) {
 		resp := ok()
 		if err != nil {
 			resp = errorResponse(req, err)
 		}
-		if rerr := conn.Reply(resp); rerr != nil {
+		if rerr := b.replyLate(conn, req, resp, start, false); rerr != nil {
 			b.log.Debug().Err(rerr).Uint64("conn", conn.ID()).Msg("answer dropped")
 		}
 	})

@@ -5,6 +5,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/broker/internal/txnsvc"
 	"github.com/rocketgo/rocketgo/broker/meta"
+	"github.com/rocketgo/rocketgo/broker/metrics"
 	"github.com/rocketgo/rocketgo/broker/txn"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -112,13 +113,13 @@ func (b *Broker) handleHalfSend(conn *server.Conn, req *codec.Command, h *header
 	if !b.waitsForDurability() || sp.noWait { // SYNC_FLUSH and SYNC_MASTER wait, as for any send
 		return b.sendOK(req, code.Success, "", m.StoreHost, dst.queueID, res, nil)
 	}
-	host, qid := m.StoreHost, dst.queueID
+	host, qid, start := m.StoreHost, dst.queueID, metrics.Mono()
 	b.onDurable(res.EndOffset, func(ferr error) {
 		c, remark := int32(code.Success), ""
 		if ferr != nil {
 			c, remark = responseCode(ferr), remarkOf(ferr)
 		}
-		if err := conn.Reply(b.sendOK(req, c, remark, host, qid, res, nil)); err != nil {
+		if err := b.replyLate(conn, req, b.sendOK(req, c, remark, host, qid, res, nil), start, false); err != nil {
 			b.log.Debug().Err(err).Uint64("conn", conn.ID()).Msg("send answer dropped")
 		}
 	})

@@ -135,23 +135,15 @@ func (a *Admin) resetQueue(ctx context.Context, addr, group string, mq MessageQu
 	if addr == "" {
 		return 0, fmt.Errorf("%w: %s has no master", ErrBrokerNotFound, mq.BrokerName)
 	}
-	sh := header.SearchOffsetRequest{Topic: mq.Topic, QueueID: mq.QueueID, Timestamp: ts.UnixMilli()}
-	resp, err := a.inst.invoke(ctx, addr, codec.NewRequest(code.SearchOffsetByTimestamp, sh.Encode(), nil))
+	off, err := a.searchOffset(ctx, addr, mq, ts) // admin_browse.go
 	if err != nil {
 		return 0, err
 	}
-	if resp.Code != code.Success {
-		return 0, brokerErr(resp.Code, resp.Remark)
-	}
-	var oh header.OffsetResponse
-	if err := oh.Decode(resp.ExtFields); err != nil {
-		return 0, fmt.Errorf("%w: %w", ErrBadResponse, err)
-	}
-	uh := header.UpdateConsumerOffsetRequest{ConsumerGroup: group, Topic: mq.Topic, QueueID: mq.QueueID, CommitOffset: oh.Offset}
+	uh := header.UpdateConsumerOffsetRequest{ConsumerGroup: group, Topic: mq.Topic, QueueID: mq.QueueID, CommitOffset: off}
 	if err := a.expectSuccess(ctx, addr, codec.NewRequest(code.UpdateConsumerOffset, uh.Encode(), nil)); err != nil {
 		return 0, err
 	}
-	return oh.Offset, nil
+	return off, nil
 }
 
 // SubscriptionGroupConfig is a consumer group's broker-side configuration

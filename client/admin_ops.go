@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
@@ -120,7 +121,7 @@ func (a *Admin) ResetOffsetOffline(ctx context.Context, group, topic string, tim
 		target := s.MaxOffset
 		addr, err := a.masterOf(ctx, topic, mq.BrokerName)
 		if err == nil && timestampMS != ResetTimestampMax {
-			target, err = a.searchOffset(ctx, addr, a.wrap(topic), mq.QueueID, timestampMS)
+			target, err = a.searchOffset(ctx, addr, MessageQueue{Topic: a.wrap(topic), BrokerName: mq.BrokerName, QueueID: mq.QueueID}, time.UnixMilli(timestampMS)) // admin_browse.go
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("reset %s: %w", mq, err))
@@ -153,21 +154,6 @@ func (a *Admin) masterOf(ctx context.Context, topic, brokerName string) (string,
 		}
 	}
 	return "", fmt.Errorf("%w: %s has no master", ErrBrokerNotFound, brokerName)
-}
-
-// searchOffset asks the broker at addr for the offset of the first message of the
-// queue stored at or after tsMS (SEARCH_OFFSET_BY_TIMESTAMP, 29).
-func (a *Admin) searchOffset(ctx context.Context, addr, wtopic string, queueID int32, tsMS int64) (int64, error) {
-	sh := header.SearchOffsetRequest{Topic: wtopic, QueueID: queueID, Timestamp: tsMS}
-	resp, err := a.invokeOK(ctx, addr, codec.NewRequest(code.SearchOffsetByTimestamp, sh.Encode(), nil))
-	if err != nil {
-		return 0, err
-	}
-	var oh header.OffsetResponse
-	if err := oh.Decode(resp.ExtFields); err != nil {
-		return 0, fmt.Errorf("%w: %w", ErrBadResponse, err)
-	}
-	return oh.Offset, nil
 }
 
 // ConsumerStatus asks every master of topic for the offsets the live consumers of group

@@ -76,6 +76,7 @@ type Metrics struct {
 	size     *prometheus.HistogramVec
 	msgsOut  *prometheus.CounterVec
 	bytesOut *prometheus.CounterVec
+	rpc      *rpcMetric // rocketmq_rpc_latency (rpc.go)
 
 	mu  sync.Mutex // serializes inserts into in and out
 	in  atomic.Pointer[map[inKey]*inSeries]
@@ -128,11 +129,12 @@ func New(node Node, maxSeries int, isSystem func(string) bool) *Metrics {
 	emptyOut := map[outKey]*outSeries{}
 	m.out.Store(&emptyOut)
 	m.pulled.m = make(map[pullKey]int64)
+	m.rpc = newRPCMetric()
 
 	nodeReg := prometheus.WrapRegistererWith(prometheus.Labels{
 		labelCluster: node.Cluster, labelNodeType: "broker", labelNodeID: node.BrokerName,
 	}, m.reg)
-	nodeReg.MustRegister(m.msgsIn, m.bytesIn, m.size, m.msgsOut, m.bytesOut)
+	nodeReg.MustRegister(m.msgsIn, m.bytesIn, m.size, m.msgsOut, m.bytesOut, m.rpc.vec)
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

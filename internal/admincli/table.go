@@ -63,3 +63,8 @@ var commands = []*Command{
 	clusterAclConfigVersionCmd,
 	getAclConfigCmd,
 }
+
+// Pending scheduled messages (timer.go), after the command table.
+func init() {
+	commands = append(commands, listTimersCmd)
+}

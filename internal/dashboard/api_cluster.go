@@ -28,6 +28,9 @@ func (s *Server) routes() {
 	s.handle("GET /api/transactions", s.transactions)
 	s.handle("POST /api/transactions/resolve", s.resolveTransaction)
 	s.handle("POST /api/timer/cancel", s.cancelTimer)
+	s.handle("GET /api/messages/browse", s.browseMessages) // api_browse.go
+	s.handle("POST /api/messages/resend", s.resendMessage)
+	s.handle("GET /api/timers", s.timerMessages)
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such API: " + r.Method + " " + r.URL.Path})
 	})

@@ -16,4 +16,11 @@ const (
 	// producerGroup (optional; when set it must be the half message's group). The
 	// answer is SUCCESS, also when the transaction was already resolved the same way.
 	ResolvePendingTransaction = 2101
+	// ListTimerMessages (2102) lists a broker's pending scheduled messages: timer
+	// messages (TIMER_DELIVER_MS, TIMER_DELAY_SEC, TIMER_DELAY_MS) by due time, then
+	// delay-level messages (DELAY) level by level. ExtFields: topic (optional, the
+	// messages' own topic; "" for every topic), maxCount (optional, default 1000, at
+	// most 1000). Body of the answer: body.TimerMessageList JSON. A timer message listed
+	// can be cancelled with CANCEL_SCHEDULED_MESSAGE (2202); a delay-level one cannot.
+	ListTimerMessages = 2102
 )

@@ -4,6 +4,7 @@
 const main = document.getElementById('main');
 let timers = [];   // intervals of the current page, cleared on navigation
 let charts = [];   // ECharts instances of the current page
+const BROWSE_CAP = 1000; // messages/browse answers at most this many (api_browse.go)
 let pageSeq = 0;   // bumps on navigation so late answers of the old page are dropped
 
 // ---- helpers ----------------------------------------------------------------------
@@ -274,12 +275,26 @@ function showMessage(m) {
       <label><input type="radio" name="bodyview" value="hex"> hex</label>
       <label><input type="radio" name="bodyview" value="json" ${json ? '' : 'disabled'}> JSON</label></div>
     <pre id="msg-body"></pre>
-    <div class="note">Resending one message to a consumer group (CONSUME_MESSAGE_DIRECTLY) is not supported by the admin API; dead letters can be resent from the Dead letters page.</div>
+    ${m.bodyOmitted ? '<div class="note">The body was left out of this list (too many bytes); search by the offsetMsgId to see it.</div>' : ''}
+    <div class="row"><b>Resend to a consumer group</b>
+      <input id="resend-group" placeholder="consumer group"><input id="resend-client" placeholder="client id (empty: any online)" size="30">
+      <button id="resend-btn">Resend</button></div>
     <div class="row"><button id="trace-btn" class="secondary">Show trace</button></div><div id="trace"></div></div>`;
   const pre = document.getElementById('msg-body');
   const show = v => { pre.textContent = v === 'hex' ? hex : v === 'json' ? json : text; };
   el.querySelectorAll('input[name=bodyview]').forEach(r => r.onchange = () => show(r.value));
   show('text');
+  document.getElementById('resend-btn').onclick = () => {
+    const group = document.getElementById('resend-group').value.trim(), clientId = document.getElementById('resend-client').value.trim();
+    guarded(`Make ${clientId || 'an online consumer'} of group ${group} consume message ${m.msgId} now?`,
+      async () => {
+        const r = await api('messages/resend', {group, clientId, offsetMsgId: m.offsetMsgId});
+        const what = `${r.clientId}: ${r.consumeResult}${r.remark ? ' (' + r.remark + ')' : ''}`;
+        if (r.consumeResult !== 'CR_SUCCESS') throw new Error('resent, but not consumed by ' + what);
+        return what;
+      },
+      what => 'resent to ' + what);
+  };
   document.getElementById('trace-btn').onclick = async () => {
     const t = document.getElementById('trace');
     try {
@@ -377,7 +392,14 @@ function showTrace(el, recs) {
 pages.messages = async () => {
   const hourAgo = new Date(Date.now() - 3600e3 - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 16);
   main.innerHTML = `<h2>Messages</h2>
-    <div class="card"><h3>By key</h3><div class="row">
+    <div class="card"><h3>By topic and time range</h3><div class="row">
+      <input id="browse-topic" placeholder="topic">
+      <label>from <input id="browse-begin" type="datetime-local" step="0.001" value="${hourAgo}"></label>
+      <label>to <input id="browse-end" type="datetime-local" step="0.001"></label>
+      <button id="msg-browse">Browse</button></div>
+      <div class="muted">Reads every queue from the offset at the start time to the offset at the end time (empty: now);
+      newest first, at most ${BROWSE_CAP} messages.</div>
+      <h3>By key</h3><div class="row">
       <input id="msg-topic" placeholder="topic"><input id="msg-key" placeholder="key">
       <label>from <input id="msg-begin" type="datetime-local" value="${hourAgo}"></label>
       <label>to <input id="msg-end" type="datetime-local"></label>
@@ -385,8 +407,7 @@ pages.messages = async () => {
       <h3>By message ID</h3><div class="row">
       <input id="msg-id-topic" placeholder="topic (needed for a unique id)"><input id="msg-id" placeholder="msgId or offsetMsgId" size="40">
       <button id="msg-search-id">Search</button></div>
-      <div class="note">Browsing a topic by time range without a key is not supported by the admin API (it has no pull-by-time request);
-      search by key within a time range, or by id.</div></div>
+      </div>
     <div class="card" id="msg-results"><span class="muted">no search yet</span></div>`;
   const res = document.getElementById('msg-results');
   const run = async q => {
@@ -394,6 +415,20 @@ pages.messages = async () => {
     try { renderMessages(res, await api(q)); } catch (e) { res.innerHTML = `<span class="err">${esc(e.message)}</span>`; }
   };
   const ms = id => { const v = document.getElementById(id).value; return v ? new Date(v).getTime() : 0; };
+  document.getElementById('msg-browse').onclick = async () => {
+    res.textContent = 'reading…';
+    const q = `messages/browse?topic=${encodeURIComponent(document.getElementById('browse-topic').value.trim())}` +
+      `&begin=${ms('browse-begin')}&end=${ms('browse-end')}`;
+    try {
+      const r = await api(q);
+      renderMessages(res, r.messages);
+      const notes = [];
+      if (r.truncated) notes.push(`only the newest ${r.cap} messages of the range are shown`);
+      if (r.error) notes.push('some queues could not be read: ' + r.error);
+      if (notes.length) res.insertAdjacentHTML('afterbegin', `<div class="note" id="browse-note">${esc(notes.join('; '))}</div>`);
+      res.insertAdjacentHTML('afterbegin', `<div class="muted" id="browse-count">${r.messages.length} message(s)</div>`);
+    } catch (e) { res.innerHTML = `<span class="err">${esc(e.message)}</span>`; }
+  };
   document.getElementById('msg-search-key').onclick = () => run(`messages/key?topic=${encodeURIComponent(document.getElementById('msg-topic').value)}` +
     `&key=${encodeURIComponent(document.getElementById('msg-key').value)}&begin=${ms('msg-begin')}&end=${ms('msg-end')}`);
   document.getElementById('msg-search-id').onclick = () => run(`messages/id?topic=${encodeURIComponent(document.getElementById('msg-id-topic').value)}` +
@@ -450,15 +485,37 @@ pages.transactions = async () => {
 };
 
 pages.timers = async () => {
-  main.innerHTML = `<h2>Timer messages</h2><div class="card">
-    <div class="note">Listing pending timer messages is not supported by the admin API; cancel one by its topic and message id
-    (the msgId its producer's SendResult reported). Delay-level messages cannot be cancelled.</div>
+  main.innerHTML = `<h2>Timer messages</h2><div class="card"><div class="row">
+    <input id="timers-topic" placeholder="topic (empty: all)"><button id="timers-load">List</button></div>
+    <div class="muted">Pending timer messages by due time, then delay-level messages by level. Only timer messages can be cancelled.</div></div>
+    <div class="card" id="timers-list">loading…</div>
+    <div class="card"><h3>Cancel by id</h3>
     <div class="row"><input id="timer-topic" placeholder="topic"><input id="timer-id" placeholder="msgId" size="40"><button id="timer-cancel" class="danger">Cancel</button></div></div>`;
-  document.getElementById('timer-cancel').onclick = () => {
-    const topic = document.getElementById('timer-topic').value.trim(), msgId = document.getElementById('timer-id').value.trim();
-    guarded(`Cancel timer message ${msgId} of ${topic}?`, () => api('timer/cancel', {topic, msgId}),
-      r => r.cancelled ? `cancelled ${r.cancelled} timer message(s)` : 'nothing pending with this id (delivered, cancelled, or a delay-level message)');
+  const cancel = (topic, msgId) => guarded(`Cancel timer message ${msgId} of ${topic}?`, () => api('timer/cancel', {topic, msgId}),
+    r => { load(); return r.cancelled ? `cancelled ${r.cancelled} timer message(s)` : 'nothing pending with this id (delivered, cancelled, or a delay-level message)'; });
+  const load = async () => {
+    const el = document.getElementById('timers-list');
+    let r;
+    try { r = await api('timers?topic=' + encodeURIComponent(document.getElementById('timers-topic').value.trim())); } catch (e) {
+      el.innerHTML = `<span class="err">${esc(e.message)}</span>`; return;
+    }
+    el.innerHTML = (r.more ? '<div class="note">More pending messages than listed: name a topic.</div>' : '') +
+      (r.error ? `<div class="err">${esc(r.error)}</div>` : '') +
+      table([{title: 'Message ID', key: 'msgId'}, {title: 'Topic', get: t => t.messageQueue.topic + ' / ' + t.messageQueue.queueId},
+        {title: 'Tags', key: 'tags'}, {title: 'Keys', key: 'keys'}, {title: 'Kind', get: t => t.delayLevel ? 'delay level ' + t.delayLevel : 'timer'},
+        {title: 'Due', get: t => new Date(t.due).toLocaleString()}, {title: 'Stored', get: t => new Date(t.stored).toLocaleString()},
+        {title: 'Broker', key: 'brokerAddr'},
+        {title: '', html: t => t.delayLevel ? '' : '<button class="timer-row-cancel danger">Cancel</button>'}],
+      r.timers, {id: 'timers-table', empty: 'no pending timer message'});
+    el.querySelectorAll('#timers-table tbody tr[data-i]').forEach(tr => {
+      const t = r.timers[Number(tr.dataset.i)], b = tr.querySelector('.timer-row-cancel');
+      if (b) b.onclick = () => cancel(t.messageQueue.topic, t.msgId);
+    });
   };
+  document.getElementById('timers-load').onclick = load;
+  document.getElementById('timer-cancel').onclick = () =>
+    cancel(document.getElementById('timer-topic').value.trim(), document.getElementById('timer-id').value.trim());
+  load();
 };
 
 pages.config = async (seq) => {
