@@ -22,3 +22,20 @@ func createTopic(t *testing.T, c *Cluster, master string) {
 		return true
 	})
 }
+
+// Topic is the test topic every failover test writes to; CreateTopic creates it on the
+// master and waits for the slaves, for tests of other modules (tests/compat's run with
+// the official client).
+const Topic = topic
+
+// CreateTopic is createTopic for other modules.
+func CreateTopic(t *testing.T, c *Cluster, master string) { createTopic(t, c, master) }
+
+// Acks collects acknowledged sends for CheckNoLoss: body → queue and offset.
+type Acks map[string]ackAt
+
+// Add records that the message with body b was acknowledged at queue q, offset off.
+func (a Acks) Add(b string, q int32, off int64) { a[b] = ackAt{queue: q, offset: off, at: time.Now()} }
+
+// Soak reports whether the long variants run (ROCKETGO_SOAK=1).
+func Soak() bool { return soak() }
