@@ -60,8 +60,7 @@ func (d *dualListener) acceptLoop() {
 			if errors.As(err, &ne) && ne.Timeout() {
 				continue
 			}
-			d.err = err
-			d.Close()
+			d.closeWith(err)
 			return
 		}
 		go d.sniff(c)
@@ -103,9 +102,14 @@ func (d *dualListener) Accept() (net.Conn, error) {
 }
 
 // Close stops accepting; connections already handed out are the server's to close.
-func (d *dualListener) Close() error {
+func (d *dualListener) Close() error { return d.closeWith(nil) }
+
+// closeWith closes once, recording why accepting stopped (nil for Close) before done is
+// closed, so Accept reads it only after it was written.
+func (d *dualListener) closeWith(cause error) error {
 	var err error
 	d.once.Do(func() {
+		d.err = cause
 		close(d.done)
 		err = d.Listener.Close()
 	})
