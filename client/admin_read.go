@@ -45,6 +45,12 @@ type QueueRead struct {
 // without parking (PULL_MESSAGE, 11, as DefaultMQPullConsumer.pull sends it). The
 // broker's answer codes map to ReadStatus as PullAPIWrapper does.
 func (a *Admin) ReadQueue(ctx context.Context, mq MessageQueue, subExpression string, offset int64, maxNums int32) (*QueueRead, error) {
+	return a.ReadQueueAs(ctx, ToolsConsumerGroup, mq, subExpression, offset, maxNums)
+}
+
+// ReadQueueAs is ReadQueue under consumerGroup instead of TOOLS_CONSUMER (mqadmin
+// consumeMessage -g). It commits nothing either.
+func (a *Admin) ReadQueueAs(ctx context.Context, consumerGroup string, mq MessageQueue, subExpression string, offset int64, maxNums int32) (*QueueRead, error) {
 	if err := a.check(); err != nil {
 		return nil, err
 	}
@@ -58,7 +64,7 @@ func (a *Admin) ReadQueue(ctx context.Context, mq MessageQueue, subExpression st
 		return nil, err
 	}
 	h := header.PullMessageRequest{
-		ConsumerGroup: a.wrap(ToolsConsumerGroup),
+		ConsumerGroup: a.wrap(consumerGroup),
 		Topic:         topic,
 		QueueID:       mq.QueueID,
 		QueueOffset:   offset,

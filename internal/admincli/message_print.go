@@ -118,29 +118,12 @@ func runPrintMsg(e *Env, f *Flags) error {
 		if !asJSON {
 			e.printf("minOffset=%d, maxOffset=%d, %s\n", lo, hi, javaQueue(mq))
 		}
-		for off := lo; off < hi; {
-			r, err := rd.a.ReadQueue(e.Ctx, mq, rd.sub, off, pullBatch)
-			if err != nil {
-				return err
-			}
-			off = r.NextBeginOffset
-			switch {
-			case r.Status == client.ReadFound && asJSON:
-				pq.Messages = append(pq.Messages, rd.jsonMessages(r.Messages)...)
-				continue
-			case r.Status == client.ReadFound:
-				rd.print(r.Messages)
-				continue
-			case r.Status == client.ReadNoMatchedMsg:
-				if !asJSON {
-					e.printf("%s no matched msg. status=%s, offset=%d\n", javaQueue(mq), r.Status, off)
-				}
-				continue
-			}
-			if !asJSON {
-				e.printf("%s print msg finished. status=%s, offset=%d\n", javaQueue(mq), r.Status, off)
-			}
-			break
+		found := func(msgs []*client.MessageExt) { rd.print(msgs) }
+		if asJSON {
+			found = func(msgs []*client.MessageExt) { pq.Messages = append(pq.Messages, rd.jsonMessages(msgs)...) }
+		}
+		if err := rd.pullRange(mq, lo, hi, fixedBatch, found, !asJSON); err != nil {
+			return err
 		}
 		if asJSON {
 			printed = append(printed, pq)
@@ -241,34 +224,78 @@ func tagCounts(m map[string]int64) []tagCount {
 	return out
 }
 
-// reader holds what the two print commands read with.
+// reader holds what the print commands and consumeMessage read with.
 type reader struct {
 	e          *Env
 	a          *client.Admin
 	f          *Flags
+	group      string // the group the reads go under
 	sub        string
 	printBody  bool
 	decodeBody func([]byte) (string, error)
+	// beginFlag and endFlag name the store-time options that narrow a queue
+	// ("b"/"e" for the print commands, "s"/"e" for consumeMessage).
+	beginFlag, endFlag string
 }
 
+// newReader is the reader of printMsg and printMsgByQueue: charset -c, expression -s,
+// times -b/-e.
 func newReader(e *Env, f *Flags, printBody bool) (*reader, error) {
 	charset := "UTF-8"
 	if f.Has("c") {
 		charset = f.Get("c")
 	}
-	dec, err := bodyDecoder(charset)
-	if err != nil {
-		return nil, err
-	}
 	sub := "*"
 	if f.Has("s") {
 		sub = f.Get("s")
+	}
+	return openReader(e, f, reader{group: client.ToolsConsumerGroup, sub: sub, printBody: printBody, beginFlag: "b", endFlag: "e"}, charset)
+}
+
+// openReader completes rd with the invocation's admin client and charset's decoder.
+func openReader(e *Env, f *Flags, rd reader, charset string) (*reader, error) {
+	dec, err := bodyDecoder(charset)
+	if err != nil {
+		return nil, err
 	}
 	a, err := e.Admin()
 	if err != nil {
 		return nil, err
 	}
-	return &reader{e: e, a: a, f: f, sub: sub, printBody: printBody, decodeBody: dec}, nil
+	rd.e, rd.a, rd.f, rd.decodeBody = e, a, f, dec
+	return &rd, nil
+}
+
+// fixedBatch is the read size of the print commands.
+func fixedBatch(int64) int32 { return pullBatch }
+
+// pullRange reads mq from off until end (exclusive) as PrintMessageSubCommand and
+// ConsumeMessageCommand.pullMessageByQueue do: FOUND answers go to found,
+// NO_MATCHED_MSG skips on, anything else ends the queue. With status it prints
+// Apache's "no matched msg" and "print msg finished" lines.
+func (rd *reader) pullRange(mq client.MessageQueue, off, end int64, size func(off int64) int32, found func([]*client.MessageExt), status bool) error {
+	for off < end {
+		r, err := rd.a.ReadQueueAs(rd.e.Ctx, rd.group, mq, rd.sub, off, size(off))
+		if err != nil {
+			return err
+		}
+		off = r.NextBeginOffset
+		switch r.Status {
+		case client.ReadFound:
+			found(r.Messages)
+			continue
+		case client.ReadNoMatchedMsg:
+			if status {
+				rd.e.printf("%s no matched msg. status=%s, offset=%d\n", javaQueue(mq), r.Status, off)
+			}
+			continue
+		}
+		if status {
+			rd.e.printf("%s print msg finished. status=%s, offset=%d\n", javaQueue(mq), r.Status, off)
+		}
+		return nil
+	}
+	return nil
 }
 
 // bounds returns the queue's min and max offsets, replaced by the offsets of -b and -e
@@ -280,7 +307,7 @@ func (rd *reader) bounds(mq client.MessageQueue) (lo, hi int64, err error) {
 	for _, b := range []struct {
 		flag string
 		dst  *int64
-	}{{"b", &lo}, {"e", &hi}} {
+	}{{rd.beginFlag, &lo}, {rd.endFlag, &hi}} {
 		if !rd.f.Has(b.flag) {
 			continue
 		}

@@ -25,6 +25,7 @@ var commands = []*Command{
 	resetOffsetByTimeCmd,
 	getBrokerConfigCmd,
 	sendMessageCmd,
+	consumeMessageCmd,
 	// NameServer administration and queue reading (namesrv.go, message_print.go).
 	wipeWritePermCmd,
 	addWritePermCmd,
