@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/rocketmq-client-go/v2/rlog"
 	rmq "github.com/apache/rocketmq-clients/golang/v5"
 	"github.com/apache/rocketmq-clients/golang/v5/credentials"
 
+	"github.com/rocketgo/rocketgo/proto/acl"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/remoting/codec"
@@ -22,15 +24,20 @@ func TestMain(m *testing.M) {
 	os.Setenv(rmq.CLIENT_LOG_ROOT, os.TempDir())
 	os.Setenv(rmq.CLIENT_LOG_LEVEL, "warn")
 	rmq.ResetLogger()
+	rlog.SetLogLevel("error") // the 4.x client's info log is one line per heartbeat
 	os.Exit(m.Run())
 }
 
 // server is one standalone rocketgo (NameServer + broker) with its gRPC endpoint.
 type server struct {
 	proc     *proctest.Proc
+	namesrv  string // NameServer address, for the 4.x client
 	remoting string // broker remoting address
 	grpc     string // gRPC endpoint address
 	store    string
+	// admin signs the remoting admin requests (createTopic, createGroup) when the
+	// broker runs with aclEnable.
+	admin acl.Credentials
 }
 
 // startServer runs bin/mqbroker -standalone with its gRPC endpoint on a free port.
@@ -38,13 +45,12 @@ func startServer(t *testing.T, env ...string) *server {
 	t.Helper()
 	b := proctest.Build(t)
 	s := &server{store: filepath.Join(t.TempDir(), "data")}
-	var ns string
 	s.proc = proctest.Launch(t, func() proctest.Spec {
-		ns, s.remoting, s.grpc = proctest.FreeAddr(t), proctest.FreeAddr(t), proctest.FreeAddr(t)
+		s.namesrv, s.remoting, s.grpc = proctest.FreeAddr(t), proctest.FreeAddr(t), proctest.FreeAddr(t)
 		return proctest.Spec{Name: "mqbroker", Bin: b.Broker, Dir: b.Root,
 			Args: []string{"-standalone", "-listen", s.remoting, "-brokerIP1", "127.0.0.1"},
 			Env: append([]string{
-				"ROCKETGO_NAMESRV_LISTENADDR=" + ns,
+				"ROCKETGO_NAMESRV_LISTENADDR=" + s.namesrv,
 				"ROCKETGO_STORE_STOREPATHROOTDIR=" + s.store,
 				"ROCKETGO_BROKER_GRPCLISTENADDR=" + s.grpc,
 				proctest.AnyHAPort,
@@ -59,7 +65,7 @@ func (s *server) createTopic(t *testing.T, topic string, queues int, attrs strin
 	t.Helper()
 	h := header.CreateTopicRequest{Topic: topic, DefaultTopic: "TBW102", ReadQueueNums: int32(queues),
 		WriteQueueNums: int32(queues), Perm: 6, TopicFilterType: "SINGLE_TAG", Attributes: attrs}
-	resp, err := proctest.Invoke(s.remoting, codec.NewRequest(code.UpdateAndCreateTopic, h.Encode(), nil))
+	resp, err := proctest.Invoke(s.remoting, codec.NewRequest(code.UpdateAndCreateTopic, s.admin.SignExt(h.Encode(), nil), nil))
 	if err != nil || resp.Code != code.Success {
 		t.Fatalf("create topic %s: %v %v", topic, err, resp)
 	}
@@ -70,7 +76,7 @@ func (s *server) createGroup(t *testing.T, group string, orderly bool, maxRetrie
 	t.Helper()
 	b := []byte(`{"groupName":"` + group + `","consumeEnable":true,"consumeBroadcastEnable":true,"consumeMessageOrderly":` +
 		strconv.FormatBool(orderly) + `,"retryQueueNums":1,"retryMaxTimes":` + strconv.Itoa(maxRetries) + `,"brokerId":0,"whichBrokerWhenConsumeSlowly":1,"notifyConsumerIdsChangedEnable":true}`)
-	resp, err := proctest.Invoke(s.remoting, codec.NewRequest(code.UpdateAndCreateSubGroup, map[string]string{}, b))
+	resp, err := proctest.Invoke(s.remoting, codec.NewRequest(code.UpdateAndCreateSubGroup, s.admin.SignExt(map[string]string{}, b), b))
 	if err != nil || resp.Code != code.Success {
 		t.Fatalf("create group %s: %v %v", group, err, resp)
 	}
