@@ -38,6 +38,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	level := fs.String("loglevel", "info", "log level: debug, info, warn, error")
 	tlsConfig := tlsflag.Register(fs)
 	ak := fs.String("accessKey", os.Getenv("ROCKETMQ_ACCESS_KEY"), "ACL access key that signs every request (default $ROCKETMQ_ACCESS_KEY)")
+	ctrl := fs.String("controller", "", "controller addresses separated by ';' for the Controller page (controller mode, docs/failover.md)")
 	sk := fs.String("secretKey", os.Getenv("ROCKETMQ_SECRET_KEY"), "ACL secret key (default $ROCKETMQ_SECRET_KEY)")
 	if printed, err := version.Parse(fs, args, stdout); printed || err != nil {
 		return err
@@ -55,7 +56,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg := dashboard.Config{NameServers: conf.SplitAddrs(*ns), Logger: log, TLS: tc}
+	cfg := dashboard.Config{NameServers: conf.SplitAddrs(*ns), Logger: log, TLS: tc, ControllerAddrs: conf.SplitAddrs(*ctrl)}
 	switch {
 	case *ak != "" && *sk != "":
 		cfg.Credentials = &client.Credentials{AccessKey: *ak, SecretKey: *sk}

@@ -31,6 +31,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/messages/browse", s.browseMessages) // api_browse.go
 	s.handle("POST /api/messages/resend", s.resendMessage)
 	s.handle("GET /api/timers", s.timerMessages)
+	s.handle("GET /api/controller", s.controller) // api_controller.go
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such API: " + r.Method + " " + r.URL.Path})
 	})

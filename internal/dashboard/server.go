@@ -32,6 +32,9 @@ type Config struct {
 	// Credentials, when set, sign every request the dashboard sends (brokers with
 	// aclEnable; docs/acl.md). The account needs admin for the admin pages.
 	Credentials *client.Credentials
+	// ControllerAddrs are the controller group's addresses (mqdashboard -controller);
+	// none leaves the Controller page "controller mode not configured".
+	ControllerAddrs []string
 }
 
 // clientOptions are the options of the dashboard's admin client and producer.

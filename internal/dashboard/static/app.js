@@ -529,6 +529,32 @@ pages.config = async (seq) => {
     '<p class="muted">no broker registered</p>';
 };
 
+// Controller mode (docs/failover.md): each group's master, epochs and SyncStateSet from
+// the controller, and each broker's epoch entries.
+pages.controller = async (seq) => {
+  main.innerHTML = `<h2>Controller</h2><div id="ctrl">loading…</div>`;
+  const d = await api('controller');
+  if (seq !== pageSeq) return;
+  const el = document.getElementById('ctrl');
+  if (!d.configured) {
+    el.innerHTML = `<div class="note" id="ctrl-none">controller mode not configured (start the dashboard with -controller host:port;host:port)</div>`;
+    return;
+  }
+  el.innerHTML = `<div class="muted">Controllers ${esc(d.controllers.join(';'))}</div>` + (d.groups.map((g, i) => `<div class="card ctrl-group" id="ctrl-group-${i}">
+    <h3>${esc(g.brokerName)}${g.cluster ? ` (cluster ${esc(g.cluster)})` : ''}</h3>` + (g.error ? `<div class="err">${esc(g.error)}</div>` :
+    `<table class="kv ctrl-master"><tbody><tr><td>Master</td><td class="ctrl-master-addr">${esc(g.masterAddr || '— none —')}</td></tr>
+      <tr><td>Master brokerId</td><td class="ctrl-master-id">${esc(g.masterBrokerId)}</td></tr>
+      <tr><td>Master epoch</td><td class="ctrl-master-epoch">${esc(g.masterEpoch)}</td></tr>
+      <tr><td>SyncStateSet epoch</td><td class="ctrl-sss-epoch">${esc(g.syncStateSetEpoch)}</td></tr></tbody></table>` +
+    table([{title: 'brokerId', key: 'brokerId', num: true}, {title: 'Address', key: 'addr'}, {title: 'Role', key: 'role'},
+      {title: 'In SyncStateSet', get: r => r.inSync ? 'yes' : 'no'}, {title: 'Alive', get: r => r.alive ? 'yes' : 'no'}],
+      g.replicas, {id: 'ctrl-replicas-' + i, empty: 'no replica registered'})) +
+    `<h3>Epoch entries</h3>` + table([{title: 'brokerId', key: 'brokerId', num: true}, {title: 'Address', key: 'addr'},
+      {title: 'Epochs', html: r => r.error ? `<span class="err">${esc(r.error)}</span>` :
+        esc(r.epochs.map(e => `epoch ${e.epoch}: ${e.startOffset}..${e.endOffset}`).join(', ') || 'none')}],
+      g.brokers, {id: 'ctrl-epochs-' + i, empty: 'no broker registered'}) + '</div>').join('') || '<p class="muted">no broker registered</p>');
+};
+
 // ---- router -----------------------------------------------------------------------
 
 async function route() {
