@@ -17,8 +17,16 @@ import (
 )
 
 // localMillis is a time as a datetime-local input with step 0.001 takes it.
+//
+// It is the normalized form a datetime-local input keeps (the HTML standard's shortest
+// form: no trailing zeros in the fraction, no seconds when they and the fraction are
+// zero); chromedp's SetValue fails when the value read back differs from the one set.
 func localMillis(ms int64) string {
-	return time.UnixMilli(ms).Local().Format("2006-01-02T15:04:05.000")
+	t := time.UnixMilli(ms).Local()
+	if t.Second() == 0 && t.Nanosecond() == 0 {
+		return t.Format("2006-01-02T15:04")
+	}
+	return t.Format("2006-01-02T15:04:05.999")
 }
 
 // nextMilli waits until the clock has passed ms, so the next message is stored after it.

@@ -22,9 +22,13 @@ function num(n) { return Number(n ?? 0).toLocaleString(); }
 
 async function api(path, body) {
   const opts = body === undefined ? {} : {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)};
+  // An answer that arrives after the user moved to another page is dropped: the page
+  // that asked must not write over the one now shown (its promise never settles).
+  const seq = pageSeq;
   const resp = await fetch('api/' + path, opts);
   let data = null;
   try { data = await resp.json(); } catch (e) { data = {error: 'HTTP ' + resp.status}; }
+  if (seq !== pageSeq) return new Promise(() => {});
   if (!resp.ok) throw new Error((data && data.error) || ('HTTP ' + resp.status));
   return data;
 }
