@@ -5,7 +5,13 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
+	"github.com/rocketgo/rocketgo/internal/testutil"
+	"github.com/rocketgo/rocketgo/proto/body"
+	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
 	pb "github.com/rocketgo/rocketgo/proto/rmqpb"
 )
@@ -76,5 +82,75 @@ func TestGRPCReceiveAckRedeliver(t *testing.T) {
 	}
 	if left, st := g.receive(t, "cid-pop", "gp", "pt", time.Second); len(left) != 0 || st.GetCode() != pb.Code_MESSAGE_NOT_FOUND {
 		t.Fatalf("after acking both: %d messages, status %v", len(left), st)
+	}
+}
+
+// ForwardMessageToDeadLetterQueue puts a received message in the group's DLQ and
+// acknowledges it: it is in %DLQ%<group> and never received again.
+func TestGRPCForwardToDeadLetterQueue(t *testing.T) {
+	g := newGRPCHarness(t, false)
+	g.createTopic("dt", 1, 6)
+	ctx := grpcCtx(t, "cid-dlq")
+	id := message.NewUniqID()
+	if sr, err := g.cli.SendMessage(ctx, &pb.SendMessageRequest{Messages: []*pb.Message{grpcMessage("dt", id, "t", "to the dlq")}}); err != nil || sr.Status.Code != pb.Code_OK {
+		t.Fatal(err, sr)
+	}
+	g.waitDispatched("dt", 0, 1)
+	msgs, _ := g.receive(t, "cid-dlq", "gd", "dt", 30*time.Second)
+	if len(msgs) != 1 {
+		t.Fatalf("received %d messages", len(msgs))
+	}
+	fw, err := g.cli.ForwardMessageToDeadLetterQueue(ctx, &pb.ForwardMessageToDeadLetterQueueRequest{Group: &pb.Resource{Name: "gd"},
+		Topic: &pb.Resource{Name: "dt"}, ReceiptHandle: msgs[0].SystemProperties.GetReceiptHandle(), MessageId: id, DeliveryAttempt: 1, MaxDeliveryAttempts: 16})
+	if err != nil || fw.Status.Code != pb.Code_OK {
+		t.Fatalf("forward: %v %v", err, fw)
+	}
+	g.waitDispatched("%DLQ%gd", 0, 1)
+	resp := g.pull(&header.PullMessageRequest{ConsumerGroup: "check", Topic: "%DLQ%gd", QueueID: 0, MaxMsgNums: 8, Subscription: "*"})
+	if resp.Code != 0 {
+		t.Fatalf("pull the DLQ: code %d %s", resp.Code, resp.Remark)
+	}
+	if recs := records(t, resp.Body); len(recs) != 1 || string(recs[0].Body) != "to the dlq" || recs[0].UniqKey() != id {
+		t.Fatalf("DLQ holds %d records", len(recs))
+	}
+	if again, st := g.receive(t, "cid-dlq", "gd", "dt", time.Second); len(again) != 0 || st.GetCode() != pb.Code_MESSAGE_NOT_FOUND {
+		t.Fatalf("after the forward: %d messages, status %v", len(again), st)
+	}
+}
+
+// RecallMessage cancels a pending timer message by the handle SendMessage answered; a
+// second recall finds nothing.
+func TestGRPCRecallTimerMessage(t *testing.T) {
+	g := newGRPCHarness(t, false)
+	req := &header.CreateTopicRequest{Topic: "rt", DefaultTopic: meta.TopicAutoCreate, ReadQueueNums: 1, WriteQueueNums: 1,
+		Perm: 6, TopicFilterType: body.FilterSingleTag, Attributes: "+message.type=DELAY"}
+	if resp := g.call(code.UpdateAndCreateTopic, req.Encode(), nil); resp.Code != code.Success {
+		t.Fatalf("create topic: %d %s", resp.Code, resp.Remark)
+	}
+	ctx := grpcCtx(t, "cid-recall")
+	m := grpcMessage("rt", message.NewUniqID(), "t", "later")
+	m.SystemProperties.MessageType = pb.MessageType_DELAY
+	m.SystemProperties.DeliveryTimestamp = timestamppb.New(time.Now().Add(time.Hour))
+	sr, err := g.cli.SendMessage(ctx, &pb.SendMessageRequest{Messages: []*pb.Message{m}})
+	if err != nil || sr.Status.Code != pb.Code_OK || sr.Entries[0].RecallHandle == "" {
+		t.Fatalf("send a timer message: %v %v", err, sr)
+	}
+	recall := func() *pb.Status {
+		rr, err := g.cli.RecallMessage(ctx, &pb.RecallMessageRequest{Topic: &pb.Resource{Name: "rt"}, RecallHandle: sr.Entries[0].RecallHandle})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rr.Status
+	}
+	var st *pb.Status
+	testutil.Eventually(t, 5*time.Second, "the timer message recalled", func() bool {
+		st = recall()
+		return st.Code == pb.Code_OK
+	})
+	if st := recall(); st.Code != pb.Code_MESSAGE_NOT_FOUND {
+		t.Fatalf("second recall: %v", st)
+	}
+	if rr, err := g.cli.RecallMessage(ctx, &pb.RecallMessageRequest{Topic: &pb.Resource{Name: "rt"}, RecallHandle: "nonsense"}); err != nil || rr.Status.Code != pb.Code_BAD_REQUEST {
+		t.Fatalf("a bad recall handle: %v %v", err, rr)
 	}
 }
