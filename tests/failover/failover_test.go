@@ -85,8 +85,9 @@ func TestStoppedMasterIsFenced(t *testing.T) {
 	}
 }
 
-// TestControllerFailures kills the controller leader (a new master is still elected),
-// then two of the three controllers (no election, nothing acknowledged lost).
+// TestControllerFailures kills the controller leader before an election and then during
+// one (a new master is elected both times), then two of the three controllers (no
+// election, nothing acknowledged lost).
 func TestControllerFailures(t *testing.T) {
 	c := StartCluster(t)
 	st := c.WaitSyncStateSet(3, 30*time.Second)
@@ -106,13 +107,40 @@ func TestControllerFailures(t *testing.T) {
 	}
 	t.Logf("master %s killed; %s elected by the remaining controllers after %v", old.Addr, st.Master, d.Round(time.Millisecond))
 	old.Restart(t)
+	leader.Restart(func(*proctest.Proc) bool { return dialable(leader.Addr) })
+	st = c.WaitSyncStateSet(3, 60*time.Second)
+	load.WaitAcked(t, 50, 30*time.Second)
+
+	// The controller leader killed during an election: the master dies, and the
+	// leader right after, while the election it owes is pending; the last two
+	// controllers still elect a master.
+	during := c.Leader()
+	old = c.Broker(st.Master)
+	old.Kill()
+	killed = time.Now()
+	during.Kill()
+	t.Logf("master %s and then controller leader %s killed", old.Addr, during.ID)
+	st, d = c.NewMaster(old.Addr, killed, 2*electionBound)
+	if d > electionBound {
+		t.Errorf("with the controller leader killed during the election, the new master %s was elected %v after the kill, over %v", st.Master, d, electionBound)
+	}
+	t.Logf("%s elected after %v", st.Master, d.Round(time.Millisecond))
+	old.Restart(t)
+	during.Restart(func(*proctest.Proc) bool { return dialable(during.Addr) })
 	st = c.WaitSyncStateSet(3, 60*time.Second)
 	load.WaitAcked(t, 50, 30*time.Second)
 
 	// Two of three controllers down: no majority, no election.
 	second := c.Leader()
 	second.Kill()
-	t.Logf("controller leader %s killed: one controller of three left", second.ID)
+	var third *Controller
+	for _, k := range c.Ctrls {
+		if k != second && third == nil {
+			third = k
+		}
+	}
+	third.Kill()
+	t.Logf("controllers %s (the leader) and %s killed: one controller of three left", second.ID, third.ID)
 	master := c.Broker(st.Master)
 	master.Kill()
 	// The remaining controller cannot answer as leader, so no master is elected; the
@@ -126,8 +154,8 @@ func TestControllerFailures(t *testing.T) {
 	}
 	acked := load.Stop()
 	master.Restart(t)
-	leader.Restart(func(*proctest.Proc) bool { return dialable(leader.Addr) })
 	second.Restart(func(*proctest.Proc) bool { return dialable(second.Addr) })
+	third.Restart(func(*proctest.Proc) bool { return dialable(third.Addr) })
 	st = c.WaitSyncStateSet(3, 60*time.Second)
 	stored := ReadAll(t, st.Master)
 	CheckNoLoss(t, acked, stored)
