@@ -8,6 +8,7 @@ import (
 	"time"
 
 	rocketmq "github.com/apache/rocketmq-client-go/v2"
+	"github.com/apache/rocketmq-client-go/v2/consumer"
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 	"github.com/apache/rocketmq-client-go/v2/producer"
 
@@ -83,11 +84,27 @@ func (l *officialLoad) waitAcked(t *testing.T, n int, d time.Duration) {
 // The official client v2.1.2 keeps sending SYNC messages while controller mode replaces
 // a SIGKILLed master (once by default, 20 times with ROCKETGO_SOAK=1): a new master is
 // elected within 10 s, the client reaches it once its route refreshes (every 30 s in
-// v2.1.2), and no message it saw acknowledged is lost or moved.
+// v2.1.2), no message it saw acknowledged is lost or moved, and an official push consumer
+// reading throughout receives every one of them.
 func TestOfficialClientAcrossControllerFailover(t *testing.T) {
 	c := failover.StartCluster(t)
 	st := c.WaitSyncStateSet(3, 30*time.Second)
 	failover.CreateTopic(t, c, st.Master)
+	// An official push consumer reads the topic throughout; it must carry on across every
+	// failover and end up with every acknowledged message.
+	box := &inbox{}
+	pc, err := rocketmq.NewPushConsumer(consumer.WithNameServer([]string{c.NS.Addr}), consumer.WithGroupName("failover-official-c"),
+		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset), consumer.WithInstance(fmt.Sprintf("foc-%d", time.Now().UnixNano())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.Subscribe(failover.Topic, consumer.MessageSelector{Type: consumer.TAG, Expression: "*"}, box.handle); err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pc.Shutdown() })
 	load := startOfficialLoad(t, c.NS.Addr, 4)
 	load.waitAcked(t, 200, 60*time.Second)
 	rounds := 1
@@ -113,4 +130,15 @@ func TestOfficialClientAcrossControllerFailover(t *testing.T) {
 	load.p.Shutdown()
 	t.Logf("%d of %d official-client sends acknowledged across %d failover(s)", len(load.acked), load.sent, rounds)
 	failover.CheckNoLoss(t, load.acked, failover.ReadAll(t, st.Master))
+	// The consumer reaches the last master at its route refresh and reads on.
+	testutil.Eventually(t, 120*time.Second, "the push consumer to receive every acknowledged message", func() bool {
+		got := bodies(box.all())
+		for b := range load.acked {
+			if !got[b] {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("the push consumer received every one of the %d acknowledged messages", len(load.acked))
 }
