@@ -195,6 +195,9 @@ func TestTopicCreatedJustBeforeMasterKill(t *testing.T) {
 	msgs := bodies("late", 40, 64)
 	sendIndexed(t, ma.Addr, late, msgs)
 	WaitReplicated(t, ma, sa, 20*time.Second)
+	// A create waits for the live slaves at most slaveTimeout; on a loaded machine the
+	// first topic may need longer, and it is not the one this test is about.
+	testutil.Eventually(t, 20*time.Second, "the slave to hold "+late, func() bool { return ServesTopic(sa.Addr, late) })
 	CreateTopic(t, ma.Addr, latest, srQueues)
 	ma.Kill()
 
