@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/rocketgo/rocketgo/broker/msgtype"
@@ -69,12 +68,12 @@ func toProto(m *message.Ext, brokerName, receipt string) *pb.Message {
 		BodyDigest:    &pb.Digest{Type: pb.DigestType_CRC32, Checksum: strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 16)},
 		BodyEncoding:  pb.Encoding_IDENTITY,
 		MessageType:   pb.MessageType_NORMAL,
-		BornTimestamp: timestamppb.New(msTime(m.BornTimestamp)),
+		BornTimestamp: timestamppb.New(time.UnixMilli(m.BornTimestamp)),
 		BornHost:      m.BornHost.Addr().String(),
 		StoreHost:     m.StoreHost.String(),
 		QueueId:       m.QueueID,
 	}
-	sp.StoreTimestamp = timestamppb.New(msTime(m.StoreTimestamp))
+	sp.StoreTimestamp = timestamppb.New(time.UnixMilli(m.StoreTimestamp))
 	off := m.QueueOffset
 	sp.QueueOffset = &off
 	attempt := m.ReconsumeTimes + 1
@@ -88,7 +87,7 @@ func toProto(m *message.Ext, brokerName, receipt string) *pb.Message {
 	}
 	if d := m.Properties[message.PropTimerDeliverMS]; d != "" {
 		if ms, err := strconv.ParseInt(d, 10, 64); err == nil {
-			sp.DeliveryTimestamp = timestamppb.New(msTime(ms))
+			sp.DeliveryTimestamp = timestamppb.New(time.UnixMilli(ms))
 			sp.MessageType = pb.MessageType_DELAY
 		}
 	}
@@ -113,7 +112,3 @@ func toProto(m *message.Ext, brokerName, receipt string) *pb.Message {
 	}
 	return &pb.Message{Topic: &pb.Resource{Name: topic}, UserProperties: user, SystemProperties: sp, Body: body}
 }
-
-func msTime(ms int64) time.Time { return time.UnixMilli(ms) }
-
-func durationOf(d time.Duration) *durationpb.Duration { return durationpb.New(d) }

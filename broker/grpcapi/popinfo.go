@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/message"
 )
 
@@ -64,9 +65,9 @@ func parsePopInfo(ext map[string]string) (popInfo, error) {
 // retryMark is ExtraInfoUtil.getRetry: how an extra info marks a topic's kind.
 func retryMark(topic string) string {
 	switch {
-	case strings.HasPrefix(topic, retryTopicPrefixV1) && strings.Contains(topic, "+"):
+	case strings.HasPrefix(topic, meta.RetryGroupTopicPrefix) && strings.Contains(topic, "+"):
 		return "2"
-	case strings.HasPrefix(topic, retryTopicPrefixV1):
+	case strings.HasPrefix(topic, meta.RetryGroupTopicPrefix):
 		return "1"
 	default:
 		return "0"

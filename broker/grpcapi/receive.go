@@ -7,19 +7,17 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/proto/code"
 	pb "github.com/rocketgo/rocketgo/proto/rmqpb"
 	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
-// Request codes of RocketMQ 5's POP consumption (RequestCode.java).
+// Bounds and defaults of a receive, as Apache's Proxy sets them.
 const (
-	codePopMessage            = 200050
-	codeAckMessage            = 200051
-	codeChangeInvisibleTime   = 200053
-	retryTopicPrefixV1        = "%RETRY%"
 	defaultInvisibleDuration  = 30 * time.Second
 	minInvisibleDuration      = time.Second
 	maxInvisibleDuration      = 12 * time.Hour
@@ -29,9 +27,6 @@ const (
 	// longPollingReserve is kept between the end of a long poll and the call's deadline,
 	// for the answer to travel back.
 	longPollingReserve = 500 * time.Millisecond
-	// codePollingTimeout is POLLING_TIMEOUT (ResponseCode.java): a long-polled POP found
-	// nothing in time.
-	codePollingTimeout = 210
 )
 
 // receipt is what a gRPC receipt handle holds: the broker's POP extra info
@@ -98,12 +93,12 @@ func (s *Server) ReceiveMessage(req *pb.ReceiveMessageRequest, stream pb.Messagi
 // pop relays one POP_MESSAGE.
 func (s *Server) pop(ctx context.Context, ss *session, req *pb.ReceiveMessageRequest) ([]*pb.Message, *pb.Status) {
 	group := resourceName(req.GetGroup())
-	if !validName(group) {
+	if !meta.ValidName(group) {
 		return nil, statusOf(pb.Code_ILLEGAL_CONSUMER_GROUP, "group "+strconv.Quote(group)+" is not a valid group name")
 	}
 	mq := req.GetMessageQueue()
 	topic := resourceName(mq.GetTopic())
-	if !validName(topic) {
+	if !meta.ValidName(topic) {
 		return nil, statusOf(pb.Code_ILLEGAL_TOPIC, "topic "+strconv.Quote(topic)+" is not a valid topic name")
 	}
 	batch := req.GetBatchSize()
@@ -162,13 +157,13 @@ func (s *Server) pop(ctx context.Context, ss *session, req *pb.ReceiveMessageReq
 	}
 	cctx, cancel := context.WithTimeout(ctx, poll+5*time.Second)
 	defer cancel()
-	resp, err := ss.call(cctx, codec.NewRequest(codePopMessage, ext, nil))
+	resp, err := ss.call(cctx, codec.NewRequest(code.PopMessage, ext, nil))
 	if err != nil {
 		return nil, statusOf(pb.Code_INTERNAL_SERVER_ERROR, "broker: "+err.Error())
 	}
 	switch resp.Code {
 	case code.Success:
-	case code.PullNotFound, code.PullRetryImmediately, codePollingTimeout:
+	case code.PullNotFound, code.PullRetryImmediately, code.PollingTimeout:
 		return nil, nil
 	default:
 		return nil, statusOf(codeOf(resp.Code), resp.Remark)
@@ -189,7 +184,7 @@ func (s *Server) pop(ctx context.Context, ss *session, req *pb.ReceiveMessageReq
 			ck = pi.extraInfo(r, s.be.BrokerName, firstSeen)
 		}
 		pm := toProto(r, s.be.BrokerName, ck+" "+strconv.FormatInt(r.PhysicalOffset, 10))
-		pm.SystemProperties.InvisibleDuration = durationOf(time.Duration(pi.invisibleTime) * time.Millisecond)
+		pm.SystemProperties.InvisibleDuration = durationpb.New(time.Duration(pi.invisibleTime) * time.Millisecond)
 		out = append(out, pm)
 	}
 	return out, nil
@@ -229,7 +224,7 @@ func (s *Server) AckMessage(ctx context.Context, req *pb.AckMessageRequest) (*pb
 // it, the message's topic otherwise.
 func ackTopic(rc receipt, group, topic string) string {
 	if rc.retry {
-		return retryTopicPrefixV1 + group
+		return meta.RetryGroupTopicPrefix + group
 	}
 	return topic
 }
@@ -243,7 +238,7 @@ func (ss *session) ack(ctx context.Context, group, topic, handle string) *pb.Sta
 		"consumerGroup": group, "topic": ackTopic(rc, group, topic), "queueId": strconv.Itoa(int(rc.queueID)),
 		"extraInfo": rc.extraInfo, "offset": strconv.FormatInt(rc.queueOffset, 10),
 	}
-	resp, err := ss.call(ctx, codec.NewRequest(codeAckMessage, ext, nil))
+	resp, err := ss.call(ctx, codec.NewRequest(code.AckMessage, ext, nil))
 	return remotingStatus(resp, err)
 }
 
@@ -269,7 +264,7 @@ func (s *Server) ChangeInvisibleDuration(ctx context.Context, req *pb.ChangeInvi
 		"extraInfo": rc.extraInfo, "offset": strconv.FormatInt(rc.queueOffset, 10),
 		"invisibleTime": strconv.FormatInt(d.Milliseconds(), 10),
 	}
-	resp, err := ss.call(ctx, codec.NewRequest(codeChangeInvisibleTime, ext, nil))
+	resp, err := ss.call(ctx, codec.NewRequest(code.ChangeMessageInvisibleTime, ext, nil))
 	if st := remotingStatus(resp, err); st != nil {
 		return &pb.ChangeInvisibleDurationResponse{Status: st}, nil
 	}

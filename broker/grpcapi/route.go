@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/broker/msgtype"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
@@ -42,7 +43,7 @@ func (s *Server) QueryRoute(ctx context.Context, req *pb.QueryRouteRequest) (*pb
 // queues lists a topic's queues as routes carry them: max(read, write) queues, each
 // with the permission its id has (a queue below both counts is read-write).
 func (s *Server) queues(topic string) ([]*pb.MessageQueue, *pb.Status) {
-	if !validName(topic) {
+	if !meta.ValidName(topic) {
 		return nil, statusOf(pb.Code_ILLEGAL_TOPIC, "topic "+strconv.Quote(topic)+" is not a valid topic name")
 	}
 	ti, ok := s.be.Topic(topic)
@@ -97,7 +98,7 @@ func (s *Server) QueryAssignment(ctx context.Context, req *pb.QueryAssignmentReq
 		return &pb.QueryAssignmentResponse{Status: st}, nil
 	}
 	s.session(m)
-	if g := resourceName(req.GetGroup()); !validName(g) {
+	if g := resourceName(req.GetGroup()); !meta.ValidName(g) {
 		return &pb.QueryAssignmentResponse{Status: statusOf(pb.Code_ILLEGAL_CONSUMER_GROUP, "group "+strconv.Quote(g)+" is not a valid group name")}, nil
 	}
 	qs, st := s.queues(resourceName(req.GetTopic()))
@@ -147,7 +148,7 @@ func (ss *session) heartbeat(ctx context.Context, ct pb.ClientType, group string
 		if group == "" {
 			group = resourceName(set.GetSubscription().GetGroup())
 		}
-		if !validName(group) {
+		if !meta.ValidName(group) {
 			return statusOf(pb.Code_ILLEGAL_CONSUMER_GROUP, "group "+strconv.Quote(group)+" is not a valid group name")
 		}
 		cd := body.ConsumerData{

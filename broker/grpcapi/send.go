@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"unicode"
 
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/broker/msgtype"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -89,7 +90,7 @@ func (s *Server) sendOne(ctx context.Context, ss *session, topic string, msg *pb
 	if resourceName(msg.GetTopic()) != topic {
 		return fail(pb.Code_MESSAGE_CORRUPTED, "messages of one request must share a topic: %q and %q", topic, resourceName(msg.GetTopic()))
 	}
-	if !validName(topic) {
+	if !meta.ValidName(topic) {
 		return fail(pb.Code_ILLEGAL_TOPIC, "topic %q is not a valid topic name", topic)
 	}
 	ti, ok := s.be.Topic(topic)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"sync"
 	"time"
 
@@ -275,14 +274,4 @@ func resourceName(r *pb.Resource) string {
 		return r.ResourceNamespace + "%" + r.Name
 	}
 	return r.Name
-}
-
-// validName checks a topic or group name as the broker does (docs/protocol.md §2).
-func validName(n string) bool {
-	if n == "" || len(n) > 127 {
-		return false
-	}
-	return strings.IndexFunc(n, func(r rune) bool {
-		return !(r == '%' || r == '|' || r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
-	}) < 0
 }
