@@ -29,25 +29,6 @@ func Invoke(addr string, req *codec.Command) (*codec.Command, error) {
 	return proctest.Invoke(addr, req)
 }
 
-// freeAddrPair returns an address whose port and port+1 are both free: a broker's
-// listen address, with its HA port next to it as RocketMQ's default puts it.
-func freeAddrPair(t testing.TB) string {
-	t.Helper()
-	for i := 0; i < 50; i++ {
-		a := proctest.FreeAddr(t)
-		_, p, _ := net.SplitHostPort(a)
-		port, _ := strconv.Atoi(p)
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port+1))
-		if err != nil {
-			continue
-		}
-		ln.Close()
-		return a
-	}
-	t.Fatalf("no two adjacent free ports found")
-	return ""
-}
-
 // Namesrv is a NameServer process.
 type Namesrv struct {
 	*proctest.Proc
@@ -107,7 +88,7 @@ func StartBroker(t testing.TB, bin Binaries, dir string, cfg BrokerConfig) *Brok
 	b.Proc = proctest.Launch(t, func() proctest.Spec {
 		b.Cfg = cfg
 		if b.Cfg.Listen == "" {
-			b.Cfg.Listen = freeAddrPair(t)
+			b.Cfg.Listen = proctest.FreeAddr(t) // its port+1 (the HA port) was free too
 		}
 		b.Addr = b.Cfg.Listen
 		if err := os.WriteFile(path, []byte(brokerYAML(b.Cfg)), 0o644); err != nil {

@@ -1,6 +1,7 @@
 package proctest
 
 import (
+	"math/rand/v2"
 	"net"
 	"os"
 	"strconv"
@@ -44,11 +45,24 @@ func Env(extra ...string) []string {
 	return append(env, extra...)
 }
 
-// FreeAddr returns "127.0.0.1:port" for a port the kernel just handed out and that was
-// released again: free for a child to bind, barring a race with another process doing
-// the same (Launch retries a child that lost that race).
+// FreeAddr returns "127.0.0.1:port" for a port that was free a moment ago, barring a
+// race with another process doing the same (Launch retries a child that lost that race).
+//
+// The port is drawn below the kernel's ephemeral range (ip_local_port_range), and port-2
+// and port+1 were free too: a broker on it also binds its VIP channel at port-2 and, by
+// default, its HA port at port+1. Outside the ephemeral range no outgoing connection can
+// be handed one of those ports while a test has the broker down, so Restart on the same
+// ports cannot be locked out for good by some client's socket.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
+	lo, hi := fixedPortRange()
+	for i := 0; i < 200; i++ {
+		port := lo + 2 + rand.IntN(hi-lo-3)
+		if portsFree(port-2, port, port+1) {
+			return "127.0.0.1:" + strconv.Itoa(port)
+		}
+	}
+	// Nothing free below the ephemeral range: fall back to a kernel-chosen port.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("free port: %v", err)
@@ -58,6 +72,42 @@ func FreeAddr(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return addr
+}
+
+// fixedPortRange is [lo, hi): ports from 10000 up to the start of the ephemeral range,
+// or 20000–30000 when the range cannot be read or leaves too little room below it.
+func fixedPortRange() (lo, hi int) {
+	lo, hi = 20000, 30000
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return lo, hi
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return lo, hi
+	}
+	if start, err := strconv.Atoi(f[0]); err == nil && start > 12000 {
+		return 10000, start
+	}
+	return lo, hi
+}
+
+// portsFree reports whether every port listed can be bound on 127.0.0.1 right now.
+func portsFree(ports ...int) bool {
+	var held []net.Listener
+	defer func() {
+		for _, ln := range held {
+			_ = ln.Close()
+		}
+	}()
+	for _, p := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err != nil {
+			return false
+		}
+		held = append(held, ln)
+	}
+	return true
 }
 
 // Hold listens on a fresh loopback port until the test ends: a port known to be taken.
