@@ -4,121 +4,93 @@
 //
 //	mqbench figures  -namesrv 127.0.0.1:9876 -broker-pid 1234     # figures (a)-(d)
 //	mqbench producer -namesrv 127.0.0.1:9876 -topic T -threads 4 -async
+//	mqbench producer -client official -namesrv 127.0.0.1:9876     # Apache's Go client
 //	mqbench consumer -namesrv 127.0.0.1:9876 -topic T -group G
 //	mqbench figures  -namesrv 127.0.0.1:9876 -tls -tls-ca ca.pem     # the same over TLS
 //	mqbench summarize < lines.txt                                 # medians per figure
+//	mqbench -h | mqbench help [command] | mqbench <command> -h
 //	mqbench -version
+//
+// Exit status: 0 on success, 1 when the run failed (including a producer run in which
+// every send failed, and a figures run in which a figure printed nothing), 2 for a
+// usage error. docs/mqbench.md lists the commands and flags.
 package main
 
 import (
 	"context"
-	"flag"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"syscall"
-	"time"
-
-	"github.com/rs/zerolog"
-
-	"github.com/rocketgo/rocketgo/bin/internal/tlsflag"
-	"github.com/rocketgo/rocketgo/bin/internal/version"
-	"github.com/rocketgo/rocketgo/client"
-	"github.com/rocketgo/rocketgo/client/bench"
 )
 
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: mqbench figures|producer|consumer|summarize [flags] | -version")
-		os.Exit(2)
-	}
-	if a := os.Args[1]; a == "-version" || a == "--version" {
-		fmt.Println(version.String("mqbench"))
-		return
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1], os.Args[2:]); err != nil {
-		fmt.Fprintln(os.Stderr, "mqbench:", err)
-		os.Exit(1)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// usageError is a mistake in the command line: exit status 2, with the usage.
+type usageError struct {
+	cmd string // the command whose usage applies; "" for the top-level one
+	msg string
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+// run runs the command line args and returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "mqbench: no command")
+		writeUsage(stderr, "")
+		return 2
+	}
+	err := dispatch(ctx, args, stdout, stderr)
+	var ue *usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintln(stderr, "mqbench:", ue.msg)
+		writeUsage(stderr, ue.cmd)
+		return 2
+	default:
+		fmt.Fprintln(stderr, "mqbench:", err)
+		return 1
 	}
 }
 
-func run(ctx context.Context, cmd string, args []string) error {
-	fs := flag.NewFlagSet(cmd, flag.ExitOnError)
-	ns := fs.String("namesrv", "127.0.0.1:9876", "NameServer address")
-	verbose := fs.Bool("v", false, "log client warnings to stderr")
-	profile := fs.String("cpuprofile", "", "write a CPU profile of this process to the file")
-	tlsConfig := tlsflag.Register(fs)
-	logger := func() zerolog.Logger {
-		if *verbose {
-			return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).Level(zerolog.WarnLevel).With().Timestamp().Logger()
-		}
-		return zerolog.Nop()
-	}
-	switch cmd {
-	case "figures":
-		c := bench.DefaultFiguresConfig()
-		fs.IntVar(&c.N, "n", c.N, "(a)/(c) message count")
-		fs.IntVar(&c.Size, "size", c.Size, "payload bytes")
-		fs.IntVar(&c.SyncN, "sync-n", c.SyncN, "(b) most sync sends")
-		fs.IntVar(&c.Rate, "rate", c.Rate, "(d) messages per second")
-		fs.DurationVar(&c.Dur, "dur", c.Dur, "(d) duration")
-		fs.IntVar(&c.Window, "window", c.Window, "(a) most async sends in flight")
-		fs.IntVar(&c.Fetch, "fetch", c.Fetch, "(c) pull batch size")
-		fs.IntVar(&c.Queues, "queues", c.Queues, "queues of each benchmark topic")
-		fs.StringVar(&c.Phases, "phases", c.Phases, "figures to run: a,b,c,d")
-		fs.DurationVar(&c.Deadline, "deadline", c.Deadline, "bound of each figure")
-		fs.StringVar(&c.Label, "label", c.Label, "figure prefix")
-		fs.IntVar(&c.BrokerPID, "broker-pid", 0, "broker process id: report its CPU per message")
-		ak := fs.String("accessKey", "", "ACL access key: sign every request (a broker with aclEnable)")
-		sk := fs.String("secretKey", "", "ACL secret key")
-		fs.Parse(args)
-		c.NameServer, c.Out, c.Logger = *ns, os.Stdout, logger()
-		var err error
-		if c.TLS, err = tlsConfig(); err != nil {
-			return err
-		}
-		if *ak != "" {
-			c.Credentials = &client.Credentials{AccessKey: *ak, SecretKey: *sk}
-		}
-		if *profile != "" {
-			f, err := os.Create(*profile)
-			if err != nil {
-				return err
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	switch cmd := args[0]; cmd {
+	case "-version", "--version", "version":
+		fmt.Fprintln(stdout, versionLine())
+		return nil
+	case "-h", "-help", "--help", "help":
+		if len(args) > 1 && cmd == "help" {
+			if lookup(args[1]) == nil {
+				return &usageError{msg: fmt.Sprintf("unknown command %q", args[1])}
 			}
-			defer f.Close()
-			if err := pprof.StartCPUProfile(f); err != nil {
-				return err
+			writeUsage(stdout, args[1])
+			return nil
+		}
+		writeUsage(stdout, "")
+		return nil
+	default:
+		c := lookup(cmd)
+		if c == nil {
+			return &usageError{msg: fmt.Sprintf("unknown command %q", cmd)}
+		}
+		fs, exec := c.flags(stdout, stderr)
+		if err := parse(fs, args[1:]); err != nil {
+			if errors.Is(err, errHelp) {
+				writeUsage(stdout, cmd)
+				return nil
 			}
-			defer pprof.StopCPUProfile()
+			return &usageError{cmd: cmd, msg: cmd + ": " + err.Error()}
 		}
-		return bench.RunFigures(ctx, c)
-	case "producer", "consumer":
-		c := bench.LoadConfig{Out: os.Stdout}
-		fs.StringVar(&c.Topic, "topic", "BenchmarkTest", "topic")
-		fs.StringVar(&c.Group, "group", "benchmark_"+cmd, "producer or consumer group")
-		fs.IntVar(&c.Size, "size", 1024, "payload bytes")
-		fs.IntVar(&c.Threads, "threads", 4, "sending goroutines")
-		fs.BoolVar(&c.Async, "async", false, "send asynchronously")
-		fs.IntVar(&c.Window, "window", 256, "async sends in flight per goroutine")
-		fs.IntVar(&c.Batch, "batch", 1, "messages per send")
-		fs.Int64Var(&c.Count, "count", 0, "stop after this many messages (0: no limit)")
-		fs.DurationVar(&c.Duration, "dur", 0, "stop after this long (0: until interrupted)")
-		fs.DurationVar(&c.Interval, "interval", 2*time.Second, "reporting period")
-		fs.Parse(args)
-		var err error
-		if c.TLS, err = tlsConfig(); err != nil {
-			return err
-		}
-		c.NameServer, c.Logger = *ns, logger()
-		if cmd == "producer" {
-			return bench.Produce(ctx, c)
-		}
-		return bench.Consume(ctx, c)
-	case "summarize":
-		return bench.Summarize(os.Stdin, os.Stdout)
+		return exec(ctx)
 	}
-	return fmt.Errorf("unknown command %q", cmd)
 }

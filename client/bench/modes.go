@@ -3,15 +3,15 @@ package bench
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
-
-	"github.com/rocketgo/rocketgo/client"
 )
 
 // LoadConfig sets up the producer and consumer modes, modelled on RocketMQ's benchmark
@@ -29,60 +29,125 @@ type LoadConfig struct {
 	Count      int64         // stop after this many messages; 0 means no limit
 	Duration   time.Duration // stop after this long; 0 means until ctx ends
 	Interval   time.Duration // reporting period
-	Out        io.Writer
+	FromFirst  bool          // consumer: a new group starts at the oldest stored message
+	Out        io.Writer     // the TPS lines and the summary
+	Err        io.Writer     // why sends failed; os.Stderr when nil
 	Logger     zerolog.Logger
 	TLS        *tls.Config // when set, every connection is TLS (mqbench -tls)
 }
 
-// Produce runs the producer mode.
-func Produce(ctx context.Context, c LoadConfig) error {
-	if c.Threads <= 0 || c.Size <= 0 || c.Batch <= 0 || c.Window <= 0 {
-		return fmt.Errorf("bench: -threads, -size, -batch and -window must be positive")
+// Sender sends one goroutine's batch again and again. A client builds one per sending
+// goroutine, so the loop itself allocates nothing per send.
+type Sender interface {
+	Send(ctx context.Context) error
+	// SendAsync returns an error when the send could not be started; otherwise done is
+	// called once with the outcome.
+	SendAsync(ctx context.Context, done func(error)) error
+}
+
+// ProducerClient is a started producer of one client library: the SDK of this module
+// or, in the nested module tests/mqbench-official, Apache's Go client.
+type ProducerClient interface {
+	// Sender returns what sends bodies as one send (a batch when there are several) to topic.
+	Sender(topic string, bodies [][]byte) Sender
+	Shutdown()
+}
+
+// ConsumerClient is a push consumer of one client library, not yet started.
+type ConsumerClient interface {
+	// Start subscribes to every message of topic and starts consuming; got is called
+	// with the born and store timestamps (Unix milliseconds) of each delivered message.
+	Start(ctx context.Context, topic string, got func(bornMS, storeMS int64)) error
+	Shutdown() error
+}
+
+// ErrAllSendsFailed is wrapped by the error of a producer run in which no send succeeded.
+var ErrAllSendsFailed = errors.New("every send failed")
+
+// Payload is the body of every message the producer mode sends: size bytes cycling
+// through 'a'..'z', so a reader can check what arrived.
+func Payload(size int) []byte {
+	b := make([]byte, size)
+	for i := range b {
+		b[i] = byte('a' + i%26)
 	}
-	p, err := client.NewProducer(client.WithNameServer(c.NameServer), client.WithTLS(c.TLS), client.WithProducerGroup(c.Group),
-		client.WithLogger(c.Logger), client.WithInlineCallbacks())
+	return b
+}
+
+// Produce runs the producer mode with this module's client.
+func Produce(ctx context.Context, c LoadConfig) error {
+	if err := c.checkProducer(); err != nil {
+		return err
+	}
+	p, err := newSDKProducer(ctx, c)
 	if err != nil {
 		return err
 	}
-	if err := p.Start(ctx); err != nil {
+	return ProduceWith(ctx, c, p)
+}
+
+func (c LoadConfig) checkProducer() error {
+	if c.Threads <= 0 || c.Size <= 0 || c.Batch <= 0 || c.Window <= 0 {
+		return fmt.Errorf("bench: -threads, -size, -batch and -window must be positive")
+	}
+	return nil
+}
+
+// ProduceWith runs the producer mode with p, which it shuts down at the end. Every
+// interval it prints the TPS line and, the first time each reason appears, why sends
+// failed; it returns an error wrapping ErrAllSendsFailed when sends were made and none
+// succeeded.
+func ProduceWith(ctx context.Context, c LoadConfig, p ProducerClient) error {
+	defer p.Shutdown()
+	if err := c.checkProducer(); err != nil {
 		return err
 	}
-	defer p.Shutdown(context.Background())
+	errOut := c.Err
+	if errOut == nil {
+		errOut = os.Stderr
+	}
 	ctx, cancel := runContext(ctx, c.Duration)
 	defer cancel()
 	var (
 		w       window
 		total   window
+		reasons failures
 		claimed atomic.Int64
 		wg      sync.WaitGroup
 	)
+	record := func(rt time.Duration, err error) {
+		w.record(rt, err)
+		total.record(rt, err)
+		if err != nil {
+			reasons.add(err)
+		}
+	}
 	claim := func() bool { return c.Count <= 0 || claimed.Add(int64(c.Batch)) <= c.Count }
+	payload := Payload(c.Size)
 	for i := 0; i < c.Threads; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			msgs := make([]*client.Message, c.Batch)
-			for j := range msgs {
-				msgs[j] = client.NewMessage(c.Topic, make([]byte, c.Size))
+			bodies := make([][]byte, c.Batch)
+			for j := range bodies {
+				bodies[j] = payload
 			}
+			s := p.Sender(c.Topic, bodies)
 			sem := make(chan struct{}, c.Window)
 			for ctx.Err() == nil && claim() {
 				t0 := time.Now()
 				if !c.Async {
-					_, err := p.Send(ctx, msgs...)
-					w.record(time.Since(t0), err)
-					total.record(time.Since(t0), err)
+					err := s.Send(ctx)
+					record(time.Since(t0), err)
 					continue
 				}
 				sem <- struct{}{}
-				err := p.SendAsync(ctx, func(_ *client.SendResult, err error) {
-					w.record(time.Since(t0), err)
-					total.record(time.Since(t0), err)
+				err := s.SendAsync(ctx, func(err error) {
+					record(time.Since(t0), err)
 					<-sem
-				}, msgs...)
+				})
 				if err != nil {
-					w.record(0, err)
-					total.record(0, err)
+					record(0, err)
 					<-sem
 				}
 			}
@@ -95,6 +160,7 @@ func Produce(ctx context.Context, c LoadConfig) error {
 		ok, failed, avg, mx := w.take()
 		fmt.Fprintf(c.Out, "%s Send TPS: %.0f Max RT(ms): %.3f Average RT(ms): %.3f Send Failed: %d Msgs/send: %d\n",
 			time.Now().Format("15:04:05"), float64(ok*int64(c.Batch))/el.Seconds(), mx, avg, failed, c.Batch)
+		reasons.printNew(errOut)
 	})
 	start := time.Now()
 	wg.Wait()
@@ -103,12 +169,25 @@ func Produce(ctx context.Context, c LoadConfig) error {
 	ok, failed, avg, mx := total.take()
 	fmt.Fprintf(c.Out, "[summary] Send TPS: %.0f Messages: %d Failed sends: %d Max RT(ms): %.3f Average RT(ms): %.3f Seconds: %.1f\n",
 		float64(ok*int64(c.Batch))/el.Seconds(), ok*int64(c.Batch), failed, mx, avg, el.Seconds())
+	reasons.printSummary(errOut)
+	if ok == 0 && failed > 0 {
+		return fmt.Errorf("%w (%d sends; first reason: %s)", ErrAllSendsFailed, failed, reasons.first())
+	}
 	return nil
 }
 
-// Consume runs the consumer mode: a push consumer that reports consume TPS and the
-// born-to-consume and store-to-consume latencies.
+// Consume runs the consumer mode with this module's client.
 func Consume(ctx context.Context, c LoadConfig) error {
+	pc, err := newSDKConsumer(c)
+	if err != nil {
+		return err
+	}
+	return ConsumeWith(ctx, c, pc)
+}
+
+// ConsumeWith runs the consumer mode with pc: it reports consume TPS and the
+// born-to-consume and store-to-consume latencies.
+func ConsumeWith(ctx context.Context, c LoadConfig, pc ConsumerClient) error {
 	var (
 		w          window // born → consume
 		storeLat   window // store → consume
@@ -118,30 +197,20 @@ func Consume(ctx context.Context, c LoadConfig) error {
 	)
 	ctx, cancel := runContext(ctx, c.Duration)
 	defer cancel()
-	pc, err := client.NewPushConsumer(client.WithNameServer(c.NameServer), client.WithTLS(c.TLS), client.WithConsumerGroup(c.Group),
-		client.WithLogger(c.Logger))
-	if err != nil {
-		return err
-	}
-	err = pc.Subscribe(c.Topic, client.SelectAll, func(_ context.Context, msgs []*client.MessageExt) (client.ConsumeResult, error) {
+	err := pc.Start(ctx, c.Topic, func(bornMS, storeMS int64) {
 		now := time.Now().UnixMilli()
-		for _, m := range msgs {
-			born := time.Duration(now-m.BornTimestamp) * time.Millisecond
-			stored := time.Duration(now-m.StoreTimestamp) * time.Millisecond
-			w.record(born, nil)
-			totalBorn.record(born, nil)
-			storeLat.record(stored, nil)
-			totalStore.record(stored, nil)
-		}
-		if n := count.Add(int64(len(msgs))); c.Count > 0 && n >= c.Count {
+		born := time.Duration(now-bornMS) * time.Millisecond
+		stored := time.Duration(now-storeMS) * time.Millisecond
+		w.record(born, nil)
+		totalBorn.record(born, nil)
+		storeLat.record(stored, nil)
+		totalStore.record(stored, nil)
+		if n := count.Add(1); c.Count > 0 && n >= c.Count {
 			cancel()
 		}
-		return client.ConsumeSuccess, nil
 	})
 	if err != nil {
-		return err
-	}
-	if err := pc.Start(ctx); err != nil {
+		_ = pc.Shutdown()
 		return err
 	}
 	stop := report(c, func(el time.Duration) {
@@ -154,7 +223,7 @@ func Consume(ctx context.Context, c LoadConfig) error {
 	<-ctx.Done()
 	stop()
 	el := time.Since(start)
-	if err := pc.Shutdown(context.Background()); err != nil {
+	if err := pc.Shutdown(); err != nil {
 		return err
 	}
 	ok, _, avgB, maxB := totalBorn.take()
