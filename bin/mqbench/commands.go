@@ -138,9 +138,6 @@ func summarizeFlags(stdout, _ io.Writer) (*flag.FlagSet, func(context.Context) e
 	return fs, func(context.Context) error { return bench.Summarize(os.Stdin, stdout) }
 }
 
-// errHelp is -h or -help among a command's flags.
-var errHelp = flag.ErrHelp
-
 // parse parses a command's flags without the flag package printing anything: run
 // prints the one-line error and the usage itself. Arguments left over are an error.
 func parse(fs *flag.FlagSet, args []string) error {

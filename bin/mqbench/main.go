@@ -19,6 +19,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -85,7 +86,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		fs, exec := c.flags(stdout, stderr)
 		if err := parse(fs, args[1:]); err != nil {
-			if errors.Is(err, errHelp) {
+			if errors.Is(err, flag.ErrHelp) {
 				writeUsage(stdout, cmd)
 				return nil
 			}

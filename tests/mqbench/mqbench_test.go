@@ -3,6 +3,8 @@ package mqbench
 import (
 	"strings"
 	"testing"
+
+	"github.com/rocketgo/rocketgo/tests/internal/proctest"
 )
 
 // TestProducerAndConsumerSDK: `mqbench producer` stores exactly -count messages with
@@ -40,8 +42,7 @@ func TestEverySendFailedSDK(t *testing.T) {
 // TestUsageErrorsProcess: the program itself exits with status 2 on a bad flag, with
 // one line saying why then the usage on stderr.
 func TestUsageErrorsProcess(t *testing.T) {
-	cl := StartCluster(t)
-	bin := BuildMQBench(t, cl.Bin, t.TempDir())
+	bin := BuildMQBench(t, proctest.Build(t), t.TempDir())
 	r := Run(t, bin, nil, "consumer", "-threads", "2")
 	if r.Code != 2 || r.Stdout != "" || !strings.HasPrefix(r.Stderr, "mqbench: consumer: flag provided but not defined: -threads\nUsage: mqbench consumer [flags]\n") {
 		t.Fatalf("bad flag:\n%s", r)
