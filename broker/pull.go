@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/rocketgo/rocketgo/broker/filter"
 	"github.com/rocketgo/rocketgo/broker/internal/brokerstats"
@@ -57,8 +58,9 @@ func (b *Broker) handlePull(conn *server.Conn, req *codec.Command) *codec.Comman
 	if err := h.Decode(req.ExtFields); err != nil {
 		return errorResponse(req, err)
 	}
-	p, err := b.planPull(&h)
-	if err != nil {
+	// The plan stays on this goroutine's stack unless the pull is parked (park copies it).
+	var p pullPlan
+	if err := b.planPull(&h, &p); err != nil {
 		return errorResponse(req, err)
 	}
 	// Stored only on the request's first run, as Java's brokerAllowSuspend gate does;
@@ -67,9 +69,9 @@ func (b *Broker) handlePull(conn *server.Conn, req *codec.Command) *codec.Comman
 		// The names passed planPull, so the key can hold them.
 		_ = b.offsets.Commit(p.group, p.topic, p.queueID, h.CommitOffset)
 	}
-	resp, suspendable := b.runPull(req, p)
+	resp, suspendable := b.runPull(req, &p)
 	if suspendable && h.SysFlag&header.PullSuspend != 0 {
-		parked, busy := b.park(conn, req, p, h.SuspendTimeoutMillis)
+		parked, busy := b.park(conn, req, &p, h.SuspendTimeoutMillis)
 		if parked {
 			return nil
 		}
@@ -80,38 +82,39 @@ func (b *Broker) handlePull(conn *server.Conn, req *codec.Command) *codec.Comman
 	return resp
 }
 
-// planPull validates a pull and resolves its filter.
-func (b *Broker) planPull(h *header.PullMessageRequest) (*pullPlan, error) {
+// planPull validates a pull and resolves its filter into p.
+func (b *Broker) planPull(h *header.PullMessageRequest, p *pullPlan) error {
 	sg, err := b.groups.Ensure(h.ConsumerGroup)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !sg.GetConsumeEnable() {
-		return nil, reject(errNoPermission, "subscription group [%s] does not have consume permission", h.ConsumerGroup)
+		return reject(errNoPermission, "subscription group [%s] does not have consume permission", h.ConsumerGroup)
 	}
 	tc, ok := b.topics.Get(h.Topic)
 	if !ok {
-		return nil, reject(errTopicNotExist, "topic[%s] not exist, apply first please!", h.Topic)
+		return reject(errTopicNotExist, "topic[%s] not exist, apply first please!", h.Topic)
 	}
 	if tc.GetPerm()&body.PermRead == 0 {
-		return nil, reject(errNoPermission, "the topic[%s] pulling message is forbidden (perm %d has no read bit)", h.Topic, tc.GetPerm())
+		return reject(errNoPermission, "the topic[%s] pulling message is forbidden (perm %d has no read bit)", h.Topic, tc.GetPerm())
 	}
 	if h.QueueID < 0 || h.QueueID >= tc.GetReadQueueNums() {
-		return nil, reject(errBadRequest, "queueId[%d] is illegal, topic:[%s] topicConfig.readQueueNums:[%d] consumer:[%s]",
+		return reject(errBadRequest, "queueId[%d] is illegal, topic:[%s] topicConfig.readQueueNums:[%d] consumer:[%s]",
 			h.QueueID, h.Topic, tc.GetReadQueueNums(), h.ConsumerGroup)
 	}
 	sql, err := b.sqlFilterOf(h) // propfilter.go
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var match func(int64) bool
 	if sql == nil {
 		if match, err = b.pullFilter(h); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	maxCount := min(max(int(h.MaxMsgNums), 1), b.live().MaxTransferCount)
-	return &pullPlan{topic: h.Topic, group: h.ConsumerGroup, queueID: h.QueueID, offset: h.QueueOffset, maxCount: maxCount, match: match, sql: sql}, nil
+	*p = pullPlan{topic: h.Topic, group: h.ConsumerGroup, queueID: h.QueueID, offset: h.QueueOffset, maxCount: maxCount, match: match, sql: sql}
+	return nil
 }
 
 // readPull reads what a pull plan asks for: through the tag filter on the
@@ -213,11 +216,21 @@ func (b *Broker) runPull(req *codec.Command, p *pullPlan) (resp *codec.Command, 
 	}
 	c, next, remark := b.slavePull(p, &res, c, next) // role.go: a slave never moves offsets
 	resp = req.NewResponse(c, remark)
-	resp.ExtFields = make(map[string]string, 4)
-	resp.ExtFields["nextBeginOffset"] = strconv.FormatInt(next, 10)
-	resp.ExtFields["minOffset"] = strconv.FormatInt(res.MinOffset, 10)
-	resp.ExtFields["maxOffset"] = strconv.FormatInt(res.MaxOffset, 10)
-	resp.ExtFields["suggestWhichBrokerId"] = strconv.FormatInt(b.suggestBrokerID(p.group, &res), 10) // role.go
+	// The four numbers are formatted into one buffer, each field a string over its part:
+	// one allocation instead of one per number (the buffer is never written again).
+	var nums [4]int64
+	nums[0], nums[1], nums[2], nums[3] = next, res.MinOffset, res.MaxOffset, b.suggestBrokerID(p.group, &res) // role.go
+	var ends [4]int
+	buf := make([]byte, 0, 4*20)
+	for i, n := range nums {
+		buf = strconv.AppendInt(buf, n, 10)
+		ends[i] = len(buf)
+	}
+	// NewResponse's empty map takes the four fields: one group, no second map.
+	resp.ExtFields["nextBeginOffset"] = unsafe.String(&buf[0], ends[0])
+	resp.ExtFields["minOffset"] = unsafe.String(&buf[ends[0]], ends[1]-ends[0])
+	resp.ExtFields["maxOffset"] = unsafe.String(&buf[ends[1]], ends[2]-ends[1])
+	resp.ExtFields["suggestWhichBrokerId"] = unsafe.String(&buf[ends[2]], ends[3]-ends[2])
 	if c == code.Success {
 		resp.BodyParts = res.Records
 	}
@@ -237,7 +250,9 @@ const maxSuspend = 25 * time.Second
 // The parked request is answered by re-running the pull (without suspending again) when
 // a message past its offset arrives and passes its tag filter, when its own deadline
 // passes — exactly then, by its own timer — or when the broker closes.
-func (b *Broker) park(conn *server.Conn, req *codec.Command, p *pullPlan, suspendMillis int64) (parked bool, busy *codec.Command) {
+func (b *Broker) park(conn *server.Conn, req *codec.Command, plan *pullPlan, suspendMillis int64) (parked bool, busy *codec.Command) {
+	p := new(pullPlan) // outlives the handler: the release re-runs it
+	*p = *plan
 	timeout := time.Duration(min(max(suspendMillis, 0), int64(maxSuspend/time.Millisecond))) * time.Millisecond
 	if live := b.live(); !live.LongPollingEnable {
 		timeout = live.ShortPollingTime

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/message"
@@ -148,52 +149,96 @@ func (m *MessageExt) String() string {
 // that fails to decode ends the run: the messages before it are returned with an error
 // wrapping ErrBadResponse. A body that fails to inflate is kept as stored, as the
 // official client does. Bad input never panics.
+//
+// The messages are views over b, which must not be modified afterwards: each body (when
+// not compressed) and every property key and value share b's memory, and the messages
+// of one run are allocated together. A pull answer of 500 records thus costs a handful
+// of allocations plus one property map per message instead of copying every body.
 func DecodeMessages(b []byte) ([]*MessageExt, error) {
-	var out []*MessageExt
+	n := countRecords(b)
+	slab := make([]MessageExt, n)
+	out := make([]*MessageExt, 0, n)
+	ids := make([]byte, 0, n*message.OffsetMsgIDLenV4)
+	topic := ""
 	for off := 0; off < len(b); {
-		rec, size, err := message.DecodeRecord(b[off:])
+		v, size, err := message.ParseView(b[off:])
 		if err != nil {
 			return out, fmt.Errorf("%w: record at offset %d: %w", ErrBadResponse, off, err)
 		}
-		out = append(out, messageFromRecord(rec, size))
+		var m *MessageExt
+		if len(out) < len(slab) {
+			m = &slab[len(out)]
+		} else {
+			m = new(MessageExt)
+		}
+		// Records of one run nearly always share their topic: one string for all.
+		if tb := v.TopicBytes(); string(tb) != topic {
+			topic = string(tb)
+		}
+		idStart := len(ids)
+		ids = v.AppendOffsetMsgID(ids)
+		fillMessage(m, &v, topic, bytesString(ids[idStart:]))
+		out = append(out, m)
 		off += size
 	}
 	return out, nil
 }
 
-// messageFromRecord converts a decoded record, inflating a compressed body.
-func messageFromRecord(r *message.Ext, size int) *MessageExt {
-	m := &MessageExt{
-		Message: Message{
-			Topic:      r.Topic,
-			Body:       r.Body,
-			Flag:       r.Flag,
-			Properties: r.Properties,
-		},
-		Queue:                     MessageQueue{Topic: r.Topic, QueueID: r.QueueID},
-		QueueOffset:               r.QueueOffset,
-		CommitLogOffset:           r.PhysicalOffset,
-		SysFlag:                   r.SysFlag,
-		BornTimestamp:             r.BornTimestamp,
-		BornHost:                  r.BornHost,
-		StoreTimestamp:            r.StoreTimestamp,
-		StoreHost:                 r.StoreHost,
-		ReconsumeTimes:            r.ReconsumeTimes,
-		PreparedTransactionOffset: r.PreparedTransactionOffset,
-		BodyCRC:                   r.BodyCRC,
-		StoreSize:                 int32(size),
+// countRecords counts the records of a run by their TOTALSIZE fields, stopping at the
+// first that cannot be a record; the decode that follows reports it.
+func countRecords(b []byte) int {
+	n := 0
+	for off := 0; len(b)-off >= message.FixedOverheadV4; n++ {
+		size := message.RecordTotalSize(b[off:])
+		if size < message.FixedOverheadV4 || size > len(b)-off {
+			break
+		}
+		off += size
 	}
-	if r.SysFlag&message.FlagCompressed != 0 {
-		if inflated, err := message.Decompress(r.Body, MaxInflatedBody); err == nil {
+	return n
+}
+
+// fillMessage sets m from a parsed record: the body (inflated when compressed) and the
+// properties read in place, the ids as given.
+func fillMessage(m *MessageExt, v *message.View, topic, offsetID string) {
+	*m = MessageExt{
+		Message: Message{
+			Topic:      topic,
+			Body:       v.Body(),
+			Flag:       v.Flag(),
+			Properties: message.DecodePropertiesRoom(bytesString(v.RawProperties()), 2),
+		},
+		OffsetMsgID:               offsetID,
+		Queue:                     MessageQueue{Topic: topic, QueueID: v.QueueID()},
+		QueueOffset:               v.QueueOffset(),
+		CommitLogOffset:           v.PhysicalOffset(),
+		SysFlag:                   v.SysFlag(),
+		BornTimestamp:             v.BornTimestamp(),
+		BornHost:                  v.BornHost(),
+		StoreTimestamp:            v.StoreTimestamp(),
+		StoreHost:                 v.StoreHost(),
+		ReconsumeTimes:            v.ReconsumeTimes(),
+		PreparedTransactionOffset: v.PreparedTransactionOffset(),
+		BodyCRC:                   v.BodyCRC(),
+		StoreSize:                 int32(v.Size()),
+	}
+	if m.SysFlag&message.FlagCompressed != 0 {
+		if inflated, err := message.Decompress(m.Body, MaxInflatedBody); err == nil {
 			m.Body = inflated
 		}
 	}
-	m.OffsetMsgID = message.OffsetMsgID(r.StoreHost, r.PhysicalOffset)
 	m.MsgID = m.Properties[message.PropUniqKey]
 	if m.MsgID == "" {
-		m.MsgID = m.OffsetMsgID
+		m.MsgID = offsetID
 	}
-	return m
+}
+
+// bytesString returns b as a string without copying; b must never change afterwards.
+func bytesString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // errEmptyBody is the cause of ErrInvalidMessage for a message without body.

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -162,17 +163,7 @@ func (pq *processQueue) remove(msgs []*MessageExt, commit func(offset int64)) in
 	if pq.mu.dropped || len(pq.mu.msgs) == 0 {
 		return -1
 	}
-	removed := false
-	for _, m := range msgs {
-		i, ok := slices.BinarySearchFunc(pq.mu.msgs, m.QueueOffset, cmpOffset)
-		if !ok || pq.mu.msgs[i] != m {
-			continue
-		}
-		pq.mu.bytes -= int64(len(m.Body))
-		pq.mu.msgs = slices.Delete(pq.mu.msgs, i, i+1)
-		removed = true
-	}
-	if removed {
+	if pq.removeLocked(msgs) {
 		pq.syncCountersLocked()
 		signal(pq.space)
 	}
@@ -184,6 +175,51 @@ func (pq *processQueue) remove(msgs []*MessageExt, commit func(offset int64)) in
 		commit(off)
 	}
 	return off
+}
+
+// removeLocked takes msgs out of the cache and reports whether any was there. A batch
+// in offset order (every batch the queue hands out) is removed in one pass over the
+// cache from its first message on, so consuming a pull of 500 messages costs one
+// compaction, not 500 slice deletions. mu must be held.
+func (pq *processQueue) removeLocked(msgs []*MessageExt) bool {
+	if len(msgs) == 0 {
+		return false
+	}
+	if !slices.IsSortedFunc(msgs, func(a, b *MessageExt) int { return cmp.Compare(a.QueueOffset, b.QueueOffset) }) {
+		removed := false
+		for _, m := range msgs {
+			removed = pq.removeLocked([]*MessageExt{m}) || removed
+		}
+		return removed
+	}
+	cache := pq.mu.msgs
+	start, _ := slices.BinarySearchFunc(cache, msgs[0].QueueOffset, cmpOffset)
+	w, j := start, 0
+	for _, c := range cache[start:] {
+		for j < len(msgs) && msgs[j].QueueOffset < c.QueueOffset {
+			j++
+		}
+		if pickedAt(msgs, j, c) {
+			pq.mu.bytes -= int64(len(c.Body))
+			continue
+		}
+		cache[w] = c
+		w++
+	}
+	clear(cache[w:])
+	pq.mu.msgs = cache[:w]
+	return w < len(cache)
+}
+
+// pickedAt reports whether c is among the messages of sorted msgs from j on that carry
+// c's offset.
+func pickedAt(msgs []*MessageExt, j int, c *MessageExt) bool {
+	for ; j < len(msgs) && msgs[j].QueueOffset == c.QueueOffset; j++ {
+		if msgs[j] == c {
+			return true
+		}
+	}
+	return false
 }
 
 // take moves up to n messages from the front of the cache into the orderly batch and

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"sync"
 
@@ -237,6 +238,11 @@ func (p *PushConsumer) deliver(pq *processQueue, msgs []*MessageExt) {
 			return
 		}
 	}
+	// The worker just readied waits on this processor until the pull goroutine blocks,
+	// which is after it has written its next pull. Yielding lets the listener run now:
+	// a message's end-to-end latency does not include the next pull's write
+	// (docs/architecture.md §9).
+	runtime.Gosched()
 }
 
 // splitBatches cuts msgs into runs of at most n messages of one topic (a retry queue
@@ -287,10 +293,12 @@ func (p *PushConsumer) callListener(pq *processQueue, msgs []*MessageExt) (res C
 	}
 	// The listener gets its own copies: it may keep them, while the consumer keeps
 	// using its originals (retries, offsets).
+	// One allocation for the batch's copies.
+	copies := make([]MessageExt, len(msgs))
 	given := make([]*MessageExt, len(msgs))
 	for i, m := range msgs {
-		cp := *m
-		given[i] = &cp
+		copies[i] = *m
+		given[i] = &copies[i]
 	}
 	// Deferred first, so it runs last: it sees the result a panic was turned into.
 	tc := p.traceBefore(given)

@@ -77,9 +77,13 @@ func nextPair(s string) (key, value, rest string, ok bool) {
 // DecodeProperties parses a property string in either form: Java's (no trailing 0x02) or
 // the Go client's (trailing 0x02). Items with an empty key or value or without a 0x01 are
 // skipped, as Java does; a later duplicate key wins. The result is never nil.
-func DecodeProperties(s string) map[string]string {
+func DecodeProperties(s string) map[string]string { return DecodePropertiesRoom(s, 0) }
+
+// DecodePropertiesRoom is DecodeProperties with room for extra more keys, so a caller
+// that adds a few properties after decoding does not grow the map.
+func DecodePropertiesRoom(s string, extra int) map[string]string {
 	// Size from the separator count, itself bounded by len(s): no attacker-chosen size.
-	m := make(map[string]string, strings.Count(s, string(PropertySeparator))+1)
+	m := make(map[string]string, strings.Count(s, string(PropertySeparator))+1+max(extra, 0))
 	for s != "" {
 		k, v, rest, ok := nextPair(s)
 		if ok {

@@ -270,41 +270,11 @@ func verify(b []byte) (layout, error) {
 // The returned Ext shares no memory with b. It never panics and never reads beyond
 // len(b) or TOTALSIZE.
 func DecodeRecord(b []byte) (*Ext, int, error) {
-	l, err := verify(b)
+	v, n, err := ParseView(b)
 	if err != nil {
-		return nil, l.size, err
+		return nil, n, err
 	}
-	rec := b[:l.size]
-	be := binary.BigEndian
-	born, err := readHost(rec, offBornHost, l.sysFlag&FlagBornHostV6 != 0, "born host")
-	if err != nil {
-		return nil, l.size, err
-	}
-	store, err := readHost(rec, l.store, l.sysFlag&FlagStoreHostV6 != 0, "store host")
-	if err != nil {
-		return nil, l.size, err
-	}
-	m := &Ext{
-		Topic:                     string(rec[l.topicOff : l.topicOff+l.topicLen]),
-		QueueID:                   int32(be.Uint32(rec[offQueueID:])),
-		Flag:                      int32(be.Uint32(rec[offFlag:])),
-		QueueOffset:               int64(be.Uint64(rec[offQueueOffset:])),
-		PhysicalOffset:            int64(be.Uint64(rec[offPhysicalOffset:])),
-		SysFlag:                   l.sysFlag,
-		BornTimestamp:             int64(be.Uint64(rec[offBornTimestamp:])),
-		BornHost:                  born,
-		StoreTimestamp:            int64(be.Uint64(rec[l.storeTS:])),
-		StoreHost:                 store,
-		ReconsumeTimes:            int32(be.Uint32(rec[l.reconsum:])),
-		PreparedTransactionOffset: int64(be.Uint64(rec[l.reconsum+4:])),
-		BodyCRC:                   be.Uint32(rec[offBodyCRC:]),
-		Body:                      slices.Clone(rec[l.bodyOff : l.bodyOff+l.bodyLen]),
-		Properties:                DecodeProperties(string(rec[l.propsOff : l.propsOff+l.propsLen])),
-	}
-	if m.Body == nil {
-		m.Body = []byte{}
-	}
-	return m, l.size, nil
+	return v.Ext(), n, nil
 }
 
 // readHost reads the host at off in its 8- or 20-byte form. A port outside 0..65535
