@@ -12,7 +12,7 @@ import (
 	"github.com/rocketgo/rocketgo/store"
 )
 
-// The batched send path (docs/architecture.md, "Produce path"): the event loop hands
+// The batched send path (docs/architecture.md §5, "Produce path"): the event loop hands
 // over every SEND_MESSAGE and SEND_MESSAGE_V2 of one read event at once. Each is
 // checked (ACL, header, topic, size) and encoded on its own into one shared buffer;
 // then all are appended under one hold of the CommitLog lock (store.PutMany), with one
