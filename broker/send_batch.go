@@ -63,7 +63,7 @@ func getSendScratch() *sendScratch {
 
 // release takes back the answers of the batch and returns sc to the pool.
 func (sc *sendScratch) release() {
-	if cap(sc.rec) > 4*maxRetainedBuf || cap(sc.props) > maxRetainedBuf {
+	if cap(sc.rec) > 2*maxRetainedBuf || cap(sc.props) > maxRetainedBuf {
 		return // a batch of large messages: let the buffers go
 	}
 	sc.st = sendStart{} // drops the last request's strings
@@ -117,6 +117,10 @@ func (b *Broker) sendBatchHandler(reqCode int32) server.BatchHandler {
 			if !b.stageSend(sc, conn, req, i, resps) {
 				b.appendStaged(sc, conn, reqs, resps)
 				resps[i] = b.handleSend(conn, req)
+			} else if len(sc.rec) >= maxRetainedBuf {
+				// Large messages: append what is staged rather than copy a whole
+				// read event's bodies into one buffer.
+				b.appendStaged(sc, conn, reqs, resps)
 			}
 		}
 		b.appendStaged(sc, conn, reqs, resps)

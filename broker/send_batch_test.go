@@ -60,23 +60,32 @@ func pipelinedSends(t *testing.T, h *harness, reqs []*codec.Command) []*codec.Co
 // get their own error answers without failing their neighbours; the stored messages
 // read back in the order they were sent.
 func TestPipelinedSendsBatch(t *testing.T) {
-	for _, flush := range []store.FlushMode{store.AsyncFlush, store.SyncFlush} {
-		t.Run(fmt.Sprint("flushMode=", flush), func(t *testing.T) {
+	for _, tc := range []struct {
+		flush     store.FlushMode
+		n, size   int // messages, and the padding of each body
+		maxBody   int
+		bad, huge int // the sends with a bad topic and a body over maxBody
+	}{
+		{store.AsyncFlush, 300, 0, 4096, 57, 211},
+		{store.SyncFlush, 300, 0, 4096, 57, 211},
+		// 60 KiB bodies: a read event's sends are appended in more than one run.
+		{store.AsyncFlush, 60, 60 << 10, 128 << 10, 7, 33},
+	} {
+		flush, n, badTopic, tooLarge := tc.flush, tc.n, tc.bad, tc.huge
+		t.Run(fmt.Sprint("flushMode=", flush, ",body=", tc.size), func(t *testing.T) {
 			h := newHarness(t, func(_ *Options, so *store.Options) {
 				so.FlushMode = flush
-				so.MaxMessageBytes = 4096
+				so.MaxMessageBytes = tc.maxBody
 			})
 			h.createTopic("PB", 1, 6)
-			const n = 300
-			badTopic, tooLarge := 57, 211
 			reqs := make([]*codec.Command, n)
 			for i := range reqs {
-				topic, body := "PB", []byte(fmt.Sprintf("m-%03d", i))
+				topic, body := "PB", append([]byte(fmt.Sprintf("m-%03d", i)), make([]byte, tc.size)...)
 				switch i {
 				case badTopic:
 					topic = "bad topic!"
 				case tooLarge:
-					body = make([]byte, 5000)
+					body = make([]byte, tc.maxBody+1)
 				}
 				hdr := sendReq(topic, 0, nil)
 				if i%2 == 0 {
@@ -96,7 +105,7 @@ func TestPipelinedSendsBatch(t *testing.T) {
 				if flush == store.AsyncFlush && resp.Opaque != int32(i+1) {
 					t.Fatalf("answer %d has opaque %d: answers out of order", i, resp.Opaque)
 				}
-				if resp.Opaque < 1 || resp.Opaque > n || resps[resp.Opaque-1] != nil {
+				if resp.Opaque < 1 || int(resp.Opaque) > n || resps[resp.Opaque-1] != nil {
 					t.Fatalf("answer %d has opaque %d: unknown or repeated", i, resp.Opaque)
 				}
 				resps[resp.Opaque-1] = resp
@@ -109,7 +118,7 @@ func TestPipelinedSendsBatch(t *testing.T) {
 					wantCode(t, "bad topic", resp, code.SystemError, "illegal characters")
 					continue
 				case tooLarge:
-					wantCode(t, "too large", resp, code.MessageIllegal, "exceeds maxMessageSize 4096")
+					wantCode(t, "too large", resp, code.MessageIllegal, fmt.Sprint("exceeds maxMessageSize ", tc.maxBody))
 					continue
 				}
 				if resp.Code != code.Success {
@@ -125,15 +134,15 @@ func TestPipelinedSendsBatch(t *testing.T) {
 				ids[r.MsgID] = true
 				next++
 			}
-			h.waitDispatched("PB", 0, n-2)
+			h.waitDispatched("PB", 0, int64(n-2))
 			var bodies []string
-			for off := int64(0); off < n-2; {
+			for off := int64(0); off < int64(n-2); {
 				pr := h.pull(pullReq("cg", "PB", 0, off))
 				if pr.Code != code.Success {
 					t.Fatalf("pull at %d: code %d %q", off, pr.Code, pr.Remark)
 				}
 				for _, m := range records(t, pr.Body) {
-					bodies = append(bodies, string(m.Body))
+					bodies = append(bodies, string(m.Body[:5]))
 					off++
 				}
 			}
