@@ -97,6 +97,11 @@ func (d *discard) Put(rec []byte) (store.PutResult, error) {
 }
 func (d *discard) PutBatch(recs []byte) (store.PutResult, error) { return d.Put(recs) }
 func (d *discard) OnFlushed(_ int64, fn func(error))             { fn(nil) }
+func (d *discard) PutMany(items []store.PutItem, res []store.PutResult, errs []error) {
+	for i, it := range items {
+		res[i], errs[i] = d.Put(it.Recs)
+	}
+}
 
 func BenchmarkSendHandlerOnly(b *testing.B) {
 	br := openInProcess(b, nil)
@@ -112,6 +117,50 @@ func BenchmarkSendHandlerOnly(b *testing.B) {
 		if resp := br.handleSend(conn, req); resp == nil || resp.Code != code.Success {
 			b.Fatalf("send: %+v", resp)
 		}
+	}
+}
+
+// BenchmarkSendBatchHandler serves sends the way the event loop hands over one read
+// event of 32 pipelined SEND_MESSAGE frames (send_batch.go); one op is one message.
+func BenchmarkSendBatchHandler(b *testing.B) {
+	for _, exp := range []string{"DISABLE", "PROM"} {
+		b.Run("metrics="+exp, func(b *testing.B) {
+			br := openInProcess(b, func(o *Options, _ *store.Options) { o.MetricsExporterType = exp })
+			benchSendBatch(b, br)
+		})
+	}
+}
+
+// BenchmarkSendBatchHandlerOnly is BenchmarkSendBatchHandler without the store's append.
+func BenchmarkSendBatchHandlerOnly(b *testing.B) {
+	br := openInProcess(b, nil)
+	br.putDst = &discard{}
+	benchSendBatch(b, br)
+}
+
+func benchSendBatch(b *testing.B, br *Broker) {
+	const n = 32
+	createTopicDirect(b, br, "Bench", 4)
+	body := make([]byte, 1024)
+	reqs := make([]*codec.Command, n)
+	for i := range reqs {
+		reqs[i] = sendCommand("Bench", 1, body)
+	}
+	resps := make([]*codec.Command, n)
+	conn := &server.Conn{}
+	h := br.batchRoute(code.SendMessage)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += n {
+		clear(resps)
+		done := h(conn, reqs, resps)
+		for _, resp := range resps {
+			if resp == nil || resp.Code != code.Success {
+				b.Fatalf("send: %+v", resp)
+			}
+		}
+		done()
 	}
 }
 

@@ -15,26 +15,43 @@ import (
 // observed wraps route handler h of request code reqCode with the latency
 // observation. With metrics off it returns h itself: no cost at all.
 func (b *Broker) observed(reqCode int32, h server.Handler) server.Handler {
-	rt := b.obs.m.RPCRoute(reqCode)
+	rt := b.rpcRoute(reqCode)
 	if rt == nil {
 		return h
+	}
+	return func(c *server.Conn, req *codec.Command) *codec.Command {
+		start := metrics.Mono()
+		resp := h(c, req)
+		observeAnswer(rt, start, req, resp)
+		return resp
+	}
+}
+
+// rpcRoute returns the latency series of reqCode and records it for replyLate; nil
+// with metrics off.
+func (b *Broker) rpcRoute(reqCode int32) *metrics.RPCRoute {
+	rt := b.obs.m.RPCRoute(reqCode)
+	if rt == nil {
+		return nil
 	}
 	if b.obs.rpc == nil {
 		b.obs.rpc = make(map[int32]*metrics.RPCRoute)
 	}
 	b.obs.rpc[reqCode] = rt
-	return func(c *server.Conn, req *codec.Command) *codec.Command {
-		start := metrics.Mono()
-		resp := h(c, req)
-		if resp != nil {
-			res := metrics.ResultSuccess
-			if req.Flag&code.FlagOneway != 0 {
-				res = metrics.ResultOneway
-			}
-			rt.Observe(start, resp.Code, false, res)
-		}
-		return resp
+	return rt
+}
+
+// observeAnswer observes resp, the answer a handler returned for req at dispatch
+// (nothing when it answers later).
+func observeAnswer(rt *metrics.RPCRoute, start int64, req, resp *codec.Command) {
+	if resp == nil {
+		return
 	}
+	res := metrics.ResultSuccess
+	if req.Flag&code.FlagOneway != 0 {
+		res = metrics.ResultOneway
+	}
+	rt.Observe(start, resp.Code, false, res)
 }
 
 // replyLate writes resp, the late answer to req, and observes it. start (a metrics.Mono

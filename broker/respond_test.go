@@ -100,6 +100,16 @@ func (f *fullDisk) PutBatch(recs []byte) (store.PutResult, error) {
 	return f.Store.PutBatch(recs)
 }
 
+func (f *fullDisk) PutMany(items []store.PutItem, res []store.PutResult, errs []error) {
+	if err := f.fail(); err != nil {
+		for i := range items {
+			res[i], errs[i] = store.PutResult{}, err
+		}
+		return
+	}
+	f.Store.PutMany(items, res, errs)
+}
+
 // TestSendDiskFull: single, V2 and batch sends whose append fails with the store's
 // disk-full error are answered SERVICE_NOT_AVAILABLE with the store's usage text, store
 // nothing, and carry the send answer's region fields; once the disk has room the same

@@ -129,6 +129,10 @@ func (b *Broker) registerRoutes(srv *server.Server, skip func(code int32) bool) 
 		if skip != nil && skip(r.code) {
 			continue
 		}
+		if bh := b.batchRoute(r.code); bh != nil {
+			srv.HandleBatch(r.code, bh)
+			continue
+		}
 		h := b.observed(r.code, b.guarded(r.handler))
 		if r.async {
 			srv.HandleAsync(r.code, h)

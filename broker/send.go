@@ -6,7 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
+	"github.com/rocketgo/rocketgo/broker/dedup"
 	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/broker/metrics"
 	"github.com/rocketgo/rocketgo/proto/body"
@@ -23,6 +25,7 @@ import (
 type appender interface {
 	Put(rec []byte) (store.PutResult, error)
 	PutBatch(recs []byte) (store.PutResult, error)
+	PutMany(items []store.PutItem, res []store.PutResult, errs []error)
 	OnFlushed(endOffset int64, fn func(err error))
 }
 
@@ -70,53 +73,19 @@ type sendTarget struct {
 // answer is written inline; with SYNC_FLUSH it is written when the store reports the
 // record flushed (or FLUSH_DISK_TIMEOUT, which still counts as sent).
 func (b *Broker) handleSend(conn *server.Conn, req *codec.Command) *codec.Command {
-	h, err := header.DecodeSend(req.Code, req.ExtFields)
-	if err != nil {
-		return b.sendError(req, err)
-	}
-	if err := b.refuseSendOnSlave(); err != nil { // role.go
-		return b.sendError(req, err)
-	}
-	if isTxSend(&h.SendMessageRequest) {
-		return b.handleHalfSend(conn, req, &h) // transaction.go
-	}
-	batch := req.Code == code.SendBatchMessage || h.Batch
 	sb := sendBufPool.Get().(*sendBuf)
 	defer putSendBuf(sb)
-	// The properties every record of this request gets: the header's, without WAIT,
-	// with CLUSTER. Features that need more than a plain append are refused before
-	// anything (an auto-created topic) is done on the message's behalf; so is a body
-	// over the limit.
-	var sp propScan
-	sb.props, sp = b.rewriteProps(sb.props[:0], h.Properties)
-	if sp.unsupported != "" {
-		return b.sendError(req, reject(errNotSupported, "%s not supported yet (topic %s)", sp.unsupported, h.Topic))
-	}
-	if !batch {
-		if err := b.checkBodySize(len(req.Body)); err != nil {
-			return b.sendError(req, err)
-		}
-	}
-	dst, err := b.sendCheck(&h.SendMessageRequest, req.Version, batch)
-	if err != nil {
+	var st sendStart
+	switch err := b.startSend(&st, conn, req, sb.props[:0]); {
+	case err != nil:
 		return b.sendError(req, err)
+	case st.tx:
+		return b.handleHalfSend(conn, req, &st.h) // transaction.go
 	}
-	sysFlag := h.SysFlag &^ (message.FlagBornHostV6 | message.FlagStoreHostV6 | message.FlagMultiTags)
-	if dst.tc.GetTopicFilterType() == metapb.TopicFilterType_MULTI_TAG {
-		sysFlag |= message.FlagMultiTags
-	}
-	m := message.Ext{
-		Topic:          dst.topic,
-		QueueID:        dst.queueID,
-		Flag:           h.Flag,
-		SysFlag:        sysFlag,
-		BornTimestamp:  h.BornTimestamp,
-		BornHost:       conn.RemoteAddr(),
-		StoreHost:      b.storeHost(),
-		ReconsumeTimes: h.ReconsumeTimes,
-	}
+	sb.props = st.props
+	h, sp, m, dst, batch := &st.h, &st.sp, &st.m, &st.dst, st.batch
 	if sp.sched.set { // DELAY or TIMER_*: stored where it waits (delay.go)
-		if err := b.routeScheduled(&m, sb, &sp.sched, batch); err != nil {
+		if err := b.routeScheduled(m, sb, &sp.sched, batch); err != nil {
 			return b.sendError(req, err)
 		}
 	}
@@ -128,15 +97,16 @@ func (b *Broker) handleSend(conn *server.Conn, req *codec.Command) *codec.Comman
 	var (
 		res   store.PutResult
 		sizes []int // record sizes of a batch, for the message ids
+		err   error
 	)
 	if batch {
-		sizes, err = b.encodeBatch(sb, &m, req.Body)
+		sizes, err = b.encodeBatch(sb, m, req.Body)
 		if err == nil {
 			res, err = b.putDst.PutBatch(sb.rec)
 		}
 	} else {
 		m.Body = req.Body
-		sb.rec, err = message.EncodeRecordProps(sb.rec[:0], &m, string(sb.props))
+		sb.rec, err = message.EncodeRecordProps(sb.rec[:0], m, bytesString(sb.props))
 		if err == nil {
 			res, err = b.putDst.Put(sb.rec)
 		}
@@ -145,14 +115,22 @@ func (b *Broker) handleSend(conn *server.Conn, req *codec.Command) *codec.Comman
 		return b.sendError(req, err)
 	}
 	dd.Stored(res, sizes)
-	b.countSent(dst.topic, &sp, req.Body, sizes)
+	b.countSent(dst.topic, sp, req.Body, sizes)
 	if sp.replyTo != "" { // a request: its reply is pushed over this connection (reply.go)
 		b.clients.NoteRequester(conn, sp.replyTo)
 	}
 	if !b.waitsForDurability() || sp.noWait { // SYNC_FLUSH and SYNC_MASTER wait (role.go)
 		return dd.Answer(b.sendOK(req, code.Success, "", m.StoreHost, dst.queueID, res, sizes))
 	}
-	host, qid, start := m.StoreHost, dst.queueID, metrics.Mono()
+	b.answerSendWhenDurable(conn, req, dd, m.StoreHost, dst.queueID, res, sizes)
+	return nil
+}
+
+// answerSendWhenDurable writes the answer to a stored send once it is durable
+// (waitsForDurability): success, or the flush or replication failure, which still
+// counts as sent.
+func (b *Broker) answerSendWhenDurable(conn *server.Conn, req *codec.Command, dd *dedup.Send, host netip.AddrPort, qid int32, res store.PutResult, sizes []int) {
+	start := metrics.Mono()
 	b.onDurable(res.EndOffset, func(ferr error) {
 		c, remark := int32(code.Success), ""
 		if ferr != nil {
@@ -163,6 +141,63 @@ func (b *Broker) handleSend(conn *server.Conn, req *codec.Command) *codec.Comman
 			b.log.Debug().Err(err).Uint64("conn", conn.ID()).Msg("send answer dropped")
 		}
 	})
+}
+
+// sendStart is a send decoded and validated up to its append (startSend).
+type sendStart struct {
+	h     header.SendMessageRequestV2
+	tx    bool // a transactional half message: nothing else below is set
+	batch bool // SEND_BATCH_MESSAGE or the batch header flag
+	sp    propScan
+	props []byte // the properties to store (rewriteProps)
+	dst   sendTarget
+	m     message.Ext // the record's fields but its body and properties
+}
+
+// startSend decodes req's send header and validates it (docs/protocol.md §2.3): the
+// properties every record of the request gets are the header's, without WAIT, with
+// CLUSTER, appended to props. Features that need more than a plain append are refused
+// before anything (an auto-created topic) is done on the message's behalf; so is a
+// body over the limit. A transactional send stops after the header (st.tx).
+func (b *Broker) startSend(st *sendStart, conn *server.Conn, req *codec.Command, props []byte) error {
+	var err error
+	if st.h, err = header.DecodeSend(req.Code, req.ExtFields); err != nil {
+		return err
+	}
+	if err := b.refuseSendOnSlave(); err != nil { // role.go
+		return err
+	}
+	h := &st.h
+	if st.tx = isTxSend(&h.SendMessageRequest); st.tx {
+		return nil
+	}
+	st.batch = req.Code == code.SendBatchMessage || h.Batch
+	st.props, st.sp = b.rewriteProps(props, h.Properties)
+	if st.sp.unsupported != "" {
+		return reject(errNotSupported, "%s not supported yet (topic %s)", st.sp.unsupported, h.Topic)
+	}
+	if !st.batch {
+		if err := b.checkBodySize(len(req.Body)); err != nil {
+			return err
+		}
+	}
+	if st.dst, err = b.sendCheck(&h.SendMessageRequest, req.Version, st.batch); err != nil {
+		return err
+	}
+	sysFlag := h.SysFlag &^ (message.FlagBornHostV6 | message.FlagStoreHostV6 | message.FlagMultiTags)
+	if st.dst.tc.GetTopicFilterType() == metapb.TopicFilterType_MULTI_TAG {
+		sysFlag |= message.FlagMultiTags
+	}
+	st.m = message.Ext{
+		Topic:          st.dst.topic,
+		QueueID:        st.dst.queueID,
+		Flag:           h.Flag,
+		SysFlag:        sysFlag,
+		BornTimestamp:  h.BornTimestamp,
+		BornHost:       conn.RemoteAddr(),
+		StoreHost:      b.storeHost(),
+		ReconsumeTimes: h.ReconsumeTimes,
+	}
 	return nil
 }
 
@@ -420,6 +455,12 @@ func scanUnsupported(props string) string {
 // queueId, queueOffset (of the first record), MSG_REGION and TRACE_ON.
 func (b *Broker) sendOK(req *codec.Command, c int32, remark string, host netip.AddrPort, queueID int32, res store.PutResult, sizes []int) *codec.Command {
 	resp := req.NewResponse(c, remark)
+	b.fillSendOK(resp, host, queueID, res, sizes)
+	return resp
+}
+
+// fillSendOK sets the extFields of a stored send's answer (sendOK) in resp.
+func (b *Broker) fillSendOK(resp *codec.Command, host netip.AddrPort, queueID int32, res store.PutResult, sizes []int) {
 	var msgID string
 	if len(sizes) == 0 {
 		msgID = message.OffsetMsgID(host, res.PhysicalOffset)
@@ -440,7 +481,6 @@ func (b *Broker) sendOK(req *codec.Command, c int32, remark string, host netip.A
 	resp.ExtFields["queueId"] = strconv.FormatInt(int64(queueID), 10)
 	resp.ExtFields["queueOffset"] = strconv.FormatInt(res.QueueOffset, 10)
 	b.addSendExt(resp)
-	return resp
 }
 
 // sendError answers a refused send: the table's code and remark, plus MSG_REGION and
@@ -455,3 +495,7 @@ func (b *Broker) addSendExt(resp *codec.Command) {
 	resp.ExtFields[message.PropMsgRegion] = b.opts.Region
 	resp.ExtFields[message.PropTraceOn] = strconv.FormatBool(b.opts.TraceOn)
 }
+
+// bytesString views b as a string without copying, for a callee that only reads it
+// during the call (the record encoder copies the properties into the record).
+func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

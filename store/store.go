@@ -168,31 +168,45 @@ func (s *Store) abandon() {
 // Errors: ErrInvalidRecord, ErrMessageTooLarge, ErrPropertiesTooLarge, ErrDiskFull,
 // ErrWriteFailed (sticky), ErrClosed.
 func (s *Store) Put(rec []byte) (PutResult, error) {
-	if err := s.admit(len(rec)); err != nil {
-		return PutResult{}, err
-	}
-	size, err := message.VerifyRecord(rec)
+	count, first, err := s.verify(rec, false)
 	if err != nil {
-		return PutResult{}, fmt.Errorf("%w: %v", ErrInvalidRecord, err)
-	}
-	if size != len(rec) {
-		return PutResult{}, fmt.Errorf("%w: %d trailing bytes after a %d-byte record (use PutBatch)", ErrInvalidRecord, len(rec)-size, size)
-	}
-	if err := s.checkRecord(rec); err != nil {
 		return PutResult{}, err
 	}
-	return s.append(rec, 1, rec)
+	return s.append(rec, count, first)
 }
 
 // PutBatch appends concatenated records of one topic and one queue as a unit: they land
 // in one segment with consecutive queue offsets. Prepared (half) transaction records
 // cannot be batched.
 func (s *Store) PutBatch(recs []byte) (PutResult, error) {
-	if err := s.admit(len(recs)); err != nil {
+	count, first, err := s.verify(recs, true)
+	if err != nil {
 		return PutResult{}, err
 	}
+	return s.append(recs, count, first)
+}
+
+// verify checks what Put (batch false) or PutBatch (batch true) is given and returns
+// the number of records and the first one.
+func (s *Store) verify(recs []byte, batch bool) (int, []byte, error) {
+	if err := s.admit(len(recs)); err != nil {
+		return 0, nil, err
+	}
+	if !batch {
+		size, err := message.VerifyRecord(recs)
+		if err != nil {
+			return 0, nil, fmt.Errorf("%w: %v", ErrInvalidRecord, err)
+		}
+		if size != len(recs) {
+			return 0, nil, fmt.Errorf("%w: %d trailing bytes after a %d-byte record (use PutBatch)", ErrInvalidRecord, len(recs)-size, size)
+		}
+		if err := s.checkRecord(recs); err != nil {
+			return 0, nil, err
+		}
+		return 1, recs, nil
+	}
 	if len(recs) == 0 {
-		return PutResult{}, fmt.Errorf("%w: empty batch", ErrInvalidRecord)
+		return 0, nil, fmt.Errorf("%w: empty batch", ErrInvalidRecord)
 	}
 	var first []byte
 	count := 0
@@ -200,25 +214,25 @@ func (s *Store) PutBatch(recs []byte) (PutResult, error) {
 		rec := recs[off:]
 		size, err := message.VerifyRecord(rec)
 		if err != nil {
-			return PutResult{}, fmt.Errorf("%w: batch record %d at byte %d: %v", ErrInvalidRecord, count, off, err)
+			return 0, nil, fmt.Errorf("%w: batch record %d at byte %d: %v", ErrInvalidRecord, count, off, err)
 		}
 		rec = rec[:size]
 		if err := s.checkRecord(rec); err != nil {
-			return PutResult{}, fmt.Errorf("batch record %d: %w", count, err)
+			return 0, nil, fmt.Errorf("batch record %d: %w", count, err)
 		}
 		if first == nil {
 			first = rec
 			if tx := message.TxType(message.RecordSysFlag(rec)); tx == message.TxPreparedType || tx == message.TxRollbackType {
-				return PutResult{}, fmt.Errorf("%w: a batch cannot hold prepared or rolled back transaction records", ErrInvalidRecord)
+				return 0, nil, fmt.Errorf("%w: a batch cannot hold prepared or rolled back transaction records", ErrInvalidRecord)
 			}
 		} else if message.RecordQueueID(rec) != message.RecordQueueID(first) ||
 			string(message.RecordTopicBytes(rec)) != string(message.RecordTopicBytes(first)) ||
 			message.TxType(message.RecordSysFlag(rec)) != message.TxType(message.RecordSysFlag(first)) {
-			return PutResult{}, fmt.Errorf("%w: batch record %d is for another topic, queue or transaction type than the first", ErrInvalidRecord, count)
+			return 0, nil, fmt.Errorf("%w: batch record %d is for another topic, queue or transaction type than the first", ErrInvalidRecord, count)
 		}
 		off += size
 	}
-	return s.append(recs, count, first)
+	return count, first, nil
 }
 
 // checkRecord applies the store's limits to one verified record.
@@ -238,9 +252,23 @@ func (s *Store) checkRecord(rec []byte) error {
 // append hands verified records to the log; first is the first record (topic, queue,
 // transaction type).
 func (s *Store) append(recs []byte, count int, first []byte) (PutResult, error) {
+	u := unitOf(recs, count, first)
+	r, err := s.cl.Append(u.Recs, u.Count, u.Topic, u.QueueID, u.Advance)
+	return s.appended(len(recs), r, err)
+}
+
+// unitOf describes verified records for the log; first is the first record (topic,
+// queue, transaction type).
+func unitOf(recs []byte, count int, first []byte) commitlog.Unit {
 	tx := message.TxType(message.RecordSysFlag(first))
-	advance := tx != message.TxPreparedType && tx != message.TxRollbackType
-	r, err := s.cl.Append(recs, count, message.RecordTopicBytes(first), message.RecordQueueID(first), advance)
+	return commitlog.Unit{
+		Recs: recs, Count: count, Topic: message.RecordTopicBytes(first), QueueID: message.RecordQueueID(first),
+		Advance: tx != message.TxPreparedType && tx != message.TxRollbackType,
+	}
+}
+
+// appended turns the log's answer to an append of n bytes into the store's.
+func (s *Store) appended(n int, r commitlog.Result, err error) (PutResult, error) {
 	if err != nil {
 		switch {
 		case errors.Is(err, commitlog.ErrTooLarge):
@@ -248,7 +276,7 @@ func (s *Store) append(recs []byte, count int, first []byte) (PutResult, error) 
 		}
 		return PutResult{}, s.appendFailed(err)
 	}
-	s.guard.Consume(int64(len(recs)))
+	s.guard.Consume(int64(n))
 	return PutResult{
 		PhysicalOffset: r.PhysicalOffset,
 		QueueOffset:    r.QueueOffset,

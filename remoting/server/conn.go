@@ -29,6 +29,9 @@ type Conn struct {
 	// out collects the responses produced while one OnTraffic call runs, so a burst of
 	// pipelined requests is answered with one write. Only the event loop touches it.
 	out outBatch
+	// batch collects the requests of batched routes until they are served (batch.go).
+	// Only the event loop touches it.
+	batch pendingBatch
 	// afterWrite is c.checkOutbound as a value, made once so that async writes do not
 	// allocate a closure each.
 	afterWrite gnet.AsyncCallback
@@ -250,6 +253,7 @@ func (c *Conn) queue(req, resp *codec.Command) {
 // connection may stay open. It runs on the event loop. Nothing is written once the
 // connection closed: its descriptor may already belong to a new connection.
 func (c *Conn) flush() bool {
+	c.srv.runBatch(c)
 	if c.closed.Load() {
 		c.out.reset()
 		return false

@@ -66,6 +66,7 @@ type Handler func(conn *Conn, req *codec.Command) *codec.Command
 type route struct {
 	h     Handler
 	async bool
+	batch BatchHandler // set for a batched route (batch.go); h is nil then
 }
 
 // task is one request handed to the worker pool.
@@ -470,7 +471,7 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 			c.admitted = false
 			c.claim.Store(0)
 			decoded = true
-			s.dispatch(c, cmd, size)
+			s.dispatchFrame(c, cmd, size)
 			continue
 		}
 		prefix, err := gc.Peek(codec.LengthPrefixBytes)
@@ -513,7 +514,7 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 		c.admitted = false
 		c.claim.Store(0) // the reservation now belongs to the request
 		decoded = true
-		s.dispatch(c, cmd, size)
+		s.dispatchFrame(c, cmd, size)
 	}
 	inbound := gc.InboundBuffered()
 	if !c.admitted {

@@ -147,34 +147,102 @@ func (l *Log) Err() error {
 // queue offsets and physical offsets are patched in the mapping, so recs itself is not
 // modified and is copied exactly once.
 func (l *Log) Append(recs []byte, count int, topic []byte, queueID int32, advance bool) (Result, error) {
-	n := int64(len(recs))
-	if n+message.MinBlankSize > l.o.SegmentBytes {
-		return Result{}, fmt.Errorf("%w: %d bytes do not fit a %d-byte segment", ErrTooLarge, n, l.o.SegmentBytes)
+	if err := l.fits(int64(len(recs))); err != nil {
+		return Result{}, err
 	}
 	l.mu.Lock()
 	if err := l.writableLocked(); err != nil {
 		l.mu.Unlock()
 		return Result{}, err
 	}
+	seg, rel, r, err := l.appendLocked(Unit{Recs: recs, Count: count, Topic: topic, QueueID: queueID, Advance: advance}, l.o.Now().UnixMilli())
+	if err != nil {
+		l.mu.Unlock()
+		return Result{}, err
+	}
+	l.mu.puts += int64(count)
+	l.mu.bytes += int64(len(recs))
+	l.wakeUnlock(seg, rel)
+	return r, nil
+}
+
+// Unit is one append of AppendMany: what Append takes as arguments.
+type Unit struct {
+	Recs    []byte // count records back to back, verified by the caller
+	Count   int
+	Topic   []byte
+	QueueID int32
+	Advance bool
+}
+
+// AppendMany appends units in order under one hold of the lock, with one wake of the
+// dispatcher (and, under SYNC_FLUSH, of the flusher) for all of them: the event loop
+// hands over every send frame of one read this way. Each unit is appended as Append
+// would append it; a unit that fails gets its error in errs[i] and does not fail the
+// others (a closed or failed log fails every unit from there on). res and errs must
+// have len(units) elements.
+func (l *Log) AppendMany(units []Unit, res []Result, errs []error) {
+	l.mu.Lock()
+	var (
+		seg      *segment.File
+		rel      int64
+		appended bool
+	)
+	ts := l.o.Now().UnixMilli()
+	for i, u := range units {
+		if errs[i] = l.fits(int64(len(u.Recs))); errs[i] != nil {
+			continue
+		}
+		if errs[i] = l.writableLocked(); errs[i] != nil {
+			continue
+		}
+		s, r, out, err := l.appendLocked(u, ts)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		res[i] = out
+		l.mu.puts += int64(u.Count)
+		l.mu.bytes += int64(len(u.Recs))
+		seg, rel, appended = s, r, true
+	}
+	if !appended {
+		l.mu.Unlock()
+		return
+	}
+	l.wakeUnlock(seg, rel)
+}
+
+// fits refuses n bytes of records that cannot fit one segment.
+func (l *Log) fits(n int64) error {
+	if n+message.MinBlankSize > l.o.SegmentBytes {
+		return fmt.Errorf("%w: %d bytes do not fit a %d-byte segment", ErrTooLarge, n, l.o.SegmentBytes)
+	}
+	return nil
+}
+
+// appendLocked copies one unit into the log with l.mu held and the log writable, with
+// store timestamp ts, and publishes its end to readers (l.written). It returns the
+// segment written and the relative position just past the unit.
+func (l *Log) appendLocked(u Unit, ts int64) (*segment.File, int64, Result, error) {
+	recs, count, n := u.Recs, u.Count, int64(len(u.Recs))
 	seg := l.mu.active
 	rel := l.mu.wpos - seg.Start()
 	if rel+n+message.MinBlankSize > l.o.SegmentBytes {
 		var err error
 		if seg, err = l.rollLocked(seg, rel); err != nil {
-			l.mu.Unlock()
-			return Result{}, err
+			return nil, 0, Result{}, err
 		}
 		rel = 0
 	}
-	ts := l.o.Now().UnixMilli()
-	t := l.mu.topics[string(topic)]
+	t := l.mu.topics[string(u.Topic)]
 	if t == nil {
 		t = &topicState{queues: make(map[int32]int64)}
-		l.mu.topics[string(topic)] = t
+		l.mu.topics[string(u.Topic)] = t
 	}
 	qo := int64(0)
-	if advance {
-		qo = t.queues[queueID]
+	if u.Advance {
+		qo = t.queues[u.QueueID]
 	}
 	pos := l.mu.wpos
 	l.prep.ensureLocked(seg, rel, n)
@@ -188,7 +256,7 @@ func (l *Log) Append(recs []byte, count int, topic []byte, queueID int32, advanc
 		size := int(binary.BigEndian.Uint32(recs[off:]))
 		copy(dst[off+headerLen:off+size], recs[off+headerLen:off+size])
 		q := int64(0)
-		if advance {
+		if u.Advance {
 			q = qo + int64(i)
 		}
 		message.PatchRecord(dst[off:off+size], q, pos+int64(off), ts)
@@ -199,25 +267,33 @@ func (l *Log) Append(recs []byte, count int, topic []byte, queueID int32, advanc
 		copy(dst[off:off+headerLen], recs[off:off+headerLen])
 		off += size
 	}
-	if advance {
-		t.queues[queueID] = qo + int64(count)
+	if u.Advance {
+		t.queues[u.QueueID] = qo + int64(count)
 	}
 	t.puts += int64(count)
-	l.publishUnlock(seg, rel, n, count)
-	return Result{PhysicalOffset: pos, QueueOffset: qo, Count: count, StoreTimestamp: ts, EndOffset: pos + n}, nil
+	end := pos + n
+	l.mu.wpos = end
+	l.written.Store(end)
+	return seg, rel + n, Result{PhysicalOffset: pos, QueueOffset: qo, Count: count, StoreTimestamp: ts, EndOffset: end}, nil
 }
 
 // publishUnlock ends an append of count records, n bytes copied at rel into the active
 // segment seg, with l.mu held: it counts them, publishes the new write position to
-// readers, tells the preparer how far seg is filled and releases l.mu; then it wakes the
-// store's dispatcher and, under SYNC_FLUSH, the flusher.
+// readers and ends as wakeUnlock.
 func (l *Log) publishUnlock(seg *segment.File, rel, n int64, count int) {
 	end := seg.Start() + rel + n
 	l.mu.puts += int64(count)
 	l.mu.bytes += n
 	l.mu.wpos = end
 	l.written.Store(end)
-	l.prep.noteLocked(l, seg, rel+n)
+	l.wakeUnlock(seg, rel+n)
+}
+
+// wakeUnlock ends an append whose last record ended at rel in the active segment seg,
+// with l.mu held: it tells the preparer how far seg is filled and releases l.mu; then
+// it wakes the store's dispatcher and, under SYNC_FLUSH, the flusher.
+func (l *Log) wakeUnlock(seg *segment.File, rel int64) {
+	l.prep.noteLocked(l, seg, rel)
 	l.mu.Unlock()
 	l.o.Notify()
 	if l.o.SyncFlush {

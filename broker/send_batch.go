@@ -1,0 +1,213 @@
+package broker
+
+import (
+	"net/netip"
+	"sync"
+
+	"github.com/rocketgo/rocketgo/broker/metrics"
+	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/proto/message"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/server"
+	"github.com/rocketgo/rocketgo/store"
+)
+
+// The batched send path (docs/architecture.md §5, "Produce path"): the event loop hands
+// over every SEND_MESSAGE and SEND_MESSAGE_V2 of one read event at once. Each is
+// checked (ACL, header, topic, size) and encoded on its own into one shared buffer;
+// then all are appended under one hold of the CommitLog lock (store.PutMany), with one
+// wake of the dispatcher and the flusher. Each keeps its own offset, message id and
+// answer, and a refused one does not fail its neighbours. A send that needs more than
+// a plain append (transactional, scheduled, a batch body, a topic with a duplicate
+// window) is served by handleSend on its own, after the sends staged before it are
+// appended, so the order of appends is the order of the frames.
+
+// sendStaged is one plain send encoded into sendScratch.rec, waiting for the append.
+type sendStaged struct {
+	idx        int // in the batch's requests
+	start, end int // its record in rec
+	topic      string
+	queueID    int32
+	host       netip.AddrPort
+	noWait     bool
+	replyTo    string
+}
+
+// sendScratch is the working space of one batch, pooled: it lives from the batch
+// handler's start until the server has encoded the answers (release).
+type sendScratch struct {
+	st     sendStart
+	props  []byte
+	rec    []byte
+	staged []sendStaged
+	items  []store.PutItem
+	res    []store.PutResult
+	errs   []error
+	owned  []*codec.Command // answers taken from free, reused once encoded
+	free   []*codec.Command
+	done   func() // release, made once
+}
+
+var sendScratchPool = sync.Pool{New: func() any {
+	return &sendScratch{props: make([]byte, 0, 512), rec: make([]byte, 0, 64<<10)}
+}}
+
+// getSendScratch takes a scratch from the pool.
+func getSendScratch() *sendScratch {
+	sc := sendScratchPool.Get().(*sendScratch)
+	if sc.done == nil {
+		sc.done = sc.release
+	}
+	return sc
+}
+
+// release takes back the answers of the batch and returns sc to the pool.
+func (sc *sendScratch) release() {
+	if cap(sc.rec) > 2*maxRetainedBuf || cap(sc.props) > maxRetainedBuf {
+		return // a batch of large messages: let the buffers go
+	}
+	sc.st = sendStart{} // drops the last request's strings
+	sc.free = append(sc.free, sc.owned...)
+	clear(sc.owned)
+	sc.owned = sc.owned[:0]
+	sendScratchPool.Put(sc)
+}
+
+// answer returns a response to req for reuse: SUCCESS, with an empty extFields map.
+func (sc *sendScratch) answer(req *codec.Command) *codec.Command {
+	var resp *codec.Command
+	if n := len(sc.free); n > 0 {
+		resp = sc.free[n-1]
+		sc.free[n-1] = nil
+		sc.free = sc.free[:n-1]
+		ext := resp.ExtFields
+		clear(ext)
+		*resp = codec.Command{ExtFields: ext}
+	} else {
+		resp = &codec.Command{ExtFields: make(map[string]string, 6)}
+	}
+	resp.Code = code.Success
+	resp.Language = codec.DefaultLanguage
+	resp.Version = codec.DefaultVersion
+	resp.Opaque = req.Opaque
+	resp.Flag = codec.FlagResponse
+	resp.Serialize = req.Serialize
+	sc.owned = append(sc.owned, resp)
+	return resp
+}
+
+// sendBatchHandler returns the batched route of a send code: ACL and the rpc latency
+// observation per message, as guarded and observed do for the other routes.
+func (b *Broker) sendBatchHandler(reqCode int32) server.BatchHandler {
+	rt := b.rpcRoute(reqCode)
+	p := b.acl
+	return func(conn *server.Conn, reqs, resps []*codec.Command) func() {
+		var start int64
+		if rt != nil {
+			start = metrics.Mono()
+		}
+		sc := getSendScratch()
+		for i, req := range reqs {
+			if p != nil {
+				if r := p.Check(req.Code, req.ExtFields, req.Body, conn.RemoteAddr().Addr()); r != nil {
+					resps[i] = req.NewResponse(code.NoPermission, r.Remark)
+					continue
+				}
+			}
+			if !b.stageSend(sc, conn, req, i, resps) {
+				b.appendStaged(sc, conn, reqs, resps)
+				resps[i] = b.handleSend(conn, req)
+			} else if len(sc.rec) >= maxRetainedBuf {
+				// Large messages: append what is staged rather than copy a whole
+				// read event's bodies into one buffer.
+				b.appendStaged(sc, conn, reqs, resps)
+			}
+		}
+		b.appendStaged(sc, conn, reqs, resps)
+		if rt != nil {
+			for i, req := range reqs {
+				observeAnswer(rt, start, req, resps[i])
+			}
+		}
+		return sc.done
+	}
+}
+
+// stageSend validates req and encodes its record into sc, or answers it in resps[i]
+// when it is refused. It reports false, touching nothing, for a send that handleSend
+// must serve on its own.
+func (b *Broker) stageSend(sc *sendScratch, conn *server.Conn, req *codec.Command, i int, resps []*codec.Command) bool {
+	st := &sc.st
+	if err := b.startSend(st, conn, req, sc.props[:0]); err != nil {
+		resps[i] = b.sendError(req, err)
+		return true
+	}
+	if st.tx || st.batch || st.sp.sched.set || b.windowOf(st.dst.topic) > 0 {
+		return false
+	}
+	sc.props = st.props
+	st.m.Body = req.Body
+	start := len(sc.rec)
+	rec, err := message.EncodeRecordProps(sc.rec, &st.m, bytesString(sc.props))
+	if err != nil {
+		sc.rec = sc.rec[:start]
+		resps[i] = b.sendError(req, err)
+		return true
+	}
+	sc.rec = rec
+	sc.staged = append(sc.staged, sendStaged{
+		idx: i, start: start, end: len(rec), topic: st.dst.topic, queueID: st.dst.queueID,
+		host: st.m.StoreHost, noWait: st.sp.noWait, replyTo: st.sp.replyTo,
+	})
+	return true
+}
+
+// appendStaged appends the staged sends in one store.PutMany and answers each: at once,
+// or once durable (waitsForDurability).
+func (b *Broker) appendStaged(sc *sendScratch, conn *server.Conn, reqs, resps []*codec.Command) {
+	n := len(sc.staged)
+	if n == 0 {
+		return
+	}
+	sc.items = sc.items[:0]
+	for _, s := range sc.staged {
+		sc.items = append(sc.items, store.PutItem{Recs: sc.rec[s.start:s.end]})
+	}
+	sc.res = append(sc.res[:0], make([]store.PutResult, n)...)
+	sc.errs = append(sc.errs[:0], make([]error, n)...)
+	b.putDst.PutMany(sc.items, sc.res, sc.errs)
+	durable := b.waitsForDurability()
+	for k, s := range sc.staged {
+		req := reqs[s.idx]
+		if err := sc.errs[k]; err != nil {
+			resps[s.idx] = b.sendError(req, err)
+			continue
+		}
+		res := sc.res[k]
+		b.countSent(s.topic, &propScan{}, req.Body, nil)
+		if s.replyTo != "" { // a request: its reply is pushed over this connection (reply.go)
+			b.clients.NoteRequester(conn, s.replyTo)
+		}
+		if !durable || s.noWait {
+			resp := sc.answer(req)
+			b.fillSendOK(resp, s.host, s.queueID, res, nil)
+			resps[s.idx] = resp
+			continue
+		}
+		b.answerSendWhenDurable(conn, req, nil, s.host, s.queueID, res, nil)
+	}
+	clear(sc.staged)
+	clear(sc.items)
+	clear(sc.errs)
+	sc.staged, sc.rec = sc.staged[:0], sc.rec[:0]
+}
+
+// batchRoute returns the batched route of reqCode, nil for a code served one by one.
+// SEND_BATCH_MESSAGE stays one by one: its body is already a batch.
+func (b *Broker) batchRoute(reqCode int32) server.BatchHandler {
+	switch reqCode {
+	case code.SendMessage, code.SendMessageV2:
+		return b.sendBatchHandler(reqCode)
+	}
+	return nil
+}

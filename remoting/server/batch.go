@@ -1,0 +1,99 @@
+package server
+
+import (
+	"fmt"
+
+	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+)
+
+// Batched routes: the requests of one code that arrive back to back in one read event
+// are handed to the route's handler together, so that it can validate them one by one
+// and then do the shared work (a store append, a wake-up) once for all of them.
+
+// BatchHandler serves a run of requests of one code, in the order they arrived on the
+// connection, on the event loop (it must not block). resps[i] receives the response
+// to reqs[i], or nil when it is answered later with Conn.Reply or needs no answer;
+// len(resps) == len(reqs). done, when not nil, is called once the responses are
+// encoded: nothing refers to them any more, so their memory may be reused.
+type BatchHandler func(conn *Conn, reqs, resps []*codec.Command) (done func())
+
+// HandleBatch registers h for code; its requests are batched per read event.
+func (s *Server) HandleBatch(code int32, h BatchHandler) { s.setRoute(code, route{batch: h}) }
+
+// maxBatch bounds the requests handed over at once: a long pipelined burst is served
+// in runs, so that the first answers go out without waiting for the last request.
+const maxBatch = 256
+
+// pendingBatch collects the batched requests of one read event (event loop only).
+type pendingBatch struct {
+	code  int32
+	route BatchHandler
+	reqs  []*codec.Command
+	resps []*codec.Command
+	size  int64 // frame bytes held in the request budget
+}
+
+// dispatchFrame hands a decoded frame to its batch, or serves the batch collected so
+// far and then the frame itself, so requests are served in arrival order.
+func (s *Server) dispatchFrame(c *Conn, cmd *codec.Command, size int64) {
+	if !cmd.IsResponse() {
+		if r, ok := (*s.routes.Load())[cmd.Code]; ok && r.batch != nil {
+			b := &c.batch
+			if len(b.reqs) > 0 && b.code != cmd.Code {
+				s.runBatch(c)
+			}
+			b.code, b.route = cmd.Code, r.batch
+			b.reqs = append(b.reqs, cmd)
+			b.size += size
+			if len(b.reqs) >= maxBatch {
+				s.runBatch(c)
+			}
+			return
+		}
+	}
+	s.runBatch(c)
+	s.dispatch(c, cmd, size)
+}
+
+// runBatch serves the collected batch, queues its answers and releases its budget.
+func (s *Server) runBatch(c *Conn) {
+	b := &c.batch
+	if len(b.reqs) == 0 {
+		return
+	}
+	if !c.closed.Load() {
+		b.resps = append(b.resps[:0], make([]*codec.Command, len(b.reqs))...)
+		done := s.serveBatch(c, b)
+		for i, req := range b.reqs {
+			if resp := b.resps[i]; resp != nil && !req.IsOneway() {
+				c.queue(req, resp)
+			}
+		}
+		if done != nil {
+			done()
+		}
+		clear(b.resps)
+	}
+	s.budget.release(b.size)
+	clear(b.reqs)
+	b.reqs, b.resps, b.size, b.route = b.reqs[:0], b.resps[:0], 0, nil
+}
+
+// serveBatch runs a batch handler; a panic answers every request not yet answered with
+// SYSTEM_ERROR, as serve does for one.
+func (s *Server) serveBatch(c *Conn, b *pendingBatch) (done func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			done = nil
+			s.log.Error().Int32("code", b.code).Int("requests", len(b.reqs)).
+				Str("panic", fmt.Sprint(r)).Msg("batch handler panicked")
+			for i, req := range b.reqs {
+				if b.resps[i] == nil {
+					b.resps[i] = req.NewResponse(code.SystemError, fmt.Sprintf("handler for request code %d failed: %v", req.Code, r))
+				}
+			}
+		}
+	}()
+	return b.route(c, b.reqs, b.resps)
+}

@@ -1,0 +1,125 @@
+package server_test
+
+import (
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+
+	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/internal/remotingtest"
+	"github.com/rocketgo/rocketgo/remoting/server"
+)
+
+// TestServerBatchRoute: a burst of pipelined requests of a batched code, with a
+// request of an ordinary code and one of another batched code in the middle, reaches
+// the batch handler in runs that keep the connection's order (the ordinary request is
+// served between the runs), more than one request per run; every answer comes back in
+// request order, done runs once per run, and a panicking run answers SYSTEM_ERROR for
+// each of its requests only.
+func TestServerBatchRoute(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		seen  []string // the order requests were served in
+		runs  []int    // the size of every run
+		dones int
+	)
+	batch := func(conn *server.Conn, reqs, resps []*codec.Command) func() {
+		mu.Lock()
+		defer mu.Unlock()
+		runs = append(runs, len(reqs))
+		for i, req := range reqs {
+			if req.ExtFields["panic"] == "yes" {
+				panic("boom")
+			}
+			seen = append(seen, req.ExtFields["k"])
+			resps[i] = req.NewResponse(code.Success, "batched "+req.ExtFields["k"])
+		}
+		return func() {
+			mu.Lock()
+			dones++
+			mu.Unlock()
+		}
+	}
+	s := remotingtest.StartServer(t, func(s *server.Server) {
+		s.HandleBatch(100, batch)
+		s.HandleBatch(101, batch)
+		s.Handle(200, func(_ *server.Conn, req *codec.Command) *codec.Command {
+			mu.Lock()
+			seen = append(seen, req.ExtFields["k"])
+			mu.Unlock()
+			return req.NewResponse(code.Success, "single "+req.ExtFields["k"])
+		})
+	})
+	nc, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	const n = 120
+	var burst []byte
+	want := make([]string, n)
+	for i := range n {
+		c, k := int32(100), fmt.Sprint(i)
+		switch {
+		case i == 40:
+			c = 200
+		case i >= 80 && i < 83:
+			c = 101
+		}
+		ext := map[string]string{"k": k}
+		if i == 100 {
+			ext["panic"] = "yes"
+		}
+		req := codec.NewRequest(c, ext, nil)
+		req.Opaque = int32(i + 1)
+		req.Serialize = byte(i % 2)
+		burst = append(burst, rawFrame(t, req)...)
+		want[i] = "batched " + k
+		if c == 200 {
+			want[i] = "single " + k
+		}
+	}
+	if _, err := nc.Write(burst); err != nil {
+		t.Fatal(err)
+	}
+	panicked := 0
+	for i := range n {
+		resp := readRawFrame(t, nc)
+		if resp.Opaque != int32(i+1) {
+			t.Fatalf("answer %d: opaque %d", i, resp.Opaque)
+		}
+		if resp.Code == code.SystemError {
+			panicked++
+			continue
+		}
+		if resp.Code != code.Success || resp.Remark != want[i] {
+			t.Fatalf("answer %d: code %d remark %q, want %q", i, resp.Code, resp.Remark, want[i])
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if panicked == 0 || panicked > n-100 {
+		t.Fatalf("%d answers are SYSTEM_ERROR; want the panicked run's only", panicked)
+	}
+	prev := -1
+	for _, k := range seen {
+		var i int
+		fmt.Sscan(k, &i)
+		if i <= prev {
+			t.Fatalf("served out of order: %v", seen)
+		}
+		prev = i
+	}
+	most, total := 0, 0
+	for _, r := range runs {
+		most, total = max(most, r), total+r
+	}
+	if total != n-1 || most < 2 {
+		t.Fatalf("runs %v: %d requests batched, want %d, some run of more than one", runs, total, n-1)
+	}
+	if dones != len(runs)-1 {
+		t.Fatalf("done ran %d times for %d runs (one panicked)", dones, len(runs))
+	}
+}
