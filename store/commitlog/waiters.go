@@ -12,7 +12,9 @@ import (
 // fails the ones whose sync flush timeout passed. Nothing here runs per waiter on a
 // goroutine or a timer of its own.
 type waiters struct {
-	n atomic.Int32 // len(list), read without the lock by the flusher's gather
+	n     atomic.Int32  // len(list), read without the lock by the flusher's gather
+	want  atomic.Int32  // gather waits for this many waiters (0: it does not wait)
+	ready chan struct{} // n reached want (cap 1): wakes gather
 
 	mu     sync.Mutex
 	list   []waiter      // in registration order, hence in deadline order
@@ -91,12 +93,18 @@ func (l *Log) addWaiter(w waiter) {
 	}
 	w.deadline = time.Now().Add(l.o.SyncFlushTimeout)
 	q.list = append(q.list, w)
-	q.n.Store(int32(len(q.list)))
-	first := len(q.list) == 1
+	n := int32(len(q.list))
+	q.n.Store(n)
 	q.mu.Unlock()
-	if first {
+	if n == 1 {
 		select {
 		case q.added <- struct{}{}:
+		default:
+		}
+	}
+	if n == q.want.Load() {
+		select {
+		case q.ready <- struct{}{}:
 		default:
 		}
 	}
