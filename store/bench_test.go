@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -62,20 +63,38 @@ func BenchmarkPutAsync(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
 }
 
+// BenchmarkPutSync1 measures SYNC_FLUSH appends from a single producer: each record is
+// appended, then waited for until it is flushed. Its latency is one msync (target L2,
+// docs/performance.md §3); p50 and p99 are reported.
+func BenchmarkPutSync1(b *testing.B) {
+	s, recs := openSyncBench(b)
+	defer s.Close()
+	lat := make([]time.Duration, 0, b.N)
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		began := time.Now()
+		r, err := s.Put(recs[i%len(recs)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.WaitFlushed(ctx, r.EndOffset); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(began))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
+	reportFlushes(b, s)
+}
+
 // BenchmarkPutSync64 measures SYNC_FLUSH appends from 64 goroutines, each waiting for
 // its record to be flushed (group commit) before the next.
 func BenchmarkPutSync64(b *testing.B) {
-	s, err := Open(benchOptions(b, SyncFlush))
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, recs := openSyncBench(b)
 	defer s.Close()
-	recs := make([][]byte, 1024)
-	for i := range recs {
-		recs[i] = benchRecord(b, i)
-	}
-	b.SetBytes(int64(len(recs[0])))
-	b.ReportAllocs()
 	var n atomic.Int64
 	var wg sync.WaitGroup
 	b.ResetTimer()
@@ -103,6 +122,27 @@ func BenchmarkPutSync64(b *testing.B) {
 	}
 	wg.Wait()
 	b.StopTimer()
+	reportFlushes(b, s)
+}
+
+// openSyncBench opens a SYNC_FLUSH store for a benchmark and returns it with 1024
+// distinct 1 KiB-body records to put.
+func openSyncBench(b *testing.B) (*Store, [][]byte) {
+	s, err := Open(benchOptions(b, SyncFlush))
+	if err != nil {
+		b.Fatal(err)
+	}
+	recs := make([][]byte, 1024)
+	for i := range recs {
+		recs[i] = benchRecord(b, i)
+	}
+	b.SetBytes(int64(len(recs[0])))
+	b.ReportAllocs()
+	return s, recs
+}
+
+// reportFlushes reports messages per second, messages per msync and the mean msync.
+func reportFlushes(b *testing.B, s *Store) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
 	st := s.Stats()
 	b.ReportMetric(float64(b.N)/float64(max(1, st.Flushes)), "msg/flush")
