@@ -191,3 +191,22 @@ func perUnit(xs []int, ys []int64) float64 {
 	n := len(xs) - 1
 	return float64(ys[n]-ys[0]) / float64(xs[n]-xs[0])
 }
+
+// cpu is the CPU time (user and system) the child used so far, from /proc/PID/stat in
+// clock ticks of 10 ms: on a shared machine it measures a cost where wall time
+// measures the load.
+func cpu(t *testing.T, p *proctest.Proc) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Pid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fields after the command name (which may hold spaces) close with ')'.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("/proc/%d/stat: %q", p.Pid(), b)
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
