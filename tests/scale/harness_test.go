@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,19 +51,33 @@ func startNamesrv(t *testing.T, b proctest.Binaries) (*proctest.Proc, string) {
 	return p, addr
 }
 
+// ownCopy copies the program at path into a directory of the test's: the harness's
+// build directory is shared by every test binary of the user, and a broker restarted
+// minutes later must run the build this test measured.
+func ownCopy(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), filepath.Base(path))
+	if err := os.WriteFile(dst, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
 // startBroker runs bin/mqbroker on store dir registering with the NameServers ns (";"
-// separated, "" for none) and waits until it logs that it serves.
+// separated) and waits until it logs that it serves.
 func startBroker(t *testing.T, b proctest.Binaries, ns, dir string, extra ...string) (*proctest.Proc, string) {
 	t.Helper()
 	var addr string
+	bin := ownCopy(t, b.Broker)
 	env := append(append([]string(nil), brokerEnv...), extra...)
 	p := proctest.Launch(t, func() proctest.Spec {
 		addr = proctest.FreeAddr(t)
-		args := []string{"-c", "", "-listen", addr, "-store", dir, "-brokerIP1", "127.0.0.1"}
-		if ns != "" {
-			args = append(args, "-namesrv", ns)
-		}
-		return proctest.Spec{Name: "mqbroker", Bin: b.Broker, Dir: t.TempDir(), Env: env, Args: args}
+		args := []string{"-c", "", "-listen", addr, "-store", dir, "-brokerIP1", "127.0.0.1", "-namesrv", ns}
+		return proctest.Spec{Name: "mqbroker", Bin: bin, Dir: t.TempDir(), Env: env, Args: args}
 	}, proctest.Logged("metrics serving"))
 	return p, addr
 }

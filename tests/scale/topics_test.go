@@ -122,7 +122,7 @@ func TestTopics(t *testing.T) {
 }
 
 // createTopics creates topics [from, to) with createWorkers concurrent requests. Each
-// answer comes once the NameServers hold the topic (docs/protocol.md §6.1).
+// answer comes once the NameServers hold the topic (docs/protocol.md §3.3).
 func createTopics(t *testing.T, rc *transport.Client, addr string, from, to int) {
 	t.Helper()
 	var next atomic.Int64
