@@ -61,7 +61,7 @@ func TestTopics(t *testing.T) {
 	t.Cleanup(func() { _ = rc.Close() })
 
 	base := struct{ rss, heap, nsRSS int64 }{rss(t, broker), heap(t, broker), rss(t, nsProc)}
-	record(t, "topics", map[string]float64{"topics": 0, "rss_bytes": float64(base.rss), "heap_bytes": float64(base.heap), "namesrv_rss_bytes": float64(base.nsRSS)})
+	record(t, "topics", map[string]float64{"topics": 0, "queues": 0, "rss_bytes": float64(base.rss), "heap_bytes": float64(base.heap), "namesrv_rss_bytes": float64(base.nsRSS)})
 
 	var heaps, regs []int64
 	created := 0

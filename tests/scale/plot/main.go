@@ -53,6 +53,7 @@ func main() {
 		{
 			panel("Cost per topic created, and per registration", "topics", "ms", rows, "topics", "topics",
 				series{"wall time per topic created", "create_ms_per_topic", 1},
+				series{"broker CPU per topic created", "create_broker_cpu_ms_per_topic", 1},
 				series{"NameServer CPU per JSON registration", "register_json_cpu_ms", 1},
 				series{"NameServer CPU per zlib registration", "register_zlib_cpu_ms", 1}),
 			panel("Broker memory vs idle connections", "connections (one HEART_BEAT each)", "MiB", rows, "conns", "conns",
@@ -93,6 +94,7 @@ var colors = []color.Color{
 	color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
 	color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
 	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
+	color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
 }
 
 // panel draws the series of the figure lines named figure against key x.
