@@ -56,6 +56,9 @@ func TestBacklog(t *testing.T) {
 	} else {
 		env = append(env, proctest.SmallStore...)
 	}
+	if mib, err := strconv.ParseInt(os.Getenv("ROCKETGO_SCALE_BACKLOG_MIB"), 10, 64); err == nil && mib > 0 {
+		total = mib << 20
+	}
 	count := total / backlogBody
 	bins := proctest.Build(t)
 	dir := t.TempDir()

@@ -16,5 +16,7 @@
 // in the default suite in seconds. ROCKETGO_SCALE=1 runs the sizes of docs/scale.md
 // (10,000 topics, 5,000 connections, a 20 GiB backlog); ROCKETGO_SCALE_OUT=file appends
 // every figure as a tab-separated line (what plot/ draws). Every figure is also logged
-// as a `scale figure=… key=value …` line.
+// as a `scale figure=… key=value …` line. To compare builds, ROCKETGO_SCALE_BROKER=path
+// runs another mqbroker binary (a baseline's) instead of the working tree's, and
+// ROCKETGO_SCALE_BACKLOG_MIB=n sets the backlog's size.
 package scale

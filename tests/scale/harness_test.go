@@ -72,7 +72,11 @@ func ownCopy(t *testing.T, path string) string {
 func startBroker(t *testing.T, b proctest.Binaries, ns, dir string, extra ...string) (*proctest.Proc, string) {
 	t.Helper()
 	var addr string
-	bin := ownCopy(t, b.Broker)
+	src := b.Broker
+	if other := os.Getenv("ROCKETGO_SCALE_BROKER"); other != "" {
+		src = other // another build to compare with, e.g. the baseline's
+	}
+	bin := ownCopy(t, src)
 	env := append(append([]string(nil), brokerEnv...), extra...)
 	p := proctest.Launch(t, func() proctest.Spec {
 		addr = proctest.FreeAddr(t)
