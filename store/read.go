@@ -100,7 +100,6 @@ func (s *Store) GetMessages(topic string, queueID int32, offset int64, maxCount,
 	r.Status = NoMatchedMessage
 	r.Records = make([][]byte, 0, min(maxCount, 64))
 	i := offset
-	var first, last int64 // the CommitLog range the records span
 	for ; i < hi && i < limit; i++ {
 		u, ok := q.Unit(i)
 		if !ok {
@@ -127,18 +126,11 @@ func (s *Store) GetMessages(topic string, queueID int32, offset int64, maxCount,
 			}
 			continue
 		}
-		if len(r.Records) == 0 {
-			first = u.Offset
-		}
 		r.Records = append(r.Records, rec)
 		r.Bytes += len(rec)
 		r.Status = Found
-		last = u.Offset + int64(u.Size)
 	}
 	r.NextBegin = i
-	if last > 0 {
-		s.cl.ReadAhead(first, last) // a reader catching up on cold pages
-	}
 	return r
 }
 

@@ -64,7 +64,6 @@ type Log struct {
 		bytes  int64
 	}
 	written atomic.Int64 // published write position: records below it are complete
-	ahead   atomic.Bool  // a read-ahead advice is in flight (readahead.go)
 
 	fl        flusher
 	prep      preparer
