@@ -309,7 +309,12 @@ func (s *Scheduler) step(now time.Time) time.Time {
 	if s.dirty {
 		next = min(next, s.lastCommit.Add(s.o.CommitInterval).UnixMilli())
 	}
-	next = min(next, s.lastCommit.Add(appliedInterval).UnixMilli())
+	// The applied offset is committed every appliedInterval while the log moves on.
+	// Once it has been committed there is nothing to wake for: an unconditional wake at
+	// lastCommit+appliedInterval, already past, made an idle broker spin (docs/scale.md §3).
+	if s.seen != s.committed || s.proj.pos.Load() != s.committed {
+		next = min(next, s.lastCommit.Add(appliedInterval).UnixMilli())
+	}
 	if budget == 0 {
 		next = nowMS
 	}
