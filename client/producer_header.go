@@ -33,7 +33,7 @@ type sendHeader struct {
 }
 
 // WriteExt implements codec.ExtWriter.
-func (h *sendHeader) WriteExt(e *codec.ExtEncoder) {
+func (h *sendHeader) WriteExt(e codec.ExtEncoder) codec.ExtEncoder {
 	e.Str("a", h.producerGroup)
 	e.Str("b", h.topic)
 	e.Str("c", h.defaultTopic)
@@ -48,6 +48,7 @@ func (h *sendHeader) WriteExt(e *codec.ExtEncoder) {
 	e.Int("j", 0)        // reconsumeTimes
 	e.Bool("k", false)   // unitMode
 	e.Bool("m", h.batch) // batch
+	return e
 }
 
 // request builds the send command of out for queue mq: SEND_BATCH_MESSAGE for a batch,

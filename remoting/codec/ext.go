@@ -13,9 +13,11 @@ import (
 // is known (the producer's SEND_MESSAGE_V2) implements it, and the encoders call
 // WriteExt with an ExtEncoder that appends each entry straight into the frame in the
 // command's serialization, numbers included, so no string or map is built per request.
-// WriteExt must emit each key at most once and the same entries every time it is called.
+// WriteExt must emit each key at most once and the same entries every time it is
+// called, and return the encoder it was given after the calls: the encoder travels by
+// value so that it never escapes to the heap.
 type ExtWriter interface {
-	WriteExt(e *ExtEncoder)
+	WriteExt(e ExtEncoder) ExtEncoder
 }
 
 // ExtEncoder receives the entries of an ExtWriter: it appends them to a JSON or ROCKETMQ
@@ -116,9 +118,7 @@ func (e *ExtEncoder) fail(err error) {
 // ExtMap returns the entries of w as a map: what a receiver decodes from the frame, and
 // what a signer (ACL) needs.
 func ExtMap(w ExtWriter) map[string]string {
-	e := ExtEncoder{m: make(map[string]string, 16)}
-	w.WriteExt(&e)
-	return e.m
+	return w.WriteExt(ExtEncoder{m: make(map[string]string, 16)}).m
 }
 
 // appendExt appends c's extFields entries (without the surrounding object or length
@@ -126,7 +126,7 @@ func ExtMap(w ExtWriter) map[string]string {
 func appendExt(dst []byte, c *Command, ser byte) ([]byte, error) {
 	e := ExtEncoder{dst: dst, ser: ser}
 	if c.Ext != nil {
-		c.Ext.WriteExt(&e)
+		e = c.Ext.WriteExt(e)
 		return e.dst, e.err
 	}
 	for k, v := range c.ExtFields {

@@ -318,6 +318,7 @@ type clientConn struct {
 	flushing bool
 	queued   int           // bytes in wq and wbuf
 	drained  *sync.Cond    // on wmu: signalled when a flush wrote, or the connection failed
+	writes   atomic.Int64  // socket writes (one per flush round), for tests
 	kick     chan struct{} // wakes the writer goroutine; buffered 1
 	done     chan struct{} // closed when the connection fails
 }

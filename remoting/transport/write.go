@@ -17,9 +17,10 @@ const (
 	maxFreeChunks = 16
 )
 
-// maxQueuedBytes bounds what asynchronous callers may queue ahead of the socket: past
-// it, queue waits for the writer, so a sender faster than the network is slowed
-// down instead of growing the queue without limit.
+// maxQueuedBytes bounds what asynchronous callers may queue ahead of the socket while
+// a write is in progress: past it, queue waits until the writer takes the queue, so a
+// sender faster than the network is slowed down instead of growing the queue without
+// limit (a connection holds at most this much waiting plus the batch being written).
 const maxQueuedBytes = 4 << 20
 
 // write encodes cmd into the connection's queue and, when no flush is running, writes
@@ -128,13 +129,12 @@ func (cc *clientConn) flushLocked() error {
 		cc.sealLocked()
 		batch, owned := cc.wq, cc.wown
 		cc.wq, cc.wown = cc.spareWq[:0], cc.spareOwn[:0]
+		cc.queued = 0 // all taken: callers may queue the next batch meanwhile
+		cc.drained.Broadcast()
 		cc.wmu.Unlock()
 
 		_ = cc.nc.SetWriteDeadline(time.Now().Add(cc.cl.o.WriteTimeout))
-		n := 0
-		for _, b := range batch {
-			n += len(b)
-		}
+		cc.writes.Add(1)
 		var err error
 		if len(batch) == 1 {
 			_, err = cc.nc.Write(batch[0])
@@ -145,8 +145,6 @@ func (cc *clientConn) flushLocked() error {
 		clear(batch)
 
 		cc.wmu.Lock()
-		cc.queued -= n
-		cc.drained.Broadcast()
 		cc.spareWq = batch[:0]
 		for _, c := range owned {
 			if cap(c) == chunkBytes && len(cc.free) < maxFreeChunks {
