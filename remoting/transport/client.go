@@ -134,40 +134,33 @@ func (c *Client) InvokeAsync(ctx context.Context, addr string, req *codec.Comman
 		return err
 	}
 	req.Flag &^= codec.FlagResponse | codec.FlagOneway
-	for {
-		op := c.opaque.Add(1)
-		cl := pending.NewAsync(cb)
-		cl.Stop = context.AfterFunc(ctx, func() {
-			if pc := cc.pending.Take(op); pc != nil {
-				pc.Complete(nil, pending.ContextError(ctx, op))
-			}
-		})
-		if err := cc.pending.Add(op, cl); err != nil {
-			cl.Stop()
-			if errors.Is(err, pending.ErrOpaqueInUse) {
-				continue
-			}
-			return err
-		}
+	if ctx.Err() != nil {
+		return pending.ContextError(ctx, 0)
+	}
+	cl := pending.NewAsync(cb)
+	op, err := c.register(cc, cl)
+	if err != nil {
+		return err
+	}
+	if ctx.Done() != nil {
+		cc.watch(ctx, op, cl)
 		if ctx.Err() != nil {
-			// The context ended before the entry was in the table, so the AfterFunc
-			// may have missed it: whoever takes the entry completes the call.
-			if cc.pending.Take(op) != nil {
-				cl.Stop()
+			// Ended already: whoever takes the entry completes the call, so either
+			// the watch fails it (cb runs) or it is taken back here (cb never runs).
+			if cc.pending.TakeIf(op, cl) {
 				return pending.ContextError(ctx, op)
 			}
 			return nil
 		}
-		req.Opaque = op
-		if err := cc.queue(req); err != nil {
-			if cc.pending.Take(op) != nil {
-				cl.Stop()
-				return err
-			}
-			return nil // already completed (connection failure): cb has the error
-		}
-		return nil
 	}
+	req.Opaque = op
+	if err := cc.queue(req); err != nil {
+		if cc.pending.TakeIf(op, cl) {
+			return err
+		}
+		return nil // already completed (connection failure): cb has the error
+	}
+	return nil
 }
 
 // InvokeOneway sends req to addr without waiting for an answer; it sets the oneway flag
@@ -301,6 +294,8 @@ type clientConn struct {
 
 	pending  pending.Table
 	dead     atomic.Bool
+	watchMu  sync.Mutex
+	watches  map[context.Context]*ctxWatch // see ctxwatch.go
 	failOnce sync.Once
 
 	// The writer (see write.go): frames are encoded into wbuf under wmu; whoever finds
@@ -386,6 +381,7 @@ func (cc *clientConn) fail(cause error) {
 			err = fmt.Errorf("%w: %w", codec.ErrClosed, cause)
 		}
 		cc.pending.FailAll(fmt.Errorf("remoting: connection to %s: %w", cc.addr, err))
+		cc.unwatchAll()
 		cc.cl.log.Debug().Err(cause).Str("addr", cc.addr).Msg("connection closed")
 	})
 }

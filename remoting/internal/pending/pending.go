@@ -145,3 +145,22 @@ var syncCalls = sync.Pool{New: func() any { return &Call{ch: make(chan result, 1
 // NewSync returns a call for a waiting caller; pass it to Wait, which recycles it.
 // A call abandoned before wait (its send failed) is simply left to the collector.
 func NewSync() *Call { return syncCalls.Get().(*Call) }
+
+// TakeIf removes the entry under opaque only if it is c, and reports whether it did:
+// a watcher holding (opaque, c) pairs never takes a later call that reuses the opaque.
+func (p *Table) TakeIf(opaque int32, c *Call) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.mu.m[opaque] != c {
+		return false
+	}
+	delete(p.mu.m, opaque)
+	return true
+}
+
+// Holds reports whether c is still pending under opaque.
+func (p *Table) Holds(opaque int32, c *Call) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mu.m[opaque] == c
+}
