@@ -14,7 +14,7 @@ type sendRequest struct {
 }
 
 // sendHeader is the short header of SEND_MESSAGE_V2, SEND_BATCH_MESSAGE and
-// SEND_REPLY_MESSAGE_V2 (SendMessageRequestHeaderV2.java, docs/protocol.md §2): the
+// SEND_REPLY_MESSAGE_V2 (SendMessageRequestHeaderV2.java, docs/protocol.md §1.3): the
 // keys "a" to "m" of header.SendMessageRequestV2, written in the same set and spelling
 // as its Encode (a test holds the two equal). The optional keys the producer never
 // sets ("l" maxReconsumeTimes, "n" brokerName) are left out, as Encode leaves them

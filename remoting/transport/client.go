@@ -292,11 +292,15 @@ type clientConn struct {
 	// dialErr is the dial's failure; the entry is already out of the table then.
 	dialErr error
 
-	pending  pending.Table
-	dead     atomic.Bool
-	watchMu  sync.Mutex
-	watches  map[context.Context]*ctxWatch // see ctxwatch.go
-	failOnce sync.Once
+	pending pending.Table
+	dead    atomic.Bool
+	watchMu sync.Mutex
+	watches map[context.Context]*ctxWatch // see ctxwatch.go
+	// lastCtx and lastWatch skip the map lookup for the common run of calls that
+	// share a context.
+	lastCtx   context.Context
+	lastWatch *ctxWatch
+	failOnce  sync.Once
 
 	// The writer (see write.go): frames are encoded into wbuf under wmu; whoever finds
 	// no flush running becomes the flusher and writes everything queued in one write

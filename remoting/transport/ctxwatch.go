@@ -38,7 +38,10 @@ func (cc *clientConn) watch(ctx context.Context, op int32, cl *pending.Call) {
 	if cc.dead.Load() {
 		return // FailAll has completed, or will complete, the call
 	}
-	w := cc.watches[ctx]
+	w := cc.lastWatch
+	if cc.lastCtx != ctx {
+		w = cc.watches[ctx]
+	}
 	if w == nil {
 		w = &ctxWatch{}
 		if cc.watches == nil {
@@ -52,7 +55,7 @@ func (cc *clientConn) watch(ctx context.Context, op int32, cl *pending.Call) {
 		// as the calls actually waiting.
 		live := w.calls[:0]
 		for _, c := range w.calls {
-			if cc.pending.Holds(c.op, c.call) {
+			if !c.call.Completed() && cc.pending.Holds(c.op, c.call) {
 				live = append(live, c)
 			}
 		}
@@ -60,6 +63,7 @@ func (cc *clientConn) watch(ctx context.Context, op int32, cl *pending.Call) {
 		w.calls, w.kept = live, len(live)
 	}
 	w.calls = append(w.calls, watchedCall{op, cl})
+	cc.lastCtx, cc.lastWatch = ctx, w
 }
 
 // expire fails the calls still pending under ctx, which has ended.
@@ -67,12 +71,15 @@ func (cc *clientConn) expire(ctx context.Context) {
 	cc.watchMu.Lock()
 	w := cc.watches[ctx]
 	delete(cc.watches, ctx)
+	if cc.lastWatch == w {
+		cc.lastCtx, cc.lastWatch = nil, nil
+	}
 	cc.watchMu.Unlock()
 	if w == nil {
 		return
 	}
 	for _, c := range w.calls {
-		if cc.pending.TakeIf(c.op, c.call) {
+		if !c.call.Completed() && cc.pending.TakeIf(c.op, c.call) {
 			c.call.Complete(nil, pending.ContextError(ctx, c.op))
 		}
 	}
@@ -82,7 +89,7 @@ func (cc *clientConn) expire(ctx context.Context) {
 func (cc *clientConn) unwatchAll() {
 	cc.watchMu.Lock()
 	ws := cc.watches
-	cc.watches = nil
+	cc.watches, cc.lastCtx, cc.lastWatch = nil, nil, nil
 	cc.watchMu.Unlock()
 	for _, w := range ws {
 		w.stop()

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rocketgo/rocketgo/remoting/codec"
 )
@@ -29,7 +30,13 @@ type Call struct {
 	// Stop releases the context.AfterFunc of an async call; Complete runs it before the
 	// callback, and the caller runs it when it takes back a call that never went out.
 	Stop func() bool
+	// completed is set when Complete runs, so a watcher can skip answered calls
+	// without a table lookup.
+	completed atomic.Bool
 }
+
+// Completed reports whether Complete has run (or is running) for c.
+func (c *Call) Completed() bool { return c.completed.Load() }
 
 // NewAsync returns a call that delivers its outcome to cb instead of a waiting caller.
 func NewAsync(cb func(*codec.Command, error)) *Call { return &Call{cb: cb} }
@@ -38,6 +45,7 @@ func NewAsync(cb func(*codec.Command, error)) *Call { return &Call{cb: cb} }
 // on the calling goroutine.
 func (c *Call) Complete(resp *codec.Command, err error) {
 	if c.cb != nil {
+		c.completed.Store(true)
 		if c.Stop != nil {
 			c.Stop()
 		}
