@@ -122,15 +122,37 @@ func ExtMap(w ExtWriter) map[string]string {
 }
 
 // appendExt appends c's extFields entries (without the surrounding object or length
-// word) in serialization ser: from c.Ext when set, from the map otherwise.
+// word) in serialization ser: from c.Ext when set, from the map otherwise. The map is
+// written by plain loops (the broker's responses take this path).
 func appendExt(dst []byte, c *Command, ser byte) ([]byte, error) {
-	e := ExtEncoder{dst: dst, ser: ser}
 	if c.Ext != nil {
-		e = c.Ext.WriteExt(e)
+		e := c.Ext.WriteExt(ExtEncoder{dst: dst, ser: ser})
 		return e.dst, e.err
 	}
-	for k, v := range c.ExtFields {
-		e.Str(k, v)
+	if ser != SerializeRocketMQ {
+		first := true
+		for k, v := range c.ExtFields {
+			if !first {
+				dst = append(dst, ',')
+			}
+			first = false
+			dst = jsonstr.Append(dst, k)
+			dst = append(dst, ':')
+			dst = jsonstr.Append(dst, v)
+		}
+		return dst, nil
 	}
-	return e.dst, e.err
+	for k, v := range c.ExtFields {
+		if len(k) > math.MaxInt16 {
+			return dst, fmt.Errorf("%w: extFields key of %d bytes", ErrFrameTooLarge, len(k))
+		}
+		if len(v) > maxHeaderBytes {
+			return dst, fmt.Errorf("%w: extFields value of %d bytes", ErrFrameTooLarge, len(v))
+		}
+		dst = binary.BigEndian.AppendUint16(dst, uint16(len(k)))
+		dst = append(dst, k...)
+		dst = binary.BigEndian.AppendUint32(dst, uint32(len(v)))
+		dst = append(dst, v...)
+	}
+	return dst, nil
 }
