@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"net/netip"
 	"slices"
@@ -135,10 +136,32 @@ func (b *fakeBroker) requests(c int32) []fakeRequest {
 	return out
 }
 
-// sends returns the SEND_MESSAGE and SEND_BATCH_MESSAGE requests received.
+// sends returns the single-message send requests received (SEND_MESSAGE or
+// SEND_MESSAGE_V2, in arrival order) and then the SEND_BATCH_MESSAGE ones. The short
+// header of a SEND_MESSAGE_V2 is given in the long form (header.DecodeSend), so tests
+// read the same keys whichever form the producer sent.
 func (b *fakeBroker) sends() []fakeRequest {
-	return append(b.requests(code.SendMessage), b.requests(code.SendBatchMessage)...)
+	b.mu.Lock()
+	var out []fakeRequest
+	for _, r := range b.reqs {
+		switch r.Code {
+		case code.SendMessage:
+			out = append(out, r)
+		case code.SendMessageV2:
+			h, err := header.DecodeSend(r.Code, r.Ext)
+			if err != nil {
+				panic(fmt.Sprintf("fake broker: short send header: %v", err))
+			}
+			r.Ext = h.SendMessageRequest.Encode()
+			out = append(out, r)
+		}
+	}
+	b.mu.Unlock()
+	return append(out, b.requests(code.SendBatchMessage)...)
 }
+
+// isSend reports whether c is a code the producer sends single messages with.
+func isSend(c int32) bool { return c == code.SendMessage || c == code.SendMessageV2 }
 
 // fakeNamesrv serves routes the test sets.
 type fakeNamesrv struct {

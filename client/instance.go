@@ -370,6 +370,10 @@ func (c *instance) sign(req *codec.Command) {
 	if cr.AccessKey == "" {
 		return
 	}
+	if req.Ext != nil {
+		// The signature covers every extField, so the fields go through a map here.
+		req.ExtFields, req.Ext = codec.ExtMap(req.Ext), nil
+	}
 	if req.ExtFields == nil {
 		req.ExtFields = map[string]string{}
 	}

@@ -399,32 +399,6 @@ func (p *Producer) selectQueue(entry *routeEntry, out *outgoing, lastBroker stri
 	return p.o.selector.Select(out.first, entry.pub), nil
 }
 
-// request builds the SEND_MESSAGE or SEND_REPLY_MESSAGE (long header) or SEND_BATCH_MESSAGE (short header)
-// command of out for queue mq.
-func (p *Producer) request(out *outgoing, mq MessageQueue) *codec.Command {
-	h := header.SendMessageRequest{
-		ProducerGroup:         p.groupName,
-		Topic:                 out.topic,
-		DefaultTopic:          p.defaultTopic,
-		DefaultTopicQueueNums: defaultTopicQueueNums,
-		QueueID:               mq.QueueID,
-		SysFlag:               out.sysFlag,
-		BornTimestamp:         p.now().UnixMilli(),
-		Flag:                  out.flag,
-		Properties:            out.props,
-		Batch:                 out.batch,
-	}
-	if out.batch {
-		v2 := header.SendMessageRequestV2{SendMessageRequest: h}
-		return codec.NewRequest(code.SendBatchMessage, v2.Encode(), out.body)
-	}
-	c := int32(code.SendMessage)
-	if out.reply {
-		c = code.SendReplyMessage
-	}
-	return codec.NewRequest(c, h.Encode(), out.body)
-}
-
 // result turns a send answer into a SendResult, or a *BrokerError for the codes that
 // do not mean "stored".
 func (p *Producer) result(resp *codec.Command, mq MessageQueue, out *outgoing) (*SendResult, error) {

@@ -37,8 +37,8 @@ func TestProducerSendSingle(t *testing.T) {
 		t.Fatalf("broker got %d sends, want 1", len(sends))
 	}
 	r := sends[0]
-	if r.Code != code.SendMessage {
-		t.Fatalf("code: got %d, want %d", r.Code, code.SendMessage)
+	if r.Code != code.SendMessageV2 {
+		t.Fatalf("code: got %d, want %d", r.Code, code.SendMessageV2)
 	}
 	var h header.SendMessageRequest
 	if err := h.Decode(r.Ext); err != nil {
@@ -196,7 +196,7 @@ func TestProducerRejectsBadMessages(t *testing.T) {
 // answerCode makes a fake broker refuse every send with c.
 func answerCode(c int32) func(req *codec.Command) *codec.Command {
 	return func(req *codec.Command) *codec.Command {
-		if req.Code == code.SendMessage || req.Code == code.SendBatchMessage {
+		if isSend(req.Code) || req.Code == code.SendBatchMessage {
 			return req.NewResponse(c, "refused by test")
 		}
 		return nil

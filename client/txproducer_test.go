@@ -169,7 +169,7 @@ func TestTransactionProducerFailures(t *testing.T) {
 	}
 	// A half message that is not stored runs no local transaction.
 	f.b.setAnswer(func(req *codec.Command) *codec.Command {
-		if req.Code == code.SendMessage {
+		if isSend(req.Code) {
 			return req.NewResponse(code.MessageIllegal, "no")
 		}
 		return nil
@@ -179,7 +179,7 @@ func TestTransactionProducerFailures(t *testing.T) {
 	}
 	// Stored without the configured durability: rolled back without running it.
 	f.b.setAnswer(func(req *codec.Command) *codec.Command {
-		if req.Code == code.SendMessage {
+		if isSend(req.Code) {
 			resp := f.b.sendOK(req)
 			resp.Code = code.FlushDiskTimeout
 			return resp

@@ -58,6 +58,10 @@ type Command struct {
 	Flag      int32  // bit0 response, bit1 oneway
 	Remark    string // error text of a response; "" when none
 	ExtFields map[string]string
+	// Ext, when set on a command to be sent, supplies the extFields instead of
+	// ExtFields (which encoders then ignore): the entries are appended straight into
+	// the frame (see ExtWriter). Decoding never sets it; ExtMap turns it into a map.
+	Ext ExtWriter
 	// Body is the payload. A decoded command owns its Body (it does not alias any read
 	// buffer) unless the decoding function says otherwise.
 	Body []byte
@@ -319,17 +323,9 @@ func appendRocketMQHeader(dst []byte, c *Command) ([]byte, error) {
 	dst = append(dst, c.Remark...)
 	extAt := len(dst)
 	dst = append(dst, 0, 0, 0, 0)
-	for k, v := range c.ExtFields {
-		if len(k) > math.MaxInt16 {
-			return dst, fmt.Errorf("%w: extFields key of %d bytes", ErrFrameTooLarge, len(k))
-		}
-		if len(v) > maxHeaderBytes {
-			return dst, fmt.Errorf("%w: extFields value of %d bytes", ErrFrameTooLarge, len(v))
-		}
-		dst = binary.BigEndian.AppendUint16(dst, uint16(len(k)))
-		dst = append(dst, k...)
-		dst = binary.BigEndian.AppendUint32(dst, uint32(len(v)))
-		dst = append(dst, v...)
+	dst, err := appendExt(dst, c, SerializeRocketMQ)
+	if err != nil {
+		return dst, err
 	}
 	extLen := len(dst) - extAt - 4
 	if extLen > maxHeaderBytes {

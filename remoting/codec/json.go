@@ -37,16 +37,7 @@ func appendJSONHeader(dst []byte, c *Command) []byte {
 	dst = append(dst, `,"remark":`...)
 	dst = jsonstr.Append(dst, c.Remark)
 	dst = append(dst, `,"extFields":{`...)
-	first := true
-	for k, v := range c.ExtFields {
-		if !first {
-			dst = append(dst, ',')
-		}
-		first = false
-		dst = jsonstr.Append(dst, k)
-		dst = append(dst, ':')
-		dst = jsonstr.Append(dst, v)
-	}
+	dst, _ = appendExt(dst, c, SerializeJSON) // only the binary form has length limits
 	return append(dst, "}}"...)
 }
 

@@ -134,40 +134,33 @@ func (c *Client) InvokeAsync(ctx context.Context, addr string, req *codec.Comman
 		return err
 	}
 	req.Flag &^= codec.FlagResponse | codec.FlagOneway
-	for {
-		op := c.opaque.Add(1)
-		cl := pending.NewAsync(cb)
-		cl.Stop = context.AfterFunc(ctx, func() {
-			if pc := cc.pending.Take(op); pc != nil {
-				pc.Complete(nil, pending.ContextError(ctx, op))
-			}
-		})
-		if err := cc.pending.Add(op, cl); err != nil {
-			cl.Stop()
-			if errors.Is(err, pending.ErrOpaqueInUse) {
-				continue
-			}
-			return err
-		}
+	if ctx.Err() != nil {
+		return pending.ContextError(ctx, 0)
+	}
+	cl := pending.NewAsync(cb)
+	op, err := c.register(cc, cl)
+	if err != nil {
+		return err
+	}
+	if ctx.Done() != nil {
+		cc.watch(ctx, op, cl)
 		if ctx.Err() != nil {
-			// The context ended before the entry was in the table, so the AfterFunc
-			// may have missed it: whoever takes the entry completes the call.
-			if cc.pending.Take(op) != nil {
-				cl.Stop()
+			// Ended already: whoever takes the entry completes the call, so either
+			// the watch fails it (cb runs) or it is taken back here (cb never runs).
+			if cc.pending.TakeIf(op, cl) {
 				return pending.ContextError(ctx, op)
 			}
 			return nil
 		}
-		req.Opaque = op
-		if err := cc.write(req); err != nil {
-			if cc.pending.Take(op) != nil {
-				cl.Stop()
-				return err
-			}
-			return nil // already completed (connection failure): cb has the error
-		}
-		return nil
 	}
+	req.Opaque = op
+	if err := cc.queue(req); err != nil {
+		if cc.pending.TakeIf(op, cl) {
+			return err
+		}
+		return nil // already completed (connection failure): cb has the error
+	}
+	return nil
 }
 
 // InvokeOneway sends req to addr without waiting for an answer; it sets the oneway flag
@@ -180,7 +173,7 @@ func (c *Client) InvokeOneway(addr string, req *codec.Command) error {
 	}
 	req.Flag = req.Flag&^codec.FlagResponse | codec.FlagOneway
 	req.Opaque = c.opaque.Add(1)
-	return cc.write(req)
+	return cc.queue(req)
 }
 
 // Pending returns the number of calls waiting for a response on all connections.
@@ -252,7 +245,9 @@ func (c *Client) conn(ctx context.Context, addr string) (*clientConn, error) {
 		}
 		cc := c.mu.conns[addr]
 		if cc == nil {
-			cc = &clientConn{cl: c, addr: addr, ready: make(chan struct{})}
+			cc = &clientConn{cl: c, addr: addr, ready: make(chan struct{}),
+				kick: make(chan struct{}, 1), done: make(chan struct{})}
+			cc.drained = sync.NewCond(&cc.wmu)
 			c.mu.conns[addr] = cc
 			c.wg.Add(1)
 			go cc.dial()
@@ -297,19 +292,34 @@ type clientConn struct {
 	// dialErr is the dial's failure; the entry is already out of the table then.
 	dialErr error
 
-	pending  pending.Table
-	dead     atomic.Bool
-	failOnce sync.Once
+	pending pending.Table
+	dead    atomic.Bool
+	watchMu sync.Mutex
+	watches map[context.Context]*ctxWatch // see ctxwatch.go
+	// lastCtx and lastWatch skip the map lookup for the common run of calls that
+	// share a context.
+	lastCtx   context.Context
+	lastWatch *ctxWatch
+	failOnce  sync.Once
 
-	// The writer: callers append frames to wq, and the first caller to find no flush
-	// running becomes the flusher and writes everything queued (writev) until the queue
-	// is empty, so concurrent calls share syscalls without a writer goroutine.
+	// The writer (see write.go): frames are encoded into wbuf under wmu; whoever finds
+	// no flush running becomes the flusher and writes everything queued in one write
+	// (writev when BodyParts are queued) until the queue is empty. Synchronous callers
+	// flush inline so a lone request is not delayed; asynchronous ones hand the flush to
+	// the connection's writer goroutine, so a burst of them shares syscalls.
 	wmu      sync.Mutex
-	wq       [][]byte  // frames and BodyParts to write, in order
-	owned    []*[]byte // pooled frame buffers in wq, released after the write
+	wbuf     []byte   // the chunk frames are being encoded into; not yet in wq
+	wq       [][]byte // segments ahead of wbuf: full chunks and BodyParts, in order
+	wown     [][]byte // the chunks in wq, recycled once written
+	free     [][]byte // written chunks ready for reuse
 	spareWq  [][]byte
-	spareOwn []*[]byte
+	spareOwn [][]byte
 	flushing bool
+	queued   int           // bytes in wq and wbuf
+	drained  *sync.Cond    // on wmu: signalled when a flush wrote, or the connection failed
+	writes   atomic.Int64  // socket writes (one per flush round), for tests
+	kick     chan struct{} // wakes the writer goroutine; buffered 1
+	done     chan struct{} // closed when the connection fails
 }
 
 // dial connects and starts the reader; it runs on its own goroutine.
@@ -324,8 +334,9 @@ func (cc *clientConn) dial() {
 			_ = nc.Close()
 		} else {
 			cc.nc = nc
-			c.wg.Add(1)
+			c.wg.Add(2)
 			go cc.readLoop()
+			go cc.writeLoop()
 		}
 		c.mu.Unlock()
 	}
@@ -361,6 +372,10 @@ func (c *Client) dialTCP(addr string) (net.Conn, error) {
 func (cc *clientConn) fail(cause error) {
 	cc.failOnce.Do(func() {
 		cc.dead.Store(true)
+		close(cc.done)
+		cc.wmu.Lock()
+		cc.drained.Broadcast()
+		cc.wmu.Unlock()
 		if cc.nc != nil {
 			_ = cc.nc.Close()
 		}
@@ -370,70 +385,9 @@ func (cc *clientConn) fail(cause error) {
 			err = fmt.Errorf("%w: %w", codec.ErrClosed, cause)
 		}
 		cc.pending.FailAll(fmt.Errorf("remoting: connection to %s: %w", cc.addr, err))
+		cc.unwatchAll()
 		cc.cl.log.Debug().Err(cause).Str("addr", cc.addr).Msg("connection closed")
 	})
-}
-
-// framePool recycles encode buffers of ordinary frames.
-var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
-
-// maxPooledFrame keeps rare large frames out of the pool.
-const maxPooledFrame = 64 << 10
-
-// write encodes cmd and queues it; the caller may end up writing other callers' frames
-// too (see the writer fields). A write error kills the connection, which fails the
-// calls waiting on it.
-func (cc *clientConn) write(cmd *codec.Command) error {
-	bp := framePool.Get().(*[]byte)
-	b, err := codec.AppendFrame((*bp)[:0], cmd, cc.cl.o.MaxFrameBytes)
-	if err != nil {
-		framePool.Put(bp)
-		return fmt.Errorf("remoting: encode code %d: %w", cmd.Code, err)
-	}
-	*bp = b
-	cc.wmu.Lock()
-	if cc.dead.Load() {
-		cc.wmu.Unlock()
-		framePool.Put(bp)
-		return fmt.Errorf("remoting: connection to %s: %w", cc.addr, codec.ErrClosed)
-	}
-	cc.wq = append(cc.wq, b)
-	cc.wq = append(cc.wq, cmd.BodyParts...)
-	cc.owned = append(cc.owned, bp)
-	if cc.flushing {
-		cc.wmu.Unlock()
-		return nil
-	}
-	cc.flushing = true
-	for len(cc.wq) > 0 {
-		batch, owned := cc.wq, cc.owned
-		cc.wq, cc.owned = cc.spareWq[:0], cc.spareOwn[:0]
-		cc.wmu.Unlock()
-
-		_ = cc.nc.SetWriteDeadline(time.Now().Add(cc.cl.o.WriteTimeout))
-		bufs := net.Buffers(batch)
-		_, err = bufs.WriteTo(cc.nc)
-		clear(batch)
-		for _, p := range owned {
-			if cap(*p) <= maxPooledFrame {
-				*p = (*p)[:0]
-				framePool.Put(p)
-			}
-		}
-		clear(owned)
-
-		cc.wmu.Lock()
-		cc.spareWq, cc.spareOwn = batch[:0], owned[:0]
-		if err != nil {
-			cc.flushing = false
-			cc.wmu.Unlock()
-			cc.fail(err)
-			return fmt.Errorf("remoting: write to %s: %w: %w", cc.addr, codec.ErrClosed, err)
-		}
-	}
-	cc.flushing = false
-	cc.wmu.Unlock()
-	return nil
 }
 
 // readerBufBytes is the read buffer; frames up to this size are decoded in place.
@@ -510,7 +464,7 @@ func (cc *clientConn) dispatch(cmd *codec.Command) {
 		c.warn.Warn().Str("addr", cc.addr).Int32("code", cmd.Code).Msg("no handler for server request")
 		if !cmd.IsOneway() {
 			resp := cmd.NewResponse(code.RequestCodeNotSupported, fmt.Sprintf("request code %d not supported", cmd.Code))
-			_ = cc.write(resp)
+			_ = cc.queueFrom(resp, false) // the reader never waits for the socket
 		}
 		return
 	}
@@ -518,7 +472,7 @@ func (cc *clientConn) dispatch(cmd *codec.Command) {
 		c.running.Add(-1)
 		c.warn.Warn().Str("addr", cc.addr).Int32("code", cmd.Code).Msg("too many server requests running; refused")
 		if !cmd.IsOneway() {
-			_ = cc.write(cmd.NewResponse(code.SystemBusy, "[OVERLOAD]client busy, too many requests running"))
+			_ = cc.queueFrom(cmd.NewResponse(code.SystemBusy, "[OVERLOAD]client busy, too many requests running"), false)
 		}
 		return
 	}

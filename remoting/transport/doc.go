@@ -5,9 +5,14 @@
 // A Client keeps one TCP connection per address, dialled on first use and again on the
 // next call after it failed. Requests are matched to responses by opaque; calls are
 // sync (Invoke), async (InvokeAsync) or oneway (InvokeOneway), each bounded by its
-// context. Callers encode their frames and the first caller to find the writer idle
-// writes everything queued in one writev; one reader goroutine per connection decodes
-// frames and completes calls. A connection that dies fails its in-flight calls at once
+// context. Callers encode their frames into the connection's write buffer (reused 64
+// KiB chunks). A synchronous call that finds no write in progress writes at once on its
+// own goroutine, so a lone request is never delayed; asynchronous and oneway calls leave
+// the write to the connection's writer goroutine, so a burst of them goes out in a few
+// writev calls instead of a syscall each (callers wait once 4 MiB are queued behind the
+// write in progress). Asynchronous calls sharing a context share one context.AfterFunc
+// per connection for their timeout. One reader goroutine per connection decodes frames
+// from a 64 KiB buffer and completes calls; async callbacks run on it. A connection that dies fails its in-flight calls at once
 // with codec.ErrClosed, and the next call dials again. Requests the server starts
 // (CHECK_TRANSACTION_STATE, ...) go to the handlers registered with Handle.
 //

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rocketgo/rocketgo/remoting/codec"
 )
@@ -29,7 +30,13 @@ type Call struct {
 	// Stop releases the context.AfterFunc of an async call; Complete runs it before the
 	// callback, and the caller runs it when it takes back a call that never went out.
 	Stop func() bool
+	// completed is set when Complete runs, so a watcher can skip answered calls
+	// without a table lookup.
+	completed atomic.Bool
 }
+
+// Completed reports whether Complete has run (or is running) for c.
+func (c *Call) Completed() bool { return c.completed.Load() }
 
 // NewAsync returns a call that delivers its outcome to cb instead of a waiting caller.
 func NewAsync(cb func(*codec.Command, error)) *Call { return &Call{cb: cb} }
@@ -38,6 +45,7 @@ func NewAsync(cb func(*codec.Command, error)) *Call { return &Call{cb: cb} }
 // on the calling goroutine.
 func (c *Call) Complete(resp *codec.Command, err error) {
 	if c.cb != nil {
+		c.completed.Store(true)
 		if c.Stop != nil {
 			c.Stop()
 		}
@@ -145,3 +153,22 @@ var syncCalls = sync.Pool{New: func() any { return &Call{ch: make(chan result, 1
 // NewSync returns a call for a waiting caller; pass it to Wait, which recycles it.
 // A call abandoned before wait (its send failed) is simply left to the collector.
 func NewSync() *Call { return syncCalls.Get().(*Call) }
+
+// TakeIf removes the entry under opaque only if it is c, and reports whether it did:
+// a watcher holding (opaque, c) pairs never takes a later call that reuses the opaque.
+func (p *Table) TakeIf(opaque int32, c *Call) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.mu.m[opaque] != c {
+		return false
+	}
+	delete(p.mu.m, opaque)
+	return true
+}
+
+// Holds reports whether c is still pending under opaque.
+func (p *Table) Holds(opaque int32, c *Call) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mu.m[opaque] == c
+}

@@ -1,0 +1,85 @@
+package client
+
+import (
+	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+)
+
+// sendRequest is one attempt's send command and its header in one allocation. The
+// header goes on the wire through codec.ExtWriter, so neither an extFields map nor the
+// decimal strings of its numbers are built per message.
+type sendRequest struct {
+	cmd codec.Command
+	h   sendHeader
+}
+
+// sendHeader is the short header of SEND_MESSAGE_V2, SEND_BATCH_MESSAGE and
+// SEND_REPLY_MESSAGE_V2 (SendMessageRequestHeaderV2.java, docs/protocol.md §1.3): the
+// keys "a" to "m" of header.SendMessageRequestV2, written in the same set and spelling
+// as its Encode (a test holds the two equal). The optional keys the producer never
+// sets ("l" maxReconsumeTimes, "n" brokerName) are left out, as Encode leaves them
+// out when absent.
+type sendHeader struct {
+	producerGroup         string
+	topic                 string
+	defaultTopic          string
+	defaultTopicQueueNums int32
+	queueID               int32
+	sysFlag               int32
+	bornTimestamp         int64
+	flag                  int32
+	properties            string
+	batch                 bool
+}
+
+// WriteExt implements codec.ExtWriter.
+func (h *sendHeader) WriteExt(e codec.ExtEncoder) codec.ExtEncoder {
+	e.Str("a", h.producerGroup)
+	e.Str("b", h.topic)
+	e.Str("c", h.defaultTopic)
+	e.Int("d", int64(h.defaultTopicQueueNums))
+	e.Int("e", int64(h.queueID))
+	e.Int("f", int64(h.sysFlag))
+	e.Int("g", h.bornTimestamp)
+	e.Int("h", int64(h.flag))
+	if h.properties != "" {
+		e.Str("i", h.properties)
+	}
+	e.Int("j", 0)        // reconsumeTimes
+	e.Bool("k", false)   // unitMode
+	e.Bool("m", h.batch) // batch
+	return e
+}
+
+// request builds the send command of out for queue mq: SEND_BATCH_MESSAGE for a batch,
+// SEND_REPLY_MESSAGE_V2 for a reply, SEND_MESSAGE_V2 otherwise, all with the short
+// header the Java client sends too.
+func (p *Producer) request(out *outgoing, mq MessageQueue) *codec.Command {
+	r := &sendRequest{h: sendHeader{
+		producerGroup:         p.groupName,
+		topic:                 out.topic,
+		defaultTopic:          p.defaultTopic,
+		defaultTopicQueueNums: defaultTopicQueueNums,
+		queueID:               mq.QueueID,
+		sysFlag:               out.sysFlag,
+		bornTimestamp:         p.now().UnixMilli(),
+		flag:                  out.flag,
+		properties:            out.props,
+		batch:                 out.batch,
+	}}
+	c := int32(code.SendMessageV2)
+	switch {
+	case out.batch:
+		c = code.SendBatchMessage
+	case out.reply:
+		c = code.SendReplyMessageV2
+	}
+	r.cmd = codec.Command{
+		Code:     c,
+		Language: codec.DefaultLanguage,
+		Version:  codec.DefaultVersion,
+		Ext:      &r.h,
+		Body:     out.body,
+	}
+	return &r.cmd
+}
