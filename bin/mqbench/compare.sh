@@ -7,7 +7,9 @@
 # Each of our runs starts a fresh standalone broker (NameServer + broker in one process,
 # ASYNC_FLUSH, throwaway store) on free loopback ports, runs `mqbench figures` against it
 # with the broker's PID for server CPU, and stops it. The pull batch of figure (c) is 500,
-# as the peer's, so the broker's per-pull transfer limits are raised to allow it.
+# as the peer's, so the broker's per-pull transfer limits are raised to allow it. The
+# metrics and gRPC endpoints take free ports and no dashboard runs, so a port someone
+# else holds (5557, 8080, 8081) cannot keep the broker from starting.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 RUNS=${1:-3}
@@ -41,8 +43,11 @@ for r in $(seq 1 "$RUNS"); do
   ROCKETGO_NAMESRV_LISTENADDR=127.0.0.1:$NP \
   ROCKETGO_BROKER_MAXTRANSFERCOUNTONMESSAGEINMEMORY=500 \
   ROCKETGO_BROKER_MAXTRANSFERBYTESONMESSAGEINMEMORY=1048576 \
+  ROCKETGO_BROKER_METRICSPROMEXPORTERHOST=127.0.0.1 ROCKETGO_BROKER_METRICSPROMEXPORTERPORT=0 \
+  ROCKETGO_NAMESRV_METRICSPROMEXPORTERHOST=127.0.0.1 ROCKETGO_NAMESRV_NAMESRVMETRICSPROMEXPORTERPORT=0 \
+  ROCKETGO_BROKER_GRPCLISTENADDR=127.0.0.1:0 \
     "$WORK/mqbroker" -standalone -c "$ROOT/conf/broker.yaml" -store "$WORK/store-$r" \
-      -listen "127.0.0.1:$BP" -brokerIP1 127.0.0.1 -loglevel warn 2> "$WORK/broker-$r.log" &
+      -listen "127.0.0.1:$BP" -brokerIP1 127.0.0.1 -dashboard "" -loglevel warn 2> "$WORK/broker-$r.log" &
   BROKER_PID=$!
   for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$BP") 2>/dev/null && break; sleep 0.1; done
   "$WORK/mqbench" figures -namesrv "127.0.0.1:$NP" -broker-pid "$BROKER_PID" "$@" | tee -a "$WORK/ours.txt"
