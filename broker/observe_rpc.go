@@ -44,8 +44,8 @@ func (b *Broker) rpcRoute(reqCode int32) *metrics.RPCRoute {
 // observeAnswer observes resp, the answer a handler returned for req at dispatch
 // (nothing when it answers later).
 func observeAnswer(rt *metrics.RPCRoute, start int64, req, resp *codec.Command) {
-	if resp == nil {
-		return
+	if resp == nil || resp == server.Deferred {
+		return // observed when it is answered (replyLate)
 	}
 	res := metrics.ResultSuccess
 	if req.Flag&code.FlagOneway != 0 {

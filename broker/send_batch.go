@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"fmt"
 	"net/netip"
 	"sync"
 
@@ -100,28 +101,14 @@ func (sc *sendScratch) answer(req *codec.Command) *codec.Command {
 // observation per message, as guarded and observed do for the other routes.
 func (b *Broker) sendBatchHandler(reqCode int32) server.BatchHandler {
 	rt := b.rpcRoute(reqCode)
-	p := b.acl
 	return func(conn *server.Conn, reqs, resps []*codec.Command) func() {
 		var start int64
 		if rt != nil {
 			start = metrics.Mono()
 		}
 		sc := getSendScratch()
-		for i, req := range reqs {
-			if p != nil {
-				if r := p.Check(req.Code, req.ExtFields, req.Body, conn.RemoteAddr().Addr()); r != nil {
-					resps[i] = req.NewResponse(code.NoPermission, r.Remark)
-					continue
-				}
-			}
-			if !b.stageSend(sc, conn, req, i, resps) {
-				b.appendStaged(sc, conn, reqs, resps)
-				resps[i] = b.handleSend(conn, req)
-			} else if len(sc.rec) >= maxRetainedBuf {
-				// Large messages: append what is staged rather than copy a whole
-				// read event's bodies into one buffer.
-				b.appendStaged(sc, conn, reqs, resps)
-			}
+		for i := range reqs {
+			b.batchOne(sc, conn, reqs, resps, i)
 		}
 		b.appendStaged(sc, conn, reqs, resps)
 		if rt != nil {
@@ -130,6 +117,37 @@ func (b *Broker) sendBatchHandler(reqCode int32) server.BatchHandler {
 			}
 		}
 		return sc.done
+	}
+}
+
+// batchOne checks, stages or serves reqs[i]. A panic answers that request alone with
+// SYSTEM_ERROR: the sends staged before it are still appended and answered, and none
+// is answered twice.
+func (b *Broker) batchOne(sc *sendScratch, conn *server.Conn, reqs, resps []*codec.Command, i int) {
+	req := reqs[i]
+	defer func() {
+		if r := recover(); r != nil {
+			b.log.Error().Int32("code", req.Code).Str("panic", fmt.Sprint(r)).Msg("send handler panicked")
+			if resps[i] == nil {
+				resps[i] = req.NewResponse(code.SystemError, fmt.Sprintf("handler for request code %d failed: %v", req.Code, r))
+			}
+		}
+	}()
+	if b.acl != nil {
+		if r := b.acl.Check(req.Code, req.ExtFields, req.Body, conn.RemoteAddr().Addr()); r != nil {
+			resps[i] = req.NewResponse(code.NoPermission, r.Remark)
+			return
+		}
+	}
+	if !b.stageSend(sc, conn, req, i, resps) {
+		b.appendStaged(sc, conn, reqs, resps)
+		if resps[i] = b.handleSend(conn, req); resps[i] == nil {
+			resps[i] = server.Deferred // answered once durable
+		}
+	} else if len(sc.rec) >= maxRetainedBuf {
+		// Large messages: append what is staged rather than copy a whole read
+		// event's bodies into one buffer.
+		b.appendStaged(sc, conn, reqs, resps)
 	}
 }
 
@@ -195,6 +213,7 @@ func (b *Broker) appendStaged(sc *sendScratch, conn *server.Conn, reqs, resps []
 			continue
 		}
 		b.answerSendWhenDurable(conn, req, nil, s.host, s.queueID, res, nil)
+		resps[s.idx] = server.Deferred
 	}
 	clear(sc.staged)
 	clear(sc.items)

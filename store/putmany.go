@@ -31,12 +31,14 @@ var manyPool = sync.Pool{New: func() any { return new(manyScratch) }}
 // records are modified or retained.
 func (s *Store) PutMany(items []PutItem, res []PutResult, errs []error) {
 	sc := manyPool.Get().(*manyScratch)
+	ahead := 0 // bytes of the items admitted before: the disk check counts them too
 	for i, it := range items {
 		res[i] = PutResult{}
-		count, first, err := s.verify(it.Recs, it.Batch)
+		count, first, err := s.verify(it.Recs, it.Batch, ahead)
 		if errs[i] = err; err != nil {
 			continue
 		}
+		ahead += len(it.Recs)
 		sc.units = append(sc.units, unitOf(it.Recs, count, first))
 		sc.at = append(sc.at, i)
 	}

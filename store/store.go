@@ -168,7 +168,7 @@ func (s *Store) abandon() {
 // Errors: ErrInvalidRecord, ErrMessageTooLarge, ErrPropertiesTooLarge, ErrDiskFull,
 // ErrWriteFailed (sticky), ErrClosed.
 func (s *Store) Put(rec []byte) (PutResult, error) {
-	count, first, err := s.verify(rec, false)
+	count, first, err := s.verify(rec, false, 0)
 	if err != nil {
 		return PutResult{}, err
 	}
@@ -179,7 +179,7 @@ func (s *Store) Put(rec []byte) (PutResult, error) {
 // in one segment with consecutive queue offsets. Prepared (half) transaction records
 // cannot be batched.
 func (s *Store) PutBatch(recs []byte) (PutResult, error) {
-	count, first, err := s.verify(recs, true)
+	count, first, err := s.verify(recs, true, 0)
 	if err != nil {
 		return PutResult{}, err
 	}
@@ -188,8 +188,8 @@ func (s *Store) PutBatch(recs []byte) (PutResult, error) {
 
 // verify checks what Put (batch false) or PutBatch (batch true) is given and returns
 // the number of records and the first one.
-func (s *Store) verify(recs []byte, batch bool) (int, []byte, error) {
-	if err := s.admit(len(recs)); err != nil {
+func (s *Store) verify(recs []byte, batch bool, ahead int) (int, []byte, error) {
+	if err := s.admit(ahead + len(recs)); err != nil {
 		return 0, nil, err
 	}
 	if !batch {

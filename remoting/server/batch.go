@@ -13,10 +13,16 @@ import (
 
 // BatchHandler serves a run of requests of one code, in the order they arrived on the
 // connection, on the event loop (it must not block). resps[i] receives the response
-// to reqs[i], or nil when it is answered later with Conn.Reply or needs no answer;
-// len(resps) == len(reqs). done, when not nil, is called once the responses are
+// to reqs[i], or Deferred when it is answered later with Conn.Reply (or needs no
+// answer); len(resps) == len(reqs). A slot left nil is answered with SYSTEM_ERROR should
+// the handler panic. done, when not nil, is called once the responses are
 // encoded: nothing refers to them any more, so their memory may be reused.
 type BatchHandler func(conn *Conn, reqs, resps []*codec.Command) (done func())
+
+// Deferred marks a batch response slot whose request the handler answers later (with
+// Conn.Reply) or not at all: runBatch sends nothing for it, and a panic of the handler
+// does not answer it with SYSTEM_ERROR, which would give the request two answers.
+var Deferred = &codec.Command{}
 
 // HandleBatch registers h for code; its requests are batched per read event.
 func (s *Server) HandleBatch(code int32, h BatchHandler) { s.setRoute(code, route{batch: h}) }
@@ -66,7 +72,7 @@ func (s *Server) runBatch(c *Conn) {
 		b.resps = append(b.resps[:0], make([]*codec.Command, len(b.reqs))...)
 		done := s.serveBatch(c, b)
 		for i, req := range b.reqs {
-			if resp := b.resps[i]; resp != nil && !req.IsOneway() {
+			if resp := b.resps[i]; resp != nil && resp != Deferred && !req.IsOneway() {
 				c.queue(req, resp)
 			}
 		}

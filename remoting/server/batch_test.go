@@ -3,6 +3,7 @@ package server_test
 import (
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 
@@ -121,5 +122,58 @@ func TestServerBatchRoute(t *testing.T) {
 	}
 	if dones != len(runs)-1 {
 		t.Fatalf("done ran %d times for %d runs (one panicked)", dones, len(runs))
+	}
+}
+
+// TestServerBatchDeferredSurvivesPanic: a request whose slot the handler marked
+// Deferred (it answers it later itself) gets that one answer only, even when a later
+// request of the same run panics; the panicking request gets SYSTEM_ERROR.
+func TestServerBatchDeferredSurvivesPanic(t *testing.T) {
+	s := remotingtest.StartServer(t, func(s *server.Server) {
+		s.HandleBatch(100, func(conn *server.Conn, reqs, resps []*codec.Command) func() {
+			for i, req := range reqs {
+				if req.ExtFields["panic"] == "yes" {
+					panic("boom")
+				}
+				resps[i] = server.Deferred
+				late := req.NewResponse(code.Success, "late")
+				go func() { _ = conn.Reply(late) }()
+			}
+			return nil
+		})
+		s.Handle(200, func(_ *server.Conn, req *codec.Command) *codec.Command {
+			return req.NewResponse(code.Success, "single")
+		})
+	})
+	nc, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	var burst []byte
+	for i, c := range []int32{100, 100, 200} {
+		ext := map[string]string{}
+		if i == 1 {
+			ext["panic"] = "yes"
+		}
+		req := codec.NewRequest(c, ext, nil)
+		req.Opaque = int32(i + 1)
+		burst = append(burst, rawFrame(t, req)...)
+	}
+	if _, err := nc.Write(burst); err != nil {
+		t.Fatal(err)
+	}
+	// Any wrong answer to request 1 would be queued before request 3's, so once both
+	// request 3's answer and request 1's late one are in, every answer has been seen.
+	got := map[int32][]string{}
+	for len(got[1]) == 0 || len(got[3]) == 0 {
+		resp := readRawFrame(t, nc)
+		got[resp.Opaque] = append(got[resp.Opaque], fmt.Sprintf("%d %s", resp.Code, resp.Remark))
+	}
+	if len(got[1]) != 1 || got[1][0] != fmt.Sprintf("%d late", code.Success) {
+		t.Fatalf("answers to the deferred request: %q, want only its late one", got[1])
+	}
+	if len(got[2]) != 1 || !strings.HasPrefix(got[2][0], fmt.Sprint(code.SystemError)+" ") {
+		t.Fatalf("answers to the panicking request: %q, want one SYSTEM_ERROR", got[2])
 	}
 }

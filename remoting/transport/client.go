@@ -295,10 +295,10 @@ type clientConn struct {
 	pending pending.Table
 	dead    atomic.Bool
 	watchMu sync.Mutex
-	watches map[context.Context]*ctxWatch // see ctxwatch.go
-	// lastCtx and lastWatch skip the map lookup for the common run of calls that
+	watches map[<-chan struct{}]*ctxWatch // by ctx.Done(); see ctxwatch.go
+	// lastDone and lastWatch skip the map lookup for the common run of calls that
 	// share a context.
-	lastCtx   context.Context
+	lastDone  <-chan struct{}
 	lastWatch *ctxWatch
 	failOnce  sync.Once
 

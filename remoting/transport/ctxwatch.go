@@ -38,16 +38,19 @@ func (cc *clientConn) watch(ctx context.Context, op int32, cl *pending.Call) {
 	if cc.dead.Load() {
 		return // FailAll has completed, or will complete, the call
 	}
+	// Keyed by ctx.Done(): a channel is always comparable, where a caller's own
+	// Context implementation need not be.
+	done := ctx.Done()
 	w := cc.lastWatch
-	if cc.lastCtx != ctx {
-		w = cc.watches[ctx]
+	if cc.lastDone != done {
+		w = cc.watches[done]
 	}
 	if w == nil {
 		w = &ctxWatch{}
 		if cc.watches == nil {
-			cc.watches = make(map[context.Context]*ctxWatch)
+			cc.watches = make(map[<-chan struct{}]*ctxWatch)
 		}
-		cc.watches[ctx] = w
+		cc.watches[done] = w
 		w.stop = context.AfterFunc(ctx, func() { cc.expire(ctx) })
 	}
 	if len(w.calls) >= 2*max(w.kept, minCompact) {
@@ -63,16 +66,17 @@ func (cc *clientConn) watch(ctx context.Context, op int32, cl *pending.Call) {
 		w.calls, w.kept = live, len(live)
 	}
 	w.calls = append(w.calls, watchedCall{op, cl})
-	cc.lastCtx, cc.lastWatch = ctx, w
+	cc.lastDone, cc.lastWatch = done, w
 }
 
 // expire fails the calls still pending under ctx, which has ended.
 func (cc *clientConn) expire(ctx context.Context) {
 	cc.watchMu.Lock()
-	w := cc.watches[ctx]
-	delete(cc.watches, ctx)
+	done := ctx.Done()
+	w := cc.watches[done]
+	delete(cc.watches, done)
 	if cc.lastWatch == w {
-		cc.lastCtx, cc.lastWatch = nil, nil
+		cc.lastDone, cc.lastWatch = nil, nil
 	}
 	cc.watchMu.Unlock()
 	if w == nil {
@@ -89,7 +93,7 @@ func (cc *clientConn) expire(ctx context.Context) {
 func (cc *clientConn) unwatchAll() {
 	cc.watchMu.Lock()
 	ws := cc.watches
-	cc.watches, cc.lastCtx, cc.lastWatch = nil, nil, nil
+	cc.watches, cc.lastDone, cc.lastWatch = nil, nil, nil
 	cc.watchMu.Unlock()
 	for _, w := range ws {
 		w.stop()

@@ -78,3 +78,37 @@ func TestClientAsyncSharedContextTimeout(t *testing.T) {
 		t.Fatalf("pending after a refused call: %d", p)
 	}
 }
+
+// mapCtx is a Context whose dynamic type is not comparable (it holds a map), as a
+// caller's own Context implementation may be.
+type mapCtx struct {
+	context.Context
+	tags map[string]string
+}
+
+// TestClientAsyncUncomparableContext: asynchronous calls under a context value that
+// cannot be a map key are watched all the same: one is answered, one times out with
+// the context.
+func TestClientAsyncUncomparableContext(t *testing.T) {
+	s := remotingtest.StartServer(t, func(s *server.Server) {
+		s.Handle(100, remotingtest.Echo)
+		s.Handle(101, func(*server.Conn, *codec.Command) *codec.Command { return nil }) // never answers
+	})
+	c := remotingtest.NewClient(t)
+	addr := s.Addr().String()
+	base, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	ctx := mapCtx{Context: base, tags: map[string]string{"k": "v"}}
+	errs := make(chan error, 2)
+	for _, rc := range []int32{100, 101} {
+		if err := c.InvokeAsync(ctx, addr, codec.NewRequest(rc, nil, nil), func(_ *codec.Command, err error) { errs <- err }); err != nil {
+			t.Fatalf("code %d: %v", rc, err)
+		}
+	}
+	if err := <-errs; err != nil {
+		t.Fatalf("answered call: %v", err)
+	}
+	if err := <-errs; !errors.Is(err, codec.ErrTimeout) {
+		t.Fatalf("unanswered call: %v, want a timeout", err)
+	}
+}

@@ -44,13 +44,19 @@ func NewAsync(cb func(*codec.Command, error)) *Call { return &Call{cb: cb} }
 // Complete delivers the outcome. It never blocks for a sync call; an async callback runs
 // on the calling goroutine.
 func (c *Call) Complete(resp *codec.Command, err error) {
-	if c.cb != nil {
+	if cb := c.cb; cb != nil {
 		c.completed.Store(true)
+		// A context watch may hold c until its context ends (transport's ctxwatch.go);
+		// dropping the callback lets go of what it holds (a send's message) now.
+		c.cb = nil
 		if c.Stop != nil {
 			c.Stop()
 		}
-		c.cb(resp, err)
+		cb(resp, err)
 		return
+	}
+	if c.ch == nil {
+		return // an async call completed before; it completes once
 	}
 	c.ch <- result{resp, err}
 }
