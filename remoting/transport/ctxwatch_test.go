@@ -10,6 +10,7 @@ import (
 	"github.com/rocketgo/rocketgo/remoting/codec"
 	"github.com/rocketgo/rocketgo/remoting/internal/remotingtest"
 	"github.com/rocketgo/rocketgo/remoting/server"
+	"github.com/rocketgo/rocketgo/remoting/transport"
 )
 
 // TestClientAsyncSharedContextTimeout: many asynchronous calls under one deadline
@@ -18,12 +19,7 @@ import (
 // stays pending. A call made with a context that has already ended fails at once
 // without its callback.
 func TestClientAsyncSharedContextTimeout(t *testing.T) {
-	s := remotingtest.StartServer(t, func(s *server.Server) {
-		s.Handle(100, remotingtest.Echo)
-		s.Handle(101, func(*server.Conn, *codec.Command) *codec.Command { return nil }) // never answers
-	})
-	c := remotingtest.NewClient(t)
-	addr := s.Addr().String()
+	c, addr := echoAndSilent(t)
 	if _, err := c.Invoke(remotingtest.Timeout(t, 5*time.Second), addr, codec.NewRequest(100, nil, nil)); err != nil {
 		t.Fatal(err) // connected before the deadline starts running
 	}
@@ -90,12 +86,7 @@ type mapCtx struct {
 // cannot be a map key are watched all the same: one is answered, one times out with
 // the context.
 func TestClientAsyncUncomparableContext(t *testing.T) {
-	s := remotingtest.StartServer(t, func(s *server.Server) {
-		s.Handle(100, remotingtest.Echo)
-		s.Handle(101, func(*server.Conn, *codec.Command) *codec.Command { return nil }) // never answers
-	})
-	c := remotingtest.NewClient(t)
-	addr := s.Addr().String()
+	c, addr := echoAndSilent(t)
 	base, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	ctx := mapCtx{Context: base, tags: map[string]string{"k": "v"}}
@@ -111,4 +102,14 @@ func TestClientAsyncUncomparableContext(t *testing.T) {
 	if err := <-errs; !errors.Is(err, codec.ErrTimeout) {
 		t.Fatalf("unanswered call: %v, want a timeout", err)
 	}
+}
+
+// echoAndSilent starts a server that echoes code 100 and never answers code 101, and
+// returns a client and the server's address.
+func echoAndSilent(t *testing.T) (*transport.Client, string) {
+	s := remotingtest.StartServer(t, func(s *server.Server) {
+		s.Handle(100, remotingtest.Echo)
+		s.Handle(101, func(*server.Conn, *codec.Command) *codec.Command { return nil }) // never answers
+	})
+	return remotingtest.NewClient(t), s.Addr().String()
 }
