@@ -129,7 +129,7 @@ func (b *Broker) batchOne(sc *sendScratch, conn *server.Conn, reqs, resps []*cod
 		if r := recover(); r != nil {
 			b.log.Error().Int32("code", req.Code).Str("panic", fmt.Sprint(r)).Msg("send handler panicked")
 			if resps[i] == nil {
-				resps[i] = req.NewResponse(code.SystemError, fmt.Sprintf("handler for request code %d failed: %v", req.Code, r))
+				resps[i] = req.HandlerFailed(r)
 			}
 		}
 	}()

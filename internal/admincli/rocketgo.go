@@ -12,13 +12,19 @@ import (
 // proto/code/schedule.go): Apache RocketMQ has no equivalent, so these follow the
 // house style of the Apache listings (left-aligned columns, '#' headers).
 
+// brokerListingOpts are the options of the per-broker listings: which brokers (-b or
+// -c, default every master) and at most how many entries each (-m).
+var brokerListingOpts = []Option{
+	{Short: "b", Long: "brokerAddr", HasArg: true, Desc: "broker address (default: every master)"},
+	{Short: "c", Long: "clusterName", HasArg: true, Desc: "cluster name (default: every master)"},
+	{Short: "m", Long: "maxCount", HasArg: true, Desc: "at most this many per broker (default 1000)"},
+}
+
 var pendingTransactionsCmd = &Command{
 	Name: "pendingTransactions", Desc: "List unresolved transactional half messages (rocketgo)", Listing: true,
 	Opts: []Option{
 		{Short: "g", Long: "producerGroup", HasArg: true, Desc: "producer group name (default: every group)"},
-		{Short: "b", Long: "brokerAddr", HasArg: true, Desc: "broker address (default: every master)"},
-		{Short: "c", Long: "clusterName", HasArg: true, Desc: "cluster name (default: every master)"},
-		{Short: "m", Long: "maxCount", HasArg: true, Desc: "at most this many per broker (default 1000)"},
+		brokerListingOpts[0], brokerListingOpts[1], brokerListingOpts[2],
 	},
 	Run: func(e *Env, f *Flags) error {
 		a, err := e.Admin()

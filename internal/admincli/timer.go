@@ -13,9 +13,7 @@ var listTimersCmd = &Command{
 	Name: "listTimers", Desc: "List pending timer and delay-level messages (rocketgo)", Listing: true,
 	Opts: []Option{
 		{Short: "t", Long: "topic", HasArg: true, Desc: "topic name (default: every topic)"},
-		{Short: "b", Long: "brokerAddr", HasArg: true, Desc: "broker address (default: every master)"},
-		{Short: "c", Long: "clusterName", HasArg: true, Desc: "cluster name (default: every master)"},
-		{Short: "m", Long: "maxCount", HasArg: true, Desc: "at most this many per broker (default 1000)"},
+		brokerListingOpts[0], brokerListingOpts[1], brokerListingOpts[2],
 	},
 	Run: func(e *Env, f *Flags) error {
 		a, err := e.Admin()

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/rocketgo/rocketgo/proto/code"
 )
 
 // Serialization types of the header: the high byte of the header-length word.
@@ -98,6 +100,12 @@ func (c *Command) IsResponse() bool { return c.Flag&FlagResponse != 0 }
 // IsOneway reports whether the oneway bit (bit 1) of Flag is set. The official Go
 // client never sets it, even for its "oneway" sends (docs/protocol.md §1.4).
 func (c *Command) IsOneway() bool { return c.Flag&FlagOneway != 0 }
+
+// HandlerFailed returns the SYSTEM_ERROR answer to c for a handler that panicked with r;
+// every place that recovers a handler's panic answers with it.
+func (c *Command) HandlerFailed(r any) *Command {
+	return c.NewResponse(code.SystemError, fmt.Sprintf("handler for request code %d failed: %v", c.Code, r))
+}
 
 // NewResponse returns a response to c: same opaque and serialization, the response flag,
 // language "GO", version 317, and an empty non-nil ExtFields map.

@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 
-	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
@@ -96,7 +95,7 @@ func (s *Server) serveBatch(c *Conn, b *pendingBatch) (done func()) {
 				Str("panic", fmt.Sprint(r)).Msg("batch handler panicked")
 			for i, req := range b.reqs {
 				if b.resps[i] == nil {
-					b.resps[i] = req.NewResponse(code.SystemError, fmt.Sprintf("handler for request code %d failed: %v", req.Code, r))
+					b.resps[i] = req.HandlerFailed(r)
 				}
 			}
 		}

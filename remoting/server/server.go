@@ -309,7 +309,7 @@ func (s *Server) serve(h Handler, c *Conn, req *codec.Command) (resp *codec.Comm
 		if r := recover(); r != nil {
 			s.log.Error().Int32("code", req.Code).Int32("opaque", req.Opaque).
 				Str("panic", fmt.Sprint(r)).Msg("handler panicked")
-			resp = req.NewResponse(code.SystemError, fmt.Sprintf("handler for request code %d failed: %v", req.Code, r))
+			resp = req.HandlerFailed(r)
 		}
 	}()
 	return h(c, req)

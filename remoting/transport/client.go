@@ -496,7 +496,7 @@ func (c *Client) serve(h ClientHandler, addr string, req *codec.Command) (resp *
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.Error().Int32("code", req.Code).Str("panic", fmt.Sprint(r)).Msg("request handler panicked")
-			resp = req.NewResponse(code.SystemError, fmt.Sprintf("handler for request code %d failed: %v", req.Code, r))
+			resp = req.HandlerFailed(r)
 		}
 	}()
 	return h(addr, req)
