@@ -130,7 +130,7 @@ func (b *Broker) registerRoutes(srv *server.Server, skip func(code int32) bool) 
 			continue
 		}
 		if bh := b.batchRoute(r.code); bh != nil {
-			srv.HandleBatch(r.code, bh)
+			srv.HandleBatchRaw(r.code, bh) // the send header is read from the frame (send.go)
 			continue
 		}
 		h := b.observed(r.code, b.guarded(r.handler))

@@ -145,13 +145,14 @@ func (b *Broker) answerSendWhenDurable(conn *server.Conn, req *codec.Command, dd
 
 // sendStart is a send decoded and validated up to its append (startSend).
 type sendStart struct {
-	h     header.SendMessageRequestV2
-	tx    bool // a transactional half message: nothing else below is set
-	batch bool // SEND_BATCH_MESSAGE or the batch header flag
-	sp    propScan
-	props []byte // the properties to store (rewriteProps)
-	dst   sendTarget
-	m     message.Ext // the record's fields but its body and properties
+	fields header.SendFields // where the header's entries are collected (decodeSendHeader)
+	h      header.SendMessageRequestV2
+	tx     bool // a transactional half message: nothing else below is set
+	batch  bool // SEND_BATCH_MESSAGE or the batch header flag
+	sp     propScan
+	props  []byte // the properties to store (rewriteProps)
+	dst    sendTarget
+	m      message.Ext // the record's fields but its body and properties
 }
 
 // startSend decodes req's send header and validates it (docs/protocol.md §2.3): the
@@ -161,7 +162,7 @@ type sendStart struct {
 // body over the limit. A transactional send stops after the header (st.tx).
 func (b *Broker) startSend(st *sendStart, conn *server.Conn, req *codec.Command, props []byte) error {
 	var err error
-	if st.h, err = header.DecodeSend(req.Code, req.ExtFields); err != nil {
+	if st.h, err = decodeSendHeader(req, &st.fields); err != nil {
 		return err
 	}
 	if err := b.refuseSendOnSlave(); err != nil { // role.go
@@ -199,6 +200,22 @@ func (b *Broker) startSend(st *sendStart, conn *server.Conn, req *codec.Command,
 		ReconsumeTimes: h.ReconsumeTimes,
 	}
 	return nil
+}
+
+// decodeSendHeader decodes req's send header: straight from the frame's bytes when the
+// server left its extFields unparsed (server.HandleBatchRaw), from the map otherwise.
+// Both read the same fields and fail with the same errors.
+// f is the scratch space of the first.
+func decodeSendHeader(req *codec.Command, f *header.SendFields) (header.SendMessageRequestV2, error) {
+	if req.HasRawExt() {
+		var ok bool
+		if *f, ok = header.NewSendFields(req.Code); ok {
+			req.RangeExt(f.Put)
+			return header.DecodeSendFields(req.Code, f)
+		}
+		req.LoadExt()
+	}
+	return header.DecodeSend(req.Code, req.ExtFields)
 }
 
 // sendCheck validates a send and resolves where it goes (AbstractSendMessageProcessor's

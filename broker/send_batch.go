@@ -134,12 +134,14 @@ func (b *Broker) batchOne(sc *sendScratch, conn *server.Conn, reqs, resps []*cod
 		}
 	}()
 	if b.acl != nil {
+		req.LoadExt() // the signature covers every entry
 		if r := b.acl.Check(req.Code, req.ExtFields, req.Body, conn.RemoteAddr().Addr()); r != nil {
 			resps[i] = req.NewResponse(code.NoPermission, r.Remark)
 			return
 		}
 	}
 	if !b.stageSend(sc, conn, req, i, resps) {
+		req.LoadExt() // what handleSend's features read (dedup, transactions) takes the map
 		b.appendStaged(sc, conn, reqs, resps)
 		if resps[i] = b.handleSend(conn, req); resps[i] == nil {
 			resps[i] = server.Deferred // answered once durable

@@ -51,7 +51,17 @@ func badValue(key, v string) *KeyError {
 // first error every further read returns the zero value.
 type reader struct {
 	ext map[string]string
+	sf  *SendFields // read instead of ext when set (sendfields.go)
 	err error
+}
+
+// get returns the value of key and whether it is present.
+func (r *reader) get(key string) (string, bool) {
+	if r.sf != nil {
+		return r.sf.get(key)
+	}
+	v, ok := r.ext[key]
+	return v, ok
 }
 
 // lookup returns the raw value; for a required key that is absent it records
@@ -60,7 +70,7 @@ func (r *reader) lookup(key string, required bool) (string, bool) {
 	if r.err != nil {
 		return "", false
 	}
-	v, ok := r.ext[key]
+	v, ok := r.get(key)
 	if !ok && required {
 		r.err = &KeyError{Key: key, Err: ErrMissingKey}
 	}
@@ -108,7 +118,7 @@ func (r *reader) optI64(key string) int64 { return r.parseInt(key, false, 64) }
 
 // ptrI32 reads an optional Java Integer whose absence means something different from 0.
 func (r *reader) ptrI32(key string) *int32 {
-	if _, ok := r.ext[key]; !ok || r.err != nil {
+	if _, ok := r.get(key); !ok || r.err != nil {
 		return nil
 	}
 	n := int32(r.parseInt(key, false, 32))
@@ -145,7 +155,7 @@ func (r *reader) optBool(key string) bool { return r.parseBool(key, false) }
 // ptrBool reads an optional Java Boolean whose absence means something different from
 // false.
 func (r *reader) ptrBool(key string) *bool {
-	if _, ok := r.ext[key]; !ok || r.err != nil {
+	if _, ok := r.get(key); !ok || r.err != nil {
 		return nil
 	}
 	b := r.parseBool(key, false)

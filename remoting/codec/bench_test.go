@@ -82,7 +82,7 @@ func BenchmarkDecodeJSONHeader(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		var d Command
-		if err := decodeJSONHeader(h, &d); err != nil {
+		if err := decodeJSONHeader(h, &d, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

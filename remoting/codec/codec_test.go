@@ -245,7 +245,7 @@ func TestJSONHeaderLenient(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var c Command
-			if err := decodeJSONHeader([]byte(tc.header), &c); err != nil {
+			if err := decodeJSONHeader([]byte(tc.header), &c, nil); err != nil {
 				t.Fatalf("decode %s: %v", tc.header, err)
 			}
 			if !sameCommand(&c, &tc.want) {
@@ -589,7 +589,7 @@ func FuzzJSONHeader(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, h []byte) {
 		var c Command
-		if err := decodeJSONHeader(h, &c); err != nil {
+		if err := decodeJSONHeader(h, &c, nil); err != nil {
 			if !errors.Is(err, ErrBadFrame) {
 				t.Fatalf("error not ErrBadFrame: %v", err)
 			}
@@ -604,7 +604,7 @@ func FuzzJSONHeader(f *testing.F) {
 			t.Fatalf("encoded invalid JSON: %q", enc)
 		}
 		var c2 Command
-		if err := decodeJSONHeader(enc, &c2); err != nil {
+		if err := decodeJSONHeader(enc, &c2, nil); err != nil {
 			t.Fatalf("decode re-encoded header %q: %v", enc, err)
 		}
 		if !sameCommand(&c, &c2) {
@@ -639,7 +639,7 @@ func FuzzRocketMQHeader(f *testing.F) {
 	f.Add(make([]byte, rmqFixedBytes))
 	f.Fuzz(func(t *testing.T, h []byte) {
 		var c Command
-		if err := decodeRocketMQHeader(h, &c); err != nil {
+		if err := decodeRocketMQHeader(h, &c, nil); err != nil {
 			if !errors.Is(err, ErrBadFrame) {
 				t.Fatalf("error not ErrBadFrame: %v", err)
 			}
@@ -654,7 +654,7 @@ func FuzzRocketMQHeader(f *testing.F) {
 			t.Fatalf("re-encoded header grew: %d > %d bytes", len(enc), len(h))
 		}
 		var c2 Command
-		if err := decodeRocketMQHeader(enc, &c2); err != nil {
+		if err := decodeRocketMQHeader(enc, &c2, nil); err != nil {
 			t.Fatalf("decode re-encoded header: %v", err)
 		}
 		c2.Serialize = SerializeRocketMQ

@@ -75,6 +75,13 @@ type Command struct {
 	// Serialize is the header serialization the frame was read with, or will be written
 	// with (SerializeJSON or SerializeRocketMQ). A response uses its request's.
 	Serialize byte
+
+	// raw holds the extFields of a frame decoded with DecodeFrameCopyLazy and not yet
+	// parsed into ExtFields (rawSet): the ROCKETMQ entries block, or the whole JSON
+	// header (lazy.go).
+	raw     string
+	rawSet  bool
+	rawJSON bool // raw is a JSON header
 }
 
 // NewRequest returns a request command with the given code, extFields and body, stamped
@@ -208,7 +215,7 @@ func FrameLength(prefix []byte, maxFrame int) (int, error) {
 // header strings do not. Every malformed input is an error wrapping ErrBadFrame.
 func DecodeFrame(frame []byte) (*Command, error) {
 	c := new(Command)
-	body, err := decodeFrameInto(frame, c)
+	body, err := decodeFrameInto(frame, c, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -221,17 +228,7 @@ func DecodeFrame(frame []byte) (*Command, error) {
 // DecodeFrameCopy is DecodeFrame for a frame that sits in a buffer reused once it is
 // decoded (a peeked read buffer): the body is copied out, so the command owns all of
 // its bytes.
-func DecodeFrameCopy(frame []byte) (*Command, error) {
-	c := new(Command)
-	body, err := decodeFrameInto(frame, c)
-	if err != nil {
-		return nil, err
-	}
-	if len(body) > 0 {
-		c.Body = append(make([]byte, 0, len(body)), body...)
-	}
-	return c, nil
-}
+func DecodeFrameCopy(frame []byte) (*Command, error) { return DecodeFrameCopyLazy(frame, nil) }
 
 // PrepareResponse makes resp answer req: same opaque and serialization, response flag.
 // Both ends call it on a handler's result before writing it.
@@ -242,8 +239,9 @@ func PrepareResponse(req, resp *Command) {
 }
 
 // decodeFrameInto decodes the header of frame into c and returns the body slice, which
-// aliases frame.
-func decodeFrameInto(frame []byte, c *Command) ([]byte, error) {
+// aliases frame. When lazy is not nil and reports true for the request's code, the
+// extFields are checked but left unparsed (DecodeFrameCopyLazy).
+func decodeFrameInto(frame []byte, c *Command, lazy func(code int32) bool) ([]byte, error) {
 	if len(frame) < headerWordBytes {
 		return nil, fmt.Errorf("%w: frame of %d bytes has no header word", ErrBadFrame, len(frame))
 	}
@@ -257,9 +255,9 @@ func decodeFrameInto(frame []byte, c *Command) ([]byte, error) {
 	var err error
 	switch typ {
 	case SerializeJSON:
-		err = decodeJSONHeader(header, c)
+		err = decodeJSONHeader(header, c, lazy)
 	case SerializeRocketMQ:
-		err = decodeRocketMQHeader(header, c)
+		err = decodeRocketMQHeader(header, c, lazy)
 	default:
 		return nil, fmt.Errorf("%w: unknown serialize type %d", ErrBadFrame, typ)
 	}
@@ -267,6 +265,11 @@ func decodeFrameInto(frame []byte, c *Command) ([]byte, error) {
 		return nil, err
 	}
 	c.Serialize = typ
+	if c.rawSet && (c.IsResponse() || !lazy(c.Code)) {
+		// Only a JSON header can get here: its code or flag came after the
+		// extFields (or twice), so the choice made there does not hold.
+		c.LoadExt()
+	}
 	return frame[headerWordBytes+hlen:], nil
 }
 
@@ -345,8 +348,9 @@ func appendRocketMQHeader(dst []byte, c *Command) ([]byte, error) {
 
 // decodeRocketMQHeader decodes a ROCKETMQ binary header. Every length is checked against
 // the bytes that remain, so a hostile length never drives an allocation; strings are
-// substrings of one copy of the header. Bytes after the extFields are an error.
-func decodeRocketMQHeader(h []byte, c *Command) error {
+// substrings of one copy of the header. Bytes after the extFields are an error. When
+// lazy reports true for a request's code, the extFields are checked and kept unparsed.
+func decodeRocketMQHeader(h []byte, c *Command, lazy func(code int32) bool) error {
 	if len(h) < rmqFixedBytes {
 		return fmt.Errorf("%w: binary header of %d bytes, need at least %d", ErrBadFrame, len(h), rmqFixedBytes)
 	}
@@ -376,28 +380,48 @@ func decodeRocketMQHeader(h []byte, c *Command) error {
 	if end != len(h) {
 		return fmt.Errorf("%w: binary header has %d bytes after extFields", ErrBadFrame, len(h)-end)
 	}
+	ext := s[p:end]
+	if lazy != nil && !c.IsResponse() && lazy(c.Code) {
+		if err := walkRocketMQExt(ext, nil, nil); err != nil {
+			return err
+		}
+		c.raw, c.rawSet = ext, true
+		return nil
+	}
 	c.ExtFields = make(map[string]string, countRocketMQEntries(h[p:end]))
-	for p < end {
+	return walkRocketMQExt(ext, c.ExtFields, nil)
+}
+
+// walkRocketMQExt checks the ROCKETMQ extFields entries in ext and puts each into m,
+// or hands it to fn, when they are not nil.
+func walkRocketMQExt(ext string, m map[string]string, fn func(k, v string, del bool)) error {
+	for p, end := 0, len(ext); p < end; {
 		if end-p < 2 {
 			return fmt.Errorf("%w: binary header extFields entry truncated at key length", ErrBadFrame)
 		}
-		klen := int(int16(binary.BigEndian.Uint16(h[p:])))
+		klen := int(int16(uint16(ext[p])<<8 | uint16(ext[p+1])))
 		p += 2
 		if klen < 0 || klen > end-p {
 			return fmt.Errorf("%w: binary header extFields key length %d, %d bytes left", ErrBadFrame, klen, end-p)
 		}
-		key := s[p : p+klen]
+		key := ext[p : p+klen]
 		p += klen
 		if end-p < 4 {
 			return fmt.Errorf("%w: binary header extFields entry truncated at value length", ErrBadFrame)
 		}
-		vlen := int64(int32(binary.BigEndian.Uint32(h[p:])))
+		vlen := int64(int32(uint32(ext[p])<<24 | uint32(ext[p+1])<<16 | uint32(ext[p+2])<<8 | uint32(ext[p+3])))
 		p += 4
 		if vlen < 0 || vlen > int64(end-p) {
 			return fmt.Errorf("%w: binary header extFields value length %d, %d bytes left", ErrBadFrame, vlen, end-p)
 		}
-		c.ExtFields[key] = s[p : p+int(vlen)]
+		v := ext[p : p+int(vlen)]
 		p += int(vlen)
+		switch {
+		case m != nil:
+			m[key] = v
+		case fn != nil:
+			fn(key, v, false)
+		}
 	}
 	return nil
 }

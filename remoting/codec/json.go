@@ -49,16 +49,32 @@ const maxJSONDepth = 64
 type jsonScanner struct {
 	s string
 	i int
+	// lazy, when set, picks the requests whose extFields are checked but not parsed
+	// (DecodeFrameCopyLazy); the choice is made at the first "extFields" key.
+	lazy    func(code int32) bool
+	extMode byte // extUndecided, extEager or extLazy
 }
+
+// extEach, when not nil, receives a header's extFields entries instead of a map
+// (RangeExt); del marks a null value, which removes the key. It is passed down as a
+// parameter rather than kept in jsonScanner so that it does not escape.
+type extEach = func(k, v string, del bool)
+
+// The extFields modes of a jsonScanner.
+const (
+	extUndecided byte = iota
+	extEager
+	extLazy
+)
 
 // decodeJSONHeader decodes a JSON header into c. It accepts the official Go client's
 // shape and Java's (unknown keys such as serializeTypeCurrentRPC are skipped; a missing
 // remark or a null extFields is fine). Integers must fit their field (code in int32);
 // extFields values may be strings, null (entry dropped), numbers or booleans (kept as
 // their literal text). Anything else, or trailing bytes, is ErrBadFrame.
-func decodeJSONHeader(h []byte, c *Command) error {
-	sc := jsonScanner{s: string(h)}
-	if err := sc.header(c); err != nil {
+func decodeJSONHeader(h []byte, c *Command, lazy func(code int32) bool) error {
+	sc := jsonScanner{s: string(h), lazy: lazy}
+	if err := sc.header(c, nil); err != nil {
 		return fmt.Errorf("%w: json header at byte %d: %v", ErrBadFrame, sc.i, err)
 	}
 	return nil
@@ -69,7 +85,7 @@ type errJSON string
 
 func (e errJSON) Error() string { return string(e) }
 
-func (sc *jsonScanner) header(c *Command) error {
+func (sc *jsonScanner) header(c *Command, each extEach) error {
 	sc.ws()
 	if !sc.eat('{') {
 		return errJSON("want '{'")
@@ -89,7 +105,7 @@ func (sc *jsonScanner) header(c *Command) error {
 			return errJSON("want ':'")
 		}
 		sc.ws()
-		if err := sc.field(key, c); err != nil {
+		if err := sc.field(key, c, each); err != nil {
 			return err
 		}
 		sc.ws()
@@ -104,7 +120,7 @@ func (sc *jsonScanner) header(c *Command) error {
 }
 
 // field decodes the value of one top-level key.
-func (sc *jsonScanner) field(key string, c *Command) error {
+func (sc *jsonScanner) field(key string, c *Command, each extEach) error {
 	var err error
 	switch key {
 	case "code":
@@ -128,7 +144,7 @@ func (sc *jsonScanner) field(key string, c *Command) error {
 	case "remark":
 		c.Remark, err = sc.strOrNull()
 	case "extFields":
-		err = sc.extFields(c)
+		err = sc.extFields(c, each)
 	default:
 		err = sc.skip()
 	}
@@ -364,14 +380,21 @@ func (sc *jsonScanner) hex4() (rune, bool) {
 
 // extFields reads the extFields object (or null) into c.ExtFields, merging with entries
 // already read.
-func (sc *jsonScanner) extFields(c *Command) error {
+func (sc *jsonScanner) extFields(c *Command, each extEach) error {
+	if sc.extMode == extUndecided {
+		sc.extMode = extEager
+		if sc.lazy != nil && !c.IsResponse() && sc.lazy(c.Code) {
+			sc.extMode = extLazy
+			c.raw, c.rawSet, c.rawJSON = sc.s, true, true
+		}
+	}
 	if sc.lit("null") {
 		return nil
 	}
 	if !sc.eat('{') {
 		return errJSON("extFields: want an object")
 	}
-	if c.ExtFields == nil {
+	if c.ExtFields == nil && sc.extMode == extEager && each == nil {
 		// Size the map from the quotes that follow (four per entry, plus a few from
 		// later keys): growing a map twice costs more than the count.
 		c.ExtFields = make(map[string]string, min(strings.Count(sc.s[sc.i:], `"`)/4, 64))
@@ -391,7 +414,7 @@ func (sc *jsonScanner) extFields(c *Command) error {
 			return errJSON("extFields: want ':'")
 		}
 		sc.ws()
-		if err := sc.extValue(c.ExtFields, k); err != nil {
+		if err := sc.extValue(c.ExtFields, k, each); err != nil {
 			return err
 		}
 		sc.ws()
@@ -406,31 +429,42 @@ func (sc *jsonScanner) extFields(c *Command) error {
 }
 
 // extValue reads one extFields value: a string, or a scalar kept as its literal text.
-func (sc *jsonScanner) extValue(m map[string]string, k string) error {
+// It goes to each, or into m; with neither (a lazy decode) it is only checked.
+func (sc *jsonScanner) extValue(m map[string]string, k string, each extEach) error {
 	if sc.i >= len(sc.s) {
 		return errJSON("extFields: missing value")
 	}
+	var v string
 	switch b := sc.s[sc.i]; {
 	case b == '"':
-		v, err := sc.str()
-		if err != nil {
+		var err error
+		if v, err = sc.str(); err != nil {
 			return err
 		}
-		m[k] = v
 	case sc.lit("null"):
-		delete(m, k)
+		if each != nil {
+			each(k, "", true)
+		} else if m != nil {
+			delete(m, k)
+		}
+		return nil
 	case sc.lit("true"):
-		m[k] = "true"
+		v = "true"
 	case sc.lit("false"):
-		m[k] = "false"
+		v = "false"
 	case b == '-' || (b >= '0' && b <= '9'):
 		start := sc.i
 		if err := sc.number(); err != nil {
 			return err
 		}
-		m[k] = sc.s[start:sc.i]
+		v = sc.s[start:sc.i]
 	default:
 		return errJSON("extFields: value must be a string or scalar")
+	}
+	if each != nil {
+		each(k, v, false)
+	} else if m != nil {
+		m[k] = v
 	}
 	return nil
 }

@@ -26,6 +26,18 @@ var Deferred = &codec.Command{}
 // HandleBatch registers h for code; its requests are batched per read event.
 func (s *Server) HandleBatch(code int32, h BatchHandler) { s.setRoute(code, route{batch: h}) }
 
+// HandleBatchRaw registers h for code like HandleBatch, for a handler that reads the
+// extFields itself: the requests reach it with them unparsed (codec.Command.HasRawExt;
+// it reads them with RangeExt, or LoadExt where it needs the map), so no map is built
+// per request. Frames too large for the inbound buffer are decoded in full.
+func (s *Server) HandleBatchRaw(code int32, h BatchHandler) {
+	s.setRoute(code, route{batch: h, raw: true})
+}
+
+// rawExt reports whether the requests of code are decoded with their extFields
+// unparsed (HandleBatchRaw).
+func (s *Server) rawExt(code int32) bool { return (*s.routes.Load())[code].raw }
+
 // maxBatch bounds the requests handed over at once: a long pipelined burst is served
 // in runs, so that the first answers go out without waiting for the last request.
 const maxBatch = 256
@@ -43,7 +55,11 @@ type pendingBatch struct {
 // far and then the frame itself, so requests are served in arrival order.
 func (s *Server) dispatchFrame(c *Conn, cmd *codec.Command, size int64) {
 	if !cmd.IsResponse() {
-		if r, ok := (*s.routes.Load())[cmd.Code]; ok && r.batch != nil {
+		r, ok := (*s.routes.Load())[cmd.Code]
+		if !r.raw {
+			cmd.LoadExt() // the route changed since the frame was decoded
+		}
+		if ok && r.batch != nil {
 			b := &c.batch
 			if len(b.reqs) > 0 && b.code != cmd.Code {
 				s.runBatch(c)
@@ -57,6 +73,7 @@ func (s *Server) dispatchFrame(c *Conn, cmd *codec.Command, size int64) {
 			return
 		}
 	}
+	cmd.LoadExt()
 	s.runBatch(c)
 	s.dispatch(c, cmd, size)
 }

@@ -177,3 +177,58 @@ func TestServerBatchDeferredSurvivesPanic(t *testing.T) {
 		t.Fatalf("answers to the panicking request: %q, want one SYSTEM_ERROR", got[2])
 	}
 }
+
+// TestServerBatchRawRoute: the requests of a HandleBatchRaw route reach the handler with
+// their extFields unparsed (no map; RangeExt gives the entries, LoadExt the map), in
+// both serializations, while an ordinary route on the same connection gets its map.
+func TestServerBatchRawRoute(t *testing.T) {
+	s := remotingtest.StartServer(t, func(s *server.Server) {
+		s.HandleBatchRaw(100, func(_ *server.Conn, reqs, resps []*codec.Command) func() {
+			for i, req := range reqs {
+				if !req.HasRawExt() || req.ExtFields != nil {
+					resps[i] = req.NewResponse(code.SystemError, "extFields were parsed")
+					continue
+				}
+				var got []string
+				req.RangeExt(func(k, v string, _ bool) { got = append(got, k+"="+v) })
+				req.LoadExt()
+				resps[i] = req.NewResponse(code.Success, strings.Join(got, ",")+" "+req.ExtFields["k"])
+			}
+			return nil
+		})
+		s.Handle(200, func(_ *server.Conn, req *codec.Command) *codec.Command {
+			if req.HasRawExt() {
+				return req.NewResponse(code.SystemError, "extFields left unparsed")
+			}
+			return req.NewResponse(code.Success, "single "+req.ExtFields["k"])
+		})
+	})
+	nc, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	var burst []byte
+	var want []string
+	for i := range 6 {
+		c, k := int32(100), fmt.Sprint(i)
+		w := "k=" + k + " " + k
+		if i == 3 {
+			c, w = 200, "single "+k
+		}
+		req := codec.NewRequest(c, map[string]string{"k": k}, nil)
+		req.Opaque = int32(i + 1)
+		req.Serialize = byte(i % 2)
+		burst = append(burst, rawFrame(t, req)...)
+		want = append(want, w)
+	}
+	if _, err := nc.Write(burst); err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		resp := readRawFrame(t, nc)
+		if resp.Opaque != int32(i+1) || resp.Code != code.Success || resp.Remark != want[i] {
+			t.Fatalf("answer %d: opaque %d code %d remark %q, want %q", i, resp.Opaque, resp.Code, resp.Remark, want[i])
+		}
+	}
+}

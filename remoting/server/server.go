@@ -67,6 +67,7 @@ type route struct {
 	h     Handler
 	async bool
 	batch BatchHandler // set for a batched route (batch.go); h is nil then
+	raw   bool         // requests arrive with their extFields unparsed (HandleBatchRaw)
 }
 
 // task is one request handed to the worker pool.
@@ -86,6 +87,7 @@ type Server struct {
 	warn zerolog.Logger // log, sampled: per-connection anomalies can come in floods
 
 	routes   atomic.Pointer[map[int32]route] // copy-on-write; read on every request
+	rawExtFn func(code int32) bool           // s.rawExt, made once for the decoder
 	routesMu sync.Mutex                      // serializes route writers
 	onOpen   atomic.Pointer[func(*Conn)]
 	onClose  atomic.Pointer[func(*Conn)]
@@ -151,6 +153,7 @@ func NewServer(o ServerOptions) *Server {
 	}
 	s.warn = s.log.Sample(warnSampler())
 	s.routes.Store(&map[int32]route{})
+	s.rawExtFn = s.rawExt
 	return s
 }
 
@@ -504,7 +507,7 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 			break // the frame is not complete yet
 		}
 		// The peeked bytes are reused once discarded; the body outlives them.
-		cmd, err := codec.DecodeFrameCopy(frame[codec.LengthPrefixBytes:])
+		cmd, err := codec.DecodeFrameCopyLazy(frame[codec.LengthPrefixBytes:], s.rawExtFn)
 		if err != nil {
 			s.warn.Warn().Err(err).Uint64("conn", c.id).Str("addr", c.remote.String()).Msg("closing connection: bad frame")
 			c.flush()

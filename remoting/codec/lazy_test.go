@@ -1,0 +1,102 @@
+package codec
+
+import (
+	"maps"
+	"testing"
+)
+
+// lazyOdd picks the requests decoded lazily in these tests: odd codes, so that both
+// choices are taken over a corpus.
+func lazyOdd(code int32) bool { return code%2 != 0 }
+
+// rangeMap collects RangeExt's entries the way the map decode applies them.
+func rangeMap(c *Command) map[string]string {
+	m := map[string]string{}
+	c.RangeExt(func(k, v string, del bool) {
+		if del {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	})
+	return m
+}
+
+// checkLazy holds the lazy decode of frame (prefix included) against the map decode:
+// the same error text, the same command once loaded, and RangeExt giving the map's
+// entries.
+func checkLazy(t *testing.T, frame []byte, lazy func(int32) bool) {
+	t.Helper()
+	if len(frame) < LengthPrefixBytes {
+		return
+	}
+	want, werr := DecodeFrameCopy(frame[LengthPrefixBytes:])
+	got, gerr := DecodeFrameCopyLazy(frame[LengthPrefixBytes:], lazy)
+	if (werr == nil) != (gerr == nil) || (werr != nil && werr.Error() != gerr.Error()) {
+		t.Fatalf("lazy decode error %v, map decode error %v", gerr, werr)
+	}
+	if werr != nil {
+		return
+	}
+	// A JSON header whose code follows its extFields is decoded in full: still right.
+	picked := !want.IsResponse() && lazy(want.Code)
+	if got.HasRawExt() && !picked || !got.HasRawExt() && picked && got.Serialize == SerializeRocketMQ {
+		t.Fatalf("code %d flag %d: HasRawExt %v", want.Code, want.Flag, got.HasRawExt())
+	}
+	if got.HasRawExt() && got.ExtFields != nil {
+		t.Fatalf("lazy command has a map before LoadExt: %v", got.ExtFields)
+	}
+	if m := rangeMap(got); !maps.Equal(m, want.ExtFields) {
+		t.Fatalf("RangeExt gives %v, map decode %v", m, want.ExtFields)
+	}
+	got.LoadExt()
+	if got.HasRawExt() || !sameCommand(got, want) || (got.ExtFields == nil) != (want.ExtFields == nil) {
+		t.Fatalf("loaded lazy command %+v, map decode %+v", got, want)
+	}
+	if m := rangeMap(got); !maps.Equal(m, want.ExtFields) {
+		t.Fatalf("RangeExt after LoadExt gives %v, want %v", m, want.ExtFields)
+	}
+}
+
+func TestDecodeFrameLazy(t *testing.T) {
+	frames := [][]byte{
+		// Java's key order: the flag after the extFields.
+		frameOf(SerializeJSON, []byte(`{"code":11,"extFields":{"a":"1"},"flag":1}`), nil),
+		// The code after the extFields, or twice.
+		frameOf(SerializeJSON, []byte(`{"extFields":{"a":"1"},"code":11}`), nil),
+		frameOf(SerializeJSON, []byte(`{"code":11,"extFields":{"a":"1"},"code":12,"extFields":{"b":"2"}}`), nil),
+		frameOf(SerializeJSON, []byte(`{"code":11,"extFields":{"a":"1","a":null,"b":"x\u00e9","c":7,"d":true}}`), nil),
+		frameOf(SerializeJSON, []byte(`{"code":11,"extFields":null}`), nil),
+		frameOf(SerializeJSON, []byte(`{"code":11,"extFields":{"a":"1",}}`), nil),
+	}
+	for _, c := range []*Command{sendRequest(16), {Code: 11, ExtFields: map[string]string{"a": "1", "b": ""}}, {Code: 11}} {
+		for _, typ := range []byte{SerializeJSON, SerializeRocketMQ} {
+			c.Serialize = typ
+			b, err := AppendFrame(nil, c, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			frames = append(frames, b)
+		}
+	}
+	for _, f := range frames {
+		for _, lazy := range []func(int32) bool{lazyOdd, func(int32) bool { return true }, func(int32) bool { return false }} {
+			t.Run("", func(t *testing.T) {
+				checkLazy(t, f, lazy)
+			})
+		}
+	}
+}
+
+// FuzzDecodeFrameLazy holds the lazy decode against the map decode for any bytes.
+func FuzzDecodeFrameLazy(f *testing.F) {
+	for _, s := range seedFrames(f) {
+		f.Add(s)
+	}
+	f.Add(frameOf(SerializeJSON, []byte(`{"code":11,"extFields":{"a":"1"},"code":12,"extFields":{"b":null}}`), nil))
+	f.Add(frameOf(SerializeJSON, []byte(`{"code":11,"extFields":{"a":"1"},"flag":1}`), nil))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkLazy(t, data, lazyOdd)
+		checkLazy(t, data, func(int32) bool { return true })
+	})
+}
