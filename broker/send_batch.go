@@ -44,8 +44,8 @@ type sendScratch struct {
 	items  []store.PutItem
 	res    []store.PutResult
 	errs   []error
-	owned  []*codec.Command // answers taken from free, reused once encoded
-	free   []*codec.Command
+	owned  []*sendAnswer // answers taken from free, reused once encoded (send_answer.go)
+	free   []*sendAnswer
 	done   func() // release, made once
 }
 
@@ -72,29 +72,6 @@ func (sc *sendScratch) release() {
 	clear(sc.owned)
 	sc.owned = sc.owned[:0]
 	sendScratchPool.Put(sc)
-}
-
-// answer returns a response to req for reuse: SUCCESS, with an empty extFields map.
-func (sc *sendScratch) answer(req *codec.Command) *codec.Command {
-	var resp *codec.Command
-	if n := len(sc.free); n > 0 {
-		resp = sc.free[n-1]
-		sc.free[n-1] = nil
-		sc.free = sc.free[:n-1]
-		ext := resp.ExtFields
-		clear(ext)
-		*resp = codec.Command{ExtFields: ext}
-	} else {
-		resp = &codec.Command{ExtFields: make(map[string]string, 6)}
-	}
-	resp.Code = code.Success
-	resp.Language = codec.DefaultLanguage
-	resp.Version = codec.DefaultVersion
-	resp.Opaque = req.Opaque
-	resp.Flag = codec.FlagResponse
-	resp.Serialize = req.Serialize
-	sc.owned = append(sc.owned, resp)
-	return resp
 }
 
 // sendBatchHandler returns the batched route of a send code: ACL and the rpc latency
@@ -209,9 +186,7 @@ func (b *Broker) appendStaged(sc *sendScratch, conn *server.Conn, reqs, resps []
 			b.clients.NoteRequester(conn, s.replyTo)
 		}
 		if !durable || s.noWait {
-			resp := sc.answer(req)
-			b.fillSendOK(resp, s.host, s.queueID, res, nil)
-			resps[s.idx] = resp
+			resps[s.idx] = b.answerOK(sc, req, s.host, s.queueID, res)
 			continue
 		}
 		b.answerSendWhenDurable(conn, req, nil, s.host, s.queueID, res, nil)

@@ -37,11 +37,17 @@ func appendHexUpper(dst, b []byte) []byte {
 // in upper-case hex (32 characters for IPv4, 56 for IPv6). An IPv4-mapped address counts
 // as IPv4 and an invalid one as 0.0.0.0, as in the record.
 func OffsetMsgID(storeHost netip.AddrPort, physicalOffset int64) string {
+	var out [OffsetMsgIDLenV6]byte
+	return string(AppendOffsetMsgID(out[:0], storeHost, physicalOffset))
+}
+
+// AppendOffsetMsgID appends OffsetMsgID(storeHost, physicalOffset) to dst, for a writer
+// that puts the id straight into a frame.
+func AppendOffsetMsgID(dst []byte, storeHost netip.AddrPort, physicalOffset int64) []byte {
 	var raw [28]byte
 	b := appendHost(raw[:0], storeHost)
 	b = binary.BigEndian.AppendUint64(b, uint64(physicalOffset))
-	var out [56]byte
-	return string(appendHexUpper(out[:0], b))
+	return appendHexUpper(dst, b)
 }
 
 // ParseOffsetMsgID decodes an offset message id (either case) into the store host and the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"unsafe"
 
 	"github.com/rocketgo/rocketgo/internal/jsonstr"
 )
@@ -32,10 +33,27 @@ type ExtEncoder struct {
 
 // Str writes the entry k = v.
 func (e *ExtEncoder) Str(k, v string) {
-	switch {
-	case e.m != nil:
+	if e.m != nil {
 		e.m[k] = v
-	case e.ser == SerializeRocketMQ:
+		e.n++
+		return
+	}
+	e.strEntry(k, v)
+}
+
+// StrBytes writes the entry k = v; v is copied, so it may live on the caller's stack.
+func (e *ExtEncoder) StrBytes(k string, v []byte) {
+	if e.m != nil {
+		e.m[k] = string(v)
+		e.n++
+		return
+	}
+	e.strEntry(k, unsafe.String(unsafe.SliceData(v), len(v)))
+}
+
+// strEntry appends the entry k = v to the header; it keeps neither string.
+func (e *ExtEncoder) strEntry(k, v string) {
+	if e.ser == SerializeRocketMQ {
 		if !e.key(k) {
 			return
 		}
@@ -45,7 +63,7 @@ func (e *ExtEncoder) Str(k, v string) {
 		}
 		e.dst = binary.BigEndian.AppendUint32(e.dst, uint32(len(v)))
 		e.dst = append(e.dst, v...)
-	default:
+	} else {
 		e.jsonKey(k)
 		e.dst = jsonstr.Append(e.dst, v)
 	}
