@@ -121,11 +121,17 @@ func (r *reader) ptrI32(key string) *int32 {
 	if _, ok := r.get(key); !ok || r.err != nil {
 		return nil
 	}
-	n := int32(r.parseInt(key, false, 32))
+	v := int32(r.parseInt(key, false, 32))
 	if r.err != nil {
 		return nil
 	}
-	return &n
+	if r.sf != nil {
+		// The send header's one such key: its value lives in the fields, which
+		// outlive the decoded header where the caller keeps both.
+		r.sf.i32 = v
+		return &r.sf.i32
+	}
+	return Int32(v)
 }
 
 func (r *reader) parseBool(key string, required bool) bool {

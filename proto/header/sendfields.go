@@ -13,6 +13,9 @@ type SendFields struct {
 	form sendForm
 	has  uint16                    // bit i: val[i] is present
 	val  [len(sendKeys) + 1]string // sendKeys order, then brokerName (short form only)
+	// i32 holds the decoded maxReconsumeTimes, which the header points to: a decode
+	// from SendFields allocates nothing, and the header is valid while f is unchanged.
+	i32 int32
 }
 
 // brokerNameSlot is the index of "n" in SendFields.val.
@@ -71,7 +74,7 @@ func (f *SendFields) get(key string) (string, bool) {
 }
 
 // DecodeSendFields is DecodeSend over the entries collected in f (NewSendFields with
-// the same reqCode).
+// the same reqCode). The header's MaxReconsumeTimes points into f.
 func DecodeSendFields(reqCode int32, f *SendFields) (SendMessageRequestV2, error) {
 	var h SendMessageRequestV2
 	want, ok := NewSendFields(reqCode)

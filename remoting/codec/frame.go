@@ -228,7 +228,7 @@ func DecodeFrame(frame []byte) (*Command, error) {
 // DecodeFrameCopy is DecodeFrame for a frame that sits in a buffer reused once it is
 // decoded (a peeked read buffer): the body is copied out, so the command owns all of
 // its bytes.
-func DecodeFrameCopy(frame []byte) (*Command, error) { return DecodeFrameCopyLazy(frame, nil) }
+func DecodeFrameCopy(frame []byte) (*Command, error) { return DecodeFrameCopyLazy(frame, nil, nil) }
 
 // PrepareResponse makes resp answer req: same opaque and serialization, response flag.
 // Both ends call it on a handler's result before writing it.

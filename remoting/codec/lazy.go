@@ -8,17 +8,50 @@ package codec
 
 // DecodeFrameCopyLazy is DecodeFrameCopy that leaves the extFields of a request unparsed
 // when lazy reports true for its code: ExtFields stays nil until LoadExt. Responses and
-// other codes are decoded in full.
-func DecodeFrameCopyLazy(frame []byte, lazy func(code int32) bool) (*Command, error) {
+// other codes are decoded in full. The body of such a request is copied into arena when
+// it is not nil (see BodyArena), any other body into its own allocation.
+func DecodeFrameCopyLazy(frame []byte, lazy func(code int32) bool, arena *BodyArena) (*Command, error) {
 	c := new(Command)
 	body, err := decodeFrameInto(frame, c, lazy)
 	if err != nil {
 		return nil, err
 	}
-	if len(body) > 0 {
+	switch {
+	case len(body) == 0:
+	case arena != nil && c.rawSet:
+		c.Body = arena.copy(body)
+	default:
 		c.Body = append(make([]byte, 0, len(body)), body...)
 	}
 	return c, nil
+}
+
+// Sizes of a BodyArena: its chunks are the largest small allocation of the Go runtime,
+// and bodies over arenaMaxBody get their own.
+const (
+	arenaChunk   = 32 << 10
+	arenaMaxBody = 4 << 10
+)
+
+// BodyArena copies small bodies into shared chunks: one allocation for a run of
+// requests instead of one each. A chunk is never written again where it was handed out;
+// it is freed once every body in it is unreachable, so a body kept long keeps its whole
+// chunk: only requests whose bodies are copied out while they are served (the broker's
+// sends, whose bodies go into their records) belong here. The zero value is ready; it
+// is not safe for concurrent use.
+type BodyArena struct{ buf []byte }
+
+// copy returns a copy of b, capped at its length so an append cannot reach a neighbour.
+func (a *BodyArena) copy(b []byte) []byte {
+	if len(b) > arenaMaxBody {
+		return append(make([]byte, 0, len(b)), b...)
+	}
+	if cap(a.buf)-len(a.buf) < len(b) {
+		a.buf = make([]byte, 0, arenaChunk)
+	}
+	n := len(a.buf)
+	a.buf = append(a.buf, b...)
+	return a.buf[n:len(a.buf):len(a.buf)]
 }
 
 // HasRawExt reports whether c's extFields are still unparsed (DecodeFrameCopyLazy).

@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"maps"
 	"testing"
 )
@@ -31,7 +32,8 @@ func checkLazy(t *testing.T, frame []byte, lazy func(int32) bool) {
 		return
 	}
 	want, werr := DecodeFrameCopy(frame[LengthPrefixBytes:])
-	got, gerr := DecodeFrameCopyLazy(frame[LengthPrefixBytes:], lazy)
+	var arena BodyArena
+	got, gerr := DecodeFrameCopyLazy(frame[LengthPrefixBytes:], lazy, &arena)
 	if (werr == nil) != (gerr == nil) || (werr != nil && werr.Error() != gerr.Error()) {
 		t.Fatalf("lazy decode error %v, map decode error %v", gerr, werr)
 	}
@@ -99,4 +101,24 @@ func FuzzDecodeFrameLazy(f *testing.F) {
 		checkLazy(t, data, lazyOdd)
 		checkLazy(t, data, func(int32) bool { return true })
 	})
+}
+
+// TestBodyArena: bodies copied into an arena hold their bytes when more are copied, an
+// append to one cannot overwrite the next, and a large one gets its own allocation.
+func TestBodyArena(t *testing.T) {
+	var a BodyArena
+	var got [][]byte
+	for i := range 100 {
+		got = append(got, a.copy(bytes.Repeat([]byte{byte(i)}, 1000)))
+	}
+	_ = append(got[0], 0xEE)
+	for i, b := range got {
+		if !bytes.Equal(b, bytes.Repeat([]byte{byte(i)}, 1000)) || cap(b) != len(b) {
+			t.Fatalf("body %d changed or has spare capacity %d", i, cap(b)-len(b))
+		}
+	}
+	big := make([]byte, arenaMaxBody+1)
+	if b := a.copy(big); len(b) != len(big) || len(a.buf) > arenaChunk {
+		t.Fatalf("large body: %d bytes", len(b))
+	}
 }

@@ -32,6 +32,9 @@ type Conn struct {
 	// batch collects the requests of batched routes until they are served (batch.go).
 	// Only the event loop touches it.
 	batch pendingBatch
+	// arena holds the bodies of the raw routes' requests (HandleBatchRaw), whose
+	// handlers copy them out (the broker's sends). Only the event loop touches it.
+	arena codec.BodyArena
 	// afterWrite is c.checkOutbound as a value, made once so that async writes do not
 	// allocate a closure each.
 	afterWrite gnet.AsyncCallback

@@ -507,7 +507,7 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 			break // the frame is not complete yet
 		}
 		// The peeked bytes are reused once discarded; the body outlives them.
-		cmd, err := codec.DecodeFrameCopyLazy(frame[codec.LengthPrefixBytes:], s.rawExtFn)
+		cmd, err := codec.DecodeFrameCopyLazy(frame[codec.LengthPrefixBytes:], s.rawExtFn, &c.arena)
 		if err != nil {
 			s.warn.Warn().Err(err).Uint64("conn", c.id).Str("addr", c.remote.String()).Msg("closing connection: bad frame")
 			c.flush()

@@ -1,0 +1,13 @@
+package broker
+
+import (
+	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+)
+
+var benchArena codec.BodyArena
+
+// decodeSendFrame decodes a send frame as the server does for the raw send routes.
+func decodeSendFrame(f []byte) (*codec.Command, error) {
+	return codec.DecodeFrameCopyLazy(f, func(c int32) bool { return c == code.SendMessageV2 }, &benchArena)
+}
