@@ -319,54 +319,91 @@ func (a *asyncSend) finish(res *SendResult, err error) {
 // attempt times out between sendTimeout and sendTimeout+deadlineTick after it started.
 const deadlineTick = 10 * time.Millisecond
 
-// sharedDeadlines hands out one context per tick that ends sendTimeout after the tick,
-// so asynchronous sends without a deadline of their own share a timer instead of
-// arming one each (a timer and a context per message cost more than the rest of the
-// client's work on a send).
+// sharedDeadlines hands out one context per tick and parent that ends sendTimeout
+// after the tick (or when the parent ends), so asynchronous sends without a deadline of
+// their own share a timer instead of arming one each: a timer, a context, a
+// registration with the parent and, in the transport, a context watch per message cost
+// more than the rest of the client's work on a send.
 type sharedDeadlines struct {
-	mu     sync.Mutex
-	tick   int64
-	ctx    context.Context
-	cancel context.CancelFunc
+	mu   sync.Mutex
+	tick int64
+	// byParent holds this tick's contexts by their parent's Done channel (nil for
+	// parents that never end); at most maxSharedParents per tick.
+	byParent map[<-chan struct{}]context.Context
+	cancels  []context.CancelFunc // of this tick's contexts, for stop
+	closed   bool
 }
 
-// get returns the context of the current tick.
-func (d *sharedDeadlines) get(timeout time.Duration) context.Context {
+// maxSharedParents bounds the parents that share a tick's deadline: a caller that
+// makes a fresh context per send gets a context of its own per attempt, cancelled
+// when the attempt ends, rather than one that lives until the deadline.
+const maxSharedParents = 8
+
+// get returns the context of the current tick for parent, or false when parent must
+// get a context of its own (too many parents this tick, or stop ran).
+func (d *sharedDeadlines) get(parent context.Context, timeout time.Duration) (context.Context, bool) {
 	now := time.Now()
 	tick := now.UnixNano() / int64(deadlineTick)
+	done := parent.Done()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.ctx == nil || tick != d.tick {
-		// The previous tick's context ends by its own timer; its cancel is dropped
-		// only after that, so nothing leaks.
-		end := time.Unix(0, (tick+1)*int64(deadlineTick)).Add(timeout)
-		d.ctx, d.cancel = context.WithDeadline(context.Background(), end)
-		d.tick = tick
+	if d.closed {
+		return nil, false
 	}
-	return d.ctx
+	if tick != d.tick || d.byParent == nil {
+		// The previous tick's contexts end by their own timers; their cancels are
+		// dropped only after that, so nothing leaks.
+		d.tick = tick
+		d.byParent = make(map[<-chan struct{}]context.Context, 1)
+		d.cancels = d.cancels[:0]
+	}
+	// Parents are told apart by Done alone: the attempt context is used for its end
+	// only, never for values, so one parent's values riding along are harmless.
+	if ctx, ok := d.byParent[done]; ok {
+		return ctx, true
+	}
+	if len(d.byParent) >= maxSharedParents {
+		return nil, false
+	}
+	if done == nil {
+		parent = context.Background() // drop the parent's values: the context is shared
+	}
+	end := time.Unix(0, (tick+1)*int64(deadlineTick)).Add(timeout)
+	ctx, cancel := context.WithDeadline(parent, end)
+	d.byParent[done] = ctx
+	d.cancels = append(d.cancels, cancel)
+	return ctx, true
 }
 
-// stop ends the current tick's context.
+// stop ends the current tick's contexts; later calls of get answer false.
 func (d *sharedDeadlines) stop() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.cancel != nil {
-		d.cancel()
+	d.closed = true
+	for _, c := range d.cancels {
+		c()
 	}
+	d.cancels, d.byParent = nil, nil
 }
 
 // attemptContext returns the context of one asynchronous attempt: ctx itself when it
-// has a deadline; a shared per-tick deadline context when ctx can never end (the
-// common context.Background case); otherwise ctx bounded by the send timeout.
+// has a deadline; otherwise a deadline context shared by the attempts of the current
+// tick with the same parent (context.Background, or a long-lived cancellable context
+// such as a signal context), which ends when ctx does or between sendTimeout and
+// sendTimeout+deadlineTick after the attempt began; ctx bounded by the send timeout
+// when it cannot be shared.
 func (p *Producer) attemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {
-		return ctx, func() {}
+		return ctx, noCancel
 	}
-	if ctx.Done() == nil {
-		return p.deadlines.get(p.o.sendTimeout), func() {}
+	if shared, ok := p.deadlines.get(ctx, p.o.sendTimeout); ok {
+		return shared, noCancel
 	}
 	return context.WithTimeout(ctx, p.o.sendTimeout)
 }
+
+// noCancel is the cancel function of a context the attempt does not own.
+func noCancel() {}
 
 // retryableCode reports whether a send answered with c is worth another attempt
 // (needRetryCode of the official client).
@@ -612,4 +649,11 @@ func (t *sendTracker) drain(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("%d sends still in flight: %w", n, errors.Join(ctx.Err()))
 	}
+}
+
+// parents returns the number of parents sharing the current tick's deadline, for tests.
+func (d *sharedDeadlines) parents() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.byParent)
 }
