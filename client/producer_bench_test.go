@@ -37,10 +37,15 @@ func BenchmarkSendRequestEncode(b *testing.B) {
 // can be cancelled but has no deadline (a signal context, as command-line programs
 // pass): the attempts share the tick's deadline context as with context.Background.
 func BenchmarkProducerSendAsyncCancelCtx(b *testing.B) {
-	p := benchProducer(b, WithInlineCallbacks())
-	msg := NewMessage("B", make([]byte, 1024))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	benchSendAsync(b, ctx)
+}
+
+// benchSendAsync keeps up to 1024 1 KiB sends under ctx in flight to a fake broker.
+func benchSendAsync(b *testing.B, ctx context.Context) {
+	p := benchProducer(b, WithInlineCallbacks())
+	msg := NewMessage("B", make([]byte, 1024))
 	sem := make(chan struct{}, 1024)
 	var wg sync.WaitGroup
 	cb := func(_ *SendResult, err error) {
