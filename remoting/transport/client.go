@@ -407,9 +407,17 @@ func (cc *clientConn) readLoop() {
 	}
 }
 
+// eagerFrameBytes is the largest frame whose buffer is allocated whole as soon as its
+// length prefix arrives. Larger frames start from a buffer of this size that grows as
+// bytes arrive, so a peer's claimed length alone never makes us allocate more than
+// this per connection; a pull answer (up to a few hundred KiB by the broker's
+// maxTransferBytesOnMessageInMemory) is read into one buffer of its exact size instead
+// of a series of doubling copies.
+const eagerFrameBytes = 4 << 20
+
 // readFrame reads one frame. Small frames are decoded from the read buffer (only the
-// body is copied); larger ones are read into a buffer that grows as bytes arrive, so a
-// peer's claimed length alone never makes us allocate it.
+// body is copied); larger ones are read into a buffer of their own (see
+// eagerFrameBytes) that the command's Body then aliases.
 func readFrame(br *bufio.Reader, maxFrame int) (*codec.Command, error) {
 	prefix, err := br.Peek(codec.LengthPrefixBytes)
 	if err != nil {
@@ -432,7 +440,7 @@ func readFrame(br *bufio.Reader, maxFrame int) (*codec.Command, error) {
 		return cmd, nil
 	}
 	_, _ = br.Discard(codec.LengthPrefixBytes)
-	buf := make([]byte, 0, readerBufBytes)
+	buf := make([]byte, 0, min(n, eagerFrameBytes))
 	for len(buf) < n {
 		if len(buf) == cap(buf) {
 			buf = append(buf[:cap(buf)], make([]byte, min(cap(buf), n-len(buf)))...)[:len(buf)]
