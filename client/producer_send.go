@@ -223,6 +223,20 @@ type asyncSend struct {
 	cb       func(*SendResult, error)
 	attempts int
 	once     sync.Once
+	ans      sendAnswer // the header of the current attempt's answer
+}
+
+// invokeSendAsync sends one attempt of an asynchronous send; the answer's header goes
+// to ans as the transport reads it (no extFields map).
+func (p *Producer) invokeSendAsync(ctx context.Context, addr string, req *codec.Command, ans *sendAnswer, cb func(*codec.Command, error)) error {
+	if p.inst.closed.Load() {
+		return ErrClosed
+	}
+	p.inst.sign(req)
+	if err := p.inst.rc.InvokeAsyncExt(ctx, addr, req, ans, cb); err != nil {
+		return fmt.Errorf("request %d to %s: %w", req.Code, addr, err)
+	}
+	return nil
 }
 
 // next starts the next attempt, avoiding lastBroker; lastErr is what the previous
@@ -256,7 +270,8 @@ func (a *asyncSend) next(lastBroker string, lastErr error) {
 		}
 		actx, cancel := p.attemptContext(a.ctx)
 		start := time.Now()
-		err = p.inst.invokeAsync(actx, addr, p.request(a.out, mq), func(resp *codec.Command, err error) {
+		a.ans.reset()
+		err = p.invokeSendAsync(actx, addr, p.request(a.out, mq), &a.ans, func(resp *codec.Command, err error) {
 			cancel()
 			a.done(mq, addr, time.Since(start), resp, err)
 		})
@@ -276,7 +291,7 @@ func (a *asyncSend) done(mq MessageQueue, addr string, latency time.Duration, re
 	p := a.p
 	if err == nil {
 		var res *SendResult
-		if res, err = p.result(resp, mq, a.out); err == nil {
+		if res, err = p.resultOf(resp, mq, a.out, a.ans.decode); err == nil {
 			p.noteLatency(mq.BrokerName, latency, false)
 			p.tracePub(a.out, res, addr)
 			a.finish(res, nil)
@@ -439,6 +454,15 @@ func (p *Producer) selectQueue(entry *routeEntry, out *outgoing, lastBroker stri
 // result turns a send answer into a SendResult, or a *BrokerError for the codes that
 // do not mean "stored".
 func (p *Producer) result(resp *codec.Command, mq MessageQueue, out *outgoing) (*SendResult, error) {
+	return p.resultOf(resp, mq, out, func() (h header.SendMessageResponse, err error) {
+		err = h.Decode(resp.ExtFields)
+		return h, err
+	})
+}
+
+// resultOf is result with the answer's header read by decode, which is called only for
+// the codes that mean "stored".
+func (p *Producer) resultOf(resp *codec.Command, mq MessageQueue, out *outgoing, decode func() (header.SendMessageResponse, error)) (*SendResult, error) {
 	var st SendStatus
 	switch resp.Code {
 	case code.Success:
@@ -452,8 +476,8 @@ func (p *Producer) result(resp *codec.Command, mq MessageQueue, out *outgoing) (
 	default:
 		return nil, brokerErr(resp.Code, resp.Remark)
 	}
-	var h header.SendMessageResponse
-	if err := h.Decode(resp.ExtFields); err != nil {
+	h, err := decode()
+	if err != nil {
 		return nil, fmt.Errorf("%w: send response: %w", ErrBadResponse, err)
 	}
 	mq.Topic = p.unwrap(mq.Topic)
