@@ -86,8 +86,8 @@ func TestSendAsyncSharedDeadline(t *testing.T) {
 func TestSharedDeadlinesBounded(t *testing.T) {
 	var d sharedDeadlines
 	defer d.stop()
-	bg1, _ := d.get(context.Background(), time.Second)
-	bg2, _ := d.get(context.TODO(), time.Second)
+	bg1, _ := d.get(context.Background(), time.Now(), time.Second)
+	bg2, _ := d.get(context.TODO(), time.Now(), time.Second)
 	if bg1 == nil || bg2 == nil {
 		t.Fatal("parents that never end got no shared context")
 	}
@@ -95,7 +95,7 @@ func TestSharedDeadlinesBounded(t *testing.T) {
 	for i := 0; i < 3*maxSharedParents; i++ {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		if got, ok := d.get(ctx, time.Second); ok {
+		if got, ok := d.get(ctx, time.Now(), time.Second); ok {
 			shared++
 			if dl, _ := got.Deadline(); time.Until(dl) < time.Second-deadlineTick {
 				t.Fatalf("deadline %v from now, want about 1 s", time.Until(dl))
@@ -106,7 +106,7 @@ func TestSharedDeadlinesBounded(t *testing.T) {
 		t.Fatalf("%d parents shared a deadline, want at most %d per tick", shared, maxSharedParents)
 	}
 	d.stop()
-	if _, ok := d.get(context.Background(), time.Second); ok {
+	if _, ok := d.get(context.Background(), time.Now(), time.Second); ok {
 		t.Fatal("a stopped producer still shares deadlines")
 	}
 }

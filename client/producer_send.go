@@ -117,10 +117,13 @@ func (p *Producer) SendToQueue(ctx context.Context, mq MessageQueue, msgs ...*Me
 // itself returns an error, and never calls cb, when the send cannot start: invalid
 // messages, a producer not running, no route.
 func (p *Producer) SendAsync(ctx context.Context, cb func(*SendResult, error), msgs ...*Message) error {
-	out, err := p.prepare(msgs)
-	if err != nil {
+	// The send, its encoding, its request and its result are one allocation.
+	a := &asyncSend{p: p, ctx: ctx, cb: cb}
+	out := &a.outv
+	if err := p.prepareInto(out, msgs); err != nil {
 		return err
 	}
+	a.out = out
 	if !p.track.begin() {
 		return ErrNotStarted
 	}
@@ -133,7 +136,6 @@ func (p *Producer) SendAsync(ctx context.Context, cb func(*SendResult, error), m
 		p.track.end()
 		return fmt.Errorf("send to %s: %w: no writable queue", out.topic, ErrNoRoute)
 	}
-	a := &asyncSend{p: p, ctx: ctx, out: out, cb: cb}
 	a.next("", nil)
 	return nil
 }
@@ -223,7 +225,11 @@ type asyncSend struct {
 	cb       func(*SendResult, error)
 	attempts int
 	once     sync.Once
-	ans      sendAnswer // the header of the current attempt's answer
+
+	outv outgoing    // what out points to
+	req  sendRequest // the current attempt's request, reused once the previous went out
+	ans  sendAnswer  // the header of the current attempt's answer
+	res  SendResult  // handed to the callback
 }
 
 // invokeSendAsync sends one attempt of an asynchronous send; the answer's header goes
@@ -268,12 +274,16 @@ func (a *asyncSend) next(lastBroker string, lastErr error) {
 			lastErr = fmt.Errorf("send to %s: %w: %s", a.out.topic, ErrBrokerNotFound, mq.BrokerName)
 			continue
 		}
-		actx, cancel := p.attemptContext(a.ctx)
 		start := time.Now()
+		actx, cancel := p.attemptContext(a.ctx, start)
 		a.ans.reset()
-		err = p.invokeSendAsync(actx, addr, p.request(a.out, mq), &a.ans, func(resp *codec.Command, err error) {
+		err = p.invokeSendAsync(actx, addr, p.requestInto(&a.req, a.out, mq), &a.ans, func(resp *codec.Command, err error) {
 			cancel()
-			a.done(mq, addr, time.Since(start), resp, err)
+			var latency time.Duration
+			if p.faults != nil {
+				latency = time.Since(start)
+			}
+			a.done(mq, addr, latency, resp, err)
 		})
 		if err == nil {
 			return
@@ -290,11 +300,10 @@ func (a *asyncSend) next(lastBroker string, lastErr error) {
 func (a *asyncSend) done(mq MessageQueue, addr string, latency time.Duration, resp *codec.Command, err error) {
 	p := a.p
 	if err == nil {
-		var res *SendResult
-		if res, err = p.resultOf(resp, mq, a.out, a.ans.decode); err == nil {
+		if err = p.fillResult(&a.res, resp, mq, a.out, a.ans.decode); err == nil {
 			p.noteLatency(mq.BrokerName, latency, false)
-			p.tracePub(a.out, res, addr)
-			a.finish(res, nil)
+			p.tracePub(a.out, &a.res, addr)
+			a.finish(&a.res, nil)
 			return
 		}
 		if !retryableCode(resp.Code) {
@@ -354,10 +363,9 @@ type sharedDeadlines struct {
 // when the attempt ends, rather than one that lives until the deadline.
 const maxSharedParents = 8
 
-// get returns the context of the current tick for parent, or false when parent must
+// get returns the context of now's tick for parent, or false when parent must
 // get a context of its own (too many parents this tick, or stop ran).
-func (d *sharedDeadlines) get(parent context.Context, timeout time.Duration) (context.Context, bool) {
-	now := time.Now()
+func (d *sharedDeadlines) get(parent context.Context, now time.Time, timeout time.Duration) (context.Context, bool) {
 	tick := now.UnixNano() / int64(deadlineTick)
 	done := parent.Done()
 	d.mu.Lock()
@@ -407,11 +415,11 @@ func (d *sharedDeadlines) stop() {
 // such as a signal context), which ends when ctx does or between sendTimeout and
 // sendTimeout+deadlineTick after the attempt began; ctx bounded by the send timeout
 // when it cannot be shared.
-func (p *Producer) attemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
+func (p *Producer) attemptContext(ctx context.Context, now time.Time) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {
 		return ctx, noCancel
 	}
-	if shared, ok := p.deadlines.get(ctx, p.o.sendTimeout); ok {
+	if shared, ok := p.deadlines.get(ctx, now, p.o.sendTimeout); ok {
 		return shared, noCancel
 	}
 	return context.WithTimeout(ctx, p.o.sendTimeout)
@@ -454,15 +462,20 @@ func (p *Producer) selectQueue(entry *routeEntry, out *outgoing, lastBroker stri
 // result turns a send answer into a SendResult, or a *BrokerError for the codes that
 // do not mean "stored".
 func (p *Producer) result(resp *codec.Command, mq MessageQueue, out *outgoing) (*SendResult, error) {
-	return p.resultOf(resp, mq, out, func() (h header.SendMessageResponse, err error) {
+	res := new(SendResult)
+	err := p.fillResult(res, resp, mq, out, func() (h header.SendMessageResponse, err error) {
 		err = h.Decode(resp.ExtFields)
 		return h, err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
-// resultOf is result with the answer's header read by decode, which is called only for
-// the codes that mean "stored".
-func (p *Producer) resultOf(resp *codec.Command, mq MessageQueue, out *outgoing, decode func() (header.SendMessageResponse, error)) (*SendResult, error) {
+// fillResult is result into res, with the answer's header read by decode, which is
+// called only for the codes that mean "stored".
+func (p *Producer) fillResult(res *SendResult, resp *codec.Command, mq MessageQueue, out *outgoing, decode func() (header.SendMessageResponse, error)) error {
 	var st SendStatus
 	switch resp.Code {
 	case code.Success:
@@ -474,15 +487,15 @@ func (p *Producer) resultOf(resp *codec.Command, mq MessageQueue, out *outgoing,
 	case code.SlaveNotAvailable:
 		st = SendSlaveNotAvailable
 	default:
-		return nil, brokerErr(resp.Code, resp.Remark)
+		return brokerErr(resp.Code, resp.Remark)
 	}
 	h, err := decode()
 	if err != nil {
-		return nil, fmt.Errorf("%w: send response: %w", ErrBadResponse, err)
+		return fmt.Errorf("%w: send response: %w", ErrBadResponse, err)
 	}
 	mq.Topic = p.unwrap(mq.Topic)
 	mq.QueueID = h.QueueID
-	return &SendResult{
+	*res = SendResult{
 		Status:        st,
 		MsgID:         out.msgIDs,
 		OffsetMsgID:   h.MsgID,
@@ -491,7 +504,8 @@ func (p *Producer) resultOf(resp *codec.Command, mq MessageQueue, out *outgoing,
 		TransactionID: h.TransactionID,
 		RegionID:      h.Region,
 		TraceOn:       h.TraceOn,
-	}, nil
+	}
+	return nil
 }
 
 // Topics a producer may not send to: the template of auto-created topics and the
@@ -551,22 +565,34 @@ func properties(m *Message) (props, id string, err error) {
 
 // prepare validates msgs and encodes them once for every attempt.
 func (p *Producer) prepare(msgs []*Message) (*outgoing, error) {
+	out := new(outgoing)
+	if err := p.prepareInto(out, msgs); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// prepareInto is prepare into out.
+func (p *Producer) prepareInto(out *outgoing, msgs []*Message) error {
 	if len(msgs) == 0 || msgs[0] == nil {
-		return nil, fmt.Errorf("%w: no message", ErrInvalidMessage)
+		return fmt.Errorf("%w: no message", ErrInvalidMessage)
 	}
 	first := msgs[0]
 	wrapped := p.wrap(first.Topic)
 	if err := p.checkTopic(first.Topic, wrapped); err != nil {
-		return nil, err
+		return err
 	}
-	out := &outgoing{topic: wrapped, first: first, msgs: msgs, start: time.Now()}
+	*out = outgoing{topic: wrapped, first: first, msgs: msgs}
+	if p.o.trace.enabled {
+		out.start = time.Now() // only trace records use it
+	}
 	if len(msgs) == 1 {
 		if err := p.checkBody(first); err != nil {
-			return nil, err
+			return err
 		}
 		props, id, err := properties(first)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		out.body, out.flag, out.props, out.msgIDs = first.Body, first.Flag, props, id
 		if p.o.compressThreshold > 0 && len(first.Body) >= p.o.compressThreshold {
@@ -575,34 +601,34 @@ func (p *Producer) prepare(msgs []*Message) (*outgoing, error) {
 				out.sysFlag |= message.FlagCompressed
 			}
 		}
-		return out, nil
+		return nil
 	}
 	if strings.HasPrefix(wrapped, RetryTopicPrefix) {
-		return nil, fmt.Errorf("%w: batches cannot go to retry topic %s", ErrInvalidMessage, first.Topic)
+		return fmt.Errorf("%w: batches cannot go to retry topic %s", ErrInvalidMessage, first.Topic)
 	}
 	entries := make([]message.BatchEntry, len(msgs))
 	ids := make([]string, len(msgs))
 	size := 0
 	for i, m := range msgs {
 		if m == nil {
-			return nil, fmt.Errorf("%w: batch message %d is nil", ErrInvalidMessage, i)
+			return fmt.Errorf("%w: batch message %d is nil", ErrInvalidMessage, i)
 		}
 		if m.Topic != first.Topic {
-			return nil, fmt.Errorf("%w: batch mixes topics %q and %q", ErrInvalidMessage, first.Topic, m.Topic)
+			return fmt.Errorf("%w: batch mixes topics %q and %q", ErrInvalidMessage, first.Topic, m.Topic)
 		}
 		if m.DelayLevel() > 0 {
-			return nil, fmt.Errorf("%w: batch message %d has a delay level; batches cannot be delayed", ErrInvalidMessage, i)
+			return fmt.Errorf("%w: batch message %d has a delay level; batches cannot be delayed", ErrInvalidMessage, i)
 		}
 		if err := p.checkBody(m); err != nil {
-			return nil, fmt.Errorf("batch message %d: %w", i, err)
+			return fmt.Errorf("batch message %d: %w", i, err)
 		}
 		props, id, err := properties(m)
 		if err != nil {
-			return nil, fmt.Errorf("batch message %d: %w", i, err)
+			return fmt.Errorf("batch message %d: %w", i, err)
 		}
 		size += message.BatchEntryOverhead + len(m.Body) + len(props)
 		if size > p.o.maxMessageBytes {
-			return nil, fmt.Errorf("%w: %d messages encode to more than %d bytes (limit %d); split the batch",
+			return fmt.Errorf("%w: %d messages encode to more than %d bytes (limit %d); split the batch",
 				ErrBatchTooLarge, len(msgs), size, p.o.maxMessageBytes)
 		}
 		entries[i] = message.BatchEntry{Flag: m.Flag, Body: m.Body, Properties: props}
@@ -610,10 +636,10 @@ func (p *Producer) prepare(msgs []*Message) (*outgoing, error) {
 	}
 	b, err := message.EncodeBatch(make([]byte, 0, size), entries)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+		return fmt.Errorf("%w: %w", ErrInvalidMessage, err)
 	}
 	out.body, out.batch, out.msgIDs = b, true, strings.Join(ids, ",")
-	return out, nil
+	return nil
 }
 
 // sendTracker counts the sends in progress and refuses new ones once Shutdown began, so
