@@ -551,11 +551,10 @@ func (p *Producer) checkBody(m *Message) error {
 // properties encodes m's properties with a UNIQ_KEY (generated when absent) and
 // returns them with the id.
 func properties(m *Message) (props, id string, err error) {
-	props = message.EncodeProperties(m.Properties)
-	id = m.Properties[message.PropUniqKey]
-	if id == "" {
-		id = message.NewUniqID()
-		props = message.SetProperty(props, message.PropUniqKey, id)
+	if id = m.Properties[message.PropUniqKey]; id != "" {
+		props = message.EncodeProperties(m.Properties)
+	} else {
+		props, id = message.EncodePropertiesUniq(m.Properties)
 	}
 	if len(props) > message.MaxPropertiesLen {
 		return "", "", fmt.Errorf("%w: properties of %d bytes, at most %d", ErrInvalidMessage, len(props), message.MaxPropertiesLen)
