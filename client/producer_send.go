@@ -118,9 +118,10 @@ func (p *Producer) SendToQueue(ctx context.Context, mq MessageQueue, msgs ...*Me
 // messages, a producer not running, no route.
 func (p *Producer) SendAsync(ctx context.Context, cb func(*SendResult, error), msgs ...*Message) error {
 	// The send, its encoding, its request and its result are one allocation.
-	a := &asyncSend{p: p, ctx: ctx, cb: cb}
+	// One clock reading serves the unique id, the trace start and the first attempt.
+	a := &asyncSend{p: p, ctx: ctx, cb: cb, now: time.Now()}
 	out := &a.outv
-	if err := p.prepareInto(out, msgs); err != nil {
+	if err := p.prepareInto(out, msgs, a.now); err != nil {
 		return err
 	}
 	a.out = out
@@ -225,6 +226,7 @@ type asyncSend struct {
 	cb       func(*SendResult, error)
 	attempts int
 	once     sync.Once
+	now      time.Time // when the send began; the first attempt's start
 
 	outv outgoing    // what out points to
 	req  sendRequest // the current attempt's request, reused once the previous went out
@@ -274,7 +276,10 @@ func (a *asyncSend) next(lastBroker string, lastErr error) {
 			lastErr = fmt.Errorf("send to %s: %w: %s", a.out.topic, ErrBrokerNotFound, mq.BrokerName)
 			continue
 		}
-		start := time.Now()
+		start := a.now
+		if a.attempts > 1 {
+			start = time.Now()
+		}
 		actx, cancel := p.attemptContext(a.ctx, start)
 		a.ans.reset()
 		err = p.invokeSendAsync(actx, addr, p.requestInto(&a.req, a.out, mq), &a.ans, func(resp *codec.Command, err error) {
@@ -550,11 +555,11 @@ func (p *Producer) checkBody(m *Message) error {
 
 // properties encodes m's properties with a UNIQ_KEY (generated when absent) and
 // returns them with the id.
-func properties(m *Message) (props, id string, err error) {
+func properties(m *Message, now time.Time) (props, id string, err error) {
 	if id = m.Properties[message.PropUniqKey]; id != "" {
 		props = message.EncodeProperties(m.Properties)
 	} else {
-		props, id = message.EncodePropertiesUniq(m.Properties)
+		props, id = message.EncodePropertiesUniq(m.Properties, now)
 	}
 	if len(props) > message.MaxPropertiesLen {
 		return "", "", fmt.Errorf("%w: properties of %d bytes, at most %d", ErrInvalidMessage, len(props), message.MaxPropertiesLen)
@@ -565,14 +570,14 @@ func properties(m *Message) (props, id string, err error) {
 // prepare validates msgs and encodes them once for every attempt.
 func (p *Producer) prepare(msgs []*Message) (*outgoing, error) {
 	out := new(outgoing)
-	if err := p.prepareInto(out, msgs); err != nil {
+	if err := p.prepareInto(out, msgs, time.Now()); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// prepareInto is prepare into out.
-func (p *Producer) prepareInto(out *outgoing, msgs []*Message) error {
+// prepareInto is prepare into out, now being the time the send began.
+func (p *Producer) prepareInto(out *outgoing, msgs []*Message, now time.Time) error {
 	if len(msgs) == 0 || msgs[0] == nil {
 		return fmt.Errorf("%w: no message", ErrInvalidMessage)
 	}
@@ -581,15 +586,12 @@ func (p *Producer) prepareInto(out *outgoing, msgs []*Message) error {
 	if err := p.checkTopic(first.Topic, wrapped); err != nil {
 		return err
 	}
-	*out = outgoing{topic: wrapped, first: first, msgs: msgs}
-	if p.o.trace.enabled {
-		out.start = time.Now() // only trace records use it
-	}
+	*out = outgoing{topic: wrapped, first: first, msgs: msgs, start: now}
 	if len(msgs) == 1 {
 		if err := p.checkBody(first); err != nil {
 			return err
 		}
-		props, id, err := properties(first)
+		props, id, err := properties(first, now)
 		if err != nil {
 			return err
 		}
@@ -621,7 +623,7 @@ func (p *Producer) prepareInto(out *outgoing, msgs []*Message) error {
 		if err := p.checkBody(m); err != nil {
 			return fmt.Errorf("batch message %d: %w", i, err)
 		}
-		props, id, err := properties(m)
+		props, id, err := properties(m, now)
 		if err != nil {
 			return fmt.Errorf("batch message %d: %w", i, err)
 		}

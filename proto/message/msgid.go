@@ -132,8 +132,11 @@ func (s *UniqIDSource) Next() string {
 func (s *UniqIDSource) idLen() int { return len(s.prefix) + 12 }
 
 // appendNext appends the next id to dst.
-func (s *UniqIDSource) appendNext(dst []byte) []byte {
-	t := s.now()
+func (s *UniqIDSource) appendNext(dst []byte) []byte { return s.appendNextAt(dst, s.now()) }
+
+// appendNextAt appends the next id to dst with t as the current time, for a caller
+// that read the clock already.
+func (s *UniqIDSource) appendNextAt(dst []byte, t time.Time) []byte {
 	nowMS := t.UnixMilli()
 	s.mu.Lock()
 	if nowMS >= s.mu.nextMonth || nowMS < s.mu.monthStart-int64(time.Hour/time.Millisecond) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 	"strings"
+	"time"
 	"unsafe"
 )
 
@@ -61,10 +62,11 @@ func encodableKeys(p map[string]string, keys []string) ([]string, int) {
 	return keys, n
 }
 
-// EncodePropertiesUniq is EncodeProperties of p with a fresh UNIQ_KEY (NewUniqID) set
-// as SetProperty sets it, in one allocation: the id returned is part of props. p's own
-// UNIQ_KEY, if any, is replaced.
-func EncodePropertiesUniq(p map[string]string) (props, id string) {
+// EncodePropertiesUniq is EncodeProperties of p with a fresh UNIQ_KEY (NewUniqID, with
+// now as the current time: the caller has read the clock already) set as SetProperty
+// sets it, in one allocation: the id returned is part of props. p's own UNIQ_KEY, if
+// any, is replaced.
+func EncodePropertiesUniq(p map[string]string, now time.Time) (props, id string) {
 	src := defaultUniqSource()
 	var small [16]string
 	keys, n := encodableKeys(p, small[:0])
@@ -81,7 +83,7 @@ func EncodePropertiesUniq(p map[string]string) (props, id string) {
 	b = append(b, PropUniqKey...)
 	b = append(b, NameValueSeparator)
 	at := len(b)
-	b = src.appendNext(b)
+	b = src.appendNextAt(b, now)
 	props = unsafe.String(&b[0], len(b))
 	return props, props[at:]
 }

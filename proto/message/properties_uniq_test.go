@@ -3,6 +3,7 @@ package message
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // EncodePropertiesUniq gives what EncodeProperties and SetProperty of a fresh id give,
@@ -15,7 +16,7 @@ func TestEncodePropertiesUniq(t *testing.T) {
 		{PropTags: "t", PropKeys: "k1 k2", "a": "1", "": "x", "b": "", "c\x01": "y", "d": "v\x02"},
 		{PropUniqKey: "", "z": "last"},
 	} {
-		props, id := EncodePropertiesUniq(p)
+		props, id := EncodePropertiesUniq(p, time.Now())
 		if len(id) != 32 || strings.Trim(id, "0123456789ABCDEF") != "" {
 			t.Fatalf("id %q", id)
 		}
@@ -26,8 +27,8 @@ func TestEncodePropertiesUniq(t *testing.T) {
 			t.Fatalf("UNIQ_KEY reads back %q, want %q", got, id)
 		}
 	}
-	_, a := EncodePropertiesUniq(nil)
-	_, b := EncodePropertiesUniq(nil)
+	_, a := EncodePropertiesUniq(nil, time.Now())
+	_, b := EncodePropertiesUniq(nil, time.Now())
 	if a == b {
 		t.Fatalf("two ids alike: %s", a)
 	}
@@ -37,6 +38,6 @@ func BenchmarkEncodePropertiesUniq(b *testing.B) {
 	p := map[string]string{PropTags: "t", PropKeys: "k"}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		EncodePropertiesUniq(p)
+		EncodePropertiesUniq(p, time.Now())
 	}
 }
