@@ -279,9 +279,11 @@ func (a *asyncSend) next(lastBroker string, lastErr error) {
 		start := a.now
 		if a.attempts > 1 {
 			start = time.Now()
+			// Zeroing the answer is not free (write barriers while the collector
+			// runs): the first attempt's is zero already.
+			a.ans.reset()
 		}
 		actx, cancel := p.attemptContext(a.ctx, start)
-		a.ans.reset()
 		err = p.invokeSendAsync(actx, addr, p.requestInto(&a.req, a.out, mq), &a.ans, func(resp *codec.Command, err error) {
 			cancel()
 			var latency time.Duration
