@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"net/netip"
-	"sync"
 	"testing"
 
 	"github.com/rocketgo/rocketgo/proto/message"
@@ -48,31 +47,7 @@ func BenchmarkProducerSendSync(b *testing.B) {
 }
 
 // BenchmarkProducerSendAsync keeps up to 1024 1 KiB sends in flight to a fake broker.
-func BenchmarkProducerSendAsync(b *testing.B) {
-	p := benchProducer(b, WithInlineCallbacks())
-	msg := NewMessage("B", make([]byte, 1024))
-	ctx := context.Background()
-	sem := make(chan struct{}, 1024)
-	var wg sync.WaitGroup
-	cb := func(_ *SendResult, err error) {
-		if err != nil {
-			b.Error(err)
-		}
-		<-sem
-		wg.Done()
-	}
-	b.SetBytes(1024)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		sem <- struct{}{}
-		wg.Add(1)
-		if err := p.SendAsync(ctx, cb, msg); err != nil {
-			b.Fatal(err)
-		}
-	}
-	wg.Wait()
-}
+func BenchmarkProducerSendAsync(b *testing.B) { benchSendAsync(b, context.Background()) }
 
 // BenchmarkPrepare is the client-side encoding of one 1 KiB message with a tag and a
 // key: validation, properties, unique id.

@@ -1,6 +1,8 @@
 package client
 
 import (
+	"context"
+	"sync"
 	"testing"
 
 	"github.com/rocketgo/rocketgo/remoting/codec"
@@ -29,4 +31,39 @@ func BenchmarkSendRequestEncode(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkProducerSendAsyncCancelCtx is BenchmarkProducerSendAsync with a context that
+// can be cancelled but has no deadline (a signal context, as command-line programs
+// pass): the attempts share the tick's deadline context as with context.Background.
+func BenchmarkProducerSendAsyncCancelCtx(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	benchSendAsync(b, ctx)
+}
+
+// benchSendAsync keeps up to 1024 1 KiB sends under ctx in flight to a fake broker.
+func benchSendAsync(b *testing.B, ctx context.Context) {
+	p := benchProducer(b, WithInlineCallbacks())
+	msg := NewMessage("B", make([]byte, 1024))
+	sem := make(chan struct{}, 1024)
+	var wg sync.WaitGroup
+	cb := func(_ *SendResult, err error) {
+		if err != nil {
+			b.Error(err)
+		}
+		<-sem
+		wg.Done()
+	}
+	b.SetBytes(1024)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		sem <- struct{}{}
+		wg.Add(1)
+		if err := p.SendAsync(ctx, cb, msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	wg.Wait()
 }

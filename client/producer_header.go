@@ -1,7 +1,10 @@
 package client
 
 import (
+	"strconv"
+
 	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
@@ -55,7 +58,12 @@ func (h *sendHeader) WriteExt(e codec.ExtEncoder) codec.ExtEncoder {
 // SEND_REPLY_MESSAGE_V2 for a reply, SEND_MESSAGE_V2 otherwise, all with the short
 // header the Java client sends too.
 func (p *Producer) request(out *outgoing, mq MessageQueue) *codec.Command {
-	r := &sendRequest{h: sendHeader{
+	return p.requestInto(new(sendRequest), out, mq)
+}
+
+// requestInto is request built in r; r must not be in use by a call still sending it.
+func (p *Producer) requestInto(r *sendRequest, out *outgoing, mq MessageQueue) *codec.Command {
+	*r = sendRequest{h: sendHeader{
 		producerGroup:         p.groupName,
 		topic:                 out.topic,
 		defaultTopic:          p.defaultTopic,
@@ -82,4 +90,77 @@ func (p *Producer) request(out *outgoing, mq MessageQueue) *codec.Command {
 		Body:     out.body,
 	}
 	return &r.cmd
+}
+
+// sendAnswer collects the header of a send's answer as the transport reads it
+// (codec.ExtReader), so the SendResult is built without an extFields map: the keys of
+// header.SendMessageResponse, the last occurrence of each, as the map decode keeps it.
+type sendAnswer struct {
+	vals [numSendAnswerKeys]string
+	has  [numSendAnswerKeys]bool
+}
+
+// The keys of header.SendMessageResponse (SendMessageResponseHeader.java).
+const (
+	ansMsgID = iota
+	ansQueueID
+	ansQueueOffset
+	ansTransactionID
+	ansRegion
+	ansTraceOn
+	numSendAnswerKeys
+)
+
+var sendAnswerKeys = [numSendAnswerKeys]string{"msgId", "queueId", "queueOffset", "transactionId", "MSG_REGION", "TRACE_ON"}
+
+// ReadExt implements codec.ExtReader; keys the answer does not use are ignored.
+func (a *sendAnswer) ReadExt(key, value string) {
+	for i, k := range sendAnswerKeys {
+		if k == key {
+			a.vals[i], a.has[i] = value, true
+			return
+		}
+	}
+}
+
+// reset forgets a previous attempt's answer.
+func (a *sendAnswer) reset() { *a = sendAnswer{} }
+
+// decode returns the answer's header exactly as header.SendMessageResponse.Decode reads
+// the same entries: the usual well-formed answer is parsed here, anything else (a
+// missing key, a bad number or boolean) goes through Decode for the same result and
+// error.
+func (a *sendAnswer) decode() (header.SendMessageResponse, error) {
+	var h header.SendMessageResponse
+	qid, err1 := strconv.ParseInt(a.vals[ansQueueID], 10, 32)
+	qoff, err2 := strconv.ParseInt(a.vals[ansQueueOffset], 10, 64)
+	trace, okTrace := false, true
+	if a.has[ansTraceOn] {
+		switch a.vals[ansTraceOn] {
+		case "true":
+			trace = true
+		case "false":
+		default:
+			okTrace = false
+		}
+	}
+	if !a.has[ansMsgID] || !a.has[ansQueueID] || !a.has[ansQueueOffset] || err1 != nil || err2 != nil || !okTrace {
+		m := make(map[string]string, numSendAnswerKeys)
+		for i, k := range sendAnswerKeys {
+			if a.has[i] {
+				m[k] = a.vals[i]
+			}
+		}
+		err := h.Decode(m)
+		return h, err
+	}
+	h = header.SendMessageResponse{
+		MsgID:         a.vals[ansMsgID],
+		QueueID:       int32(qid),
+		QueueOffset:   qoff,
+		TransactionID: a.vals[ansTransactionID],
+		Region:        a.vals[ansRegion],
+		TraceOn:       trace,
+	}
+	return h, nil
 }

@@ -117,10 +117,14 @@ func (p *Producer) SendToQueue(ctx context.Context, mq MessageQueue, msgs ...*Me
 // itself returns an error, and never calls cb, when the send cannot start: invalid
 // messages, a producer not running, no route.
 func (p *Producer) SendAsync(ctx context.Context, cb func(*SendResult, error), msgs ...*Message) error {
-	out, err := p.prepare(msgs)
-	if err != nil {
+	// The send, its encoding, its request and its result are one allocation.
+	// One clock reading serves the unique id, the trace start and the first attempt.
+	a := &asyncSend{p: p, ctx: ctx, cb: cb, now: time.Now()}
+	out := &a.outv
+	if err := p.prepareInto(out, msgs, a.now); err != nil {
 		return err
 	}
+	a.out = out
 	if !p.track.begin() {
 		return ErrNotStarted
 	}
@@ -133,7 +137,6 @@ func (p *Producer) SendAsync(ctx context.Context, cb func(*SendResult, error), m
 		p.track.end()
 		return fmt.Errorf("send to %s: %w: no writable queue", out.topic, ErrNoRoute)
 	}
-	a := &asyncSend{p: p, ctx: ctx, out: out, cb: cb}
 	a.next("", nil)
 	return nil
 }
@@ -223,6 +226,25 @@ type asyncSend struct {
 	cb       func(*SendResult, error)
 	attempts int
 	once     sync.Once
+	now      time.Time // when the send began; the first attempt's start
+
+	outv outgoing    // what out points to
+	req  sendRequest // the current attempt's request, reused once the previous went out
+	ans  sendAnswer  // the header of the current attempt's answer
+	res  SendResult  // handed to the callback
+}
+
+// invokeSendAsync sends one attempt of an asynchronous send; the answer's header goes
+// to ans as the transport reads it (no extFields map).
+func (p *Producer) invokeSendAsync(ctx context.Context, addr string, req *codec.Command, ans *sendAnswer, cb func(*codec.Command, error)) error {
+	if p.inst.closed.Load() {
+		return ErrClosed
+	}
+	p.inst.sign(req)
+	if err := p.inst.rc.InvokeAsyncExt(ctx, addr, req, ans, cb); err != nil {
+		return fmt.Errorf("request %d to %s: %w", req.Code, addr, err)
+	}
+	return nil
 }
 
 // next starts the next attempt, avoiding lastBroker; lastErr is what the previous
@@ -254,11 +276,21 @@ func (a *asyncSend) next(lastBroker string, lastErr error) {
 			lastErr = fmt.Errorf("send to %s: %w: %s", a.out.topic, ErrBrokerNotFound, mq.BrokerName)
 			continue
 		}
-		actx, cancel := p.attemptContext(a.ctx)
-		start := time.Now()
-		err = p.inst.invokeAsync(actx, addr, p.request(a.out, mq), func(resp *codec.Command, err error) {
+		start := a.now
+		if a.attempts > 1 {
+			start = time.Now()
+			// Zeroing the answer is not free (write barriers while the collector
+			// runs): the first attempt's is zero already.
+			a.ans.reset()
+		}
+		actx, cancel := p.attemptContext(a.ctx, start)
+		err = p.invokeSendAsync(actx, addr, p.requestInto(&a.req, a.out, mq), &a.ans, func(resp *codec.Command, err error) {
 			cancel()
-			a.done(mq, addr, time.Since(start), resp, err)
+			var latency time.Duration
+			if p.faults != nil {
+				latency = time.Since(start)
+			}
+			a.done(mq, addr, latency, resp, err)
 		})
 		if err == nil {
 			return
@@ -275,11 +307,10 @@ func (a *asyncSend) next(lastBroker string, lastErr error) {
 func (a *asyncSend) done(mq MessageQueue, addr string, latency time.Duration, resp *codec.Command, err error) {
 	p := a.p
 	if err == nil {
-		var res *SendResult
-		if res, err = p.result(resp, mq, a.out); err == nil {
+		if err = p.fillResult(&a.res, resp, mq, a.out, a.ans.decode); err == nil {
 			p.noteLatency(mq.BrokerName, latency, false)
-			p.tracePub(a.out, res, addr)
-			a.finish(res, nil)
+			p.tracePub(a.out, &a.res, addr)
+			a.finish(&a.res, nil)
 			return
 		}
 		if !retryableCode(resp.Code) {
@@ -319,54 +350,90 @@ func (a *asyncSend) finish(res *SendResult, err error) {
 // attempt times out between sendTimeout and sendTimeout+deadlineTick after it started.
 const deadlineTick = 10 * time.Millisecond
 
-// sharedDeadlines hands out one context per tick that ends sendTimeout after the tick,
-// so asynchronous sends without a deadline of their own share a timer instead of
-// arming one each (a timer and a context per message cost more than the rest of the
-// client's work on a send).
+// sharedDeadlines hands out one context per tick and parent that ends sendTimeout
+// after the tick (or when the parent ends), so asynchronous sends without a deadline of
+// their own share a timer instead of arming one each: a timer, a context, a
+// registration with the parent and, in the transport, a context watch per message cost
+// more than the rest of the client's work on a send.
 type sharedDeadlines struct {
-	mu     sync.Mutex
-	tick   int64
-	ctx    context.Context
-	cancel context.CancelFunc
+	mu   sync.Mutex
+	tick int64
+	// byParent holds this tick's contexts by their parent's Done channel (nil for
+	// parents that never end); at most maxSharedParents per tick.
+	byParent map[<-chan struct{}]context.Context
+	cancels  []context.CancelFunc // of this tick's contexts, for stop
+	closed   bool
 }
 
-// get returns the context of the current tick.
-func (d *sharedDeadlines) get(timeout time.Duration) context.Context {
-	now := time.Now()
+// maxSharedParents bounds the parents that share a tick's deadline: a caller that
+// makes a fresh context per send gets a context of its own per attempt, cancelled
+// when the attempt ends, rather than one that lives until the deadline.
+const maxSharedParents = 8
+
+// get returns the context of now's tick for parent, or false when parent must
+// get a context of its own (too many parents this tick, or stop ran).
+func (d *sharedDeadlines) get(parent context.Context, now time.Time, timeout time.Duration) (context.Context, bool) {
 	tick := now.UnixNano() / int64(deadlineTick)
+	done := parent.Done()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.ctx == nil || tick != d.tick {
-		// The previous tick's context ends by its own timer; its cancel is dropped
-		// only after that, so nothing leaks.
-		end := time.Unix(0, (tick+1)*int64(deadlineTick)).Add(timeout)
-		d.ctx, d.cancel = context.WithDeadline(context.Background(), end)
-		d.tick = tick
+	if d.closed {
+		return nil, false
 	}
-	return d.ctx
+	if tick != d.tick || d.byParent == nil {
+		// The previous tick's contexts end by their own timers; their cancels are
+		// dropped only after that, so nothing leaks.
+		d.tick = tick
+		d.byParent = make(map[<-chan struct{}]context.Context, 1)
+		d.cancels = d.cancels[:0]
+	}
+	// Parents are told apart by Done alone: the attempt context is used for its end
+	// only, never for values, so one parent's values riding along are harmless.
+	if ctx, ok := d.byParent[done]; ok {
+		return ctx, true
+	}
+	if len(d.byParent) >= maxSharedParents {
+		return nil, false
+	}
+	if done == nil {
+		parent = context.Background() // drop the parent's values: the context is shared
+	}
+	end := time.Unix(0, (tick+1)*int64(deadlineTick)).Add(timeout)
+	ctx, cancel := context.WithDeadline(parent, end)
+	d.byParent[done] = ctx
+	d.cancels = append(d.cancels, cancel)
+	return ctx, true
 }
 
-// stop ends the current tick's context.
+// stop ends the current tick's contexts; later calls of get answer false.
 func (d *sharedDeadlines) stop() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.cancel != nil {
-		d.cancel()
+	d.closed = true
+	for _, c := range d.cancels {
+		c()
 	}
+	d.cancels, d.byParent = nil, nil
 }
 
 // attemptContext returns the context of one asynchronous attempt: ctx itself when it
-// has a deadline; a shared per-tick deadline context when ctx can never end (the
-// common context.Background case); otherwise ctx bounded by the send timeout.
-func (p *Producer) attemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
+// has a deadline; otherwise a deadline context shared by the attempts of the current
+// tick with the same parent (context.Background, or a long-lived cancellable context
+// such as a signal context), which ends when ctx does or between sendTimeout and
+// sendTimeout+deadlineTick after the attempt began; ctx bounded by the send timeout
+// when it cannot be shared.
+func (p *Producer) attemptContext(ctx context.Context, now time.Time) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {
-		return ctx, func() {}
+		return ctx, noCancel
 	}
-	if ctx.Done() == nil {
-		return p.deadlines.get(p.o.sendTimeout), func() {}
+	if shared, ok := p.deadlines.get(ctx, now, p.o.sendTimeout); ok {
+		return shared, noCancel
 	}
 	return context.WithTimeout(ctx, p.o.sendTimeout)
 }
+
+// noCancel is the cancel function of a context the attempt does not own.
+func noCancel() {}
 
 // retryableCode reports whether a send answered with c is worth another attempt
 // (needRetryCode of the official client).
@@ -402,6 +469,20 @@ func (p *Producer) selectQueue(entry *routeEntry, out *outgoing, lastBroker stri
 // result turns a send answer into a SendResult, or a *BrokerError for the codes that
 // do not mean "stored".
 func (p *Producer) result(resp *codec.Command, mq MessageQueue, out *outgoing) (*SendResult, error) {
+	res := new(SendResult)
+	err := p.fillResult(res, resp, mq, out, func() (h header.SendMessageResponse, err error) {
+		err = h.Decode(resp.ExtFields)
+		return h, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// fillResult is result into res, with the answer's header read by decode, which is
+// called only for the codes that mean "stored".
+func (p *Producer) fillResult(res *SendResult, resp *codec.Command, mq MessageQueue, out *outgoing, decode func() (header.SendMessageResponse, error)) error {
 	var st SendStatus
 	switch resp.Code {
 	case code.Success:
@@ -413,15 +494,15 @@ func (p *Producer) result(resp *codec.Command, mq MessageQueue, out *outgoing) (
 	case code.SlaveNotAvailable:
 		st = SendSlaveNotAvailable
 	default:
-		return nil, brokerErr(resp.Code, resp.Remark)
+		return brokerErr(resp.Code, resp.Remark)
 	}
-	var h header.SendMessageResponse
-	if err := h.Decode(resp.ExtFields); err != nil {
-		return nil, fmt.Errorf("%w: send response: %w", ErrBadResponse, err)
+	h, err := decode()
+	if err != nil {
+		return fmt.Errorf("%w: send response: %w", ErrBadResponse, err)
 	}
 	mq.Topic = p.unwrap(mq.Topic)
 	mq.QueueID = h.QueueID
-	return &SendResult{
+	*res = SendResult{
 		Status:        st,
 		MsgID:         out.msgIDs,
 		OffsetMsgID:   h.MsgID,
@@ -430,7 +511,8 @@ func (p *Producer) result(resp *codec.Command, mq MessageQueue, out *outgoing) (
 		TransactionID: h.TransactionID,
 		RegionID:      h.Region,
 		TraceOn:       h.TraceOn,
-	}, nil
+	}
+	return nil
 }
 
 // Topics a producer may not send to: the template of auto-created topics and the
@@ -475,12 +557,11 @@ func (p *Producer) checkBody(m *Message) error {
 
 // properties encodes m's properties with a UNIQ_KEY (generated when absent) and
 // returns them with the id.
-func properties(m *Message) (props, id string, err error) {
-	props = message.EncodeProperties(m.Properties)
-	id = m.Properties[message.PropUniqKey]
-	if id == "" {
-		id = message.NewUniqID()
-		props = message.SetProperty(props, message.PropUniqKey, id)
+func properties(m *Message, now time.Time) (props, id string, err error) {
+	if id = m.Properties[message.PropUniqKey]; id != "" {
+		props = message.EncodeProperties(m.Properties)
+	} else {
+		props, id = message.EncodePropertiesUniq(m.Properties, now)
 	}
 	if len(props) > message.MaxPropertiesLen {
 		return "", "", fmt.Errorf("%w: properties of %d bytes, at most %d", ErrInvalidMessage, len(props), message.MaxPropertiesLen)
@@ -490,22 +571,31 @@ func properties(m *Message) (props, id string, err error) {
 
 // prepare validates msgs and encodes them once for every attempt.
 func (p *Producer) prepare(msgs []*Message) (*outgoing, error) {
+	out := new(outgoing)
+	if err := p.prepareInto(out, msgs, time.Now()); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// prepareInto is prepare into out, now being the time the send began.
+func (p *Producer) prepareInto(out *outgoing, msgs []*Message, now time.Time) error {
 	if len(msgs) == 0 || msgs[0] == nil {
-		return nil, fmt.Errorf("%w: no message", ErrInvalidMessage)
+		return fmt.Errorf("%w: no message", ErrInvalidMessage)
 	}
 	first := msgs[0]
 	wrapped := p.wrap(first.Topic)
 	if err := p.checkTopic(first.Topic, wrapped); err != nil {
-		return nil, err
+		return err
 	}
-	out := &outgoing{topic: wrapped, first: first, msgs: msgs, start: time.Now()}
+	*out = outgoing{topic: wrapped, first: first, msgs: msgs, start: now}
 	if len(msgs) == 1 {
 		if err := p.checkBody(first); err != nil {
-			return nil, err
+			return err
 		}
-		props, id, err := properties(first)
+		props, id, err := properties(first, now)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		out.body, out.flag, out.props, out.msgIDs = first.Body, first.Flag, props, id
 		if p.o.compressThreshold > 0 && len(first.Body) >= p.o.compressThreshold {
@@ -514,34 +604,34 @@ func (p *Producer) prepare(msgs []*Message) (*outgoing, error) {
 				out.sysFlag |= message.FlagCompressed
 			}
 		}
-		return out, nil
+		return nil
 	}
 	if strings.HasPrefix(wrapped, RetryTopicPrefix) {
-		return nil, fmt.Errorf("%w: batches cannot go to retry topic %s", ErrInvalidMessage, first.Topic)
+		return fmt.Errorf("%w: batches cannot go to retry topic %s", ErrInvalidMessage, first.Topic)
 	}
 	entries := make([]message.BatchEntry, len(msgs))
 	ids := make([]string, len(msgs))
 	size := 0
 	for i, m := range msgs {
 		if m == nil {
-			return nil, fmt.Errorf("%w: batch message %d is nil", ErrInvalidMessage, i)
+			return fmt.Errorf("%w: batch message %d is nil", ErrInvalidMessage, i)
 		}
 		if m.Topic != first.Topic {
-			return nil, fmt.Errorf("%w: batch mixes topics %q and %q", ErrInvalidMessage, first.Topic, m.Topic)
+			return fmt.Errorf("%w: batch mixes topics %q and %q", ErrInvalidMessage, first.Topic, m.Topic)
 		}
 		if m.DelayLevel() > 0 {
-			return nil, fmt.Errorf("%w: batch message %d has a delay level; batches cannot be delayed", ErrInvalidMessage, i)
+			return fmt.Errorf("%w: batch message %d has a delay level; batches cannot be delayed", ErrInvalidMessage, i)
 		}
 		if err := p.checkBody(m); err != nil {
-			return nil, fmt.Errorf("batch message %d: %w", i, err)
+			return fmt.Errorf("batch message %d: %w", i, err)
 		}
-		props, id, err := properties(m)
+		props, id, err := properties(m, now)
 		if err != nil {
-			return nil, fmt.Errorf("batch message %d: %w", i, err)
+			return fmt.Errorf("batch message %d: %w", i, err)
 		}
 		size += message.BatchEntryOverhead + len(m.Body) + len(props)
 		if size > p.o.maxMessageBytes {
-			return nil, fmt.Errorf("%w: %d messages encode to more than %d bytes (limit %d); split the batch",
+			return fmt.Errorf("%w: %d messages encode to more than %d bytes (limit %d); split the batch",
 				ErrBatchTooLarge, len(msgs), size, p.o.maxMessageBytes)
 		}
 		entries[i] = message.BatchEntry{Flag: m.Flag, Body: m.Body, Properties: props}
@@ -549,10 +639,10 @@ func (p *Producer) prepare(msgs []*Message) (*outgoing, error) {
 	}
 	b, err := message.EncodeBatch(make([]byte, 0, size), entries)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+		return fmt.Errorf("%w: %w", ErrInvalidMessage, err)
 	}
 	out.body, out.batch, out.msgIDs = b, true, strings.Join(ids, ",")
-	return out, nil
+	return nil
 }
 
 // sendTracker counts the sends in progress and refuses new ones once Shutdown began, so
@@ -612,4 +702,11 @@ func (t *sendTracker) drain(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("%d sends still in flight: %w", n, errors.Join(ctx.Err()))
 	}
+}
+
+// parents returns the number of parents sharing the current tick's deadline, for tests.
+func (d *sharedDeadlines) parents() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.byParent)
 }

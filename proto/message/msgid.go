@@ -131,7 +131,18 @@ func monthBounds(t time.Time) (int64, int64) {
 
 // Next returns a new unique id.
 func (s *UniqIDSource) Next() string {
-	t := s.now()
+	return string(s.appendNext(make([]byte, 0, s.idLen())))
+}
+
+// idLen is the length of the ids of s.
+func (s *UniqIDSource) idLen() int { return len(s.prefix) + 12 }
+
+// appendNext appends the next id to dst.
+func (s *UniqIDSource) appendNext(dst []byte) []byte { return s.appendNextAt(dst, s.now()) }
+
+// appendNextAt appends the next id to dst with t as the current time, for a caller
+// that read the clock already.
+func (s *UniqIDSource) appendNextAt(dst []byte, t time.Time) []byte {
 	nowMS := t.UnixMilli()
 	s.mu.Lock()
 	if nowMS >= s.mu.nextMonth || nowMS < s.mu.monthStart-int64(time.Hour/time.Millisecond) {
@@ -156,12 +167,11 @@ func (s *UniqIDSource) Next() string {
 	elapsed = s.mu.elapsed
 	s.mu.Unlock()
 
-	out := make([]byte, 0, len(s.prefix)+12)
-	out = append(out, s.prefix...)
+	dst = append(dst, s.prefix...)
 	var tail [6]byte
 	binary.BigEndian.PutUint32(tail[:], uint32(int32(elapsed)))
 	binary.BigEndian.PutUint16(tail[4:], counter)
-	return string(appendHexUpper(out, tail[:]))
+	return appendHexUpper(dst, tail[:])
 }
 
 var (
@@ -173,13 +183,16 @@ var (
 // non-loopback IPv4 address of this host (127.0.0.1 if none), the pid, and a random
 // int32 standing in for Java's classloader hash so two processes with the same pid
 // (containers) still differ. The result is 32 upper-case hex characters.
-func NewUniqID() string {
+func NewUniqID() string { return defaultUniqSource().Next() }
+
+// defaultUniqSource returns the process-wide source of NewUniqID.
+func defaultUniqSource() *UniqIDSource {
 	defaultUniqOnce.Do(func() {
 		var salt [4]byte
 		_, _ = rand.Read(salt[:]) // crypto/rand.Read never fails on supported platforms
 		defaultUniq = NewUniqIDSource(HostIPv4(), os.Getpid(), int32(binary.BigEndian.Uint32(salt[:])), nil)
 	})
-	return defaultUniq.Next()
+	return defaultUniq
 }
 
 // HostIPv4 returns the first non-loopback IPv4 address of the host, preferring public

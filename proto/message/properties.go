@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"slices"
 	"strings"
+	"time"
+	"unsafe"
 )
 
 // Property separators (MessageDecoder.NAME_VALUE_SEPARATOR and PROPERTY_SEPARATOR).
@@ -28,23 +30,11 @@ func validPair(key, value string) bool {
 // parser could read back (see validPair: empty key or value, a separator inside the key,
 // 0x02 inside the value) are left out rather than written garbled.
 func EncodeProperties(p map[string]string) string {
-	if len(p) == 0 {
-		return ""
-	}
-	// Typical messages carry a handful of properties: sort them in a stack array.
 	var small [16]string
-	keys := small[:0]
-	n := 0
-	for k, v := range p {
-		if validPair(k, v) {
-			keys = append(keys, k)
-			n += len(k) + len(v) + 2
-		}
-	}
+	keys, n := encodableKeys(p, small[:0])
 	if len(keys) == 0 {
 		return ""
 	}
-	slices.Sort(keys)
 	var sb strings.Builder
 	sb.Grow(n - 1)
 	for i, k := range keys {
@@ -56,6 +46,46 @@ func EncodeProperties(p map[string]string) string {
 		sb.WriteString(p[k])
 	}
 	return sb.String()
+}
+
+// encodableKeys appends the keys of p that EncodeProperties writes to keys, sorted, and
+// returns them with the bytes their pairs take, a separator after each included.
+func encodableKeys(p map[string]string, keys []string) ([]string, int) {
+	n := 0
+	for k, v := range p {
+		if validPair(k, v) {
+			keys = append(keys, k)
+			n += len(k) + len(v) + 2
+		}
+	}
+	slices.Sort(keys)
+	return keys, n
+}
+
+// EncodePropertiesUniq is EncodeProperties of p with a fresh UNIQ_KEY (NewUniqID, with
+// now as the current time: the caller has read the clock already) set as SetProperty
+// sets it, in one allocation: the id returned is part of props. p's own UNIQ_KEY, if
+// any, is replaced.
+func EncodePropertiesUniq(p map[string]string, now time.Time) (props, id string) {
+	src := defaultUniqSource()
+	var small [16]string
+	keys, n := encodableKeys(p, small[:0])
+	b := make([]byte, 0, n+len(PropUniqKey)+1+src.idLen())
+	for _, k := range keys {
+		if k == PropUniqKey {
+			continue
+		}
+		b = append(b, k...)
+		b = append(b, NameValueSeparator)
+		b = append(b, p[k]...)
+		b = append(b, PropertySeparator)
+	}
+	b = append(b, PropUniqKey...)
+	b = append(b, NameValueSeparator)
+	at := len(b)
+	b = src.appendNextAt(b, now)
+	props = unsafe.String(&b[0], len(b))
+	return props, props[at:]
 }
 
 // nextPair splits the first pair off s (Java's string2messageProperties rules): the pair

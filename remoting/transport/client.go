@@ -129,6 +129,14 @@ func (c *Client) Invoke(ctx context.Context, addr string, req *codec.Command) (*
 // which case it never runs. cb runs on the connection's reader goroutine or a timer's,
 // so it must not block: hand longer work to another goroutine. It assigns req.Opaque.
 func (c *Client) InvokeAsync(ctx context.Context, addr string, req *codec.Command, cb func(*codec.Command, error)) error {
+	return c.InvokeAsyncExt(ctx, addr, req, nil, cb)
+}
+
+// InvokeAsyncExt is InvokeAsync for a caller that knows the answer's header: when ext is
+// not nil, the response's extFields are passed to it (codec.ExtReader) before cb runs,
+// and the command cb receives has a nil ExtFields unless the answer came with a JSON
+// header. No map is built for the usual ROCKETMQ binary answer.
+func (c *Client) InvokeAsyncExt(ctx context.Context, addr string, req *codec.Command, ext codec.ExtReader, cb func(*codec.Command, error)) error {
 	cc, err := c.conn(ctx, addr)
 	if err != nil {
 		return err
@@ -137,7 +145,7 @@ func (c *Client) InvokeAsync(ctx context.Context, addr string, req *codec.Comman
 	if ctx.Err() != nil {
 		return pending.ContextError(ctx, 0)
 	}
-	cl := pending.NewAsync(cb)
+	cl := pending.NewAsyncExt(cb, ext)
 	op, err := c.register(cc, cl)
 	if err != nil {
 		return err
@@ -398,18 +406,81 @@ func (cc *clientConn) readLoop() {
 	defer cc.cl.wg.Done()
 	br := bufio.NewReaderSize(cc.nc, readerBufBytes)
 	for {
-		cmd, err := readFrame(br, cc.cl.o.MaxFrameBytes)
+		cmd, pc, err := cc.readResponse(br)
 		if err != nil {
 			cc.fail(err)
 			return
+		}
+		if pc != nil {
+			pc.Complete(cmd, nil)
+			continue
 		}
 		cc.dispatch(cmd)
 	}
 }
 
+// readResponse reads one frame. A binary response that fits the read buffer is matched
+// to its call before it is decoded, so a call with an ExtReader gets the extFields
+// without a map; it is then returned with its call, taken out of the table. Every other
+// frame is returned alone, for dispatch. A taken call whose frame fails to decode is
+// failed with the decode error here.
+func (cc *clientConn) readResponse(br *bufio.Reader) (*codec.Command, *pending.Call, error) {
+	prefix, err := br.Peek(codec.LengthPrefixBytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	n, err := codec.FrameLength(prefix, cc.cl.o.MaxFrameBytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	if codec.LengthPrefixBytes+n > br.Size() {
+		cmd, err := readFrame(br, cc.cl.o.MaxFrameBytes)
+		return cmd, nil, err
+	}
+	buf, err := br.Peek(codec.LengthPrefixBytes + n)
+	if err != nil {
+		return nil, nil, err
+	}
+	frame := buf[codec.LengthPrefixBytes:]
+	op, ok := codec.ResponseOpaque(frame)
+	if !ok {
+		cmd, err := readFrame(br, cc.cl.o.MaxFrameBytes)
+		return cmd, nil, err
+	}
+	pc := cc.pending.Take(op)
+	var cmd *codec.Command
+	switch {
+	case pc == nil: // late (timed out) or unknown: dropped after the frame is checked
+		_, err = codec.DecodeFrameCopy(frame)
+	case pc.Ext != nil:
+		cmd, err = codec.DecodeFrameExt(frame, pc.Ext)
+	default:
+		cmd, err = codec.DecodeFrameCopy(frame)
+	}
+	if err != nil {
+		if pc != nil {
+			pc.Complete(nil, fmt.Errorf("remoting: connection to %s: %w: %w", cc.addr, codec.ErrClosed, err))
+		}
+		return nil, nil, err
+	}
+	_, _ = br.Discard(codec.LengthPrefixBytes + n)
+	if pc == nil {
+		return nil, nil, nil
+	}
+	return cmd, pc, nil
+}
+
+// eagerFrameBytes is the largest frame whose buffer is allocated whole as soon as its
+// length prefix arrives. Larger frames start from a buffer of this size that grows as
+// bytes arrive, so a peer's claimed length alone never makes us allocate more than
+// this per connection; a pull answer (up to a few hundred KiB by the broker's
+// maxTransferBytesOnMessageInMemory) is read into one buffer of its exact size instead
+// of a series of doubling copies.
+const eagerFrameBytes = 4 << 20
+
 // readFrame reads one frame. Small frames are decoded from the read buffer (only the
-// body is copied); larger ones are read into a buffer that grows as bytes arrive, so a
-// peer's claimed length alone never makes us allocate it.
+// body is copied); larger ones are read into a buffer of their own (see
+// eagerFrameBytes) that the command's Body then aliases.
 func readFrame(br *bufio.Reader, maxFrame int) (*codec.Command, error) {
 	prefix, err := br.Peek(codec.LengthPrefixBytes)
 	if err != nil {
@@ -432,7 +503,7 @@ func readFrame(br *bufio.Reader, maxFrame int) (*codec.Command, error) {
 		return cmd, nil
 	}
 	_, _ = br.Discard(codec.LengthPrefixBytes)
-	buf := make([]byte, 0, readerBufBytes)
+	buf := make([]byte, 0, min(n, eagerFrameBytes))
 	for len(buf) < n {
 		if len(buf) == cap(buf) {
 			buf = append(buf[:cap(buf)], make([]byte, min(cap(buf), n-len(buf)))...)[:len(buf)]
@@ -453,8 +524,14 @@ func readFrame(br *bufio.Reader, maxFrame int) (*codec.Command, error) {
 // to a handler goroutine.
 func (cc *clientConn) dispatch(cmd *codec.Command) {
 	c := cc.cl
+	if cmd == nil {
+		return // a response nobody waits for, already dropped
+	}
 	if cmd.IsResponse() {
 		if pc := cc.pending.Take(cmd.Opaque); pc != nil {
+			if pc.Ext != nil {
+				codec.FeedExt(pc.Ext, cmd.ExtFields)
+			}
 			pc.Complete(cmd, nil)
 		}
 		return

@@ -30,6 +30,10 @@ type Call struct {
 	// Stop releases the context.AfterFunc of an async call; Complete runs it before the
 	// callback, and the caller runs it when it takes back a call that never went out.
 	Stop func() bool
+	// Ext, when set, receives the response's extFields in place of the ExtFields map
+	// (codec.DecodeFrameExt): the caller knows the answer's header and reads it from
+	// its own struct.
+	Ext codec.ExtReader
 	// completed is set when Complete runs, so a watcher can skip answered calls
 	// without a table lookup.
 	completed atomic.Bool
@@ -40,6 +44,11 @@ func (c *Call) Completed() bool { return c.completed.Load() }
 
 // NewAsync returns a call that delivers its outcome to cb instead of a waiting caller.
 func NewAsync(cb func(*codec.Command, error)) *Call { return &Call{cb: cb} }
+
+// NewAsyncExt is NewAsync for a call whose response's extFields go to ext.
+func NewAsyncExt(cb func(*codec.Command, error), ext codec.ExtReader) *Call {
+	return &Call{cb: cb, Ext: ext}
+}
 
 // Complete delivers the outcome. It never blocks for a sync call; an async callback runs
 // on the calling goroutine.

@@ -1,0 +1,58 @@
+package client
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/rocketgo/rocketgo/proto/header"
+)
+
+// checkSendAnswer feeds entries (key, value, key, value, ...) to a sendAnswer and holds
+// its decode to header.SendMessageResponse.Decode of the map the entries make (the last
+// value of a key wins in both).
+func checkSendAnswer(t *testing.T, entries []string) {
+	t.Helper()
+	var a sendAnswer
+	m := map[string]string{}
+	for i := 0; i+1 < len(entries); i += 2 {
+		a.ReadExt(entries[i], entries[i+1])
+		m[entries[i]] = entries[i+1]
+	}
+	got, err := a.decode()
+	var want header.SendMessageResponse
+	werr := want.Decode(m)
+	if (err == nil) != (werr == nil) || err != nil && err.Error() != werr.Error() {
+		t.Fatalf("entries %q: decode error %v, map decode error %v", entries, err, werr)
+	}
+	if err == nil && got != want {
+		t.Fatalf("entries %q: decode %+v, map decode %+v", entries, got, want)
+	}
+}
+
+func TestSendAnswerMatchesDecode(t *testing.T) {
+	ok := []string{"msgId", "7F00000100002A9F0000000000000064", "queueId", "3", "queueOffset", "12"}
+	for _, entries := range [][]string{
+		ok,
+		append(ok, "transactionId", "tx", "MSG_REGION", "DefaultRegion", "TRACE_ON", "true", "extra", "x"),
+		append(ok, "TRACE_ON", "false", "queueId", "4"), // the last value wins
+		append(ok, "TRACE_ON", "TRUE"),                  // case-insensitive, via Decode
+		append(ok, "TRACE_ON", "yes"),
+		{"msgId", "m", "queueId", "3"},
+		{"msgId", "m", "queueId", "2147483648", "queueOffset", "0"},
+		{"msgId", "m", "queueId", "+1", "queueOffset", "-9223372036854775808"},
+		{"msgId", "m", "queueId", " 1", "queueOffset", "1"},
+		nil,
+	} {
+		checkSendAnswer(t, entries)
+	}
+}
+
+// FuzzSendAnswer: entries separated by NUL bytes (key NUL value NUL ...).
+func FuzzSendAnswer(f *testing.F) {
+	f.Add("msgId\x00m\x00queueId\x003\x00queueOffset\x0012")
+	f.Add("msgId\x00m\x00queueId\x003\x00queueOffset\x0012\x00TRACE_ON\x00tRuE\x00MSG_REGION\x00r")
+	f.Add("queueId\x00x\x00queueOffset\x00")
+	f.Fuzz(func(t *testing.T, s string) {
+		checkSendAnswer(t, strings.Split(s, "\x00"))
+	})
+}
