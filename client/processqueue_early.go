@@ -1,0 +1,66 @@
+package client
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+)
+
+// A found pull answered on the reader goroutine.
+//
+// With a plain synchronous call, a pull's answer travels reader goroutine → pull
+// goroutine (woken to decode and cache it) → consume goroutine (woken to run the
+// listener): two goroutine handoffs, each a wake-up of a parked goroutine, before the
+// listener sees a message. pullEarly sends the pull asynchronously instead; when the
+// answer is FOUND, its callback decodes and caches the messages on the reader
+// goroutine itself and hands them straight to idle consume goroutines, then lets the
+// pull goroutine go on with the next pull. The listener is one handoff from the socket,
+// and the next pull leaves in parallel with it.
+//
+// Only what cannot block runs on the reader goroutine: the decode, the cache, the
+// offset table, and channel sends that succeed at once. Messages no consume goroutine
+// can take now, and every other answer (errors, PULL_NOT_FOUND, OFFSET_MOVED with its
+// user hook), are handled by the pull goroutine as before.
+
+// pullOutcome is what pullEarly's callback hands the pull goroutine.
+type pullOutcome struct {
+	resp *codec.Command // an answer left for the pull goroutine; nil when handled
+	err  error          // the call failed
+	// The outcome of a handled answer.
+	next int64
+	wait bool
+	rest []*MessageExt // not taken by a consume goroutine: the pull goroutine delivers them
+	herr error
+}
+
+// pullEarly sends req and returns what pullOnce returns, handling a FOUND answer on
+// the reader goroutine (see above). ctx bounds the call.
+func (c *consumerCore) pullEarly(ctx context.Context, addr string, req *codec.Command, pq *processQueue, sub *subscription, offset int64) (int64, bool, error) {
+	done := make(chan pullOutcome, 1)
+	err := c.inst.invokeAsync(ctx, addr, req, func(resp *codec.Command, err error) {
+		if err != nil || resp.Code != code.Success {
+			done <- pullOutcome{resp: resp, err: err}
+			return
+		}
+		var o pullOutcome
+		o.next, o.wait, o.rest, o.herr = c.answer(pq, sub, offset, resp, true)
+		done <- o
+	})
+	if err != nil {
+		return offset, false, fmt.Errorf("pull %s at %d: %w", pq.mq, offset, err)
+	}
+	o := <-done // the callback runs exactly once: answer, error, or ctx's end
+	switch {
+	case o.err != nil:
+		return offset, false, fmt.Errorf("pull %s at %d: request %d to %s: %w", pq.mq, offset, req.Code, addr, o.err)
+	case o.resp != nil:
+		next, wait, _, err := c.answer(pq, sub, offset, o.resp, false)
+		return next, wait, err
+	}
+	if len(o.rest) > 0 {
+		c.deliver(pq, o.rest)
+	}
+	return o.next, o.wait, o.herr
+}
