@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"fmt"
+	"runtime"
 
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/remoting/codec"
@@ -60,7 +61,12 @@ func (c *consumerCore) pullEarly(ctx context.Context, addr string, req *codec.Co
 		return next, wait, err
 	}
 	if len(o.rest) > 0 {
-		c.deliver(pq, o.rest)
+		c.deliver(pq, o.rest) // yields as below
+	} else if !o.wait && o.herr == nil {
+		// Records were found and handed to a consume goroutine, which the send to
+		// done pushed behind this one on the processor's run queue. Yielding lets the
+		// listener run before this goroutine writes the next pull, as deliver does.
+		runtime.Gosched()
 	}
 	return o.next, o.wait, o.herr
 }
