@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"fmt"
-	"runtime"
 
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/remoting/codec"
@@ -16,8 +15,8 @@ import (
 // listener): two goroutine handoffs, each a wake-up of a parked goroutine, before the
 // listener sees a message. pullEarly sends the pull asynchronously instead; when the
 // answer is FOUND, its callback decodes and caches the messages on the reader
-// goroutine itself and hands them straight to idle consume goroutines, then lets the
-// pull goroutine go on with the next pull. The listener is one handoff from the socket,
+// goroutine itself, lets the pull goroutine go on with the next pull, and hands the
+// messages straight to idle consume goroutines. The listener is one handoff from the socket,
 // and the next pull leaves in parallel with it.
 //
 // Only what cannot block runs on the reader goroutine: the decode, the cache, the
@@ -29,25 +28,38 @@ import (
 type pullOutcome struct {
 	resp *codec.Command // an answer left for the pull goroutine; nil when handled
 	err  error          // the call failed
-	// The outcome of a handled answer.
-	next int64
-	wait bool
-	rest []*MessageExt // not taken by a consume goroutine: the pull goroutine delivers them
-	herr error
+	// The outcome of a handled answer, which a second pullOutcome with rest follows.
+	handled bool
+	next    int64
+	wait    bool
+	herr    error
+	rest    []*MessageExt // not taken by a consume goroutine: the pull goroutine delivers them
 }
 
 // pullEarly sends req and returns what pullOnce returns, handling a FOUND answer on
 // the reader goroutine (see above). ctx bounds the call.
+//
+// The callback releases the pull goroutine before it hands the records to the consume
+// goroutines: the goroutine readied last runs first on the processor once the reader
+// parks, and that should be the listener; the pull goroutine, further back, may be
+// taken by an idle processor meanwhile. What the consume goroutines could not take
+// follows in a second message.
 func (c *consumerCore) pullEarly(ctx context.Context, addr string, req *codec.Command, pq *processQueue, sub *subscription, offset int64) (int64, bool, error) {
-	done := make(chan pullOutcome, 1)
+	done := make(chan pullOutcome, 2)
 	err := c.inst.invokeAsync(ctx, addr, req, func(resp *codec.Command, err error) {
 		if err != nil || resp.Code != code.Success {
 			done <- pullOutcome{resp: resp, err: err}
 			return
 		}
-		var o pullOutcome
-		o.next, o.wait, o.rest, o.herr = c.answer(pq, sub, offset, resp, true)
+		o := pullOutcome{handled: true}
+		var fresh []*MessageExt
+		o.next, o.wait, fresh, o.herr = c.answer(pq, sub, offset, resp, true)
 		done <- o
+		var rest []*MessageExt
+		if len(fresh) > 0 {
+			rest = c.tryDeliver(pq, fresh)
+		}
+		done <- pullOutcome{rest: rest}
 	})
 	if err != nil {
 		return offset, false, fmt.Errorf("pull %s at %d: %w", pq.mq, offset, err)
@@ -56,17 +68,12 @@ func (c *consumerCore) pullEarly(ctx context.Context, addr string, req *codec.Co
 	switch {
 	case o.err != nil:
 		return offset, false, fmt.Errorf("pull %s at %d: request %d to %s: %w", pq.mq, offset, req.Code, addr, o.err)
-	case o.resp != nil:
+	case !o.handled:
 		next, wait, _, err := c.answer(pq, sub, offset, o.resp, false)
 		return next, wait, err
 	}
-	if len(o.rest) > 0 {
-		c.deliver(pq, o.rest) // yields as below
-	} else if !o.wait && o.herr == nil {
-		// Records were found and handed to a consume goroutine, which the send to
-		// done pushed behind this one on the processor's run queue. Yielding lets the
-		// listener run before this goroutine writes the next pull, as deliver does.
-		runtime.Gosched()
+	if r := <-done; len(r.rest) > 0 {
+		c.deliver(pq, r.rest)
 	}
 	return o.next, o.wait, o.herr
 }

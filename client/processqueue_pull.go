@@ -122,10 +122,9 @@ func (c *consumerCore) pullOnce(pq *processQueue, sub *subscription, offset int6
 }
 
 // answer handles a pull's answer (see pullOnce). early says it runs on the
-// connection's reader goroutine (pullEarly): found messages then go only to consumers
-// ready to take them at once, and rest are those left for the pull goroutine to
-// deliver.
-func (c *consumerCore) answer(pq *processQueue, sub *subscription, offset int64, resp *codec.Command, early bool) (next int64, wait bool, rest []*MessageExt, err error) {
+// connection's reader goroutine (pullEarly): the messages found and newly cached are
+// then returned as fresh for the caller to deliver instead of being delivered.
+func (c *consumerCore) answer(pq *processQueue, sub *subscription, offset int64, resp *codec.Command, early bool) (next int64, wait bool, fresh []*MessageExt, err error) {
 	mq := pq.mq
 	pq.touchPull(c.now())
 	switch resp.Code {
@@ -197,10 +196,10 @@ func (c *consumerCore) found(pq *processQueue, sub *subscription, offset int64, 
 		// nextBeginOffset must lie past what was returned; trust the records.
 		next = last + 1
 	}
-	var rest []*MessageExt
+	var fresh []*MessageExt
 	if added := pq.put(kept); len(added) > 0 {
 		if early {
-			rest = c.tryDeliver(pq, added)
+			fresh = added // the caller delivers them (pullEarly)
 		} else {
 			c.deliver(pq, added)
 		}
@@ -208,7 +207,7 @@ func (c *consumerCore) found(pq *processQueue, sub *subscription, offset int64, 
 	pq.skipTo(next, func(off int64) { c.advance(pq, off, true) })
 	// An answer with no record at all is paced like "nothing there": a broker that
 	// keeps answering that way must not be polled in a hot loop.
-	return next, len(msgs) == 0, rest, nil
+	return next, len(msgs) == 0, fresh, nil
 }
 
 // prepare turns a pulled record into what the user sees: the queue it came from, the
