@@ -108,29 +108,42 @@ func (c *consumerCore) pullOnce(pq *processQueue, sub *subscription, offset int6
 		}
 	}
 	ctx, cancel := context.WithTimeout(pq.ctx, c.o.pullTimeout)
-	resp, err := c.inst.invoke(ctx, addr, codec.NewRequest(code.PullMessage, h.Encode(), nil))
-	cancel()
+	defer cancel()
+	req := codec.NewRequest(code.PullMessage, h.Encode(), nil)
+	if c.tryDeliver != nil {
+		return c.pullEarly(ctx, addr, req, pq, sub, offset)
+	}
+	resp, err := c.inst.invoke(ctx, addr, req)
 	if err != nil {
 		return offset, false, fmt.Errorf("pull %s at %d: %w", mq, offset, err)
 	}
+	next, wait, _, err := c.answer(pq, sub, offset, resp, false)
+	return next, wait, err
+}
+
+// answer handles a pull's answer (see pullOnce). early says it runs on the
+// connection's reader goroutine (pullEarly): the messages found and newly cached are
+// then returned as fresh for the caller to deliver instead of being delivered.
+func (c *consumerCore) answer(pq *processQueue, sub *subscription, offset int64, resp *codec.Command, early bool) (next int64, wait bool, fresh []*MessageExt, err error) {
+	mq := pq.mq
 	pq.touchPull(c.now())
 	switch resp.Code {
 	case code.Success, code.PullNotFound, code.PullRetryImmediately, code.PullOffsetMoved:
 	default:
-		return offset, false, fmt.Errorf("pull %s at %d: %w", mq, offset, brokerErr(resp.Code, resp.Remark))
+		return offset, false, nil, fmt.Errorf("pull %s at %d: %w", mq, offset, brokerErr(resp.Code, resp.Remark))
 	}
 	var rh header.PullMessageResponse
 	if err := rh.Decode(resp.ExtFields); err != nil {
-		return offset, false, fmt.Errorf("pull %s at %d: %w: %w", mq, offset, ErrBadResponse, err)
+		return offset, false, nil, fmt.Errorf("pull %s at %d: %w: %w", mq, offset, ErrBadResponse, err)
 	}
 	if rh.NextBeginOffset < 0 {
-		return offset, false, fmt.Errorf("pull %s at %d: %w: nextBeginOffset %d", mq, offset, ErrBadResponse, rh.NextBeginOffset)
+		return offset, false, nil, fmt.Errorf("pull %s at %d: %w: nextBeginOffset %d", mq, offset, ErrBadResponse, rh.NextBeginOffset)
 	}
 	pq.brokerID.Store(max(rh.SuggestWhichBrokerID, 0))
 	commit := func(off int64) { c.advance(pq, off, true) }
 	switch resp.Code {
 	case code.Success:
-		return c.found(pq, sub, offset, resp.Body, &rh)
+		return c.found(pq, sub, offset, resp.Body, &rh, early)
 	case code.PullOffsetMoved:
 		c.log.Warn().Str("queue", mq.String()).Int64("offset", offset).Int64("next", rh.NextBeginOffset).Msg("pull offset moved")
 		if fn := c.o.events.OffsetIllegal; fn != nil {
@@ -142,10 +155,10 @@ func (c *consumerCore) pullOnce(pq *processQueue, sub *subscription, offset int6
 		// forget what is cached and commit the new start.
 		pq.reset(rh.NextBeginOffset, func(off int64) { c.advance(pq, off, false) })
 		// A broker that "moves" the offset to where it already is gets paced.
-		return rh.NextBeginOffset, rh.NextBeginOffset == offset, nil
+		return rh.NextBeginOffset, rh.NextBeginOffset == offset, nil, nil
 	default: // PULL_NOT_FOUND, PULL_RETRY_IMMEDIATELY
 		pq.skipTo(rh.NextBeginOffset, commit)
-		return rh.NextBeginOffset, true, nil
+		return rh.NextBeginOffset, true, nil, nil
 	}
 }
 
@@ -153,12 +166,12 @@ func (c *consumerCore) pullOnce(pq *processQueue, sub *subscription, offset int6
 // range that pass the tag re-check, restores retry messages' topics, caches them and
 // delivers them. When the body is damaged, the records before the damage are used and
 // the next pull starts right after the last good one; nothing is skipped.
-func (c *consumerCore) found(pq *processQueue, sub *subscription, offset int64, b []byte, rh *header.PullMessageResponse) (int64, bool, error) {
+func (c *consumerCore) found(pq *processQueue, sub *subscription, offset int64, b []byte, rh *header.PullMessageResponse, early bool) (int64, bool, []*MessageExt, error) {
 	msgs, derr := DecodeMessages(b)
 	next := rh.NextBeginOffset
 	if derr != nil {
 		if len(msgs) == 0 {
-			return offset, false, fmt.Errorf("pull %s at %d: %w", pq.mq, offset, derr)
+			return offset, false, nil, fmt.Errorf("pull %s at %d: %w", pq.mq, offset, derr)
 		}
 		c.log.Warn().Err(derr).Str("queue", pq.mq.String()).Int("good", len(msgs)).Msg("pull body damaged")
 		next = msgs[len(msgs)-1].QueueOffset + 1
@@ -183,13 +196,18 @@ func (c *consumerCore) found(pq *processQueue, sub *subscription, offset int64, 
 		// nextBeginOffset must lie past what was returned; trust the records.
 		next = last + 1
 	}
+	var fresh []*MessageExt
 	if added := pq.put(kept); len(added) > 0 {
-		c.deliver(pq, added)
+		if early {
+			fresh = added // the caller delivers them (pullEarly)
+		} else {
+			c.deliver(pq, added)
+		}
 	}
 	pq.skipTo(next, func(off int64) { c.advance(pq, off, true) })
 	// An answer with no record at all is paced like "nothing there": a broker that
 	// keeps answering that way must not be polled in a hot loop.
-	return next, len(msgs) == 0, nil
+	return next, len(msgs) == 0, fresh, nil
 }
 
 // prepare turns a pulled record into what the user sees: the queue it came from, the

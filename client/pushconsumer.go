@@ -70,6 +70,7 @@ func NewPushConsumer(opts ...PushConsumerOption) (*PushConsumer, error) {
 	p.mu.listeners = make(map[string]Listener)
 	p.core = newConsumerCore(&p.o.consumerOptions, body.ConsumePassively, o.orderly, o.maxReconsumeTimes())
 	p.core.deliver = p.deliver
+	p.core.tryDeliver = p.tryDeliver
 	p.core.startConsume = p.startConsume
 	p.core.extraHandlers = map[int32]func(string, *codec.Command) *codec.Command{
 		code.ConsumeMessageDirectly: p.handleConsumeDirectly,
@@ -245,19 +246,44 @@ func (p *PushConsumer) deliver(pq *processQueue, msgs []*MessageExt) {
 	runtime.Gosched()
 }
 
+// tryDeliver is deliver for the reader goroutine (processqueue_early.go): it hands
+// batches to the workers only while they can take them at once, and returns the
+// messages left.
+func (p *PushConsumer) tryDeliver(pq *processQueue, msgs []*MessageExt) (rest []*MessageExt) {
+	if p.o.orderly {
+		return nil // put woke the queue's goroutine
+	}
+	for len(msgs) > 0 {
+		batch := firstBatch(msgs, p.o.batchSize)
+		select {
+		case p.tasks <- consumeTask{pq: pq, msgs: batch}:
+			msgs = msgs[len(batch):]
+		default:
+			return msgs
+		}
+	}
+	return nil
+}
+
 // splitBatches cuts msgs into runs of at most n messages of one topic (a retry queue
 // mixes the topics its messages came from, and each topic has its own listener).
 func splitBatches(msgs []*MessageExt, n int) [][]*MessageExt {
 	var out [][]*MessageExt
 	for len(msgs) > 0 {
-		k := 1
-		for k < len(msgs) && k < n && msgs[k].Topic == msgs[0].Topic {
-			k++
-		}
-		out = append(out, msgs[:k:k])
-		msgs = msgs[k:]
+		b := firstBatch(msgs, n)
+		out = append(out, b)
+		msgs = msgs[len(b):]
 	}
 	return out
+}
+
+// firstBatch returns the first batch splitBatches cuts from msgs (not empty).
+func firstBatch(msgs []*MessageExt, n int) []*MessageExt {
+	k := 1
+	for k < len(msgs) && k < n && msgs[k].Topic == msgs[0].Topic {
+		k++
+	}
+	return msgs[:k:k]
 }
 
 // startConsume is the core's hook for a newly started queue: orderly consumers start

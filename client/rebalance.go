@@ -46,6 +46,10 @@ type consumerCore struct {
 	// deliver hands a pull's newly cached messages to consumption. It may block (back
 	// pressure) but must return once pq is stopped.
 	deliver func(pq *processQueue, msgs []*MessageExt)
+	// tryDeliver, when set, hands messages only to consumers ready to take them now and
+	// returns the rest; it never blocks. A core with it handles found pulls on the
+	// connection's reader goroutine (processqueue_early.go).
+	tryDeliver func(pq *processQueue, msgs []*MessageExt) (rest []*MessageExt)
 	// startConsume starts the per-queue consumption goroutine, if the consumer has one,
 	// and returns a function that waits for it to end.
 	startConsume func(pq *processQueue) (wait func())

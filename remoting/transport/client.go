@@ -328,6 +328,8 @@ type clientConn struct {
 	writes   atomic.Int64  // socket writes (one per flush round), for tests
 	kick     chan struct{} // wakes the writer goroutine; buffered 1
 	done     chan struct{} // closed when the connection fails
+
+	lastQueue int64 // nanotime of the last queueFrom, under wmu; see idleGap
 }
 
 // dial connects and starts the reader; it runs on its own goroutine.

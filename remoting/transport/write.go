@@ -23,6 +23,23 @@ const (
 // limit (a connection holds at most this much waiting plus the batch being written).
 const maxQueuedBytes = 4 << 20
 
+// idleGap is how long a connection must have queued nothing for its next asynchronous
+// frame to be written by the caller. A stream faster than one frame per idleGap keeps
+// going through the writer goroutine, whose writes carry every frame queued meanwhile;
+// at that rate a caller's own write would cost a syscall per frame for nothing.
+const idleGap = 50 * time.Microsecond
+
+// loneMaxBytes bounds the frame a caller writes itself: a larger one may not fit the
+// socket's buffer, and its caller, which asked only to queue it, would wait for the
+// peer to read.
+const loneMaxBytes = 64 << 10
+
+// clockBase anchors nanotime: a monotonic reading, cheaper to compare than time.Time.
+var clockBase = time.Now()
+
+// nanotime returns monotonic nanoseconds since clockBase.
+func nanotime() int64 { return int64(time.Since(clockBase)) }
+
 // write encodes cmd into the connection's queue and, when no flush is running, writes
 // the queue itself before returning: the path of synchronous calls and replies, where a
 // lone request must go out at once. When a flush is running, the frame goes out with
@@ -46,19 +63,33 @@ func (cc *clientConn) write(cmd *codec.Command) error {
 // calls. A caller issuing many of them in a row never waits for a syscall, and the
 // frames queued while a write is in progress go out together in the next one. A later
 // write failure fails the connection and with it every call still pending.
+//
+// The exception is a small frame on an idle connection (nothing queued, no flush
+// running, and no frame queued for idleGap): its caller writes it at once, as write does, instead of
+// waking the writer goroutine. That handoff costs a parked goroutine's wake-up (tens of
+// microseconds on a loaded machine) on every message of a slow stream, while a burst
+// — where the writer's coalescing pays — is never idle between its frames.
 func (cc *clientConn) queue(cmd *codec.Command) error { return cc.queueFrom(cmd, true) }
 
 // queueFrom is queue; bounded says whether the caller waits while maxQueuedBytes are
 // already queued. The reader's own replies do not wait, so the reader never blocks on
 // the socket's write side.
 func (cc *clientConn) queueFrom(cmd *codec.Command, bounded bool) error {
+	now := nanotime()
 	cc.wmu.Lock()
 	for bounded && cc.queued > maxQueuedBytes && cc.flushing && !cc.dead.Load() {
 		cc.drained.Wait()
 	}
+	// A lone small frame on an idle connection is written by its caller (see idleGap).
+	lone := bounded && !cc.flushing && cc.queued == 0 && now-cc.lastQueue >= int64(idleGap)
+	cc.lastQueue = now
 	if err := cc.enqueueLocked(cmd); err != nil {
 		cc.wmu.Unlock()
 		return err
+	}
+	if lone && cc.queued <= loneMaxBytes {
+		cc.flushing = true
+		return cc.flushLocked()
 	}
 	if !cc.flushing {
 		cc.flushing = true

@@ -1,0 +1,79 @@
+package client
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+)
+
+// A found pull answered on the reader goroutine.
+//
+// With a plain synchronous call, a pull's answer travels reader goroutine → pull
+// goroutine (woken to decode and cache it) → consume goroutine (woken to run the
+// listener): two goroutine handoffs, each a wake-up of a parked goroutine, before the
+// listener sees a message. pullEarly sends the pull asynchronously instead; when the
+// answer is FOUND, its callback decodes and caches the messages on the reader
+// goroutine itself, lets the pull goroutine go on with the next pull, and hands the
+// messages straight to idle consume goroutines. The listener is one handoff from the socket,
+// and the next pull leaves in parallel with it.
+//
+// Only what cannot block runs on the reader goroutine: the decode, the cache, the
+// offset table, and channel sends that succeed at once. Messages no consume goroutine
+// can take now, and every other answer (errors, PULL_NOT_FOUND, OFFSET_MOVED with its
+// user hook), are handled by the pull goroutine as before.
+
+// pullOutcome is what pullEarly's callback hands the pull goroutine.
+type pullOutcome struct {
+	resp *codec.Command // an answer left for the pull goroutine; nil when handled
+	err  error          // the call failed
+	// The outcome of a handled answer, which a second pullOutcome with rest follows.
+	handled bool
+	next    int64
+	wait    bool
+	herr    error
+	rest    []*MessageExt // not taken by a consume goroutine: the pull goroutine delivers them
+}
+
+// pullEarly sends req and returns what pullOnce returns, handling a FOUND answer on
+// the reader goroutine (see above). ctx bounds the call.
+//
+// The callback releases the pull goroutine before it hands the records to the consume
+// goroutines: the goroutine readied last runs first on the processor once the reader
+// parks, and that should be the listener; the pull goroutine, further back, may be
+// taken by an idle processor meanwhile. What the consume goroutines could not take
+// follows in a second message.
+func (c *consumerCore) pullEarly(ctx context.Context, addr string, req *codec.Command, pq *processQueue, sub *subscription, offset int64) (int64, bool, error) {
+	done := make(chan pullOutcome, 2)
+	err := c.inst.invokeAsync(ctx, addr, req, func(resp *codec.Command, err error) {
+		if err != nil || resp.Code != code.Success {
+			done <- pullOutcome{resp: resp, err: err}
+			return
+		}
+		o := pullOutcome{handled: true}
+		var fresh []*MessageExt
+		o.next, o.wait, fresh, o.herr = c.answer(pq, sub, offset, resp, true)
+		done <- o
+		var rest []*MessageExt
+		if len(fresh) > 0 {
+			rest = c.tryDeliver(pq, fresh)
+		}
+		done <- pullOutcome{rest: rest}
+	})
+	if err != nil {
+		return offset, false, fmt.Errorf("pull %s at %d: %w", pq.mq, offset, err)
+	}
+	o := <-done // the callback runs exactly once: answer, error, or ctx's end
+	switch {
+	case o.err != nil:
+		return offset, false, fmt.Errorf("pull %s at %d: request %d to %s: %w", pq.mq, offset, req.Code, addr, o.err)
+	case !o.handled:
+		next, wait, _, err := c.answer(pq, sub, offset, o.resp, false)
+		return next, wait, err
+	}
+	if r := <-done; len(r.rest) > 0 {
+		c.deliver(pq, r.rest)
+	}
+	return o.next, o.wait, o.herr
+}
