@@ -62,7 +62,8 @@ type Log struct {
 		topics map[string]*topicState
 		puts   int64
 		bytes  int64
-		wbuf   []byte // writeThroughLocked's scratch
+		wbuf   []byte   // writeThroughLocked's scratch: the unit
+		heads  []uint64 // and its records' headers
 	}
 	written atomic.Int64 // published write position: records below it are complete
 
@@ -293,15 +294,15 @@ func (l *Log) copyInLocked(seg *segment.File, rel int64, u Unit, qo, pos, ts int
 }
 
 // writeThroughLocked writes u's records, stamped as copyInLocked stamps them, into seg
-// at rel with two pwrites: the whole unit with the first record's header (TOTALSIZE and
-// MAGICCODE) zeroed, then that header. The SYNC_FLUSH write path: pages written through
+// at rel with two pwrites: the whole unit with every record's header (TOTALSIZE and
+// MAGICCODE) zeroed, then the headers. The SYNC_FLUSH write path: pages written through
 // the file descriptor carry no writable page-table entry, so the msync that follows
 // does not write-protect each page and shoot down its TLB entry on the other processors
 // (an interrupt per page, costly on a virtual machine), and the next write to the page
 // takes no fault; on the reference machine an msync of 64 records written this way took
 // a third of the time it took after copies into the mapping (docs/architecture.md §4).
-// A process killed between the two leaves a unit without its first header, which
-// recovery cuts as a torn tail, as it cuts a copy cut short. A failed write fails the
+// A process killed between or during them leaves whole records followed by records
+// without a header, which recovery cuts as a torn tail, as it cuts a copy cut short. A failed write fails the
 // log: what the file holds past the write position is then unknown.
 func (l *Log) writeThroughLocked(seg *segment.File, rel int64, u Unit, qo, pos, ts int64) error {
 	recs, count := u.Recs, u.Count
@@ -315,12 +316,29 @@ func (l *Log) writeThroughLocked(seg *segment.File, rel int64, u Unit, qo, pos, 
 		message.PatchRecord(buf[off:off+size], q, pos+int64(off), ts)
 		off += size
 	}
-	var head [headerLen]byte
-	copy(head[:], buf)
-	clear(buf[:headerLen])
+	// Headers zeroed first: a kill part-way leaves no record after the cut that looks
+	// valid (recovery would take it for corruption of what precedes it).
+	heads := l.mu.heads[:0]
+	lastHead := 0
+	for i, off := 0, 0; i < count; i++ {
+		size := int(binary.BigEndian.Uint32(buf[off:]))
+		heads = append(heads, binary.BigEndian.Uint64(buf[off:]))
+		clear(buf[off : off+headerLen])
+		lastHead = off
+		off += size
+	}
 	err := seg.WriteAt(buf, rel)
 	if err == nil {
-		err = seg.WriteAt(head[:], rel)
+		// Then the headers, in one pwrite from the first through the last: the
+		// kernel copies front to back, so a kill part-way leaves a prefix of them.
+		for i, off := 0, 0; i < count; i++ {
+			binary.BigEndian.PutUint64(buf[off:], heads[i])
+			off += int(binary.BigEndian.Uint32(buf[off:]))
+		}
+		err = seg.WriteAt(buf[:lastHead+headerLen], rel)
+	}
+	if cap(heads) <= maxWriteBuf/8 {
+		l.mu.heads = heads[:0]
 	}
 	if cap(buf) <= maxWriteBuf {
 		l.mu.wbuf = buf[:0]
