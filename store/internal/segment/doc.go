@@ -15,7 +15,8 @@
 //
 // # Lifetime
 //
-// Writers copy straight into the mapping; Sync msyncs a range and makes the file
+// Writers copy straight into the mapping or write through the descriptor (WriteAt, the
+// CommitLog's SYNC_FLUSH path); Sync msyncs a range and makes the file
 // sticky-failed on error. A file taken out of service goes to a Grave: it is unlinked
 // at once and unmapped only after a grace period, so slices handed to readers stay
 // valid while they use them.

@@ -237,6 +237,35 @@ func (f *File) Sync(from, to int64) error {
 	return nil
 }
 
+// WriteAt copies p into the file at off (relative to the file start) with pwrite, through
+// the page cache the mapping shares, so that readers of Bytes() see it at once. Unlike a
+// copy into the mapping it leaves no writable, dirty page-table entry behind: the msync
+// that writes the page back then has no entry to write-protect and no TLB to shoot down
+// on the other processors, and the next write takes no fault (docs/architecture.md §4). A
+// failed write fails the file.
+func (f *File) WriteAt(p []byte, off int64) error {
+	if off < 0 || off+int64(len(p)) > f.size {
+		return fmt.Errorf("segment: write of %d bytes at %d outside %s (%d bytes)", len(p), off, f.path, f.size)
+	}
+	fd := int(f.f.Fd())
+	for len(p) > 0 {
+		n, err := unix.Pwrite(fd, p, off)
+		if err == unix.EINTR {
+			continue
+		}
+		if err == nil && n == 0 {
+			err = unix.EIO
+		}
+		if err != nil {
+			err = fmt.Errorf("pwrite %s at %d: %w", f.path, off, err)
+			f.Fail(err)
+			return f.Err()
+		}
+		p, off = p[n:], off+int64(n)
+	}
+	return nil
+}
+
 // Fail marks the file failed with err (a write error found elsewhere) unless it already
 // failed.
 func (f *File) Fail(err error) {
