@@ -1,0 +1,83 @@
+package scale
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/proto/header"
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/transport"
+	"github.com/rocketgo/rocketgo/tests/internal/proctest"
+)
+
+// maxCreateRegisterBytesPerTopic bounds the REGISTER_BROKER bytes sent per created
+// topic: a created topic is registered alone (docs/scale.md §1), about 160 bytes of
+// JSON plus the body's frame, whatever the number of topics already there.
+const maxCreateRegisterBytesPerTopic = 1 << 10
+
+// TestTopicCreation is the creation curve of docs/scale.md §1: on a fresh broker, the
+// time to create the first N topics (100 … 10,000 under ROCKETGO_SCALE=1) one
+// UPDATE_AND_CREATE_TOPIC at a time (a `mqadmin updateTopic` loop) and with 32 in
+// flight, the broker's and the NameServer's CPU, and the REGISTER_BROKER bytes the
+// broker sent meanwhile. It asserts, on the default sizes, that the registration bytes
+// per created topic do not grow with the number of topics.
+func TestTopicCreation(t *testing.T) {
+	steps := sizes([]int{25, 50, 100}, []int{1000, 2000, 5000, 10000})
+	bins := proctest.Build(t)
+	for _, workers := range []int{1, createWorkers} {
+		t.Run(fmt.Sprintf("inflight=%d", workers), func(t *testing.T) {
+			nsProc, ns, rec, broker, addr, rc := startTopicRig(t, bins)
+
+			began, bCPU0, nCPU0 := time.Now(), cpu(t, broker), cpu(t, nsProc)
+			_, regBytes0 := rec.sent()
+			created, stepBegan := 0, began
+			for _, n := range steps {
+				_, stepBytes0 := rec.sent()
+				createTopicsWith(t, rc, addr, created, n, workers)
+				now := time.Now()
+				regs, regBytes := rec.sent()
+				perTopic := float64(regBytes-stepBytes0) / float64(n-created)
+				record(t, "create", map[string]float64{
+					"inflight": float64(workers), "topics": float64(n),
+					"seconds":                       now.Sub(began).Seconds(),
+					"step_ms_per_topic":             ms(now.Sub(stepBegan)) / float64(n-created),
+					"broker_cpu_s":                  (cpu(t, broker) - bCPU0).Seconds(),
+					"namesrv_cpu_s":                 (cpu(t, nsProc) - nCPU0).Seconds(),
+					"register_bytes":                float64(regBytes - regBytes0),
+					"register_requests":             float64(regs),
+					"step_register_bytes_per_topic": perTopic,
+				})
+				if !full() && perTopic > maxCreateRegisterBytesPerTopic {
+					t.Errorf("creating topics %d..%d sent %.0f REGISTER_BROKER bytes per topic, over %d: the registration grows with the table",
+						created, n, perTopic, maxCreateRegisterBytesPerTopic)
+				}
+				created, stepBegan = n, now
+			}
+			// Every topic is routed by the real NameServer.
+			for _, i := range []int{0, created / 2, created - 1} {
+				routeAnswer(t, rc, ns, topicName(i))
+			}
+		})
+	}
+}
+
+// fullRegistration makes the broker at addr send its whole topic table now — deleting a
+// topic registers the whole table before it is answered — and returns that
+// registration as the recorder received it, once it carries the first n test topics.
+func fullRegistration(t *testing.T, rc *transport.Client, addr string, rec *recorder, n int) *codec.Command {
+	t.Helper()
+	const flush = "ScaleFullRoundTrigger"
+	ch := header.CreateTopicRequest{Topic: flush, DefaultTopic: "TBW102", ReadQueueNums: 1, WriteQueueNums: 1, Perm: 6}
+	dh := header.DeleteTopicRequest{Topic: flush}
+	for _, req := range []*codec.Command{
+		codec.NewRequest(code.UpdateAndCreateTopic, ch.Encode(), nil),
+		codec.NewRequest(code.DeleteTopicInBroker, dh.Encode(), nil),
+	} {
+		if resp, err := invoke(rc, addr, req); err != nil || resp.Code != code.Success {
+			t.Fatalf("code %d: %v %v", req.Code, err, resp)
+		}
+	}
+	return awaitRegistered(t, rec, n)
+}
