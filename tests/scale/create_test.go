@@ -8,10 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rocketgo/rocketgo/proto/code"
-	"github.com/rocketgo/rocketgo/proto/header"
+	"github.com/rocketgo/rocketgo/internal/testutil"
+	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/remoting/codec"
-	"github.com/rocketgo/rocketgo/remoting/transport"
 	"github.com/rocketgo/rocketgo/tests/internal/proctest"
 )
 
@@ -72,21 +71,30 @@ func TestTopicCreation(t *testing.T) {
 	}
 }
 
-// fullRegistration makes the broker at addr send its whole topic table now — deleting a
-// topic registers the whole table before it is answered — and returns that
-// registration as the recorder received it, once it carries the first n test topics.
-func fullRegistration(t *testing.T, rc *transport.Client, addr string, rec *recorder, n int) *codec.Command {
+// fullPeriod is the broker's registerNameServerPeriod in TestTopics: the shortest the
+// broker takes, so that the whole table is registered at most 10 s after a step.
+const fullPeriod = "ROCKETGO_BROKER_REGISTERNAMESERVERPERIOD=10000"
+
+// fullRegistration returns the first periodic registration of the whole topic table
+// (it holds the broker's own TBW102, which no incremental round carries) that holds the
+// first n test topics, as the recorder received it: a creation registers only the
+// topic created.
+func fullRegistration(t *testing.T, rec *recorder, n int) *codec.Command {
 	t.Helper()
-	const flush = "ScaleFullRoundTrigger"
-	ch := header.CreateTopicRequest{Topic: flush, DefaultTopic: "TBW102", ReadQueueNums: 1, WriteQueueNums: 1, Perm: 6}
-	dh := header.DeleteTopicRequest{Topic: flush}
-	for _, req := range []*codec.Command{
-		codec.NewRequest(code.UpdateAndCreateTopic, ch.Encode(), nil),
-		codec.NewRequest(code.DeleteTopicInBroker, dh.Encode(), nil),
-	} {
-		if resp, err := invoke(rc, addr, req); err != nil || resp.Code != code.Success {
-			t.Fatalf("code %d: %v %v", req.Code, err, resp)
+	var req *codec.Command
+	testutil.Eventually(t, 30*time.Second, fmt.Sprintf("a full registration with %d topics", n), func() bool {
+		req, _ = rec.last()
+		if req == nil {
+			return false
 		}
-	}
-	return awaitRegistered(t, rec, n)
+		rb, err := body.DecodeRegisterBrokerBody(req.Body, false)
+		if err != nil {
+			t.Fatalf("register body: %v", err)
+		}
+		table := rb.TopicConfigSerializeWrapper.TopicConfigTable
+		_, all := table["TBW102"]
+		_, last := table[topicName(n-1)]
+		return all && last
+	})
+	return req
 }
