@@ -11,7 +11,7 @@ import (
 // the scan, instead of in a second pass over the whole log once the scan is done. A log
 // larger than the page cache was read from the disk twice by the two passes — the
 // second found the first's pages evicted — which made the worst recovery grow faster
-// than the log (docs/scale.md §4). Apache's abnormal recovery dispatches in its scan
+// than the log (docs/scale.md §4.1). Apache's abnormal recovery dispatches in its scan
 // loop too.
 //
 // The queues are opened on the first chunk, trusted up to the checkpoint's

@@ -13,7 +13,7 @@ import (
 	"github.com/rocketgo/rocketgo/internal/testutil/pagecache"
 )
 
-// TestRecoveryScale measures the worst recovery of docs/scale.md §4 in process: a
+// TestRecoveryScale measures the worst recovery of docs/scale.md §4.1 in process: a
 // CommitLog of n GiB of 16 KiB messages in one queue, the store dropped as by SIGKILL,
 // its checkpoint and ConsumeQueues removed and every file evicted from the page cache
 // (posix_fadvise DONTNEED), then Open — every record verified and re-dispatched. It

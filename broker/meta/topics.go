@@ -277,7 +277,7 @@ func (t *Topics) AutoCreate(topic, defaultTopic string, requested, topicSysFlag 
 }
 
 // WrapperOf returns the named topics that exist in the JSON shape of the registration
-// body, stamped with version v (an incremental registration, docs/scale.md §6).
+// body, stamped with version v (an incremental registration, docs/scale.md §1.1).
 func (t *Topics) WrapperOf(v DataVersion, topics []string) *body.TopicConfigSerializeWrapper {
 	w := &body.TopicConfigSerializeWrapper{TopicConfigTable: make(map[string]body.TopicConfig, len(topics)), DataVersion: v}
 	for _, name := range topics {

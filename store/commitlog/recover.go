@@ -28,7 +28,7 @@ type RecoverOptions struct {
 	// record-aligned ranges [from, to), in order, each once it holds VerifiedChunk
 	// bytes (DefaultVerifiedChunk when zero), the last when the scan stops at the
 	// log's end or its cut. The caller uses them
-	// while their pages are still in the page cache (re-dispatch, docs/scale.md §4);
+	// while their pages are still in the page cache (re-dispatch, docs/scale.md §4.1);
 	// a log cut later (TruncateTo, Reject) may end below what it was handed. An error
 	// stops recovery with that error.
 	Verified      func(from, to int64) error

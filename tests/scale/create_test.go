@@ -15,11 +15,11 @@ import (
 )
 
 // maxCreateRegisterBytesPerTopic bounds the REGISTER_BROKER bytes sent per created
-// topic: a created topic is registered alone (docs/scale.md §1), about 160 bytes of
+// topic: a created topic is registered alone (docs/scale.md §1.1), about 160 bytes of
 // JSON plus the body's frame, whatever the number of topics already there.
 const maxCreateRegisterBytesPerTopic = 1 << 10
 
-// TestTopicCreation is the creation curve of docs/scale.md §1: on a fresh broker, the
+// TestTopicCreation is the creation curve of docs/scale.md §1.1: on a fresh broker, the
 // time to create the first N topics (100 … 10,000 under ROCKETGO_SCALE=1) one
 // UPDATE_AND_CREATE_TOPIC at a time (a `mqadmin updateTopic` loop) and with 32 in
 // flight, the broker's and the NameServer's CPU, and the REGISTER_BROKER bytes the
