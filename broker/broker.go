@@ -210,14 +210,15 @@ func Open(o Options, so store.Options) (*Broker, error) {
 	b.registrar = registrar.New(registrar.Options{
 		Addrs: o.NamesrvAddrs, Period: o.ClampedRegisterPeriod(), MaxFrameBytes: o.MaxFrameBytes,
 		BrokerName: o.BrokerName, ClusterName: o.ClusterName, BrokerID: o.BrokerID,
-		Addr: b.Addr, HAServerAddr: b.haServerAddr, Topics: b.topics.Wrapper,
+		Addr: b.Addr, HAServerAddr: b.haServerAddr, Topics: b.topics.Wrapper, TopicsOf: b.topics.WrapperOf,
 		OnRegistered: b.onRegistered, // a slave learns its master (role.go)
 		TLS:          b.tls.client,
 		Credentials:  b.innerCreds,
 		Logger:       b.log,
 	})
-	b.topics.OnChange = b.registrar.Trigger
-	b.openMetrics() // observe.go
+	b.topics.OnChange = b.registrar.Trigger // deletions: the whole table
+	b.topics.OnPut = b.registrar.Changed    // creations and updates: just those topics
+	b.openMetrics()                         // observe.go
 
 	b.srv = server.NewServer(server.ServerOptions{
 		TLS:                            b.tls.server,

@@ -9,7 +9,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/rocketgo/rocketgo/namesrv"
 	"github.com/rocketgo/rocketgo/proto/body"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -156,35 +155,12 @@ func TestRegistrarUnreachableNamesrv(t *testing.T) {
 }
 
 func TestRegistrarRealNamesrv(t *testing.T) {
-	no := namesrv.DefaultOptions()
-	no.ListenAddr = "127.0.0.1:0"
-	no.Logger = zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
-	ns := namesrv.New(no)
-	if err := ns.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ns.Close() })
+	ns := startNamesrv(t)
 	e := startRegistryBroker(t, func(o *Options) {
 		o.NamesrvAddrs = []string{ns.Addr()}
 		o.RegisterPeriod = time.Minute
 	})
-
-	route := func(topic string) (*body.TopicRouteData, int32) {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		resp, err := e.cli.Invoke(ctx, ns.Addr(), codec.NewRequest(code.GetRouteInfoByTopic, map[string]string{"topic": topic}, nil))
-		if err != nil {
-			t.Fatalf("route %s: %v", topic, err)
-		}
-		if resp.Code != code.Success {
-			return nil, resp.Code
-		}
-		rd, err := body.DecodeTopicRouteData(resp.Body)
-		if err != nil {
-			t.Fatalf("route %s body: %v", topic, err)
-		}
-		return rd, resp.Code
-	}
+	route := func(topic string) (*body.TopicRouteData, int32) { return e.route(ns.Addr(), topic) }
 	waitRoute := func(topic string) *body.TopicRouteData {
 		deadline := time.Now().Add(10 * time.Second)
 		for {

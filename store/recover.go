@@ -79,19 +79,27 @@ func (s *Store) recover() error {
 	// Verification covers what will be re-dispatched to the ConsumeQueues and anything
 	// not known flushed. The key index may resume further back (it lags under load);
 	// what it re-reads below the flushed offset was verified when it was appended.
-	res, err := s.cl.Recover(commitlog.RecoverOptions{
+	mark, err := readTruncateMark(s.o.Dir)
+	if err != nil {
+		return err
+	}
+	ro := commitlog.RecoverOptions{
 		Flushed:              flushed,
 		From:                 min(flushed, cqApplied),
 		TruncateOnCorruption: s.o.TruncateOnCorruption,
-	})
+	}
+	// Re-dispatch follows the verification chunk by chunk (fused.go), unless a
+	// truncate mark will cut the log below what the scan verifies.
+	var fd *fusedDispatch
+	if mark < 0 {
+		fd = &fusedDispatch{s: s, trusted: cqApplied}
+		ro.Verified = fd.verified
+	}
+	res, err := s.cl.Recover(ro)
 	st.VerifiedFrom, st.EndOffset = res.Start, res.End
 	st.BytesScanned, st.RecordsVerified = res.Scanned, res.Records
 	st.TruncatedAt, st.TruncateReason, st.Corruption = res.CutAt, res.CutReason, res.Corruption
 	st.RemovedSegments = res.RemovedSegments
-	if err != nil {
-		return err
-	}
-	mark, err := readTruncateMark(s.o.Dir)
 	if err != nil {
 		return err
 	}
@@ -110,20 +118,23 @@ func (s *Store) recover() error {
 	end, logMin := res.End, s.cl.Min()
 
 	trusted := min(cqApplied, end)
-	refs, err := consumequeue.List(s.cqDir)
-	if err != nil {
-		return err
-	}
-	for _, r := range refs {
-		q, qs, err := consumequeue.Open(s.cqDir, r.Topic, r.QueueID, int64(s.o.ConsumeQueueUnits), trusted, s.grave)
-		if err != nil {
+	start := max(trusted, logMin)
+	resume := start // where the re-dispatch below goes on
+	if fd != nil && fd.opened && fd.trusted == trusted {
+		st.Queues, st.TrimmedUnits = fd.queues, fd.trimmed
+		resume = s.d.pos.Load()
+	} else {
+		if fd != nil && fd.opened {
+			// The log ended below what the ConsumeQueues were trusted to: open them
+			// again, trimmed to its end, and re-dispatch as if nothing had been.
+			s.closeQueues()
+		}
+		if st.Queues, st.TrimmedUnits, err = s.openQueues(trusted, logMin); err != nil {
 			return err
 		}
-		q.AdvanceMin(logMin)
-		s.addQueue(q)
-		st.TrimmedUnits += qs.TrimmedUnits
+		s.d.cqFrom = trusted
+		s.d.pos.Store(start)
 	}
-	st.Queues = len(refs)
 
 	if idxApplied > end {
 		if err := s.idx.Truncate(end, s.o.CommitLogSegmentBytes); err != nil {
@@ -132,11 +143,8 @@ func (s *Store) recover() error {
 		st.IndexTruncated = true
 		idxApplied = end
 	}
-	s.d.cqFrom = trusted
-	start := max(trusted, logMin)
-	s.d.pos.Store(start)
 	for {
-		err := s.dispatchRange(start, end)
+		err := s.dispatchRange(resume, end)
 		if err == nil {
 			break
 		}
@@ -190,6 +198,26 @@ func (s *Store) recover() error {
 		Int64("end", st.EndOffset).Int64("scanned_bytes", st.BytesScanned).Int64("truncated_at", st.TruncatedAt).
 		Int("queues", st.Queues).Int64("trimmed_units", st.TrimmedUnits).Msg("store recovered")
 	return nil
+}
+
+// openQueues opens every ConsumeQueue on disk, trimmed to the units of records below
+// trusted and advanced to the log's first offset logMin, and returns how many there
+// are and how many units were trimmed.
+func (s *Store) openQueues(trusted, logMin int64) (queues int, trimmed int64, err error) {
+	refs, err := consumequeue.List(s.cqDir)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, r := range refs {
+		q, qs, err := consumequeue.Open(s.cqDir, r.Topic, r.QueueID, int64(s.o.ConsumeQueueUnits), trusted, s.grave)
+		if err != nil {
+			return 0, 0, err
+		}
+		q.AdvanceMin(logMin)
+		s.addQueue(q)
+		trimmed += qs.TrimmedUnits
+	}
+	return len(refs), trimmed, nil
 }
 
 func (s *Store) addQueue(q *consumequeue.Queue) {

@@ -128,7 +128,12 @@ func loadFlags(cmd string) func(stdout, stderr io.Writer) (*flag.FlagSet, func(c
 			if cmd == "producer" {
 				return bench.Produce(ctx, *c)
 			}
-			return bench.Consume(ctx, *c)
+			watch := &consumeWatch{w: stdout}
+			c.Out = watch
+			if err := bench.Consume(ctx, *c); err != nil {
+				return err
+			}
+			return watch.check(c.Topic, c.Group, c.FromFirst)
 		}
 	}
 }
@@ -181,7 +186,8 @@ Commands:
 	}
 	fmt.Fprint(w, `
 Run "mqbench <command> -h" for the flags of a command. Exit status: 0 success,
-1 the run failed (every send failed, a figure printed nothing), 2 usage error.
+1 the run failed (every send failed, nothing consumed, a figure printed nothing),
+2 usage error.
 `)
 }
 

@@ -12,8 +12,8 @@
 //	mqbench -version
 //
 // Exit status: 0 on success, 1 when the run failed (including a producer run in which
-// every send failed, and a figures run in which a figure printed nothing), 2 for a
-// usage error. docs/mqbench.md lists the commands and flags.
+// every send failed, a consumer run that received no message, and a figures run in
+// which a figure printed nothing), 2 for a usage error. docs/mqbench.md lists the commands and flags.
 package main
 
 import (

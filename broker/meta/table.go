@@ -93,41 +93,53 @@ func (t *Table[V]) All() ([]V, DataVersion) {
 
 // Put creates or replaces values and bumps the version.
 func (t *Table[V]) Put(vs ...V) error {
+	_, err := t.put(vs...)
+	return err
+}
+
+// put is Put returning the version the change produced.
+func (t *Table[V]) put(vs ...V) (DataVersion, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.putLocked(vs...)
 }
 
-// putLocked persists vs and the bumped version in one fsynced batch, then installs them.
-// t.mu must be held (or the table not yet shared).
-func (t *Table[V]) putLocked(vs ...V) error {
+// putLocked persists vs and the bumped version in one fsynced batch, then installs them,
+// and returns that version. t.mu must be held (or the table not yet shared).
+func (t *Table[V]) putLocked(vs ...V) (DataVersion, error) {
 	next := t.nextVersionLocked()
 	writes := make([]metaWrite, 0, len(vs)+1)
 	for _, v := range vs {
 		writes = append(writes, metaWrite{key: t.key(t.name(v)), val: v})
 	}
 	if err := t.db.apply(append(writes, t.versionWrite(next)), true); err != nil {
-		return err
+		return DataVersion{}, err
 	}
 	for _, v := range vs {
 		t.rows[t.name(v)] = v
 	}
 	t.version = next
-	return nil
+	return next, nil
 }
 
 // PutIfAbsent stores v unless a value of its name exists, and returns the value the
 // table holds; created tells whether it is v.
 func (t *Table[V]) PutIfAbsent(v V) (held V, created bool, err error) {
+	held, created, _, err = t.putIfAbsent(v)
+	return held, created, err
+}
+
+// putIfAbsent is PutIfAbsent also returning the version a creation produced.
+func (t *Table[V]) putIfAbsent(v V) (held V, created bool, ver DataVersion, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if old, ok := t.rows[t.name(v)]; ok { // created meanwhile
-		return old, false, nil
+		return old, false, DataVersion{}, nil
 	}
-	if err := t.putLocked(v); err != nil {
-		return held, false, err
+	if ver, err = t.putLocked(v); err != nil {
+		return held, false, DataVersion{}, err
 	}
-	return v, true, nil
+	return v, true, ver, nil
 }
 
 // Delete removes the value named name and bumps the version; deleted is false (and

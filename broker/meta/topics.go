@@ -96,9 +96,13 @@ type TopicOptions struct {
 type Topics struct {
 	*Table[*metapb.TopicConfig]
 	opts TopicOptions
-	// OnChange runs after every change (registration with the NameServers); set once
-	// before the broker serves.
+	// OnChange runs after a deletion or a replacement of the table (a full registration
+	// with the NameServers); OnPut after topics were created or updated, with their
+	// names and the version that change produced (an incremental registration of just
+	// those topics). When OnPut is nil, OnChange runs instead. Both are set once before
+	// the broker serves.
 	OnChange func()
+	OnPut    func(v DataVersion, topics ...string)
 	system   map[string]bool // built-in topics: refused by create and delete; fixed at load
 }
 
@@ -146,7 +150,7 @@ func LoadTopics(db *DB, o TopicOptions, now func() time.Time) (*Topics, error) {
 		t.system[name] = true
 	}
 	if len(changed) > 0 {
-		if err := tab.putLocked(changed...); err != nil {
+		if _, err := tab.putLocked(changed...); err != nil {
 			return nil, err
 		}
 	}
@@ -164,9 +168,9 @@ func (t *Topics) IsSystem(topic string) bool { return t.system[topic] }
 
 // Put creates or replaces a topic config, bumps the version and triggers registration.
 func (t *Topics) Put(tc *metapb.TopicConfig) error {
-	err := t.Table.Put(tc)
+	v, err := t.Table.put(tc)
 	if err == nil {
-		t.changed()
+		t.put(v, tc.GetTopicName())
 	}
 	return err
 }
@@ -199,6 +203,15 @@ func (t *Topics) changed() {
 	}
 }
 
+// put runs the hook for topics created or updated at version v, outside the lock.
+func (t *Topics) put(v DataVersion, topics ...string) {
+	if t.OnPut != nil {
+		t.OnPut(v, topics...)
+		return
+	}
+	t.changed()
+}
+
 // EnsureRetry returns %RETRY%group, creating it with queues queues (at least 1) and perm
 // 6 when missing.
 func (t *Topics) EnsureRetry(group string, queues int32) (*metapb.TopicConfig, error) {
@@ -223,12 +236,12 @@ func (t *Topics) Ensure(topic string, queues int32) (*metapb.TopicConfig, error)
 
 // create stores tc unless its topic was created meanwhile, and returns the config held.
 func (t *Topics) create(tc *metapb.TopicConfig) (*metapb.TopicConfig, error) {
-	held, created, err := t.PutIfAbsent(tc)
+	held, created, v, err := t.putIfAbsent(tc)
 	if err != nil {
 		return nil, err
 	}
 	if created {
-		t.changed()
+		t.put(v, tc.GetTopicName())
 	}
 	return held, nil
 }
@@ -261,6 +274,18 @@ func (t *Topics) AutoCreate(topic, defaultTopic string, requested, topicSysFlag 
 		TopicFilterType: tmpl.GetTopicFilterType(),
 		TopicSysFlag:    topicSysFlag,
 	})
+}
+
+// WrapperOf returns the named topics that exist in the JSON shape of the registration
+// body, stamped with version v (an incremental registration, docs/scale.md §1.1).
+func (t *Topics) WrapperOf(v DataVersion, topics []string) *body.TopicConfigSerializeWrapper {
+	w := &body.TopicConfigSerializeWrapper{TopicConfigTable: make(map[string]body.TopicConfig, len(topics)), DataVersion: v}
+	for _, name := range topics {
+		if tc, ok := t.Get(name); ok {
+			w.TopicConfigTable[name] = TopicToBody(tc)
+		}
+	}
+	return w
 }
 
 // Wrapper returns the whole table in the JSON shape of GET_ALL_TOPIC_CONFIG and of the

@@ -24,7 +24,20 @@ type RecoverOptions struct {
 	// TruncateOnCorruption cuts the log at a corrupt record even when valid records
 	// follow it, instead of refusing to open.
 	TruncateOnCorruption bool
+	// Verified, when set, is handed the records as the scan verifies them: contiguous
+	// record-aligned ranges [from, to), in order, each once it holds VerifiedChunk
+	// bytes (DefaultVerifiedChunk when zero), the last when the scan stops at the
+	// log's end or its cut. The caller uses them
+	// while their pages are still in the page cache (re-dispatch, docs/scale.md §4.1);
+	// a log cut later (TruncateTo, Reject) may end below what it was handed. An error
+	// stops recovery with that error.
+	Verified      func(from, to int64) error
+	VerifiedChunk int64
 }
+
+// DefaultVerifiedChunk is what RecoverOptions.Verified is handed at once: small against
+// the page cache, large against the cost of a call.
+const DefaultVerifiedChunk = 64 << 20
 
 // RecoverResult reports what Recover found.
 type RecoverResult struct {
@@ -177,9 +190,36 @@ func (l *Log) load(o RecoverOptions, res *RecoverResult) error {
 	return nil
 }
 
-// scan verifies records from pos and returns the offset just past the last valid one.
+// scan verifies records from pos and returns the offset just past the last valid one,
+// handing o.Verified what it verified as it goes.
 func (l *Log) scan(pos int64, o RecoverOptions, res *RecoverResult) (int64, error) {
+	chunk := pos // start of what o.Verified has not been handed yet
+	hand := func(min int64) error {
+		if o.Verified == nil || pos-chunk < max(min, 1) {
+			return nil
+		}
+		from := chunk
+		chunk = pos
+		return o.Verified(from, pos)
+	}
+	if o.VerifiedChunk <= 0 {
+		o.VerifiedChunk = DefaultVerifiedChunk
+	}
+	end, err := l.scanFrom(&pos, o, res, hand)
+	if err != nil {
+		return end, err
+	}
+	return end, hand(0)
+}
+
+// scanFrom is scan's loop; *pos moves past every valid record and hand is offered the
+// records verified so far after each.
+func (l *Log) scanFrom(posp *int64, o RecoverOptions, res *RecoverResult, hand func(min int64) error) (int64, error) {
 	for {
+		if err := hand(o.VerifiedChunk); err != nil {
+			return *posp, err
+		}
+		pos := *posp
 		seg := l.files.Find(pos)
 		if seg == nil {
 			return pos, nil // at the end of the last segment
@@ -197,13 +237,13 @@ func (l *Log) scan(pos int64, o RecoverOptions, res *RecoverResult) (int64, erro
 		case errors.Is(err, message.ErrBlank):
 			if int64(size) == seg.Size()-rel {
 				res.Scanned += int64(size)
-				pos = seg.End()
+				*posp = seg.End()
 				continue
 			}
 			err = fmt.Errorf("%w: blank of %d bytes, %d left in the segment", message.ErrCorrupt, size, seg.Size()-rel)
 		}
 		if err == nil {
-			pos += int64(size)
+			*posp += int64(size)
 			res.Records++
 			res.Scanned += int64(size)
 			continue

@@ -25,6 +25,20 @@ func TestProducerAndConsumerSDK(t *testing.T) {
 	CheckConsumed(t, r, 24)
 }
 
+// TestConsumedNothingSDK: a consumer run that receives no message exits with status 1
+// and one line on stderr saying so, after its summary.
+func TestConsumedNothingSDK(t *testing.T) {
+	cl := StartCluster(t)
+	bin := BuildMQBench(t, cl.Bin, t.TempDir())
+	cl.CreateTopic(t, "BenchEmpty")
+	r := Run(t, bin, nil, "consumer", "-namesrv", cl.NameServer, "-topic", "BenchEmpty", "-group", "bench_empty", "-from-first", "-dur", "3s", "-interval", "1s")
+	want := "mqbench: consumer: no message received from topic BenchEmpty by group bench_empty in "
+	if r.Code != 1 || !strings.Contains(r.Stdout, "[summary] Consume TPS: 0 Messages: 0 ") ||
+		!strings.HasPrefix(r.Stderr, want) || strings.Count(r.Stderr, "\n") != 1 {
+		t.Fatalf("consumer of an empty topic:\n%s", r)
+	}
+}
+
 // TestEverySendFailedSDK: a producer whose every send fails exits with status 1 and
 // says why — a topic nobody created on a broker without autoCreateTopicEnable, and a
 // NameServer no broker registered with.

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/rocketgo/rocketgo/internal/testutil/pagecache"
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
@@ -260,21 +261,7 @@ func lastRecovery(t *testing.T, p *proctest.Proc) recovery {
 // broker must not be running: pages it maps stay cached.
 func evict(t *testing.T, dir string) {
 	t.Helper()
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
-		}
-		f, err := os.OpenFile(path, os.O_RDWR, 0)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := unix.Fdatasync(int(f.Fd())); err != nil {
-			return err
-		}
-		return unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
-	})
-	if err != nil {
+	if err := pagecache.Evict(dir); err != nil {
 		t.Fatal(err)
 	}
 	if r := resident(t, filepath.Join(dir, "commitlog")); r > 0.05 {

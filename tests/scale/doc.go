@@ -6,6 +6,8 @@
 //	                 queue, the REGISTER_BROKER body (JSON and zlib) and the
 //	                 GET_ROUTEINFO_BY_TOPIC answer, registration time, creation time
 //	                 per topic, NameServer route lookups per second
+//	create_test.go   the time to create the first N topics, one at a time and 32 in
+//	                 flight, and the REGISTER_BROKER bytes that cost
 //	conns_test.go    idle client connections after one HEART_BEAT each: broker RSS
 //	                 per connection
 //	backlog_test.go  a backlog read from cold and warm page cache (consume MB/s),
@@ -18,5 +20,7 @@
 // every figure as a tab-separated line (what plot/ draws). Every figure is also logged
 // as a `scale figure=… key=value …` line. To compare builds, ROCKETGO_SCALE_BROKER=path
 // runs another mqbroker binary (a baseline's) instead of the working tree's, and
-// ROCKETGO_SCALE_BACKLOG_MIB=n sets the backlog's size.
+// ROCKETGO_SCALE_BACKLOG_MIB=n sets the backlog's size, and
+// ROCKETGO_SCALE_CREATE_SERIAL_MAX=n stops the one-at-a-time creation after n topics.
+// The worst recovery in process, by size, is store's TestRecoveryScale.
 package scale

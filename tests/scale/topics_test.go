@@ -49,16 +49,7 @@ func topicName(i int) string { return fmt.Sprintf("ScaleTopic%06d", i) }
 // with the number of topics.
 func TestTopics(t *testing.T) {
 	steps := sizes([]int{50, 100, 200}, []int{100, 1000, 5000, 10000})
-	bins := proctest.Build(t)
-	nsProc, ns := startNamesrv(t, bins)
-	rec := newRecorder(t)
-	broker, addr := startBroker(t, bins, ns+";"+rec.addr(), t.TempDir())
-	testutil.Eventually(t, proctest.ReadyTimeout, "broker routed by the NameServer", func() bool {
-		ok, _ := proctest.RoutedTo(ns, addr)
-		return ok
-	})
-	rc := transport.NewClient(transport.ClientOptions{DialTimeout: 2 * time.Second})
-	t.Cleanup(func() { _ = rc.Close() })
+	nsProc, ns, rec, broker, addr, rc := startTopicRig(t, proctest.Build(t), fullPeriod)
 
 	base := struct{ rss, heap, nsRSS int64 }{rss(t, broker), heap(t, broker), rss(t, nsProc)}
 	record(t, "topics", map[string]float64{"topics": 0, "queues": 0, "rss_bytes": float64(base.rss), "heap_bytes": float64(base.heap), "namesrv_rss_bytes": float64(base.nsRSS)})
@@ -72,7 +63,7 @@ func TestTopics(t *testing.T) {
 		createMS, createBrokerCPU, createNsCPU := perTopic(time.Since(began)), perTopic(cpu(t, broker)-bCPU), perTopic(cpu(t, nsProc)-nCPU)
 		created = n
 
-		req := awaitRegistered(t, rec, n)
+		req := fullRegistration(t, rec, n)
 		rb, err := body.DecodeRegisterBrokerBody(req.Body, false)
 		if err != nil {
 			t.Fatalf("register body at %d topics: %v", n, err)
@@ -121,16 +112,39 @@ func TestTopics(t *testing.T) {
 	}
 }
 
+// startTopicRig starts a NameServer, a recording NameServer and a broker registering
+// with both (extra is added to the broker's environment), waits until the NameServer routes the broker, and returns them with a
+// client.
+func startTopicRig(t *testing.T, bins proctest.Binaries, extra ...string) (nsProc *proctest.Proc, ns string, rec *recorder, broker *proctest.Proc, addr string, rc *transport.Client) {
+	t.Helper()
+	nsProc, ns = startNamesrv(t, bins)
+	rec = newRecorder(t)
+	broker, addr = startBroker(t, bins, ns+";"+rec.addr(), t.TempDir(), extra...)
+	testutil.Eventually(t, proctest.ReadyTimeout, "broker routed by the NameServer", func() bool {
+		ok, _ := proctest.RoutedTo(ns, addr)
+		return ok
+	})
+	rc = transport.NewClient(transport.ClientOptions{DialTimeout: 2 * time.Second})
+	t.Cleanup(func() { _ = rc.Close() })
+	return nsProc, ns, rec, broker, addr, rc
+}
+
 // createTopics creates topics [from, to) with createWorkers concurrent requests. Each
 // answer comes once the NameServers hold the topic (docs/protocol.md §3.3).
 func createTopics(t *testing.T, rc *transport.Client, addr string, from, to int) {
+	t.Helper()
+	createTopicsWith(t, rc, addr, from, to, createWorkers)
+}
+
+// createTopicsWith creates topics [from, to) with workers concurrent requests.
+func createTopicsWith(t *testing.T, rc *transport.Client, addr string, from, to, workers int) {
 	t.Helper()
 	var next atomic.Int64
 	next.Store(int64(from))
 	var wg sync.WaitGroup
 	var once sync.Once
 	var failure error
-	for range createWorkers {
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -156,26 +170,6 @@ func createTopics(t *testing.T, rc *transport.Client, addr string, from, to int)
 	if failure != nil {
 		t.Fatal(failure)
 	}
-}
-
-// awaitRegistered returns the newest REGISTER_BROKER request once it carries at least
-// n of the test's topics.
-func awaitRegistered(t *testing.T, rec *recorder, n int) *codec.Command {
-	t.Helper()
-	var req *codec.Command
-	testutil.Eventually(t, 30*time.Second, fmt.Sprintf("a registration with %d topics", n), func() bool {
-		req, _ = rec.last()
-		if req == nil {
-			return false
-		}
-		rb, err := body.DecodeRegisterBrokerBody(req.Body, false)
-		if err != nil {
-			t.Fatalf("register body: %v", err)
-		}
-		_, ok := rb.TopicConfigSerializeWrapper.TopicConfigTable[topicName(n-1)]
-		return ok
-	})
-	return req
 }
 
 // registerTime sends the broker's registration again to the NameServer at ns with the

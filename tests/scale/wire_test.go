@@ -39,11 +39,16 @@ func readFrame(r io.Reader) (*codec.Command, error) {
 }
 
 // recorder is a NameServer that only records REGISTER_BROKER requests (and answers
-// them with success, no body), so a test sees exactly what the broker registers.
+// them with success, no body), so a test sees exactly what the broker registers. It
+// keeps the newest request and counts them and their body bytes: keeping every one
+// would hold gigabytes when each carries the whole table.
 type recorder struct {
 	ln net.Listener
 	mu sync.Mutex
-	rb []*codec.Command // REGISTER_BROKER requests, oldest first
+	// newest is the latest REGISTER_BROKER request; n and bytes count all of them and
+	// their bodies.
+	newest   *codec.Command
+	n, bytes int64
 }
 
 func newRecorder(t *testing.T) *recorder {
@@ -75,7 +80,9 @@ func (r *recorder) serve(nc net.Conn) {
 		}
 		if req.Code == code.RegisterBroker {
 			r.mu.Lock()
-			r.rb = append(r.rb, req)
+			r.newest = req
+			r.n++
+			r.bytes += int64(len(req.Body))
 			r.mu.Unlock()
 		}
 		if req.IsOneway() {
@@ -88,13 +95,17 @@ func (r *recorder) serve(nc net.Conn) {
 }
 
 // last returns the newest REGISTER_BROKER request and how many arrived.
-func (r *recorder) last() (*codec.Command, int) {
+func (r *recorder) last() (*codec.Command, int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.rb) == 0 {
-		return nil, 0
-	}
-	return r.rb[len(r.rb)-1], len(r.rb)
+	return r.newest, r.n
+}
+
+// sent returns how many REGISTER_BROKER requests arrived and their body bytes.
+func (r *recorder) sent() (n, bytes int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n, r.bytes
 }
 
 func (r *recorder) addr() string { return r.ln.Addr().String() }

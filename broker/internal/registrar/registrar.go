@@ -55,6 +55,9 @@ type Options struct {
 	HAServerAddr func() string
 	// Topics returns the topic table to register.
 	Topics func() *body.TopicConfigSerializeWrapper
+	// TopicsOf returns the named topics that still exist, stamped with version v: the
+	// body of an incremental registration (Changed). Nil makes every round a full one.
+	TopicsOf func(v body.DataVersion, topics []string) *body.TopicConfigSerializeWrapper
 	// OnRegistered receives every successful answer (a slave learns its master).
 	OnRegistered func(resp *codec.Command)
 	// TLS, when set, makes registrations go over TLS (tls.enable).
@@ -67,11 +70,19 @@ type Options struct {
 }
 
 // Registrar keeps every NameServer informed of this broker and its topics: it sends
-// REGISTER_BROKER (103) at start, every Period, and at once when the topic table
-// changes (Trigger), and UNREGISTER_BROKER (104) on Close. Registration goes to all
-// NameServers in parallel; a failure is logged (at most once a minute per NameServer)
-// and retried on the next round, which keeps the broker's route alive as long as any
-// round succeeds within the NameServer's 120 s expiry.
+// REGISTER_BROKER (103) with the whole topic table at start, every Period and at once
+// when a topic is deleted or the table replaced (Trigger); with just the topics created
+// or updated when that is all that changed (Changed, Apache's
+// registerIncrementBrokerData); and UNREGISTER_BROKER (104) on Close. Registration goes
+// to all NameServers in parallel; a failure is logged (at most once a minute per
+// NameServer) and makes the next round a full one, which keeps the broker's route
+// alive as long as any round succeeds within the NameServer's 120 s expiry.
+//
+// An incremental round carries the newest of the changes it drains, stamped so that no
+// full round carries the same version (incrementVersion): a NameServer applies a body's
+// topics only when its version differs from the one it holds for the broker, so it
+// applies every incremental round, and the full round after one. A full round's
+// snapshot is taken after the drain, so it covers every change drained before it.
 type Registrar struct {
 	o       Options
 	timeout time.Duration
@@ -88,6 +99,11 @@ type Registrar struct {
 	mu struct {
 		sync.Mutex
 		lastWarn map[string]time.Time
+		// full asks the next round to carry the whole table.
+		full bool
+		// pending holds the topics created or updated since the last round drained
+		// them, each with the newest version a change of it produced.
+		pending map[string]body.DataVersion
 		// next is closed when the round that starts after it was handed out ends: a
 		// caller that takes it after changing the topic table knows, once it closes,
 		// that a round carrying the change has been sent.
@@ -109,6 +125,7 @@ func New(o Options) *Registrar {
 		trigger: make(chan struct{}, 1),
 	}
 	r.mu.lastWarn = make(map[string]time.Time)
+	r.mu.pending = make(map[string]body.DataVersion)
 	r.mu.next = make(chan struct{})
 	if len(o.Addrs) > 0 {
 		r.client = transport.NewClient(transport.ClientOptions{
@@ -124,20 +141,63 @@ func New(o Options) *Registrar {
 // Registered reports whether the last round reached at least one NameServer.
 func (r *Registrar) Registered() bool { return r.registered.Load() }
 
-// Trigger asks for a registration round now. It never blocks: a request made while one
-// is pending is merged into it.
+// Trigger asks for a full registration round now. It never blocks: a request made
+// while one is pending is merged into it.
 func (r *Registrar) Trigger() {
+	r.mu.Lock()
+	r.mu.full = true
+	r.mu.Unlock()
+	r.wake()
+}
+
+// Changed asks for an incremental round carrying topics, created or updated by the
+// change that produced version v. It never blocks; changes made while a round is
+// pending are merged into it.
+func (r *Registrar) Changed(v body.DataVersion, topics ...string) {
+	r.mu.Lock()
+	for _, t := range topics {
+		if old, ok := r.mu.pending[t]; !ok || laterVersion(v, old) {
+			r.mu.pending[t] = v
+		}
+	}
+	r.mu.Unlock()
+	r.wake()
+}
+
+// laterVersion reports whether a was produced after b by the same table (its counter
+// grows with every change).
+func laterVersion(a, b body.DataVersion) bool {
+	if a.Counter != b.Counter {
+		return a.Counter > b.Counter
+	}
+	return a.Timestamp > b.Timestamp
+}
+
+// incrementVersion stamps an incremental round whose latest change produced v: v's
+// counter with a timestamp after v's own (the round's time, or v's plus one). No version
+// of the table has it — the table's version with that counter has v's timestamp — so
+// the NameServer, which applies a body's topics only when its version differs from the
+// one it holds, never skips the next full round (the full table is the authority, even
+// for a NameServer whose first registration from this broker was incremental after a
+// restart), and since every change's counter is drained by one round only, no two
+// incremental rounds carry the same version either.
+func incrementVersion(v body.DataVersion, now time.Time) body.DataVersion {
+	return body.DataVersion{Counter: v.Counter, Timestamp: max(now.UnixMilli(), v.Timestamp+1)}
+}
+
+// wake makes the loop run a round now, merging with a wake already pending.
+func (r *Registrar) wake() {
 	select {
 	case r.trigger <- struct{}{}:
 	default:
 	}
 }
 
-// Sync asks for a registration round and waits until one that started after the call
-// has been answered by every NameServer (or timed out), as Apache 4.7.1+ registers a
-// created or deleted topic before answering the request. It returns an error when ctx
-// ends first or no NameServer took the round; with no NameServer configured it returns
-// nil at once.
+// Sync waits until a round that started after the call has been answered by every
+// NameServer (or timed out), as Apache 4.7.1+ registers a created or deleted topic
+// before answering the request: that round carries every change reported (Changed,
+// Trigger) before the call. It returns an error when ctx ends first or no NameServer
+// took the round; with no NameServer configured it returns nil at once.
 func (r *Registrar) Sync(ctx context.Context) error {
 	if r.client == nil {
 		return nil
@@ -145,7 +205,7 @@ func (r *Registrar) Sync(ctx context.Context) error {
 	r.mu.Lock()
 	done := r.mu.next
 	r.mu.Unlock()
-	r.Trigger()
+	r.wake()
 	select {
 	case <-done:
 		if !r.Registered() {
@@ -173,37 +233,52 @@ func (r *Registrar) Start(ctx context.Context) {
 }
 
 func (r *Registrar) loop(ctx context.Context) {
-	t := time.NewTimer(0) // the first round goes at once
+	t := time.NewTimer(0) // the first round goes at once, with the whole table
 	defer t.Stop()
 	for {
+		periodic := false
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			periodic = true
 		case <-r.trigger:
-			if !t.Stop() {
-				select {
-				case <-t.C:
-				default:
-				}
-			}
 		}
 		r.mu.Lock()
 		done := r.mu.next
 		r.mu.next = make(chan struct{})
+		full := periodic || r.mu.full || r.o.TopicsOf == nil
+		r.mu.full = false
+		var names []string
+		var v body.DataVersion
+		for name, nv := range r.mu.pending {
+			names = append(names, name)
+			if len(names) == 1 || laterVersion(nv, v) {
+				v = nv
+			}
+		}
+		clear(r.mu.pending)
 		r.mu.Unlock()
-		r.registerAll(ctx)
+		switch {
+		case full:
+			r.registerAll(ctx, r.o.Topics())
+			// The next full round is a period after this one; an incremental round
+			// does not move it, so the whole table is still sent every Period.
+			t.Reset(r.o.Period)
+		case len(names) > 0:
+			r.registerAll(ctx, r.o.TopicsOf(incrementVersion(v, time.Now()), names))
+		}
 		close(done)
-		t.Reset(r.o.Period)
 	}
 }
 
-// registerRequest builds one REGISTER_BROKER request carrying the whole topic table. The
-// body is the JSON form: it is what the NameServer parses most simply, and at a few
-// hundred bytes per topic it stays small.
-func (r *Registrar) registerRequest() *codec.Command {
+// registerRequest builds one REGISTER_BROKER request carrying topics: the whole table
+// or, in an incremental round, the topics changed. The body is the JSON form: it is
+// what the NameServer parses most simply, and at a few hundred bytes per topic it stays
+// small.
+func (r *Registrar) registerRequest(topics *body.TopicConfigSerializeWrapper) *codec.Command {
 	rb := &body.RegisterBrokerBody{
-		TopicConfigSerializeWrapper: *r.o.Topics(),
+		TopicConfigSerializeWrapper: *topics,
 		FilterServerList:            []string{},
 	}
 	payload := rb.AppendJSON(nil)
@@ -225,13 +300,17 @@ func bodyCRC32(b []byte) int32 {
 	return int32(crc32.ChecksumIEEE(b) & 0x7FFFFFFF)
 }
 
-// registerAll sends one registration to every NameServer in parallel and waits for all
-// of them (each bounded by the timeout).
-func (r *Registrar) registerAll(ctx context.Context) {
+// registerAll sends one registration of topics to every NameServer in parallel and
+// waits for all of them (each bounded by the timeout). A NameServer that did not take
+// it makes the next round a full one.
+func (r *Registrar) registerAll(ctx context.Context, topics *body.TopicConfigSerializeWrapper) {
 	if r.o.Addr() == "" {
-		return // not listening yet: the address to register is unknown
+		r.mu.Lock()
+		r.mu.full = true // not listening yet: the address to register is unknown
+		r.mu.Unlock()
+		return
 	}
-	req := r.registerRequest()
+	req := r.registerRequest(topics)
 	var wg sync.WaitGroup
 	var ok atomic.Bool
 	defer func() { r.registered.Store(ok.Load()) }()
@@ -263,6 +342,7 @@ func (r *Registrar) registerAll(ctx context.Context) {
 func (r *Registrar) warn(addr string, err error) {
 	now := time.Now()
 	r.mu.Lock()
+	r.mu.full = true
 	last, ok := r.mu.lastWarn[addr]
 	quiet := ok && now.Sub(last) < registerWarnEvery
 	if !quiet {

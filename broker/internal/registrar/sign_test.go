@@ -14,12 +14,12 @@ func TestRegisterRequestIsSigned(t *testing.T) {
 		HAServerAddr: func() string { return "10.0.0.1:10912" }, Topics: func() *body.TopicConfigSerializeWrapper {
 			return &body.TopicConfigSerializeWrapper{}
 		}}
-	plain := New(opts).registerRequest()
+	plain := New(opts).registerRequest(opts.Topics())
 	if _, ok := plain.ExtFields[acl.Signature]; ok {
 		t.Fatalf("unsigned registration carries a signature: %v", plain.ExtFields)
 	}
 	opts.Credentials = acl.Credentials{AccessKey: "rocketadmin", SecretKey: "adminsecret"}
-	req := New(opts).registerRequest()
+	req := New(opts).registerRequest(opts.Topics())
 	sig := req.ExtFields[acl.Signature]
 	if req.ExtFields[acl.AccessKey] != "rocketadmin" || sig == "" {
 		t.Fatalf("signed registration ext %v", req.ExtFields)

@@ -1,8 +1,10 @@
 // Command plot draws docs/img/scale.png from the figures tests/scale appends to
 // ROCKETGO_SCALE_OUT (one `scale figure=… key=value …` line per figure, tab-separated):
 //
-//	go run . -o ../../../docs/img/scale.png /tmp/scale-out.tsv
+//	go run . -o ../../../docs/img/scale.png -before /tmp/scale-before.tsv /tmp/scale-out.tsv
 //
+// The lines of -before are a baseline build's: the panels that compare builds draw
+// them beside the others.
 // It is a module of its own so that rocketgo's main module does not depend on the
 // plotting library.
 package main
@@ -25,14 +27,17 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 )
 
-// row is one figure line: its name and its key=value pairs.
+// row is one figure line: its name and its key=value pairs; before marks the
+// baseline's lines.
 type row struct {
 	figure string
 	kv     map[string]float64
+	before bool
 }
 
 func main() {
 	out := flag.String("o", "scale.png", "the PNG to write")
+	before := flag.String("before", "", "figure lines of a baseline build, drawn beside the others where builds are compared")
 	flag.Parse()
 	var rows []row
 	for _, path := range flag.Args() {
@@ -42,28 +47,48 @@ func main() {
 		}
 		rows = append(rows, r...)
 	}
+	if *before != "" {
+		r, err := read(*before)
+		if err != nil {
+			log.Fatal(err)
+		}
+		for i := range r {
+			r[i].before = true
+		}
+		rows = append(rows, r...)
+	}
 	panels := [][]*plot.Plot{
 		{
 			panel("Broker and NameServer memory vs queues", "queues (topics × 8)", "MiB", rows, "topics", "queues",
-				series{"broker RSS", "rss_bytes", 1 << 20}, series{"broker Go heap", "heap_bytes", 1 << 20},
-				series{"NameServer RSS", "namesrv_rss_bytes", 1 << 20}),
+				series{name: "broker RSS", key: "rss_bytes", div: 1 << 20}, series{name: "broker Go heap", key: "heap_bytes", div: 1 << 20},
+				series{name: "NameServer RSS", key: "namesrv_rss_bytes", div: 1 << 20}),
 			panel("REGISTER_BROKER body vs topics", "topics", "KiB", rows, "topics", "topics",
-				series{"JSON (as sent)", "register_json_bytes", 1 << 10}, series{"zlib form", "register_zlib_bytes", 1 << 10}),
+				series{name: "JSON (as sent)", key: "register_json_bytes", div: 1 << 10}, series{name: "zlib form", key: "register_zlib_bytes", div: 1 << 10}),
 		},
 		{
 			panel("Cost per topic created, and per registration", "topics", "ms", rows, "topics", "topics",
-				series{"wall time per topic created", "create_ms_per_topic", 1},
-				series{"broker CPU per topic created", "create_broker_cpu_ms_per_topic", 1},
-				series{"NameServer CPU per JSON registration", "register_json_cpu_ms", 1},
-				series{"NameServer CPU per zlib registration", "register_zlib_cpu_ms", 1}),
+				series{name: "wall time per topic created", key: "create_ms_per_topic", div: 1},
+				series{name: "broker CPU per topic created", key: "create_broker_cpu_ms_per_topic", div: 1},
+				series{name: "NameServer CPU per JSON registration", key: "register_json_cpu_ms", div: 1},
+				series{name: "NameServer CPU per zlib registration", key: "register_zlib_cpu_ms", div: 1}),
 			panel("Broker memory vs idle connections", "connections (one HEART_BEAT each)", "MiB", rows, "conns", "conns",
-				series{"broker RSS", "rss_bytes", 1 << 20}, series{"broker Go heap", "heap_bytes", 1 << 20}),
+				series{name: "broker RSS", key: "rss_bytes", div: 1 << 20}, series{name: "broker Go heap", key: "heap_bytes", div: 1 << 20}),
+		},
+		{
+			panel("Time to create the first N topics", "topics", "s", rows, "create", "topics",
+				series{name: "one at a time, before", key: "seconds", div: 1, before: true, inflight: 1},
+				series{name: "32 in flight, before", key: "seconds", div: 1, before: true, inflight: 32},
+				series{name: "one at a time", key: "seconds", div: 1, inflight: 1},
+				series{name: "32 in flight", key: "seconds", div: 1, inflight: 32}),
+			panel("Recovery without checkpoint nor ConsumeQueues (cold, best of 3)", "CommitLog (GiB)", "s", rows, "recovery_inprocess", "log_gib",
+				series{name: "before (verify, then re-dispatch)", key: "seconds", div: 1, before: true},
+				series{name: "re-dispatch following the verification", key: "seconds", div: 1}),
 		},
 	}
-	const w, h = 11 * vg.Inch, 8 * vg.Inch
+	const w, h = 11 * vg.Inch, 12 * vg.Inch
 	img := vgimg.New(w, h)
 	dc := draw.New(img)
-	tiles := draw.Tiles{Rows: 2, Cols: 2, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4,
+	tiles := draw.Tiles{Rows: len(panels), Cols: 2, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4,
 		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
 	canvases := plot.Align(panels, tiles, dc)
 	for i := range panels {
@@ -83,11 +108,15 @@ func main() {
 	}
 }
 
-// series is one line of a panel: a key of the figure lines, divided by div.
+// series is one line of a panel: a key of the figure lines, divided by div, of the
+// baseline's lines when before, and of those whose inflight is inflight when it is
+// not zero.
 type series struct {
-	name string
-	key  string
-	div  float64
+	name     string
+	key      string
+	div      float64
+	before   bool
+	inflight float64
 }
 
 var colors = []color.Color{
@@ -111,7 +140,10 @@ func panel(title, xLabel, yLabel string, rows []row, figure, x string, ss ...ser
 		for _, r := range rows {
 			xv, okX := r.kv[x]
 			yv, okY := r.kv[s.key]
-			if r.figure == figure && okX && okY {
+			if s.inflight != 0 && r.kv["inflight"] != s.inflight {
+				continue
+			}
+			if r.figure == figure && r.before == s.before && okX && okY {
 				xys = append(xys, plotter.XY{X: xv, Y: yv / s.div})
 			}
 		}
@@ -141,7 +173,10 @@ func read(path string) ([]row, error) {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
-		if len(fields) < 2 || fields[0] != "scale" {
+		for len(fields) > 0 && fields[0] != "scale" { // a test log's file:line prefix
+			fields = fields[1:]
+		}
+		if len(fields) < 2 {
 			continue
 		}
 		r := row{kv: map[string]float64{}}
