@@ -145,7 +145,10 @@ func (b *Broker) answerSendWhenDurable(conn *server.Conn, req *codec.Command, dd
 
 // sendStart is a send decoded and validated up to its append (startSend).
 type sendStart struct {
-	fields header.SendFields // where the header's entries are collected (decodeSendHeader)
+	// fields, when set, is where the header's entries are collected if the request's
+	// extFields are unparsed (decodeSendHeader); the batched path sets it to its
+	// pooled scratch, so a local sendStart stays on the stack.
+	fields *header.SendFields
 	h      header.SendMessageRequestV2
 	tx     bool // a transactional half message: nothing else below is set
 	batch  bool // SEND_BATCH_MESSAGE or the batch header flag
@@ -162,7 +165,7 @@ type sendStart struct {
 // body over the limit. A transactional send stops after the header (st.tx).
 func (b *Broker) startSend(st *sendStart, conn *server.Conn, req *codec.Command, props []byte) error {
 	var err error
-	if st.h, err = decodeSendHeader(req, &st.fields); err != nil {
+	if st.h, err = decodeSendHeader(req, st.fields); err != nil {
 		return err
 	}
 	if err := b.refuseSendOnSlave(); err != nil { // role.go
@@ -205,9 +208,10 @@ func (b *Broker) startSend(st *sendStart, conn *server.Conn, req *codec.Command,
 // decodeSendHeader decodes req's send header: straight from the frame's bytes when the
 // server left its extFields unparsed (server.HandleBatchRaw), from the map otherwise.
 // Both read the same fields and fail with the same errors.
-// f is the scratch space of the first.
+// f is the scratch space of the first (nil: the map is built); the header may point
+// into it.
 func decodeSendHeader(req *codec.Command, f *header.SendFields) (header.SendMessageRequestV2, error) {
-	if req.HasRawExt() {
+	if req.HasRawExt() && f != nil {
 		var ok bool
 		if *f, ok = header.NewSendFields(req.Code); ok {
 			req.RangeExt(f.Put)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/broker/metrics"
 	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/remoting/codec"
 	"github.com/rocketgo/rocketgo/remoting/server"
@@ -38,6 +39,7 @@ type sendStaged struct {
 // handler's start until the server has encoded the answers (release).
 type sendScratch struct {
 	st     sendStart
+	fields header.SendFields // st.fields: the send header's entries (decodeSendHeader)
 	props  []byte
 	rec    []byte
 	staged []sendStaged
@@ -135,6 +137,7 @@ func (b *Broker) batchOne(sc *sendScratch, conn *server.Conn, reqs, resps []*cod
 // must serve on its own.
 func (b *Broker) stageSend(sc *sendScratch, conn *server.Conn, req *codec.Command, i int, resps []*codec.Command) bool {
 	st := &sc.st
+	st.fields = &sc.fields
 	if err := b.startSend(st, conn, req, sc.props[:0]); err != nil {
 		resps[i] = b.sendError(req, err)
 		return true
