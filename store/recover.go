@@ -93,7 +93,7 @@ func (s *Store) recover() error {
 	var fd *fusedDispatch
 	if mark < 0 {
 		fd = &fusedDispatch{s: s, trusted: cqApplied}
-		ro.Verified = fd.verified
+		ro.Verified, ro.VerifiedChunk = fd.verified, fusedChunk
 	}
 	res, err := s.cl.Recover(ro)
 	st.VerifiedFrom, st.EndOffset = res.Start, res.End

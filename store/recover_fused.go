@@ -32,6 +32,10 @@ type fusedDispatch struct {
 	stopped bool
 }
 
+// fusedChunk is the chunk handed to the fused dispatch; zero means
+// commitlog.DefaultVerifiedChunk. Tests make it small to cross many chunks.
+var fusedChunk int64
+
 // verified is commitlog.RecoverOptions.Verified: it dispatches the verified records
 // [from, to) at or past where re-dispatch starts.
 func (f *fusedDispatch) verified(from, to int64) error {

@@ -152,8 +152,11 @@ func (r *Registrar) Trigger() {
 
 // Changed asks for an incremental round carrying topics, created or updated by the
 // change that produced version v. It never blocks; changes made while a round is
-// pending are merged into it.
+// pending are merged into it. With no NameServer configured it does nothing.
 func (r *Registrar) Changed(v body.DataVersion, topics ...string) {
+	if r.client == nil {
+		return // no NameServer: nothing would drain the set
+	}
 	r.mu.Lock()
 	for _, t := range topics {
 		if old, ok := r.mu.pending[t]; !ok || laterVersion(v, old) {

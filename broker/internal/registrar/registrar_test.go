@@ -28,7 +28,8 @@ func TestIncrementVersionNeverATableVersion(t *testing.T) {
 }
 
 func TestChangedKeepsNewestVersionPerTopic(t *testing.T) {
-	r := New(Options{})
+	r := New(Options{Addrs: []string{"127.0.0.1:1"}})
+	defer r.Close()
 	r.Changed(body.DataVersion{Timestamp: 10, Counter: 3}, "A", "B")
 	r.Changed(body.DataVersion{Timestamp: 9, Counter: 2}, "A") // reported late
 	r.Changed(body.DataVersion{Timestamp: 11, Counter: 4}, "B")
@@ -41,5 +42,10 @@ func TestChangedKeepsNewestVersionPerTopic(t *testing.T) {
 	r.Trigger()
 	if !r.mu.full || len(r.trigger) != 1 {
 		t.Fatalf("full %v, wakes %d after Trigger", r.mu.full, len(r.trigger))
+	}
+	none := New(Options{})
+	none.Changed(body.DataVersion{Counter: 1}, "A")
+	if len(none.mu.pending) != 0 {
+		t.Fatalf("a registrar without NameServer keeps %d pending topics", len(none.mu.pending))
 	}
 }
