@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"fmt"
+	"runtime"
 
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/remoting/codec"
@@ -15,8 +16,8 @@ import (
 // listener): two goroutine handoffs, each a wake-up of a parked goroutine, before the
 // listener sees a message. pullEarly sends the pull asynchronously instead; when the
 // answer is FOUND, its callback decodes and caches the messages on the reader
-// goroutine itself, lets the pull goroutine go on with the next pull, and hands the
-// messages straight to idle consume goroutines. The listener is one handoff from the socket,
+// goroutine itself, hands them straight to idle consume goroutines, and lets the pull
+// goroutine go on with the next pull. The listener is one handoff from the socket,
 // and the next pull leaves in parallel with it.
 //
 // Only what cannot block runs on the reader goroutine: the decode, the cache, the
@@ -28,7 +29,7 @@ import (
 type pullOutcome struct {
 	resp *codec.Command // an answer left for the pull goroutine; nil when handled
 	err  error          // the call failed
-	// The outcome of a handled answer, which a second pullOutcome with rest follows.
+	// The outcome of a handled answer.
 	handled bool
 	next    int64
 	wait    bool
@@ -39,13 +40,15 @@ type pullOutcome struct {
 // pullEarly sends req and returns what pullOnce returns, handling a FOUND answer on
 // the reader goroutine (see above). ctx bounds the call.
 //
-// The callback releases the pull goroutine before it hands the records to the consume
-// goroutines: the goroutine readied last runs first on the processor once the reader
-// parks, and that should be the listener; the pull goroutine, further back, may be
-// taken by an idle processor meanwhile. What the consume goroutines could not take
-// follows in a second message.
+// Once a consume goroutine has been handed records, the reader yields its processor
+// (runtime.Gosched) before it releases the pull goroutine: the consume goroutine,
+// readied on this processor, runs the listener at once, while the reader waits on the
+// global run queue, where an idle processor may pick it up meanwhile. Without the
+// yield, whatever the reader readies next (the pull goroutine, a producer's callback)
+// would push the consume goroutine back in the run queue, and runtime traces show it
+// then waits longer than the handoff it saves.
 func (c *consumerCore) pullEarly(ctx context.Context, addr string, req *codec.Command, pq *processQueue, sub *subscription, offset int64) (int64, bool, error) {
-	done := make(chan pullOutcome, 2)
+	done := make(chan pullOutcome, 1)
 	err := c.inst.invokeAsync(ctx, addr, req, func(resp *codec.Command, err error) {
 		if err != nil || resp.Code != code.Success {
 			done <- pullOutcome{resp: resp, err: err}
@@ -54,12 +57,13 @@ func (c *consumerCore) pullEarly(ctx context.Context, addr string, req *codec.Co
 		o := pullOutcome{handled: true}
 		var fresh []*MessageExt
 		o.next, o.wait, fresh, o.herr = c.answer(pq, sub, offset, resp, true)
-		done <- o
-		var rest []*MessageExt
 		if len(fresh) > 0 {
-			rest = c.tryDeliver(pq, fresh)
+			o.rest = c.tryDeliver(pq, fresh)
+			if len(o.rest) < len(fresh) {
+				runtime.Gosched()
+			}
 		}
-		done <- pullOutcome{rest: rest}
+		done <- o
 	})
 	if err != nil {
 		return offset, false, fmt.Errorf("pull %s at %d: %w", pq.mq, offset, err)
@@ -72,8 +76,8 @@ func (c *consumerCore) pullEarly(ctx context.Context, addr string, req *codec.Co
 		next, wait, _, err := c.answer(pq, sub, offset, o.resp, false)
 		return next, wait, err
 	}
-	if r := <-done; len(r.rest) > 0 {
-		c.deliver(pq, r.rest)
+	if len(o.rest) > 0 {
+		c.deliver(pq, o.rest)
 	}
 	return o.next, o.wait, o.herr
 }
