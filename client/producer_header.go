@@ -58,12 +58,7 @@ func (h *sendHeader) WriteExt(e codec.ExtEncoder) codec.ExtEncoder {
 // SEND_REPLY_MESSAGE_V2 for a reply, SEND_MESSAGE_V2 otherwise, all with the short
 // header the Java client sends too.
 func (p *Producer) request(out *outgoing, mq MessageQueue) *codec.Command {
-	return p.requestInto(new(sendRequest), out, mq)
-}
-
-// requestInto is request built in r; r must not be in use by a call still sending it.
-func (p *Producer) requestInto(r *sendRequest, out *outgoing, mq MessageQueue) *codec.Command {
-	*r = sendRequest{h: sendHeader{
+	r := &sendRequest{h: sendHeader{
 		producerGroup:         p.groupName,
 		topic:                 out.topic,
 		defaultTopic:          p.defaultTopic,
