@@ -10,6 +10,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -330,6 +331,10 @@ type clientConn struct {
 	done     chan struct{} // closed when the connection fails
 
 	lastQueue int64 // nanotime of the last queueFrom, under wmu; see idleGap
+	// raw is the socket for tryWriteLocked, under wmu; rawKnown once it was looked up
+	// (raw stays nil for a TLS connection).
+	raw      syscall.RawConn
+	rawKnown bool
 }
 
 // dial connects and starts the reader; it runs on its own goroutine.

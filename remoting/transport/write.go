@@ -65,8 +65,8 @@ func (cc *clientConn) write(cmd *codec.Command) error {
 // write failure fails the connection and with it every call still pending.
 //
 // The exception is a small frame on an idle connection (nothing queued, no flush
-// running, and no frame queued for idleGap): its caller writes it at once, as write does, instead of
-// waking the writer goroutine. That handoff costs a parked goroutine's wake-up (tens of
+// running, and no frame queued for idleGap): its caller writes it at once, with one
+// non-blocking attempt (tryWriteLocked), instead of waking the writer goroutine. That handoff costs a parked goroutine's wake-up (tens of
 // microseconds on a loaded machine) on every message of a slow stream, while a burst
 // — where the writer's coalescing pays — is never idle between its frames.
 func (cc *clientConn) queue(cmd *codec.Command) error { return cc.queueFrom(cmd, true) }
@@ -87,9 +87,9 @@ func (cc *clientConn) queueFrom(cmd *codec.Command, bounded bool) error {
 		cc.wmu.Unlock()
 		return err
 	}
-	if lone && cc.queued <= loneMaxBytes {
-		cc.flushing = true
-		return cc.flushLocked()
+	if lone && cc.queued <= loneMaxBytes && cc.tryWriteLocked() {
+		cc.wmu.Unlock()
+		return nil
 	}
 	if !cc.flushing {
 		cc.flushing = true
