@@ -62,10 +62,16 @@ type Log struct {
 		topics map[string]*topicState
 		puts   int64
 		bytes  int64
-		wbuf   []byte   // writeThroughLocked's scratch: the unit
-		heads  []uint64 // and its records' headers
+		// The staged run under SYNC_FLUSH (combine.go): records stamped, headers
+		// zeroed, not yet written; empty whenever the lock is free.
+		wbuf     []byte
+		heads    []uint64 // the staged records' headers, in order
+		stageSeg *segment.File
+		stageRel int64 // where wbuf goes in stageSeg
 	}
 	written atomic.Int64 // published write position: records below it are complete
+
+	comb combiner // Append's queue under SYNC_FLUSH
 
 	fl        flusher
 	prep      preparer
@@ -152,6 +158,9 @@ func (l *Log) Append(recs []byte, count int, topic []byte, queueID int32, advanc
 	if err := l.fits(int64(len(recs))); err != nil {
 		return Result{}, err
 	}
+	if l.o.SyncFlush {
+		return l.appendCombined(Unit{Recs: recs, Count: count, Topic: topic, QueueID: queueID, Advance: advance})
+	}
 	l.mu.Lock()
 	if err := l.writableLocked(); err != nil {
 		l.mu.Unlock()
@@ -212,7 +221,21 @@ func (l *Log) AppendMany(units []Unit, res []Result, errs []error) {
 		l.mu.Unlock()
 		return
 	}
+	if l.commitLocked() != nil || l.mu.failed != nil {
+		// A failed write — this one or one before a roll — fails the whole batch.
+		failAll(errs, l.mu.failed)
+	}
 	l.wakeUnlock(seg, rel)
+}
+
+// failAll gives err to every unit of a batch that has no error yet: a failed write of a
+// staged run fails the log, and every unit of the batch with it.
+func failAll(errs []error, err error) {
+	for i := range errs {
+		if errs[i] == nil {
+			errs[i] = err
+		}
+	}
 }
 
 // fits refuses n bytes of records that cannot fit one segment.
@@ -231,6 +254,10 @@ func (l *Log) appendLocked(u Unit, ts int64) (*segment.File, int64, Result, erro
 	seg := l.mu.active
 	rel := l.mu.wpos - seg.Start()
 	if rel+n+message.MinBlankSize > l.o.SegmentBytes {
+		// The run staged in seg goes to the file before seg is closed with a blank.
+		if err := l.commitLocked(); err != nil {
+			return nil, 0, Result{}, err
+		}
 		var err error
 		if seg, err = l.rollLocked(seg, rel); err != nil {
 			return nil, 0, Result{}, err
@@ -248,9 +275,8 @@ func (l *Log) appendLocked(u Unit, ts int64) (*segment.File, int64, Result, erro
 	}
 	pos := l.mu.wpos
 	if l.o.SyncFlush {
-		if err := l.writeThroughLocked(seg, rel, u, qo, pos, ts); err != nil {
-			return nil, 0, Result{}, err
-		}
+		// Written and published by the caller's commitLocked.
+		l.stageLocked(seg, rel, u, qo, pos, ts)
 	} else {
 		l.copyInLocked(seg, rel, u, qo, pos, ts)
 	}
@@ -260,7 +286,9 @@ func (l *Log) appendLocked(u Unit, ts int64) (*segment.File, int64, Result, erro
 	t.puts += int64(count)
 	end := pos + n
 	l.mu.wpos = end
-	l.written.Store(end)
+	if !l.o.SyncFlush {
+		l.written.Store(end)
+	}
 	return seg, rel + n, Result{PhysicalOffset: pos, QueueOffset: qo, Count: count, StoreTimestamp: ts, EndOffset: end}, nil
 }
 
@@ -291,63 +319,6 @@ func (l *Log) copyInLocked(seg *segment.File, rel int64, u Unit, qo, pos, ts int
 		copy(dst[off:off+headerLen], recs[off:off+headerLen])
 		off += size
 	}
-}
-
-// writeThroughLocked writes u's records, stamped as copyInLocked stamps them, into seg
-// at rel with two pwrites: the whole unit with every record's header (TOTALSIZE and
-// MAGICCODE) zeroed, then the headers. The SYNC_FLUSH write path: pages written through
-// the file descriptor carry no writable page-table entry, so the msync that follows
-// does not write-protect each page and shoot down its TLB entry on the other processors
-// (an interrupt per page, costly on a virtual machine), and the next write to the page
-// takes no fault; on the reference machine an msync of 64 records written this way took
-// a third of the time it took after copies into the mapping (docs/architecture.md §4).
-// A process killed between or during them leaves whole records followed by records
-// without a header, which recovery cuts as a torn tail, as it cuts a copy cut short. A failed write fails the
-// log: what the file holds past the write position is then unknown.
-func (l *Log) writeThroughLocked(seg *segment.File, rel int64, u Unit, qo, pos, ts int64) error {
-	recs, count := u.Recs, u.Count
-	buf := append(l.mu.wbuf[:0], recs...)
-	for i, off := 0, 0; i < count; i++ {
-		size := int(binary.BigEndian.Uint32(recs[off:]))
-		q := int64(0)
-		if u.Advance {
-			q = qo + int64(i)
-		}
-		message.PatchRecord(buf[off:off+size], q, pos+int64(off), ts)
-		off += size
-	}
-	// Headers zeroed first: a kill part-way leaves no record after the cut that looks
-	// valid (recovery would take it for corruption of what precedes it).
-	heads := l.mu.heads[:0]
-	lastHead := 0
-	for i, off := 0, 0; i < count; i++ {
-		size := int(binary.BigEndian.Uint32(buf[off:]))
-		heads = append(heads, binary.BigEndian.Uint64(buf[off:]))
-		clear(buf[off : off+headerLen])
-		lastHead = off
-		off += size
-	}
-	err := seg.WriteAt(buf, rel)
-	if err == nil {
-		// Then the headers, in one pwrite from the first through the last: the
-		// kernel copies front to back, so a kill part-way leaves a prefix of them.
-		for i, off := 0, 0; i < count; i++ {
-			binary.BigEndian.PutUint64(buf[off:], heads[i])
-			off += int(binary.BigEndian.Uint32(buf[off:]))
-		}
-		err = seg.WriteAt(buf[:lastHead+headerLen], rel)
-	}
-	if cap(heads) <= maxWriteBuf/8 {
-		l.mu.heads = heads[:0]
-	}
-	if cap(buf) <= maxWriteBuf {
-		l.mu.wbuf = buf[:0]
-	}
-	if err != nil {
-		l.failLocked(err)
-		return l.mu.failed
-	}
-	return nil
 }
 
 // maxWriteBuf bounds the write-through buffer the log keeps between appends: an
