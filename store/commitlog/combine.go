@@ -83,21 +83,10 @@ func (l *Log) combine(own *slot) {
 	)
 	ts := l.o.Now().UnixMilli()
 	for _, s := range batch {
-		if s.err = l.fits(int64(len(s.u.Recs))); s.err != nil {
-			continue
+		sg, r, out, err := l.appendCountedLocked(s.u, ts)
+		if s.res, s.err = out, err; err == nil {
+			seg, rel, appended = sg, r, true
 		}
-		if s.err = l.writableLocked(); s.err != nil {
-			continue
-		}
-		sg, r, out, err := l.appendLocked(s.u, ts)
-		if err != nil {
-			s.err = err
-			continue
-		}
-		s.res = out
-		l.mu.puts += int64(s.u.Count)
-		l.mu.bytes += int64(len(s.u.Recs))
-		seg, rel, appended = sg, r, true
 	}
 	if appended {
 		if l.commitLocked() != nil || l.mu.failed != nil {

@@ -201,21 +201,10 @@ func (l *Log) AppendMany(units []Unit, res []Result, errs []error) {
 	)
 	ts := l.o.Now().UnixMilli()
 	for i, u := range units {
-		if errs[i] = l.fits(int64(len(u.Recs))); errs[i] != nil {
-			continue
+		s, r, out, err := l.appendCountedLocked(u, ts)
+		if res[i], errs[i] = out, err; err == nil {
+			seg, rel, appended = s, r, true
 		}
-		if errs[i] = l.writableLocked(); errs[i] != nil {
-			continue
-		}
-		s, r, out, err := l.appendLocked(u, ts)
-		if err != nil {
-			errs[i] = err
-			continue
-		}
-		res[i] = out
-		l.mu.puts += int64(u.Count)
-		l.mu.bytes += int64(len(u.Recs))
-		seg, rel, appended = s, r, true
 	}
 	if !appended {
 		l.mu.Unlock()
@@ -236,6 +225,24 @@ func failAll(errs []error, err error) {
 			errs[i] = err
 		}
 	}
+}
+
+// appendCountedLocked is one unit of a batch appended under l.mu: refused if it cannot
+// fit or the log is not writable, appended and counted otherwise.
+func (l *Log) appendCountedLocked(u Unit, ts int64) (*segment.File, int64, Result, error) {
+	if err := l.fits(int64(len(u.Recs))); err != nil {
+		return nil, 0, Result{}, err
+	}
+	if err := l.writableLocked(); err != nil {
+		return nil, 0, Result{}, err
+	}
+	seg, rel, r, err := l.appendLocked(u, ts)
+	if err != nil {
+		return nil, 0, Result{}, err
+	}
+	l.mu.puts += int64(u.Count)
+	l.mu.bytes += int64(len(u.Recs))
+	return seg, rel, r, nil
 }
 
 // fits refuses n bytes of records that cannot fit one segment.
