@@ -62,8 +62,8 @@ type Log struct {
 		topics map[string]*topicState
 		puts   int64
 		bytes  int64
-		// The staged run under SYNC_FLUSH (combine.go): records stamped, headers
-		// zeroed, not yet written; empty whenever the lock is free.
+		// The staged run under SYNC_FLUSH (stage.go): records stamped, headers
+		// zeroed, not yet written to the file; the flusher writes it each round.
 		wbuf     []byte
 		heads    []uint64 // the staged records' headers, in order
 		stageSeg *segment.File
@@ -71,7 +71,7 @@ type Log struct {
 	}
 	written atomic.Int64 // published write position: records below it are complete
 
-	comb combiner // Append's queue under SYNC_FLUSH
+	staged atomic.Int64 // under SYNC_FLUSH: end of the records appended, written or not
 
 	fl        flusher
 	prep      preparer
@@ -124,7 +124,27 @@ func (l *Log) SegmentBytes() int64 { return l.o.SegmentBytes }
 
 // Written returns the offset just past the last complete record: readers may read any
 // record below it.
-func (l *Log) Written() int64 { return l.written.Load() }
+//
+// Under SYNC_FLUSH appended records are staged and written to the file once per flush
+// round (stage.go); Written first writes what is staged, so that a caller that
+// appended and then asks sees its records, exactly as if they had been written at once.
+func (l *Log) Written() int64 {
+	if l.staged.Load() > l.written.Load() {
+		// A failed write fails the log; readers go on reading what was written.
+		_ = l.commit()
+	}
+	return l.written.Load()
+}
+
+// writtenThrough returns the written end, after writing what is staged if end lies
+// past the written end and something is staged: a read by offset right after the append
+// finds the record, as Written's callers do.
+func (l *Log) writtenThrough(end int64) int64 {
+	if w := l.written.Load(); end <= w || l.staged.Load() <= w {
+		return w
+	}
+	return l.Written()
+}
 
 // Flushed returns the offset through which the log is known to be on disk.
 func (l *Log) Flushed() int64 { return l.fl.flushed.Load() }
@@ -157,9 +177,6 @@ func (l *Log) Err() error {
 func (l *Log) Append(recs []byte, count int, topic []byte, queueID int32, advance bool) (Result, error) {
 	if err := l.fits(int64(len(recs))); err != nil {
 		return Result{}, err
-	}
-	if l.o.SyncFlush {
-		return l.appendCombined(Unit{Recs: recs, Count: count, Topic: topic, QueueID: queueID, Advance: advance})
 	}
 	l.mu.Lock()
 	if err := l.writableLocked(); err != nil {
@@ -210,21 +227,7 @@ func (l *Log) AppendMany(units []Unit, res []Result, errs []error) {
 		l.mu.Unlock()
 		return
 	}
-	if l.commitLocked() != nil || l.mu.failed != nil {
-		// A failed write — this one or one before a roll — fails the whole batch.
-		failAll(errs, l.mu.failed)
-	}
 	l.wakeUnlock(seg, rel)
-}
-
-// failAll gives err to every unit of a batch that has no error yet: a failed write of a
-// staged run fails the log, and every unit of the batch with it.
-func failAll(errs []error, err error) {
-	for i := range errs {
-		if errs[i] == nil {
-			errs[i] = err
-		}
-	}
 }
 
 // appendCountedLocked is one unit of a batch appended under l.mu: refused if it cannot
@@ -262,7 +265,7 @@ func (l *Log) appendLocked(u Unit, ts int64) (*segment.File, int64, Result, erro
 	rel := l.mu.wpos - seg.Start()
 	if rel+n+message.MinBlankSize > l.o.SegmentBytes {
 		// The run staged in seg goes to the file before seg is closed with a blank.
-		if err := l.commitLocked(); err != nil {
+		if _, err := l.commitLocked(); err != nil {
 			return nil, 0, Result{}, err
 		}
 		var err error
@@ -282,7 +285,13 @@ func (l *Log) appendLocked(u Unit, ts int64) (*segment.File, int64, Result, erro
 	}
 	pos := l.mu.wpos
 	if l.o.SyncFlush {
-		// Written and published by the caller's commitLocked.
+		// Written to the file and published by the flusher (commitLocked), or here
+		// once maxWriteBuf is staged: a stalled flusher does not grow the buffer.
+		if len(l.mu.wbuf) > 0 && int64(len(l.mu.wbuf))+n > maxWriteBuf {
+			if _, err := l.commitLocked(); err != nil {
+				return nil, 0, Result{}, err
+			}
+		}
 		l.stageLocked(seg, rel, u, qo, pos, ts)
 	} else {
 		l.copyInLocked(seg, rel, u, qo, pos, ts)
@@ -293,7 +302,9 @@ func (l *Log) appendLocked(u Unit, ts int64) (*segment.File, int64, Result, erro
 	t.puts += int64(count)
 	end := pos + n
 	l.mu.wpos = end
-	if !l.o.SyncFlush {
+	if l.o.SyncFlush {
+		l.staged.Store(end)
+	} else {
 		l.written.Store(end)
 	}
 	return seg, rel + n, Result{PhysicalOffset: pos, QueueOffset: qo, Count: count, StoreTimestamp: ts, EndOffset: end}, nil
@@ -346,11 +357,17 @@ func (l *Log) publishUnlock(seg *segment.File, rel, n int64, count int) {
 
 // wakeUnlock ends an append whose last record ended at rel in the active segment seg,
 // with l.mu held: it tells the preparer how far seg is filled and releases l.mu; then
-// it wakes the store's dispatcher and, under SYNC_FLUSH, the flusher.
+// it wakes the store's dispatcher unless the records are only staged, and, under
+// SYNC_FLUSH, the flusher.
 func (l *Log) wakeUnlock(seg *segment.File, rel int64) {
 	l.prep.noteLocked(l, seg, rel)
+	// Staged records are not readable yet: whoever writes them wakes the dispatcher
+	// (commit), and the flusher, woken here, does so at the start of its round.
+	staged := l.staged.Load() > l.written.Load()
 	l.mu.Unlock()
-	l.o.Notify()
+	if !staged {
+		l.o.Notify()
+	}
 	if l.o.SyncFlush {
 		l.fl.kickFlush()
 	}
@@ -434,7 +451,7 @@ func (l *Log) At(pos int64) (rec []byte, next int64, err error) {
 // start with a v1 record of exactly that size (a ConsumeQueue unit's claim checked
 // cheaply); ok is false otherwise (removed by retention, or a unit that does not match).
 func (l *Log) Slice(pos int64, size int32) (b []byte, ok bool) {
-	if size < message.FixedOverheadV4 || pos+int64(size) > l.written.Load() {
+	if size < message.FixedOverheadV4 || pos+int64(size) > l.writtenThrough(pos+int64(size)) {
 		return nil, false
 	}
 	seg := l.files.Find(pos)
@@ -455,7 +472,7 @@ func (l *Log) Slice(pos int64, size int32) (b []byte, ok bool) {
 // Record returns the record that starts at the physical offset pos. The record must
 // carry pos as its PHYSICALOFFSET, so an offset into the middle of a record is refused.
 func (l *Log) Record(pos int64) ([]byte, error) {
-	if pos < l.Min() || pos >= l.written.Load() {
+	if pos < l.Min() || pos >= l.writtenThrough(pos+1) {
 		return nil, fmt.Errorf("%w %d: outside [%d, %d)", ErrNoRecord, pos, l.Min(), l.written.Load())
 	}
 	seg := l.files.Find(pos)
@@ -513,9 +530,17 @@ func (l *Log) QueueOffset(topic string, queueID int32) int64 {
 
 // Exclusive runs fn while no append can run. The store deletes a topic's queues inside
 // it so that no record of the topic is appended half-way.
+//
+// Records staged under SYNC_FLUSH are written to the file first, so that fn sees (and
+// can wait for the dispatch of) everything appended before it.
 func (l *Log) Exclusive(fn func() error) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if wrote, err := l.commitLocked(); err != nil {
+		return err
+	} else if wrote {
+		l.o.Notify()
+	}
 	return fn()
 }
 

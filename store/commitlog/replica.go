@@ -34,7 +34,7 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 // from must be a record boundary: a record there must carry from as its
 // PHYSICALOFFSET, a blank must reach exactly to the end of its segment.
 func (l *Log) ReadRaw(from int64, maxBytes int) ([]byte, error) {
-	w := l.written.Load()
+	w := l.writtenThrough(from + 1)
 	if from >= w {
 		if from > w {
 			return nil, fmt.Errorf("%w %d: past the end of the log %d", ErrNoRecord, from, w)

@@ -10,12 +10,13 @@ import (
 	"github.com/rocketgo/rocketgo/proto/message"
 )
 
-// TestCombinedAppendsConcurrent has many appenders append under SYNC_FLUSH at once,
-// across segment rolls, and checks what each was told against the file: every result's
+// TestStagedAppendsConcurrent has many appenders append under SYNC_FLUSH at once,
+// across segment rolls (each a write of what is staged), and checks what each was told
+// against the file: every result's
 // physical offset holds exactly that appender's records, stamped with the result's
 // queue offsets, the queue offsets of each queue run 0..n-1 with no gap or repeat, and
 // the log is those records back to back (blanks aside), every one acknowledged durable.
-func TestCombinedAppendsConcurrent(t *testing.T) {
+func TestStagedAppendsConcurrent(t *testing.T) {
 	const writers, per = 24, 40
 	l := fixedLog(t, t.TempDir(), true)
 	defer l.Close()
@@ -116,12 +117,12 @@ func TestCombinedAppendsConcurrent(t *testing.T) {
 	}
 }
 
-// TestCombinedTornAtEveryPoint stages a batch of several units as a combiner does, then
+// TestStagedTornAtEveryPoint stages several units as concurrent appends do, then
 // leaves the file as a kill would at many points of its two pwrites — part of the
 // records (headers zeroed), or all of them and part of the headers — and checks that
 // recovery keeps exactly the records whose header was written in full, before the
 // batch and in it, and nothing after.
-func TestCombinedTornAtEveryPoint(t *testing.T) {
+func TestStagedTornAtEveryPoint(t *testing.T) {
 	units := [][]byte{
 		record(t, "T", 0, []byte("a")),
 		append(record(t, "T", 0, []byte("b1")), record(t, "T", 0, bytes.Repeat([]byte("b2"), 50))...),
