@@ -339,8 +339,8 @@ func (l *Log) copyInLocked(seg *segment.File, rel int64, u Unit, qo, pos, ts int
 	}
 }
 
-// maxWriteBuf bounds the write-through buffer the log keeps between appends: an
-// occasional large batch does not pin its size for good.
+// maxWriteBuf bounds the staging buffer under SYNC_FLUSH: past it an append writes what
+// is staged itself, and a buffer grown beyond it by one large batch is not kept.
 const maxWriteBuf = 1 << 20
 
 // publishUnlock ends an append of count records, n bytes copied at rel into the active

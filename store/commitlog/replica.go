@@ -286,6 +286,7 @@ func (l *Log) ResetEmpty(start int64) error {
 	l.mu.active = f
 	l.mu.wpos = start
 	l.written.Store(start)
+	l.staged.Store(start)
 	l.fl.flushed.Store(start)
 	l.prep.populated.Store(start)
 	l.prep.wake()

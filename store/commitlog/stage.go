@@ -43,7 +43,11 @@ func (l *Log) stageLocked(seg *segment.File, rel int64, u Unit, qo, pos, ts int6
 
 // commitLocked writes the staged run with two pwrites — the records with their headers
 // zeroed, then the headers from the first through the last — and publishes its end to
-// readers. A process killed between or during them leaves whole records followed by
+// readers. Through the file descriptor, not the mapping: pages written that way carry
+// no writable page-table entry, so the msync that follows does not write-protect each
+// page and shoot down its TLB entry on the other processors (an interrupt per page,
+// costly on a virtual machine), and the next write to the page takes no fault
+// (docs/architecture.md §4). A process killed between or during them leaves whole records followed by
 // records without a header, which recovery cuts as a torn tail: headers zeroed first,
 // so no record after the cut looks valid (recovery would take it for corruption of what
 // precedes it), and the kernel copies front to back, so a kill part-way through the
