@@ -28,8 +28,10 @@
 // (TOTALSIZE, MAGICCODE) are copied last, so a process killed mid-append leaves either a
 // whole record or one without a header, which recovery cuts as a torn tail. Under
 // SYNC_FLUSH the same bytes go in with pwrite instead (headers zeroed, then the
-// headers), which leaves the msync no page-table entries to clean (writeThroughLocked).
-// The end is then published (Written), which is what readers and the dispatcher go by.
+// headers), which leaves the msync no page-table entries to clean; appends only stage
+// their records and the flusher writes all of them with one pwrite pair per round
+// (stage.go). The end is then published (Written), which is what readers and the
+// dispatcher go by.
 //
 // A preparer goroutine keeps the pages ahead of the writer faulted in and creates the
 // next segment before it is needed; see prepare.go for why and the measurements.

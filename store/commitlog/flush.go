@@ -60,8 +60,14 @@ func (l *Log) Flushes() int64 { return l.fl.count.Load() }
 // FlushTime returns the time spent in flush rounds since Open.
 func (l *Log) FlushTime() time.Duration { return time.Duration(l.fl.nanos.Load()) }
 
-// Flush msyncs everything appended so far and waits for it.
+// Flush msyncs everything appended so far and waits for it. Under SYNC_FLUSH it first
+// writes the staged records to the file (stage.go); a failed write fails the log and
+// every waiter, as a failed msync does.
 func (l *Log) Flush() error {
+	if err := l.commit(); err != nil {
+		l.fl.w.failAll(err)
+		return err
+	}
 	return l.flushTo(l.written.Load())
 }
 
@@ -148,7 +154,7 @@ func (l *Log) flushLoop() {
 func (l *Log) groupCommit() {
 	f := &l.fl
 	for {
-		if l.written.Load() <= f.flushed.Load() {
+		if max(l.staged.Load(), l.written.Load()) <= f.flushed.Load() {
 			select {
 			case <-l.stop:
 				return

@@ -62,10 +62,16 @@ type Log struct {
 		topics map[string]*topicState
 		puts   int64
 		bytes  int64
-		wbuf   []byte   // writeThroughLocked's scratch: the unit
-		heads  []uint64 // and its records' headers
+		// The staged run under SYNC_FLUSH (stage.go): records stamped, headers
+		// zeroed, not yet written to the file; the flusher writes it each round.
+		wbuf     []byte
+		heads    []uint64 // the staged records' headers, in order
+		stageSeg *segment.File
+		stageRel int64 // where wbuf goes in stageSeg
 	}
 	written atomic.Int64 // published write position: records below it are complete
+
+	staged atomic.Int64 // under SYNC_FLUSH: end of the records appended, written or not
 
 	fl        flusher
 	prep      preparer
@@ -118,7 +124,27 @@ func (l *Log) SegmentBytes() int64 { return l.o.SegmentBytes }
 
 // Written returns the offset just past the last complete record: readers may read any
 // record below it.
-func (l *Log) Written() int64 { return l.written.Load() }
+//
+// Under SYNC_FLUSH appended records are staged and written to the file once per flush
+// round (stage.go); Written first writes what is staged, so that a caller that
+// appended and then asks sees its records, exactly as if they had been written at once.
+func (l *Log) Written() int64 {
+	if l.staged.Load() > l.written.Load() {
+		// A failed write fails the log; readers go on reading what was written.
+		_ = l.commit()
+	}
+	return l.written.Load()
+}
+
+// writtenThrough returns the written end, after writing what is staged if end lies
+// past the written end and something is staged: a read by offset right after the append
+// finds the record, as Written's callers do.
+func (l *Log) writtenThrough(end int64) int64 {
+	if w := l.written.Load(); end <= w || l.staged.Load() <= w {
+		return w
+	}
+	return l.Written()
+}
 
 // Flushed returns the offset through which the log is known to be on disk.
 func (l *Log) Flushed() int64 { return l.fl.flushed.Load() }
@@ -192,27 +218,34 @@ func (l *Log) AppendMany(units []Unit, res []Result, errs []error) {
 	)
 	ts := l.o.Now().UnixMilli()
 	for i, u := range units {
-		if errs[i] = l.fits(int64(len(u.Recs))); errs[i] != nil {
-			continue
+		s, r, out, err := l.appendCountedLocked(u, ts)
+		if res[i], errs[i] = out, err; err == nil {
+			seg, rel, appended = s, r, true
 		}
-		if errs[i] = l.writableLocked(); errs[i] != nil {
-			continue
-		}
-		s, r, out, err := l.appendLocked(u, ts)
-		if err != nil {
-			errs[i] = err
-			continue
-		}
-		res[i] = out
-		l.mu.puts += int64(u.Count)
-		l.mu.bytes += int64(len(u.Recs))
-		seg, rel, appended = s, r, true
 	}
 	if !appended {
 		l.mu.Unlock()
 		return
 	}
 	l.wakeUnlock(seg, rel)
+}
+
+// appendCountedLocked is one unit of a batch appended under l.mu: refused if it cannot
+// fit or the log is not writable, appended and counted otherwise.
+func (l *Log) appendCountedLocked(u Unit, ts int64) (*segment.File, int64, Result, error) {
+	if err := l.fits(int64(len(u.Recs))); err != nil {
+		return nil, 0, Result{}, err
+	}
+	if err := l.writableLocked(); err != nil {
+		return nil, 0, Result{}, err
+	}
+	seg, rel, r, err := l.appendLocked(u, ts)
+	if err != nil {
+		return nil, 0, Result{}, err
+	}
+	l.mu.puts += int64(u.Count)
+	l.mu.bytes += int64(len(u.Recs))
+	return seg, rel, r, nil
 }
 
 // fits refuses n bytes of records that cannot fit one segment.
@@ -231,6 +264,10 @@ func (l *Log) appendLocked(u Unit, ts int64) (*segment.File, int64, Result, erro
 	seg := l.mu.active
 	rel := l.mu.wpos - seg.Start()
 	if rel+n+message.MinBlankSize > l.o.SegmentBytes {
+		// The run staged in seg goes to the file before seg is closed with a blank.
+		if _, err := l.commitLocked(); err != nil {
+			return nil, 0, Result{}, err
+		}
 		var err error
 		if seg, err = l.rollLocked(seg, rel); err != nil {
 			return nil, 0, Result{}, err
@@ -248,9 +285,14 @@ func (l *Log) appendLocked(u Unit, ts int64) (*segment.File, int64, Result, erro
 	}
 	pos := l.mu.wpos
 	if l.o.SyncFlush {
-		if err := l.writeThroughLocked(seg, rel, u, qo, pos, ts); err != nil {
-			return nil, 0, Result{}, err
+		// Written to the file and published by the flusher (commitLocked), or here
+		// once maxWriteBuf is staged: a stalled flusher does not grow the buffer.
+		if len(l.mu.wbuf) > 0 && int64(len(l.mu.wbuf))+n > maxWriteBuf {
+			if _, err := l.commitLocked(); err != nil {
+				return nil, 0, Result{}, err
+			}
 		}
+		l.stageLocked(seg, rel, u, qo, pos, ts)
 	} else {
 		l.copyInLocked(seg, rel, u, qo, pos, ts)
 	}
@@ -260,7 +302,11 @@ func (l *Log) appendLocked(u Unit, ts int64) (*segment.File, int64, Result, erro
 	t.puts += int64(count)
 	end := pos + n
 	l.mu.wpos = end
-	l.written.Store(end)
+	if l.o.SyncFlush {
+		l.staged.Store(end)
+	} else {
+		l.written.Store(end)
+	}
 	return seg, rel + n, Result{PhysicalOffset: pos, QueueOffset: qo, Count: count, StoreTimestamp: ts, EndOffset: end}, nil
 }
 
@@ -293,65 +339,8 @@ func (l *Log) copyInLocked(seg *segment.File, rel int64, u Unit, qo, pos, ts int
 	}
 }
 
-// writeThroughLocked writes u's records, stamped as copyInLocked stamps them, into seg
-// at rel with two pwrites: the whole unit with every record's header (TOTALSIZE and
-// MAGICCODE) zeroed, then the headers. The SYNC_FLUSH write path: pages written through
-// the file descriptor carry no writable page-table entry, so the msync that follows
-// does not write-protect each page and shoot down its TLB entry on the other processors
-// (an interrupt per page, costly on a virtual machine), and the next write to the page
-// takes no fault; on the reference machine an msync of 64 records written this way took
-// a third of the time it took after copies into the mapping (docs/architecture.md §4).
-// A process killed between or during them leaves whole records followed by records
-// without a header, which recovery cuts as a torn tail, as it cuts a copy cut short. A failed write fails the
-// log: what the file holds past the write position is then unknown.
-func (l *Log) writeThroughLocked(seg *segment.File, rel int64, u Unit, qo, pos, ts int64) error {
-	recs, count := u.Recs, u.Count
-	buf := append(l.mu.wbuf[:0], recs...)
-	for i, off := 0, 0; i < count; i++ {
-		size := int(binary.BigEndian.Uint32(recs[off:]))
-		q := int64(0)
-		if u.Advance {
-			q = qo + int64(i)
-		}
-		message.PatchRecord(buf[off:off+size], q, pos+int64(off), ts)
-		off += size
-	}
-	// Headers zeroed first: a kill part-way leaves no record after the cut that looks
-	// valid (recovery would take it for corruption of what precedes it).
-	heads := l.mu.heads[:0]
-	lastHead := 0
-	for i, off := 0, 0; i < count; i++ {
-		size := int(binary.BigEndian.Uint32(buf[off:]))
-		heads = append(heads, binary.BigEndian.Uint64(buf[off:]))
-		clear(buf[off : off+headerLen])
-		lastHead = off
-		off += size
-	}
-	err := seg.WriteAt(buf, rel)
-	if err == nil {
-		// Then the headers, in one pwrite from the first through the last: the
-		// kernel copies front to back, so a kill part-way leaves a prefix of them.
-		for i, off := 0, 0; i < count; i++ {
-			binary.BigEndian.PutUint64(buf[off:], heads[i])
-			off += int(binary.BigEndian.Uint32(buf[off:]))
-		}
-		err = seg.WriteAt(buf[:lastHead+headerLen], rel)
-	}
-	if cap(heads) <= maxWriteBuf/8 {
-		l.mu.heads = heads[:0]
-	}
-	if cap(buf) <= maxWriteBuf {
-		l.mu.wbuf = buf[:0]
-	}
-	if err != nil {
-		l.failLocked(err)
-		return l.mu.failed
-	}
-	return nil
-}
-
-// maxWriteBuf bounds the write-through buffer the log keeps between appends: an
-// occasional large batch does not pin its size for good.
+// maxWriteBuf bounds the staging buffer under SYNC_FLUSH: past it an append writes what
+// is staged itself, and a buffer grown beyond it by one large batch is not kept.
 const maxWriteBuf = 1 << 20
 
 // publishUnlock ends an append of count records, n bytes copied at rel into the active
@@ -368,11 +357,17 @@ func (l *Log) publishUnlock(seg *segment.File, rel, n int64, count int) {
 
 // wakeUnlock ends an append whose last record ended at rel in the active segment seg,
 // with l.mu held: it tells the preparer how far seg is filled and releases l.mu; then
-// it wakes the store's dispatcher and, under SYNC_FLUSH, the flusher.
+// it wakes the store's dispatcher unless the records are only staged, and, under
+// SYNC_FLUSH, the flusher.
 func (l *Log) wakeUnlock(seg *segment.File, rel int64) {
 	l.prep.noteLocked(l, seg, rel)
+	// Staged records are not readable yet: whoever writes them wakes the dispatcher
+	// (commit), and the flusher, woken here, does so at the start of its round.
+	staged := l.staged.Load() > l.written.Load()
 	l.mu.Unlock()
-	l.o.Notify()
+	if !staged {
+		l.o.Notify()
+	}
 	if l.o.SyncFlush {
 		l.fl.kickFlush()
 	}
@@ -456,7 +451,7 @@ func (l *Log) At(pos int64) (rec []byte, next int64, err error) {
 // start with a v1 record of exactly that size (a ConsumeQueue unit's claim checked
 // cheaply); ok is false otherwise (removed by retention, or a unit that does not match).
 func (l *Log) Slice(pos int64, size int32) (b []byte, ok bool) {
-	if size < message.FixedOverheadV4 || pos+int64(size) > l.written.Load() {
+	if size < message.FixedOverheadV4 || pos+int64(size) > l.writtenThrough(pos+int64(size)) {
 		return nil, false
 	}
 	seg := l.files.Find(pos)
@@ -477,7 +472,7 @@ func (l *Log) Slice(pos int64, size int32) (b []byte, ok bool) {
 // Record returns the record that starts at the physical offset pos. The record must
 // carry pos as its PHYSICALOFFSET, so an offset into the middle of a record is refused.
 func (l *Log) Record(pos int64) ([]byte, error) {
-	if pos < l.Min() || pos >= l.written.Load() {
+	if pos < l.Min() || pos >= l.writtenThrough(pos+1) {
 		return nil, fmt.Errorf("%w %d: outside [%d, %d)", ErrNoRecord, pos, l.Min(), l.written.Load())
 	}
 	seg := l.files.Find(pos)
@@ -535,9 +530,17 @@ func (l *Log) QueueOffset(topic string, queueID int32) int64 {
 
 // Exclusive runs fn while no append can run. The store deletes a topic's queues inside
 // it so that no record of the topic is appended half-way.
+//
+// Records staged under SYNC_FLUSH are written to the file first, so that fn sees (and
+// can wait for the dispatch of) everything appended before it.
 func (l *Log) Exclusive(fn func() error) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if wrote, err := l.commitLocked(); err != nil {
+		return err
+	} else if wrote {
+		l.o.Notify()
+	}
 	return fn()
 }
 

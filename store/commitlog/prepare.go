@@ -135,7 +135,7 @@ func (l *Log) prepare() {
 		default:
 		}
 		ahead, chunk := l.prepDistances()
-		w := l.written.Load()
+		w := max(l.written.Load(), l.staged.Load())
 		from := max(p.populated.Load(), w)
 		goal := w + ahead
 		if from >= goal {
@@ -154,7 +154,7 @@ func (l *Log) prepare() {
 		if l.o.SyncFlush {
 			// Group commit pays for every extent conversion in its msync: start writing
 			// the zeros now, while nobody waits for them.
-			f.StartWriteback(max(from, l.written.Load())-f.Start(), end-f.Start())
+			f.StartWriteback(max(from, l.written.Load(), l.staged.Load())-f.Start(), end-f.Start())
 		}
 		p.raise(end)
 	}

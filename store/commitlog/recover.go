@@ -140,6 +140,7 @@ func (l *Log) setEnd(end int64, active *segment.File, flushed int64) {
 	l.mu.wpos = end
 	l.mu.Unlock()
 	l.written.Store(end)
+	l.staged.Store(end) // nothing staged: a truncation must not leave it past the end
 	l.fl.flushed.Store(flushed)
 }
 

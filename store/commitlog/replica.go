@@ -34,7 +34,7 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 // from must be a record boundary: a record there must carry from as its
 // PHYSICALOFFSET, a blank must reach exactly to the end of its segment.
 func (l *Log) ReadRaw(from int64, maxBytes int) ([]byte, error) {
-	w := l.written.Load()
+	w := l.writtenThrough(from + 1)
 	if from >= w {
 		if from > w {
 			return nil, fmt.Errorf("%w %d: past the end of the log %d", ErrNoRecord, from, w)
@@ -286,6 +286,7 @@ func (l *Log) ResetEmpty(start int64) error {
 	l.mu.active = f
 	l.mu.wpos = start
 	l.written.Store(start)
+	l.staged.Store(start)
 	l.fl.flushed.Store(start)
 	l.prep.populated.Store(start)
 	l.prep.wake()

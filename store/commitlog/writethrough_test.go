@@ -143,6 +143,10 @@ func TestWriteThroughTornUnit(t *testing.T) {
 	if r.PhysicalOffset != last.EndOffset {
 		t.Fatalf("next append at %d, want %d", r.PhysicalOffset, last.EndOffset)
 	}
+	// Staged until the flusher writes it (stage.go): the acknowledgement is the point.
+	if err := l2.WaitFlushed(t.Context(), r.EndOffset); err != nil {
+		t.Fatal(err)
+	}
 	if size := binary.BigEndian.Uint32(seg.Bytes()[rel:]); int(size) != int(r.EndOffset-r.PhysicalOffset) {
 		t.Fatalf("next record's TOTALSIZE %d, want %d", size, r.EndOffset-r.PhysicalOffset)
 	}
