@@ -230,7 +230,22 @@ func ConsumeWith(ctx context.Context, c LoadConfig, pc ConsumerClient) error {
 	_, _, avgS, maxS := totalStore.take()
 	fmt.Fprintf(c.Out, "[summary] Consume TPS: %.0f Messages: %d Average(B2C) RT(ms): %.3f Average(S2C) RT(ms): %.3f MAX(B2C) RT(ms): %.3f MAX(S2C) RT(ms): %.3f Seconds: %.1f\n",
 		float64(ok)/el.Seconds(), ok, avgB, avgS, maxB, maxS, el.Seconds())
+	if ok == 0 {
+		return nothingConsumed(c, fmt.Sprintf("%.1f", el.Seconds()))
+	}
 	return nil
+}
+
+// nothingConsumed is the error of a consumer run that ended without receiving a
+// message, whichever client ran it (docs/mqbench.md §3): a consumer pointed at the
+// wrong topic or group, or a new group without -from-first on an idle topic, would
+// otherwise look like a successful run.
+func nothingConsumed(c LoadConfig, seconds string) error {
+	hint := "the topic holds no message, or they went to another group"
+	if !c.FromFirst {
+		hint = "a new group starts after the newest message unless -from-first"
+	}
+	return fmt.Errorf("consumer: no message received from topic %s by group %s in %s s (%s)", c.Topic, c.Group, seconds, hint)
 }
 
 // runContext bounds ctx by d when d > 0.

@@ -50,6 +50,20 @@ func TestEverySendFailedOfficial(t *testing.T) {
 	mqbench.CheckEverySendFailed(t, r, 4, "NoSuchTopic")
 }
 
+// TestConsumedNothingOfficial: through Apache's client too, a consumer run that
+// receives no message exits with status 1 and says so after its summary.
+func TestConsumedNothingOfficial(t *testing.T) {
+	cl := mqbench.StartCluster(t)
+	bin := programs(t, cl.Bin)
+	cl.CreateTopic(t, "OfficialEmpty")
+	r := mqbench.Run(t, bin, nil, "consumer", "-client", "official", "-namesrv", cl.NameServer, "-topic", "OfficialEmpty",
+		"-group", "official_empty", "-from-first", "-dur", "3s", "-interval", "1s")
+	want := "mqbench: consumer: no message received from topic OfficialEmpty by group official_empty in "
+	if r.Code != 1 || !strings.Contains(r.Stdout, "[summary] Consume TPS: 0 Messages: 0 ") || !strings.Contains(r.Stderr, want) {
+		t.Fatalf("consumer of an empty topic:\n%s", r)
+	}
+}
+
 // TestFlagsOfficial: mqbench passes the flags set on its command line, and the
 // program refuses the ones its command does not take, as mqbench does.
 func TestFlagsOfficial(t *testing.T) {
