@@ -70,33 +70,9 @@ func FeedExt(r ExtReader, ext map[string]string) {
 // decodeRocketMQHeaderExt is decodeRocketMQHeader with the entries passed to r: the same
 // checks in the same order, so both accept and refuse the same headers.
 func decodeRocketMQHeaderExt(h []byte, c *Command, r ExtReader) error {
-	if len(h) < rmqFixedBytes {
-		return fmt.Errorf("%w: binary header of %d bytes, need at least %d", ErrBadFrame, len(h), rmqFixedBytes)
-	}
-	c.Code = int32(int16(binary.BigEndian.Uint16(h)))
-	c.Language = LanguageName(h[2])
-	c.Version = int32(int16(binary.BigEndian.Uint16(h[3:])))
-	c.Opaque = int32(binary.BigEndian.Uint32(h[5:]))
-	c.Flag = int32(binary.BigEndian.Uint32(h[9:]))
-	p := 13
-	rlen := int64(int32(binary.BigEndian.Uint32(h[p:])))
-	p += 4
-	if rlen < 0 || rlen > int64(len(h)-p) {
-		return fmt.Errorf("%w: binary header remark length %d, %d bytes left", ErrBadFrame, rlen, len(h)-p)
-	}
-	remarkAt := p
-	p += int(rlen)
-	if len(h)-p < 4 {
-		return fmt.Errorf("%w: binary header truncated before extFields length", ErrBadFrame)
-	}
-	elen := int64(int32(binary.BigEndian.Uint32(h[p:])))
-	p += 4
-	if elen < 0 || elen > int64(len(h)-p) {
-		return fmt.Errorf("%w: binary header extFields length %d, %d bytes left", ErrBadFrame, elen, len(h)-p)
-	}
-	end := p + int(elen)
-	if end != len(h) {
-		return fmt.Errorf("%w: binary header has %d bytes after extFields", ErrBadFrame, len(h)-end)
+	remarkAt, p, end, err := splitRocketMQHeader(h, c)
+	if err != nil {
+		return err
 	}
 	// Check every entry before passing any, so a malformed header feeds r nothing
 	// and the strings are copied only for a header that decodes.
@@ -109,7 +85,7 @@ func decodeRocketMQHeaderExt(h []byte, c *Command, r ExtReader) error {
 	}
 	// Only the remark and the extFields block are kept as strings.
 	s := string(h[remarkAt:])
-	c.Remark = s[:rlen]
+	c.Remark = s[:p-4-remarkAt]
 	base := remarkAt
 	for p < end {
 		klen, vlen, _ := rocketMQEntry(h[p:end])

@@ -351,35 +351,13 @@ func appendRocketMQHeader(dst []byte, c *Command) ([]byte, error) {
 // substrings of one copy of the header. Bytes after the extFields are an error. When
 // lazy reports true for a request's code, the extFields are checked and kept unparsed.
 func decodeRocketMQHeader(h []byte, c *Command, lazy func(code int32) bool) error {
-	if len(h) < rmqFixedBytes {
-		return fmt.Errorf("%w: binary header of %d bytes, need at least %d", ErrBadFrame, len(h), rmqFixedBytes)
+	remarkAt, extAt, end, err := splitRocketMQHeader(h, c)
+	if err != nil {
+		return err
 	}
 	s := string(h)
-	c.Code = int32(int16(binary.BigEndian.Uint16(h)))
-	c.Language = LanguageName(h[2])
-	c.Version = int32(int16(binary.BigEndian.Uint16(h[3:])))
-	c.Opaque = int32(binary.BigEndian.Uint32(h[5:]))
-	c.Flag = int32(binary.BigEndian.Uint32(h[9:]))
-	p := 13
-	rlen := int64(int32(binary.BigEndian.Uint32(h[p:])))
-	p += 4
-	if rlen < 0 || rlen > int64(len(h)-p) {
-		return fmt.Errorf("%w: binary header remark length %d, %d bytes left", ErrBadFrame, rlen, len(h)-p)
-	}
-	c.Remark = s[p : p+int(rlen)]
-	p += int(rlen)
-	if len(h)-p < 4 {
-		return fmt.Errorf("%w: binary header truncated before extFields length", ErrBadFrame)
-	}
-	elen := int64(int32(binary.BigEndian.Uint32(h[p:])))
-	p += 4
-	if elen < 0 || elen > int64(len(h)-p) {
-		return fmt.Errorf("%w: binary header extFields length %d, %d bytes left", ErrBadFrame, elen, len(h)-p)
-	}
-	end := p + int(elen)
-	if end != len(h) {
-		return fmt.Errorf("%w: binary header has %d bytes after extFields", ErrBadFrame, len(h)-end)
-	}
+	c.Remark = s[remarkAt : extAt-4]
+	p := extAt
 	ext := s[p:end]
 	if lazy != nil && !c.IsResponse() && lazy(c.Code) {
 		if err := walkRocketMQExt(ext, nil, nil); err != nil {
@@ -390,6 +368,46 @@ func decodeRocketMQHeader(h []byte, c *Command, lazy func(code int32) bool) erro
 	}
 	c.ExtFields = make(map[string]string, countRocketMQEntries(h[p:end]))
 	return walkRocketMQExt(ext, c.ExtFields, nil)
+}
+
+// splitRocketMQHeader reads the fixed fields of a ROCKETMQ binary header into c and
+// checks every length against the bytes that remain, so a hostile length never drives
+// an allocation. It returns where the remark starts, where the extFields block starts
+// (the remark ends 4 bytes before it, at the block's length) and where the block ends,
+// which is the header's end: bytes after the extFields are an error.
+//
+//	code int16 | language byte | version int16 | opaque int32 | flag int32 |
+//	remark length int32 | remark | extFields length int32 | extFields
+func splitRocketMQHeader(h []byte, c *Command) (remarkAt, extAt, end int, err error) {
+	if len(h) < rmqFixedBytes {
+		return 0, 0, 0, fmt.Errorf("%w: binary header of %d bytes, need at least %d", ErrBadFrame, len(h), rmqFixedBytes)
+	}
+	c.Code = int32(int16(binary.BigEndian.Uint16(h)))
+	c.Language = LanguageName(h[2])
+	c.Version = int32(int16(binary.BigEndian.Uint16(h[3:])))
+	c.Opaque = int32(binary.BigEndian.Uint32(h[5:]))
+	c.Flag = int32(binary.BigEndian.Uint32(h[9:]))
+	p := 13
+	rlen := int64(int32(binary.BigEndian.Uint32(h[p:])))
+	p += 4
+	if rlen < 0 || rlen > int64(len(h)-p) {
+		return 0, 0, 0, fmt.Errorf("%w: binary header remark length %d, %d bytes left", ErrBadFrame, rlen, len(h)-p)
+	}
+	remarkAt = p
+	p += int(rlen)
+	if len(h)-p < 4 {
+		return 0, 0, 0, fmt.Errorf("%w: binary header truncated before extFields length", ErrBadFrame)
+	}
+	elen := int64(int32(binary.BigEndian.Uint32(h[p:])))
+	p += 4
+	if elen < 0 || elen > int64(len(h)-p) {
+		return 0, 0, 0, fmt.Errorf("%w: binary header extFields length %d, %d bytes left", ErrBadFrame, elen, len(h)-p)
+	}
+	end = p + int(elen)
+	if end != len(h) {
+		return 0, 0, 0, fmt.Errorf("%w: binary header has %d bytes after extFields", ErrBadFrame, len(h)-end)
+	}
+	return remarkAt, p, end, nil
 }
 
 // walkRocketMQExt checks the ROCKETMQ extFields entries in ext and puts each into m,
