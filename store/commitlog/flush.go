@@ -6,20 +6,34 @@ import (
 	"time"
 )
 
-// flusher is the group-commit state. One goroutine msyncs everything appended so far
-// in one call and completes, in one pass, every waiter whose end offset that covers.
-// Appends go on while an msync runs (the append lock is never held across one), and
-// all of them are covered by the next msync, which starts as soon as the previous one
-// returns: the records per msync grow with the load, the msyncs per record fall.
+// flusher is the group-commit state. Under SYNC_FLUSH the flusher goroutine writes
+// what is staged and starts an msync of it on one of the sync goroutines, up to
+// maxInflight msyncs at once (the next round is written while the last one's msync
+// runs); a round's waiters are completed, in one pass, once its msync and every earlier
+// round's have returned. Appends go on while msyncs run (the append lock is never held
+// across one): the records per round grow with the load, the rounds per record fall.
 type flusher struct {
 	flushed atomic.Int64
 	count   atomic.Int64  // msync rounds that flushed something
-	nanos   atomic.Int64  // time spent in those rounds
+	nanos   atomic.Int64  // time spent in their msyncs
 	kick    chan struct{} // a flush is wanted now (cap 1)
 
-	syncMu sync.Mutex // serializes flushTo
+	// syncMu is held shared by every msync in progress (a round's, Flush's) and
+	// exclusively by tests that hold the flusher off; doneMu serializes advancing
+	// flushed and completing the waiters it covers.
+	syncMu sync.RWMutex
+	doneMu sync.Mutex
 
 	w waiters
+
+	// The pipeline (groupCommit): rounds started and not yet folded into flushed, in
+	// offset order; issued is where the last one ends (the flusher goroutine's only).
+	pipeMu   sync.Mutex
+	inflight []round
+	issued   int64
+	rounds   chan round    // to the sync goroutines (cap maxInflight)
+	freed    chan struct{} // a round's msync returned (cap 1): wakes a flusher waiting for a slot
+	busy     atomic.Int32  // msyncs started and not returned
 
 	// What the last round saw, for gather: how many waiters were queued when it
 	// completed, how long its msync took and when it ended (since epoch).
@@ -28,12 +42,24 @@ type flusher struct {
 	lastEnd atomic.Int64
 	epoch   time.Time
 
-	// synced, when set (by tests), is called after every successful msync with the
-	// absolute range it covered.
+	// synced, when set (by tests), is called each time flushed advances, with the
+	// absolute range that became durable.
 	synced func(from, to int64)
 
 	timer *time.Timer // gather's, reused; the flusher goroutine's only
 }
+
+// round is one msync of [from, to) in the pipeline; done once it returned.
+type round struct {
+	from, to int64
+	done     bool
+}
+
+// maxInflight is how many rounds' msyncs may run at once. On the reference disk two
+// concurrent 64 KiB pwrite+msync pairs complete 1.4 times as many per second as one
+// after the other (the second's writes go to the disk while the first waits for its
+// cache flush), and a third adds nothing.
+const maxInflight = 2
 
 // maxGather bounds how long a flush waits for the callers the previous one released
 // (see gather): at most half an msync, and never more than this.
@@ -41,6 +67,8 @@ const maxGather = 500 * time.Microsecond
 
 func (f *flusher) init() {
 	f.kick = make(chan struct{}, 1)
+	f.freed = make(chan struct{}, 1)
+	f.rounds = make(chan round, maxInflight)
 	f.w.added = make(chan struct{}, 1)
 	f.w.ready = make(chan struct{}, 1)
 	f.epoch = time.Now()
@@ -72,12 +100,13 @@ func (l *Log) Flush() error {
 }
 
 // flushTo msyncs [flushed, target) segment by segment, one msync per segment, then
-// advances flushed and completes the waiters it covers. Calls are serialized. A failed
-// msync makes the log sticky-failed and fails every waiter, present and future.
+// advances flushed and completes the waiters it covers. It may run beside the
+// pipeline's msyncs: ranges msynced twice are harmless, and flushed only grows. A
+// failed msync makes the log sticky-failed and fails every waiter, present and future.
 func (l *Log) flushTo(target int64) error {
 	f := &l.fl
-	f.syncMu.Lock()
-	defer f.syncMu.Unlock()
+	f.syncMu.RLock()
+	defer f.syncMu.RUnlock()
 	if err := l.Err(); err != nil {
 		// Waiters queued since the failure get it too, never a timeout instead.
 		f.w.failAll(err)
@@ -88,7 +117,18 @@ func (l *Log) flushTo(target int64) error {
 		return nil
 	}
 	began := time.Now()
-	for pos := from; pos < target; {
+	if err := l.syncRange(from, target); err != nil {
+		return err
+	}
+	l.roundDone(time.Since(began))
+	l.advance(target)
+	return nil
+}
+
+// syncRange msyncs [from, to), one msync per segment the range spans. A failed msync
+// fails the log and every waiter.
+func (l *Log) syncRange(from, to int64) error {
+	for pos := from; pos < to; {
 		seg := l.files.Find(pos)
 		if seg == nil {
 			// The segment was deleted by retention: nothing left to flush there.
@@ -99,28 +139,44 @@ func (l *Log) flushTo(target int64) error {
 			pos = first.Start()
 			continue
 		}
-		end := min(target, seg.End())
+		end := min(to, seg.End())
 		if err := seg.Sync(pos-seg.Start(), end-seg.Start()); err != nil {
 			l.mu.Lock()
 			l.failLocked(err)
 			ferr := l.mu.failed
 			l.mu.Unlock()
-			f.w.failAll(ferr)
+			l.fl.w.failAll(ferr)
 			return ferr
-		}
-		if f.synced != nil {
-			f.synced(pos, end)
 		}
 		pos = end
 	}
-	took := time.Since(began)
-	f.flushed.Store(target)
+	return nil
+}
+
+// roundDone counts a round whose msync took took.
+func (l *Log) roundDone(took time.Duration) {
+	f := &l.fl
 	f.count.Add(1)
 	f.nanos.Add(int64(took))
-	f.seen.Store(int32(f.w.complete(target)))
 	f.last.Store(int64(took))
+}
+
+// advance moves flushed up to to, unless it is already there, and completes the waiters
+// that covers.
+func (l *Log) advance(to int64) {
+	f := &l.fl
+	f.doneMu.Lock()
+	defer f.doneMu.Unlock()
+	from := f.flushed.Load()
+	if to <= from {
+		return
+	}
+	f.flushed.Store(to)
+	if f.synced != nil {
+		f.synced(from, to)
+	}
+	f.seen.Store(int32(f.w.complete(to)))
 	f.lastEnd.Store(int64(time.Since(f.epoch)))
-	return nil
 }
 
 // flushLoop is the flusher goroutine. In sync mode it group-commits (groupCommit); in
@@ -148,13 +204,20 @@ func (l *Log) flushLoop() {
 	}
 }
 
-// groupCommit flushes as long as anything is appended and not flushed, one round right
-// after the other, and sleeps on the kick channel otherwise: a request that finds the
-// flusher idle (a lone producer's) is flushed at once, with no batching delay.
+// groupCommit writes and starts msyncing what is staged as long as anything is
+// appended and not yet in a round, and sleeps on the kick channel otherwise: a request
+// that finds the flusher idle (a lone producer's) is written and msynced at once, with
+// no batching delay. With maxInflight rounds in flight it waits for one to return; the
+// sync goroutines (syncLoop) run the msyncs and complete the waiters.
 func (l *Log) groupCommit() {
 	f := &l.fl
+	f.issued = f.flushed.Load()
+	l.wg.Add(maxInflight)
+	for range maxInflight {
+		go l.syncLoop()
+	}
 	for {
-		if max(l.staged.Load(), l.written.Load()) <= f.flushed.Load() {
+		if max(l.staged.Load(), l.written.Load()) <= f.issued {
 			select {
 			case <-l.stop:
 				return
@@ -162,11 +225,93 @@ func (l *Log) groupCommit() {
 			}
 			continue
 		}
+		if f.busy.Load() >= maxInflight {
+			select {
+			case <-l.stop:
+				return
+			case <-f.freed:
+			}
+			continue
+		}
 		l.gather()
-		if err := l.Flush(); err != nil {
+		if err := l.commit(); err != nil {
+			f.w.failAll(err)
 			<-l.stop
 			return
 		}
+		if err := l.Err(); err != nil {
+			f.w.failAll(err)
+			<-l.stop
+			return
+		}
+		to := l.written.Load()
+		if to <= f.issued {
+			continue
+		}
+		r := round{from: max(f.issued, f.flushed.Load()), to: to}
+		f.issued = to
+		f.pipeMu.Lock()
+		f.inflight = append(f.inflight, r)
+		f.pipeMu.Unlock()
+		f.busy.Add(1)
+		f.rounds <- r // never blocks: at most maxInflight rounds are out
+	}
+}
+
+// syncLoop is a sync goroutine: it msyncs the rounds groupCommit starts, then folds
+// every round at the head of the pipeline whose msync returned into flushed, so that a
+// waiter is completed only once its round and every earlier one are on disk. A round
+// whose msync returns before an earlier one's waits in the pipeline for it.
+func (l *Log) syncLoop() {
+	defer l.wg.Done()
+	f := &l.fl
+	for {
+		var r round
+		select {
+		case <-l.stop:
+			return
+		case r = <-f.rounds:
+		}
+		f.syncMu.RLock()
+		began := time.Now()
+		err := l.syncRange(r.from, r.to)
+		took := time.Since(began)
+		f.syncMu.RUnlock()
+		if err != nil {
+			// The log failed, and every waiter with it; the flusher stops at its next
+			// round.
+			f.busy.Add(-1)
+			f.kickFreed()
+			<-l.stop
+			return
+		}
+		l.roundDone(took)
+		f.pipeMu.Lock()
+		through := int64(-1)
+		for i := range f.inflight {
+			if f.inflight[i].to == r.to {
+				f.inflight[i].done = true
+			}
+		}
+		n := 0
+		for n < len(f.inflight) && f.inflight[n].done {
+			through = f.inflight[n].to
+			n++
+		}
+		f.inflight = append(f.inflight[:0], f.inflight[n:]...)
+		f.pipeMu.Unlock()
+		if through >= 0 {
+			l.advance(through)
+		}
+		f.busy.Add(-1)
+		f.kickFreed()
+	}
+}
+
+func (f *flusher) kickFreed() {
+	select {
+	case f.freed <- struct{}{}:
+	default:
 	}
 }
 
