@@ -45,6 +45,9 @@ type flusher struct {
 	// synced, when set (by tests), is called each time flushed advances, with the
 	// absolute range that became durable.
 	synced func(from, to int64)
+	// beforeSync, when set (by tests), is called by a sync goroutine before it msyncs
+	// a round.
+	beforeSync func(from, to int64)
 
 	timer *time.Timer // gather's, reused; the flusher goroutine's only
 }
@@ -271,6 +274,9 @@ func (l *Log) syncLoop() {
 		case <-l.stop:
 			return
 		case r = <-f.rounds:
+		}
+		if f.beforeSync != nil {
+			f.beforeSync(r.from, r.to)
 		}
 		f.syncMu.RLock()
 		began := time.Now()

@@ -202,3 +202,66 @@ func TestFlushErrorFailsEveryWaiter(t *testing.T) {
 		t.Fatalf("append after the failure: %v", err)
 	}
 }
+
+// TestOverlappedRoundsCompleteInOrder holds the first round's msync back while later
+// rounds are written and msynced: no waiter may be completed, and Flushed may not
+// move, until the first round's msync has returned, even though the later ones
+// returned before it; a third round starts once the second returns (two msyncs in
+// flight at most), and releasing the first completes all three.
+func TestOverlappedRoundsCompleteInOrder(t *testing.T) {
+	l := testLog(t, t.TempDir(), true)
+	if _, err := l.Recover(RecoverOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	start := l.Flushed()
+	var started atomic.Int32
+	gates := [3]chan struct{}{make(chan struct{}), make(chan struct{}), make(chan struct{})}
+	close(gates[2])
+	l.fl.beforeSync = func(from, to int64) {
+		if i := started.Add(1) - 1; i < 3 {
+			<-gates[i]
+		}
+	}
+	l.Start()
+	defer l.Close()
+	var done [3]atomic.Int64 // the flushed end each waiter saw when completed, +1
+	put := func(i int) Result {
+		r, err := l.Append(record(t, "T", 0, writerBody(0, i)), 1, []byte("T"), 0, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.OnFlushed(r.EndOffset, func(err error) {
+			if err != nil {
+				t.Errorf("waiter %d: %v", i, err)
+			}
+			done[i].Store(l.Flushed() + 1)
+		})
+		return r
+	}
+	put(0)
+	testutil.Eventually(t, 10*time.Second, "round 1 msync started", func() bool { return started.Load() == 1 })
+	put(1)
+	testutil.Eventually(t, 10*time.Second, "round 2 msync started", func() bool { return started.Load() == 2 })
+	r2 := put(2)
+	close(gates[1])
+	// Round 2's msync returns and frees a slot: round 3 is written and msynced too.
+	testutil.Eventually(t, 10*time.Second, "rounds 2 and 3 msynced", func() bool { return l.Flushes() == 2 })
+	for i := range done {
+		if done[i].Load() != 0 {
+			t.Fatalf("waiter %d completed while round 1's msync is still held back", i)
+		}
+	}
+	if got := l.Flushed(); got != start {
+		t.Fatalf("flushed moved to %d (from %d) before round 1's msync returned", got, start)
+	}
+	close(gates[0])
+	testutil.Eventually(t, 10*time.Second, "all waiters completed", func() bool {
+		return done[0].Load() != 0 && done[1].Load() != 0 && done[2].Load() != 0
+	})
+	if got := l.Flushed(); got != r2.EndOffset {
+		t.Fatalf("flushed %d after all three rounds, want %d", got, r2.EndOffset)
+	}
+	if got := l.Flushes(); got != 3 {
+		t.Fatalf("%d rounds, want 3", got)
+	}
+}
