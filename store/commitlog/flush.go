@@ -6,12 +6,13 @@ import (
 	"time"
 )
 
-// flusher is the group-commit state. Under SYNC_FLUSH the flusher goroutine writes
-// what is staged and starts an msync of it on one of the sync goroutines, up to
-// maxInflight msyncs at once (the next round is written while the last one's msync
-// runs); a round's waiters are completed, in one pass, once its msync and every earlier
-// round's have returned. Appends go on while msyncs run (the append lock is never held
-// across one): the records per round grow with the load, the rounds per record fall.
+// flusher is the group-commit state. Under SYNC_FLUSH lanes goroutines take turns
+// (groupCommit): the one holding the turn writes what is staged and passes the turn on,
+// then msyncs what it wrote, so that the next round is written while the last one's
+// msync runs; a round's waiters are completed, in one pass, once its msync and every
+// earlier round's have returned. Appends go on while msyncs run (the append lock is
+// never held across one): the records per round grow with the load, the rounds per
+// record fall.
 type flusher struct {
 	flushed atomic.Int64
 	count   atomic.Int64  // msync rounds that flushed something
@@ -26,14 +27,14 @@ type flusher struct {
 
 	w waiters
 
-	// The pipeline (groupCommit): rounds started and not yet folded into flushed, in
-	// offset order; issued is where the last one ends (the flusher goroutine's only).
+	// The pipeline (groupCommit). turn is held by the lane that gathers and writes the
+	// next round; issued is where the last round written ends (the turn holder's).
+	// inflight lists the rounds written and not yet folded into flushed, in offset
+	// order.
+	turn     sync.Mutex
+	issued   int64
 	pipeMu   sync.Mutex
 	inflight []round
-	issued   int64
-	rounds   chan round    // to the sync goroutines (cap maxInflight)
-	freed    chan struct{} // a round's msync returned (cap 1): wakes a flusher waiting for a slot
-	busy     atomic.Int32  // msyncs started and not returned
 
 	// What the last round saw, for gather: how many waiters were queued when it
 	// completed, how long its msync took and when it ended (since epoch).
@@ -45,11 +46,10 @@ type flusher struct {
 	// synced, when set (by tests), is called each time flushed advances, with the
 	// absolute range that became durable.
 	synced func(from, to int64)
-	// beforeSync, when set (by tests), is called by a sync goroutine before it msyncs
-	// a round.
+	// beforeSync, when set (by tests), is called by a lane before it msyncs a round.
 	beforeSync func(from, to int64)
 
-	timer *time.Timer // gather's, reused; the flusher goroutine's only
+	timer *time.Timer // gather's, reused; the turn holder's
 }
 
 // round is one msync of [from, to) in the pipeline; done once it returned.
@@ -58,11 +58,10 @@ type round struct {
 	done     bool
 }
 
-// maxInflight is how many rounds' msyncs may run at once. On the reference disk two
-// concurrent 64 KiB pwrite+msync pairs complete 1.4 times as many per second as one
-// after the other (the second's writes go to the disk while the first waits for its
-// cache flush), and a third adds nothing.
-const maxInflight = 2
+// lanes is how many rounds' msyncs may run at once: each lane msyncs the round it
+// wrote. On the reference disk two concurrent 64 KiB pwrite+msync pairs complete 1.4
+// times as many per second as one after the other, and a third adds nothing.
+const lanes = 2
 
 // maxGather bounds how long a flush waits for the callers the previous one released
 // (see gather): at most half an msync, and never more than this.
@@ -70,8 +69,6 @@ const maxGather = 500 * time.Microsecond
 
 func (f *flusher) init() {
 	f.kick = make(chan struct{}, 1)
-	f.freed = make(chan struct{}, 1)
-	f.rounds = make(chan round, maxInflight)
 	f.w.added = make(chan struct{}, 1)
 	f.w.ready = make(chan struct{}, 1)
 	f.epoch = time.Now()
@@ -207,73 +204,33 @@ func (l *Log) flushLoop() {
 	}
 }
 
-// groupCommit writes and starts msyncing what is staged as long as anything is
-// appended and not yet in a round, and sleeps on the kick channel otherwise: a request
-// that finds the flusher idle (a lone producer's) is written and msynced at once, with
-// no batching delay. With maxInflight rounds in flight it waits for one to return; the
-// sync goroutines (syncLoop) run the msyncs and complete the waiters.
+// groupCommit runs the lanes of the SYNC_FLUSH pipeline (lane) and waits for them.
 func (l *Log) groupCommit() {
-	f := &l.fl
-	f.issued = f.flushed.Load()
-	l.wg.Add(maxInflight)
-	for range maxInflight {
-		go l.syncLoop()
+	l.fl.issued = l.fl.flushed.Load()
+	var wg sync.WaitGroup
+	for range lanes {
+		wg.Go(l.lane)
 	}
-	for {
-		if max(l.staged.Load(), l.written.Load()) <= f.issued {
-			select {
-			case <-l.stop:
-				return
-			case <-f.kick:
-			}
-			continue
-		}
-		if f.busy.Load() >= maxInflight {
-			select {
-			case <-l.stop:
-				return
-			case <-f.freed:
-			}
-			continue
-		}
-		l.gather()
-		if err := l.commit(); err != nil {
-			f.w.failAll(err)
-			<-l.stop
-			return
-		}
-		if err := l.Err(); err != nil {
-			f.w.failAll(err)
-			<-l.stop
-			return
-		}
-		to := l.written.Load()
-		if to <= f.issued {
-			continue
-		}
-		r := round{from: max(f.issued, f.flushed.Load()), to: to}
-		f.issued = to
-		f.pipeMu.Lock()
-		f.inflight = append(f.inflight, r)
-		f.pipeMu.Unlock()
-		f.busy.Add(1)
-		f.rounds <- r // never blocks: at most maxInflight rounds are out
-	}
+	wg.Wait()
 }
 
-// syncLoop is a sync goroutine: it msyncs the rounds groupCommit starts, then folds
-// every round at the head of the pipeline whose msync returned into flushed, so that a
-// waiter is completed only once its round and every earlier one are on disk. A round
-// whose msync returns before an earlier one's waits in the pipeline for it.
-func (l *Log) syncLoop() {
-	defer l.wg.Done()
+// lane is one lane of the pipeline. Holding the turn, it waits until something is
+// appended and not yet in a round (on the kick channel: a request that finds the
+// pipeline idle, a lone producer's, is written and msynced at once, with no batching
+// delay), gathers, writes the staged run and notes the round; then it passes the turn
+// on, msyncs the round and folds into flushed every round at the head of the pipeline
+// whose msync returned, completing their waiters. A waiter is thus completed only once
+// its round and every earlier one are on disk; a round whose msync returns first waits
+// in the pipeline for the earlier ones. At most lanes msyncs run at once: a lane takes
+// the turn again only after its msync returned.
+func (l *Log) lane() {
 	f := &l.fl
 	for {
-		var r round
-		select {
-		case <-l.stop:
+		f.turn.Lock()
+		r, ok := l.nextRound()
+		f.turn.Unlock()
+		if !ok {
 			return
-		case r = <-f.rounds:
 		}
 		if f.beforeSync != nil {
 			f.beforeSync(r.from, r.to)
@@ -284,41 +241,76 @@ func (l *Log) syncLoop() {
 		took := time.Since(began)
 		f.syncMu.RUnlock()
 		if err != nil {
-			// The log failed, and every waiter with it; the flusher stops at its next
-			// round.
-			f.busy.Add(-1)
-			f.kickFreed()
+			// The log failed, and every waiter with it.
 			<-l.stop
 			return
 		}
 		l.roundDone(took)
-		f.pipeMu.Lock()
-		through := int64(-1)
-		for i := range f.inflight {
-			if f.inflight[i].to == r.to {
-				f.inflight[i].done = true
-			}
-		}
-		n := 0
-		for n < len(f.inflight) && f.inflight[n].done {
-			through = f.inflight[n].to
-			n++
-		}
-		f.inflight = append(f.inflight[:0], f.inflight[n:]...)
-		f.pipeMu.Unlock()
-		if through >= 0 {
+		if through, ok := f.fold(r); ok {
 			l.advance(through)
 		}
-		f.busy.Add(-1)
-		f.kickFreed()
 	}
 }
 
-func (f *flusher) kickFreed() {
-	select {
-	case f.freed <- struct{}{}:
-	default:
+// nextRound waits for something to write, gathers, writes the staged run and returns
+// the round to msync; ok is false once the log is stopping or failed. The caller holds
+// the turn.
+func (l *Log) nextRound() (r round, ok bool) {
+	f := &l.fl
+	for {
+		select {
+		case <-l.stop:
+			return round{}, false
+		default:
+		}
+		if max(l.staged.Load(), l.written.Load()) <= f.issued {
+			select {
+			case <-l.stop:
+				return round{}, false
+			case <-f.kick:
+			}
+			continue
+		}
+		l.gather()
+		err := l.commit()
+		if err == nil {
+			err = l.Err()
+		}
+		if err != nil {
+			f.w.failAll(err)
+			<-l.stop
+			return round{}, false
+		}
+		to := l.written.Load()
+		if to <= f.issued {
+			continue
+		}
+		r = round{from: max(f.issued, f.flushed.Load()), to: to}
+		f.issued = to
+		f.pipeMu.Lock()
+		f.inflight = append(f.inflight, r)
+		f.pipeMu.Unlock()
+		return r, true
 	}
+}
+
+// fold marks r's msync returned and drops the returned rounds at the head of the
+// pipeline; ok says whether it dropped any, through is where the last one ends.
+func (f *flusher) fold(r round) (through int64, ok bool) {
+	f.pipeMu.Lock()
+	defer f.pipeMu.Unlock()
+	for i := range f.inflight {
+		if f.inflight[i].to == r.to {
+			f.inflight[i].done = true
+		}
+	}
+	n := 0
+	for n < len(f.inflight) && f.inflight[n].done {
+		through, ok = f.inflight[n].to, true
+		n++
+	}
+	f.inflight = append(f.inflight[:0], f.inflight[n:]...)
+	return through, ok
 }
 
 // gather lets the callers the last round released queue their next request before the
