@@ -321,12 +321,24 @@ func (f *flusher) fold(r round) (through int64, ok bool) {
 // waiters are queued as the last round saw, for at most half the last msync's duration
 // (maxGather at most) counted from the end of that round; the last waiter to queue wakes
 // it. A round that saw one waiter or none (a lone producer, a quiet log) never waits.
-// It sleeps rather than spins: on a machine the clients share, a spinning flusher takes
+// It sleeps rather than spins: on a machine the clients share, a spinning lane takes
 // the processor from the producers it waits for.
+//
+// With no other round in flight it waits for half as many: the producers then split
+// into two groups of about the same size, one appending while the other's round is
+// msynced (groupCommit). Waiting for all of them there would keep one round carrying
+// nearly all the producers and the other the few that missed it, and the wake-up and
+// appends of the big group would never overlap an msync.
 func (l *Log) gather() {
 	f := &l.fl
 	q := &f.w
 	want := f.seen.Load()
+	f.pipeMu.Lock()
+	alone := len(f.inflight) == 0
+	f.pipeMu.Unlock()
+	if alone {
+		want = (want + 1) / 2
+	}
 	if want <= 1 || q.n.Load() >= want {
 		return
 	}
