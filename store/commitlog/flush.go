@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// flusher is the group-commit state. Under SYNC_FLUSH lanes goroutines take turns
+// flusher is the group-commit state. Under SYNC_FLUSH two lane goroutines take turns
 // (groupCommit): the one holding the turn writes what is staged and passes the turn on,
 // then msyncs what it wrote, so that the next round is written while the last one's
 // msync runs; a round's waiters are completed, in one pass, once its msync and every
