@@ -82,6 +82,11 @@ func TestServerBatchRawLentBodies(t *testing.T) {
 			t.Fatalf("answer %d: opaque %d code %d %q", i, resp.Opaque, resp.Code, resp.Remark)
 		}
 	}
+	// The event loops clear the kept bodies after the handler returned; once Close
+	// has waited for them to exit, their writes are visible here.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if len(kept) != n {
