@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -121,6 +122,9 @@ func (b *Broker) batchOne(sc *sendScratch, conn *server.Conn, reqs, resps []*cod
 	}
 	if !b.stageSend(sc, conn, req, i, resps) {
 		req.LoadExt() // what handleSend's features read (dedup, transactions) takes the map
+		// The body may alias the connection's read buffer (server.HandleBatchRaw);
+		// these rarer sends get their own copy, whatever they keep of it.
+		req.Body = bytes.Clone(req.Body)
 		b.appendStaged(sc, conn, reqs, resps)
 		if resps[i] = b.handleSend(conn, req); resps[i] == nil {
 			resps[i] = server.Deferred // answered once durable

@@ -7,7 +7,9 @@ import (
 
 var benchArena codec.BodyArena
 
-// decodeSendFrame decodes a send frame as the server does for the raw send routes.
+// decodeSendFrame decodes a send frame as the server does for the raw send routes: the
+// body borrowed from the frame (codec.DecodeFrameLent).
 func decodeSendFrame(f []byte) (*codec.Command, error) {
-	return codec.DecodeFrameCopyLazy(f, func(c int32) bool { return c == code.SendMessageV2 }, &benchArena)
+	c, _, err := codec.DecodeFrameLent(f, func(c int32) bool { return c == code.SendMessageV2 }, &benchArena)
+	return c, err
 }

@@ -26,20 +26,59 @@ func DecodeFrameCopyLazy(frame []byte, lazy func(code int32) bool, arena *BodyAr
 	return c, nil
 }
 
+// DecodeFrameLent is DecodeFrameCopyLazy for a frame whose bytes stay unchanged while
+// its request is served: the body of a request whose code lazy accepts is not copied
+// but aliases frame (lent reports it), so the receiver must be done with it, or copy
+// it, before the frame's buffer is reused. Anything else is decoded as
+// DecodeFrameCopyLazy decodes it. The command comes from arena's slab of commands
+// (see BodyArena).
+func DecodeFrameLent(frame []byte, lazy func(code int32) bool, arena *BodyArena) (c *Command, lent bool, err error) {
+	c = arena.command()
+	body, err := decodeFrameInto(frame, c, lazy)
+	if err != nil {
+		*c = Command{}
+		return nil, false, err
+	}
+	switch {
+	case len(body) == 0:
+	case c.rawSet:
+		c.Body, lent = body[:len(body):len(body)], true
+	default:
+		c.Body = append(make([]byte, 0, len(body)), body...)
+	}
+	return c, lent, nil
+}
+
 // Sizes of a BodyArena: its chunks are the largest small allocation of the Go runtime,
 // and bodies over arenaMaxBody get their own.
 const (
 	arenaChunk   = 32 << 10
 	arenaMaxBody = 4 << 10
+	arenaSlab    = 32 // commands allocated at once
 )
 
 // BodyArena copies small bodies into shared chunks: one allocation for a run of
 // requests instead of one each. A chunk is never written again where it was handed out;
 // it is freed once every body in it is unreachable, so a body kept long keeps its whole
 // chunk: only requests whose bodies are copied out while they are served (the broker's
-// sends, whose bodies go into their records) belong here. The zero value is ready; it
-// is not safe for concurrent use.
-type BodyArena struct{ buf []byte }
+// sends, whose bodies go into their records) belong here. It hands out commands the
+// same way (DecodeFrameLent), arenaSlab per allocation: a command kept long (a send
+// answered once durable) keeps its slab of about 5 KiB. The zero value is ready; it is
+// not safe for concurrent use.
+type BodyArena struct {
+	buf  []byte
+	cmds []Command
+}
+
+// command returns a zeroed command from the slab.
+func (a *BodyArena) command() *Command {
+	if len(a.cmds) == 0 {
+		a.cmds = make([]Command, arenaSlab)
+	}
+	c := &a.cmds[0]
+	a.cmds = a.cmds[1:]
+	return c
+}
 
 // copy returns a copy of b, capped at its length so an append cannot reach a neighbour.
 func (a *BodyArena) copy(b []byte) []byte {

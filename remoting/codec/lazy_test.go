@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"maps"
 	"testing"
+	"unsafe"
 )
 
 // lazyOdd picks the requests decoded lazily in these tests: odd codes, so that both
@@ -37,9 +38,14 @@ func checkLazy(t *testing.T, frame []byte, lazy func(int32) bool) {
 	if (werr == nil) != (gerr == nil) || (werr != nil && werr.Error() != gerr.Error()) {
 		t.Fatalf("lazy decode error %v, map decode error %v", gerr, werr)
 	}
+	lent, isLent, lerr := DecodeFrameLent(frame[LengthPrefixBytes:], lazy, &arena)
+	if (lerr == nil) != (gerr == nil) || (lerr != nil && lerr.Error() != gerr.Error()) {
+		t.Fatalf("lent decode error %v, lazy decode error %v", lerr, gerr)
+	}
 	if werr != nil {
 		return
 	}
+	checkLent(t, frame, lent, isLent, got)
 	// A JSON header whose code follows its extFields is decoded in full: still right.
 	picked := !want.IsResponse() && lazy(want.Code)
 	if got.HasRawExt() && !picked || !got.HasRawExt() && picked && got.Serialize == SerializeRocketMQ {
@@ -57,6 +63,55 @@ func checkLazy(t *testing.T, frame []byte, lazy func(int32) bool) {
 	}
 	if m := rangeMap(got); !maps.Equal(m, want.ExtFields) {
 		t.Fatalf("RangeExt after LoadExt gives %v, want %v", m, want.ExtFields)
+	}
+}
+
+// checkLent holds a DecodeFrameLent result against DecodeFrameCopyLazy's (copied): the
+// same command, the body lent (aliasing frame, no spare capacity) exactly when the
+// extFields were left unparsed and there is a body.
+func checkLent(t *testing.T, frame []byte, lent *Command, isLent bool, copied *Command) {
+	t.Helper()
+	if want := copied.HasRawExt() && len(copied.Body) > 0; isLent != want {
+		t.Fatalf("body lent %v, want %v (raw extFields %v, body of %d bytes)", isLent, want, copied.HasRawExt(), len(copied.Body))
+	}
+	if isLent {
+		end := unsafe.Pointer(unsafe.SliceData(frame[len(frame)-1:]))
+		if unsafe.Pointer(unsafe.SliceData(lent.Body[len(lent.Body)-1:])) != end || cap(lent.Body) != len(lent.Body) {
+			t.Fatalf("lent body does not end the frame or has spare capacity %d", cap(lent.Body)-len(lent.Body))
+		}
+	}
+	if lent.HasRawExt() != copied.HasRawExt() || rangeMap(lent) == nil != (rangeMap(copied) == nil) || !maps.Equal(rangeMap(lent), rangeMap(copied)) {
+		t.Fatalf("lent command extFields %v (raw %v), copied %v (raw %v)", rangeMap(lent), lent.HasRawExt(), rangeMap(copied), copied.HasRawExt())
+	}
+	a, b := *lent, *copied
+	a.LoadExt()
+	b.LoadExt()
+	if !sameCommand(&a, &b) {
+		t.Fatalf("lent command %+v, copied %+v", a, b)
+	}
+}
+
+// TestDecodeFrameLentSlab: the commands DecodeFrameLent hands out are distinct, also
+// across slabs, and each keeps its own fields.
+func TestDecodeFrameLentSlab(t *testing.T) {
+	var arena BodyArena
+	var got []*Command
+	for i := range 3*arenaSlab + 1 {
+		c := &Command{Code: int32(i), ExtFields: map[string]string{"k": "v"}, Body: []byte{byte(i)}, Serialize: SerializeRocketMQ}
+		f, err := AppendFrame(nil, c, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, lent, err := DecodeFrameLent(f[LengthPrefixBytes:], lazyOdd, &arena)
+		if err != nil || lent != (i%2 != 0) {
+			t.Fatalf("frame %d: lent %v, err %v", i, lent, err)
+		}
+		got = append(got, d)
+	}
+	for i, c := range got {
+		if c.Code != int32(i) || len(c.Body) != 1 || c.Body[0] != byte(i) {
+			t.Fatalf("command %d: code %d body %v", i, c.Code, c.Body)
+		}
 	}
 }
 

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
+	"unsafe"
 
 	"github.com/rocketgo/rocketgo/remoting/codec"
 )
@@ -30,6 +32,11 @@ func (s *Server) HandleBatch(code int32, h BatchHandler) { s.setRoute(code, rout
 // extFields itself: the requests reach it with them unparsed (codec.Command.HasRawExt;
 // it reads them with RangeExt, or LoadExt where it needs the map), so no map is built
 // per request. Frames too large for the inbound buffer are decoded in full.
+//
+// A request's Body may alias the connection's read buffer (codec.DecodeFrameLent): it
+// is valid while h runs and no longer. A handler that keeps a body past its return
+// (for a request it answers later, say) copies it first; runBatch sets the Body of
+// every request that still aliases the buffer to nil once h has returned.
 func (s *Server) HandleBatchRaw(code int32, h BatchHandler) {
 	s.setRoute(code, route{batch: h, raw: true})
 }
@@ -48,12 +55,14 @@ type pendingBatch struct {
 	route BatchHandler
 	reqs  []*codec.Command
 	resps []*codec.Command
-	size  int64 // frame bytes held in the request budget
+	lent  []*byte // lent[i]: the read buffer reqs[i].Body aliases, nil when it owns it
+	size  int64   // frame bytes held in the request budget
 }
 
 // dispatchFrame hands a decoded frame to its batch, or serves the batch collected so
-// far and then the frame itself, so requests are served in arrival order.
-func (s *Server) dispatchFrame(c *Conn, cmd *codec.Command, size int64) {
+// far and then the frame itself, so requests are served in arrival order. lent says
+// cmd.Body aliases the read buffer (DecodeFrameLent).
+func (s *Server) dispatchFrame(c *Conn, cmd *codec.Command, size int64, lent bool) {
 	if !cmd.IsResponse() {
 		r, ok := (*s.routes.Load())[cmd.Code]
 		if !r.raw {
@@ -66,6 +75,11 @@ func (s *Server) dispatchFrame(c *Conn, cmd *codec.Command, size int64) {
 			}
 			b.code, b.route = cmd.Code, r.batch
 			b.reqs = append(b.reqs, cmd)
+			var p *byte
+			if lent {
+				p = unsafe.SliceData(cmd.Body)
+			}
+			b.lent = append(b.lent, p)
 			b.size += size
 			if len(b.reqs) >= maxBatch {
 				s.runBatch(c)
@@ -74,6 +88,11 @@ func (s *Server) dispatchFrame(c *Conn, cmd *codec.Command, size int64) {
 		}
 	}
 	cmd.LoadExt()
+	if lent {
+		// The route is no longer a raw batch one (it changed since the frame was
+		// decoded): the handler may run on a worker, after the buffer is reused.
+		cmd.Body = bytes.Clone(cmd.Body)
+	}
 	s.runBatch(c)
 	s.dispatch(c, cmd, size)
 }
@@ -97,9 +116,17 @@ func (s *Server) runBatch(c *Conn) {
 		}
 		clear(b.resps)
 	}
+	for i, p := range b.lent {
+		// A request kept past the handler (answered later) must not show bytes the
+		// next read writes over.
+		if req := b.reqs[i]; p != nil && len(req.Body) > 0 && unsafe.SliceData(req.Body) == p {
+			req.Body = nil
+		}
+	}
 	s.budget.release(b.size)
 	clear(b.reqs)
-	b.reqs, b.resps, b.size, b.route = b.reqs[:0], b.resps[:0], 0, nil
+	clear(b.lent)
+	b.reqs, b.resps, b.lent, b.size, b.route = b.reqs[:0], b.resps[:0], b.lent[:0], 0, nil
 }
 
 // serveBatch runs a batch handler; a panic answers every request not yet answered with

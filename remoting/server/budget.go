@@ -17,10 +17,18 @@ const (
 	// byte: a 16 MiB frame needs about 4.5 Mbit/s to make it.
 	DefaultFrameReadTimeout = 30 * time.Second
 	// SmallFrameBytes is the size up to which a frame is admitted whatever the
-	// server-wide budget says: gnet reads a socket 64 KiB at a time, so a connection
-	// holds that much before it can be paused anyway, and ordinary requests (a send of
-	// a few KiB, a pull, a heartbeat) keep being served while large frames wait.
-	SmallFrameBytes = 64 << 10
+	// server-wide budget says: the server reads a socket ReadBufferBytes at a time, so
+	// a connection holds that much before it can be paused anyway, and ordinary
+	// requests (a send of a few KiB, a pull, a heartbeat) keep being served while large
+	// frames wait.
+	SmallFrameBytes = ReadBufferBytes
+	// ReadBufferBytes is the most one read of a socket returns (gnet's read buffer,
+	// one per event loop). A producer that pipelines sends has hundreds of KiB waiting
+	// on its socket: with 256 KiB, one read event carries about 150 sends of 1 KiB
+	// (with 64 KiB, 50), and the event loop pays its fixed costs per read event — the
+	// read and the write of the answers, the store append of the batch, the wake-ups —
+	// three times less often per message.
+	ReadBufferBytes = 256 << 10
 )
 
 // budget counts the bytes a Server holds on behalf of its peers: each unfinished frame

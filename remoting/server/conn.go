@@ -32,9 +32,13 @@ type Conn struct {
 	// batch collects the requests of batched routes until they are served (batch.go).
 	// Only the event loop touches it.
 	batch pendingBatch
-	// arena holds the bodies of the raw routes' requests (HandleBatchRaw), whose
-	// handlers copy them out (the broker's sends). Only the event loop touches it.
+	// arena holds the commands of the raw routes' requests (HandleBatchRaw), and the
+	// bodies of those that cannot borrow theirs from the read buffer; their handlers
+	// copy the bodies out (the broker's sends). Only the event loop touches it.
 	arena codec.BodyArena
+	// carried is what gnet kept in its own inbound buffer when OnTraffic last
+	// returned: the first bytes the next OnTraffic sees (event loop only).
+	carried int
 	// afterWrite is c.checkOutbound as a value, made once so that async writes do not
 	// allocate a closure each.
 	afterWrite gnet.AsyncCallback

@@ -23,7 +23,7 @@ import (
 // descriptor as its data word, as gnet's default Linux poller does; the poll_opt
 // build, which stores a pointer there instead, gets pause_other.go. gnet re-arms
 // EPOLLIN itself after flushing a connection's outbound buffer; OnTraffic then pauses
-// again, so what a paused connection can add is one read (64 KiB) per flush.
+// again, so what a paused connection can add is one read (ReadBufferBytes) per flush.
 //
 // TestBudgetPausesFramesThatDoNotFit fails if a gnet upgrade moves the field.
 

@@ -207,6 +207,7 @@ func (s *Server) Start(ctx context.Context) error {
 		gnet.WithReuseAddr(true),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithLogger(gnetLogger{s.log}),
+		gnet.WithReadBufferCap(ReadBufferBytes),
 	}
 	if s.o.EventLoops > 0 {
 		opts = append(opts, gnet.WithNumEventLoop(s.o.EventLoops))
@@ -456,6 +457,7 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 	}
 	s := e.s
 	c.resume()
+	start := gc.InboundBuffered() // the bytes gnet kept (c.carried), then this read's
 	decoded := false
 	var blocked int64
 	for !c.closed.Load() {
@@ -474,7 +476,7 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 			c.admitted = false
 			c.claim.Store(0)
 			decoded = true
-			s.dispatchFrame(c, cmd, size)
+			s.dispatchFrame(c, cmd, size, false)
 			continue
 		}
 		prefix, err := gc.Peek(codec.LengthPrefixBytes)
@@ -506,8 +508,18 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 		if err != nil {
 			break // the frame is not complete yet
 		}
-		// The peeked bytes are reused once discarded; the body outlives them.
-		cmd, err := codec.DecodeFrameCopyLazy(frame[codec.LengthPrefixBytes:], s.rawExtFn, &c.arena)
+		// A frame wholly in this read's bytes stays where it is until OnTraffic
+		// returns, so a raw route's request may borrow its body (runBatch serves it
+		// before then); one that began in the bytes gnet kept from an earlier read
+		// may have been pieced together in a scratch buffer reused by the next Peek,
+		// and its body is copied.
+		var cmd *codec.Command
+		lent := false
+		if start-gc.InboundBuffered() >= c.carried {
+			cmd, lent, err = codec.DecodeFrameLent(frame[codec.LengthPrefixBytes:], s.rawExtFn, &c.arena)
+		} else {
+			cmd, err = codec.DecodeFrameCopyLazy(frame[codec.LengthPrefixBytes:], s.rawExtFn, &c.arena)
+		}
 		if err != nil {
 			s.warn.Warn().Err(err).Uint64("conn", c.id).Str("addr", c.remote.String()).Msg("closing connection: bad frame")
 			c.flush()
@@ -517,9 +529,10 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 		c.admitted = false
 		c.claim.Store(0) // the reservation now belongs to the request
 		decoded = true
-		s.dispatchFrame(c, cmd, size)
+		s.dispatchFrame(c, cmd, size, lent)
 	}
 	inbound := gc.InboundBuffered()
+	c.carried = inbound // gnet keeps what is left in its own buffer
 	if !c.admitted {
 		s.budget.setClaim(c, int64(inbound))
 	}
