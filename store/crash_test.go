@@ -32,6 +32,13 @@ const (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(crashChildEnv) == indexCrashChild {
+		if err := runIndexCrashChild(); err != nil {
+			fmt.Fprintln(os.Stderr, "index crash child:", err)
+			os.Exit(2)
+		}
+		os.Exit(0)
+	}
 	if os.Getenv(crashChildEnv) == restartChild {
 		if err := runRestartChild(); err != nil {
 			fmt.Fprintln(os.Stderr, "restart child:", err)

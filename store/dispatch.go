@@ -427,6 +427,7 @@ func (s *Store) indexLoop() {
 		if err := s.idx.Writable(); err != nil {
 			return err
 		}
+		s.gatherIndexBatch() // index_batch.go
 		return s.indexAvailable()
 	}
 	s.follow(&s.ix.tailer, nil, catchUp, func() {}, "indexing failed; retrying")

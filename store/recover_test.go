@@ -360,6 +360,10 @@ func TestIndexAheadOfLog(t *testing.T) {
 		if err := s.waitIndexed(s.cl.Written()); err != nil {
 			t.Fatal(err)
 		}
+		// The index reached the disk (a checkpoint flushed it); the log's tail did not.
+		if err := s.idx.Sync(); err != nil {
+			t.Fatal(err)
+		}
 		s.crash()
 		cut := ws[80]
 		path, rel := segmentFile(o, cut.phys)

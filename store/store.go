@@ -355,7 +355,7 @@ func (s *Store) crash() {
 	s.wg.Wait()
 	s.life.Lock()
 	defer s.life.Unlock()
-	s.idx.Close()
+	s.idx.Abandon()
 	s.closeQueues()
 	s.cl.Abandon()
 	s.cp.close()

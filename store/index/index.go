@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/rs/zerolog"
 
 	"github.com/rocketgo/rocketgo/internal/pebblelog"
@@ -25,6 +24,9 @@ const (
 
 var appliedKey = []byte{prefixMeta, 'a', 'p', 'p', 'l', 'i', 'e', 'd'}
 
+// defaultBucketBytes is how much CommitLog one bucket of entries covers (Options).
+const defaultBucketBytes = 64 << 20
+
 // maxBatchKeys bounds the entries of one uncommitted batch: past it, Full reports true
 // and the writer commits, so memory stays bounded and entries become visible steadily.
 const maxBatchKeys = 16384
@@ -40,12 +42,20 @@ type Options struct {
 	// writes fail with an error wrapping diskguard.ErrFull instead of reaching pebble,
 	// and an index opened on such a disk is read-only until space returns.
 	Guard *diskguard.Guard
+	// BucketBytes is how much CommitLog one bucket of entries covers, 64 MiB if 0
+	// (doc.go). Tests make it small.
+	BucketBytes int64
 }
 
 // Index maps (topic, key) to the CommitLog offsets of the records that carry the key.
 // Entries hold a 64-bit hash of the pair, not the strings, so an entry is 25 bytes of
 // key and 8 of value whatever the key's length; the hash may collide, so Query returns
 // candidates that the caller checks against the records.
+//
+// Pebble runs without its write-ahead log: committed entries live in the memtable
+// until a flush writes them to a table, which Sync forces. A crash loses what was not
+// flushed, together with the applied offset that covered it, so the index comes back
+// consistent, only behind, and the store indexes the log again from there.
 //
 // One goroutine writes (Add, Commit, Truncate); Query, Applied, Sync, DeleteBefore and
 // DeleteTopic may run concurrently with it.
@@ -61,14 +71,18 @@ type Index struct {
 	broken   atomic.Bool // pebble failed a write it cannot undo; reopen before writing
 
 	batch   *pebble.Batch
-	keys    int
+	pend    []pending // entries added since the last commit
 	applied atomic.Int64
+	flushed atomic.Int64 // applied offset of the last flush: what survives a crash
 }
 
 // Open opens (or creates) the index in o.Dir. On a critically full disk (o.Guard) it
 // opens read-only: queries are served and writes fail until space returns, when the
 // next Commit reopens it read-write.
 func Open(o Options) (*Index, error) {
+	if o.BucketBytes <= 0 {
+		o.BucketBytes = defaultBucketBytes
+	}
 	x := &Index{o: o, log: o.Logger.With().Str("component", "index").Logger()}
 	if err := x.open(); err != nil {
 		return nil, err
@@ -82,12 +96,7 @@ func Open(o Options) (*Index, error) {
 // open opens the database and reads the applied offset. Callers hold mu (or own x).
 func (x *Index) open() (err error) {
 	defer diskguard.Recover(&err)
-	opts := &pebble.Options{Logger: pebblelog.New(x.log, "index"), MemTableSize: 4 << 20}
-	// Hashes do not compress; compressing them costs CPU on every flush and
-	// compaction for nothing.
-	for i := range opts.Levels {
-		opts.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
-	}
+	opts := pebbleOptions(x.log)
 	readOnly := diskguard.Pebble(opts, x.o.Guard, x.log)
 	db, err := pebble.Open(x.o.Dir, opts)
 	if err != nil {
@@ -98,6 +107,7 @@ func (x *Index) open() (err error) {
 	case err == nil:
 		if len(v) == 8 {
 			x.applied.Store(int64(binary.BigEndian.Uint64(v)))
+			x.flushed.Store(x.applied.Load())
 		}
 		closer.Close()
 	case errors.Is(err, pebble.ErrNotFound):
@@ -131,6 +141,7 @@ func (x *Index) writable() error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.batch.Close()
+	x.pend = x.pend[:0]
 	if err := x.closeDB(); err != nil {
 		x.log.Warn().Err(err).Msg("closing the key index before reopening it")
 	}
@@ -192,14 +203,12 @@ func (x *Index) Add(seg int64, topic, key []byte, phys, storeMS int64) error {
 	if len(key) == 0 {
 		return nil
 	}
-	var k [entryLen]byte
-	entryKey(&k, seg, fnv64a(topic, key), phys)
-	var v [8]byte
-	binary.BigEndian.PutUint64(v[:], uint64(storeMS))
-	if err := x.batch.Set(k[:], v[:], nil); err != nil {
-		return fmt.Errorf("index: %w", err)
-	}
-	x.keys++
+	x.pend = append(x.pend, pending{
+		bucket: uint64(bucketOf(seg, phys, x.o.BucketBytes)),
+		hash:   fnv64a(topic, key),
+		phys:   phys,
+		ms:     storeMS,
+	})
 	return nil
 }
 
@@ -224,34 +233,38 @@ func fnv64a(topic, key []byte) uint64 {
 }
 
 // Full reports whether the pending batch has reached its bound and should be committed.
-func (x *Index) Full() bool { return x.keys >= maxBatchKeys }
+func (x *Index) Full() bool { return len(x.pend) >= maxBatchKeys }
 
 // Commit makes every entry added since the last commit visible, together with the new
-// applied offset, in one atomic pebble batch. It is not synced: the WAL reaches the disk
-// with the next Sync (the checkpoint) or pebble's own flushes; after a crash pebble
-// recovers a prefix of the batches, and the applied offset in it matches its entries.
+// applied offset, in one atomic pebble batch. It reaches the disk with the next flush
+// (Sync, or pebble's own when the memtable is full); memtables are flushed in order and
+// a batch lies in one, so after a crash pebble holds a prefix of the batches, and the
+// applied offset in it matches its entries.
 //
 // On a full disk (or a read-only index) Commit drops the pending entries and returns
 // an error wrapping diskguard.ErrFull; the writer adds them again when it retries.
 func (x *Index) Commit(applied int64) (err error) {
-	if x.keys == 0 && applied == x.applied.Load() {
+	if len(x.pend) == 0 && applied == x.applied.Load() {
 		return nil
 	}
 	if err := x.writable(); err != nil {
 		x.batch.Reset()
-		x.keys = 0
+		x.pend = x.pend[:0]
 		return err
 	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	defer func() {
+		x.batch.Reset()
+		x.pend = x.pend[:0]
 		if err != nil {
-			x.batch.Reset()
-			x.keys = 0
 			x.failed(err)
 		}
 	}()
 	defer diskguard.Recover(&err)
+	if err := fill(x.batch, x.pend); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
 	var v [8]byte
 	binary.BigEndian.PutUint64(v[:], uint64(applied))
 	if err := x.batch.Set(appliedKey, v[:], nil); err != nil {
@@ -260,13 +273,12 @@ func (x *Index) Commit(applied int64) (err error) {
 	if err := x.batch.Commit(pebble.NoSync); err != nil {
 		return fmt.Errorf("index: commit: %w", err)
 	}
-	x.batch.Reset()
-	x.keys = 0
 	x.applied.Store(applied)
 	return nil
 }
 
-// Sync makes every committed batch durable. A read-only index has nothing to sync.
+// Sync makes every committed batch durable: it flushes the memtable to a table when
+// anything was committed since the last flush. A read-only index has nothing to sync.
 func (x *Index) Sync() (err error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -280,9 +292,14 @@ func (x *Index) Sync() (err error) {
 		return fmt.Errorf("index: sync: %w", err)
 	}
 	defer diskguard.Recover(&err)
-	if err := x.db.LogData(nil, pebble.Sync); err != nil {
+	applied := x.applied.Load()
+	if applied == x.flushed.Load() {
+		return nil
+	}
+	if err := x.db.Flush(); err != nil {
 		return fmt.Errorf("index: sync: %w", err)
 	}
+	x.flushed.Store(applied)
 	return nil
 }
 
@@ -293,7 +310,7 @@ func (x *Index) Sync() (err error) {
 // outran a log that lost its tail (a machine crash).
 func (x *Index) Truncate(off, segBytes int64) (err error) {
 	x.batch.Reset()
-	x.keys = 0
+	x.pend = x.pend[:0]
 	if x.applied.Load() <= off {
 		return nil
 	}
@@ -334,10 +351,16 @@ func (x *Index) Truncate(off, segBytes int64) (err error) {
 	if err := b.Set(appliedKey, v[:], nil); err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := b.Commit(pebble.NoSync); err != nil {
 		return fmt.Errorf("index: truncate: %w", err)
 	}
 	x.applied.Store(off)
+	// Durable at once: records past off will be appended and indexed again, and a
+	// crash must not bring back the old entries with an applied offset past them.
+	if err := x.db.Flush(); err != nil {
+		return fmt.Errorf("index: truncate: %w", err)
+	}
+	x.flushed.Store(off)
 	return nil
 }
 
@@ -372,7 +395,11 @@ func (x *Index) DeleteTopic(topic string, off int64) (err error) {
 	defer diskguard.Recover(&err)
 	var v [8]byte
 	binary.BigEndian.PutUint64(v[:], uint64(off))
-	if err := x.db.Set(append([]byte{prefixTombstone}, topic...), v[:], pebble.Sync); err != nil {
+	if err := x.db.Set(append([]byte{prefixTombstone}, topic...), v[:], pebble.NoSync); err != nil {
+		return fmt.Errorf("index: delete topic %s: %w", topic, err)
+	}
+	// Durable at once, as the deletion it records.
+	if err := x.db.Flush(); err != nil {
 		return fmt.Errorf("index: delete topic %s: %w", topic, err)
 	}
 	return nil
@@ -440,19 +467,23 @@ func (x *Index) Query(topic, key []byte, beginMS, endMS int64, segs []int64, fn 
 	if err != nil {
 		return err
 	}
-	for i := len(segs) - 1; i >= 0; i-- {
-		var lo, hi [entryLen]byte
-		entryKey(&lo, segs[i], h, 0)
-		entryKey(&hi, segs[i], h+1, 0)
+	if len(segs) == 0 {
+		return nil
+	}
+	it, err := x.db.NewIter(nil)
+	if err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	var lo, hi [entryLen]byte
+	bucket := func(b int64) bool {
+		entryKey(&lo, b, h, 0)
+		entryKey(&hi, b, h+1, 0)
 		upper := hi[:17]
 		if h == ^uint64(0) {
-			entryKey(&hi, segs[i]+1, 0, 0)
+			entryKey(&hi, b+1, 0, 0)
 			upper = hi[:9]
 		}
-		it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: lo[:17], UpperBound: upper})
-		if err != nil {
-			return fmt.Errorf("index: %w", err)
-		}
+		it.SetBounds(lo[:17], upper)
 		more := true
 		for ok := it.Last(); ok && more; ok = it.Prev() {
 			k, v := it.Key(), it.Value()
@@ -466,12 +497,20 @@ func (x *Index) Query(topic, key []byte, beginMS, endMS int64, segs []int64, fn 
 			}
 			more = fn(Candidate{Offset: phys, StoreMS: ts})
 		}
-		if err := it.Close(); err != nil {
-			return fmt.Errorf("index: %w", err)
+		return more && it.Error() == nil
+	}
+	// Entries lie below the applied offset: the newest segment's buckets end there.
+	end := x.applied.Load()
+	for i := len(segs) - 1; i >= 0; i-- {
+		if i < len(segs)-1 {
+			end = segs[i+1]
 		}
-		if !more {
-			return nil
+		if !buckets(segs[i], end, x.o.BucketBytes, bucket) {
+			break
 		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("index: %w", err)
 	}
 	return nil
 }
@@ -491,8 +530,21 @@ func (x *Index) usable() error {
 	return nil
 }
 
-// Close closes the index (without syncing; call Sync first for durability).
+// Close flushes what was committed (Sync) and closes the index.
 func (x *Index) Close() error {
+	serr := x.Sync()
+	if errors.Is(serr, ErrClosed) {
+		return nil
+	}
+	if err := x.Abandon(); err != nil {
+		return err
+	}
+	return serr
+}
+
+// Abandon closes the index without flushing: what was committed since the last Sync
+// is lost, as in a crash. Tests use it.
+func (x *Index) Abandon() error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.db == nil {
