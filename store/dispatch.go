@@ -68,6 +68,8 @@ type dispatcher struct {
 	// dispatching inline (dispatch_inline.go). It is held from init until the goroutine
 	// starts and again once it stopped, so that nobody dispatches inline meanwhile.
 	run sync.Mutex
+	// ixSoon wakes the indexer after an inline dispatch (dispatch_inline.go).
+	ixSoon laterWake
 
 	// Owned by whoever holds run (and by recovery before the goroutine starts).
 	cqFrom   int64 // records below are already in the ConsumeQueues
