@@ -47,7 +47,7 @@ func (s *Store) readable() {
 		s.d.wake() // the goroutine retries, and logs what fails
 		return
 	}
-	s.d.ixSoon.arm(s.ix.wake)
+	s.d.ixSoon.arm(&s.ix.tailer)
 }
 
 // dispatchHeld is the dispatcher goroutine's round: dispatchAvailable with the run
@@ -61,19 +61,19 @@ func (s *Store) dispatchHeld() error {
 // indexWakeDelay is how long after an inline dispatch the indexer is woken.
 const indexWakeDelay = time.Millisecond
 
-// laterWake wakes a goroutine some time after it is armed, once however often it is
-// armed meanwhile.
+// laterWake wakes a tailer's goroutine some time after it is armed, once however
+// often it is armed meanwhile.
 type laterWake struct {
 	armed atomic.Bool
 	mu    sync.Mutex
 	t     *time.Timer
 }
 
-// arm makes sure wake runs within indexWakeDelay from now. An arm that finds the timer
-// armed does nothing: wake has not run yet, and what it wakes for sees everything
-// done before it runs. The flag is cleared before wake runs, so an arm that comes
-// after the clear starts a new timer.
-func (l *laterWake) arm(wake func()) {
+// arm makes sure ix is woken within indexWakeDelay from now. An arm that finds the
+// timer armed does nothing: the wake has not happened yet, and the goroutine it wakes
+// sees everything done before it. The flag is cleared before the wake, so an arm that
+// comes after the clear starts the timer again. ix is the same on every call.
+func (l *laterWake) arm(ix *tailer) {
 	if l.armed.Load() || !l.armed.CompareAndSwap(false, true) {
 		return
 	}
@@ -82,7 +82,7 @@ func (l *laterWake) arm(wake func()) {
 	if l.t == nil {
 		l.t = time.AfterFunc(indexWakeDelay, func() {
 			l.armed.Store(false)
-			wake()
+			ix.wake()
 		})
 		return
 	}
