@@ -20,6 +20,11 @@ import (
 // goroutine takes the lock in turn, so it sees every record the inline dispatch did not,
 // and it owns the retry and its logging.
 //
+// Only a little is dispatched inline (inlineDispatchMax): a burst of sends, appended
+// by one read event, goes to the dispatcher goroutine as before, which works through
+// it in parallel with the event loop reading the next one — that keeps asynchronous
+// produce at its throughput, where the handoff is paid once per burst.
+//
 // What this asks of the callers of Put, PutBatch and PutMany: projections and arrival
 // subscribers may run before the call returns, on the caller's goroutine, so a caller must
 // not hold a lock that one of them takes (none does: they must not block anyway).
@@ -37,7 +42,7 @@ import (
 
 // readable is the CommitLog's notification after records became readable.
 func (s *Store) readable() {
-	if s.o.FlushMode == SyncFlush || !s.d.run.TryLock() {
+	if s.o.FlushMode == SyncFlush || s.cl.Written()-s.d.pos.Load() > inlineDispatchMax || !s.d.run.TryLock() {
 		s.d.wake()
 		return
 	}
@@ -57,6 +62,10 @@ func (s *Store) dispatchHeld() error {
 	defer s.d.run.Unlock()
 	return s.dispatchAvailable()
 }
+
+// inlineDispatchMax is the most undispatched log bytes an appender dispatches itself:
+// a few records of a few KiB, the size of a latency-bound send, not of a burst.
+const inlineDispatchMax = 8 << 10
 
 // indexWakeDelay is how long after an inline dispatch the indexer is woken.
 const indexWakeDelay = time.Millisecond
