@@ -293,8 +293,9 @@ func (b *Broker) answerParked(conn *server.Conn, req *codec.Command, p *pullPlan
 }
 
 // onArrival is the store's dispatch hook: every ConsumeQueue append may release parked
-// pulls waiting on that queue. It runs on the dispatcher goroutine and costs one atomic
-// load while no pull is parked.
+// pulls waiting on that queue. It runs where the store dispatches (the dispatcher
+// goroutine, or under ASYNC_FLUSH the appender's event loop) and costs one atomic load
+// while no pull is parked.
 func (b *Broker) onArrival(a store.Arrival) {
 	b.polls.Notify(a.Topic, a.QueueID, a.MaxOffset, a.TagsCode)
 	if b.pop != nil {

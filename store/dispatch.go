@@ -24,7 +24,8 @@ type Arrival struct {
 }
 
 // Projection is a structure built from the CommitLog (timer index, half messages...).
-// The dispatcher feeds it every record in log order, on the dispatcher goroutine, and
+// The dispatcher feeds it every record in log order, one record at a time (on the
+// dispatcher goroutine, or under ASYNC_FLUSH on an appender's: dispatch_inline.go), and
 // remembers how far it fed it; after a restart it resumes from Applied().
 type Projection interface {
 	// Name identifies the projection in the checkpoint and in logs.
@@ -63,7 +64,14 @@ type dispatcher struct {
 	subMu sync.Mutex
 	subs  atomic.Pointer[[]func(Arrival)]
 
-	// Owned by the dispatcher goroutine (and by recovery before it starts).
+	// run is held by whoever dispatches: the dispatcher goroutine, or an appender
+	// dispatching inline (dispatch_inline.go). It is held from init until the goroutine
+	// starts and again once it stopped, so that nobody dispatches inline meanwhile.
+	run sync.Mutex
+	// ixSoon wakes the indexer after an inline dispatch (dispatch_inline.go).
+	ixSoon laterWake
+
+	// Owned by whoever holds run (and by recovery before the goroutine starts).
 	cqFrom   int64 // records below are already in the ConsumeQueues
 	projs    []*projState
 	projList atomic.Pointer[[]*projState] // copy of projs for the checkpoint
@@ -82,11 +90,14 @@ func (d *dispatcher) init() {
 	d.reqs = make(chan func())
 	d.subs.Store(&[]func(Arrival){})
 	d.projList.Store(&[]*projState{})
+	d.run.Lock() // released when the goroutine starts (dispatchLoop)
 }
 
 func (s *Store) dispatchLoop() {
 	defer s.wg.Done()
-	s.follow(&s.d.tailer, s.d.reqs, s.dispatchAvailable, s.ix.wake, "dispatch failed; retrying")
+	s.d.run.Unlock()
+	defer s.d.run.Lock() // stopped: appenders only wake from now on
+	s.follow(&s.d.tailer, s.d.reqs, s.dispatchHeld, s.ix.wake, "dispatch failed; retrying")
 }
 
 // follow runs a tailer's goroutine until the store stops: catchUp runs whenever the
@@ -258,8 +269,8 @@ func (s *Store) queueFor(topic []byte, queueID int32) (*consumequeue.Queue, erro
 }
 
 // Subscribe registers fn to learn of every ConsumeQueue append (the broker wakes long
-// polls with it). fn runs on the dispatcher goroutine after the unit is readable and
-// must not block.
+// polls with it). fn runs after the unit is readable, on the dispatcher goroutine or,
+// under ASYNC_FLUSH, on the appender's (dispatch_inline.go); it must not block.
 func (s *Store) Subscribe(fn func(Arrival)) {
 	s.d.subMu.Lock()
 	defer s.d.subMu.Unlock()
@@ -276,7 +287,11 @@ func (s *Store) AddProjection(p Projection) error {
 		return ErrClosed
 	}
 	done := make(chan error, 1)
-	req := func() { done <- s.addProjection(p) }
+	req := func() {
+		s.d.run.Lock()
+		defer s.d.run.Unlock()
+		done <- s.addProjection(p)
+	}
 	select {
 	case s.d.reqs <- req:
 	case <-s.stop:
@@ -290,7 +305,7 @@ func (s *Store) AddProjection(p Projection) error {
 	}
 }
 
-// addProjection runs on the dispatcher goroutine.
+// addProjection runs on the dispatcher goroutine with d.run held.
 func (s *Store) addProjection(p Projection) error {
 	name := p.Name()
 	for _, ps := range s.d.projs {

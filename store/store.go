@@ -128,7 +128,7 @@ func (s *Store) open() error {
 		Now:              s.o.Now,
 		Logger:           s.o.Logger,
 		Grave:            s.grave,
-		Notify:           s.d.wake,
+		Notify:           s.readable,
 	})
 	s.guard = s.newGuard()
 	idx, err := index.Open(index.Options{Dir: filepath.Join(s.o.Dir, indexDir), Logger: s.o.Logger, Guard: s.guard})

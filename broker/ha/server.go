@@ -361,13 +361,15 @@ func (s *Server) serve(c net.Conn) {
 	defer s.remove(sc)
 	sc.sent.Store(w.Start)
 	sc.acked.Store(h.Offset)
+	// Live before the welcome goes out: a slave that has read it may see the master
+	// answer a send at once, which must then wait for it rather than find no slave.
+	s.live.Add(1)
+	defer s.live.Add(-1)
 	if _, err := c.Write(AppendWelcome(nil, w)); err != nil {
 		log.Warn().Err(err).Msg("replication handshake: write welcome")
 		return
 	}
 	_ = c.SetDeadline(time.Time{})
-	s.live.Add(1)
-	defer s.live.Add(-1)
 	// The slave holds everything below its offset: that counts as acknowledged.
 	s.acked(sc, h.Offset)
 	log.Info().Int64("offset", w.Start).Int64("master_max", w.MasterMax).Msg("slave connected")

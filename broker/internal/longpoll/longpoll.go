@@ -208,9 +208,9 @@ func (t *Table) Park(r *Request, timeout time.Duration) error {
 
 // Notify tells the table that a message with tagsCode was appended to the queue, whose
 // next offset is now maxOffset. Requests waiting on that queue for an offset below
-// maxOffset whose filter accepts tagsCode are released with Arrived. It is called on the
-// store's dispatcher goroutine for every ConsumeQueue append, so it does nothing but an
-// atomic load while no request is parked.
+// maxOffset whose filter accepts tagsCode are released with Arrived. It is called by the
+// store's dispatch (on its goroutine or an appender's) for every ConsumeQueue append, so
+// it does nothing but an atomic load while no request is parked.
 func (t *Table) Notify(topic string, queueID int32, maxOffset, tagsCode int64) {
 	if t.parked.Load() == 0 {
 		return
