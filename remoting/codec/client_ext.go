@@ -17,6 +17,16 @@ type ExtReader interface {
 	ReadExt(key, value string)
 }
 
+// ExtCommandReader is an ExtReader that also supplies the command its answer decodes
+// into: DecodeFrameExt overwrites it whole and returns it instead of a new one when the
+// answer has a ROCKETMQ binary header. A caller that keeps one per call (a send in
+// flight) thus reads its answer without allocating the command; it must not hand the
+// command out beyond its own use of the answer.
+type ExtCommandReader interface {
+	ExtReader
+	ExtCommand() *Command
+}
+
 // ResponseOpaque returns the opaque of frame (without its length prefix) when it is a
 // response with a ROCKETMQ binary header long enough to hold the fixed fields; ok is
 // false otherwise (a JSON header, a request, a short or malformed frame), and the
@@ -36,7 +46,8 @@ func ResponseOpaque(frame []byte) (opaque int32, ok bool) {
 // binary header's entries are passed to r as substrings of one copy of the header and
 // ExtFields stays nil; a JSON header is decoded as DecodeFrameCopy does and its map's
 // entries passed to r (ExtFields is kept then). The body is copied. Every malformed
-// input is an error wrapping ErrBadFrame, exactly where DecodeFrame fails.
+// input is an error wrapping ErrBadFrame, exactly where DecodeFrame fails. When r is an
+// ExtCommandReader a binary answer is decoded into its command.
 func DecodeFrameExt(frame []byte, r ExtReader) (*Command, error) {
 	if len(frame) < headerWordBytes || frame[0] != SerializeRocketMQ {
 		c, err := DecodeFrameCopy(frame)
@@ -49,7 +60,13 @@ func DecodeFrameExt(frame []byte, r ExtReader) (*Command, error) {
 	if hlen > len(frame)-headerWordBytes {
 		return nil, fmt.Errorf("%w: header length %d exceeds frame of %d bytes", ErrBadFrame, hlen, len(frame))
 	}
-	c := new(Command)
+	var c *Command
+	if cr, ok := r.(ExtCommandReader); ok {
+		c = cr.ExtCommand()
+		*c = Command{}
+	} else {
+		c = new(Command)
+	}
 	if err := decodeRocketMQHeaderExt(frame[headerWordBytes:headerWordBytes+hlen], c, r); err != nil {
 		return nil, err
 	}
