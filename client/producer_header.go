@@ -3,6 +3,7 @@ package client
 import (
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -138,6 +139,44 @@ func (a *sendAnswer) ReadExt(key, value string) {
 			return
 		}
 	}
+}
+
+// ReadExtBytes implements codec.ExtBytesReader: the entry is kept as ReadExt keeps
+// it, with strings made only where a value is new (the offset message id, the queue
+// offset); the usual booleans and the broker's region are shared strings.
+func (a *sendAnswer) ReadExtBytes(key, value []byte) {
+	for i, k := range sendAnswerKeys {
+		if k != string(key) {
+			continue
+		}
+		var v string
+		switch {
+		case string(value) == "true":
+			v = "true"
+		case string(value) == "false":
+			v = "false"
+		case i == ansRegion:
+			v = answerRegion(value)
+		default:
+			v = string(value)
+		}
+		a.vals[i], a.has[i] = v, true
+		return
+	}
+}
+
+// lastRegion is the MSG_REGION of the last answer, shared by the answers that repeat it
+// (every answer of a broker does).
+var lastRegion atomic.Pointer[string]
+
+// answerRegion returns value as a string, the last one made when it is the same.
+func answerRegion(value []byte) string {
+	if r := lastRegion.Load(); r != nil && *r == string(value) {
+		return *r
+	}
+	r := string(value)
+	lastRegion.Store(&r)
+	return r
 }
 
 // ExtCommand implements codec.ExtCommandReader.

@@ -27,6 +27,15 @@ type ExtCommandReader interface {
 	ExtCommand() *Command
 }
 
+// ExtBytesReader is an ExtReader that takes the entries of a ROCKETMQ binary header as
+// bytes: DecodeFrameExt then makes no string copy of the header (the remark apart),
+// and the reader copies only what it keeps. The slices alias the frame and are valid
+// only during the call. Entries of a JSON header still come through ReadExt.
+type ExtBytesReader interface {
+	ExtReader
+	ReadExtBytes(key, value []byte)
+}
+
 // ResponseOpaque returns the opaque of frame (without its length prefix) when it is a
 // response with a ROCKETMQ binary header long enough to hold the fixed fields; ok is
 // false otherwise (a JSON header, a request, a short or malformed frame), and the
@@ -99,6 +108,17 @@ func decodeRocketMQHeaderExt(h []byte, c *Command, r ExtReader) error {
 			return err
 		}
 		q += 2 + klen + 4 + vlen
+	}
+	if rb, ok := r.(ExtBytesReader); ok {
+		c.Remark = string(h[remarkAt : p-4])
+		for p < end {
+			klen, vlen, _ := rocketMQEntry(h[p:end])
+			k := p + 2
+			v := k + klen + 4
+			rb.ReadExtBytes(h[k:k+klen], h[v:v+vlen])
+			p = v + vlen
+		}
+		return nil
 	}
 	// Only the remark and the extFields block are kept as strings.
 	s := string(h[remarkAt:])
