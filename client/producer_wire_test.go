@@ -24,6 +24,9 @@ func TestSendRequestBytes(t *testing.T) {
 	if p.wallClock {
 		t.Fatal("a producer with a test clock takes it for the wall clock")
 	}
+	if d, err := NewProducer(WithNameServer("127.0.0.1:1")); err != nil || !d.wallClock {
+		t.Fatalf("a producer with the default clock does not know it is the wall clock (%v)", err)
+	}
 	golden := map[int]map[byte]string{
 		1: {codec.SerializeJSON: "2496f014d3def6b7bf2fae06e3417f0583ad83ca1feb4e8dad5ac5ffbf44d927",
 			codec.SerializeRocketMQ: "367ef181f00168bde63ec4dbb362f97d921bd6481baf67391c1c0dcedee3eeab"},
