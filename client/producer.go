@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -166,6 +167,9 @@ type Producer struct {
 	faults *faultTable // nil with fault avoidance off
 	rr     atomic.Uint32
 	now    func() time.Time
+	// wallClock is set when now is time.Now, so an asynchronous send's first attempt
+	// stamps its bornTimestamp with the reading SendAsync took already.
+	wallClock bool
 
 	mu        sync.Mutex      // guards Start and Shutdown
 	track     sendTracker     // sends in progress; refuses new ones after Shutdown
@@ -203,6 +207,7 @@ func NewProducer(opts ...ProducerOption) (*Producer, error) {
 		log: o.client.logger.With().Str("component", "producer").Str("group", o.group).Logger(),
 		now: o.client.now,
 	}
+	p.wallClock = reflect.ValueOf(o.client.now).Pointer() == reflect.ValueOf(time.Now).Pointer()
 	p.groupName = p.wrap(o.group)
 	p.defaultTopic = o.createTopicKey
 	if p.defaultTopic == "" {

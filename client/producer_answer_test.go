@@ -12,20 +12,31 @@ import (
 // value of a key wins in both).
 func checkSendAnswer(t *testing.T, entries []string) {
 	t.Helper()
-	var a sendAnswer
-	m := map[string]string{}
-	for i := 0; i+1 < len(entries); i += 2 {
-		a.ReadExt(entries[i], entries[i+1])
-		m[entries[i]] = entries[i+1]
-	}
-	got, err := a.decode()
-	var want header.SendMessageResponse
-	werr := want.Decode(m)
-	if (err == nil) != (werr == nil) || err != nil && err.Error() != werr.Error() {
-		t.Fatalf("entries %q: decode error %v, map decode error %v", entries, err, werr)
-	}
-	if err == nil && got != want {
-		t.Fatalf("entries %q: decode %+v, map decode %+v", entries, got, want)
+	// Entries as strings (a JSON header) and as bytes (a binary one), the bytes
+	// overwritten after each call as the read buffer would be.
+	for _, asBytes := range []bool{false, true} {
+		var a sendAnswer
+		m := map[string]string{}
+		for i := 0; i+1 < len(entries); i += 2 {
+			if asBytes {
+				k, v := []byte(entries[i]), []byte(entries[i+1])
+				a.ReadExtBytes(k, v)
+				clear(k)
+				clear(v)
+			} else {
+				a.ReadExt(entries[i], entries[i+1])
+			}
+			m[entries[i]] = entries[i+1]
+		}
+		got, err := a.decode()
+		var want header.SendMessageResponse
+		werr := want.Decode(m)
+		if (err == nil) != (werr == nil) || err != nil && err.Error() != werr.Error() {
+			t.Fatalf("entries %q (bytes %v): decode error %v, map decode error %v", entries, asBytes, err, werr)
+		}
+		if err == nil && got != want {
+			t.Fatalf("entries %q (bytes %v): decode %+v, map decode %+v", entries, asBytes, got, want)
+		}
 	}
 }
 
@@ -37,6 +48,7 @@ func TestSendAnswerMatchesDecode(t *testing.T) {
 		append(ok, "TRACE_ON", "false", "queueId", "4"), // the last value wins
 		append(ok, "TRACE_ON", "TRUE"),                  // case-insensitive, via Decode
 		append(ok, "TRACE_ON", "yes"),
+		append(ok, "MSG_REGION", "R1", "MSG_REGION", "R2", "MSG_REGION", "R1"),
 		{"msgId", "m", "queueId", "3"},
 		{"msgId", "m", "queueId", "2147483648", "queueOffset", "0"},
 		{"msgId", "m", "queueId", "+1", "queueOffset", "-9223372036854775808"},

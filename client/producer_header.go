@@ -2,6 +2,8 @@ package client
 
 import (
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -58,18 +60,26 @@ func (h *sendHeader) WriteExt(e codec.ExtEncoder) codec.ExtEncoder {
 // SEND_REPLY_MESSAGE_V2 for a reply, SEND_MESSAGE_V2 otherwise, all with the short
 // header the Java client sends too.
 func (p *Producer) request(out *outgoing, mq MessageQueue) *codec.Command {
-	r := &sendRequest{h: sendHeader{
+	r := new(sendRequest)
+	p.fillRequest(r, out, mq, p.now().UnixMilli())
+	return &r.cmd
+}
+
+// fillRequest is request into r, which it overwrites whole, born being the
+// bornTimestamp in milliseconds.
+func (p *Producer) fillRequest(r *sendRequest, out *outgoing, mq MessageQueue, born int64) {
+	r.h = sendHeader{
 		producerGroup:         p.groupName,
 		topic:                 out.topic,
 		defaultTopic:          p.defaultTopic,
 		defaultTopicQueueNums: defaultTopicQueueNums,
 		queueID:               mq.QueueID,
 		sysFlag:               out.sysFlag,
-		bornTimestamp:         p.now().UnixMilli(),
+		bornTimestamp:         born,
 		flag:                  out.flag,
 		properties:            out.props,
 		batch:                 out.batch,
-	}}
+	}
 	c := int32(code.SendMessageV2)
 	switch {
 	case out.batch:
@@ -84,7 +94,17 @@ func (p *Producer) request(out *outgoing, mq MessageQueue) *codec.Command {
 		Ext:      &r.h,
 		Body:     out.body,
 	}
-	return &r.cmd
+}
+
+// sendRequests recycles the request commands of asynchronous attempts: a request is
+// dead once the transport's invoke returned (its frame is in the connection's write
+// buffer by then, or it was refused), long before the answer.
+var sendRequests = sync.Pool{New: func() any { return new(sendRequest) }}
+
+// release returns r to sendRequests, dropping what it refers to (the body).
+func (r *sendRequest) release() {
+	*r = sendRequest{}
+	sendRequests.Put(r)
 }
 
 // sendAnswer collects the header of a send's answer as the transport reads it
@@ -93,6 +113,9 @@ func (p *Producer) request(out *outgoing, mq MessageQueue) *codec.Command {
 type sendAnswer struct {
 	vals [numSendAnswerKeys]string
 	has  [numSendAnswerKeys]bool
+	// resp is the command a ROCKETMQ binary answer decodes into (codec.ExtCommandReader);
+	// it lives as long as the send, and is read only by the answer's callback.
+	resp codec.Command
 }
 
 // The keys of header.SendMessageResponse (SendMessageResponseHeader.java).
@@ -117,6 +140,47 @@ func (a *sendAnswer) ReadExt(key, value string) {
 		}
 	}
 }
+
+// ReadExtBytes implements codec.ExtBytesReader: the entry is kept as ReadExt keeps
+// it, with strings made only where a value is new (the offset message id, the queue
+// offset); the usual booleans and the broker's region are shared strings.
+func (a *sendAnswer) ReadExtBytes(key, value []byte) {
+	for i, k := range sendAnswerKeys {
+		if k != string(key) {
+			continue
+		}
+		var v string
+		switch {
+		case string(value) == "true":
+			v = "true"
+		case string(value) == "false":
+			v = "false"
+		case i == ansRegion:
+			v = answerRegion(value)
+		default:
+			v = string(value)
+		}
+		a.vals[i], a.has[i] = v, true
+		return
+	}
+}
+
+// lastRegion is the MSG_REGION of the last answer, shared by the answers that repeat it
+// (every answer of a broker does).
+var lastRegion atomic.Pointer[string]
+
+// answerRegion returns value as a string, the last one made when it is the same.
+func answerRegion(value []byte) string {
+	if r := lastRegion.Load(); r != nil && *r == string(value) {
+		return *r
+	}
+	r := string(value)
+	lastRegion.Store(&r)
+	return r
+}
+
+// ExtCommand implements codec.ExtCommandReader.
+func (a *sendAnswer) ExtCommand() *codec.Command { return &a.resp }
 
 // reset forgets a previous attempt's answer.
 func (a *sendAnswer) reset() { *a = sendAnswer{} }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rocketgo/rocketgo/proto/code"
@@ -112,38 +113,6 @@ func (p *Producer) SendToQueue(ctx context.Context, mq MessageQueue, msgs ...*Me
 	return p.sendSync(ctx, out)
 }
 
-// SendAsync sends like Send without waiting: cb receives the result or the final error
-// exactly once, on another goroutine (or inline, see WithInlineCallbacks). SendAsync
-// itself returns an error, and never calls cb, when the send cannot start: invalid
-// messages, a producer not running, no route.
-func (p *Producer) SendAsync(ctx context.Context, cb func(*SendResult, error), msgs ...*Message) error {
-	// The send and its encoding are one allocation. (Not its request and result too:
-	// past 512 bytes an object costs a malloc header, and overwriting an embedded
-	// request per attempt costs write barriers while the collector runs; both showed
-	// in profiles as more than the allocations they saved.)
-	// One clock reading serves the unique id, the trace start and the first attempt.
-	a := &asyncSend{p: p, ctx: ctx, cb: cb, now: time.Now()}
-	out := &a.outv
-	if err := p.prepareInto(out, msgs, a.now); err != nil {
-		return err
-	}
-	a.out = out
-	if !p.track.begin() {
-		return ErrNotStarted
-	}
-	entry, err := p.inst.publishRoute(ctx, out.topic, p.o.createTopicKey)
-	if err != nil {
-		p.track.end()
-		return fmt.Errorf("send to %s: %w", out.topic, err)
-	}
-	if len(entry.pub) == 0 {
-		p.track.end()
-		return fmt.Errorf("send to %s: %w: no writable queue", out.topic, ErrNoRoute)
-	}
-	a.next("", nil)
-	return nil
-}
-
 // SendOneway sends without waiting for, or getting, any acknowledgement: one attempt,
 // no retry, the message may be lost. It returns once the request is queued for writing.
 func (p *Producer) SendOneway(ctx context.Context, msgs ...*Message) error {
@@ -219,133 +188,6 @@ func (p *Producer) sendSync(ctx context.Context, out *outgoing) (*SendResult, er
 		}
 	}
 	return nil, fmt.Errorf("%w (after %d attempts)", lastErr, attempts)
-}
-
-// asyncSend is one SendAsync in progress.
-type asyncSend struct {
-	p        *Producer
-	ctx      context.Context
-	out      *outgoing
-	cb       func(*SendResult, error)
-	attempts int
-	once     sync.Once
-	now      time.Time // when the send began; the first attempt's start
-
-	outv outgoing   // what out points to
-	ans  sendAnswer // the header of the current attempt's answer
-}
-
-// invokeSendAsync sends one attempt of an asynchronous send; the answer's header goes
-// to ans as the transport reads it (no extFields map).
-func (p *Producer) invokeSendAsync(ctx context.Context, addr string, req *codec.Command, ans *sendAnswer, cb func(*codec.Command, error)) error {
-	if p.inst.closed.Load() {
-		return ErrClosed
-	}
-	p.inst.sign(req)
-	if err := p.inst.rc.InvokeAsyncExt(ctx, addr, req, ans, cb); err != nil {
-		return fmt.Errorf("request %d to %s: %w", req.Code, addr, err)
-	}
-	return nil
-}
-
-// next starts the next attempt, avoiding lastBroker; lastErr is what the previous
-// attempt failed with. Attempts that fail before anything is sent (no address, dial
-// error) move on at once.
-func (a *asyncSend) next(lastBroker string, lastErr error) {
-	p := a.p
-	for a.attempts < 1+p.o.retries {
-		if err := a.ctx.Err(); err != nil {
-			if lastErr == nil {
-				lastErr = err
-			}
-			break
-		}
-		a.attempts++
-		entry := p.inst.cachedRoute(a.out.topic)
-		if entry == nil {
-			a.finish(nil, fmt.Errorf("send to %s: %w", a.out.topic, ErrNoRoute))
-			return
-		}
-		mq, err := p.selectQueue(entry, a.out, lastBroker)
-		if err != nil {
-			a.finish(nil, err)
-			return
-		}
-		lastBroker = mq.BrokerName
-		addr := p.inst.masterAddr(mq.BrokerName)
-		if addr == "" {
-			lastErr = fmt.Errorf("send to %s: %w: %s", a.out.topic, ErrBrokerNotFound, mq.BrokerName)
-			continue
-		}
-		start := a.now
-		if a.attempts > 1 {
-			start = time.Now()
-			// Zeroing the answer is not free (write barriers while the collector
-			// runs): the first attempt's is zero already.
-			a.ans.reset()
-		}
-		actx, cancel := p.attemptContext(a.ctx, start)
-		err = p.invokeSendAsync(actx, addr, p.request(a.out, mq), &a.ans, func(resp *codec.Command, err error) {
-			cancel()
-			var latency time.Duration
-			if p.faults != nil {
-				latency = time.Since(start)
-			}
-			a.done(mq, addr, latency, resp, err)
-		})
-		if err == nil {
-			return
-		}
-		cancel()
-		p.noteLatency(mq.BrokerName, time.Since(start), true)
-		lastErr = fmt.Errorf("send to %s via %s: %w", a.out.topic, addr, err)
-	}
-	a.finish(nil, fmt.Errorf("%w (after %d attempts)", lastErr, a.attempts))
-}
-
-// done handles the answer of one attempt. It runs on the transport's goroutine, so a
-// retry, which may have to dial, moves to a goroutine of its own.
-func (a *asyncSend) done(mq MessageQueue, addr string, latency time.Duration, resp *codec.Command, err error) {
-	p := a.p
-	if err == nil {
-		res := new(SendResult)
-		if err = p.fillResult(res, resp, mq, a.out, a.ans.decode); err == nil {
-			p.noteLatency(mq.BrokerName, latency, false)
-			p.tracePub(a.out, res, addr)
-			a.finish(res, nil)
-			return
-		}
-		if !retryableCode(resp.Code) {
-			a.finish(nil, fmt.Errorf("send to %s via %s: %w", a.out.topic, addr, err))
-			return
-		}
-	}
-	p.noteLatency(mq.BrokerName, latency, true)
-	err = fmt.Errorf("send to %s via %s: %w", a.out.topic, addr, err)
-	if a.attempts >= 1+p.o.retries || a.ctx.Err() != nil {
-		a.finish(nil, fmt.Errorf("%w (after %d attempts)", err, a.attempts))
-		return
-	}
-	go a.next(mq.BrokerName, err)
-}
-
-// finish calls the callback once and ends the send's tracking.
-func (a *asyncSend) finish(res *SendResult, err error) {
-	a.once.Do(func() {
-		if a.cb == nil {
-			a.p.track.end()
-			return
-		}
-		if a.p.o.inlineCallbacks {
-			a.cb(res, err)
-			a.p.track.end()
-			return
-		}
-		go func() {
-			defer a.p.track.end()
-			a.cb(res, err)
-		}()
-	})
 }
 
 // deadlineTick is the granularity of the shared attempt deadlines: an asynchronous
@@ -648,55 +490,63 @@ func (p *Producer) prepareInto(out *outgoing, msgs []*Message, now time.Time) er
 }
 
 // sendTracker counts the sends in progress and refuses new ones once Shutdown began, so
-// Shutdown can wait for the last one without racing a new send.
+// Shutdown can wait for the last one without racing a new send. The count and the
+// open/closed bits share one word, so a send costs one atomic add at each end rather
+// than two mutex rounds shared with the connection's reader.
 type sendTracker struct {
-	mu      sync.Mutex
-	started bool
-	closed  bool
-	n       int
-	idle    chan struct{} // closed when n drops to zero after close
+	state atomic.Int64 // trackOpen | trackClosed | sends in progress
+	mu    sync.Mutex
+	idle  chan struct{} // under mu: closed when the count drops to zero after close
 }
 
+const (
+	trackOpen   = int64(1) << 62
+	trackClosed = int64(1) << 61
+	trackCount  = trackClosed - 1
+)
+
 // open lets sends begin.
-func (t *sendTracker) open() {
-	t.mu.Lock()
-	t.started = true
-	t.mu.Unlock()
-}
+func (t *sendTracker) open() { t.state.Or(trackOpen) }
 
 // begin counts a new send; false when the producer is not running.
 func (t *sendTracker) begin() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !t.started || t.closed {
-		return false
+	for {
+		s := t.state.Load()
+		if s&trackOpen == 0 || s&trackClosed != 0 {
+			return false
+		}
+		if t.state.CompareAndSwap(s, s+1) {
+			return true
+		}
 	}
-	t.n++
-	return true
 }
 
 // end counts a send finished.
 func (t *sendTracker) end() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.n--
-	if t.n == 0 && t.idle != nil {
-		close(t.idle)
-		t.idle = nil
+	if s := t.state.Add(-1); s&trackClosed != 0 && s&trackCount == 0 {
+		t.mu.Lock()
+		if t.idle != nil {
+			close(t.idle)
+			t.idle = nil
+		}
+		t.mu.Unlock()
 	}
 }
 
 // drain refuses new sends and waits until those in progress finish or ctx ends.
 func (t *sendTracker) drain(ctx context.Context) error {
 	t.mu.Lock()
-	t.closed = true
-	if t.n == 0 {
+	// After the closed bit is set the count only falls; the end that brings it to
+	// zero takes mu, so it finds idle set below.
+	n := (t.state.Or(trackClosed) | trackClosed) & trackCount
+	if n == 0 {
 		t.mu.Unlock()
 		return nil
 	}
-	ch := make(chan struct{})
-	t.idle = ch
-	n := t.n
+	if t.idle == nil {
+		t.idle = make(chan struct{})
+	}
+	ch := t.idle
 	t.mu.Unlock()
 	select {
 	case <-ch:

@@ -17,6 +17,25 @@ type ExtReader interface {
 	ReadExt(key, value string)
 }
 
+// ExtCommandReader is an ExtReader that also supplies the command its answer decodes
+// into: DecodeFrameExt overwrites it whole and returns it instead of a new one when the
+// answer has a ROCKETMQ binary header. A caller that keeps one per call (a send in
+// flight) thus reads its answer without allocating the command; it must not hand the
+// command out beyond its own use of the answer.
+type ExtCommandReader interface {
+	ExtReader
+	ExtCommand() *Command
+}
+
+// ExtBytesReader is an ExtReader that takes the entries of a ROCKETMQ binary header as
+// bytes: DecodeFrameExt then makes no string copy of the header (the remark apart),
+// and the reader copies only what it keeps. The slices alias the frame and are valid
+// only during the call. Entries of a JSON header still come through ReadExt.
+type ExtBytesReader interface {
+	ExtReader
+	ReadExtBytes(key, value []byte)
+}
+
 // ResponseOpaque returns the opaque of frame (without its length prefix) when it is a
 // response with a ROCKETMQ binary header long enough to hold the fixed fields; ok is
 // false otherwise (a JSON header, a request, a short or malformed frame), and the
@@ -36,7 +55,8 @@ func ResponseOpaque(frame []byte) (opaque int32, ok bool) {
 // binary header's entries are passed to r as substrings of one copy of the header and
 // ExtFields stays nil; a JSON header is decoded as DecodeFrameCopy does and its map's
 // entries passed to r (ExtFields is kept then). The body is copied. Every malformed
-// input is an error wrapping ErrBadFrame, exactly where DecodeFrame fails.
+// input is an error wrapping ErrBadFrame, exactly where DecodeFrame fails. When r is an
+// ExtCommandReader a binary answer is decoded into its command.
 func DecodeFrameExt(frame []byte, r ExtReader) (*Command, error) {
 	if len(frame) < headerWordBytes || frame[0] != SerializeRocketMQ {
 		c, err := DecodeFrameCopy(frame)
@@ -49,7 +69,13 @@ func DecodeFrameExt(frame []byte, r ExtReader) (*Command, error) {
 	if hlen > len(frame)-headerWordBytes {
 		return nil, fmt.Errorf("%w: header length %d exceeds frame of %d bytes", ErrBadFrame, hlen, len(frame))
 	}
-	c := new(Command)
+	var c *Command
+	if cr, ok := r.(ExtCommandReader); ok {
+		c = cr.ExtCommand()
+		*c = Command{}
+	} else {
+		c = new(Command)
+	}
 	if err := decodeRocketMQHeaderExt(frame[headerWordBytes:headerWordBytes+hlen], c, r); err != nil {
 		return nil, err
 	}
@@ -82,6 +108,17 @@ func decodeRocketMQHeaderExt(h []byte, c *Command, r ExtReader) error {
 			return err
 		}
 		q += 2 + klen + 4 + vlen
+	}
+	if rb, ok := r.(ExtBytesReader); ok {
+		c.Remark = string(h[remarkAt : p-4])
+		for p < end {
+			klen, vlen, _ := rocketMQEntry(h[p:end])
+			k := p + 2
+			v := k + klen + 4
+			rb.ReadExtBytes(h[k:k+klen], h[v:v+vlen])
+			p = v + vlen
+		}
+		return nil
 	}
 	// Only the remark and the extFields block are kept as strings.
 	s := string(h[remarkAt:])

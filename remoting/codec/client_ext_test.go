@@ -12,6 +12,19 @@ type extMap map[string]string
 
 func (m extMap) ReadExt(k, v string) { m[k] = v }
 
+// heldExt is an ExtCommandReader: an extMap with the command answers decode into.
+type heldExt struct {
+	extMap
+	cmd Command
+}
+
+func (h *heldExt) ExtCommand() *Command { return &h.cmd }
+
+// heldBytesExt is a heldExt that takes binary entries as bytes (ExtBytesReader).
+type heldBytesExt struct{ heldExt }
+
+func (h *heldBytesExt) ReadExtBytes(k, v []byte) { h.extMap[string(k)] = string(v) }
+
 // A send answer in both serializations decodes through an ExtReader to the entries,
 // fields and body the map decode gives.
 func TestDecodeFrameExtMatchesDecodeFrame(t *testing.T) {
@@ -65,6 +78,39 @@ func checkDecodeFrameExt(t *testing.T, frame []byte) {
 	}
 	if op, ok := ResponseOpaque(frame); ok && (op != want.Opaque || !want.IsResponse() || want.Serialize != SerializeRocketMQ) {
 		t.Fatalf("ResponseOpaque = %d for %+v", op, want)
+	}
+	// Into a held command left over from an earlier answer: overwritten whole, with the
+	// same fields and entries; a binary answer uses the held command, a JSON one not.
+	for _, bytesToo := range []bool{false, true} {
+		checkHeldExt(t, frame, want, c, got, bytesToo)
+	}
+}
+
+// checkHeldExt holds DecodeFrameExt into a held command, with the entries as strings
+// or (bytesToo) as bytes, to DecodeFrameExt into a new one (c, entries got).
+func checkHeldExt(t *testing.T, frame []byte, want, c *Command, got extMap, bytesToo bool) {
+	t.Helper()
+	h := &heldExt{extMap: extMap{}, cmd: Command{Code: 99, Language: "X", Version: 1, Opaque: -1, Flag: 3,
+		Remark: "old", ExtFields: map[string]string{"old": "1"}, Body: []byte("old"), Serialize: 9}}
+	var r ExtCommandReader = h
+	if bytesToo {
+		hb := &heldBytesExt{*h}
+		r, h = hb, &hb.heldExt
+	}
+	hc, err := DecodeFrameExt(frame, r)
+	if err != nil {
+		t.Fatalf("into a held command: %v", err)
+	}
+	if hc.Code != c.Code || hc.Language != c.Language || hc.Version != c.Version || hc.Opaque != c.Opaque ||
+		hc.Flag != c.Flag || hc.Remark != c.Remark || hc.Serialize != c.Serialize || !bytes.Equal(hc.Body, c.Body) ||
+		!maps.Equal(hc.ExtFields, c.ExtFields) || (hc.Body == nil) != (c.Body == nil) {
+		t.Fatalf("into a held command %+v, new command %+v", hc, c)
+	}
+	if (hc == &h.cmd) != (want.Serialize == SerializeRocketMQ) {
+		t.Fatalf("serialize %d: held command used = %v", want.Serialize, hc == &h.cmd)
+	}
+	if !maps.Equal(h.extMap, got) {
+		t.Fatalf("entries into a held command %v, else %v", h.extMap, got)
 	}
 }
 

@@ -309,7 +309,9 @@ type clientConn struct {
 	// share a context.
 	lastDone  <-chan struct{}
 	lastWatch *ctxWatch
-	failOnce  sync.Once
+	// spareCalls is the call list of an expired watch, for the next one (under watchMu).
+	spareCalls []watchedCall
+	failOnce   sync.Once
 
 	// The writer (see write.go): frames are encoded into wbuf under wmu; whoever finds
 	// no flush running becomes the flusher and writes everything queued in one write
@@ -331,6 +333,9 @@ type clientConn struct {
 	done     chan struct{} // closed when the connection fails
 
 	lastQueue int64 // nanotime of the last queueFrom, under wmu; see idleGap
+	// queuedBusy is set, under wmu, when a frame was queued during a flush without a
+	// clock reading; the flush then stamps lastQueue when it ends.
+	queuedBusy bool
 	// raw is the socket for tryWriteLocked, under wmu; rawKnown once it was looked up
 	// (raw stays nil for a TLS connection).
 	raw      syscall.RawConn

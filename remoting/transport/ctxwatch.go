@@ -46,7 +46,8 @@ func (cc *clientConn) watch(ctx context.Context, op int32, cl *pending.Call) {
 		w = cc.watches[done]
 	}
 	if w == nil {
-		w = &ctxWatch{}
+		w = &ctxWatch{calls: cc.spareCalls}
+		cc.spareCalls = nil
 		if cc.watches == nil {
 			cc.watches = make(map[<-chan struct{}]*ctxWatch)
 		}
@@ -87,6 +88,14 @@ func (cc *clientConn) expire(ctx context.Context) {
 			c.call.Complete(nil, pending.ContextError(ctx, c.op))
 		}
 	}
+	// The next context's watch starts from this one's list, grown already to a
+	// tick's worth of calls, instead of growing its own from nothing.
+	clear(w.calls)
+	cc.watchMu.Lock()
+	if cap(w.calls) > cap(cc.spareCalls) {
+		cc.spareCalls = w.calls[:0]
+	}
+	cc.watchMu.Unlock()
 }
 
 // unwatchAll releases every watch; the connection failed, which completes the calls.

@@ -75,14 +75,22 @@ func (cc *clientConn) queue(cmd *codec.Command) error { return cc.queueFrom(cmd,
 // already queued. The reader's own replies do not wait, so the reader never blocks on
 // the socket's write side.
 func (cc *clientConn) queueFrom(cmd *codec.Command, bounded bool) error {
-	now := nanotime()
 	cc.wmu.Lock()
 	for bounded && cc.queued > maxQueuedBytes && cc.flushing && !cc.dead.Load() {
 		cc.drained.Wait()
 	}
 	// A lone small frame on an idle connection is written by its caller (see idleGap).
-	lone := bounded && !cc.flushing && cc.queued == 0 && now-cc.lastQueue >= int64(idleGap)
-	cc.lastQueue = now
+	// The clock is read only when the connection looks idle: a frame queued while a
+	// flush runs is not lone anyway, and the flush stamps lastQueue when it ends, which
+	// is after that frame was queued (queuedBusy).
+	lone := false
+	if !cc.flushing && cc.queued == 0 {
+		now := nanotime()
+		lone = bounded && now-cc.lastQueue >= int64(idleGap)
+		cc.lastQueue = now
+	} else {
+		cc.queuedBusy = true
+	}
 	if err := cc.enqueueLocked(cmd); err != nil {
 		cc.wmu.Unlock()
 		return err
@@ -190,6 +198,9 @@ func (cc *clientConn) flushLocked() error {
 			cc.fail(err)
 			return fmt.Errorf("remoting: write to %s: %w: %w", cc.addr, codec.ErrClosed, err)
 		}
+	}
+	if cc.queuedBusy {
+		cc.lastQueue, cc.queuedBusy = nanotime(), false
 	}
 	cc.flushing = false
 	cc.wmu.Unlock()
