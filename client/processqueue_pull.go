@@ -186,7 +186,7 @@ func (c *consumerCore) found(pq *processQueue, sub *subscription, offset int64, 
 			continue
 		}
 		last = m.QueueOffset
-		if !sub.matches(m.Tags()) {
+		if sub.tags != nil && !sub.matches(m.Tags()) { // "*" reads no tag
 			continue
 		}
 		c.prepare(pq.mq, m, added)
