@@ -100,3 +100,28 @@ func TestConsumedMessageSentOn(t *testing.T) {
 		t.Fatal("sending a consumed message changed it")
 	}
 }
+
+// FuzzStoredProps: for any encoded property string, reading one property in place
+// answers what the map of them all holds, for every key of the map and for the key
+// asked, and neither path panics.
+func FuzzStoredProps(f *testing.F) {
+	f.Add("UNIQ_KEY\x01U1\x02TAGS\x01t\x02", "TAGS")
+	f.Add("A\x011\x02A\x012", "A")
+	f.Add("\x01v\x02k\x01\x02x", "k")
+	f.Add("MIN_OFFSET\x017\x02", message.PropMinOffset)
+	f.Add("", "")
+	f.Fuzz(func(t *testing.T, raw, key string) {
+		for _, added := range []*addedProps{nil, queueOffsets(1, 2)} {
+			s := storedProps{raw: raw, added: added}
+			all := s.build()
+			for k, v := range all {
+				if got := s.get(k); got != v {
+					t.Fatalf("get(%q) = %q, map has %q (raw %q)", k, got, v, raw)
+				}
+			}
+			if got := s.get(key); got != all[key] {
+				t.Fatalf("get(%q) = %q, map has %q (raw %q)", key, got, all[key], raw)
+			}
+		}
+	})
+}
