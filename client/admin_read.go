@@ -3,12 +3,10 @@ package client
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
-	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
@@ -102,7 +100,7 @@ func (a *Admin) ReadQueueAs(ctx context.Context, consumerGroup string, mq Messag
 	if err != nil {
 		return nil, fmt.Errorf("read %s at %d: %w", mq, offset, err)
 	}
-	minOff, maxOff := strconv.FormatInt(rh.MinOffset, 10), strconv.FormatInt(rh.MaxOffset, 10)
+	added := queueOffsets(rh.MinOffset, rh.MaxOffset)
 	for _, m := range msgs {
 		// The broker filters by tag hash; the tag itself is checked here, as
 		// PullAPIWrapper.processPullResult does. A FOUND answer all of whose records
@@ -112,11 +110,7 @@ func (a *Admin) ReadQueueAs(ctx context.Context, consumerGroup string, mq Messag
 		}
 		m.Topic = a.unwrap(m.Topic)
 		m.Queue = mq
-		if m.Properties == nil {
-			m.Properties = make(map[string]string, 2)
-		}
-		m.Properties[message.PropMinOffset] = minOff
-		m.Properties[message.PropMaxOffset] = maxOff
+		m.stored.added = added
 		r.Messages = append(r.Messages, m)
 	}
 	return r, nil

@@ -35,11 +35,17 @@ type MessageQueue = body.MessageQueue
 // message can be built in one expression:
 //
 //	msg := client.NewMessage("orders", payload).WithTags("paid").WithKeys(orderID)
+//
+// A consumed message's properties stay encoded as the broker stored them until something
+// changes them (docs/architecture.md §9): read them with Property, Tags, Keys and the
+// like, or all at once with MessageExt.Properties; Properties (the field) is then nil.
+// The With* methods first move them into the field, which from then on holds them all.
 type Message struct {
 	Topic      string
 	Body       []byte
 	Flag       int32 // the user's int32, stored and delivered as is
 	Properties map[string]string
+	stored     storedProps // a consumed message's properties, until moved into Properties
 }
 
 // NewMessage returns a message of topic carrying body.
@@ -50,6 +56,7 @@ func NewMessage(topic string, body []byte) *Message {
 // WithProperty sets a property and returns m. An empty value removes the key: neither
 // RocketMQ parser keeps empty values.
 func (m *Message) WithProperty(key, value string) *Message {
+	m.materialize()
 	if value == "" {
 		delete(m.Properties, key)
 		return m
@@ -62,13 +69,18 @@ func (m *Message) WithProperty(key, value string) *Message {
 }
 
 // Property returns a property, "" when absent.
-func (m *Message) Property(key string) string { return m.Properties[key] }
+func (m *Message) Property(key string) string {
+	if m.Properties == nil && m.stored.set() {
+		return m.stored.get(key)
+	}
+	return m.Properties[key]
+}
 
 // WithTags sets the tag consumers filter on and returns m.
 func (m *Message) WithTags(tags string) *Message { return m.WithProperty(PropertyTags, tags) }
 
 // Tags returns the tag, "" when none.
-func (m *Message) Tags() string { return m.Properties[PropertyTags] }
+func (m *Message) Tags() string { return m.Property(PropertyTags) }
 
 // WithKeys sets the business keys (indexed by the broker for QueryMessageByKey) and
 // returns m. Keys must not contain spaces: the KEYS property is space separated.
@@ -78,7 +90,7 @@ func (m *Message) WithKeys(keys ...string) *Message {
 
 // Keys returns the business keys, nil when none.
 func (m *Message) Keys() []string {
-	if k := m.Properties[PropertyKeys]; k != "" {
+	if k := m.Property(PropertyKeys); k != "" {
 		return strings.Fields(k)
 	}
 	return nil
@@ -95,7 +107,7 @@ func (m *Message) WithDelayLevel(l int) *Message {
 
 // DelayLevel returns the delay level, 0 when none.
 func (m *Message) DelayLevel() int {
-	l, _ := strconv.Atoi(m.Properties[PropertyDelayLevel])
+	l, _ := strconv.Atoi(m.Property(PropertyDelayLevel))
 	return l
 }
 
@@ -106,11 +118,11 @@ func (m *Message) WithShardingKey(key string) *Message {
 }
 
 // ShardingKey returns the sharding key, "" when none.
-func (m *Message) ShardingKey() string { return m.Properties[PropertyShardingKey] }
+func (m *Message) ShardingKey() string { return m.Property(PropertyShardingKey) }
 
 // String describes the message without its body.
 func (m *Message) String() string {
-	return fmt.Sprintf("Message{topic=%s, flag=%d, properties=%v, body=%d bytes}", m.Topic, m.Flag, m.Properties, len(m.Body))
+	return fmt.Sprintf("Message{topic=%s, flag=%d, properties=%v, body=%d bytes}", m.Topic, m.Flag, m.propertyMap(), len(m.Body))
 }
 
 // MessageExt is a stored message as consumers receive it: the message plus where and
@@ -140,7 +152,7 @@ type MessageExt struct {
 // String describes the message without its body.
 func (m *MessageExt) String() string {
 	return fmt.Sprintf("MessageExt{topic=%s, queue=%d, offset=%d, msgId=%s, properties=%v, body=%d bytes}",
-		m.Topic, m.Queue.QueueID, m.QueueOffset, m.MsgID, m.Properties, len(m.Body))
+		m.Topic, m.Queue.QueueID, m.QueueOffset, m.MsgID, m.propertyMap(), len(m.Body))
 }
 
 // DecodeMessages decodes a run of v1 CommitLog records (a PULL_MESSAGE body, a
@@ -152,8 +164,8 @@ func (m *MessageExt) String() string {
 //
 // The messages are views over b, which must not be modified afterwards: each body (when
 // not compressed) and every property key and value share b's memory, and the messages
-// of one run are allocated together. A pull answer of 500 records thus costs a handful
-// of allocations plus one property map per message instead of copying every body.
+// of one run are allocated together. No property map is built (see Message): a pull
+// answer of 500 records thus costs a handful of allocations in all.
 func DecodeMessages(b []byte) ([]*MessageExt, error) {
 	n := countRecords(b)
 	slab := make([]MessageExt, n)
@@ -198,15 +210,15 @@ func countRecords(b []byte) int {
 	return n
 }
 
-// fillMessage sets m from a parsed record: the body (inflated when compressed) and the
-// properties read in place, the ids as given.
+// fillMessage sets m from a parsed record: the body (inflated when compressed), the
+// properties kept encoded (storedProps), the ids as given.
 func fillMessage(m *MessageExt, v *message.View, topic, offsetID string) {
 	*m = MessageExt{
 		Message: Message{
-			Topic:      topic,
-			Body:       v.Body(),
-			Flag:       v.Flag(),
-			Properties: message.DecodePropertiesRoom(bytesString(v.RawProperties()), 2),
+			Topic:  topic,
+			Body:   v.Body(),
+			Flag:   v.Flag(),
+			stored: storedProps{raw: bytesString(v.RawProperties())},
 		},
 		OffsetMsgID:               offsetID,
 		Queue:                     MessageQueue{Topic: topic, QueueID: v.QueueID()},
@@ -227,7 +239,7 @@ func fillMessage(m *MessageExt, v *message.View, topic, offsetID string) {
 			m.Body = inflated
 		}
 	}
-	m.MsgID = m.Properties[message.PropUniqKey]
+	m.MsgID = m.stored.get(message.PropUniqKey)
 	if m.MsgID == "" {
 		m.MsgID = offsetID
 	}

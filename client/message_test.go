@@ -111,17 +111,29 @@ func FuzzDecodeMessages(f *testing.F) {
 	e2.StoreHost = netip.MustParseAddrPort("[2001:db8::1]:10911")
 	f.Add(testRecord(f, sampleExt(0, []byte("hello"), map[string]string{"UNIQ_KEY": "U"})))
 	f.Add(append(testRecord(f, e1), testRecord(f, e2)...))
+	dup := sampleExt(3, []byte("d"), nil)
+	f.Add(append(testRecord(f, dup), testRecord(f, sampleExt(4, []byte("e"), map[string]string{"TAGS": "a", "UNIQ_KEY": "U4"}))...))
 	f.Add([]byte{0, 0, 0, 8, 0xCB, 0xD4, 0x31, 0x94})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		msgs, _ := DecodeMessages(b)
 		for _, m := range msgs {
+			// Reading one property in place agrees with the map of them all.
+			all := m.Properties()
+			for k, v := range all {
+				if got := m.Property(k); got != v {
+					t.Fatalf("Property(%q) = %q, map has %q", k, got, v)
+				}
+			}
+			if m.Tags() != all[message.PropTags] || (all[message.PropUniqKey] != "" && m.MsgID != all[message.PropUniqKey]) {
+				t.Fatalf("tags %q / id %q disagree with %v", m.Tags(), m.MsgID, all)
+			}
 			ext := &message.Ext{
 				Topic: m.Topic, QueueID: m.Queue.QueueID, Flag: m.Flag, QueueOffset: m.QueueOffset,
 				PhysicalOffset: m.CommitLogOffset, SysFlag: m.SysFlag &^ message.FlagCompressed,
 				BornTimestamp: m.BornTimestamp, BornHost: m.BornHost, StoreTimestamp: m.StoreTimestamp,
 				StoreHost: m.StoreHost, ReconsumeTimes: m.ReconsumeTimes,
-				PreparedTransactionOffset: m.PreparedTransactionOffset, Body: m.Body, Properties: m.Properties,
+				PreparedTransactionOffset: m.PreparedTransactionOffset, Body: m.Body, Properties: m.Properties(),
 			}
 			rec, err := message.EncodeRecord(nil, ext)
 			if err != nil {
@@ -133,7 +145,7 @@ func FuzzDecodeMessages(f *testing.F) {
 			}
 			a := again[0]
 			if a.Topic != m.Topic || a.QueueOffset != m.QueueOffset || a.CommitLogOffset != m.CommitLogOffset ||
-				!bytes.Equal(a.Body, m.Body) || !maps.Equal(a.Properties, m.Properties) || a.MsgID != m.MsgID ||
+				!bytes.Equal(a.Body, m.Body) || !maps.Equal(a.Properties(), m.Properties()) || a.MsgID != m.MsgID ||
 				a.OffsetMsgID != m.OffsetMsgID || a.StoreHost != m.StoreHost || a.BornHost != m.BornHost ||
 				a.Flag != m.Flag || a.ReconsumeTimes != m.ReconsumeTimes {
 				t.Fatalf("round trip: %v became %v", m, a)

@@ -176,7 +176,7 @@ func (c *consumerCore) found(pq *processQueue, sub *subscription, offset int64, 
 		c.log.Warn().Err(derr).Str("queue", pq.mq.String()).Int("good", len(msgs)).Msg("pull body damaged")
 		next = msgs[len(msgs)-1].QueueOffset + 1
 	}
-	minOff, maxOff := strconv.FormatInt(rh.MinOffset, 10), strconv.FormatInt(rh.MaxOffset, 10)
+	added := queueOffsets(rh.MinOffset, rh.MaxOffset)
 	kept := msgs[:0]
 	last := int64(-1)
 	for _, m := range msgs {
@@ -186,10 +186,10 @@ func (c *consumerCore) found(pq *processQueue, sub *subscription, offset int64, 
 			continue
 		}
 		last = m.QueueOffset
-		if !sub.matches(m.Properties[message.PropTags]) {
+		if sub.tags != nil && !sub.matches(m.Tags()) { // "*" reads no tag
 			continue
 		}
-		c.prepare(pq.mq, m, minOff, maxOff)
+		c.prepare(pq.mq, m, added)
 		kept = append(kept, m)
 	}
 	if last >= next {
@@ -210,22 +210,36 @@ func (c *consumerCore) found(pq *processQueue, sub *subscription, offset int64, 
 	return next, len(msgs) == 0, fresh, nil
 }
 
+// queueOffsets are the MIN_OFFSET and MAX_OFFSET properties of a pull answer's
+// messages, as the official client adds them: one value shared by the answer's messages.
+func queueOffsets(minOff, maxOff int64) *addedProps {
+	return &addedProps{
+		{message.PropMinOffset, strconv.FormatInt(minOff, 10)},
+		{message.PropMaxOffset, strconv.FormatInt(maxOff, 10)},
+	}
+}
+
 // prepare turns a pulled record into what the user sees: the queue it came from, the
-// original topic of a retry message, names without the namespace, and the queue's
-// offsets as MIN_OFFSET / MAX_OFFSET properties (as the official client adds them).
-func (c *consumerCore) prepare(mq MessageQueue, m *MessageExt, minOff, maxOff string) {
+// original topic of a retry message, names without the namespace, and added (when not
+// nil; the queue's offsets of queueOffsets) among its properties.
+func (c *consumerCore) prepare(mq MessageQueue, m *MessageExt, added *addedProps) {
 	topic := mq.Topic
 	if isRetryTopic(topic) {
-		if rt := m.Properties[message.PropRetryTopic]; rt != "" {
+		if rt := m.Property(message.PropRetryTopic); rt != "" {
 			topic = rt
 		}
 	}
 	m.Topic = c.unwrap(topic)
 	m.Queue = mq
 	m.Queue.Topic = c.unwrap(mq.Topic)
-	if m.Properties == nil {
-		m.Properties = make(map[string]string, 2)
+	if added == nil {
+		return
 	}
-	m.Properties[message.PropMinOffset] = minOff
-	m.Properties[message.PropMaxOffset] = maxOff
+	if m.Message.Properties != nil {
+		for _, kv := range added {
+			m.Message.Properties[kv[0]] = kv[1]
+		}
+		return
+	}
+	m.stored.added = added
 }

@@ -54,7 +54,7 @@ func TestDecodeMessagesAreViews(t *testing.T) {
 			m.StoreTimestamp != full.StoreTimestamp || m.StoreHost != full.StoreHost ||
 			m.ReconsumeTimes != full.ReconsumeTimes || m.PreparedTransactionOffset != full.PreparedTransactionOffset ||
 			m.BodyCRC != full.BodyCRC || int(m.StoreSize) != size || !bytes.Equal(m.Body, full.Body) ||
-			!maps.Equal(m.Properties, full.Properties) ||
+			!maps.Equal(m.Properties(), full.Properties) ||
 			m.OffsetMsgID != message.OffsetMsgID(full.StoreHost, full.PhysicalOffset) {
 			t.Errorf("message %d: %+v, full decode %+v", i, m, full)
 		}
@@ -64,7 +64,7 @@ func TestDecodeMessagesAreViews(t *testing.T) {
 		if len(m.Body) > 0 && !within(m.Body, run) {
 			t.Errorf("message %d: body copied, want a slice of the answer", i)
 		}
-		for k, v := range m.Properties {
+		for k, v := range m.Properties() {
 			if !within(unsafe.Slice(unsafe.StringData(v), len(v)), run) || !within(unsafe.Slice(unsafe.StringData(k), len(k)), run) {
 				t.Errorf("message %d: property %q copied", i, k)
 			}

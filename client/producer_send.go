@@ -402,10 +402,11 @@ func (p *Producer) checkBody(m *Message) error {
 // properties encodes m's properties with a UNIQ_KEY (generated when absent) and
 // returns them with the id.
 func properties(m *Message, now time.Time) (props, id string, err error) {
-	if id = m.Properties[message.PropUniqKey]; id != "" {
-		props = message.EncodeProperties(m.Properties)
+	pm := m.propertyMap() // a consumed message sent on carries its stored properties
+	if id = pm[message.PropUniqKey]; id != "" {
+		props = message.EncodeProperties(pm)
 	} else {
-		props, id = message.EncodePropertiesUniq(m.Properties, now)
+		props, id = message.EncodePropertiesUniq(pm, now)
 	}
 	if len(props) > message.MaxPropertiesLen {
 		return "", "", fmt.Errorf("%w: properties of %d bytes, at most %d", ErrInvalidMessage, len(props), message.MaxPropertiesLen)

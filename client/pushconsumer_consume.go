@@ -298,9 +298,12 @@ func (p *PushConsumer) handleConsumeDirectly(_ string, req *codec.Command) *code
 	}
 	for _, m := range msgs {
 		mq := MessageQueue{Topic: m.Topic, BrokerName: h.BrokerName, QueueID: m.Queue.QueueID}
-		p.core.prepare(mq, m, "", "")
-		delete(m.Properties, message.PropMinOffset)
-		delete(m.Properties, message.PropMaxOffset)
+		p.core.prepare(mq, m, nil)
+		if m.Property(message.PropMinOffset) != "" || m.Property(message.PropMaxOffset) != "" {
+			m.materialize() // a record stored with them (a consumed message sent on): not the queue's
+			delete(m.Message.Properties, message.PropMinOffset)
+			delete(m.Message.Properties, message.PropMaxOffset)
+		}
 	}
 	start := time.Now()
 	res, lerr := p.callListener(nil, msgs)

@@ -200,7 +200,7 @@ func (p *Producer) prepareRequest(ctx context.Context, msg *Message, timeout tim
 	}
 	id := message.NewUniqID()
 	req := *msg
-	req.Properties = maps.Clone(msg.Properties)
+	req.Properties = maps.Clone(msg.propertyMap())
 	req.WithProperty(PropertyCorrelationID, id).
 		WithProperty(PropertyReplyToClient, p.inst.clientID).
 		WithProperty(PropertyMessageTTL, strconv.FormatInt(timeout.Milliseconds(), 10))
@@ -282,12 +282,9 @@ func (c *instance) onReplyPush(addr string, req *codec.Command) *codec.Command {
 			m.Body = inflated
 		}
 	}
-	if m.Properties == nil {
-		m.Properties = make(map[string]string, 1)
-	}
-	m.Properties[message.PropReplyArriveTime] = strconv.FormatInt(c.o.now().UnixMilli(), 10)
-	m.MsgID = m.Properties[message.PropUniqKey]
-	id := m.Properties[message.PropCorrelationID]
+	m.WithProperty(message.PropReplyArriveTime, strconv.FormatInt(c.o.now().UnixMilli(), 10))
+	m.MsgID = m.Property(message.PropUniqKey)
+	id := m.Property(message.PropCorrelationID)
 	if !c.requests.resolve(id, m, nil) {
 		c.log.Debug().Str("correlation_id", id).Str("broker", addr).Msg("reply for no waiting request (timed out or not ours)")
 	}

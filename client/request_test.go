@@ -59,7 +59,7 @@ func TestNewReplyMessage(t *testing.T) {
 		m.Property(PropertyCorrelationID) != "corr" || m.Property(PropertyReplyToClient) != "ip@1" || m.Property(PropertyMessageTTL) != "3000" {
 		t.Fatalf("reply: %+v", m)
 	}
-	delete(req.Properties, PropertyCorrelationID)
+	delete(req.Message.Properties, PropertyCorrelationID)
 	if _, err := NewReplyMessage(req, nil); !errors.Is(err, ErrInvalidMessage) {
 		t.Fatalf("not a request: got %v", err)
 	}

@@ -210,8 +210,9 @@ func (tp *TransactionProducer) SendMessageInTransaction(ctx context.Context, msg
 	if msg.DelayLevel() > 0 {
 		return nil, fmt.Errorf("%w: a transactional message cannot have a delay level", ErrInvalidMessage)
 	}
-	m := &Message{Topic: msg.Topic, Body: msg.Body, Flag: msg.Flag, Properties: make(map[string]string, len(msg.Properties)+3)}
-	for k, v := range msg.Properties {
+	props := msg.propertyMap()
+	m := &Message{Topic: msg.Topic, Body: msg.Body, Flag: msg.Flag, Properties: make(map[string]string, len(props)+3)}
+	for k, v := range props {
 		m.Properties[k] = v
 	}
 	m.Properties[message.PropTranMsg] = "true"

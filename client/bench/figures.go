@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -90,12 +91,14 @@ func RunFigures(ctx context.Context, c FiguresConfig) error {
 		if err != nil {
 			return err
 		}
-		stored, err := f.asyncPublish(ctx, topic, ph["a"])
+		var stored int
+		labelled(ctx, "a", func(ctx context.Context) { stored, err = f.asyncPublish(ctx, topic, ph["a"]) })
 		if err != nil {
 			return err
 		}
 		if ph["c"] {
-			if err := f.pullConsume(ctx, topic, stored); err != nil {
+			labelled(ctx, "c", func(ctx context.Context) { err = f.pullConsume(ctx, topic, stored) })
+			if err != nil {
 				return err
 			}
 		}
@@ -112,6 +115,13 @@ func RunFigures(ctx context.Context, c FiguresConfig) error {
 		}
 	}
 	return nil
+}
+
+// labelled runs fn with the profiler label figure=fig, which the goroutines fn starts
+// (the SDK's pull loops, connection readers) inherit: a CPU profile of a whole run
+// (mqbench -cpuprofile) splits by figure with `go tool pprof -tagfocus=figure=c`.
+func labelled(ctx context.Context, fig string, fn func(context.Context)) {
+	pprof.Do(ctx, pprof.Labels("figure", fig), fn)
 }
 
 // topic creates a fresh topic for a figure and waits for its route.

@@ -73,8 +73,8 @@ func runQueryMsgByID(e *Env, f *Flags) error {
 func printMessage(e *Env, m *client.MessageExt, path string) {
 	s, d := "%-20s %s\n", "%-20s %d\n"
 	e.printf(s, "Topic:", m.Topic)
-	e.printf(s, "Tags:", "["+javaNull(m.Properties, client.PropertyTags)+"]")
-	e.printf(s, "Keys:", "["+javaNull(m.Properties, client.PropertyKeys)+"]")
+	e.printf(s, "Tags:", "["+javaNull(m.Properties(), client.PropertyTags)+"]")
+	e.printf(s, "Keys:", "["+javaNull(m.Properties(), client.PropertyKeys)+"]")
 	e.printf(d, "Queue ID:", m.Queue.QueueID)
 	e.printf(d, "Queue Offset:", m.QueueOffset)
 	e.printf(d, "CommitLog Offset:", m.CommitLogOffset)
@@ -84,7 +84,7 @@ func printMessage(e *Env, m *client.MessageExt, path string) {
 	e.printf(s, "Born Host:", m.BornHost.String())
 	e.printf(s, "Store Host:", m.StoreHost.String())
 	e.printf(d, "System Flag:", m.SysFlag)
-	e.printf(s, "Properties:", javaMap(m.Properties))
+	e.printf(s, "Properties:", javaMap(m.Properties()))
 	e.printf(s, "Message Body Path:", path)
 	// The message track (which groups consumed it) needs QUERY_TOPIC_CONSUME_BY_WHO
 	// and per-client consume state; it is left out and said so on stderr.

@@ -68,14 +68,14 @@ func javaQueue(mq client.MessageQueue) string {
 func javaMessageExt(m *client.MessageExt) string {
 	txID := "null"
 	if javaBool(m.Property(message.PropTranMsg)) {
-		txID = javaNull(m.Properties, client.PropertyUniqKey)
+		txID = javaNull(m.Properties(), client.PropertyUniqKey)
 	}
 	return fmt.Sprintf("MessageExt [brokerName=%s, queueId=%d, storeSize=%d, queueOffset=%d, sysFlag=%d, bornTimestamp=%d, bornHost=/%s, "+
 		"storeTimestamp=%d, storeHost=/%s, msgId=%s, commitLogOffset=%d, bodyCRC=%d, reconsumeTimes=%d, preparedTransactionOffset=%d, "+
 		"toString()=Message{topic='%s', flag=%d, properties=%s, body=%s, transactionId='%s'}]",
 		m.Queue.BrokerName, m.Queue.QueueID, m.StoreSize, m.QueueOffset, m.SysFlag, m.BornTimestamp, m.BornHost,
 		m.StoreTimestamp, m.StoreHost, m.OffsetMsgID, m.CommitLogOffset, int32(m.BodyCRC), m.ReconsumeTimes, m.PreparedTransactionOffset,
-		m.Topic, m.Flag, javaMap(m.Properties), javaBytes(m.Body), txID)
+		m.Topic, m.Flag, javaMap(m.Properties()), javaBytes(m.Body), txID)
 }
 
 // javaBytes is Arrays.toString(byte[]): signed decimal bytes, "null" for none.

@@ -357,7 +357,7 @@ func (rd *reader) jsonMessages(msgs []*client.MessageExt) []jsonMessage {
 		j := jsonMessage{
 			MsgID: m.MsgID, OffsetMsgID: m.OffsetMsgID, QueueID: m.Queue.QueueID, QueueOffset: m.QueueOffset,
 			Tags: m.Tags(), Keys: m.Property(client.PropertyKeys), BornTimestamp: m.BornTimestamp,
-			StoreTimestamp: m.StoreTimestamp, Properties: m.Properties,
+			StoreTimestamp: m.StoreTimestamp, Properties: m.Properties(),
 		}
 		if rd.printBody {
 			b, err := rd.decodeBody(m.Body)

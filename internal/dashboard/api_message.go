@@ -41,7 +41,7 @@ func viewOf(m *client.MessageExt) messageView {
 	return messageView{
 		MsgID: m.MsgID, OffsetMsgID: m.OffsetMsgID, Topic: m.Topic, BrokerName: m.Queue.BrokerName,
 		QueueID: m.Queue.QueueID, QueueOffset: m.QueueOffset, CommitLogOffset: m.CommitLogOffset,
-		Tags: m.Tags(), Keys: keys, Properties: m.Properties, Body: m.Body,
+		Tags: m.Tags(), Keys: keys, Properties: m.Properties(), Body: m.Body,
 		BornTimestamp: m.BornTimestamp, BornHost: m.BornHost.String(), StoreTimestamp: m.StoreTimestamp,
 		StoreHost: m.StoreHost.String(), ReconsumeTimes: m.ReconsumeTimes, StoreSize: m.StoreSize,
 	}

@@ -124,7 +124,7 @@ func TestInteropOfficialProducerToOurConsumer(t *testing.T) {
 		m := got[string(want.Body)]
 		if m.Topic != topic || m.Tags() != fmt.Sprintf("tag%d", i%2) || m.Property("seq") != strconv.Itoa(i) ||
 			m.Property("batch") != "single" || m.Flag != int32(i) || !slices.Equal(m.Keys(), []string{"k" + strconv.Itoa(i)}) {
-			t.Errorf("%s: topic %q tags %q props %v flag %d keys %v", want.Body, m.Topic, m.Tags(), m.Properties, m.Flag, m.Keys())
+			t.Errorf("%s: topic %q tags %q props %v flag %d keys %v", want.Body, m.Topic, m.Tags(), m.Properties(), m.Flag, m.Keys())
 		}
 		if m.MsgID == "" || m.MsgID != m.Property(client.PropertyUniqKey) {
 			t.Errorf("%s: MsgID %q, UNIQ_KEY %q", want.Body, m.MsgID, m.Property(client.PropertyUniqKey))

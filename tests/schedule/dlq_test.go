@@ -47,7 +47,7 @@ func TestDLQResendSDK(t *testing.T) {
 	d := page.Messages[0]
 	if string(d.Body) != "poison" || d.ReconsumeTimes != 2 || d.MsgID != res.MsgID || d.Property(client.PropertyRetryTopic) != topic ||
 		page.Next != 1 || page.Max != 1 {
-		t.Fatalf("dead letter %q reconsume %d id %s props %v page %+v", d.Body, d.ReconsumeTimes, d.MsgID, d.Properties, page)
+		t.Fatalf("dead letter %q reconsume %d id %s props %v page %+v", d.Body, d.ReconsumeTimes, d.MsgID, d.Properties(), page)
 	}
 
 	col.setResult(client.ConsumeSuccess)

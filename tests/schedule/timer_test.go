@@ -73,7 +73,7 @@ func TestTimersArriveInDueOrder(t *testing.T) {
 		// The broker's precision: the copy's store time against its due time.
 		due, err := strconv.ParseInt(m.Property("TIMER_OUT_MS"), 10, 64)
 		if err != nil {
-			t.Fatalf("%s lacks TIMER_OUT_MS: %v", m.Body, m.Properties)
+			t.Fatalf("%s lacks TIMER_OUT_MS: %v", m.Body, m.Properties())
 		}
 		late := time.Duration(m.StoreTimestamp-due) * time.Millisecond
 		t.Logf("%s stored %v after due, consumed %v after send", m.Body, late, at[i].Sub(sent[want[i]]).Round(time.Millisecond))
