@@ -38,10 +38,8 @@
 //
 // # Flushing
 //
-// In SYNC_FLUSH two lane goroutines take turns writing what is staged and msyncing it,
-// so that one round is written while the previous one's msync runs; once a round's
-// msync and every earlier one's have returned, the OnFlushed waiters at or below its
-// end are completed in one pass (group commit, flush.go); a sweeper goroutine fails
+// In SYNC_FLUSH one flusher goroutine msyncs everything written so far and completes
+// every OnFlushed waiter at or below it (group commit); a sweeper goroutine fails
 // waiters with ErrFlushTimeout when their deadline passes even if an msync hangs. In
 // ASYNC_FLUSH the flusher runs every FlushInterval. A failed msync fails the log for
 // good (ErrWriteFailed): a retried fsync may report success for pages it dropped.

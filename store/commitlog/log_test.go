@@ -134,9 +134,7 @@ func TestGroupCommitAndTimeout(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no timeout")
 	}
-	// A flush completes every waiter it covers, exactly once. These waiters get a long
-	// timeout: an msync on a busy disk can take longer than the 30 ms above.
-	l.o.SyncFlushTimeout = time.Minute
+	// A flush completes every waiter it covers, exactly once.
 	var mu sync.Mutex
 	calls := map[int]int{}
 	for i, r := range rs {

@@ -10,14 +10,13 @@ import (
 // Under SYNC_FLUSH the system calls that write records are paid per flush round, not
 // per append (docs/architecture.md §4). An append under the lock only stamps its
 // records into the staging buffer (headers zeroed, headers kept aside) and moves the
-// staged end; the lane that starts a flush round writes the whole staged run
+// staged end; the flusher, at the start of each round, writes the whole staged run
 // with one pwrite pair — the records, then the headers — under the lock
 // (commitLocked), and only then publishes the new end (Written) and msyncs through
 // it. Readers (dispatcher, pulls, replication) go by Written, so they never see a byte
 // that is not in the file yet; an append is acknowledged only once the msync after its
-// commit and every earlier round's msync have returned. The lock is held across the
-// pwrite pair so that commits (a lane's, a roll's, Exclusive's) go to the file in
-// offset order, whichever lane makes them.
+// commit returns, as before. The lock is held across the pwrite pair so that commits
+// (the flusher's, a roll's, Exclusive's) go to the file in offset order.
 
 // stageLocked stamps u's records as copyInLocked stamps them into the staging buffer,
 // which is the run of seg from the staged start on; it zeroes every record's header

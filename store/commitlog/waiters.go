@@ -18,7 +18,7 @@ type waiters struct {
 
 	mu     sync.Mutex
 	list   []waiter      // in registration order, hence in deadline order
-	due    []waiter      // complete's scratch, reused round after round; owned by the doneMu holder
+	due    []waiter      // complete's scratch, reused round after round; owned by the syncMu holder
 	added  chan struct{} // a waiter was added to an empty list (cap 1): wakes the sweeper
 	failed error         // once set, new waiters fail at once
 }
@@ -113,7 +113,7 @@ func (l *Log) addWaiter(w waiter) {
 
 // complete completes every waiter at or below flushed, in one pass, and returns how
 // many waiters there were before (the ones completed and the ones left). The caller
-// holds the flusher's doneMu.
+// holds the flusher's syncMu.
 func (q *waiters) complete(flushed int64) (before int) {
 	q.mu.Lock()
 	before = len(q.list)

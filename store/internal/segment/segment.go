@@ -90,14 +90,9 @@ type File struct {
 	f     *os.File
 	data  []byte
 
-	// mu guards closed and the mapping: Syncs hold it shared across their msync, so
-	// that several ranges of one file can be msynced at once (the commit log overlaps
-	// flush rounds, docs/architecture.md §4), and Close holds it exclusively to unmap.
-	mu     sync.RWMutex
-	closed bool
-
-	errMu  sync.Mutex // guards failed
+	mu     sync.Mutex // serializes Sync and guards failed and closed
 	failed error
+	closed bool
 }
 
 // Create makes (or reopens, if it already exists with the right size) the segment file
@@ -212,14 +207,14 @@ func (f *File) Bytes() []byte { return f.data }
 
 // Err returns the sticky failure of the file, nil while healthy.
 func (f *File) Err() error {
-	f.errMu.Lock()
-	defer f.errMu.Unlock()
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	return f.failed
 }
 
 // Sync writes the bytes [from, to) (relative to the file start) to disk with msync and
 // waits for it. After a failure the file is sticky-failed: this and every later Sync
-// return an error wrapping ErrFailed. Syncs of the same file may run concurrently.
+// return an error wrapping ErrFailed.
 func (f *File) Sync(from, to int64) error {
 	from = max(from, 0)
 	to = min(to, f.size)
@@ -227,17 +222,17 @@ func (f *File) Sync(from, to int64) error {
 		return f.Err()
 	}
 	lo := from &^ (PageSize - 1)
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	if err := f.Err(); err != nil {
-		return err
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failed != nil {
+		return f.failed
 	}
 	if f.closed {
 		return fmt.Errorf("segment: sync %s: closed", f.path)
 	}
 	if err := unix.Msync(f.data[lo:to], unix.MS_SYNC); err != nil {
-		f.Fail(fmt.Errorf("msync [%d, %d): %v", from, to, err))
-		return f.Err()
+		f.failed = fmt.Errorf("%w: msync %s [%d, %d): %v", ErrFailed, f.path, from, to, err)
+		return f.failed
 	}
 	return nil
 }
@@ -274,8 +269,8 @@ func (f *File) WriteAt(p []byte, off int64) error {
 // Fail marks the file failed with err (a write error found elsewhere) unless it already
 // failed.
 func (f *File) Fail(err error) {
-	f.errMu.Lock()
-	defer f.errMu.Unlock()
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.failed == nil {
 		f.failed = fmt.Errorf("%w: %s: %v", ErrFailed, f.path, err)
 	}
