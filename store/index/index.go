@@ -379,7 +379,16 @@ func (x *Index) DeleteBefore(minSeg int64) (err error) {
 	if err := x.db.DeleteRange([]byte{prefixEntry}, hi[:9], pebble.NoSync); err != nil {
 		return fmt.Errorf("index: delete before %d: %w", minSeg, err)
 	}
-	return x.dropTombstones(minSeg)
+	if err := x.dropTombstones(minSeg); err != nil {
+		return err
+	}
+	// Durable at once: without a write-ahead log a deletion lives only in the memtable,
+	// and Sync flushes only when the applied offset moved, so a restart would bring the
+	// entries back. Retention deletes a segment rarely; one flush per deletion is cheap.
+	if err := x.db.Flush(); err != nil {
+		return fmt.Errorf("index: delete before %d: %w", minSeg, err)
+	}
+	return nil
 }
 
 // DeleteTopic hides every entry of topic for a record below off (the topic was deleted
