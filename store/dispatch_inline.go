@@ -37,8 +37,8 @@ import (
 // at most; the dispatcher goroutine's rounds still wake the indexer at once.
 //
 // Under SYNC_FLUSH records become readable in the flusher's round, whose notification
-// must not wait for the dispatch; the goroutine is woken as before (docs/architecture.md
-// §5).
+// must not wait for the dispatch; the goroutine is woken as before
+// (docs/architecture.md §5).
 
 // readable is the CommitLog's notification after records became readable.
 func (s *Store) readable() {
