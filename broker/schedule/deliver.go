@@ -275,6 +275,10 @@ func (s *Scheduler) Cancel(ctx context.Context, topic, uniqKey string) (int, err
 // maxCancelCandidates bounds the records one Cancel examines.
 const maxCancelCandidates = 64
 
+// cancelIndexWait bounds how long a cancel waits for the key index to reach the log's
+// end before it looks the unique key up.
+const cancelIndexWait = time.Second
+
 // cancel runs on the loop goroutine, so a timer is either delivered or cancelled,
 // never both.
 func (s *Scheduler) cancel(topic, uniqKey string) (int, error) {
@@ -282,6 +286,11 @@ func (s *Scheduler) cancel(topic, uniqKey string) (int, error) {
 		return 0, ErrPassive
 	}
 	s.drain()
+	// The key index trails the log by a few milliseconds: a timer message sent just
+	// before its cancel must be found. Past the wait the lookup runs anyway.
+	if err := s.o.Store.CatchUpIndex(cancelIndexWait); err != nil {
+		s.log.Warn().Err(err).Str("uniqKey", uniqKey).Msg("cancel looks up an index that has not caught up")
+	}
 	offs, err := s.o.Store.QueryByKey(TopicTimer, uniqKey, 0, math.MaxInt64, maxCancelCandidates)
 	if err != nil {
 		return 0, err

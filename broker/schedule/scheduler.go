@@ -25,6 +25,7 @@ type Store interface {
 	Flush() error
 	MaxOffset(topic string, queueID int32) int64
 	QueryByKey(topic, key string, beginMS, endMS int64, max int) ([]int64, error)
+	CatchUpIndex(max time.Duration) error
 }
 
 var _ Store = (*store.Store)(nil)

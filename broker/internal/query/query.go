@@ -4,6 +4,8 @@
 package query
 
 import (
+	"time"
+
 	"strconv"
 
 	"github.com/rocketgo/rocketgo/proto/code"
@@ -22,11 +24,15 @@ const (
 	UniqueKeyFlag = "_UNIQUE_KEY_QUERY"
 	// frameReserve is kept free of records in a query response for the header.
 	frameReserve = 64 << 10
+	// queryIndexWait bounds how long a query waits for the key index to reach the
+	// log's end.
+	queryIndexWait = 200 * time.Millisecond
 )
 
 // RecordReader is what the query handlers need from the store.
 type RecordReader interface {
 	QueryByKey(topic, key string, beginMS, endMS int64, max int) ([]int64, error)
+	CatchUpIndex(max time.Duration) error
 	ReadRecord(physicalOffset int64) ([]byte, error)
 	MaxPhysicalOffset() int64
 }
@@ -49,6 +55,10 @@ func Message(st RecordReader, maxFrame int, req *codec.Command) (*codec.Command,
 		lastTS int64
 	)
 	if limit > 0 {
+		// The key index trails the log by a few milliseconds; a message sent just before
+		// the query is waited for, briefly. Past the wait the lookup runs anyway: an
+		// index behind a backlog answers with what it has, as RocketMQ's does.
+		_ = st.CatchUpIndex(queryIndexWait)
 		offs, err := st.QueryByKey(h.Topic, h.Key, h.BeginTimestamp, h.EndTimestamp, limit)
 		if err != nil {
 			return nil, err
