@@ -100,6 +100,21 @@ type File struct {
 // that writes through the mapping can never hit ENOSPC (which would arrive as SIGBUS),
 // maps it read-write and syncs the directory so that the new name survives a crash.
 func Create(dir string, start, size int64) (*File, error) {
+	f, err := CreateUnsynced(dir, start, size)
+	if err != nil {
+		return nil, err
+	}
+	if err := SyncDir(dir); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// CreateUnsynced is Create without the directory sync: the new name may not survive a
+// crash until the caller runs SyncDir(dir). It is for a file whose contents nothing
+// vouches for before such a sync (a ConsumeQueue's, synced before the next checkpoint).
+func CreateUnsynced(dir string, start, size int64) (*File, error) {
 	if size <= 0 {
 		return nil, fmt.Errorf("segment: size %d is not positive", size)
 	}
@@ -121,10 +136,6 @@ func Create(dir string, start, size int64) (*File, error) {
 		f.Close()
 		os.Remove(path)
 		return nil, fmt.Errorf("segment: preallocate %s (%d bytes): %w", path, size, err)
-	}
-	if err := SyncDir(dir); err != nil {
-		f.Close()
-		return nil, err
 	}
 	return mapFile(f, path, start, size)
 }
