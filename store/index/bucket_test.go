@@ -8,13 +8,21 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// TestBuckets indexes records across several buckets of several segments and checks
-// that a query finds every one, newest first, and stops where the caller says.
-func TestBuckets(t *testing.T) {
-	x, err := Open(Options{Dir: t.TempDir(), Logger: zerolog.Nop(), BucketBytes: 300})
+// openSmallBuckets opens the index in dir with 300-byte buckets, so that a few records
+// span several buckets.
+func openSmallBuckets(t *testing.T, dir string) *Index {
+	t.Helper()
+	x, err := Open(Options{Dir: dir, Logger: zerolog.Nop(), BucketBytes: 300})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return x
+}
+
+// TestBuckets indexes records across several buckets of several segments and checks
+// that a query finds every one, newest first, and stops where the caller says.
+func TestBuckets(t *testing.T) {
+	x := openSmallBuckets(t, t.TempDir())
 	defer x.Close()
 	const seg = 1000
 	segs := []int64{0, 1000, 2000}
@@ -49,10 +57,7 @@ func TestBuckets(t *testing.T) {
 // their segment's start whatever their offset, are still found: they sort in the
 // segment's first bucket.
 func TestSegmentKeyedEntries(t *testing.T) {
-	x, err := Open(Options{Dir: t.TempDir(), Logger: zerolog.Nop(), BucketBytes: 300})
-	if err != nil {
-		t.Fatal(err)
-	}
+	x := openSmallBuckets(t, t.TempDir())
 	defer x.Close()
 	var k [entryLen]byte
 	entryKey(&k, 1000, fnv64a([]byte("T"), []byte("k")), 1900)
@@ -75,13 +80,7 @@ func TestSegmentKeyedEntries(t *testing.T) {
 // truncation that survives without a Sync.
 func TestCrashLosesUnflushed(t *testing.T) {
 	dir := t.TempDir()
-	open := func() *Index {
-		x, err := Open(Options{Dir: dir, Logger: zerolog.Nop(), BucketBytes: 300})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return x
-	}
+	open := func() *Index { return openSmallBuckets(t, dir) }
 	x := open()
 	add := func(from, to int64) {
 		for off := from; off < to; off += 100 {

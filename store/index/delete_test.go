@@ -3,8 +3,6 @@ package index
 import (
 	"slices"
 	"testing"
-
-	"github.com/rs/zerolog"
 )
 
 // TestDeleteBeforeSurvivesRestart: entries dropped by retention after the last flush
@@ -12,13 +10,7 @@ import (
 // offset in between (nothing else would flush the memtable holding the deletion).
 func TestDeleteBeforeSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
-	open := func() *Index {
-		x, err := Open(Options{Dir: dir, Logger: zerolog.Nop(), BucketBytes: 300})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return x
-	}
+	open := func() *Index { return openSmallBuckets(t, dir) }
 	x := open()
 	for off := int64(0); off < 2000; off += 100 {
 		if err := x.Add(off-off%1000, []byte("T"), []byte("k"), off, off); err != nil {
