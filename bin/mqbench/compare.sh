@@ -14,7 +14,13 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 RUNS=${1:-3}
 shift || true
-PEER=${PEER:-$ROOT/../shared/peers/natsbench}
+# The peer harness lives beside the checkout the worktrees share (git's common directory),
+# so the default resolves from a linked worktree too.
+PEER=${PEER:-$(cd "$ROOT" && cd "$(git rev-parse --git-common-dir)/../.." && pwd)/shared/peers/natsbench}
+if [ ! -f "$PEER/run.sh" ]; then
+  echo "compare.sh: no peer harness at $PEER (set PEER=<dir with run.sh>)" >&2
+  exit 2
+fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mqcompare.XXXXXX")
 BROKER_PID=""
 cleanup() {
