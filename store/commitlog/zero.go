@@ -23,7 +23,8 @@ import (
 // position (nothing is staged or written there yet), and releases it when its pwrite
 // returns; whoever writes to the file under the lock later (the flusher's commit, a
 // roll's blank, a replica's run) first waits for a claim that overlaps its range. The
-// preparer stays syncAhead in front, so that wait happens only when it fell behind.
+// preparer stays syncAhead in front, so that wait happens only when it fell behind, and
+// once at start-up, when its first chunk begins at the write position.
 
 // zeroClaim is the range [from, to) of seg (absolute offsets) the preparer is writing
 // zeros to; done is closed once it is finished.
