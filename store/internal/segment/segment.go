@@ -329,7 +329,7 @@ func (f *File) WriteZeros(from, to int64) error {
 }
 
 // StartWriteback asks the kernel to start writing [from, to) to disk without waiting
-// (sync_file_range SYNC_FILE_RANGE_WRITE). Written over populated, still-zero pages it
+// (sync_file_range SYNC_FILE_RANGE_WRITE). Over zeros written ahead (WriteZeros) it
 // turns the file's preallocated (unwritten) extents into written ones ahead of the
 // appender, so that a later msync of real data commits no extent conversion.
 func (f *File) StartWriteback(from, to int64) {
