@@ -406,6 +406,7 @@ func (l *Log) rollLocked(seg *segment.File, rel int64) (*segment.File, error) {
 		// Nothing was written: the failure is not sticky, a later append retries.
 		return nil, fmt.Errorf("store: roll to segment %s: %w", segment.Name(seg.End()), err)
 	}
+	l.awaitZerosLocked(seg, seg.Start()+rel, seg.End())
 	message.EncodeBlank(seg.Bytes()[rel:])
 	l.mu.active = next
 	l.mu.wpos = next.Start()

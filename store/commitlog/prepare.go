@@ -23,12 +23,12 @@ import (
 // faulted one by one.
 //
 // Under SYNC_FLUSH the appender writes with pwrite and faults nothing; what the preparer
-// does there is write back the zeros of populated pages ahead of it, so that its msyncs
-// find written extents rather than unwritten ones to convert (an msync of 64 records
-// took about twice as long on unwritten extents). It stays syncAhead in front, in
-// syncChunk steps: zeros written 64 MiB ahead in 4 MiB steps put 64 MiB of writes on
-// the disk at start-up and a 4 MiB write in front of some msyncs, where 1 MiB steps
-// keep an msync at most 1 MiB of zeros behind.
+// does there is write zeros ahead of it with pwrite and start their write-back (zero.go),
+// so that its msyncs find written extents rather than unwritten ones to convert (an
+// msync of 64 records took about twice as long on unwritten extents). It stays syncAhead
+// in front, in syncChunk steps: zeros written 64 MiB ahead in 4 MiB steps put 64 MiB of
+// writes on the disk at start-up and a 4 MiB write in front of some msyncs, where 1 MiB
+// steps keep an msync at most 1 MiB of zeros behind.
 const (
 	populateChunk = 4 << 20
 	populateAhead = 64 << 20
@@ -47,6 +47,8 @@ type preparer struct {
 
 	mu   sync.Mutex
 	next *segment.File // created ahead, not yet in the set
+
+	zero zeroing // under SYNC_FLUSH: the zeros being written ahead (zero.go)
 }
 
 func (p *preparer) init() {
@@ -148,13 +150,10 @@ func (l *Log) prepare() {
 			}
 		}
 		end := min(from+chunk, f.End(), goal)
-		if !p.unsupported.Load() && !f.Populate(from-f.Start(), end-f.Start()) {
-			p.unsupported.Store(true)
-		}
 		if l.o.SyncFlush {
-			// Group commit pays for every extent conversion in its msync: start writing
-			// the zeros now, while nobody waits for them.
-			f.StartWriteback(max(from, l.written.Load(), l.staged.Load())-f.Start(), end-f.Start())
+			l.zeroAhead(f, from, end)
+		} else if !p.unsupported.Load() && !f.Populate(from-f.Start(), end-f.Start()) {
+			p.unsupported.Store(true)
 		}
 		p.raise(end)
 	}

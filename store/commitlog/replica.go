@@ -125,6 +125,7 @@ func (l *Log) AppendRaw(pos int64, b []byte) (int64, error) {
 			message.ErrCorrupt, n, pos, seg.Path())
 	}
 	l.prep.ensureLocked(seg, rel, n)
+	l.awaitZerosLocked(seg, pos, pos+n)
 	dst := seg.Bytes()[rel : rel+n]
 	// The same order as Append: everything but each record's first 8 bytes, then the
 	// headers, so a crash mid-copy leaves whole records followed by headerless ones.

@@ -58,6 +58,7 @@ func (l *Log) commitLocked() (wrote bool, err error) {
 	if len(buf) == 0 {
 		return false, nil
 	}
+	l.awaitZerosLocked(seg, seg.Start()+rel, seg.Start()+rel+int64(len(buf)))
 	err = seg.WriteAt(buf, rel)
 	if err == nil {
 		lastHead := 0

@@ -19,7 +19,8 @@ type waiters struct {
 	mu     sync.Mutex
 	list   []waiter      // in registration order, hence in deadline order
 	due    []waiter      // complete's scratch, reused round after round; owned by the syncMu holder
-	added  chan struct{} // a waiter was added to an empty list (cap 1): wakes the sweeper
+	added  chan struct{} // a waiter was added while the sweeper sleeps without a deadline (cap 1)
+	idle   bool          // the sweeper sleeps without a deadline: the list was empty
 	failed error         // once set, new waiters fail at once
 }
 
@@ -58,6 +59,13 @@ func (l *Log) WaitFlushed(ctx context.Context, end int64) error {
 	}
 	ch := donePool.Get().(chan error)
 	l.addWaiter(waiter{end: end, ch: ch})
+	if ctx.Done() == nil {
+		// Nothing can cancel the wait (context.Background): a plain receive costs
+		// less than a two-case select, which every sync producer pays every round.
+		err := <-ch
+		donePool.Put(ch)
+		return err
+	}
 	select {
 	case err := <-ch:
 		donePool.Put(ch)
@@ -95,8 +103,14 @@ func (l *Log) addWaiter(w waiter) {
 	q.list = append(q.list, w)
 	n := int32(len(q.list))
 	q.n.Store(n)
+	// The sweeper needs waking only if it sleeps without a deadline. Asleep until an
+	// earlier waiter's deadline, it finds this one when it wakes: deadlines only grow
+	// (one timeout after registration), and a wake-up per flush round would put one
+	// more goroutine between the released producers and the flusher.
+	wake := q.idle
+	q.idle = false
 	q.mu.Unlock()
-	if n == 1 {
+	if wake {
 		select {
 		case q.added <- struct{}{}:
 		default:
@@ -185,6 +199,7 @@ func (l *Log) sweepLoop() {
 		if pending {
 			wait = time.Until(q.list[0].deadline)
 		}
+		q.idle = !pending
 		q.mu.Unlock()
 		if pending && wait <= 0 {
 			q.expire(time.Now())

@@ -301,8 +301,35 @@ func (f *File) Populate(from, to int64) (ok bool) {
 	return err == nil
 }
 
+// zeroBuf is the source of WriteZeros: read-only, shared, allocated on first use.
+var zeroBuf = sync.OnceValue(func() []byte { return make([]byte, 1<<20) })
+
+// WriteZeros writes zeros over [from, to) (relative to the file start) with pwrite,
+// through the page cache: the pages are allocated and dirtied without a page-table entry
+// of this process's mapping, so writing them back costs no write-protection of mapped
+// pages and no TLB shootdown, and ten times less processor than faulting them in through
+// the mapping (MADV_POPULATE_WRITE) and writing those back. The caller must know that
+// nothing else writes the range meanwhile. It goes through the os.File, whose reference
+// count keeps the descriptor from being closed and reused by another file while the
+// write runs; after Close it fails. A failure is returned, not made sticky: the zeros
+// only prepare the blocks, the records written over them later are what a sync vouches
+// for.
+func (f *File) WriteZeros(from, to int64) error {
+	from = max(from, 0)
+	to = min(to, f.size)
+	z := zeroBuf()
+	for from < to {
+		n := min(to-from, int64(len(z)))
+		if _, err := f.f.WriteAt(z[:n], from); err != nil {
+			return fmt.Errorf("segment: write zeros to %s at %d: %w", f.path, from, err)
+		}
+		from += n
+	}
+	return nil
+}
+
 // StartWriteback asks the kernel to start writing [from, to) to disk without waiting
-// (sync_file_range SYNC_FILE_RANGE_WRITE). Written over populated, still-zero pages it
+// (sync_file_range SYNC_FILE_RANGE_WRITE). Over zeros written ahead (WriteZeros) it
 // turns the file's preallocated (unwritten) extents into written ones ahead of the
 // appender, so that a later msync of real data commits no extent conversion.
 func (f *File) StartWriteback(from, to int64) {

@@ -1,0 +1,138 @@
+package commitlog
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/rocketgo/rocketgo/proto/message"
+)
+
+// TestCommitWaitsForZerosAhead stages a record into a range the preparer has claimed for
+// its zeros (the appender overtook it) and checks that the flusher's write of the record
+// waits until the zeros are in: written the other way round, the zeros would replace an
+// acknowledged record on disk. The record must then read back intact, before and after a
+// crash.
+func TestCommitWaitsForZerosAhead(t *testing.T) {
+	dir := t.TempDir()
+	l := testLog(t, dir, true) // not started: no preparer of its own claims anything
+	if _, err := l.Recover(RecoverOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	seg := l.files.Last()
+	from := l.written.Load()
+	c := &zeroClaim{seg: seg, from: from, to: seg.End(), done: make(chan struct{})}
+	l.prep.zero.cur.Store(c)
+
+	body := bytes.Repeat([]byte("z"), 900)
+	r, err := l.Append(record(t, "T", 0, body), 1, []byte("T"), 0, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flushed := make(chan error, 1)
+	go func() { flushed <- l.Flush() }()
+	select {
+	case err := <-flushed:
+		t.Fatalf("flush returned (%v) while the zeros over [%d, %d) were still being written", err, c.from, c.to)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if w := l.written.Load(); w != from {
+		t.Fatalf("the record was written (end %d) before the zeros under it", w)
+	}
+
+	// The preparer's side: its zeros land, then it releases the claim.
+	if err := seg.WriteZeros(c.from-seg.Start(), c.to-seg.Start()); err != nil {
+		t.Fatal(err)
+	}
+	l.prep.zero.cur.Store(nil)
+	close(c.done)
+	select {
+	case err := <-flushed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("flush still blocked after the zeros were released")
+	}
+	if got := l.Flushed(); got != r.EndOffset {
+		t.Fatalf("flushed through %d, want %d", got, r.EndOffset)
+	}
+	check := func(l *Log, when string) {
+		t.Helper()
+		rec, err := l.Record(r.PhysicalOffset)
+		if err != nil {
+			t.Fatalf("%s: record at %d: %v", when, r.PhysicalOffset, err)
+		}
+		if !bytes.Equal(message.RecordBody(rec), body) {
+			t.Fatalf("%s: record at %d has body %q…, want %q…", when, r.PhysicalOffset, message.RecordBody(rec)[:8], body[:8])
+		}
+	}
+	check(l, "before the crash")
+	l.Abandon()
+
+	l2 := testLog(t, dir, true)
+	res, err := l2.Recover(RecoverOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Abandon()
+	if res.End != r.EndOffset {
+		t.Fatalf("recovered end %d, want %d", res.End, r.EndOffset)
+	}
+	check(l2, "after the crash")
+}
+
+// TestZeroAheadStaysPastTheWriter checks the preparer's own bound: a range it is asked
+// to zero is cut at the write position taken under the lock, so zeros never land on
+// what is staged or written.
+func TestZeroAheadStaysPastTheWriter(t *testing.T) {
+	l := testLog(t, t.TempDir(), true)
+	if _, err := l.Recover(RecoverOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	defer l.Abandon()
+	body := bytes.Repeat([]byte("w"), 700)
+	rs := make([]Result, 3)
+	for i := range rs {
+		var err error
+		if rs[i], err = l.Append(record(t, "T", 0, body), 1, []byte("T"), 0, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// One more record, staged only: the zeros must not cover it either.
+	last, err := l.Append(record(t, "T", 0, body), 1, []byte("T"), 0, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg := l.files.Last()
+	l.zeroAhead(seg, seg.Start(), seg.End()) // asked for the whole segment
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range append(rs, last) {
+		rec, err := l.Record(r.PhysicalOffset)
+		if err != nil {
+			t.Fatalf("record at %d after zeros ahead: %v", r.PhysicalOffset, err)
+		}
+		if !bytes.Equal(message.RecordBody(rec), body) {
+			t.Fatalf("record at %d lost its body to the zeros", r.PhysicalOffset)
+		}
+	}
+	// And past the end the file holds zeros now.
+	end := last.EndOffset - seg.Start()
+	if tail := seg.Bytes()[end:]; !allZeros(tail) {
+		t.Fatal("the range past the writer is not zero")
+	}
+}
+
+func allZeros(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
