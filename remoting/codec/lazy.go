@@ -1,5 +1,7 @@
 package codec
 
+import "unsafe"
+
 // Lazy extFields: a receiver that knows how to read a request's header straight from the
 // frame (the broker's sends) has the server decode it with DecodeFrameCopyLazy, which
 // checks the extFields exactly as DecodeFrameCopy does (the same errors for the same
@@ -12,7 +14,7 @@ package codec
 // it is not nil (see BodyArena), any other body into its own allocation.
 func DecodeFrameCopyLazy(frame []byte, lazy func(code int32) bool, arena *BodyArena) (*Command, error) {
 	c := new(Command)
-	body, err := decodeFrameInto(frame, c, lazy)
+	body, err := decodeFrameInto(frame, c, lazy, arena)
 	if err != nil {
 		return nil, err
 	}
@@ -34,7 +36,7 @@ func DecodeFrameCopyLazy(frame []byte, lazy func(code int32) bool, arena *BodyAr
 // (see BodyArena).
 func DecodeFrameLent(frame []byte, lazy func(code int32) bool, arena *BodyArena) (c *Command, lent bool, err error) {
 	c = arena.command()
-	body, err := decodeFrameInto(frame, c, lazy)
+	body, err := decodeFrameInto(frame, c, lazy, arena)
 	if err != nil {
 		*c = Command{}
 		return nil, false, err
@@ -61,7 +63,11 @@ const (
 // requests instead of one each. A chunk is never written again where it was handed out;
 // it is freed once every body in it is unreachable, so a body kept long keeps its whole
 // chunk: only requests whose bodies are copied out while they are served (the broker's
-// sends, whose bodies go into their records) belong here. It hands out commands the
+// sends, whose bodies go into their records) belong here. The binary (ROCKETMQ) headers
+// of those requests are copied into the chunks too (str), so their strings (topic,
+// properties, producer group) are substrings of a chunk: one that outlives its request
+// (an auto-created topic's name, a metric's label) keeps its chunk, at most arenaChunk
+// bytes per such string, which the broker keeps only once per topic or group. It hands out commands the
 // same way (DecodeFrameLent), arenaSlab per allocation: a command kept long (a send
 // answered once durable) keeps its slab of about 5 KiB. The zero value is ready; it is
 // not safe for concurrent use.
@@ -91,6 +97,19 @@ func (a *BodyArena) copy(b []byte) []byte {
 	n := len(a.buf)
 	a.buf = append(a.buf, b...)
 	return a.buf[n:len(a.buf):len(a.buf)]
+}
+
+// str returns a string with b's bytes: a substring of the current chunk, which is never
+// written again where it was handed out, so the string is immutable as Go requires.
+func (a *BodyArena) str(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > arenaMaxBody {
+		return string(b)
+	}
+	c := a.copy(b)
+	return unsafe.String(&c[0], len(c))
 }
 
 // HasRawExt reports whether c's extFields are still unparsed (DecodeFrameCopyLazy).
