@@ -1,6 +1,9 @@
 package codec
 
-import "unsafe"
+import (
+	"strings"
+	"unsafe"
+)
 
 // Lazy extFields: a receiver that knows how to read a request's header straight from the
 // frame (the broker's sends) has the server decode it with DecodeFrameCopyLazy, which
@@ -65,9 +68,9 @@ const (
 // chunk: only requests whose bodies are copied out while they are served (the broker's
 // sends, whose bodies go into their records) belong here. The binary (ROCKETMQ) headers
 // of those requests are copied into the chunks too (str), so their strings (topic,
-// properties, producer group) are substrings of a chunk: one that outlives its request
-// (an auto-created topic's name, a metric's label) keeps its chunk, at most arenaChunk
-// bytes per such string, which the broker keeps only once per topic or group. It hands out commands the
+// properties, producer group) are substrings of a chunk, and one that outlives its
+// request keeps the whole chunk: a receiver copies what it keeps (the broker its
+// topic), and LoadExt gives the map strings of their own. It hands out commands the
 // same way (DecodeFrameLent), arenaSlab per allocation: a command kept long (a send
 // answered once durable) keeps its slab of about 5 KiB. The zero value is ready; it is
 // not safe for concurrent use.
@@ -123,8 +126,12 @@ func (c *Command) LoadExt() {
 	}
 	c.rawSet = false
 	if !c.rawJSON {
-		c.ExtFields = make(map[string]string, countRocketMQEntries([]byte(c.raw)))
-		_ = walkRocketMQExt(c.raw, c.ExtFields, nil) // checked when decoded
+		// The map's strings are the binary header's, which may lie in an arena
+		// (DecodeFrameLent): they get a copy of their own, as whoever asks for the map
+		// may keep them.
+		raw := strings.Clone(c.raw)
+		c.ExtFields = make(map[string]string, countRocketMQEntries([]byte(raw)))
+		_ = walkRocketMQExt(raw, c.ExtFields, nil) // checked when decoded
 	} else {
 		var tmp Command
 		sc := jsonScanner{s: c.raw}

@@ -215,6 +215,17 @@ func TestLentHeaderInArena(t *testing.T) {
 	}); n != 0 {
 		t.Fatalf("%v allocations per lent decode", n)
 	}
+	// The map LoadExt builds owns its strings: its user may keep them.
+	first.LoadExt()
+	chunk := unsafe.SliceData(arena.buf)
+	for k, v := range first.ExtFields {
+		if p := uintptr(unsafe.Pointer(unsafe.StringData(v))); p >= uintptr(unsafe.Pointer(chunk)) && p < uintptr(unsafe.Pointer(chunk))+uintptr(cap(arena.buf)) {
+			t.Fatalf("LoadExt: value of %q lies in the arena", k)
+		}
+	}
+	if !maps.Equal(first.ExtFields, ext) {
+		t.Fatalf("LoadExt gives %v", first.ExtFields)
+	}
 	// A header decoded in full (an even code) owns its strings, not the arena's.
 	req.Code = 310
 	if frame, err = AppendFrame(nil, req, 0); err != nil {
