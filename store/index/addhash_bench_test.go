@@ -1,19 +1,11 @@
 package index
 
-import (
-	"testing"
-
-	"github.com/rs/zerolog"
-)
+import "testing"
 
 // BenchmarkAddHashOnly: Add without commits (entries dropped every 4096), topic and
 // key as the broker's benchmark sends them: the hashing share of an Add.
 func BenchmarkAddHashOnly(b *testing.B) {
-	x, err := Open(Options{Dir: b.TempDir(), Logger: zerolog.Nop()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer x.Close()
+	x := openTemp(b)
 	topic := []byte("mqbench_a_1796625019985218322")
 	key := []byte("7F00000100002A9F0000000000000000")
 	for i := 0; i < b.N; i++ {

@@ -12,11 +12,7 @@ import (
 // record of another topic, of a topic that extends the previous one, or of the empty
 // topic first of all is hashed afresh.
 func TestEntryHash(t *testing.T) {
-	x, err := Open(Options{Dir: t.TempDir(), Logger: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
+	x := openTemp(t)
 	adds := []struct{ topic, key string }{
 		{"", "k0"}, {"TopicA", "k1"}, {"TopicA", "k2"}, {"TopicB", "k1"}, {"TopicBB", "k1"},
 		{"TopicB", "k1"}, {"", "k"}, {"TopicA", ""}, {"TopicA", "k1"},
@@ -41,4 +37,15 @@ func TestEntryHash(t *testing.T) {
 			t.Fatalf("entry %d: hash %#x, want %#x", i, p.hash, want[i])
 		}
 	}
+}
+
+// openTemp opens an index in a temporary directory, closed when the test ends.
+func openTemp(tb testing.TB) *Index {
+	tb.Helper()
+	x, err := Open(Options{Dir: tb.TempDir(), Logger: zerolog.Nop()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { x.Close() })
+	return x
 }
