@@ -72,14 +72,15 @@ type Index struct {
 
 	batch   *pebble.Batch
 	pend    []pending // entries added since the last commit
+	applied atomic.Int64
+	flushed atomic.Int64 // applied offset of the last flush: what survives a crash
+
 	// lastTopic and lastTopicHash are the topic of the last Add and the hash state
 	// after it (fnvTopic): consecutive records mostly share their topic, whose bytes
 	// are then compared instead of hashed again (FNV-1a costs a multiplication per
 	// byte, one after the other).
 	lastTopic     []byte
 	lastTopicHash uint64
-	applied atomic.Int64
-	flushed atomic.Int64 // applied offset of the last flush: what survives a crash
 }
 
 // Open opens (or creates) the index in o.Dir. On a critically full disk (o.Guard) it
