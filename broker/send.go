@@ -149,13 +149,18 @@ type sendStart struct {
 	// extFields are unparsed (decodeSendHeader); the batched path sets it to its
 	// pooled scratch, so a local sendStart stays on the stack.
 	fields *header.SendFields
-	h      header.SendMessageRequestV2
-	tx     bool // a transactional half message: nothing else below is set
-	batch  bool // SEND_BATCH_MESSAGE or the batch header flag
-	sp     propScan
-	props  []byte // the properties to store (rewriteProps)
-	dst    sendTarget
-	m      message.Ext // the record's fields but its body and properties
+	// topic, set with fields, holds an owned copy of the last topic decoded there:
+	// the unparsed extFields lie in the connection's arena (codec.BodyArena), and the
+	// topic is the header string the broker may keep (an auto-created topic's name, a
+	// metric's series), which must not hold a whole chunk of the arena.
+	topic *string
+	h     header.SendMessageRequestV2
+	tx    bool // a transactional half message: nothing else below is set
+	batch bool // SEND_BATCH_MESSAGE or the batch header flag
+	sp    propScan
+	props []byte // the properties to store (rewriteProps)
+	dst   sendTarget
+	m     message.Ext // the record's fields but its body and properties
 }
 
 // startSend decodes req's send header and validates it (docs/protocol.md §2.3): the
@@ -167,6 +172,12 @@ func (b *Broker) startSend(st *sendStart, conn *server.Conn, req *codec.Command,
 	var err error
 	if st.h, err = decodeSendHeader(req, st.fields); err != nil {
 		return err
+	}
+	if st.topic != nil {
+		if *st.topic != st.h.Topic {
+			*st.topic = strings.Clone(st.h.Topic) // once per change of topic
+		}
+		st.h.Topic = *st.topic
 	}
 	if err := b.refuseSendOnSlave(); err != nil { // role.go
 		return err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"strings"
 	"sync"
 
 	"github.com/rocketgo/rocketgo/broker/metrics"
@@ -41,6 +42,7 @@ type sendStaged struct {
 type sendScratch struct {
 	st     sendStart
 	fields header.SendFields // st.fields: the send header's entries (decodeSendHeader)
+	topic  string            // st.topic: the owned copy of the last topic
 	props  []byte
 	rec    []byte
 	staged []sendStaged
@@ -141,7 +143,7 @@ func (b *Broker) batchOne(sc *sendScratch, conn *server.Conn, reqs, resps []*cod
 // must serve on its own.
 func (b *Broker) stageSend(sc *sendScratch, conn *server.Conn, req *codec.Command, i int, resps []*codec.Command) bool {
 	st := &sc.st
-	st.fields = &sc.fields
+	st.fields, st.topic = &sc.fields, &sc.topic
 	if err := b.startSend(st, conn, req, sc.props[:0]); err != nil {
 		resps[i] = b.sendError(req, err)
 		return true
@@ -190,7 +192,8 @@ func (b *Broker) appendStaged(sc *sendScratch, conn *server.Conn, reqs, resps []
 		res := sc.res[k]
 		b.countSent(s.topic, &propScan{}, req.Body, nil)
 		if s.replyTo != "" { // a request: its reply is pushed over this connection (reply.go)
-			b.clients.NoteRequester(conn, s.replyTo)
+			// Cloned: it lies in the connection's arena (sendStart.topic).
+			b.clients.NoteRequester(conn, strings.Clone(s.replyTo))
 		}
 		if !durable || s.noWait {
 			resps[s.idx] = b.answerOK(sc, req, s.host, s.queueID, res)

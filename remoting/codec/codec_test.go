@@ -639,7 +639,7 @@ func FuzzRocketMQHeader(f *testing.F) {
 	f.Add(make([]byte, rmqFixedBytes))
 	f.Fuzz(func(t *testing.T, h []byte) {
 		var c Command
-		if err := decodeRocketMQHeader(h, &c, nil); err != nil {
+		if err := decodeRocketMQHeader(h, &c, nil, nil); err != nil {
 			if !errors.Is(err, ErrBadFrame) {
 				t.Fatalf("error not ErrBadFrame: %v", err)
 			}
@@ -654,7 +654,7 @@ func FuzzRocketMQHeader(f *testing.F) {
 			t.Fatalf("re-encoded header grew: %d > %d bytes", len(enc), len(h))
 		}
 		var c2 Command
-		if err := decodeRocketMQHeader(enc, &c2, nil); err != nil {
+		if err := decodeRocketMQHeader(enc, &c2, nil, nil); err != nil {
 			t.Fatalf("decode re-encoded header: %v", err)
 		}
 		c2.Serialize = SerializeRocketMQ

@@ -215,7 +215,7 @@ func FrameLength(prefix []byte, maxFrame int) (int, error) {
 // header strings do not. Every malformed input is an error wrapping ErrBadFrame.
 func DecodeFrame(frame []byte) (*Command, error) {
 	c := new(Command)
-	body, err := decodeFrameInto(frame, c, nil)
+	body, err := decodeFrameInto(frame, c, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -240,8 +240,9 @@ func PrepareResponse(req, resp *Command) {
 
 // decodeFrameInto decodes the header of frame into c and returns the body slice, which
 // aliases frame. When lazy is not nil and reports true for the request's code, the
-// extFields are checked but left unparsed (DecodeFrameCopyLazy).
-func decodeFrameInto(frame []byte, c *Command, lazy func(code int32) bool) ([]byte, error) {
+// extFields are checked but left unparsed (DecodeFrameCopyLazy); the header strings of
+// such a request go into arena when it is not nil (BodyArena.str).
+func decodeFrameInto(frame []byte, c *Command, lazy func(code int32) bool, arena *BodyArena) ([]byte, error) {
 	if len(frame) < headerWordBytes {
 		return nil, fmt.Errorf("%w: frame of %d bytes has no header word", ErrBadFrame, len(frame))
 	}
@@ -257,7 +258,7 @@ func decodeFrameInto(frame []byte, c *Command, lazy func(code int32) bool) ([]by
 	case SerializeJSON:
 		err = decodeJSONHeader(header, c, lazy)
 	case SerializeRocketMQ:
-		err = decodeRocketMQHeader(header, c, lazy)
+		err = decodeRocketMQHeader(header, c, lazy, arena)
 	default:
 		return nil, fmt.Errorf("%w: unknown serialize type %d", ErrBadFrame, typ)
 	}
@@ -349,17 +350,25 @@ func appendRocketMQHeader(dst []byte, c *Command) ([]byte, error) {
 // decodeRocketMQHeader decodes a ROCKETMQ binary header. Every length is checked against
 // the bytes that remain, so a hostile length never drives an allocation; strings are
 // substrings of one copy of the header. Bytes after the extFields are an error. When
-// lazy reports true for a request's code, the extFields are checked and kept unparsed.
-func decodeRocketMQHeader(h []byte, c *Command, lazy func(code int32) bool) error {
+// lazy reports true for a request's code, the extFields are checked and kept unparsed,
+// and the copy is made in arena when it is not nil: a send's header is copied into a
+// shared chunk instead of an allocation of its own.
+func decodeRocketMQHeader(h []byte, c *Command, lazy func(code int32) bool, arena *BodyArena) error {
 	remarkAt, extAt, end, err := splitRocketMQHeader(h, c)
 	if err != nil {
 		return err
 	}
-	s := string(h)
+	raw := lazy != nil && !c.IsResponse() && lazy(c.Code)
+	var s string
+	if raw && arena != nil {
+		s = arena.str(h)
+	} else {
+		s = string(h)
+	}
 	c.Remark = s[remarkAt : extAt-4]
 	p := extAt
 	ext := s[p:end]
-	if lazy != nil && !c.IsResponse() && lazy(c.Code) {
+	if raw {
 		if err := walkRocketMQExt(ext, nil, nil); err != nil {
 			return err
 		}

@@ -1,5 +1,10 @@
 package codec
 
+import (
+	"strings"
+	"unsafe"
+)
+
 // Lazy extFields: a receiver that knows how to read a request's header straight from the
 // frame (the broker's sends) has the server decode it with DecodeFrameCopyLazy, which
 // checks the extFields exactly as DecodeFrameCopy does (the same errors for the same
@@ -12,7 +17,7 @@ package codec
 // it is not nil (see BodyArena), any other body into its own allocation.
 func DecodeFrameCopyLazy(frame []byte, lazy func(code int32) bool, arena *BodyArena) (*Command, error) {
 	c := new(Command)
-	body, err := decodeFrameInto(frame, c, lazy)
+	body, err := decodeFrameInto(frame, c, lazy, arena)
 	if err != nil {
 		return nil, err
 	}
@@ -34,7 +39,7 @@ func DecodeFrameCopyLazy(frame []byte, lazy func(code int32) bool, arena *BodyAr
 // (see BodyArena).
 func DecodeFrameLent(frame []byte, lazy func(code int32) bool, arena *BodyArena) (c *Command, lent bool, err error) {
 	c = arena.command()
-	body, err := decodeFrameInto(frame, c, lazy)
+	body, err := decodeFrameInto(frame, c, lazy, arena)
 	if err != nil {
 		*c = Command{}
 		return nil, false, err
@@ -61,7 +66,11 @@ const (
 // requests instead of one each. A chunk is never written again where it was handed out;
 // it is freed once every body in it is unreachable, so a body kept long keeps its whole
 // chunk: only requests whose bodies are copied out while they are served (the broker's
-// sends, whose bodies go into their records) belong here. It hands out commands the
+// sends, whose bodies go into their records) belong here. The binary (ROCKETMQ) headers
+// of those requests are copied into the chunks too (str), so their strings (topic,
+// properties, producer group) are substrings of a chunk, and one that outlives its
+// request keeps the whole chunk: a receiver copies what it keeps (the broker its
+// topic), and LoadExt gives the map strings of their own. It hands out commands the
 // same way (DecodeFrameLent), arenaSlab per allocation: a command kept long (a send
 // answered once durable) keeps its slab of about 5 KiB. The zero value is ready; it is
 // not safe for concurrent use.
@@ -93,6 +102,19 @@ func (a *BodyArena) copy(b []byte) []byte {
 	return a.buf[n:len(a.buf):len(a.buf)]
 }
 
+// str returns a string with b's bytes: a substring of the current chunk, which is never
+// written again where it was handed out, so the string is immutable as Go requires.
+func (a *BodyArena) str(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > arenaMaxBody {
+		return string(b)
+	}
+	c := a.copy(b)
+	return unsafe.String(&c[0], len(c))
+}
+
 // HasRawExt reports whether c's extFields are still unparsed (DecodeFrameCopyLazy).
 func (c *Command) HasRawExt() bool { return c.rawSet }
 
@@ -104,8 +126,12 @@ func (c *Command) LoadExt() {
 	}
 	c.rawSet = false
 	if !c.rawJSON {
-		c.ExtFields = make(map[string]string, countRocketMQEntries([]byte(c.raw)))
-		_ = walkRocketMQExt(c.raw, c.ExtFields, nil) // checked when decoded
+		// The map's strings are the binary header's, which may lie in an arena
+		// (DecodeFrameLent): they get a copy of their own, as whoever asks for the map
+		// may keep them.
+		raw := strings.Clone(c.raw)
+		c.ExtFields = make(map[string]string, countRocketMQEntries([]byte(raw)))
+		_ = walkRocketMQExt(raw, c.ExtFields, nil) // checked when decoded
 	} else {
 		var tmp Command
 		sc := jsonScanner{s: c.raw}

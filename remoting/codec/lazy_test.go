@@ -177,3 +177,63 @@ func TestBodyArena(t *testing.T) {
 		t.Fatalf("large body: %d bytes", len(b))
 	}
 }
+
+// TestLentHeaderInArena: a send's binary header decoded with DecodeFrameLent lives in
+// the arena: its strings keep their values after the frame's buffer is overwritten and
+// more frames are decoded, and a warm arena decodes a frame without an allocation of
+// its own.
+func TestLentHeaderInArena(t *testing.T) {
+	ext := map[string]string{"a": "ProducerGroup", "b": "TopicTest", "i": "KEYS\x01k1\x02"}
+	req := NewRequest(311, ext, []byte("body"))
+	req.Serialize, req.Remark = SerializeRocketMQ, "remark"
+	frame, err := AppendFrame(nil, req, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var arena BodyArena
+	buf := append([]byte(nil), frame[LengthPrefixBytes:]...)
+	first, lent, err := DecodeFrameLent(buf, lazyOdd, &arena)
+	if err != nil || !lent {
+		t.Fatalf("decode: lent %v, %v", lent, err)
+	}
+	clear(buf) // the read buffer is reused
+	for range 200 {
+		copy(buf, frame[LengthPrefixBytes:])
+		if _, _, err := DecodeFrameLent(buf, lazyOdd, &arena); err != nil {
+			t.Fatal(err)
+		}
+		clear(buf)
+	}
+	if m := rangeMap(first); first.Remark != "remark" || !maps.Equal(m, ext) {
+		t.Fatalf("after reuse: remark %q, ext %v", first.Remark, m)
+	}
+	copy(buf, frame[LengthPrefixBytes:])
+	if n := testing.AllocsPerRun(100, func() {
+		if _, _, err := DecodeFrameLent(buf, lazyOdd, &arena); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Fatalf("%v allocations per lent decode", n)
+	}
+	// The map LoadExt builds owns its strings: its user may keep them.
+	first.LoadExt()
+	chunk := unsafe.SliceData(arena.buf)
+	for k, v := range first.ExtFields {
+		if p := uintptr(unsafe.Pointer(unsafe.StringData(v))); p >= uintptr(unsafe.Pointer(chunk)) && p < uintptr(unsafe.Pointer(chunk))+uintptr(cap(arena.buf)) {
+			t.Fatalf("LoadExt: value of %q lies in the arena", k)
+		}
+	}
+	if !maps.Equal(first.ExtFields, ext) {
+		t.Fatalf("LoadExt gives %v", first.ExtFields)
+	}
+	// A header decoded in full (an even code) owns its strings, not the arena's.
+	req.Code = 310
+	if frame, err = AppendFrame(nil, req, 0); err != nil {
+		t.Fatal(err)
+	}
+	before := len(arena.buf)
+	c, _, err := DecodeFrameLent(frame[LengthPrefixBytes:], lazyOdd, &arena)
+	if err != nil || c.ExtFields["b"] != "TopicTest" || len(arena.buf) != before {
+		t.Fatalf("full decode: %v, ext %v, arena grew %d", err, c.ExtFields, len(arena.buf)-before)
+	}
+}

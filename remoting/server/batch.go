@@ -36,7 +36,9 @@ func (s *Server) HandleBatch(code int32, h BatchHandler) { s.setRoute(code, rout
 // A request's Body may alias the connection's read buffer (codec.DecodeFrameLent): it
 // is valid while h runs and no longer. A handler that keeps a body past its return
 // (for a request it answers later, say) copies it first; runBatch sets the Body of
-// every request that still aliases the buffer to nil once h has returned.
+// every request that still aliases the buffer to nil once h has returned. The strings
+// of an unparsed binary header lie in the connection's arena (codec.BodyArena): one
+// kept past the request keeps a whole chunk, so a handler copies what it keeps.
 func (s *Server) HandleBatchRaw(code int32, h BatchHandler) {
 	s.setRoute(code, route{batch: h, raw: true})
 }
