@@ -72,7 +72,8 @@ func (sc *sendScratch) release() {
 	if cap(sc.rec) > 2*maxRetainedBuf || cap(sc.props) > maxRetainedBuf {
 		return // a batch of large messages: let the buffers go
 	}
-	sc.st = sendStart{} // drops the last request's strings
+	sc.st = sendStart{}             // drops the last request's strings
+	sc.fields = header.SendFields{} // and the header's, which point into the connection's arena
 	sc.free = append(sc.free, sc.owned...)
 	clear(sc.owned)
 	sc.owned = sc.owned[:0]

@@ -2,7 +2,6 @@ package header
 
 import (
 	"errors"
-	"math"
 	"strconv"
 )
 
@@ -131,7 +130,7 @@ func parseShortDecimal(v string, bits int) (int64, bool) {
 	if neg {
 		n = -n
 	}
-	if bits == 32 && (n < math.MinInt32 || n > math.MaxInt32) {
+	if bits < 64 && (n < -(1<<(bits-1)) || n > 1<<(bits-1)-1) {
 		return 0, false
 	}
 	return n, true
