@@ -151,7 +151,9 @@ func (l *Log) prepare() {
 		}
 		end := min(from+chunk, f.End(), goal)
 		if l.o.SyncFlush {
-			l.zeroAhead(f, from, end)
+			if !l.zeroAhead(f, from, end) {
+				return
+			}
 		} else if !p.unsupported.Load() && !f.Populate(from-f.Start(), end-f.Start()) {
 			p.unsupported.Store(true)
 		}

@@ -1,6 +1,8 @@
 package commitlog
 
 import (
+	"errors"
+	"os"
 	"sync/atomic"
 
 	"github.com/rocketgo/rocketgo/store/internal/segment"
@@ -39,13 +41,24 @@ type zeroClaim struct {
 type zeroing struct{ cur atomic.Pointer[zeroClaim] }
 
 // zeroAhead writes zeros over [from, to) of seg, absolute offsets, less what the writer
-// has reached meanwhile, and starts writing them back.
-func (l *Log) zeroAhead(seg *segment.File, from, to int64) {
+// has reached meanwhile, and starts writing them back. ok is false when the zeros did
+// not go in (the log is stopping or failed, or the pwrite failed): the caller must not
+// count the range as zeroed.
+//
+// A failed pwrite fails the log as a failed msync does, and every SYNC_FLUSH waiter
+// with it: the file's state past the write position is unknown (a short write, a full
+// disk), and the records written over it later could not be vouched for. Only a segment
+// closed under the preparer (the log shutting down, retention) is not a failure.
+func (l *Log) zeroAhead(seg *segment.File, from, to int64) (ok bool) {
 	l.mu.Lock()
 	from = max(from, l.mu.wpos)
-	if from >= to || l.mu.closed {
+	if l.mu.closed || l.mu.failed != nil {
 		l.mu.Unlock()
-		return
+		return false
+	}
+	if from >= to {
+		l.mu.Unlock()
+		return true
 	}
 	c := &zeroClaim{seg: seg, from: from, to: to, done: make(chan struct{})}
 	l.prep.zero.cur.Store(c)
@@ -53,9 +66,18 @@ func (l *Log) zeroAhead(seg *segment.File, from, to int64) {
 	err := seg.WriteZeros(from-seg.Start(), to-seg.Start())
 	l.prep.zero.cur.Store(nil)
 	close(c.done)
-	if err == nil {
-		seg.StartWriteback(from-seg.Start(), to-seg.Start())
+	if err != nil {
+		if !errors.Is(err, os.ErrClosed) {
+			l.mu.Lock()
+			l.failLocked(err)
+			e := l.mu.failed
+			l.mu.Unlock()
+			l.fl.failAll(e)
+		}
+		return false
 	}
+	seg.StartWriteback(from-seg.Start(), to-seg.Start())
+	return true
 }
 
 // awaitZerosLocked waits, with l.mu held, until no zeros are being written over

@@ -2,9 +2,12 @@ package commitlog
 
 import (
 	"bytes"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/message"
 )
 
@@ -135,4 +138,50 @@ func allZeros(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// TestZeroAheadFailureFailsTheLog injects a write failure into the segment the preparer
+// writes its zeros to and checks that the log fails as on a failed msync: every
+// SYNC_FLUSH waiter gets the error, none an acknowledgement, later appends and flushes
+// are refused, and the range is not counted as zeroed.
+func TestZeroAheadFailureFailsTheLog(t *testing.T) {
+	l := testLog(t, t.TempDir(), true)
+	if _, err := l.Recover(RecoverOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	defer l.Abandon()
+	l.files.Last().Fail(errors.New("injected EIO"))
+	const n = 3
+	got := make(chan error, n)
+	for _, r := range appendN(t, l, n, 200) {
+		l.OnFlushed(r.EndOffset, func(err error) { got <- err })
+	}
+	// Only the preparer runs: nothing but its zeros touches the file.
+	l.wg.Add(1)
+	go l.prepareLoop()
+	l.prep.wake()
+
+	testutil.Eventually(t, 10*time.Second, "the log to fail", func() bool { return l.Err() != nil })
+	if err := l.Err(); !errors.Is(err, ErrWriteFailed) || !strings.Contains(err.Error(), "injected EIO") {
+		t.Fatalf("log failed with %v, want ErrWriteFailed naming the cause", err)
+	}
+	for i := 0; i < n; i++ {
+		select {
+		case err := <-got:
+			if !errors.Is(err, ErrWriteFailed) {
+				t.Fatalf("waiter got %v, want ErrWriteFailed", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d waiters still waiting after the log failed", n-i, n)
+		}
+	}
+	if _, err := l.Append(record(t, "T", 0, []byte("x")), 1, []byte("T"), 0, true); !errors.Is(err, ErrWriteFailed) {
+		t.Fatalf("append after the failure: got %v, want ErrWriteFailed", err)
+	}
+	if err := l.Flush(); !errors.Is(err, ErrWriteFailed) {
+		t.Fatalf("flush after the failure: got %v, want ErrWriteFailed", err)
+	}
+	if p := l.prep.populated.Load(); p != 0 {
+		t.Fatalf("the preparer counts [0, %d) as done after its write failed", p)
+	}
 }
