@@ -68,11 +68,7 @@ func (l *Log) zeroAhead(seg *segment.File, from, to int64) (ok bool) {
 	close(c.done)
 	if err != nil {
 		if !errors.Is(err, os.ErrClosed) {
-			l.mu.Lock()
-			l.failLocked(err)
-			e := l.mu.failed
-			l.mu.Unlock()
-			l.fl.failAll(e)
+			_ = l.failWrite(err)
 		}
 		return false
 	}
