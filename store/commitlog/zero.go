@@ -52,7 +52,8 @@ type zeroing struct{ cur atomic.Pointer[zeroClaim] }
 func (l *Log) zeroAhead(seg *segment.File, from, to int64) (ok bool) {
 	l.mu.Lock()
 	from = max(from, l.mu.wpos)
-	if l.mu.closed || l.mu.failed != nil {
+	// Not l.mu.closed: a replica's log is sealed against appends and still written to.
+	if l.stopping() || l.mu.failed != nil {
 		l.mu.Unlock()
 		return false
 	}
@@ -74,6 +75,16 @@ func (l *Log) zeroAhead(seg *segment.File, from, to int64) (ok bool) {
 	}
 	seg.StartWriteback(from-seg.Start(), to-seg.Start())
 	return true
+}
+
+// stopping reports whether the log is shutting down (Close, Abandon).
+func (l *Log) stopping() bool {
+	select {
+	case <-l.stop:
+		return true
+	default:
+		return false
+	}
 }
 
 // awaitZerosLocked waits, with l.mu held, until no zeros are being written over

@@ -181,7 +181,47 @@ func TestZeroAheadFailureFailsTheLog(t *testing.T) {
 	if err := l.Flush(); !errors.Is(err, ErrWriteFailed) {
 		t.Fatalf("flush after the failure: got %v, want ErrWriteFailed", err)
 	}
-	if p := l.prep.populated.Load(); p != 0 {
-		t.Fatalf("the preparer counts [0, %d) as done after its write failed", p)
+	if z := l.prep.zeroed.Load(); z != 0 {
+		t.Fatalf("the preparer counts [0, %d) as zeroed after its write failed", z)
+	}
+}
+
+// TestZeroAheadOnReplica checks a SYNC_FLUSH log sealed as a replica's (Store.SetReplica):
+// the seal refuses appends, not the preparer, so zeros still go ahead of the replicated
+// runs, and those runs, copied into the mapping, read back intact and survive a restart.
+func TestZeroAheadOnReplica(t *testing.T) {
+	master := openRecovered(t, t.TempDir())
+	defer master.Close()
+	appendN(t, master, 40, 700) // about 1.7 segments of 16 KiB
+	dir := t.TempDir()
+	slave := fixedLog(t, dir, true)
+	slave.Seal()
+	for pos := int64(0); pos < master.Written(); {
+		b, err := master.ReadRaw(pos, 3000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pos, err = slave.AppendRaw(pos, b); err != nil {
+			t.Fatalf("append raw at %d: %v", pos, err)
+		}
+	}
+	end := master.Written()
+	active := slave.files.Find(end)
+	testutil.Eventually(t, 10*time.Second, "zeros written through the end of the active segment", func() bool {
+		return slave.prep.zeroed.Load() >= active.End()
+	})
+	if got, want := readAll(t, slave, 0, end), readAll(t, master, 0, end); !bytes.Equal(got, want) {
+		t.Fatal("the replica's log differs from the master's")
+	}
+	if err := slave.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again := fixedLog(t, dir, true)
+	defer again.Close()
+	if again.Written() != end {
+		t.Fatalf("recovered replica ends at %d, want %d", again.Written(), end)
+	}
+	if got, want := readAll(t, again, 0, end), readAll(t, master, 0, end); !bytes.Equal(got, want) {
+		t.Fatal("the recovered replica's log differs from the master's")
 	}
 }
