@@ -38,7 +38,15 @@ type zeroClaim struct {
 
 // zeroing is the claim in progress, nil when none. Set under the log lock, cleared
 // without it.
-type zeroing struct{ cur atomic.Pointer[zeroClaim] }
+type zeroing struct {
+	cur atomic.Pointer[zeroClaim]
+
+	// For tests: waits counts the writes that waited for a claim (awaitZerosLocked);
+	// claimed, when set, is called with each claim once it is published and before its
+	// zeros are written, without the log lock.
+	waits   atomic.Int64
+	claimed func(*zeroClaim)
+}
 
 // zeroAhead writes zeros over [from, to) of seg, absolute offsets, less what the writer
 // has reached meanwhile, and starts writing them back. ok is false when the zeros did
@@ -64,6 +72,9 @@ func (l *Log) zeroAhead(seg *segment.File, from, to int64) (ok bool) {
 	c := &zeroClaim{seg: seg, from: from, to: to, done: make(chan struct{})}
 	l.prep.zero.cur.Store(c)
 	l.mu.Unlock()
+	if h := l.prep.zero.claimed; h != nil {
+		h(c)
+	}
 	err := seg.WriteZeros(from-seg.Start(), to-seg.Start())
 	l.prep.zero.cur.Store(nil)
 	close(c.done)
@@ -92,6 +103,7 @@ func (l *Log) stopping() bool {
 // under SYNC_FLUSH.
 func (l *Log) awaitZerosLocked(seg *segment.File, from, to int64) {
 	if c := l.prep.zero.cur.Load(); c != nil && c.seg == seg && c.from < to && from < c.to {
+		l.prep.zero.waits.Add(1)
 		<-c.done
 	}
 }

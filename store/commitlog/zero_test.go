@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +27,16 @@ func TestCommitWaitsForZerosAhead(t *testing.T) {
 	from := l.written.Load()
 	c := &zeroClaim{seg: seg, from: from, to: seg.End(), done: make(chan struct{})}
 	l.prep.zero.cur.Store(c)
+	// The preparer's side ends by releasing the claim; a test that fails before then
+	// still releases it, or the flush goroutine would hold l.mu for ever.
+	var once sync.Once
+	release := func() {
+		once.Do(func() {
+			l.prep.zero.cur.Store(nil)
+			close(c.done)
+		})
+	}
+	t.Cleanup(release)
 
 	body := bytes.Repeat([]byte("z"), 900)
 	r, err := l.Append(record(t, "T", 0, body), 1, []byte("T"), 0, true)
@@ -34,10 +45,13 @@ func TestCommitWaitsForZerosAhead(t *testing.T) {
 	}
 	flushed := make(chan error, 1)
 	go func() { flushed <- l.Flush() }()
+	testutil.Eventually(t, 10*time.Second, "the flusher's commit to wait for the claim", func() bool {
+		return l.prep.zero.waits.Load() == 1
+	})
 	select {
 	case err := <-flushed:
 		t.Fatalf("flush returned (%v) while the zeros over [%d, %d) were still being written", err, c.from, c.to)
-	case <-time.After(50 * time.Millisecond):
+	default:
 	}
 	if w := l.written.Load(); w != from {
 		t.Fatalf("the record was written (end %d) before the zeros under it", w)
@@ -47,8 +61,7 @@ func TestCommitWaitsForZerosAhead(t *testing.T) {
 	if err := seg.WriteZeros(c.from-seg.Start(), c.to-seg.Start()); err != nil {
 		t.Fatal(err)
 	}
-	l.prep.zero.cur.Store(nil)
-	close(c.done)
+	release()
 	select {
 	case err := <-flushed:
 		if err != nil {
