@@ -118,15 +118,51 @@ func TestZeroAheadStaysPastTheWriter(t *testing.T) {
 	if err := l.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	// One more record, staged only: the zeros must not cover it either.
+	// One more record, staged only: the claim must start past it (at the append
+	// position, not at what is written), so that the commit of the record does not wait
+	// for zeros that would otherwise land where it goes.
 	last, err := l.Append(record(t, "T", 0, body), 1, []byte("T"), 0, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	seg := l.files.Last()
-	l.zeroAhead(seg, seg.Start(), seg.End()) // asked for the whole segment
-	if err := l.Flush(); err != nil {
-		t.Fatal(err)
+	claims := make(chan *zeroClaim, 1)
+	hold := make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(hold) }) }
+	t.Cleanup(release)
+	l.prep.zero.claimed = func(c *zeroClaim) {
+		claims <- c
+		<-hold
+	}
+	zeroed := make(chan bool, 1)
+	go func() { zeroed <- l.zeroAhead(seg, seg.Start(), seg.End()) }() // asked for the whole segment
+	var c *zeroClaim
+	select {
+	case c = <-claims:
+	case <-time.After(10 * time.Second):
+		t.Fatal("zeroAhead took no claim")
+	}
+	if c.from != last.EndOffset || c.to != seg.End() {
+		t.Fatalf("claim [%d, %d), want [%d, %d): past the staged record", c.from, c.to, last.EndOffset, seg.End())
+	}
+	// The commit runs while the claim is held.
+	flushed := make(chan error, 1)
+	go func() { flushed <- l.Flush() }()
+	select {
+	case err := <-flushed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the commit of the staged record waited for a claim past it")
+	}
+	if w := l.prep.zero.waits.Load(); w != 0 {
+		t.Fatalf("%d writes waited for the claim", w)
+	}
+	release()
+	if !<-zeroed {
+		t.Fatal("zeroAhead reported its zeros not written")
 	}
 	for _, r := range append(rs, last) {
 		rec, err := l.Record(r.PhysicalOffset)
