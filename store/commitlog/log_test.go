@@ -113,23 +113,30 @@ func TestAppendRollsWithBlank(t *testing.T) {
 	}
 }
 
+// sweeperOnly returns a recovered SYNC_FLUSH log with the given SyncFlushTimeout that
+// runs only its sweeper: nothing flushes unless the test calls Flush. It is abandoned
+// when the test ends.
+func sweeperOnly(t *testing.T, timeout time.Duration) *Log {
+	t.Helper()
+	l := testLog(t, t.TempDir(), true)
+	l.o.SyncFlushTimeout = timeout
+	if _, err := l.Recover(RecoverOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	l.wg.Add(1)
+	go l.sweepLoop()
+	t.Cleanup(l.Abandon)
+	return l
+}
+
 // TestGroupCommitAndTimeout checks both ends of a SYNC_FLUSH waiter, each on its own
 // log: with nothing flushing, a waiter times out after SyncFlushTimeout; with a flush,
 // every waiter it covers completes exactly once, successfully. The flush case keeps the
 // default timeout of seconds: a flush on a loaded machine may take longer than the
 // timeout case's 30 ms, and a timeout there is not what it checks.
 func TestGroupCommitAndTimeout(t *testing.T) {
-	// startSweeper recovers a log and runs only its sweeper: nothing flushes unless the
-	// test does.
 	startSweeper := func(t *testing.T, timeout time.Duration) (*Log, []Result) {
-		l := testLog(t, t.TempDir(), true)
-		l.o.SyncFlushTimeout = timeout
-		if _, err := l.Recover(RecoverOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		l.wg.Add(1)
-		go l.sweepLoop()
-		t.Cleanup(l.Abandon)
+		l := sweeperOnly(t, timeout)
 		return l, appendN(t, l, 10, 100)
 	}
 	t.Run("timeout", func(t *testing.T) {
