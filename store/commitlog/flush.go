@@ -101,12 +101,7 @@ func (l *Log) flushTo(target int64) error {
 		}
 		end := min(target, seg.End())
 		if err := seg.Sync(pos-seg.Start(), end-seg.Start()); err != nil {
-			l.mu.Lock()
-			l.failLocked(err)
-			ferr := l.mu.failed
-			l.mu.Unlock()
-			f.w.failAll(ferr)
-			return ferr
+			return l.failWrite(err)
 		}
 		if f.synced != nil {
 			f.synced(pos, end)
@@ -225,6 +220,17 @@ func (l *Log) gather() (waited bool) {
 	}
 	f.timer.Stop()
 	return waited
+}
+
+// failWrite makes the log sticky-failed by err, a write to its files that failed, fails
+// every SYNC_FLUSH waiter with the log's failure and returns it.
+func (l *Log) failWrite(err error) error {
+	l.mu.Lock()
+	l.failLocked(err)
+	ferr := l.mu.failed
+	l.mu.Unlock()
+	l.fl.failAll(ferr)
+	return ferr
 }
 
 // failAll fails every waiter with err and every later one too.

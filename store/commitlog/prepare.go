@@ -41,9 +41,14 @@ const (
 // fills up (fallocate and mmap of a 1 GiB file take milliseconds, which the append
 // critical section must not wait for), and pre-faults the pages ahead of the writer.
 type preparer struct {
-	kick        chan struct{}
-	populated   atomic.Int64 // absolute offset through which pages are populated
-	unsupported atomic.Bool  // the kernel refused MADV_POPULATE_WRITE
+	kick      chan struct{}
+	populated atomic.Int64 // absolute offset through which pages are populated
+	// zeroed, under SYNC_FLUSH, is the absolute offset through which zeros are
+	// written ahead. Kept apart from populated: zeros written with pwrite fault no
+	// page of the mapping in, and a replica's AppendRaw copies into the mapping
+	// (ensureLocked) even under SYNC_FLUSH.
+	zeroed      atomic.Int64
+	unsupported atomic.Bool // the kernel refused MADV_POPULATE_WRITE
 
 	mu   sync.Mutex
 	next *segment.File // created ahead, not yet in the set
@@ -66,7 +71,7 @@ func (p *preparer) wake() {
 // seg; it wakes the preparer when the writer has used half of the populated distance.
 func (p *preparer) noteLocked(l *Log, seg *segment.File, rel int64) {
 	ahead, _ := l.prepDistances()
-	if seg.Start()+rel+ahead/2 >= p.populated.Load() {
+	if seg.Start()+rel+ahead/2 >= l.prepMark().Load() {
 		p.wake()
 	}
 }
@@ -138,7 +143,8 @@ func (l *Log) prepare() {
 		}
 		ahead, chunk := l.prepDistances()
 		w := max(l.written.Load(), l.staged.Load())
-		from := max(p.populated.Load(), w)
+		mark := l.prepMark()
+		from := max(mark.Load(), w)
 		goal := w + ahead
 		if from >= goal {
 			return
@@ -151,12 +157,23 @@ func (l *Log) prepare() {
 		}
 		end := min(from+chunk, f.End(), goal)
 		if l.o.SyncFlush {
-			l.zeroAhead(f, from, end)
+			if !l.zeroAhead(f, from, end) {
+				return
+			}
 		} else if !p.unsupported.Load() && !f.Populate(from-f.Start(), end-f.Start()) {
 			p.unsupported.Store(true)
 		}
-		p.raise(end)
+		raise(mark, end)
 	}
+}
+
+// prepMark is the mark the preparer advances: zeroed under SYNC_FLUSH, populated
+// otherwise.
+func (l *Log) prepMark() *atomic.Int64 {
+	if l.o.SyncFlush {
+		return &l.prep.zeroed
+	}
+	return &l.prep.populated
 }
 
 // prepDistances returns how far ahead of the writer the preparer works and in what
@@ -171,11 +188,11 @@ func (l *Log) prepDistances() (ahead, chunk int64) {
 	return populateAhead, populateChunk
 }
 
-// raise moves populated up to v unless it is already past it.
-func (p *preparer) raise(v int64) {
+// raise moves the mark m up to v unless it is already past it.
+func raise(m *atomic.Int64, v int64) {
 	for {
-		old := p.populated.Load()
-		if old >= v || p.populated.CompareAndSwap(old, v) {
+		old := m.Load()
+		if old >= v || m.CompareAndSwap(old, v) {
 			return
 		}
 	}
@@ -192,7 +209,7 @@ func (p *preparer) ensureLocked(seg *segment.File, rel, n int64) {
 		p.unsupported.Store(true)
 		return
 	}
-	p.raise(seg.Start() + to)
+	raise(&p.populated, seg.Start()+to)
 }
 
 // nextSegment returns the prepared segment that starts at start, creating it if needed;

@@ -290,6 +290,7 @@ func (l *Log) ResetEmpty(start int64) error {
 	l.staged.Store(start)
 	l.fl.flushed.Store(start)
 	l.prep.populated.Store(start)
+	l.prep.zeroed.Store(start)
 	l.prep.wake()
 	l.log.Info().Int64("offset", start).Msg("empty log moved to start at the master's oldest segment")
 	return nil

@@ -173,6 +173,12 @@ func TestStagedTornAtEveryPoint(t *testing.T) {
 				seg := l.files.Find(start)
 				rel := start - seg.Start()
 				want := start
+				// The preparer may have claimed the range for its zeros before the
+				// batch was staged; the writes below stand for the flusher's and wait
+				// for it as the flusher's do.
+				l.mu.Lock()
+				l.awaitZerosLocked(seg, start, start+int64(len(buf)))
+				l.mu.Unlock()
 				if !second {
 					if err := seg.WriteAt(buf[:k], rel); err != nil {
 						t.Fatal(err)

@@ -12,15 +12,7 @@ import (
 // for, and must still get ErrFlushTimeout once its own deadline passes, not sooner.
 func TestTimeoutOfWaiterQueuedBehindAnArmedSweeper(t *testing.T) {
 	const timeout = 200 * time.Millisecond
-	l := testLog(t, t.TempDir(), true)
-	l.o.SyncFlushTimeout = timeout
-	if _, err := l.Recover(RecoverOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	// Only the sweeper runs: nothing flushes unless the test calls Flush.
-	l.wg.Add(1)
-	go l.sweepLoop()
-	defer l.Abandon()
+	l := sweeperOnly(t, timeout)
 
 	first := appendN(t, l, 1, 100)[0]
 	firstDone := make(chan error, 1)

@@ -1,6 +1,8 @@
 package commitlog
 
 import (
+	"errors"
+	"os"
 	"sync/atomic"
 
 	"github.com/rocketgo/rocketgo/store/internal/segment"
@@ -36,25 +38,63 @@ type zeroClaim struct {
 
 // zeroing is the claim in progress, nil when none. Set under the log lock, cleared
 // without it.
-type zeroing struct{ cur atomic.Pointer[zeroClaim] }
+type zeroing struct {
+	cur atomic.Pointer[zeroClaim]
+
+	// For tests: waits counts the writes that waited for a claim (awaitZerosLocked);
+	// claimed, when set, is called with each claim once it is published and before its
+	// zeros are written, without the log lock.
+	waits   atomic.Int64
+	claimed func(*zeroClaim)
+}
 
 // zeroAhead writes zeros over [from, to) of seg, absolute offsets, less what the writer
-// has reached meanwhile, and starts writing them back.
-func (l *Log) zeroAhead(seg *segment.File, from, to int64) {
+// has reached meanwhile, and starts writing them back. ok is false when the zeros did
+// not go in (the log is stopping or failed, or the pwrite failed): the caller must not
+// count the range as zeroed.
+//
+// A failed pwrite fails the log as a failed msync does, and every SYNC_FLUSH waiter
+// with it: the file's state past the write position is unknown (a short write, a full
+// disk), and the records written over it later could not be vouched for. Only a segment
+// closed under the preparer (the log shutting down, retention) is not a failure.
+func (l *Log) zeroAhead(seg *segment.File, from, to int64) (ok bool) {
 	l.mu.Lock()
 	from = max(from, l.mu.wpos)
-	if from >= to || l.mu.closed {
+	// Not l.mu.closed: a replica's log is sealed against appends and still written to.
+	if l.stopping() || l.mu.failed != nil {
 		l.mu.Unlock()
-		return
+		return false
+	}
+	if from >= to {
+		l.mu.Unlock()
+		return true
 	}
 	c := &zeroClaim{seg: seg, from: from, to: to, done: make(chan struct{})}
 	l.prep.zero.cur.Store(c)
 	l.mu.Unlock()
+	if h := l.prep.zero.claimed; h != nil {
+		h(c)
+	}
 	err := seg.WriteZeros(from-seg.Start(), to-seg.Start())
 	l.prep.zero.cur.Store(nil)
 	close(c.done)
-	if err == nil {
-		seg.StartWriteback(from-seg.Start(), to-seg.Start())
+	if err != nil {
+		if !errors.Is(err, os.ErrClosed) {
+			_ = l.failWrite(err)
+		}
+		return false
+	}
+	seg.StartWriteback(from-seg.Start(), to-seg.Start())
+	return true
+}
+
+// stopping reports whether the log is shutting down (Close, Abandon).
+func (l *Log) stopping() bool {
+	select {
+	case <-l.stop:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -63,6 +103,7 @@ func (l *Log) zeroAhead(seg *segment.File, from, to int64) {
 // under SYNC_FLUSH.
 func (l *Log) awaitZerosLocked(seg *segment.File, from, to int64) {
 	if c := l.prep.zero.cur.Load(); c != nil && c.seg == seg && c.from < to && from < c.to {
+		l.prep.zero.waits.Add(1)
 		<-c.done
 	}
 }

@@ -2,9 +2,13 @@ package commitlog
 
 import (
 	"bytes"
+	"errors"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/message"
 )
 
@@ -23,6 +27,16 @@ func TestCommitWaitsForZerosAhead(t *testing.T) {
 	from := l.written.Load()
 	c := &zeroClaim{seg: seg, from: from, to: seg.End(), done: make(chan struct{})}
 	l.prep.zero.cur.Store(c)
+	// The preparer's side ends by releasing the claim; a test that fails before then
+	// still releases it, or the flush goroutine would hold l.mu for ever.
+	var once sync.Once
+	release := func() {
+		once.Do(func() {
+			l.prep.zero.cur.Store(nil)
+			close(c.done)
+		})
+	}
+	t.Cleanup(release)
 
 	body := bytes.Repeat([]byte("z"), 900)
 	r, err := l.Append(record(t, "T", 0, body), 1, []byte("T"), 0, true)
@@ -31,10 +45,13 @@ func TestCommitWaitsForZerosAhead(t *testing.T) {
 	}
 	flushed := make(chan error, 1)
 	go func() { flushed <- l.Flush() }()
+	testutil.Eventually(t, 10*time.Second, "the flusher's commit to wait for the claim", func() bool {
+		return l.prep.zero.waits.Load() == 1
+	})
 	select {
 	case err := <-flushed:
 		t.Fatalf("flush returned (%v) while the zeros over [%d, %d) were still being written", err, c.from, c.to)
-	case <-time.After(50 * time.Millisecond):
+	default:
 	}
 	if w := l.written.Load(); w != from {
 		t.Fatalf("the record was written (end %d) before the zeros under it", w)
@@ -44,8 +61,7 @@ func TestCommitWaitsForZerosAhead(t *testing.T) {
 	if err := seg.WriteZeros(c.from-seg.Start(), c.to-seg.Start()); err != nil {
 		t.Fatal(err)
 	}
-	l.prep.zero.cur.Store(nil)
-	close(c.done)
+	release()
 	select {
 	case err := <-flushed:
 		if err != nil {
@@ -102,15 +118,51 @@ func TestZeroAheadStaysPastTheWriter(t *testing.T) {
 	if err := l.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	// One more record, staged only: the zeros must not cover it either.
+	// One more record, staged only: the claim must start past it (at the append
+	// position, not at what is written), so that the commit of the record does not wait
+	// for zeros that would otherwise land where it goes.
 	last, err := l.Append(record(t, "T", 0, body), 1, []byte("T"), 0, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	seg := l.files.Last()
-	l.zeroAhead(seg, seg.Start(), seg.End()) // asked for the whole segment
-	if err := l.Flush(); err != nil {
-		t.Fatal(err)
+	claims := make(chan *zeroClaim, 1)
+	hold := make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(hold) }) }
+	t.Cleanup(release)
+	l.prep.zero.claimed = func(c *zeroClaim) {
+		claims <- c
+		<-hold
+	}
+	zeroed := make(chan bool, 1)
+	go func() { zeroed <- l.zeroAhead(seg, seg.Start(), seg.End()) }() // asked for the whole segment
+	var c *zeroClaim
+	select {
+	case c = <-claims:
+	case <-time.After(10 * time.Second):
+		t.Fatal("zeroAhead took no claim")
+	}
+	if c.from != last.EndOffset || c.to != seg.End() {
+		t.Fatalf("claim [%d, %d), want [%d, %d): past the staged record", c.from, c.to, last.EndOffset, seg.End())
+	}
+	// The commit runs while the claim is held.
+	flushed := make(chan error, 1)
+	go func() { flushed <- l.Flush() }()
+	select {
+	case err := <-flushed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the commit of the staged record waited for a claim past it")
+	}
+	if w := l.prep.zero.waits.Load(); w != 0 {
+		t.Fatalf("%d writes waited for the claim", w)
+	}
+	release()
+	if !<-zeroed {
+		t.Fatal("zeroAhead reported its zeros not written")
 	}
 	for _, r := range append(rs, last) {
 		rec, err := l.Record(r.PhysicalOffset)
@@ -135,4 +187,90 @@ func allZeros(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// TestZeroAheadFailureFailsTheLog injects a write failure into the segment the preparer
+// writes its zeros to and checks that the log fails as on a failed msync: every
+// SYNC_FLUSH waiter gets the error, none an acknowledgement, later appends and flushes
+// are refused, and the range is not counted as zeroed.
+func TestZeroAheadFailureFailsTheLog(t *testing.T) {
+	l := testLog(t, t.TempDir(), true)
+	if _, err := l.Recover(RecoverOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	defer l.Abandon()
+	l.files.Last().Fail(errors.New("injected EIO"))
+	const n = 3
+	got := make(chan error, n)
+	for _, r := range appendN(t, l, n, 200) {
+		l.OnFlushed(r.EndOffset, func(err error) { got <- err })
+	}
+	// Only the preparer runs: nothing but its zeros touches the file.
+	l.wg.Add(1)
+	go l.prepareLoop()
+	l.prep.wake()
+
+	testutil.Eventually(t, 10*time.Second, "the log to fail", func() bool { return l.Err() != nil })
+	if err := l.Err(); !errors.Is(err, ErrWriteFailed) || !strings.Contains(err.Error(), "injected EIO") {
+		t.Fatalf("log failed with %v, want ErrWriteFailed naming the cause", err)
+	}
+	for i := 0; i < n; i++ {
+		select {
+		case err := <-got:
+			if !errors.Is(err, ErrWriteFailed) {
+				t.Fatalf("waiter got %v, want ErrWriteFailed", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d waiters still waiting after the log failed", n-i, n)
+		}
+	}
+	if _, err := l.Append(record(t, "T", 0, []byte("x")), 1, []byte("T"), 0, true); !errors.Is(err, ErrWriteFailed) {
+		t.Fatalf("append after the failure: got %v, want ErrWriteFailed", err)
+	}
+	if err := l.Flush(); !errors.Is(err, ErrWriteFailed) {
+		t.Fatalf("flush after the failure: got %v, want ErrWriteFailed", err)
+	}
+	if z := l.prep.zeroed.Load(); z != 0 {
+		t.Fatalf("the preparer counts [0, %d) as zeroed after its write failed", z)
+	}
+}
+
+// TestZeroAheadOnReplica checks a SYNC_FLUSH log sealed as a replica's (Store.SetReplica):
+// the seal refuses appends, not the preparer, so zeros still go ahead of the replicated
+// runs, and those runs, copied into the mapping, read back intact and survive a restart.
+func TestZeroAheadOnReplica(t *testing.T) {
+	master := openRecovered(t, t.TempDir())
+	defer master.Close()
+	appendN(t, master, 40, 700) // about 1.7 segments of 16 KiB
+	dir := t.TempDir()
+	slave := fixedLog(t, dir, true)
+	slave.Seal()
+	for pos := int64(0); pos < master.Written(); {
+		b, err := master.ReadRaw(pos, 3000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pos, err = slave.AppendRaw(pos, b); err != nil {
+			t.Fatalf("append raw at %d: %v", pos, err)
+		}
+	}
+	end := master.Written()
+	active := slave.files.Find(end)
+	testutil.Eventually(t, 10*time.Second, "zeros written through the end of the active segment", func() bool {
+		return slave.prep.zeroed.Load() >= active.End()
+	})
+	if got, want := readAll(t, slave, 0, end), readAll(t, master, 0, end); !bytes.Equal(got, want) {
+		t.Fatal("the replica's log differs from the master's")
+	}
+	if err := slave.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again := fixedLog(t, dir, true)
+	defer again.Close()
+	if again.Written() != end {
+		t.Fatalf("recovered replica ends at %d, want %d", again.Written(), end)
+	}
+	if got, want := readAll(t, again, 0, end), readAll(t, master, 0, end); !bytes.Equal(got, want) {
+		t.Fatal("the recovered replica's log differs from the master's")
+	}
 }

@@ -311,10 +311,13 @@ var zeroBuf = sync.OnceValue(func() []byte { return make([]byte, 1<<20) })
 // the mapping (MADV_POPULATE_WRITE) and writing those back. The caller must know that
 // nothing else writes the range meanwhile. It goes through the os.File, whose reference
 // count keeps the descriptor from being closed and reused by another file while the
-// write runs; after Close it fails. A failure is returned, not made sticky: the zeros
-// only prepare the blocks, the records written over them later are what a sync vouches
-// for.
+// write runs; after Close it fails with an error wrapping os.ErrClosed. A file failed
+// before (Fail, a failed Sync) refuses it with that failure. A new failure is returned,
+// not made sticky here; the caller decides what it means for the log.
 func (f *File) WriteZeros(from, to int64) error {
+	if err := f.Err(); err != nil {
+		return err
+	}
 	from = max(from, 0)
 	to = min(to, f.size)
 	z := zeroBuf()

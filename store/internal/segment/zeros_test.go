@@ -2,6 +2,9 @@ package segment
 
 import (
 	"bytes"
+	"errors"
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -33,7 +36,30 @@ func TestWriteZeros(t *testing.T) {
 		t.Fatalf("the file failed: %v", err)
 	}
 	f.Close()
-	if err := f.WriteZeros(0, PageSize); err == nil {
-		t.Fatal("WriteZeros after Close reported no error")
+	if err := f.WriteZeros(0, PageSize); !errors.Is(err, os.ErrClosed) {
+		t.Fatalf("WriteZeros after Close: got %v, want os.ErrClosed", err)
+	}
+}
+
+// TestWriteZerosAfterFail checks that a file failed with Fail refuses WriteZeros with
+// that failure and leaves its bytes alone, so that a failure injected in a test reaches
+// whoever writes the zeros.
+func TestWriteZerosAfterFail(t *testing.T) {
+	f, err := Create(t.TempDir(), 0, 64<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fill := bytes.Repeat([]byte{0x5A}, int(PageSize))
+	if err := f.WriteAt(fill, 0); err != nil {
+		t.Fatal(err)
+	}
+	f.Fail(errors.New("injected EIO"))
+	err = f.WriteZeros(0, PageSize)
+	if !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), "injected EIO") {
+		t.Fatalf("WriteZeros on a failed file: got %v, want ErrFailed naming the cause", err)
+	}
+	if !bytes.Equal(f.Bytes()[:PageSize], fill) {
+		t.Fatal("WriteZeros on a failed file changed its bytes")
 	}
 }
