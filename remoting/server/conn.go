@@ -42,6 +42,8 @@ type Conn struct {
 	// afterWrite is c.checkOutbound as a value, made once so that async writes do not
 	// allocate a closure each.
 	afterWrite gnet.AsyncCallback
+	// direct decides whether a late response may be written by its caller (direct.go).
+	direct directOut
 
 	// Inbound memory (budget.go). claim is what the unfinished frame counts in the
 	// server's budget: its full size once admitted, else the bytes that arrived.
@@ -68,6 +70,7 @@ func newConn(s *Server, gc gnet.Conn) *Conn {
 // responses makes gnet buffer them without limit, so past MaxOutboundBytes the
 // connection is closed (a slow consumer loses its connection, not the server's memory).
 func (c *Conn) checkOutbound(gc gnet.Conn, err error) error {
+	c.direct.done(gc)
 	if err != nil || c.closed.Load() {
 		return nil
 	}
@@ -221,8 +224,9 @@ func (c *Conn) InvokeOneway(req *codec.Command) error {
 // Pending returns the number of server-started calls waiting for an answer.
 func (c *Conn) Pending() int { return c.pending.Len() }
 
-// send encodes cmd into its own buffer and queues it on the event loop; BodyParts follow
-// the encoded bytes in one writev without being copied.
+// send encodes cmd into its own buffer and writes it: a response or oneway request (cb
+// nil) by the caller when the connection allows it (direct.go), else queued on the event
+// loop. BodyParts follow the encoded bytes in one writev without being copied.
 func (c *Conn) send(cmd *codec.Command, cb gnet.AsyncCallback) error {
 	if c.closed.Load() {
 		return fmt.Errorf("remoting: connection %d: %w", c.id, codec.ErrClosed)
@@ -232,14 +236,19 @@ func (c *Conn) send(cmd *codec.Command, cb gnet.AsyncCallback) error {
 		return fmt.Errorf("remoting: encode code %d: %w", cmd.Code, err)
 	}
 	if cb == nil {
+		if c.writeDirect(head, cmd.BodyParts) {
+			return nil
+		}
 		cb = c.afterWrite
 	}
+	c.direct.queued() // every callback ends in checkOutbound, which counts it done
 	if len(cmd.BodyParts) == 0 {
 		err = c.gc.AsyncWrite(head, cb)
 	} else {
 		err = c.gc.AsyncWritev(replyIOV(head, cmd.BodyParts), cb)
 	}
 	if err != nil {
+		c.direct.unqueue()
 		return fmt.Errorf("remoting: connection %d: %w: %w", c.id, codec.ErrClosed, err)
 	}
 	return nil
@@ -265,7 +274,7 @@ func (c *Conn) flush() bool {
 		c.out.reset()
 		return false
 	}
-	if err := c.out.flush(c.gc); err != nil {
+	if err := c.flushOut(); err != nil {
 		c.srv.log.Debug().Err(err).Uint64("conn", c.id).Msg("write failed")
 		return false
 	}
