@@ -70,7 +70,7 @@ func newConn(s *Server, gc gnet.Conn) *Conn {
 // responses makes gnet buffer them without limit, so past MaxOutboundBytes the
 // connection is closed (a slow consumer loses its connection, not the server's memory).
 func (c *Conn) checkOutbound(gc gnet.Conn, err error) error {
-	c.direct.done(gc)
+	c.direct.done(gc, err == nil && !c.closed.Load())
 	if err != nil || c.closed.Load() {
 		return nil
 	}

@@ -32,6 +32,10 @@ type directOut struct {
 	tail     bool // the rest of a partial direct write is among them
 	buffered bool // gnet's outbound buffer held bytes when the loop last looked
 	gone     bool // OnClose ran
+	// loopHolds is set while the event loop writes with mu held (flushOut, event loop
+	// only): a failed write makes gnet close the connection right there, and OnClose,
+	// on the same goroutine, must not wait for mu.
+	loopHolds bool
 }
 
 // writeDirect tries to write the frame head+parts to c's socket now. It reports false,
@@ -99,17 +103,26 @@ func (d *directOut) queued() {
 	d.mu.Unlock()
 }
 
-func (d *directOut) done(gc gnet.Conn) {
+// open says whether gc may still be asked for its buffer (not after a failed write or
+// once closed: gnet releases the buffer then).
+func (d *directOut) done(gc gnet.Conn, open bool) {
 	d.mu.Lock()
 	if d.async--; d.async == 0 {
 		d.tail = false
 	}
-	d.buffered = gc.OutboundBuffered() > 0
+	if open {
+		d.buffered = gc.OutboundBuffered() > 0
+	}
 	d.mu.Unlock()
 }
 
-// close ends direct writes; OnClose calls it before gnet closes the descriptor.
+// close ends direct writes; OnClose calls it, on the event loop, before gnet closes the
+// descriptor. Called from inside the loop's own write, it already holds mu.
 func (d *directOut) close() {
+	if d.loopHolds {
+		d.gone = true
+		return
+	}
 	d.mu.Lock()
 	d.gone = true
 	d.mu.Unlock()
@@ -128,11 +141,17 @@ func (d *directOut) unqueue() {
 func (c *Conn) flushOut() error {
 	d := &c.direct
 	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.loopHolds = true
+	defer func() {
+		d.loopHolds = false
+		d.mu.Unlock()
+	}()
 	if !d.tail {
-		err := c.out.flush(c.gc)
+		if err := c.out.flush(c.gc); err != nil {
+			return err // the failed write closed the connection (OnClose ran)
+		}
 		d.buffered = c.gc.OutboundBuffered() > 0
-		return err
+		return nil
 	}
 	o := &c.out
 	if len(o.buf) == 0 {

@@ -6,7 +6,9 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/remoting/codec"
 	"github.com/rocketgo/rocketgo/remoting/internal/remotingtest"
 	"github.com/rocketgo/rocketgo/remoting/server"
@@ -176,5 +178,45 @@ func TestServerLateRepliesStayWholeUnderBackpressure(t *testing.T) {
 				t.Fatalf("echo %d: body of %d bytes differs", got.Opaque, len(got.Body))
 			}
 		}
+	}
+}
+
+// An answer the event loop fails to write (the peer reset the connection while its
+// handler ran) closes the connection right inside that write; OnClose, on the same
+// goroutine, must not wait for the lock the write holds. The connection is reported
+// closed and the server keeps answering others.
+func TestServerFailedLoopWriteClosesConnection(t *testing.T) {
+	release, entered := make(chan struct{}), make(chan struct{})
+	s := server.NewServer(server.ServerOptions{Addr: "127.0.0.1:0", EventLoops: 1, Logger: remotingtest.Logger(t)})
+	tr := remotingtest.TrackConns(s)
+	s.Handle(21, func(_ *server.Conn, req *codec.Command) *codec.Command {
+		close(entered)
+		<-release
+		resp := req.NewResponse(0, "")
+		resp.Body = bytes.Repeat([]byte("x"), 4<<20) // more than one write takes
+		return resp
+	})
+	s.Handle(100, remotingtest.Echo)
+	if err := s.Start(remotingtest.Timeout(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	nc, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := tr.Next(t)
+	req := codec.NewRequest(21, nil, nil)
+	if _, err := nc.Write(rawFrame(t, req)); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	_ = nc.(*net.TCPConn).SetLinger(0) // close with a reset
+	_ = nc.Close()                     // on loopback the reset has arrived when Close returns
+	close(release)
+	testutil.Eventually(t, 10*time.Second, "the failed connection to be reported closed", func() bool { return tr.IsClosed(bad.ID()) })
+	c := remotingtest.NewClient(t)
+	if resp, err := c.Invoke(remotingtest.Timeout(t, 5*time.Second), s.Addr().String(), codec.NewRequest(100, map[string]string{"k": "v"}, nil)); err != nil || resp.ExtFields["k"] != "v" {
+		t.Fatalf("another connection after the failed write: %v %+v", err, resp)
 	}
 }
