@@ -74,8 +74,12 @@ func (c *Conn) writeDirect(head []byte, parts [][]byte) bool {
 	}
 	d.async++
 	if err := c.gc.AsyncWritev(rest, c.afterWrite); err != nil {
+		// The engine is stopping. A cut frame must not be followed by another one.
 		d.async--
 		d.tail = false
+		if n > 0 {
+			d.gone = true
+		}
 	}
 	return true
 }
