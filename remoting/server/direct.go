@@ -9,13 +9,12 @@ import (
 
 // Late responses written by their caller (docs/architecture.md §6, "Late answers").
 //
-// A response produced off the connection's event loop — a parked pull released by a
-// send on another connection, a send acknowledged by the flusher — used to be handed to
-// the loop with gnet's AsyncWrite: a task queued and the loop woken through its eventfd.
-// When that loop sleeps in epoll_wait (another thread, often an idle CPU) the wake-up
-// costs about 50 µs here, and even on the caller's own loop the task runs only after
-// the whole read event, behind the send's own answer. So the caller writes the frame to
-// the socket itself when nothing else can be writing it:
+// A response produced off the connection's event loop is handed to the loop with gnet's
+// AsyncWrite: a task queued and the loop woken through its eventfd. For a parked pull
+// released by a send on another connection, that wake-up (another thread, often an idle
+// CPU) cost about 50 µs here, and even on the caller's own loop the task ran only after
+// the whole read event, behind the send's own answer. So ReplyNow writes the frame to
+// the socket on the caller's goroutine when nothing else can be writing it:
 //
 //	direct write allowed ⇔ no AsyncWrite of this connection is queued or running,
 //	                        gnet's outbound buffer was empty when the loop last looked,
@@ -24,8 +23,11 @@ import (
 // and the loop's own writes (the batch at the end of OnTraffic) take the same mutex. A
 // partial write (a full socket buffer) queues its rest with AsyncWrite; until that has
 // run every later write of the connection is queued behind it, so the frame's bytes stay
-// in order. gnet closes the descriptor only after OnClose, which takes the mutex and
-// ends direct writes, so a descriptor is never written after it could be reused.
+// in order. gnet closes the descriptor only after OnClose, which ends direct writes
+// under the mutex, so a descriptor is never written after it could be reused.
+//
+// Reply keeps queueing: a group commit's answers, for example, are many at once, and
+// the event loops write them in parallel with the flusher instead of one by one on it.
 type directOut struct {
 	mu       sync.Mutex
 	async    int  // AsyncWrite(v) calls queued and not yet completed

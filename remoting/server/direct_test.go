@@ -58,7 +58,7 @@ func lateReplyWhileLoopBusy(t *testing.T, size int, readFirst bool) {
 	want := bytes.Repeat([]byte("late-reply-"), size/11+1)[:size]
 	resp := req.NewResponse(0, "late")
 	resp.BodyParts = [][]byte{want[:size/2], want[size/2:]}
-	if err := conn.Reply(resp); err != nil {
+	if err := conn.ReplyNow(resp); err != nil {
 		t.Fatal(err)
 	}
 	if !readFirst {
@@ -143,7 +143,7 @@ func TestServerLateRepliesStayWholeUnderBackpressure(t *testing.T) {
 			mu.Lock()
 			c := conn
 			mu.Unlock()
-			if err := c.Reply(resp); err != nil {
+			if err := c.ReplyNow(resp); err != nil {
 				t.Error(err)
 			}
 		}()
