@@ -56,9 +56,16 @@ func observeAnswer(rt *metrics.RPCRoute, start int64, req, resp *codec.Command) 
 
 // replyLate writes resp, the late answer to req, and observes it. start (a metrics.Mono
 // reading) is when the handler deferred the answer (it returned nil moments later); longPolling marks a
-// pull that was parked. The error is conn.Reply's.
+// pull that was parked. The error is conn.Reply's. A parked pull's answer is written at
+// once when its connection is idle (server.Conn.ReplyNow, docs/architecture.md §6):
+// its consumer waits for it, and it is released one at a time by an arrival.
 func (b *Broker) replyLate(conn *server.Conn, req, resp *codec.Command, start int64, longPolling bool) error {
-	err := conn.Reply(resp)
+	var err error
+	if longPolling {
+		err = conn.ReplyNow(resp)
+	} else {
+		err = conn.Reply(resp)
+	}
 	if rt := b.obs.rpc[req.Code]; rt != nil {
 		res := metrics.ResultSuccess
 		if err != nil {

@@ -42,6 +42,8 @@ type Conn struct {
 	// afterWrite is c.checkOutbound as a value, made once so that async writes do not
 	// allocate a closure each.
 	afterWrite gnet.AsyncCallback
+	// direct decides whether a late response may be written by its caller (direct.go).
+	direct directOut
 
 	// Inbound memory (budget.go). claim is what the unfinished frame counts in the
 	// server's budget: its full size once admitted, else the bytes that arrived.
@@ -68,6 +70,7 @@ func newConn(s *Server, gc gnet.Conn) *Conn {
 // responses makes gnet buffer them without limit, so past MaxOutboundBytes the
 // connection is closed (a slow consumer loses its connection, not the server's memory).
 func (c *Conn) checkOutbound(gc gnet.Conn, err error) error {
+	c.direct.done(gc, err == nil && !c.closed.Load())
 	if err != nil || c.closed.Load() {
 		return nil
 	}
@@ -169,7 +172,18 @@ func (c *Conn) Close() error {
 // connection is gone (the write may also be lost if the connection dies meanwhile).
 func (c *Conn) Reply(resp *codec.Command) error {
 	resp.Flag |= codec.FlagResponse
-	return c.send(resp, nil)
+	return c.send(resp, nil, false)
+}
+
+// ReplyNow is Reply for an answer someone waits for now (a parked pull's): when nothing
+// else is writing the connection it is written on the caller's goroutine before
+// ReplyNow returns, without waking the connection's event loop (direct.go); otherwise
+// it is queued as Reply queues it. Many answers produced together (a group commit's)
+// are better queued with Reply: the event loops then write them in parallel with the
+// caller.
+func (c *Conn) ReplyNow(resp *codec.Command) error {
+	resp.Flag |= codec.FlagResponse
+	return c.send(resp, nil, true)
 }
 
 // Invoke sends a server-started request and waits for the client's answer, ctx
@@ -201,7 +215,7 @@ func (c *Conn) Invoke(ctx context.Context, req *codec.Command) (*codec.Command, 
 			}
 		}
 		return c.checkOutbound(gc, werr)
-	})
+	}, false)
 	if err != nil {
 		c.pending.Take(opaque)
 		return nil, err
@@ -215,15 +229,16 @@ func (c *Conn) Invoke(ctx context.Context, req *codec.Command) (*codec.Command, 
 func (c *Conn) InvokeOneway(req *codec.Command) error {
 	req.Flag = req.Flag&^codec.FlagResponse | codec.FlagOneway
 	req.Opaque = c.srv.nextOpaque.Add(1)
-	return c.send(req, nil)
+	return c.send(req, nil, false)
 }
 
 // Pending returns the number of server-started calls waiting for an answer.
 func (c *Conn) Pending() int { return c.pending.Len() }
 
-// send encodes cmd into its own buffer and queues it on the event loop; BodyParts follow
-// the encoded bytes in one writev without being copied.
-func (c *Conn) send(cmd *codec.Command, cb gnet.AsyncCallback) error {
+// send encodes cmd into its own buffer and queues it on the event loop, or with now
+// writes it on the caller's goroutine when the connection allows it (direct.go);
+// BodyParts follow the encoded bytes in one writev without being copied.
+func (c *Conn) send(cmd *codec.Command, cb gnet.AsyncCallback, now bool) error {
 	if c.closed.Load() {
 		return fmt.Errorf("remoting: connection %d: %w", c.id, codec.ErrClosed)
 	}
@@ -231,15 +246,20 @@ func (c *Conn) send(cmd *codec.Command, cb gnet.AsyncCallback) error {
 	if err != nil {
 		return fmt.Errorf("remoting: encode code %d: %w", cmd.Code, err)
 	}
+	if now && c.writeDirect(head, cmd.BodyParts) {
+		return nil
+	}
 	if cb == nil {
 		cb = c.afterWrite
 	}
+	c.direct.queued() // every callback ends in checkOutbound, which counts it done
 	if len(cmd.BodyParts) == 0 {
 		err = c.gc.AsyncWrite(head, cb)
 	} else {
 		err = c.gc.AsyncWritev(replyIOV(head, cmd.BodyParts), cb)
 	}
 	if err != nil {
+		c.direct.unqueue()
 		return fmt.Errorf("remoting: connection %d: %w: %w", c.id, codec.ErrClosed, err)
 	}
 	return nil
@@ -265,7 +285,7 @@ func (c *Conn) flush() bool {
 		c.out.reset()
 		return false
 	}
-	if err := c.out.flush(c.gc); err != nil {
+	if err := c.flushOut(); err != nil {
 		c.srv.log.Debug().Err(err).Uint64("conn", c.id).Msg("write failed")
 		return false
 	}

@@ -427,6 +427,7 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 		return gnet.None
 	}
 	c.closed.Store(true)
+	c.direct.close() // gnet closes the descriptor after this returns (direct.go)
 	c.big = nil
 	e.s.conns.Delete(c.id)
 	e.s.budget.forget(c)
