@@ -58,10 +58,16 @@ func observeAnswer(rt *metrics.RPCRoute, start int64, req, resp *codec.Command) 
 // reading) is when the handler deferred the answer (it returned nil moments later); longPolling marks a
 // pull that was parked. The error is conn.Reply's. A parked pull's answer is written at
 // once when its connection is idle (server.Conn.ReplyNow, docs/architecture.md §6):
-// its consumer waits for it, and it is released one at a time by an arrival.
+// its consumer waits for it.
 func (b *Broker) replyLate(conn *server.Conn, req, resp *codec.Command, start int64, longPolling bool) error {
+	return b.writeLate(conn, req, resp, start, longPolling, longPolling)
+}
+
+// writeLate is replyLate with the choice of ReplyNow (now) apart from longPolling: of
+// the pulls one arrival releases only the first is written at once (answerParked).
+func (b *Broker) writeLate(conn *server.Conn, req, resp *codec.Command, start int64, longPolling, now bool) error {
 	var err error
-	if longPolling {
+	if now {
 		err = conn.ReplyNow(resp)
 	} else {
 		err = conn.Reply(resp)

@@ -264,8 +264,8 @@ func (b *Broker) park(conn *server.Conn, req *codec.Command, plan *pullPlan, sus
 		Offset:  p.offset,
 		Owner:   conn.ID(),
 		Match:   p.match,
-		Release: func(why longpoll.Reason) { b.answerParked(conn, req, p, why, start) },
 	}
+	r.Release = func(why longpoll.Reason) { b.answerParked(conn, req, p, why, start, !r.NotFirst) }
 	switch err := b.polls.Park(r, timeout); {
 	case err == nil:
 	case errors.Is(err, longpoll.ErrFull), errors.Is(err, longpoll.ErrOwnerFull):
@@ -283,10 +283,13 @@ func (b *Broker) park(conn *server.Conn, req *codec.Command, plan *pullPlan, sus
 }
 
 // answerParked re-runs a released pull and writes its answer on the request's
-// connection.
-func (b *Broker) answerParked(conn *server.Conn, req *codec.Command, p *pullPlan, why longpoll.Reason, start int64) {
+// connection. now says whether the releasing goroutine may write it itself
+// (server.Conn.ReplyNow): only the first pull an arrival releases is, so that an arrival
+// releasing the pulls of many consumer groups does not make all their writes in a row
+// before it returns; the others are queued on their connections' event loops.
+func (b *Broker) answerParked(conn *server.Conn, req *codec.Command, p *pullPlan, why longpoll.Reason, start int64, now bool) {
 	resp, _ := b.runPull(req, p)
-	if err := b.replyLate(conn, req, resp, start, true); err != nil {
+	if err := b.writeLate(conn, req, resp, start, true, now); err != nil {
 		b.log.Debug().Err(err).Uint64("conn", conn.ID()).Str("topic", p.topic).Int32("queue_id", p.queueID).
 			Stringer("reason", why).Msg("parked pull answer dropped")
 	}

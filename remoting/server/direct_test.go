@@ -200,7 +200,9 @@ func TestServerFailedLoopWriteClosesConnection(t *testing.T) {
 	if err := s.Start(remotingtest.Timeout(t, 5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	// A deadlock here stops the event loop, and Close waits for it: fail quickly
+	// instead of at the go test timeout.
+	defer closeWithin(t, s, 10*time.Second, "the event loop is stuck (OnClose waiting for the write lock its own write holds?)")
 	nc, err := net.Dial("tcp", s.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -214,9 +216,25 @@ func TestServerFailedLoopWriteClosesConnection(t *testing.T) {
 	_ = nc.(*net.TCPConn).SetLinger(0) // close with a reset
 	_ = nc.Close()                     // on loopback the reset has arrived when Close returns
 	close(release)
-	testutil.Eventually(t, 10*time.Second, "the failed connection to be reported closed", func() bool { return tr.IsClosed(bad.ID()) })
+	testutil.Eventually(t, 10*time.Second, "the failed connection to be reported closed (OnClose deadlocked?)", func() bool { return tr.IsClosed(bad.ID()) })
 	c := remotingtest.NewClient(t)
 	if resp, err := c.Invoke(remotingtest.Timeout(t, 5*time.Second), s.Addr().String(), codec.NewRequest(100, map[string]string{"k": "v"}, nil)); err != nil || resp.ExtFields["k"] != "v" {
 		t.Fatalf("another connection after the failed write: %v %+v", err, resp)
+	}
+}
+
+// closeWithin closes s and fails the test with why when that takes longer than d (the
+// closing goroutine is left behind).
+func closeWithin(t *testing.T, s *server.Server, d time.Duration, why string) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = s.Close()
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+		t.Errorf("server.Close did not return within %v: %s", d, why)
 	}
 }

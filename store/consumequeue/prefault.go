@@ -1,9 +1,18 @@
 package consumequeue
 
-import "github.com/rocketgo/rocketgo/store/internal/segment"
+import (
+	"sync/atomic"
+
+	"github.com/rocketgo/rocketgo/store/internal/segment"
+)
 
 // populateChunk is how much of a file is faulted in at once (3276 units).
 const populateChunk = 64 << 10
+
+// populateRefused is set once the kernel refused MADV_POPULATE_WRITE (older than 5.14):
+// it will refuse every later call too, so no more goroutines are started for it and the
+// writes fault their pages themselves.
+var populateRefused atomic.Bool
 
 // prefault faults in the pages of f from the one holding rel up to populateChunk
 // further and returns where they end (relative to the file). A page's first touch costs
@@ -17,8 +26,12 @@ const populateChunk = 64 << 10
 func prefault(f *segment.File, rel int64) (to int64) {
 	to = min(rel+populateChunk, f.Size())
 	next := rel&^(segment.PageSize-1) + segment.PageSize // past the page written now
-	if next < to {
-		go f.PopulateOpen(next, to)
+	if next < to && !populateRefused.Load() {
+		go func() {
+			if f.PopulateOpen(next, to) {
+				populateRefused.Store(true)
+			}
+		}()
 	}
 	return to
 }

@@ -108,6 +108,10 @@ type Request struct {
 	// the request is dropped by DropOwner. It runs on the goroutine that released the
 	// request: the notifier's, a timer's, or Close's caller.
 	Release func(Reason)
+	// NotFirst is set before Release when the same arrival released another request of
+	// the queue before this one: its answer may be queued rather than written by the
+	// releasing goroutine, which has N writes to make in a row.
+	NotFirst bool
 }
 
 // key identifies one queue.
@@ -250,10 +254,11 @@ func (t *Table) release(k key, pick func(*entry) bool) {
 	}
 	t.setListLocked(k, list, kept)
 	t.mu.Unlock()
-	for _, e := range woken {
+	for i, e := range woken {
 		if e.timer != nil {
 			e.timer.Stop()
 		}
+		e.req.NotFirst = i > 0
 		e.req.Release(Arrived)
 	}
 }

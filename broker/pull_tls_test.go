@@ -1,0 +1,40 @@
+package broker
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/rocketgo/rocketgo/internal/testcert"
+	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/remoting/tlsconf"
+	"github.com/rocketgo/rocketgo/remoting/transport"
+	"github.com/rocketgo/rocketgo/store"
+)
+
+// A pull parked by a TLS client (tls enforcing) is answered over TLS when a message
+// arrives: the answer written by the releasing goroutine (server.Conn.ReplyNow) goes
+// through the TLS front like any other and the consumer reads the message, in order,
+// with its offsets.
+func TestLongPollAnswerOverTLS(t *testing.T) {
+	certs := testcert.Write(t)
+	h := newHarness(t, func(bo *Options, _ *store.Options) { bo.TLS = certs.Options(tlsconf.Enforcing, tlsconf.ClientAuthNone) })
+	h.cl.Close()
+	h.cl = transport.NewClient(transport.ClientOptions{DialTimeout: 3 * time.Second, TLS: certs.Client(t, false)})
+	h.createTopic("LPTLS", 1, 6)
+	for i := range 5 {
+		ch, _ := h.asyncPull(h.cl, suspendReq("cg", "LPTLS", 0, int64(i), 15000))
+		h.waitParked(1)
+		body := fmt.Sprintf("tls-%02d", i)
+		h.send("LPTLS", 0, body, nil)
+		resp := waitAnswer(t, ch, body)
+		wantCode(t, body, resp, code.Success, "FOUND")
+		msgs := records(t, resp.Body)
+		if len(msgs) != 1 || string(msgs[0].Body) != body || msgs[0].QueueOffset != int64(i) {
+			t.Fatalf("pull for %s: %d records", body, len(msgs))
+		}
+		if got := pullHeader(t, resp).NextBeginOffset; got != int64(i+1) {
+			t.Fatalf("%s: next %d, want %d", body, got, i+1)
+		}
+	}
+}
