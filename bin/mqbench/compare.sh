@@ -16,7 +16,10 @@ RUNS=${1:-3}
 shift || true
 # The peer harness lives beside the checkout the worktrees share (git's common directory),
 # so the default resolves from a linked worktree too.
-PEER=${PEER:-$(cd "$ROOT" && cd "$(git rev-parse --git-common-dir)/../.." && pwd)/shared/peers/natsbench}
+if [ -z "${PEER:-}" ]; then
+  COMMON=$(git -C "$ROOT" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || echo "$ROOT/.git")
+  PEER=$(dirname "$(dirname "$COMMON")")/shared/peers/natsbench
+fi
 if [ ! -f "$PEER/run.sh" ]; then
   echo "compare.sh: no peer harness at $PEER (set PEER=<dir with run.sh>)" >&2
   exit 2

@@ -32,9 +32,10 @@ type Conn struct {
 	// batch collects the requests of batched routes until they are served (batch.go).
 	// Only the event loop touches it.
 	batch pendingBatch
-	// arena holds the commands of the raw routes' requests (HandleBatchRaw), and the
-	// bodies of those that cannot borrow theirs from the read buffer; their handlers
-	// copy the bodies out (the broker's sends). Only the event loop touches it.
+	// arena holds the commands of the raw routes' requests (HandleBatchRaw), their
+	// binary headers' strings, and the bodies of those that cannot borrow theirs from the
+	// read buffer; their handlers copy out what outlives the request (the broker's
+	// sends). Only the event loop touches it.
 	arena codec.BodyArena
 	// carried is what gnet kept in its own inbound buffer when OnTraffic last
 	// returned: the first bytes the next OnTraffic sees (event loop only).
@@ -246,8 +247,13 @@ func (c *Conn) send(cmd *codec.Command, cb gnet.AsyncCallback, now bool) error {
 	if err != nil {
 		return fmt.Errorf("remoting: encode code %d: %w", cmd.Code, err)
 	}
-	if now && c.writeDirect(head, cmd.BodyParts) {
-		return nil
+	if now {
+		if handled, err := c.writeDirect(head, cmd.BodyParts); handled {
+			if err != nil {
+				return fmt.Errorf("remoting: connection %d: %w: %w", c.id, codec.ErrClosed, err)
+			}
+			return nil
+		}
 	}
 	if cb == nil {
 		cb = c.afterWrite

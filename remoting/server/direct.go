@@ -20,7 +20,11 @@ import (
 //	                        gnet's outbound buffer was empty when the loop last looked,
 //	                        and OnClose has not run
 //
-// and the loop's own writes (the batch at the end of OnTraffic) take the same mutex. A
+// and the loop's own write (the batch at the end of OnTraffic) is marked under the same
+// mutex, so that a direct write meanwhile queues instead. The loop does not hold the
+// mutex across its write: a failed write makes gnet close the connection right there,
+// and OnClose's hooks may write to other connections (a consumer group's change notice)
+// whose loops may, in the same moment, be closing theirs and writing to this one. A
 // partial write (a full socket buffer) queues its rest with AsyncWrite; until that has
 // run every later write of the connection is queued behind it, so the frame's bytes stay
 // in order. gnet closes the descriptor only after OnClose, which ends direct writes
@@ -34,22 +38,22 @@ type directOut struct {
 	tail     bool // the rest of a partial direct write is among them
 	buffered bool // gnet's outbound buffer held bytes when the loop last looked
 	gone     bool // OnClose ran
-	// loopHolds is set while the event loop writes with mu held (flushOut, event loop
-	// only): a failed write makes gnet close the connection right there, and OnClose,
-	// on the same goroutine, must not wait for mu.
-	loopHolds bool
+	// loopWriting is set while the event loop writes its batch (flushOut) without mu
+	// held: a direct write then queues behind it.
+	loopWriting bool
 }
 
 // writeDirect tries to write the frame head+parts to c's socket now. It reports false,
 // having written nothing, when the connection's state does not allow it; the caller then
 // queues the frame as before. With the mutex held it writes what the socket takes and
-// queues the rest itself.
-func (c *Conn) writeDirect(head []byte, parts [][]byte) bool {
+// queues the rest itself; err is set when that rest could not be queued (the engine is
+// stopping), so the frame did not go out whole.
+func (c *Conn) writeDirect(head []byte, parts [][]byte) (handled bool, err error) {
 	d := &c.direct
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.gone || d.async > 0 || d.buffered {
-		return false
+	if d.gone || d.async > 0 || d.buffered || d.loopWriting {
+		return false, nil
 	}
 	iov := replyIOV(head, parts)
 	total := 0
@@ -68,7 +72,7 @@ func (c *Conn) writeDirect(head []byte, parts [][]byte) bool {
 		n += w
 	}
 	if n == total {
-		return true
+		return true, nil
 	}
 	rest := skipBytes(iov, n)
 	if n > 0 {
@@ -82,8 +86,9 @@ func (c *Conn) writeDirect(head []byte, parts [][]byte) bool {
 		if n > 0 {
 			d.gone = true
 		}
+		return true, err
 	}
-	return true
+	return true, nil
 }
 
 // skipBytes returns iov without its first n bytes (sharing the slices).
@@ -123,12 +128,8 @@ func (d *directOut) done(gc gnet.Conn, open bool) {
 }
 
 // close ends direct writes; OnClose calls it, on the event loop, before gnet closes the
-// descriptor. Called from inside the loop's own write, it already holds mu.
+// descriptor (also from inside the loop's own failed write, which does not hold mu).
 func (d *directOut) close() {
-	if d.loopHolds {
-		d.gone = true
-		return
-	}
 	d.mu.Lock()
 	d.gone = true
 	d.mu.Unlock()
@@ -147,18 +148,21 @@ func (d *directOut) unqueue() {
 func (c *Conn) flushOut() error {
 	d := &c.direct
 	d.mu.Lock()
-	d.loopHolds = true
-	defer func() {
-		d.loopHolds = false
-		d.mu.Unlock()
-	}()
 	if !d.tail {
-		if err := c.out.flush(c.gc); err != nil {
-			return err // the failed write closed the connection (OnClose ran)
+		d.loopWriting = true
+		d.mu.Unlock()
+		err := c.out.flush(c.gc) // a failure closed the connection (OnClose ran)
+		d.mu.Lock()
+		d.loopWriting = false
+		if err == nil {
+			d.buffered = c.gc.OutboundBuffered() > 0
 		}
-		d.buffered = c.gc.OutboundBuffered() > 0
-		return nil
+		d.mu.Unlock()
+		return err
 	}
+	// AsyncWritev only queues (it never writes or closes on this goroutine), so mu may
+	// stay held while the batch goes behind the rest of the cut direct write.
+	defer d.mu.Unlock()
 	o := &c.out
 	if len(o.buf) == 0 {
 		return nil

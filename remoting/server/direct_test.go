@@ -186,9 +186,28 @@ func TestServerLateRepliesStayWholeUnderBackpressure(t *testing.T) {
 // goroutine, must not wait for the lock the write holds. The connection is reported
 // closed and the server keeps answering others.
 func TestServerFailedLoopWriteClosesConnection(t *testing.T) {
+	var tr *remotingtest.ConnTracker
+	s := failLoopWrite(t, func(s *server.Server) { tr = remotingtest.TrackConns(s) })
+	// A deadlock here stops the event loop, and Close waits for it: fail quickly
+	// instead of at the go test timeout.
+	defer closeWithin(t, s, 10*time.Second, "the event loop is stuck (OnClose waiting for the write lock its own write holds?)")
+	bad := tr.Next(t)
+	testutil.Eventually(t, 10*time.Second, "the failed connection to be reported closed (OnClose deadlocked?)", func() bool { return tr.IsClosed(bad.ID()) })
+	c := remotingtest.NewClient(t)
+	if resp, err := c.Invoke(remotingtest.Timeout(t, 5*time.Second), s.Addr().String(), codec.NewRequest(100, map[string]string{"k": "v"}, nil)); err != nil || resp.ExtFields["k"] != "v" {
+		t.Fatalf("another connection after the failed write: %v %+v", err, resp)
+	}
+}
+
+// failLoopWrite starts a one-loop server (setup runs before Start) that echoes code 100
+// and answers code 21 with 4 MiB, more than one write takes; it sends code 21, resets
+// the connection while the handler waits, then lets the handler answer, so that the
+// loop's own write of the answer fails. It returns the started server.
+func failLoopWrite(t *testing.T, setup func(*server.Server)) *server.Server {
+	t.Helper()
 	release, entered := make(chan struct{}), make(chan struct{})
 	s := server.NewServer(server.ServerOptions{Addr: "127.0.0.1:0", EventLoops: 1, Logger: remotingtest.Logger(t)})
-	tr := remotingtest.TrackConns(s)
+	setup(s)
 	s.Handle(21, func(_ *server.Conn, req *codec.Command) *codec.Command {
 		close(entered)
 		<-release
@@ -200,27 +219,18 @@ func TestServerFailedLoopWriteClosesConnection(t *testing.T) {
 	if err := s.Start(remotingtest.Timeout(t, 5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	// A deadlock here stops the event loop, and Close waits for it: fail quickly
-	// instead of at the go test timeout.
-	defer closeWithin(t, s, 10*time.Second, "the event loop is stuck (OnClose waiting for the write lock its own write holds?)")
 	nc, err := net.Dial("tcp", s.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad := tr.Next(t)
-	req := codec.NewRequest(21, nil, nil)
-	if _, err := nc.Write(rawFrame(t, req)); err != nil {
+	if _, err := nc.Write(rawFrame(t, codec.NewRequest(21, nil, nil))); err != nil {
 		t.Fatal(err)
 	}
 	<-entered
 	_ = nc.(*net.TCPConn).SetLinger(0) // close with a reset
 	_ = nc.Close()                     // on loopback the reset has arrived when Close returns
 	close(release)
-	testutil.Eventually(t, 10*time.Second, "the failed connection to be reported closed (OnClose deadlocked?)", func() bool { return tr.IsClosed(bad.ID()) })
-	c := remotingtest.NewClient(t)
-	if resp, err := c.Invoke(remotingtest.Timeout(t, 5*time.Second), s.Addr().String(), codec.NewRequest(100, map[string]string{"k": "v"}, nil)); err != nil || resp.ExtFields["k"] != "v" {
-		t.Fatalf("another connection after the failed write: %v %+v", err, resp)
-	}
+	return s
 }
 
 // closeWithin closes s and fails the test with why when that takes longer than d (the

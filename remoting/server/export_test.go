@@ -10,3 +10,13 @@ func OutboundBuffered(c *Conn) bool {
 	defer c.direct.mu.Unlock()
 	return c.direct.buffered
 }
+
+// WriteLockState reports, from a hook on c's event loop, whether c's write lock is free
+// and, if so, whether the loop is in the middle of writing its batch.
+func WriteLockState(c *Conn) (free, loopWriting bool) {
+	if !c.direct.mu.TryLock() {
+		return false, false
+	}
+	defer c.direct.mu.Unlock()
+	return true, c.direct.loopWriting
+}

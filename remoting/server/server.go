@@ -187,10 +187,10 @@ func (s *Server) OnOpen(fn func(*Conn)) { s.onOpen.Store(&fn) }
 // OnClose sets a hook called on the event loop after a connection closed (its pending
 // Invoke calls have already failed). It must not block.
 //
-// Lock rule: the hook may run inside the event loop's own write (a failed write closes
-// the connection right there), with the connection's write lock held (direct.go). So the
-// hook must not take any lock that is held elsewhere around a Reply, ReplyNow, Invoke or
-// InvokeOneway call: that caller waits for the write lock while the hook waits for it.
+// The hook may run inside the event loop's own write (a failed write closes the
+// connection right there), but never with a connection's write lock held (direct.go):
+// it may write to other connections, as the broker's notice to a consumer group does,
+// even when their loops are closing theirs and writing to this one at the same moment.
 func (s *Server) OnClose(fn func(*Conn)) { s.onClose.Store(&fn) }
 
 // Start binds the listener and starts the event loops and workers. It returns once the

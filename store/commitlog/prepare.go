@@ -39,7 +39,8 @@ const (
 
 // preparer runs on its own goroutine: it creates the next segment before the active one
 // fills up (fallocate and mmap of a 1 GiB file take milliseconds, which the append
-// critical section must not wait for), and pre-faults the pages ahead of the writer.
+// critical section must not wait for), and pre-faults the pages ahead of the writer
+// (under SYNC_FLUSH: writes zeros ahead of it instead, zero.go).
 type preparer struct {
 	kick      chan struct{}
 	populated atomic.Int64 // absolute offset through which pages are populated
@@ -68,7 +69,8 @@ func (p *preparer) wake() {
 }
 
 // noteLocked is called by the appender (under the log lock) after writing up to rel in
-// seg; it wakes the preparer when the writer has used half of the populated distance.
+// seg; it wakes the preparer when the writer has used half of the distance prepared
+// ahead (prepMark: populated, or zeroed under SYNC_FLUSH).
 func (p *preparer) noteLocked(l *Log, seg *segment.File, rel int64) {
 	ahead, _ := l.prepDistances()
 	if seg.Start()+rel+ahead/2 >= l.prepMark().Load() {

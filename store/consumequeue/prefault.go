@@ -26,12 +26,20 @@ var populateRefused atomic.Bool
 func prefault(f *segment.File, rel int64) (to int64) {
 	to = min(rel+populateChunk, f.Size())
 	next := rel&^(segment.PageSize-1) + segment.PageSize // past the page written now
-	if next < to && !populateRefused.Load() {
-		go func() {
-			if f.PopulateOpen(next, to) {
-				populateRefused.Store(true)
-			}
-		}()
-	}
+	startPrefault(f, next, to)
 	return to
+}
+
+// startPrefault starts the goroutine that faults [from, to) of f in, and reports whether
+// it did: not for an empty range, nor once the kernel refused.
+func startPrefault(f *segment.File, from, to int64) bool {
+	if from >= to || populateRefused.Load() {
+		return false
+	}
+	go func() {
+		if f.PopulateOpen(from, to) {
+			populateRefused.Store(true)
+		}
+	}()
+	return true
 }

@@ -60,7 +60,7 @@ type Queue struct {
 	max atomic.Int64 // logical offset of the next unit to write
 
 	lastPhysEnd int64 // writer only: offset+size of the last real unit
-	populated   int64 // writer only: absolute byte position pages are faulted in up to
+	populated   int64 // writer only: absolute byte position up to which pages were handed to a prefault (prefault.go); they may not all be in yet
 
 	flushMu sync.Mutex
 	flushed int64 // byte position (absolute) known msync'd

@@ -109,8 +109,9 @@ type Request struct {
 	// request: the notifier's, a timer's, or Close's caller.
 	Release func(Reason)
 	// NotFirst is set before Release when the same arrival released another request of
-	// the queue before this one: its answer may be queued rather than written by the
-	// releasing goroutine, which has N writes to make in a row.
+	// the queue before this one, or Close another request of the table: its answer may be
+	// queued rather than written by the releasing goroutine, which has N writes to make
+	// in a row.
 	NotFirst bool
 }
 
@@ -308,6 +309,7 @@ func (t *Table) Close() {
 	for _, list := range t.mu.byKey {
 		for _, e := range list {
 			e.done = true
+			e.req.NotFirst = len(all) > 0 // one goroutine releases them all: queue the answers
 			all = append(all, e)
 		}
 	}

@@ -48,3 +48,31 @@ func boolStrings(b []bool) []string {
 	}
 	return out
 }
+
+// TestCloseMarksAllButTheFirstReleased: Close releases every parked request on its
+// caller's goroutine, so all but the first are marked for a queued answer as well.
+func TestCloseMarksAllButTheFirstReleased(t *testing.T) {
+	tb, _ := newTable(t, Options{})
+	var flags []bool
+	var reasons []string
+	for i := 0; i < 3; i++ {
+		r := &Request{Topic: "T", QueueID: int32(i), Offset: 0, Owner: uint64(i + 1)}
+		r.Release = func(why Reason) {
+			reasons = append(reasons, why.String())
+			flags = append(flags, r.NotFirst)
+		}
+		mustPark(t, tb, r, time.Minute)
+	}
+	tb.Close()
+	if len(reasons) != 3 {
+		t.Fatalf("Close released %d requests (%v), want 3", len(reasons), reasons)
+	}
+	for _, why := range reasons {
+		if why != Shutdown.String() {
+			t.Fatalf("released with %v, want all %v", reasons, Shutdown)
+		}
+	}
+	if want := []bool{false, true, true}; !equal(boolStrings(flags), boolStrings(want)) {
+		t.Fatalf("NotFirst %v, want %v", flags, want)
+	}
+}

@@ -90,7 +90,7 @@ type File struct {
 	f     *os.File
 	data  []byte
 
-	mu     sync.Mutex // serializes Sync and guards failed and closed
+	mu     sync.Mutex // serializes Sync and PopulateOpen (a madvise of up to ~1 ms), guards failed and closed
 	failed error
 	closed bool
 }
@@ -289,8 +289,10 @@ func (f *File) Fail(err error) {
 
 // Populate pre-faults the pages of [from, to) for writing (MADV_POPULATE_WRITE) so that
 // the appender does not take a page fault per 4 KiB in its critical section. It does not
-// change the contents, so it may run concurrently with the writer. ok is false when the
-// kernel does not support it; callers then stop asking.
+// change the contents, so it may run concurrently with the writer. ok is false only when
+// the kernel does not support it (EINVAL: older than 5.14); callers then stop asking. A
+// passing failure (a signal, memory pressure) only leaves the pages to the writer's own
+// faults.
 func (f *File) Populate(from, to int64) (ok bool) {
 	from = max(from, 0) &^ (PageSize - 1)
 	to = min(to, f.size)
@@ -298,7 +300,7 @@ func (f *File) Populate(from, to int64) (ok bool) {
 		return true
 	}
 	err := unix.Madvise(f.data[from:to], unix.MADV_POPULATE_WRITE)
-	return err == nil
+	return err != unix.EINVAL
 }
 
 // zeroBuf is the source of WriteZeros: read-only, shared, allocated on first use.
