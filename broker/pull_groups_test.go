@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
@@ -26,15 +25,7 @@ func TestLongPollManyGroupsOneArrival(t *testing.T) {
 		h.send("LPG", 0, body, nil)
 		for g, ch := range chans {
 			what := fmt.Sprintf("group %d, %s", g, body)
-			resp := waitAnswer(t, ch, what)
-			wantCode(t, what, resp, code.Success, "FOUND")
-			msgs := records(t, resp.Body)
-			if len(msgs) != 1 || string(msgs[0].Body) != body || msgs[0].QueueOffset != int64(i) {
-				t.Fatalf("%s: %d records", what, len(msgs))
-			}
-			if got := pullHeader(t, resp).NextBeginOffset; got != int64(i+1) {
-				t.Fatalf("%s: next %d, want %d", what, got, i+1)
-			}
+			wantOneFound(t, what, waitAnswer(t, ch, what), body, 0, int64(i))
 		}
 	}
 }

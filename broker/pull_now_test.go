@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/proto/code"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 	"github.com/rocketgo/rocketgo/remoting/transport"
 )
 
@@ -33,16 +34,22 @@ func TestLongPollAnswersWrittenAtOnceKeepOrder(t *testing.T) {
 		if i%4 >= 2 {
 			h.cl, other = other, h.cl
 		}
-		resp := waitAnswer(t, ch, body)
-		wantCode(t, body, resp, code.Success, "FOUND")
-		msgs := records(t, resp.Body)
-		if len(msgs) != 1 || string(msgs[0].Body) != body || msgs[0].QueueOffset != next[q] || msgs[0].QueueID != q {
-			t.Fatalf("pull for %s (queue %d at %d): %d records", body, q, next[q], len(msgs))
-		}
+		wantOneFound(t, body, waitAnswer(t, ch, body), body, q, next[q])
 		next[q]++
-		if got := pullHeader(t, resp).NextBeginOffset; got != next[q] {
-			t.Fatalf("%s: next %d, want %d", body, got, next[q])
-		}
+	}
+}
+
+// wantOneFound checks that a pull's answer is FOUND with exactly the record body at
+// queue offset off of queue q, and says to pull next from off+1.
+func wantOneFound(t *testing.T, what string, resp *codec.Command, body string, q int32, off int64) {
+	t.Helper()
+	wantCode(t, what, resp, code.Success, "FOUND")
+	msgs := records(t, resp.Body)
+	if len(msgs) != 1 || string(msgs[0].Body) != body || msgs[0].QueueOffset != off || msgs[0].QueueID != q {
+		t.Fatalf("%s (queue %d at %d): %d records", what, q, off, len(msgs))
+	}
+	if got := pullHeader(t, resp).NextBeginOffset; got != off+1 {
+		t.Fatalf("%s: next %d, want %d", what, got, off+1)
 	}
 }
 

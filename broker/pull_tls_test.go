@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/internal/testcert"
-	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/remoting/tlsconf"
 	"github.com/rocketgo/rocketgo/remoting/transport"
 	"github.com/rocketgo/rocketgo/store"
@@ -27,14 +26,6 @@ func TestLongPollAnswerOverTLS(t *testing.T) {
 		h.waitParked(1)
 		body := fmt.Sprintf("tls-%02d", i)
 		h.send("LPTLS", 0, body, nil)
-		resp := waitAnswer(t, ch, body)
-		wantCode(t, body, resp, code.Success, "FOUND")
-		msgs := records(t, resp.Body)
-		if len(msgs) != 1 || string(msgs[0].Body) != body || msgs[0].QueueOffset != int64(i) {
-			t.Fatalf("pull for %s: %d records", body, len(msgs))
-		}
-		if got := pullHeader(t, resp).NextBeginOffset; got != int64(i+1) {
-			t.Fatalf("%s: next %d, want %d", body, got, i+1)
-		}
+		wantOneFound(t, "pull for "+body, waitAnswer(t, ch, body), body, 0, int64(i))
 	}
 }
