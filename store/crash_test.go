@@ -106,16 +106,8 @@ func runCrashChild() error {
 				q := int32(rng.Intn(crashQueues))
 				b := make([]byte, 1+rng.Intn(3000))
 				rng.Read(b)
-				rec, err := message.EncodeRecord(nil, &message.Ext{Topic: topic, QueueID: q, Body: b, BornHost: bornHost, StoreHost: storeHost,
+				r := childPut(s, &message.Ext{Topic: topic, QueueID: q, Body: b, BornHost: bornHost, StoreHost: storeHost,
 					Properties: map[string]string{message.PropKeys: fmt.Sprintf("g%d", g)}})
-				if err != nil {
-					panic(err)
-				}
-				r, err := s.Put(rec)
-				if err != nil {
-					fmt.Fprintln(os.Stderr, "put:", err)
-					os.Exit(3)
-				}
 				if mode == SyncFlush {
 					if err := s.WaitFlushed(context.Background(), r.EndOffset); err != nil {
 						fmt.Fprintln(os.Stderr, "flush:", err)
@@ -303,4 +295,19 @@ func checkCrashStore(t *testing.T, s *Store, acked map[ackKey]ack, kill int) {
 			}
 		}
 	}
+}
+
+// childPut encodes m and puts it, for a child process that is about to be killed: a put
+// that fails ends the child with status 3, which its parent reports.
+func childPut(s *Store, m *message.Ext) PutResult {
+	rec, err := message.EncodeRecord(nil, m)
+	if err != nil {
+		panic(err)
+	}
+	r, err := s.Put(rec)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "put:", err)
+		os.Exit(3)
+	}
+	return r
 }

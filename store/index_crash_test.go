@@ -46,17 +46,9 @@ func runIndexCrashChild() error {
 		go func(g int) {
 			defer wg.Done()
 			for n := 0; ; n++ {
-				rec, err := message.EncodeRecord(nil, &message.Ext{Topic: "IndexCrash", QueueID: int32(g), Body: make([]byte, 200),
+				r := childPut(s, &message.Ext{Topic: "IndexCrash", QueueID: int32(g), Body: make([]byte, 200),
 					BornHost: bornHost, StoreHost: storeHost,
 					Properties: map[string]string{message.PropKeys: fmt.Sprintf("g%d k%s-%d-%d", g, seed, g, n)}})
-				if err != nil {
-					panic(err)
-				}
-				r, err := s.Put(rec)
-				if err != nil {
-					fmt.Fprintln(os.Stderr, "put:", err)
-					os.Exit(3)
-				}
 				outMu.Lock()
 				fmt.Fprintf(os.Stdout, "%d %d %d\n", r.PhysicalOffset, g, n)
 				outMu.Unlock()

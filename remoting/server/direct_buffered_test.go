@@ -27,11 +27,7 @@ func TestServerReplyNowWaitsForGnetBuffer(t *testing.T) {
 	release, entered := make(chan struct{}), make(chan struct{})
 	big := bytes.Repeat([]byte("inline-answer-"), bigSize/14+1)[:bigSize]
 	s := remotingtest.StartServer(t, func(s *server.Server) {
-		s.Handle(20, func(c *server.Conn, req *codec.Command) *codec.Command {
-			conn.Store(c)
-			held <- req
-			return nil // answered later
-		})
+		s.Handle(20, parkLate(held, &conn))
 		s.Handle(22, func(_ *server.Conn, req *codec.Command) *codec.Command {
 			resp := req.NewResponse(0, "big")
 			resp.Body = big

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,14 +22,10 @@ import (
 func lateReplyWhileLoopBusy(t *testing.T, size int, readFirst bool) {
 	t.Helper()
 	held := make(chan *codec.Command, 1)
-	var conn *server.Conn
+	var conn atomic.Pointer[server.Conn]
 	release, entered := make(chan struct{}), make(chan struct{})
 	s := remotingtest.StartServer(t, func(s *server.Server) {
-		s.Handle(20, func(c *server.Conn, req *codec.Command) *codec.Command {
-			conn = c
-			held <- req
-			return nil // answered later
-		})
+		s.Handle(20, parkLate(held, &conn))
 		s.Handle(21, func(_ *server.Conn, req *codec.Command) *codec.Command {
 			close(entered)
 			<-release // keeps the event loop busy
@@ -58,7 +55,7 @@ func lateReplyWhileLoopBusy(t *testing.T, size int, readFirst bool) {
 	want := bytes.Repeat([]byte("late-reply-"), size/11+1)[:size]
 	resp := req.NewResponse(0, "late")
 	resp.BodyParts = [][]byte{want[:size/2], want[size/2:]}
-	if err := conn.ReplyNow(resp); err != nil {
+	if err := conn.Load().ReplyNow(resp); err != nil {
 		t.Fatal(err)
 	}
 	if !readFirst {
@@ -99,16 +96,9 @@ func TestServerLoopAnswerQueuesBehindCutReply(t *testing.T) {
 func TestServerLateRepliesStayWholeUnderBackpressure(t *testing.T) {
 	const late, inline = 24, 400
 	held := make(chan *codec.Command, late)
-	var mu sync.Mutex
-	var conn *server.Conn
+	var conn atomic.Pointer[server.Conn]
 	s := remotingtest.StartServer(t, func(s *server.Server) {
-		s.Handle(20, func(c *server.Conn, req *codec.Command) *codec.Command {
-			mu.Lock()
-			conn = c
-			mu.Unlock()
-			held <- req
-			return nil
-		})
+		s.Handle(20, parkLate(held, &conn))
 		s.Handle(100, remotingtest.Echo)
 	})
 	nc, err := net.Dial("tcp", s.Addr().String())
@@ -140,10 +130,7 @@ func TestServerLateRepliesStayWholeUnderBackpressure(t *testing.T) {
 			b := body(req.Opaque)
 			resp := req.NewResponse(0, "")
 			resp.BodyParts = [][]byte{b[:1000], b[1000:]}
-			mu.Lock()
-			c := conn
-			mu.Unlock()
-			if err := c.ReplyNow(resp); err != nil {
+			if err := conn.Load().ReplyNow(resp); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -231,6 +218,16 @@ func failLoopWrite(t *testing.T, setup func(*server.Server)) *server.Server {
 	_ = nc.Close()                     // on loopback the reset has arrived when Close returns
 	close(release)
 	return s
+}
+
+// parkLate is a handler that answers nothing at once: it keeps each request on held and
+// its connection in conn, for the test to answer later from another goroutine.
+func parkLate(held chan<- *codec.Command, conn *atomic.Pointer[server.Conn]) server.Handler {
+	return func(c *server.Conn, req *codec.Command) *codec.Command {
+		conn.Store(c)
+		held <- req
+		return nil // answered later
+	}
 }
 
 // closeWithin closes s and fails the test with why when that takes longer than d (the

@@ -169,11 +169,7 @@ func TestServerLateReplyAndAsync(t *testing.T) {
 	held := make(chan *codec.Command, 1)
 	var conn atomic.Pointer[server.Conn]
 	s := remotingtest.StartServer(t, func(s *server.Server) {
-		s.Handle(20, func(c *server.Conn, req *codec.Command) *codec.Command {
-			conn.Store(c)
-			held <- req
-			return nil // answered later
-		})
+		s.Handle(20, parkLate(held, &conn))
 		s.HandleAsync(21, func(_ *server.Conn, req *codec.Command) *codec.Command {
 			resp := req.NewResponse(0, "async")
 			return resp
