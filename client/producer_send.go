@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -75,9 +76,13 @@ type outgoing struct {
 	batch   bool
 	msgIDs  string
 	queue   *MessageQueue // fixed by SendToQueue, else nil
-	msgs    []*Message    // the caller's messages, for trace records
-	start   time.Time     // when the send began, for trace records
-	reply   bool          // a reply: SEND_REPLY_MESSAGE, no retry after a refusal (request.go)
+	// msgs are the caller's messages, for trace records: a copy of a batch's slice,
+	// or one pointing into one for a single message. Keeping the caller's own slice
+	// would make every variadic argument escape, an allocation per send.
+	msgs  []*Message
+	one   [1]*Message // backs msgs for a single message
+	start time.Time   // when the send began, for trace records
+	reply bool        // a reply: SEND_REPLY_MESSAGE, no retry after a refusal (request.go)
 }
 
 // Send sends one message (SEND_MESSAGE) or a batch of messages of one topic
@@ -433,8 +438,10 @@ func (p *Producer) prepareInto(out *outgoing, msgs []*Message, now time.Time) er
 	if err := p.checkTopic(first.Topic, wrapped); err != nil {
 		return err
 	}
-	*out = outgoing{topic: wrapped, first: first, msgs: msgs, start: now}
+	*out = outgoing{topic: wrapped, first: first, start: now}
 	if len(msgs) == 1 {
+		out.one[0] = first
+		out.msgs = out.one[:]
 		if err := p.checkBody(first); err != nil {
 			return err
 		}
@@ -487,6 +494,7 @@ func (p *Producer) prepareInto(out *outgoing, msgs []*Message, now time.Time) er
 		return fmt.Errorf("%w: %w", ErrInvalidMessage, err)
 	}
 	out.body, out.batch, out.msgIDs = b, true, strings.Join(ids, ",")
+	out.msgs = slices.Clone(msgs)
 	return nil
 }
 
