@@ -37,6 +37,15 @@ func checkSendAnswer(t *testing.T, entries []string) {
 		if err == nil && got != want {
 			t.Fatalf("entries %q (bytes %v): decode %+v, map decode %+v", entries, asBytes, got, want)
 		}
+		// The asynchronous send's decode, with the id copied into the result's box,
+		// gives the same, and the box's id outlives the answer's reuse.
+		box := new(sendResultBox)
+		boxed, berr := a.decodeIn(box)
+		a.reset()
+		a.ReadExtBytes([]byte("msgId"), []byte("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"))
+		if (berr == nil) != (werr == nil) || berr == nil && boxed != want {
+			t.Fatalf("entries %q (bytes %v): boxed decode %+v (%v), map decode %+v (%v)", entries, asBytes, boxed, berr, want, werr)
+		}
 	}
 }
 
@@ -53,6 +62,23 @@ func TestSendAnswerMatchesDecode(t *testing.T) {
 		{"msgId", "m", "queueId", "2147483648", "queueOffset", "0"},
 		{"msgId", "m", "queueId", "+1", "queueOffset", "-9223372036854775808"},
 		{"msgId", "m", "queueId", " 1", "queueOffset", "1"},
+		// Numbers parsed on the spot from a binary header, and those left to Decode.
+		{"msgId", "m", "queueId", "-0", "queueOffset", "007"},
+		{"msgId", "m", "queueId", "0", "queueOffset", "-12"},
+		{"msgId", "m", "queueId", "-2147483649", "queueOffset", "1"},
+		{"msgId", "m", "queueId", "2147483647", "queueOffset", "999999999999999999"},
+		{"msgId", "m", "queueId", "1", "queueOffset", "9223372036854775807"},
+		{"msgId", "m", "queueId", "1", "queueOffset", "-"},
+		{"msgId", "m", "queueId", "1", "queueOffset", "1x"},
+		{"msgId", "m", "queueId", "1", "queueOffset", "5", "queueOffset", "x"},
+		{"msgId", "m", "queueId", "1", "queueOffset", "x", "queueOffset", "5"},
+		// Offset message ids kept in the answer (up to 32 bytes) and longer ones
+		// (an IPv6 broker's), and the last of several winning either way.
+		{"msgId", "7F00000100002A9F0000000000000064", "queueId", "1", "queueOffset", "5"},
+		{"msgId", "7F00000100002A9F0000000000000064", "queueId", "1", "queueOffset", "5", "msgId", ""},
+		{"msgId", "00000000000000000000FFFF7F00000100002A9F0000000000000064", "queueId", "1", "queueOffset", "5"},
+		{"msgId", "7F00000100002A9F0000000000000064", "msgId", "00000000000000000000FFFF7F00000100002A9F0000000000000064", "queueId", "1", "queueOffset", "5"},
+		{"msgId", "00000000000000000000FFFF7F00000100002A9F0000000000000064", "msgId", "short", "queueId", "1", "queueOffset", "5"},
 		nil,
 	} {
 		checkSendAnswer(t, entries)

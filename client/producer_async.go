@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/remoting/codec"
 )
 
@@ -182,8 +183,11 @@ func (a *asyncSend) answer(resp *codec.Command, err error) {
 func (a *asyncSend) done(mq MessageQueue, addr string, latency time.Duration, resp *codec.Command, err error) {
 	p := a.p
 	if err == nil {
-		res := new(SendResult)
-		if err = p.fillResult(res, resp, mq, a.out, a.ans.decode); err == nil {
+		// The result and its offset message id are one allocation (sendResultBox).
+		box := new(sendResultBox)
+		res := &box.res
+		decode := func() (header.SendMessageResponse, error) { return a.ans.decodeIn(box) }
+		if err = p.fillResult(res, resp, mq, a.out, decode); err == nil {
 			p.noteLatency(mq.BrokerName, latency, false)
 			p.tracePub(a.out, res, addr)
 			a.finish(res, nil)

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -110,13 +111,28 @@ func (r *sendRequest) release() {
 // sendAnswer collects the header of a send's answer as the transport reads it
 // (codec.ExtReader), so the SendResult is built without an extFields map: the keys of
 // header.SendMessageResponse, the last occurrence of each, as the map decode keeps it.
+//
+// From a binary header (ReadExtBytes) the two numbers are parsed on the spot and the
+// offset message id is copied into id, so reading the usual answer makes no string:
+// the id is copied once more into the SendResult's own allocation (sendResultBox).
 type sendAnswer struct {
 	vals [numSendAnswerKeys]string
 	has  [numSendAnswerKeys]bool
+	// num holds the value of queueId or queueOffset when numeric is set for it: a
+	// canonical decimal (canonicalDecimal), which vals does not hold then.
+	num     [numSendAnswerKeys]int64
+	numeric [numSendAnswerKeys]bool
+	// id holds the msgId when idLen > 0 (which vals does not hold then).
+	id    [offsetIDBytes]byte
+	idLen int
 	// resp is the command a ROCKETMQ binary answer decodes into (codec.ExtCommandReader);
 	// it lives as long as the send, and is read only by the answer's callback.
 	resp codec.Command
 }
+
+// offsetIDBytes is the length of an offset message id of an IPv4 broker
+// (message.OffsetMsgID: 16 bytes in hex); longer ids are kept as strings.
+const offsetIDBytes = 32
 
 // The keys of header.SendMessageResponse (SendMessageResponseHeader.java).
 const (
@@ -135,34 +151,95 @@ var sendAnswerKeys = [numSendAnswerKeys]string{"msgId", "queueId", "queueOffset"
 func (a *sendAnswer) ReadExt(key, value string) {
 	for i, k := range sendAnswerKeys {
 		if k == key {
-			a.vals[i], a.has[i] = value, true
+			a.vals[i], a.has[i], a.numeric[i] = value, true, false
+			if i == ansMsgID {
+				a.idLen = 0
+			}
 			return
 		}
 	}
 }
 
 // ReadExtBytes implements codec.ExtBytesReader: the entry is kept as ReadExt keeps
-// it, with strings made only where a value is new (the offset message id, the queue
-// offset); the usual booleans and the broker's region are shared strings.
+// it, with strings made only where a value is new and not kept otherwise: the usual
+// booleans and the broker's region are shared strings, the numbers are parsed and the
+// offset message id copied (see sendAnswer).
 func (a *sendAnswer) ReadExtBytes(key, value []byte) {
 	for i, k := range sendAnswerKeys {
 		if k != string(key) {
 			continue
 		}
-		var v string
+		a.has[i], a.numeric[i], a.vals[i] = true, false, ""
+		if i == ansMsgID {
+			a.idLen = 0
+		}
 		switch {
 		case string(value) == "true":
-			v = "true"
+			a.vals[i] = "true"
 		case string(value) == "false":
-			v = "false"
+			a.vals[i] = "false"
 		case i == ansRegion:
-			v = answerRegion(value)
+			a.vals[i] = answerRegion(value)
+		case i == ansMsgID && len(value) > 0 && len(value) <= len(a.id):
+			a.idLen = copy(a.id[:], value)
+		case i == ansQueueID || i == ansQueueOffset:
+			if n, ok := canonicalDecimal(value); ok {
+				a.num[i], a.numeric[i] = n, true
+				break
+			}
+			a.vals[i] = string(value)
 		default:
-			v = string(value)
+			a.vals[i] = string(value)
 		}
-		a.vals[i], a.has[i] = v, true
 		return
 	}
+}
+
+// canonicalDecimal parses v when it is the decimal strconv.FormatInt gives (digits, an
+// optional minus, no leading zero, at most 18 digits), so the number stands for the
+// text exactly; anything else is left to the header's own parser.
+func canonicalDecimal(v []byte) (int64, bool) {
+	s := v
+	if len(s) > 0 && s[0] == '-' {
+		s = s[1:]
+	}
+	if len(s) == 0 || len(s) > 18 || s[0] == '0' && (len(s) > 1 || len(v) > 1) {
+		return 0, false
+	}
+	var n int64
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if len(s) < len(v) {
+		n = -n
+	}
+	return n, true
+}
+
+// str returns the value of key i as the header gave it.
+func (a *sendAnswer) str(i int) string {
+	switch {
+	case a.numeric[i]:
+		return strconv.FormatInt(a.num[i], 10)
+	case i == ansMsgID && a.idLen > 0:
+		return string(a.id[:a.idLen])
+	}
+	return a.vals[i]
+}
+
+// number parses the value of key i as a decimal of bits bits, as strconv.ParseInt.
+func (a *sendAnswer) number(i, bits int) (int64, error) {
+	if a.numeric[i] {
+		n := a.num[i]
+		if bits < 64 && (n < -(1<<(bits-1)) || n > 1<<(bits-1)-1) {
+			return 0, strconv.ErrRange
+		}
+		return n, nil
+	}
+	return strconv.ParseInt(a.vals[i], 10, bits)
 }
 
 // lastRegion is the MSG_REGION of the last answer, shared by the answers that repeat it
@@ -189,10 +266,21 @@ func (a *sendAnswer) reset() { *a = sendAnswer{} }
 // the same entries: the usual well-formed answer is parsed here, anything else (a
 // missing key, a bad number or boolean) goes through Decode for the same result and
 // error.
-func (a *sendAnswer) decode() (header.SendMessageResponse, error) {
+func (a *sendAnswer) decode() (header.SendMessageResponse, error) { return a.decodeIn(nil) }
+
+// sendResultBox is a SendResult with room for its OffsetMsgID, which then points into
+// the box: the result of an asynchronous send is one allocation.
+type sendResultBox struct {
+	res SendResult
+	id  [offsetIDBytes]byte
+}
+
+// decodeIn is decode, the msgId copied into box when it was kept in a.id and box is
+// not nil.
+func (a *sendAnswer) decodeIn(box *sendResultBox) (header.SendMessageResponse, error) {
 	var h header.SendMessageResponse
-	qid, err1 := strconv.ParseInt(a.vals[ansQueueID], 10, 32)
-	qoff, err2 := strconv.ParseInt(a.vals[ansQueueOffset], 10, 64)
+	qid, err1 := a.number(ansQueueID, 32)
+	qoff, err2 := a.number(ansQueueOffset, 64)
 	trace, okTrace := false, true
 	if a.has[ansTraceOn] {
 		switch a.vals[ansTraceOn] {
@@ -207,14 +295,23 @@ func (a *sendAnswer) decode() (header.SendMessageResponse, error) {
 		m := make(map[string]string, numSendAnswerKeys)
 		for i, k := range sendAnswerKeys {
 			if a.has[i] {
-				m[k] = a.vals[i]
+				m[k] = a.str(i)
 			}
 		}
 		err := h.Decode(m)
 		return h, err
 	}
+	id := a.vals[ansMsgID]
+	if n := a.idLen; n > 0 {
+		if box == nil {
+			id = string(a.id[:n])
+		} else {
+			copy(box.id[:], a.id[:n])
+			id = unsafe.String(&box.id[0], n)
+		}
+	}
 	h = header.SendMessageResponse{
-		MsgID:         a.vals[ansMsgID],
+		MsgID:         id,
 		QueueID:       int32(qid),
 		QueueOffset:   qoff,
 		TransactionID: a.vals[ansTransactionID],
