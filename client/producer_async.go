@@ -9,6 +9,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/transport"
 )
 
 // The state of an asynchronous send lives in one recycled object (asyncSend): the
@@ -21,9 +22,12 @@ import (
 // invoke returns, while the send lives until its answer.
 
 // asyncSend is one SendAsync in progress. It goes back to asyncSends when the send
-// finished: the user's callback has returned and nothing else refers to it (the
-// transport drops its callback when it completes the call, and reads the answer
-// holder only for the call it took out of its table).
+// finished and no attempt is still being handed to the transport (refs): the user's
+// callback has returned and nothing else refers to it (the transport drops its
+// callback when it completes the call, and reads the answer holder only for the call
+// it took out of its table). An attempt's invoke holds a reference because its call
+// can complete (a context that ends at once) before the invoke has encoded the request
+// and returned.
 type asyncSend struct {
 	p        *Producer
 	ctx      context.Context
@@ -31,8 +35,11 @@ type asyncSend struct {
 	cb       func(*SendResult, error)
 	attempts int
 	finished atomic.Bool // set by the first finish
-	now      time.Time   // when the send began; the first attempt's start
-	route    *routeEntry // the route SendAsync looked up, for the first attempt
+	// refs counts the holders: the send itself until it finishes, and an attempt's
+	// invoke while it runs. The last one to let go recycles the send.
+	refs  atomic.Int32
+	now   time.Time   // when the send began; the first attempt's start
+	route *routeEntry // the route SendAsync looked up, for the first attempt
 
 	// The current attempt, read by answer.
 	mq     MessageQueue
@@ -42,9 +49,10 @@ type asyncSend struct {
 
 	outv outgoing   // what out points to
 	ans  sendAnswer // the header of the current attempt's answer
-	// onAnswer is answer bound to this send, made once per recycled object rather
-	// than a closure per attempt.
+	// onAnswer is answer bound to this send, and call the transport's state of the
+	// current attempt, both made once per recycled object rather than per attempt.
 	onAnswer func(*codec.Command, error)
+	call     *transport.AsyncCall
 }
 
 // asyncSends recycles the state of finished asynchronous sends.
@@ -53,9 +61,16 @@ var asyncSends = sync.Pool{New: func() any { return new(asyncSend) }}
 // release returns a finished send to asyncSends, dropping what it refers to (the
 // caller's messages, context and callback).
 func (a *asyncSend) release() {
-	on := a.onAnswer
-	*a = asyncSend{onAnswer: on}
+	on, call := a.onAnswer, a.call
+	*a = asyncSend{onAnswer: on, call: call}
 	asyncSends.Put(a)
+}
+
+// unref lets go of one reference (refs); the last one recycles a.
+func (a *asyncSend) unref() {
+	if a.refs.Add(-1) == 0 {
+		a.release()
+	}
 }
 
 // SendAsync sends like Send without waiting: cb receives the result or the final error
@@ -65,8 +80,9 @@ func (a *asyncSend) release() {
 func (p *Producer) SendAsync(ctx context.Context, cb func(*SendResult, error), msgs ...*Message) error {
 	a := asyncSends.Get().(*asyncSend)
 	if a.onAnswer == nil {
-		a.onAnswer = a.answer
+		a.onAnswer, a.call = a.answer, new(transport.AsyncCall)
 	}
+	a.refs.Store(1) // the send's own, until it finishes
 	// One clock reading serves the unique id, the trace start and the first attempt.
 	a.p, a.ctx, a.cb, a.now = p, ctx, cb, time.Now()
 	out := &a.outv
@@ -95,14 +111,14 @@ func (p *Producer) SendAsync(ctx context.Context, cb func(*SendResult, error), m
 	return nil
 }
 
-// invokeSendAsync sends one attempt of an asynchronous send; the answer's header goes
-// to ans as the transport reads it (no extFields map).
-func (p *Producer) invokeSendAsync(ctx context.Context, addr string, req *codec.Command, ans *sendAnswer, cb func(*codec.Command, error)) error {
+// invokeSendAsync sends one attempt of an asynchronous send with call's state in call;
+// the answer's header goes to ans as the transport reads it (no extFields map).
+func (p *Producer) invokeSendAsync(ctx context.Context, addr string, req *codec.Command, call *transport.AsyncCall, ans *sendAnswer, cb func(*codec.Command, error)) error {
 	if p.inst.closed.Load() {
 		return ErrClosed
 	}
 	p.inst.sign(req)
-	if err := p.inst.rc.InvokeAsyncExt(ctx, addr, req, ans, cb); err != nil {
+	if err := p.inst.rc.InvokeAsyncCall(ctx, addr, req, call, ans, cb); err != nil {
 		return fmt.Errorf("request %d to %s: %w", req.Code, addr, err)
 	}
 	return nil
@@ -110,8 +126,9 @@ func (p *Producer) invokeSendAsync(ctx context.Context, addr string, req *codec.
 
 // next starts the next attempt, avoiding lastBroker; lastErr is what the previous
 // attempt failed with. Attempts that fail before anything is sent (no address, dial
-// error) move on at once. Once an attempt is handed to the transport, a is not touched
-// again here: its answer may already have finished (and recycled) it.
+// error) move on at once. Once an attempt is handed to the transport, a is touched
+// again here only to let go of the attempt's reference: its answer may already have
+// finished it.
 func (a *asyncSend) next(lastBroker string, lastErr error) {
 	p := a.p
 	for a.attempts < 1+p.o.retries {
@@ -156,11 +173,14 @@ func (a *asyncSend) next(lastBroker string, lastErr error) {
 			born = p.now()
 		}
 		p.fillRequest(r, a.out, mq, born.UnixMilli())
-		err = p.invokeSendAsync(actx, addr, &r.cmd, &a.ans, a.onAnswer)
+		a.refs.Add(1)
+		err = p.invokeSendAsync(actx, addr, &r.cmd, a.call, &a.ans, a.onAnswer)
 		r.release() // encoded into the connection's buffer, or refused
 		if err == nil {
+			a.unref()
 			return
 		}
+		a.refs.Add(-1) // refused: the callback never runs, so the send holds a still
 		cancel()
 		p.noteLatency(mq.BrokerName, time.Since(start), true)
 		lastErr = fmt.Errorf("send to %s via %s: %w", a.out.topic, addr, err)
@@ -213,7 +233,7 @@ func (a *asyncSend) finish(res *SendResult, err error) {
 		return
 	}
 	p, cb := a.p, a.cb
-	a.release()
+	a.unref()
 	switch {
 	case cb == nil:
 		p.track.end()

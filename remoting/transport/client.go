@@ -138,6 +138,24 @@ func (c *Client) InvokeAsync(ctx context.Context, addr string, req *codec.Comman
 // and the command cb receives has a nil ExtFields unless the answer came with a JSON
 // header. No map is built for the usual ROCKETMQ binary answer.
 func (c *Client) InvokeAsyncExt(ctx context.Context, addr string, req *codec.Command, ext codec.ExtReader, cb func(*codec.Command, error)) error {
+	return c.invokeAsync(ctx, addr, req, pending.NewAsyncExt(cb, ext))
+}
+
+// AsyncCall is the state of one asynchronous call, kept by a caller that makes many of
+// them so that it is recycled rather than allocated per call (InvokeAsyncCall). The
+// zero value is ready for use.
+type AsyncCall struct{ c pending.Call }
+
+// InvokeAsyncCall is InvokeAsyncExt with the call's state in call. The caller may use
+// call again for its next call once cb has run and InvokeAsyncCall has returned, or
+// once InvokeAsyncCall has returned an error; never two calls at once.
+func (c *Client) InvokeAsyncCall(ctx context.Context, addr string, req *codec.Command, call *AsyncCall, ext codec.ExtReader, cb func(*codec.Command, error)) error {
+	call.c.InitAsync(cb, ext)
+	return c.invokeAsync(ctx, addr, req, &call.c)
+}
+
+// invokeAsync sends req to addr with its outcome going to cl (InvokeAsync).
+func (c *Client) invokeAsync(ctx context.Context, addr string, req *codec.Command, cl *pending.Call) error {
 	cc, err := c.conn(ctx, addr)
 	if err != nil {
 		return err
@@ -146,7 +164,6 @@ func (c *Client) InvokeAsyncExt(ctx context.Context, addr string, req *codec.Com
 	if ctx.Err() != nil {
 		return pending.ContextError(ctx, 0)
 	}
-	cl := pending.NewAsyncExt(cb, ext)
 	op, err := c.register(cc, cl)
 	if err != nil {
 		return err

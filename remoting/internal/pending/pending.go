@@ -50,6 +50,16 @@ func NewAsyncExt(cb func(*codec.Command, error), ext codec.ExtReader) *Call {
 	return &Call{cb: cb, Ext: ext}
 }
 
+// InitAsync makes c, a call its owner keeps and reuses, a fresh asynchronous call
+// (NewAsyncExt). The owner may reuse c once its callback has run, or once the invoke
+// that registered it has failed. A watch may still hold c under an earlier opaque;
+// it reads only Completed, and TakeIf and Holds tell the earlier registration from
+// this one by the opaque.
+func (c *Call) InitAsync(cb func(*codec.Command, error), ext codec.ExtReader) {
+	c.ch, c.cb, c.Stop, c.Ext = nil, cb, nil, ext
+	c.completed.Store(false)
+}
+
 // Complete delivers the outcome. It never blocks for a sync call; an async callback runs
 // on the calling goroutine.
 func (c *Call) Complete(resp *codec.Command, err error) {

@@ -1,0 +1,113 @@
+package transport_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/internal/remotingtest"
+	"github.com/rocketgo/rocketgo/remoting/server"
+	"github.com/rocketgo/rocketgo/remoting/transport"
+)
+
+// An AsyncCall reused call after call gets each call's own answer, once: every fifth
+// call is held by the server until the next call of its goroutine arrives, so it fails
+// with ErrTimeout first and its late answer, which comes while the call object already
+// serves the next call, is dropped; the others are answered. Goroutines each reusing
+// their own AsyncCall share one connection and, for the answered calls, one context,
+// so that context's watch holds many entries of each reused call under earlier
+// opaques, and compacts them.
+func TestClientInvokeAsyncCallReused(t *testing.T) {
+	const goroutines, rounds = 4, 300
+	held := func(i int) bool { return i%25 == 2 }
+	release := map[int]chan struct{}{} // by call number: closed when the next call arrives
+	for g := range goroutines {
+		for i := range rounds {
+			if held(i) {
+				release[g*rounds+i] = make(chan struct{})
+			}
+		}
+	}
+	s := remotingtest.StartServer(t, func(s *server.Server) {
+		s.HandleAsync(100, func(_ *server.Conn, req *codec.Command) *codec.Command {
+			n, _ := strconv.Atoi(req.ExtFields["n"])
+			if ch, ok := release[n]; ok {
+				select {
+				case <-ch:
+				case <-time.After(10 * time.Second):
+				}
+			} else if ch, ok := release[n-1]; ok {
+				close(ch)
+			}
+			resp := req.NewResponse(0, "")
+			resp.ExtFields = map[string]string{"n": req.ExtFields["n"]}
+			return resp
+		})
+	})
+	c := remotingtest.NewClient(t)
+	addr := s.Addr().String()
+	shared := remotingtest.Timeout(t, 30*time.Second)
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var call transport.AsyncCall
+			type answer struct {
+				n   string
+				err error
+			}
+			got := make(chan answer, 4)
+			for i := range rounds {
+				n := strconv.Itoa(g*rounds + i)
+				held := held(i)
+				ext := map[string]string{"n": n}
+				ctx, cancel := shared, context.CancelFunc(func() {})
+				if held {
+					ctx, cancel = context.WithTimeout(context.Background(), 20*time.Millisecond)
+				}
+				err := c.InvokeAsyncCall(ctx, addr, codec.NewRequest(100, ext, nil), &call, nil, func(r *codec.Command, err error) {
+					a := answer{err: err}
+					if r != nil {
+						a.n = r.ExtFields["n"]
+					}
+					got <- a
+				})
+				if err != nil {
+					cancel()
+					t.Errorf("call %s: %v", n, err)
+					return
+				}
+				var a answer
+				select {
+				case a = <-got:
+				case <-time.After(10 * time.Second):
+					cancel()
+					t.Errorf("call %s: no outcome", n)
+					return
+				}
+				cancel()
+				switch {
+				case held && !errors.Is(a.err, codec.ErrTimeout):
+					t.Errorf("held call %s: outcome %q, %v; want a timeout", n, a.n, a.err)
+				case !held && (a.err != nil || a.n != n):
+					t.Errorf("call %s: answer %q, %v", n, a.n, a.err)
+				}
+			}
+			// Nothing more arrives for any of this goroutine's calls.
+			select {
+			case a := <-got:
+				t.Errorf("goroutine %d: a second outcome %q, %v", g, a.n, a.err)
+			default:
+			}
+		}()
+	}
+	wg.Wait()
+	if n := c.Pending(); n != 0 {
+		t.Errorf("%d calls still pending", n)
+	}
+}
