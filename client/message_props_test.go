@@ -88,7 +88,7 @@ func TestConsumedPropertiesChanged(t *testing.T) {
 // its stored properties, as it did when they were decoded into the map.
 func TestConsumedMessageSentOn(t *testing.T) {
 	m := consumedSample(t, map[string]string{"UNIQ_KEY": "U1", "TAGS": "paid"})
-	props, id, err := properties(&m.Message, time.Now())
+	props, id, _, err := properties(&m.Message, time.Now(), nil)
 	if err != nil || id != "U1" {
 		t.Fatalf("properties: id %q, %v", id, err)
 	}

@@ -53,7 +53,14 @@ type asyncSend struct {
 	// current attempt, both made once per recycled object rather than per attempt.
 	onAnswer func(*codec.Command, error)
 	call     *transport.AsyncCall
+	// propsBuf holds the encoded properties of a single message with a generated
+	// UNIQ_KEY (out.propsLent), kept from one send to the next up to maxKeptProps.
+	propsBuf []byte
 }
+
+// maxKeptProps bounds the properties buffer a recycled send keeps: a message with
+// unusually many properties does not make every pooled send hold as much.
+const maxKeptProps = 1 << 10
 
 // asyncSends recycles the state of finished asynchronous sends.
 var asyncSends = sync.Pool{New: func() any { return new(asyncSend) }}
@@ -61,8 +68,11 @@ var asyncSends = sync.Pool{New: func() any { return new(asyncSend) }}
 // release returns a finished send to asyncSends, dropping what it refers to (the
 // caller's messages, context and callback).
 func (a *asyncSend) release() {
-	on, call := a.onAnswer, a.call
-	*a = asyncSend{onAnswer: on, call: call}
+	on, call, buf := a.onAnswer, a.call, a.propsBuf
+	if cap(buf) > maxKeptProps {
+		buf = nil
+	}
+	*a = asyncSend{onAnswer: on, call: call, propsBuf: buf[:0]}
 	asyncSends.Put(a)
 }
 
@@ -86,7 +96,7 @@ func (p *Producer) SendAsync(ctx context.Context, cb func(*SendResult, error), m
 	// One clock reading serves the unique id, the trace start and the first attempt.
 	a.p, a.ctx, a.cb, a.now = p, ctx, cb, time.Now()
 	out := &a.outv
-	if err := p.prepareInto(out, msgs, a.now); err != nil {
+	if err := p.prepareInto(out, msgs, a.now, &a.propsBuf); err != nil {
 		a.release()
 		return err
 	}
@@ -203,11 +213,14 @@ func (a *asyncSend) answer(resp *codec.Command, err error) {
 func (a *asyncSend) done(mq MessageQueue, addr string, latency time.Duration, resp *codec.Command, err error) {
 	p := a.p
 	if err == nil {
-		// The result and its offset message id are one allocation (sendResultBox).
+		// The result and its ids are one allocation (sendResultBox).
 		box := new(sendResultBox)
 		res := &box.res
 		decode := func() (header.SendMessageResponse, error) { return a.ans.decodeIn(box) }
 		if err = p.fillResult(res, resp, mq, a.out, decode); err == nil {
+			if a.out.propsLent {
+				res.MsgID = box.uniqID(res.MsgID) // a view of propsBuf, reused after finish
+			}
 			p.noteLatency(mq.BrokerName, latency, false)
 			p.tracePub(a.out, res, addr)
 			a.finish(res, nil)

@@ -25,48 +25,32 @@ func TestSendAsyncRecycledState(t *testing.T) {
 				opts = append(opts, WithInlineCallbacks())
 			}
 			p := startProducer(t, ns.addr, opts...)
-			const n, window = 2000, 256
-			sem := make(chan struct{}, window)
+			const n = 2000
 			var (
-				wg      sync.WaitGroup
 				mu      sync.Mutex
 				offsets = map[string]bool{}
 				bad     []string
 			)
-			for i := 0; i < n; i++ {
+			sendAllAsync(t, p, n, func(i int) *Message {
 				id := fmt.Sprintf("ID-%v-%d", inline, i)
-				m := NewMessage("T", []byte("body-"+id)).WithProperty(message.PropUniqKey, id)
-				sem <- struct{}{}
-				wg.Add(1)
-				err := p.SendAsync(context.Background(), func(r *SendResult, err error) {
-					defer wg.Done()
-					defer func() { <-sem }()
-					mu.Lock()
-					defer mu.Unlock()
-					switch {
-					case err != nil:
-						bad = append(bad, fmt.Sprintf("%s: %v", id, err))
-					case r.MsgID != id:
-						bad = append(bad, fmt.Sprintf("%s: result for %s", id, r.MsgID))
-					default:
-						k := fmt.Sprintf("%d/%d", r.MessageQueue.QueueID, r.QueueOffset)
-						if offsets[k] || offsets[r.OffsetMsgID] {
-							bad = append(bad, fmt.Sprintf("%s: result %s or %s given twice", id, k, r.OffsetMsgID))
-						}
-						offsets[k], offsets[r.OffsetMsgID] = true, true
+				return NewMessage("T", []byte("body-"+id)).WithProperty(message.PropUniqKey, id)
+			}, func(i int, r *SendResult, err error) {
+				id := fmt.Sprintf("ID-%v-%d", inline, i)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err != nil:
+					bad = append(bad, fmt.Sprintf("%s: %v", id, err))
+				case r.MsgID != id:
+					bad = append(bad, fmt.Sprintf("%s: result for %s", id, r.MsgID))
+				default:
+					k := fmt.Sprintf("%d/%d", r.MessageQueue.QueueID, r.QueueOffset)
+					if offsets[k] || offsets[r.OffsetMsgID] {
+						bad = append(bad, fmt.Sprintf("%s: result %s or %s given twice", id, k, r.OffsetMsgID))
 					}
-				}, m)
-				if err != nil {
-					t.Fatalf("send %d: %v", i, err)
+					offsets[k], offsets[r.OffsetMsgID] = true, true
 				}
-			}
-			done := make(chan struct{})
-			go func() { wg.Wait(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(30 * time.Second):
-				t.Fatal("callbacks missing after 30 s")
-			}
+			})
 			if len(bad) > 0 {
 				t.Fatalf("%d bad results, first %q", len(bad), bad[0])
 			}
@@ -84,5 +68,32 @@ func TestSendAsyncRecycledState(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// sendAllAsync sends msg(i) for i in [0, n) with SendAsync, at most 256 in flight, and
+// waits up to 30 s for every callback; cb gets each outcome with its i.
+func sendAllAsync(t *testing.T, p *Producer, n int, msg func(i int) *Message, cb func(i int, r *SendResult, err error)) {
+	t.Helper()
+	sem := make(chan struct{}, 256)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		sem <- struct{}{}
+		wg.Add(1)
+		err := p.SendAsync(context.Background(), func(r *SendResult, err error) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			cb(i, r, err)
+		}, msg(i))
+		if err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("callbacks missing after 30 s")
 	}
 }

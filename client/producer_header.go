@@ -2,6 +2,7 @@ package client
 
 import (
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -268,11 +269,24 @@ func (a *sendAnswer) reset() { *a = sendAnswer{} }
 // error.
 func (a *sendAnswer) decode() (header.SendMessageResponse, error) { return a.decodeIn(nil) }
 
-// sendResultBox is a SendResult with room for its OffsetMsgID, which then points into
-// the box: the result of an asynchronous send is one allocation.
+// sendResultBox is a SendResult with room for its OffsetMsgID and its MsgID, which then
+// point into the box: the result of an asynchronous send is one allocation.
 type sendResultBox struct {
 	res SendResult
 	id  [offsetIDBytes]byte
+	uid [uniqIDBytes]byte
+}
+
+// uniqIDBytes is the length of a generated UNIQ_KEY (message.NewUniqID).
+const uniqIDBytes = 32
+
+// uniqID returns a copy of id in the box (a new string when it does not fit).
+func (b *sendResultBox) uniqID(id string) string {
+	if len(id) == 0 || len(id) > len(b.uid) {
+		return strings.Clone(id)
+	}
+	n := copy(b.uid[:], id)
+	return unsafe.String(&b.uid[0], n)
 }
 
 // decodeIn is decode, the msgId copied into box when it was kept in a.id and box is

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
@@ -75,7 +76,10 @@ type outgoing struct {
 	props   string
 	batch   bool
 	msgIDs  string
-	queue   *MessageQueue // fixed by SendToQueue, else nil
+	// propsLent says props and msgIDs are views of the asynchronous send's reused
+	// buffer (properties): a result copies the id.
+	propsLent bool
+	queue     *MessageQueue // fixed by SendToQueue, else nil
 	// msgs are the caller's messages, for trace records: a copy of a batch's slice,
 	// or one pointing into one for a single message. Keeping the caller's own slice
 	// would make every variadic argument escape, an allocation per send.
@@ -405,31 +409,41 @@ func (p *Producer) checkBody(m *Message) error {
 }
 
 // properties encodes m's properties with a UNIQ_KEY (generated when absent) and
-// returns them with the id.
-func properties(m *Message, now time.Time) (props, id string, err error) {
+// returns them with the id. With buf not nil, generated properties are encoded into
+// *buf (grown as needed) and lent reports it: props and id are then views of the
+// buffer, valid until it is reused.
+func properties(m *Message, now time.Time, buf *[]byte) (props, id string, lent bool, err error) {
 	pm := m.propertyMap() // a consumed message sent on carries its stored properties
-	if id = pm[message.PropUniqKey]; id != "" {
+	switch id = pm[message.PropUniqKey]; {
+	case id != "":
 		props = message.EncodeProperties(pm)
-	} else {
+	case buf != nil:
+		b, at := message.AppendPropertiesUniq((*buf)[:0], pm, now)
+		*buf, lent = b, true
+		props = unsafe.String(unsafe.SliceData(b), len(b))
+		id = props[at:]
+	default:
 		props, id = message.EncodePropertiesUniq(pm, now)
 	}
 	if len(props) > message.MaxPropertiesLen {
-		return "", "", fmt.Errorf("%w: properties of %d bytes, at most %d", ErrInvalidMessage, len(props), message.MaxPropertiesLen)
+		return "", "", false, fmt.Errorf("%w: properties of %d bytes, at most %d", ErrInvalidMessage, len(props), message.MaxPropertiesLen)
 	}
-	return props, id, nil
+	return props, id, lent, nil
 }
 
 // prepare validates msgs and encodes them once for every attempt.
 func (p *Producer) prepare(msgs []*Message) (*outgoing, error) {
 	out := new(outgoing)
-	if err := p.prepareInto(out, msgs, time.Now()); err != nil {
+	if err := p.prepareInto(out, msgs, time.Now(), nil); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// prepareInto is prepare into out, now being the time the send began.
-func (p *Producer) prepareInto(out *outgoing, msgs []*Message, now time.Time) error {
+// prepareInto is prepare into out, now being the time the send began. With propsBuf
+// not nil, a single message's generated properties are encoded into it (properties)
+// and out.propsLent says so: out then lives no longer than the buffer's contents.
+func (p *Producer) prepareInto(out *outgoing, msgs []*Message, now time.Time, propsBuf *[]byte) error {
 	if len(msgs) == 0 || msgs[0] == nil {
 		return fmt.Errorf("%w: no message", ErrInvalidMessage)
 	}
@@ -445,11 +459,11 @@ func (p *Producer) prepareInto(out *outgoing, msgs []*Message, now time.Time) er
 		if err := p.checkBody(first); err != nil {
 			return err
 		}
-		props, id, err := properties(first, now)
+		props, id, lent, err := properties(first, now, propsBuf)
 		if err != nil {
 			return err
 		}
-		out.body, out.flag, out.props, out.msgIDs = first.Body, first.Flag, props, id
+		out.body, out.flag, out.props, out.msgIDs, out.propsLent = first.Body, first.Flag, props, id, lent
 		if p.o.compressThreshold > 0 && len(first.Body) >= p.o.compressThreshold {
 			if c, err := message.Compress(first.Body, p.o.compressLevel); err == nil {
 				out.body = c
@@ -477,7 +491,7 @@ func (p *Producer) prepareInto(out *outgoing, msgs []*Message, now time.Time) er
 		if err := p.checkBody(m); err != nil {
 			return fmt.Errorf("batch message %d: %w", i, err)
 		}
-		props, id, err := properties(m, now)
+		props, id, _, err := properties(m, now, nil)
 		if err != nil {
 			return fmt.Errorf("batch message %d: %w", i, err)
 		}

@@ -67,10 +67,19 @@ func encodableKeys(p map[string]string, keys []string) ([]string, int) {
 // sets it, in one allocation: the id returned is part of props. p's own UNIQ_KEY, if
 // any, is replaced.
 func EncodePropertiesUniq(p map[string]string, now time.Time) (props, id string) {
+	b, at := AppendPropertiesUniq(nil, p, now)
+	props = unsafe.String(&b[0], len(b))
+	return props, props[at:]
+}
+
+// AppendPropertiesUniq is EncodePropertiesUniq appending to dst, which grows at most
+// once: it returns dst with the properties and where the id starts in it (the id runs
+// to the end), for a caller that reuses its buffer from one message to the next.
+func AppendPropertiesUniq(dst []byte, p map[string]string, now time.Time) (b []byte, idAt int) {
 	src := defaultUniqSource()
 	var small [16]string
 	keys, n := encodableKeys(p, small[:0])
-	b := make([]byte, 0, n+len(PropUniqKey)+1+src.idLen())
+	b = slices.Grow(dst, n+len(PropUniqKey)+1+src.idLen())
 	for _, k := range keys {
 		if k == PropUniqKey {
 			continue
@@ -82,10 +91,8 @@ func EncodePropertiesUniq(p map[string]string, now time.Time) (props, id string)
 	}
 	b = append(b, PropUniqKey...)
 	b = append(b, NameValueSeparator)
-	at := len(b)
-	b = src.appendNextAt(b, now)
-	props = unsafe.String(&b[0], len(b))
-	return props, props[at:]
+	idAt = len(b)
+	return src.appendNextAt(b, now), idAt
 }
 
 // nextPair splits the first pair off s (Java's string2messageProperties rules): the pair
