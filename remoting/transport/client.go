@@ -62,6 +62,9 @@ type Client struct {
 	}
 	wg      sync.WaitGroup // dialers, readers and request handlers
 	running atomic.Int32   // server-started requests being handled
+	// last is the connection conn returned last, found again without the table's lock
+	// and map lookup while it lives: a producer sends run after run to one broker.
+	last atomic.Pointer[clientConn]
 }
 
 // maxClientHandlers bounds the server-started requests handled at once; more are
@@ -263,6 +266,11 @@ func (c *Client) register(cc *clientConn, cl *pending.Call) (int32, error) {
 // conn returns the live connection to addr, dialling it if there is none. Concurrent
 // callers share one dial; each waits at most until its ctx ends.
 func (c *Client) conn(ctx context.Context, addr string) (*clientConn, error) {
+	// A connection is cached only once dialled; one that died (CloseAddr, Close, an
+	// error) is dead before anything else learns of it, so it is never returned here.
+	if cc := c.last.Load(); cc != nil && cc.addr == addr && !cc.dead.Load() {
+		return cc, nil
+	}
 	for {
 		c.mu.Lock()
 		if c.mu.closed {
@@ -288,6 +296,7 @@ func (c *Client) conn(ctx context.Context, addr string) (*clientConn, error) {
 			return nil, cc.dialErr
 		}
 		if !cc.dead.Load() {
+			c.last.Store(cc)
 			return cc, nil
 		}
 		c.forget(cc) // died since; the next round dials again

@@ -111,3 +111,44 @@ func TestClientInvokeAsyncCallReused(t *testing.T) {
 		t.Errorf("%d calls still pending", n)
 	}
 }
+
+// The connection a client used last is found again without the table, and only while
+// it lives: calls alternating between two servers each reach their own, and after
+// CloseAddr the next call to that address dials a new connection.
+func TestClientLastConnOnlyWhileAlive(t *testing.T) {
+	var trs [2]*remotingtest.ConnTracker
+	var addrs [2]string
+	for i := range trs {
+		s := remotingtest.StartServer(t, func(s *server.Server) {
+			trs[i] = remotingtest.TrackConns(s)
+			s.Handle(100, func(_ *server.Conn, req *codec.Command) *codec.Command {
+				resp := req.NewResponse(0, "")
+				resp.ExtFields = map[string]string{"server": strconv.Itoa(i)}
+				return resp
+			})
+		})
+		addrs[i] = s.Addr().String()
+	}
+	c := remotingtest.NewClient(t)
+	call := func(i int) {
+		t.Helper()
+		resp, err := c.Invoke(remotingtest.Timeout(t, 5*time.Second), addrs[i], codec.NewRequest(100, nil, nil))
+		if err != nil {
+			t.Fatalf("call to server %d: %v", i, err)
+		}
+		if got := resp.ExtFields["server"]; got != strconv.Itoa(i) {
+			t.Fatalf("call to server %d answered by server %q", i, got)
+		}
+	}
+	for _, i := range []int{0, 0, 1, 1, 0, 1} {
+		call(i)
+	}
+	if trs[0].Count() != 1 || trs[1].Count() != 1 {
+		t.Fatalf("connections opened: %d and %d, want one each", trs[0].Count(), trs[1].Count())
+	}
+	c.CloseAddr(addrs[1])
+	call(1)
+	if n := trs[1].Count(); n != 2 {
+		t.Fatalf("after CloseAddr, server 1 saw %d connections, want 2", n)
+	}
+}
