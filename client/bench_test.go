@@ -15,7 +15,14 @@ func benchProducer(b *testing.B, opts ...ProducerOption) *Producer {
 	br := startFakeBroker(b, "broker-a")
 	br.keepRequests = false
 	ns.setRoute("B", 4, br)
-	all := append([]ProducerOption{WithNameServer(ns.addr), WithInstanceName("bench-" + b.Name())}, opts...)
+	return startBenchProducer(b, ns.addr, opts...)
+}
+
+// startBenchProducer starts a producer against the NameServer at nsAddr and sends one
+// message to topic B, so the route and the connection are warm.
+func startBenchProducer(b *testing.B, nsAddr string, opts ...ProducerOption) *Producer {
+	b.Helper()
+	all := append([]ProducerOption{WithNameServer(nsAddr), WithInstanceName("bench-" + b.Name())}, opts...)
 	p, err := NewProducer(all...)
 	if err != nil {
 		b.Fatal(err)

@@ -44,7 +44,11 @@ func BenchmarkProducerSendAsyncCancelCtx(b *testing.B) {
 
 // benchSendAsync keeps up to 1024 1 KiB sends under ctx in flight to a fake broker.
 func benchSendAsync(b *testing.B, ctx context.Context) {
-	p := benchProducer(b, WithInlineCallbacks())
+	sendAsyncLoop(b, benchProducer(b, WithInlineCallbacks()), ctx)
+}
+
+// sendAsyncLoop keeps up to 1024 1 KiB sends of p to topic B under ctx in flight.
+func sendAsyncLoop(b *testing.B, p *Producer, ctx context.Context) {
 	msg := NewMessage("B", make([]byte, 1024))
 	sem := make(chan struct{}, 1024)
 	var wg sync.WaitGroup

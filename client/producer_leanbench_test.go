@@ -107,36 +107,5 @@ func BenchmarkProducerSendAsyncLean(b *testing.B) {
 		BrokerDatas:       []body.BrokerData{{Cluster: "C", BrokerName: "lean", BrokerAddrs: map[int64]string{0: lb.addr}}},
 		FilterServerTable: map[string][]string{},
 	})
-	p, err := NewProducer(WithNameServer(ns.addr), WithInstanceName("bench-"+b.Name()), WithInlineCallbacks())
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := p.Start(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = p.Shutdown(context.Background()) })
-	if _, err := p.Send(context.Background(), NewMessage("B", []byte("warm"))); err != nil {
-		b.Fatal(err)
-	}
-	msg := NewMessage("B", make([]byte, 1024))
-	sem := make(chan struct{}, 1024)
-	var wg sync.WaitGroup
-	cb := func(_ *SendResult, err error) {
-		if err != nil {
-			b.Error(err)
-		}
-		<-sem
-		wg.Done()
-	}
-	b.SetBytes(1024)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		sem <- struct{}{}
-		wg.Add(1)
-		if err := p.SendAsync(context.Background(), cb, msg); err != nil {
-			b.Fatal(err)
-		}
-	}
-	wg.Wait()
+	sendAsyncLoop(b, startBenchProducer(b, ns.addr, WithInlineCallbacks()), context.Background())
 }
