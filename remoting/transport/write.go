@@ -3,6 +3,7 @@ package transport
 import (
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/rocketgo/rocketgo/remoting/codec"
@@ -157,7 +158,31 @@ func (cc *clientConn) chunkLocked() []byte {
 		cc.free = cc.free[:n-1]
 		return c[:0]
 	}
+	if c, _ := spareChunks.Get().(*[chunkBytes]byte); c != nil {
+		return c[:0]
+	}
 	return make([]byte, 0, chunkBytes)
+}
+
+// spareChunks holds written chunks beyond the maxFreeChunks a connection keeps, for
+// the next chunk of any connection. A window of sends in flight queues more than that
+// during one write, and each chunk allocated afresh is 64 KiB to clear and, soon after,
+// to collect; the collector empties the pool, so an idle client holds none of them.
+var spareChunks sync.Pool // of *[chunkBytes]byte
+
+// recycleLocked keeps the written chunks owned for reuse: up to maxFreeChunks on the
+// connection, the rest in spareChunks. Chunks of another size (a frame that did not
+// fit one) are left to the collector. wmu is held.
+func (cc *clientConn) recycleLocked(owned [][]byte) {
+	for _, c := range owned {
+		switch {
+		case cap(c) != chunkBytes:
+		case len(cc.free) < maxFreeChunks:
+			cc.free = append(cc.free, c[:0])
+		default:
+			spareChunks.Put((*[chunkBytes]byte)(c[:chunkBytes]))
+		}
+	}
 }
 
 // flushLocked writes the queue until it is empty, then clears flushing. It is called
@@ -185,11 +210,7 @@ func (cc *clientConn) flushLocked() error {
 
 		cc.wmu.Lock()
 		cc.spareWq = batch[:0]
-		for _, c := range owned {
-			if cap(c) == chunkBytes && len(cc.free) < maxFreeChunks {
-				cc.free = append(cc.free, c[:0])
-			}
-		}
+		cc.recycleLocked(owned)
 		clear(owned)
 		cc.spareOwn = owned[:0]
 		if err != nil {

@@ -55,11 +55,7 @@ func (cc *clientConn) tryWriteLocked() bool {
 		}
 		return false
 	}
-	for _, c := range cc.wown {
-		if cap(c) == chunkBytes && len(cc.free) < maxFreeChunks {
-			cc.free = append(cc.free, c[:0])
-		}
-	}
+	cc.recycleLocked(cc.wown)
 	clear(cc.wq)
 	clear(cc.wown)
 	cc.wq, cc.wown, cc.queued = cc.wq[:0], cc.wown[:0], 0
