@@ -179,6 +179,7 @@ type Producer struct {
 
 	groupName    string // namespace-wrapped group, as sent
 	defaultTopic string // defaultTopic of the send header
+	heads        sendHeads
 }
 
 // NewProducer returns a producer with the given options. It fails with

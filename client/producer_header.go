@@ -37,14 +37,20 @@ type sendHeader struct {
 	flag                  int32
 	properties            string
 	batch                 bool
+	// head, when not nil, holds the entries "a" to "d" encoded (producer_header_cache.go).
+	head *codec.ExtEntries
 }
 
 // WriteExt implements codec.ExtWriter.
 func (h *sendHeader) WriteExt(e codec.ExtEncoder) codec.ExtEncoder {
-	e.Str("a", h.producerGroup)
-	e.Str("b", h.topic)
-	e.Str("c", h.defaultTopic)
-	e.Int("d", int64(h.defaultTopicQueueNums))
+	if h.head != nil {
+		e.Entries(h.head)
+	} else {
+		e.Str("a", h.producerGroup)
+		e.Str("b", h.topic)
+		e.Str("c", h.defaultTopic)
+		e.Int("d", int64(h.defaultTopicQueueNums))
+	}
 	e.Int("e", int64(h.queueID))
 	e.Int("f", int64(h.sysFlag))
 	e.Int("g", h.bornTimestamp)
@@ -52,9 +58,11 @@ func (h *sendHeader) WriteExt(e codec.ExtEncoder) codec.ExtEncoder {
 	if h.properties != "" {
 		e.Str("i", h.properties)
 	}
-	e.Int("j", 0)        // reconsumeTimes
-	e.Bool("k", false)   // unitMode
-	e.Bool("m", h.batch) // batch
+	tail := sendTails[0] // "j" reconsumeTimes 0, "k" unitMode false, "m" batch
+	if h.batch {
+		tail = sendTails[1]
+	}
+	e.Entries(tail)
 	return e
 }
 
@@ -81,6 +89,7 @@ func (p *Producer) fillRequest(r *sendRequest, out *outgoing, mq MessageQueue, b
 		flag:                  out.flag,
 		properties:            out.props,
 		batch:                 out.batch,
+		head:                  p.sendHead(out.topic),
 	}
 	c := int32(code.SendMessageV2)
 	switch {
