@@ -150,8 +150,10 @@ func (c *Client) InvokeAsyncExt(ctx context.Context, addr string, req *codec.Com
 type AsyncCall struct{ c pending.Call }
 
 // InvokeAsyncCall is InvokeAsyncExt with the call's state in call. The caller may use
-// call again for its next call once cb has run and InvokeAsyncCall has returned, or
-// once InvokeAsyncCall has returned an error; never two calls at once.
+// call again for its next call once cb has run (or InvokeAsyncCall has returned an
+// error): once registered, a call is only compared by identity with what the table
+// holds, never read, so an invoke still returning for an earlier use does no harm.
+// Never two calls at once.
 func (c *Client) InvokeAsyncCall(ctx context.Context, addr string, req *codec.Command, call *AsyncCall, ext codec.ExtReader, cb func(*codec.Command, error)) error {
 	call.c.InitAsync(cb, ext)
 	return c.invokeAsync(ctx, addr, req, &call.c)
@@ -418,6 +420,8 @@ func (c *Client) dialTCP(addr string) (net.Conn, error) {
 func (cc *clientConn) fail(cause error) {
 	cc.failOnce.Do(func() {
 		cc.dead.Store(true)
+		// Not found again by conn, and its free write chunks not kept alive by it.
+		cc.cl.last.CompareAndSwap(cc, nil)
 		close(cc.done)
 		cc.wmu.Lock()
 		cc.drained.Broadcast()
