@@ -481,3 +481,17 @@ func (f *File) Remove() error {
 	}
 	return nil
 }
+
+// ReadAt reads len(p) bytes at off (relative to the file start) through the file
+// descriptor, not the mapping (see commitlog.Reader for why). It goes through the
+// os.File, so after Close it fails with an error wrapping os.ErrClosed rather than
+// reading a descriptor reused by another file.
+func (f *File) ReadAt(p []byte, off int64) error {
+	if off < 0 || off+int64(len(p)) > f.size {
+		return fmt.Errorf("segment: read of %d bytes at %d outside %s (%d bytes)", len(p), off, f.path, f.size)
+	}
+	if _, err := f.f.ReadAt(p, off); err != nil {
+		return fmt.Errorf("segment: read %s at %d: %w", f.path, off, err)
+	}
+	return nil
+}
