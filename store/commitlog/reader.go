@@ -100,4 +100,3 @@ func (r *Reader) fill(pos, need, end int64) error {
 	r.end = pos + n
 	return nil
 }
-
