@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/store/internal/segment"
 )
@@ -197,6 +198,13 @@ func TestStickyWriteFailure(t *testing.T) {
 	if err := l.WaitFlushed(t.Context(), rs[2].EndOffset); err != nil {
 		t.Fatal(err)
 	}
+	// The preparer zeros the rest of the active segment and the whole next one ahead;
+	// once it is done it sleeps, so the failure below is found by the flush and not,
+	// first, by its zeros (which would refuse the append instead).
+	ahead := l.files.Last().End() + l.o.SegmentBytes
+	testutil.Eventually(t, 10*time.Second, "zeros written ahead", func() bool {
+		return l.prep.zeroed.Load() >= ahead && l.prep.zero.cur.Load() == nil
+	})
 	l.files.Last().Fail(errors.New("injected EIO"))
 	r, err := l.Append(record(t, "T", 0, []byte("x")), 1, []byte("T"), 0, true)
 	if err != nil {
@@ -275,4 +283,42 @@ func TestRecoverMissingSegment(t *testing.T) {
 		t.Fatalf("truncating recovery: %+v %v", res, err)
 	}
 	l3.Abandon()
+}
+
+// TestAsyncWriteFailure fails the active segment's writes under ASYNC_FLUSH: an append
+// and every unit of a batch are refused with the cause, nothing of them is published to
+// readers, and the log stays failed.
+func TestAsyncWriteFailure(t *testing.T) {
+	l := testLog(t, t.TempDir(), false)
+	if _, err := l.Recover(RecoverOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	l.Start()
+	defer l.Close()
+	rs := appendN(t, l, 3, 100)
+	end := rs[2].EndOffset
+	if w := l.Written(); w != end {
+		t.Fatalf("written %d after three appends, want %d", w, end)
+	}
+	l.files.Last().Fail(errors.New("injected EIO"))
+	if _, err := l.Append(record(t, "T", 0, []byte("x")), 1, []byte("T"), 0, true); !errors.Is(err, ErrWriteFailed) || !strings.Contains(err.Error(), "injected EIO") {
+		t.Fatalf("append on a failed segment: %v, want ErrWriteFailed naming the cause", err)
+	}
+	units := make([]Unit, 3)
+	for i := range units {
+		units[i] = Unit{Recs: record(t, "T", 1, []byte("y")), Count: 1, Topic: []byte("T"), QueueID: 1, Advance: true}
+	}
+	res, errs := make([]Result, 3), make([]error, 3)
+	l.AppendMany(units, res, errs)
+	for i := range units {
+		if !errors.Is(errs[i], ErrWriteFailed) || res[i] != (Result{}) {
+			t.Fatalf("batch unit %d: %+v %v, want no result and ErrWriteFailed", i, res[i], errs[i])
+		}
+	}
+	if w := l.Written(); w != end {
+		t.Fatalf("written %d after the failed writes, want %d: unwritten records were published", w, end)
+	}
+	if _, _, err := l.NewReader().At(end, end+1); err == nil {
+		t.Fatalf("a record past the written end was readable")
+	}
 }
