@@ -138,7 +138,10 @@ func (l *Log) SegmentBytes() int64 { return l.o.SegmentBytes }
 // round (stage.go); Written first writes what is staged, so that a caller that
 // appended and then asks sees its records, exactly as if they had been written at once.
 func (l *Log) Written() int64 {
-	if l.staged.Load() > l.written.Load() {
+	// Under ASYNC_FLUSH the append call writes what it staged before it releases l.mu:
+	// staged runs ahead only inside it, or for good after a failed write. Taking l.mu
+	// then would wait for an append's pwrite, or deadlock inside Exclusive.
+	if l.o.SyncFlush && l.staged.Load() > l.written.Load() {
 		// A failed write fails the log; readers go on reading what was written.
 		_ = l.commit()
 	}
@@ -149,7 +152,7 @@ func (l *Log) Written() int64 {
 // past the written end and something is staged: a read by offset right after the append
 // finds the record, as Written's callers do.
 func (l *Log) writtenThrough(end int64) int64 {
-	if w := l.written.Load(); end <= w || l.staged.Load() <= w {
+	if w := l.written.Load(); !l.o.SyncFlush || end <= w || l.staged.Load() <= w {
 		return w
 	}
 	return l.Written()
@@ -239,15 +242,20 @@ func (l *Log) AppendMany(units []Unit, res []Result, errs []error) {
 		l.mu.Unlock()
 		return
 	}
-	if err := l.writeThroughLocked(); err != nil {
-		// Nothing of this batch reached the file: no unit of it is acknowledged.
+	err := l.writeThroughLocked()
+	if err == nil {
+		// A commit inside the batch (before a roll, past maxWriteBuf) may have failed
+		// the log and dropped units appended before it without an error of their own.
+		err = l.mu.failed
+	}
+	if err != nil {
+		// Units not in the file (past the written end) are not acknowledged.
+		w := l.written.Load()
 		for i := range units {
-			if errs[i] == nil {
+			if errs[i] == nil && res[i].EndOffset > w {
 				res[i], errs[i] = Result{}, err
 			}
 		}
-		l.mu.Unlock()
-		return
 	}
 	l.wakeUnlock(seg, rel)
 }

@@ -177,7 +177,8 @@ func (l *Log) prepare() {
 }
 
 // prepMark is the mark the preparer advances: zeroed under SYNC_FLUSH, populated
-// otherwise.
+// otherwise (pages faulted in on a replica; on a master only how far the preparer
+// looked ahead, which decides when it creates the next segment).
 func (l *Log) prepMark() *atomic.Int64 {
 	if l.o.SyncFlush {
 		return &l.prep.zeroed
@@ -186,10 +187,10 @@ func (l *Log) prepMark() *atomic.Int64 {
 }
 
 // prepDistances returns how far ahead of the writer the preparer works and in what
-// chunks: populateAhead and populateChunk under ASYNC_FLUSH, where the appender copies
-// into the mapping and must find its pages faulted in; syncAhead and syncChunk under
-// SYNC_FLUSH, where the appender writes with pwrite (nothing to fault) and the point is
-// only the zeros written back ahead.
+// chunks: populateAhead and populateChunk under ASYNC_FLUSH, where a replica's writer
+// copies into the mapping and must find its pages faulted in (and a master's next
+// segment is created that far ahead); syncAhead and syncChunk under SYNC_FLUSH, where
+// the point is only the zeros written back ahead.
 func (l *Log) prepDistances() (ahead, chunk int64) {
 	if l.o.SyncFlush {
 		return syncAhead, syncChunk
