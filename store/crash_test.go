@@ -84,7 +84,7 @@ func bodyHash(b []byte) uint64 {
 
 // runCrashChild appends until killed. Each acknowledged append is one line:
 // "topic queue queueOffset physicalOffset bodyHash". With SYNC_FLUSH a line is written
-// once the record is flushed; with ASYNC_FLUSH once it is written (in the page cache).
+// once the record is flushed; with ASYNC_FLUSH once it is in the mapping.
 func runCrashChild() error {
 	mode := FlushMode(os.Getenv(crashModeEnv))
 	seed, _ := strconv.ParseInt(os.Getenv(crashSeedEnv), 10, 64)

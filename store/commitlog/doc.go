@@ -22,23 +22,19 @@
 //
 // # Appending
 //
-// Append holds the log's mutex while it assigns the queue offset of the record's (topic,
-// queue) and the store timestamp, copies the record into a staging buffer and patches
-// QUEUEOFFSET, PHYSICALOFFSET and STORETIMESTAMP there (stage.go). The staged run goes to
-// the file with a pwrite pair: the records with their first 8 bytes (TOTALSIZE,
-// MAGICCODE) zeroed, then those headers, so a process killed mid-write leaves either
-// whole records or ones without a header, which recovery cuts as a torn tail. Under
-// ASYNC_FLUSH the append call writes its run before it returns; under SYNC_FLUSH the
-// flusher writes everything staged with one pwrite pair per round. The end is then
-// published (Written), which is what readers and the dispatcher go by. Nothing is
-// written through the mapping but a replica's runs (AppendRaw) and a roll's blank: on
-// a paravirtualized machine a page of the mapping touched first costs a trapped
-// page-table update, several µs (docs/architecture.md §4). The dispatcher and indexer
-// read records back with pread (Reader); pulls take slices of the mapping.
+// Append holds the log's mutex for the copy: it assigns the queue offset of the record's
+// (topic, queue) and the store timestamp, copies the record into the mapping and patches
+// QUEUEOFFSET, PHYSICALOFFSET and STORETIMESTAMP there. Each record's first 8 bytes
+// (TOTALSIZE, MAGICCODE) are copied last, so a process killed mid-append leaves either a
+// whole record or one without a header, which recovery cuts as a torn tail. Under
+// SYNC_FLUSH the same bytes go in with pwrite instead (headers zeroed, then the
+// headers), which leaves the msync no page-table entries to clean; appends only stage
+// their records and the flusher writes all of them with one pwrite pair per round
+// (stage.go). The end is then published (Written), which is what readers and the
+// dispatcher go by.
 //
-// A preparer goroutine creates the next segment before it is needed and, under
-// SYNC_FLUSH, writes zeros ahead of the writer; see prepare.go for why and the
-// measurements.
+// A preparer goroutine keeps the pages ahead of the writer faulted in and creates the
+// next segment before it is needed; see prepare.go for why and the measurements.
 //
 // # Flushing
 //

@@ -62,9 +62,8 @@ type Log struct {
 		topics map[string]*topicState
 		puts   int64
 		bytes  int64
-		// The staged run (stage.go): records stamped, headers zeroed, not yet
-		// written to the file; the flusher writes it each round under SYNC_FLUSH,
-		// the append call before it returns under ASYNC_FLUSH.
+		// The staged run under SYNC_FLUSH (stage.go): records stamped, headers
+		// zeroed, not yet written to the file; the flusher writes it each round.
 		wbuf     []byte
 		heads    []uint64 // the staged records' headers, in order
 		stageSeg *segment.File
@@ -72,11 +71,7 @@ type Log struct {
 	}
 	written atomic.Int64 // published write position: records below it are complete
 
-	staged atomic.Int64 // end of the records appended, written or not
-
-	// sealed is set by Seal: only replication writes to the log from then on, and
-	// it copies into the mapping, which the preparer then populates ahead.
-	sealed atomic.Bool
+	staged atomic.Int64 // under SYNC_FLUSH: end of the records appended, written or not
 
 	// cuts counts the times the log's end moved back (a truncation, a replica's
 	// reset): what a Reader read ahead before one may not be the log any more.
@@ -138,10 +133,7 @@ func (l *Log) SegmentBytes() int64 { return l.o.SegmentBytes }
 // round (stage.go); Written first writes what is staged, so that a caller that
 // appended and then asks sees its records, exactly as if they had been written at once.
 func (l *Log) Written() int64 {
-	// Under ASYNC_FLUSH the append call writes what it staged before it releases l.mu:
-	// staged runs ahead only inside it, or for good after a failed write. Taking l.mu
-	// then would wait for an append's pwrite, or deadlock inside Exclusive.
-	if l.o.SyncFlush && l.staged.Load() > l.written.Load() {
+	if l.staged.Load() > l.written.Load() {
 		// A failed write fails the log; readers go on reading what was written.
 		_ = l.commit()
 	}
@@ -152,7 +144,7 @@ func (l *Log) Written() int64 {
 // past the written end and something is staged: a read by offset right after the append
 // finds the record, as Written's callers do.
 func (l *Log) writtenThrough(end int64) int64 {
-	if w := l.written.Load(); !l.o.SyncFlush || end <= w || l.staged.Load() <= w {
+	if w := l.written.Load(); end <= w || l.staged.Load() <= w {
 		return w
 	}
 	return l.Written()
@@ -196,9 +188,6 @@ func (l *Log) Append(recs []byte, count int, topic []byte, queueID int32, advanc
 		return Result{}, err
 	}
 	seg, rel, r, err := l.appendLocked(Unit{Recs: recs, Count: count, Topic: topic, QueueID: queueID, Advance: advance}, l.o.Now().UnixMilli())
-	if err == nil {
-		err = l.writeThroughLocked()
-	}
 	if err != nil {
 		l.mu.Unlock()
 		return Result{}, err
@@ -242,41 +231,7 @@ func (l *Log) AppendMany(units []Unit, res []Result, errs []error) {
 		l.mu.Unlock()
 		return
 	}
-	err := l.writeThroughLocked()
-	if err == nil {
-		// A commit inside the batch (before a roll, past maxWriteBuf) may have failed
-		// the log and dropped units appended before it without an error of their own.
-		err = l.mu.failed
-	}
-	if err != nil {
-		// Units not in the file (past the written end) are not acknowledged.
-		w := l.written.Load()
-		for i := range units {
-			if errs[i] == nil && res[i].EndOffset > w {
-				res[i], errs[i] = Result{}, err
-			}
-		}
-	}
 	l.wakeUnlock(seg, rel)
-}
-
-// writeThroughLocked ends an append call under ASYNC_FLUSH: the records it staged go to
-// the file at once, with the same pwrite pair the flusher uses under SYNC_FLUSH
-// (commitLocked), so that they are in the page cache — surviving the process, as a copy
-// into the mapping did — before the call returns. Under SYNC_FLUSH it does nothing:
-// the flusher writes the staged run at the start of its round.
-//
-// Why not copy into the mapping: on the virtual machines this runs on, every page of
-// the mapping the process touches first costs a page-table update the hypervisor
-// traps (6-9 µs per 4 KiB page, populated ahead or faulted), about 2 µs per 1 KiB
-// record; a pwrite of a read event's worth of records costs 0.16-0.2 µs per record
-// (docs/architecture.md §4).
-func (l *Log) writeThroughLocked() error {
-	if l.o.SyncFlush {
-		return nil
-	}
-	_, err := l.commitLocked()
-	return err
 }
 
 // appendCountedLocked is one unit of a batch appended under l.mu: refused if it cannot
@@ -333,27 +288,63 @@ func (l *Log) appendLocked(u Unit, ts int64) (*segment.File, int64, Result, erro
 		qo = t.queues[u.QueueID]
 	}
 	pos := l.mu.wpos
-	// Written to the file and published by the flusher under SYNC_FLUSH, by the append
-	// call itself under ASYNC_FLUSH (writeThroughLocked), or here once maxWriteBuf is
-	// staged: a stalled flusher or a large batch does not grow the buffer.
-	if len(l.mu.wbuf) > 0 && int64(len(l.mu.wbuf))+n > maxWriteBuf {
-		if _, err := l.commitLocked(); err != nil {
-			return nil, 0, Result{}, err
+	if l.o.SyncFlush {
+		// Written to the file and published by the flusher (commitLocked), or here
+		// once maxWriteBuf is staged: a stalled flusher does not grow the buffer.
+		if len(l.mu.wbuf) > 0 && int64(len(l.mu.wbuf))+n > maxWriteBuf {
+			if _, err := l.commitLocked(); err != nil {
+				return nil, 0, Result{}, err
+			}
 		}
+		l.stageLocked(seg, rel, u, qo, pos, ts)
+	} else {
+		l.copyInLocked(seg, rel, u, qo, pos, ts)
 	}
-	l.stageLocked(seg, rel, u, qo, pos, ts)
 	if u.Advance {
 		t.queues[u.QueueID] = qo + int64(count)
 	}
 	t.puts += int64(count)
 	end := pos + n
 	l.mu.wpos = end
-	l.staged.Store(end)
+	if l.o.SyncFlush {
+		l.staged.Store(end)
+	} else {
+		l.written.Store(end)
+	}
 	return seg, rel + n, Result{PhysicalOffset: pos, QueueOffset: qo, Count: count, StoreTimestamp: ts, EndOffset: end}, nil
 }
 
-// maxWriteBuf bounds the staging buffer: past it an append writes what is staged
-// itself, and a buffer grown beyond it by one large batch is not kept.
+// copyInLocked copies u's records into the mapping of seg at rel, stamping each with its
+// queue offset (from qo), physical offset (from pos) and store timestamp ts. The
+// ASYNC_FLUSH write path: a copy into mapped, pre-faulted pages costs no system call.
+func (l *Log) copyInLocked(seg *segment.File, rel int64, u Unit, qo, pos, ts int64) {
+	recs, count, n := u.Recs, u.Count, int64(len(u.Recs))
+	l.prep.ensureLocked(seg, rel, n)
+	dst := seg.Bytes()[rel : rel+n]
+	// Each record's first 8 bytes (TOTALSIZE and MAGICCODE) are written after the rest
+	// of it and after the records before it: a process killed part-way through leaves
+	// a prefix of whole records followed by records without a header, which recovery
+	// cuts as a torn tail, never a record whose unprotected fields (properties) were
+	// only half copied.
+	for i, off := 0, 0; i < count; i++ {
+		size := int(binary.BigEndian.Uint32(recs[off:]))
+		copy(dst[off+headerLen:off+size], recs[off+headerLen:off+size])
+		q := int64(0)
+		if u.Advance {
+			q = qo + int64(i)
+		}
+		message.PatchRecord(dst[off:off+size], q, pos+int64(off), ts)
+		off += size
+	}
+	for i, off := 0, 0; i < count; i++ {
+		size := int(binary.BigEndian.Uint32(recs[off:]))
+		copy(dst[off:off+headerLen], recs[off:off+headerLen])
+		off += size
+	}
+}
+
+// maxWriteBuf bounds the staging buffer under SYNC_FLUSH: past it an append writes what
+// is staged itself, and a buffer grown beyond it by one large batch is not kept.
 const maxWriteBuf = 1 << 20
 
 // publishUnlock ends an append of count records, n bytes copied at rel into the active
@@ -569,7 +560,6 @@ func (l *Log) ForgetTopicLocked(topic string) {
 func (l *Log) Seal() {
 	l.mu.Lock()
 	l.mu.closed = true
-	l.sealed.Store(true)
 	l.mu.Unlock()
 }
 

@@ -7,21 +7,20 @@ import (
 	"github.com/rocketgo/rocketgo/store/internal/segment"
 )
 
-// Preparing ahead. The preparer creates the next segment before the active one fills up
-// (fallocate and mmap of a 1 GiB file take milliseconds, which the append critical
-// section must not wait for).
+// Pre-faulting. On the reference machines a write fault on a fresh page of a mapped file
+// costs 13-80 µs (the hypervisor backs the page on first touch), so an appender that
+// faults its own pages manages 45-290 k records/s; pages faulted in bulk with
+// MADV_POPULATE_WRITE cost about 3 µs each (1 GiB in 0.6-1 s), after which appends run
+// at 2-11 GB/s. The preparer therefore keeps the pages ahead of the writer populated, in
+// chunks, up to populateAhead in front of it (64 MiB: about 60 ms of appends at full
+// speed), and creates and populates the next segment before the active one fills up.
+// Populating whole 1 GiB segments at creation was rejected: it pins 1 GiB of page cache
+// per segment before it is needed and makes an idle broker's RSS a gigabyte.
 //
-// Appends write with pwrite under both flush modes (stage.go, writeThroughLocked), so
-// there is nothing to fault in for them. Only a replica's log, which replication copies
-// into the mapping (AppendRaw), has its pages populated ahead: on the reference machines
-// a write fault on a fresh page of a mapped file costs 13-80 µs (the hypervisor backs
-// the page on first touch), pages faulted in bulk with MADV_POPULATE_WRITE 3-9 µs each.
-// The preparer keeps them populated in chunks up to populateAhead in front of the
-// writer (64 MiB: about 60 ms of appends at full speed); when the writer still catches
-// up, it populates the next inlineChunk itself rather than fault page by page (a 1 MiB
-// MADV_POPULATE_WRITE measured 4 M records/s against 0.14 M for the same pages faulted
-// one by one). Populating whole 1 GiB segments at creation was rejected: it pins 1 GiB
-// of page cache per segment before it is needed.
+// When the writer still catches up with the populated range (the preparer lost the CPU
+// to others), it populates the next inlineChunk itself rather than fault page by page:
+// a 1 MiB MADV_POPULATE_WRITE measured 4 M records/s against 0.14 M for the same pages
+// faulted one by one.
 //
 // Under SYNC_FLUSH the appender writes with pwrite and faults nothing; what the preparer
 // does there is write zeros ahead of it with pwrite and start their write-back (zero.go),
@@ -39,8 +38,9 @@ const (
 )
 
 // preparer runs on its own goroutine: it creates the next segment before the active one
-// fills up, and under SYNC_FLUSH writes zeros ahead of the writer (zero.go); on a
-// replica it pre-faults the pages ahead of replication.
+// fills up (fallocate and mmap of a 1 GiB file take milliseconds, which the append
+// critical section must not wait for), and pre-faults the pages ahead of the writer
+// (under SYNC_FLUSH: writes zeros ahead of it instead, zero.go).
 type preparer struct {
 	kick      chan struct{}
 	populated atomic.Int64 // absolute offset through which pages are populated
@@ -158,27 +158,19 @@ func (l *Log) prepare() {
 			}
 		}
 		end := min(from+chunk, f.End(), goal)
-		switch {
-		case l.o.SyncFlush:
+		if l.o.SyncFlush {
 			if !l.zeroAhead(f, from, end) {
 				return
 			}
-		case l.sealed.Load():
-			// A replica: replication copies into the mapping (AppendRaw).
-			if !p.unsupported.Load() && !f.Populate(from-f.Start(), end-f.Start()) {
-				p.unsupported.Store(true)
-			}
-		default:
-			// Appends write with pwrite (writeThroughLocked), which allocates the
-			// pages itself: nothing to fault in, only the next segment to create.
+		} else if !p.unsupported.Load() && !f.Populate(from-f.Start(), end-f.Start()) {
+			p.unsupported.Store(true)
 		}
 		raise(mark, end)
 	}
 }
 
 // prepMark is the mark the preparer advances: zeroed under SYNC_FLUSH, populated
-// otherwise (pages faulted in on a replica; on a master only how far the preparer
-// looked ahead, which decides when it creates the next segment).
+// otherwise.
 func (l *Log) prepMark() *atomic.Int64 {
 	if l.o.SyncFlush {
 		return &l.prep.zeroed
@@ -187,10 +179,10 @@ func (l *Log) prepMark() *atomic.Int64 {
 }
 
 // prepDistances returns how far ahead of the writer the preparer works and in what
-// chunks: populateAhead and populateChunk under ASYNC_FLUSH, where a replica's writer
-// copies into the mapping and must find its pages faulted in (and a master's next
-// segment is created that far ahead); syncAhead and syncChunk under SYNC_FLUSH, where
-// the point is only the zeros written back ahead.
+// chunks: populateAhead and populateChunk under ASYNC_FLUSH, where the appender copies
+// into the mapping and must find its pages faulted in; syncAhead and syncChunk under
+// SYNC_FLUSH, where the appender writes with pwrite (nothing to fault) and the point is
+// only the zeros written back ahead.
 func (l *Log) prepDistances() (ahead, chunk int64) {
 	if l.o.SyncFlush {
 		return syncAhead, syncChunk

@@ -9,14 +9,14 @@ import (
 )
 
 // Reader reads records in log order with pread into a buffer of its own, for the
-// store's dispatcher and indexer, which read every record once, right after it was
-// written.
+// store's dispatcher and indexer under SYNC_FLUSH, which read every record once, right
+// after it was written.
 //
-// Why not the mapping (At): appends write with pwrite (stage.go), so the pages of new
-// records carry no page-table entry of this process; the first read of each page
-// through the mapping then faults one in, and on the virtual machines this runs on a
-// page-table update costs the hypervisor's trap, several µs per 4 KiB page — about
-// 0.6-0.9 µs per 1 KiB record, where a 256 KiB pread costs 0.01 µs per record
+// Why not the mapping (At): under SYNC_FLUSH appends write with pwrite (stage.go), so the
+// pages of new records carry no page-table entry of this process; the first read of
+// each page through the mapping then faults one in, and on the virtual machines this
+// runs on a page-table update costs the hypervisor's trap, several µs per 4 KiB page —
+// about 0.6-0.9 µs per 1 KiB record, where a 256 KiB pread costs 0.01 µs per record
 // (docs/architecture.md §4).
 //
 // A Reader is used by one goroutine at a time. The record At returns is a slice of the

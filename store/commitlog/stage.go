@@ -7,24 +7,20 @@ import (
 	"github.com/rocketgo/rocketgo/store/internal/segment"
 )
 
-// An append under the lock only stamps its records into the staging buffer (headers
-// zeroed, headers kept aside) and moves the staged end. Under ASYNC_FLUSH the append
-// call then writes the staged run itself before it returns (writeThroughLocked): one
-// pwrite pair per call, which the event loop makes once per read event. Under
-// SYNC_FLUSH the system calls are paid per flush round, not per append
-// (docs/architecture.md §4): the flusher, at the start of each round, writes the whole
-// staged run with one pwrite pair — the records, then the headers — under the lock
+// Under SYNC_FLUSH the system calls that write records are paid per flush round, not
+// per append (docs/architecture.md §4). An append under the lock only stamps its
+// records into the staging buffer (headers zeroed, headers kept aside) and moves the
+// staged end; the flusher, at the start of each round, writes the whole staged run
+// with one pwrite pair — the records, then the headers — under the lock
 // (commitLocked), and only then publishes the new end (Written) and msyncs through
 // it. Readers (dispatcher, pulls, replication) go by Written, so they never see a byte
 // that is not in the file yet; an append is acknowledged only once the msync after its
 // commit returns, as before. The lock is held across the pwrite pair so that commits
 // (the flusher's, a roll's, Exclusive's) go to the file in offset order.
 
-// stageLocked copies u's records into the staging buffer, which is the run of seg from
-// the staged start on, stamping each with its queue offset (from qo), physical offset
-// (from pos) and store timestamp ts; it zeroes every record's header (TOTALSIZE and
-// MAGICCODE) there and keeps the header aside for commitLocked. recs itself is not
-// modified.
+// stageLocked stamps u's records as copyInLocked stamps them into the staging buffer,
+// which is the run of seg from the staged start on; it zeroes every record's header
+// (TOTALSIZE and MAGICCODE) there and keeps the header aside for commitLocked.
 func (l *Log) stageLocked(seg *segment.File, rel int64, u Unit, qo, pos, ts int64) {
 	if len(l.mu.wbuf) == 0 {
 		l.mu.stageSeg, l.mu.stageRel = seg, rel
