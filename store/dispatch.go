@@ -9,6 +9,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/rocketgo/rocketgo/store/commitlog"
+
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/store/consumequeue"
 	"github.com/rocketgo/rocketgo/store/diskguard"
@@ -72,7 +74,8 @@ type dispatcher struct {
 	ixSoon laterWake
 
 	// Owned by whoever holds run (and by recovery before the goroutine starts).
-	cqFrom   int64 // records below are already in the ConsumeQueues
+	rd       *commitlog.Reader // reads the records dispatched under SYNC_FLUSH (readAt)
+	cqFrom   int64             // records below are already in the ConsumeQueues
 	projs    []*projState
 	projList atomic.Pointer[[]*projState] // copy of projs for the checkpoint
 }
@@ -159,7 +162,7 @@ func (s *Store) dispatchAvailable() error {
 // dispatchRange dispatches the records of [pos, end), advancing d.pos after each.
 func (s *Store) dispatchRange(pos, end int64) error {
 	for pos < end {
-		rec, next, err := s.cl.At(pos)
+		rec, next, err := s.readAt(s.d.rd, pos, end)
 		if err != nil {
 			return err
 		}
@@ -431,7 +434,8 @@ func (s *Store) waitIndexed(target int64) error {
 // later; QueryByKey sees a record once it is indexed.
 type indexer struct {
 	tailer
-	from int64 // records below are already indexed (set by recovery)
+	from int64             // records below are already indexed (set by recovery)
+	rd   *commitlog.Reader // reads the records indexed under SYNC_FLUSH; the indexer goroutine's
 }
 
 func (s *Store) indexLoop() {
@@ -464,7 +468,7 @@ func (s *Store) indexAvailable() error {
 // always names what a query can see.
 func (s *Store) indexRange(pos, end int64) error {
 	for pos < end {
-		rec, next, err := s.cl.At(pos)
+		rec, next, err := s.readAt(s.ix.rd, pos, end)
 		if err != nil {
 			return errors.Join(err, s.commitIndex(pos))
 		}
@@ -534,4 +538,18 @@ func recordHasKey(rec []byte, key string) bool {
 		}
 	}
 	return false
+}
+
+// readAt returns the record at pos and the offset of the next one, for the dispatcher
+// and the indexer, which read every record once, in log order, right after it was
+// written. Under SYNC_FLUSH records are written with pwrite, so their pages have no
+// page-table entry in this process until something reads them through the mapping,
+// and on a paravirtualized machine that first entry costs several µs per page: rd
+// reads them with pread instead (docs/architecture.md §4). Under ASYNC_FLUSH the
+// appender copied them into pages it faulted in ahead, and the mapping costs nothing.
+func (s *Store) readAt(rd *commitlog.Reader, pos, end int64) ([]byte, int64, error) {
+	if s.o.FlushMode == SyncFlush {
+		return rd.At(pos, end)
+	}
+	return s.cl.At(pos)
 }

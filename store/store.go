@@ -130,6 +130,7 @@ func (s *Store) open() error {
 		Grave:            s.grave,
 		Notify:           s.readable,
 	})
+	s.d.rd, s.ix.rd = s.cl.NewReader(), s.cl.NewReader()
 	s.guard = s.newGuard()
 	idx, err := index.Open(index.Options{Dir: filepath.Join(s.o.Dir, indexDir), Logger: s.o.Logger, Guard: s.guard})
 	if err != nil {

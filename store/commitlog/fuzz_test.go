@@ -81,12 +81,17 @@ func FuzzLogRecover(f *testing.F) {
 		if res.End < int64(len(prefix)) || l.Written() != res.End {
 			t.Fatalf("end %d (written %d), prefix ends at %d", res.End, l.Written(), len(prefix))
 		}
-		// The prefix is intact and every kept byte past it is whole, valid records.
+		// The prefix is intact and every kept byte past it is whole, valid records,
+		// read alike through the mapping and with pread.
 		n := 0
+		rd := l.NewReader()
 		for pos := int64(0); pos < res.End; {
 			rec, nxt, err := l.At(pos)
 			if err != nil {
 				t.Fatalf("at %d: %v", pos, err)
+			}
+			if rrec, rnxt, rerr := rd.At(pos, res.End); rerr != nil || rnxt != nxt || !bytes.Equal(rrec, rec) {
+				t.Fatalf("reader at %d: next %d %v, At gave next %d (same bytes %v)", pos, rnxt, rerr, nxt, bytes.Equal(rrec, rec))
 			}
 			if rec != nil {
 				if _, err := message.VerifyRecord(rec); err != nil || message.RecordPhysicalOffset(rec) != pos {

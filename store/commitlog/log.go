@@ -73,6 +73,10 @@ type Log struct {
 
 	staged atomic.Int64 // under SYNC_FLUSH: end of the records appended, written or not
 
+	// cuts counts the times the log's end moved back (a truncation, a replica's
+	// reset): what a Reader read ahead before one may not be the log any more.
+	cuts atomic.Int64
+
 	fl        flusher
 	prep      preparer
 	wg        sync.WaitGroup

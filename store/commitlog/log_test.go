@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/store/internal/segment"
 )
@@ -197,6 +198,13 @@ func TestStickyWriteFailure(t *testing.T) {
 	if err := l.WaitFlushed(t.Context(), rs[2].EndOffset); err != nil {
 		t.Fatal(err)
 	}
+	// The preparer zeros the rest of the active segment and the whole next one ahead;
+	// once it is done it sleeps, so the failure below is found by the flush and not,
+	// first, by its zeros (which would refuse the append instead).
+	ahead := l.files.Last().End() + l.o.SegmentBytes
+	testutil.Eventually(t, 10*time.Second, "zeros written ahead", func() bool {
+		return l.prep.zeroed.Load() >= ahead && l.prep.zero.cur.Load() == nil
+	})
 	l.files.Last().Fail(errors.New("injected EIO"))
 	r, err := l.Append(record(t, "T", 0, []byte("x")), 1, []byte("T"), 0, true)
 	if err != nil {

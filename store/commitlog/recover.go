@@ -139,6 +139,7 @@ func (l *Log) setEnd(end int64, active *segment.File, flushed int64) {
 	l.mu.active = active
 	l.mu.wpos = end
 	l.mu.Unlock()
+	l.cuts.Add(1)
 	l.written.Store(end)
 	l.staged.Store(end) // nothing staged: a truncation must not leave it past the end
 	l.fl.flushed.Store(flushed)

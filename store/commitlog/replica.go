@@ -286,6 +286,7 @@ func (l *Log) ResetEmpty(start int64) error {
 	}
 	l.mu.active = f
 	l.mu.wpos = start
+	l.cuts.Add(1)
 	l.written.Store(start)
 	l.staged.Store(start)
 	l.fl.flushed.Store(start)

@@ -253,10 +253,13 @@ func (f *File) Sync(from, to int64) error {
 // copy into the mapping it leaves no writable, dirty page-table entry behind: the msync
 // that writes the page back then has no entry to write-protect and no TLB to shoot down
 // on the other processors, and the next write takes no fault (docs/architecture.md §4). A
-// failed write fails the file.
+// failed write fails the file, and a failed file refuses every later write.
 func (f *File) WriteAt(p []byte, off int64) error {
 	if off < 0 || off+int64(len(p)) > f.size {
 		return fmt.Errorf("segment: write of %d bytes at %d outside %s (%d bytes)", len(p), off, f.path, f.size)
+	}
+	if err := f.Err(); err != nil {
+		return err
 	}
 	fd := int(f.f.Fd())
 	for len(p) > 0 {
@@ -478,6 +481,20 @@ func (f *File) Close() error {
 func (f *File) Remove() error {
 	if err := os.Remove(f.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("segment: remove %s: %w", f.path, err)
+	}
+	return nil
+}
+
+// ReadAt reads len(p) bytes at off (relative to the file start) through the file
+// descriptor, not the mapping (see commitlog.Reader for why). It goes through the
+// os.File, so after Close it fails with an error wrapping os.ErrClosed rather than
+// reading a descriptor reused by another file.
+func (f *File) ReadAt(p []byte, off int64) error {
+	if off < 0 || off+int64(len(p)) > f.size {
+		return fmt.Errorf("segment: read of %d bytes at %d outside %s (%d bytes)", len(p), off, f.path, f.size)
+	}
+	if _, err := f.f.ReadAt(p, off); err != nil {
+		return fmt.Errorf("segment: read %s at %d: %w", f.path, off, err)
 	}
 	return nil
 }
