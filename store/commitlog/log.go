@@ -541,6 +541,12 @@ func (l *Log) QueueOffset(topic string, queueID int32) int64 {
 func (l *Log) Exclusive(fn func() error) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.mu.failed != nil {
+		// A failed write dropped what was staged, which stays counted past the
+		// written end: fn's reads of the end (Written) would try to write it, under
+		// the lock held here.
+		return l.mu.failed
+	}
 	if wrote, err := l.commitLocked(); err != nil {
 		return err
 	} else if wrote {

@@ -284,3 +284,34 @@ func TestRecoverMissingSegment(t *testing.T) {
 	}
 	l3.Abandon()
 }
+
+// TestExclusiveAfterWriteFailure: once a SYNC_FLUSH write failed, Exclusive refuses with
+// the failure instead of running fn, whose read of the end (Written) would otherwise
+// try to write the dropped staged run under the lock Exclusive holds, and hang.
+func TestExclusiveAfterWriteFailure(t *testing.T) {
+	l := testLog(t, t.TempDir(), true)
+	if _, err := l.Recover(RecoverOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	l.Start()
+	defer l.Close()
+	l.files.Last().Fail(errors.New("injected EIO"))
+	r, err := l.Append(record(t, "T", 0, []byte("x")), 1, []byte("T"), 0, true)
+	if err == nil {
+		err = l.WaitFlushed(t.Context(), r.EndOffset)
+	}
+	if !errors.Is(err, ErrWriteFailed) {
+		t.Fatalf("append or flush on a failed segment: %v, want ErrWriteFailed", err)
+	}
+	done := make(chan error, 1)
+	ran := false
+	go func() { done <- l.Exclusive(func() error { ran = true; l.Written(); return nil }) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrWriteFailed) || ran {
+			t.Fatalf("Exclusive on a failed log: %v (fn ran: %v), want ErrWriteFailed without running fn", err, ran)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Exclusive on a failed log did not return in 10 s")
+	}
+}
