@@ -131,7 +131,8 @@ func (s *Store) open() error {
 		Notify:           s.readable,
 	})
 	s.guard = s.newGuard()
-	idx, err := index.Open(index.Options{Dir: filepath.Join(s.o.Dir, indexDir), Logger: s.o.Logger, Guard: s.guard})
+	idx, err := index.Open(index.Options{Dir: filepath.Join(s.o.Dir, indexDir), Logger: s.o.Logger, Guard: s.guard,
+		Slots: s.o.MaxHashSlotNum, Entries: s.o.MaxIndexNum})
 	if err != nil {
 		return err
 	}

@@ -95,7 +95,7 @@ func (x *Index) Truncate(off, segBytes int64) error {
 		keep--
 	}
 	drop := slices.Clone(x.files[keep:])
-	x.files = x.files[:keep]
+	x.setFiles(x.files[:keep])
 	var f *file
 	var err error
 	if keep > 0 {
@@ -133,7 +133,7 @@ func (x *Index) Truncate(off, segBytes int64) error {
 			return err
 		}
 		x.mu.Lock()
-		x.files = append(x.files, f)
+		x.setFiles(append(x.files, f))
 		x.mu.Unlock()
 	}
 	x.cmu.Lock()
@@ -168,7 +168,7 @@ func (x *Index) DeleteBefore(minSeg int64) error {
 		n++
 	}
 	drop := slices.Clone(x.files[:n])
-	x.files = slices.Delete(x.files, 0, n)
+	x.setFiles(slices.Delete(x.files, 0, n))
 	x.mu.Unlock()
 	for _, f := range drop {
 		f.unmap()

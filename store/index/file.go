@@ -23,13 +23,15 @@ const (
 	version    = 1
 	flagSealed = 1
 
-	// maxSlots and maxEntries bound a header's sizes, so that a damaged header cannot
-	// make Open map more than a few GiB.
-	maxSlots   = 1 << 28
-	maxEntries = 1 << 27
-
 	// allocChunk is how far ahead of the writer the entry area is allocated.
 	allocChunk = 4 << 20
+)
+
+// MaxSlots and MaxEntries bound the sizes of a file (Options), so that a damaged header
+// cannot make Open map more than a few GiB.
+const (
+	MaxSlots   = 1 << 28
+	MaxEntries = 1 << 27
 )
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
@@ -82,7 +84,7 @@ func decodeHeader(b []byte) (header, error) {
 		maxMS:   int64(binary.LittleEndian.Uint64(b[40:])),
 	}
 	switch {
-	case h.slots == 0 || h.slots > maxSlots || h.entries == 0 || h.entries > maxEntries:
+	case h.slots == 0 || h.slots > MaxSlots || h.entries == 0 || h.entries > MaxEntries:
 		return header{}, fmt.Errorf("%w: %d slots, %d entries", errBadHeader, h.slots, h.entries)
 	case h.count > h.entries || (h.sealed && h.count != h.entries):
 		return header{}, fmt.Errorf("%w: count %d of %d entries", errBadHeader, h.count, h.entries)

@@ -63,6 +63,7 @@ type Index struct {
 	// changes or a file's entries are cut.
 	mu     sync.RWMutex
 	files  []*file // ascending sequence; the last is the writer's
+	cur    *file   // the last of files (set under mu by the writer)
 	closed bool
 	seq    int64 // sequence of the newest file created
 
@@ -101,7 +102,7 @@ func Open(o Options) (*Index, error) {
 	if o.Entries <= 0 {
 		o.Entries = DefaultEntries
 	}
-	o.Slots, o.Entries = min(o.Slots, maxSlots), min(o.Entries, maxEntries)
+	o.Slots, o.Entries = min(o.Slots, MaxSlots), min(o.Entries, MaxEntries)
 	x := &Index{o: o, log: o.Logger.With().Str("component", "index").Logger(), lastTopicHash: fnvTopic(nil)}
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("index: %w", err)
@@ -116,7 +117,8 @@ func Open(o Options) (*Index, error) {
 		x.closeFiles()
 		return nil, err
 	}
-	if len(x.files) == 0 || x.last().n == x.last().entries {
+	x.setFiles(x.files)
+	if f := x.last(); f == nil || f.n == f.entries {
 		if err := x.roll(x.applied.Load()); err != nil {
 			x.log.Warn().Err(err).Msg("key index file not created; indexing resumes when space returns")
 		}
@@ -253,12 +255,16 @@ func (x *Index) path(seq int64) string {
 	return filepath.Join(x.o.Dir, fmt.Sprintf("%012d%s", seq, fileSuffix))
 }
 
-// last returns the writer's file. Callers hold mu or are the writer.
-func (x *Index) last() *file {
-	if len(x.files) == 0 {
-		return nil
+// last returns the writer's file, nil if there is none. Only the writer calls it:
+// DeleteBefore may change the list meanwhile, never its last file.
+func (x *Index) last() *file { return x.cur }
+
+// setFiles replaces the file list and the writer's file. Callers hold mu exclusively.
+func (x *Index) setFiles(files []*file) {
+	x.files, x.cur = files, nil
+	if len(files) > 0 {
+		x.cur = files[len(files)-1]
 	}
-	return x.files[len(x.files)-1]
 }
 
 // Applied returns the CommitLog offset through which records are indexed (committed).
@@ -317,7 +323,7 @@ func (x *Index) closeFiles() {
 	for _, f := range x.files {
 		f.unmap()
 	}
-	x.files = nil
+	x.setFiles(nil)
 }
 
 // syncDir fsyncs a directory so that file creations and removals in it are durable.

@@ -136,7 +136,7 @@ func (x *Index) rollback() {
 	}
 	x.pend = 0
 	// Files created for the round and still empty go too.
-	for f := x.last(); f != nil && f != cf && f.n == 0 && len(x.files) > 1; f = x.last() {
+	for f := x.last(); f != nil && f != cf && f.n == 0; f = x.last() {
 		x.dropLast()
 	}
 }
@@ -147,7 +147,7 @@ func (x *Index) dropLast() {
 	defer x.syncMu.Unlock()
 	x.mu.Lock()
 	f := x.files[len(x.files)-1]
-	x.files = x.files[:len(x.files)-1]
+	x.setFiles(x.files[:len(x.files)-1])
 	x.mu.Unlock()
 	f.unmap()
 	if err := os.Remove(f.path); err != nil {
@@ -169,7 +169,7 @@ func (x *Index) roll(applied int64) error {
 	}
 	x.seq = seq
 	x.mu.Lock()
-	x.files = append(x.files, f)
+	x.setFiles(append(x.files, f))
 	x.mu.Unlock()
 	return nil
 }
