@@ -56,10 +56,13 @@
 // last Sync to disk, then the header with their count and the applied offset: the
 // header is the only durable truth. A crash therefore loses what came after the last
 // Sync, count and applied offset together, and the store indexes the log again from
-// the applied offset. The slots of the file being written are a cache: on Open they
-// are rebuilt from its entries [0, count). A full file is sealed by the Sync after the
-// writer left it: entries and slots first, then a header saying sealed, whose slots
-// are then trusted as they are. Its applied offset is where the next file began.
+// the applied offset. The slots of the file being written are a cache kept in memory
+// (an anonymous mapping): on Open they are rebuilt from its entries [0, count), so
+// they never need writing while the file fills, and random stores into them meet no
+// page fault of the file system nor cause writeback. A full file is sealed by the Sync
+// after the writer left it: its slots are copied into the file, entries and slots
+// written to disk, then a header saying sealed, whose slots are then used as they are.
+// Its applied offset is where the next file began.
 //
 // Open drops a file whose header is damaged and every later one, and the files after a
 // file not sealed (a roll whose seal never reached the disk); the applied offset is the

@@ -57,13 +57,22 @@ func (x *Index) seal(f *file, applied int64) error {
 	if err := f.msync(f.entryOff(min(f.synced, n)), f.entryOff(n)); err != nil {
 		return err
 	}
+	full := n == f.entries
+	if full {
+		f.copySlots()
+	}
 	if err := f.msync(headerSize, f.entryOff(0)); err != nil {
 		return err
 	}
-	if err := f.writeHeader(f.header(n, applied, n == f.entries)); err != nil {
+	if err := f.writeHeader(f.header(n, applied, full)); err != nil {
 		return err
 	}
-	f.synced, f.sealed = n, n == f.entries
+	f.synced, f.sealed = n, full
+	if full {
+		x.mu.Lock()
+		f.useMapped()
+		x.mu.Unlock()
+	}
 	return nil
 }
 
@@ -101,9 +110,11 @@ func (x *Index) Truncate(off, segBytes int64) error {
 	if keep > 0 {
 		f = x.files[keep-1]
 		cut := uint32(sort.Search(int(f.n), func(e int) bool { return entryPhys(f.entry(uint32(e))) >= off }))
-		f.rebuild(cut)
+		err = f.rebuild(cut)
 		f.sealed = false
-		err = f.msync(f.entryOff(min(f.synced, cut)), f.entryOff(cut))
+		if err == nil {
+			err = f.msync(f.entryOff(min(f.synced, cut)), f.entryOff(cut))
+		}
 		if err == nil {
 			err = f.writeHeader(f.header(cut, off, false))
 		}

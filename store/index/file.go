@@ -102,11 +102,18 @@ func fileSize(slots, entries uint32) int64 {
 // file is one mapped index file. The writer goroutine owns n, alloc and synced'
 // neighbours; committed, minMS and maxMS are read by queries and Sync concurrently.
 type file struct {
-	seq     int64
-	path    string
-	f       *os.File
-	data    []byte
-	slots   []uint32 // the slot heads, inside data
+	seq  int64
+	path string
+	f    *os.File
+	data []byte
+	// mapped is the slot area of the mapping. A sealed file's slots are there; the
+	// file being written keeps its slots in memory (slots), as they are rebuilt on
+	// open anyway: stores to them then meet no page fault of the file system and
+	// cause no writeback, and the seal copies them into the file once. heads is
+	// the array queries read, one or the other.
+	mapped  []uint32
+	slots   []uint32 // the writer's array (nil when sealed)
+	heads   atomic.Pointer[[]uint32]
 	nslots  uint32
 	entries uint32 // capacity
 
@@ -138,8 +145,47 @@ func entryPhys(b []byte) int64  { return int64(binary.LittleEndian.Uint64(b[8:])
 func entryMS(b []byte) int64    { return int64(binary.LittleEndian.Uint64(b[16:])) }
 func entryPrev(b []byte) uint32 { return binary.LittleEndian.Uint32(b[24:]) }
 
-// slot returns the address of the head of hash's chain.
+// slot returns the address of the head of hash's chain in the writer's array.
 func (f *file) slot(hash uint64) *uint32 { return &f.slots[hash%uint64(f.nslots)] }
+
+// head returns the head of hash's chain as queries see it.
+func (f *file) head(hash uint64) uint32 {
+	return loadSlot(&(*f.heads.Load())[hash%uint64(f.nslots)])
+}
+
+// inMemory gives the file an array of slots in memory, all empty, for the writer: an
+// anonymous mapping, which the kernel fills with zeros page by page as it is touched
+// and which stays out of the Go heap (and its collector's pacing). The array it
+// replaces is unmapped: callers hold mu exclusively or own the file alone.
+func (f *file) inMemory() error {
+	b, err := unix.Mmap(-1, 0, int(f.nslots)*slotSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return fmt.Errorf("index: slots of %s: %w", f.path, err)
+	}
+	f.dropMemory()
+	f.slots = unsafe.Slice((*uint32)(unsafe.Pointer(&b[0])), f.nslots)
+	f.heads.Store(&f.slots)
+	return nil
+}
+
+// dropMemory unmaps the writer's slots, if any.
+func (f *file) dropMemory() {
+	if f.slots == nil {
+		return
+	}
+	_ = unix.Munmap(unsafe.Slice((*byte)(unsafe.Pointer(&f.slots[0])), len(f.slots)*slotSize))
+	f.slots = nil
+}
+
+// copySlots copies the writer's slots into the mapping (a seal).
+func (f *file) copySlots() { copy(f.mapped, f.slots) }
+
+// useMapped points queries at the mapped slots and frees the writer's. Callers hold mu
+// exclusively: no query still reads the array unmapped.
+func (f *file) useMapped() {
+	f.heads.Store(&f.mapped)
+	f.dropMemory()
+}
 
 // firstPhys returns the offset of the file's first entry, -1 if it has none.
 func (f *file) firstPhys() int64 {
@@ -179,6 +225,11 @@ func createFile(path string, seq int64, slots, entries uint32, applied int64, gu
 		return nil, err
 	}
 	fl.startApplied = applied
+	if err := fl.inMemory(); err != nil {
+		fl.unmap()
+		os.Remove(path)
+		return nil, err
+	}
 	fl.minMS.Store(1<<63 - 1)
 	fl.maxMS.Store(-1 << 63)
 	h := header{slots: slots, entries: entries, applied: applied, minMS: 1<<63 - 1, maxMS: -1 << 63}
@@ -193,7 +244,8 @@ func mapIndexFile(f *os.File, path string, seq int64, slots, entries uint32) (*f
 		return nil, fmt.Errorf("index: map %s: %w", path, err)
 	}
 	fl := &file{seq: seq, path: path, f: f, data: data, nslots: slots, entries: entries}
-	fl.slots = unsafe.Slice((*uint32)(unsafe.Pointer(&data[headerSize])), slots)
+	fl.mapped = unsafe.Slice((*uint32)(unsafe.Pointer(&data[headerSize])), slots)
+	fl.heads.Store(&fl.mapped)
 	return fl, nil
 }
 
@@ -255,30 +307,26 @@ func (f *file) header(count uint32, applied int64, sealed bool) header {
 	}
 }
 
-// rebuild clears the slot heads and links the entries [0, n) again, in order: the
-// slots of an unsealed file are a cache of its entries. Callers hold the file alone.
-func (f *file) rebuild(n uint32) {
-	f.zeroSlots()
+// rebuild gives the file empty slots in memory and links the entries [0, n) again,
+// in order: the slots of an unsealed file are a cache of its entries. Callers hold the
+// file alone.
+func (f *file) rebuild(n uint32) error {
+	if err := f.inMemory(); err != nil {
+		return err
+	}
 	for e := uint32(0); e < n; e++ {
 		f.slots[entryHash(f.entry(e))%uint64(f.nslots)] = e + 1
 	}
 	f.n = n
 	f.committed.Store(n)
-}
-
-// zeroSlots clears the slot area: by fallocate where the file system can (no page of
-// it is touched), else by storing zeros.
-func (f *file) zeroSlots() {
-	err := unix.Fallocate(int(f.f.Fd()), unix.FALLOC_FL_ZERO_RANGE|unix.FALLOC_FL_KEEP_SIZE, headerSize, int64(f.nslots)*slotSize)
-	if err != nil {
-		clear(f.slots)
-	}
+	return nil
 }
 
 func (f *file) unmap() {
+	f.dropMemory()
 	if f.data != nil {
 		_ = unix.Munmap(f.data)
-		f.data, f.slots = nil, nil
+		f.data, f.mapped = nil, nil
 	}
 	f.f.Close()
 }

@@ -246,7 +246,10 @@ func openFile(path string, seq int64) (*file, header, error) {
 		// The allocation of the entries to come is made again as the writer goes;
 		// fallocate keeps what is allocated already.
 		f.alloc = f.entryOff(h.count)
-		f.rebuild(h.count)
+		if err := f.rebuild(h.count); err != nil {
+			f.unmap()
+			return nil, header{}, err
+		}
 	}
 	return f, h, nil
 }

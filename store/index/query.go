@@ -36,7 +36,7 @@ func (x *Index) Query(topic, key []byte, beginMS, endMS int64, segs []int64, fn 
 			continue
 		}
 		committed := f.committed.Load()
-		e := loadSlot(f.slot(h))
+		e := f.head(h)
 		for e > 0 && e <= f.entries {
 			b := f.entry(e - 1)
 			if e-1 < committed && entryHash(b) == h {
