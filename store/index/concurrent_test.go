@@ -13,48 +13,50 @@ func TestConcurrentQuery(t *testing.T) {
 	const records = 3000
 	var wg sync.WaitGroup
 	done := make(chan struct{})
-	wg.Add(2)
-	go func() { // the checkpoint
-		defer wg.Done()
-		for {
-			select {
-			case <-done:
-				return
-			default:
-			}
-			if err := x.Sync(); err != nil {
-				t.Error(err)
-				return
-			}
-		}
-	}()
-	go func() { // a reader
-		defer wg.Done()
-		for {
-			select {
-			case <-done:
-				return
-			default:
-			}
-			applied := x.Applied()
-			var got []int64
-			x.Query([]byte("T"), []byte("k"), 0, 1<<62, []int64{0}, func(c Candidate) bool {
-				got = append(got, c.Offset)
-				return true
-			})
-			n := int(applied / 100)
-			if len(got) < n {
-				t.Errorf("applied %d: %d entries found, want at least %d", applied, len(got), n)
-				return
-			}
-			for i, off := range got {
-				if want := int64(len(got)-1-i) * 100; off != want {
-					t.Errorf("entry %d of %d is %d, want %d", i, len(got), off, want)
+	// loop runs fn on a goroutine of its own until done or fn returns false.
+	loop := func(fn func() bool) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if !fn() {
 					return
 				}
 			}
+		}()
+	}
+	loop(func() bool { // the checkpoint
+		if err := x.Sync(); err != nil {
+			t.Error(err)
+			return false
 		}
-	}()
+		return true
+	})
+	loop(func() bool { // a reader
+		applied := x.Applied()
+		var got []int64
+		x.Query([]byte("T"), []byte("k"), 0, 1<<62, []int64{0}, func(c Candidate) bool {
+			got = append(got, c.Offset)
+			return true
+		})
+		n := int(applied / 100)
+		if len(got) < n {
+			t.Errorf("applied %d: %d entries found, want at least %d", applied, len(got), n)
+			return false
+		}
+		for i, off := range got {
+			if want := int64(len(got)-1-i) * 100; off != want {
+				t.Errorf("entry %d of %d is %d, want %d", i, len(got), off, want)
+				return false
+			}
+		}
+		return true
+	})
 	for off := int64(0); off < records*100; off += 100 {
 		if err := x.Add(0, []byte("T"), []byte("k"), off, off); err != nil {
 			t.Fatal(err)
