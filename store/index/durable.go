@@ -179,7 +179,8 @@ func (x *Index) DeleteBefore(minSeg int64) error {
 		n++
 	}
 	drop := slices.Clone(x.files[:n])
-	x.setFiles(slices.Delete(x.files, 0, n))
+	// Never the last file: the writer's (cur) stays as it is, and is not written here.
+	x.files = slices.Delete(x.files, 0, n)
 	x.mu.Unlock()
 	for _, f := range drop {
 		f.unmap()
