@@ -214,10 +214,6 @@ func createFile(path string, seq int64, slots, entries uint32, applied int64, gu
 		os.Remove(path)
 		return nil, err
 	}
-	size := fileSize(slots, entries)
-	if err := f.Truncate(size); err != nil {
-		return fail(fmt.Errorf("index: size %s: %w", path, err))
-	}
 	fl, err := mapIndexFile(f, path, seq, slots, entries)
 	if err != nil {
 		return fail(err)
@@ -264,12 +260,19 @@ func (f *file) reserve(e uint32, guard *diskguard.Guard) error {
 		return fmt.Errorf("index: %w", err)
 	}
 	to := min(max(end, f.alloc)+allocChunk, int64(len(f.data)))
-	err := unix.Fallocate(int(f.f.Fd()), unix.FALLOC_FL_KEEP_SIZE, f.alloc, to-f.alloc)
+	// The file grows with its allocation (entries are its last part): a file being
+	// written is only as long as what it holds and the chunk ahead, the mapping
+	// beyond its end is never touched, and copying it copies no untouched space.
+	err := unix.Fallocate(int(f.f.Fd()), 0, f.alloc, to-f.alloc)
 	switch {
 	case err == nil:
 	case errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS):
-		// No fallocate here (some FUSE and network file systems): the file stays
-		// sparse, and the disk guard is what keeps writes away from a full disk.
+		// No fallocate here (some FUSE and network file systems): the file is
+		// extended sparse, and the disk guard is what keeps writes away from a
+		// full disk.
+		if err := f.f.Truncate(to); err != nil {
+			return fmt.Errorf("index: extend %s: %w", f.path, err)
+		}
 	case errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT):
 		return fmt.Errorf("index: allocate %s: %w: %v", f.path, diskguard.ErrFull, err)
 	default:

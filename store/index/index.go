@@ -226,7 +226,9 @@ func openFile(path string, seq int64) (*file, header, error) {
 		fd.Close()
 		return nil, header{}, err
 	}
-	if fi, err := fd.Stat(); err != nil || fi.Size() != fileSize(h.slots, h.entries) {
+	full := fileSize(h.slots, h.entries)
+	fi, err := fd.Stat()
+	if err != nil || fi.Size() > full || fi.Size() < headerSize+int64(h.slots)*slotSize+int64(h.count)*entrySize || (h.sealed && fi.Size() != full) {
 		fd.Close()
 		return nil, header{}, fmt.Errorf("%w: file size does not match %d slots and %d entries", errBadHeader, h.slots, h.entries)
 	}
@@ -245,7 +247,7 @@ func openFile(path string, seq int64) (*file, header, error) {
 	} else {
 		// The allocation of the entries to come is made again as the writer goes;
 		// fallocate keeps what is allocated already.
-		f.alloc = f.entryOff(h.count)
+		f.alloc = fi.Size()
 		if err := f.rebuild(h.count); err != nil {
 			f.unmap()
 			return nil, header{}, err
