@@ -43,9 +43,9 @@
 // keep collisions and time limits out of the way for 8 more bytes an entry.
 //
 // Entries are appended in log order, so offsets never decrease within a file nor from
-// one file to the next, and a chain runs newest first. A file is created sparse: its
-// header and slots are allocated on disk (fallocate) at once, its entries 4 MiB at a
-// time ahead of the writer, so that no store into the mapping meets an unallocated
+// one file to the next, and a chain runs newest first. A file grows as it fills: its
+// header and slots are allocated on disk (fallocate) at creation, its entries 4 MiB at
+// a time ahead of the writer (the file ends there until it is full), so that no store into the mapping meets an unallocated
 // block on a full disk (a SIGBUS); an allocation the disk refuses makes the indexer
 // wait and retry.
 //
