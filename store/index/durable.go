@@ -111,6 +111,12 @@ func (x *Index) Truncate(off, segBytes int64) error {
 		f = x.files[keep-1]
 		cut := uint32(sort.Search(int(f.n), func(e int) bool { return entryPhys(f.entry(uint32(e))) >= off }))
 		err = f.rebuild(cut)
+		if err != nil {
+			// The slots could not be rebuilt: the entries past the cut stay in the
+			// chains, but a query takes none at or past the count.
+			f.n = min(f.n, cut)
+			f.committed.Store(f.n)
+		}
 		f.sealed = false
 		if err == nil {
 			err = f.msync(f.entryOff(min(f.synced, cut)), f.entryOff(cut))
@@ -118,8 +124,21 @@ func (x *Index) Truncate(off, segBytes int64) error {
 		if err == nil {
 			err = f.writeHeader(f.header(cut, off, false))
 		}
-		f.synced = cut
+		if err == nil {
+			f.synced = cut
+		}
 	}
+	// The list and f are cut: the committed state follows at once, so that whatever
+	// fails below, Applied is never past the entries held and Sync never meets a
+	// dropped (unmapped) file.
+	x.cmu.Lock()
+	x.cFile, x.cApplied = f, off
+	if f != nil {
+		x.cCount = f.n
+	}
+	x.cmu.Unlock()
+	x.applied.Store(off)
+	x.syncedFile = nil
 	x.mu.Unlock()
 	for _, d := range drop {
 		d.unmap()
@@ -129,6 +148,11 @@ func (x *Index) Truncate(off, segBytes int64) error {
 	}
 	if len(drop) > 0 && err == nil {
 		err = syncDir(x.o.Dir)
+	}
+	if err == nil {
+		// A topic deleted at an offset past the cut: its tombstone would hide the
+		// records a topic of the same name gets there once the log grows again.
+		err = x.tomb.lowerAbove(x.o.Dir, off)
 	}
 	if err != nil {
 		return err

@@ -172,7 +172,9 @@ func (x *Index) load() error {
 		if !ok {
 			continue
 		}
-		if seq, err := strconv.ParseInt(n, 10, 64); err == nil && seq > 0 {
+		// Only the names path gives (a fixed width of digits): "1.ix" or "+1.ix" would
+		// parse to a sequence another file already has.
+		if seq, err := strconv.ParseInt(n, 10, 64); err == nil && seq > 0 && e.Name() == filepath.Base(x.path(seq)) {
 			seqs = append(seqs, seq)
 			x.seq = max(x.seq, seq) // names are never used twice
 		}

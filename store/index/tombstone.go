@@ -127,6 +127,29 @@ func (t *tombstones) dropBelow(dir string, minPhys int64) error {
 	return nil
 }
 
+// lowerAbove lowers the tombstones past off to off: the log was cut there, and what a
+// tombstone hid past it is gone.
+func (t *tombstones) lowerAbove(dir string, off int64) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	m := make(map[string]int64, len(t.m))
+	changed := false
+	for k, v := range t.m {
+		if v > off {
+			v, changed = off, true
+		}
+		m[k] = v
+	}
+	if !changed {
+		return nil
+	}
+	if err := t.write(dir, m); err != nil {
+		return fmt.Errorf("index: lower tombstones to %d: %w", off, err)
+	}
+	t.m = m
+	return nil
+}
+
 func (t *tombstones) write(dir string, m map[string]int64) error {
 	if len(m) == 0 {
 		err := os.Remove(filepath.Join(dir, tombstoneFile))

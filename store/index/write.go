@@ -83,13 +83,16 @@ func (x *Index) Commit(applied int64) error {
 	closed := x.closed
 	var last *file
 	if !closed {
-		// Every file the round wrote into: from the one committed last to the newest.
-		for i := len(x.files) - 1; i >= 0; i-- {
+		// Every file the round wrote into, from the one committed last to the newest,
+		// oldest first: a query walks newest first, so once it sees a newer file's
+		// entries it also sees the older files' entries of the same round.
+		i := len(x.files) - 1
+		for i > 0 && x.files[i] != cf {
+			i--
+		}
+		for ; i < len(x.files); i++ {
 			f := x.files[i]
 			f.committed.Store(f.n)
-			if f == cf {
-				break
-			}
 		}
 		last = x.last()
 	}
