@@ -131,13 +131,7 @@ func (x *Index) Truncate(off, segBytes int64) error {
 	// The list and f are cut: the committed state follows at once, so that whatever
 	// fails below, Applied is never past the entries held and Sync never meets a
 	// dropped (unmapped) file.
-	x.cmu.Lock()
-	x.cFile, x.cApplied = f, off
-	if f != nil {
-		x.cCount = f.n
-	}
-	x.cmu.Unlock()
-	x.applied.Store(off)
+	x.setCommitted(f, off)
 	x.syncedFile = nil
 	x.mu.Unlock()
 	for _, d := range drop {
@@ -171,10 +165,7 @@ func (x *Index) Truncate(off, segBytes int64) error {
 		x.setFiles(append(x.files, f))
 		x.mu.Unlock()
 	}
-	x.cmu.Lock()
-	x.cFile, x.cCount, x.cApplied = f, f.n, off
-	x.cmu.Unlock()
-	x.applied.Store(off)
+	x.setCommitted(f, off)
 	x.syncedFile, x.syncedApplied = f, off
 	return nil
 }

@@ -100,15 +100,21 @@ func (x *Index) Commit(applied int64) error {
 	if closed {
 		return ErrClosed
 	}
+	x.setCommitted(last, applied)
+	x.pend = 0
+	return nil
+}
+
+// setCommitted records what Sync makes durable next: f (the newest file, nil if none)
+// through its current count, and the applied offset, which Applied reports from now on.
+func (x *Index) setCommitted(f *file, applied int64) {
 	x.cmu.Lock()
-	x.cFile, x.cApplied = last, applied
-	if last != nil {
-		x.cCount = last.n
+	x.cFile, x.cApplied = f, applied
+	if f != nil {
+		x.cCount = f.n
 	}
 	x.cmu.Unlock()
 	x.applied.Store(applied)
-	x.pend = 0
-	return nil
 }
 
 // rollback drops the entries added since the last commit: their slots get back the
