@@ -427,11 +427,10 @@ func (s *Store) waitIndexed(target int64) error {
 }
 
 // indexer is the goroutine that builds the key index. It follows the CommitLog on its
-// own, a step behind the dispatcher (which wakes it after each round), so that pebble's
-// cost — a memtable insert per key and compactions behind it, several times the cost of
-// a ConsumeQueue unit — never delays a ConsumeQueue append or a long-poll wake-up.
-// Under a sustained load beyond what pebble absorbs the index lags and catches up
-// later; QueryByKey sees a record once it is indexed.
+// own, a step behind the dispatcher (which wakes it after each round), so that the index's
+// cost — parsing the properties and a hash-slot store per key — never delays a
+// ConsumeQueue append or a long-poll wake-up. Under a load beyond what it absorbs the
+// index lags and catches up later; QueryByKey sees a record once it is indexed.
 type indexer struct {
 	tailer
 	from int64             // records below are already indexed (set by recovery)

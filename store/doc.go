@@ -15,7 +15,7 @@
 //	  commitlog/00000000001073741824
 //	  consumequeue/<topic>/<queueId>/00000000000000000000   20-byte units, 300000 a file
 //	  consumequeue/<topic>/<queueId>/00000000000006000000
-//	  index/                       pebble: the key index (package store/index)
+//	  index/000000000001.ix        the key index, mapped hash-slot files (package store/index)
 //
 // Record bytes are the v1 layout of proto/message (docs/protocol.md §4.1), the same bytes a
 // PULL_MESSAGE response carries; the CommitLog and ConsumeQueue layouts are in the
@@ -57,7 +57,7 @@
 // records, appends their ConsumeQueue units (prepared and rolled back transaction
 // records get none), tells subscribers (Subscribe) and feeds projections. A separate
 // indexer goroutine follows a step behind and adds every KEYS token and the UNIQ_KEY to
-// the key index, so pebble's cost never delays a ConsumeQueue unit. Readers see a unit
+// the key index, so indexing never delays a ConsumeQueue unit. Readers see a unit
 // only after it is written, and a unit only ever points at a complete record.
 //
 // # Reads and slice lifetime
@@ -103,11 +103,13 @@
 // step of appended bytes; space of segments deleted but still mapped for readers counts
 // as free at once. Appends fail with ErrDiskFull naming the usage above DiskMaxRatio
 // (diskSpaceWarningLevelRatio) or when less than the metadata reserve would remain;
-// the pebble key index (and the broker's databases, which share the guard) pause only
-// below half the reserve, so they always have room for their WAL, flushes and
-// compactions and never meet ENOSPC from the store's own appends. A pebble write that
-// still meets ENOSPC (another process filled the disk) pauses and re-measures; an index
-// opened on a critically full disk is read-only until space returns. Each level change
+// the key index and the broker's pebble databases (which share the guard) pause only
+// below half the reserve, so they always have room for their WAL, flushes, compactions
+// and index files and never meet ENOSPC from the store's own appends. A write that
+// still meets ENOSPC (another process filled the disk) pauses and re-measures: the key
+// index allocates its files ahead of its writes, so it learns of a full disk from
+// fallocate, and its indexer retries the round; a pebble database opened on a
+// critically full disk is read-only until space returns. Each level change
 // is logged once; writes resume by themselves.
 //
 // A goroutine deletes whole CommitLog segments every second: older than

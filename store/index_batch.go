@@ -2,11 +2,11 @@ package store
 
 import "time"
 
-// The indexer commits one pebble batch per round. Under a steady load a round would
-// hold only the few records appended since the last one, and pebble's cost per entry
-// falls as batches grow (the entries of a batch are sorted and share their skiplist
-// path, and the applied offset is written once per batch); so a round that finds little
-// to do waits a moment for more.
+// The indexer commits once per round. Under a steady load a round would hold only the
+// few records appended since the last one, and each round costs a goroutine wake-up
+// and a commit, which fewer, larger rounds share (the batching once served the pebble
+// index, whose cost per entry fell with the batch); so a round that finds little to do
+// waits a moment for more.
 const (
 	// indexBatchBytes is the backlog of log a round indexes without waiting
 	// (about 200 records of 1 KiB).

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rocketgo/rocketgo/store/index"
 	"github.com/rocketgo/rocketgo/store/internal/segment"
 )
 
@@ -83,6 +84,11 @@ type Options struct {
 	// TruncateOnCorruption lets Open cut the CommitLog at a corrupt record that valid
 	// records follow, losing them, instead of refusing to open (false).
 	TruncateOnCorruption bool `mapstructure:"truncateOnCorruption"`
+	// MaxHashSlotNum and MaxIndexNum size each new key index file: its hash slots
+	// (5,000,000) and entries (20,000,000), Apache RocketMQ's keys and defaults. A
+	// file keeps the sizes it was created with.
+	MaxHashSlotNum int `mapstructure:"maxHashSlotNum"`
+	MaxIndexNum    int `mapstructure:"maxIndexNum"`
 	// Now is the clock for store timestamps and retention; time.Now by default.
 	Now func() time.Time `mapstructure:"-"`
 	// Logger receives the store's logs; zerolog.Nop() by default.
@@ -107,6 +113,8 @@ func DefaultOptions() Options {
 		DiskWarnRatio:         0.85,
 		DiskMaxRatio:          0.90,
 		DiskFullPolicy:        DeleteOldest,
+		MaxHashSlotNum:        index.DefaultSlots,
+		MaxIndexNum:           index.DefaultEntries,
 		Now:                   time.Now,
 		Logger:                zerolog.Nop(),
 	}
@@ -152,6 +160,10 @@ func (o Options) Validate() error {
 		return fmt.Errorf("store: diskSpaceWarningLevelRatio %g must be in (0, 1] and not below diskSpaceCleanForciblyRatio %g", o.DiskMaxRatio, o.DiskWarnRatio)
 	case o.DiskFullPolicy != DeleteOldest && o.DiskFullPolicy != RejectNew:
 		return fmt.Errorf("store: diskFullPolicy %q is neither %s nor %s", o.DiskFullPolicy, DeleteOldest, RejectNew)
+	case o.MaxHashSlotNum <= 0 || o.MaxHashSlotNum > index.MaxSlots:
+		return fmt.Errorf("store: maxHashSlotNum %d must be in [1, %d]", o.MaxHashSlotNum, index.MaxSlots)
+	case o.MaxIndexNum <= 0 || o.MaxIndexNum > index.MaxEntries:
+		return fmt.Errorf("store: maxIndexNum %d must be in [1, %d]", o.MaxIndexNum, index.MaxEntries)
 	}
 	return nil
 }

@@ -171,8 +171,8 @@ func (s *Store) recover() error {
 		}
 	}
 	st.RedispatchedFrom, st.RedispatchedBytes = start, end-start
-	// The key index catches up in the background: pebble's cost per key is several
-	// times a ConsumeQueue unit's, and nothing but QueryByKey waits for it.
+	// The key index catches up in the background: nothing but QueryByKey waits for
+	// it.
 	s.ix.from = idxApplied
 	ixStart := max(idxApplied, logMin)
 	s.ix.pos.Store(ixStart)

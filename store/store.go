@@ -132,7 +132,8 @@ func (s *Store) open() error {
 	})
 	s.d.rd, s.ix.rd = s.cl.NewReader(), s.cl.NewReader()
 	s.guard = s.newGuard()
-	idx, err := index.Open(index.Options{Dir: filepath.Join(s.o.Dir, indexDir), Logger: s.o.Logger, Guard: s.guard})
+	idx, err := index.Open(index.Options{Dir: filepath.Join(s.o.Dir, indexDir), Logger: s.o.Logger, Guard: s.guard,
+		Slots: s.o.MaxHashSlotNum, Entries: s.o.MaxIndexNum})
 	if err != nil {
 		return err
 	}

@@ -1,35 +1,33 @@
 package index
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/rs/zerolog"
 
-	"github.com/rocketgo/rocketgo/internal/pebblelog"
 	"github.com/rocketgo/rocketgo/store/diskguard"
 )
 
-// Key prefixes and sizes (see doc.go for the layouts).
+// Default sizes of an index file: Apache RocketMQ's maxHashSlotNum and maxIndexNum.
 const (
-	prefixEntry     = 'k'
-	prefixMeta      = 'm'
-	prefixTombstone = 't'
-	entryLen        = 1 + 8 + 8 + 8 // prefix, segment, hash, physical offset
+	DefaultSlots   = 5_000_000
+	DefaultEntries = 20_000_000
 )
 
-var appliedKey = []byte{prefixMeta, 'a', 'p', 'p', 'l', 'i', 'e', 'd'}
-
-// defaultBucketBytes is how much CommitLog one bucket of entries covers (Options).
-const defaultBucketBytes = 64 << 20
-
-// maxBatchKeys bounds the entries of one uncommitted batch: past it, Full reports true
-// and the writer commits, so memory stays bounded and entries become visible steadily.
+// maxBatchKeys bounds the entries of one uncommitted round: past it, Full reports true
+// and the writer commits, so entries become visible steadily.
 const maxBatchKeys = 16384
+
+// fileSuffix names index files; the name before it is the file's sequence number.
+const fileSuffix = ".ix"
 
 // ErrClosed reports use of a closed index.
 var ErrClosed = errors.New("index: closed")
@@ -38,42 +36,52 @@ var ErrClosed = errors.New("index: closed")
 type Options struct {
 	Dir    string
 	Logger zerolog.Logger
-	// Guard, if set, is asked before every write: while the disk is critically full
-	// writes fail with an error wrapping diskguard.ErrFull instead of reaching pebble,
-	// and an index opened on such a disk is read-only until space returns.
+	// Guard, if set, is asked before the index allocates disk: while the disk is
+	// critically full writes fail with an error wrapping diskguard.ErrFull.
 	Guard *diskguard.Guard
-	// BucketBytes is how much CommitLog one bucket of entries covers, 64 MiB if 0
-	// (doc.go). Tests make it small.
-	BucketBytes int64
+	// Slots and Entries size each new index file: hash slots (Apache's maxHashSlotNum)
+	// and entries (maxIndexNum); DefaultSlots and DefaultEntries if 0. Files already
+	// written keep the sizes their header names.
+	Slots, Entries int
 }
 
-// Index maps (topic, key) to the CommitLog offsets of the records that carry the key.
-// Entries hold a 64-bit hash of the pair, not the strings, so an entry is 25 bytes of
-// key and 8 of value whatever the key's length; the hash may collide, so Query returns
-// candidates that the caller checks against the records.
+// Index maps (topic, key) to the CommitLog offsets of the records that carry the key,
+// in mapped hash-slot files (doc.go). Entries hold a 64-bit hash of the pair, not the
+// strings, so Query returns candidates that the caller checks against the records.
 //
-// Pebble runs without its write-ahead log: committed entries live in the memtable
-// until a flush writes them to a table, which Sync forces. A crash loses what was not
-// flushed, together with the applied offset that covered it, so the index comes back
-// consistent, only behind, and the store indexes the log again from there.
-//
-// One goroutine writes (Add, Commit, Truncate); Query, Applied, Sync, DeleteBefore and
-// DeleteTopic may run concurrently with it.
+// One goroutine writes (Add, Full, Commit, Writable, Truncate); Query, Applied, Sync,
+// DeleteBefore and DeleteTopic may run concurrently with it.
 type Index struct {
 	o   Options
 	log zerolog.Logger
 
-	// mu is held shared by every use of db and exclusively while the writer reopens it
-	// (read-only after a start on a full disk, or after pebble failed a write).
-	mu       sync.RWMutex
-	db       *pebble.DB
-	readOnly bool        // db was opened read-only (guarded by mu)
-	broken   atomic.Bool // pebble failed a write it cannot undo; reopen before writing
+	// syncMu orders the operations that write headers or remove files (Sync,
+	// Truncate, DeleteBefore, DeleteTopic, Abandon, and a writer dropping a file it
+	// created in a failed round).
+	syncMu sync.Mutex
+	// mu guards files and closed: held shared by queries, exclusively while the list
+	// changes or a file's entries are cut.
+	mu     sync.RWMutex
+	files  []*file // ascending sequence; the last is the writer's
+	cur    *file   // the last of files (set under mu by the writer)
+	closed bool
+	seq    int64 // sequence of the newest file created
 
-	batch   *pebble.Batch
-	pend    []pending // entries added since the last commit
-	applied atomic.Int64
-	flushed atomic.Int64 // applied offset of the last flush: what survives a crash
+	// The committed state, set by Commit and Truncate, read by Sync: the writer's
+	// file then, its entries and the applied offset they cover.
+	cmu      sync.Mutex
+	cFile    *file
+	cCount   uint32
+	cApplied int64
+	applied  atomic.Int64
+
+	pend    int   // entries added since the last commit (writer)
+	failErr error // an Add of this round failed; Commit reports it (writer)
+
+	syncedFile    *file // the file and applied offset of the last Sync (syncMu)
+	syncedApplied int64
+
+	tomb tombstones
 
 	// lastTopic and lastTopicHash are the topic of the last Add and the hash state
 	// after it (fnvTopic): consecutive records mostly share their topic, whose bytes
@@ -83,113 +91,186 @@ type Index struct {
 	lastTopicHash uint64
 }
 
-// Open opens (or creates) the index in o.Dir. On a critically full disk (o.Guard) it
-// opens read-only: queries are served and writes fail until space returns, when the
-// next Commit reopens it read-write.
+// Open opens (or creates) the index in o.Dir. A directory holding the key index of
+// earlier versions (a pebble database) is emptied: the index starts at offset 0 and
+// the store indexes its log again. On a disk too full to create the first file, Open
+// succeeds and writes fail until space returns.
 func Open(o Options) (*Index, error) {
-	if o.BucketBytes <= 0 {
-		o.BucketBytes = defaultBucketBytes
+	if o.Slots <= 0 {
+		o.Slots = DefaultSlots
 	}
+	if o.Entries <= 0 {
+		o.Entries = DefaultEntries
+	}
+	o.Slots, o.Entries = min(o.Slots, MaxSlots), min(o.Entries, MaxEntries)
 	x := &Index{o: o, log: o.Logger.With().Str("component", "index").Logger(), lastTopicHash: fnvTopic(nil)}
-	if err := x.open(); err != nil {
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	if err := x.dropPebble(); err != nil {
 		return nil, err
 	}
-	if x.readOnly {
-		x.log.Warn().Str("dir", o.Dir).Msg("disk critically full: key index opened read-only; indexing resumes when space returns")
+	if err := x.tomb.load(o.Dir); err != nil {
+		x.log.Warn().Err(err).Msg("key index tombstones unreadable; deleted topics' keys may be found again")
 	}
+	if err := x.load(); err != nil {
+		x.closeFiles()
+		return nil, err
+	}
+	x.setFiles(x.files)
+	if f := x.last(); f == nil || f.n == f.entries {
+		if err := x.roll(x.applied.Load()); err != nil {
+			x.log.Warn().Err(err).Msg("key index file not created; indexing resumes when space returns")
+		}
+	}
+	x.cFile, x.cApplied = x.last(), x.applied.Load()
+	if x.cFile != nil {
+		x.cCount = x.cFile.n
+	}
+	x.syncedFile, x.syncedApplied = x.cFile, x.cApplied
 	return x, nil
 }
 
-// open opens the database and reads the applied offset. Callers hold mu (or own x).
-func (x *Index) open() (err error) {
-	defer diskguard.Recover(&err)
-	opts := pebbleOptions(x.log)
-	readOnly := diskguard.Pebble(opts, x.o.Guard, x.log)
-	db, err := pebble.Open(x.o.Dir, opts)
+// dropPebble removes the pebble database of earlier versions from the directory.
+func (x *Index) dropPebble() error {
+	ents, err := os.ReadDir(x.o.Dir)
 	if err != nil {
-		return fmt.Errorf("index: open %s: %w", x.o.Dir, err)
-	}
-	v, closer, err := db.Get(appliedKey)
-	switch {
-	case err == nil:
-		if len(v) == 8 {
-			x.applied.Store(int64(binary.BigEndian.Uint64(v)))
-			x.flushed.Store(x.applied.Load())
-		}
-		closer.Close()
-	case errors.Is(err, pebble.ErrNotFound):
-	default:
-		db.Close()
-		return fmt.Errorf("index: read applied offset: %w", err)
-	}
-	x.db, x.readOnly = db, readOnly
-	x.broken.Store(false)
-	x.batch = db.NewBatch()
-	return nil
-}
-
-// writable returns nil when a write may reach pebble now: the guard allows it, and an
-// index that is read-only or broken is reopened read-write first. Only the writer
-// goroutine calls it.
-func (x *Index) writable() error {
-	if err := x.o.Guard.AllowMeta(); err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
-	x.mu.RLock()
-	ok := x.db != nil && !x.readOnly && !x.broken.Load()
-	closed := x.db == nil
-	x.mu.RUnlock()
-	if closed {
-		return ErrClosed
+	pebble := false
+	for _, e := range ents {
+		if n := e.Name(); n == "CURRENT" || strings.HasPrefix(n, "MANIFEST-") {
+			pebble = true
+		}
 	}
-	if ok {
+	if !pebble {
 		return nil
 	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	x.batch.Close()
-	x.pend = x.pend[:0]
-	if err := x.closeDB(); err != nil {
-		x.log.Warn().Err(err).Msg("closing the key index before reopening it")
+	x.log.Warn().Str("dir", x.o.Dir).Msg("key index of an earlier version (pebble) removed; the log is indexed again from its start")
+	for _, e := range ents {
+		if n := e.Name(); !strings.HasSuffix(n, fileSuffix) && n != tombstoneFile {
+			if err := os.RemoveAll(filepath.Join(x.o.Dir, n)); err != nil {
+				return fmt.Errorf("index: remove the earlier index: %w", err)
+			}
+		}
 	}
-	if err := x.open(); err != nil {
-		return err
-	}
-	if x.readOnly {
-		return fmt.Errorf("index: %w: reopened read-only", diskguard.ErrFull)
-	}
-	x.log.Info().Msg("key index writable again")
-	return errReopened
+	return syncDir(x.o.Dir)
 }
 
-// errReopened tells the writer that the database was reopened and its pending
-// entries dropped: it adds them again.
-var errReopened = fmt.Errorf("index: %w: reopened after a full disk; entries to be added again", diskguard.ErrFull)
-
-// Writable returns nil when the writer may add and commit entries now, reopening a
-// read-only or failed database read-write first; otherwise an error wrapping
-// diskguard.ErrFull. The store's indexer asks before each round.
-func (x *Index) Writable() error {
-	if err := x.writable(); err != nil && err != errReopened {
-		return err
+// load maps the index files of the directory and finds the applied offset: that of the
+// newest file whose header is whole. Files after a damaged header, or after a file
+// that is not sealed (a roll whose seal never reached the disk), are removed: the
+// store indexes the log again from the applied offset.
+func (x *Index) load() error {
+	ents, err := os.ReadDir(x.o.Dir)
+	if err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	var seqs []int64
+	for _, e := range ents {
+		n, ok := strings.CutSuffix(e.Name(), fileSuffix)
+		if !ok {
+			continue
+		}
+		// Only the names path gives (a fixed width of digits): "1.ix" or "+1.ix" would
+		// parse to a sequence another file already has.
+		if seq, err := strconv.ParseInt(n, 10, 64); err == nil && seq > 0 && e.Name() == filepath.Base(x.path(seq)) {
+			seqs = append(seqs, seq)
+			x.seq = max(x.seq, seq) // names are never used twice
+		}
+	}
+	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
+	for i, seq := range seqs {
+		path := x.path(seq)
+		f, h, err := openFile(path, seq)
+		if err != nil {
+			x.log.Warn().Err(err).Str("file", path).Msg("key index file damaged; it and later files are dropped, the log is indexed again")
+			return x.removeSeqs(seqs[i:])
+		}
+		x.files = append(x.files, f)
+		x.applied.Store(h.applied)
+		if !h.sealed {
+			if i+1 < len(seqs) {
+				x.log.Warn().Str("file", path).Msg("key index files after an unsealed one dropped")
+			}
+			return x.removeSeqs(seqs[i+1:])
+		}
 	}
 	return nil
 }
 
-// closeDB closes db, catching pebble's fatal reports. Callers hold mu exclusively.
-func (x *Index) closeDB() (err error) {
-	defer diskguard.Recover(&err)
-	db := x.db
-	x.db = nil
-	return db.Close()
+func (x *Index) removeSeqs(seqs []int64) error {
+	for _, seq := range seqs {
+		if err := os.Remove(x.path(seq)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("index: %w", err)
+		}
+	}
+	if len(seqs) > 0 {
+		return syncDir(x.o.Dir)
+	}
+	return nil
 }
 
-// failed records a write pebble reported fatal: the database is reopened before the
-// next write.
-func (x *Index) failed(err error) {
-	var fe *pebblelog.Fatal
-	if errors.As(err, &fe) {
-		x.broken.Store(true)
+// openFile maps an existing index file and checks its header. An unsealed file's slots
+// are rebuilt from its durable entries; what lies past them is ignored.
+func openFile(path string, seq int64) (*file, header, error) {
+	fd, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, header{}, fmt.Errorf("index: %w", err)
+	}
+	var b [headerSize]byte
+	if _, err := fd.ReadAt(b[:], 0); err != nil {
+		fd.Close()
+		return nil, header{}, fmt.Errorf("%w: %v", errBadHeader, err)
+	}
+	h, err := decodeHeader(b[:])
+	if err != nil {
+		fd.Close()
+		return nil, header{}, err
+	}
+	full := fileSize(h.slots, h.entries)
+	fi, err := fd.Stat()
+	if err != nil || fi.Size() > full || fi.Size() < headerSize+int64(h.slots)*slotSize+int64(h.count)*entrySize || (h.sealed && fi.Size() != full) {
+		fd.Close()
+		return nil, header{}, fmt.Errorf("%w: file size does not match %d slots and %d entries", errBadHeader, h.slots, h.entries)
+	}
+	f, err := mapIndexFile(fd, path, seq, h.slots, h.entries)
+	if err != nil {
+		fd.Close()
+		return nil, header{}, err
+	}
+	f.minMS.Store(h.minMS)
+	f.maxMS.Store(h.maxMS)
+	f.synced, f.sealed, f.startApplied = h.count, h.sealed, h.applied
+	if h.sealed {
+		f.n = h.count
+		f.committed.Store(h.count)
+		f.alloc = int64(len(f.data))
+	} else {
+		// The allocation of the entries to come is made again as the writer goes;
+		// fallocate keeps what is allocated already.
+		f.alloc = fi.Size()
+		if err := f.rebuild(h.count); err != nil {
+			f.unmap()
+			return nil, header{}, err
+		}
+	}
+	return f, h, nil
+}
+
+func (x *Index) path(seq int64) string {
+	return filepath.Join(x.o.Dir, fmt.Sprintf("%012d%s", seq, fileSuffix))
+}
+
+// last returns the writer's file, nil if there is none. Only the writer calls it:
+// DeleteBefore may change the list meanwhile, never its last file.
+func (x *Index) last() *file { return x.cur }
+
+// setFiles replaces the file list and the writer's file. Callers hold mu exclusively.
+func (x *Index) setFiles(files []*file) {
+	x.files, x.cur = files, nil
+	if len(files) > 0 {
+		x.cur = files[len(files)-1]
 	}
 }
 
@@ -197,391 +278,70 @@ func (x *Index) failed(err error) {
 // It is safe to call from any goroutine.
 func (x *Index) Applied() int64 { return x.applied.Load() }
 
-func entryKey(dst *[entryLen]byte, seg int64, hash uint64, phys int64) {
-	dst[0] = prefixEntry
-	binary.BigEndian.PutUint64(dst[1:], uint64(seg))
-	binary.BigEndian.PutUint64(dst[9:], hash)
-	binary.BigEndian.PutUint64(dst[17:], uint64(phys))
-}
-
-// Add indexes key for the record at phys (stored at storeMS) in the CommitLog segment
-// that starts at seg. The entry becomes visible at the next Commit.
-func (x *Index) Add(seg int64, topic, key []byte, phys, storeMS int64) error {
-	if len(key) == 0 {
-		return nil
-	}
-	if string(topic) != string(x.lastTopic) {
-		x.lastTopic = append(x.lastTopic[:0], topic...)
-		x.lastTopicHash = fnvTopic(topic)
-	}
-	x.pend = append(x.pend, pending{
-		bucket: uint64(bucketOf(seg, phys, x.o.BucketBytes)),
-		hash:   fnvKey(x.lastTopicHash, key),
-		phys:   phys,
-		ms:     storeMS,
-	})
-	return nil
-}
-
-// fnv64a returns the 64-bit hash an entry of (topic, key) is stored under: FNV-1a over
-// the topic, a zero byte and the key. It is part of the on-disk format.
-func fnv64a(topic, key []byte) uint64 { return fnvKey(fnvTopic(topic), key) }
-
-// FNV-1a's 64-bit parameters.
-const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
-)
-
-// fnvTopic returns the FNV-1a state after topic and the zero separator.
-func fnvTopic(topic []byte) uint64 {
-	h := uint64(fnvOffset)
-	for _, c := range topic {
-		h ^= uint64(c)
-		h *= fnvPrime
-	}
-	return h * fnvPrime // the zero separator: h ^= 0 leaves h as is
-}
-
-// fnvKey continues the state h of fnvTopic over key.
-func fnvKey(h uint64, key []byte) uint64 {
-	for _, c := range key {
-		h ^= uint64(c)
-		h *= fnvPrime
-	}
-	return h
-}
-
-// Full reports whether the pending batch has reached its bound and should be committed.
-func (x *Index) Full() bool { return len(x.pend) >= maxBatchKeys }
-
-// Commit makes every entry added since the last commit visible, together with the new
-// applied offset, in one atomic pebble batch. It reaches the disk with the next flush
-// (Sync, or pebble's own when the memtable is full); memtables are flushed in order and
-// a batch lies in one, so after a crash pebble holds a prefix of the batches, and the
-// applied offset in it matches its entries.
-//
-// On a full disk (or a read-only index) Commit drops the pending entries and returns
-// an error wrapping diskguard.ErrFull; the writer adds them again when it retries.
-func (x *Index) Commit(applied int64) (err error) {
-	if len(x.pend) == 0 && applied == x.applied.Load() {
-		return nil
-	}
-	if err := x.writable(); err != nil {
-		x.batch.Reset()
-		x.pend = x.pend[:0]
-		return err
-	}
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	defer func() {
-		x.batch.Reset()
-		x.pend = x.pend[:0]
-		if err != nil {
-			x.failed(err)
-		}
-	}()
-	defer diskguard.Recover(&err)
-	if err := fill(x.batch, x.pend); err != nil {
-		return fmt.Errorf("index: %w", err)
-	}
-	var v [8]byte
-	binary.BigEndian.PutUint64(v[:], uint64(applied))
-	if err := x.batch.Set(appliedKey, v[:], nil); err != nil {
-		return fmt.Errorf("index: %w", err)
-	}
-	if err := x.batch.Commit(pebble.NoSync); err != nil {
-		return fmt.Errorf("index: commit: %w", err)
-	}
-	x.applied.Store(applied)
-	return nil
-}
-
-// Sync makes every committed batch durable: it flushes the memtable to a table when
-// anything was committed since the last flush. A read-only index has nothing to sync.
-func (x *Index) Sync() (err error) {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	if x.db == nil {
+// Writable returns nil when the writer may add and commit entries now; otherwise an
+// error wrapping diskguard.ErrFull (the disk has no room for the next entries) or
+// ErrClosed. The store's indexer asks before each round.
+func (x *Index) Writable() error {
+	if x.isClosed() {
 		return ErrClosed
-	}
-	if x.readOnly || x.broken.Load() {
-		return nil
-	}
-	if err := x.o.Guard.AllowMeta(); err != nil {
-		return fmt.Errorf("index: sync: %w", err)
-	}
-	defer diskguard.Recover(&err)
-	applied := x.applied.Load()
-	if applied == x.flushed.Load() {
-		return nil
-	}
-	if err := x.db.Flush(); err != nil {
-		return fmt.Errorf("index: sync: %w", err)
-	}
-	x.flushed.Store(applied)
-	return nil
-}
-
-// Truncate removes every entry for a record at or past off and lowers the applied
-// offset to off (the CommitLog was cut there). Pending uncommitted entries are dropped.
-// The entries of the segments past the one holding off go by range deletion; those of
-// that segment are found by scanning its entries, which happens only when the index
-// outran a log that lost its tail (a machine crash).
-func (x *Index) Truncate(off, segBytes int64) (err error) {
-	x.batch.Reset()
-	x.pend = x.pend[:0]
-	if x.applied.Load() <= off {
-		return nil
-	}
-	if err := x.writable(); err != nil {
-		return err
-	}
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	defer diskguard.Recover(&err)
-	seg := off - off%segBytes
-	b := x.db.NewBatch()
-	defer b.Close()
-	var lo, hi [entryLen]byte
-	entryKey(&lo, seg+segBytes, 0, 0)
-	if err := b.DeleteRange(lo[:9], []byte{prefixEntry + 1}, nil); err != nil {
-		return fmt.Errorf("index: %w", err)
-	}
-	entryKey(&lo, seg, 0, 0)
-	entryKey(&hi, seg+segBytes, 0, 0)
-	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: lo[:9], UpperBound: hi[:9]})
-	if err != nil {
-		return fmt.Errorf("index: %w", err)
-	}
-	for ok := it.First(); ok; ok = it.Next() {
-		k := it.Key()
-		if len(k) == entryLen && int64(binary.BigEndian.Uint64(k[17:])) >= off {
-			if err := b.Delete(k, nil); err != nil {
-				it.Close()
-				return fmt.Errorf("index: %w", err)
-			}
-		}
-	}
-	if err := it.Close(); err != nil {
-		return fmt.Errorf("index: %w", err)
-	}
-	var v [8]byte
-	binary.BigEndian.PutUint64(v[:], uint64(off))
-	if err := b.Set(appliedKey, v[:], nil); err != nil {
-		return fmt.Errorf("index: %w", err)
-	}
-	if err := b.Commit(pebble.NoSync); err != nil {
-		return fmt.Errorf("index: truncate: %w", err)
-	}
-	x.applied.Store(off)
-	// Durable at once: records past off will be appended and indexed again, and a
-	// crash must not bring back the old entries with an applied offset past them.
-	if err := x.db.Flush(); err != nil {
-		return fmt.Errorf("index: truncate: %w", err)
-	}
-	x.flushed.Store(off)
-	return nil
-}
-
-// DeleteBefore drops every entry of the CommitLog segments that start below minSeg (they
-// were deleted by retention) with one range deletion, however many entries there are.
-// It may run concurrently with the writer.
-func (x *Index) DeleteBefore(minSeg int64) (err error) {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	if err := x.usable(); err != nil {
-		return err
-	}
-	defer diskguard.Recover(&err)
-	var hi [entryLen]byte
-	entryKey(&hi, minSeg, 0, 0)
-	if err := x.db.DeleteRange([]byte{prefixEntry}, hi[:9], pebble.NoSync); err != nil {
-		return fmt.Errorf("index: delete before %d: %w", minSeg, err)
-	}
-	if err := x.dropTombstones(minSeg); err != nil {
-		return err
-	}
-	// Durable at once: without a write-ahead log a deletion lives only in the memtable,
-	// and Sync flushes only when the applied offset moved, so a restart would bring the
-	// entries back. Retention deletes a segment rarely; one flush per deletion is cheap.
-	if err := x.db.Flush(); err != nil {
-		return fmt.Errorf("index: delete before %d: %w", minSeg, err)
-	}
-	return nil
-}
-
-// DeleteTopic hides every entry of topic for a record below off (the topic was deleted
-// when the log ended at off): entries are keyed by hash, so they cannot be found by
-// topic; a tombstone makes Query skip them instead, and DeleteBefore drops the
-// tombstone once retention has removed the records.
-func (x *Index) DeleteTopic(topic string, off int64) (err error) {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	if err := x.usable(); err != nil {
-		return err
-	}
-	defer diskguard.Recover(&err)
-	var v [8]byte
-	binary.BigEndian.PutUint64(v[:], uint64(off))
-	if err := x.db.Set(append([]byte{prefixTombstone}, topic...), v[:], pebble.NoSync); err != nil {
-		return fmt.Errorf("index: delete topic %s: %w", topic, err)
-	}
-	// Durable at once, as the deletion it records.
-	if err := x.db.Flush(); err != nil {
-		return fmt.Errorf("index: delete topic %s: %w", topic, err)
-	}
-	return nil
-}
-
-// deletedBefore returns the offset below which topic's entries are hidden, 0 if none.
-func (x *Index) deletedBefore(topic []byte) (int64, error) {
-	v, closer, err := x.db.Get(append([]byte{prefixTombstone}, topic...))
-	if errors.Is(err, pebble.ErrNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("index: %w", err)
-	}
-	defer closer.Close()
-	if len(v) != 8 {
-		return 0, nil
-	}
-	return int64(binary.BigEndian.Uint64(v)), nil
-}
-
-// dropTombstones removes the tombstones of topics deleted below minPhys: none of their
-// hidden records is stored any more.
-func (x *Index) dropTombstones(minPhys int64) error {
-	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixTombstone}, UpperBound: []byte{prefixTombstone + 1}})
-	if err != nil {
-		return fmt.Errorf("index: %w", err)
-	}
-	b := x.db.NewBatch()
-	defer b.Close()
-	for ok := it.First(); ok; ok = it.Next() {
-		if v := it.Value(); len(v) == 8 && int64(binary.BigEndian.Uint64(v)) <= minPhys {
-			if err := b.Delete(it.Key(), nil); err != nil {
-				it.Close()
-				return fmt.Errorf("index: %w", err)
-			}
-		}
-	}
-	if err := it.Close(); err != nil {
-		return fmt.Errorf("index: %w", err)
-	}
-	if b.Empty() {
-		return nil
-	}
-	return b.Commit(pebble.NoSync)
-}
-
-// Candidate is an index entry: a record that may carry the key (hashes can collide).
-type Candidate struct {
-	Offset  int64 // CommitLog physical offset
-	StoreMS int64 // store timestamp
-}
-
-// Query calls fn with the entries of (topic, key) whose store time is within
-// [beginMS, endMS], newest first, looking in the given segments (ascending starts),
-// until fn returns false.
-func (x *Index) Query(topic, key []byte, beginMS, endMS int64, segs []int64, fn func(Candidate) bool) error {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	if x.db == nil {
-		return ErrClosed
-	}
-	h := fnv64a(topic, key)
-	hidden, err := x.deletedBefore(topic)
-	if err != nil {
-		return err
-	}
-	if len(segs) == 0 {
-		return nil
-	}
-	it, err := x.db.NewIter(nil)
-	if err != nil {
-		return fmt.Errorf("index: %w", err)
-	}
-	var lo, hi [entryLen]byte
-	bucket := func(b int64) bool {
-		entryKey(&lo, b, h, 0)
-		entryKey(&hi, b, h+1, 0)
-		upper := hi[:17]
-		if h == ^uint64(0) {
-			entryKey(&hi, b+1, 0, 0)
-			upper = hi[:9]
-		}
-		it.SetBounds(lo[:17], upper)
-		more := true
-		for ok := it.Last(); ok && more; ok = it.Prev() {
-			k, v := it.Key(), it.Value()
-			if len(k) != entryLen || len(v) != 8 {
-				continue
-			}
-			ts := int64(binary.BigEndian.Uint64(v))
-			phys := int64(binary.BigEndian.Uint64(k[17:]))
-			if ts < beginMS || ts > endMS || phys < hidden {
-				continue
-			}
-			more = fn(Candidate{Offset: phys, StoreMS: ts})
-		}
-		return more && it.Error() == nil
-	}
-	// Entries lie below the applied offset: the newest segment's buckets end there.
-	end := x.applied.Load()
-	for i := len(segs) - 1; i >= 0; i-- {
-		if i < len(segs)-1 {
-			end = segs[i+1]
-		}
-		if !buckets(segs[i], end, x.o.BucketBytes, bucket) {
-			break
-		}
-	}
-	if err := it.Close(); err != nil {
-		return fmt.Errorf("index: %w", err)
-	}
-	return nil
-}
-
-// usable returns nil when a write from outside the writer goroutine may go to pebble.
-// Callers hold mu shared.
-func (x *Index) usable() error {
-	switch {
-	case x.db == nil:
-		return ErrClosed
-	case x.readOnly || x.broken.Load():
-		return fmt.Errorf("index: %w: read-only until space returns", diskguard.ErrFull)
 	}
 	if err := x.o.Guard.AllowMeta(); err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
-	return nil
+	f := x.last()
+	if f == nil || f.n == f.entries {
+		return x.roll(x.applied.Load())
+	}
+	return f.reserve(f.n, x.o.Guard)
 }
 
-// Close flushes what was committed (Sync) and closes the index.
+func (x *Index) isClosed() bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.closed
+}
+
+// Close makes what was committed durable (Sync) and closes the index.
 func (x *Index) Close() error {
 	serr := x.Sync()
 	if errors.Is(serr, ErrClosed) {
 		return nil
 	}
-	if err := x.Abandon(); err != nil {
-		return err
-	}
+	x.Abandon()
 	return serr
 }
 
-// Abandon closes the index without flushing: what was committed since the last Sync
-// is lost, as in a crash. Tests use it.
+// Abandon closes the index without Sync: what was committed since the last Sync is
+// lost, as in a crash. Tests use it.
 func (x *Index) Abandon() error {
+	x.syncMu.Lock()
+	defer x.syncMu.Unlock()
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.db == nil {
+	if x.closed {
 		return nil
 	}
-	x.batch.Close()
-	if err := x.closeDB(); err != nil {
-		return fmt.Errorf("index: close: %w", err)
+	x.closed = true
+	x.closeFiles()
+	return nil
+}
+
+func (x *Index) closeFiles() {
+	for _, f := range x.files {
+		f.unmap()
+	}
+	x.setFiles(nil)
+}
+
+// syncDir fsyncs a directory so that file creations and removals in it are durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("index: sync %s: %w", dir, err)
 	}
 	return nil
 }
