@@ -36,7 +36,8 @@ type Projection interface {
 	// (exclusive): the offset just past the last record it keeps. Called on the
 	// dispatcher goroutine when the projection is added.
 	Applied() int64
-	// Apply adds one record, a slice of the mapping that is valid only during the call.
+	// Apply adds one record, a slice of the mapping or of the dispatcher's read buffer
+	// that is valid only during the call.
 	// It must not block. An error stops the feeding of this projection (logged); it
 	// resumes from Applied() at the next Open.
 	Apply(rec []byte, physicalOffset int64) error
@@ -434,7 +435,7 @@ func (s *Store) waitIndexed(target int64) error {
 type indexer struct {
 	tailer
 	from int64             // records below are already indexed (set by recovery)
-	rd   *commitlog.Reader // reads the records indexed under SYNC_FLUSH; the indexer goroutine's
+	rd   *commitlog.Reader // reads the records indexed under SYNC_FLUSH; used only by the indexer goroutine
 }
 
 func (s *Store) indexLoop() {

@@ -70,14 +70,15 @@
 // # Recovery
 //
 // Open finds the abort marker after an unclean stop. Either way it verifies the
-// CommitLog from the smallest of F, D and the index's applied offset — so every record
-// re-dispatched is verified, and the work is bounded by the checkpoint interval, not
+// CommitLog from the smaller of F and D — so every record re-dispatched is verified,
+// and the work is bounded by the checkpoint interval, not
 // the log size — and cuts it at the first invalid record. An invalid record with valid
 // records after it, or below F, is corruption: Open refuses with an error that wraps
 // ErrCorruption and names the file and offset, unless TruncateOnCorruption. Then the
 // ConsumeQueues drop every unit at or past min(D, end) (and torn ones), the index is cut
-// back if it is ahead of the log, and both are rebuilt by re-dispatching the rest
-// before Open returns. RecoveryStats reports what happened.
+// back if it is ahead of the log, and the queues are rebuilt by re-dispatching the rest
+// before Open returns; the index catches up from its applied offset in the background.
+// RecoveryStats reports what happened.
 //
 // # Goroutines and locks
 //

@@ -81,6 +81,13 @@ func Open(o Options) (*Store, error) {
 	if o.DiskFullPolicy == "" {
 		o.DiskFullPolicy = DeleteOldest
 	}
+	// Options built by hand before these keys existed leave them zero.
+	if o.MaxHashSlotNum == 0 {
+		o.MaxHashSlotNum = index.DefaultSlots
+	}
+	if o.MaxIndexNum == 0 {
+		o.MaxIndexNum = index.DefaultEntries
+	}
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}

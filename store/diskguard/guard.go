@@ -1,7 +1,7 @@
 // Package diskguard tracks the free space of the file system under a directory cheaply
 // enough to be asked before every write, and tells each kind of writer whether it may
-// write. The store's appends and the pebble databases (key index, broker metadata,
-// schedule index) share one Guard, so the metadata writers always keep headroom below
+// write. The store's appends, the key index's files and the pebble databases (broker
+// metadata, schedule index) share one Guard, so the metadata writers always keep headroom below
 // the point where sends are refused and never meet ENOSPC from the broker's own writes.
 //
 // Free space is measured with statfs and then tracked as writes consume it: Consume
@@ -73,7 +73,8 @@ type Options struct {
 
 // DefaultReserve is the reserve for a file system of total bytes: 1/8 of it, at least
 // 4 MiB and at most 256 MiB. It covers the pebble memtables, their WALs and the
-// flushes and compactions they trigger, the ConsumeQueue files and the checkpoint.
+// flushes and compactions they trigger, the key index's files (allocated 4 MiB ahead of
+// their writer), the ConsumeQueue files and the checkpoint.
 func DefaultReserve(total int64) int64 {
 	return min(max(total/8, 4<<20), 256<<20)
 }
