@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
-	"sync"
 	"testing"
 
 	"github.com/rocketgo/rocketgo/proto/body"
@@ -35,28 +34,7 @@ func startLeanBroker(b *testing.B) *leanBroker {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	b.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	go func() {
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, nc)
-			mu.Unlock()
-			go serveLean(nc, answer)
-		}
-	}()
+	acceptAll(b, ln, func(nc net.Conn) { serveLean(nc, answer) })
 	return &leanBroker{addr: ln.Addr().String()}
 }
 

@@ -36,9 +36,16 @@ func startRawBroker(t *testing.T) *rawBroker {
 		t.Fatal(err)
 	}
 	b := &rawBroker{addr: ln.Addr().String(), sends: make(chan []byte, 16)}
+	acceptAll(t, ln, b.serve)
+	return b
+}
+
+// acceptAll serves every connection ln accepts with serve, each on its own goroutine,
+// until the test ends, when it closes ln and the connections.
+func acceptAll(tb testing.TB, ln net.Listener, serve func(net.Conn)) {
 	var mu sync.Mutex
 	var conns []net.Conn
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		_ = ln.Close()
 		mu.Lock()
 		defer mu.Unlock()
@@ -55,10 +62,9 @@ func startRawBroker(t *testing.T) *rawBroker {
 			mu.Lock()
 			conns = append(conns, nc)
 			mu.Unlock()
-			go b.serve(nc)
+			go serve(nc)
 		}
 	}()
-	return b
 }
 
 // serve reads frames from nc and answers them until the connection ends.

@@ -13,23 +13,7 @@ func TestConcurrentQuery(t *testing.T) {
 	const records = 3000
 	var wg sync.WaitGroup
 	done := make(chan struct{})
-	// loop runs fn on a goroutine of its own until done or fn returns false.
-	loop := func(fn func() bool) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-done:
-					return
-				default:
-				}
-				if !fn() {
-					return
-				}
-			}
-		}()
-	}
+	loop := func(fn func() bool) { goLoop(&wg, done, fn) }
 	loop(func() bool { // the checkpoint
 		if err := x.Sync(); err != nil {
 			t.Error(err)
@@ -72,4 +56,23 @@ func TestConcurrentQuery(t *testing.T) {
 	close(done)
 	wg.Wait()
 	want(t, x, "T", "k", desc(records*100-100, 0)...)
+}
+
+// goLoop runs fn on a goroutine of its own, counted in wg, until done is closed or fn
+// returns false.
+func goLoop(wg *sync.WaitGroup, done <-chan struct{}, fn func() bool) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if !fn() {
+				return
+			}
+		}
+	}()
 }

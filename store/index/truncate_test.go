@@ -36,20 +36,7 @@ func TestConcurrentDeleteBefore(t *testing.T) {
 	x := openSized(t, t.TempDir(), 7, 20)
 	var wg sync.WaitGroup
 	done := make(chan struct{})
-	loop := func(fn func()) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-done:
-					return
-				default:
-				}
-				fn()
-			}
-		}()
-	}
+	loop := func(fn func()) { goLoop(&wg, done, func() bool { fn(); return true }) }
 	loop(func() { x.Sync() })
 	loop(func() { x.DeleteBefore(x.Applied() / 2) })
 	loop(func() {
