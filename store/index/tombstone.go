@@ -92,59 +92,46 @@ func (t *tombstones) set(dir, topic string, off int64) error {
 	if len(topic) > 0xffff {
 		return fmt.Errorf("index: delete topic: name of %d bytes", len(topic))
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	m := make(map[string]int64, len(t.m)+1)
-	for k, v := range t.m {
-		m[k] = v
-	}
-	m[topic] = off
-	if err := t.write(dir, m); err != nil {
-		return fmt.Errorf("index: delete topic %s: %w", topic, err)
-	}
-	t.m = m
-	return nil
+	return t.update(dir, "delete topic "+topic, func(_ string, v int64) (int64, bool) { return v, true },
+		func(m map[string]int64) bool { m[topic] = off; return true })
 }
 
 // dropBelow removes the tombstones at or below minPhys: none of the records they hide
 // is stored any more.
 func (t *tombstones) dropBelow(dir string, minPhys int64) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	m := make(map[string]int64, len(t.m))
-	for k, v := range t.m {
-		if v > minPhys {
-			m[k] = v
-		}
-	}
-	if len(m) == len(t.m) {
-		return nil
-	}
-	if err := t.write(dir, m); err != nil {
-		return fmt.Errorf("index: drop tombstones: %w", err)
-	}
-	t.m = m
-	return nil
+	return t.update(dir, "drop tombstones", func(_ string, v int64) (int64, bool) { return v, v > minPhys }, nil)
 }
 
 // lowerAbove lowers the tombstones past off to off: the log was cut there, and what a
 // tombstone hid past it is gone.
 func (t *tombstones) lowerAbove(dir string, off int64) error {
+	return t.update(dir, fmt.Sprintf("lower tombstones to %d", off),
+		func(_ string, v int64) (int64, bool) { return min(v, off), true }, nil)
+}
+
+// update rewrites the tombstones durably: each is kept as keep maps it (dropped when
+// keep says false), then add may add to the new map. Nothing is written when nothing
+// changed. what names the operation in an error.
+func (t *tombstones) update(dir, what string, keep func(topic string, off int64) (int64, bool), add func(map[string]int64) bool) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	m := make(map[string]int64, len(t.m))
+	m := make(map[string]int64, len(t.m)+1)
 	changed := false
 	for k, v := range t.m {
-		if v > off {
-			v, changed = off, true
+		nv, ok := keep(k, v)
+		if ok {
+			m[k] = nv
 		}
-		m[k] = v
+		changed = changed || !ok || nv != v
+	}
+	if add != nil && add(m) {
+		changed = true
 	}
 	if !changed {
 		return nil
 	}
 	if err := t.write(dir, m); err != nil {
-		return fmt.Errorf("index: lower tombstones to %d: %w", off, err)
+		return fmt.Errorf("index: %s: %w", what, err)
 	}
 	t.m = m
 	return nil
