@@ -513,15 +513,14 @@ func (s *Store) indexRecord(rec []byte, pos int64) error {
 	_, keys, uniq := scanProps(message.RecordProperties(rec))
 	topic := message.RecordTopicBytes(rec)
 	storeTS := message.RecordStoreTimestamp(rec)
-	seg := pos - pos%s.o.CommitLogSegmentBytes
 	for len(keys) > 0 {
 		var k []byte
 		k, keys, _ = bytes.Cut(keys, keySeparator)
-		if err := s.idx.Add(seg, topic, k, pos, storeTS); err != nil {
+		if err := s.idx.Add(topic, k, pos, storeTS); err != nil {
 			return err
 		}
 	}
-	return s.idx.Add(seg, topic, uniq, pos, storeTS)
+	return s.idx.Add(topic, uniq, pos, storeTS)
 }
 
 // recordHasKey reports whether rec carries key in its KEYS tokens or as its UNIQ_KEY.

@@ -137,7 +137,7 @@ func (s *Store) recover() error {
 	}
 
 	if idxApplied > end {
-		if err := s.idx.Truncate(end, s.o.CommitLogSegmentBytes); err != nil {
+		if err := s.idx.Truncate(end); err != nil {
 			return err
 		}
 		st.IndexTruncated = true
@@ -163,7 +163,7 @@ func (s *Store) recover() error {
 		end, st.EndOffset = bad, bad
 		st.TruncatedAt, st.TruncateReason, st.Corruption = cut.CutAt, cut.CutReason, st.Corruption || cut.Corruption
 		if idxApplied > end {
-			if err := s.idx.Truncate(end, s.o.CommitLogSegmentBytes); err != nil {
+			if err := s.idx.Truncate(end); err != nil {
 				return err
 			}
 			st.IndexTruncated = true

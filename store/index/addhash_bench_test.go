@@ -10,7 +10,7 @@ func BenchmarkAddHashOnly(b *testing.B) {
 	key := []byte("7F00000100002A9F0000000000000000")
 	for i := 0; i < b.N; i++ {
 		key[31] = byte(i)
-		_ = x.Add(0, topic, key, int64(i)*1200, 1)
+		_ = x.Add(topic, key, int64(i)*1200, 1)
 		if x.pend == 4096 {
 			x.rollback()
 		}

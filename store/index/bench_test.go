@@ -36,7 +36,7 @@ func BenchmarkAdd(b *testing.B) {
 					key[j] = "0123456789ABCDEF"[n&15]
 					n >>= 4
 				}
-				if err := x.Add(off-off%segBytes, topic, key, off, 1_700_000_000_000+int64(i)/100); err != nil {
+				if err := x.Add(topic, key, off, 1_700_000_000_000+int64(i)/100); err != nil {
 					b.Fatal(err)
 				}
 				if (i+1)%batch == 0 {

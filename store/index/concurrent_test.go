@@ -42,10 +42,10 @@ func TestConcurrentQuery(t *testing.T) {
 		return true
 	})
 	for off := int64(0); off < records*100; off += 100 {
-		if err := x.Add(0, []byte("T"), []byte("k"), off, off); err != nil {
+		if err := x.Add([]byte("T"), []byte("k"), off, off); err != nil {
 			t.Fatal(err)
 		}
-		if err := x.Add(0, []byte("T"), []byte("u"), off, off); err != nil {
+		if err := x.Add([]byte("T"), []byte("u"), off, off); err != nil {
 			t.Fatal(err)
 		}
 		if off%700 == 0 {

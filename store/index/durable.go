@@ -79,9 +79,8 @@ func (x *Index) seal(f *file, applied int64) error {
 // Truncate removes every entry for a record at or past off and lowers the applied
 // offset to off (the CommitLog was cut there), durably at once: records past off will
 // be appended and indexed again, and a crash must not bring back the old entries with
-// an applied offset past them. Entries not yet committed are dropped. segBytes is not
-// needed by this layout; it stays for the callers.
-func (x *Index) Truncate(off, segBytes int64) error {
+// an applied offset past them. Entries not yet committed are dropped.
+func (x *Index) Truncate(off int64) error {
 	x.rollback()
 	x.failErr = nil
 	if x.applied.Load() <= off {

@@ -21,7 +21,7 @@ func FuzzOpenFile(f *testing.F) {
 		f.Fatal(err)
 	}
 	for off := int64(0); off < 500; off += 100 {
-		x.Add(0, []byte("T"), []byte("k"), off, off)
+		x.Add([]byte("T"), []byte("k"), off, off)
 	}
 	x.Commit(500)
 	x.Close()
@@ -57,11 +57,11 @@ func FuzzOpenFile(f *testing.F) {
 			}
 			a := x.Applied()
 			for i := int64(0); i < 10; i++ {
-				x.Add(0, []byte("T"), []byte("k"), a+i*10, i)
+				x.Add([]byte("T"), []byte("k"), a+i*10, i)
 			}
 			x.Commit(a + 100)
 			x.Sync()
-			x.Truncate(a+50, 1<<30)
+			x.Truncate(a + 50)
 			x.Query([]byte("T"), []byte("k"), -1<<62, 1<<62, []int64{0}, func(Candidate) bool { return true })
 			x.DeleteBefore(a + 20)
 			x.Close()

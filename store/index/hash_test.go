@@ -19,7 +19,7 @@ func TestEntryHash(t *testing.T) {
 	}
 	var want []uint64
 	for i, a := range adds {
-		if err := x.Add(0, []byte(a.topic), []byte(a.key), int64(i), 1); err != nil {
+		if err := x.Add([]byte(a.topic), []byte(a.key), int64(i), 1); err != nil {
 			t.Fatal(err)
 		}
 		if a.key == "" {

@@ -40,7 +40,7 @@ func query(t testing.TB, x *Index, topic, key string, segs []int64) []int64 {
 
 func mustAdd(t testing.TB, x *Index, topic, key string, phys int64) {
 	t.Helper()
-	if err := x.Add(0, []byte(topic), []byte(key), phys, 1000+phys); err != nil {
+	if err := x.Add([]byte(topic), []byte(key), phys, 1000+phys); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -184,7 +184,7 @@ func TestTruncate(t *testing.T) {
 	addRange(t, x, 0, 3000) // 60 entries: 10 files
 	mustSync(t, x)
 	// Mid-file: entries of 2450 and on go, the file holding 2400 stays.
-	if err := x.Truncate(2450, 1<<30); err != nil {
+	if err := x.Truncate(2450); err != nil {
 		t.Fatal(err)
 	}
 	want(t, x, "T", "k", desc(2400, 0)...)
@@ -196,7 +196,7 @@ func TestTruncate(t *testing.T) {
 	want(t, x, "T", "k", desc(2400, 0)...)
 	want(t, x, "T", "u2400", 2400)
 	// At a file's first entry (files hold 3 records): the files from there go whole.
-	if err := x.Truncate(900, 1<<30); err != nil {
+	if err := x.Truncate(900); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(indexFiles(t, dir)); n != 3 {
@@ -212,7 +212,7 @@ func TestTruncate(t *testing.T) {
 	want(t, x, "T", "k", desc(1100, 0)...)
 	want(t, x, "T", "u2400")
 	// Below the first entry: nothing is left.
-	if err := x.Truncate(0, 1<<30); err != nil {
+	if err := x.Truncate(0); err != nil {
 		t.Fatal(err)
 	}
 	want(t, x, "T", "k")
@@ -275,7 +275,7 @@ func TestCrashAfterSealKeepsOneCopy(t *testing.T) {
 	addRange(t, x, 200, 400)
 	want(t, x, "T", "k", 300, 200, 100, 0)
 	want(t, x, "T", "u200", 200)
-	if err := x.Truncate(250, 1<<30); err != nil {
+	if err := x.Truncate(250); err != nil {
 		t.Fatal(err)
 	}
 	want(t, x, "T", "k", 200, 100, 0)
@@ -407,7 +407,7 @@ func TestFailedRoundAddedAgain(t *testing.T) {
 	if err := x.fail(full); err != full {
 		t.Fatal(err)
 	}
-	if err := x.Add(0, []byte("T"), []byte("k"), 600, 1); err != full {
+	if err := x.Add([]byte("T"), []byte("k"), 600, 1); err != full {
 		t.Fatalf("add after a failure: %v", err)
 	}
 	if err := x.Commit(700); !errors.Is(err, diskguard.ErrFull) {

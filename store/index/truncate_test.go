@@ -17,7 +17,7 @@ func TestTruncateFailureThenClose(t *testing.T) {
 	if err := os.Remove(dir + "/" + files[len(files)-1]); err != nil {
 		t.Fatal(err)
 	}
-	if err := x.Truncate(900, 1<<30); err == nil {
+	if err := x.Truncate(900); err == nil {
 		t.Fatal("truncate succeeded though a file it drops could not be removed")
 	}
 	if a := x.Applied(); a != 900 {
@@ -44,7 +44,7 @@ func TestConcurrentDeleteBefore(t *testing.T) {
 		x.Query([]byte("T"), []byte("k"), 0, 1<<62, []int64{a / 2}, func(Candidate) bool { return true })
 	})
 	for off := int64(0); off < 200000; off += 100 {
-		if err := x.Add(0, []byte("T"), []byte("k"), off, off); err != nil {
+		if err := x.Add([]byte("T"), []byte("k"), off, off); err != nil {
 			t.Fatal(err)
 		}
 		if off%700 == 0 {
@@ -65,7 +65,7 @@ func TestTombstoneAfterTruncate(t *testing.T) {
 	if err := x.DeleteTopic("T", 1000); err != nil {
 		t.Fatal(err)
 	}
-	if err := x.Truncate(500, 1<<30); err != nil {
+	if err := x.Truncate(500); err != nil {
 		t.Fatal(err)
 	}
 	addRange(t, x, 500, 1000)

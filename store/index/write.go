@@ -7,12 +7,11 @@ import (
 )
 
 // Add indexes key for the record at phys (stored at storeMS). The entry becomes
-// visible at the next Commit. seg, the start of the record's CommitLog segment, is not
-// needed by this layout; it stays for the callers. When the disk has no room for the
+// visible at the next Commit. When the disk has no room for the
 // entry Add fails with an error wrapping diskguard.ErrFull, drops every entry added
 // since the last commit, and the next Commit fails too: the writer adds the round
 // again.
-func (x *Index) Add(seg int64, topic, key []byte, phys, storeMS int64) error {
+func (x *Index) Add(topic, key []byte, phys, storeMS int64) error {
 	if len(key) == 0 {
 		return nil
 	}
