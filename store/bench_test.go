@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/rocketgo/rocketgo/internal/testutil"
 )
 
 // benchOptions returns production-sized options in a temporary directory.
@@ -54,6 +57,7 @@ func BenchmarkPutAsync(b *testing.B) {
 	b.SetBytes(int64(len(recs[0])))
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := testutil.ProcessCPU(b)
 	for i := 0; i < b.N; i++ {
 		if _, err := s.Put(recs[i%len(recs)]); err != nil {
 			b.Fatal(err)
@@ -61,6 +65,17 @@ func BenchmarkPutAsync(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
+	reportCPU(b, s, cpu0)
+}
+
+// reportCPU reports the process CPU per record since cpu0, once the dispatcher and
+// the indexer have caught up with every record put: the records' whole cost.
+func reportCPU(b *testing.B, s *Store, cpu0 time.Duration) {
+	end := s.cl.Written()
+	if err := errors.Join(s.waitDispatched(end), s.waitIndexed(end)); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(testutil.ProcessCPU(b)-cpu0)/float64(b.N), "cpu-ns/msg")
 }
 
 // BenchmarkPutSync1 measures SYNC_FLUSH appends from a single producer: each record is
@@ -98,6 +113,7 @@ func BenchmarkPutSync64(b *testing.B) {
 	var n atomic.Int64
 	var wg sync.WaitGroup
 	b.ResetTimer()
+	cpu0 := testutil.ProcessCPU(b)
 	for g := 0; g < 64; g++ {
 		wg.Add(1)
 		go func() {
@@ -123,6 +139,7 @@ func BenchmarkPutSync64(b *testing.B) {
 	wg.Wait()
 	b.StopTimer()
 	reportFlushes(b, s)
+	reportCPU(b, s, cpu0)
 }
 
 // openSyncBench opens a SYNC_FLUSH store for a benchmark and returns it with 1024

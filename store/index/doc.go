@@ -51,8 +51,10 @@
 //
 // # Durability
 //
-// There is no write-ahead log. Commit only publishes the entries to queries (an atomic
-// count). Sync, the store's checkpoint every second, writes the entries added since the
+// There is no write-ahead log. Add queues an entry (hash computed) and writes the
+// queue 32 entries at a time, reading all their slots first so that the cache misses
+// on the 20 MB slot array overlap (write.go); Commit writes what is queued and then
+// only publishes the entries to queries (an atomic count). Sync, the store's checkpoint every second, writes the entries added since the
 // last Sync to disk, then the header with their count and the applied offset: the
 // header is the only durable truth. A crash therefore loses what came after the last
 // Sync, count and applied offset together, and the store indexes the log again from

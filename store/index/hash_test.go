@@ -29,6 +29,9 @@ func TestEntryHash(t *testing.T) {
 		h.Write([]byte(a.topic + "\x00" + a.key))
 		want = append(want, h.Sum64())
 	}
+	if err := x.drain(); err != nil {
+		t.Fatal(err)
+	}
 	f := x.last()
 	if x.pend != len(want) || int(f.n) != len(want) {
 		t.Fatalf("%d entries pending (%d written), want %d", x.pend, f.n, len(want))

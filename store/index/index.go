@@ -75,7 +75,11 @@ type Index struct {
 	cApplied int64
 	applied  atomic.Int64
 
-	pend    int   // entries added since the last commit (writer)
+	pend int // entries written since the last commit (writer)
+	// queued are entries Add hashed and has not written yet, touched the sum of the
+	// slots it read ahead for them (kept so that the reads are not optimized away).
+	queued  []queuedEntry
+	touched uint32
 	failErr error // an Add of this round failed; Commit reports it (writer)
 
 	syncedFile    *file // the file and applied offset of the last Sync (syncMu)

@@ -403,6 +403,14 @@ func TestFailedRoundAddedAgain(t *testing.T) {
 	for off := int64(300); off < 600; off += 100 {
 		mustAdd(t, x, "T", "k", off)
 	}
+	// Write the queued entries, so that the round's entries are in the files (one of
+	// them new) when it fails.
+	if err := x.drain(); err != nil {
+		t.Fatal(err)
+	}
+	if got := indexFiles(t, dir); len(got) != 3 {
+		t.Fatalf("files before the failure: %v", got)
+	}
 	full := fmt.Errorf("index: %w", diskguard.ErrFull)
 	if err := x.fail(full); err != full {
 		t.Fatal(err)

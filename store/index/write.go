@@ -7,10 +7,13 @@ import (
 )
 
 // Add indexes key for the record at phys (stored at storeMS). The entry becomes
-// visible at the next Commit. When the disk has no room for the
-// entry Add fails with an error wrapping diskguard.ErrFull, drops every entry added
-// since the last commit, and the next Commit fails too: the writer adds the round
+// visible at the next Commit. When the disk has no room for the entry, Add or the
+// next Commit fails with an error wrapping diskguard.ErrFull, every entry added since
+// the last commit is dropped, and that Commit fails too: the writer adds the round
 // again.
+//
+// Add hashes the key and queues the entry; the queue is written every queuedKeys
+// entries and at Commit (see queued).
 func (x *Index) Add(topic, key []byte, phys, storeMS int64) error {
 	if len(key) == 0 {
 		return nil
@@ -23,6 +26,51 @@ func (x *Index) Add(topic, key []byte, phys, storeMS int64) error {
 		x.lastTopicHash = fnvTopic(topic)
 	}
 	h := fnvKey(x.lastTopicHash, key)
+	x.queued = append(x.queued, queuedEntry{hash: h, phys: phys, ms: storeMS})
+	if len(x.queued) < queuedKeys {
+		return nil
+	}
+	return x.drain()
+}
+
+// queuedEntry is an entry Add hashed but has not written yet.
+type queuedEntry struct {
+	hash     uint64
+	phys, ms int64
+}
+
+// queuedKeys is how many entries Add queues before writing them. Writing an entry
+// reads its hash slot, a random place in an array of 20 MB that is rarely in the
+// processor's cache, and then stores the slot atomically, which on amd64 is a full
+// barrier: written one by one, every entry waits out its own cache miss (about 150 ns
+// of the 400 ns an entry cost here). drain reads all the queue's slots first, one read
+// right after the other, so that their misses overlap.
+const queuedKeys = 32
+
+// drain writes the queued entries.
+func (x *Index) drain() error {
+	if f := x.last(); f != nil && f.slots != nil {
+		// Read every slot the queue will update before writing any entry: the reads
+		// follow each other with nothing between, so their cache misses overlap. Plain
+		// reads: only this goroutine stores slots.
+		var sum uint32
+		for i := range x.queued {
+			sum += f.slots[x.queued[i].hash%uint64(f.nslots)]
+		}
+		x.touched += sum
+	}
+	for i := range x.queued {
+		q := &x.queued[i]
+		if err := x.write(q.hash, q.phys, q.ms); err != nil {
+			return err // write failed the round: rollback emptied the queue
+		}
+	}
+	x.queued = x.queued[:0]
+	return nil
+}
+
+// write adds one entry to the writer's file, rolling to a new file when it is full.
+func (x *Index) write(h uint64, phys, storeMS int64) error {
 	f := x.last()
 	if f == nil || f.n == f.entries {
 		if err := x.roll(phys); err != nil {
@@ -61,13 +109,16 @@ func (x *Index) fail(err error) error {
 
 // Full reports whether the entries added since the last commit have reached their
 // bound and should be committed.
-func (x *Index) Full() bool { return x.pend >= maxBatchKeys }
+func (x *Index) Full() bool { return x.pend+len(x.queued) >= maxBatchKeys }
 
 // Commit makes every entry added since the last commit visible to queries, with the
 // new applied offset. It makes no system call: the entries reach the disk at the next
 // Sync (or earlier, by the kernel's writeback, which does no harm: only a header names
 // entries as durable). After a failed Add it reports that failure and commits nothing.
 func (x *Index) Commit(applied int64) error {
+	if x.failErr == nil {
+		_ = x.drain() // a failure is in failErr
+	}
 	if err := x.failErr; err != nil {
 		x.failErr = nil
 		return err
@@ -119,6 +170,7 @@ func (x *Index) setCommitted(f *file, applied int64) {
 // rollback drops the entries added since the last commit: their slots get back the
 // heads they replaced, newest first, and files created for them are removed.
 func (x *Index) rollback() {
+	x.queued = x.queued[:0]
 	x.cmu.Lock()
 	cf, cc := x.cFile, x.cCount
 	x.cmu.Unlock()
