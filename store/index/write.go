@@ -13,7 +13,7 @@ import (
 // again.
 //
 // Add hashes the key and queues the entry; the queue is written every queuedKeys
-// entries and at Commit (see queued).
+// entries and at Commit (see queuedKeys).
 func (x *Index) Add(topic, key []byte, phys, storeMS int64) error {
 	if len(key) == 0 {
 		return nil
