@@ -178,7 +178,7 @@ func (b *Broker) appendStaged(sc *sendScratch, conn *server.Conn, reqs, resps []
 	}
 	sc.items = sc.items[:0]
 	for _, s := range sc.staged {
-		sc.items = append(sc.items, store.PutItem{Recs: sc.rec[s.start:s.end]})
+		sc.items = append(sc.items, store.PutItem{Recs: sc.rec[s.start:s.end], Encoded: true})
 	}
 	sc.res = append(sc.res[:0], make([]store.PutResult, n)...)
 	sc.errs = append(sc.errs[:0], make([]error, n)...)

@@ -7,10 +7,14 @@ import (
 )
 
 // PutItem is one append of PutMany: a single record as Put takes it, or with Batch the
-// concatenated records of one topic and queue as PutBatch takes them.
+// concatenated records of one topic and queue as PutBatch takes them. Encoded says the
+// caller encoded Recs itself (message.EncodeRecord and its variants, which compute
+// BODYCRC from the body): the store then checks their layout and limits but does not
+// compute the body CRC a second time (message.ScanRecord).
 type PutItem struct {
-	Recs  []byte
-	Batch bool
+	Recs    []byte
+	Batch   bool
+	Encoded bool
 }
 
 // manyScratch is PutMany's working space, pooled so that a burst costs no allocation.
@@ -34,7 +38,7 @@ func (s *Store) PutMany(items []PutItem, res []PutResult, errs []error) {
 	ahead := 0 // bytes of the items admitted before: the disk check counts them too
 	for i, it := range items {
 		res[i] = PutResult{}
-		count, first, err := s.verify(it.Recs, it.Batch, ahead)
+		count, first, err := s.verify(it.Recs, it.Batch, it.Encoded, ahead)
 		if errs[i] = err; err != nil {
 			continue
 		}

@@ -1,8 +1,12 @@
 package store
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"testing"
+
+	"github.com/rocketgo/rocketgo/proto/message"
 )
 
 // TestPutMany: items appended together get consecutive physical and queue offsets in
@@ -74,4 +78,36 @@ func TestPutMany(t *testing.T) {
 			t.Fatalf("queues hold %d and %d, want %v", s.MaxOffset("T", 0), s.MaxOffset("T", 1), next)
 		}
 	})
+}
+
+// TestPutManyEncoded: an item the caller marks Encoded is taken without its body CRC
+// being computed again (a record with a wrong BODYCRC is appended, and read back with
+// that CRC), while the same record not so marked is refused; an Encoded record whose
+// lengths overrun TOTALSIZE is refused all the same.
+func TestPutManyEncoded(t *testing.T) {
+	s := openT(t, testOptions(t, AsyncFlush))
+	good := encode(t, msg{topic: "T", body: body(1, 100)})
+	wrongCRC := append([]byte(nil), good...)
+	crc := message.RecordBodyCRC(wrongCRC) ^ 1
+	binary.BigEndian.PutUint32(wrongCRC[8:], crc) // BODYCRC, the third field
+	cut := append([]byte(nil), good...)
+	binary.BigEndian.PutUint32(cut[0:], uint32(len(cut)-3)) // TOTALSIZE short of the properties
+	items := []PutItem{
+		{Recs: wrongCRC},
+		{Recs: wrongCRC, Encoded: true},
+		{Recs: cut[:len(cut)-3], Encoded: true},
+	}
+	res := make([]PutResult, len(items))
+	errs := make([]error, len(items))
+	s.PutMany(items, res, errs)
+	if !errors.Is(errs[0], ErrInvalidRecord) || errs[1] != nil || !errors.Is(errs[2], ErrInvalidRecord) {
+		t.Fatalf("errors %v", errs)
+	}
+	got, _, err := s.cl.At(res[1].PhysicalOffset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if message.RecordBodyCRC(got) != crc || !bytes.Equal(message.RecordBody(got), message.RecordBody(good)) {
+		t.Fatalf("record read back: crc %#x body %q", message.RecordBodyCRC(got), message.RecordBody(got))
+	}
 }

@@ -177,7 +177,7 @@ func (s *Store) abandon() {
 // Errors: ErrInvalidRecord, ErrMessageTooLarge, ErrPropertiesTooLarge, ErrDiskFull,
 // ErrWriteFailed (sticky), ErrClosed.
 func (s *Store) Put(rec []byte) (PutResult, error) {
-	count, first, err := s.verify(rec, false, 0)
+	count, first, err := s.verify(rec, false, false, 0)
 	if err != nil {
 		return PutResult{}, err
 	}
@@ -188,7 +188,7 @@ func (s *Store) Put(rec []byte) (PutResult, error) {
 // in one segment with consecutive queue offsets. Prepared (half) transaction records
 // cannot be batched.
 func (s *Store) PutBatch(recs []byte) (PutResult, error) {
-	count, first, err := s.verify(recs, true, 0)
+	count, first, err := s.verify(recs, true, false, 0)
 	if err != nil {
 		return PutResult{}, err
 	}
@@ -196,13 +196,17 @@ func (s *Store) PutBatch(recs []byte) (PutResult, error) {
 }
 
 // verify checks what Put (batch false) or PutBatch (batch true) is given and returns
-// the number of records and the first one.
-func (s *Store) verify(recs []byte, batch bool, ahead int) (int, []byte, error) {
+// the number of records and the first one. encoded skips the body CRC (PutItem).
+func (s *Store) verify(recs []byte, batch, encoded bool, ahead int) (int, []byte, error) {
+	check := message.VerifyRecord
+	if encoded {
+		check = message.ScanRecord
+	}
 	if err := s.admit(ahead + len(recs)); err != nil {
 		return 0, nil, err
 	}
 	if !batch {
-		size, err := message.VerifyRecord(recs)
+		size, err := check(recs)
 		if err != nil {
 			return 0, nil, fmt.Errorf("%w: %v", ErrInvalidRecord, err)
 		}
@@ -221,7 +225,7 @@ func (s *Store) verify(recs []byte, batch bool, ahead int) (int, []byte, error) 
 	count := 0
 	for off := 0; off < len(recs); count++ {
 		rec := recs[off:]
-		size, err := message.VerifyRecord(rec)
+		size, err := check(rec)
 		if err != nil {
 			return 0, nil, fmt.Errorf("%w: batch record %d at byte %d: %v", ErrInvalidRecord, count, off, err)
 		}
