@@ -54,11 +54,11 @@
 // There is no write-ahead log. Add queues an entry (hash computed) and writes the
 // queue 32 entries at a time, reading all their slots first so that the cache misses
 // on the 20 MB slot array overlap (write.go); Commit writes what is queued and then
-// only publishes the entries to queries (an atomic count). Sync, the store's checkpoint every second, writes the entries added since the
-// last Sync to disk, then the header with their count and the applied offset: the
-// header is the only durable truth. A crash therefore loses what came after the last
-// Sync, count and applied offset together, and the store indexes the log again from
-// the applied offset. The slots of the file being written are a cache kept in memory
+// only publishes the entries to queries (an atomic count). Sync, the store's
+// checkpoint every second, writes the entries added since the last Sync to disk, then
+// the header with their count and the applied offset: the header is the only durable
+// truth. A crash therefore loses what came after the last Sync, count and applied
+// offset together, and the store indexes the log again from the applied offset. The slots of the file being written are a cache kept in memory
 // (an anonymous mapping): on Open they are rebuilt from its entries [0, count), so
 // they never need writing while the file fills, and random stores into them meet no
 // page fault of the file system nor cause writeback. A full file is sealed by the Sync

@@ -80,7 +80,7 @@ type Index struct {
 	// slots it read ahead for them (kept so that the reads are not optimized away).
 	queued  []queuedEntry
 	touched uint32
-	failErr error // an Add of this round failed; Commit reports it (writer)
+	failErr error // writing this round's entries failed; Commit reports it (writer)
 
 	syncedFile    *file // the file and applied offset of the last Sync (syncMu)
 	syncedApplied int64

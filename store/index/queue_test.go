@@ -76,3 +76,26 @@ func TestWrittenUncommittedInvisible(t *testing.T) {
 	mustCommit(t, x, 200+queuedKeys*100)
 	want(t, x, "T", "k", desc(100+queuedKeys*100, 0)...)
 }
+
+// TestFull: Full turns true exactly when maxBatchKeys entries were added since the
+// last commit, and false again after it.
+func TestFull(t *testing.T) {
+	x := openTemp(t)
+	key := []byte("k00000")
+	for i := 0; i < maxBatchKeys; i++ {
+		if x.Full() {
+			t.Fatalf("full after %d entries", i)
+		}
+		key[5] = byte('0' + i%10)
+		if err := x.Add([]byte("T"), key, int64(i)*100, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !x.Full() {
+		t.Fatalf("not full after %d entries", maxBatchKeys)
+	}
+	mustCommit(t, x, int64(maxBatchKeys)*100)
+	if x.Full() {
+		t.Fatal("full after the commit")
+	}
+}

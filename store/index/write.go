@@ -111,10 +111,12 @@ func (x *Index) fail(err error) error {
 // bound and should be committed.
 func (x *Index) Full() bool { return x.pend+len(x.queued) >= maxBatchKeys }
 
-// Commit makes every entry added since the last commit visible to queries, with the
-// new applied offset. It makes no system call: the entries reach the disk at the next
-// Sync (or earlier, by the kernel's writeback, which does no harm: only a header names
-// entries as durable). After a failed Add it reports that failure and commits nothing.
+// Commit writes the queued entries and makes every entry added since the last commit
+// visible to queries, with the new applied offset. Writing the queue may start a new
+// file or allocate entries ahead (fallocate); otherwise Commit makes no system call:
+// the entries reach the disk at the next Sync (or earlier, by the kernel's writeback,
+// which does no harm: only a header names entries as durable). After a failed Add, or
+// when writing the queue fails, it reports that failure and commits nothing.
 func (x *Index) Commit(applied int64) error {
 	if x.failErr == nil {
 		_ = x.drain() // a failure is in failErr
