@@ -58,7 +58,8 @@ func pipelinedSends(t *testing.T, h *harness, reqs []*codec.Command) []*codec.Co
 // serializations, both send codes) are answered in order, each with its own message id
 // and consecutive queue offsets; a bad topic and a body over maxMessageSize among them
 // get their own error answers without failing their neighbours; the stored messages
-// read back in the order they were sent.
+// read back in the order they were sent, each with a body CRC that matches its body
+// (records decodes them with the check, which the store skips for these appends).
 func TestPipelinedSendsBatch(t *testing.T) {
 	for _, tc := range []struct {
 		flush     store.FlushMode
