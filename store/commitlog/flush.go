@@ -74,7 +74,12 @@ func (l *Log) Flush() error {
 // flushTo msyncs [flushed, target) segment by segment, one msync per segment, then
 // advances flushed and completes the waiters it covers. Calls are serialized. A failed
 // msync makes the log sticky-failed and fails every waiter, present and future.
-func (l *Log) flushTo(target int64) error {
+func (l *Log) flushTo(target int64) error { return l.flushAfter(0, target) }
+
+// flushAfter is flushTo for a caller that has msynced [flushed, done) itself (a paced
+// flush, pace.go): it msyncs only from done on. flushed, which the checkpoint records
+// as where recovery may start, moves only here, and only to a record boundary (target).
+func (l *Log) flushAfter(done, target int64) error {
 	f := &l.fl
 	f.syncMu.Lock()
 	defer f.syncMu.Unlock()
@@ -88,25 +93,8 @@ func (l *Log) flushTo(target int64) error {
 		return nil
 	}
 	began := time.Now()
-	for pos := from; pos < target; {
-		seg := l.files.Find(pos)
-		if seg == nil {
-			// The segment was deleted by retention: nothing left to flush there.
-			first := l.files.First()
-			if first == nil || first.Start() <= pos {
-				break
-			}
-			pos = first.Start()
-			continue
-		}
-		end := min(target, seg.End())
-		if err := seg.Sync(pos-seg.Start(), end-seg.Start()); err != nil {
-			return l.failWrite(err)
-		}
-		if f.synced != nil {
-			f.synced(pos, end)
-		}
-		pos = end
+	if err := l.syncRange(max(from, min(done, target)), target); err != nil {
+		return err
 	}
 	took := time.Since(began)
 	f.flushed.Store(target)
@@ -118,8 +106,36 @@ func (l *Log) flushTo(target int64) error {
 	return nil
 }
 
+// syncRange msyncs [from, to) of the log, one msync per segment the range spans; a
+// failed msync fails the log (failWrite). Called under syncMu.
+func (l *Log) syncRange(from, to int64) error {
+	f := &l.fl
+	for pos := from; pos < to; {
+		seg := l.files.Find(pos)
+		if seg == nil {
+			// The segment was deleted by retention: nothing left to flush there.
+			first := l.files.First()
+			if first == nil || first.Start() <= pos {
+				break
+			}
+			pos = first.Start()
+			continue
+		}
+		end := min(to, seg.End())
+		if err := seg.Sync(pos-seg.Start(), end-seg.Start()); err != nil {
+			return l.failWrite(err)
+		}
+		if f.synced != nil {
+			f.synced(pos, end)
+		}
+		pos = end
+	}
+	return nil
+}
+
 // flushLoop is the flusher goroutine. In sync mode it group-commits (groupCommit); in
-// async mode it flushes every FlushInterval, and when a waiter asks.
+// async mode it flushes every FlushInterval, paced (pace.go), and at once when a waiter
+// asks.
 func (l *Log) flushLoop() {
 	defer l.wg.Done()
 	if l.o.SyncFlush {
@@ -129,13 +145,16 @@ func (l *Log) flushLoop() {
 	t := time.NewTicker(l.o.FlushInterval)
 	defer t.Stop()
 	for {
+		var err error
 		select {
 		case <-l.stop:
 			return
 		case <-l.fl.kick:
+			err = l.Flush()
 		case <-t.C:
+			err = l.flushPaced() // pace.go
 		}
-		if err := l.Flush(); err != nil {
+		if err != nil {
 			// The log is sticky-failed and every waiter failed; new ones fail at once.
 			<-l.stop
 			return

@@ -115,11 +115,14 @@ func New(o Options) *Log {
 	return l
 }
 
-// Start launches the flusher, the flush-timeout sweeper and the segment preparer.
+// Start launches the flusher, the flush-timeout sweeper and the segment preparer, and
+// has the preparer get the pages ahead of the recovered end ready at once rather than
+// on the first append (prepare.go: priming).
 func (l *Log) Start() {
 	l.wg.Add(3)
 	go l.flushLoop()
 	go l.sweepLoop()
+	l.prep.wake()
 	go l.prepareLoop()
 }
 
