@@ -64,7 +64,8 @@ type preparer struct {
 	// page of the mapping in, and a replica's AppendRaw copies into the mapping
 	// (ensureLocked) even under SYNC_FLUSH.
 	zeroed      atomic.Int64
-	unsupported atomic.Bool // the kernel refused MADV_POPULATE_WRITE
+	unsupported atomic.Bool  // the kernel refused MADV_POPULATE_WRITE
+	pauses      atomic.Int64 // chunks after which the preparer paused (pausePopulate), for tests
 
 	mu   sync.Mutex
 	next *segment.File // created ahead, not yet in the set
@@ -200,6 +201,7 @@ func (l *Log) pausePopulate(populated, ahead int64, took time.Duration) bool {
 	if populated-max(l.written.Load(), l.staged.Load()) < ahead/2 {
 		return true
 	}
+	l.prep.pauses.Add(1)
 	t := time.NewTimer(took)
 	defer t.Stop()
 	select {

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/rocketgo/rocketgo/internal/testutil"
 )
 
@@ -54,5 +56,31 @@ func TestPausePopulate(t *testing.T) {
 	close(l.stop)
 	if got := <-done; got {
 		t.Fatal("closing: pausePopulate returned true, want false")
+	}
+}
+
+// TestPreparerPausesFarAhead: the preparer itself paces its refill. With a segment
+// larger than populateAhead and nothing appended, it populates populateAhead in
+// populateChunk steps and pauses after exactly the chunks that end at least half of
+// populateAhead past the writer (at 0): those ending at 32, 33, … 64 MiB.
+func TestPreparerPausesFarAhead(t *testing.T) {
+	l := New(Options{
+		Dir:              t.TempDir(),
+		SegmentBytes:     2 * populateAhead,
+		FlushInterval:    time.Hour,
+		SyncFlushTimeout: 5 * time.Second,
+		Logger:           zerolog.New(zerolog.NewTestWriter(t)),
+	})
+	if _, err := l.Recover(RecoverOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	l.Start()
+	defer l.Close()
+	want := int64((populateAhead-populateAhead/2)/populateChunk + 1)
+	testutil.Eventually(t, 30*time.Second, "populateAhead populated", func() bool {
+		return l.prep.populated.Load() >= populateAhead && l.prep.pauses.Load() >= want
+	})
+	if got := l.prep.pauses.Load(); got != want || l.prep.populated.Load() != populateAhead {
+		t.Fatalf("%d pauses with %d bytes populated, want %d pauses at %d", got, l.prep.populated.Load(), want, populateAhead)
 	}
 }
