@@ -43,6 +43,10 @@ func testOptions(t testing.TB, mode FlushMode) Options {
 	// deletes expired segments at once, which the retention tests check happens only at
 	// deleteWhen (their own disk-pressure tests set a guard of their own).
 	o.DiskMaxUsedSpaceRatio = 100
+	// Key index files sized for tests: Apache's default (5 M slots, 20 M entries) is a
+	// 20 MB file and a 20 MB slot array per store, which hundreds of opens in the
+	// recovery tests pay for nothing.
+	o.MaxHashSlotNum, o.MaxIndexNum = 4096, 65536
 	o.Logger = zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
 	return o
 }
