@@ -397,6 +397,8 @@ func childOutcome(b string) string {
 type blockingListener struct {
 	ledger fileTxLedger
 	mu     sync.Mutex
+	first  chan struct{} // closed when the first local transaction has run
+	once   sync.Once
 }
 
 func (l *blockingListener) ExecuteLocalTransaction(m *primitive.Message) primitive.LocalTransactionState {
@@ -407,6 +409,7 @@ func (l *blockingListener) ExecuteLocalTransaction(m *primitive.Message) primiti
 	l.mu.Lock()
 	fmt.Println(txExecuted + string(m.Body))
 	l.mu.Unlock()
+	l.once.Do(func() { close(l.first) })
 	select {}
 }
 
@@ -421,7 +424,8 @@ func TestTxnChildProducerOfficial(t *testing.T) {
 		t.Skip("the child process of TestTransactionProducerKilled")
 	}
 	n, _ := strconv.Atoi(os.Getenv(txChildCount))
-	tp, err := rocketmq.NewTransactionProducer(&blockingListener{ledger: fileTxLedger(os.Getenv(txChildLedger))},
+	listener := &blockingListener{ledger: fileTxLedger(os.Getenv(txChildLedger)), first: make(chan struct{})}
+	tp, err := rocketmq.NewTransactionProducer(listener,
 		producer.WithNameServer([]string{os.Getenv(txChildNS)}),
 		producer.WithGroupName(os.Getenv(txChildGroup)),
 		producer.WithInstanceName("txn-child-official"),
@@ -433,14 +437,27 @@ func TestTxnChildProducerOfficial(t *testing.T) {
 		fmt.Fprintln(os.Stderr, "start:", err)
 		os.Exit(2)
 	}
-	for i := 0; i < n; i++ {
-		go func(i int) {
-			msg := primitive.NewMessage(os.Getenv(txChildTopic), []byte(fmt.Sprintf("%s-crash-%d", os.Getenv(txChildTopic), i)))
-			if _, err := tp.SendMessageInTransaction(context.Background(), msg); err != nil {
-				fmt.Fprintln(os.Stderr, "send:", err)
-				os.Exit(2)
-			}
-		}(i)
+	send := func(i int) {
+		msg := primitive.NewMessage(os.Getenv(txChildTopic), []byte(fmt.Sprintf("%s-crash-%d", os.Getenv(txChildTopic), i)))
+		if _, err := tp.SendMessageInTransaction(context.Background(), msg); err != nil {
+			fmt.Fprintln(os.Stderr, "send:", err)
+			os.Exit(2)
+		}
+	}
+	// The first send goes alone: the official client publishes a topic's route to its
+	// producers before it records the brokers' addresses (internal/route.go,
+	// UpdateTopicRouteInfoWithDefault), so sends racing the first route lookup can find
+	// a queue but no address and fail with "topic=… route info not found". Once the
+	// first local transaction runs, the route and the address are both known.
+	go send(0)
+	select {
+	case <-listener.first:
+	case <-time.After(30 * time.Second):
+		fmt.Fprintln(os.Stderr, "the first local transaction did not run within 30s")
+		os.Exit(2)
+	}
+	for i := 1; i < n; i++ {
+		go send(i)
 	}
 	select {}
 }
