@@ -40,12 +40,6 @@ func (l *Log) flushPaced() error {
 	cuts := l.cuts.Load()
 	done := l.fl.flushed.Load()
 	began := time.Now()
-	var pause *time.Timer
-	defer func() {
-		if pause != nil {
-			pause.Stop()
-		}
-	}()
 	for target-done > paceSlice && time.Since(began) < l.paceBudget() {
 		end := (done + paceSlice) &^ (segment.PageSize - 1)
 		stepBegan := time.Now()
@@ -53,16 +47,8 @@ func (l *Log) flushPaced() error {
 			return err
 		}
 		done = end
-		if pause == nil {
-			pause = time.NewTimer(time.Since(stepBegan))
-		} else {
-			pause.Reset(time.Since(stepBegan))
-		}
-		select {
-		case <-pause.C:
+		if l.pause(time.Since(stepBegan), l.fl.kick) {
 			continue
-		case <-l.stop:
-		case <-l.fl.kick:
 		}
 		// Closing, or a flush is wanted now: the rest at once, through the end.
 		target = l.written.Load()
@@ -90,4 +76,19 @@ func (l *Log) syncStep(from, to int64) error {
 	err := l.syncRange(from, to)
 	l.fl.nanos.Add(int64(time.Since(began)))
 	return err
+}
+
+// pause sleeps for d and reports true, unless the log stops or wake fires first (a nil
+// wake never does): then it reports false at once. The paced flush and the preparer's
+// refill pause with it.
+func (l *Log) pause(d time.Duration, wake <-chan struct{}) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-l.stop:
+	case <-wake:
+	}
+	return false
 }

@@ -202,14 +202,7 @@ func (l *Log) pausePopulate(populated, ahead int64, took time.Duration) bool {
 		return true
 	}
 	l.prep.pauses.Add(1)
-	t := time.NewTimer(took)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-l.stop:
-		return false
-	}
+	return l.pause(took, nil) // pace.go
 }
 
 // prepMark is the mark the preparer advances: zeroed under SYNC_FLUSH, populated
