@@ -88,7 +88,7 @@ func (l *officialLoad) waitAcked(t *testing.T, n int, d time.Duration) {
 // reading throughout receives every one of them.
 func TestOfficialClientAcrossControllerFailover(t *testing.T) {
 	c := failover.StartCluster(t)
-	st := c.WaitSyncStateSet(3, 30*time.Second)
+	st := c.WaitSyncStateSet(3, 60*time.Second)
 	failover.CreateTopic(t, c, st.Master)
 	// An official push consumer reads the topic throughout; it must carry on across every
 	// failover and end up with every acknowledged message.

@@ -117,7 +117,7 @@ func StartCluster(t *testing.T) *Cluster {
 			}
 		}
 	})
-	c.WaitSyncStateSet(3, 30*time.Second)
+	c.WaitSyncStateSet(3, 60*time.Second)
 	return c
 }
 
@@ -163,11 +163,21 @@ func (c *Cluster) State() (State, bool) {
 func (c *Cluster) WaitSyncStateSet(n int, d time.Duration) State {
 	c.t.Helper()
 	var st State
-	testutil.Eventually(c.t, d, fmt.Sprintf("a master with a SyncStateSet of %d", n), func() bool {
-		var ok bool
+	var ok bool
+	var slaves int64
+	if !testutil.Poll(d, func() bool {
 		st, ok = c.State()
-		return ok && st.Master != "" && len(st.InSync) == n && ha.InfoInt(st.Master, "haSlaveCount") >= int64(n-1)
-	})
+		if !ok || st.Master == "" {
+			return false
+		}
+		slaves = ha.InfoInt(st.Master, "haSlaveCount")
+		return len(st.InSync) == n && slaves >= int64(n-1)
+	}) {
+		// What was seen last tells a slow start (no master yet) from a slave that
+		// never caught up (master known, SyncStateSet short).
+		c.t.Fatalf("timed out after %v waiting for a master with a SyncStateSet of %d: last answer ok=%v master=%q epoch=%d inSync=%v haSlaveCount=%d",
+			d, n, ok, st.Master, st.Epoch, st.InSync, slaves)
+	}
 	return st
 }
 

@@ -12,7 +12,7 @@ import (
 // TestKillMasterRepeatedly kills the master with SIGKILL N times under SYNC load.
 func TestKillMasterRepeatedly(t *testing.T) {
 	c := StartCluster(t)
-	st := c.WaitSyncStateSet(3, 30*time.Second)
+	st := c.WaitSyncStateSet(3, 60*time.Second)
 	createTopic(t, c, st.Master)
 	load := c.StartLoad(4)
 	load.WaitAcked(t, 200, 30*time.Second)
@@ -51,7 +51,7 @@ func TestKillMasterRepeatedly(t *testing.T) {
 // rejoins as a slave whose CommitLog is byte-identical to the new master's.
 func TestStoppedMasterIsFenced(t *testing.T) {
 	c := StartCluster(t)
-	st := c.WaitSyncStateSet(3, 30*time.Second)
+	st := c.WaitSyncStateSet(3, 60*time.Second)
 	createTopic(t, c, st.Master)
 	load := c.StartLoad(4)
 	load.WaitAcked(t, 200, 30*time.Second)
@@ -90,7 +90,7 @@ func TestStoppedMasterIsFenced(t *testing.T) {
 // election, nothing acknowledged lost).
 func TestControllerFailures(t *testing.T) {
 	c := StartCluster(t)
-	st := c.WaitSyncStateSet(3, 30*time.Second)
+	st := c.WaitSyncStateSet(3, 60*time.Second)
 	createTopic(t, c, st.Master)
 	load := c.StartLoad(4)
 	load.WaitAcked(t, 200, 30*time.Second)
