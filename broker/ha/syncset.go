@@ -114,16 +114,26 @@ type SlaveProgress struct {
 }
 
 // Progress reports every slave the master heard from since it started, by brokerId.
+//
+// A connected slave that has acknowledged the whole log has it now, and its CaughtUp is
+// now: on an idle master the sender notes nothing new, and CaughtUp would otherwise age
+// past haMaxTimeSlaveNotCatchup and shrink the SyncStateSet to the master alone, leaving
+// no slave to elect (docs/failover.md §5).
 func (s *Server) Progress() []SlaveProgress {
 	conn := map[int64]bool{}
 	for _, si := range s.Slaves() {
 		conn[si.BrokerID] = true
 	}
+	end, now := s.src.MaxPhysicalOffset(), s.o.Now()
 	s.sync.mu.Lock()
 	defer s.sync.mu.Unlock()
 	out := make([]SlaveProgress, 0, len(s.sync.acks))
 	for id, a := range s.sync.acks {
-		out = append(out, SlaveProgress{BrokerID: id, Acked: a, CaughtUp: s.sync.caught[id], Connected: conn[id]})
+		caught := s.sync.caught[id]
+		if conn[id] && a >= end {
+			caught = now
+		}
+		out = append(out, SlaveProgress{BrokerID: id, Acked: a, CaughtUp: caught, Connected: conn[id]})
 	}
 	slices.SortFunc(out, func(a, b SlaveProgress) int { return int(a.BrokerID - b.BrokerID) })
 	return out

@@ -34,6 +34,9 @@ const (
 	heartbeatTimeout = 1500 * time.Millisecond
 	// electionBound is the longest a failover may take.
 	electionBound = 10 * time.Second
+	// haMaxTimeSlaveNotCatchup is the brokers': a slave that has not had the master's
+	// whole log for this long leaves the SyncStateSet.
+	haMaxTimeSlaveNotCatchup = 2 * time.Second
 )
 
 // Controller is one mqcontroller process.
@@ -86,7 +89,7 @@ func StartCluster(t *testing.T) *Cluster {
 				"allAckInSyncStateSet":            true,
 				"totalReplicas":                   3,
 				"minInSyncReplicas":               2,
-				"haMaxTimeSlaveNotCatchup":        "2s",
+				"haMaxTimeSlaveNotCatchup":        haMaxTimeSlaveNotCatchup.String(),
 				"controllerHeartBeatTimeoutMills": heartbeatTimeout.String(),
 				"brokerHeartbeatInterval":         "200ms",
 				"slaveTimeout":                    "3s",

@@ -8,6 +8,8 @@
 //     broker restarts and rejoins as a slave; in the end no acknowledged message is
 //     lost, every queue is dense, and the three CommitLogs are byte-identical. It logs
 //     the failover time, p50 and max.
+//   - TestIdleMasterKeepsSyncStateSet: no message for three times
+//     haMaxTimeSlaveNotCatchup; the SyncStateSet keeps all three brokers throughout.
 //   - TestStoppedMasterIsFenced: SIGSTOP the master (5 s; 30 s with ROCKETGO_SOAK=1 —
 //     the controllers' heartbeat timeout here is 1.5 s, so 5 s is well past it), then
 //     SIGCONT: a new master was elected, the old one acknowledged nothing it did not

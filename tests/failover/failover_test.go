@@ -46,6 +46,29 @@ func TestKillMasterRepeatedly(t *testing.T) {
 	c.AssertLogsIdentical(st.Master, 60*time.Second)
 }
 
+// TestIdleMasterKeepsSyncStateSet leaves the group without a message for three times
+// haMaxTimeSlaveNotCatchup: slaves that have the whole log stay in the SyncStateSet, so
+// that an idle group still has a slave to elect when its master dies.
+func TestIdleMasterKeepsSyncStateSet(t *testing.T) {
+	c := StartCluster(t)
+	st := c.WaitSyncStateSet(3, 60*time.Second)
+	idle := time.Now().Add(3 * haMaxTimeSlaveNotCatchup)
+	for time.Now().Before(idle) { // the idle time is the scenario; the set is polled through it
+		now, ok := c.State()
+		if ok && len(now.InSync) < 3 {
+			t.Fatalf("idle for %v since the SyncStateSet %v formed, it shrank to %v (epoch %d)",
+				3*haMaxTimeSlaveNotCatchup-time.Until(idle), st.InSync, now.InSync, now.SyncEp)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Still one group whose master takes SYNC writes with its two slaves.
+	createTopic(t, c, st.Master)
+	load := c.StartLoad(1)
+	load.WaitAcked(t, 20, 30*time.Second)
+	acked := load.Stop()
+	CheckNoLoss(t, acked, ReadAll(t, st.Master))
+}
+
 // TestStoppedMasterIsFenced pauses the master with SIGSTOP under load: a new master is
 // elected; once resumed, the old master acknowledges nothing the new master lacks and
 // rejoins as a slave whose CommitLog is byte-identical to the new master's.
