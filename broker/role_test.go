@@ -6,6 +6,8 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/proto/header"
 	"github.com/rocketgo/rocketgo/proto/message"
+	"github.com/rocketgo/rocketgo/remoting/codec"
 	"github.com/rocketgo/rocketgo/store"
 )
 
@@ -303,5 +306,43 @@ func TestConsumerOffsetSnapshot(t *testing.T) {
 	want := `{"offsetTable":{"T@g1":{"0":5,"3":9},"T@g@2":{"1":11}}}`
 	if string(resp.Body) != want {
 		t.Fatalf("body %s, want %s", resp.Body, want)
+	}
+}
+
+// TestRuntimeInfoDuringStart: GET_BROKER_RUNTIME_INFO runs on a worker that exists from
+// the moment the remoting port serves, and a client that knows the address already (a
+// fixed listenPort, a broker restarted on its old port) may ask for it while Start is
+// still starting replication. The answer names the HA listener's address, which Start
+// sets then: reading it must be safe from the start. The race detector fails this test
+// when it is not.
+func TestRuntimeInfoDuringStart(t *testing.T) {
+	stop, done := make(chan struct{}), make(chan struct{})
+	stopServing := sync.OnceFunc(func() { close(stop); <-done })
+	var served atomic.Int64
+	h := newHarnessWith(t, func(b *Broker) {
+		t.Cleanup(stopServing) // also when Start fails
+		// A worker serving the request throughout Start.
+		go func() {
+			defer close(done)
+			req := codec.NewRequest(code.GetBrokerRuntimeInfo, nil, nil)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if resp := b.handleRuntimeInfo(nil, req); resp.Code != code.Success {
+					t.Errorf("runtime info during start: code %d %s", resp.Code, resp.Remark)
+					return
+				}
+				served.Add(1)
+			}
+		}()
+	})
+	// Not vacuous: the worker has served at least once before it is stopped.
+	testutil.Eventually(t, 10*time.Second, "the worker to serve runtime info", func() bool { return served.Load() > 0 })
+	stopServing()
+	if info := runtimeInfo(t, h); info["haServerAddr"] == "" {
+		t.Fatalf("runtime info of a started master has no haServerAddr: %v", info)
 	}
 }

@@ -87,7 +87,10 @@ type Server struct {
 	o   ServerOptions
 	log zerolog.Logger
 
-	ln    net.Listener
+	ln net.Listener // set by Start before the goroutines that use it
+	// addr is ln's address, published by Start for Addr: a broker serves requests that
+	// ask for it (GET_BROKER_RUNTIME_INFO) from before its replication starts.
+	addr  atomic.Pointer[netip.AddrPort]
 	waits waitList
 
 	mu struct {
@@ -160,6 +163,8 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("ha: listen on %s: %w", s.o.Addr, err)
 	}
 	s.ln = ln
+	ap, _ := netip.ParseAddrPort(ln.Addr().String())
+	s.addr.Store(&ap)
 	s.wg.Add(2)
 	go s.acceptLoop()
 	go s.sweepLoop()
@@ -167,13 +172,13 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
-// Addr returns the address listened on (valid after Start).
+// Addr returns the address listened on; the zero value until Start has listened. It
+// may be called from any goroutine, also while Start runs.
 func (s *Server) Addr() netip.AddrPort {
-	if s.ln == nil {
-		return netip.AddrPort{}
+	if ap := s.addr.Load(); ap != nil {
+		return *ap
 	}
-	ap, _ := netip.ParseAddrPort(s.ln.Addr().String())
-	return ap
+	return netip.AddrPort{}
 }
 
 // Close stops listening, drops every slave, fails the SYNC_MASTER waits with ErrClosed
