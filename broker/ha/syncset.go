@@ -70,8 +70,8 @@ func (s *Server) acked(sc *slaveConn, off int64) {
 	}
 	s.sync.acks[sc.brokerID] = max(s.sync.acks[sc.brokerID], off)
 	sc.allSent.Lock()
-	if off >= sc.allSent.off && !sc.allSent.at.IsZero() {
-		s.sync.caught[sc.brokerID] = sc.allSent.at
+	if off >= sc.allSent.off && sc.allSent.at.After(s.sync.caught[sc.brokerID]) {
+		s.sync.caught[sc.brokerID] = sc.allSent.at // never back before what Progress saw
 	}
 	sc.allSent.Unlock()
 	s.sync.mu.Unlock()
@@ -118,22 +118,29 @@ type SlaveProgress struct {
 // A connected slave that has acknowledged the whole log has it now, and its CaughtUp is
 // now: on an idle master the sender notes nothing new, and CaughtUp would otherwise age
 // past haMaxTimeSlaveNotCatchup and shrink the SyncStateSet to the master alone, leaving
-// no slave to elect (docs/failover.md §5).
+// no slave to elect (docs/failover.md §5). That moment is kept, so that the first record
+// after an idle spell, on its way to the slave, does not make it look as far behind as
+// the spell was long. What counts is what the slave's connection acknowledged, not the
+// most any connection of its brokerId did: a slave may come back with less (an empty
+// store under the same address, a tail lost with the machine).
 func (s *Server) Progress() []SlaveProgress {
-	conn := map[int64]bool{}
+	now := s.o.Now() // before the log's end: at now, the log ended no later than end
+	live := map[int64]int64{}
 	for _, si := range s.Slaves() {
-		conn[si.BrokerID] = true
+		if a, ok := live[si.BrokerID]; !ok || si.Acked < a {
+			live[si.BrokerID] = si.Acked
+		}
 	}
-	end, now := s.src.MaxPhysicalOffset(), s.o.Now()
+	end := s.src.MaxPhysicalOffset()
 	s.sync.mu.Lock()
 	defer s.sync.mu.Unlock()
 	out := make([]SlaveProgress, 0, len(s.sync.acks))
 	for id, a := range s.sync.acks {
-		caught := s.sync.caught[id]
-		if conn[id] && a >= end {
-			caught = now
+		la, conn := live[id]
+		if conn && la >= end && now.After(s.sync.caught[id]) {
+			s.sync.caught[id] = now
 		}
-		out = append(out, SlaveProgress{BrokerID: id, Acked: a, CaughtUp: caught, Connected: conn[id]})
+		out = append(out, SlaveProgress{BrokerID: id, Acked: a, CaughtUp: s.sync.caught[id], Connected: conn})
 	}
 	slices.SortFunc(out, func(a, b SlaveProgress) int { return int(a.BrokerID - b.BrokerID) })
 	return out
