@@ -8,8 +8,8 @@ import (
 	"testing"
 )
 
-// TestWriteZeros checks that WriteZeros clears exactly [from, to) — across more than one
-// pass of its 1 MiB source — that the mapping shows it at once, and that after Close it
+// TestWriteZeros checks that WriteZeros clears exactly [from, to) — across many passes
+// of its 64 KiB source — that the mapping shows it at once, and that after Close it
 // reports an error instead of writing to whatever file reuses the descriptor.
 func TestWriteZeros(t *testing.T) {
 	const size = 3 << 20
