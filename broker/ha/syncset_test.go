@@ -61,7 +61,7 @@ func TestIdleSlaveStaysCaughtUp(t *testing.T) {
 	}
 }
 
-// gateSink holds the slave's appends while closed is set.
+// gateSink holds the slave's appends between hold and release.
 type gateSink struct {
 	Sink
 	mu   sync.Mutex
