@@ -102,6 +102,7 @@ func (b *Broker) openReplication() error {
 		FallBehindMax:     b.opts.HASlaveFallbehindMax,
 		AllAck:            b.opts.EnableControllerMode && b.opts.AllAckInSyncStateSet,
 		MinInSyncReplicas: b.opts.MinInSyncReplicas,
+		Confirm:           b.store.SetConfirmOffset, // consumers see only what the set holds
 		Now:               b.now,
 		TLS:               b.tls.server,
 		Logger:            log,

@@ -73,6 +73,10 @@ type dispatcher struct {
 	run sync.Mutex
 	// ixSoon wakes the indexer after an inline dispatch (dispatch_inline.go).
 	ixSoon laterWake
+	// confirm is the confirm offset (confirm.go): nothing at or past it is dispatched.
+	// grown's waiters learn how far the log was written at each round, bounded or not.
+	confirm atomic.Int64
+	grown   tailer
 
 	// Owned by whoever holds run (and by recovery before the goroutine starts).
 	rd       *commitlog.Reader // reads the records dispatched under SYNC_FLUSH (readAt)
@@ -91,6 +95,7 @@ type projState struct {
 
 func (d *dispatcher) init() {
 	d.tailer.init()
+	d.confirm.Store(ConfirmAll)
 	d.reqs = make(chan func())
 	d.subs.Store(&[]func(Arrival){})
 	d.projList.Store(&[]*projState{})
@@ -137,8 +142,11 @@ func (s *Store) follow(t *tailer, reqs <-chan func(), catchUp func() error, caug
 	}
 }
 
-// dispatchAvailable dispatches every record below the log's written offset.
+// dispatchAvailable dispatches every record below the log's written offset and the
+// confirm offset, then tells the Grown waiters how far the log was written.
 func (s *Store) dispatchAvailable() error {
+	written := s.cl.Written()
+	defer s.noteGrown(written)
 	pos := s.d.pos.Load()
 	if min := s.cl.Min(); pos < min {
 		s.log.Warn().Int64("offset", pos).Int64("min", min).Msg("records deleted before dispatch; skipping")
@@ -146,7 +154,7 @@ func (s *Store) dispatchAvailable() error {
 		s.d.pos.Store(pos)
 	}
 	for {
-		err := s.dispatchRange(s.d.pos.Load(), s.cl.Written())
+		err := s.dispatchBelow(s.d.pos.Load(), written, s.d.confirm.Load())
 		if errors.Is(err, errUnservable) {
 			bad := s.d.pos.Load()
 			if _, next, aerr := s.cl.At(bad); aerr == nil {
@@ -161,11 +169,18 @@ func (s *Store) dispatchAvailable() error {
 }
 
 // dispatchRange dispatches the records of [pos, end), advancing d.pos after each.
-func (s *Store) dispatchRange(pos, end int64) error {
-	for pos < end {
+func (s *Store) dispatchRange(pos, end int64) error { return s.dispatchBelow(pos, end, end) }
+
+// dispatchBelow dispatches the records of [pos, end) that end at or below limit (the
+// confirm offset), advancing d.pos after each.
+func (s *Store) dispatchBelow(pos, end, limit int64) error {
+	for pos < end && pos < limit {
 		rec, next, err := s.readAt(s.d.rd, pos, end)
 		if err != nil {
 			return err
+		}
+		if next > limit {
+			return nil // it waits for the confirm offset to pass its end
 		}
 		if rec != nil {
 			if err := s.dispatchRecord(rec, pos); err != nil {

@@ -13,7 +13,7 @@ import (
 )
 
 // What replication needs from the store. A master reads its CommitLog as raw runs
-// (ReadRaw) and learns of new records from the dispatcher (Dispatched); a slave appends
+// (ReadRaw) and learns of new records from the dispatcher (Grown); a slave appends
 // the runs verbatim (AppendRaw), so its log is byte-identical to the master's, and its
 // own dispatcher builds its ConsumeQueues and indexes from them as if they had been
 // put. Checksum and the log id let the two sides prove, before streaming, that the
@@ -114,22 +114,24 @@ func (s *Store) Checksum(from, to int64) (uint32, error) {
 // SegmentBytes returns the CommitLog segment size.
 func (s *Store) SegmentBytes() int64 { return s.o.CommitLogSegmentBytes }
 
-// Dispatched returns a channel that is closed once the dispatcher has processed the
-// log past offset after, which happens shortly after every append. A master's
-// replication sender waits on it instead of polling. The channel is never closed if
-// the store closes first; callers select on their own stop signal too.
-func (s *Store) Dispatched(after int64) <-chan struct{} {
+// Grown returns a channel that is closed once the log has grown past offset after,
+// which the dispatcher notes shortly after every append, whether or not the confirm
+// offset lets it dispatch the records yet. A master's replication sender waits on it
+// instead of polling. The channel is never closed if the store closes first; callers
+// select on their own stop signal too.
+func (s *Store) Grown(after int64) <-chan struct{} {
+	g := &s.d.grown
 	done := make(chan struct{})
-	if s.d.pos.Load() > after {
+	if g.pos.Load() > after {
 		close(done)
 		return done
 	}
-	s.d.waitMu.Lock()
-	s.d.waiters = append(s.d.waiters, tailWaiter{target: after + 1, done: done})
-	s.d.waitMu.Unlock()
-	// The dispatcher may have passed after between the check and the registration.
-	if s.d.pos.Load() > after {
-		s.d.complete(s.d.pos.Load())
+	g.waitMu.Lock()
+	g.waiters = append(g.waiters, tailWaiter{target: after + 1, done: done})
+	g.waitMu.Unlock()
+	// The dispatcher may have noted more between the check and the registration.
+	if g.pos.Load() > after {
+		g.complete(g.pos.Load())
 	}
 	return done
 }

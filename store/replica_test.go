@@ -344,9 +344,9 @@ func TestChecksumAndLogID(t *testing.T) {
 	}
 }
 
-func TestDispatchedWakesAfterAppend(t *testing.T) {
+func TestGrownWakesAfterAppend(t *testing.T) {
 	s := openT(t, testOptions(t, AsyncFlush))
-	ch := s.Dispatched(0)
+	ch := s.Grown(0)
 	select {
 	case <-ch:
 		t.Fatalf("channel closed before anything was appended")
@@ -359,7 +359,7 @@ func TestDispatchedWakesAfterAppend(t *testing.T) {
 		t.Fatalf("not woken within 5s of an append")
 	}
 	select {
-	case <-s.Dispatched(r.EndOffset - 1):
+	case <-s.Grown(r.EndOffset - 1):
 	default:
 		t.Fatalf("a wait below the dispatched offset is not already done")
 	}

@@ -331,7 +331,7 @@ func (s *Store) Close() error {
 	}
 	s.cl.Seal()
 	err := s.cl.Flush()
-	if derr := s.waitDispatched(s.cl.Written()); err == nil {
+	if derr := s.waitDispatchedOrConfirm(); err == nil {
 		err = derr
 	}
 	close(s.stop)

@@ -28,8 +28,8 @@ type Source interface {
 	MinPhysicalOffset() int64
 	// Checksum returns the CRC-32C of the log's bytes in [from, to).
 	Checksum(from, to int64) (uint32, error)
-	// Dispatched returns a channel closed once the log has grown past after.
-	Dispatched(after int64) <-chan struct{}
+	// Grown returns a channel closed once the log has grown past after.
+	Grown(after int64) <-chan struct{}
 }
 
 // ServerOptions configures the master side.
@@ -59,6 +59,11 @@ type ServerOptions struct {
 	// AllAck (allAckInSyncStateSet, controller mode) completes a SYNC_MASTER wait only
 	// once every slave of the SyncStateSet acknowledged it (syncset.go).
 	AllAck bool
+	// Confirm, with AllAck, is told the confirm offset whenever it may have moved: the
+	// end every slave of the SyncStateSet acknowledged, or math.MaxInt64 while the set
+	// has no slave. The master dispatches nothing past it (store.SetConfirmOffset). It
+	// runs on the goroutine that read the acknowledgement and must not block.
+	Confirm func(off int64)
 	// MinInSyncReplicas (minInSyncReplicas): with AllAck, a SyncStateSet smaller than
 	// this (the master counted) refuses SYNC writes.
 	MinInSyncReplicas int
@@ -491,7 +496,7 @@ func (s *Server) send(sc *slaveConn, readerDone <-chan struct{}) error {
 		}
 		if wait == nil {
 			sc.noteAllSent(pos, s.o.Now())
-			wait = s.src.Dispatched(pos)
+			wait = s.src.Grown(pos)
 			continue // the log may have grown before the wait was registered
 		}
 		select {

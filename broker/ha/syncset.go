@@ -3,6 +3,7 @@ package ha
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -33,11 +34,25 @@ func (s *Server) SetSyncStateSet(slaves []int64) {
 	if !s.o.AllAck {
 		return
 	}
+	all := s.allAcked()
+	s.confirm(all, len(slaves) == 0)
 	if len(slaves)+1 < s.o.MinInSyncReplicas {
 		run(s.waits.failPending(s.notEnough(len(slaves) + 1)))
 		return
 	}
-	run(s.waits.advance(s.allAcked()))
+	run(s.waits.advance(all))
+}
+
+// confirm passes the confirm offset to ServerOptions.Confirm: all, what every slave of
+// the SyncStateSet acknowledged, or no bound at all when the set has no slave.
+func (s *Server) confirm(all int64, alone bool) {
+	if s.o.Confirm == nil {
+		return
+	}
+	if alone {
+		all = math.MaxInt64
+	}
+	s.o.Confirm(all)
 }
 
 func (s *Server) notEnough(n int) error {
@@ -47,10 +62,16 @@ func (s *Server) notEnough(n int) error {
 // allAcked is the offset every slave of the SyncStateSet acknowledged; the log's end
 // when the set has no slave.
 func (s *Server) allAcked() int64 {
+	all, _ := s.allAckedAlone()
+	return all
+}
+
+// allAckedAlone is allAcked, and whether the set has no slave.
+func (s *Server) allAckedAlone() (int64, bool) {
 	s.sync.mu.Lock()
 	defer s.sync.mu.Unlock()
 	if len(s.sync.set) == 0 {
-		return s.src.MaxPhysicalOffset()
+		return s.src.MaxPhysicalOffset(), true
 	}
 	low := int64(-1)
 	for _, id := range s.sync.set {
@@ -59,7 +80,7 @@ func (s *Server) allAcked() int64 {
 			low = a
 		}
 	}
-	return low
+	return low, false
 }
 
 // acked records a slave's acknowledgement and completes the waits it satisfies.
@@ -76,7 +97,9 @@ func (s *Server) acked(sc *slaveConn, off int64) {
 	sc.allSent.Unlock()
 	s.sync.mu.Unlock()
 	if s.o.AllAck {
-		run(s.waits.advance(s.allAcked()))
+		all, alone := s.allAckedAlone()
+		s.confirm(all, alone)
+		run(s.waits.advance(all))
 		return
 	}
 	run(s.waits.advance(off))

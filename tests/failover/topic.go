@@ -1,6 +1,10 @@
 package failover
 
 import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,3 +43,31 @@ func (a Acks) Add(b string, q int32, off int64) { a[b] = ackAt{queue: q, offset:
 
 // Soak reports whether the long variants run (ROCKETGO_SOAK=1).
 func Soak() bool { return soak() }
+
+// Missing describes the acknowledged messages whose bodies got lacks, queue by queue:
+// how many, and the lowest and highest queue offset among them. Empty when none is.
+func (a Acks) Missing(got map[string]bool) string {
+	type span struct {
+		n      int
+		lo, hi int64
+	}
+	byQueue := map[int32]*span{}
+	for b, at := range a {
+		if got[b] {
+			continue
+		}
+		s := byQueue[at.queue]
+		if s == nil {
+			s = &span{lo: at.offset, hi: at.offset}
+			byQueue[at.queue] = s
+		}
+		s.n++
+		s.lo, s.hi = min(s.lo, at.offset), max(s.hi, at.offset)
+	}
+	var out []string
+	for _, q := range slices.Sorted(maps.Keys(byQueue)) {
+		s := byQueue[q]
+		out = append(out, fmt.Sprintf("queue %d: %d missing, offsets %d..%d", q, s.n, s.lo, s.hi))
+	}
+	return strings.Join(out, "; ")
+}
