@@ -62,7 +62,8 @@ type ServerOptions struct {
 	// Confirm, with AllAck, is told the confirm offset whenever it may have moved: the
 	// end every slave of the SyncStateSet acknowledged, or math.MaxInt64 while the set
 	// has no slave. The master dispatches nothing past it (store.SetConfirmOffset). It
-	// runs on the goroutine that read the acknowledgement and must not block.
+	// runs with the SyncStateSet lock held, on the goroutine that read the
+	// acknowledgement (or called SetSyncStateSet), and must not block.
 	Confirm func(off int64)
 	// MinInSyncReplicas (minInSyncReplicas): with AllAck, a SyncStateSet smaller than
 	// this (the master counted) refuses SYNC writes.

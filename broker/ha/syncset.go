@@ -34,25 +34,12 @@ func (s *Server) SetSyncStateSet(slaves []int64) {
 	if !s.o.AllAck {
 		return
 	}
-	all := s.allAcked()
-	s.confirm(all, len(slaves) == 0)
+	all := s.confirmAcked()
 	if len(slaves)+1 < s.o.MinInSyncReplicas {
 		run(s.waits.failPending(s.notEnough(len(slaves) + 1)))
 		return
 	}
 	run(s.waits.advance(all))
-}
-
-// confirm passes the confirm offset to ServerOptions.Confirm: all, what every slave of
-// the SyncStateSet acknowledged, or no bound at all when the set has no slave.
-func (s *Server) confirm(all int64, alone bool) {
-	if s.o.Confirm == nil {
-		return
-	}
-	if alone {
-		all = math.MaxInt64
-	}
-	s.o.Confirm(all)
 }
 
 func (s *Server) notEnough(n int) error {
@@ -62,14 +49,31 @@ func (s *Server) notEnough(n int) error {
 // allAcked is the offset every slave of the SyncStateSet acknowledged; the log's end
 // when the set has no slave.
 func (s *Server) allAcked() int64 {
-	all, _ := s.allAckedAlone()
+	s.sync.mu.Lock()
+	defer s.sync.mu.Unlock()
+	all, _ := s.allAckedLocked()
 	return all
 }
 
-// allAckedAlone is allAcked, and whether the set has no slave.
-func (s *Server) allAckedAlone() (int64, bool) {
+// confirmAcked is allAcked, also passed to ServerOptions.Confirm as the confirm offset
+// (no bound while the set has no slave). Both happen under the lock, so that two
+// acknowledgements read at once cannot pass their offsets in the wrong order.
+func (s *Server) confirmAcked() int64 {
 	s.sync.mu.Lock()
 	defer s.sync.mu.Unlock()
+	all, alone := s.allAckedLocked()
+	if s.o.Confirm != nil {
+		if alone {
+			s.o.Confirm(math.MaxInt64)
+		} else {
+			s.o.Confirm(all)
+		}
+	}
+	return all
+}
+
+// allAckedLocked is allAcked with sync.mu held, and whether the set has no slave.
+func (s *Server) allAckedLocked() (int64, bool) {
 	if len(s.sync.set) == 0 {
 		return s.src.MaxPhysicalOffset(), true
 	}
@@ -97,9 +101,7 @@ func (s *Server) acked(sc *slaveConn, off int64) {
 	sc.allSent.Unlock()
 	s.sync.mu.Unlock()
 	if s.o.AllAck {
-		all, alone := s.allAckedAlone()
-		s.confirm(all, alone)
-		run(s.waits.advance(all))
+		run(s.waits.advance(s.confirmAcked()))
 		return
 	}
 	run(s.waits.advance(off))
