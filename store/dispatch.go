@@ -57,6 +57,11 @@ const dispatchRetry = 100 * time.Millisecond
 // closeDispatchWait bounds how long Close waits for the dispatcher to catch up.
 const closeDispatchWait = 10 * time.Second
 
+// heldDispatchWait bounds a wait for the dispatcher while appends are held
+// (DeleteTopic): the records written just before, at most a replication round trip
+// from their confirmation.
+const heldDispatchWait = time.Second
+
 // dispatcher is the state of the dispatcher goroutine, which tails the CommitLog and
 // feeds every projection. It is woken by each append (wake), never by a timer, except
 // for a retry after an error.
@@ -474,7 +479,9 @@ func (s *Store) indexAvailable() error {
 		pos = min
 		s.ix.pos.Store(pos)
 	}
-	err := s.indexRange(pos, s.cl.Written())
+	// No further than the dispatcher: a record past the confirm offset is not queryable
+	// by key either (confirm.go).
+	err := s.indexRange(pos, min(s.cl.Written(), s.d.pos.Load()))
 	s.ix.complete(s.ix.pos.Load())
 	return err
 }

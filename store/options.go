@@ -84,6 +84,11 @@ type Options struct {
 	// TruncateOnCorruption lets Open cut the CommitLog at a corrupt record that valid
 	// records follow, losing them, instead of refusing to open (false).
 	TruncateOnCorruption bool `mapstructure:"truncateOnCorruption"`
+	// HoldUnconfirmed opens the store with its confirm offset (confirm.go) where the
+	// ConsumeQueues were last checkpointed, so that the records after it, which may not
+	// have been confirmed, are dispatched only once SetConfirmOffset passes them. A
+	// controller-mode master or pending broker under allAckInSyncStateSet sets it.
+	HoldUnconfirmed bool `mapstructure:"-"`
 	// MaxHashSlotNum and MaxIndexNum size each new key index file: its hash slots
 	// (5,000,000) and entries (20,000,000), Apache RocketMQ's keys and defaults. A
 	// file keeps the sizes it was created with.

@@ -363,8 +363,14 @@ func (s *Store) DeleteTopic(topic string) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
+	// Records past the confirm offset wait for the slaves (confirm.go): wait for them
+	// before holding the appends, so that slaves that are slow or gone fail the delete
+	// instead of stopping every producer; what comes meanwhile is confirmed as fast.
+	if err := s.waitDispatched(s.cl.Written()); err != nil {
+		return err
+	}
 	err := s.cl.Exclusive(func() error {
-		if err := s.waitDispatched(s.cl.Written()); err != nil {
+		if err := s.d.wait(s.cl.Written(), s.stop, heldDispatchWait, "dispatcher"); err != nil {
 			return err
 		}
 		s.queues.Lock()

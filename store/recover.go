@@ -88,6 +88,9 @@ func (s *Store) recover() error {
 		From:                 min(flushed, cqApplied),
 		TruncateOnCorruption: s.o.TruncateOnCorruption,
 	}
+	if s.o.HoldUnconfirmed {
+		s.d.confirm.Store(cqApplied) // confirm.go
+	}
 	// Re-dispatch follows the verification chunk by chunk (fused.go), unless a
 	// truncate mark will cut the log below what the scan verifies.
 	var fd *fusedDispatch
@@ -144,7 +147,7 @@ func (s *Store) recover() error {
 		idxApplied = end
 	}
 	for {
-		err := s.dispatchRange(resume, end)
+		err := s.dispatchBelow(resume, end, s.d.confirm.Load())
 		if err == nil {
 			break
 		}

@@ -57,7 +57,7 @@ func (f *fusedDispatch) verified(from, to int64) error {
 	if from >= to {
 		return nil
 	}
-	err := s.dispatchRange(from, to)
+	err := s.dispatchBelow(from, to, s.d.confirm.Load())
 	if errors.Is(err, consumequeue.ErrGap) || errors.Is(err, consumequeue.ErrMismatch) || errors.Is(err, errUnservable) {
 		f.stopped = true
 		return nil

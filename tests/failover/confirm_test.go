@@ -32,9 +32,15 @@ func TestUnacknowledgedRecordIsNotServed(t *testing.T) {
 		return ha.InfoInt(st.Master, "commitLogMaxOffset") > logEnd
 	})
 	// Unbounded, the record would be in its ConsumeQueue within microseconds of the
-	// write; for as long as the slaves are stopped it must not be.
+	// write; for as long as the stopped slaves are in the SyncStateSet it must not be.
+	// (The master drops them haMaxTimeSlaveNotCatchup after they stopped, 2 s here; the
+	// record is served from then on, and rightly: the set is the master alone.)
 	for until := time.Now().Add(time.Second); time.Now().Before(until); time.Sleep(20 * time.Millisecond) {
 		if got := ha.MaxOffset(t, st.Master, topic, queue); got != 0 {
+			if now, ok := c.State(); ok && len(now.InSync) < 3 {
+				t.Logf("the SyncStateSet shrank to %v during the observation; the record is served from then on", now.InSync)
+				break
+			}
 			t.Fatalf("queue %d has %d message(s) while no slave of the SyncStateSet has the record", queue, got)
 		}
 	}
