@@ -1,6 +1,10 @@
 package store
 
-import "math"
+import (
+	"math"
+
+	"github.com/rocketgo/rocketgo/proto/message"
+)
 
 // The confirm offset.
 //
@@ -52,4 +56,37 @@ func (s *Store) waitDispatchedOrConfirm() error {
 	}
 	s.d.wake()
 	return s.d.grown.wait(written, s.stop, closeDispatchWait, "dispatcher")
+}
+
+// countHeldQueueOffsets moves the next queue offset of every queue that has records in
+// the tail recovery held back ([dispatched, end), HoldUnconfirmed) past them. The
+// offsets of new appends come from the ConsumeQueues' ends, which do not include the
+// held records; without this, a store reopened as a master would give a new message
+// the queue offset a held record already has, and the dispatch of the two would clash.
+func (s *Store) countHeldQueueOffsets(end int64) error {
+	type key struct {
+		topic string
+		queue int32
+	}
+	next := map[key]int64{}
+	for pos := s.d.pos.Load(); pos < end; {
+		rec, after, err := s.readAt(s.d.rd, pos, end)
+		if err != nil {
+			return err
+		}
+		if rec != nil {
+			tx := message.TxType(message.RecordSysFlag(rec))
+			if tx == message.TxNotType || tx == message.TxCommitType {
+				k := key{string(message.RecordTopicBytes(rec)), message.RecordQueueID(rec)}
+				next[k] = max(next[k], message.RecordQueueOffset(rec)+1)
+			}
+		}
+		pos = after
+	}
+	for k, n := range next {
+		if n > s.cl.QueueOffset(k.topic, k.queue) {
+			s.cl.SetQueueOffset(k.topic, k.queue, n)
+		}
+	}
+	return nil
 }

@@ -108,14 +108,23 @@ func TestHoldUnconfirmedAfterRestart(t *testing.T) {
 			if got := s.MaxOffset("T", 0); got > c.max {
 				t.Fatalf("%s reopen: queue max %d before any confirmation, want at most %d", c.name, got, c.max)
 			}
+			// A new message while the tail is held goes after it in its queue.
+			r := put(t, s, msg{topic: "T", queue: 0, body: body(3, 100)})
+			if r.QueueOffset != 3 {
+				t.Fatalf("%s reopen: a new message got queue offset %d behind two held ones, want 3", c.name, r.QueueOffset)
+			}
 			s.SetConfirmOffset(ConfirmAll)
 			syncDispatch(t, s)
-			if got := s.MaxOffset("T", 0); got != 3 {
-				t.Fatalf("%s reopen, bound lifted: queue max %d, want 3", c.name, got)
+			if got := s.MaxOffset("T", 0); got != 4 {
+				t.Fatalf("%s reopen, bound lifted: queue max %d, want 4", c.name, got)
 			}
 			res := s.GetMessages("T", 0, 0, 32, 1<<20, nil)
+			phys := append(rs[:3:3], r)
 			for i, rec := range res.Records {
-				checkRecord(t, rec, msg{topic: "T", queue: 0, body: body(i, 100)}, int64(i), rs[i].PhysicalOffset)
+				checkRecord(t, rec, msg{topic: "T", queue: 0, body: body(i, 100)}, int64(i), phys[i].PhysicalOffset)
+			}
+			if len(res.Records) != 4 {
+				t.Fatalf("%s reopen: read %d records, want 4", c.name, len(res.Records))
 			}
 			if err := s.Close(); err != nil {
 				t.Fatal(err)

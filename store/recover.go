@@ -183,6 +183,9 @@ func (s *Store) recover() error {
 	for _, q := range s.allQueues() {
 		s.cl.SetQueueOffset(q.Topic(), q.QueueID(), q.Max())
 	}
+	if err := s.countHeldQueueOffsets(end); err != nil { // confirm.go
+		return err
+	}
 	if err := s.checkpoint(); err != nil {
 		return err
 	}

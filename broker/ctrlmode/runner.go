@@ -151,11 +151,11 @@ func (r *Runner) open(ctx context.Context, ro role, haAddr string, masterEpoch i
 		}
 	}
 	so := r.so
-	// A master or a pending broker keeps what its log holds past the last checkpoint
-	// from consumers until its SyncStateSet is known to hold it (store/confirm.go): a
-	// master killed and restarted must not serve records it may have written alone.
-	// A slave serves what it holds (docs/failover.md §5).
-	so.HoldUnconfirmed = ro != roleSlave && o.AllAckInSyncStateSet
+	// Every role keeps what its log holds past the last checkpoint from consumers until
+	// the SyncStateSet is known to hold it (store/confirm.go): a master killed and
+	// restarted must not serve records it may have written alone, and a slave waits
+	// for its master's confirm offset (docs/failover.md §5).
+	so.HoldUnconfirmed = o.AllAckInSyncStateSet
 	b, err := broker.Open(o, so)
 	if err != nil {
 		return err

@@ -32,6 +32,9 @@ type Sink interface {
 	LogID(create bool) (id [16]byte, ok bool, err error)
 	// AdoptLogID records the master's log id before the first replicated append.
 	AdoptLogID(id [16]byte) error
+	// SetConfirmOffset bounds what the slave dispatches to what the master's
+	// SyncStateSet holds (CONFIRM frames; math.MaxInt64 lifts the bound).
+	SetConfirmOffset(off int64)
 }
 
 // ClientOptions configures the slave side.
@@ -451,6 +454,12 @@ func (c *Client) stream(conn net.Conn, br *bufio.Reader, ack func(int64) error) 
 				return err
 			}
 			c.masterMax.Store(off)
+		case TypeConfirm:
+			off, err := DecodeOffset(p)
+			if err != nil {
+				return err
+			}
+			c.sink.SetConfirmOffset(off)
 		case TypeRefuse:
 			reason, err := DecodeRefuse(p)
 			if err != nil {

@@ -1,7 +1,10 @@
 package ha
 
 import (
+	"math"
+	"net"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,5 +63,101 @@ func TestConfirmOffsetFollowsSyncStateSet(t *testing.T) {
 	srv.SetSyncStateSet(nil)
 	if c := master.ConfirmOffset(); c != store.ConfirmAll {
 		t.Fatalf("a SyncStateSet of the master alone: confirm offset %d, want no bound", c)
+	}
+}
+
+// TestSlaveDispatchesUpToTheMastersConfirmOffset: a slave outside the SyncStateSet gets
+// the master's records as fast as ever but dispatches only what the set holds (the
+// master's CONFIRM frames), so a consumer reading from it cannot run ahead of a member
+// that may be the next master; once the member acknowledges, the slave serves them.
+func TestSlaveDispatchesUpToTheMastersConfirmOffset(t *testing.T) {
+	dir := t.TempDir()
+	master := openStore(t, filepath.Join(dir, "m"))
+	member := openStore(t, filepath.Join(dir, "s1"))
+	outside := openStore(t, filepath.Join(dir, "s2"))
+	putN(t, master, 0, 20)
+	srv := startServer(t, master, ServerOptions{AllAck: true, MinInSyncReplicas: 1, Confirm: master.SetConfirmOffset})
+	gate := &gateSink{Sink: member}
+	t.Cleanup(gate.release)
+	startClientID(t, gate, srv.Addr().String(), "broker-a", 1)
+	startClientID(t, outside, srv.Addr().String(), "broker-a", 2)
+	waitCaughtUp(t, master, member)
+	waitCaughtUp(t, master, outside)
+	srv.SetSyncStateSet([]int64{1})
+	end := master.MaxPhysicalOffset()
+	testutil.Eventually(t, 5*time.Second, "the outside slave to learn the confirm offset", func() bool {
+		return outside.ConfirmOffset() == end && queued(outside) == 20
+	})
+
+	gate.hold()
+	putN(t, master, 20, 5)
+	waitCaughtUp(t, master, outside) // it has the five records...
+	select {
+	case <-outside.Grown(master.MaxPhysicalOffset() - 1):
+	case <-time.After(5 * time.Second):
+		t.Fatal("no dispatcher round of the outside slave saw the five records within 5s")
+	}
+	// ...and serves none of them.
+	if got, c := queued(outside), outside.ConfirmOffset(); got != 20 || c != end {
+		t.Fatalf("outside slave, five records the member lacks: %d queued, confirm offset %d; want 20, %d", got, c, end)
+	}
+
+	gate.release()
+	testutil.Eventually(t, 5*time.Second, "the outside slave to serve the five records once the member has them", func() bool {
+		return queued(outside) == 25
+	})
+
+	// The set down to the master alone: no bound, on the master nor on its slaves.
+	srv.SetSyncStateSet(nil)
+	testutil.Eventually(t, 5*time.Second, "the slaves to learn there is no bound", func() bool {
+		return outside.ConfirmOffset() == store.ConfirmAll && member.ConfirmOffset() == store.ConfirmAll
+	})
+}
+
+// TestConfirmFramesByVersion: a master sends CONFIRM only to slaves of version 2 on (its
+// first frame after WELCOME), serves version-1 slaves without it, and refuses versions
+// it does not know.
+func TestConfirmFramesByVersion(t *testing.T) {
+	dir := t.TempDir()
+	master := openStore(t, filepath.Join(dir, "m"))
+	putN(t, master, 0, 3)
+	srv := startServer(t, master, ServerOptions{})
+	id, _, _ := master.LogID(false)
+	first := func(version uint16) (byte, []byte) {
+		c, err := net.Dial("tcp", srv.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		h := Hello{Version: version, LogID: id, BrokerID: 1, SegmentBytes: testSegment, BrokerName: "broker-a"}
+		if _, err := c.Write(AppendHello(nil, h)); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		typ, p, _, err := ReadFrame(c, nil, 1<<20)
+		if err != nil {
+			t.Fatalf("version %d: %v", version, err)
+		}
+		if typ != TypeWelcome {
+			return typ, p
+		}
+		typ, p, _, err = ReadFrame(c, nil, 1<<20)
+		if err != nil {
+			t.Fatalf("version %d, after the welcome: %v", version, err)
+		}
+		return typ, p
+	}
+	if typ, p := first(2); typ != TypeConfirm {
+		t.Fatalf("version 2: first frame type %d, want CONFIRM", typ)
+	} else if off, err := DecodeOffset(p); err != nil || off != math.MaxInt64 {
+		t.Fatalf("version 2: confirm offset %d (%v), want no bound", off, err)
+	}
+	if typ, _ := first(1); typ != TypeData {
+		t.Fatalf("version 1: first frame type %d, want DATA", typ)
+	}
+	if typ, p := first(3); typ != TypeRefuse {
+		t.Fatalf("version 3: answer type %d, want REFUSE", typ)
+	} else if reason, _ := DecodeRefuse(p); !strings.Contains(reason, "version 3") {
+		t.Fatalf("version 3 refused with %q", reason)
 	}
 }

@@ -23,6 +23,8 @@
 //	HEARTBEAT (5) master → slave: the master's log end 8 (sent while idle)
 //	ACK (6)     slave → master: the slave's log end 8 (after each burst applied, and
 //	            every heartbeat interval)
+//	CONFIRM (7) master → slave: the master's confirm offset 8 (version 2): after the
+//	            WELCOME and whenever it moves; math.MaxInt64 when there is no bound
 //
 // # Proving the logs match
 //
@@ -46,6 +48,14 @@
 // one writev straight from the mapped segment. The slave checks that each frame starts
 // where its log ends and that its CRC holds, verifies every record, appends, and
 // acknowledges its new end once the frames already received are applied.
+//
+// # The confirm offset
+//
+// A controller-mode master under allAckInSyncStateSet dispatches only what every member
+// of its SyncStateSet acknowledged (store/confirm.go), and tells its slaves that offset
+// in CONFIRM frames; a slave dispatches no further either, so that a consumer reading
+// from it sees no record the next master might lack (docs/failover.md §5). A master
+// serves slaves of version 1, which get no CONFIRM frame.
 //
 // # SYNC_MASTER
 //

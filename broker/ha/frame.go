@@ -19,10 +19,15 @@ const (
 	TypeData      byte = 4 // master → slave: a run of the log at an offset
 	TypeHeartbeat byte = 5 // master → slave: the master's log end, while idle
 	TypeAck       byte = 6 // slave → master: the slave's log end
+	TypeConfirm   byte = 7 // master → slave: the master's confirm offset (version 2)
 )
 
-// Version is the protocol version a HELLO carries.
-const Version = 1
+// Version is the protocol version a HELLO carries. Version 2 adds CONFIRM: a master
+// sends it to a slave of version 2 or later only, and serves slaves of version 1 too.
+const Version = 2
+
+// confirmVersion is the first version whose slaves receive CONFIRM frames.
+const confirmVersion = 2
 
 // Sizes of the fixed parts.
 const (
@@ -234,7 +239,7 @@ func payloadLimit(typ byte, dataLimit int) (int, bool) {
 		return maxReasonLen, true
 	case TypeData:
 		return dataHeaderLen + dataLimit, true
-	case TypeHeartbeat, TypeAck:
+	case TypeHeartbeat, TypeAck, TypeConfirm:
 		return 8, true
 	}
 	return 0, false

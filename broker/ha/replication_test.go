@@ -103,9 +103,15 @@ func (c *countingSink) AppendRaw(off int64, b []byte) (int64, error) {
 
 func startClient(t *testing.T, sink Sink, addr string, name string) *Client {
 	t.Helper()
+	return startClientID(t, sink, addr, name, 1)
+}
+
+// startClientID is startClient for the slave with brokerId id.
+func startClientID(t *testing.T, sink Sink, addr string, name string, id int64) *Client {
+	t.Helper()
 	c := NewClient(sink, ClientOptions{
 		BrokerName:   name,
-		BrokerID:     1,
+		BrokerID:     id,
 		Heartbeat:    50 * time.Millisecond,
 		Housekeeping: 5 * time.Second,
 		DialTimeout:  time.Second,

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"sync"
@@ -105,6 +106,7 @@ type Server struct {
 		closed bool
 	}
 	sync       syncState    // syncset.go
+	confirmed  atomic.Int64 // the confirm offset the slaves are told (syncset.go)
 	live       atomic.Int32 // slaves past the handshake
 	handshakes chan struct{}
 	added      chan struct{}
@@ -118,6 +120,7 @@ type slaveConn struct {
 	c        net.Conn
 	addr     string
 	brokerID int64
+	version  uint16 // of its HELLO: CONFIRM frames go to version confirmVersion on
 	since    time.Time
 	sent     atomic.Int64 // end of the last run written
 	acked    atomic.Int64 // the slave's last acknowledged log end
@@ -158,6 +161,7 @@ func NewServer(src Source, o ServerOptions) *Server {
 		stop:       make(chan struct{}),
 	}
 	s.mu.conns = make(map[*slaveConn]struct{})
+	s.confirmed.Store(math.MaxInt64)
 	return s
 }
 
@@ -360,7 +364,7 @@ func (s *Server) serve(c net.Conn) {
 	}
 	log = log.With().Int64("broker_id", h.BrokerID).Logger()
 	w, reason := s.decide(h)
-	sc := &slaveConn{c: c, addr: c.RemoteAddr().String(), brokerID: h.BrokerID, since: s.o.Now(), wake: make(chan struct{}, 1)}
+	sc := &slaveConn{c: c, addr: c.RemoteAddr().String(), brokerID: h.BrokerID, version: h.Version, since: s.o.Now(), wake: make(chan struct{}, 1)}
 	if reason == "" && !s.add(sc) {
 		reason = fmt.Sprintf("the master serves at most %d slaves at once", s.o.MaxSlaves)
 	}
@@ -408,7 +412,7 @@ func (s *Server) decide(h Hello) (Welcome, string) {
 	w := Welcome{LogID: s.o.LogID, Start: h.Offset, MasterMin: minOff, MasterMax: maxOff}
 	var zero LogID
 	switch {
-	case h.Version != Version:
+	case h.Version < 1 || h.Version > Version:
 		return w, fmt.Sprintf("the slave speaks replication protocol version %d, this master version %d", h.Version, Version)
 	case h.BrokerName != s.o.BrokerName:
 		return w, fmt.Sprintf("the slave belongs to broker group %q, this master to %q", h.BrokerName, s.o.BrokerName)
@@ -471,7 +475,15 @@ func (s *Server) send(sc *slaveConn, readerDone <-chan struct{}) error {
 	defer beat.Stop()
 	pos := sc.sent.Load()
 	var wait <-chan struct{}
+	told := int64(-1) // the confirm offset last sent: none yet
 	for {
+		if c := s.confirmed.Load(); c != told && sc.version >= confirmVersion {
+			_ = sc.c.SetWriteDeadline(time.Now().Add(s.o.Housekeeping))
+			if _, err := sc.c.Write(AppendOffset(hdr[:0], TypeConfirm, c)); err != nil {
+				return fmt.Errorf("write confirm offset: %w", err)
+			}
+			told = c
+		}
 		if pos < s.src.MaxPhysicalOffset() {
 			b, err := s.src.ReadRaw(pos, s.o.BatchBytes)
 			if err != nil {

@@ -58,18 +58,27 @@ func (s *Server) allAcked() int64 {
 // confirmAcked is allAcked, also passed to ServerOptions.Confirm as the confirm offset
 // (no bound while the set has no slave). Both happen under the lock, so that two
 // acknowledgements read at once cannot pass their offsets in the wrong order.
+// The slaves learn it too (CONFIRM frames): their senders are woken when it moved.
 func (s *Server) confirmAcked() int64 {
+	all, moved := s.confirmAckedLocked()
+	if moved {
+		s.wakeSenders()
+	}
+	return all
+}
+
+func (s *Server) confirmAckedLocked() (all int64, moved bool) {
 	s.sync.mu.Lock()
 	defer s.sync.mu.Unlock()
 	all, alone := s.allAckedLocked()
-	if s.o.Confirm != nil {
-		if alone {
-			s.o.Confirm(math.MaxInt64)
-		} else {
-			s.o.Confirm(all)
-		}
+	c := all
+	if alone {
+		c = math.MaxInt64
 	}
-	return all
+	if s.o.Confirm != nil {
+		s.o.Confirm(c)
+	}
+	return all, s.confirmed.Swap(c) != c
 }
 
 // allAckedLocked is allAcked with sync.mu held, and whether the set has no slave.
