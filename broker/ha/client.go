@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -99,6 +101,10 @@ type Client struct {
 		lastLog string
 	}
 	masterMax atomic.Int64
+	// speak is the protocol version of the next HELLO; owned by the loop goroutine.
+	// It falls back to 1 for a master that refused Version (an older rocketgo).
+	speak     uint16
+	speakAddr string // the master speak was chosen for
 	kick      chan struct{}
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -197,6 +203,9 @@ func (c *Client) loop() {
 		if addr == "" {
 			err = errors.New("no master address known yet")
 		} else {
+			if addr != c.speakAddr {
+				c.speak, c.speakAddr = Version, addr
+			}
 			streamed, err = c.session(addr)
 		}
 		select {
@@ -209,6 +218,14 @@ func (c *Client) loop() {
 			pause = c.o.RetryMin // the master went away: try again soon
 		}
 		var ref *refusal
+		if errors.As(err, &ref) && c.speak > 1 && strings.Contains(ref.reason, versionRefusal) {
+			// An older master: speak its version. It sends no confirm offset, so
+			// nothing bounds this slave's dispatch (docs/failover.md §5).
+			c.speak = 1
+			c.sink.SetConfirmOffset(math.MaxInt64)
+			c.log.Warn().Str("addr", addr).Msg("the master speaks replication protocol version 1; following it without confirm offsets")
+			continue
+		}
 		if (addr == "" || !errors.As(err, &ref)) && time.Since(lastHook) >= c.o.RetryMax {
 			lastHook = time.Now()
 			c.o.OnMasterUnknown()
@@ -342,7 +359,7 @@ func (c *Client) handshake(conn net.Conn, br *bufio.Reader) error {
 	}
 	off := c.sink.MaxPhysicalOffset()
 	h := Hello{
-		Version:      Version,
+		Version:      c.speak,
 		BrokerID:     c.o.BrokerID,
 		BrokerName:   c.o.BrokerName,
 		SegmentBytes: c.sink.SegmentBytes(),

@@ -1,6 +1,7 @@
 package ha
 
 import (
+	"fmt"
 	"math"
 	"net"
 	"path/filepath"
@@ -159,5 +160,88 @@ func TestConfirmFramesByVersion(t *testing.T) {
 		t.Fatalf("version 3: answer type %d, want REFUSE", typ)
 	} else if reason, _ := DecodeRefuse(p); !strings.Contains(reason, "version 3") {
 		t.Fatalf("version 3 refused with %q", reason)
+	}
+}
+
+// openHeld opens a store as controller mode does: its log held back until a confirm
+// offset is known.
+func openHeld(t *testing.T, dir string) *store.Store {
+	t.Helper()
+	o := storeOptions(t, dir)
+	o.HoldUnconfirmed = true
+	s, err := store.Open(o)
+	if err != nil {
+		t.Fatalf("open store %s: %v", dir, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// TestNothingReleasedBeforeTheSyncStateSetIsKnown: a master that starts serving its
+// slaves before it learns its SyncStateSet (the controller-mode runner sets it just
+// after Start) releases nothing it holds back, nor tells its slaves to; once the set
+// is known, both serve what the set holds.
+func TestNothingReleasedBeforeTheSyncStateSetIsKnown(t *testing.T) {
+	dir := t.TempDir()
+	master := openHeld(t, filepath.Join(dir, "m"))
+	slave := openHeld(t, filepath.Join(dir, "s"))
+	putN(t, master, 0, 20)
+	srv := startServer(t, master, ServerOptions{AllAck: true, MinInSyncReplicas: 1, Confirm: master.SetConfirmOffset})
+	startClient(t, slave, srv.Addr().String(), "broker-a")
+	waitCaughtUp(t, master, slave)
+	testutil.Eventually(t, 5*time.Second, "the master to hear the slave acknowledge the whole log", func() bool {
+		p := srv.Progress()
+		return len(p) == 1 && p[0].Acked == master.MaxPhysicalOffset()
+	})
+	if mq, sq, mc, sc := queued(master), queued(slave), master.ConfirmOffset(), slave.ConfirmOffset(); mq != 0 || sq != 0 || mc != 0 || sc != 0 {
+		t.Fatalf("before the SyncStateSet is known: queued %d on the master, %d on the slave, confirm offsets %d and %d; want all 0", mq, sq, mc, sc)
+	}
+	srv.SetSyncStateSet([]int64{1})
+	testutil.Eventually(t, 5*time.Second, "both to serve the 20 records the set holds", func() bool {
+		return queued(master) == 20 && queued(slave) == 20
+	})
+}
+
+// TestSlaveFallsBackToAnOlderMaster: a master of protocol version 1 refuses a version-2
+// HELLO; the slave then speaks version 1 to it, and since such a master sends no
+// confirm offset, it lifts its own hold.
+func TestSlaveFallsBackToAnOlderMaster(t *testing.T) {
+	slave := openHeld(t, filepath.Join(t.TempDir(), "s"))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	versions := make(chan uint16, 2)
+	go func() {
+		for i := 0; i < 2; i++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, p, _, err := ReadFrame(c, nil, 0)
+			if h, derr := DecodeHello(p); err == nil && derr == nil {
+				versions <- h.Version
+				if h.Version != 1 {
+					// What a version-1 master answers.
+					_, _ = c.Write(AppendRefuse(nil, fmt.Sprintf("the slave speaks replication protocol version %d, this master version 1", h.Version)))
+				}
+			}
+			c.Close()
+		}
+	}()
+	startClient(t, slave, ln.Addr().String(), "broker-a")
+	for i, want := range []uint16{Version, 1} {
+		select {
+		case v := <-versions:
+			if v != want {
+				t.Fatalf("HELLO %d: version %d, want %d", i+1, v, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no HELLO %d within 10s", i+1)
+		}
+	}
+	if c := slave.ConfirmOffset(); c != store.ConfirmAll {
+		t.Fatalf("following a version-1 master: confirm offset %d, want no bound", c)
 	}
 }

@@ -29,6 +29,10 @@ const Version = 2
 // confirmVersion is the first version whose slaves receive CONFIRM frames.
 const confirmVersion = 2
 
+// versionRefusal begins a master's refusal of a HELLO version it does not speak; every
+// version's master words it so, and a slave that meets it speaks version 1 instead.
+const versionRefusal = "the slave speaks replication protocol version"
+
 // Sizes of the fixed parts.
 const (
 	headerLen     = 7  // magic 2, type 1, payload length 4

@@ -32,6 +32,7 @@ func goldenFrames() [][]byte {
 		append(AppendDataHeader(nil, 4096, []byte("record bytes")), "record bytes"...),
 		AppendOffset(nil, TypeHeartbeat, 777),
 		AppendOffset(nil, TypeAck, 778),
+		AppendOffset(nil, TypeConfirm, 779),
 	}
 }
 
@@ -173,7 +174,7 @@ func FuzzFrame(f *testing.F) {
 			}
 			d.Bytes = bytes.Clone(d.Bytes)
 			first, again = d, append(AppendDataHeader(nil, d.Offset, d.Bytes), d.Bytes...)
-		case TypeHeartbeat, TypeAck:
+		case TypeHeartbeat, TypeAck, TypeConfirm:
 			off, err := DecodeOffset(p)
 			if err != nil {
 				return

@@ -60,7 +60,8 @@ type ServerOptions struct {
 	// AllAck (allAckInSyncStateSet, controller mode) completes a SYNC_MASTER wait only
 	// once every slave of the SyncStateSet acknowledged it (syncset.go).
 	AllAck bool
-	// Confirm, with AllAck, is told the confirm offset whenever it may have moved: the
+	// Confirm, with AllAck, is told the confirm offset whenever it may have moved, from
+	// the first SetSyncStateSet on (nothing is released before the set is known): the
 	// end every slave of the SyncStateSet acknowledged, or math.MaxInt64 while the set
 	// has no slave. The master dispatches nothing past it (store.SetConfirmOffset). It
 	// runs with the SyncStateSet lock held, on the goroutine that read the
@@ -106,7 +107,7 @@ type Server struct {
 		closed bool
 	}
 	sync       syncState    // syncset.go
-	confirmed  atomic.Int64 // the confirm offset the slaves are told (syncset.go)
+	confirmed  atomic.Int64 // the confirm offset the slaves are told, -1 while unknown (syncset.go)
 	live       atomic.Int32 // slaves past the handshake
 	handshakes chan struct{}
 	added      chan struct{}
@@ -161,7 +162,13 @@ func NewServer(src Source, o ServerOptions) *Server {
 		stop:       make(chan struct{}),
 	}
 	s.mu.conns = make(map[*slaveConn]struct{})
+	// Under AllAck the offset is unknown until the SyncStateSet is: a master opened
+	// with its log held back (store.Options.HoldUnconfirmed) releases nothing, nor do
+	// its slaves, before it knows whom it waits for.
 	s.confirmed.Store(math.MaxInt64)
+	if o.AllAck {
+		s.confirmed.Store(-1)
+	}
 	return s
 }
 
@@ -413,7 +420,7 @@ func (s *Server) decide(h Hello) (Welcome, string) {
 	var zero LogID
 	switch {
 	case h.Version < 1 || h.Version > Version:
-		return w, fmt.Sprintf("the slave speaks replication protocol version %d, this master version %d", h.Version, Version)
+		return w, fmt.Sprintf("%s %d, this master version %d", versionRefusal, h.Version, Version)
 	case h.BrokerName != s.o.BrokerName:
 		return w, fmt.Sprintf("the slave belongs to broker group %q, this master to %q", h.BrokerName, s.o.BrokerName)
 	case h.BrokerID <= 0:
@@ -477,7 +484,7 @@ func (s *Server) send(sc *slaveConn, readerDone <-chan struct{}) error {
 	var wait <-chan struct{}
 	told := int64(-1) // the confirm offset last sent: none yet
 	for {
-		if c := s.confirmed.Load(); c != told && sc.version >= confirmVersion {
+		if c := s.confirmed.Load(); c >= 0 && c != told && sc.version >= confirmVersion {
 			_ = sc.c.SetWriteDeadline(time.Now().Add(s.o.Housekeeping))
 			if _, err := sc.c.Write(AppendOffset(hdr[:0], TypeConfirm, c)); err != nil {
 				return fmt.Errorf("write confirm offset: %w", err)

@@ -19,6 +19,7 @@ var ErrInSyncReplicasNotEnough = errors.New("ha: in-sync replicas not enough")
 // acknowledged (kept across its reconnections), and when each last caught up.
 type syncState struct {
 	mu     sync.Mutex
+	known  bool    // SetSyncStateSet was called: the confirm offset can be computed
 	set    []int64 // the slaves of the SyncStateSet (the master excluded)
 	acks   map[int64]int64
 	caught map[int64]time.Time
@@ -30,6 +31,7 @@ type syncState struct {
 func (s *Server) SetSyncStateSet(slaves []int64) {
 	s.sync.mu.Lock()
 	s.sync.set = slices.Clone(slaves)
+	s.sync.known = true
 	s.sync.mu.Unlock()
 	if !s.o.AllAck {
 		return
@@ -71,6 +73,9 @@ func (s *Server) confirmAckedLocked() (all int64, moved bool) {
 	s.sync.mu.Lock()
 	defer s.sync.mu.Unlock()
 	all, alone := s.allAckedLocked()
+	if !s.sync.known {
+		return all, false // nothing is released before the set is known
+	}
 	c := all
 	if alone {
 		c = math.MaxInt64
