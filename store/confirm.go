@@ -18,12 +18,15 @@ import (
 // no ConsumeQueue, projection or parked pull until the offset passes them. Apache's
 // store does the same (the reput service stops at CommitLog.getConfirmOffset).
 //
+// A slave is told its master's confirm offset and dispatches no further either, so a
+// consumer reading from it sees no record the next master may lack.
+//
 // Replication is not held back by it: the master's sender waits on Grown, which the
 // dispatcher signals at every round with the log's written end, confirmed or not.
 
 // ConfirmAll is the confirm offset of a store whose every record may be dispatched
-// once written: the default, and what a master whose SyncStateSet is itself alone, a
-// slave, or a broker outside controller mode has.
+// once written: the default, and what a master whose SyncStateSet is itself alone, its
+// slaves, and brokers outside controller mode have.
 const ConfirmAll int64 = math.MaxInt64
 
 // SetConfirmOffset sets the offset records are dispatched up to (exclusive): a record
