@@ -225,13 +225,23 @@ func runRequests(t *testing.T, rq requester, seen *corrLog) []time.Duration {
 	wg.Wait()
 	ids := map[string]string{}
 	var took []time.Duration
+	got := map[string]bool{}
 	for i := 0; i < 2*n; i++ {
 		var o replyOutcome
 		select {
 		case o = <-out:
 		case <-time.After(2 * requestTTL):
-			t.Fatalf("%d of %d requests got no outcome", 2*n-i, 2*n)
+			var missing []string
+			for j := 0; j < n; j++ {
+				for _, b := range []string{fmt.Sprintf("sync-%d", j), fmt.Sprintf("async-%d", j)} {
+					if !got[b] {
+						missing = append(missing, fmt.Sprintf("%s (the responder saw it with correlation id %q)", b, seen.of(b)))
+					}
+				}
+			}
+			t.Fatalf("%d of %d requests got no outcome: %v; replies the responder failed to send: %v", 2*n-i, 2*n, missing, seen.failures())
 		}
+		got[o.body] = true
 		if o.err != nil {
 			t.Errorf("request %s: %v", o.body, o.err)
 			continue
