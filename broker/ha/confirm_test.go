@@ -169,12 +169,7 @@ func openHeld(t *testing.T, dir string) *store.Store {
 	t.Helper()
 	o := storeOptions(t, dir)
 	o.HoldUnconfirmed = true
-	s, err := store.Open(o)
-	if err != nil {
-		t.Fatalf("open store %s: %v", dir, err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return openStoreWith(t, o)
 }
 
 // TestNothingReleasedBeforeTheSyncStateSetIsKnown: a master that starts serving its

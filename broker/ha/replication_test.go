@@ -39,9 +39,15 @@ func storeOptions(t *testing.T, dir string) store.Options {
 
 func openStore(t *testing.T, dir string) *store.Store {
 	t.Helper()
-	s, err := store.Open(storeOptions(t, dir))
+	return openStoreWith(t, storeOptions(t, dir))
+}
+
+// openStoreWith opens a store with o and closes it when the test ends.
+func openStoreWith(t *testing.T, o store.Options) *store.Store {
+	t.Helper()
+	s, err := store.Open(o)
 	if err != nil {
-		t.Fatalf("open store %s: %v", dir, err)
+		t.Fatalf("open store %s: %v", o.Dir, err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
