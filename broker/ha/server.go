@@ -60,7 +60,7 @@ type ServerOptions struct {
 	// AllAck (allAckInSyncStateSet, controller mode) completes a SYNC_MASTER wait only
 	// once every slave of the SyncStateSet acknowledged it (syncset.go).
 	AllAck bool
-	// Confirm, with AllAck, is told the confirm offset whenever it may have moved, from
+	// Confirm, with AllAck, is told the confirm offset whenever it moves, from
 	// the first SetSyncStateSet on (nothing is released before the set is known): the
 	// end every slave of the SyncStateSet acknowledged, or math.MaxInt64 while the set
 	// has no slave. The master dispatches nothing past it (store.SetConfirmOffset). It

@@ -57,33 +57,39 @@ func (s *Server) allAcked() int64 {
 	return all
 }
 
-// confirmAcked is allAcked, also passed to ServerOptions.Confirm as the confirm offset
-// (no bound while the set has no slave). Both happen under the lock, so that two
-// acknowledgements read at once cannot pass their offsets in the wrong order.
-// The slaves learn it too (CONFIRM frames): their senders are woken when it moved.
+// confirmAcked is allAcked, and passes the confirm offset it implies (no bound while
+// the set has no slave) on when it moved: to ServerOptions.Confirm, under the lock, so
+// that two acknowledgements read at once cannot pass theirs in the wrong order, and to
+// the slaves (CONFIRM frames), whose senders it wakes.
 func (s *Server) confirmAcked() int64 {
-	all, moved := s.confirmAckedLocked()
+	all, moved := s.updateConfirm()
 	if moved {
 		s.wakeSenders()
 	}
 	return all
 }
 
-func (s *Server) confirmAckedLocked() (all int64, moved bool) {
+// updateConfirm computes allAcked and the confirm offset, and records the offset
+// (s.confirmed, ServerOptions.Confirm) if it moved. Nothing is released before the
+// SyncStateSet is known.
+func (s *Server) updateConfirm() (all int64, moved bool) {
 	s.sync.mu.Lock()
 	defer s.sync.mu.Unlock()
 	all, alone := s.allAckedLocked()
 	if !s.sync.known {
-		return all, false // nothing is released before the set is known
+		return all, false
 	}
 	c := all
 	if alone {
 		c = math.MaxInt64
 	}
+	if s.confirmed.Swap(c) == c {
+		return all, false
+	}
 	if s.o.Confirm != nil {
 		s.o.Confirm(c)
 	}
-	return all, s.confirmed.Swap(c) != c
+	return all, true
 }
 
 // allAckedLocked is allAcked with sync.mu held, and whether the set has no slave.
