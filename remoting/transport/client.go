@@ -124,14 +124,17 @@ func (c *Client) Invoke(ctx context.Context, addr string, req *codec.Command) (*
 		cc.pending.Take(op)
 		return nil, err
 	}
+	if resp, err, ok := cc.readOwn(ctx, op, cl); ok {
+		return resp, err
+	}
 	return cc.pending.Wait(ctx, op, cl)
 }
 
 // InvokeAsync sends req to addr and returns once it is queued for writing; cb receives
 // the response or the error (codec.ErrTimeout when ctx ends first, codec.ErrClosed when the
 // connection dies). cb runs exactly once unless InvokeAsync itself returns an error, in
-// which case it never runs. cb runs on the connection's reader goroutine or a timer's,
-// so it must not block: hand longer work to another goroutine. It assigns req.Opaque.
+// which case it never runs. cb runs on the connection's reader goroutine, a timer's, or
+// a synchronous caller's that is reading its own answer (read.go), so it must not block: hand longer work to another goroutine. It assigns req.Opaque.
 func (c *Client) InvokeAsync(ctx context.Context, addr string, req *codec.Command, cb func(*codec.Command, error)) error {
 	return c.InvokeAsyncExt(ctx, addr, req, nil, cb)
 }
@@ -330,6 +333,7 @@ type clientConn struct {
 	dialErr error
 
 	pending pending.Table
+	rb      baton // who reads (read.go)
 	dead    atomic.Bool
 	watchMu sync.Mutex
 	watches map[<-chan struct{}]*ctxWatch // by ctx.Done(); see ctxwatch.go
@@ -382,6 +386,7 @@ func (cc *clientConn) dial() {
 			_ = nc.Close()
 		} else {
 			cc.nc = nc
+			cc.initBaton()
 			c.wg.Add(2)
 			go cc.readLoop()
 			go cc.writeLoop()
@@ -423,6 +428,9 @@ func (cc *clientConn) fail(cause error) {
 		// Not found again by conn, and its free write chunks not kept alive by it.
 		cc.cl.last.CompareAndSwap(cc, nil)
 		close(cc.done)
+		if cc.rb.idle != nil {
+			cc.rb.idle.Stop()
+		}
 		cc.wmu.Lock()
 		cc.drained.Broadcast()
 		cc.wmu.Unlock()
@@ -443,21 +451,30 @@ func (cc *clientConn) fail(cause error) {
 // readerBufBytes is the read buffer; frames up to this size are decoded in place.
 const readerBufBytes = 64 << 10
 
-// readLoop reads frames until the connection fails.
+// readLoop is the reader goroutine: it reads frames while it holds the connection's
+// read baton (read.go), until the connection fails.
 func (cc *clientConn) readLoop() {
 	defer cc.cl.wg.Done()
-	br := bufio.NewReaderSize(cc.nc, readerBufBytes)
 	for {
-		cmd, pc, err := cc.readResponse(br)
+		cmd, pc, err := cc.readResponse(cc.rb.br)
 		if err != nil {
 			cc.fail(err)
 			return
 		}
-		if pc != nil {
+		var sync bool
+		if pc == nil {
+			sync = cc.dispatch(cmd)
+		} else {
+			sync = pc.Sync()
 			pc.Complete(cmd, nil)
-			continue
 		}
-		cc.dispatch(cmd)
+		if sync && cc.layDown() {
+			select {
+			case <-cc.rb.kick:
+			case <-cc.done:
+				return
+			}
+		}
 	}
 }
 
@@ -512,6 +529,10 @@ func (cc *clientConn) readResponse(br *bufio.Reader) (*codec.Command, *pending.C
 	return cmd, pc, nil
 }
 
+// errTornFrame marks a read that failed with part of a large frame consumed: the
+// stream cannot be read on (read.go).
+var errTornFrame = errors.New("frame cut short")
+
 // eagerFrameBytes is the largest frame whose buffer is allocated whole as soon as its
 // length prefix arrives. Larger frames start from a buffer of this size that grows as
 // bytes arrive, so a peer's claimed length alone never makes us allocate more than
@@ -556,27 +577,28 @@ func readFrame(br *bufio.Reader, maxFrame int) (*codec.Command, error) {
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
 			}
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", errTornFrame, err)
 		}
 	}
 	return codec.DecodeFrame(buf)
 }
 
 // dispatch routes one frame from the server: responses to their pending call, requests
-// to a handler goroutine.
-func (cc *clientConn) dispatch(cmd *codec.Command) {
+// to a handler goroutine. It reports whether it completed a synchronous call.
+func (cc *clientConn) dispatch(cmd *codec.Command) (sync bool) {
 	c := cc.cl
 	if cmd == nil {
-		return // a response nobody waits for, already dropped
+		return false // a response nobody waits for, already dropped
 	}
 	if cmd.IsResponse() {
 		if pc := cc.pending.Take(cmd.Opaque); pc != nil {
 			if pc.Ext != nil {
 				codec.FeedExt(pc.Ext, cmd.ExtFields)
 			}
+			sync = pc.Sync()
 			pc.Complete(cmd, nil)
 		}
-		return
+		return sync
 	}
 	h, ok := c.handlerFor(cmd.Code)
 	if !ok {
@@ -608,6 +630,7 @@ func (cc *clientConn) dispatch(cmd *codec.Command) {
 			c.log.Debug().Err(err).Str("addr", cc.addr).Int32("code", cmd.Code).Msg("reply dropped")
 		}
 	}()
+	return false
 }
 
 // serve runs a request handler, turning a panic into a SYSTEM_ERROR response.

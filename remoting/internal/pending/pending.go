@@ -175,6 +175,31 @@ func (p *Table) Wait(ctx context.Context, opaque int32, c *Call) (*codec.Command
 // otherwise).
 var syncCalls = sync.Pool{New: func() any { return &Call{ch: make(chan result, 1)} }}
 
+// Sync reports whether c is a waiting caller's call (NewSync), not an async one. Ask
+// before Complete: the caller may recycle c as soon as it is completed.
+func (c *Call) Sync() bool { return c.cb == nil && c.ch != nil }
+
+// Done returns the outcome of a sync call if it was completed, without waiting.
+func (c *Call) Done() (resp *codec.Command, err error, done bool) {
+	select {
+	case r := <-c.ch:
+		return r.resp, r.err, true
+	default:
+		return nil, nil, false
+	}
+}
+
+// Result waits for the outcome of a sync call that its completer is sure to deliver
+// (the caller took it out of no table, and the connection failed or answered it).
+func (c *Call) Result() (*codec.Command, error) {
+	r := <-c.ch
+	return r.resp, r.err
+}
+
+// Recycle returns a sync call whose outcome was taken (Done, Result, or an answer read
+// by its own caller) to the pool; nothing may hold it any more.
+func Recycle(c *Call) { syncCalls.Put(c) }
+
 // NewSync returns a call for a waiting caller; pass it to Wait, which recycles it.
 // A call abandoned before wait (its send failed) is simply left to the collector.
 func NewSync() *Call { return syncCalls.Get().(*Call) }

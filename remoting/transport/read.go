@@ -1,0 +1,236 @@
+package transport
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rocketgo/rocketgo/remoting/codec"
+	"github.com/rocketgo/rocketgo/remoting/internal/pending"
+)
+
+// Who reads a connection: the read baton.
+//
+// Exactly one goroutine reads a connection at a time: the one holding its baton. Most
+// of the time that is the connection's reader goroutine, which decodes every frame and
+// completes the call it answers. A synchronous call answered that way costs two
+// wake-ups: the network poller wakes the reader, and the reader wakes the caller — the
+// second one 5-15 µs of a 40 µs round trip on the two-core machines of
+// docs/performance.md, more when it also wakes a sleeping processor for the caller.
+//
+// So a synchronous caller that finds the baton free after writing its request takes it
+// and reads its answer itself: the poller wakes the caller directly. Frames that come
+// before its answer (other calls' answers, server requests) it delivers as the reader
+// would. Once it has its answer it passes the baton on: to the reader goroutine when
+// other calls are still waiting, or it leaves it free when nothing is.
+//
+// A free baton goes back to the reader goroutine after readerIdle: somebody must read
+// an idle connection, for the requests servers start (CHECK_TRANSACTION_STATE) and to
+// see it close. The reader goroutine in turn lays the baton down whenever it has just
+// answered a synchronous call and no other call waits, since that caller is likely to
+// call again soon. A stream of synchronous calls on one connection therefore has one
+// handed-off answer, then answers read by their callers for as long as the next call
+// comes within readerIdle; concurrent callers, or asynchronous calls in flight, keep
+// the reader goroutine reading as before.
+//
+// A caller reading its answer whose context ends is interrupted with a read deadline
+// in the past; it then passes the baton on and fails with the context's error, as a
+// waiting caller would. The deadline is set and cleared under the baton's lock and
+// tagged with the read it was meant for, so a late one never reaches the next reader.
+// A deadline that cuts a frame larger than the read buffer in half (its first part
+// already consumed) leaves the stream unusable: the connection is failed then.
+//
+// TLS connections keep the reader goroutine: a deadline in the middle of a TLS record
+// is not something this code should have to reason about.
+
+// readerIdle is how long a free baton waits for the next synchronous caller before the
+// reader goroutine takes it back (nanoseconds; tests lengthen it).
+var readerIdle atomic.Int64
+
+func init() { readerIdle.Store(int64(time.Millisecond)) }
+
+// baton is a connection's read baton.
+type baton struct {
+	mu   sync.Mutex
+	held bool   // a goroutine reads (the reader goroutine or a caller)
+	gen  uint64 // moves at the start and end of every caller's read
+	// interrupted: a read deadline was set to stop the current caller's read.
+	interrupted bool
+	kick        chan struct{} // gives the baton to the reader goroutine (cap 1)
+	idle        *time.Timer   // returns a free baton to the reader goroutine
+	br          *bufio.Reader // read by the holder only
+	direct      bool          // callers may read (not TLS)
+	// answered counts the answers callers read themselves, for tests.
+	answered atomic.Int64
+}
+
+// beforeTake, when set (by tests), runs between a synchronous caller's write and its
+// attempt to take the baton.
+var beforeTake atomic.Pointer[func()]
+
+// initBaton sets up the baton of a freshly dialled connection, held by the reader
+// goroutine that is about to start.
+func (cc *clientConn) initBaton() {
+	rb := &cc.rb
+	rb.held = true
+	rb.kick = make(chan struct{}, 1)
+	rb.br = bufio.NewReaderSize(cc.nc, readerBufBytes)
+	_, rb.direct = cc.nc.(interface{ SetReadDeadline(time.Time) error })
+	if cc.cl.o.TLS != nil {
+		rb.direct = false
+	}
+	rb.idle = time.AfterFunc(time.Hour, cc.idleBaton)
+	rb.idle.Stop()
+}
+
+// idleBaton gives a baton that lay free for readerIdle to the reader goroutine.
+func (cc *clientConn) idleBaton() {
+	rb := &cc.rb
+	rb.mu.Lock()
+	if !rb.held && !cc.dead.Load() {
+		rb.held = true
+		cc.kickReader()
+	}
+	rb.mu.Unlock()
+}
+
+// layDown is the reader goroutine's offer of the baton after it answered a
+// synchronous call: it is laid down (and true returned) when no other call waits.
+func (cc *clientConn) layDown() bool {
+	rb := &cc.rb
+	if !rb.direct {
+		return false
+	}
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	if cc.pending.Len() > 0 || cc.dead.Load() {
+		return false
+	}
+	rb.held = false
+	rb.idle.Reset(time.Duration(readerIdle.Load()))
+	return true
+}
+
+// passOn is a caller's release of the baton once its read ended: to the reader
+// goroutine when calls wait (or the connection is failing), free otherwise.
+func (cc *clientConn) passOn() {
+	rb := &cc.rb
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	rb.gen++
+	if rb.interrupted {
+		rb.interrupted = false
+		_ = cc.nc.SetReadDeadline(time.Time{})
+	}
+	if cc.pending.Len() > 0 || cc.dead.Load() {
+		cc.kickReader()
+		return
+	}
+	rb.held = false
+	rb.idle.Reset(time.Duration(readerIdle.Load()))
+}
+
+// kickReader hands the baton to the parked reader goroutine. One kick at most is ever
+// outstanding (a kick always follows the baton's being held by nobody or a caller).
+func (cc *clientConn) kickReader() {
+	select {
+	case cc.rb.kick <- struct{}{}:
+	default:
+	}
+}
+
+// take gives the baton to a synchronous caller if it is free, and returns the read's
+// generation.
+func (cc *clientConn) take() (gen uint64, ok bool) {
+	rb := &cc.rb
+	if !rb.direct {
+		return 0, false
+	}
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	if rb.held {
+		return 0, false
+	}
+	rb.held = true
+	rb.idle.Stop()
+	rb.gen++
+	return rb.gen, true
+}
+
+// interrupt stops the caller's read of generation gen with a read deadline in the past,
+// unless that read has ended.
+func (cc *clientConn) interrupt(gen uint64) {
+	rb := &cc.rb
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	if rb.gen == gen && rb.held {
+		rb.interrupted = true
+		_ = cc.nc.SetReadDeadline(time.Unix(1, 0))
+	}
+}
+
+// readOwn reads frames as the reader goroutine would until the answer to call cl
+// (opaque op) comes, and returns it. ok is false when the baton was taken: the caller
+// waits for its answer then (pending.Table.Wait).
+func (cc *clientConn) readOwn(ctx context.Context, op int32, cl *pending.Call) (resp *codec.Command, err error, ok bool) {
+	if f := beforeTake.Load(); f != nil {
+		(*f)()
+	}
+	gen, ok := cc.take()
+	if !ok {
+		return nil, nil, false
+	}
+	var stop func() bool
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() { cc.interrupt(gen) })
+	}
+	resp, err = cc.readUntil(ctx, op, cl)
+	if stop != nil {
+		stop()
+	}
+	cc.passOn()
+	pending.Recycle(cl)
+	return resp, err, true
+}
+
+// readUntil is readOwn's loop, holding the baton.
+func (cc *clientConn) readUntil(ctx context.Context, op int32, cl *pending.Call) (*codec.Command, error) {
+	for read := false; ; read = true {
+		// First, and after every frame delivered: the answer may have come before the
+		// baton, read by the reader goroutine, which laid the baton down after it.
+		if resp, err, done := cl.Done(); done {
+			if read {
+				cc.rb.answered.Add(1) // delivered by a frame this caller read
+			}
+			return resp, err
+		}
+		cmd, pc, err := cc.readResponse(cc.rb.br)
+		switch {
+		case err != nil && ctx.Err() != nil && errors.Is(err, os.ErrDeadlineExceeded):
+			// Interrupted because the context ended. Within a frame the buffer could
+			// not keep whole, the stream is lost with it.
+			taken := cc.pending.Take(op) != nil
+			if errors.Is(err, errTornFrame) {
+				cc.fail(err)
+			}
+			if taken {
+				return nil, pending.ContextError(ctx, op)
+			}
+			return cl.Result() // completed meanwhile (a connection failure)
+		case err != nil:
+			cc.fail(err)
+			return cl.Result() // failed by fail, unless answered before
+		case pc == cl:
+			cc.rb.answered.Add(1)
+			return cmd, nil
+		case pc != nil:
+			pc.Complete(cmd, nil)
+		default:
+			cc.dispatch(cmd) // may complete cl: an answer too large for the buffer
+		}
+	}
+}
