@@ -194,6 +194,7 @@ func (c *Client) invokeAsync(ctx context.Context, addr string, req *codec.Comman
 		}
 		return nil // already completed (connection failure): cb has the error
 	}
+	cc.wakeReader() // a free baton would leave the answer unread for readerIdle
 	return nil
 }
 
@@ -472,6 +473,7 @@ func (cc *clientConn) readLoop() {
 			select {
 			case <-cc.rb.kick:
 			case <-cc.done:
+				cc.parkedAtClose()
 				return
 			}
 		}
@@ -529,10 +531,6 @@ func (cc *clientConn) readResponse(br *bufio.Reader) (*codec.Command, *pending.C
 	return cmd, pc, nil
 }
 
-// errTornFrame marks a read that failed with part of a large frame consumed: the
-// stream cannot be read on (read.go).
-var errTornFrame = errors.New("frame cut short")
-
 // eagerFrameBytes is the largest frame whose buffer is allocated whole as soon as its
 // length prefix arrives. Larger frames start from a buffer of this size that grows as
 // bytes arrive, so a peer's claimed length alone never makes us allocate more than
@@ -577,7 +575,7 @@ func readFrame(br *bufio.Reader, maxFrame int) (*codec.Command, error) {
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
 			}
-			return nil, fmt.Errorf("%w: %w", errTornFrame, err)
+			return nil, err
 		}
 	}
 	return codec.DecodeFrame(buf)

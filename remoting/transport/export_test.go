@@ -1,6 +1,9 @@
 package transport
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // Writes returns the socket writes (flush rounds) made so far on the connection to
 // addr, or -1 when there is none.
@@ -37,12 +40,18 @@ func AnsweredByCallers(c *Client, addr string) int64 {
 
 // SetBeforeTake installs f to run between a synchronous caller's write and its attempt
 // to take the read baton; nil removes it.
-func SetBeforeTake(f func()) {
+func SetBeforeTake(f func()) { setHook(&beforeTake, f) }
+
+// SetAfterTake installs f to run once a synchronous caller took the read baton; nil
+// removes it.
+func SetAfterTake(f func()) { setHook(&afterTake, f) }
+
+func setHook(h *atomic.Pointer[func()], f func()) {
 	if f == nil {
-		beforeTake.Store(nil)
+		h.Store(nil)
 		return
 	}
-	beforeTake.Store(&f)
+	h.Store(&f)
 }
 
 // SetReaderIdle sets how long a free read baton waits before the reader goroutine takes

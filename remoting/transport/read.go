@@ -41,8 +41,17 @@ import (
 // in the past; it then passes the baton on and fails with the context's error, as a
 // waiting caller would. The deadline is set and cleared under the baton's lock and
 // tagged with the read it was meant for, so a late one never reaches the next reader.
-// A deadline that cuts a frame larger than the read buffer in half (its first part
-// already consumed) leaves the stream unusable: the connection is failed then.
+// A frame larger than the read buffer, read in parts, is never a caller's: a deadline
+// between two parts would leave the stream unreadable. A caller that meets one hands
+// the baton to the reader goroutine and waits.
+//
+// An asynchronous call sent while the baton is down gives it to the reader goroutine at
+// once, so that its answer is not left unread for readerIdle. A server's request that
+// comes while the baton is down waits for it at most that long. When the connection
+// fails, the parked reader goroutine waits for a caller still reading to pass the
+// baton back before it ends, so that Close also waits for the callbacks that caller
+// runs. An async callback that panics on a caller's goroutine gives the baton to the
+// reader goroutine on its way up, for whoever recovers.
 //
 // TLS connections keep the reader goroutine: a deadline in the middle of a TLS record
 // is not something this code should have to reason about.
@@ -68,9 +77,9 @@ type baton struct {
 	answered atomic.Int64
 }
 
-// beforeTake, when set (by tests), runs between a synchronous caller's write and its
-// attempt to take the baton.
-var beforeTake atomic.Pointer[func()]
+// beforeTake and afterTake, when set (by tests), run between a synchronous caller's
+// write and its attempt to take the baton, and once it took it.
+var beforeTake, afterTake atomic.Pointer[func()]
 
 // initBaton sets up the baton of a freshly dialled connection, held by the reader
 // goroutine that is about to start.
@@ -116,8 +125,10 @@ func (cc *clientConn) layDown() bool {
 }
 
 // passOn is a caller's release of the baton once its read ended: to the reader
-// goroutine when calls wait (or the connection is failing), free otherwise.
-func (cc *clientConn) passOn() {
+// goroutine when toReader, when calls wait or the connection is failing; down
+// otherwise. Interrupts meant for the read are void from here on, and a read deadline
+// set by one is cleared before anyone reads again.
+func (cc *clientConn) passOn(toReader bool) {
 	rb := &cc.rb
 	rb.mu.Lock()
 	defer rb.mu.Unlock()
@@ -126,7 +137,7 @@ func (cc *clientConn) passOn() {
 		rb.interrupted = false
 		_ = cc.nc.SetReadDeadline(time.Time{})
 	}
-	if cc.pending.Len() > 0 || cc.dead.Load() {
+	if toReader || cc.pending.Len() > 0 || cc.dead.Load() {
 		cc.kickReader()
 		return
 	}
@@ -184,15 +195,34 @@ func (cc *clientConn) readOwn(ctx context.Context, op int32, cl *pending.Call) (
 	if !ok {
 		return nil, nil, false
 	}
+	if f := afterTake.Load(); f != nil {
+		(*f)()
+	}
 	var stop func() bool
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, func() { cc.interrupt(gen) })
 	}
+	defer func() {
+		// An async callback run here panicked: the baton must not die with this
+		// goroutine if the panic is recovered up the stack. cl stays pending (and is
+		// not recycled); the reader goroutine completes it.
+		if r := recover(); r != nil {
+			if stop != nil {
+				stop()
+			}
+			cc.passOn(true)
+			panic(r)
+		}
+	}()
 	resp, err = cc.readUntil(ctx, op, cl)
 	if stop != nil {
 		stop()
 	}
-	cc.passOn()
+	if err == errHandOff {
+		cc.passOn(true)
+		return nil, nil, false // cl is still pending: the caller waits for it
+	}
+	cc.passOn(false)
 	pending.Recycle(cl)
 	return resp, err, true
 }
@@ -208,16 +238,19 @@ func (cc *clientConn) readUntil(ctx context.Context, op int32, cl *pending.Call)
 			}
 			return resp, err
 		}
+		// A frame larger than the read buffer is the reader goroutine's: it is read
+		// in parts, and a deadline between two would leave the stream unreadable.
+		if prefix, err := cc.rb.br.Peek(codec.LengthPrefixBytes); err == nil {
+			if n, err := codec.FrameLength(prefix, cc.cl.o.MaxFrameBytes); err == nil && codec.LengthPrefixBytes+n > cc.rb.br.Size() {
+				return nil, errHandOff
+			}
+		}
 		cmd, pc, err := cc.readResponse(cc.rb.br)
 		switch {
 		case err != nil && ctx.Err() != nil && errors.Is(err, os.ErrDeadlineExceeded):
-			// Interrupted because the context ended. Within a frame the buffer could
-			// not keep whole, the stream is lost with it.
-			taken := cc.pending.Take(op) != nil
-			if errors.Is(err, errTornFrame) {
-				cc.fail(err)
-			}
-			if taken {
+			// Interrupted because the context ended; the read buffer keeps what came
+			// of the next frame, for the next reader.
+			if cc.pending.Take(op) != nil {
 				return nil, pending.ContextError(ctx, op)
 			}
 			return cl.Result() // completed meanwhile (a connection failure)
@@ -230,7 +263,40 @@ func (cc *clientConn) readUntil(ctx context.Context, op int32, cl *pending.Call)
 		case pc != nil:
 			pc.Complete(cmd, nil)
 		default:
-			cc.dispatch(cmd) // may complete cl: an answer too large for the buffer
+			cc.dispatch(cmd) // a JSON answer (cl's too), a server request
 		}
+	}
+}
+
+// errHandOff is readUntil's answer for a frame larger than the read buffer, which it
+// leaves to the reader goroutine.
+var errHandOff = errors.New("transport: frame left to the reader goroutine")
+
+// wakeReader gives a free baton to the reader goroutine: an asynchronous call was sent.
+func (cc *clientConn) wakeReader() {
+	rb := &cc.rb
+	if !rb.direct {
+		return
+	}
+	rb.mu.Lock()
+	if !rb.held && !cc.dead.Load() {
+		rb.held = true
+		rb.idle.Stop()
+		cc.kickReader()
+	}
+	rb.mu.Unlock()
+}
+
+// parkedAtClose: the connection failed while the reader goroutine was parked. A caller
+// still reading must pass the baton back (passOn kicks on a dead connection) before
+// the reader goroutine ends, so that Close waits for what that caller runs.
+func (cc *clientConn) parkedAtClose() {
+	rb := &cc.rb
+	rb.mu.Lock()
+	free := !rb.held
+	rb.held = true
+	rb.mu.Unlock()
+	if !free {
+		<-rb.kick
 	}
 }

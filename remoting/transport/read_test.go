@@ -228,85 +228,272 @@ func TestDirectReadTimesOut(t *testing.T) {
 	}
 }
 
-// TestDirectReadTimeoutInsideLargeFrame: a caller's context ends while it reads a frame
-// larger than the read buffer, half of which has come: the stream cannot be read on,
-// so the connection is closed and the next call dials again.
-func TestDirectReadTimeoutInsideLargeFrame(t *testing.T) {
+// TestLargeAnswerLeftToTheReader: a caller whose answer is larger than the read buffer
+// leaves it to the reader goroutine, which reads such a frame in parts; the caller's
+// context ending while half of it has come costs the call, not the connection.
+func TestLargeAnswerLeftToTheReader(t *testing.T) {
+	srv := startScripted(t)
+	// The baton stays down between the calls however slowly this test runs.
+	defer transport.SetReaderIdle(transport.SetReaderIdle(time.Minute))
+	c := remotingtest.NewClient(t)
+	freeBaton(t, c, srv.addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	if _, err := c.Invoke(ctx, srv.addr, codec.NewRequest(codeHalfLarge, nil, nil)); !errors.Is(err, codec.ErrTimeout) {
+		t.Fatalf("half-sent large answer: got %v, want codec.ErrTimeout", err)
+	}
+	if d := time.Since(began); d > 2*time.Second {
+		t.Fatalf("the call gave up after %v", d)
+	}
+	close(srv.release) // the rest of the frame, a late answer the reader drops
+	for i := range 5 {
+		if _, err := c.Invoke(remotingtest.Timeout(t, 5*time.Second), srv.addr, codec.NewRequest(100, nil, nil)); err != nil {
+			t.Fatalf("call %d after the large answer: %v", i, err)
+		}
+	}
+	if n := srv.accepted.Load(); n != 1 {
+		t.Fatalf("connections: %d, want 1", n)
+	}
+}
+
+// TestTimeoutBesideAnotherCallsLargeAnswer: a caller reading its own answer times out
+// while half of another call's large answer has come; the other call must still get
+// its answer.
+func TestTimeoutBesideAnotherCallsLargeAnswer(t *testing.T) {
+	srv := startScripted(t)
+	defer transport.SetReaderIdle(transport.SetReaderIdle(time.Minute))
+	c := remotingtest.NewClient(t)
+	freeBaton(t, c, srv.addr)
+	asyncErr := make(chan error, 1)
+	err := c.InvokeAsync(remotingtest.Timeout(t, 10*time.Second), srv.addr, codec.NewRequest(codeHalfLarge, nil, nil),
+		func(resp *codec.Command, err error) {
+			if err == nil && len(resp.Body) != largeBody {
+				err = fmt.Errorf("answer of %d bytes", len(resp.Body))
+			}
+			asyncErr <- err
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-srv.halfSent
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := c.Invoke(ctx, srv.addr, codec.NewRequest(codeNever, nil, nil)); !errors.Is(err, codec.ErrTimeout) {
+		t.Fatalf("unanswered call: got %v, want codec.ErrTimeout", err)
+	}
+	close(srv.release)
+	select {
+	case err := <-asyncErr:
+		if err != nil {
+			t.Fatalf("the large answer's call failed beside an unrelated timeout: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the large answer's call never completed")
+	}
+}
+
+// TestAsyncCallWakesTheReader: an asynchronous call sent while the baton is down is
+// answered at once, not after the baton's idle time.
+func TestAsyncCallWakesTheReader(t *testing.T) {
+	s := remotingtest.StartServer(t, func(s *server.Server) {
+		s.Handle(100, remotingtest.Echo)
+		s.HandleAsync(101, remotingtest.Echo)
+	})
+	defer transport.SetReaderIdle(transport.SetReaderIdle(time.Minute))
+	c := remotingtest.NewClient(t)
+	addr := s.Addr().String()
+	freeBaton(t, c, addr)
+	done := make(chan error, 1)
+	if err := c.InvokeAsync(context.Background(), addr, codec.NewRequest(101, nil, nil),
+		func(_ *codec.Command, err error) { done <- err }); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the asynchronous call's answer was left unread while the baton was down")
+	}
+}
+
+// TestCloseWaitsForCallbacksOnACaller: Close returns only after an async callback that
+// runs on a caller reading its own answer has returned.
+func TestCloseWaitsForCallbacksOnACaller(t *testing.T) {
+	unblock := make(chan struct{})
+	s := remotingtest.StartServer(t, func(s *server.Server) {
+		s.Handle(100, remotingtest.Echo)
+		s.HandleAsync(101, remotingtest.Echo)
+		s.HandleAsync(102, func(conn *server.Conn, req *codec.Command) *codec.Command {
+			<-unblock
+			return remotingtest.Echo(conn, req)
+		})
+	})
+	defer transport.SetReaderIdle(transport.SetReaderIdle(time.Minute))
+	c := transport.NewClient(transport.ClientOptions{})
+	addr := s.Addr().String()
+	freeBaton(t, c, addr)
+	inCallback := make(chan struct{})
+	var callbackDone atomic.Bool
+	took := make(chan struct{})
+	transport.SetAfterTake(func() { close(took) })
+	defer transport.SetAfterTake(nil)
+	go func() { _, _ = c.Invoke(remotingtest.Timeout(t, 10*time.Second), addr, codec.NewRequest(102, nil, nil)) }()
+	<-took // the caller holds the baton: the answer below is its to read
+	transport.SetAfterTake(nil)
+	err := c.InvokeAsync(context.Background(), addr, codec.NewRequest(101, nil, nil), func(*codec.Command, error) {
+		close(inCallback)
+		<-unblock
+		callbackDone.Store(true)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-inCallback
+	closed := make(chan struct{})
+	go func() {
+		_ = c.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+		t.Error("Close returned while an async callback was running")
+	case <-time.After(300 * time.Millisecond): // Close must still be waiting
+	}
+	close(unblock)
+	<-closed
+	if !callbackDone.Load() {
+		t.Fatal("Close returned before the callback did")
+	}
+}
+
+// TestCallbackPanicOnACaller: an async callback that panics on a caller's goroutine,
+// recovered above the call, leaves the connection readable.
+func TestCallbackPanicOnACaller(t *testing.T) {
+	unblock := make(chan struct{})
+	s := remotingtest.StartServer(t, func(s *server.Server) {
+		s.Handle(100, remotingtest.Echo)
+		s.HandleAsync(101, remotingtest.Echo)
+		s.HandleAsync(102, func(conn *server.Conn, req *codec.Command) *codec.Command {
+			<-unblock
+			return remotingtest.Echo(conn, req)
+		})
+	})
+	defer transport.SetReaderIdle(transport.SetReaderIdle(time.Minute))
+	c := remotingtest.NewClient(t)
+	addr := s.Addr().String()
+	freeBaton(t, c, addr)
+	transport.SetAfterTake(func() {
+		transport.SetAfterTake(nil)
+		// The caller holds the baton: this call's answer is its to read.
+		err := c.InvokeAsync(context.Background(), addr, codec.NewRequest(101, nil, nil), func(*codec.Command, error) {
+			close(unblock)
+			panic("callback bug")
+		})
+		if err != nil {
+			t.Error(err)
+		}
+	})
+	defer transport.SetAfterTake(nil)
+	recovered := func() (r any) {
+		defer func() { r = recover() }() // as net/http does for its handlers
+		_, _ = c.Invoke(remotingtest.Timeout(t, 5*time.Second), addr, codec.NewRequest(102, nil, nil))
+		return nil
+	}()
+	if recovered != "callback bug" {
+		t.Fatalf("recovered %v, want the callback's panic", recovered)
+	}
+	if err := echoCall(c, addr, "after", 2*time.Second); err != nil {
+		t.Fatalf("call after a recovered callback panic: %v", err)
+	}
+}
+
+// freeBaton calls until a caller reads its own answer: that caller laid the baton down.
+func freeBaton(t *testing.T, c *transport.Client, addr string) {
+	t.Helper()
+	for range 100 {
+		before := transport.AnsweredByCallers(c, addr)
+		if _, err := c.Invoke(remotingtest.Timeout(t, 5*time.Second), addr, codec.NewRequest(100, nil, nil)); err != nil {
+			t.Fatal(err)
+		}
+		if before >= 0 && transport.AnsweredByCallers(c, addr) > before {
+			return
+		}
+	}
+	t.Fatal("no call read its own answer")
+}
+
+// Request codes of the scripted server.
+const (
+	codeNever     = 102 // never answered
+	codeHalfLarge = 103 // answered with a large frame, half of it until release
+	largeBody     = 200 << 10
+)
+
+// scripted is a server on a plain socket that answers codes 100 (at once), codeNever
+// and codeHalfLarge as their names say.
+type scripted struct {
+	addr     string
+	accepted atomic.Int32
+	halfSent chan struct{} // closed once half of a large answer went out
+	release  chan struct{} // close to send the other half
+}
+
+func startScripted(t *testing.T) *scripted {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	closed := make(chan struct{})
-	accepted := make(chan struct{}, 4)
+	t.Cleanup(func() { ln.Close() })
+	srv := &scripted{addr: ln.Addr().String(), halfSent: make(chan struct{}), release: make(chan struct{})}
 	go func() {
-		for first := true; ; first = false {
+		for {
 			nc, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			accepted <- struct{}{}
-			go serveTorn(nc, first, closed)
+			srv.accepted.Add(1)
+			go srv.serve(nc)
 		}
 	}()
-	// The baton stays free between the calls however slowly this test runs, so that
-	// the third call reads its own answer.
-	defer transport.SetReaderIdle(transport.SetReaderIdle(time.Minute))
-	c := remotingtest.NewClient(t)
-	addr := ln.Addr().String()
-	// The first answer is the reader goroutine's, the second its caller's.
-	for i := range 2 {
-		if _, err := c.Invoke(remotingtest.Timeout(t, 5*time.Second), addr, codec.NewRequest(100, nil, nil)); err != nil {
-			t.Fatalf("call %d: %v", i, err)
-		}
-	}
-	if n := transport.AnsweredByCallers(c, addr); n != 1 {
-		t.Fatalf("answers read by their callers: %d, want 1", n)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
-	_, err = c.Invoke(ctx, addr, codec.NewRequest(100, nil, nil))
-	if !errors.Is(err, codec.ErrTimeout) {
-		t.Fatalf("torn answer: got %v, want codec.ErrTimeout", err)
-	}
-	select {
-	case <-closed:
-	case <-time.After(5 * time.Second):
-		t.Fatalf("the connection with a torn frame was not closed (call: %v, answered by callers: %d)", err, transport.AnsweredByCallers(c, addr))
-	}
-	if _, err := c.Invoke(remotingtest.Timeout(t, 5*time.Second), addr, codec.NewRequest(100, nil, nil)); err != nil {
-		t.Fatalf("call on a new connection: %v", err)
-	}
-	if len(accepted) != 2 {
-		t.Fatalf("connections: %d, want 2", len(accepted))
-	}
+	return srv
 }
 
-// serveTorn answers requests on nc: whole small answers, except that on the first
-// connection the third answer is the first half of a 200 KiB frame, after which it
-// waits for the client to close (and reports that on closed).
-func serveTorn(nc net.Conn, first bool, closed chan<- struct{}) {
+func (srv *scripted) serve(nc net.Conn) {
 	defer nc.Close()
 	buf := make([]byte, 64<<10)
-	for n := 1; ; n++ {
+	var wmu sync.Mutex
+	for {
 		req, err := readRequest(nc, buf)
 		if err != nil {
 			return
 		}
 		resp := req.NewResponse(0, "")
-		if !first || n < 3 {
+		switch req.Code {
+		case codeNever:
+		case codeHalfLarge:
+			resp.Body = make([]byte, largeBody)
 			frame, _ := codec.AppendFrame(nil, resp, codec.DefaultMaxFrameBytes)
-			if _, err := nc.Write(frame); err != nil {
+			// Every later answer waits for the other half (wmu stays locked).
+			wmu.Lock()
+			_, _ = nc.Write(frame[:len(frame)/2])
+			close(srv.halfSent)
+			go func() {
+				<-srv.release
+				_, _ = nc.Write(frame[len(frame)/2:])
+				wmu.Unlock()
+			}()
+		default:
+			frame, _ := codec.AppendFrame(nil, resp, codec.DefaultMaxFrameBytes)
+			wmu.Lock()
+			_, err := nc.Write(frame)
+			wmu.Unlock()
+			if err != nil {
 				return
 			}
-			continue
 		}
-		resp.Body = make([]byte, 200<<10)
-		frame, _ := codec.AppendFrame(nil, resp, codec.DefaultMaxFrameBytes)
-		_, _ = nc.Write(frame[:len(frame)/2])
-		_, _ = nc.Read(buf) // returns once the client closes
-		close(closed)
-		return
 	}
 }
 
