@@ -133,8 +133,8 @@ func (c *Client) Invoke(ctx context.Context, addr string, req *codec.Command) (*
 // InvokeAsync sends req to addr and returns once it is queued for writing; cb receives
 // the response or the error (codec.ErrTimeout when ctx ends first, codec.ErrClosed when the
 // connection dies). cb runs exactly once unless InvokeAsync itself returns an error, in
-// which case it never runs. cb runs on the connection's reader goroutine, a timer's, or
-// a synchronous caller's that is reading its own answer (read.go), so it must not block: hand longer work to another goroutine. It assigns req.Opaque.
+// which case it never runs. cb runs on the connection's reader goroutine or a timer's
+// (on the goroutine that finds the connection dead when it fails), so it must not block: hand longer work to another goroutine. It assigns req.Opaque.
 func (c *Client) InvokeAsync(ctx context.Context, addr string, req *codec.Command, cb func(*codec.Command, error)) error {
 	return c.InvokeAsyncExt(ctx, addr, req, nil, cb)
 }
@@ -472,6 +472,7 @@ func (cc *clientConn) readLoop() {
 		if sync && cc.layDown() {
 			select {
 			case <-cc.rb.kick:
+				cc.deliverCarried()
 			case <-cc.done:
 				cc.parkedAtClose()
 				return

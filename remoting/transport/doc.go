@@ -14,9 +14,9 @@
 // per connection for their timeout. One reader goroutine per connection decodes frames
 // from a 64 KiB buffer and completes calls; async callbacks run on it. A synchronous
 // caller that finds nobody reading reads its own answer instead, saving the handoff
-// from the reader (read.go); frames it meets before its answer it delivers as the
-// reader would, so an async callback may also run on such a caller's goroutine. A
-// connection that dies fails its in-flight calls at once
+// from the reader (read.go); it leaves an async call's answer it meets on the way to the
+// reader goroutine, with the reading. A connection that dies fails its in-flight calls
+// at once
 // with codec.ErrClosed, and the next call dials again. Requests the server starts
 // (CHECK_TRANSACTION_STATE, ...) go to the handlers registered with Handle.
 //

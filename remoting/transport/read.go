@@ -24,9 +24,13 @@ import (
 //
 // So a synchronous caller that finds the baton free after writing its request takes it
 // and reads its answer itself: the poller wakes the caller directly. Frames that come
-// before its answer (other calls' answers, server requests) it delivers as the reader
-// would. Once it has its answer it passes the baton on: to the reader goroutine when
-// other calls are still waiting, or it leaves it free when nothing is.
+// before its answer it delivers as the reader would — other synchronous calls' answers,
+// server requests (each on a goroutine of its own anyway) — except an asynchronous
+// call's answer: its callback is the user's code, which must not run inside somebody
+// else's call (under a lock that caller holds, say), so the caller hands that answer to
+// the reader goroutine with the baton and waits for its own. Once it has its answer it
+// passes the baton on: to the reader goroutine when other calls are still waiting, or
+// it leaves it free when nothing is.
 //
 // A free baton goes back to the reader goroutine after readerIdle: somebody must read
 // an idle connection, for the requests servers start (CHECK_TRANSACTION_STATE) and to
@@ -49,9 +53,7 @@ import (
 // once, so that its answer is not left unread for readerIdle. A server's request that
 // comes while the baton is down waits for it at most that long. When the connection
 // fails, the parked reader goroutine waits for a caller still reading to pass the
-// baton back before it ends, so that Close also waits for the callbacks that caller
-// runs. An async callback that panics on a caller's goroutine gives the baton to the
-// reader goroutine on its way up, for whoever recovers.
+// baton back before it ends, so that nothing reads the connection after Close.
 //
 // TLS connections keep the reader goroutine: a deadline in the middle of a TLS record
 // is not something this code should have to reason about.
@@ -73,6 +75,7 @@ type baton struct {
 	idle        *time.Timer   // returns a free baton to the reader goroutine
 	br          *bufio.Reader // read by the holder only
 	direct      bool          // callers may read (not TLS)
+	carried     carried       // see carried
 	// answered counts the answers callers read themselves, for tests.
 	answered atomic.Int64
 }
@@ -80,6 +83,22 @@ type baton struct {
 // beforeTake and afterTake, when set (by tests), run between a synchronous caller's
 // write and its attempt to take the baton, and once it took it.
 var beforeTake, afterTake atomic.Pointer[func()]
+
+// carried is an asynchronous call's answer a caller read and leaves to the reader
+// goroutine, with the baton: written before the kick, read after it.
+type carried struct {
+	cmd *codec.Command
+	pc  *pending.Call
+}
+
+// deliverCarried completes the call whose answer a caller left with the baton, if any.
+// Only the reader goroutine calls it, after it received the baton.
+func (cc *clientConn) deliverCarried() {
+	if c := cc.rb.carried; c.pc != nil {
+		cc.rb.carried = carried{}
+		c.pc.Complete(c.cmd, nil)
+	}
+}
 
 // initBaton sets up the baton of a freshly dialled connection, held by the reader
 // goroutine that is about to start.
@@ -202,19 +221,22 @@ func (cc *clientConn) readOwn(ctx context.Context, op int32, cl *pending.Call) (
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, func() { cc.interrupt(gen) })
 	}
+	finished := false
 	defer func() {
-		// An async callback run here panicked: the baton must not die with this
-		// goroutine if the panic is recovered up the stack. cl stays pending (and is
-		// not recycled); the reader goroutine completes it.
-		if r := recover(); r != nil {
+		// A panic or runtime.Goexit under readUntil (nothing of the user's runs there,
+		// so a fault of this package's): the baton must not end with this goroutine.
+		// Nobody waits for cl any more: out of the table with it (not recycled, a
+		// completer may hold it).
+		if !finished {
 			if stop != nil {
 				stop()
 			}
+			cc.pending.TakeIf(op, cl)
 			cc.passOn(true)
-			panic(r)
 		}
 	}()
 	resp, err = cc.readUntil(ctx, op, cl)
+	finished = true
 	if stop != nil {
 		stop()
 	}
@@ -257,19 +279,36 @@ func (cc *clientConn) readUntil(ctx context.Context, op int32, cl *pending.Call)
 		case err != nil:
 			cc.fail(err)
 			return cl.Result() // failed by fail, unless answered before
+		case pc == nil && cmd != nil && cmd.IsResponse():
+			// An answer the fast path did not match (a JSON header).
+			if pc = cc.pending.Take(cmd.Opaque); pc == nil {
+				continue // late: dropped
+			}
+			if pc.Ext != nil {
+				codec.FeedExt(pc.Ext, cmd.ExtFields)
+			}
+		case pc == nil:
+			cc.dispatch(cmd) // a server's request: handled on a goroutine of its own
+			continue
+		}
+		switch {
 		case pc == cl:
 			cc.rb.answered.Add(1)
 			return cmd, nil
-		case pc != nil:
+		case pc.Sync():
 			pc.Complete(cmd, nil)
 		default:
-			cc.dispatch(cmd) // a JSON answer (cl's too), a server request
+			// An asynchronous call's answer. Its callback is the user's code, which
+			// runs on the reader goroutine, never inside somebody else's call (where
+			// a lock that caller holds, or a panic, would be its).
+			cc.rb.carried = carried{cmd, pc}
+			return nil, errHandOff
 		}
 	}
 }
 
-// errHandOff is readUntil's answer for a frame larger than the read buffer, which it
-// leaves to the reader goroutine.
+// errHandOff is readUntil's answer for a frame it leaves to the reader goroutine: one
+// larger than the read buffer, or an asynchronous call's answer (carried).
 var errHandOff = errors.New("transport: frame left to the reader goroutine")
 
 // wakeReader gives a free baton to the reader goroutine: an asynchronous call was sent.
@@ -298,5 +337,6 @@ func (cc *clientConn) parkedAtClose() {
 	rb.mu.Unlock()
 	if !free {
 		<-rb.kick
+		cc.deliverCarried()
 	}
 }

@@ -319,65 +319,17 @@ func TestAsyncCallWakesTheReader(t *testing.T) {
 	}
 }
 
-// TestCloseWaitsForCallbacksOnACaller: Close returns only after an async callback that
-// runs on a caller reading its own answer has returned.
-func TestCloseWaitsForCallbacksOnACaller(t *testing.T) {
+// TestAsyncAnswerMetByACaller: a caller reading its own answer meets an asynchronous
+// call's answer first. The callback must not run inside that caller's call: here the
+// caller holds a lock the callback takes, which on the caller's own goroutine would
+// deadlock it for good. The caller gets its answer once the callback could run.
+func TestAsyncAnswerMetByACaller(t *testing.T) {
 	unblock := make(chan struct{})
 	s := remotingtest.StartServer(t, func(s *server.Server) {
 		s.Handle(100, remotingtest.Echo)
 		s.HandleAsync(101, remotingtest.Echo)
 		s.HandleAsync(102, func(conn *server.Conn, req *codec.Command) *codec.Command {
-			<-unblock
-			return remotingtest.Echo(conn, req)
-		})
-	})
-	defer transport.SetReaderIdle(transport.SetReaderIdle(time.Minute))
-	c := transport.NewClient(transport.ClientOptions{})
-	addr := s.Addr().String()
-	freeBaton(t, c, addr)
-	inCallback := make(chan struct{})
-	var callbackDone atomic.Bool
-	took := make(chan struct{})
-	transport.SetAfterTake(func() { close(took) })
-	defer transport.SetAfterTake(nil)
-	go func() { _, _ = c.Invoke(remotingtest.Timeout(t, 10*time.Second), addr, codec.NewRequest(102, nil, nil)) }()
-	<-took // the caller holds the baton: the answer below is its to read
-	transport.SetAfterTake(nil)
-	err := c.InvokeAsync(context.Background(), addr, codec.NewRequest(101, nil, nil), func(*codec.Command, error) {
-		close(inCallback)
-		<-unblock
-		callbackDone.Store(true)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-inCallback
-	closed := make(chan struct{})
-	go func() {
-		_ = c.Close()
-		close(closed)
-	}()
-	select {
-	case <-closed:
-		t.Error("Close returned while an async callback was running")
-	case <-time.After(300 * time.Millisecond): // Close must still be waiting
-	}
-	close(unblock)
-	<-closed
-	if !callbackDone.Load() {
-		t.Fatal("Close returned before the callback did")
-	}
-}
-
-// TestCallbackPanicOnACaller: an async callback that panics on a caller's goroutine,
-// recovered above the call, leaves the connection readable.
-func TestCallbackPanicOnACaller(t *testing.T) {
-	unblock := make(chan struct{})
-	s := remotingtest.StartServer(t, func(s *server.Server) {
-		s.Handle(100, remotingtest.Echo)
-		s.HandleAsync(101, remotingtest.Echo)
-		s.HandleAsync(102, func(conn *server.Conn, req *codec.Command) *codec.Command {
-			<-unblock
+			<-unblock // answered once the callback ran
 			return remotingtest.Echo(conn, req)
 		})
 	})
@@ -385,28 +337,46 @@ func TestCallbackPanicOnACaller(t *testing.T) {
 	c := remotingtest.NewClient(t)
 	addr := s.Addr().String()
 	freeBaton(t, c, addr)
+	var mu sync.Mutex
 	transport.SetAfterTake(func() {
 		transport.SetAfterTake(nil)
-		// The caller holds the baton: this call's answer is its to read.
+		// The caller holds the baton: the answer to this call comes to it first.
 		err := c.InvokeAsync(context.Background(), addr, codec.NewRequest(101, nil, nil), func(*codec.Command, error) {
+			mu.Lock() // held by the caller until its call returns
+			mu.Unlock()
 			close(unblock)
-			panic("callback bug")
 		})
 		if err != nil {
 			t.Error(err)
 		}
 	})
 	defer transport.SetAfterTake(nil)
-	recovered := func() (r any) {
-		defer func() { r = recover() }() // as net/http does for its handlers
-		_, _ = c.Invoke(remotingtest.Timeout(t, 5*time.Second), addr, codec.NewRequest(102, nil, nil))
-		return nil
+	done := make(chan error, 1)
+	go func() {
+		mu.Lock()
+		defer mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, err := c.Invoke(ctx, addr, codec.NewRequest(102, nil, nil))
+		done <- err
 	}()
-	if recovered != "callback bug" {
-		t.Fatalf("recovered %v, want the callback's panic", recovered)
+	// The call waits for its answer, which waits for the callback, which waits for the
+	// caller's lock: the call must end at its deadline, not hang.
+	select {
+	case err := <-done:
+		if !errors.Is(err, codec.ErrTimeout) {
+			t.Fatalf("call: got %v, want codec.ErrTimeout (its answer needs the callback)", err)
+		}
+	case <-time.After(30 * time.Second): // failure detector only
+		t.Fatal("the caller is stuck: the callback ran inside its call")
 	}
-	if err := echoCall(c, addr, "after", 2*time.Second); err != nil {
-		t.Fatalf("call after a recovered callback panic: %v", err)
+	select {
+	case <-unblock:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the callback never ran")
+	}
+	if err := echoCall(c, addr, "after", 5*time.Second); err != nil {
+		t.Fatal(err)
 	}
 }
 
