@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rocketgo/rocketgo/broker"
+	"github.com/rocketgo/rocketgo/broker/meta"
 	"github.com/rocketgo/rocketgo/namesrv"
 	"github.com/rocketgo/rocketgo/remoting/transport"
 	"github.com/rocketgo/rocketgo/store"
@@ -171,7 +172,22 @@ func Start(t testing.TB, opts ...Option) *Cluster {
 		TLS:         harnessTLS(t, bo), // tls.go
 		Logger:      log.With().Str("node", "harness").Logger(),
 	})
+	c.waitRegistered(t)
 	return c
+}
+
+// waitRegistered waits until the NameServer routes the auto-creation template topic to
+// the broker, when the broker creates topics on first use: the broker registers in the
+// background, and a client that sends to a new topic before that finds no route for it
+// (the official client fails the send at once).
+func (c *Cluster) waitRegistered(t testing.TB) {
+	t.Helper()
+	c.mu.Lock()
+	auto := c.mu.bo.AutoCreateTopicEnable
+	c.mu.Unlock()
+	if auto {
+		c.WaitRoute(t, meta.TopicAutoCreate, 0)
+	}
 }
 
 // openBroker opens and starts a broker; on a failed Start the opened broker is closed
@@ -192,8 +208,16 @@ func (c *Cluster) openBroker(bo broker.Options, so store.Options) (*broker.Broke
 
 // Restart closes the broker cleanly and opens it again on the same store directory and
 // the same address, so clients that cached its address reconnect to it. It fails the
-// test if the broker does not close or come back.
+// test if the broker does not close or come back, and waits, as Start does, for the
+// broker to be registered again.
 func (c *Cluster) Restart(t testing.TB) {
+	t.Helper()
+	c.restart(t)
+	c.waitRegistered(t)
+}
+
+// restart is Restart up to the new broker's start.
+func (c *Cluster) restart(t testing.TB) {
 	t.Helper()
 	c.mu.Lock()
 	defer c.mu.Unlock()
