@@ -134,7 +134,8 @@ func (c *Client) Invoke(ctx context.Context, addr string, req *codec.Command) (*
 // the response or the error (codec.ErrTimeout when ctx ends first, codec.ErrClosed when the
 // connection dies). cb runs exactly once unless InvokeAsync itself returns an error, in
 // which case it never runs. cb runs on the connection's reader goroutine or a timer's
-// (on the goroutine that finds the connection dead when it fails), so it must not block: hand longer work to another goroutine. It assigns req.Opaque.
+// (on the goroutine that finds the connection dead when it fails), so it must not
+// block: hand longer work to another goroutine. It assigns req.Opaque.
 func (c *Client) InvokeAsync(ctx context.Context, addr string, req *codec.Command, cb func(*codec.Command, error)) error {
 	return c.InvokeAsyncExt(ctx, addr, req, nil, cb)
 }

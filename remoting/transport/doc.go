@@ -16,8 +16,7 @@
 // caller that finds nobody reading reads its own answer instead, saving the handoff
 // from the reader (read.go); it leaves an async call's answer it meets on the way to the
 // reader goroutine, with the reading. A connection that dies fails its in-flight calls
-// at once
-// with codec.ErrClosed, and the next call dials again. Requests the server starts
+// at once with codec.ErrClosed, and the next call dials again. Requests the server starts
 // (CHECK_TRANSACTION_STATE, ...) go to the handlers registered with Handle.
 //
 // With ClientOptions.TLS set every connection is a TLS connection (remoting/tlsconf).

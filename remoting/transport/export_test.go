@@ -8,14 +8,10 @@ import (
 // Writes returns the socket writes (flush rounds) made so far on the connection to
 // addr, or -1 when there is none.
 func Writes(c *Client, addr string) int64 {
-	c.mu.Lock()
-	cc := c.mu.conns[addr]
-	c.mu.Unlock()
-	if cc == nil {
-		return -1
+	if cc := connOf(c, addr); cc != nil {
+		return cc.writes.Load()
 	}
-	<-cc.ready
-	return cc.writes.Load()
+	return -1
 }
 
 // connOf returns the live connection to addr, nil when there is none.

@@ -277,8 +277,10 @@ func (cc *clientConn) readUntil(ctx context.Context, op int32, cl *pending.Call)
 			}
 			return cl.Result() // completed meanwhile (a connection failure)
 		case err != nil:
-			cc.fail(err)
-			return cl.Result() // failed by fail, unless answered before
+			// The connection is broken. The reader goroutine, reading next, meets the
+			// same failure and fails the connection there: the callbacks of the calls
+			// that fails are the user's code too.
+			return nil, errHandOff
 		case pc == nil && cmd != nil && cmd.IsResponse():
 			// An answer the fast path did not match (a JSON header).
 			if pc = cc.pending.Take(cmd.Opaque); pc == nil {
@@ -307,8 +309,9 @@ func (cc *clientConn) readUntil(ctx context.Context, op int32, cl *pending.Call)
 	}
 }
 
-// errHandOff is readUntil's answer for a frame it leaves to the reader goroutine: one
-// larger than the read buffer, or an asynchronous call's answer (carried).
+// errHandOff is readUntil's answer for what it leaves to the reader goroutine: a frame
+// larger than the read buffer, an asynchronous call's answer (carried), or a failed
+// connection.
 var errHandOff = errors.New("transport: frame left to the reader goroutine")
 
 // wakeReader gives a free baton to the reader goroutine: an asynchronous call was sent.
@@ -327,8 +330,8 @@ func (cc *clientConn) wakeReader() {
 }
 
 // parkedAtClose: the connection failed while the reader goroutine was parked. A caller
-// still reading must pass the baton back (passOn kicks on a dead connection) before
-// the reader goroutine ends, so that Close waits for what that caller runs.
+// still reading passes the baton back (passOn kicks on a dead connection), and the
+// reader goroutine, which Close waits for, ends only then: nobody reads after Close.
 func (cc *clientConn) parkedAtClose() {
 	rb := &cc.rb
 	rb.mu.Lock()

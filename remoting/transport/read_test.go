@@ -380,6 +380,39 @@ func TestAsyncAnswerMetByACaller(t *testing.T) {
 	}
 }
 
+// TestConnectionLostUnderACaller: the server closes the connection while a caller reads
+// its own answer. The caller fails promptly with codec.ErrClosed (the reader goroutine
+// fails the connection), and the next call dials again.
+func TestConnectionLostUnderACaller(t *testing.T) {
+	srv := startScripted(t)
+	defer transport.SetReaderIdle(transport.SetReaderIdle(time.Minute))
+	c := remotingtest.NewClient(t)
+	freeBaton(t, c, srv.addr)
+	took := make(chan struct{}, 1)
+	transport.SetAfterTake(func() { took <- struct{}{} })
+	defer transport.SetAfterTake(nil)
+	began := time.Now()
+	_, err := c.Invoke(remotingtest.Timeout(t, 10*time.Second), srv.addr, codec.NewRequest(codeHangUp, nil, nil))
+	if !errors.Is(err, codec.ErrClosed) {
+		t.Fatalf("call on a connection the server closed: got %v, want codec.ErrClosed", err)
+	}
+	if d := time.Since(began); d > 5*time.Second {
+		t.Fatalf("the call failed after %v", d)
+	}
+	select {
+	case <-took:
+	default:
+		t.Fatal("the call did not take the read baton")
+	}
+	transport.SetAfterTake(nil)
+	if _, err := c.Invoke(remotingtest.Timeout(t, 5*time.Second), srv.addr, codec.NewRequest(100, nil, nil)); err != nil {
+		t.Fatalf("call after the connection was lost: %v", err)
+	}
+	if n := srv.accepted.Load(); n != 2 {
+		t.Fatalf("connections: %d, want 2", n)
+	}
+}
+
 // freeBaton calls until a caller reads its own answer: that caller laid the baton down.
 func freeBaton(t *testing.T, c *transport.Client, addr string) {
 	t.Helper()
@@ -399,6 +432,7 @@ func freeBaton(t *testing.T, c *transport.Client, addr string) {
 const (
 	codeNever     = 102 // never answered
 	codeHalfLarge = 103 // answered with a large frame, half of it until release
+	codeHangUp    = 104 // the server closes the connection
 	largeBody     = 200 << 10
 )
 
@@ -442,6 +476,8 @@ func (srv *scripted) serve(nc net.Conn) {
 		}
 		resp := req.NewResponse(0, "")
 		switch req.Code {
+		case codeHangUp:
+			return
 		case codeNever:
 		case codeHalfLarge:
 			resp.Body = make([]byte, largeBody)
