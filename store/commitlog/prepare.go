@@ -104,10 +104,10 @@ func (p *preparer) take(l *Log, start int64) (*segment.File, error) {
 	f := p.next
 	p.next = nil
 	if f != nil && f.Start() != start {
-		// Unreachable while both sides create only at the set's end; closing is safe
-		// because only the preparer goroutine touches p.next, and it holds no
-		// reference across p.mu except to files in the set.
-		f.Close()
+		// Unreachable while both sides create only at the set's end (ResetEmpty moves
+		// the end under p.mu too). Should it happen, the preparer may still be
+		// populating f: unlinked now, unmapped after the grave's grace.
+		_ = l.o.Grave.Bury(f, l.o.Now())
 		f = nil
 	}
 	if f == nil {

@@ -260,24 +260,29 @@ func (l *Log) ResetEmpty(start int64) error {
 		return fmt.Errorf("commitlog: reset to %d: the log is not empty (ends at %d, %d segments)", start, l.mu.wpos, len(fs))
 	}
 	now := l.o.Now()
+	// The preparer's lock is held until the new segment is the set's last: the preparer
+	// creates the next segment after the set's last under that lock (nextSegment), and
+	// must not make one after the old segment once the prepared one is taken here.
 	l.prep.mu.Lock()
 	prepared := l.prep.next
 	l.prep.next = nil
-	l.prep.mu.Unlock()
 	if prepared != nil {
 		// Unlinked now, unmapped after the grace: the preparer may still be populating it.
 		_ = l.o.Grave.Bury(prepared, now)
 	}
 	f, err := segment.Create(l.o.Dir, start, l.o.SegmentBytes)
 	if err != nil {
+		l.prep.mu.Unlock()
 		return fmt.Errorf("commitlog: reset to %d: %w", start, err)
 	}
 	old := l.files.RemoveLast()
 	if err := l.files.Append(f); err != nil {
 		_ = l.files.Append(old)
+		l.prep.mu.Unlock()
 		removeFile(f)
 		return fmt.Errorf("commitlog: reset to %d: %w", start, err)
 	}
+	l.prep.mu.Unlock()
 	if err := l.o.Grave.Bury(old, now); err != nil {
 		l.log.Warn().Err(err).Str("segment", old.Path()).Msg("remove segment")
 	}
