@@ -444,8 +444,10 @@ func (cc *clientConn) fail(cause error) {
 		if !errors.Is(err, codec.ErrClosed) {
 			err = fmt.Errorf("%w: %w", codec.ErrClosed, cause)
 		}
+		// Deferred: a callback FailAll runs may panic (the other calls are completed
+		// all the same, pending.FailAll), and the context watches must go regardless.
+		defer cc.unwatchAll()
 		cc.pending.FailAll(fmt.Errorf("remoting: connection to %s: %w", cc.addr, err))
-		cc.unwatchAll()
 		cc.cl.log.Debug().Err(cause).Str("addr", cc.addr).Msg("connection closed")
 	})
 }

@@ -131,7 +131,20 @@ func (p *Table) FailAll(err error) {
 	m := p.mu.m
 	p.mu.m = nil
 	p.mu.Unlock()
-	for _, c := range m {
+	completeAll(m, err)
+}
+
+// completeAll completes every call in m with err, removing each as it goes. An async
+// callback that panics does not leave the rest waiting forever: they are completed on
+// the way up, and the panic goes on.
+func completeAll(m map[int32]*Call, err error) {
+	defer func() {
+		if len(m) > 0 {
+			completeAll(m, err)
+		}
+	}()
+	for op, c := range m {
+		delete(m, op)
 		c.Complete(nil, err)
 	}
 }

@@ -24,3 +24,50 @@ func TestAsyncCompleteOnce(t *testing.T) {
 		t.Fatalf("callback saw %v, want only %v", got, first)
 	}
 }
+
+// TestFailAllPastAPanickingCallback: a callback that panics while FailAll completes the
+// calls does not leave the others pending forever: each is completed with the failure,
+// and the panic reaches FailAll's caller.
+func TestFailAllPastAPanickingCallback(t *testing.T) {
+	var p Table
+	failure := errors.New("connection lost")
+	const n = 8
+	got := make(chan error, n)
+	for op := int32(1); op <= n; op++ {
+		cb := func(_ *codec.Command, err error) { got <- err }
+		if op == 3 {
+			cb = func(*codec.Command, error) { panic("callback bug") }
+		}
+		if err := p.Add(op, NewAsync(cb)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sync := NewSync()
+	if err := p.Add(n+1, sync); err != nil {
+		t.Fatal(err)
+	}
+	recovered := func() (r any) {
+		defer func() { r = recover() }()
+		p.FailAll(failure)
+		return nil
+	}()
+	if recovered != "callback bug" {
+		t.Fatalf("recovered %v, want the callback's panic", recovered)
+	}
+	for i := range n - 1 {
+		select {
+		case err := <-got:
+			if err != failure {
+				t.Fatalf("a call failed with %v, want %v", err, failure)
+			}
+		default:
+			t.Fatalf("only %d of the %d other async calls were completed", i, n-1)
+		}
+	}
+	if _, err, done := sync.Done(); !done || err != failure {
+		t.Fatalf("the waiting caller's call: done %v, err %v", done, err)
+	}
+	if p.Len() != 0 {
+		t.Fatalf("%d calls left in the table", p.Len())
+	}
+}
