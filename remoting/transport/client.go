@@ -593,10 +593,7 @@ func (cc *clientConn) dispatch(cmd *codec.Command) (sync bool) {
 		return false // a response nobody waits for, already dropped
 	}
 	if cmd.IsResponse() {
-		if pc := cc.pending.Take(cmd.Opaque); pc != nil {
-			if pc.Ext != nil {
-				codec.FeedExt(pc.Ext, cmd.ExtFields)
-			}
+		if pc := cc.takeAnswer(cmd); pc != nil {
 			sync = pc.Sync()
 			pc.Complete(cmd, nil)
 		}
@@ -633,6 +630,17 @@ func (cc *clientConn) dispatch(cmd *codec.Command) (sync bool) {
 		}
 	}()
 	return false
+}
+
+// takeAnswer takes the call a decoded answer is for out of the table, with the answer's
+// extFields given to its ExtReader if it has one; nil when nobody waits (late or
+// unknown).
+func (cc *clientConn) takeAnswer(cmd *codec.Command) *pending.Call {
+	pc := cc.pending.Take(cmd.Opaque)
+	if pc != nil && pc.Ext != nil {
+		codec.FeedExt(pc.Ext, cmd.ExtFields)
+	}
+	return pc
 }
 
 // serve runs a request handler, turning a panic into a SYSTEM_ERROR response.

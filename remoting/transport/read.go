@@ -18,9 +18,10 @@ import (
 // Exactly one goroutine reads a connection at a time: the one holding its baton. Most
 // of the time that is the connection's reader goroutine, which decodes every frame and
 // completes the call it answers. A synchronous call answered that way costs two
-// wake-ups: the network poller wakes the reader, and the reader wakes the caller — the
-// second one 5-15 µs of a 40 µs round trip on the two-core machines of
-// docs/performance.md, more when it also wakes a sleeping processor for the caller.
+// wake-ups: the network poller wakes the reader, and the reader wakes the caller, on
+// two processors often waking the idle one for it. Reading its own answer took the
+// synchronous publish figure (b) from about 72 to 50 µs at the median
+// (docs/performance.md §5, eighth round).
 //
 // So a synchronous caller that finds the baton free after writing its request takes it
 // and reads its answer itself: the poller wakes the caller directly. Frames that come
@@ -111,19 +112,8 @@ func (cc *clientConn) initBaton() {
 	if cc.cl.o.TLS != nil {
 		rb.direct = false
 	}
-	rb.idle = time.AfterFunc(time.Hour, cc.idleBaton)
+	rb.idle = time.AfterFunc(time.Hour, cc.wakeReader) // after readerIdle down
 	rb.idle.Stop()
-}
-
-// idleBaton gives a baton that lay free for readerIdle to the reader goroutine.
-func (cc *clientConn) idleBaton() {
-	rb := &cc.rb
-	rb.mu.Lock()
-	if !rb.held && !cc.dead.Load() {
-		rb.held = true
-		cc.kickReader()
-	}
-	rb.mu.Unlock()
 }
 
 // layDown is the reader goroutine's offer of the baton after it answered a
@@ -138,9 +128,15 @@ func (cc *clientConn) layDown() bool {
 	if cc.pending.Len() > 0 || cc.dead.Load() {
 		return false
 	}
-	rb.held = false
-	rb.idle.Reset(time.Duration(readerIdle.Load()))
+	cc.layDownLocked()
 	return true
+}
+
+// layDownLocked leaves the baton down, for the next synchronous caller, and has it go
+// back to the reader goroutine after readerIdle. rb.mu is held.
+func (cc *clientConn) layDownLocked() {
+	cc.rb.held = false
+	cc.rb.idle.Reset(time.Duration(readerIdle.Load()))
 }
 
 // passOn is a caller's release of the baton once its read ended: to the reader
@@ -160,8 +156,7 @@ func (cc *clientConn) passOn(toReader bool) {
 		cc.kickReader()
 		return
 	}
-	rb.held = false
-	rb.idle.Reset(time.Duration(readerIdle.Load()))
+	cc.layDownLocked()
 }
 
 // kickReader hands the baton to the parked reader goroutine. One kick at most is ever
@@ -283,11 +278,8 @@ func (cc *clientConn) readUntil(ctx context.Context, op int32, cl *pending.Call)
 			return nil, errHandOff
 		case pc == nil && cmd != nil && cmd.IsResponse():
 			// An answer the fast path did not match (a JSON header).
-			if pc = cc.pending.Take(cmd.Opaque); pc == nil {
+			if pc = cc.takeAnswer(cmd); pc == nil {
 				continue // late: dropped
-			}
-			if pc.Ext != nil {
-				codec.FeedExt(pc.Ext, cmd.ExtFields)
 			}
 		case pc == nil:
 			cc.dispatch(cmd) // a server's request: handled on a goroutine of its own
@@ -314,7 +306,8 @@ func (cc *clientConn) readUntil(ctx context.Context, op int32, cl *pending.Call)
 // connection.
 var errHandOff = errors.New("transport: frame left to the reader goroutine")
 
-// wakeReader gives a free baton to the reader goroutine: an asynchronous call was sent.
+// wakeReader gives a baton that is down to the reader goroutine: an asynchronous call
+// was sent, or the baton lay down for readerIdle (its timer).
 func (cc *clientConn) wakeReader() {
 	rb := &cc.rb
 	if !rb.direct {

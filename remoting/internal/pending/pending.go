@@ -170,7 +170,7 @@ func ContextError(ctx context.Context, opaque int32) error {
 // pending entry is removed so nothing is left behind. Every way out leaves c owned by
 // nobody else and its channel empty, so c goes back to the pool.
 func (p *Table) Wait(ctx context.Context, opaque int32, c *Call) (*codec.Command, error) {
-	defer syncCalls.Put(c)
+	defer Recycle(c)
 	select {
 	case r := <-c.ch:
 		return r.resp, r.err
@@ -179,8 +179,7 @@ func (p *Table) Wait(ctx context.Context, opaque int32, c *Call) (*codec.Command
 			return nil, ContextError(ctx, opaque)
 		}
 		// Someone completed the call at the same moment; its result is on the way.
-		r := <-c.ch
-		return r.resp, r.err
+		return c.Result()
 	}
 }
 
