@@ -163,7 +163,11 @@ func (l *Log) prepare() {
 		w := max(l.written.Load(), l.staged.Load())
 		mark := l.prepMark()
 		from := max(mark.Load(), w)
-		goal := w + ahead
+		// Whole chunks on chunk boundaries: a goal that followed the writer exactly
+		// would, once the first chunks are done, chase it with a short chunk after
+		// every round of appends — under SYNC_FLUSH a write-back of a few KiB of zeros
+		// whose extent conversion the next msync then commits, round after round.
+		goal := alignUp(w+ahead, chunk)
 		if from >= goal {
 			return
 		}
@@ -173,7 +177,7 @@ func (l *Log) prepare() {
 				return
 			}
 		}
-		end := min(from+chunk, f.End(), goal)
+		end := min(from-from%chunk+chunk, f.End(), goal)
 		if l.o.SyncFlush {
 			if !l.zeroAhead(f, from, end) {
 				return
@@ -226,6 +230,9 @@ func (l *Log) prepDistances() (ahead, chunk int64) {
 	return populateAhead, populateChunk
 }
 
+// alignUp rounds v up to a multiple of unit.
+func alignUp(v, unit int64) int64 { return (v + unit - 1) / unit * unit }
+
 // raise moves the mark m up to v unless it is already past it.
 func raise(m *atomic.Int64, v int64) {
 	for {
@@ -250,17 +257,20 @@ func (p *preparer) ensureLocked(seg *segment.File, rel, n int64) {
 	raise(&p.populated, seg.Start()+to)
 }
 
-// nextSegment returns the prepared segment that starts at start, creating it if needed;
-// nil if start is not the end of the set (the appender rolled meanwhile: the file is in
-// the set now and the caller finds it there) or creation failed.
-func (l *Log) nextSegment(start int64) *segment.File {
+// nextSegment returns the prepared segment that holds pos, the one that starts at the
+// end of the set, creating it if needed; nil if pos is not in it (the appender rolled
+// meanwhile: the file is in the set now and the caller finds it there) or creation
+// failed. The preparer asks past the start of that segment once it has zeroed its first
+// chunks.
+func (l *Log) nextSegment(pos int64) *segment.File {
 	p := &l.prep
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	last := l.files.Last()
-	if last == nil || last.End() != start {
+	if last == nil || pos < last.End() || pos >= last.End()+l.o.SegmentBytes {
 		return nil
 	}
+	start := last.End()
 	if p.next != nil {
 		if p.next.Start() == start {
 			return p.next

@@ -2,11 +2,14 @@ package commitlog
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/rocketgo/rocketgo/internal/testutil"
 	"github.com/rocketgo/rocketgo/proto/message"
@@ -272,5 +275,67 @@ func TestZeroAheadOnReplica(t *testing.T) {
 	}
 	if got, want := readAll(t, again, 0, end), readAll(t, master, 0, end); !bytes.Equal(got, want) {
 		t.Fatal("the recovered replica's log differs from the master's")
+	}
+}
+
+// TestZeroAheadInWholeChunks runs the preparer under SYNC_FLUSH while a producer appends
+// and flushes round after round, and checks that every range of zeros it writes ends on
+// a chunk boundary (or a segment's end): once the writer moves, a preparer that zeroed
+// exactly syncAhead past it would chase it with a few KiB after every round, and each
+// such write-back converts an extent that the next msync must commit to the journal.
+func TestZeroAheadInWholeChunks(t *testing.T) {
+	l := New(Options{
+		Dir:              t.TempDir(),
+		SegmentBytes:     4 * syncChunk,
+		SyncFlush:        true,
+		FlushInterval:    time.Hour,
+		SyncFlushTimeout: 5 * time.Second,
+		Logger:           zerolog.New(zerolog.NewTestWriter(t)),
+	})
+	if _, err := l.Recover(RecoverOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var claims [][2]int64
+	l.prep.zero.claimed = func(c *zeroClaim) {
+		mu.Lock()
+		claims = append(claims, [2]int64{c.from, c.to})
+		mu.Unlock()
+	}
+	l.Start()
+	defer l.Close()
+	// Past half of syncAhead, so that the preparer is woken again with the writer
+	// inside a chunk, and into the second segment.
+	rec := record(t, "T", 0, make([]byte, 8<<10))
+	for l.Written() < syncAhead/2+syncChunk+syncChunk/3 {
+		var end int64
+		for range 8 {
+			r, err := l.Append(rec, 1, []byte("T"), 0, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			end = r.EndOffset
+		}
+		if err := l.WaitFlushed(context.Background(), end); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := l.Written()
+	// The writer went past half of syncAhead: the preparer was woken again and
+	// zeroes (or zeroed) up to a chunk boundary at least syncAhead past where it was.
+	testutil.Eventually(t, 10*time.Second, "zeros past the first syncAhead", func() bool {
+		return l.prep.zeroed.Load() >= syncAhead+syncAhead/2
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	zeroed := l.prep.zeroed.Load()
+	for _, c := range claims {
+		if c[1]%syncChunk != 0 {
+			t.Errorf("zeros over [%d, %d): the end is not on a %d-byte chunk boundary", c[0], c[1], syncChunk)
+		}
+	}
+	// [0, zeroed) in whole chunks, plus one in progress and one cut short by the writer.
+	if max := int(zeroed/syncChunk) + 2; len(claims) > max {
+		t.Errorf("%d ranges of zeros for %d bytes (writer at %d), want at most %d: %v", len(claims), zeroed, w, max, claims)
 	}
 }
