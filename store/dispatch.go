@@ -150,7 +150,7 @@ func (s *Store) follow(t *tailer, reqs <-chan func(), catchUp func() error, caug
 // dispatchAvailable dispatches every record below the log's written offset and the
 // confirm offset, then tells the Grown waiters how far the log was written.
 func (s *Store) dispatchAvailable() error {
-	written := s.cl.Written()
+	written := s.cl.Published()
 	defer s.noteGrown(written)
 	pos := s.d.pos.Load()
 	if min := s.cl.Min(); pos < min {
@@ -481,7 +481,7 @@ func (s *Store) indexAvailable() error {
 	}
 	// No further than the dispatcher: a record past the confirm offset is not queryable
 	// by key either (confirm.go).
-	err := s.indexRange(pos, min(s.cl.Written(), s.d.pos.Load()))
+	err := s.indexRange(pos, min(s.cl.Published(), s.d.pos.Load()))
 	s.ix.complete(s.ix.pos.Load())
 	return err
 }

@@ -38,7 +38,7 @@ func (s *Store) gatherIndexBatch() {
 
 // indexBacklogEnough reports whether a round should start now.
 func (s *Store) indexBacklogEnough() bool {
-	if s.cl.Written()-s.ix.pos.Load() >= indexBatchBytes {
+	if s.cl.Published()-s.ix.pos.Load() >= indexBatchBytes {
 		return true
 	}
 	s.ix.waitMu.Lock()

@@ -143,6 +143,14 @@ func (l *Log) Written() int64 {
 	return l.written.Load()
 }
 
+// Published returns the offset just past the last record in the file, without first
+// writing what is staged as Written does: for the store's background readers (the
+// dispatcher, the indexer), which whoever writes a staged run wakes once it is in
+// (commit). Under SYNC_FLUSH a background reader that wrote the run itself would do so
+// while the producers of the next round append, holding the lock they append under
+// across the run's two pwrites and splitting the round's write in two.
+func (l *Log) Published() int64 { return l.written.Load() }
+
 // writtenThrough returns the written end, after writing what is staged if end lies
 // past the written end and something is staged: a read by offset right after the append
 // finds the record, as Written's callers do.

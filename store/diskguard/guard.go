@@ -107,6 +107,11 @@ func New(o Options) *Guard {
 func (g *Guard) Refresh() Level {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	return g.refreshLocked()
+}
+
+// refreshLocked is Refresh with g.mu held.
+func (g *Guard) refreshLocked() Level {
 	var st unix.Statfs_t
 	if err := unix.Statfs(g.o.Dir, &st); err != nil {
 		if err.Error() != g.statErr {
@@ -179,10 +184,21 @@ func (g *Guard) setLevel(l Level) {
 // Level returns the current level, measuring the disk first when the last measure is
 // older than Recheck or the bytes consumed since exceed the step.
 func (g *Guard) Level() Level {
-	if time.Now().UnixNano()-g.lastStat.Load() >= int64(Recheck) || g.consumed.Load() >= g.step.Load() {
-		return g.Refresh()
+	if g.stale() && g.mu.TryLock() {
+		// One caller measures; the others, every producer of a busy broker once the
+		// figure is due, go on with the level as it stands rather than queue for a
+		// statfs each.
+		defer g.mu.Unlock()
+		if g.stale() {
+			return g.refreshLocked()
+		}
 	}
 	return Level(g.level.Load())
+}
+
+// stale reports whether the free-space figure is due to be measured again.
+func (g *Guard) stale() bool {
+	return time.Now().UnixNano()-g.lastStat.Load() >= int64(Recheck) || g.consumed.Load() >= g.step.Load()
 }
 
 // AllowAppend returns nil if an append of n bytes may proceed, or an error wrapping

@@ -140,7 +140,9 @@ type Grave struct {
 
 	mu    sync.Mutex
 	items []buried
-	bytes int64
+	// bytes is written under mu and read without it: the disk guard asks for it on
+	// every append.
+	bytes atomic.Int64
 }
 
 type buried struct {
@@ -157,7 +159,7 @@ func (g *Grave) Bury(f *File, now time.Time) error {
 	err := f.Remove()
 	g.mu.Lock()
 	g.items = append(g.items, buried{f: f, at: now.Add(g.grace)})
-	g.bytes += f.size
+	g.bytes.Add(f.size)
 	g.mu.Unlock()
 	return err
 }
@@ -165,9 +167,7 @@ func (g *Grave) Bury(f *File, now time.Time) error {
 // Pending returns the bytes of buried files not yet unmapped: disk space that will be
 // released by Reap.
 func (g *Grave) Pending() int64 {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.bytes
+	return g.bytes.Load()
 }
 
 // Reap closes every file whose grace has passed at now and returns how many it closed.
@@ -178,7 +178,7 @@ func (g *Grave) Reap(now time.Time) int {
 	for _, it := range g.items {
 		if !now.Before(it.at) {
 			due = append(due, it.f)
-			g.bytes -= it.f.size
+			g.bytes.Add(-it.f.size)
 		} else {
 			keep = append(keep, it)
 		}
@@ -198,7 +198,7 @@ func (g *Grave) Close() {
 	g.mu.Lock()
 	items := g.items
 	g.items = nil
-	g.bytes = 0
+	g.bytes.Store(0)
 	g.mu.Unlock()
 	for _, it := range items {
 		_ = it.f.Close()
