@@ -129,6 +129,10 @@ func (s *Store) follow(t *tailer, reqs <-chan func(), catchUp func() error, caug
 			return
 		case <-t.kick:
 		case fn := <-reqs:
+			// catchUp goes as far as the log's published end (Published), which under
+			// SYNC_FLUSH may lag what was appended before fn was asked for: write that
+			// first (Written), so that fn sees it.
+			_ = s.cl.Written()
 			_ = catchUp()
 			fn()
 		case <-retry:
