@@ -151,8 +151,9 @@ func (s *Store) follow(t *tailer, reqs <-chan func(), catchUp func() error, caug
 	}
 }
 
-// dispatchAvailable dispatches every record below the log's written offset and the
-// confirm offset, then tells the Grown waiters how far the log was written.
+// dispatchAvailable dispatches every record below the log's published end (what is in
+// the file, not what is only staged) and the confirm offset, then tells the Grown
+// waiters how far the log was written.
 func (s *Store) dispatchAvailable() error {
 	written := s.cl.Published()
 	defer s.noteGrown(written)

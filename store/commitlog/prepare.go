@@ -166,7 +166,8 @@ func (l *Log) prepare() {
 		// Whole chunks on chunk boundaries: a goal that followed the writer exactly
 		// would, once the first chunks are done, chase it with a short chunk after
 		// every round of appends — under SYNC_FLUSH a write-back of a few KiB of zeros
-		// whose extent conversion the next msync then commits, round after round.
+		// whose extent conversion the next msync then has to write out, round after
+		// round.
 		goal := alignUp(w+ahead, chunk)
 		if from >= goal {
 			return

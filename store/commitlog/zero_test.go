@@ -282,7 +282,7 @@ func TestZeroAheadOnReplica(t *testing.T) {
 // and flushes round after round, and checks that every range of zeros it writes ends on
 // a chunk boundary (or a segment's end): once the writer moves, a preparer that zeroed
 // exactly syncAhead past it would chase it with a few KiB after every round, and each
-// such write-back converts an extent that the next msync must commit to the journal.
+// such write-back converts an extent whose new state the next msync must write out.
 func TestZeroAheadInWholeChunks(t *testing.T) {
 	l := New(Options{
 		Dir:              t.TempDir(),
@@ -335,7 +335,7 @@ func TestZeroAheadInWholeChunks(t *testing.T) {
 		}
 	}
 	// [0, zeroed) in whole chunks, plus one in progress and one cut short by the writer.
-	if max := int(zeroed/syncChunk) + 2; len(claims) > max {
-		t.Errorf("%d ranges of zeros for %d bytes (writer at %d), want at most %d: %v", len(claims), zeroed, w, max, claims)
+	if most := int(zeroed/syncChunk) + 2; len(claims) > most {
+		t.Errorf("%d ranges of zeros for %d bytes (writer at %d), want at most %d: %v", len(claims), zeroed, w, most, claims)
 	}
 }
