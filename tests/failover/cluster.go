@@ -345,11 +345,9 @@ func ReadAll(t *testing.T, addr string) map[string]ackAt {
 		maxOff := ha.MaxOffset(t, addr, topic, q)
 		for {
 			recs = append(recs, ha.Pull(t, addr, "failover-check", topic, q, int64(len(recs)), maxOff)...)
-			now := ha.MaxOffset(t, addr, topic, q)
-			if now == maxOff || int64(len(recs)) > now {
+			if maxOff = ha.MaxOffset(t, addr, topic, q); int64(len(recs)) >= maxOff {
 				break
 			}
-			maxOff = now
 		}
 		if int64(len(recs)) != maxOff {
 			t.Errorf("queue %d on %s: %d records for offsets [0, %d)", q, addr, len(recs), maxOff)
