@@ -17,11 +17,16 @@ import (
 // in batches carrying the records' keys; a failing send counts its records as failed.
 func TestTracerQueueBatchAndCounters(t *testing.T) {
 	release := make(chan struct{})
+	entered := make(chan struct{}, 1) // the sender is inside send, holding its batch
 	var mu sync.Mutex
 	var bodies [][]byte
 	var keys [][]string
 	fail := false
 	send := func(ctx context.Context, body []byte, k []string) error {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
 		<-release
 		mu.Lock()
 		defer mu.Unlock()
@@ -36,11 +41,13 @@ func TestTracerQueueBatchAndCounters(t *testing.T) {
 		return trace.Record{Type: trace.SubBefore, MsgID: "ID" + string(rune('a'+i)), Keys: "k"}
 	}
 	// The first record is taken by the sender, which then blocks; 4 more fill the
-	// queue; the rest are dropped at once.
+	// queue; the rest are dropped at once. The queue being empty is not enough: the
+	// sender may still be collecting its batch, so wait until it is inside send.
 	tr.add(rec(0))
-	deadline := time.Now().Add(5 * time.Second)
-	for len(tr.in) != 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
+	select {
+	case <-entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the sender never called send")
 	}
 	start := time.Now()
 	for i := 1; i < 10; i++ {
