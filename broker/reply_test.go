@@ -2,7 +2,9 @@ package broker
 
 import (
 	"context"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,5 +131,78 @@ func TestSendReplyRequesterGoneOrRefusing(t *testing.T) {
 	}
 	if resp.ExtFields["msgId"] != "0" || h.b.store.MaxOffset(replyTopic, 0) != 0 {
 		t.Fatalf("storeReplyMessageEnable=false stored the reply: %v, max offset %d", resp.ExtFields, h.b.store.MaxOffset(replyTopic, 0))
+	}
+}
+
+// requesterProbe is the store; at every append it notes whether the broker already
+// knows the connection of the requester id: once appended, a request is visible to
+// consumers, and a responder may answer it at once.
+type requesterProbe struct {
+	*store.Store
+	b     *Broker
+	id    string
+	mu    sync.Mutex
+	known []bool
+}
+
+func (p *requesterProbe) check() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.b.clients.RequesterConn(p.id)
+	p.known = append(p.known, ok)
+}
+
+// expect makes the next appends check requester id.
+func (p *requesterProbe) expect(id string) map[string]string {
+	p.mu.Lock()
+	p.id = id
+	p.mu.Unlock()
+	return map[string]string{message.PropReplyToClient: id, message.PropCorrelationID: "c-" + id}
+}
+
+func (p *requesterProbe) Put(rec []byte) (store.PutResult, error) {
+	p.check()
+	return p.Store.Put(rec)
+}
+
+func (p *requesterProbe) PutBatch(recs []byte) (store.PutResult, error) {
+	p.check()
+	return p.Store.PutBatch(recs)
+}
+
+func (p *requesterProbe) PutMany(items []store.PutItem, res []store.PutResult, errs []error) {
+	p.check()
+	p.Store.PutMany(items, res, errs)
+}
+
+// TestRequesterKnownBeforeAppend: a request's connection is recorded as its requester's
+// before the request is appended, on the batched send path (SEND_MESSAGE) and on
+// handleSend's (a batch body), so that a reply racing the sender's goroutine finds it.
+// (The official Go client may heartbeat a new producer only up to 30 s after its first
+// request: docs/request-reply.md.)
+func TestRequesterKnownBeforeAppend(t *testing.T) {
+	probe := &requesterProbe{}
+	h := newHarnessWith(t, func(b *Broker) {
+		probe.Store, probe.b = b.store, b
+		b.putDst = probe
+	})
+	h.createTopic("RQ", 1, 6)
+	if r := h.send("RQ", 0, "request", probe.expect("192.0.2.9@one")); r.QueueOffset != 0 {
+		t.Fatalf("request stored at %d", r.QueueOffset)
+	}
+	bb, err := message.EncodeBatch(nil, []message.BatchEntry{{Body: []byte("r1")}, {Body: []byte("r2")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := header.SendMessageRequestV2{SendMessageRequest: *sendReq("RQ", 0, probe.expect("192.0.2.9@two"))}
+	batch.Batch = true
+	if resp := h.call(code.SendBatchMessage, batch.Encode(), bb); resp.Code != code.Success {
+		t.Fatalf("batch request: code %d remark %q", resp.Code, resp.Remark)
+	}
+	probe.mu.Lock()
+	known := slices.Clone(probe.known)
+	probe.mu.Unlock()
+	if len(known) != 2 || !known[0] || !known[1] {
+		t.Fatalf("requester known at the appends: %v, want [true true]", known)
 	}
 }

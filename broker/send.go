@@ -94,6 +94,12 @@ func (b *Broker) handleSend(conn *server.Conn, req *codec.Command) *codec.Comman
 		return dup
 	}
 	defer dd.Finish()
+	if sp.replyTo != "" {
+		// A request: its reply is pushed over this connection (reply.go). Noted before
+		// the append, which makes the request visible to consumers: a responder can
+		// answer it before this goroutine runs again.
+		b.clients.NoteRequester(conn, sp.replyTo)
+	}
 	var (
 		res   store.PutResult
 		sizes []int // record sizes of a batch, for the message ids
@@ -116,9 +122,6 @@ func (b *Broker) handleSend(conn *server.Conn, req *codec.Command) *codec.Comman
 	}
 	dd.Stored(res, sizes)
 	b.countSent(dst.topic, sp, req.Body, sizes)
-	if sp.replyTo != "" { // a request: its reply is pushed over this connection (reply.go)
-		b.clients.NoteRequester(conn, sp.replyTo)
-	}
 	if !b.waitsForDurability() || sp.noWait { // SYNC_FLUSH and SYNC_MASTER wait (role.go)
 		return dd.Answer(b.sendOK(req, code.Success, "", m.StoreHost, dst.queueID, res, sizes))
 	}

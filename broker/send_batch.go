@@ -179,6 +179,12 @@ func (b *Broker) appendStaged(sc *sendScratch, conn *server.Conn, reqs, resps []
 	sc.items = sc.items[:0]
 	for _, s := range sc.staged {
 		sc.items = append(sc.items, store.PutItem{Recs: sc.rec[s.start:s.end], Encoded: true})
+		if s.replyTo != "" {
+			// A request: its reply is pushed over this connection (reply.go). Noted
+			// before the append, as handleSend does. Cloned: it lies in the
+			// connection's arena (sendStart.topic).
+			b.clients.NoteRequester(conn, strings.Clone(s.replyTo))
+		}
 	}
 	sc.res = append(sc.res[:0], make([]store.PutResult, n)...)
 	sc.errs = append(sc.errs[:0], make([]error, n)...)
@@ -192,10 +198,6 @@ func (b *Broker) appendStaged(sc *sendScratch, conn *server.Conn, reqs, resps []
 		}
 		res := sc.res[k]
 		b.countSent(s.topic, &propScan{}, req.Body, nil)
-		if s.replyTo != "" { // a request: its reply is pushed over this connection (reply.go)
-			// Cloned: it lies in the connection's arena (sendStart.topic).
-			b.clients.NoteRequester(conn, strings.Clone(s.replyTo))
-		}
 		if !durable || s.noWait {
 			resps[s.idx] = b.answerOK(sc, req, s.host, s.queueID, res)
 			continue
