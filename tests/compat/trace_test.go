@@ -3,6 +3,7 @@ package compat_test
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,11 +39,20 @@ func rawTrace(t *testing.T, admin *client.Admin, msgID string) map[trace.Type][]
 	return out
 }
 
+// traceRan is set by the first TestTraceInterop of the process.
+var traceRan atomic.Bool
+
 // TestTraceInterop: the official producer and push consumer with trace on store their
 // records in RMQ_SYS_TRACE_TOPIC (created by the broker), QueryMsgTrace decodes them, and
 // the SDK's records for the same kind of message have the same fields, separators and
 // order.
 func TestTraceInterop(t *testing.T) {
+	if traceRan.Swap(true) {
+		// v2.1.2's trace dispatcher runs on one client per process (instance
+		// INNER_TRACE_CLIENT_DEFAULT, internal/trace.go); once the first run shut it down,
+		// a new traced producer gets a nil dispatcher and panics. So: once per process.
+		t.Skip("the official client's trace works once per process; run with -count=1")
+	}
 	e := newEnv(t)
 	topic, group, sdkGroup := e.name("T"), e.name("CG"), e.name("SCG")
 	e.c.CreateTopic(t, topic, 1)
