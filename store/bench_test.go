@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/sys/unix"
 
 	"github.com/rocketgo/rocketgo/internal/testutil"
 )
@@ -267,4 +268,62 @@ func benchFlag() string {
 		}
 	}
 	return ""
+}
+
+// BenchmarkDeviceSync64 measures the disk alone, as SYNC_FLUSH with 64 producers uses
+// it: one op writes 64 records' worth of bytes (64 × 1124) with pwrite after the
+// previous ones and fdatasyncs the file. Its µs/op is the floor under a group-commit
+// round, and 64 / (µs/op) the msg/s that 64 closed-loop producers could reach if
+// everything but the sync were free. Run it beside PutSync64 to tell a slow disk hour
+// from a slow flusher (docs/performance.md):
+//   - written: blocks written and synced beforehand (a log whose zeros ahead were all
+//     written back long ago): no metadata to commit per sync;
+//   - fallocated: blocks preallocated as unwritten extents, as a fresh segment's are:
+//     each sync also commits the journal entry that marks the range written.
+func BenchmarkDeviceSync64(b *testing.B) {
+	b.Run("written", func(b *testing.B) { benchDeviceSync(b, true) })
+	b.Run("fallocated", func(b *testing.B) { benchDeviceSync(b, false) })
+}
+
+func benchDeviceSync(b *testing.B, written bool) {
+	const round = 64 * 1124
+	f, err := os.Create(filepath.Join(b.TempDir(), "device"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	size := int64(b.N+1) * round
+	if written {
+		zeros := make([]byte, 1<<20)
+		for off := int64(0); off < size; off += int64(len(zeros)) {
+			if _, err := f.WriteAt(zeros, off); err != nil {
+				b.Fatal(err)
+			}
+		}
+	} else if err := unix.Fallocate(int(f.Fd()), 0, 0, size); err != nil {
+		b.Skipf("fallocate: %v", err)
+	}
+	if err := f.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, round)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		began := time.Now()
+		if _, err := f.WriteAt(buf, int64(i)*round); err != nil {
+			b.Fatal(err)
+		}
+		if err := unix.Fdatasync(int(f.Fd())); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(began))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")
+	b.ReportMetric(64*float64(b.N)/b.Elapsed().Seconds(), "ceiling-msg/s")
 }
