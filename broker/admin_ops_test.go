@@ -420,15 +420,18 @@ func TestVIPChannel(t *testing.T) {
 	wantCode(t, "pull on the VIP channel", call(code.PullMessage, pullReq("g", "VIP", 0, 0).Encode()), code.RequestCodeNotSupported, "")
 }
 
-// TestVIPListenAddr: listenPort - 2, a kernel-chosen port for port 0, refused below 3.
+// TestVIPListenAddr: listenPort - 2, a kernel-chosen port for port 0, refused below 3;
+// an embedding program's VIPAddr instead, when it is an address.
 func TestVIPListenAddr(t *testing.T) {
-	for _, c := range []struct{ listen, want, err string }{
-		{"0.0.0.0:10911", "0.0.0.0:10909", ""},
-		{"127.0.0.1:0", "127.0.0.1:0", ""},
-		{"0.0.0.0:2", "", "leaves no room"},
+	for _, c := range []struct{ listen, vip, want, err string }{
+		{"0.0.0.0:10911", "", "0.0.0.0:10909", ""},
+		{"127.0.0.1:0", "", "127.0.0.1:0", ""},
+		{"0.0.0.0:2", "", "", "leaves no room"},
+		{"127.0.0.1:40000", "127.0.0.1:36079", "127.0.0.1:36079", ""},
+		{"127.0.0.1:40000", "36079", "", "VIP channel address \"36079\""},
 	} {
 		o := DefaultOptions()
-		o.ListenAddr = c.listen
+		o.ListenAddr, o.VIPAddr = c.listen, c.vip
 		got, err := o.VIPListenAddr()
 		if got != c.want || (c.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.err)) {
 			t.Errorf("%s: %q %v, want %q %q", c.listen, got, err, c.want, c.err)

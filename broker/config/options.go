@@ -193,6 +193,11 @@ type Options struct {
 	// HA port's tls.mode, and tls.enable for the broker's own outgoing links
 	// (docs/tls.md). The zero value is TLS off.
 	TLS tlsconf.Options `mapstructure:"-"`
+	// VIPAddr, when set, is where the VIP channel listens instead of listenPort - 2.
+	// Apache has no key for it, and neither does the config; an embedding program sets
+	// it to reopen a broker on its old addresses (a broker first started on kernel-chosen
+	// ports had its VIP channel on one of its own, not at listenPort - 2).
+	VIPAddr string `mapstructure:"-"`
 
 	// Logger receives the broker's logs; the zero value discards them.
 	Logger zerolog.Logger `mapstructure:"-"`

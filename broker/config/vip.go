@@ -9,8 +9,14 @@ import (
 // VIPListenAddr is where the broker's VIP channel listens: the listen IP and the listen
 // port - 2 (10909 for 10911), as Apache's BrokerController fixes it with no key of its
 // own, or a kernel-chosen port when the listen port is itself kernel-chosen
-// (docs/operations.md §1.3).
+// (docs/operations.md §1.3). VIPAddr, when set, overrides both.
 func (o Options) VIPListenAddr() (string, error) {
+	if o.VIPAddr != "" {
+		if _, _, err := net.SplitHostPort(o.VIPAddr); err != nil {
+			return "", fmt.Errorf("broker: VIP channel address %q: %w", o.VIPAddr, err)
+		}
+		return o.VIPAddr, nil
+	}
 	host, portStr, err := net.SplitHostPort(o.ListenAddr)
 	if err != nil {
 		return "", fmt.Errorf("broker: listen address %q: %w", o.ListenAddr, err)

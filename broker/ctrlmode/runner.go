@@ -96,10 +96,13 @@ func Start(ctx context.Context, bo broker.Options, so store.Options) (*Runner, e
 		r.t.Close()
 		return nil, err
 	}
-	// Later opens reuse the port the first one bound.
+	// Later opens reuse the ports the first one bound, the VIP channel's included: with
+	// a kernel-chosen listen port it is on a kernel-chosen port too, and listenPort - 2
+	// may belong to anybody.
 	host, _, _ := net.SplitHostPort(bo.ListenAddr)
 	_, port, _ := net.SplitHostPort(r.Broker().Addr())
-	r.bo.ListenAddr = net.JoinHostPort(host, port)
+	_, vipPort, _ := net.SplitHostPort(r.Broker().VIPAddr())
+	r.bo.ListenAddr, r.bo.VIPAddr = net.JoinHostPort(host, port), net.JoinHostPort(host, vipPort)
 	r.addr = r.Broker().Addr()
 	go r.loop()
 	return r, nil

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"testing"
 )
 
@@ -70,16 +72,23 @@ func TestCreateTopicAndInspect(t *testing.T) {
 	}
 }
 
-// Restart keeps the store directory, the topics and the address.
+// Restart keeps the store directory, the topics and the addresses, the VIP channel's
+// too, even when somebody holds listenPort - 2 (where a broker opened on a fixed port
+// would put its VIP channel).
 func TestRestartKeepsStoreAndAddress(t *testing.T) {
 	t.Parallel()
 	c := Start(t)
 	c.CreateTopic(t, "kept", 2)
-	addr, dir := c.BrokerAddr(), c.StoreDir()
+	addr, dir, vip := c.BrokerAddr(), c.StoreDir(), c.Broker().VIPAddr()
+	_, portStr, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(portStr)
+	if ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port-2))); err == nil {
+		defer ln.Close()
+	} // else it is held already (by anybody, the VIP channel included): the same case
 	before := c.Broker()
 	c.Restart(t)
-	if c.BrokerAddr() != addr || c.StoreDir() != dir {
-		t.Fatalf("after restart: addr %q dir %q, want %q %q", c.BrokerAddr(), c.StoreDir(), addr, dir)
+	if c.BrokerAddr() != addr || c.StoreDir() != dir || c.Broker().VIPAddr() != vip {
+		t.Fatalf("after restart: addr %q dir %q vip %q, want %q %q %q", c.BrokerAddr(), c.StoreDir(), c.Broker().VIPAddr(), addr, dir, vip)
 	}
 	if c.Broker() == before {
 		t.Fatalf("Broker() returns the closed broker after Restart")
