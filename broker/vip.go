@@ -36,6 +36,21 @@ func (b *Broker) startVIP(ctx context.Context) error {
 	return nil
 }
 
+// BoundAddrs returns the listen and VIP addresses that reopen b on the ports it bound
+// (Options.ListenAddr and Options.VIPAddr, with b's listen host): for a restart in the
+// same process, such as controller mode's on a role change, where kernel-chosen ports
+// must stay what they became and listenPort - 2 may belong to anybody. Empty before
+// Start.
+func (b *Broker) BoundAddrs() (listen, vip string) {
+	h := b.host.Load()
+	if h == nil {
+		return "", ""
+	}
+	host, _, _ := net.SplitHostPort(b.opts.ListenAddr)
+	return net.JoinHostPort(host, strconv.Itoa(int(h.Port()))),
+		net.JoinHostPort(host, strconv.Itoa(int(b.vip.Addr().Port())))
+}
+
 // VIPAddr returns the "ip:port" of the VIP channel (with the advertised IP); with
 // listenPort 0 its port is kernel-chosen, and this is how to learn it. Empty before
 // Start.

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"slices"
 	"sync"
 	"time"
@@ -96,13 +95,8 @@ func Start(ctx context.Context, bo broker.Options, so store.Options) (*Runner, e
 		r.t.Close()
 		return nil, err
 	}
-	// Later opens reuse the ports the first one bound, the VIP channel's included: with
-	// a kernel-chosen listen port it is on a kernel-chosen port too, and listenPort - 2
-	// may belong to anybody.
-	host, _, _ := net.SplitHostPort(bo.ListenAddr)
-	_, port, _ := net.SplitHostPort(r.Broker().Addr())
-	_, vipPort, _ := net.SplitHostPort(r.Broker().VIPAddr())
-	r.bo.ListenAddr, r.bo.VIPAddr = net.JoinHostPort(host, port), net.JoinHostPort(host, vipPort)
+	// Later opens reuse the ports the first one bound, the VIP channel's included.
+	r.bo.ListenAddr, r.bo.VIPAddr = r.Broker().BoundAddrs()
 	r.addr = r.Broker().Addr()
 	go r.loop()
 	return r, nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -226,9 +225,7 @@ func (c *Cluster) restart(t testing.TB) {
 		t.Fatalf("cluster: restart: the broker is not running")
 	}
 	addr := c.mu.b.Addr()
-	host, _, _ := net.SplitHostPort(addr)
-	_, vipPort, _ := net.SplitHostPort(c.mu.b.VIPAddr())
-	vip := net.JoinHostPort(host, vipPort)
+	listen, vip := c.mu.b.BoundAddrs()
 	if err := c.mu.b.Close(); err != nil {
 		c.mu.b = nil
 		t.Fatalf("cluster: restart: close broker: %v", err)
@@ -237,9 +234,9 @@ func (c *Cluster) restart(t testing.TB) {
 	c.rc.CloseAddr(addr)
 
 	bo := c.mu.bo
-	// Both old addresses: a broker first started on kernel-chosen ports has its VIP
-	// channel on another one, and listenPort - 2 may belong to anybody.
-	bo.ListenAddr, bo.VIPAddr = addr, vip
+	// Both old ports: a broker first started on kernel-chosen ports has its VIP channel
+	// on another one, and listenPort - 2 may belong to anybody.
+	bo.ListenAddr, bo.VIPAddr = listen, vip
 	deadline := time.Now().Add(restartBindTimeout)
 	for {
 		b, err := c.openBroker(bo, c.mu.so)
