@@ -178,7 +178,7 @@ func (l *Log) prepare() {
 				return
 			}
 		}
-		end := min(from-from%chunk+chunk, f.End(), goal)
+		end := min(alignUp(from+1, chunk), f.End(), goal) // through the end of the chunk holding from
 		if l.o.SyncFlush {
 			if !l.zeroAhead(f, from, end) {
 				return
