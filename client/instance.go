@@ -319,6 +319,20 @@ func (c *instance) invokeAsync(ctx context.Context, addr string, req *codec.Comm
 	return nil
 }
 
+// invokeAsyncCall is invokeAsync with the call's state in call and the answer's
+// extFields going to ext (transport.Client.InvokeAsyncCall): for a caller that makes
+// one call after another and reuses both.
+func (c *instance) invokeAsyncCall(ctx context.Context, addr string, req *codec.Command, call *transport.AsyncCall, ext codec.ExtReader, cb func(*codec.Command, error)) error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	c.sign(req)
+	if err := c.rc.InvokeAsyncCall(ctx, addr, req, call, ext, cb); err != nil {
+		return fmt.Errorf("request %d to %s: %w", req.Code, addr, err)
+	}
+	return nil
+}
+
 // invokeOneway sends req to addr without waiting for an answer, with the oneway flag
 // set so the broker does not answer (the official client leaves the flag clear and
 // drops the answer; docs/protocol.md §1.4).

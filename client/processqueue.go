@@ -50,6 +50,10 @@ type processQueue struct {
 	lastConsume atomic.Int64 // unix nanos of the last consume call
 	brokerID    atomic.Int64 // suggestWhichBrokerId of the last pull answer
 
+	// pull is the state the pull loop reuses from one pull to the next
+	// (pull_header.go); only that goroutine and its pull's callback touch it.
+	pull pullState
+
 	// ctx is cancelled by stop: the queue's pull loop ends, its outstanding long poll is
 	// abandoned, and its consumption takes no new batch.
 	ctx    context.Context

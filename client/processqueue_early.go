@@ -1,9 +1,9 @@
 package client
 
 import (
-	"context"
 	"fmt"
 	"runtime"
+	"time"
 
 	"github.com/rocketgo/rocketgo/proto/code"
 	"github.com/rocketgo/rocketgo/remoting/codec"
@@ -38,7 +38,10 @@ type pullOutcome struct {
 }
 
 // pullEarly sends req and returns what pullOnce returns, handling a FOUND answer on
-// the reader goroutine (see above). ctx bounds the call.
+// the reader goroutine (see above). The pull ends with pq's context, or after the pull
+// timeout by the queue's own timer (pullState): the transport watches a context that
+// lives as long as the queue once per connection, where a deadline context per pull
+// would cost a context, a timer and a watch each.
 //
 // Once a consume goroutine has been handed records, the reader yields its processor
 // (runtime.Gosched) before it releases the pull goroutine: the consume goroutine,
@@ -47,37 +50,57 @@ type pullOutcome struct {
 // yield, whatever the reader readies next (the pull goroutine, a producer's callback)
 // would push the consume goroutine back in the run queue, and runtime traces show it
 // then waits longer than the handoff it saves.
-func (c *consumerCore) pullEarly(ctx context.Context, addr string, req *codec.Command, pq *processQueue, sub *subscription, offset int64) (int64, bool, error) {
-	done := make(chan pullOutcome, 1)
-	err := c.inst.invokeAsync(ctx, addr, req, func(resp *codec.Command, err error) {
-		if err != nil || resp.Code != code.Success {
-			done <- pullOutcome{resp: resp, err: err}
-			return
-		}
-		o := pullOutcome{handled: true}
-		var fresh []*MessageExt
-		o.next, o.wait, fresh, o.herr = c.answer(pq, sub, offset, resp, true)
-		if len(fresh) > 0 {
-			o.rest = c.tryDeliver(pq, fresh)
-			if len(o.rest) < len(fresh) {
-				runtime.Gosched()
-			}
-		}
-		done <- o
-	})
-	if err != nil {
+func (c *consumerCore) pullEarly(addr string, req *codec.Command, pq *processQueue, sub *subscription, offset int64) (int64, bool, error) {
+	st := &pq.pull
+	if st.done == nil {
+		st.done = make(chan pullOutcome, 1)
+		st.cb = st.complete
+		st.timer = time.NewTimer(c.o.pullTimeout)
+	} else {
+		st.timer.Reset(c.o.pullTimeout)
+	}
+	defer st.timer.Stop()
+	st.c, st.pq, st.sub, st.offset = c, pq, sub, offset
+	st.ans.reset()
+	if err := c.inst.invokeAsyncCall(pq.ctx, addr, req, &st.call, &st.ans, st.cb); err != nil {
 		return offset, false, fmt.Errorf("pull %s at %d: %w", pq.mq, offset, err)
 	}
-	o := <-done // the callback runs exactly once: answer, error, or ctx's end
+	var o pullOutcome
+	select {
+	case o = <-st.done: // the callback runs exactly once: answer, error, or pq's end
+	case <-st.timer.C:
+		c.inst.rc.Expire(&st.call) // the callback runs now, or is running elsewhere
+		o = <-st.done
+	}
 	switch {
 	case o.err != nil:
 		return offset, false, fmt.Errorf("pull %s at %d: request %d to %s: %w", pq.mq, offset, req.Code, addr, o.err)
 	case !o.handled:
-		next, wait, _, err := c.answer(pq, sub, offset, o.resp, false)
+		next, wait, _, err := c.answer(pq, sub, offset, o.resp, &st.ans, false)
 		return next, wait, err
 	}
 	if len(o.rest) > 0 {
 		c.deliver(pq, o.rest)
 	}
 	return o.next, o.wait, o.herr
+}
+
+// complete is the callback of the pull in flight (pullEarly), on the connection's
+// reader goroutine (or a timer's, or the one that found the connection dead).
+func (st *pullState) complete(resp *codec.Command, err error) {
+	if err != nil || resp.Code != code.Success {
+		st.done <- pullOutcome{resp: resp, err: err}
+		return
+	}
+	c, pq := st.c, st.pq
+	o := pullOutcome{handled: true}
+	var fresh []*MessageExt
+	o.next, o.wait, fresh, o.herr = c.answer(pq, st.sub, st.offset, resp, &st.ans, true)
+	if len(fresh) > 0 {
+		o.rest = c.tryDeliver(pq, fresh)
+		if len(o.rest) < len(fresh) {
+			runtime.Gosched()
+		}
+	}
+	st.done <- o
 }

@@ -107,24 +107,26 @@ func (c *consumerCore) pullOnce(pq *processQueue, sub *subscription, offset int6
 			h.CommitOffset = committed
 		}
 	}
+	req := pq.pull.req.command(&h) // pull_header.go
+	if c.tryDeliver != nil {
+		return c.pullEarly(addr, req, pq, sub, offset)
+	}
 	ctx, cancel := context.WithTimeout(pq.ctx, c.o.pullTimeout)
 	defer cancel()
-	req := codec.NewRequest(code.PullMessage, h.Encode(), nil)
-	if c.tryDeliver != nil {
-		return c.pullEarly(ctx, addr, req, pq, sub, offset)
-	}
 	resp, err := c.inst.invoke(ctx, addr, req)
 	if err != nil {
 		return offset, false, fmt.Errorf("pull %s at %d: %w", mq, offset, err)
 	}
-	next, wait, _, err := c.answer(pq, sub, offset, resp, false)
+	next, wait, _, err := c.answer(pq, sub, offset, resp, nil, false)
 	return next, wait, err
 }
 
-// answer handles a pull's answer (see pullOnce). early says it runs on the
-// connection's reader goroutine (pullEarly): the messages found and newly cached are
-// then returned as fresh for the caller to deliver instead of being delivered.
-func (c *consumerCore) answer(pq *processQueue, sub *subscription, offset int64, resp *codec.Command, early bool) (next int64, wait bool, fresh []*MessageExt, err error) {
+// answer handles a pull's answer (see pullOnce). Its header is resp's extFields, or
+// what ans collected of them when ans is not nil (pull_header.go). early says it runs
+// on the connection's reader goroutine (pullEarly): the messages found and newly
+// cached are then returned as fresh for the caller to deliver instead of being
+// delivered.
+func (c *consumerCore) answer(pq *processQueue, sub *subscription, offset int64, resp *codec.Command, ans *pullAnswer, early bool) (next int64, wait bool, fresh []*MessageExt, err error) {
 	mq := pq.mq
 	pq.touchPull(c.now())
 	switch resp.Code {
@@ -133,7 +135,12 @@ func (c *consumerCore) answer(pq *processQueue, sub *subscription, offset int64,
 		return offset, false, nil, fmt.Errorf("pull %s at %d: %w", mq, offset, brokerErr(resp.Code, resp.Remark))
 	}
 	var rh header.PullMessageResponse
-	if err := rh.Decode(resp.ExtFields); err != nil {
+	if ans != nil {
+		rh, err = ans.header()
+	} else {
+		err = rh.Decode(resp.ExtFields)
+	}
+	if err != nil {
 		return offset, false, nil, fmt.Errorf("pull %s at %d: %w: %w", mq, offset, ErrBadResponse, err)
 	}
 	if rh.NextBeginOffset < 0 {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,7 +52,7 @@ func startEndlessBroker(b testing.TB, topic string, batch int) *endlessBroker {
 	}
 	e.srv = server.NewServer(server.ServerOptions{Addr: "127.0.0.1:0", EventLoops: 1, Workers: 2})
 	ok := func(_ *server.Conn, r *codec.Command) *codec.Command { return r.NewResponse(code.Success, "") }
-	for _, c := range []int32{code.HeartBeat, code.UpdateConsumerOffset, code.UnregisterClient} {
+	for _, c := range []int32{code.UpdateConsumerOffset, code.UnregisterClient} {
 		e.srv.Handle(c, ok)
 	}
 	e.srv.Handle(code.QueryConsumerOffset, func(_ *server.Conn, r *codec.Command) *codec.Command {
@@ -59,6 +61,25 @@ func startEndlessBroker(b testing.TB, topic string, batch int) *endlessBroker {
 		return resp
 	})
 	e.srv.Handle(code.PullMessage, e.servePull)
+	// A push consumer's rebalance: the group is the one client that heartbeats.
+	var member sync.Map // group → client id
+	e.srv.Handle(code.HeartBeat, func(_ *server.Conn, r *codec.Command) *codec.Command {
+		if hb, err := body.DecodeHeartbeat(r.Body); err == nil {
+			for _, cd := range hb.ConsumerDataSet {
+				member.Store(cd.GroupName, hb.ClientID)
+			}
+		}
+		return r.NewResponse(code.Success, "")
+	})
+	e.srv.Handle(code.GetConsumerListByGroup, func(_ *server.Conn, r *codec.Command) *codec.Command {
+		resp := r.NewResponse(code.Success, "")
+		var ids []string
+		if id, ok := member.Load(r.ExtFields["consumerGroup"]); ok {
+			ids = append(ids, id.(string))
+		}
+		resp.Body = (&body.GetConsumerListByGroupResponseBody{ConsumerIDList: ids}).Encode()
+		return resp
+	})
 	if err := e.srv.Start(context.Background()); err != nil {
 		b.Fatal(err)
 	}
@@ -95,8 +116,15 @@ func (e *endlessBroker) servePull(_ *server.Conn, req *codec.Command) *codec.Com
 // 4 endless queues 500 records at a time and Poll drains them 500 at a time. One op is
 // one consumed 1 KiB message: pull answer read, decoded, cached, polled and committed,
 // with the garbage collection all of it causes.
-func BenchmarkPullConsumerPoll(b *testing.B) {
-	const topic, batch = "PB", 500
+func BenchmarkPullConsumerPoll(b *testing.B) { benchPullConsumerPoll(b, 500) }
+
+// BenchmarkPullConsumerPollBatch1 is the same with one record per pull: the cost of a
+// pull request and its answer per message, as in figure (d), where each long poll
+// returns the one message just sent.
+func BenchmarkPullConsumerPollBatch1(b *testing.B) { benchPullConsumerPoll(b, 1) }
+
+func benchPullConsumerPoll(b *testing.B, batch int) {
+	const topic = "PB"
 	ns := startFakeNamesrv(b)
 	br := startEndlessBroker(b, topic, batch)
 	ns.putRoute(topic, &body.TopicRouteData{
@@ -116,12 +144,7 @@ func BenchmarkPullConsumerPoll(b *testing.B) {
 	if err := pc.Assign(qs...); err != nil {
 		b.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if err := pc.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	defer pc.Shutdown(context.Background())
+	ctx := startBenchConsumer(b, pc.Start, pc.Shutdown)
 	if _, err := pc.Poll(ctx); err != nil { // connections and pull loops warm
 		b.Fatal(err)
 	}
@@ -143,4 +166,71 @@ func BenchmarkPullConsumerPoll(b *testing.B) {
 	if bytes == 0 {
 		b.Fatal("no body consumed")
 	}
+}
+
+// BenchmarkPushConsumerBatch1 is the push consumer's side of figure (d): every pull
+// (sent asynchronously, its answer handled on the connection's reader) returns one
+// 1 KiB record, handed to the listener. One op is one message through the listener.
+func BenchmarkPushConsumerBatch1(b *testing.B) {
+	const topic = "PB1"
+	ns := startFakeNamesrv(b)
+	br := startEndlessBroker(b, topic, 1)
+	ns.putRoute(topic, &body.TopicRouteData{
+		QueueDatas:        []body.QueueData{{BrokerName: "broker-e", ReadQueueNums: 1, WriteQueueNums: 1, Perm: 6}},
+		BrokerDatas:       []body.BrokerData{{Cluster: "C", BrokerName: "broker-e", BrokerAddrs: map[int64]string{0: br.addr}}},
+		FilterServerTable: map[string][]string{},
+	})
+	var got atomic.Int64
+	target := atomic.Int64{}
+	target.Store(1 << 62)
+	done := make(chan struct{}, 1)
+	pc, err := NewPushConsumer(WithNameServer(ns.addr), WithInstanceName("bench-"+b.Name()), WithConsumerGroup("GP1"),
+		WithConsumeFrom(ConsumeFromFirstOffset), WithPullBatchSize(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	err = pc.Subscribe(topic, SelectAll, func(_ context.Context, msgs []*MessageExt) (ConsumeResult, error) {
+		if got.Add(int64(len(msgs))) >= target.Load() {
+			select {
+			case done <- struct{}{}:
+			default:
+			}
+		}
+		return ConsumeSuccess, nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := startBenchConsumer(b, pc.Start, pc.Shutdown)
+	for got.Load() == 0 { // assigned, pulling
+		select {
+		case <-ctx.Done():
+			b.Fatal("no message consumed")
+		case <-time.After(time.Millisecond):
+		}
+	}
+	b.SetBytes(1024)
+	b.ReportAllocs()
+	b.ResetTimer()
+	target.Store(got.Load() + int64(b.N))
+	if got.Load() < target.Load() {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			b.Fatal(ctx.Err())
+		}
+	}
+	b.StopTimer()
+}
+
+// startBenchConsumer starts a benchmark's consumer and returns the context that bounds
+// the benchmark; the consumer is shut down when the benchmark ends.
+func startBenchConsumer(b *testing.B, start, shutdown func(context.Context) error) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	b.Cleanup(cancel)
+	if err := start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = shutdown(context.Background()) })
+	return ctx
 }

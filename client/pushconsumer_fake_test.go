@@ -133,8 +133,8 @@ func (b *consumerBroker) serveHeartbeat(conn *server.Conn, req *codec.Command) *
 	return req.NewResponse(code.Success, "")
 }
 
-// pullAnswer builds a pull response header.
-func pullAnswer(req *codec.Command, c int32, next, maxOff int64) *codec.Command {
+// pullResponse builds a pull response header.
+func pullResponse(req *codec.Command, c int32, next, maxOff int64) *codec.Command {
 	resp := req.NewResponse(c, "")
 	h := header.PullMessageResponse{NextBeginOffset: next, MinOffset: 0, MaxOffset: maxOff}
 	resp.ExtFields = h.Encode()
@@ -167,10 +167,10 @@ func (b *consumerBroker) servePull(_ *server.Conn, req *codec.Command) *codec.Co
 	}
 	maxOff := int64(len(recs))
 	if h.QueueOffset >= maxOff {
-		return pullAnswer(req, code.PullNotFound, h.QueueOffset, maxOff)
+		return pullResponse(req, code.PullNotFound, h.QueueOffset, maxOff)
 	}
 	end := min(maxOff, h.QueueOffset+int64(h.MaxMsgNums))
-	resp := pullAnswer(req, code.Success, end, maxOff)
+	resp := pullResponse(req, code.Success, end, maxOff)
 	for _, r := range recs[h.QueueOffset:end] {
 		resp.Body = append(resp.Body, r...)
 	}

@@ -57,7 +57,7 @@ func TestPullOffsetMoved(t *testing.T) {
 	var moved atomic.Bool
 	b.setOnPull(func(h header.PullMessageRequest) *codec.Command {
 		if h.Topic == "T" && h.QueueOffset == 0 && moved.CompareAndSwap(false, true) {
-			return pullAnswer(&codec.Command{}, code.PullOffsetMoved, 4, 6)
+			return pullResponse(&codec.Command{}, code.PullOffsetMoved, 4, 6)
 		}
 		return nil
 	})
@@ -95,7 +95,7 @@ func TestPullDamagedBody(t *testing.T) {
 		}
 		b.mu.Lock()
 		recs := b.records[0]
-		resp := pullAnswer(&codec.Command{}, code.Success, 4, 4)
+		resp := pullResponse(&codec.Command{}, code.Success, 4, 4)
 		resp.Body = append(append(append([]byte{}, recs[0]...), recs[1]...), recs[2][:20]...)
 		b.mu.Unlock()
 		return resp
@@ -429,4 +429,88 @@ func TestConsumersLeaveNoGoroutines(t *testing.T) {
 		}
 	}
 	stableGoroutines(t, base)
+}
+
+// TestPullTimeoutPullsSameOffsetAgain: a broker that holds a pull past the pull
+// timeout makes the consumer give that pull up and pull the same offset again; the
+// held pull's answer, when it comes at last, is dropped (here it would have moved the
+// queue to offset 100), and shutting down while a pull is held ends that pull at once
+// rather than at its timeout.
+func TestPullTimeoutPullsSameOffsetAgain(t *testing.T) {
+	ns := startFakeNamesrv(t)
+	b := startConsumerBroker(t, ns, "T", 1, "g")
+	b.add(t, "T", 0, "", "m0", "m1")
+	release := make(chan struct{})
+	var held, holdLast atomic.Int32
+	b.setOnPull(func(h header.PullMessageRequest) *codec.Command {
+		if h.Topic != "T" {
+			return nil
+		}
+		switch {
+		case h.QueueOffset == 0 && held.Add(1) == 1:
+			<-release
+			return pullResponse(&codec.Command{}, code.PullOffsetMoved, 100, 100)
+		case h.QueueOffset == 2 && holdLast.Load() == 1:
+			<-release
+			return pullResponse(&codec.Command{}, code.PullOffsetMoved, 200, 200)
+		}
+		return nil
+	})
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	holdLast.Store(1)
+	var moved atomic.Int64
+	var failed atomic.Pointer[error]
+	rec := &recorder{}
+	const timeout = 400 * time.Millisecond
+	pc := newFakePush(t, ns, "g", WithPullTimeouts(100*time.Millisecond, timeout),
+		WithConsumerEvents(ConsumerEvents{
+			OffsetIllegal: func(_ MessageQueue, _, next int64) { moved.Store(next) },
+			PullFailed:    func(_ MessageQueue, err error) { failed.CompareAndSwap(nil, &err) },
+		}))
+	start := time.Now()
+	startFake(t, pc, "T", SelectAll, rec.listen)
+	testutil.Eventually(t, 5*time.Second, "m0 and m1 after the held pull timed out", func() bool { return len(rec.got()) == 2 })
+	if got := slices.Sorted(slices.Values(rec.got())); !slices.Equal(got, []string{"m0", "m1"}) {
+		t.Fatalf("consumed %q, want m0 and m1 once each", got)
+	}
+	if d := time.Since(start); d < timeout {
+		t.Errorf("messages after %v: the held pull was not waited for its timeout (%v)", d, timeout)
+	}
+	pulls := b.pullsOf(0, "T")
+	if len(pulls) < 2 || pulls[0].QueueOffset != 0 || pulls[1].QueueOffset != 0 {
+		t.Fatalf("pulls %+v: want offset 0 twice first", pulls)
+	}
+	if e := failed.Load(); e == nil || !errors.Is(*e, codec.ErrTimeout) || !errors.Is(*e, context.DeadlineExceeded) {
+		t.Errorf("first pull failure %v, want a timeout", e)
+	}
+	// The last pull (offset 2) is held now; its answer comes only after shutdown.
+	testutil.Eventually(t, 5*time.Second, "the pull at offset 2", func() bool {
+		p := b.pullsOf(0, "T")
+		return p[len(p)-1].QueueOffset == 2
+	})
+	close(release) // the first held answer reaches a consumer that gave it up
+	stop := time.Now()
+	if err := pc.Shutdown(context.Background()); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if d := time.Since(stop); d >= timeout {
+		t.Errorf("shutdown took %v: the held pull was waited for", d)
+	}
+	if n := moved.Load(); n != 0 {
+		t.Errorf("a dropped answer moved the queue to %d", n)
+	}
+	for _, c := range b.commitsOf("T", 0) {
+		if c != 2 && c != 0 {
+			t.Errorf("committed %d, want 2 (commits %v)", c, b.commitsOf("T", 0))
+		}
+	}
+	if off, ok := b.committedOffset("T", 0); !ok || off != 2 {
+		t.Errorf("committed offset %d (%v), want 2", off, ok)
+	}
 }

@@ -56,6 +56,7 @@ func figuresFlags(stdout, stderr io.Writer) (*flag.FlagSet, func(context.Context
 	fs.StringVar(&c.NameServer, "namesrv", c.NameServer, "NameServer address")
 	verbose := fs.Bool("v", false, "log client warnings to stderr")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of this process to the file")
+	memProfile := fs.String("memprofile", "", "write an allocation profile of this process to the file when the figures are done")
 	tlsConfig := tlsflag.Register(fs)
 	fs.IntVar(&c.N, "n", c.N, "(a)/(c) message count")
 	fs.IntVar(&c.Size, "size", c.Size, "payload bytes")
@@ -97,6 +98,11 @@ func figuresFlags(stdout, stderr io.Writer) (*flag.FlagSet, func(context.Context
 		}
 		if err := bench.RunFigures(ctx, c); err != nil {
 			return err
+		}
+		if *memProfile != "" {
+			if err := writeAllocProfile(*memProfile); err != nil {
+				return err
+			}
 		}
 		return seen.check(want)
 	}
@@ -191,4 +197,19 @@ func upperFirst(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// writeAllocProfile writes the process's allocation profile (every allocation since it
+// started, sampled at the runtime's default rate) to path: `go tool pprof
+// -sample_index=alloc_space` shows what sets the garbage collector's pace.
+func writeAllocProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

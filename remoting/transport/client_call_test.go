@@ -152,3 +152,87 @@ func TestClientLastConnOnlyWhileAlive(t *testing.T) {
 		t.Fatalf("after CloseAddr, server 1 saw %d connections, want 2", n)
 	}
 }
+
+// Expire fails a call still waiting for its answer, on the caller's goroutine, with a
+// timeout error, and only that call: the held call's late answer is dropped, an
+// answered call cannot be expired afterwards, and the AsyncCall serves the next call
+// as before. The context the calls share never ends, as a consumer queue's does not
+// while it is pulled.
+func TestClientExpire(t *testing.T) {
+	release := make(chan struct{})
+	s := remotingtest.StartServer(t, func(s *server.Server) {
+		s.HandleAsync(100, func(_ *server.Conn, req *codec.Command) *codec.Command {
+			if req.ExtFields["n"] == "held" {
+				<-release
+			}
+			resp := req.NewResponse(0, "")
+			resp.ExtFields = map[string]string{"n": req.ExtFields["n"]}
+			return resp
+		})
+	})
+	c := remotingtest.NewClient(t)
+	addr := s.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var call transport.AsyncCall
+	if c.Expire(&call) {
+		t.Fatal("Expire of a call never made")
+	}
+	type outcome struct {
+		n   string
+		err error
+		g   int64 // how many outcomes came before, +1
+	}
+	got := make(chan outcome, 4)
+	var seq int64
+	invoke := func(n string) {
+		t.Helper()
+		err := c.InvokeAsyncCall(ctx, addr, codec.NewRequest(100, map[string]string{"n": n}, nil), &call, nil, func(r *codec.Command, err error) {
+			seq++
+			o := outcome{err: err, g: seq}
+			if r != nil {
+				o.n = r.ExtFields["n"]
+			}
+			got <- o
+		})
+		if err != nil {
+			t.Fatalf("call %s: %v", n, err)
+		}
+	}
+	invoke("held")
+	if !c.Expire(&call) {
+		t.Fatal("Expire of a held call: false")
+	}
+	select { // the callback ran before Expire returned
+	case o := <-got:
+		if o.n != "" || !errors.Is(o.err, codec.ErrTimeout) || !errors.Is(o.err, context.DeadlineExceeded) {
+			t.Fatalf("expired call: answer %q, error %v; want a timeout", o.n, o.err)
+		}
+	default:
+		t.Fatal("Expire returned before the callback ran")
+	}
+	if c.Expire(&call) {
+		t.Fatal("a call expired twice")
+	}
+	close(release) // the held answer arrives for nobody
+	invoke("next")
+	select {
+	case o := <-got:
+		if o.n != "next" || o.err != nil || o.g != 2 {
+			t.Fatalf("next call: answer %q, error %v (outcome %d)", o.n, o.err, o.g)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("next call: no outcome")
+	}
+	if c.Expire(&call) {
+		t.Fatal("an answered call expired")
+	}
+	select {
+	case o := <-got:
+		t.Fatalf("a further outcome %q, %v", o.n, o.err)
+	default:
+	}
+	if n := c.Pending(); n != 0 {
+		t.Errorf("%d calls still pending", n)
+	}
+}

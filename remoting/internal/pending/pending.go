@@ -166,6 +166,12 @@ func ContextError(ctx context.Context, opaque int32) error {
 	return fmt.Errorf("remoting: opaque %d: %w", opaque, err)
 }
 
+// TimeoutError is the error of the call under opaque when its caller's own timer ran
+// out: ContextError's for a context past its deadline.
+func TimeoutError(opaque int32) error {
+	return fmt.Errorf("%w: opaque %d: %w", codec.ErrTimeout, opaque, context.DeadlineExceeded)
+}
+
 // Wait blocks until the call under opaque completes or ctx ends; in the latter case the
 // pending entry is removed so nothing is left behind. Every way out leaves c owned by
 // nobody else and its channel empty, so c goes back to the pool.
