@@ -1,6 +1,7 @@
 package commitlog
 
 import (
+	"bytes"
 	"sync"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rocketgo/rocketgo/internal/testutil"
+	"github.com/rocketgo/rocketgo/proto/message"
 	"github.com/rocketgo/rocketgo/store/internal/segment"
 )
 
@@ -104,4 +106,57 @@ func TestPacedFlushStopsPausingOnClose(t *testing.T) {
 	if got, want := l.Flushed(), rs[len(rs)-1].EndOffset; got != want {
 		t.Fatalf("flushed %d after close, want %d", got, want)
 	}
+}
+
+// TestPeriodicFlushDropsWrittenPages: the periodic ASYNC_FLUSH flush first drops this
+// process's page-table entries of the whole pages it is about to write back
+// (dropMappings), so that writing them back write-protects no mapped page: once
+// everything is flushed, no page below the last record's page is mapped. The records
+// are intact, read through the mapping (which maps them again) and after a reopen.
+func TestPeriodicFlushDropsWrittenPages(t *testing.T) {
+	l, _ := pacedLog(t, 50*time.Millisecond)
+	bodies := make([][]byte, 120)
+	var rs []Result
+	for i := range bodies {
+		bodies[i] = bytes.Repeat([]byte{byte(i + 1)}, 1000)
+		r, err := l.Append(record(t, "T", 0, bodies[i]), 1, []byte("T"), 0, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	last := rs[len(rs)-1].EndOffset
+	l.Start()
+	testutil.Eventually(t, 10*time.Second, "everything flushed", func() bool { return l.Flushed() == last })
+	seg := l.files.Find(0)
+	pages := testutil.MappedPages(t, seg.Bytes()[:last&^(segment.PageSize-1)])
+	for i, m := range pages {
+		if m {
+			t.Fatalf("page %d of %d below the end (%d) still mapped after the flush", i, len(pages), last)
+		}
+	}
+	check := func(l *Log) {
+		t.Helper()
+		for i, r := range rs {
+			b, ok := l.Slice(r.PhysicalOffset, int32(r.EndOffset-r.PhysicalOffset))
+			if !ok {
+				t.Fatalf("record %d at %d not readable", i, r.PhysicalOffset)
+			}
+			m, _, err := message.DecodeRecord(b)
+			if err != nil || !bytes.Equal(m.Body, bodies[i]) {
+				t.Fatalf("record %d at %d: %v, body intact %v", i, r.PhysicalOffset, err, err == nil && bytes.Equal(m.Body, bodies[i]))
+			}
+		}
+	}
+	check(l)
+	dir := l.o.Dir
+	l.Close()
+	l2 := New(Options{Dir: dir, SegmentBytes: 4 << 20, FlushInterval: time.Second, SyncFlushTimeout: 5 * time.Second,
+		Logger: zerolog.New(zerolog.NewTestWriter(t))})
+	rr, err := l2.Recover(RecoverOptions{})
+	if err != nil || rr.End != last {
+		t.Fatalf("reopened: end %d (%v), want %d", rr.End, err, last)
+	}
+	defer l2.Close()
+	check(l2)
 }

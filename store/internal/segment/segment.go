@@ -306,6 +306,22 @@ func (f *File) Populate(from, to int64) (ok bool) {
 	return err != unix.EINVAL
 }
 
+// DropMappings removes this process's page-table entries for the whole pages of
+// [from, to) (relative to the file start) with MADV_DONTNEED: the pages stay in the
+// page cache, dirty as they were (a shared file mapping hands its dirty bits to the
+// pages), and the next access through the mapping maps them again. One call costs one
+// TLB shootdown for the range, where writing back pages that are mapped writable and
+// dirty write-protects and shoots down each of them. ok is false when the kernel
+// refused it.
+func (f *File) DropMappings(from, to int64) (ok bool) {
+	from = (max(from, 0) + PageSize - 1) &^ (PageSize - 1)
+	to = min(to, f.size) &^ (PageSize - 1)
+	if from >= to {
+		return true
+	}
+	return unix.Madvise(f.data[from:to], unix.MADV_DONTNEED) == nil
+}
+
 // zeroBuf is the source of WriteZeros: read-only, shared, allocated on first use. It is
 // 64 KiB, so WriteZeros writes in 64 KiB pwrites. Each holds the file's inode lock, which
 // the SYNC_FLUSH commit's pwrite needs too. With 1 MiB pwrites the flusher waited
