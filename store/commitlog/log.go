@@ -198,9 +198,10 @@ func (l *Log) Append(recs []byte, count int, topic []byte, queueID int32, advanc
 		l.mu.Unlock()
 		return Result{}, err
 	}
+	before := l.written.Load()
 	seg, rel, r, err := l.appendLocked(Unit{Recs: recs, Count: count, Topic: topic, QueueID: queueID, Advance: advance}, l.o.Now().UnixMilli())
 	if err != nil {
-		l.mu.Unlock()
+		l.failedUnlock(before)
 		return Result{}, err
 	}
 	l.mu.puts += int64(count)
@@ -232,6 +233,7 @@ func (l *Log) AppendMany(units []Unit, res []Result, errs []error) {
 		appended bool
 	)
 	ts := l.o.Now().UnixMilli()
+	before := l.written.Load()
 	for i, u := range units {
 		s, r, out, err := l.appendCountedLocked(u, ts)
 		if res[i], errs[i] = out, err; err == nil {
@@ -239,10 +241,24 @@ func (l *Log) AppendMany(units []Unit, res []Result, errs []error) {
 		}
 	}
 	if !appended {
-		l.mu.Unlock()
+		l.failedUnlock(before)
 		return
 	}
 	l.wakeUnlock(seg, rel)
+}
+
+// failedUnlock ends an append that appended nothing, with l.mu held. Under
+// SYNC_FLUSH a unit that had to roll to the next segment first wrote the run others
+// had staged (appendLocked) before the roll failed: then the log's end moved past
+// before, and the store is told, as commit tells it, so that those records become
+// readable now rather than at the next append that succeeds, which a full disk may
+// put off indefinitely.
+func (l *Log) failedUnlock(before int64) {
+	wrote := l.written.Load() != before
+	l.mu.Unlock()
+	if wrote {
+		l.o.Notify()
+	}
 }
 
 // appendCountedLocked is one unit of a batch appended under l.mu: refused if it cannot
