@@ -145,20 +145,13 @@ func (c *Client) InvokeAsync(ctx context.Context, addr string, req *codec.Comman
 // and the command cb receives has a nil ExtFields unless the answer came with a JSON
 // header. No map is built for the usual ROCKETMQ binary answer.
 func (c *Client) InvokeAsyncExt(ctx context.Context, addr string, req *codec.Command, ext codec.ExtReader, cb func(*codec.Command, error)) error {
-	_, _, err := c.invokeAsync(ctx, addr, req, pending.NewAsyncExt(cb, ext))
-	return err
+	return c.invokeAsync(ctx, addr, req, pending.NewAsyncExt(cb, ext))
 }
 
 // AsyncCall is the state of one asynchronous call, kept by a caller that makes many of
 // them so that it is recycled rather than allocated per call (InvokeAsyncCall). The
 // zero value is ready for use.
-type AsyncCall struct {
-	c pending.Call
-	// Where the last call was registered, and under which opaque (Expire). Set by the
-	// goroutine that made the call, read by it only.
-	cc *clientConn
-	op int32
-}
+type AsyncCall struct{ c pending.Call }
 
 // InvokeAsyncCall is InvokeAsyncExt with the call's state in call. The caller may use
 // call again for its next call once cb has run (or InvokeAsyncCall has returned an
@@ -167,12 +160,7 @@ type AsyncCall struct {
 // Never two calls at once.
 func (c *Client) InvokeAsyncCall(ctx context.Context, addr string, req *codec.Command, call *AsyncCall, ext codec.ExtReader, cb func(*codec.Command, error)) error {
 	call.c.InitAsync(cb, ext)
-	call.cc, call.op = nil, 0
-	cc, op, err := c.invokeAsync(ctx, addr, req, &call.c)
-	if err == nil {
-		call.cc, call.op = cc, op
-	}
-	return err
+	return c.invokeAsync(ctx, addr, req, &call.c)
 }
 
 // Expire fails the call last made with call (InvokeAsyncCall) with an error wrapping
@@ -184,28 +172,27 @@ func (c *Client) InvokeAsyncCall(ctx context.Context, addr string, req *codec.Co
 // instead of a deadline context per call. Only the goroutine that made the call may
 // expire it.
 func (c *Client) Expire(call *AsyncCall) bool {
-	cc, op := call.cc, call.op
-	if cc == nil || !cc.pending.TakeIf(op, &call.c) {
+	op, ok := call.c.TakeBack()
+	if !ok {
 		return false
 	}
 	call.c.Complete(nil, pending.TimeoutError(op))
 	return true
 }
 
-// invokeAsync sends req to addr with its outcome going to cl (InvokeAsync), and
-// returns the connection and opaque cl is registered under.
-func (c *Client) invokeAsync(ctx context.Context, addr string, req *codec.Command, cl *pending.Call) (*clientConn, int32, error) {
+// invokeAsync sends req to addr with its outcome going to cl (InvokeAsync).
+func (c *Client) invokeAsync(ctx context.Context, addr string, req *codec.Command, cl *pending.Call) error {
 	cc, err := c.conn(ctx, addr)
 	if err != nil {
-		return nil, 0, err
+		return err
 	}
 	req.Flag &^= codec.FlagResponse | codec.FlagOneway
 	if ctx.Err() != nil {
-		return nil, 0, pending.ContextError(ctx, 0)
+		return pending.ContextError(ctx, 0)
 	}
 	op, err := c.register(cc, cl)
 	if err != nil {
-		return nil, 0, err
+		return err
 	}
 	if ctx.Done() != nil {
 		cc.watch(ctx, op, cl)
@@ -213,20 +200,20 @@ func (c *Client) invokeAsync(ctx context.Context, addr string, req *codec.Comman
 			// Ended already: whoever takes the entry completes the call, so either
 			// the watch fails it (cb runs) or it is taken back here (cb never runs).
 			if cc.pending.TakeIf(op, cl) {
-				return nil, 0, pending.ContextError(ctx, op)
+				return pending.ContextError(ctx, op)
 			}
-			return cc, op, nil
+			return nil
 		}
 	}
 	req.Opaque = op
 	if err := cc.queue(req); err != nil {
 		if cc.pending.TakeIf(op, cl) {
-			return nil, 0, err
+			return err
 		}
-		return cc, op, nil // already completed (connection failure): cb has the error
+		return nil // already completed (connection failure): cb has the error
 	}
 	cc.wakeReader() // a free baton would leave the answer unread for readerIdle
-	return cc, op, nil
+	return nil
 }
 
 // InvokeOneway sends req to addr without waiting for an answer; it sets the oneway flag

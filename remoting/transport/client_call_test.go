@@ -236,3 +236,53 @@ func TestClientExpire(t *testing.T) {
 		t.Errorf("%d calls still pending", n)
 	}
 }
+
+// An AsyncCall reused by its own callback (a retry started from the answer, as the
+// producer's asynchronous send does) may be in its next call while the invoke that
+// made the previous call is still returning: the invoke touches the call no more
+// once it is registered (run with -race). Each call's answer arrives once, in order.
+func TestClientAsyncCallReusedFromItsCallback(t *testing.T) {
+	s := remotingtest.StartServer(t, func(s *server.Server) {
+		s.Handle(100, func(_ *server.Conn, req *codec.Command) *codec.Command {
+			resp := req.NewResponse(0, "")
+			resp.ExtFields = map[string]string{"n": req.ExtFields["n"]}
+			return resp
+		})
+	})
+	c := remotingtest.NewClient(t)
+	addr := s.Addr().String()
+	ctx := remotingtest.Timeout(t, 30*time.Second)
+	const rounds = 500
+	var call transport.AsyncCall
+	got := make(chan string, rounds)
+	errs := make(chan error, rounds)
+	var invoke func(n int)
+	invoke = func(n int) {
+		err := c.InvokeAsyncCall(ctx, addr, codec.NewRequest(100, map[string]string{"n": strconv.Itoa(n)}, nil), &call, nil, func(r *codec.Command, err error) {
+			if err != nil {
+				errs <- err
+				return
+			}
+			got <- r.ExtFields["n"]
+			if n+1 < rounds {
+				go invoke(n + 1)
+			}
+		})
+		if err != nil {
+			errs <- err
+		}
+	}
+	invoke(0)
+	for i := 0; i < rounds; i++ {
+		select {
+		case n := <-got:
+			if n != strconv.Itoa(i) {
+				t.Fatalf("answer %d: got %q", i, n)
+			}
+		case err := <-errs:
+			t.Fatalf("call %d: %v", i, err)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("answer %d never came", i)
+		}
+	}
+}

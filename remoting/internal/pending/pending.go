@@ -37,6 +37,21 @@ type Call struct {
 	// completed is set when Complete runs, so a watcher can skip answered calls
 	// without a table lookup.
 	completed atomic.Bool
+	// The table and opaque the call was last added under (Add), written before it
+	// is in the table, so before anyone else can complete it.
+	table  *Table
+	opaque int32
+}
+
+// TakeBack takes c out of the table it was last added to, if it is still waiting
+// there under the same opaque: the caller then completes it. False when someone else
+// took it (its answer, its context's end, the connection's failure) or it was never
+// added. Only the call's owner may use it, between its invoke and its reuse.
+func (c *Call) TakeBack() (opaque int32, ok bool) {
+	if c.table == nil {
+		return 0, false
+	}
+	return c.opaque, c.table.TakeIf(c.opaque, c)
 }
 
 // Completed reports whether Complete has run (or is running) for c.
@@ -106,6 +121,7 @@ func (p *Table) Add(opaque int32, c *Call) error {
 	if _, ok := p.mu.m[opaque]; ok {
 		return ErrOpaqueInUse
 	}
+	c.table, c.opaque = p, opaque
 	p.mu.m[opaque] = c
 	return nil
 }
