@@ -41,7 +41,9 @@ type pullOutcome struct {
 // the reader goroutine (see above). The pull ends with pq's context, or after the pull
 // timeout by the queue's own timer (pullState): the transport watches a context that
 // lives as long as the queue once per connection, where a deadline context per pull
-// would cost a context, a timer and a watch each.
+// would cost a context, a timer and a watch each. The timer starts when the request is
+// queued; a dial before that is bounded by the transport's DialTimeout (the default
+// 3 s, well below the pull timeout) and by pq's context.
 //
 // Once a consume goroutine has been handed records, the reader yields its processor
 // (runtime.Gosched) before it releases the pull goroutine: the consume goroutine,
@@ -59,7 +61,17 @@ func (c *consumerCore) pullEarly(addr string, req *codec.Command, pq *processQue
 	} else {
 		st.timer.Reset(c.o.pullTimeout)
 	}
-	defer st.timer.Stop()
+	defer func() {
+		// Drained as well as stopped, so that a tick that came with the answer cannot
+		// end the next pull at once where timers keep a stale tick in their channel
+		// (GODEBUG=asynctimerchan=1).
+		if !st.timer.Stop() {
+			select {
+			case <-st.timer.C:
+			default:
+			}
+		}
+	}()
 	st.c, st.pq, st.sub, st.offset = c, pq, sub, offset
 	st.ans.reset()
 	if err := c.inst.invokeAsyncCall(pq.ctx, addr, req, &st.call, &st.ans, st.cb); err != nil {

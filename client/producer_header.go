@@ -208,7 +208,7 @@ func (a *sendAnswer) ReadExtBytes(key, value []byte) {
 // canonicalDecimal parses v when it is the decimal strconv.FormatInt gives (digits, an
 // optional minus, no leading zero, at most 18 digits), so the number stands for the
 // text exactly; anything else is left to the header's own parser.
-func canonicalDecimal(v []byte) (int64, bool) {
+func canonicalDecimal[T string | []byte](v T) (int64, bool) {
 	s := v
 	if len(s) > 0 && s[0] == '-' {
 		s = s[1:]
@@ -217,7 +217,8 @@ func canonicalDecimal(v []byte) (int64, bool) {
 		return 0, false
 	}
 	var n int64
-	for _, c := range s {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		if c < '0' || c > '9' {
 			return 0, false
 		}

@@ -46,9 +46,9 @@ func (h *pullHeader) WriteExt(e codec.ExtEncoder) codec.ExtEncoder {
 
 // pullAnswer collects the header of a pull's answer as the transport reads it
 // (codec.ExtReader): the keys of header.PullMessageResponse, the last occurrence of
-// each, as the map decode keeps it. A canonical decimal from a binary header is parsed
-// on the spot and no string is made; anything else is kept as text for the header's
-// own parser (header), so both ways accept and refuse the same answers.
+// each, as the map decode keeps it. A canonical decimal is parsed on the spot (from a
+// binary header without making a string); anything else is kept as text for the
+// header's own parser (header), so both ways accept and refuse the same answers.
 type pullAnswer struct {
 	vals    [numPullAnswerKeys]string
 	has     [numPullAnswerKeys]bool
@@ -77,13 +77,21 @@ func (a *pullAnswer) reset() { *a = pullAnswer{} }
 // ExtCommand implements codec.ExtCommandReader.
 func (a *pullAnswer) ExtCommand() *codec.Command { return &a.resp }
 
-// ReadExt implements codec.ExtReader; keys a pull answer does not have are ignored.
+// ReadExt implements codec.ExtReader (a JSON answer, or one too large for the read
+// buffer, whose map the transport built); keys a pull answer does not have are
+// ignored.
 func (a *pullAnswer) ReadExt(key, value string) {
 	for i, k := range pullAnswerKeys {
-		if k == key {
-			a.vals[i], a.has[i], a.numeric[i] = value, true, false
-			return
+		if k != key {
+			continue
 		}
+		a.has[i] = true
+		if n, ok := canonicalDecimal(value); ok {
+			a.num[i], a.numeric[i], a.vals[i] = n, true, ""
+		} else {
+			a.vals[i], a.numeric[i] = value, false
+		}
+		return
 	}
 }
 

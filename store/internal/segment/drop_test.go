@@ -16,7 +16,8 @@ import (
 // other page does; what was
 // written through them is kept dirty, so a sync writes it to disk: after the sync the
 // file's page cache is dropped and the bytes read back from the disk are the ones
-// written. A page written only in part by the range's ends keeps its entry.
+// written. A page written only in part by the range's ends keeps its entry. A closed
+// file's mapping is gone: DropMappings refuses it.
 func TestDropMappings(t *testing.T) {
 	const pages = 16
 	dir := t.TempDir()
@@ -24,7 +25,6 @@ func TestDropMappings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	want := make([]byte, pages*PageSize)
 	for i := range want {
 		want[i] = byte(i*7 + i/int(PageSize))
@@ -63,6 +63,10 @@ func TestDropMappings(t *testing.T) {
 	}
 	if !bytes.Equal(f.Bytes(), want) {
 		t.Fatal("the mapping reads back differently after the drop")
+	}
+	f.Close()
+	if f.DropMappings(0, pages*PageSize) {
+		t.Fatal("DropMappings of a closed file: true")
 	}
 }
 

@@ -312,12 +312,17 @@ func (f *File) Populate(from, to int64) (ok bool) {
 // pages), and the next access through the mapping maps them again. One call costs one
 // TLB shootdown for the range, where writing back pages that are mapped writable and
 // dirty write-protects and shoots down each of them. ok is false when the kernel
-// refused it.
+// refused it or the file is closed.
 func (f *File) DropMappings(from, to int64) (ok bool) {
 	from = (max(from, 0) + PageSize - 1) &^ (PageSize - 1)
 	to = min(to, f.size) &^ (PageSize - 1)
 	if from >= to {
 		return true
+	}
+	f.mu.Lock() // as Sync: a closed file's mapping is gone
+	defer f.mu.Unlock()
+	if f.closed {
+		return false
 	}
 	return unix.Madvise(f.data[from:to], unix.MADV_DONTNEED) == nil
 }
