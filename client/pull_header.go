@@ -78,25 +78,15 @@ func (a *pullAnswer) reset() { *a = pullAnswer{} }
 func (a *pullAnswer) ExtCommand() *codec.Command { return &a.resp }
 
 // ReadExt implements codec.ExtReader (a JSON answer, or one too large for the read
-// buffer, whose map the transport built); keys a pull answer does not have are
-// ignored.
-func (a *pullAnswer) ReadExt(key, value string) {
-	for i, k := range pullAnswerKeys {
-		if k != key {
-			continue
-		}
-		a.has[i] = true
-		if n, ok := canonicalDecimal(value); ok {
-			a.num[i], a.numeric[i], a.vals[i] = n, true, ""
-		} else {
-			a.vals[i], a.numeric[i] = value, false
-		}
-		return
-	}
-}
+// buffer, whose map the transport built).
+func (a *pullAnswer) ReadExt(key, value string) { readPullEntry(a, key, value) }
 
 // ReadExtBytes implements codec.ExtBytesReader.
-func (a *pullAnswer) ReadExtBytes(key, value []byte) {
+func (a *pullAnswer) ReadExtBytes(key, value []byte) { readPullEntry(a, key, value) }
+
+// readPullEntry keeps one entry of the answer in a; keys a pull answer does not have
+// are ignored.
+func readPullEntry[T string | []byte](a *pullAnswer, key, value T) {
 	for i, k := range pullAnswerKeys {
 		if k != string(key) {
 			continue

@@ -467,7 +467,7 @@ func TestPullTimeoutPullsSameOffsetAgain(t *testing.T) {
 	var moved atomic.Int64
 	var failed atomic.Pointer[error]
 	rec := &recorder{}
-	const timeout = 400 * time.Millisecond
+	const timeout = time.Second
 	pc := newFakePush(t, ns, "g", WithPullTimeouts(100*time.Millisecond, timeout),
 		WithConsumerEvents(ConsumerEvents{
 			OffsetIllegal: func(_ MessageQueue, _, next int64) { moved.Store(next) },

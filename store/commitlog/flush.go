@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rocketgo/rocketgo/store/internal/segment"
 )
 
 // flusher is the group-commit state. One goroutine msyncs everything appended so far
@@ -109,11 +111,24 @@ func (l *Log) flushAfter(done, target int64) error {
 // syncRange msyncs [from, to) of the log, one msync per segment the range spans; a
 // failed msync fails the log (failWrite). Called under syncMu.
 func (l *Log) syncRange(from, to int64) error {
-	f := &l.fl
+	return l.eachSegment(from, to, func(seg *segment.File, pos, end int64) error {
+		if err := seg.Sync(pos-seg.Start(), end-seg.Start()); err != nil {
+			return l.failWrite(err)
+		}
+		if l.fl.synced != nil {
+			l.fl.synced(pos, end)
+		}
+		return nil
+	})
+}
+
+// eachSegment calls fn for each part [pos, end) of [from, to) that lies in one
+// segment, in order, with that segment, and stops at fn's first error. Parts whose
+// segment retention deleted meanwhile are skipped: nothing is left to do there.
+func (l *Log) eachSegment(from, to int64, fn func(seg *segment.File, pos, end int64) error) error {
 	for pos := from; pos < to; {
 		seg := l.files.Find(pos)
 		if seg == nil {
-			// The segment was deleted by retention: nothing left to flush there.
 			first := l.files.First()
 			if first == nil || first.Start() <= pos {
 				break
@@ -122,11 +137,8 @@ func (l *Log) syncRange(from, to int64) error {
 			continue
 		}
 		end := min(to, seg.End())
-		if err := seg.Sync(pos-seg.Start(), end-seg.Start()); err != nil {
-			return l.failWrite(err)
-		}
-		if f.synced != nil {
-			f.synced(pos, end)
+		if err := fn(seg, pos, end); err != nil {
+			return err
 		}
 		pos = end
 	}
