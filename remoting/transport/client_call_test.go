@@ -43,9 +43,7 @@ func TestClientInvokeAsyncCallReused(t *testing.T) {
 			} else if ch, ok := release[n-1]; ok {
 				close(ch)
 			}
-			resp := req.NewResponse(0, "")
-			resp.ExtFields = map[string]string{"n": req.ExtFields["n"]}
-			return resp
+			return echoN(req)
 		})
 	})
 	c := remotingtest.NewClient(t)
@@ -165,9 +163,7 @@ func TestClientExpire(t *testing.T) {
 			if req.ExtFields["n"] == "held" {
 				<-release
 			}
-			resp := req.NewResponse(0, "")
-			resp.ExtFields = map[string]string{"n": req.ExtFields["n"]}
-			return resp
+			return echoN(req)
 		})
 	})
 	c := remotingtest.NewClient(t)
@@ -244,9 +240,7 @@ func TestClientExpire(t *testing.T) {
 func TestClientAsyncCallReusedFromItsCallback(t *testing.T) {
 	s := remotingtest.StartServer(t, func(s *server.Server) {
 		s.Handle(100, func(_ *server.Conn, req *codec.Command) *codec.Command {
-			resp := req.NewResponse(0, "")
-			resp.ExtFields = map[string]string{"n": req.ExtFields["n"]}
-			return resp
+			return echoN(req)
 		})
 	})
 	c := remotingtest.NewClient(t)
@@ -285,4 +279,12 @@ func TestClientAsyncCallReusedFromItsCallback(t *testing.T) {
 			t.Fatalf("answer %d never came", i)
 		}
 	}
+}
+
+// echoN answers req with success and req's entry "n", which the tests number their
+// calls by.
+func echoN(req *codec.Command) *codec.Command {
+	resp := req.NewResponse(0, "")
+	resp.ExtFields = map[string]string{"n": req.ExtFields["n"]}
+	return resp
 }

@@ -177,13 +177,13 @@ func (p *Table) Len() int {
 func ContextError(ctx context.Context, opaque int32) error {
 	err := ctx.Err()
 	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%w: opaque %d: %w", codec.ErrTimeout, opaque, err)
+		return TimeoutError(opaque)
 	}
 	return fmt.Errorf("remoting: opaque %d: %w", opaque, err)
 }
 
-// TimeoutError is the error of the call under opaque when its caller's own timer ran
-// out: ContextError's for a context past its deadline.
+// TimeoutError is the error of the call under opaque when its deadline passed, by a
+// context (ContextError) or by its caller's own timer.
 func TimeoutError(opaque int32) error {
 	return fmt.Errorf("%w: opaque %d: %w", codec.ErrTimeout, opaque, context.DeadlineExceeded)
 }
