@@ -435,35 +435,37 @@ func TestConsumersLeaveNoGoroutines(t *testing.T) {
 // timeout makes the consumer give that pull up and pull the same offset again; the
 // held pull's answer, when it comes at last, is dropped (here it would have moved the
 // queue to offset 100), and shutting down while a pull is held ends that pull at once
-// rather than at its timeout.
+// rather than at its timeout (the client's close fails it, whether or not the queue's
+// context is watched).
 func TestPullTimeoutPullsSameOffsetAgain(t *testing.T) {
 	ns := startFakeNamesrv(t)
 	b := startConsumerBroker(t, ns, "T", 1, "g")
 	b.add(t, "T", 0, "", "m0", "m1")
-	release := make(chan struct{})
-	var held, holdLast atomic.Int32
+	// The first pull at offset 0 is held until after its timeout; the pull at offset 2
+	// is held until the test ends, so that it is in flight when the consumer shuts down.
+	releaseFirst, releaseLast := make(chan struct{}), make(chan struct{})
+	var held atomic.Int32
 	b.setOnPull(func(h header.PullMessageRequest) *codec.Command {
 		if h.Topic != "T" {
 			return nil
 		}
 		switch {
 		case h.QueueOffset == 0 && held.Add(1) == 1:
-			<-release
+			<-releaseFirst
 			return pullResponse(&codec.Command{}, code.PullOffsetMoved, 100, 100)
-		case h.QueueOffset == 2 && holdLast.Load() == 1:
-			<-release
+		case h.QueueOffset == 2:
+			<-releaseLast
 			return pullResponse(&codec.Command{}, code.PullOffsetMoved, 200, 200)
 		}
 		return nil
 	})
+	defer close(releaseLast)
+	released := false
 	defer func() {
-		select {
-		case <-release:
-		default:
-			close(release)
+		if !released {
+			close(releaseFirst)
 		}
 	}()
-	holdLast.Store(1)
 	var moved atomic.Int64
 	var failed atomic.Pointer[error]
 	rec := &recorder{}
@@ -494,7 +496,8 @@ func TestPullTimeoutPullsSameOffsetAgain(t *testing.T) {
 		p := b.pullsOf(0, "T")
 		return p[len(p)-1].QueueOffset == 2
 	})
-	close(release) // the first held answer reaches a consumer that gave it up
+	close(releaseFirst) // the first held answer reaches a consumer that gave it up
+	released = true
 	stop := time.Now()
 	if err := pc.Shutdown(context.Background()); err != nil {
 		t.Fatalf("shutdown: %v", err)
